@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package mlvault needs to build, test and benchmark.
+# Idempotent: apt-get skips what is already installed. Run as root (or via sudo).
+#   scripts/install-deps.sh          build + test dependencies
+#   scripts/install-deps.sh --bench  also the peer tools the benchmarks compare against
+set -euo pipefail
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+PKGS=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git ca-certificates curl python3
+  # libraries
+  libssl-dev libzstd-dev libfmt-dev nlohmann-json3-dev libcli11-dev
+  libsqlite3-dev sqlite3 libcpp-httplib-dev libcurl4-openssl-dev
+  # tests
+  libgtest-dev libgmock-dev
+)
+if [ "${1:-}" = "--bench" ]; then
+  PKGS+=(restic borgbackup time hyperfine)
+fi
+export DEBIAN_FRONTEND=noninteractive
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+echo "install-deps: all ${#PKGS[@]} packages present"

@@ -1,0 +1,96 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include "util/bytes.h"
+#include "util/clock.h"
+#include "util/error.h"
+#include "util/files.h"
+#include "util/random.h"
+#include "util/thread_pool.h"
+
+namespace mlvault::util {
+namespace {
+
+Result<int> Half(int x) {
+  if (x % 2) return InvalidArgument("odd: " + std::to_string(x));
+  return x / 2;
+}
+Result<int> Quarter(int x) {
+  int h = MLV_TRY(Half(x));
+  return MLV_TRY_CTX(Half(h), "second half");
+}
+
+TEST(Error, TryPropagatesAndAddsContext) {
+  EXPECT_EQ(*Quarter(8), 2);
+  auto r = Quarter(6);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(r.error().message(), "second half: odd: 3");
+  EXPECT_EQ(ExitCodeFor(ErrorCode::kNotFound), 3);
+  EXPECT_EQ(ExitCodeFor(ErrorCode::kConflict), 5);
+  EXPECT_EQ(ExitCodeFor(ErrorCode::kPermissionDenied), 4);
+  EXPECT_EQ(ExitCodeFor(ErrorCode::kInvalidArgument), 2);
+  EXPECT_EQ(ExitCodeFor(ErrorCode::kCorruption), 1);
+}
+
+TEST(Bytes, HexRoundTripAndRejectsBadInput) {
+  Bytes b = {0, 1, 0xab, 0xff};
+  EXPECT_EQ(ToHex(b), "0001abff");
+  EXPECT_EQ(*FromHex("0001ABff"), b);
+  EXPECT_FALSE(FromHex("abc"));
+  EXPECT_FALSE(FromHex("zz"));
+  Bytes out;
+  PutU64(out, 0x0102030405060708ull);
+  PutU32(out, 0xdeadbeef);
+  EXPECT_EQ(GetU64(out.data()), 0x0102030405060708ull);
+  EXPECT_EQ(GetU32(out.data() + 8), 0xdeadbeefu);
+}
+
+TEST(Clock, FormatAndParseRoundTrip) {
+  TimeMicros t = 1769397730925000;  // 2026-01-26T03:22:10.925+00:00
+  EXPECT_EQ(FormatTime(t), "2026-01-26T03:22:10.925000+00:00");
+  EXPECT_EQ(*ParseTime("2026-01-26T03:22:10.925000+00:00"), t);
+  EXPECT_EQ(*ParseTime("2026-01-26T03:22:10.925Z"), t);
+  EXPECT_EQ(*ParseTime("2026-01-26T05:22:10.925+02:00"), t);
+  EXPECT_FALSE(ParseTime("2026-13-26T03:22:10Z"));
+  EXPECT_FALSE(ParseTime("2026-01-26 03:22"));
+  EXPECT_FALSE(ParseTime("2026-01-26T03:22:10"));
+}
+
+TEST(Random, UuidShape) {
+  std::string u = NewUuid();
+  EXPECT_TRUE(IsUuid(u)) << u;
+  EXPECT_NE(u, NewUuid());
+  EXPECT_FALSE(IsUuid("not-a-uuid"));
+  EXPECT_FALSE(IsUuid("0123456789ab-cdef-0123-4567-89abcdef0123"));
+}
+
+TEST(Files, AtomicWriteReplacesWholeFile) {
+  auto dir = *MakeTempDir("mlvault-util-test-");
+  std::string p = dir + "/f";
+  ASSERT_TRUE(WriteFileAtomic(p, std::string_view("first")));
+  ASSERT_TRUE(WriteFileAtomic(p, std::string_view("second")));
+  EXPECT_EQ(*ReadFile(p), "second");
+  auto missing = ReadFile(dir + "/nope");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
+  int entries = 0;
+  for (auto& e : std::filesystem::directory_iterator(dir)) (void)e, ++entries;
+  EXPECT_EQ(entries, 1) << "no temporary files left behind";
+  ASSERT_TRUE(RemoveAll(dir));
+}
+
+TEST(ThreadPool, RunsEverythingWithBoundedQueue) {
+  std::atomic<int> sum{0};
+  {
+    ThreadPool pool(3, 2);
+    for (int i = 1; i <= 1000; ++i) pool.Submit([&, i] { sum += i; });
+    pool.Wait();
+    EXPECT_EQ(sum.load(), 500500);
+  }
+}
+
+}  // namespace
+}  // namespace mlvault::util
