@@ -11,8 +11,8 @@
 // once; long operations run their own worker threads internally.
 //
 // Multi-process safety: several processes (or machines) may use one vault at once. Backup,
-// Restore, Verify and List take a shared lock in the vault; Delete and Gc take an exclusive
-// lock. Locks carry a heartbeat, and a lock whose heartbeat stopped (a killed process) is
+// Restore, Verify and Delete take a shared lock in the vault; Gc takes an exclusive lock (so it
+// never runs while a backup is writing). List reads without a lock. Locks carry a heartbeat, and a lock whose heartbeat stopped (a killed process) is
 // considered stale and ignored after a timeout. A method that cannot get its lock within
 // Options::lock_wait_seconds fails with kConflict naming the holder. A process killed at any
 // instant leaves a vault that verifies clean; its leftovers are collected by a later Gc.
@@ -61,9 +61,9 @@ Status WriteNewKeyFile(const std::string& path);
 // Parameters fixed when a vault is created; recorded in its config (the format can evolve).
 struct InitOptions {
   // Content-defined chunking of files (FastCDC): min <= avg <= max, avg a power of two.
-  uint32_t chunk_min_size = 512 * 1024;
+  uint32_t chunk_min_size = 256 * 1024;
   uint32_t chunk_avg_size = 1024 * 1024;
-  uint32_t chunk_max_size = 8 * 1024 * 1024;
+  uint32_t chunk_max_size = 4 * 1024 * 1024;
   // Block volumes are cut into fixed blocks of this size (power of two, >= 4096).
   uint32_t block_size = 1024 * 1024;
   // scrypt cost for passphrase-protected vaults (N = 2^scrypt_log_n, r, p).
