@@ -31,6 +31,10 @@ namespace mlvault::control {
 // UPDATE and DELETE on it).
 std::vector<catalog::Migration> IamMigrations();
 
+// OK if `name` is a valid user, account or policy name: 1 to 64 of letters, digits and
+// + = , . @ _ -. Otherwise kInvalidArgument naming `what` ("user name", ...).
+util::Status ValidateIamName(std::string_view what, std::string_view name);
+
 // $MLVAULT_HOME, or ~/.mlvault when it is unset or empty.
 std::string MlvaultHomeFromEnv();
 
@@ -93,6 +97,18 @@ util::Result<AccountInit> InitAccount(catalog::Db& db, const std::string& home,
 // catalog that already has an account (the message says how to provide them).
 util::Result<Caller> ResolveCaller(catalog::Db& db, const std::string& home,
                                    const std::string& profile);
+
+// A fresh access key: id "MLVK" + 16 base-32 characters, secret of 40 letters and digits, and
+// the verifier stored in place of the secret ("v1$<salt hex>$<HMAC-SHA-256(salt, secret) hex>";
+// secrets are 238-bit random, so a fast salted hash is as strong as a slow one here).
+struct NewAccessKey {
+  std::string access_key_id;
+  std::string secret_access_key;
+  std::string secret_verifier;
+};
+NewAccessKey GenerateAccessKey();
+// True if `secret` matches `verifier` (constant-time comparison).
+bool VerifySecret(std::string_view verifier, std::string_view secret);
 
 // Adds or replaces `profile` in `<home>/credentials` (created with mode 0600, written
 // atomically; other profiles are kept).

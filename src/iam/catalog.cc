@@ -50,6 +50,7 @@ constexpr std::array kActions = {
     ActionInfo{"iam:AttachUserPolicy", "attach-policy", "user", true, false},
     ActionInfo{"iam:DetachUserPolicy", "detach-policy", "user", true, false},
     ActionInfo{"iam:SimulatePrincipalPolicy", "simulate-policy", "user", false, false},
+    ActionInfo{"iam:SimulateCustomPolicy", "simulate-policy --policy-document", "*", false, false},
     ActionInfo{"iam:GrantEntitlement", "grant-entitlement", "account", true, false},
     ActionInfo{"iam:RevokeEntitlement", "revoke-entitlement", "account", true, false},
     ActionInfo{"iam:ListEntitlements", "list-entitlements", "account", false, false},
