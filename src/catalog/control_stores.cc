@@ -553,7 +553,8 @@ util::Result<bool> WorkflowStore::TakeOver(const WorkflowRecord& seen, const std
 
 util::Status WorkflowStore::Requeue(const std::string& id, const std::string& owner, const std::string& warnings_json,
                                     TimeMicros now) {
-  int64_t n = MLV_TRY(db_.Exec("UPDATE workflows SET status = 'pending', warnings = ?, lease_owner = '', "
+  int64_t n = MLV_TRY(db_.Exec("UPDATE workflows SET status = CASE WHEN status = 'queued' THEN 'queued' ELSE 'pending' END, "
+                               "warnings = ?, lease_owner = '', "
                                "lease_expires_at = 0, phase = '', updated_at = ? WHERE id = ? AND lease_owner = ?",
                                {warnings_json, now, id, owner}));
   if (n == 0) return util::Conflict("workflow " + id + " is no longer owned by " + owner);

@@ -1,7 +1,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,6 +13,7 @@
 #include "util/files.h"
 #include "util/log.h"
 #include "util/random.h"
+#include "workspace/process.h"
 #include "workspace/provider.h"
 
 namespace mlvault::workspace {
@@ -43,27 +43,6 @@ Paths PathsOf(const WorkspaceSpec& ws) {
 bool IsExecutable(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
-}
-
-// Alive and not a zombie (a reaper-less PID 1 may leave zombies behind).
-bool ProcessAlive(int pid) {
-  if (pid <= 0) return false;
-  if (::kill(pid, 0) != 0 && errno == ESRCH) return false;
-  auto stat = util::ReadFile("/proc/" + std::to_string(pid) + "/stat");
-  if (!stat) return false;
-  size_t paren = stat->rfind(')');
-  if (paren == std::string::npos || paren + 2 >= stat->size()) return false;
-  char state = (*stat)[paren + 2];
-  return state != 'Z' && state != 'X';
-}
-
-std::string Cmdline(int pid) {
-  auto c = util::ReadFile("/proc/" + std::to_string(pid) + "/cmdline");
-  if (!c) return "";
-  std::string s = *c;
-  for (char& ch : s)
-    if (ch == '\0') ch = ' ';
-  return s;
 }
 
 std::string LogTail(const std::string& path) {
@@ -167,7 +146,7 @@ class LocalProvider : public Provider {
 
   bool RuntimeAlive(const WorkspaceSpec& ws, int pid) const override {
     // The pid may have been reused by another process: it must be this workspace's runtime.
-    return ProcessAlive(pid) && Cmdline(pid).find(ws.workspace_crn) != std::string::npos;
+    return ProcessAlive(pid) && ProcessCmdline(pid).find(ws.workspace_crn) != std::string::npos;
   }
 
   util::Status StopRuntime(const WorkspaceSpec& ws, int pid) override {
@@ -200,57 +179,6 @@ class LocalProvider : public Provider {
   }
 
  private:
-  // Runs args[0] in its own session, detached (double fork: it is not our child and never our
-  // zombie), stdout and stderr appended to `out_log`. Returns its pid.
-  static util::Result<int> SpawnDetached(const std::vector<std::string>& args, const std::string& out_log) {
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return util::ErrnoError("pipe", errno);
-    pid_t mid = ::fork();
-    if (mid < 0) {
-      int err = errno;
-      ::close(fds[0]);
-      ::close(fds[1]);
-      return util::ErrnoError("fork", err);
-    }
-    if (mid == 0) {
-      // Only async-signal-safe calls from here on.
-      ::setsid();
-      pid_t child = ::fork();
-      if (child == 0) {
-        int devnull = ::open("/dev/null", O_RDONLY);
-        if (devnull >= 0) ::dup2(devnull, 0);
-        int log = ::open(out_log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (log >= 0) {
-          ::dup2(log, 1);
-          ::dup2(log, 2);
-        }
-        ::close_range(3, ~0U, 0);
-        ::execv(argv[0], argv.data());
-        const char msg[] = "mlvault: cannot execute the workspace runtime\n";
-        (void)!::write(2, msg, sizeof(msg) - 1);
-        ::_exit(127);
-      }
-      int32_t v = child;
-      (void)!::write(fds[1], &v, sizeof(v));
-      ::_exit(child < 0 ? 1 : 0);
-    }
-    ::close(fds[1]);
-    int32_t child = -1;
-    ssize_t n;
-    do {
-      n = ::read(fds[0], &child, sizeof(child));
-    } while (n < 0 && errno == EINTR);
-    ::close(fds[0]);
-    int status = 0;
-    while (::waitpid(mid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (n != sizeof(child) || child <= 0) return util::Internal("could not start the workspace runtime " + args[0]);
-    return static_cast<int>(child);
-  }
-
   const LocalProviderOptions options_;
 };
 
