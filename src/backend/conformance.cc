@@ -232,7 +232,30 @@ void ConcurrentPuts(Backend& b) {
       }
     });
   }
+  // Meanwhile List must show only whole objects: no temporary or partial names.
+  std::atomic<bool> writers_done{false};
+  std::atomic<int> bad_listings{0}, listings{0};
+  std::string first_bad;
+  std::thread lister([&] {
+    while (!writers_done.load() || listings.load() < 2) {
+      auto r = b.List("");
+      ++listings;
+      if (!r) {
+        ++bad_listings;
+        continue;
+      }
+      for (const auto& o : *r) {
+        bool expected = o.name == "c/shared" || o.name.starts_with("fresh/dir/") || o.name.starts_with("c/");
+        if (!ValidateName(o.name).has_value() || !expected) {
+          if (bad_listings++ == 0) first_bad = o.name;
+        }
+      }
+    }
+  });
   for (auto& t : ts) t.join();
+  writers_done = true;
+  lister.join();
+  EXPECT_EQ(bad_listings.load(), 0) << "List during puts showed " << testing::PrintToString(first_bad);
   EXPECT_EQ(failures.load(), 0);
   auto names = Names(b.List("c/"));
   EXPECT_EQ(names.size(), size_t{kThreads * kEach + 1});

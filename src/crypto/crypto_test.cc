@@ -1,7 +1,10 @@
 #include "crypto/crypto.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -99,6 +102,36 @@ TEST(AesGcm, TamperingIsCorruption) {
   ASSERT_FALSE(no_aad.has_value());
   // The untouched original still opens: failures leave no state behind in the cached context.
   EXPECT_TRUE(Open(k, s, util::AsBytes("id-1")).has_value());
+}
+
+TEST(AesGcm, ForkedChildNeverReusesParentNonces) {
+  Key k = Key::Random();
+  (void)Seal(k, util::AsBytes("prime the nonce buffer"));
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    Bytes s = Seal(k, util::AsBytes("child"));
+    ssize_t w = write(fds[1], s.data(), kNonceSize);
+    _exit(w == static_cast<ssize_t>(kNonceSize) ? 0 : 1);
+  }
+  close(fds[1]);
+  Bytes parent = Seal(k, util::AsBytes("parent"));
+  uint8_t child_nonce[kNonceSize];
+  ASSERT_EQ(read(fds[0], child_nonce, kNonceSize), static_cast<ssize_t>(kNonceSize));
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_NE(HexOf(ByteView(child_nonce, kNonceSize)), HexOf(ByteView(parent).first(kNonceSize)));
+}
+
+TEST(AesGcm, NoncesDoNotRepeat) {
+  Key k = Key::Random();
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) seen.insert(HexOf(ByteView(Seal(k, {})).first(kNonceSize)));
+  EXPECT_EQ(seen.size(), 1000u);
 }
 
 TEST(AesGcm, ManyThreadsManyKeys) {
