@@ -56,6 +56,9 @@ class Backend {
 
 // kInvalidArgument naming the problem unless `name` is a valid object name.
 Status ValidateName(std::string_view name);
+// kInvalidArgument unless `prefix` can start a valid name: empty, or allowed characters whose
+// complete segments (those followed by '/') are valid. A partial last segment is fine ("data/ab").
+Status ValidatePrefix(std::string_view prefix);
 
 // A directory on the local file system. `create`: make the directory if missing;
 // otherwise kNotFound when it does not exist. Writes go to a temporary file, are fsynced and

@@ -1,0 +1,225 @@
+// The local-directory backend: object "a/b/c" is the file <root>/a/b/c.
+//
+// Durability of Put: the data goes to a temporary file in the target's directory, is
+// fdatasync'ed, renamed over the target (atomic replace), and the directory is fsynced. The
+// temporary name starts with '~', a character no object name may hold, so List and every other
+// operation can never see or hit it, and a temp left by a crash is just skipped.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <string>
+
+#include "backend/backend.h"
+#include "util/files.h"
+#include "util/random.h"
+
+namespace mlvault::backend {
+namespace {
+
+using util::UniqueFd;
+
+constexpr std::string_view kTempPrefix = "~put-";
+
+class LocalBackend final : public Backend {
+ public:
+  explicit LocalBackend(std::string root) : root_(std::move(root)) {}
+
+  Status Put(std::string_view name, ByteView data) override {
+    MLV_TRY(ValidateName(name));
+    const std::string path = PathOf(name);
+    const std::string dir = DirOf(path);
+    const std::string tmp = dir + "/" + std::string(kTempPrefix) + util::RandomHex(8);
+
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (!fd.valid() && errno == ENOENT) {
+      MLV_TRY(MakeParents(name));
+      fd.reset(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    }
+    if (!fd.valid()) {
+      int err = errno;
+      if (err == ENOTDIR) return ParentIsObject(name);
+      return util::ErrnoError("cannot store " + Where(name), err);
+    }
+    auto fail = [&](util::Error e) -> Status {
+      ::unlink(tmp.c_str());
+      return std::unexpected(std::move(e));
+    };
+    if (auto st = util::WriteAll(fd.get(), data, tmp); !st) return fail(st.error());
+    if (::fdatasync(fd.get()) != 0) return fail(util::ErrnoError("cannot fsync " + tmp, errno).error());
+    if (::close(fd.release()) != 0) return fail(util::ErrnoError("cannot close " + tmp, errno).error());
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+      int err = errno;
+      if (err == EISDIR) {
+        return fail(util::Error(util::ErrorCode::kConflict,
+                                "cannot store " + Where(name) + ": names a directory of other objects"));
+      }
+      return fail(util::ErrnoError("cannot rename into " + Where(name), err).error());
+    }
+    return util::FsyncDir(dir);
+  }
+
+  Result<Bytes> Get(std::string_view name, uint64_t offset, uint64_t length) override {
+    MLV_TRY(ValidateName(name));
+    const std::string path = PathOf(name);
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return OpenError(name, errno);
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) return util::ErrnoError("cannot stat " + path, errno);
+    if (!S_ISREG(st.st_mode)) return Missing(name);
+    const uint64_t size = static_cast<uint64_t>(st.st_size);
+    if (offset > size || (length != 0 && length > size - offset)) {
+      return util::Corruption(Where(name) + " has " + std::to_string(size) + " bytes; cannot read " +
+                              std::to_string(length) + " at offset " + std::to_string(offset));
+    }
+    const uint64_t n = length != 0 ? length : size - offset;
+    Bytes out(static_cast<size_t>(n));
+    MLV_TRY(util::PreadExact(fd.get(), out, offset, path));
+    return out;
+  }
+
+  Result<ObjectInfo> Stat(std::string_view name) override {
+    MLV_TRY(ValidateName(name));
+    struct stat st;
+    if (::stat(PathOf(name).c_str(), &st) != 0) return OpenError(name, errno);
+    if (!S_ISREG(st.st_mode)) return Missing(name);
+    return ObjectInfo{std::string(name), static_cast<uint64_t>(st.st_size)};
+  }
+
+  Result<std::vector<ObjectInfo>> List(std::string_view prefix) override {
+    MLV_TRY(ValidatePrefix(prefix));
+    // Start at the deepest directory the prefix names entirely; filter the rest by name.
+    const size_t slash = prefix.rfind('/');
+    const std::string base = slash == std::string_view::npos ? "" : std::string(prefix.substr(0, slash + 1));
+    std::vector<ObjectInfo> out;
+    UniqueFd fd(::open((root_ + "/" + base).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd.valid()) {
+      if (errno == ENOENT || errno == ENOTDIR) return out;
+      return util::ErrnoError("cannot list " + Describe() + "/" + base, errno);
+    }
+    MLV_TRY(Walk(std::move(fd), base, prefix, out));
+    return out;
+  }
+
+  Status Remove(std::string_view name) override {
+    MLV_TRY(ValidateName(name));
+    const std::string path = PathOf(name);
+    if (::unlink(path.c_str()) != 0) {
+      int err = errno;
+      // Nothing of that name (or a directory, which is not an object): already removed.
+      if (err == ENOENT || err == ENOTDIR || err == EISDIR) return util::Ok();
+      return util::ErrnoError("cannot remove " + Where(name), err);
+    }
+    return util::FsyncDir(DirOf(path));
+  }
+
+  std::string Describe() const override { return "local:" + root_; }
+
+ private:
+  std::string PathOf(std::string_view name) const { return root_ + "/" + std::string(name); }
+  static std::string DirOf(const std::string& path) { return path.substr(0, path.rfind('/')); }
+  std::string Where(std::string_view name) const { return "object " + std::string(name) + " in " + Describe(); }
+
+  std::unexpected<util::Error> Missing(std::string_view name) const {
+    return util::NotFound("no " + Where(name));
+  }
+  std::unexpected<util::Error> OpenError(std::string_view name, int err) const {
+    if (err == ENOENT || err == ENOTDIR) return Missing(name);
+    return util::ErrnoError("cannot open " + Where(name), err);
+  }
+  std::unexpected<util::Error> ParentIsObject(std::string_view name) const {
+    return util::Conflict("cannot store " + Where(name) + ": a parent of it is an object");
+  }
+
+  // Creates the directories of `name`'s parents, fsyncing each new directory's parent so the
+  // object's path survives a crash along with the object.
+  Status MakeParents(std::string_view name) {
+    std::string dir = root_;
+    size_t start = 0;
+    for (size_t slash; (slash = name.find('/', start)) != std::string_view::npos; start = slash + 1) {
+      std::string parent = dir;
+      dir += "/";
+      dir += name.substr(start, slash - start);
+      if (::mkdir(dir.c_str(), 0755) == 0) {
+        MLV_TRY(util::FsyncDir(parent));
+      } else if (errno == ENOTDIR) {
+        return ParentIsObject(name);
+      } else if (errno != EEXIST) {
+        return util::ErrnoError("cannot create directory " + dir, errno);
+      }
+    }
+    return util::Ok();
+  }
+
+  // Appends objects under the open directory `fd` (relative path `rel`, "" or ending in '/')
+  // whose names start with `prefix`.
+  Status Walk(UniqueFd fd, const std::string& rel, std::string_view prefix, std::vector<ObjectInfo>& out) {
+    DIR* d = ::fdopendir(fd.get());
+    if (d == nullptr) return util::ErrnoError("cannot list " + Describe() + "/" + rel, errno);
+    fd.release();  // owned by d now
+    struct Closer {
+      DIR* d;
+      ~Closer() { ::closedir(d); }
+    } closer{d};
+    for (;;) {
+      errno = 0;
+      struct dirent* e = ::readdir(d);
+      if (e == nullptr) {
+        if (errno != 0) return util::ErrnoError("cannot list " + Describe() + "/" + rel, errno);
+        break;
+      }
+      std::string_view entry = e->d_name;
+      // Skips ".", "..", temporaries and anything else that no valid name can produce.
+      if (!ValidateName(entry) || entry.find('/') != std::string_view::npos) continue;
+      std::string name = rel + std::string(entry);
+      unsigned char type = e->d_type;
+      struct stat st;
+      if (type == DT_UNKNOWN || type == DT_REG) {
+        if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+          if (errno == ENOENT) continue;  // removed while we list
+          return util::ErrnoError("cannot stat " + Describe() + "/" + name, errno);
+        }
+        type = S_ISREG(st.st_mode) ? DT_REG : S_ISDIR(st.st_mode) ? DT_DIR : DT_UNKNOWN;
+      }
+      if (type == DT_REG) {
+        if (name.starts_with(prefix)) out.push_back({std::move(name), static_cast<uint64_t>(st.st_size)});
+      } else if (type == DT_DIR) {
+        std::string sub = name + "/";
+        // Descend only where names can still match the prefix.
+        if (!sub.starts_with(prefix) && !prefix.starts_with(sub)) continue;
+        UniqueFd child(::openat(::dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!child.valid()) {
+          if (errno == ENOENT) continue;
+          return util::ErrnoError("cannot list " + Describe() + "/" + sub, errno);
+        }
+        MLV_TRY(Walk(std::move(child), sub, prefix, out));
+      }
+    }
+    return util::Ok();
+  }
+
+  const std::string root_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Backend>> OpenLocal(const std::string& root, bool create) {
+  if (root.empty()) return util::InvalidArgument("the local vault directory is empty");
+  std::error_code ec;
+  std::string abs = std::filesystem::absolute(root, ec).lexically_normal().string();
+  if (ec) return util::InvalidArgument("cannot resolve vault directory " + root + ": " + ec.message());
+  while (abs.size() > 1 && abs.back() == '/') abs.pop_back();
+  if (create) MLV_TRY(util::MakeDirs(abs));
+  struct stat st;
+  if (::stat(abs.c_str(), &st) != 0) {
+    if (errno == ENOENT) return util::NotFound("vault directory " + abs + " does not exist");
+    return util::ErrnoError("cannot open vault directory " + abs, errno);
+  }
+  if (!S_ISDIR(st.st_mode)) return util::InvalidArgument(abs + " is not a directory");
+  return std::unique_ptr<Backend>(std::make_unique<LocalBackend>(abs));
+}
+
+}  // namespace mlvault::backend

@@ -1,0 +1,651 @@
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "runtime/server_internal.h"
+#include "util/files.h"
+#include "util/log.h"
+
+namespace mlvault::runtime {
+
+// ---- shared helpers
+
+int HttpStatusFor(util::ErrorCode code) {
+  switch (code) {
+    case util::ErrorCode::kInvalidArgument: return 400;
+    case util::ErrorCode::kNotFound: return 404;
+    case util::ErrorCode::kConflict: return 409;
+    case util::ErrorCode::kPermissionDenied: return 403;
+    case util::ErrorCode::kUnavailable: return 503;
+    case util::ErrorCode::kCancelled: return 409;
+    case util::ErrorCode::kCorruption:
+    case util::ErrorCode::kIo:
+    case util::ErrorCode::kInternal: return 500;
+  }
+  return 500;
+}
+
+std::string DumpJson(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+util::Result<json> ParseJsonBody(const httplib::Request& req, bool allow_empty) {
+  if (req.body.size() > kMaxJsonBody)
+    return util::InvalidArgument("the JSON body is larger than 1 MiB");
+  bool blank = req.body.find_first_not_of(" \t\r\n") == std::string::npos;
+  if (blank) {
+    if (allow_empty) return json::object();
+    return util::InvalidArgument("a JSON object body is required");
+  }
+  json j = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return util::InvalidArgument("the body is not valid JSON");
+  if (!j.is_object()) return util::InvalidArgument("the body must be a JSON object");
+  return j;
+}
+
+util::Status OnlyFields(const json& body, std::initializer_list<std::string_view> allowed) {
+  for (const auto& [key, value] : body.items()) {
+    bool ok = false;
+    for (auto a : allowed) ok = ok || key == a;
+    if (!ok) {
+      std::string list;
+      for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+      return util::InvalidArgument("unknown field '" + key + "'" +
+                                   (list.empty() ? std::string(" (no fields are accepted)")
+                                                 : " (accepted: " + list + ")"));
+    }
+  }
+  return util::Ok();
+}
+
+util::Result<std::string> StringField(const json& body, const char* field, bool required,
+                                      size_t max_bytes, bool multiline) {
+  auto it = body.find(field);
+  if (it == body.end() || it->is_null()) {
+    if (required) return util::InvalidArgument(fmt::format("field '{}' is required", field));
+    return std::string();
+  }
+  if (!it->is_string()) return util::InvalidArgument(fmt::format("field '{}' must be a string", field));
+  std::string s = it->get<std::string>();
+  if (s.size() > max_bytes)
+    return util::InvalidArgument(fmt::format("field '{}' is longer than {} bytes", field, max_bytes));
+  for (unsigned char c : s) {
+    if (c == 0 || (!multiline && (c < 0x20 || c == 0x7f)) ||
+        (multiline && c < 0x20 && c != '\n' && c != '\t' && c != '\r'))
+      return util::InvalidArgument(fmt::format("field '{}' contains a control character", field));
+  }
+  return s;
+}
+
+util::Result<std::string> NameField(const json& body, const char* field, bool required) {
+  std::string s = MLV_TRY(StringField(body, field, required, 400));
+  if (required || !s.empty()) {
+    size_t chars = 0;
+    for (unsigned char c : s) chars += (c & 0xC0) != 0x80;
+    if (s.empty() || chars > 100)
+      return util::InvalidArgument(fmt::format("field '{}' must be 1 to 100 characters", field));
+    if (s.find_first_not_of(' ') == std::string::npos)
+      return util::InvalidArgument(fmt::format("field '{}' must not be blank", field));
+  }
+  return s;
+}
+
+util::Result<std::optional<int64_t>> IntField(const json& body, const char* field, int64_t lo,
+                                              int64_t hi) {
+  auto it = body.find(field);
+  if (it == body.end() || it->is_null()) return std::optional<int64_t>();
+  if (!it->is_number_integer())
+    return util::InvalidArgument(fmt::format("field '{}' must be an integer", field));
+  if (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(hi))
+    return util::InvalidArgument(fmt::format("field '{}' must be between {} and {}", field, lo, hi));
+  int64_t v = it->get<int64_t>();
+  if (v < lo || v > hi)
+    return util::InvalidArgument(fmt::format("field '{}' must be between {} and {}", field, lo, hi));
+  return std::optional<int64_t>(v);
+}
+
+std::string TimeOrNull(std::optional<util::TimeMicros> t) { return t ? util::FormatTime(*t) : ""; }
+
+namespace {
+json OptTime(std::optional<util::TimeMicros> t) {
+  if (!t) return nullptr;
+  return util::FormatTime(*t);
+}
+json OptInt(std::optional<int64_t> v) {
+  if (!v) return nullptr;
+  return *v;
+}
+json StateJson(json j, const ServiceState& s) {
+  j["status"] = s.status;
+  j["message"] = s.message;
+  j["pid"] = OptInt(s.pid);
+  j["port"] = OptInt(s.port);
+  j["startedAt"] = OptTime(s.started_at);
+  return j;
+}
+}  // namespace
+
+json ToJson(const Project& p) {
+  return {{"id", p.id}, {"name", p.name}, {"description", p.description},
+          {"createdAt", util::FormatTime(p.created_at)}};
+}
+json ToJson(const Job& j) {
+  return {{"id", j.id},           {"projectId", j.project_id},     {"name", j.name},
+          {"script", j.script},   {"interpreter", j.interpreter}, {"args", j.args},
+          {"createdAt", util::FormatTime(j.created_at)}};
+}
+json ToJson(const Run& r) {
+  return {{"id", r.id},
+          {"jobId", r.job_id},
+          {"projectId", r.project_id},
+          {"status", r.status},
+          {"exitCode", OptInt(r.exit_code)},
+          {"startedAt", util::FormatTime(r.started_at)},
+          {"finishedAt", OptTime(r.finished_at)},
+          {"message", r.message}};
+}
+json ToJson(const Experiment& e) {
+  return {{"id", e.id}, {"projectId", e.project_id}, {"name", e.name},
+          {"description", e.description}, {"createdAt", util::FormatTime(e.created_at)}};
+}
+json ToJson(const ExperimentRun& r) {
+  json params = json::parse(r.params_json, nullptr, false);
+  if (!params.is_object()) params = json::object();
+  return {{"id", r.id},         {"experimentId", r.experiment_id},
+          {"name", r.name},     {"status", r.status},
+          {"params", params},   {"startedAt", util::FormatTime(r.started_at)},
+          {"endedAt", OptTime(r.ended_at)}};
+}
+json ToJson(const Model& m) {
+  return {{"id", m.id}, {"name", m.name}, {"projectId", m.project_id},
+          {"description", m.description}, {"createdAt", util::FormatTime(m.created_at)}};
+}
+json ToJson(const Build& b) {
+  json files = json::array();
+  for (const auto& f : b.files) files.push_back({{"path", f.path}, {"size", f.size}, {"sha256", f.sha256}});
+  return {{"id", b.id},
+          {"modelId", b.model_id},
+          {"status", "built"},
+          {"serveCommand", b.serve_command},
+          {"files", files},
+          {"manifestSha256", b.manifest_sha256},
+          {"createdAt", util::FormatTime(b.created_at)}};
+}
+json ToJson(const Deployment& d) {
+  return StateJson({{"id", d.id},
+                    {"modelId", d.model_id},
+                    {"modelName", d.model_name},
+                    {"buildId", d.build_id},
+                    {"url", "/models/" + d.model_name + "/"},
+                    {"createdAt", util::FormatTime(d.created_at)}},
+                   d.state);
+}
+json ToJson(const App& a) {
+  return StateJson({{"id", a.id},
+                    {"projectId", a.project_id},
+                    {"name", a.name},
+                    {"subdomain", a.subdomain},
+                    {"command", a.command},
+                    {"url", "/apps/" + a.subdomain + "/"},
+                    {"createdAt", util::FormatTime(a.created_at)}},
+                   a.state);
+}
+json ToJson(const FileInfo& f) {
+  return {{"path", f.path}, {"size", f.size}, {"sha256", f.sha256},
+          {"modifiedAt", util::FormatTime(f.modified)}};
+}
+
+util::Result<std::string> ReadKeyFile(const std::string& path, const std::string& what) {
+  auto text = util::ReadFile(path);
+  if (!text) return util::InvalidArgument("cannot read the " + what + " file: " + text.error().message());
+  std::string key = *text;
+  while (!key.empty() && std::isspace(static_cast<unsigned char>(key.back()))) key.pop_back();
+  size_t start = key.find_first_not_of(" \t\r\n");
+  key = start == std::string::npos ? "" : key.substr(start);
+  if (key.size() < 16) return util::InvalidArgument("the " + what + " in " + path + " is shorter than 16 characters");
+  for (unsigned char c : key)
+    if (c < 0x21 || c > 0x7e) return util::InvalidArgument("the " + what + " in " + path + " contains a non-printable character or a space");
+  return key;
+}
+
+// ---- WorkspaceServer
+
+WorkspaceServer::WorkspaceServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+WorkspaceServer::~WorkspaceServer() { Stop(); }
+
+util::Result<std::unique_ptr<WorkspaceServer>> WorkspaceServer::Create(ServeOptions o,
+                                                                       const util::Clock& clock) {
+  ListenAddress listen = MLV_TRY_CTX(ParseListenAddress(o.listen), "--listen");
+  CidrSet allow = MLV_TRY_CTX(CidrSet::Parse(o.authorized_ip_ranges), "--authorized-ip-ranges");
+  if (o.domain.empty()) return util::InvalidArgument("--domain is required");
+  for (char c : o.domain)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.'))
+      return util::InvalidArgument("--domain '" + o.domain + "' is not a host name");
+  if (o.workspace_crn.empty()) return util::InvalidArgument("--workspace-crn is required");
+  if (o.projects_dir.empty() || o.models_dir.empty() || o.metadata_path.empty())
+    return util::InvalidArgument("--projects, --models and --metadata are required");
+  if (o.api_key.size() < 16 || o.control_key.size() < 16)
+    return util::InvalidArgument("the API key and the control key must be at least 16 characters");
+  if (o.api_key == o.control_key)
+    return util::InvalidArgument("the API key and the control key must differ");
+  if (o.quiesce_drain_seconds < 1 || o.quiesce_drain_seconds > 600)
+    return util::InvalidArgument("--quiesce-drain-seconds must be between 1 and 600");
+  if (o.app_start_timeout_seconds < 1 || o.app_start_timeout_seconds > 3600)
+    return util::InvalidArgument("--app-start-timeout-seconds must be between 1 and 3600");
+  if (o.max_upload_bytes < 1) return util::InvalidArgument("--max-upload-bytes must be positive");
+  return std::unique_ptr<WorkspaceServer>(
+      new WorkspaceServer(std::make_unique<Impl>(std::move(o), clock, std::move(listen), std::move(allow))));
+}
+
+util::Result<int> WorkspaceServer::Start() { return impl_->Start(); }
+void WorkspaceServer::Wait() { impl_->Wait(); }
+void WorkspaceServer::Stop() { impl_->Stop(); }
+
+// ---- Impl: life cycle
+
+util::Result<int> WorkspaceServer::Impl::Start() {
+  projects_ = MLV_TRY_CTX(Volume::Open(options_.projects_dir), "projects volume");
+  models_ = MLV_TRY_CTX(Volume::Open(options_.models_dir), "models volume");
+  std::string meta_dir = std::filesystem::path(options_.metadata_path).parent_path().string();
+  if (!meta_dir.empty()) MLV_TRY(util::MakeDirs(meta_dir));
+  store_ = MLV_TRY(Store::Open(options_.metadata_path));
+
+  WriteGate::Hooks hooks;
+  hooks.on_quiesced = [this]() -> util::Status {
+    // Runs first, so that they stop changing project files before the flush.
+    if (workloads_) workloads_->PauseRuns();
+    MLV_TRY(projects_->Sync());
+    MLV_TRY(models_->Sync());
+    MLV_TRY(store_->Checkpoint());
+    return util::Ok();
+  };
+  hooks.on_resumed = [this] {
+    if (workloads_) workloads_->ContinueRuns();
+  };
+  gate_ = std::make_unique<WriteGate>(clock_, std::move(hooks));
+  WorkloadOptions wo;
+  wo.workspace_crn = options_.workspace_crn;
+  wo.start_timeout = std::chrono::seconds(options_.app_start_timeout_seconds);
+  workloads_ = std::make_unique<Workloads>(*store_, *gate_, *projects_, *models_, clock_, wo);
+
+  http_.new_task_queue = [] { return new httplib::ThreadPool(32); };
+  http_.set_payload_max_length(options_.max_upload_bytes);
+  http_.set_read_timeout(60, 0);
+  http_.set_write_timeout(60, 0);
+  http_.set_keep_alive_max_count(100);
+  http_.set_pre_routing_handler(
+      [this](const httplib::Request& req, httplib::Response& res) { return PreRoute(req, res); });
+  http_.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req,
+                                                                      httplib::Response& res) {
+    // Our own errors and forwarded answers (marked by Via) are left as they are.
+    if (!res.body.empty() || res.has_header("Via")) return httplib::Server::HandlerResponse::Unhandled;
+    if (res.status == 404) {
+      std::string allow;
+      for (const auto& r : routes_)
+        if (r.method != req.method && std::regex_match(req.path, r.pattern))
+          allow += (allow.empty() ? "" : ", ") + r.method;
+      if (!allow.empty()) {
+        res.set_header("Allow", allow);
+        SendError(res, 405, "method-not-allowed",
+                  fmt::format("{} is not allowed on {} (allowed: {})", req.method, req.path, allow));
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      SendError(res, 404, "not-found", fmt::format("no such route: {} {}", req.method, req.path));
+    } else if (res.status == 413) {
+      SendError(res, 413, "too-large", "the request body is too large");
+    } else if (res.status == 400) {
+      SendError(res, 400, "invalid-argument", "the request is malformed");
+    } else {
+      SendError(res, res.status, "error", fmt::format("HTTP {}", res.status));
+    }
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  http_.set_exception_handler([this](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "unknown exception";
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    util::Log(util::LogLevel::kError, "request failed: {}", what);
+    SendError(res, 500, "internal", "internal error: " + what);
+  });
+
+  RegisterFrameRoutes();
+  RegisterApiRoutes();
+
+  if (listen_.port == 0) {
+    port_ = http_.bind_to_any_port(listen_.host);
+    if (port_ <= 0) return util::Unavailable("cannot bind " + listen_.host + " to a free port");
+  } else {
+    if (!http_.bind_to_port(listen_.host, listen_.port))
+      return util::Unavailable(fmt::format("cannot bind {}:{} (in use or not a local address)",
+                                           listen_.host, listen_.port));
+    port_ = listen_.port;
+  }
+  listener_ = std::thread([this] {
+    if (!http_.listen_after_bind()) util::Log(util::LogLevel::kError, "the server stopped listening");
+    std::lock_guard lock(life_mu_);
+    listener_exited_ = true;
+    life_cv_.notify_all();
+  });
+
+  if (!options_.ready_file.empty()) {
+    std::string host = listen_.host;
+    if (host == "0.0.0.0") host = "127.0.0.1";
+    if (host == "::") host = "::1";
+    if (host.find(':') != std::string::npos) host = "[" + host + "]";
+    json ready = {{"pid", static_cast<int64_t>(::getpid())},
+                  {"port", port_},
+                  {"endpoint", fmt::format("http://{}:{}", host, port_)}};
+    MLV_TRY_CTX(util::WriteFileAtomic(options_.ready_file, ready.dump() + "\n"), "--ready-file");
+  }
+  workloads_->StartReconcile();
+  util::Log(util::LogLevel::kInfo, "workspace {} serving {} on port {}", options_.workspace_crn,
+            options_.domain, port_);
+  return port_;
+}
+
+void WorkspaceServer::Impl::Wait() {
+  std::unique_lock lock(life_mu_);
+  life_cv_.wait(lock, [&] { return done_ || listener_exited_; });
+}
+
+void WorkspaceServer::Impl::Stop() {
+  {
+    std::unique_lock lock(life_mu_);
+    if (stopping_) {
+      life_cv_.wait(lock, [&] { return done_; });
+      return;
+    }
+    stopping_ = true;
+  }
+  http_.stop();
+  if (listener_.joinable()) listener_.join();
+  if (workloads_) workloads_->Shutdown();
+  std::lock_guard lock(life_mu_);
+  done_ = true;
+  life_cv_.notify_all();
+}
+
+void WorkspaceServer::Impl::Route(const std::string& method, const std::string& pattern,
+                                  Access access, Handler h) {
+  routes_.push_back({method, std::regex(pattern)});
+  auto wrapped = [this, access, h = std::move(h)](const httplib::Request& req, httplib::Response& res) {
+    std::optional<WriteGate::Ticket> ticket;
+    if (access == Access::kWrite) {
+      ticket = gate_->TryEnter();
+      if (!ticket) return SendBackupInProgress(res);
+    }
+    Send(res, h(req));
+  };
+  if (method == "GET") http_.Get(pattern, wrapped);
+  else if (method == "POST") http_.Post(pattern, wrapped);
+  else if (method == "PUT") http_.Put(pattern, wrapped);
+  else if (method == "DELETE") http_.Delete(pattern, wrapped);
+  else if (method == "PATCH") http_.Patch(pattern, wrapped);
+}
+
+// ---- Impl: frame
+
+void WorkspaceServer::Impl::SendError(httplib::Response& res, int status, std::string_view code,
+                                      const std::string& msg) {
+  res.status = status;
+  res.set_content(DumpJson({{"error", msg}, {"code", code}}), "application/json");
+}
+
+void WorkspaceServer::Impl::SendBackupInProgress(httplib::Response& res) {
+  int64_t retry = 1;
+  if (auto exp = gate_->lease_expires_at()) {
+    double left = static_cast<double>(*exp - clock_.Now()) / 1e6;
+    retry = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(left)));
+  }
+  res.set_header("Retry-After", std::to_string(retry));
+  SendError(res, 503, "unavailable", "backup in progress");
+}
+
+void WorkspaceServer::Impl::Send(httplib::Response& res, const util::Result<Reply>& reply) {
+  if (!reply) {
+    const util::Error& e = reply.error();
+    int status = HttpStatusFor(e.code());
+    if (status >= 500 && status != 503)
+      util::Log(util::LogLevel::kError, "request failed: {}", e.ToString());
+    if (status == 503) res.set_header("Retry-After", "1");
+    SendError(res, status, util::CodeName(e.code()), e.message());
+    return;
+  }
+  res.status = reply->status;
+  for (const auto& [k, v] : reply->headers) res.set_header(k, v);
+  if (reply->raw) res.set_content(*reply->raw, reply->content_type);
+  else res.set_content(DumpJson(reply->body), "application/json");
+}
+
+namespace {
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+}  // namespace
+
+httplib::Server::HandlerResponse WorkspaceServer::Impl::PreRoute(const httplib::Request& req,
+                                                                 httplib::Response& res) {
+  using HR = httplib::Server::HandlerResponse;
+  if (!req.has_header("Host")) {
+    SendError(res, 400, "invalid-argument", "the request has no Host header");
+    return HR::Handled;
+  }
+  std::string host = req.get_header_value("Host");
+  if (!HostIsForWorkspace(host, options_.domain, listen_.host)) {
+    SendError(res, 421, "misdirected",
+              "this endpoint serves workspace " + options_.domain + ", not '" + host + "'");
+    return HR::Handled;
+  }
+  bool internal = StartsWith(req.path, "/internal/");
+  if (!internal && !allow_.empty() && !allow_.Contains(req.remote_addr)) {
+    SendError(res, 403, "forbidden",
+              "client address " + req.remote_addr + " is not in the workspace's authorized IP ranges");
+    return HR::Handled;
+  }
+  bool health = req.path == "/api/v1/health" && (req.method == "GET" || req.method == "HEAD");
+  if (!health) {
+    std::string auth = req.get_header_value("Authorization");
+    const std::string& expected = internal ? options_.control_key : options_.api_key;
+    std::string_view token;
+    if (auth.size() > 7 && (StartsWith(auth, "Bearer ") || StartsWith(auth, "bearer ")))
+      token = std::string_view(auth).substr(7);
+    if (token.empty() || !ConstantTimeEquals(token, expected)) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      SendError(res, 401, "unauthenticated",
+                auth.empty() ? std::string("an Authorization: Bearer token is required")
+                             : std::string(internal ? "the control key is not valid"
+                                                    : "the API key is not valid"));
+      return HR::Handled;
+    }
+  }
+  // JSON endpoints are small; refuse big bodies before they are read. File uploads and
+  // forwarded traffic are bounded by --max-upload-bytes instead.
+  bool big_ok = StartsWith(req.path, "/apps/") || StartsWith(req.path, "/models/") ||
+                (req.method == "PUT" && req.path.find("/files/") != std::string::npos);
+  if (!big_ok && req.has_header("Content-Length")) {
+    uint64_t len = 0;
+    try {
+      len = std::stoull(req.get_header_value("Content-Length"));
+    } catch (...) {
+      SendError(res, 400, "invalid-argument", "the Content-Length header is not a number");
+      return HR::Handled;
+    }
+    if (len > kMaxJsonBody) {
+      res.set_header("Connection", "close");
+      SendError(res, 413, "too-large", "the JSON body is larger than 1 MiB");
+      return HR::Handled;
+    }
+  }
+  return HR::Unhandled;
+}
+
+util::Result<Reply> WorkspaceServer::Impl::Health() {
+  Reply r;
+  auto exp = gate_->lease_expires_at();
+  r.body = {{"status", "ok"},
+            {"version", kWorkspaceVersion},
+            {"workspaceCrn", options_.workspace_crn},
+            {"domain", options_.domain},
+            {"quiesced", exp.has_value()},
+            {"leaseExpiresAt", exp ? json(util::FormatTime(*exp)) : json(nullptr)},
+            {"reconciled", workloads_->reconciled()}};
+  return r;
+}
+
+util::Result<Reply> WorkspaceServer::Impl::Quiesce(const httplib::Request& req) {
+  json body = MLV_TRY(ParseJsonBody(req, /*allow_empty=*/true));
+  MLV_TRY(OnlyFields(body, {"leaseSeconds", "drainTimeoutSeconds"}));
+  auto lease = MLV_TRY(IntField(body, "leaseSeconds", 1, 3600));
+  auto drain = MLV_TRY(IntField(body, "drainTimeoutSeconds", 1, 600));
+  auto expiry = MLV_TRY(gate_->Quiesce(std::chrono::seconds(lease.value_or(60)),
+                                       std::chrono::seconds(drain.value_or(options_.quiesce_drain_seconds))));
+  Reply r;
+  r.body = {{"quiesced", true}, {"leaseExpiresAt", util::FormatTime(expiry)}};
+  return r;
+}
+
+void WorkspaceServer::Impl::RegisterFrameRoutes() {
+  Route("GET", "/api/v1/health", Access::kRead, [this](const httplib::Request&) { return Health(); });
+  Route("POST", "/internal/v1/quiesce", Access::kRead,
+        [this](const httplib::Request& req) { return Quiesce(req); });
+  Route("POST", "/internal/v1/resume", Access::kRead, [this](const httplib::Request& req) -> util::Result<Reply> {
+    json body = MLV_TRY(ParseJsonBody(req, true));
+    MLV_TRY(OnlyFields(body, {}));
+    gate_->Resume();
+    Reply r;
+    r.body = {{"quiesced", false}};
+    return r;
+  });
+  Route("GET", "/internal/v1/status", Access::kRead, [this](const httplib::Request&) -> util::Result<Reply> {
+    auto exp = gate_->lease_expires_at();
+    Reply r;
+    r.body = {{"quiesced", exp.has_value()},
+              {"leaseExpiresAt", exp ? json(util::FormatTime(*exp)) : json(nullptr)},
+              {"writesInFlight", gate_->in_flight()},
+              {"reconciled", workloads_->reconciled()}};
+    return r;
+  });
+
+  // Forwarding: every method.
+  for (bool is_app : {true, false}) {
+    std::string pattern = is_app ? "/apps/([^/]+)(/.*)?" : "/models/([^/]+)(/.*)?";
+    auto fwd = [this, is_app](const httplib::Request& req, httplib::Response& res) { Forward(req, res, is_app); };
+    http_.Get(pattern, fwd);
+    http_.Post(pattern, fwd);
+    http_.Put(pattern, fwd);
+    http_.Patch(pattern, fwd);
+    http_.Delete(pattern, fwd);
+    http_.Options(pattern, fwd);
+  }
+}
+
+void WorkspaceServer::Impl::Forward(const httplib::Request& req, httplib::Response& res, bool is_app) {
+  std::string name = req.matches[1];
+  std::string rest = req.matches[2];
+  std::string prefix = std::string(is_app ? "/apps/" : "/models/") + name;
+  if (!IsDnsLabel(name))
+    return SendError(res, 404, "not-found", "'" + name + "' is not a valid " + (is_app ? "subdomain" : "model name"));
+  std::optional<int> port;
+  if (is_app) {
+    port = workloads_->AppPort(name);
+    if (!port) {
+      auto apps = store_->ListApps(std::nullopt);
+      bool known = false;
+      if (apps)
+        for (const auto& a : *apps) known = known || a.subdomain == name;
+      if (!known) return SendError(res, 404, "not-found", "no application has the subdomain '" + name + "'");
+      res.set_header("Retry-After", "1");
+      return SendError(res, 503, "unavailable", "application '" + name + "' is not running");
+    }
+  } else {
+    auto model = store_->GetModelByName(name);
+    if (!model) return SendError(res, 404, "not-found", model.error().message());
+    port = workloads_->ModelPort(name);
+    if (!port) {
+      res.set_header("Retry-After", "1");
+      return SendError(res, 503, "unavailable", "model '" + name + "' has no running deployment");
+    }
+  }
+  if (rest.empty()) {
+    // "/apps/x" -> "/apps/x/" so that relative links in the application resolve below it.
+    std::string query;
+    size_t q = req.target.find('?');
+    if (q != std::string::npos) query = req.target.substr(q);
+    res.set_redirect(prefix + "/" + query, 308);
+    return;
+  }
+  // Keep the client's own encoding of the rest of the target when it is recognisable.
+  std::string target;
+  if (StartsWith(req.target, prefix + "/")) {
+    target = req.target.substr(prefix.size());
+  } else {
+    static const char* kHex = "0123456789ABCDEF";
+    for (unsigned char c : rest) {
+      if (std::isalnum(c) || std::strchr("/-._~!$&'()*+,;=:@", c)) {
+        target += static_cast<char>(c);
+      } else {
+        target += '%';
+        target += kHex[c >> 4];
+        target += kHex[c & 15];
+      }
+    }
+    size_t q = req.target.find('?');
+    if (q != std::string::npos) target += req.target.substr(q);
+  }
+
+  httplib::Request up;
+  up.method = req.method;
+  up.path = target;
+  static const char* kDropped[] = {"Host", "Authorization", "Connection", "Keep-Alive",
+                                   "Proxy-Connection", "Transfer-Encoding", "TE", "Trailer",
+                                   "Upgrade", "Content-Length", "REMOTE_ADDR", "REMOTE_PORT",
+                                   "LOCAL_ADDR", "LOCAL_PORT"};
+  for (const auto& [k, v] : req.headers) {
+    bool drop = false;
+    for (const char* d : kDropped) drop = drop || strcasecmp(k.c_str(), d) == 0;
+    if (!drop) up.headers.emplace(k, v);
+  }
+  up.headers.emplace("X-Forwarded-For", req.remote_addr);
+  up.headers.emplace("X-Forwarded-Host", req.get_header_value("Host"));
+  up.headers.emplace("X-Forwarded-Prefix", prefix);
+  up.body = req.body;
+  if (!req.body.empty() || req.method == "POST" || req.method == "PUT" || req.method == "PATCH")
+    up.headers.emplace("Content-Length", std::to_string(req.body.size()));
+
+  httplib::Client cli("127.0.0.1", *port);
+  cli.set_url_encode(false);
+  cli.set_connection_timeout(2, 0);
+  cli.set_read_timeout(60, 0);
+  cli.set_write_timeout(60, 0);
+  auto result = cli.send(up);
+  if (!result) {
+    return SendError(res, 502, "bad-gateway",
+                     fmt::format("{} '{}' did not answer: {}", is_app ? "application" : "model", name,
+                                 httplib::to_string(result.error())));
+  }
+  res.status = result->status;
+  res.set_header("Via", "1.1 mlvault-workspace");
+  std::string content_type = "application/octet-stream";
+  for (const auto& [k, v] : result->headers) {
+    if (strcasecmp(k.c_str(), "Content-Type") == 0) {
+      content_type = v;
+      continue;
+    }
+    bool drop = false;
+    for (const char* d : kDropped) drop = drop || strcasecmp(k.c_str(), d) == 0;
+    if (!drop) res.headers.emplace(k, v);
+  }
+  res.set_content(result->body, content_type);
+}
+
+}  // namespace mlvault::runtime

@@ -1,0 +1,77 @@
+// Supervisor: starts the workspace's processes (job runs, deployments, applications) as
+// children of the runtime, each the leader of its own process group, with its output appended
+// to a log file; reports their exit; stops them by group.
+//
+// A waiter thread per child blocks in waitpid and then runs the child's exit callback. When a
+// leader exits, the rest of its group is killed, so nothing a job left behind keeps a port or
+// a file open. The destructor stops every child still running and waits for all callbacks.
+//
+// Thread-safe.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "util/error.h"
+
+namespace mlvault::runtime {
+
+struct SpawnSpec {
+  std::vector<std::string> argv;  // argv[0] is looked up in PATH
+  std::string cwd;
+  std::vector<std::pair<std::string, std::string>> env;  // added to (or replacing in) ours
+  std::string log_path;                                  // stdout and stderr, appended
+};
+
+// How a child ended, from its wait status.
+struct ExitInfo {
+  bool exited = false;  // normal exit (then exit_code), else killed by `signal`
+  int exit_code = 0;
+  int signal = 0;
+};
+
+class Supervisor {
+ public:
+  using OnExit = std::function<void(pid_t pid, const ExitInfo& info)>;
+
+  Supervisor() = default;
+  ~Supervisor();
+  Supervisor(const Supervisor&) = delete;
+  Supervisor& operator=(const Supervisor&) = delete;
+
+  // Starts a child; returns its pid (= its process group id). `on_exit` runs on the child's
+  // waiter thread once it has been reaped. kInvalidArgument if the program cannot be run,
+  // kIo if the log cannot be opened.
+  util::Result<pid_t> Spawn(const SpawnSpec& spec, OnExit on_exit);
+
+  // Sends `sig` to the child's whole process group. No-op for unknown or exited children.
+  void Signal(pid_t pid, int sig);
+
+  // SIGTERM to the group, SIGKILL after `grace`; returns once the child has been reaped and its
+  // callback has run (or at once if it is unknown).
+  void Stop(pid_t pid, std::chrono::milliseconds grace);
+
+  // Stop() of every child, all at once.
+  void StopAll(std::chrono::milliseconds grace);
+
+  // Pids of the children still running.
+  std::vector<pid_t> Running();
+
+ private:
+  void Wait(pid_t pid, OnExit on_exit);
+
+  std::mutex mu_;
+  std::condition_variable changed_;  // guarded by mu_
+  std::map<pid_t, bool> live_;       // guarded by mu_: pid -> exit callback finished
+  int waiters_ = 0;                  // guarded by mu_: waiter threads not yet finished
+};
+
+}  // namespace mlvault::runtime

@@ -1,0 +1,154 @@
+#include "runtime/write_gate.h"
+
+#include "util/log.h"
+
+namespace mlvault::runtime {
+
+WriteGate::WriteGate(const util::Clock& clock, Hooks hooks)
+    : clock_(clock), hooks_(std::move(hooks)) {}
+
+bool WriteGate::LapseLocked() {
+  if (state_ == State::kQuiesced && clock_.Now() >= lease_expiry_) {
+    state_ = State::kOpen;
+    changed_.notify_all();
+    util::Log(util::LogLevel::kWarn, "quiesce lease lapsed; the workspace resumed by itself");
+    return true;
+  }
+  return false;
+}
+
+std::optional<WriteGate::Ticket> WriteGate::TryEnter() {
+  bool lapsed;
+  {
+    std::lock_guard lock(mu_);
+    lapsed = LapseLocked();
+    if (state_ == State::kOpen) {
+      ++in_flight_;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (lapsed && hooks_.on_resumed) hooks_.on_resumed();
+  return Ticket(this);
+}
+
+std::optional<WriteGate::Ticket> WriteGate::EnterInternal() {
+  bool lapsed = false;
+  {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      lapsed = LapseLocked() || lapsed;
+      if (state_ != State::kQuiesced) break;
+      if (shutdown_) return std::nullopt;
+      // Timed, because the lease is measured on an injected clock the condition cannot watch.
+      changed_.wait_for(lock, std::chrono::milliseconds(50));
+    }
+    ++in_flight_;
+  }
+  if (lapsed && hooks_.on_resumed) hooks_.on_resumed();
+  return Ticket(this);
+}
+
+void WriteGate::Leave() {
+  std::lock_guard lock(mu_);
+  --in_flight_;
+  changed_.notify_all();
+}
+
+util::Result<util::TimeMicros> WriteGate::Quiesce(std::chrono::microseconds lease,
+                                                  std::chrono::milliseconds drain_timeout) {
+  bool lapsed = false;
+  {
+    std::unique_lock lock(mu_);
+    lapsed = LapseLocked();
+    if (state_ == State::kQuiesced) {
+      lease_expiry_ = clock_.Now() + lease.count();
+      return lease_expiry_;
+    }
+    if (state_ == State::kDraining) return util::Conflict("a quiesce is already in progress");
+    state_ = State::kDraining;
+    changed_.notify_all();
+    bool drained =
+        changed_.wait_for(lock, drain_timeout, [&] { return in_flight_ == 0; });
+    if (!drained) {
+      state_ = State::kOpen;
+      changed_.notify_all();
+      int left = in_flight_;
+      lock.unlock();
+      if (hooks_.on_resumed) hooks_.on_resumed();
+      return util::Unavailable(fmt::format(
+          "in-flight writes did not finish within {} s ({} still running); the workspace "
+          "was resumed",
+          std::chrono::duration_cast<std::chrono::seconds>(drain_timeout).count(), left));
+    }
+    state_ = State::kQuiesced;
+    lease_expiry_ = clock_.Now() + lease.count();
+  }
+  (void)lapsed;  // the gate was open again anyway; on_resumed already ran or is harmless
+  if (hooks_.on_quiesced) {
+    util::Status st = hooks_.on_quiesced();
+    if (!st) {
+      {
+        std::lock_guard lock(mu_);
+        state_ = State::kOpen;
+        changed_.notify_all();
+      }
+      if (hooks_.on_resumed) hooks_.on_resumed();
+      return std::unexpected(std::move(st).error().WithContext("cannot quiesce"));
+    }
+  }
+  std::lock_guard lock(mu_);
+  return lease_expiry_;
+}
+
+void WriteGate::Resume() {
+  bool was_quiesced;
+  {
+    std::lock_guard lock(mu_);
+    was_quiesced = state_ == State::kQuiesced;
+    if (was_quiesced) state_ = State::kOpen;
+    changed_.notify_all();
+  }
+  if (was_quiesced && hooks_.on_resumed) hooks_.on_resumed();
+}
+
+void WriteGate::CheckLease() {
+  bool lapsed;
+  {
+    std::lock_guard lock(mu_);
+    lapsed = LapseLocked();
+  }
+  if (lapsed && hooks_.on_resumed) hooks_.on_resumed();
+}
+
+void WriteGate::Shutdown() {
+  std::lock_guard lock(mu_);
+  shutdown_ = true;
+  changed_.notify_all();
+}
+
+bool WriteGate::quiesced() {
+  CheckLease();
+  std::lock_guard lock(mu_);
+  return state_ == State::kQuiesced;
+}
+
+bool WriteGate::refusing_writes() {
+  CheckLease();
+  std::lock_guard lock(mu_);
+  return state_ != State::kOpen;
+}
+
+std::optional<util::TimeMicros> WriteGate::lease_expires_at() {
+  CheckLease();
+  std::lock_guard lock(mu_);
+  if (state_ != State::kQuiesced) return std::nullopt;
+  return lease_expiry_;
+}
+
+int WriteGate::in_flight() {
+  std::lock_guard lock(mu_);
+  return in_flight_;
+}
+
+}  // namespace mlvault::runtime
