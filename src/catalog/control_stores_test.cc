@@ -1,0 +1,227 @@
+#include "catalog/control_stores.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "catalog/control_schema.h"
+#include "util/files.h"
+#include "util/random.h"
+
+namespace mlvault::catalog {
+namespace {
+
+constexpr int64_t kLease = 10'000'000;
+
+class StoresTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = *util::MakeTempDir("mlvault-stores-test-");
+    db_ = Open();
+    ASSERT_TRUE(db_->Migrate(ControlMigrations()));
+  }
+  void TearDown() override {
+    db_.reset();
+    ASSERT_TRUE(util::RemoveAll(dir_));
+  }
+  std::unique_ptr<Db> Open() { return std::move(*OpenSqlite(dir_ + "/catalog.db")); }
+
+  WorkflowRecord Wf(const std::string& queue, TimeMicros created) {
+    WorkflowRecord w;
+    w.id = util::NewUuid();
+    w.account_id = "acct";
+    w.kind = "backup";
+    w.queue_key = queue;
+    w.resource_crn = "crn";
+    w.caller = "{}";
+    w.input = "{}";
+    w.created_at = w.updated_at = created;
+    return w;
+  }
+
+  std::string dir_;
+  std::unique_ptr<Db> db_;
+};
+
+TEST_F(StoresTest, NamesAreUniqueWhereTheSpecSaysSo) {
+  EnvironmentStore envs(*db_);
+  EnvironmentRecord e{"e1", "acct", "crn:e1", "dev", "us-west-1", "/r", "me", 1};
+  ASSERT_TRUE(envs.Insert(e));
+  e.id = "e2";
+  e.crn = "crn:e2";
+  auto dup = envs.Insert(e);
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().code(), util::ErrorCode::kConflict);
+  EXPECT_NE(dup.error().message().find("\"dev\" already exists"), std::string::npos);
+  e.account_id = "other";  // another account may use the name
+  ASSERT_TRUE(envs.Insert(e));
+  EXPECT_EQ(envs.GetByName("acct", "nope").error().code(), util::ErrorCode::kNotFound);
+
+  WorkspaceStore wss(*db_);
+  WorkspaceRecord w;
+  w.id = "w1";
+  w.account_id = "acct";
+  w.crn = "crn:w1";
+  w.name = "ws";
+  w.environment_id = "e1";
+  w.status = "running";
+  w.domain = "d";
+  w.parameters = "{}";
+  w.api_key = "k";
+  w.control_key = "c";
+  w.created_by = "me";
+  ASSERT_TRUE(wss.Insert(w));
+  WorkspaceRecord w2 = w;
+  w2.id = "w2";
+  w2.crn = "crn:w2";
+  EXPECT_EQ(wss.Insert(w2).error().code(), util::ErrorCode::kConflict);
+  ASSERT_TRUE(wss.MarkDeleted("w1", 5));  // a deleted workspace frees its name
+  ASSERT_TRUE(wss.Insert(w2));
+  EXPECT_EQ(wss.List("acct")->size(), 1u);
+  EXPECT_EQ(wss.List("acct", true)->size(), 2u);
+  EXPECT_EQ(wss.Get("acct", "w1")->environment_name, "dev");
+
+  BackupStore bs(*db_);
+  BackupRecord b;
+  b.id = "b1";
+  b.account_id = "acct";
+  b.crn = "crn:b1";
+  b.name = "nightly";
+  b.workspace_id = "w2";
+  b.workspace_name = "ws";
+  b.environment_name = "dev";
+  b.status = "pending";
+  b.workflow_id = "wf";
+  ASSERT_TRUE(bs.Insert(b));
+  BackupRecord b2 = b;
+  b2.id = "b2";
+  b2.crn = "crn:b2";
+  auto c = bs.Insert(b2);
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message().find("already has a backup named \"nightly\""), std::string::npos);
+  b2.workspace_id = "w1";  // same name on another workspace is fine
+  ASSERT_TRUE(bs.Insert(b2));
+  // By name + environment: both generations of "ws".
+  EXPECT_EQ(bs.ListByWorkspaceName("acct", "dev", "ws")->size(), 2u);
+  ASSERT_TRUE(bs.MarkDeleted("b1", 9));  // a deleted backup frees its name
+  b.id = "b3";
+  b.crn = "crn:b3";
+  ASSERT_TRUE(bs.Insert(b));
+}
+
+TEST_F(StoresTest, BackupFinishWritesRecoveryPointsAtomically) {
+  BackupStore bs(*db_);
+  BackupRecord b;
+  b.id = "b1";
+  b.account_id = "acct";
+  b.crn = "crn:b1";
+  b.name = "n";
+  b.workspace_id = "w";
+  b.status = "running";
+  b.workflow_id = "wf";
+  ASSERT_TRUE(db_->Exec("PRAGMA foreign_keys=OFF"));
+  ASSERT_TRUE(bs.Insert(b));
+  BackupOutcome o;
+  o.status = "succeeded";
+  o.quiesced_micros = 1234;
+  o.recovery_points = {RecoveryPointRecord{.volume = "projects", .kind = "filesystem", .vault_point_id = "aa"},
+                       RecoveryPointRecord{.volume = "projects", .kind = "filesystem", .vault_point_id = "bb"}};
+  EXPECT_FALSE(bs.Finish("b1", o, 7));  // duplicate volume: nothing written
+  EXPECT_EQ(bs.Get("acct", "b1")->status, "running");
+  o.recovery_points[1].volume = "metadata";
+  ASSERT_TRUE(bs.Finish("b1", o, 7));
+  auto got = *bs.Get("acct", "b1");
+  EXPECT_EQ(got.status, "succeeded");
+  EXPECT_EQ(got.quiesced_micros, 1234);
+  EXPECT_EQ(bs.RecoveryPoints("b1")->size(), 2u);
+  EXPECT_EQ(bs.LatestSucceeded("w").value()->id, "b1");
+}
+
+TEST_F(StoresTest, QueueRunsOneAtATimeOldestFirst) {
+  WorkflowStore ws(*db_);
+  auto a = Wf("ws1", 100), b = Wf("ws1", 200), other = Wf("ws2", 300);
+  EXPECT_EQ(*ws.Insert(a), "pending");
+  EXPECT_EQ(*ws.Insert(b), "queued");
+  EXPECT_EQ(*ws.Insert(other), "pending");
+  // b cannot start before a, even if its worker asks first.
+  EXPECT_EQ(*ws.Claim(b.id, "w-b", 1000, kLease), ClaimOutcome::kWaiting);
+  EXPECT_EQ(*ws.Claim(a.id, "w-a", 1000, kLease), ClaimOutcome::kClaimed);
+  EXPECT_EQ(*ws.Claim(other.id, "w-o", 1000, kLease), ClaimOutcome::kClaimed);
+  EXPECT_EQ(*ws.Claim(a.id, "intruder", 1000, kLease), ClaimOutcome::kOwnedByOther);
+  EXPECT_EQ(*ws.Claim(b.id, "w-b", 2000, kLease), ClaimOutcome::kWaiting);
+  ASSERT_TRUE(ws.Finish(a.id, "w-a", "succeeded", "{}", "[]", "", "", 3000));
+  EXPECT_EQ(ws.Finish(a.id, "w-a", "failed", "{}", "[]", "", "", 3000).error().code(), util::ErrorCode::kConflict);
+  EXPECT_EQ(*ws.Claim(b.id, "w-b", 4000, kLease), ClaimOutcome::kClaimed);
+  auto got = *ws.Get("", b.id);
+  EXPECT_EQ(got.status, "running");
+  EXPECT_EQ(got.attempts, 1);
+  EXPECT_EQ(*ws.Claim(a.id, "w-a", 5000, kLease), ClaimOutcome::kFinished);
+}
+
+TEST_F(StoresTest, HeartbeatCancelAndTakeOver) {
+  WorkflowStore ws(*db_);
+  auto a = Wf("q", 100);
+  ASSERT_TRUE(ws.Insert(a));
+  ASSERT_EQ(*ws.Claim(a.id, "w1", 1000, kLease), ClaimOutcome::kClaimed);
+  util::ProgressSnapshot p{.bytes_done = 10, .bytes_total = 100, .files_done = 1, .files_total = 2, .phase = "upload"};
+  auto hb = ws.Heartbeat(a.id, "w1", 2000, kLease, &p);
+  ASSERT_TRUE(hb);
+  EXPECT_FALSE(hb->cancel_requested);
+  EXPECT_EQ(ws.Get("", a.id)->bytes_done, 10);
+  EXPECT_EQ(*ws.RequestCancel(a.id, "cancelled by admin", 2500), false);  // running: flagged only
+  hb = ws.Heartbeat(a.id, "w1", 3000, kLease, nullptr);
+  EXPECT_TRUE(hb->cancel_requested);
+  EXPECT_EQ(hb->cancel_reason, "cancelled by admin");
+  // Recovery takes over only the row it saw.
+  auto seen = *ws.Get("", a.id);
+  ASSERT_TRUE(ws.Heartbeat(a.id, "w1", 4000, kLease, nullptr));
+  EXPECT_FALSE(*ws.TakeOver(seen, "rec", 5000, kLease));
+  seen = *ws.Get("", a.id);
+  EXPECT_TRUE(*ws.TakeOver(seen, "rec", 5000, kLease));
+  EXPECT_EQ(ws.Heartbeat(a.id, "w1", 6000, kLease, nullptr).error().code(), util::ErrorCode::kConflict);
+  ASSERT_TRUE(ws.Requeue(a.id, "rec", "[\"resumed\"]", 7000));
+  EXPECT_EQ(ws.Get("", a.id)->status, "pending");
+  EXPECT_EQ(*ws.Claim(a.id, "w2", 8000, kLease), ClaimOutcome::kClaimed);
+  EXPECT_EQ(ws.Get("", a.id)->attempts, 2);
+  // Not started yet: cancel ends it at once.
+  auto b = Wf("q2", 100);
+  ASSERT_TRUE(ws.Insert(b));
+  EXPECT_EQ(*ws.RequestCancel(b.id, "cancelled by admin", 9000), true);
+  EXPECT_EQ(ws.Get("", b.id)->status, "cancelled");
+  EXPECT_EQ(ws.RequestCancel(b.id, "again", 9000).error().code(), util::ErrorCode::kConflict);
+}
+
+// Several connections (as several processes would) racing for one workflow: exactly one wins,
+// and concurrent inserts into one queue each get their own place (no lost update).
+TEST_F(StoresTest, ConcurrentClaimsHaveOneWinner) {
+  WorkflowStore ws(*db_);
+  auto a = Wf("q", 100);
+  ASSERT_TRUE(ws.Insert(a));
+  std::atomic<int> claimed{0}, errors{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 6; ++i) {
+    threads.emplace_back([&, i] {
+      auto db = Open();
+      WorkflowStore mine(*db);
+      auto r = mine.Claim(a.id, "worker-" + std::to_string(i), 1000, kLease);
+      if (!r) ++errors;
+      else if (*r == ClaimOutcome::kClaimed) ++claimed;
+      for (int k = 0; k < 5; ++k) {
+        auto w = Wf("burst", 2000 + i * 10 + k);
+        if (!mine.Insert(w)) ++errors;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(claimed.load(), 1);
+  auto burst = *ws.ListActiveInQueue("burst");
+  ASSERT_EQ(burst.size(), 30u);
+  int pending = 0;
+  for (const auto& w : burst) pending += w.status == "pending";
+  EXPECT_EQ(pending, 1);
+}
+
+}  // namespace
+}  // namespace mlvault::catalog

@@ -1,0 +1,169 @@
+// The identity and access verbs as operations: users, access keys, policies and their
+// attachments, entitlements, policy simulation and the audit log.
+//
+// Every operation authorises itself exactly once, first, through the Authorizer (action
+// "iam:<Verb>" on the user, policy or account CRN, or "*" for create/list), so a denied call
+// changes nothing; every mutating call then records its outcome in the audit log. The CLI and
+// the REST API call these and only format their results.
+//
+// An IamOperations uses the Db, Authorizer and Clock it is given (all must outlive it); like
+// the Db it is not thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "catalog/db.h"
+#include "control/authorizer.h"
+#include "control/iam_authorizer.h"
+#include "control/iam_store.h"
+#include "util/clock.h"
+#include "util/error.h"
+
+namespace mlvault::control {
+
+// Names a user by name or by CRN; both empty means the caller.
+struct UserRef {
+  std::string name;
+  std::string crn;
+};
+
+struct UserInfo {
+  std::string user_name;
+  std::string user_crn;
+  std::string created_at;
+  std::vector<std::string> attached_policies;  // names
+  int active_access_keys = 0;
+};
+
+struct AccessKeyInfo {
+  std::string access_key_id;
+  std::string secret_access_key;  // only right after CreateAccessKey; never stored
+  std::string user_name;
+  std::string user_crn;
+  std::string status;  // "active" | "deleted"
+  std::string created_at;
+  std::string deleted_at;
+};
+
+struct PolicyInfo {
+  std::string policy_name;
+  std::string policy_crn;
+  std::string description;
+  std::string created_at;
+  std::string created_by;
+  std::vector<std::string> attached_to;  // user names
+  std::string document;                  // GetPolicy only
+  std::vector<std::string> warnings;     // CreatePolicy only
+};
+
+struct EntitlementInfo {
+  std::string name;
+  std::string description;
+  bool granted = false;
+  std::string granted_at;
+  std::string granted_by;
+};
+
+struct SimulateRequest {
+  UserRef principal;                 // whose attached policies; ignored with policy_documents
+  std::vector<std::string> policy_documents;  // evaluate these instead (not stored)
+  std::vector<std::string> actions;  // at least one
+  std::string resource = "*";
+  std::vector<std::pair<std::string, std::vector<std::string>>> context;  // extra condition keys
+  std::string source_ip;             // default: the caller's
+};
+
+struct StatementInfo {
+  std::string policy_name;
+  size_t statement_index = 0;
+  std::string sid;
+  std::string effect;
+};
+
+struct SimulationResult {
+  std::string action;
+  std::string resource;
+  std::string decision;  // "allowed" | "explicitDeny" | "implicitDeny" (policies alone)
+  std::optional<StatementInfo> deciding_statement;
+  std::vector<StatementInfo> matched_statements;
+  std::string required_entitlement;  // "" if the action needs none
+  bool entitlement_held = true;
+  bool allowed = false;              // policies allow it AND the entitlement (if any) is held
+  std::string explanation;           // one sentence
+};
+
+struct Simulation {
+  std::string principal_crn;  // "" for custom documents
+  std::string principal_name;
+  std::vector<std::string> evaluated_policies;
+  std::vector<SimulationResult> results;
+};
+
+class IamOperations {
+ public:
+  IamOperations(catalog::Db& db, Authorizer& authorizer, const util::Clock& clock)
+      : db_(db), authz_(authorizer), clock_(clock) {}
+
+  // iam:CreateUser on "*". kConflict if the name is taken, kInvalidArgument for a bad name.
+  util::Result<UserInfo> CreateUser(const Caller& caller, std::string_view user_name);
+  // iam:ListUsers on "*".
+  util::Result<std::vector<UserInfo>> ListUsers(const Caller& caller);
+
+  // iam:CreateAccessKey on the user. The result holds the secret: it is shown this once.
+  util::Result<AccessKeyInfo> CreateAccessKey(const Caller& caller, const UserRef& user);
+  // iam:ListAccessKeys on the user. No secrets.
+  util::Result<std::vector<AccessKeyInfo>> ListAccessKeys(const Caller& caller, const UserRef& user);
+  // iam:DeleteAccessKey on the key's user. The key stops working at once (kept, as deleted, so
+  // its later use is reported as revoked). kNotFound for an unknown or already deleted key;
+  // kConflict if it is the last active key of the last user holding AdministratorAccess.
+  util::Result<AccessKeyInfo> DeleteAccessKey(const Caller& caller, std::string_view access_key_id);
+
+  // iam:CreatePolicy on "*". The document is parsed whole first: kInvalidArgument with line,
+  // column and field path if malformed (nothing stored); warnings are returned.
+  util::Result<PolicyInfo> CreatePolicy(const Caller& caller, std::string_view name, std::string_view document,
+                                        std::string_view description);
+  // iam:ListPolicies on "*".
+  util::Result<std::vector<PolicyInfo>> ListPolicies(const Caller& caller);
+  // iam:GetPolicy on the policy (with its document).
+  util::Result<PolicyInfo> GetPolicy(const Caller& caller, std::string_view name);
+  // iam:DeletePolicy on the policy. kConflict while attached, and for AdministratorAccess.
+  util::Result<PolicyInfo> DeletePolicy(const Caller& caller, std::string_view name);
+
+  // iam:AttachUserPolicy on the user. Attaching twice is not an error.
+  util::Result<UserInfo> AttachPolicy(const Caller& caller, const UserRef& user, std::string_view policy_name);
+  // iam:DetachUserPolicy on the user. kNotFound if not attached; kConflict if it would leave the
+  // account without any user holding AdministratorAccess.
+  util::Result<UserInfo> DetachPolicy(const Caller& caller, const UserRef& user, std::string_view policy_name);
+
+  // iam:SimulatePrincipalPolicy on the user ("*" for custom documents). Explains, for each
+  // action, whether the policies allow it on the resource and which statement decided.
+  util::Result<Simulation> SimulatePolicy(const Caller& caller, const SimulateRequest& request);
+
+  // iam:GrantEntitlement / iam:RevokeEntitlement / iam:ListEntitlements on the account CRN.
+  // kInvalidArgument for an unknown entitlement; revoking one not held is kNotFound.
+  util::Result<EntitlementInfo> GrantEntitlement(const Caller& caller, std::string_view name);
+  util::Result<EntitlementInfo> RevokeEntitlement(const Caller& caller, std::string_view name);
+  // Every known entitlement with whether the account holds it.
+  util::Result<std::vector<EntitlementInfo>> ListEntitlements(const Caller& caller);
+
+  // iam:ListAuditEvents on the account CRN; filter.account_id is set to the caller's.
+  util::Result<std::vector<AuditEvent>> ListAuditEvents(const Caller& caller, AuditFilter filter);
+
+ private:
+  util::Result<UserRow> ResolveUser(const Caller& caller, const UserRef& user);
+  util::Result<UserInfo> Info(const UserRow& user);
+  util::Result<AccountRow> Account(const Caller& caller);
+  // Records the outcome of a mutating call and passes it through.
+  template <class T>
+  util::Result<T> Audited(const Caller& caller, std::string_view action, std::string_view resource,
+                          util::Result<T> result);
+
+  catalog::Db& db_;
+  Authorizer& authz_;
+  const util::Clock& clock_;
+};
+
+}  // namespace mlvault::control

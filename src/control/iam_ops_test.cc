@@ -1,0 +1,217 @@
+// The IAM verbs as operations: authorised first, audited, and all-or-nothing.
+#include "control/iam_store.h"
+#include "control/iam_test_util.h"
+
+namespace mlvault::control {
+namespace {
+
+using IamOpsTest = testing::IamFixture;
+
+constexpr const char* kOperatorPolicy = R"({
+  "Version": "2012-10-17",
+  "Statement": [
+    {"Sid": "BackupProd", "Effect": "Allow",
+     "Action": ["ml:BackupWorkspace", "ml:ListWorkspaceBackups"],
+     "Resource": "crn:mlvault:ml:*:*:workspace:*",
+     "Condition": {"StringEquals": {"ml:EnvironmentName": "prod"}}}
+  ]
+})";
+
+TEST_F(IamOpsTest, UsersAndDuplicates) {
+  Caller admin = Admin();
+  auto u = ops_->CreateUser(admin, "ops");
+  ASSERT_TRUE(u) << u.error().ToString();
+  EXPECT_TRUE(u->user_crn.starts_with("crn:mlvault:iam:us-west-1:" + admin.account_id + ":user:"));
+  auto dup = ops_->CreateUser(admin, "ops");
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().code(), util::ErrorCode::kConflict);
+  auto bad = ops_->CreateUser(admin, "o p s");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code(), util::ErrorCode::kInvalidArgument);
+  auto users = ops_->ListUsers(admin);
+  ASSERT_TRUE(users);
+  ASSERT_EQ(users->size(), 2u);
+  EXPECT_EQ((*users)[0].user_name, "admin");
+  EXPECT_EQ((*users)[0].attached_policies, std::vector<std::string>{"AdministratorAccess"});
+  EXPECT_EQ((*users)[0].active_access_keys, 1);
+  EXPECT_EQ((*users)[1].active_access_keys, 0);
+  // Succeeded and failed creations are both audited.
+  AuditFilter f;
+  f.action = "iam:CreateUser";
+  auto events = ops_->ListAuditEvents(admin, f);
+  ASSERT_TRUE(events);
+  ASSERT_EQ(events->size(), 3u);
+  EXPECT_EQ((*events)[0].outcome, "succeeded");
+  EXPECT_EQ((*events)[0].resource, u->user_crn);
+  EXPECT_EQ((*events)[1].outcome, "failed");
+  EXPECT_EQ((*events)[1].error_code, "conflict");
+}
+
+TEST_F(IamOpsTest, MalformedPoliciesAreRefusedWholeWithThePlace) {
+  Caller admin = Admin();
+  auto p = ops_->CreatePolicy(admin, "broken", "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n"
+                                               "    {\"Effect\": \"Allow\", \"Action\": \"*\", \"Resource\": \"*\",}\n  ]\n}",
+                              "");
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().code(), util::ErrorCode::kInvalidArgument);
+  EXPECT_NE(p.error().message().find("line 4, column 55 (at Statement[0]): trailing comma"), std::string::npos)
+      << p.error().message();
+  auto q = ops_->CreatePolicy(admin, "broken", R"({"Statement":{"Effect":"Allow","Action":"*","Resource":"*",
+      "Condition":{"StringEqualz":{"ml:EnvironmentName":"x"}}}})", "");
+  ASSERT_FALSE(q);
+  EXPECT_NE(q.error().message().find("(at Statement.Condition.StringEqualz): unknown condition operator"),
+            std::string::npos)
+      << q.error().message();
+  auto policies = ops_->ListPolicies(admin);
+  ASSERT_TRUE(policies);
+  EXPECT_EQ(policies->size(), 1u);  // only AdministratorAccess: nothing half-applied
+}
+
+TEST_F(IamOpsTest, PolicyLifecycle) {
+  Caller admin = Admin();
+  auto p = ops_->CreatePolicy(admin, "operator", kOperatorPolicy, "backs up prod");
+  ASSERT_TRUE(p) << p.error().ToString();
+  EXPECT_TRUE(p->warnings.empty());
+  EXPECT_EQ(ops_->CreatePolicy(admin, "operator", kOperatorPolicy, "").error().code(), util::ErrorCode::kConflict);
+  ASSERT_TRUE(ops_->CreateUser(admin, "ops"));
+  ASSERT_TRUE(ops_->AttachPolicy(admin, UserRef{"ops", ""}, "operator"));
+  ASSERT_TRUE(ops_->AttachPolicy(admin, UserRef{"ops", ""}, "operator"));  // idempotent
+  auto got = ops_->GetPolicy(admin, "operator");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->document, kOperatorPolicy);
+  EXPECT_EQ(got->attached_to, std::vector<std::string>{"ops"});
+  auto del = ops_->DeletePolicy(admin, "operator");
+  ASSERT_FALSE(del);
+  EXPECT_EQ(del.error().code(), util::ErrorCode::kConflict);
+  auto detached = ops_->DetachPolicy(admin, UserRef{"ops", ""}, "operator");
+  ASSERT_TRUE(detached);
+  EXPECT_TRUE(detached->attached_policies.empty());
+  EXPECT_EQ(ops_->DetachPolicy(admin, UserRef{"ops", ""}, "operator").error().code(), util::ErrorCode::kNotFound);
+  ASSERT_TRUE(ops_->DeletePolicy(admin, "operator"));
+  EXPECT_EQ(ops_->GetPolicy(admin, "operator").error().code(), util::ErrorCode::kNotFound);
+  EXPECT_EQ(ops_->DeletePolicy(admin, "AdministratorAccess").error().code(), util::ErrorCode::kConflict);
+  EXPECT_EQ(ops_->AttachPolicy(admin, UserRef{"ghost", ""}, "AdministratorAccess").error().code(),
+            util::ErrorCode::kNotFound);
+}
+
+TEST_F(IamOpsTest, TheAccountCannotLoseItsLastAdministrator) {
+  Caller admin = Admin();
+  auto detach = ops_->DetachPolicy(admin, UserRef{}, "AdministratorAccess");
+  ASSERT_FALSE(detach);
+  EXPECT_EQ(detach.error().code(), util::ErrorCode::kConflict);
+  auto keys = ops_->ListAccessKeys(admin, UserRef{});
+  ASSERT_TRUE(keys);
+  ASSERT_EQ(keys->size(), 1u);
+  auto del = ops_->DeleteAccessKey(admin, (*keys)[0].access_key_id);
+  ASSERT_FALSE(del);
+  EXPECT_EQ(del.error().code(), util::ErrorCode::kConflict);
+  // With a second administrator holding a key, both are allowed.
+  Caller second = UserWith(admin, "second");
+  ASSERT_TRUE(ops_->AttachPolicy(admin, UserRef{"second", ""}, "AdministratorAccess"));
+  ASSERT_TRUE(ops_->CreateAccessKey(admin, UserRef{"second", ""}));
+  EXPECT_TRUE(ops_->DeleteAccessKey(admin, (*keys)[0].access_key_id));
+  EXPECT_EQ(ops_->DeleteAccessKey(admin, (*keys)[0].access_key_id).error().code(), util::ErrorCode::kNotFound);
+  EXPECT_TRUE(ops_->DetachPolicy(second, UserRef{"admin", ""}, "AdministratorAccess"));
+}
+
+TEST_F(IamOpsTest, AnOperatorIsDeniedIamVerbsAndNothingChanges) {
+  Caller admin = Admin();
+  Caller ops = UserWith(admin, "ops", kOperatorPolicy);
+  const int64_t users_before = (*db_->Query("SELECT COUNT(*) FROM iam_users"))[0].Int(0);
+  const int64_t denied_before = CountAudit("denied");
+
+  auto cu = ops_->CreateUser(ops, "mallory");
+  ASSERT_FALSE(cu);
+  EXPECT_EQ(cu.error().code(), util::ErrorCode::kPermissionDenied);
+  EXPECT_NE(cu.error().message().find("not allowed to perform iam:CreateUser on *"), std::string::npos);
+  auto attach = ops_->AttachPolicy(ops, UserRef{}, "AdministratorAccess");
+  ASSERT_FALSE(attach);
+  EXPECT_NE(attach.error().message().find("iam:AttachUserPolicy on " + ops.principal_crn), std::string::npos);
+  EXPECT_FALSE(ops_->GrantEntitlement(ops, "ML_ENABLE_BACKUP_RESTORE"));
+  EXPECT_FALSE(ops_->CreateAccessKey(ops, UserRef{"admin", ""}));
+  EXPECT_FALSE(ops_->ListAuditEvents(ops, {}));
+
+  EXPECT_EQ((*db_->Query("SELECT COUNT(*) FROM iam_users"))[0].Int(0), users_before);
+  auto attached = IamStore(*db_).PoliciesOfUser(ops.principal_crn);
+  ASSERT_EQ(attached->size(), 1u);
+  EXPECT_FALSE(*IamStore(*db_).HasEntitlement(admin.account_id, "ML_ENABLE_BACKUP_RESTORE"));
+  EXPECT_EQ(CountAudit("denied"), denied_before + 5);
+}
+
+TEST_F(IamOpsTest, SimulateExplainsTheDecision) {
+  Caller admin = Admin();
+  Caller ops = UserWith(admin, "ops", kOperatorPolicy);
+  const std::string ws = "crn:mlvault:ml:us-west-1:" + admin.account_id + ":workspace:w1";
+  SimulateRequest req;
+  req.principal.name = "ops";
+  req.actions = {"ml:BackupWorkspace", "ml:DeleteBackup", "ml:ListWorkspaceBackups"};
+  req.resource = ws;
+  req.context = {{"ml:EnvironmentName", {"prod"}}};
+  auto sim = ops_->SimulatePolicy(admin, req);
+  ASSERT_TRUE(sim) << sim.error().ToString();
+  EXPECT_EQ(sim->principal_name, "ops");
+  EXPECT_EQ(sim->evaluated_policies, std::vector<std::string>{"ops-policy"});
+  ASSERT_EQ(sim->results.size(), 3u);
+  const auto& backup = sim->results[0];
+  EXPECT_EQ(backup.decision, "allowed");
+  ASSERT_TRUE(backup.deciding_statement);
+  EXPECT_EQ(backup.deciding_statement->sid, "BackupProd");
+  EXPECT_EQ(backup.required_entitlement, "ML_ENABLE_BACKUP_RESTORE");
+  EXPECT_FALSE(backup.entitlement_held);
+  EXPECT_FALSE(backup.allowed);
+  EXPECT_NE(backup.explanation.find("lacks the entitlement"), std::string::npos);
+  EXPECT_EQ(sim->results[1].decision, "implicitDeny");
+
+  ASSERT_TRUE(ops_->GrantEntitlement(admin, "ML_ENABLE_BACKUP_RESTORE"));
+  req.context = {{"ml:EnvironmentName", {"dev"}}};
+  req.actions = {"ml:BackupWorkspace"};
+  auto dev = ops_->SimulatePolicy(admin, req);
+  ASSERT_TRUE(dev);
+  EXPECT_EQ(dev->results[0].decision, "implicitDeny");
+  req.context = {{"ml:EnvironmentName", {"prod"}}};
+  auto prod = ops_->SimulatePolicy(admin, req);
+  EXPECT_TRUE(prod->results[0].allowed);
+
+  // A document not stored yet.
+  SimulateRequest custom;
+  custom.policy_documents = {R"({"Version":"2012-10-17","Statement":[{"Sid":"X","Effect":"Deny","Action":"ml:*","Resource":"*"}]})"};
+  custom.actions = {"ml:ListWorkspaces"};
+  auto c = ops_->SimulatePolicy(admin, custom);
+  ASSERT_TRUE(c) << c.error().ToString();
+  EXPECT_EQ(c->results[0].decision, "explicitDeny");
+  EXPECT_EQ(c->results[0].explanation, "explicitly denied by statement 0 (Sid \"X\") of policy 'document1'");
+
+  // Bad input.
+  req.actions = {"BackupWorkspace"};
+  EXPECT_EQ(ops_->SimulatePolicy(admin, req).error().code(), util::ErrorCode::kInvalidArgument);
+  req.actions = {"ml:BackupWorkspace"};
+  req.resource = "not-a-crn";
+  EXPECT_EQ(ops_->SimulatePolicy(admin, req).error().code(), util::ErrorCode::kInvalidArgument);
+  custom.policy_documents = {"{"};
+  EXPECT_EQ(ops_->SimulatePolicy(admin, custom).error().code(), util::ErrorCode::kInvalidArgument);
+  // The operator may not simulate.
+  EXPECT_EQ(ops_->SimulatePolicy(ops, custom).error().code(), util::ErrorCode::kPermissionDenied);
+}
+
+TEST_F(IamOpsTest, Entitlements) {
+  Caller admin = Admin();
+  auto list = ops_->ListEntitlements(admin);
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].name, "ML_ENABLE_BACKUP_RESTORE");
+  EXPECT_FALSE((*list)[0].granted);  // new accounts start without it
+  auto g = ops_->GrantEntitlement(admin, "ML_ENABLE_BACKUP_RESTORE");
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->granted_by, admin.principal_crn);
+  EXPECT_TRUE(ops_->GrantEntitlement(admin, "ML_ENABLE_BACKUP_RESTORE"));  // idempotent
+  EXPECT_TRUE((*ops_->ListEntitlements(admin))[0].granted);
+  auto unknown = ops_->GrantEntitlement(admin, "ML_ENABLE_EVERYTHING");
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code(), util::ErrorCode::kInvalidArgument);
+  EXPECT_NE(unknown.error().message().find("known: ML_ENABLE_BACKUP_RESTORE"), std::string::npos);
+  EXPECT_TRUE(ops_->RevokeEntitlement(admin, "ML_ENABLE_BACKUP_RESTORE"));
+  EXPECT_EQ(ops_->RevokeEntitlement(admin, "ML_ENABLE_BACKUP_RESTORE").error().code(), util::ErrorCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace mlvault::control

@@ -1,0 +1,230 @@
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "util/clock.h"
+#include "util/files.h"
+#include "util/log.h"
+#include "util/random.h"
+#include "workspace/process.h"
+#include "workspace/provider.h"
+
+namespace mlvault::workspace {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Paths {
+  std::string root, projects, models, metadata_dir, metadata_file, run, api_key, control_key, ready, log;
+};
+
+Paths PathsOf(const WorkspaceSpec& ws) {
+  Paths p;
+  p.root = LocalWorkspaceRoot(ws);
+  p.projects = p.root + "/projects";
+  p.models = p.root + "/models";
+  p.metadata_dir = p.root + "/metadata";
+  p.metadata_file = p.metadata_dir + "/workspace.db";
+  p.run = p.root + "/run";
+  p.api_key = p.run + "/api.key";
+  p.control_key = p.run + "/control.key";
+  p.ready = p.run + "/ready.json";
+  p.log = p.run + "/runtime.log";
+  return p;
+}
+
+bool IsExecutable(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
+}
+
+std::string LogTail(const std::string& path) {
+  auto text = util::ReadFile(path);
+  if (!text || text->empty()) return "(its log " + path + " is empty)";
+  std::string t = text->size() > 600 ? text->substr(text->size() - 600) : *text;
+  while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
+  for (char& c : t)
+    if (c == '\n') c = '|';
+  return "last log lines: " + t;
+}
+
+class LocalProvider : public Provider {
+ public:
+  explicit LocalProvider(LocalProviderOptions o) : options_(std::move(o)) {}
+
+  util::Status CreateVolumes(const WorkspaceSpec& ws) override {
+    Paths p = PathsOf(ws);
+    std::error_code ec;
+    if (fs::exists(p.root, ec) && !fs::is_empty(p.root, ec))
+      return util::Conflict("workspace folder " + p.root + " already exists and is not empty");
+    MLV_TRY(util::MakeDirs(p.projects));
+    MLV_TRY(util::MakeDirs(p.models));
+    MLV_TRY(util::MakeDirs(p.metadata_dir));
+    MLV_TRY(util::MakeDirs(p.run, 0700));
+    return util::FsyncDir(p.root);
+  }
+
+  std::vector<Volume> Volumes(const WorkspaceSpec& ws) const override {
+    Paths p = PathsOf(ws);
+    return {{"projects", VolumeKind::kFilesystem, p.projects},
+            {"models", VolumeKind::kFilesystem, p.models},
+            {"metadata", VolumeKind::kBlock, p.metadata_file}};
+  }
+
+  util::Result<RuntimeInfo> StartRuntime(const WorkspaceSpec& ws) override {
+    std::string bin = options_.runtime_binary;
+    if (bin.empty()) bin = MLV_TRY(FindRuntimeBinary());
+    Paths p = PathsOf(ws);
+    MLV_TRY(util::MakeDirs(p.run, 0700));
+    MLV_TRY(util::WriteFileAtomic(p.api_key, ws.api_key + "\n", true, 0600));
+    MLV_TRY(util::WriteFileAtomic(p.control_key, ws.control_key + "\n", true, 0600));
+    if (::unlink(p.ready.c_str()) != 0 && errno != ENOENT) return util::ErrnoError("remove " + p.ready, errno);
+
+    std::vector<std::string> args = {bin,
+                                     "serve",
+                                     "--listen",
+                                     std::string(ws.public_bind ? "0.0.0.0" : "127.0.0.1") + ":0",
+                                     "--domain",
+                                     ws.domain,
+                                     "--workspace-crn",
+                                     ws.workspace_crn,
+                                     "--projects",
+                                     p.projects,
+                                     "--models",
+                                     p.models,
+                                     "--metadata",
+                                     p.metadata_file,
+                                     "--api-key-file",
+                                     p.api_key,
+                                     "--control-key-file",
+                                     p.control_key,
+                                     "--ready-file",
+                                     p.ready,
+                                     "--log-file",
+                                     p.log};
+    if (!ws.authorized_ip_ranges.empty()) {
+      std::string joined;
+      for (const auto& r : ws.authorized_ip_ranges) joined += (joined.empty() ? "" : ",") + r;
+      args.push_back("--authorized-ip-ranges");
+      args.push_back(joined);
+    }
+    int pid = MLV_TRY(SpawnDetached(args, p.run + "/runtime.out"));
+    util::Log(util::LogLevel::kInfo, "started workspace runtime pid {} for {}", pid, ws.workspace_crn);
+
+    double deadline = util::MonotonicSeconds() + options_.ready_timeout_seconds;
+    for (;;) {
+      if (auto text = util::ReadFile(p.ready)) {
+        auto j = nlohmann::json::parse(*text, nullptr, false);
+        if (j.is_object() && j.contains("port") && j["port"].is_number_integer() && j.contains("endpoint") &&
+            j["endpoint"].is_string()) {
+          RuntimeInfo info;
+          info.pid = j.contains("pid") && j["pid"].is_number_integer() ? j["pid"].get<int>() : pid;
+          info.port = j["port"].get<int>();
+          info.endpoint = j["endpoint"].get<std::string>();
+          return info;
+        }
+      }
+      if (!ProcessAlive(pid))
+        return util::Unavailable("the workspace runtime (" + bin + ") exited while starting; " +
+                                 LogTail(p.run + "/runtime.out") + "; " + LogTail(p.log));
+      if (util::MonotonicSeconds() > deadline) {
+        (void)StopRuntime(ws, pid);
+        return util::Unavailable("the workspace runtime did not get ready within " +
+                                 std::to_string(static_cast<int>(options_.ready_timeout_seconds)) + " s; " +
+                                 LogTail(p.log));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+
+  bool RuntimeAlive(const WorkspaceSpec& ws, int pid) const override {
+    // The pid may have been reused by another process: it must be this workspace's runtime.
+    return ProcessAlive(pid) && ProcessCmdline(pid).find(ws.workspace_crn) != std::string::npos;
+  }
+
+  util::Status StopRuntime(const WorkspaceSpec& ws, int pid) override {
+    if (!RuntimeAlive(ws, pid)) return util::Ok();
+    ::kill(pid, SIGTERM);
+    double deadline = util::MonotonicSeconds() + options_.stop_grace_seconds;
+    while (ProcessAlive(pid) && util::MonotonicSeconds() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (ProcessAlive(pid)) {
+      util::Log(util::LogLevel::kWarn, "workspace runtime pid {} ignored SIGTERM; killing it", pid);
+      ::kill(pid, SIGKILL);
+      deadline = util::MonotonicSeconds() + 5;
+      while (ProcessAlive(pid) && util::MonotonicSeconds() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      if (ProcessAlive(pid)) return util::Internal("workspace runtime pid " + std::to_string(pid) + " did not stop");
+    }
+    return util::Ok();
+  }
+
+  util::Status RemoveVolumes(const WorkspaceSpec& ws) override {
+    std::string root = LocalWorkspaceRoot(ws);
+    // Never remove something that is not a workspace folder of ours.
+    if (ws.workspace_id.empty() || !util::IsUuid(ws.workspace_id) || ws.environment_root.empty())
+      return util::Internal("refusing to remove " + root + ": not a workspace folder");
+    return util::RemoveAll(root);
+  }
+
+  util::Result<uint64_t> FreeBytes(const WorkspaceSpec& ws) const override {
+    return util::FreeSpace(ws.environment_root);
+  }
+
+ private:
+  const LocalProviderOptions options_;
+};
+
+}  // namespace
+
+std::string_view KindName(VolumeKind kind) { return kind == VolumeKind::kBlock ? "block" : "filesystem"; }
+
+std::string MakeDomain(std::string_view workspace_name, std::string_view environment_name) {
+  return std::string(workspace_name) + "-" + util::RandomHex(4) + "." + std::string(environment_name) +
+         ".mlvault.local";
+}
+
+std::string LocalWorkspaceRoot(const WorkspaceSpec& ws) { return ws.environment_root + "/" + ws.workspace_id; }
+
+util::Result<std::string> FindRuntimeBinary() {
+  if (const char* env = std::getenv("MLVAULT_WORKSPACE_BIN"); env && *env) {
+    if (IsExecutable(env)) return std::string(env);
+    return util::NotFound(std::string("MLVAULT_WORKSPACE_BIN=") + env + " is not an executable file");
+  }
+  std::string looked;
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    // Installed side by side; or in a build tree, the runtime's own output folder.
+    for (const fs::path& cand : {self.parent_path() / "mlvault-workspace",
+                                 self.parent_path().parent_path() / "runtime" / "mlvault-workspace"}) {
+      if (IsExecutable(cand.string())) return cand.lexically_normal().string();
+      looked += cand.lexically_normal().string() + ", ";
+    }
+  }
+  if (const char* path = std::getenv("PATH")) {
+    std::string_view rest = path;
+    while (!rest.empty()) {
+      size_t colon = rest.find(':');
+      std::string dir(rest.substr(0, colon));
+      if (!dir.empty() && IsExecutable(dir + "/mlvault-workspace")) return dir + "/mlvault-workspace";
+      if (colon == std::string_view::npos) break;
+      rest.remove_prefix(colon + 1);
+    }
+  }
+  return util::NotFound("cannot find the workspace runtime mlvault-workspace (looked at " + looked +
+                        "and $PATH); set MLVAULT_WORKSPACE_BIN to its path");
+}
+
+std::unique_ptr<Provider> MakeLocalProvider(LocalProviderOptions options) {
+  return std::make_unique<LocalProvider>(std::move(options));
+}
+
+}  // namespace mlvault::workspace
