@@ -101,34 +101,48 @@ void WorkspaceServer::Impl::RemoveLog(const std::string& path) {
 
 // ---- files
 
+void WorkspaceServer::Impl::DropBody(const httplib::Request& req, httplib::Response& res,
+                                     const httplib::ContentReader& reader) {
+  uint64_t len = 0;
+  if (req.has_header("Content-Length")) {
+    try {
+      len = std::stoull(req.get_header_value("Content-Length"));
+    } catch (...) {
+      len = kDrainLimit + 1;
+    }
+  }
+  if (len > kDrainLimit) {
+    res.set_header("Connection", "close");
+    return;
+  }
+  uint64_t dropped = 0;
+  reader([&](const char*, size_t n) {
+    dropped += n;
+    return dropped <= kDrainLimit;
+  });
+}
+
 void WorkspaceServer::Impl::UploadFile(const httplib::Request& req, httplib::Response& res,
                                        const httplib::ContentReader& reader) {
-  // Refusing before reading leaves the body unread; the connection cannot be reused.
   auto refuse = [&](const util::Error& e) {
-    res.set_header("Connection", "close");
+    DropBody(req, res, reader);
     Send(res, std::unexpected(e));
   };
   if (gate_->refusing_writes()) {
-    res.set_header("Connection", "close");
+    DropBody(req, res, reader);
     return SendBackupInProgress(res);
   }
   std::string project_id = req.matches[1];
   auto parts = SplitRelativePath(req.matches[2].str());
   if (!parts) return refuse(parts.error());
   if (auto p = store_->GetProject(project_id); !p) return refuse(p.error());
-  if (req.has_header("Content-Length")) {
-    uint64_t len = 0;
-    try {
-      len = std::stoull(req.get_header_value("Content-Length"));
-    } catch (...) {
-      return refuse(util::Error(util::ErrorCode::kInvalidArgument, "the Content-Length header is not a number"));
-    }
-    if (len > options_.max_upload_bytes) {
-      res.set_header("Connection", "close");
-      return SendError(res, 413, "too-large",
-                       fmt::format("the file is {} bytes; uploads are limited to {} bytes", len,
-                                   options_.max_upload_bytes));
-    }
+  uint64_t len = 0;
+  if (req.has_header("Content-Length")) len = std::stoull(req.get_header_value("Content-Length"));
+  if (len > options_.max_upload_bytes) {
+    DropBody(req, res, reader);
+    return SendError(res, 413, "too-large",
+                     fmt::format("the file is {} bytes; uploads are limited to {} bytes", len,
+                                 options_.max_upload_bytes));
   }
   auto staged = projects_->Stage();
   if (!staged) return refuse(staged.error());
@@ -143,7 +157,7 @@ void WorkspaceServer::Impl::UploadFile(const httplib::Request& req, httplib::Res
     return static_cast<bool>(write_status);
   });
   if (too_large) {
-    res.set_header("Connection", "close");
+    DropBody(req, res, reader);
     return SendError(res, 413, "too-large",
                      fmt::format("uploads are limited to {} bytes", options_.max_upload_bytes));
   }
@@ -308,14 +322,15 @@ void WorkspaceServer::Impl::RegisterApiRoutes() {
   });
 
   // Files.
-  http_.Put(api + "/projects/" + kId + "/files/(.+)",
+  const std::string file_route = api + "/projects/" + kId + "/files/" + kAnyPath;
+  http_.Put(file_route,
             [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
               UploadFile(req, res, reader);
             });
-  routes_.push_back({"PUT", std::regex(api + "/projects/" + kId + "/files/(.+)")});
-  Route("GET", api + "/projects/" + kId + "/files/(.+)", Access::kRead,
+  routes_.push_back({"PUT", std::regex(file_route)});
+  Route("GET", file_route, Access::kRead,
         [this](Req req) { return DownloadFile(req.matches[1], req.matches[2]); });
-  Route("DELETE", api + "/projects/" + kId + "/files/(.+)", Access::kWrite, [this](Req req) -> R {
+  Route("DELETE", file_route, Access::kWrite, [this](Req req) -> R {
     std::string id = req.matches[1];
     MLV_TRY(store_->GetProject(id));
     PathParts parts = MLV_TRY(SplitRelativePath(req.matches[2].str()));

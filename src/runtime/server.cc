@@ -375,6 +375,11 @@ void WorkspaceServer::Impl::Route(const std::string& method, const std::string& 
                                   Access access, Handler h) {
   routes_.push_back({method, std::regex(pattern)});
   auto wrapped = [this, access, h = std::move(h)](const httplib::Request& req, httplib::Response& res) {
+    // JSON endpoints take small bodies (uploads and forwarding have their own routes).
+    if (req.body.size() > kMaxJsonBody)
+      return SendError(res, 413, "too-large",
+                       fmt::format("the JSON body is {} bytes; at most {} are accepted",
+                                   req.body.size(), kMaxJsonBody));
     std::optional<WriteGate::Ticket> ticket;
     if (access == Access::kWrite) {
       ticket = gate_->TryEnter();
@@ -468,11 +473,14 @@ httplib::Server::HandlerResponse WorkspaceServer::Impl::PreRoute(const httplib::
       return HR::Handled;
     }
   }
-  // JSON endpoints are small; refuse big bodies before they are read. File uploads and
-  // forwarded traffic are bounded by --max-upload-bytes instead.
-  bool big_ok = StartsWith(req.path, "/apps/") || StartsWith(req.path, "/models/") ||
-                (req.method == "PUT" && req.path.find("/files/") != std::string::npos);
-  if (!big_ok && req.has_header("Content-Length")) {
+  // A request without Content-Length or Transfer-Encoding has no body (RFC 9112 6.3); say so,
+  // because the HTTP library would otherwise refuse such a POST as malformed.
+  if ((req.method == "POST" || req.method == "PUT" || req.method == "PATCH") &&
+      !req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
+    const_cast<httplib::Request&>(req).set_header("Content-Length", "0");
+  }
+  // Bodies beyond any limit are refused before they are read.
+  if (req.has_header("Content-Length")) {
     uint64_t len = 0;
     try {
       len = std::stoull(req.get_header_value("Content-Length"));
@@ -480,9 +488,11 @@ httplib::Server::HandlerResponse WorkspaceServer::Impl::PreRoute(const httplib::
       SendError(res, 400, "invalid-argument", "the Content-Length header is not a number");
       return HR::Handled;
     }
-    if (len > kMaxJsonBody) {
+    if (len > options_.max_upload_bytes + kDrainLimit) {
       res.set_header("Connection", "close");
-      SendError(res, 413, "too-large", "the JSON body is larger than 1 MiB");
+      SendError(res, 413, "too-large",
+                fmt::format("the request body is {} bytes; at most {} are accepted", len,
+                            options_.max_upload_bytes));
       return HR::Handled;
     }
   }
@@ -538,7 +548,7 @@ void WorkspaceServer::Impl::RegisterFrameRoutes() {
 
   // Forwarding: every method.
   for (bool is_app : {true, false}) {
-    std::string pattern = is_app ? "/apps/([^/]+)(/.*)?" : "/models/([^/]+)(/.*)?";
+    std::string pattern = std::string(is_app ? "/apps/([^/]+)" : "/models/([^/]+)") + "(/[\\s\\S]*)?";
     auto fwd = [this, is_app](const httplib::Request& req, httplib::Response& res) { Forward(req, res, is_app); };
     http_.Get(pattern, fwd);
     http_.Post(pattern, fwd);

@@ -380,7 +380,8 @@ util::Result<std::string> Snapshot(const ClientOptions& options) {
     std::string pid = p["id"];
     json proj = pick(p, {"id", "name", "description", "createdAt"});
     json files = json::array();
-    for (const json& f : MLV_TRY(api.Call("GET", "/api/v1/projects/" + pid + "/files"))["files"])
+    json listed = MLV_TRY(api.Call("GET", "/api/v1/projects/" + pid + "/files"));
+    for (const json& f : listed["files"])
       files.push_back(pick(f, {"path", "size", "sha256"}));
     proj["files"] = files;
 
