@@ -363,9 +363,11 @@ void WorkspaceServer::Impl::Stop() {
     }
     stopping_ = true;
   }
+  // Processes first: requests forwarded to them then end at once instead of holding the
+  // server's shutdown for their read timeout. Requests arriving meanwhile get "stopping".
+  if (workloads_) workloads_->Shutdown();
   http_.stop();
   if (listener_.joinable()) listener_.join();
-  if (workloads_) workloads_->Shutdown();
   std::lock_guard lock(life_mu_);
   done_ = true;
   life_cv_.notify_all();

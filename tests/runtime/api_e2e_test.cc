@@ -172,6 +172,26 @@ TEST_F(ApiTest, FilesUploadListDownloadDeleteAndRefuseEscapes) {
   EXPECT_TRUE(std::filesystem::exists(outside + "/secret"));
 }
 
+TEST_F(ApiTest, HugeBodiesAreRefusedBeforeTheyAreRead) {
+  std::string id = ws_->NewProject("huge");
+  for (std::string target : std::vector<std::string>{"/api/v1/projects", "/api/v1/projects/" + id + "/files/big.bin"}) {
+    std::string head = (target.find("/files/") != std::string::npos ? "PUT " : "POST ") + target +
+                       " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + kApiKey +
+                       "\r\nContent-Type: application/json\r\nContent-Length: 10000000000\r\n\r\n{\"name\":";
+    std::string answer = RawExchange(ws_->port(), head, 5s);
+    EXPECT_TRUE(answer.starts_with("HTTP/1.1 413")) << target << ": " << answer;
+    EXPECT_NE(answer.find("too-large"), std::string::npos) << answer;
+  }
+  // A request without any body is an empty body, not a malformed request.
+  std::string bare = RawExchange(ws_->port(),
+                                 "POST /internal/v1/resume HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+                                     std::string(kControlKey) + "\r\nConnection: close\r\n\r\n",
+                                 5s);
+  EXPECT_TRUE(bare.starts_with("HTTP/1.1 200")) << bare;
+  EXPECT_EQ(Items(ws_->Get("/api/v1/projects"), "projects").size(), 1u);
+  EXPECT_EQ(Items(ws_->Get("/api/v1/projects/" + id + "/files"), "files").size(), 0u);
+}
+
 TEST_F(ApiTest, JobsRunToCompletionFailureAndInterruption) {
   std::string id = ws_->NewProject("jobs");
   ASSERT_EQ(ws_->Put(id, "ok.py", "import os\nprint('hello from', os.getcwd())\nopen('out.txt','w').write('done')\n").status, 201);

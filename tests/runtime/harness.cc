@@ -1,6 +1,10 @@
 #include "tests/runtime/harness.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <openssl/evp.h>
@@ -232,6 +236,36 @@ std::string CopyVolumes(const Workspace& from) {
   EXPECT_EQ(r2.exit_code, 0) << r2.output;
   EXPECT_EQ(r3.exit_code, 0) << r3.output;
   return dir;
+}
+
+std::string RawExchange(int port, const std::string& raw, std::chrono::milliseconds timeout) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return "";
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      ::send(fd, raw.data(), raw.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(raw.size())) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    char buf[4096];
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+      // Stop after one whole answer (the server may keep the connection open).
+      size_t end = out.find("\r\n\r\n");
+      if (end == std::string::npos) continue;
+      size_t cl = out.find("Content-Length: ");
+      size_t len = cl != std::string::npos && cl < end ? std::stoul(out.substr(cl + 16)) : 0;
+      if (out.size() >= end + 4 + len) break;
+    }
+  }
+  ::close(fd);
+  return out;
 }
 
 bool ProcessAlive(pid_t pid) {

@@ -28,6 +28,10 @@ struct HttpReply {
   std::string Header(const std::string& name) const;
 };
 
+// Sends `raw` on a fresh connection to 127.0.0.1:port and returns the first answer (or what
+// came back before the server closed or `timeout` passed).
+std::string RawExchange(int port, const std::string& raw, std::chrono::milliseconds timeout);
+
 // The array `key` of a JSON answer, by value (safe to loop over), or [] if absent.
 inline json Items(const HttpReply& r, const char* key) {
   json j = r.Json();
