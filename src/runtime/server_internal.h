@@ -7,9 +7,9 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <mutex>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
@@ -85,7 +85,10 @@ json ToJson(const FileInfo& f);
 class WorkspaceServer::Impl {
  public:
   Impl(ServeOptions options, const util::Clock& clock, ListenAddress listen, CidrSet allow)
-      : options_(std::move(options)), clock_(clock), listen_(std::move(listen)), allow_(std::move(allow)) {}
+      : options_(std::move(options)),
+        clock_(clock),
+        listen_(std::move(listen)),
+        allow_(std::move(allow)) {}
 
   util::Result<int> Start();
   void Wait();

@@ -74,7 +74,8 @@ TEST_F(ApiTest, HealthIdentityAndAuthentication) {
 }
 
 TEST_F(ApiTest, ProjectsCrudAndBadInput) {
-  HttpReply c = ws_->Post("/api/v1/projects", {{"name", "vision"}, {"description", "images\nand more"}});
+  HttpReply c =
+      ws_->Post("/api/v1/projects", {{"name", "vision"}, {"description", "images\nand more"}});
   ASSERT_EQ(c.status, 201) << c.body;
   std::string id = c.Json()["id"];
   EXPECT_EQ(ws_->Get("/api/v1/projects/" + id).Json()["name"], "vision");
@@ -88,14 +89,15 @@ TEST_F(ApiTest, ProjectsCrudAndBadInput) {
   ExpectError(ws_->Call("POST", "/api/v1/projects", "[1,2]"), 400);
   ExpectError(ws_->Call("POST", "/api/v1/projects", ""), 400);
   ExpectError(ws_->Post("/api/v1/projects", json::object()), 400);
-  EXPECT_NE(ExpectError(ws_->Post("/api/v1/projects", {{"name", "x"}, {"owner", "me"}}), 400).find("owner"),
+  EXPECT_NE(ExpectError(ws_->Post("/api/v1/projects", {{"name", "x"}, {"owner", "me"}}), 400)
+                .find("owner"),
             std::string::npos);
   ExpectError(ws_->Post("/api/v1/projects", {{"name", 42}}), 400);
   ExpectError(ws_->Post("/api/v1/projects", {{"name", std::string(101, 'a')}}), 400);
   ExpectError(ws_->Post("/api/v1/projects", {{"name", "tab\there"}}), 400);
   ExpectError(ws_->Post("/api/v1/projects", {{"name", "   "}}), 400);
-  ExpectError(ws_->Call("POST", "/api/v1/projects", "{\"name\":\"big\",\"description\":\"" +
-                                                         std::string(2 << 20, 'x') + "\"}"),
+  ExpectError(ws_->Call("POST", "/api/v1/projects",
+                        "{\"name\":\"big\",\"description\":\"" + std::string(2 << 20, 'x') + "\"}"),
               413);
   ExpectError(ws_->Get("/api/v1/projects/00000000-0000-0000-0000-000000000000"), 404);
   ExpectError(ws_->Delete("/api/v1/projects/nope"), 404);
@@ -139,8 +141,8 @@ TEST_F(ApiTest, FilesUploadListDownloadDeleteAndRefuseEscapes) {
   ExpectError(ws_->Get("/api/v1/projects/" + id + "/files/data"), 400);  // a directory
 
   // Escapes and odd names: refused, nothing written anywhere.
-  for (std::string bad : {"../escape.txt", "%2e%2e/escape.txt", "data/../../escape.txt", "/etc/passwd",
-                          "a%00b", "line%0Abreak", "a//b", "./x", "trailing/"}) {
+  for (std::string bad : {"../escape.txt", "%2e%2e/escape.txt", "data/../../escape.txt",
+                          "/etc/passwd", "a%00b", "line%0Abreak", "a//b", "./x", "trailing/"}) {
     HttpReply r = ws_->Put(id, bad, "evil");
     EXPECT_EQ(r.status, 400) << bad << ": " << r.body;
   }
@@ -153,7 +155,9 @@ TEST_F(ApiTest, FilesUploadListDownloadDeleteAndRefuseEscapes) {
   ASSERT_TRUE(util::MakeDirs(outside));
   ASSERT_TRUE(util::WriteFileAtomic(outside + "/secret", "secret"));
   ASSERT_EQ(::symlink(outside.c_str(), (ws_->projects_dir() + "/" + id + "/link").c_str()), 0);
-  ASSERT_EQ(::symlink((outside + "/secret").c_str(), (ws_->projects_dir() + "/" + id + "/s.txt").c_str()), 0);
+  ASSERT_EQ(
+      ::symlink((outside + "/secret").c_str(), (ws_->projects_dir() + "/" + id + "/s.txt").c_str()),
+      0);
   ExpectError(ws_->Put(id, "link/planted", "x"), 400);
   EXPECT_FALSE(std::filesystem::exists(outside + "/planted"));
   ExpectError(ws_->Get("/api/v1/projects/" + id + "/files/link/secret"), 400);
@@ -174,19 +178,22 @@ TEST_F(ApiTest, FilesUploadListDownloadDeleteAndRefuseEscapes) {
 
 TEST_F(ApiTest, HugeBodiesAreRefusedBeforeTheyAreRead) {
   std::string id = ws_->NewProject("huge");
-  for (std::string target : std::vector<std::string>{"/api/v1/projects", "/api/v1/projects/" + id + "/files/big.bin"}) {
-    std::string head = (target.find("/files/") != std::string::npos ? "PUT " : "POST ") + target +
-                       " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + kApiKey +
-                       "\r\nContent-Type: application/json\r\nContent-Length: 10000000000\r\n\r\n{\"name\":";
+  for (std::string target :
+       std::vector<std::string>{"/api/v1/projects", "/api/v1/projects/" + id + "/files/big.bin"}) {
+    std::string head =
+        (target.find("/files/") != std::string::npos ? "PUT " : "POST ") + target +
+        " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + kApiKey +
+        "\r\nContent-Type: application/json\r\nContent-Length: 10000000000\r\n\r\n{\"name\":";
     std::string answer = RawExchange(ws_->port(), head, 5s);
     EXPECT_TRUE(answer.starts_with("HTTP/1.1 413")) << target << ": " << answer;
     EXPECT_NE(answer.find("too-large"), std::string::npos) << answer;
   }
   // A request without any body is an empty body, not a malformed request.
-  std::string bare = RawExchange(ws_->port(),
-                                 "POST /internal/v1/resume HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
-                                     std::string(kControlKey) + "\r\nConnection: close\r\n\r\n",
-                                 5s);
+  std::string bare =
+      RawExchange(ws_->port(),
+                  "POST /internal/v1/resume HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+                      std::string(kControlKey) + "\r\nConnection: close\r\n\r\n",
+                  5s);
   EXPECT_TRUE(bare.starts_with("HTTP/1.1 200")) << bare;
   EXPECT_EQ(Items(ws_->Get("/api/v1/projects"), "projects").size(), 1u);
   EXPECT_EQ(Items(ws_->Get("/api/v1/projects/" + id + "/files"), "files").size(), 0u);
@@ -194,15 +201,21 @@ TEST_F(ApiTest, HugeBodiesAreRefusedBeforeTheyAreRead) {
 
 TEST_F(ApiTest, JobsRunToCompletionFailureAndInterruption) {
   std::string id = ws_->NewProject("jobs");
-  ASSERT_EQ(ws_->Put(id, "ok.py", "import os\nprint('hello from', os.getcwd())\nopen('out.txt','w').write('done')\n").status, 201);
-  ASSERT_EQ(ws_->Put(id, "fail.py", "import sys\nprint('about to fail')\nsys.exit(3)\n").status, 201);
+  ASSERT_EQ(
+      ws_->Put(id, "ok.py",
+               "import os\nprint('hello from', os.getcwd())\nopen('out.txt','w').write('done')\n")
+          .status,
+      201);
+  ASSERT_EQ(ws_->Put(id, "fail.py", "import sys\nprint('about to fail')\nsys.exit(3)\n").status,
+            201);
   ASSERT_EQ(ws_->Put(id, "env.sh", "echo port=$PORT run=$MLVAULT_RUN_ID args=$1,$2\n").status, 201);
   ASSERT_EQ(ws_->Put(id, "slow.sh", "echo started; sleep 30\n").status, 201);
 
   auto job = [&](const std::string& name, const std::string& script, const std::string& interp,
                  json args = json::array()) {
-    HttpReply r = ws_->Post("/api/v1/projects/" + id + "/jobs",
-                            {{"name", name}, {"script", script}, {"interpreter", interp}, {"args", args}});
+    HttpReply r =
+        ws_->Post("/api/v1/projects/" + id + "/jobs",
+                  {{"name", name}, {"script", script}, {"interpreter", interp}, {"args", args}});
     EXPECT_EQ(r.status, 201) << r.body;
     return r.Json().value("id", "");
   };
@@ -220,7 +233,8 @@ TEST_F(ApiTest, JobsRunToCompletionFailureAndInterruption) {
   EXPECT_EQ(done["exitCode"], 0);
   EXPECT_FALSE(done["finishedAt"].is_null());
   HttpReply log = ws_->Get("/api/v1/runs/" + r1 + "/log");
-  EXPECT_NE(log.body.find("hello from " + std::filesystem::canonical(ws_->projects_dir()).string() + "/" + id),
+  EXPECT_NE(log.body.find("hello from " + std::filesystem::canonical(ws_->projects_dir()).string() +
+                          "/" + id),
             std::string::npos)
       << log.body;
   EXPECT_EQ(ws_->Get("/api/v1/projects/" + id + "/files/out.txt").body, "done");
@@ -250,13 +264,24 @@ TEST_F(ApiTest, JobsRunToCompletionFailureAndInterruption) {
   ASSERT_EQ(runs.size(), 1u);
 
   // Bad input.
-  ExpectError(ws_->Post("/api/v1/projects/" + id + "/jobs", {{"name", "x"}, {"script", "a.py"}, {"interpreter", "perl"}}), 400);
-  ExpectError(ws_->Post("/api/v1/projects/" + id + "/jobs", {{"name", "x"}, {"script", "../a.py"}, {"interpreter", "sh"}}), 400);
-  ExpectError(ws_->Post("/api/v1/projects/" + id + "/jobs", {{"name", "x"}, {"script", "a.py"}, {"interpreter", "sh"}, {"args", {1}}}), 400);
-  ExpectError(ws_->Post("/api/v1/projects/" + id + "/jobs", {{"name", "ok"}, {"script", "ok.py"}, {"interpreter", "python3"}}), 409);
-  ExpectError(ws_->Post("/api/v1/projects/nope/jobs", {{"name", "x"}, {"script", "a.py"}, {"interpreter", "sh"}}), 404);
+  ExpectError(ws_->Post("/api/v1/projects/" + id + "/jobs",
+                        {{"name", "x"}, {"script", "a.py"}, {"interpreter", "perl"}}),
+              400);
+  ExpectError(ws_->Post("/api/v1/projects/" + id + "/jobs",
+                        {{"name", "x"}, {"script", "../a.py"}, {"interpreter", "sh"}}),
+              400);
+  ExpectError(ws_->Post("/api/v1/projects/" + id + "/jobs",
+                        {{"name", "x"}, {"script", "a.py"}, {"interpreter", "sh"}, {"args", {1}}}),
+              400);
+  ExpectError(ws_->Post("/api/v1/projects/" + id + "/jobs",
+                        {{"name", "ok"}, {"script", "ok.py"}, {"interpreter", "python3"}}),
+              409);
+  ExpectError(ws_->Post("/api/v1/projects/nope/jobs",
+                        {{"name", "x"}, {"script", "a.py"}, {"interpreter", "sh"}}),
+              404);
   std::string missing = job("missing", "not-there.py", "python3");
-  EXPECT_NE(ExpectError(ws_->Post("/api/v1/jobs/" + missing + "/runs", json::object()), 400).find("not-there.py"),
+  EXPECT_NE(ExpectError(ws_->Post("/api/v1/jobs/" + missing + "/runs", json::object()), 400)
+                .find("not-there.py"),
             std::string::npos);
   ExpectError(ws_->Post("/api/v1/jobs/" + ok + "/runs", {{"extra", 1}}), 400);
   ExpectError(ws_->Get("/api/v1/runs/nope"), 404);
@@ -277,12 +302,16 @@ TEST_F(ApiTest, ExperimentsRunsParamsAndMetrics) {
   EXPECT_EQ(ws_->Get("/api/v1/projects/" + id + "/experiments").Json()["experiments"].size(), 1u);
   EXPECT_EQ(ws_->Get("/api/v1/experiments/" + eid).Json()["name"], "sweep");
 
-  HttpReply r = ws_->Post("/api/v1/experiments/" + eid + "/runs",
-                          {{"name", "lr-0.1"}, {"params", {{"lr", 0.1}, {"layers", 3}, {"opt", "adam"}, {"bn", true}}}});
+  HttpReply r =
+      ws_->Post("/api/v1/experiments/" + eid + "/runs",
+                {{"name", "lr-0.1"},
+                 {"params", {{"lr", 0.1}, {"layers", 3}, {"opt", "adam"}, {"bn", true}}}});
   ASSERT_EQ(r.status, 201) << r.body;
   std::string rid = r.Json()["id"];
   EXPECT_EQ(r.Json()["params"]["opt"], "adam");
-  ExpectError(ws_->Post("/api/v1/experiments/" + eid + "/runs", {{"params", {{"nested", {{"a", 1}}}}}}), 400);
+  ExpectError(
+      ws_->Post("/api/v1/experiments/" + eid + "/runs", {{"params", {{"nested", {{"a", 1}}}}}}),
+      400);
   ExpectError(ws_->Post("/api/v1/experiments/" + eid + "/runs", {{"params", {1, 2}}}), 400);
   ExpectError(ws_->Post("/api/v1/experiments/nope/runs", json::object()), 404);
   HttpReply unnamed = ws_->Post("/api/v1/experiments/" + eid + "/runs", json::object());
@@ -298,12 +327,20 @@ TEST_F(ApiTest, ExperimentsRunsParamsAndMetrics) {
   ASSERT_EQ(m.status, 200) << m.body;
   EXPECT_EQ(m.Json()["logged"], 6);
   // A batch with one duplicate (loss@2) is refused whole: acc@9 does not appear.
-  json dup = {{{"key", "acc"}, {"step", 9}, {"value", 1}}, {{"key", "loss"}, {"step", 2}, {"value", 0}}};
+  json dup = {{{"key", "acc"}, {"step", 9}, {"value", 1}},
+              {{"key", "loss"}, {"step", 2}, {"value", 0}}};
   ExpectError(ws_->Post("/api/v1/experiment-runs/" + rid + "/metrics", {{"metrics", dup}}), 409);
-  ExpectError(ws_->Post("/api/v1/experiment-runs/" + rid + "/metrics", {{"metrics", {{{"key", "x"}, {"step", 1.5}, {"value", 1}}}}}), 400);
-  ExpectError(ws_->Post("/api/v1/experiment-runs/" + rid + "/metrics", {{"metrics", {{{"key", "x"}, {"step", -1}, {"value", 1}}}}}), 400);
-  ExpectError(ws_->Post("/api/v1/experiment-runs/" + rid + "/metrics", {{"metrics", {{{"key", "x"}, {"step", 1}, {"value", "high"}}}}}), 400);
-  ExpectError(ws_->Post("/api/v1/experiment-runs/" + rid + "/metrics", {{"metrics", json::array()}}), 400);
+  ExpectError(ws_->Post("/api/v1/experiment-runs/" + rid + "/metrics",
+                        {{"metrics", {{{"key", "x"}, {"step", 1.5}, {"value", 1}}}}}),
+              400);
+  ExpectError(ws_->Post("/api/v1/experiment-runs/" + rid + "/metrics",
+                        {{"metrics", {{{"key", "x"}, {"step", -1}, {"value", 1}}}}}),
+              400);
+  ExpectError(ws_->Post("/api/v1/experiment-runs/" + rid + "/metrics",
+                        {{"metrics", {{{"key", "x"}, {"step", 1}, {"value", "high"}}}}}),
+              400);
+  ExpectError(
+      ws_->Post("/api/v1/experiment-runs/" + rid + "/metrics", {{"metrics", json::array()}}), 400);
   ExpectError(ws_->Post("/api/v1/experiment-runs/nope/metrics", {{"metrics", points}}), 404);
 
   json got = ws_->Get("/api/v1/experiment-runs/" + rid + "/metrics").Json()["metrics"];
@@ -355,17 +392,24 @@ TEST_F(ApiTest, ModelsBuildDeployServeAndRefuseTamperedBuilds) {
   ExpectError(ws_->Post("/api/v1/models", {{"name", "echo"}, {"projectId", id}}), 409);
 
   std::string builds = "/api/v1/models/" + mid + "/builds";
-  ExpectError(ws_->Post(builds, {{"files", {"serve.py", "missing.bin"}}, {"serveCommand", "python3 serve.py"}}), 404);
+  ExpectError(ws_->Post(builds, {{"files", {"serve.py", "missing.bin"}},
+                                 {"serveCommand", "python3 serve.py"}}),
+              404);
   ExpectError(ws_->Post(builds, {{"files", {"../x"}}, {"serveCommand", "python3 serve.py"}}), 400);
-  ExpectError(ws_->Post(builds, {{"files", {"serve.py", "serve.py"}}, {"serveCommand", "python3 serve.py"}}), 400);
-  ExpectError(ws_->Post(builds, {{"files", json::array()}, {"serveCommand", "python3 serve.py"}}), 400);
+  ExpectError(ws_->Post(builds, {{"files", {"serve.py", "serve.py"}},
+                                 {"serveCommand", "python3 serve.py"}}),
+              400);
+  ExpectError(ws_->Post(builds, {{"files", json::array()}, {"serveCommand", "python3 serve.py"}}),
+              400);
   ExpectError(ws_->Post(builds, {{"files", {"serve.py"}}}), 400);
   EXPECT_EQ(ws_->Get(builds).Json()["builds"].size(), 0u);
   int leftovers = 0;
-  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator(ws_->models_dir() + "/.tmp")) ++leftovers;
+  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator(ws_->models_dir() + "/.tmp"))
+    ++leftovers;
   EXPECT_EQ(leftovers, 0);
 
-  HttpReply b = ws_->Post(builds, {{"files", {"serve.py", "weights/w.bin"}}, {"serveCommand", "python3 serve.py"}});
+  HttpReply b = ws_->Post(
+      builds, {{"files", {"serve.py", "weights/w.bin"}}, {"serveCommand", "python3 serve.py"}});
   ASSERT_EQ(b.status, 201) << b.body;
   json build = b.Json();
   std::string bid = build["id"];
@@ -381,7 +425,8 @@ TEST_F(ApiTest, ModelsBuildDeployServeAndRefuseTamperedBuilds) {
   ASSERT_EQ(d.status, 201) << d.body;
   std::string did = d.Json()["id"];
   json dep = ws_->WaitWhile("/api/v1/deployments/" + did, "starting");
-  ASSERT_EQ(dep["status"], "running") << dep.dump() << ws_->Get("/api/v1/deployments/" + did + "/log").body;
+  ASSERT_EQ(dep["status"], "running")
+      << dep.dump() << ws_->Get("/api/v1/deployments/" + did + "/log").body;
   EXPECT_EQ(dep["url"], "/models/echo/");
 
   HttpReply p = ws_->Call("POST", "/models/echo/predict?x=1&y=a+b", "{\"f\":1}");
@@ -430,7 +475,8 @@ TEST_F(ApiTest, ApplicationsStartForwardFailStopRestart) {
   ASSERT_EQ(ws_->Put(id, "static/hello.txt", "hello").status, 201);
   std::string apps = "/api/v1/projects/" + id + "/applications";
 
-  HttpReply a = ws_->Post(apps, {{"name", "echo"}, {"subdomain", "echo"}, {"command", "python3 echo.py"}});
+  HttpReply a =
+      ws_->Post(apps, {{"name", "echo"}, {"subdomain", "echo"}, {"command", "python3 echo.py"}});
   ASSERT_EQ(a.status, 201) << a.body;
   std::string aid = a.Json()["id"];
   json app = ws_->WaitWhile("/api/v1/applications/" + aid, "starting");
@@ -447,25 +493,35 @@ TEST_F(ApiTest, ApplicationsStartForwardFailStopRestart) {
   EXPECT_EQ(redirect.status, 308);
   EXPECT_EQ(redirect.Header("Location"), "/apps/echo/");
 
-  HttpReply files = ws_->Post(apps, {{"name", "files"}, {"subdomain", "files"}, {"command", "python3 -m http.server $PORT --bind 127.0.0.1"}});
+  HttpReply files = ws_->Post(apps, {{"name", "files"},
+                                     {"subdomain", "files"},
+                                     {"command", "python3 -m http.server $PORT --bind 127.0.0.1"}});
   ASSERT_EQ(files.status, 201) << files.body;
   std::string fid = files.Json()["id"];
   ASSERT_EQ(ws_->WaitWhile("/api/v1/applications/" + fid, "starting")["status"], "running");
   EXPECT_EQ(ws_->Get("/apps/files/static/hello.txt").body, "hello");
 
-  ExpectError(ws_->Post(apps, {{"name", "other"}, {"subdomain", "echo"}, {"command", "true"}}), 409);
-  ExpectError(ws_->Post(apps, {{"name", "x"}, {"subdomain", "Not A Label"}, {"command", "true"}}), 400);
+  ExpectError(ws_->Post(apps, {{"name", "other"}, {"subdomain", "echo"}, {"command", "true"}}),
+              409);
+  ExpectError(ws_->Post(apps, {{"name", "x"}, {"subdomain", "Not A Label"}, {"command", "true"}}),
+              400);
   ExpectError(ws_->Post(apps, {{"name", "x"}, {"subdomain", "x"}, {"command", ""}}), 400);
-  ExpectError(ws_->Post("/api/v1/projects/nope/applications", {{"name", "x"}, {"subdomain", "x"}, {"command", "true"}}), 404);
+  ExpectError(ws_->Post("/api/v1/projects/nope/applications",
+                        {{"name", "x"}, {"subdomain", "x"}, {"command", "true"}}),
+              404);
   ExpectError(ws_->Get("/apps/nobody/"), 404);
 
   // An application that exits is failed; one that never answers HTTP fails after the timeout.
-  HttpReply crash = ws_->Post(apps, {{"name", "crash"}, {"subdomain", "crash"}, {"command", "echo bye; exit 3"}});
+  HttpReply crash =
+      ws_->Post(apps, {{"name", "crash"}, {"subdomain", "crash"}, {"command", "echo bye; exit 3"}});
   ASSERT_EQ(crash.status, 201);
-  json crashed = ws_->WaitWhile("/api/v1/applications/" + crash.Json()["id"].get<std::string>(), "starting");
+  json crashed =
+      ws_->WaitWhile("/api/v1/applications/" + crash.Json()["id"].get<std::string>(), "starting");
   EXPECT_EQ(crashed["status"], "failed");
-  EXPECT_NE(crashed["message"].get<std::string>().find("code 3"), std::string::npos) << crashed.dump();
-  EXPECT_NE(ws_->Get("/api/v1/applications/" + crash.Json()["id"].get<std::string>() + "/log").body.find("bye"),
+  EXPECT_NE(crashed["message"].get<std::string>().find("code 3"), std::string::npos)
+      << crashed.dump();
+  EXPECT_NE(ws_->Get("/api/v1/applications/" + crash.Json()["id"].get<std::string>() + "/log")
+                .body.find("bye"),
             std::string::npos);
   ExpectError(ws_->Get("/apps/crash/"), 503);
 
@@ -500,9 +556,11 @@ TEST(AppStartTimeout, AnApplicationThatNeverAnswersFails) {
   HttpReply mute = ws.Post("/api/v1/projects/" + id + "/applications",
                            {{"name", "mute"}, {"subdomain", "mute"}, {"command", "exec sleep 60"}});
   ASSERT_EQ(mute.status, 201) << mute.body;
-  json muted = ws.WaitWhile("/api/v1/applications/" + mute.Json()["id"].get<std::string>(), "starting", 10s);
+  json muted =
+      ws.WaitWhile("/api/v1/applications/" + mute.Json()["id"].get<std::string>(), "starting", 10s);
   EXPECT_EQ(muted["status"], "failed");
-  EXPECT_NE(muted["message"].get<std::string>().find("did not answer"), std::string::npos) << muted.dump();
+  EXPECT_NE(muted["message"].get<std::string>().find("did not answer"), std::string::npos)
+      << muted.dump();
   EXPECT_FALSE(ProcessAlive(mute.Json()["pid"].get<pid_t>()));
   EXPECT_EQ(ws.Stop(), 0);
 }
@@ -514,13 +572,24 @@ TEST(ServeFlags, BadFlagsAndUnusableStateAreClearErrors) {
   ASSERT_TRUE(util::WriteFileAtomic(*dir + "/control.key", std::string(kControlKey)));
   ASSERT_TRUE(util::WriteFileAtomic(*dir + "/short.key", "short"));
   ASSERT_TRUE(util::WriteFileAtomic(*dir + "/junk.db", std::string(10000, 'j')));
-  auto serve = [&](std::vector<std::string> extra, std::string metadata = "", std::string api = "api.key") {
-    std::vector<std::string> argv = {MLVAULT_WORKSPACE_BIN, "serve", "--domain", "ws.test",
-                                     "--workspace-crn", "crn:x", "--projects", *dir + "/p",
-                                     "--models", *dir + "/m", "--metadata",
+  auto serve = [&](std::vector<std::string> extra, std::string metadata = "",
+                   std::string api = "api.key") {
+    std::vector<std::string> argv = {MLVAULT_WORKSPACE_BIN,
+                                     "serve",
+                                     "--domain",
+                                     "ws.test",
+                                     "--workspace-crn",
+                                     "crn:x",
+                                     "--projects",
+                                     *dir + "/p",
+                                     "--models",
+                                     *dir + "/m",
+                                     "--metadata",
                                      metadata.empty() ? *dir + "/ws.db" : metadata,
-                                     "--api-key-file", *dir + "/" + api,
-                                     "--control-key-file", *dir + "/control.key"};
+                                     "--api-key-file",
+                                     *dir + "/" + api,
+                                     "--control-key-file",
+                                     *dir + "/control.key"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return RunCommand(argv, 20);
   };

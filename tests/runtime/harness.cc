@@ -2,14 +2,14 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -110,22 +110,34 @@ Workspace::Workspace(Options options) : options_(std::move(options)) {
 
 Workspace::~Workspace() {
   Stop();
-  if (!dir_.empty() && !::testing::Test::HasFailure()) (void)util::RemoveAll(dir_);
-  else if (!dir_.empty()) std::fprintf(stderr, "kept %s for inspection\n", dir_.c_str());
+  if (!dir_.empty() && !::testing::Test::HasFailure())
+    (void)util::RemoveAll(dir_);
+  else if (!dir_.empty())
+    std::fprintf(stderr, "kept %s for inspection\n", dir_.c_str());
 }
 
 bool Workspace::Start(std::string* error) {
   ::unlink((dir_ + "/ready.json").c_str());
-  std::vector<std::string> argv = {MLVAULT_WORKSPACE_BIN, "serve",
-                                   "--listen", "127.0.0.1:0",
-                                   "--domain", options_.domain,
-                                   "--workspace-crn", options_.crn,
-                                   "--projects", projects_dir(),
-                                   "--models", models_dir(),
-                                   "--metadata", metadata_path(),
-                                   "--api-key-file", dir_ + "/api.key",
-                                   "--control-key-file", dir_ + "/control.key",
-                                   "--ready-file", dir_ + "/ready.json"};
+  std::vector<std::string> argv = {MLVAULT_WORKSPACE_BIN,
+                                   "serve",
+                                   "--listen",
+                                   "127.0.0.1:0",
+                                   "--domain",
+                                   options_.domain,
+                                   "--workspace-crn",
+                                   options_.crn,
+                                   "--projects",
+                                   projects_dir(),
+                                   "--models",
+                                   models_dir(),
+                                   "--metadata",
+                                   metadata_path(),
+                                   "--api-key-file",
+                                   dir_ + "/api.key",
+                                   "--control-key-file",
+                                   dir_ + "/control.key",
+                                   "--ready-file",
+                                   dir_ + "/ready.json"};
   argv.insert(argv.end(), options_.extra_flags.begin(), options_.extra_flags.end());
   pid_ = Spawn(argv, dir_ + "/server.log");
   if (pid_ < 0) {
@@ -171,8 +183,8 @@ void Workspace::Kill() {
 
 std::string Workspace::Log() const { return util::ReadFile(dir_ + "/server.log").value_or(""); }
 
-HttpReply Workspace::Call(const std::string& method, const std::string& path, const std::string& body,
-                          const std::string& key, const std::string& host,
+HttpReply Workspace::Call(const std::string& method, const std::string& path,
+                          const std::string& body, const std::string& key, const std::string& host,
                           const std::string& content_type) {
   httplib::Client cli("127.0.0.1", port_);
   cli.set_connection_timeout(5, 0);
@@ -184,7 +196,8 @@ HttpReply Workspace::Call(const std::string& method, const std::string& path, co
   req.body = body;
   if (!key.empty()) req.headers.emplace("Authorization", "Bearer " + key);
   if (!host.empty()) req.headers.emplace("Host", host);
-  if (!body.empty() || method == "POST" || method == "PUT") req.headers.emplace("Content-Type", content_type);
+  if (!body.empty() || method == "POST" || method == "PUT")
+    req.headers.emplace("Content-Type", content_type);
   auto res = cli.send(req);
   HttpReply r;
   if (!res) return r;

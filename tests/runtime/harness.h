@@ -51,8 +51,9 @@ class Workspace {
  public:
   struct Options {
     std::string domain = "ws.test";
-    std::string crn = "crn:mlvault:ml:us-west-1:11111111-1111-1111-1111-111111111111:workspace:"
-                      "22222222-2222-2222-2222-222222222222";
+    std::string crn =
+        "crn:mlvault:ml:us-west-1:11111111-1111-1111-1111-111111111111:workspace:"
+        "22222222-2222-2222-2222-222222222222";
     std::vector<std::string> extra_flags;
     // Use the volumes in this directory (projects/, models/, metadata/ws.db) instead of a new one.
     std::string copy_of;
@@ -74,13 +75,16 @@ class Workspace {
                  const std::string& key = kApiKey, const std::string& host = "",
                  const std::string& content_type = "application/json");
   HttpReply Get(const std::string& path) { return Call("GET", path); }
-  HttpReply Post(const std::string& path, const json& body) { return Call("POST", path, body.dump()); }
+  HttpReply Post(const std::string& path, const json& body) {
+    return Call("POST", path, body.dump());
+  }
   HttpReply Put(const std::string& project_id, const std::string& path, const std::string& data) {
     return Call("PUT", "/api/v1/projects/" + project_id + "/files/" + path, data, kApiKey, "",
                 "application/octet-stream");
   }
   HttpReply Delete(const std::string& path) { return Call("DELETE", path); }
-  HttpReply Internal(const std::string& method, const std::string& path, const json& body = json::object()) {
+  HttpReply Internal(const std::string& method, const std::string& path,
+                     const json& body = json::object()) {
     return Call(method, path, body.dump(), kControlKey);
   }
 

@@ -11,8 +11,8 @@
 #include <thread>
 
 #include "tests/runtime/harness.h"
-#include "util/files.h"
 #include "util/clock.h"
+#include "util/files.h"
 
 namespace mlvault::runtime::testing {
 namespace {
@@ -113,7 +113,8 @@ TEST(Quiesce, ConcurrentWritersLoseNothingAndTheDatabaseFileIsCompleteWhileQuies
     if (o.status == 503) ++refused;
     if (o.status != 201) continue;
     (o.is_file ? acked_files : acked_projects).insert(o.name);
-    if (o.answered < quiesce_sent) (o.is_file ? acked_before_files : acked_before_projects).insert(o.name);
+    if (o.answered < quiesce_sent)
+      (o.is_file ? acked_before_files : acked_before_projects).insert(o.name);
   }
   EXPECT_GT(during, 10);
   EXPECT_GT(refused, 10);
@@ -124,8 +125,10 @@ TEST(Quiesce, ConcurrentWritersLoseNothingAndTheDatabaseFileIsCompleteWhileQuies
   // the quiesce and nothing that was not acknowledged; its files are whole.
   std::set<std::string> copied = ProjectNamesIn(copy + "/metadata/ws.db");
   copied.erase("shared");
-  for (const auto& n : acked_before_projects) EXPECT_TRUE(copied.count(n)) << n << " missing from the copy";
-  for (const auto& n : copied) EXPECT_TRUE(acked_projects.count(n)) << n << " in the copy was never acknowledged";
+  for (const auto& n : acked_before_projects)
+    EXPECT_TRUE(copied.count(n)) << n << " missing from the copy";
+  for (const auto& n : copied)
+    EXPECT_TRUE(acked_projects.count(n)) << n << " in the copy was never acknowledged";
   std::set<std::string> copied_files;
   std::string shared_copy = copy + "/projects/" + shared;
   for (auto& e : std::filesystem::recursive_directory_iterator(shared_copy)) {
@@ -134,14 +137,18 @@ TEST(Quiesce, ConcurrentWritersLoseNothingAndTheDatabaseFileIsCompleteWhileQuies
     copied_files.insert(rel);
     int t = std::stoi(rel.substr(1, rel.find('/') - 1));
     int i = std::stoi(rel.substr(rel.find('/') + 1));
-    EXPECT_EQ(util::ReadFile(e.path().string()).value_or(""), Content(t, i)) << rel << " is not whole";
+    EXPECT_EQ(util::ReadFile(e.path().string()).value_or(""), Content(t, i))
+        << rel << " is not whole";
   }
-  for (const auto& f : acked_before_files) EXPECT_TRUE(copied_files.count(f)) << f << " missing from the copy";
-  for (const auto& f : copied_files) EXPECT_TRUE(acked_files.count(f)) << f << " was never acknowledged";
+  for (const auto& f : acked_before_files)
+    EXPECT_TRUE(copied_files.count(f)) << f << " missing from the copy";
+  for (const auto& f : copied_files)
+    EXPECT_TRUE(acked_files.count(f)) << f << " was never acknowledged";
 
   // The live workspace: exactly the acknowledged writes.
   std::set<std::string> live;
-  for (const json& p : Items(ws.Get("/api/v1/projects"), "projects")) live.insert(p["name"].get<std::string>());
+  for (const json& p : Items(ws.Get("/api/v1/projects"), "projects"))
+    live.insert(p["name"].get<std::string>());
   live.erase("shared");
   EXPECT_EQ(live, acked_projects);
   std::set<std::string> live_files;
@@ -178,7 +185,8 @@ TEST(Quiesce, LeaseLapsesByItselfAndCanBeRenewed) {
   json status = ws.Internal("GET", "/internal/v1/status").Json();
   EXPECT_EQ(status["quiesced"], true);
   EXPECT_EQ(status["writesInFlight"], 0);
-  while (ws.Call("GET", "/api/v1/health", "", "").Json()["quiesced"] == true && Clock::now() - start < 5s)
+  while (ws.Call("GET", "/api/v1/health", "", "").Json()["quiesced"] == true &&
+         Clock::now() - start < 5s)
     std::this_thread::sleep_for(20ms);
   auto lapsed_after = Clock::now() - start;
   EXPECT_GE(lapsed_after, 900ms);
@@ -205,12 +213,22 @@ TEST(Quiesce, PausesJobRunsAndHoldsStatusChangesUntilResume) {
   ASSERT_TRUE(ws.Start(&error)) << error;
   std::string id = ws.NewProject("ticks");
   ASSERT_EQ(ws.Put(id, "tick.py",
-                   "import time\nfor i in range(1000):\n    open('ticks.txt','a').write(f'{i}\\n')\n    time.sleep(0.02)\n")
+                   "import time\nfor i in range(1000):\n    "
+                   "open('ticks.txt','a').write(f'{i}\\n')\n    time.sleep(0.02)\n")
                 .status,
             201);
-  ASSERT_EQ(ws.Put(id, "app.py", "import http.server, os\nhttp.server.HTTPServer(('127.0.0.1', int(os.environ['PORT'])), http.server.SimpleHTTPRequestHandler).serve_forever()\n").status, 201);
-  json job = ws.Post("/api/v1/projects/" + id + "/jobs", {{"name", "tick"}, {"script", "tick.py"}, {"interpreter", "python3"}}).Json();
-  std::string run = ws.Post("/api/v1/jobs/" + job["id"].get<std::string>() + "/runs", json::object()).Json()["id"];
+  ASSERT_EQ(
+      ws.Put(id, "app.py",
+             "import http.server, os\nhttp.server.HTTPServer(('127.0.0.1', "
+             "int(os.environ['PORT'])), http.server.SimpleHTTPRequestHandler).serve_forever()\n")
+          .status,
+      201);
+  json job = ws.Post("/api/v1/projects/" + id + "/jobs",
+                     {{"name", "tick"}, {"script", "tick.py"}, {"interpreter", "python3"}})
+                 .Json();
+  std::string run =
+      ws.Post("/api/v1/jobs/" + job["id"].get<std::string>() + "/runs", json::object())
+          .Json()["id"];
   std::string ticks = ws.projects_dir() + "/" + id + "/ticks.txt";
   auto lines = [&] {
     std::string t = util::ReadFile(ticks).value_or("");
@@ -221,8 +239,9 @@ TEST(Quiesce, PausesJobRunsAndHoldsStatusChangesUntilResume) {
 
   // An application that answers only after a moment: it becomes reachable while quiesced, but
   // its recorded status changes only after resume.
-  HttpReply app = ws.Post("/api/v1/projects/" + id + "/applications",
-                          {{"name", "slow"}, {"subdomain", "slow"}, {"command", "sleep 0.4; exec python3 app.py"}});
+  HttpReply app = ws.Post(
+      "/api/v1/projects/" + id + "/applications",
+      {{"name", "slow"}, {"subdomain", "slow"}, {"command", "sleep 0.4; exec python3 app.py"}});
   ASSERT_EQ(app.status, 201) << app.body;
   std::string app_id = app.Json()["id"];
   ASSERT_EQ(ws.Internal("POST", "/internal/v1/quiesce", {{"leaseSeconds", 30}}).status, 200);
@@ -243,7 +262,8 @@ TEST(Quiesce, PausesJobRunsAndHoldsStatusChangesUntilResume) {
   EXPECT_EQ(ws.WaitWhile("/api/v1/applications/" + app_id, "starting")["status"], "running");
   for (int i = 0; i < 200 && lines() <= paused; ++i) std::this_thread::sleep_for(10ms);
   EXPECT_GT(lines(), paused) << "the job did not continue after resume";
-  EXPECT_EQ(ws.Post("/api/v1/runs/" + run + "/stop", json::object()).Json()["status"], "interrupted");
+  EXPECT_EQ(ws.Post("/api/v1/runs/" + run + "/stop", json::object()).Json()["status"],
+            "interrupted");
   EXPECT_EQ(ws.Stop(), 0);
 }
 

@@ -12,12 +12,17 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const char* kCrnA = "crn:mlvault:ml:us-west-1:11111111-1111-1111-1111-111111111111:workspace:aaaaaaaa-0000-4000-8000-000000000001";
-const char* kCrnB = "crn:mlvault:ml:us-west-1:11111111-1111-1111-1111-111111111111:workspace:bbbbbbbb-0000-4000-8000-000000000002";
+const char* kCrnA =
+    "crn:mlvault:ml:us-west-1:11111111-1111-1111-1111-111111111111:workspace:aaaaaaaa-0000-4000-"
+    "8000-000000000001";
+const char* kCrnB =
+    "crn:mlvault:ml:us-west-1:11111111-1111-1111-1111-111111111111:workspace:bbbbbbbb-0000-4000-"
+    "8000-000000000002";
 
 json Snapshot(const Workspace& ws, const std::string& host = "") {
-  std::vector<std::string> argv = {MLVAULT_WORKSPACE_BIN, "snapshot", "--endpoint", ws.endpoint(),
-                                   "--api-key", kApiKey, "--timeout-seconds", "20"};
+  std::vector<std::string> argv = {MLVAULT_WORKSPACE_BIN, "snapshot",  "--endpoint",
+                                   ws.endpoint(),         "--api-key", kApiKey,
+                                   "--timeout-seconds",   "20"};
   if (!host.empty()) argv.insert(argv.end(), {"--domain", host});
   CommandResult r = RunCommand(argv);
   EXPECT_EQ(r.exit_code, 0) << r.output;
@@ -32,7 +37,8 @@ TEST(Reconcile, ACopyOfTheVolumesStartsAsANewWorkspaceWithEverythingRunning) {
   std::string error;
   ASSERT_TRUE(a.Start(&error)) << error;
 
-  CommandResult seeded = RunCommand({MLVAULT_WORKSPACE_BIN, "seed", "--endpoint", a.endpoint(), "--api-key", kApiKey});
+  CommandResult seeded =
+      RunCommand({MLVAULT_WORKSPACE_BIN, "seed", "--endpoint", a.endpoint(), "--api-key", kApiKey});
   ASSERT_EQ(seeded.exit_code, 0) << seeded.output << a.Log();
   json summary = json::parse(seeded.output, nullptr, false);
   ASSERT_TRUE(summary.is_object()) << seeded.output;
@@ -41,8 +47,11 @@ TEST(Reconcile, ACopyOfTheVolumesStartsAsANewWorkspaceWithEverythingRunning) {
   // A job run in flight at backup time.
   std::string pid = a.NewProject("in-flight");
   ASSERT_EQ(a.Put(pid, "loop.sh", "while true; do sleep 0.1; done\n").status, 201);
-  json job = a.Post("/api/v1/projects/" + pid + "/jobs", {{"name", "loop"}, {"script", "loop.sh"}, {"interpreter", "sh"}}).Json();
-  std::string run = a.Post("/api/v1/jobs/" + job["id"].get<std::string>() + "/runs", json::object()).Json()["id"];
+  json job = a.Post("/api/v1/projects/" + pid + "/jobs",
+                    {{"name", "loop"}, {"script", "loop.sh"}, {"interpreter", "sh"}})
+                 .Json();
+  std::string run =
+      a.Post("/api/v1/jobs/" + job["id"].get<std::string>() + "/runs", json::object()).Json()["id"];
 
   ASSERT_EQ(a.Internal("POST", "/internal/v1/quiesce", {{"leaseSeconds", 60}}).status, 200);
   json snap_a = Snapshot(a, "ws-a.example.test:443");
@@ -74,15 +83,21 @@ TEST(Reconcile, ACopyOfTheVolumesStartsAsANewWorkspaceWithEverythingRunning) {
   EXPECT_NE(restored_run["message"].get<std::string>().find("restarted"), std::string::npos);
 
   // Applications and deployments run again on the new endpoint, from the restored build.
-  for (const json& app : Items(b.Get("/api/v1/applications"), "applications")) EXPECT_EQ(app["status"], "running");
-  for (const json& d : Items(b.Get("/api/v1/deployments"), "deployments")) EXPECT_EQ(d["status"], "running");
+  for (const json& app : Items(b.Get("/api/v1/applications"), "applications"))
+    EXPECT_EQ(app["status"], "running");
+  for (const json& d : Items(b.Get("/api/v1/deployments"), "deployments"))
+    EXPECT_EQ(d["status"], "running");
   HttpReply dash = b.Call("GET", "/apps/dashboard/api/summary", "", kApiKey, "ws-b.example.test");
   EXPECT_EQ(dash.status, 200) << dash.body;
   EXPECT_TRUE(dash.Json().contains("revenueByRegion"));
-  HttpReply predict = b.Call("POST", "/models/churn/predict", R"({"tenure_months": 5, "monthly_charges": 80, "support_calls": 4})");
+  HttpReply predict = b.Call("POST", "/models/churn/predict",
+                             R"({"tenure_months": 5, "monthly_charges": 80, "support_calls": 4})");
   EXPECT_EQ(predict.status, 200) << predict.body;
   EXPECT_TRUE(predict.Json().contains("churnProbability")) << predict.body;
-  EXPECT_EQ(b.Get("/api/v1/models/" + summary["model"]["id"].get<std::string>() + "/builds").Json()["builds"].size(), 1u);
+  EXPECT_EQ(b.Get("/api/v1/models/" + summary["model"]["id"].get<std::string>() + "/builds")
+                .Json()["builds"]
+                .size(),
+            1u);
 
   // The new workspace does not answer to the old name; the old one keeps running untouched.
   EXPECT_EQ(b.Call("GET", "/api/v1/health", "", "", "ws-a.example.test").status, 421);
@@ -90,9 +105,12 @@ TEST(Reconcile, ACopyOfTheVolumesStartsAsANewWorkspaceWithEverythingRunning) {
   EXPECT_EQ(a.Get("/apps/dashboard/").status, 200);
 
   std::vector<pid_t> pids_a, pids_b;
-  for (const json& app : Items(a.Get("/api/v1/applications"), "applications")) pids_a.push_back(app["pid"]);
-  for (const json& d : Items(a.Get("/api/v1/deployments"), "deployments")) pids_a.push_back(d["pid"]);
-  for (const json& app : Items(b.Get("/api/v1/applications"), "applications")) pids_b.push_back(app["pid"]);
+  for (const json& app : Items(a.Get("/api/v1/applications"), "applications"))
+    pids_a.push_back(app["pid"]);
+  for (const json& d : Items(a.Get("/api/v1/deployments"), "deployments"))
+    pids_a.push_back(d["pid"]);
+  for (const json& app : Items(b.Get("/api/v1/applications"), "applications"))
+    pids_b.push_back(app["pid"]);
   ASSERT_EQ(pids_a.size(), 2u);
   ASSERT_EQ(pids_b.size(), 1u);
   EXPECT_NE(pids_a[0], pids_b[0]);
@@ -111,13 +129,20 @@ TEST(Reconcile, RestartAfterACrashReplacesOrphansAndInterruptsRuns) {
   ASSERT_EQ(ws.Put(id, "index.html", "up").status, 201);
   ASSERT_EQ(ws.Put(id, "loop.sh", "while true; do sleep 0.1; done\n").status, 201);
   json app = ws.Post("/api/v1/projects/" + id + "/applications",
-                     {{"name", "web"}, {"subdomain", "web"}, {"command", "exec python3 -m http.server $PORT --bind 127.0.0.1"}}).Json();
+                     {{"name", "web"},
+                      {"subdomain", "web"},
+                      {"command", "exec python3 -m http.server $PORT --bind 127.0.0.1"}})
+                 .Json();
   std::string app_id = app["id"];
   json running = ws.WaitWhile("/api/v1/applications/" + app_id, "starting");
   ASSERT_EQ(running["status"], "running");
   pid_t old_pid = running["pid"];
-  json job = ws.Post("/api/v1/projects/" + id + "/jobs", {{"name", "loop"}, {"script", "loop.sh"}, {"interpreter", "sh"}}).Json();
-  std::string run = ws.Post("/api/v1/jobs/" + job["id"].get<std::string>() + "/runs", json::object()).Json()["id"];
+  json job = ws.Post("/api/v1/projects/" + id + "/jobs",
+                     {{"name", "loop"}, {"script", "loop.sh"}, {"interpreter", "sh"}})
+                 .Json();
+  std::string run =
+      ws.Post("/api/v1/jobs/" + job["id"].get<std::string>() + "/runs", json::object())
+          .Json()["id"];
 
   ws.Kill();  // no chance to stop its children
   EXPECT_TRUE(ProcessAlive(old_pid));
