@@ -19,7 +19,7 @@ struct VaultFlags {
   std::string vault;
   std::string key_file;
   size_t threads = 0;
-  int compression_level = 3;
+  int compression_level = 2;
 };
 
 void AddVaultFlags(CLI::App* verb, VaultFlags& f) {
