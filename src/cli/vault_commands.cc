@@ -265,6 +265,7 @@ void RegisterVaultCommands(CLI::App& app) {
         return json{{"recoveryPoints", s.recovery_points}, {"packsRemoved", s.packs_removed},
                     {"packsRepacked", s.packs_repacked},   {"chunksRemoved", s.chunks_removed},
                     {"bytesFreed", s.bytes_freed},         {"leftoversRemoved", s.leftovers_removed},
+                    {"packsAdopted", s.packs_adopted},
                     {"durationSeconds", s.duration_seconds}};
       }());
     });

@@ -188,6 +188,7 @@ struct GcStats {
   uint64_t chunks_removed = 0;
   uint64_t bytes_freed = 0;       // net bytes the vault shrank by
   uint64_t leftovers_removed = 0; // objects of interrupted operations collected
+  uint64_t packs_adopted = 0;     // unindexed packs holding live data, indexed again (repair)
   double duration_seconds = 0;
 };
 
