@@ -1,6 +1,274 @@
-// Verbs of this area are added by its issue; until then the area registers nothing.
+// `mlvault vault ...`: direct access to one vault directory (init, backup, list, restore, verify,
+// delete, gc, keygen). Parsing and printing only; the work is in vault/.
+#include <cstdlib>
+#include <memory>
+
+#include "backend/backend.h"
 #include "cli/common.h"
+#include "util/clock.h"
+#include "util/progress.h"
+#include "vault/vault.h"
 
 namespace mlvault::cli {
-void RegisterVaultCommands(CLI::App&) {}
+namespace {
+
+using nlohmann::json;
+using util::Result;
+
+struct VaultFlags {
+  std::string vault;
+  std::string key_file;
+  size_t threads = 0;
+  int compression_level = 3;
+};
+
+void AddVaultFlags(CLI::App* verb, VaultFlags& f) {
+  verb->add_option("--vault", f.vault, "Vault directory")->required();
+  verb->add_option("--key-file", f.key_file,
+                   "Key file (64 hex characters); without it the passphrase comes from "
+                   "$MLVAULT_VAULT_PASSPHRASE");
+  verb->add_option("--threads", f.threads, "Worker threads (default: one per core)");
+}
+
+Result<vault::KeySource> KeyFrom(const VaultFlags& f) {
+  if (!f.key_file.empty()) return vault::KeySource::FromKeyFile(f.key_file);
+  const char* pass = std::getenv("MLVAULT_VAULT_PASSPHRASE");
+  if (pass != nullptr && *pass != '\0') return vault::KeySource::FromPassphrase(pass);
+  return util::InvalidArgument("give --key-file FILE or set MLVAULT_VAULT_PASSPHRASE");
+}
+
+vault::Options OptionsFrom(const VaultFlags& f) {
+  vault::Options o;
+  o.threads = f.threads;
+  o.compression_level = f.compression_level;
+  return o;
+}
+
+Result<std::unique_ptr<vault::Vault>> OpenVault(const VaultFlags& f) {
+  auto key = MLV_TRY(KeyFrom(f));
+  auto backend = MLV_TRY(backend::OpenLocal(f.vault, false));
+  return vault::Vault::Open(std::move(backend), key, OptionsFrom(f));
+}
+
+json Labels(const std::map<std::string, std::string>& labels) {
+  json j = json::object();
+  for (const auto& [k, v] : labels) j[k] = v;
+  return j;
+}
+
+json PointJson(const vault::RecoveryPointInfo& p) {
+  return {{"id", p.id},
+          {"kind", vault::VolumeKindName(p.kind)},
+          {"source", p.source},
+          {"time", util::FormatTime(p.time)},
+          {"labels", Labels(p.labels)},
+          {"parent", p.parent},
+          {"files", p.files},
+          {"dirs", p.dirs},
+          {"bytesTotal", p.bytes_total},
+          {"bytesStored", p.bytes_stored},
+          {"durationSeconds", p.duration_seconds}};
+}
+
+// Runs `fn` with a terminal progress bar (drawn only when stderr is a terminal).
+template <class F>
+auto WithProgress(const std::string& label, F fn) {
+  util::TerminalProgress bar(label);
+  auto r = fn(&bar);
+  bar.Finish();
+  return r;
+}
+
+}  // namespace
+
+void RegisterVaultCommands(CLI::App& app) {
+  CLI::App* vault = AddVerb(app, "vault", "Work with one vault directory directly (engine-level verbs)",
+                            "mlvault vault init --vault /srv/vault --key-file vault.key");
+  vault->require_subcommand(1);
+
+  {
+    auto path = std::make_shared<std::string>();
+    auto* v = AddVerb(*vault, "keygen", "Write a new random key file (mode 0600)",
+                      "mlvault vault keygen --key-file vault.key");
+    v->add_option("--key-file", *path, "Where to write the key")->required();
+    v->callback([path] {
+      Emit([&]() -> Result<json> {
+        MLV_TRY(vault::WriteNewKeyFile(*path));
+        return json{{"keyFile", *path}};
+      }());
+    });
+  }
+  {
+    auto f = std::make_shared<VaultFlags>();
+    auto* v = AddVerb(*vault, "init", "Create an empty vault in a directory",
+                      "mlvault vault init --vault /srv/vault --key-file vault.key");
+    AddVaultFlags(v, *f);
+    v->callback([f] {
+      Emit([&]() -> Result<json> {
+        auto key = MLV_TRY(KeyFrom(*f));
+        auto backend = MLV_TRY(backend::OpenLocal(f->vault, true));
+        auto vt = MLV_TRY(vault::Vault::Init(std::move(backend), key, {}, OptionsFrom(*f)));
+        return json{{"vault", f->vault}, {"vaultId", vt->id()}};
+      }());
+    });
+  }
+  {
+    auto f = std::make_shared<VaultFlags>();
+    auto kind = std::make_shared<std::string>("filesystem");
+    auto source = std::make_shared<std::string>();
+    auto labels = std::make_shared<std::vector<std::string>>();
+    auto parent = std::make_shared<std::string>();
+    auto* v = AddVerb(*vault, "backup", "Take a recovery point of a directory tree or an image file",
+                      "mlvault vault backup --vault /srv/vault --key-file vault.key --kind filesystem "
+                      "--source /data/projects --label volume=projects");
+    AddVaultFlags(v, *f);
+    v->add_option("--kind", *kind, "Volume kind")->check(CLI::IsMember({"filesystem", "block"}))->capture_default_str();
+    v->add_option("--source", *source, "Directory (filesystem) or image file (block)")->required();
+    v->add_option("--label", *labels, "Label K=V (repeatable)");
+    v->add_option("--parent", *parent, "Parent recovery point (default: the latest of the same source)");
+    v->add_option("--compression-level", f->compression_level, "zstd level 1..19")->capture_default_str();
+    v->callback([=] {
+      Emit([&]() -> Result<json> {
+        vault::BackupRequest req;
+        req.kind = MLV_TRY(vault::ParseVolumeKind(*kind));
+        req.source = *source;
+        for (const auto& l : *labels) {
+          auto eq = l.find('=');
+          if (eq == std::string::npos || eq == 0) return util::InvalidArgument("label \"" + l + "\" is not K=V");
+          req.labels[l.substr(0, eq)] = l.substr(eq + 1);
+        }
+        if (!parent->empty()) req.parent = *parent;
+        auto vt = MLV_TRY(OpenVault(*f));
+        auto r = MLV_TRY(WithProgress("backup", [&](util::ProgressSink* p) { return vt->Backup(req, p, nullptr); }));
+        const auto& s = r.stats;
+        return json{{"recoveryPointId", r.id},
+                    {"files", s.files},
+                    {"dirs", s.dirs},
+                    {"otherEntries", s.other_entries},
+                    {"filesUnchanged", s.files_unchanged},
+                    {"bytesTotal", s.bytes_total},
+                    {"bytesRead", s.bytes_read},
+                    {"bytesNew", s.bytes_new},
+                    {"bytesStored", s.bytes_stored},
+                    {"chunks", s.chunks},
+                    {"chunksNew", s.chunks_new},
+                    {"durationSeconds", s.duration_seconds},
+                    {"warnings", r.warnings}};
+      }());
+    });
+  }
+  {
+    auto f = std::make_shared<VaultFlags>();
+    auto* v = AddVerb(*vault, "list", "List the recovery points of a vault, oldest first",
+                      "mlvault vault list --vault /srv/vault --key-file vault.key");
+    AddVaultFlags(v, *f);
+    v->callback([f] {
+      Emit([&]() -> Result<json> {
+        auto vt = MLV_TRY(OpenVault(*f));
+        auto points = MLV_TRY(vt->List());
+        json arr = json::array();
+        for (const auto& p : points) arr.push_back(PointJson(p));
+        return json{{"recoveryPoints", arr}};
+      }());
+    });
+  }
+  {
+    auto f = std::make_shared<VaultFlags>();
+    auto id = std::make_shared<std::string>();
+    auto target = std::make_shared<std::string>();
+    auto overwrite = std::make_shared<bool>(false);
+    auto* v = AddVerb(*vault, "restore", "Restore a recovery point into an empty directory (or image file)",
+                      "mlvault vault restore --vault /srv/vault --key-file vault.key --recovery-point 3f09a1c2 "
+                      "--target /restore/projects");
+    AddVaultFlags(v, *f);
+    v->add_option("--recovery-point", *id, "Recovery point id (or a unique prefix)")->required();
+    v->add_option("--target", *target, "Target directory (filesystem) or file (block)")->required();
+    v->add_flag("--overwrite", *overwrite, "Allow a non-empty target; entries of the same name are replaced");
+    v->callback([=] {
+      Emit([&]() -> Result<json> {
+        auto vt = MLV_TRY(OpenVault(*f));
+        vault::RestoreOptions opt;
+        opt.allow_nonempty_target = *overwrite;
+        auto s = MLV_TRY(WithProgress("restore", [&](util::ProgressSink* p) {
+          return vt->Restore(*id, *target, opt, p, nullptr);
+        }));
+        return json{{"target", *target},         {"files", s.files},
+                    {"dirs", s.dirs},            {"otherEntries", s.other_entries},
+                    {"bytesWritten", s.bytes_written}, {"durationSeconds", s.duration_seconds},
+                    {"warnings", s.warnings}};
+      }());
+    });
+  }
+  {
+    auto f = std::make_shared<VaultFlags>();
+    auto id = std::make_shared<std::string>();
+    auto read_data = std::make_shared<bool>(false);
+    auto* v = AddVerb(*vault, "verify",
+                      "Check a vault (exit code 1 when anything is damaged; the report names what is affected)",
+                      "mlvault vault verify --vault /srv/vault --key-file vault.key --read-data");
+    AddVaultFlags(v, *f);
+    v->add_option("--recovery-point", *id, "Check only this recovery point");
+    v->add_flag("--read-data", *read_data, "Read, decrypt and re-hash every byte (otherwise structure only)");
+    v->callback([=] {
+      auto result = [&]() -> Result<json> {
+        auto vt = MLV_TRY(OpenVault(*f));
+        std::optional<std::string> only;
+        if (!id->empty()) only = *id;
+        auto r = MLV_TRY(WithProgress("verify", [&](util::ProgressSink* p) {
+          return vt->Verify(only, *read_data, p, nullptr);
+        }));
+        json damaged = json::array();
+        for (const auto& d : r.damaged) {
+          damaged.push_back({{"object", d.object}, {"problem", d.problem}, {"affected", d.affected}});
+        }
+        return json{{"ok", r.ok},
+                    {"recoveryPoints", r.recovery_points},
+                    {"packs", r.packs},
+                    {"chunks", r.chunks},
+                    {"bytesRead", r.bytes_read},
+                    {"durationSeconds", r.duration_seconds},
+                    {"damaged", damaged}};
+      }();
+      Emit(result);
+      if (result && !(*result)["ok"].get<bool>()) {
+        std::fprintf(stderr, "mlvault: the vault is damaged: %zu problems (see \"damaged\")\n",
+                     (*result)["damaged"].size());
+        ExitCode() = 1;
+      }
+    });
+  }
+  {
+    auto f = std::make_shared<VaultFlags>();
+    auto id = std::make_shared<std::string>();
+    auto* v = AddVerb(*vault, "delete", "Delete a recovery point (run gc to reclaim its space)",
+                      "mlvault vault delete --vault /srv/vault --key-file vault.key --recovery-point 3f09a1c2");
+    AddVaultFlags(v, *f);
+    v->add_option("--recovery-point", *id, "Recovery point id")->required();
+    v->callback([=] {
+      Emit([&]() -> Result<json> {
+        auto vt = MLV_TRY(OpenVault(*f));
+        auto info = MLV_TRY(vt->Get(*id));
+        MLV_TRY(vt->Delete(info.id));
+        return json{{"deleted", info.id}};
+      }());
+    });
+  }
+  {
+    auto f = std::make_shared<VaultFlags>();
+    auto* v = AddVerb(*vault, "gc", "Reclaim space no recovery point uses (takes the vault's exclusive lock)",
+                      "mlvault vault gc --vault /srv/vault --key-file vault.key");
+    AddVaultFlags(v, *f);
+    v->callback([f] {
+      Emit([&]() -> Result<json> {
+        auto vt = MLV_TRY(OpenVault(*f));
+        auto s = MLV_TRY(WithProgress("gc", [&](util::ProgressSink* p) { return vt->Gc(p, nullptr); }));
+        return json{{"recoveryPoints", s.recovery_points}, {"packsRemoved", s.packs_removed},
+                    {"packsRepacked", s.packs_repacked},   {"chunksRemoved", s.chunks_removed},
+                    {"bytesFreed", s.bytes_freed},         {"leftoversRemoved", s.leftovers_removed},
+                    {"durationSeconds", s.duration_seconds}};
+      }());
+    });
+  }
+}
+
 }  // namespace mlvault::cli

@@ -1,0 +1,327 @@
+// Verify: proves recovery points restorable without restoring them, and names what damage
+// affects. Structural pass: every index file decodes, every manifest opens, every tree reached
+// decodes, every chunk referenced is indexed in a pack that exists and is long enough. With
+// read_data: every pack that holds indexed blobs is read whole; its header must authenticate and
+// agree with the index, and every blob must authenticate, decompress and hash to its id.
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "util/log.h"
+#include "util/thread_pool.h"
+#include "vault/engine.h"
+
+namespace mlvault::vault {
+
+Status ForEachTree(Repository* repo, const MasterIndex& index, const std::vector<BlobId>& roots,
+                   const TreeVisitor& visit, const TreeErrorFn& on_error, const util::CancelToken* cancel) {
+  std::unordered_set<BlobId, BlobIdHash> seen;
+  std::vector<BlobId> stack;
+  for (auto it = roots.rbegin(); it != roots.rend(); ++it) stack.push_back(*it);
+  while (!stack.empty()) {
+    if (cancel != nullptr && cancel->cancelled()) return util::Cancelled("cancelled: " + cancel->reason());
+    BlobId id = stack.back();
+    stack.pop_back();
+    if (!seen.insert(id).second) continue;
+    auto tree = repo->LoadTree(index, id);
+    if (!tree) {
+      if (on_error && on_error(id, tree.error())) continue;
+      return std::unexpected(tree.error());
+    }
+    visit(id, *tree);
+    for (auto it = tree->entries.rbegin(); it != tree->entries.rend(); ++it) {
+      if (it->type == EntryType::kDir) stack.push_back(it->subtree);
+    }
+  }
+  return util::Ok();
+}
+
+namespace {
+
+constexpr size_t kMaxAffected = 200;
+
+class Checker {
+ public:
+  Checker(Repository* repo, const std::optional<std::string>& id, bool read_data, util::ProgressSink* progress,
+          const util::CancelToken* cancel)
+      : repo_(repo), only_(id), read_data_(read_data), progress_(progress), cancel_(cancel) {}
+
+  Result<VerifyReport> Run();
+
+ private:
+  void BadBlob(const BlobId& id, std::string object, std::string problem) {
+    std::lock_guard<std::mutex> lk(mu_);
+    bad_.emplace(id, std::make_pair(std::move(object), std::move(problem)));
+  }
+  void AddDamage(Damage d) {
+    std::lock_guard<std::mutex> lk(mu_);
+    report_.damaged.push_back(std::move(d));
+  }
+  void CheckPackData(uint32_t pack, uint64_t size);
+  void NameAffected();
+
+  Repository* const repo_;
+  const std::optional<std::string> only_;
+  const bool read_data_;
+  util::ProgressSink* const progress_;
+  const util::CancelToken* const cancel_;
+
+  std::shared_ptr<MasterIndex> index_;
+  std::vector<Manifest> points_;
+  std::unordered_set<BlobId, BlobIdHash> used_;  // data and tree blobs reached
+  std::unordered_map<ObjectId, uint64_t, ObjectIdHash> listed_;  // packs present, with sizes
+  std::unordered_map<ObjectId, std::vector<BlobEntry>, ObjectIdHash> pack_entries_;  // from the index
+
+  std::mutex mu_;
+  VerifyReport report_;                                                        // guarded by mu_
+  std::map<BlobId, std::pair<std::string, std::string>> bad_;                 // guarded by mu_
+  std::atomic<uint64_t> bytes_read_{0};
+  std::atomic<uint64_t> packs_done_{0};
+};
+
+void Checker::CheckPackData(uint32_t p, uint64_t size) {
+  const ObjectId& pack = index_->packs()[p];
+  const std::string object = PackName(pack);
+  auto data = repo_->backend()->Get(object);
+  if (!data) {
+    for (const auto& b : pack_entries_[pack]) BadBlob(b.id, object, "cannot read the pack: " + data.error().message());
+    return;
+  }
+  bytes_read_ += data->size();
+  (void)size;
+  const auto& entries = pack_entries_[pack];
+  auto header = repo_->ParsePack(pack, *data);
+  if (!header) {
+    AddDamage(Damage{object, header.error().message() +
+                                 " (the blobs are checked one by one; the header is needed only to rebuild a lost index)",
+                     {}});
+  } else {
+    std::map<uint32_t, const BlobEntry*> by_offset;
+    for (const auto& h : *header) by_offset[h.offset] = &h;
+    for (const auto& b : entries) {
+      auto it = by_offset.find(b.offset);
+      if (it == by_offset.end() || !(*it->second == b)) {
+        AddDamage(Damage{object, fmt::format("the pack header does not list blob {} the index places at offset {}",
+                                             IdHex(b.id), b.offset),
+                         {}});
+      }
+    }
+  }
+  Bytes plain;
+  for (const auto& b : entries) {
+    if (cancel_ != nullptr && cancel_->cancelled()) return;
+    if (static_cast<uint64_t>(b.offset) + b.stored_len > data->size()) {
+      BadBlob(b.id, object, "the pack ends before this blob");
+      continue;
+    }
+    ByteView sealed(data->data() + b.offset, b.stored_len);
+    if (auto st = repo_->OpenBlob(sealed, b.id, b.type, b.comp, b.raw_len, true, plain); !st) {
+      BadBlob(b.id, object, st.error().message());
+    }
+  }
+  ++packs_done_;
+  if (progress_ != nullptr) {
+    util::ProgressSnapshot s;
+    s.phase = "reading packs";
+    s.bytes_done = bytes_read_;
+    s.files_done = packs_done_;
+    s.files_total = pack_entries_.size();
+    progress_->Report(s);
+  }
+}
+
+void Checker::NameAffected() {
+  // Second walk, with paths, only when something is damaged: which files and blocks does it hit?
+  std::map<BlobId, std::vector<std::string>> affected;
+  auto note = [&](const BlobId& id, std::string what) {
+    auto& v = affected[id];
+    if (v.size() < kMaxAffected) v.push_back(std::move(what));
+    else if (v.size() == kMaxAffected) v.push_back("... and more");
+  };
+  const uint64_t block = repo_->config().params.block_size;
+  for (const auto& m : points_) {
+    const std::string rp = IdHex(m.id);
+    std::unordered_set<BlobId, BlobIdHash> tree_seen;
+    struct Item {
+      BlobId id;
+      std::string path;
+    };
+    std::vector<Item> stack{{m.tree, ""}};
+    while (!stack.empty()) {
+      Item it = std::move(stack.back());
+      stack.pop_back();
+      if (bad_.count(it.id)) {
+        note(it.id, rp + ":" + (it.path.empty() ? "/" : PrintablePath(it.path) + "/") +
+                        " (directory listing and everything below)");
+        continue;
+      }
+      auto tree = repo_->LoadTree(*index_, it.id);
+      if (!tree) continue;
+      for (const auto& e : tree->entries) {
+        std::string path = it.path.empty() ? e.name : it.path + "/" + e.name;
+        if (e.type == EntryType::kDir) {
+          stack.push_back({e.subtree, path});
+        } else if (e.type == EntryType::kFile) {
+          uint64_t off = 0;
+          for (const auto& p : e.pieces) {
+            if (!p.hole && bad_.count(p.id)) {
+              if (m.kind == VolumeKind::kBlock) {
+                note(p.id, fmt::format("{}:blocks {}-{} (bytes {}+{})", rp, off / block, (off + p.length - 1) / block,
+                                       off, p.length));
+              } else {
+                note(p.id, rp + ":" + PrintablePath(path));
+              }
+            }
+            off += p.length;
+          }
+        }
+      }
+    }
+  }
+  // One Damage per bad blob; blobs of one pack with one problem are reported together.
+  for (const auto& [id, what] : bad_) {
+    Damage d;
+    d.object = "blob " + IdHex(id) + (what.first.empty() ? "" : " in " + what.first);
+    d.problem = what.second;
+    auto it = affected.find(id);
+    if (it != affected.end()) d.affected = it->second;
+    report_.damaged.push_back(std::move(d));
+  }
+}
+
+Result<VerifyReport> Checker::Run() {
+  const double t0 = util::MonotonicSeconds();
+  std::vector<LoadProblem> problems;
+  index_ = MLV_TRY(repo_->LoadIndex(nullptr, &problems));
+  for (auto& p : problems) {
+    report_.damaged.push_back(Damage{p.object, p.problem, {}});
+  }
+  problems.clear();
+  if (only_) {
+    auto id = ParseObjectId(*only_);
+    if (!id) return util::InvalidArgument("bad recovery point id " + *only_);
+    auto m = repo_->LoadManifest(*id);
+    if (!m) {
+      if (m.error().code() == util::ErrorCode::kNotFound) return std::unexpected(m.error());
+      report_.damaged.push_back(Damage{PointName(*id), m.error().message(), {*only_ + ": the whole recovery point"}});
+    } else {
+      points_.push_back(std::move(*m));
+    }
+  } else {
+    points_ = MLV_TRY(repo_->ListManifests(&problems));
+    for (auto& p : problems) {
+      std::string rp = p.object.substr(p.object.find('/') + 1);
+      report_.damaged.push_back(Damage{p.object, p.problem, {rp + ": the whole recovery point"}});
+    }
+  }
+  report_.recovery_points = points_.size();
+
+  // Packs present.
+  auto listed = MLV_TRY_CTX(repo_->backend()->List("data/"), "cannot list packs");
+  for (const auto& o : listed) {
+    if (auto id = IdFromName(o.name, "data/")) listed_[*id] = o.size;
+  }
+  for (const auto& ip : index_->raw_packs()) {
+    auto& v = pack_entries_[ip.pack];
+    v.insert(v.end(), ip.blobs.begin(), ip.blobs.end());
+  }
+
+  // Walk trees: every tree and chunk reached.
+  std::vector<BlobId> roots;
+  for (const auto& m : points_) roots.push_back(m.tree);
+  MLV_TRY(ForEachTree(
+      repo_, *index_, roots,
+      [&](const BlobId& id, const Tree& tree) {
+        used_.insert(id);
+        for (const auto& e : tree.entries) {
+          if (e.type != EntryType::kFile) continue;
+          for (const auto& p : e.pieces) {
+            if (!p.hole) used_.insert(p.id);
+          }
+        }
+      },
+      [&](const BlobId& id, const util::Error& e) {
+        used_.insert(id);
+        BadBlob(id, "", "tree cannot be read: " + e.message());
+        return true;
+      },
+      cancel_));
+
+  // Structure: each used blob indexed, in a pack that exists and is long enough.
+  std::set<uint32_t> needed_packs;
+  for (const auto& id : used_) {
+    const BlobLocation* loc = index_->Find(id);
+    if (loc == nullptr) {
+      BadBlob(id, "", "the blob is in no index (its index file or pack was lost)");
+      continue;
+    }
+    needed_packs.insert(loc->pack);
+  }
+  report_.chunks = used_.size();
+  for (uint32_t p = 0; p < index_->packs().size(); ++p) {
+    const ObjectId& pack = index_->packs()[p];
+    auto it = listed_.find(pack);
+    const bool needed = needed_packs.count(p) > 0;
+    if (!needed && only_) continue;
+    uint64_t need = 0;
+    for (const auto& b : pack_entries_[pack]) need = std::max<uint64_t>(need, uint64_t{b.offset} + b.stored_len);
+    if (it == listed_.end()) {
+      for (const auto& b : pack_entries_[pack]) {
+        if (used_.count(b.id) && index_->Find(b.id)->pack == p) BadBlob(b.id, PackName(pack), "the pack is missing");
+      }
+      if (!needed) report_.damaged.push_back(Damage{PackName(pack), "an indexed pack is missing (no recovery point uses it)", {}});
+      continue;
+    }
+    if (it->second < need + kPackTrailer + kSealOverhead) {
+      for (const auto& b : pack_entries_[pack]) {
+        if (uint64_t{b.offset} + b.stored_len > it->second) {
+          BadBlob(b.id, PackName(pack), fmt::format("the pack is cut short ({} bytes)", it->second));
+        }
+      }
+      if (std::none_of(pack_entries_[pack].begin(), pack_entries_[pack].end(),
+                       [&](const BlobEntry& b) { return uint64_t{b.offset} + b.stored_len > it->second; })) {
+        report_.damaged.push_back(Damage{PackName(pack), fmt::format("the pack is cut short ({} bytes)", it->second), {}});
+      }
+    }
+  }
+
+  // Data: read every relevant pack.
+  if (read_data_) {
+    util::ThreadPool pool(ParallelismFor(repo_->options()).compute + 1, 4);
+    for (uint32_t p = 0; p < index_->packs().size(); ++p) {
+      const ObjectId& pack = index_->packs()[p];
+      auto it = listed_.find(pack);
+      if (it == listed_.end()) continue;
+      if (only_ && !needed_packs.count(p)) continue;
+      ++report_.packs;
+      uint64_t size = it->second;
+      pool.Submit([this, p, size] { CheckPackData(p, size); });
+      if (cancel_ != nullptr && cancel_->cancelled()) break;
+    }
+    pool.Wait();
+    if (cancel_ != nullptr && cancel_->cancelled()) return util::Cancelled("verify cancelled: " + cancel_->reason());
+  } else {
+    report_.packs = only_ ? needed_packs.size() : index_->packs().size();
+  }
+  report_.bytes_read = bytes_read_;
+  if (!bad_.empty()) NameAffected();
+  report_.ok = report_.damaged.empty();
+  report_.duration_seconds = util::MonotonicSeconds() - t0;
+  if (progress_ != nullptr) progress_->Finish();
+  return report_;
+}
+
+}  // namespace
+
+Result<VerifyReport> RunVerify(Repository* repo, const std::optional<std::string>& id, bool read_data,
+                               util::ProgressSink* progress, const util::CancelToken* cancel) {
+  Checker c(repo, id, read_data, progress, cancel);
+  return c.Run();
+}
+
+}  // namespace mlvault::vault

@@ -1,0 +1,275 @@
+// Garbage collection (docs/vault-format.md section 10), run under the exclusive lock.
+//
+// Order of the visible steps is what makes a kill at any instant harmless:
+//   new packs (repacked blobs) -> new index files -> remove old index files -> remove packs.
+// Until the new index is complete nothing references the new packs; until the old index files
+// are gone the old packs stay; packs are removed only when no index names them.
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "util/log.h"
+#include "vault/engine.h"
+#include "vault/lock.h"
+
+namespace mlvault::vault {
+namespace {
+
+// A partly used pack is rewritten when more than this fraction of it is dead.
+constexpr double kRepackDeadFraction = 0.20;
+constexpr size_t kGcPacksPerIndexFile = 256;
+
+struct PackPlan {
+  uint64_t size = 0;
+  uint64_t live = 0;
+  std::vector<BlobEntry> live_blobs;  // the blobs whose chosen copy is here
+};
+
+}  // namespace
+
+Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* progress,
+                      const util::CancelToken* cancel) {
+  const double t0 = util::MonotonicSeconds();
+  GcStats stats;
+  auto cancelled = [&]() -> Status {
+    if (cancel != nullptr && cancel->cancelled()) return util::Cancelled("gc cancelled: " + cancel->reason());
+    return util::Ok();
+  };
+  auto report = [&](const char* phase, uint64_t done, uint64_t total) {
+    if (progress == nullptr) return;
+    util::ProgressSnapshot s;
+    s.phase = phase;
+    s.files_done = done;
+    s.files_total = total;
+    progress->Report(s);
+  };
+
+  // 1. Everything there is. Damage anywhere stops GC before it removes anything.
+  std::vector<ObjectId> old_index_files;
+  auto index = MLV_TRY_CTX(repo->LoadIndex(&old_index_files, nullptr), "gc needs every index file readable");
+  auto points = MLV_TRY_CTX(repo->ListManifests(nullptr), "gc needs every recovery point readable");
+  stats.recovery_points = points.size();
+  auto listed = MLV_TRY_CTX(repo->backend()->List("data/"), "cannot list packs");
+  std::unordered_map<ObjectId, uint64_t, ObjectIdHash> present;
+  for (const auto& o : listed) {
+    if (auto id = IdFromName(o.name, "data/")) present[*id] = o.size;
+  }
+
+  // 2. Mark.
+  std::unordered_set<BlobId, BlobIdHash> used;
+  std::vector<BlobId> roots;
+  for (const auto& m : points) roots.push_back(m.tree);
+  MLV_TRY_CTX(ForEachTree(
+                  repo, *index, roots,
+                  [&](const BlobId& id, const Tree& tree) {
+                    used.insert(id);
+                    for (const auto& e : tree.entries) {
+                      if (e.type != EntryType::kFile) continue;
+                      for (const auto& p : e.pieces) {
+                        if (!p.hole) used.insert(p.id);
+                      }
+                    }
+                  },
+                  nullptr, cancel),
+              "gc cannot read every tree (run verify)");
+  report("marked", 0, 0);
+
+  // Blobs used but in no index: an index file was lost. Their packs may be among the unindexed
+  // ones; adopt such packs (re-index them from their headers) instead of removing them.
+  std::unordered_set<BlobId, BlobIdHash> missing;
+  for (const auto& id : used) {
+    if (!index->Contains(id)) missing.insert(id);
+  }
+  std::unordered_set<ObjectId, ObjectIdHash> indexed(index->packs().begin(), index->packs().end());
+  std::vector<IndexPack> adopted;
+  std::vector<ObjectId> leftovers;
+  for (const auto& [pack, size] : present) {
+    if (indexed.count(pack)) continue;
+    if (!missing.empty()) {
+      auto header = repo->ReadPackHeader(pack, size);
+      if (header) {
+        bool holds_missing = std::any_of(header->begin(), header->end(),
+                                         [&](const BlobEntry& b) { return missing.count(b.id) > 0; });
+        if (holds_missing) {
+          for (const auto& b : *header) missing.erase(b.id);
+          adopted.push_back(IndexPack{pack, std::move(*header)});
+          continue;
+        }
+      }
+    }
+    leftovers.push_back(pack);
+  }
+  if (!missing.empty()) {
+    return util::Corruption(fmt::format(
+        "gc stopped: {} chunks referenced by recovery points are in no pack (first: {}); run verify", missing.size(),
+        IdHex(*missing.begin())));
+  }
+
+  // 3. Plan: one copy of each used blob (an adopted or indexed location), live bytes per pack.
+  std::unordered_map<ObjectId, PackPlan, ObjectIdHash> plan;
+  std::unordered_set<BlobId, BlobIdHash> placed;
+  auto consider = [&](const IndexPack& ip) {
+    auto it = present.find(ip.pack);
+    if (it == present.end()) return;  // an indexed pack that is gone: drop it from the index
+    PackPlan& pp = plan[ip.pack];
+    pp.size = it->second;
+    for (const auto& b : ip.blobs) {
+      if (!used.count(b.id) || placed.count(b.id)) continue;
+      placed.insert(b.id);
+      pp.live += b.stored_len;
+      pp.live_blobs.push_back(b);
+    }
+  };
+  for (const auto& ip : adopted) consider(ip);
+  for (const auto& ip : index->raw_packs()) consider(ip);
+  for (const auto& id : used) {
+    if (!placed.count(id)) {
+      return util::Corruption("gc stopped: chunk " + IdHex(id) + " is indexed only in missing packs; run verify");
+    }
+  }
+  std::vector<ObjectId> remove, repack;
+  std::vector<IndexPack> keep;
+  for (auto& [pack, pp] : plan) {
+    if (pp.live == 0) {
+      remove.push_back(pack);
+    } else if (static_cast<double>(pp.size - std::min(pp.size, pp.live)) > kRepackDeadFraction * static_cast<double>(pp.size)) {
+      repack.push_back(pack);
+    } else {
+      keep.push_back(IndexPack{pack, pp.live_blobs});
+    }
+  }
+  MLV_TRY(cancelled());
+
+  // 4. Repack: copy live sealed blobs unchanged into new packs, authenticating each first.
+  std::mutex new_mu;
+  std::vector<IndexPack> written;
+  uint64_t new_bytes = 0;
+  auto on_written = [&](const IndexPack& p, uint64_t size) -> Status {
+    std::lock_guard<std::mutex> lk(new_mu);
+    written.push_back(p);
+    new_bytes += size;
+    return util::Ok();
+  };
+  {
+    PackWriter data_writer(repo, repo->options().pack_target_size, 1, on_written);
+    PackWriter tree_writer(repo, repo->options().pack_target_size, 1, on_written);
+    Bytes plain;
+    size_t done = 0;
+    for (const auto& pack : repack) {
+      if (auto st = cancelled(); !st) {
+        (void)data_writer.Finish();
+        (void)tree_writer.Finish();
+        return std::unexpected(st.error());
+      }
+      auto data = repo->backend()->Get(PackName(pack));
+      Status st = data ? util::Ok() : Status(std::unexpected(data.error().WithContext("cannot read pack " + IdHex(pack))));
+      if (st) {
+        for (const auto& b : plan[pack].live_blobs) {
+          if (uint64_t{b.offset} + b.stored_len > data->size()) {
+            st = util::Corruption("pack " + IdHex(pack) + " is shorter than its index says");
+            break;
+          }
+          ByteView sealed(data->data() + b.offset, b.stored_len);
+          st = repo->OpenBlob(sealed, b.id, b.type, b.comp, b.raw_len, true, plain);
+          if (!st) {
+            st = std::unexpected(st.error().WithContext("gc stopped, nothing removed; run verify"));
+            break;
+          }
+          st = (b.type == BlobType::kTree ? tree_writer : data_writer).AddSealed(b, sealed);
+          if (!st) break;
+        }
+      }
+      if (!st) {
+        (void)data_writer.Finish();
+        (void)tree_writer.Finish();
+        return std::unexpected(st.error());
+      }
+      report("repacking", ++done, repack.size());
+    }
+    MLV_TRY(data_writer.Finish());
+    MLV_TRY(tree_writer.Finish());
+  }
+
+  // 5. The new index: kept packs (live blobs only), adopted packs and new packs. Then the old
+  // index files go.
+  std::vector<IndexPack> all = keep;
+  all.insert(all.end(), written.begin(), written.end());
+  std::set<ObjectId> new_files;
+  uint64_t index_bytes = 0;
+  for (size_t i = 0; i < all.size(); i += kGcPacksPerIndexFile) {
+    std::vector<IndexPack> part(all.begin() + i, all.begin() + std::min(all.size(), i + kGcPacksPerIndexFile));
+    auto r = MLV_TRY(repo->WriteIndex(part));
+    new_files.insert(r.first);
+    index_bytes += r.second;
+  }
+  if (lock != nullptr) MLV_TRY(lock->Check());
+  uint64_t old_index_bytes = 0;
+  {
+    auto objs = MLV_TRY(repo->backend()->List("index/"));
+    std::set<ObjectId> old(old_index_files.begin(), old_index_files.end());
+    for (const auto& o : objs) {
+      auto id = IdFromName(o.name, "index/");
+      if (!id) continue;
+      if (old.count(*id)) old_index_bytes += o.size;
+    }
+  }
+  for (const auto& id : old_index_files) {
+    MLV_TRY_CTX(repo->backend()->Remove(IndexName(id)), "cannot remove an old index file");
+  }
+
+  // 6. A lock violation would show as an index file nobody here knows: then remove nothing.
+  {
+    auto objs = MLV_TRY(repo->backend()->List("index/"));
+    for (const auto& o : objs) {
+      auto id = IdFromName(o.name, "index/");
+      if (id && !new_files.count(*id)) {
+        return util::Conflict("gc found index file " + o.name +
+                              " written while it held the exclusive lock; no packs were removed");
+      }
+    }
+  }
+  if (lock != nullptr) MLV_TRY(lock->Check());
+  uint64_t freed = 0;
+  auto drop = [&](const ObjectId& pack) -> Status {
+    MLV_TRY_CTX(repo->backend()->Remove(PackName(pack)), "cannot remove pack");
+    freed += present[pack];
+    return util::Ok();
+  };
+  for (const auto& p : remove) {
+    MLV_TRY(drop(p));
+    ++stats.packs_removed;
+    stats.chunks_removed += 0;
+  }
+  for (const auto& p : repack) {
+    MLV_TRY(drop(p));
+    ++stats.packs_repacked;
+  }
+  for (const auto& p : leftovers) {
+    MLV_TRY(drop(p));
+    ++stats.leftovers_removed;
+  }
+  // Chunks removed: indexed blobs that no kept, adopted or new pack lists any more.
+  std::unordered_set<BlobId, BlobIdHash> still;
+  for (const auto& ip : all) {
+    for (const auto& b : ip.blobs) still.insert(b.id);
+  }
+  std::unordered_set<BlobId, BlobIdHash> before;
+  for (const auto& ip : index->raw_packs()) {
+    for (const auto& b : ip.blobs) before.insert(b.id);
+  }
+  for (const auto& id : before) {
+    if (!still.count(id)) ++stats.chunks_removed;
+  }
+  uint64_t added = new_bytes + index_bytes;
+  uint64_t removed = freed + old_index_bytes;
+  stats.bytes_freed = removed > added ? removed - added : 0;
+  stats.duration_seconds = util::MonotonicSeconds() - t0;
+  if (progress != nullptr) progress->Finish();
+  return stats;
+}
+
+}  // namespace mlvault::vault

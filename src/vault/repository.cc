@@ -1,0 +1,565 @@
+#include "vault/repository.h"
+
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "util/log.h"
+#include "vault/compress.h"
+
+namespace mlvault::vault {
+namespace {
+
+using nlohmann::json;
+
+constexpr uint64_t kTreeCacheBytes = 48ull << 20;
+constexpr uint64_t kTreePackWholeReadMax = 32ull << 20;
+
+std::string Hostname() {
+  char buf[256] = {0};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
+}  // namespace
+
+std::string PrintablePath(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  size_t i = 0;
+  auto esc = [&](unsigned char c) { out += fmt::format("\\x{:02x}", c); };
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) {
+      esc(c);
+      ++i;
+      continue;
+    }
+    if (c < 0x80) {
+      if (c == '\\') out += "\\\\";
+      else out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    // Accept a well-formed UTF-8 sequence as is.
+    size_t len = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    bool good = len > 0 && i + len <= s.size();
+    for (size_t k = 1; good && k < len; ++k) {
+      good = (static_cast<unsigned char>(s[i + k]) >> 6) == 0x2;
+    }
+    if (good && len == 2 && c < 0xc2) good = false;  // overlong
+    if (good && len == 3) {
+      unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
+      if ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0)) good = false;  // overlong, surrogates
+    }
+    if (good && len == 4) {
+      unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
+      if ((c == 0xf0 && c1 < 0x90) || c > 0xf4 || (c == 0xf4 && c1 >= 0x90)) good = false;
+    }
+    if (good) {
+      out.append(s.substr(i, len));
+      i += len;
+    } else {
+      esc(c);
+      ++i;
+    }
+  }
+  return out;
+}
+
+RecoveryPointInfo InfoOf(const Manifest& m) {
+  RecoveryPointInfo i;
+  i.id = IdHex(m.id);
+  i.kind = m.kind;
+  i.source = m.source;
+  i.time = m.time;
+  i.labels = m.labels;
+  i.parent = m.parent;
+  i.files = m.stats.files;
+  i.dirs = m.stats.dirs;
+  i.bytes_total = m.stats.bytes_total;
+  i.bytes_stored = m.stats.bytes_stored;
+  i.duration_seconds = m.stats.duration_seconds;
+  return i;
+}
+
+// ---- open / init -------------------------------------------------------------------------------
+
+Result<std::unique_ptr<Repository>> Repository::Init(std::unique_ptr<backend::Backend> backend,
+                                                     const KeySource& key, const InitOptions& init,
+                                                     const Options& options) {
+  auto existing = backend->Stat("config");
+  if (existing) return util::Conflict("a vault already exists in " + backend->Describe());
+  if (existing.error().code() != util::ErrorCode::kNotFound) return std::unexpected(existing.error());
+  for (const char* prefix : {"data/", "index/", "points/"}) {
+    auto objs = MLV_TRY(backend->List(prefix));
+    if (!objs.empty()) {
+      return util::Conflict(fmt::format("{} holds vault objects ({}) but no config; refusing to init over them",
+                                        backend->Describe(), objs.front().name));
+    }
+  }
+  auto cfg = MLV_TRY(CreateConfig(key, init));
+  MLV_TRY_CTX(backend->Put("config", util::AsBytes(cfg.json)), "cannot write the vault config");
+  return std::unique_ptr<Repository>(new Repository(std::move(backend), std::move(cfg.opened), options));
+}
+
+Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<backend::Backend> backend,
+                                                     const KeySource& key, const Options& options) {
+  auto text = backend->Get("config");
+  if (!text) {
+    if (text.error().code() == util::ErrorCode::kNotFound) {
+      return util::NotFound("no vault in " + backend->Describe() + " (run `mlvault vault init`)");
+    }
+    return std::unexpected(text.error().WithContext("cannot read the vault config"));
+  }
+  auto cfg = MLV_TRY(OpenConfig(util::AsString(*text), key));
+  return std::unique_ptr<Repository>(new Repository(std::move(backend), std::move(cfg), options));
+}
+
+BlobId Repository::HashBlob(BlobType type, ByteView plain) const {
+  return crypto::HmacSha256(type == BlobType::kTree ? keys().id_tree : keys().id_data, plain);
+}
+
+// ---- index -------------------------------------------------------------------------------------
+
+Result<std::shared_ptr<MasterIndex>> Repository::LoadIndex(std::vector<ObjectId>* files,
+                                                           std::vector<LoadProblem>* problems) {
+  auto objects = MLV_TRY_CTX(backend_->List("index/"), "cannot list index files");
+  auto index = std::make_shared<MasterIndex>();
+  for (const auto& o : objects) {
+    auto id = IdFromName(o.name, "index/");
+    if (!id) continue;
+    auto fail = [&](const util::Error& e) -> Status {
+      if (problems != nullptr) {
+        problems->push_back({o.name, e.message()});
+        return util::Ok();
+      }
+      return std::unexpected(e.WithContext(o.name));
+    };
+    auto data = backend_->Get(o.name);
+    if (!data) {
+      if (data.error().code() == util::ErrorCode::kNotFound) continue;  // removed by a GC meanwhile
+      MLV_TRY(fail(data.error()));
+      continue;
+    }
+    auto plain = crypto::Open(keys().encrypt, *data, LabelAad(kAadIndex, *id));
+    if (!plain) {
+      MLV_TRY(fail(util::Error(util::ErrorCode::kCorruption, "index file fails authentication")));
+      continue;
+    }
+    auto packs = DecodeIndex(*plain);
+    if (!packs) {
+      MLV_TRY(fail(packs.error()));
+      continue;
+    }
+    for (const auto& p : *packs) index->AddPack(p);
+    if (files != nullptr) files->push_back(*id);
+  }
+  index->Finalize();
+  return index;
+}
+
+Result<std::pair<ObjectId, uint64_t>> Repository::WriteIndex(const std::vector<IndexPack>& packs) {
+  ObjectId id = NewObjectId();
+  Bytes sealed = crypto::Seal(keys().encrypt, EncodeIndex(packs), LabelAad(kAadIndex, id));
+  MLV_TRY_CTX(backend_->Put(IndexName(id), sealed), "cannot write index file");
+  return std::make_pair(id, static_cast<uint64_t>(sealed.size()));
+}
+
+// ---- blobs -------------------------------------------------------------------------------------
+
+Status Repository::OpenBlob(ByteView sealed, const BlobId& id, BlobType type, Compression comp,
+                            uint32_t raw_len, bool check_id, Bytes& out) const {
+  auto aad = BlobAad(id, type, comp);
+  auto plain = crypto::Open(keys().encrypt, sealed, aad);
+  if (!plain) return util::Corruption("blob " + IdHex(id) + " fails authentication");
+  if (comp == Compression::kZstd) {
+    if (auto st = Decompress(*plain, raw_len, out); !st) {
+      return util::Corruption("blob " + IdHex(id) + ": " + st.error().message());
+    }
+  } else {
+    if (plain->size() != raw_len) return util::Corruption("blob " + IdHex(id) + " has the wrong length");
+    out = std::move(*plain);
+  }
+  if (check_id && HashBlob(type, out) != id) {
+    return util::Corruption("blob " + IdHex(id) + " does not hash to its id");
+  }
+  return util::Ok();
+}
+
+Result<std::shared_ptr<const Bytes>> Repository::CachedTreePack(const ObjectId& pack) {
+  {
+    std::lock_guard<std::mutex> lk(cache_mu_);
+    for (auto it = cache_.begin(); it != cache_.end(); ++it) {
+      if (it->first == pack) {
+        cache_.splice(cache_.begin(), cache_, it);
+        return cache_.front().second;
+      }
+    }
+  }
+  auto data = MLV_TRY(backend_->Get(PackName(pack)));
+  auto shared = std::make_shared<const Bytes>(std::move(data));
+  std::lock_guard<std::mutex> lk(cache_mu_);
+  cache_.emplace_front(pack, shared);
+  cache_bytes_ += shared->size();
+  while (cache_bytes_ > kTreeCacheBytes && cache_.size() > 1) {
+    cache_bytes_ -= cache_.back().second->size();
+    cache_.pop_back();
+  }
+  return shared;
+}
+
+Result<Bytes> Repository::ReadBlob(const MasterIndex& index, const BlobId& id) {
+  const BlobLocation* loc = index.Find(id);
+  if (loc == nullptr) return util::NotFound("blob " + IdHex(id) + " is in no index");
+  const ObjectId& pack = index.packs()[loc->pack];
+  Bytes out;
+  if (loc->type == BlobType::kTree && index.IsTreePack(loc->pack)) {
+    auto whole = CachedTreePack(pack);
+    if (whole && (*whole)->size() <= kTreePackWholeReadMax + kMaxPackHeader) {
+      if (static_cast<uint64_t>(loc->offset) + loc->stored_len > (*whole)->size()) {
+        return util::Corruption("pack " + IdHex(pack) + " is shorter than its index says");
+      }
+      ByteView sealed((*whole)->data() + loc->offset, loc->stored_len);
+      MLV_TRY(OpenBlob(sealed, id, loc->type, loc->comp, loc->raw_len, true, out));
+      return out;
+    }
+    if (!whole) return std::unexpected(whole.error().WithContext("pack " + IdHex(pack)));
+  }
+  auto sealed = backend_->Get(PackName(pack), loc->offset, loc->stored_len);
+  if (!sealed) return std::unexpected(sealed.error().WithContext("pack " + IdHex(pack)));
+  MLV_TRY(OpenBlob(*sealed, id, loc->type, loc->comp, loc->raw_len, true, out));
+  return out;
+}
+
+Result<Tree> Repository::LoadTree(const MasterIndex& index, const BlobId& id) {
+  auto plain = MLV_TRY(ReadBlob(index, id));
+  auto tree = DecodeTree(plain);
+  if (!tree) return std::unexpected(tree.error().WithContext("tree " + IdHex(id)));
+  return tree;
+}
+
+// ---- packs -------------------------------------------------------------------------------------
+
+namespace {
+Result<std::vector<BlobEntry>> HeaderFromTail(const VaultKeys& keys, const ObjectId& pack, ByteView sealed,
+                                              uint64_t data_size) {
+  auto plain = crypto::Open(keys.encrypt, sealed, LabelAad(kAadPack, pack));
+  if (!plain) return util::Corruption("pack " + IdHex(pack) + ": header fails authentication");
+  auto h = DecodePackHeader(*plain, data_size);
+  if (!h) return std::unexpected(h.error().WithContext("pack " + IdHex(pack)));
+  return h;
+}
+}  // namespace
+
+Result<std::vector<BlobEntry>> Repository::ReadPackHeader(const ObjectId& pack, uint64_t size) {
+  if (size < kPackTrailer + kSealOverhead || size > kMaxPackSize) {
+    return util::Corruption(fmt::format("pack {} has an impossible size {}", IdHex(pack), size));
+  }
+  auto tail = MLV_TRY(backend_->Get(PackName(pack), size - kPackTrailer, kPackTrailer));
+  uint32_t hlen = util::GetU32(tail.data());
+  if (hlen < kSealOverhead || hlen > kMaxPackHeader || hlen > size - kPackTrailer) {
+    return util::Corruption(fmt::format("pack {}: bad header length {}", IdHex(pack), hlen));
+  }
+  auto sealed = MLV_TRY(backend_->Get(PackName(pack), size - kPackTrailer - hlen, hlen));
+  return HeaderFromTail(keys(), pack, sealed, size - kPackTrailer - hlen);
+}
+
+Result<std::vector<BlobEntry>> Repository::ParsePack(const ObjectId& pack, ByteView data) const {
+  const uint64_t size = data.size();
+  if (size < kPackTrailer + kSealOverhead) {
+    return util::Corruption(fmt::format("pack {} is too short ({} bytes)", IdHex(pack), size));
+  }
+  uint32_t hlen = util::GetU32(data.data() + size - kPackTrailer);
+  if (hlen < kSealOverhead || hlen > kMaxPackHeader || hlen > size - kPackTrailer) {
+    return util::Corruption(fmt::format("pack {}: bad header length {}", IdHex(pack), hlen));
+  }
+  return HeaderFromTail(keys(), pack, data.subspan(size - kPackTrailer - hlen, hlen),
+                        size - kPackTrailer - hlen);
+}
+
+// ---- manifests ---------------------------------------------------------------------------------
+
+Status Repository::SaveManifest(const Manifest& m, uint64_t* size) {
+  json labels = json::object();
+  for (const auto& [k, v] : m.labels) labels[k] = v;
+  json j = {{"version", kPointVersion},
+            {"id", IdHex(m.id)},
+            {"kind", VolumeKindName(m.kind)},
+            {"source", m.source},
+            {"hostname", m.hostname.empty() ? Hostname() : m.hostname},
+            {"time", m.time},
+            {"labels", labels},
+            {"parent", m.parent},
+            {"tree", IdHex(m.tree)},
+            {"root",
+             {{"mode", m.root_mode},
+              {"uid", m.root_uid},
+              {"gid", m.root_gid},
+              {"mtimeSec", m.root_mtime_sec},
+              {"mtimeNsec", m.root_mtime_nsec}}},
+            {"stats",
+             {{"files", m.stats.files},
+              {"dirs", m.stats.dirs},
+              {"otherEntries", m.stats.other_entries},
+              {"bytesTotal", m.stats.bytes_total},
+              {"bytesStored", m.stats.bytes_stored},
+              {"durationSeconds", m.stats.duration_seconds}}}};
+  std::string text;
+  try {
+    text = j.dump();
+  } catch (const json::exception& e) {
+    return util::InvalidArgument(std::string("source path and labels must be UTF-8: ") + e.what());
+  }
+  Bytes sealed = crypto::Seal(keys().encrypt, util::AsBytes(text), LabelAad(kAadPoint, m.id));
+  if (size != nullptr) *size = sealed.size();
+  return backend_->Put(PointName(m.id), sealed);
+}
+
+Result<Manifest> Repository::LoadManifest(const ObjectId& id) {
+  auto data = backend_->Get(PointName(id));
+  if (!data) {
+    if (data.error().code() == util::ErrorCode::kNotFound) {
+      return util::NotFound("no recovery point " + IdHex(id));
+    }
+    return std::unexpected(data.error());
+  }
+  auto plain = crypto::Open(keys().encrypt, *data, LabelAad(kAadPoint, id));
+  if (!plain) return util::Corruption("manifest of recovery point " + IdHex(id) + " fails authentication");
+  Manifest m;
+  try {
+    json j = json::parse(util::AsString(*plain));
+    if (j.at("version").get<int>() != kPointVersion) {
+      return util::Corruption("manifest of " + IdHex(id) + ": unsupported version");
+    }
+    if (j.at("id").get<std::string>() != IdHex(id)) {
+      return util::Corruption("manifest of " + IdHex(id) + " names another id");
+    }
+    m.id = id;
+    auto kind = ParseVolumeKind(j.at("kind").get<std::string>());
+    auto tree = ParseBlobId(j.at("tree").get<std::string>());
+    if (!kind || !tree) return util::Corruption("manifest of " + IdHex(id) + ": bad kind or tree");
+    m.kind = *kind;
+    m.tree = *tree;
+    m.source = j.at("source").get<std::string>();
+    m.hostname = j.at("hostname").get<std::string>();
+    m.time = j.at("time").get<int64_t>();
+    for (const auto& [k, v] : j.at("labels").items()) m.labels[k] = v.get<std::string>();
+    m.parent = j.at("parent").get<std::string>();
+    const json& r = j.at("root");
+    m.root_mode = r.at("mode").get<uint32_t>() & 07777;
+    m.root_uid = r.at("uid").get<uint32_t>();
+    m.root_gid = r.at("gid").get<uint32_t>();
+    m.root_mtime_sec = r.at("mtimeSec").get<int64_t>();
+    m.root_mtime_nsec = r.at("mtimeNsec").get<uint32_t>() % 1000000000u;
+    const json& s = j.at("stats");
+    m.stats.files = s.at("files").get<uint64_t>();
+    m.stats.dirs = s.at("dirs").get<uint64_t>();
+    m.stats.other_entries = s.at("otherEntries").get<uint64_t>();
+    m.stats.bytes_total = s.at("bytesTotal").get<uint64_t>();
+    m.stats.bytes_stored = s.at("bytesStored").get<uint64_t>();
+    m.stats.duration_seconds = s.at("durationSeconds").get<double>();
+  } catch (const json::exception& e) {
+    return util::Corruption("manifest of " + IdHex(id) + " is malformed: " + e.what());
+  }
+  return m;
+}
+
+Result<std::vector<Manifest>> Repository::ListManifests(std::vector<LoadProblem>* problems) {
+  auto objects = MLV_TRY_CTX(backend_->List("points/"), "cannot list recovery points");
+  std::vector<Manifest> out;
+  for (const auto& o : objects) {
+    auto id = IdFromName(o.name, "points/");
+    if (!id) continue;
+    auto m = LoadManifest(*id);
+    if (!m) {
+      if (m.error().code() == util::ErrorCode::kNotFound) continue;  // deleted meanwhile
+      if (problems != nullptr) {
+        problems->push_back({o.name, m.error().message()});
+        continue;
+      }
+      return std::unexpected(m.error());
+    }
+    out.push_back(std::move(*m));
+  }
+  std::sort(out.begin(), out.end(), [](const Manifest& a, const Manifest& b) {
+    return a.time != b.time ? a.time < b.time : a.id < b.id;
+  });
+  return out;
+}
+
+Result<ObjectId> Repository::ResolvePoint(const std::string& s) {
+  if (auto id = ParseObjectId(s)) return *id;
+  bool hex = !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  });
+  if (!hex || s.size() < 6 || s.size() > 32) {
+    return util::InvalidArgument("\"" + PrintablePath(s) + "\" is not a recovery point id (32 hex characters)");
+  }
+  auto objects = MLV_TRY(backend_->List("points/" + s));
+  std::optional<ObjectId> found;
+  for (const auto& o : objects) {
+    auto id = IdFromName(o.name, "points/");
+    if (!id) continue;
+    if (found) return util::InvalidArgument("recovery point id prefix " + s + " is ambiguous");
+    found = id;
+  }
+  if (!found) return util::NotFound("no recovery point " + s);
+  return *found;
+}
+
+// ---- pack writer -------------------------------------------------------------------------------
+
+namespace {
+// Grows a pack buffer to exactly what is needed (plus room for the header) instead of letting
+// the vector double: a 16 MiB pack must not cost 32 MiB of memory.
+void Reserve(Bytes& data, size_t more, uint64_t target) {
+  size_t need = data.size() + more;
+  if (need <= data.capacity()) return;
+  data.reserve(std::max<size_t>(need, target) + (256u << 10));
+}
+}  // namespace
+
+PackWriter::PackWriter(Repository* repo, uint64_t target_size, size_t uploaders, WrittenFn on_written)
+    : repo_(repo), target_(target_size), max_pending_(1), on_written_(std::move(on_written)) {
+  current_.id = NewObjectId();
+  for (size_t i = 0; i < std::max<size_t>(1, uploaders); ++i) threads_.emplace_back([this] { Upload(); });
+}
+
+PackWriter::~PackWriter() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+Status PackWriter::Add(const BlobId& id, BlobType type, Compression comp, ByteView stored, uint32_t raw_len) {
+  std::unique_lock<std::mutex> lk(mu_);
+  if (error_) return std::unexpected(*error_);
+  Reserve(current_.data, stored.size() + kSealOverhead, target_);
+  BlobEntry e;
+  e.type = type;
+  e.comp = comp;
+  e.offset = static_cast<uint32_t>(current_.data.size());
+  e.raw_len = raw_len;
+  e.id = id;
+  auto aad = BlobAad(id, type, comp);
+  crypto::SealAppend(repo_->keys().encrypt, stored, aad, current_.data);
+  e.stored_len = static_cast<uint32_t>(current_.data.size() - e.offset);
+  current_.blobs.push_back(e);
+  if (current_.data.size() >= target_) return CloseLocked(lk);
+  return util::Ok();
+}
+
+Status PackWriter::AddSealed(const BlobEntry& entry, ByteView sealed) {
+  std::unique_lock<std::mutex> lk(mu_);
+  if (error_) return std::unexpected(*error_);
+  Reserve(current_.data, sealed.size(), target_);
+  BlobEntry e = entry;
+  e.offset = static_cast<uint32_t>(current_.data.size());
+  e.stored_len = static_cast<uint32_t>(sealed.size());
+  current_.data.insert(current_.data.end(), sealed.begin(), sealed.end());
+  current_.blobs.push_back(e);
+  if (current_.data.size() >= target_) return CloseLocked(lk);
+  return util::Ok();
+}
+
+Status PackWriter::CloseLocked(std::unique_lock<std::mutex>& lk) {
+  if (current_.blobs.empty()) return util::Ok();
+  Open pack = std::move(current_);
+  current_ = Open{};
+  current_.id = NewObjectId();
+  Bytes header = EncodePackHeader(pack.blobs);
+  size_t before = pack.data.size();
+  crypto::SealAppend(repo_->keys().encrypt, header, LabelAad(kAadPack, pack.id), pack.data);
+  util::PutU32(pack.data, static_cast<uint32_t>(pack.data.size() - before));
+  // Backpressure: hold the producer until an uploader takes the pack, so at most
+  // uploaders + max_pending_ closed packs exist at once.
+  cv_.wait(lk, [this] { return pending_.size() < max_pending_ || error_.has_value(); });
+  if (error_) return std::unexpected(*error_);
+  pending_.push_back(std::move(pack));
+  cv_.notify_all();
+  return util::Ok();
+}
+
+void PackWriter::Upload() {
+  std::unique_lock<std::mutex> lk(mu_);
+  while (true) {
+    cv_.wait(lk, [this] { return stop_ || !pending_.empty(); });
+    if (pending_.empty()) return;  // stop_ and nothing left
+    Open pack = std::move(pending_.front());
+    pending_.pop_front();
+    ++uploading_;
+    cv_.notify_all();
+    lk.unlock();
+    Status st = repo_->backend()->Put(PackName(pack.id), pack.data);
+    uint64_t size = pack.data.size();
+    Bytes().swap(pack.data);
+    if (st) {
+      IndexPack ip{pack.id, std::move(pack.blobs)};
+      st = on_written_(ip, size);
+    }
+    lk.lock();
+    --uploading_;
+    if (!st && !error_) error_ = st.error().WithContext("cannot write pack");
+    cv_.notify_all();
+  }
+}
+
+Status PackWriter::Finish() {
+  std::unique_lock<std::mutex> lk(mu_);
+  if (!error_) {
+    if (auto st = CloseLocked(lk); !st && !error_) error_ = st.error();
+  }
+  cv_.wait(lk, [this] { return (pending_.empty() && uploading_ == 0) || error_.has_value(); });
+  // Even on error, wait for uploads in progress so no thread touches freed state.
+  cv_.wait(lk, [this] { return uploading_ == 0; });
+  if (error_) return std::unexpected(*error_);
+  return util::Ok();
+}
+
+// ---- index writer ------------------------------------------------------------------------------
+
+Status IndexWriter::Add(const IndexPack& pack) {
+  std::unique_lock<std::mutex> lk(mu_);
+  pending_.push_back(pack);
+  if (pending_.size() >= per_file_) return WriteLocked(lk);
+  return util::Ok();
+}
+
+Status IndexWriter::Flush() {
+  std::unique_lock<std::mutex> lk(mu_);
+  if (pending_.empty()) return util::Ok();
+  return WriteLocked(lk);
+}
+
+Status IndexWriter::WriteLocked(std::unique_lock<std::mutex>& lk) {
+  std::vector<IndexPack> packs = std::move(pending_);
+  pending_.clear();
+  // Index writes are rare (every 64 packs); holding the lock keeps the file order simple.
+  (void)lk;
+  auto r = repo_->WriteIndex(packs);
+  if (!r) {
+    pending_ = std::move(packs);
+    return std::unexpected(r.error());
+  }
+  files_.push_back(r->first);
+  bytes_ += r->second;
+  return util::Ok();
+}
+
+uint64_t IndexWriter::bytes_written() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return bytes_;
+}
+
+std::vector<ObjectId> IndexWriter::files() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return files_;
+}
+
+}  // namespace mlvault::vault

@@ -1,0 +1,184 @@
+// The repository: a backend plus the vault's keys, speaking the objects of the format
+// (config, packs, index files, manifests). The archiver, restorer, checker and GC are written
+// against it; none of them sees sealing or object names.
+//
+// Thread-safe: every method may be called from several threads (the tree-pack cache is
+// guarded by a mutex; everything else is constant after Open).
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "backend/backend.h"
+#include "vault/format.h"
+#include "vault/index.h"
+#include "vault/keys.h"
+#include "vault/vault.h"
+
+namespace mlvault::vault {
+
+// The decoded manifest of a recovery point (format doc section 7).
+struct Manifest {
+  ObjectId id{};
+  VolumeKind kind = VolumeKind::kFilesystem;
+  std::string source;
+  std::string hostname;
+  util::TimeMicros time = 0;
+  std::map<std::string, std::string> labels;
+  std::string parent;
+  BlobId tree{};
+  uint32_t root_mode = 0755;
+  uint32_t root_uid = 0;
+  uint32_t root_gid = 0;
+  int64_t root_mtime_sec = 0;
+  uint32_t root_mtime_nsec = 0;
+  BackupStats stats;
+};
+
+RecoveryPointInfo InfoOf(const Manifest& m);
+
+// Damage found while loading (verify reports it; other operations fail on it).
+struct LoadProblem {
+  std::string object;
+  std::string problem;
+};
+
+class Repository {
+ public:
+  static Result<std::unique_ptr<Repository>> Init(std::unique_ptr<backend::Backend> backend,
+                                                  const KeySource& key, const InitOptions& init,
+                                                  const Options& options);
+  static Result<std::unique_ptr<Repository>> Open(std::unique_ptr<backend::Backend> backend,
+                                                  const KeySource& key, const Options& options);
+
+  backend::Backend* backend() const { return backend_.get(); }
+  const OpenedConfig& config() const { return config_; }
+  const VaultKeys& keys() const { return config_.keys; }
+  const Options& options() const { return options_; }
+
+  // The id of a blob's plaintext.
+  BlobId HashBlob(BlobType type, ByteView plain) const;
+
+  // ---- index
+  // Loads every index file. Undecodable or unreadable index files are returned in `problems`
+  // when given (and skipped); otherwise they fail the load with kCorruption. `files` receives
+  // the index files loaded.
+  Result<std::shared_ptr<MasterIndex>> LoadIndex(std::vector<ObjectId>* files,
+                                                 std::vector<LoadProblem>* problems);
+  // Writes one index file; returns its id and size.
+  Result<std::pair<ObjectId, uint64_t>> WriteIndex(const std::vector<IndexPack>& packs);
+
+  // ---- blobs
+  // Authenticates a sealed blob, decompresses it and (when `check_id`) recomputes its id.
+  // kCorruption naming the blob otherwise. `out` receives the plaintext.
+  Status OpenBlob(ByteView sealed, const BlobId& id, BlobType type, Compression comp,
+                  uint32_t raw_len, bool check_id, Bytes& out) const;
+  // Reads, authenticates and checks one indexed blob. kNotFound if not indexed.
+  Result<Bytes> ReadBlob(const MasterIndex& index, const BlobId& id);
+  Result<Tree> LoadTree(const MasterIndex& index, const BlobId& id);
+
+  // ---- packs
+  // Reads and authenticates a pack's header. `size` is the pack's object size.
+  Result<std::vector<BlobEntry>> ReadPackHeader(const ObjectId& pack, uint64_t size);
+  // Parses a whole pack held in memory.
+  Result<std::vector<BlobEntry>> ParsePack(const ObjectId& pack, ByteView data) const;
+
+  // ---- manifests
+  Status SaveManifest(const Manifest& m, uint64_t* size);
+  Result<Manifest> LoadManifest(const ObjectId& id);
+  // Every manifest, oldest first. Unreadable ones go to `problems` when given, else fail.
+  Result<std::vector<Manifest>> ListManifests(std::vector<LoadProblem>* problems);
+  // Finds a recovery point by full id or unique prefix (>= 6 hex characters).
+  Result<ObjectId> ResolvePoint(const std::string& id_or_prefix);
+
+ private:
+  Repository(std::unique_ptr<backend::Backend> backend, OpenedConfig config, const Options& options)
+      : backend_(std::move(backend)), config_(std::move(config)), options_(options) {}
+
+  Result<std::shared_ptr<const Bytes>> CachedTreePack(const ObjectId& pack);
+
+  const std::unique_ptr<backend::Backend> backend_;
+  const OpenedConfig config_;
+  const Options options_;
+
+  // Whole tree packs, most recently used first, bounded by kTreeCacheBytes.
+  std::mutex cache_mu_;
+  std::list<std::pair<ObjectId, std::shared_ptr<const Bytes>>> cache_;  // guarded by cache_mu_
+  uint64_t cache_bytes_ = 0;                                           // guarded by cache_mu_
+};
+
+// Accumulates blobs into packs and writes them from background threads, then reports each
+// durable pack to `on_written`. Add blocks while `max_pending` closed packs wait for upload, so
+// memory stays bounded. Thread-safe.
+class PackWriter {
+ public:
+  using WrittenFn = std::function<Status(const IndexPack& pack, uint64_t size)>;
+  PackWriter(Repository* repo, uint64_t target_size, size_t uploaders, WrittenFn on_written);
+  ~PackWriter();  // waits for uploads (errors are lost: call Finish)
+
+  // Seals `stored` (the plaintext or its zstd frame) into the current pack.
+  Status Add(const BlobId& id, BlobType type, Compression comp, ByteView stored, uint32_t raw_len);
+  // Appends an already sealed blob unchanged (GC repack).
+  Status AddSealed(const BlobEntry& entry, ByteView sealed);
+  // Writes the last partial pack and waits for every upload; the first error of any.
+  Status Finish();
+
+ private:
+  struct Open {
+    ObjectId id{};
+    Bytes data;
+    std::vector<BlobEntry> blobs;
+  };
+  Status CloseLocked(std::unique_lock<std::mutex>& lk);
+  void Upload();
+
+  Repository* const repo_;
+  const uint64_t target_;
+  const size_t max_pending_;
+  const WrittenFn on_written_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  Open current_;                 // guarded by mu_
+  std::deque<Open> pending_;     // guarded by mu_
+  size_t uploading_ = 0;         // guarded by mu_
+  bool stop_ = false;            // guarded by mu_
+  std::optional<util::Error> error_;  // guarded by mu_
+  std::vector<std::thread> threads_;
+};
+
+// Collects durable packs and writes an index file every `packs_per_file` packs and at Flush.
+// Thread-safe.
+class IndexWriter {
+ public:
+  IndexWriter(Repository* repo, size_t packs_per_file) : repo_(repo), per_file_(packs_per_file) {}
+  Status Add(const IndexPack& pack);
+  Status Flush();
+  uint64_t bytes_written() const;
+  std::vector<ObjectId> files() const;
+
+ private:
+  Status WriteLocked(std::unique_lock<std::mutex>& lk);
+  Repository* const repo_;
+  const size_t per_file_;
+  mutable std::mutex mu_;
+  std::vector<IndexPack> pending_;  // guarded by mu_
+  uint64_t bytes_ = 0;              // guarded by mu_
+  std::vector<ObjectId> files_;     // guarded by mu_
+};
+
+// "<id prefix>:<path>" style helpers for naming damaged things; non-UTF-8 bytes and control
+// characters in `path` are escaped as \xNN so the result is safe in JSON and on a terminal.
+std::string PrintablePath(std::string_view path);
+
+}  // namespace mlvault::vault
