@@ -48,13 +48,10 @@ has_keys() {
 err_has() { grep -qF -- "$1" <<<"$ERR"; }
 sql() { sqlite3 -cmd '.timeout 10000' "$MLVAULT_HOME/catalog.db" "$@"; }
 
-# Grants the backup entitlement to the account (the first verb run created it).
+# Grants the backup entitlement to the account (the first verb run creates it).
 grant_backup_entitlement() {
-  "$MLVAULT" list-environments >/dev/null 2>&1
-  if "$MLVAULT" grant-entitlement --entitlement-name ML_ENABLE_BACKUP_RESTORE >/dev/null 2>&1; then return 0; fi
-  # Builds without the IAM verbs: record the grant as `grant-entitlement` would.
-  sql "INSERT OR IGNORE INTO iam_entitlements (account_id, name, granted_at, granted_by)
-       SELECT id, 'ML_ENABLE_BACKUP_RESTORE', '2026-01-01T00:00:00.000000+00:00', 'test' FROM accounts"
+  "$MLVAULT" grant-entitlement --entitlement-name ML_ENABLE_BACKUP_RESTORE >/dev/null ||
+    fail "grant-entitlement ML_ENABLE_BACKUP_RESTORE"
 }
 
 # wait_for <seconds> <command...>: polls every 0.1 s until the command succeeds.
