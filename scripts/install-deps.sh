@@ -8,7 +8,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 PKGS=(
   # toolchain
-  build-essential cmake ninja-build pkg-config git ca-certificates curl python3
+  build-essential cmake ninja-build pkg-config git ca-certificates curl python3 jq
   # libraries
   libssl-dev libzstd-dev libfmt-dev nlohmann-json3-dev libcli11-dev
   libsqlite3-dev sqlite3 libcpp-httplib-dev libcurl4-openssl-dev

@@ -5,7 +5,6 @@ namespace {
 
 Value Opt(const std::optional<std::string>& v) { return v ? Value(*v) : Value(nullptr); }
 Value Opt(const std::optional<int64_t>& v) { return v ? Value(*v) : Value(nullptr); }
-Value Str(const std::string& s) { return Value(s); }
 Value I(int64_t v) { return Value(v); }
 
 // A uniqueness violation of `constraint_hint` becomes `message`; other errors pass through.
@@ -237,6 +236,21 @@ util::Status WorkspaceStore::SetRuntime(const std::string& id, int64_t pid, cons
   MLV_TRY(db_.Exec("UPDATE workspaces SET status = 'running', status_reason = '', runtime_pid = ?, endpoint = ?, "
                    "version = CASE WHEN ? = '' THEN version ELSE ? END, updated_at = ? WHERE id = ?",
                    {pid, endpoint, version, version, now, id}));
+  return util::Ok();
+}
+
+util::Status WorkspaceStore::RecordRuntime(const std::string& id, int64_t pid, const std::string& endpoint,
+                                           const std::string& version, TimeMicros now) {
+  MLV_TRY(db_.Exec("UPDATE workspaces SET runtime_pid = ?, endpoint = ?, "
+                   "version = CASE WHEN ? = '' THEN version ELSE ? END, updated_at = ? WHERE id = ?",
+                   {pid, endpoint, version, version, now, id}));
+  return util::Ok();
+}
+
+util::Status WorkspaceStore::MarkFailed(const std::string& id, const std::string& reason, TimeMicros now) {
+  MLV_TRY(db_.Exec("UPDATE workspaces SET status = 'failed', status_reason = ?, runtime_pid = 0, "
+                   "deleted_at = COALESCE(deleted_at, ?), updated_at = ? WHERE id = ?",
+                   {reason, now, now, id}));
   return util::Ok();
 }
 

@@ -94,7 +94,12 @@ class WorkspaceStore {
   // Records a started runtime (status "running").
   util::Status SetRuntime(const std::string& id, int64_t pid, const std::string& endpoint,
                           const std::string& version, TimeMicros now);
+  // Records a runtime that was started but is not confirmed healthy yet (status unchanged).
+  util::Status RecordRuntime(const std::string& id, int64_t pid, const std::string& endpoint,
+                             const std::string& version, TimeMicros now);
   util::Status MarkDeleted(const std::string& id, TimeMicros now);
+  // A provisioning or restore that failed: status "failed" with the reason, and the name freed.
+  util::Status MarkFailed(const std::string& id, const std::string& reason, TimeMicros now);
 
  private:
   Db& db_;

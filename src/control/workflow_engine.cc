@@ -130,6 +130,7 @@ class Heartbeat {
     }
     cv_.notify_all();
     thread_.join();
+    if (!lease_lost_) Beat();  // the last progress and phase, as the work ended
   }
   bool lease_lost() const { return lease_lost_.load(); }
 

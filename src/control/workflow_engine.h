@@ -66,7 +66,7 @@ class WorkflowHandler {
   // half-started runtime). Best effort; problems are returned as warnings.
   virtual std::vector<std::string> Compensate(catalog::Db& db, const catalog::WorkflowRecord& wf) = 0;
   // Called after the workflow ended (outside any transaction), e.g. to write the audit log.
-  virtual void AfterEnd(catalog::Db& db, const catalog::WorkflowRecord& wf) {}
+  virtual void AfterEnd(catalog::Db&, const catalog::WorkflowRecord&) {}
 };
 
 using HandlerFactory = std::function<std::unique_ptr<WorkflowHandler>(const std::string& kind)>;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 namespace mlvault::iam {
 namespace {
 
@@ -264,6 +266,56 @@ INSTANTIATE_TEST_SUITE_P(
                        " \"Condition\":{\"StringEquals\":{\"ml:WorkspaceName\":[]}}}]}",
                   3, 50, "Statement[0].Condition.StringEquals.ml:WorkspaceName", "at least one value"}),
     [](const ::testing::TestParamInfo<ErrorCase>& i) { return std::string(i.param.name); });
+
+// Random damage to a valid document must give a policy or an error whose place lies inside the
+// text -- never a crash, a hang or a place that does not exist.
+TEST(PolicyTest, DamagedDocumentsFailCleanlyWithARealPlace) {
+  const std::string good = R"({
+  "Version": "2012-10-17",
+  "Statement": [
+    {"Sid": "A1", "Effect": "Allow", "Action": ["ml:BackupWorkspace", "ml:List*"],
+     "Resource": "crn:mlvault:ml:*:*:workspace:*",
+     "Condition": {"StringEquals": {"ml:EnvironmentName": ["prod", "stage"]},
+                   "IpAddress": {"mlvault:SourceIp": "10.0.0.0/8"},
+                   "DateLessThan": {"mlvault:CurrentTime": "2030-01-01T00:00:00Z"}}},
+    {"Effect": "Deny", "NotAction": "ml:Describe*", "NotResource": "*"}
+  ]
+})";
+  ASSERT_TRUE(ParsePolicy(good));
+  std::mt19937 rng(424242);
+  const std::string alphabet = "{}[],:\"\\ \nabz019-*?$.\xc3\xa9\x01";
+  int refused = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string doc = good;
+    for (int k = 0, n = 1 + rng() % 3; k < n; ++k) {
+      size_t at = rng() % doc.size();
+      switch (rng() % 3) {
+        case 0: doc.erase(at, 1); break;
+        case 1: doc.insert(doc.begin() + at, alphabet[rng() % alphabet.size()]); break;
+        default: doc[at] = alphabet[rng() % alphabet.size()]; break;
+      }
+    }
+    auto p = ParsePolicy(doc);
+    if (p) continue;
+    ++refused;
+    // Count the lines and the characters of the line the error points at.
+    int lines = 1;
+    for (char c : doc) lines += c == '\n';
+    const DocumentError& e = p.error();
+    ASSERT_GE(e.pos.line, 1) << doc;
+    ASSERT_LE(e.pos.line, lines) << e.ToString() << "\n" << doc;
+    ASSERT_GE(e.pos.column, 1) << doc;
+    size_t start = 0;
+    for (int l = 1; l < e.pos.line; ++l) start = doc.find('\n', start) + 1;
+    size_t end = doc.find('\n', start);
+    std::string line = doc.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    int chars = 0;
+    for (unsigned char c : line) chars += (c & 0xC0) != 0x80;
+    ASSERT_LE(e.pos.column, chars + 1) << e.ToString() << "\n" << doc;
+    ASSERT_FALSE(e.message.empty());
+  }
+  EXPECT_GT(refused, 10000);
+}
 
 TEST(PolicyTest, RefusesOversizedDocument) {
   std::string doc = "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\",\"Sid\":\"" +

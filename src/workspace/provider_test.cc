@@ -7,6 +7,7 @@
 #include "util/files.h"
 #include "util/random.h"
 #include "workspace/provider.h"
+#include "workspace/runtime_client.h"
 
 namespace mlvault::workspace {
 namespace {
@@ -100,6 +101,36 @@ TEST_F(LocalProviderTest, MissingBinaryIsNotFound) {
   ASSERT_FALSE(b);
   EXPECT_EQ(b.error().code(), util::ErrorCode::kNotFound);
   EXPECT_NE(b.error().message().find("MLVAULT_WORKSPACE_BIN"), std::string::npos);
+}
+
+// The real runtime (built beside this test in a build tree): the ready-file, health, quiesce
+// and resume agreements of docs/interfaces.md.
+TEST_F(LocalProviderTest, RealRuntimeSpeaksTheAgreedProtocol) {
+  auto bin = FindRuntimeBinary();
+  if (!bin) GTEST_SKIP() << bin.error().message();
+  ws_.api_key = util::RandomHex(16);
+  ws_.control_key = util::RandomHex(16);
+  auto p = MakeLocalProvider({.runtime_binary = *bin});
+  ASSERT_TRUE(p->CreateVolumes(ws_));
+  auto rt = p->StartRuntime(ws_);
+  ASSERT_TRUE(rt) << rt.error().message();
+  RuntimeClient rc(rt->endpoint, ws_.control_key);
+  auto h = rc.GetHealth();
+  ASSERT_TRUE(h) << h.error().message();
+  EXPECT_EQ(h->status, "ok");
+  EXPECT_EQ(h->workspace_crn, ws_.workspace_crn);
+  EXPECT_FALSE(h->version.empty());
+  auto lease = rc.Quiesce(30);
+  ASSERT_TRUE(lease) << lease.error().message();
+  EXPECT_GT(*lease, 0);
+  EXPECT_TRUE(rc.GetHealth()->quiesced);
+  ASSERT_TRUE(rc.Resume());
+  EXPECT_FALSE(rc.GetHealth()->quiesced);
+  // The control key is required.
+  RuntimeClient wrong(rt->endpoint, "not-the-key-0123456789");
+  EXPECT_FALSE(wrong.Quiesce(30));
+  ASSERT_TRUE(p->StopRuntime(ws_, rt->pid));
+  EXPECT_FALSE(p->RuntimeAlive(ws_, rt->pid));
 }
 
 TEST(Domain, Shape) {

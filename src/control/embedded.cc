@@ -1,0 +1,62 @@
+#include "control/embedded.h"
+
+#include <filesystem>
+
+#include "catalog/control_schema.h"
+#include "control/iam_authorizer.h"
+#include "control/identity.h"
+#include "util/files.h"
+#include "util/log.h"
+
+namespace mlvault::control {
+
+std::vector<catalog::Migration> AllMigrations() {
+  std::vector<catalog::Migration> all = catalog::ControlMigrations();
+  for (auto& m : IamMigrations()) all.push_back(std::move(m));
+  return all;
+}
+
+util::Result<std::unique_ptr<catalog::Db>> OpenCatalog(const std::string& home) {
+  MLV_TRY_CTX(util::MakeDirs(home, 0700), "MLVAULT_HOME");
+  auto db = MLV_TRY(catalog::OpenSqlite(home + "/catalog.db"));
+  MLV_TRY_CTX(db->Migrate(AllMigrations()), "catalog " + home + "/catalog.db");
+  return db;
+}
+
+std::string SelfExe() {
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string() : p.string();
+}
+
+util::Result<std::unique_ptr<Embedded>> Embedded::Open(const EmbeddedOptions& options) {
+  std::unique_ptr<Embedded> e(new Embedded());
+  e->home_ = options.home.empty() ? MlvaultHomeFromEnv() : options.home;
+  e->db_ = MLV_TRY(OpenCatalog(e->home_));
+  if (options.resolve_caller) e->caller_ = MLV_TRY(ResolveCaller(*e->db_, e->home_, options.profile));
+  e->authorizer_ = MakeIamAuthorizer(*e->db_, util::Clock::System());
+  e->provider_ = workspace::MakeLocalProvider();
+  e->handler_env_.home = e->home_;
+  e->handler_env_.provider = e->provider_.get();
+  e->handler_env_.authorizer = e->authorizer_.get();
+  EngineOptions eo;
+  eo.home = e->home_;
+  eo.self_exe = SelfExe();
+  std::string catalog_path = e->home_ + "/catalog.db";
+  eo.open_db = [catalog_path]() { return catalog::OpenSqlite(catalog_path); };
+  e->engine_ = std::make_unique<WorkflowEngine>(*e->db_, std::move(eo), MakeHandlerFactory(e->handler_env_));
+  if (options.recover)
+    if (auto r = e->engine_->Recover(false); !r)
+      util::Log(util::LogLevel::kWarn, "workflow recovery failed: {}", r.error().message());
+  OperationsEnv oe;
+  oe.home = e->home_;
+  oe.db = e->db_.get();
+  oe.authorizer = e->authorizer_.get();
+  oe.caller = e->caller_;
+  oe.provider = e->provider_.get();
+  oe.engine = e->engine_.get();
+  e->ops_ = std::make_unique<Operations>(std::move(oe));
+  return e;
+}
+
+}  // namespace mlvault::control
