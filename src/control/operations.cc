@@ -579,6 +579,13 @@ util::Result<Json> Operations::DeleteBackup(const std::string& backup_crn, const
     if (cur.status == "deleted")
       return util::Conflict("backup " + backup_crn + " was already deleted" +
                             (cur.deleted_at ? " at " + Time(*cur.deleted_at) : std::string()));
+    // A restore reading this backup keeps it until it is done.
+    for (const auto& w : MLV_TRY(WorkflowStore(*env_.db).ListActive())) {
+      json in = json::parse(w.input, nullptr, false);
+      if (w.kind == kRestoreKind && in.is_object() && in.contains("backupId") && in["backupId"] == cur.id)
+        return util::Conflict("backup " + backup_crn + " is being restored into workspace " + w.resource_crn +
+                              " (workflow " + w.id + "); delete it after the restore ends");
+    }
     if (cur.status == "deleting" && cur.delete_workflow_id) {
       workflow_id = *cur.delete_workflow_id;  // already on its way: the same answer again
       return util::Ok();
