@@ -19,7 +19,7 @@ struct VaultFlags {
   std::string vault;
   std::string key_file;
   size_t threads = 0;
-  int compression_level = 3;
+  int compression_level = 2;
 };
 
 void AddVaultFlags(CLI::App* verb, VaultFlags& f) {
@@ -265,6 +265,7 @@ void RegisterVaultCommands(CLI::App& app) {
         return json{{"recoveryPoints", s.recovery_points}, {"packsRemoved", s.packs_removed},
                     {"packsRepacked", s.packs_repacked},   {"chunksRemoved", s.chunks_removed},
                     {"bytesFreed", s.bytes_freed},         {"leftoversRemoved", s.leftovers_removed},
+                    {"packsAdopted", s.packs_adopted},
                     {"durationSeconds", s.duration_seconds}};
       }());
     });

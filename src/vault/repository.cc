@@ -413,12 +413,15 @@ Result<ObjectId> Repository::ResolvePoint(const std::string& s) {
 // ---- pack writer -------------------------------------------------------------------------------
 
 namespace {
-// Grows a pack buffer to exactly what is needed (plus room for the header) instead of letting
-// the vector double: a 16 MiB pack must not cost 32 MiB of memory.
+// Grows a pack buffer geometrically up to the target (plus room for the header), never by
+// doubling past it: a 12 MiB pack must not cost 24 MiB, and a small tree pack must not reserve
+// a whole target. Buffers are reused across packs, so growth happens once per writer.
 void Reserve(Bytes& data, size_t more, uint64_t target) {
-  size_t need = data.size() + more;
+  // Keep room for the pack header after the last blob, so closing never reallocates.
+  size_t need = data.size() + more + (256u << 10);
   if (need <= data.capacity()) return;
-  data.reserve(std::max<size_t>(need, target) + (256u << 10));
+  size_t grown = std::min<size_t>(std::max<size_t>(2 * data.capacity(), 256u << 10), target);
+  data.reserve(std::max(need, grown));
 }
 }  // namespace
 
@@ -440,6 +443,10 @@ PackWriter::~PackWriter() {
 Status PackWriter::Add(const BlobId& id, BlobType type, Compression comp, ByteView stored, uint32_t raw_len) {
   std::unique_lock<std::mutex> lk(mu_);
   if (error_) return std::unexpected(*error_);
+  if (current_.data.capacity() == 0 && !spare_.empty()) {
+    current_.data = std::move(spare_.back());
+    spare_.pop_back();
+  }
   Reserve(current_.data, stored.size() + kSealOverhead, target_);
   BlobEntry e;
   e.type = type;
@@ -458,6 +465,10 @@ Status PackWriter::Add(const BlobId& id, BlobType type, Compression comp, ByteVi
 Status PackWriter::AddSealed(const BlobEntry& entry, ByteView sealed) {
   std::unique_lock<std::mutex> lk(mu_);
   if (error_) return std::unexpected(*error_);
+  if (current_.data.capacity() == 0 && !spare_.empty()) {
+    current_.data = std::move(spare_.back());
+    spare_.pop_back();
+  }
   Reserve(current_.data, sealed.size(), target_);
   BlobEntry e = entry;
   e.offset = static_cast<uint32_t>(current_.data.size());
@@ -475,6 +486,9 @@ Status PackWriter::CloseLocked(std::unique_lock<std::mutex>& lk) {
   current_.id = NewObjectId();
   Bytes header = EncodePackHeader(pack.blobs);
   size_t before = pack.data.size();
+  if (before + header.size() + kSealOverhead + kPackTrailer > pack.data.capacity()) {
+    pack.data.reserve(before + header.size() + kSealOverhead + kPackTrailer);  // exact: no doubling
+  }
   crypto::SealAppend(repo_->keys().encrypt, header, LabelAad(kAadPack, pack.id), pack.data);
   util::PutU32(pack.data, static_cast<uint32_t>(pack.data.size() - before));
   // Backpressure: hold the producer until an uploader takes the pack, so at most
@@ -498,12 +512,13 @@ void PackWriter::Upload() {
     lk.unlock();
     Status st = repo_->backend()->Put(PackName(pack.id), pack.data);
     uint64_t size = pack.data.size();
-    Bytes().swap(pack.data);
     if (st) {
       IndexPack ip{pack.id, std::move(pack.blobs)};
       st = on_written_(ip, size);
     }
     lk.lock();
+    pack.data.clear();
+    if (spare_.empty()) spare_.push_back(std::move(pack.data));
     --uploading_;
     if (!st && !error_) error_ = st.error().WithContext("cannot write pack");
     cv_.notify_all();

@@ -151,6 +151,7 @@ class PackWriter {
   std::condition_variable cv_;
   Open current_;                 // guarded by mu_
   std::deque<Open> pending_;     // guarded by mu_
+  std::vector<Bytes> spare_;     // guarded by mu_; written packs' buffers, reused (no page faults)
   size_t uploading_ = 0;         // guarded by mu_
   bool stop_ = false;            // guarded by mu_
   std::optional<util::Error> error_;  // guarded by mu_

@@ -732,6 +732,7 @@ Status Restorer::RestoreBlock() {
 Result<RestoreStats> Restorer::Run() {
   const double t0 = util::MonotonicSeconds();
   as_root_ = ::geteuid() == 0;
+  PinMmapThreshold();
   chown_ = options_.restore_ownership && as_root_;
   if (options_.restore_ownership && !as_root_) {
     Warn("not running as root: owners (uid/gid) are not restored");
