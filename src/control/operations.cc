@@ -405,6 +405,9 @@ util::Result<Json> Operations::BackupWorkspace(const std::string& workspace_crn,
   util::Status st = env_.db->Transaction([&]() -> util::Status {
     if (!ws || ws->crn != workspace_crn) return util::NotFound("workspace " + workspace_crn + " does not exist");
     WorkspaceRecord cur = MLV_TRY(wss.Get(ws->account_id, ws->id));  // re-read under the write lock
+    if (cur.status == "failed")
+      return util::NotFound("workspace " + workspace_crn + " failed (" + cur.status_reason +
+                            ") and cannot be backed up");
     if (cur.deleted_at)
       return util::NotFound("workspace " + workspace_crn + " was deleted at " + Time(*cur.deleted_at) +
                             " and cannot be backed up (its backups stay listable and restorable)");
