@@ -18,7 +18,6 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include <linux/fs.h>
-#include <malloc.h>
 
 #include <algorithm>
 #include <atomic>
@@ -51,7 +50,7 @@ namespace {
 
 using util::UniqueFd;
 
-constexpr size_t kSlabSize = 8u << 20;
+constexpr size_t kSlabSize = 6u << 20;
 // Small files are read in batches of up to this many files / bytes per reader task.
 constexpr size_t kBatchFiles = 64;
 constexpr size_t kBatchBytes = 4u << 20;
@@ -179,20 +178,6 @@ int OpenForRead(int dirfd, const char* name) {
   if (fd < 0 && errno == EPERM) fd = ::openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
   return fd;
 }
-
-// Large buffers (slabs, pack buffers, compression output) are pooled and reused; they must be
-// real mmaps so that memory freed at the end of an operation goes back to the system. glibc's
-// dynamic mmap threshold would otherwise move them into per-thread arenas after the first free,
-// where freed megabytes stay resident (measured: +60 MiB RSS on the reference workspace). Fixing
-// the threshold is process-wide but only changes where allocations of 1 MiB and more come from.
-}  // namespace
-
-void PinMmapThreshold() {
-  static std::once_flag once;
-  std::call_once(once, [] { (void)::mallopt(M_MMAP_THRESHOLD, 1 << 20); });
-}
-
-namespace {
 
 void RaiseFdLimit() {
   // Scanners and batched readers hold directory and file descriptors in flight; the soft limit
@@ -891,7 +876,6 @@ Result<BackupResult> Archiver::Run() {
   level_ = std::clamp(repo_->options().compression_level, 1, 19);
   block_kind_ = req_.kind == VolumeKind::kBlock;
   RaiseFdLimit();
-  PinMmapThreshold();
 
   // The source.
   struct stat root_st;
@@ -906,7 +890,9 @@ Result<BackupResult> Archiver::Run() {
   }
 
   // One index load per run, then the parent.
-  index_ = MLV_TRY(repo_->LoadIndex(nullptr, nullptr));
+  index_ = MLV_TRY(repo_->LoadIndex(nullptr, nullptr, /*keep_raw=*/false));
+  util::Log(util::LogLevel::kDebug, "backup: index of {} blobs loaded at {:.3f} s", index_->blob_count(),
+            util::MonotonicSeconds() - t0);
   std::optional<Manifest> parent;
   std::vector<LoadProblem> ignored;
   if (req_.parent && !req_.parent->empty()) {
@@ -936,6 +922,8 @@ Result<BackupResult> Archiver::Run() {
     }
   }
 
+  util::Log(util::LogLevel::kDebug, "backup: parent {} loaded at {:.3f} s", parent ? IdHex(parent->id) : "(none)",
+            util::MonotonicSeconds() - t0);
   readers_ = std::make_unique<util::ThreadPool>(par_.io, par_.io);
   compute_ = std::make_unique<util::ThreadPool>(par_.compute, 2 * par_.compute);
 
@@ -994,7 +982,9 @@ Result<BackupResult> Archiver::Run() {
     for (size_t i = 0; i < par_.scan; ++i) scanners.emplace_back([this] { ScanLoop(); });
     for (auto& t : scanners) t.join();
   }
+  util::Log(util::LogLevel::kDebug, "backup: scan done at {:.3f} s", util::MonotonicSeconds() - t0);
   readers_->Wait();
+  util::Log(util::LogLevel::kDebug, "backup: reading done at {:.3f} s", util::MonotonicSeconds() - t0);
   compute_->Wait();
   readers_.reset();
   compute_.reset();
@@ -1015,6 +1005,7 @@ Result<BackupResult> Archiver::Run() {
   }
   if (cancel_ != nullptr && cancel_->cancelled()) return util::Cancelled("backup cancelled: " + cancel_->reason());
   MLV_TRY(index_writer_.Flush());
+  util::Log(util::LogLevel::kDebug, "backup: packs and index durable at {:.3f} s", util::MonotonicSeconds() - t0);
 
   Manifest m;
   m.id = NewObjectId();

@@ -53,7 +53,8 @@ Compression MaybeCompress(ByteView in, int level, ByteView& out) {
   thread_local std::unique_ptr<uint8_t[]> buf;
   thread_local size_t cap = 0;
   if (cap < limit) {
-    cap = std::max<size_t>(limit, 64 * 1024);
+    // Sized once for the largest chunk, so the buffer is allocated once per thread.
+    cap = std::max<size_t>(limit, 4u << 20);
     buf.reset(new uint8_t[cap]);
   }
   size_t n = ZSTD_compressCCtx(ThreadCctx(), buf.get(), limit, in.data(), in.size(), level);

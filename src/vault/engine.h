@@ -23,9 +23,6 @@ struct Parallelism {
 };
 Parallelism ParallelismFor(const Options& options);
 
-// Makes allocations of 1 MiB and more real mmaps (see archiver.cc for why). Idempotent.
-void PinMmapThreshold();
-
 Result<BackupResult> RunBackup(Repository* repo, VaultLock* lock, const BackupRequest& request,
                                util::ProgressSink* progress, const util::CancelToken* cancel);
 

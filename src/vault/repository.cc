@@ -125,9 +125,12 @@ BlobId Repository::HashBlob(BlobType type, ByteView plain) const {
 // ---- index -------------------------------------------------------------------------------------
 
 Result<std::shared_ptr<MasterIndex>> Repository::LoadIndex(std::vector<ObjectId>* files,
-                                                           std::vector<LoadProblem>* problems) {
+                                                           std::vector<LoadProblem>* problems, bool keep_raw) {
   auto objects = MLV_TRY_CTX(backend_->List("index/"), "cannot list index files");
-  auto index = std::make_shared<MasterIndex>();
+  auto index = std::make_shared<MasterIndex>(keep_raw);
+  uint64_t total = 0;
+  for (const auto& o : objects) total += o.size;
+  index->Reserve(total / 70 + 16);  // ~70 bytes per blob entry in an index file
   for (const auto& o : objects) {
     auto id = IdFromName(o.name, "index/");
     if (!id) continue;
@@ -413,15 +416,17 @@ Result<ObjectId> Repository::ResolvePoint(const std::string& s) {
 // ---- pack writer -------------------------------------------------------------------------------
 
 namespace {
-// Grows a pack buffer geometrically up to the target (plus room for the header), never by
-// doubling past it: a 12 MiB pack must not cost 24 MiB, and a small tree pack must not reserve
-// a whole target. Buffers are reused across packs, so growth happens once per writer.
+// Pack buffers are allocated once at their full size (target + the largest chunk + room for
+// the header) and reused for every pack: no reallocation copies, no page faults after the first
+// pack, and no freed megabytes for malloc to keep resident. At most three exist per writer
+// (filling, queued, being written). `reserve` does not touch memory, so a writer that only ever
+// holds small trees costs only what it writes.
+constexpr size_t kPackSlack = (4u << 20) + (512u << 10);
+
 void Reserve(Bytes& data, size_t more, uint64_t target) {
-  // Keep room for the pack header after the last blob, so closing never reallocates.
   size_t need = data.size() + more + (256u << 10);
   if (need <= data.capacity()) return;
-  size_t grown = std::min<size_t>(std::max<size_t>(2 * data.capacity(), 256u << 10), target);
-  data.reserve(std::max(need, grown));
+  data.reserve(std::max<size_t>(need, target + kPackSlack));
 }
 }  // namespace
 
@@ -518,7 +523,7 @@ void PackWriter::Upload() {
     }
     lk.lock();
     pack.data.clear();
-    if (spare_.empty()) spare_.push_back(std::move(pack.data));
+    spare_.push_back(std::move(pack.data));  // bounded: at most three buffers exist
     --uploading_;
     if (!st && !error_) error_ = st.error().WithContext("cannot write pack");
     cv_.notify_all();

@@ -74,7 +74,7 @@ class Repository {
   // when given (and skipped); otherwise they fail the load with kCorruption. `files` receives
   // the index files loaded.
   Result<std::shared_ptr<MasterIndex>> LoadIndex(std::vector<ObjectId>* files,
-                                                 std::vector<LoadProblem>* problems);
+                                                 std::vector<LoadProblem>* problems, bool keep_raw = true);
   // Writes one index file; returns its id and size.
   Result<std::pair<ObjectId, uint64_t>> WriteIndex(const std::vector<IndexPack>& packs);
 

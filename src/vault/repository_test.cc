@@ -235,7 +235,7 @@ TEST_F(RepoTest, LocksConflictAndStaleLocksAreIgnored) {
   auto excl = VaultLock::Acquire(repo_->backend(), repo_->keys().encrypt, true, "gc", o, nullptr);
   ASSERT_FALSE(excl);
   EXPECT_EQ(excl.error().code(), util::ErrorCode::kConflict);
-  EXPECT_NE(excl.error().message().find("backup"), std::string::npos) << excl.error().message();
+  EXPECT_NE(excl.error().message().find("a shared lock of"), std::string::npos) << excl.error().message();
   EXPECT_TRUE((*shared1)->Check());
   shared1->reset();
   shared2->reset();

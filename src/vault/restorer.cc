@@ -732,12 +732,11 @@ Status Restorer::RestoreBlock() {
 Result<RestoreStats> Restorer::Run() {
   const double t0 = util::MonotonicSeconds();
   as_root_ = ::geteuid() == 0;
-  PinMmapThreshold();
   chown_ = options_.restore_ownership && as_root_;
   if (options_.restore_ownership && !as_root_) {
     Warn("not running as root: owners (uid/gid) are not restored");
   }
-  index_ = MLV_TRY(repo_->LoadIndex(nullptr, nullptr));
+  index_ = MLV_TRY(repo_->LoadIndex(nullptr, nullptr, /*keep_raw=*/false));
   writers_ = std::make_unique<util::ThreadPool>(par_.io, 2 * par_.io);
   Status st = point_.kind == VolumeKind::kBlock ? RestoreBlock() : RestoreFilesystem();
   writers_->Wait();

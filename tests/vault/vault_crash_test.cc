@@ -28,9 +28,10 @@ using testing::WriteFile;
 
 // Runs the CLI with `args`; when `kill_after_ms` >= 0 it is killed with SIGKILL after that long
 // (if still running). Returns the exit status (or -SIGKILL).
-int RunCli(const std::vector<std::string>& args, int kill_after_ms) {
+int RunCli(const std::vector<std::string>& args, int kill_after_ms, int kill_after_writes = -1) {
   pid_t pid = ::fork();
   if (pid == 0) {
+    if (kill_after_writes >= 0) ::setenv("MLVAULT_TEST_KILL_AFTER_WRITES", std::to_string(kill_after_writes).c_str(), 1);
     std::vector<char*> argv;
     std::string bin = MLVAULT_CLI;
     argv.push_back(bin.data());
@@ -128,36 +129,62 @@ TEST(VaultCrash, KilledBackupsLeaveEarlierPointsIntact) {
   ASSERT_TRUE(next) << next.error().ToString();
 }
 
-TEST(VaultCrash, KilledGcNeverLosesLiveData) {
+TEST(VaultCrash, BackupKilledAtEveryWrite) {
+  Fixture f;
+  MakeSource(f.tmp / "v1", 3);
+  auto first = f.tv.vault->Backup(BackupRequest{VolumeKind::kFilesystem, f.tmp / "v1", {}, std::nullopt}, nullptr,
+                                  nullptr);
+  ASSERT_TRUE(first) << first.error().ToString();
+  std::vector<std::pair<std::string, std::string>> points{{first->id, f.tmp / "v1"}};
+  MakeSource(f.tmp / "work", 4);
+  // Kill before the 1st, 2nd, ... write of the backup (lock, packs, index, manifest, unlock)
+  // until one run completes.
+  int n = 0;
+  for (; n < 40; ++n) {
+    WriteFile(f.tmp / "work/big-random.bin", testing::RandomBytes(3 << 20, 200 + n));
+    int rc = RunCli(f.Args({"backup", "--source", f.tmp / "work"}), -1, n);
+    f.ExpectCleanAndRestorable(points, "after backup killed before write " + std::to_string(n + 1));
+    if (rc == 0) break;
+    ASSERT_EQ(rc, -SIGKILL);
+  }
+  EXPECT_GE(n, 3) << "a backup writes a lock, packs, an index and a manifest";
+  EXPECT_LT(n, 40) << "the backup never completed";
+}
+
+TEST(VaultCrash, GcKilledAtEveryWriteNeverLosesLiveData) {
   Fixture f;
   Options small = f.fast;
-  small.pack_target_size = 1 << 20;  // many packs: GC has plenty to remove and repack
+  small.pack_target_size = 256 << 10;  // many packs: GC removes and repacks several
   auto v = testing::ReopenVault(f.tv, small);
   std::vector<std::pair<std::string, std::string>> keep;
-  std::vector<std::string> drop;
-  for (uint32_t i = 0; i < 4; ++i) {
-    std::string src = f.tmp / ("src" + std::to_string(i));
-    MakeSource(src, 10 + i / 2);  // pairs share content
-    WriteFile(src + "/unique.bin", testing::RandomBytes(2 << 20, 50 + i));
+  for (uint32_t i = 0; i < 2; ++i) {
+    std::string src = f.tmp / ("keep" + std::to_string(i));
+    MakeSource(src, 10);  // both share most content
+    WriteFile(src + "/unique.bin", testing::RandomBytes(1 << 20, 50 + i));
     auto b = v->Backup(BackupRequest{VolumeKind::kFilesystem, src, {}, std::nullopt}, nullptr, nullptr);
     ASSERT_TRUE(b) << b.error().ToString();
-    if (i % 2 == 0) drop.push_back(b->id);
-    else keep.emplace_back(b->id, src);
+    keep.emplace_back(b->id, src);
   }
-  for (const auto& id : drop) ASSERT_TRUE(v->Delete(id));
-  std::mt19937 rng(777);
-  int killed = 0;
-  for (int round = 0; round < 6; ++round) {
-    int delay = static_cast<int>(rng() % 250);
-    int rc = RunCli(f.Args({"gc"}), delay);
-    if (rc == -SIGKILL) ++killed;
-    else ASSERT_EQ(rc, 0);
-    f.ExpectCleanAndRestorable(keep, "after gc killed at " + std::to_string(delay) + " ms");
+  // Each round: new garbage (a recovery point written and deleted, sharing packs with live
+  // data), then a GC killed before its n-th write, then the checks.
+  int n = 0;
+  for (; n < 60; ++n) {
+    std::string src = f.tmp / "garbage";
+    WriteFile(src + "/g.bin", testing::RandomBytes(2 << 20, 1000 + n));
+    WriteFile(src + "/shared.txt", testing::Text(300000, 10 + n));
+    auto g = v->Backup(BackupRequest{VolumeKind::kFilesystem, src, {}, std::nullopt}, nullptr, nullptr);
+    ASSERT_TRUE(g) << g.error().ToString();
+    ASSERT_TRUE(v->Delete(g->id));
+    int rc = RunCli(f.Args({"gc"}), -1, n);
+    f.ExpectCleanAndRestorable(keep, "after gc killed before write " + std::to_string(n + 1));
+    if (rc == 0) break;
+    ASSERT_EQ(rc, -SIGKILL);
   }
-  EXPECT_GE(killed, 1);
+  EXPECT_GE(n, 3);
+  EXPECT_LT(n, 60) << "gc never completed";
+  // A complete GC collects every leftover; nothing unindexed remains.
   ASSERT_EQ(RunCli(f.Args({"gc"}), -1), 0);
   f.ExpectCleanAndRestorable(keep, "after a complete gc");
-  // Nothing unindexed is left behind.
   auto last = v->Gc(nullptr, nullptr);
   ASSERT_TRUE(last);
   EXPECT_EQ(last->leftovers_removed, 0u);
