@@ -5,10 +5,10 @@
 
 #include "catalog/db.h"
 #include "cli/common.h"
+#include "control/embedded.h"
 #include "control/iam_authorizer.h"
 #include "control/iam_ops.h"
 #include "control/identity.h"
-#include "iam/catalog.h"
 #include "util/files.h"
 
 namespace mlvault::cli {
@@ -27,15 +27,13 @@ struct Session {
   control::Caller caller;
 };
 
+// The catalog with every area's migrations (the same as the other verbs open).
 Result<std::unique_ptr<catalog::Db>> OpenCatalog(const std::string& home) {
   if (!GlobalFlags().endpoint.empty())
-    return util::InvalidArgument("--endpoint " + GlobalFlags().endpoint +
-                                 ": this build of mlvault runs identity verbs embedded only; unset --endpoint / "
-                                 "MLVAULT_ENDPOINT");
-  MLV_TRY(util::MakeDirs(home, 0700));
-  auto db = MLV_TRY(catalog::OpenSqlite(home + "/catalog.db"));
-  MLV_TRY(db->Migrate(control::IamMigrations()));
-  return db;
+    return util::Unavailable("--endpoint " + GlobalFlags().endpoint +
+                             ": talking to an mlvault server is not available in this build; run without "
+                             "--endpoint (embedded mode)");
+  return control::OpenCatalog(home);
 }
 
 Result<std::unique_ptr<Session>> OpenSession() {
@@ -135,6 +133,13 @@ struct UserFlags {
   control::UserRef ref() const { return {name, crn}; }
 };
 
+// Global flags (--output, --profile) are accepted after the verb too, as with the other verbs.
+CLI::App* Verb(CLI::App& app, const std::string& name, const std::string& description, const std::string& example) {
+  CLI::App* v = AddVerb(app, name, description, example);
+  v->fallthrough();
+  return v;
+}
+
 void AddUserFlags(CLI::App* verb, UserFlags& f, const std::string& what) {
   auto* n = verb->add_option("--user-name", f.name, "Name of the user " + what);
   auto* c = verb->add_option("--user-crn", f.crn, "CRN of the user " + what);
@@ -147,7 +152,7 @@ void RegisterIamCommands(CLI::App& app) {
   // init
   {
     static control::InitOptions opts;
-    auto* v = AddVerb(app, "init",
+    auto* v = Verb(app, "init",
                       "Create the account and its administrator (with an access key in $MLVAULT_HOME/credentials) "
                       "if they do not exist; otherwise show them",
                       "mlvault init --account-name research");
@@ -176,7 +181,7 @@ void RegisterIamCommands(CLI::App& app) {
   }
   // get-caller-identity
   {
-    auto* v = AddVerb(app, "get-caller-identity", "Show the account and user the CLI runs as",
+    auto* v = Verb(app, "get-caller-identity", "Show the account and user the CLI runs as",
                       "mlvault --profile ops get-caller-identity");
     v->callback([] {
       Run([]() -> Result<json> {
@@ -190,7 +195,7 @@ void RegisterIamCommands(CLI::App& app) {
   // create-user / list-users
   {
     static std::string name;
-    auto* v = AddVerb(app, "create-user", "Create a user (with no policies and no access key yet)",
+    auto* v = Verb(app, "create-user", "Create a user (with no policies and no access key yet)",
                       "mlvault create-user --user-name ops");
     v->add_option("--user-name", name, "Name of the new user")->required();
     v->callback([] {
@@ -199,7 +204,7 @@ void RegisterIamCommands(CLI::App& app) {
         return json{{"user", UserJson(MLV_TRY(s->ops->CreateUser(s->caller, name)))}};
       });
     });
-    auto* l = AddVerb(app, "list-users", "List the account's users", "mlvault list-users");
+    auto* l = Verb(app, "list-users", "List the account's users", "mlvault list-users");
     l->callback([] {
       Run([]() -> Result<json> {
         auto s = MLV_TRY(OpenSession());
@@ -213,7 +218,7 @@ void RegisterIamCommands(CLI::App& app) {
   {
     static UserFlags user;
     static std::string save_profile;
-    auto* v = AddVerb(app, "create-access-key",
+    auto* v = Verb(app, "create-access-key",
                       "Create an access key for a user (default: yourself); the secret is shown only this once",
                       "mlvault create-access-key --user-name ops --save-profile ops");
     AddUserFlags(v, user, "the key is for");
@@ -233,7 +238,7 @@ void RegisterIamCommands(CLI::App& app) {
       });
     });
     static UserFlags list_user;
-    auto* l = AddVerb(app, "list-access-keys", "List a user's access keys (never their secrets)",
+    auto* l = Verb(app, "list-access-keys", "List a user's access keys (never their secrets)",
                       "mlvault list-access-keys --user-name ops");
     AddUserFlags(l, list_user, "whose keys to list (default: yourself)");
     l->callback([] {
@@ -245,7 +250,7 @@ void RegisterIamCommands(CLI::App& app) {
       });
     });
     static std::string key_id;
-    auto* d = AddVerb(app, "delete-access-key", "Delete (revoke) an access key; it stops working at once",
+    auto* d = Verb(app, "delete-access-key", "Delete (revoke) an access key; it stops working at once",
                       "mlvault delete-access-key --access-key-id MLVKABCDEFGHIJKLMNOP");
     d->add_option("--access-key-id", key_id, "The key to delete")->required();
     d->callback([] {
@@ -258,7 +263,7 @@ void RegisterIamCommands(CLI::App& app) {
   // create-policy / list-policies / get-policy / delete-policy
   {
     static std::string name, document, description;
-    auto* v = AddVerb(app, "create-policy",
+    auto* v = Verb(app, "create-policy",
                       "Create a policy from a document in the cloud IAM grammar; a malformed document is refused "
                       "whole, naming its line, column and field",
                       "mlvault create-policy --policy-name operator --policy-document file://operator.json");
@@ -276,7 +281,7 @@ void RegisterIamCommands(CLI::App& app) {
         return json{{"policy", PolicyJson(*p)}, {"warnings", p->warnings}};
       });
     });
-    auto* l = AddVerb(app, "list-policies", "List the account's policies and whom they are attached to",
+    auto* l = Verb(app, "list-policies", "List the account's policies and whom they are attached to",
                       "mlvault list-policies");
     l->callback([] {
       Run([]() -> Result<json> {
@@ -287,7 +292,7 @@ void RegisterIamCommands(CLI::App& app) {
       });
     });
     static std::string get_name;
-    auto* g = AddVerb(app, "get-policy", "Show a policy with its document", "mlvault get-policy --policy-name operator");
+    auto* g = Verb(app, "get-policy", "Show a policy with its document", "mlvault get-policy --policy-name operator");
     g->add_option("--policy-name", get_name, "Name of the policy")->required();
     g->callback([] {
       Run([]() -> Result<json> {
@@ -296,7 +301,7 @@ void RegisterIamCommands(CLI::App& app) {
       });
     });
     static std::string del_name;
-    auto* d = AddVerb(app, "delete-policy", "Delete a policy that is attached to no one",
+    auto* d = Verb(app, "delete-policy", "Delete a policy that is attached to no one",
                       "mlvault delete-policy --policy-name operator");
     d->add_option("--policy-name", del_name, "Name of the policy")->required();
     d->callback([] {
@@ -313,7 +318,7 @@ void RegisterIamCommands(CLI::App& app) {
       std::string policy;
     };
     auto* f = new Flags();  // lives as long as the CLI app (the process)
-    auto* v = AddVerb(app, attach ? "attach-policy" : "detach-policy",
+    auto* v = Verb(app, attach ? "attach-policy" : "detach-policy",
                       attach ? "Attach a policy to a user" : "Detach a policy from a user",
                       std::string("mlvault ") + (attach ? "attach" : "detach") +
                           "-policy --user-name ops --policy-name operator");
@@ -335,7 +340,7 @@ void RegisterIamCommands(CLI::App& app) {
     static UserFlags user;
     static std::vector<std::string> documents, actions, contexts;
     static std::string resource = "*", source_ip;
-    auto* v = AddVerb(app, "simulate-policy",
+    auto* v = Verb(app, "simulate-policy",
                       "Explain whether a user's policies (or given documents) allow actions on a resource, and "
                       "which statement decided",
                       "mlvault simulate-policy --user-name ops --action-name ml:BackupWorkspace --resource-crn "
@@ -396,7 +401,7 @@ void RegisterIamCommands(CLI::App& app) {
   // grant-entitlement / revoke-entitlement / list-entitlements
   for (bool grant : {true, false}) {
     auto* name = new std::string();  // lives as long as the CLI app (the process)
-    auto* v = AddVerb(app, grant ? "grant-entitlement" : "revoke-entitlement",
+    auto* v = Verb(app, grant ? "grant-entitlement" : "revoke-entitlement",
                       grant ? "Grant the account an entitlement (ML_ENABLE_BACKUP_RESTORE enables backups)"
                             : "Revoke an entitlement from the account",
                       std::string("mlvault ") + (grant ? "grant" : "revoke") +
@@ -411,7 +416,7 @@ void RegisterIamCommands(CLI::App& app) {
     });
   }
   {
-    auto* v = AddVerb(app, "list-entitlements", "List the entitlements and whether the account holds them",
+    auto* v = Verb(app, "list-entitlements", "List the entitlements and whether the account holds them",
                       "mlvault list-entitlements");
     v->callback([] {
       Run([]() -> Result<json> {
@@ -426,7 +431,7 @@ void RegisterIamCommands(CLI::App& app) {
   {
     static std::string principal, action, since, outcome;
     static int64_t max_items = 1000;
-    auto* v = AddVerb(app, "list-audit-events",
+    auto* v = Verb(app, "list-audit-events",
                       "List the audit log: every mutating call and every denied call, oldest first",
                       "mlvault list-audit-events --outcome denied --since 1h");
     v->add_option("--principal", principal, "User name or CRN");
