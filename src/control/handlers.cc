@@ -282,15 +282,35 @@ class BackupHandler : public WorkflowHandler {
     std::map<std::string, vault::BackupResult> final;
     PassStats consistent;
     t = util::MonotonicSeconds();
-    for (const auto& vol : volumes) {
-      auto r = BackupVolume(*v, vol, b, "final", first[vol.name].id, ctx);
+    // The volumes are captured in parallel: the window lasts as long as the slowest one.
+    std::vector<std::optional<util::Result<vault::BackupResult>>> results(volumes.size());
+    std::vector<double> seconds(volumes.size());
+    {
+      std::vector<std::thread> threads;
+      for (size_t i = 0; i < volumes.size(); ++i)
+        threads.emplace_back([&, i] {
+          double t0 = util::MonotonicSeconds();
+          results[i] = BackupVolume(*v, volumes[i], b, "final", first[volumes[i].name].id, ctx);
+          seconds[i] = util::MonotonicSeconds() - t0;
+        });
+      for (auto& th : threads) th.join();
+    }
+    json per_volume = json::object();
+    std::optional<util::Error> capture_error;
+    for (size_t i = 0; i < volumes.size(); ++i) {
+      auto& r = *results[i];
       if (!r) {
-        if (auto e = window.End(); !e) ctx.Warn("could not resume the workspace: " + e.error().message());
-        return fail(r.error().WithContext("volume " + vol.name));
+        if (!capture_error) capture_error = r.error().WithContext("volume " + volumes[i].name);
+        continue;
       }
       created.push_back(r->id);
       consistent.Add(r->stats);
-      final[vol.name] = std::move(*r);
+      per_volume[volumes[i].name] = seconds[i];
+      final[volumes[i].name] = std::move(*r);
+    }
+    if (capture_error) {
+      if (auto e = window.End(); !e) ctx.Warn("could not resume the workspace: " + e.error().message());
+      return fail(*capture_error);
     }
     consistent.seconds = util::MonotonicSeconds() - t;
     if (auto e = window.End(); !e)
@@ -328,8 +348,10 @@ class BackupHandler : public WorkflowHandler {
       o.bytes_stored += rp.bytes_stored;
       o.recovery_points.push_back(std::move(rp));
     }
+    json consistent_json = consistent.ToJson();
+    consistent_json["volumeSeconds"] = per_volume;
     json details = {{"prepass", prepass.ToJson()},
-                    {"consistentPass", consistent.ToJson()},
+                    {"consistentPass", consistent_json},
                     {"quiesce",
                      {{"quiesced", window.quiesced()},
                       {"seconds", window.seconds()},

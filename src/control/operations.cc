@@ -405,6 +405,9 @@ util::Result<Json> Operations::BackupWorkspace(const std::string& workspace_crn,
   util::Status st = env_.db->Transaction([&]() -> util::Status {
     if (!ws || ws->crn != workspace_crn) return util::NotFound("workspace " + workspace_crn + " does not exist");
     WorkspaceRecord cur = MLV_TRY(wss.Get(ws->account_id, ws->id));  // re-read under the write lock
+    if (cur.status == "failed")
+      return util::NotFound("workspace " + workspace_crn + " failed (" + cur.status_reason +
+                            ") and cannot be backed up");
     if (cur.deleted_at)
       return util::NotFound("workspace " + workspace_crn + " was deleted at " + Time(*cur.deleted_at) +
                             " and cannot be backed up (its backups stay listable and restorable)");
@@ -579,6 +582,13 @@ util::Result<Json> Operations::DeleteBackup(const std::string& backup_crn, const
     if (cur.status == "deleted")
       return util::Conflict("backup " + backup_crn + " was already deleted" +
                             (cur.deleted_at ? " at " + Time(*cur.deleted_at) : std::string()));
+    // A restore reading this backup keeps it until it is done.
+    for (const auto& w : MLV_TRY(WorkflowStore(*env_.db).ListActive())) {
+      json in = json::parse(w.input, nullptr, false);
+      if (w.kind == kRestoreKind && in.is_object() && in.contains("backupId") && in["backupId"] == cur.id)
+        return util::Conflict("backup " + backup_crn + " is being restored into workspace " + w.resource_crn +
+                              " (workflow " + w.id + "); delete it after the restore ends");
+    }
     if (cur.status == "deleting" && cur.delete_workflow_id) {
       workflow_id = *cur.delete_workflow_id;  // already on its way: the same answer again
       return util::Ok();
