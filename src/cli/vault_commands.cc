@@ -1,5 +1,7 @@
 // `mlvault vault ...`: direct access to one vault directory (init, backup, list, restore, verify,
 // delete, gc, keygen). Parsing and printing only; the work is in vault/.
+#include <atomic>
+#include <csignal>
 #include <cstdlib>
 #include <memory>
 
@@ -19,7 +21,7 @@ struct VaultFlags {
   std::string vault;
   std::string key_file;
   size_t threads = 0;
-  int compression_level = 3;
+  int compression_level = 2;
 };
 
 void AddVaultFlags(CLI::App* verb, VaultFlags& f) {
@@ -44,10 +46,24 @@ vault::Options OptionsFrom(const VaultFlags& f) {
   return o;
 }
 
+// Crash testing (tests/vault/vault_crash_test.cc): with MLVAULT_TEST_KILL_AFTER_WRITES=N the
+// process kills itself with SIGKILL just before its (N+1)-th write or removal in the vault, so
+// a test can stop an operation at every step it takes, deterministically.
+std::unique_ptr<backend::Backend> MaybeKillAfterWrites(std::unique_ptr<backend::Backend> b) {
+  const char* env = std::getenv("MLVAULT_TEST_KILL_AFTER_WRITES");
+  if (env == nullptr || *env == '\0') return b;
+  auto limit = std::strtoll(env, nullptr, 10);
+  auto count = std::make_shared<std::atomic<long long>>(0);
+  return backend::WithFaults(std::move(b), [limit, count](std::string_view op, std::string_view) -> util::Status {
+    if ((op == "put" || op == "remove") && count->fetch_add(1) >= limit) ::raise(SIGKILL);
+    return util::Ok();
+  });
+}
+
 Result<std::unique_ptr<vault::Vault>> OpenVault(const VaultFlags& f) {
   auto key = MLV_TRY(KeyFrom(f));
   auto backend = MLV_TRY(backend::OpenLocal(f.vault, false));
-  return vault::Vault::Open(std::move(backend), key, OptionsFrom(f));
+  return vault::Vault::Open(MaybeKillAfterWrites(std::move(backend)), key, OptionsFrom(f));
 }
 
 json Labels(const std::map<std::string, std::string>& labels) {
@@ -265,6 +281,7 @@ void RegisterVaultCommands(CLI::App& app) {
         return json{{"recoveryPoints", s.recovery_points}, {"packsRemoved", s.packs_removed},
                     {"packsRepacked", s.packs_repacked},   {"chunksRemoved", s.chunks_removed},
                     {"bytesFreed", s.bytes_freed},         {"leftoversRemoved", s.leftovers_removed},
+                    {"packsAdopted", s.packs_adopted},
                     {"durationSeconds", s.duration_seconds}};
       }());
     });

@@ -101,34 +101,48 @@ void WorkspaceServer::Impl::RemoveLog(const std::string& path) {
 
 // ---- files
 
+void WorkspaceServer::Impl::DropBody(const httplib::Request& req, httplib::Response& res,
+                                     const httplib::ContentReader& reader) {
+  uint64_t len = 0;
+  if (req.has_header("Content-Length")) {
+    try {
+      len = std::stoull(req.get_header_value("Content-Length"));
+    } catch (...) {
+      len = kDrainLimit + 1;
+    }
+  }
+  if (len > kDrainLimit) {
+    res.set_header("Connection", "close");
+    return;
+  }
+  uint64_t dropped = 0;
+  reader([&](const char*, size_t n) {
+    dropped += n;
+    return dropped <= kDrainLimit;
+  });
+}
+
 void WorkspaceServer::Impl::UploadFile(const httplib::Request& req, httplib::Response& res,
                                        const httplib::ContentReader& reader) {
-  // Refusing before reading leaves the body unread; the connection cannot be reused.
   auto refuse = [&](const util::Error& e) {
-    res.set_header("Connection", "close");
+    DropBody(req, res, reader);
     Send(res, std::unexpected(e));
   };
   if (gate_->refusing_writes()) {
-    res.set_header("Connection", "close");
+    DropBody(req, res, reader);
     return SendBackupInProgress(res);
   }
   std::string project_id = req.matches[1];
   auto parts = SplitRelativePath(req.matches[2].str());
   if (!parts) return refuse(parts.error());
   if (auto p = store_->GetProject(project_id); !p) return refuse(p.error());
-  if (req.has_header("Content-Length")) {
-    uint64_t len = 0;
-    try {
-      len = std::stoull(req.get_header_value("Content-Length"));
-    } catch (...) {
-      return refuse(util::Error(util::ErrorCode::kInvalidArgument, "the Content-Length header is not a number"));
-    }
-    if (len > options_.max_upload_bytes) {
-      res.set_header("Connection", "close");
-      return SendError(res, 413, "too-large",
-                       fmt::format("the file is {} bytes; uploads are limited to {} bytes", len,
-                                   options_.max_upload_bytes));
-    }
+  uint64_t len = 0;
+  if (req.has_header("Content-Length")) len = std::stoull(req.get_header_value("Content-Length"));
+  if (len > options_.max_upload_bytes) {
+    DropBody(req, res, reader);
+    return SendError(res, 413, "too-large",
+                     fmt::format("the file is {} bytes; uploads are limited to {} bytes", len,
+                                 options_.max_upload_bytes));
   }
   auto staged = projects_->Stage();
   if (!staged) return refuse(staged.error());
@@ -143,7 +157,7 @@ void WorkspaceServer::Impl::UploadFile(const httplib::Request& req, httplib::Res
     return static_cast<bool>(write_status);
   });
   if (too_large) {
-    res.set_header("Connection", "close");
+    DropBody(req, res, reader);
     return SendError(res, 413, "too-large",
                      fmt::format("uploads are limited to {} bytes", options_.max_upload_bytes));
   }
@@ -177,7 +191,9 @@ util::Result<Reply> WorkspaceServer::Impl::DownloadFile(const std::string& proje
   FileInfo info = MLV_TRY(projects_->Describe(fd.get(), path));
   std::string data;
   data.resize(info.size);
-  if (info.size > 0) MLV_TRY(util::PreadExact(fd.get(), {reinterpret_cast<uint8_t*>(data.data()), data.size()}, 0, path));
+  if (info.size > 0)
+    MLV_TRY(util::PreadExact(fd.get(), {reinterpret_cast<uint8_t*>(data.data()), data.size()}, 0,
+                             path));
   // The file may have changed between hashing and reading (a job writing it); say what was sent.
   Reply r;
   r.raw = std::move(data);
@@ -197,7 +213,8 @@ util::Result<Reply> WorkspaceServer::Impl::CreateBuild(const httplib::Request& r
   auto files_it = body.find("files");
   if (files_it == body.end() || !files_it->is_array() || files_it->empty())
     return util::InvalidArgument("field 'files' must be a non-empty array of project file paths");
-  if (files_it->size() > 1000) return util::InvalidArgument("field 'files' lists more than 1000 files");
+  if (files_it->size() > 1000)
+    return util::InvalidArgument("field 'files' lists more than 1000 files");
   std::vector<std::pair<std::string, PathParts>> files;
   std::set<std::string> seen;
   for (size_t i = 0; i < files_it->size(); ++i) {
@@ -242,12 +259,9 @@ util::Result<Reply> WorkspaceServer::Impl::CreateBuild(const httplib::Request& r
     build.files.push_back({path, info.size, info.sha256});
     manifest_files.push_back({{"path", path}, {"size", info.size}, {"sha256", info.sha256}});
   }
-  json manifest = {{"buildId", build.id},
-                   {"modelId", model.id},
-                   {"modelName", model.name},
-                   {"serveCommand", serve},
-                   {"files", manifest_files},
-                   {"createdAt", util::FormatTime(build.created_at)}};
+  json manifest = {{"buildId", build.id},     {"modelId", model.id},
+                   {"modelName", model.name}, {"serveCommand", serve},
+                   {"files", manifest_files}, {"createdAt", util::FormatTime(build.created_at)}};
   PathParts manifest_path = stage;
   manifest_path.push_back("manifest.json");
   FileInfo minfo = MLV_TRY(models_->WriteNew(manifest_path, manifest.dump(2) + "\n"));
@@ -287,15 +301,15 @@ void WorkspaceServer::Impl::RegisterApiRoutes() {
   Route("GET", api + "/projects", Access::kRead, [this](Req) -> R {
     return Ok({{"projects", List(MLV_TRY(store_->ListProjects()))}});
   });
-  Route("GET", api + "/projects/" + kId, Access::kRead, [this](Req req) -> R {
-    return Ok(ToJson(MLV_TRY(store_->GetProject(req.matches[1]))));
-  });
+  Route("GET", api + "/projects/" + kId, Access::kRead,
+        [this](Req req) -> R { return Ok(ToJson(MLV_TRY(store_->GetProject(req.matches[1])))); });
   Route("DELETE", api + "/projects/" + kId, Access::kWrite, [this](Req req) -> R {
     std::string id = req.matches[1];
     MLV_TRY(store_->GetProject(id));
     std::vector<std::string> logs;
     for (const Job& j : MLV_TRY(store_->ListJobs(id)))
-      for (const Run& r : MLV_TRY(store_->ListRuns(j.id))) logs.push_back(workloads_->RunLogPath(r.id));
+      for (const Run& r : MLV_TRY(store_->ListRuns(j.id)))
+        logs.push_back(workloads_->RunLogPath(r.id));
     for (const App& a : MLV_TRY(store_->ListApps(id))) {
       if (workloads_->IsLive(a.id))
         return util::Conflict("application '" + a.name + "' is still running; stop it first");
@@ -308,14 +322,14 @@ void WorkspaceServer::Impl::RegisterApiRoutes() {
   });
 
   // Files.
-  http_.Put(api + "/projects/" + kId + "/files/(.+)",
-            [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
-              UploadFile(req, res, reader);
-            });
-  routes_.push_back({"PUT", std::regex(api + "/projects/" + kId + "/files/(.+)")});
-  Route("GET", api + "/projects/" + kId + "/files/(.+)", Access::kRead,
+  const std::string file_route = api + "/projects/" + kId + "/files/" + kAnyPath;
+  http_.Put(file_route,
+            [this](const httplib::Request& req, httplib::Response& res,
+                   const httplib::ContentReader& reader) { UploadFile(req, res, reader); });
+  routes_.push_back({"PUT", std::regex(file_route)});
+  Route("GET", file_route, Access::kRead,
         [this](Req req) { return DownloadFile(req.matches[1], req.matches[2]); });
-  Route("DELETE", api + "/projects/" + kId + "/files/(.+)", Access::kWrite, [this](Req req) -> R {
+  Route("DELETE", file_route, Access::kWrite, [this](Req req) -> R {
     std::string id = req.matches[1];
     MLV_TRY(store_->GetProject(id));
     PathParts parts = MLV_TRY(SplitRelativePath(req.matches[2].str()));
@@ -330,7 +344,8 @@ void WorkspaceServer::Impl::RegisterApiRoutes() {
     std::string prefix = req.get_param_value("prefix");
     json files = json::array();
     auto listed = projects_->List({id});
-    if (!listed && listed.error().code() != util::ErrorCode::kNotFound) return std::unexpected(listed.error());
+    if (!listed && listed.error().code() != util::ErrorCode::kNotFound)
+      return std::unexpected(listed.error());
     if (listed)
       for (const FileInfo& f : *listed)
         if (f.path.compare(0, prefix.size(), prefix) == 0) files.push_back(ToJson(f));
@@ -354,10 +369,12 @@ void WorkspaceServer::Impl::RegisterApiRoutes() {
         return util::InvalidArgument("field 'args' must be an array of at most 100 strings");
       for (size_t i = 0; i < it->size(); ++i) {
         const json& a = (*it)[i];
-        if (!a.is_string()) return util::InvalidArgument(fmt::format("args[{}] must be a string", i));
+        if (!a.is_string())
+          return util::InvalidArgument(fmt::format("args[{}] must be a string", i));
         std::string s = a.get<std::string>();
         if (s.size() > 4096 || s.find('\0') != std::string::npos)
-          return util::InvalidArgument(fmt::format("args[{}] is longer than 4096 bytes or contains NUL", i));
+          return util::InvalidArgument(
+              fmt::format("args[{}] is longer than 4096 bytes or contains NUL", i));
         j.args.push_back(std::move(s));
       }
     }
@@ -418,8 +435,9 @@ void WorkspaceServer::Impl::RegisterApiRoutes() {
     MLV_TRY(store_->GetProject(req.matches[1]));
     return Ok({{"experiments", List(MLV_TRY(store_->ListExperiments(req.matches[1])))}});
   });
-  Route("GET", api + "/experiments/" + kId, Access::kRead,
-        [this](Req req) -> R { return Ok(ToJson(MLV_TRY(store_->GetExperiment(req.matches[1])))); });
+  Route("GET", api + "/experiments/" + kId, Access::kRead, [this](Req req) -> R {
+    return Ok(ToJson(MLV_TRY(store_->GetExperiment(req.matches[1]))));
+  });
   Route("DELETE", api + "/experiments/" + kId, Access::kWrite, [this](Req req) -> R {
     MLV_TRY(store_->DeleteExperiment(req.matches[1]));
     return Deleted(req.matches[1]);
@@ -442,15 +460,17 @@ void WorkspaceServer::Impl::RegisterApiRoutes() {
     MLV_TRY(store_->GetExperiment(req.matches[1]));
     return Ok({{"runs", List(MLV_TRY(store_->ListExperimentRuns(req.matches[1])))}});
   });
-  Route("GET", api + "/experiment-runs/" + kId, Access::kRead,
-        [this](Req req) -> R { return Ok(ToJson(MLV_TRY(store_->GetExperimentRun(req.matches[1])))); });
+  Route("GET", api + "/experiment-runs/" + kId, Access::kRead, [this](Req req) -> R {
+    return Ok(ToJson(MLV_TRY(store_->GetExperimentRun(req.matches[1]))));
+  });
   Route("POST", api + "/experiment-runs/" + kId + "/metrics", Access::kWrite, [this](Req req) -> R {
     json body = MLV_TRY(ParseJsonBody(req, false));
     MLV_TRY(OnlyFields(body, {"metrics"}));
     auto it = body.find("metrics");
     if (it == body.end() || !it->is_array() || it->empty())
       return util::InvalidArgument("field 'metrics' must be a non-empty array");
-    if (it->size() > 10000) return util::InvalidArgument("field 'metrics' has more than 10000 points");
+    if (it->size() > 10000)
+      return util::InvalidArgument("field 'metrics' has more than 10000 points");
     std::vector<Metric> metrics;
     for (size_t i = 0; i < it->size(); ++i) {
       const json& m = (*it)[i];
@@ -467,7 +487,8 @@ void WorkspaceServer::Impl::RegisterApiRoutes() {
       if (v == m.end() || !v->is_number())
         return util::InvalidArgument(where + ": field 'value' must be a number");
       metric.value = v->get<double>();
-      if (!std::isfinite(metric.value)) return util::InvalidArgument(where + ": field 'value' is not finite");
+      if (!std::isfinite(metric.value))
+        return util::InvalidArgument(where + ": field 'value' is not finite");
       metrics.push_back(std::move(metric));
     }
     MLV_TRY(store_->LogMetrics(req.matches[1], metrics, clock_.Now()));
@@ -506,8 +527,9 @@ void WorkspaceServer::Impl::RegisterApiRoutes() {
     MLV_TRY(store_->CreateModel(m));
     return Created(ToJson(m));
   });
-  Route("GET", api + "/models", Access::kRead,
-        [this](Req) -> R { return Ok({{"models", List(MLV_TRY(store_->ListModels()))}}); });
+  Route("GET", api + "/models", Access::kRead, [this](Req) -> R {
+    return Ok({{"models", List(MLV_TRY(store_->ListModels()))}});
+  });
   Route("GET", api + "/models/" + kId, Access::kRead,
         [this](Req req) -> R { return Ok(ToJson(MLV_TRY(store_->GetModel(req.matches[1])))); });
   Route("DELETE", api + "/models/" + kId, Access::kWrite, [this](Req req) -> R {
@@ -515,7 +537,8 @@ void WorkspaceServer::Impl::RegisterApiRoutes() {
     std::vector<std::string> logs;
     for (const Deployment& d : MLV_TRY(store_->ListDeployments())) {
       if (d.model_id != id) continue;
-      if (workloads_->IsLive(d.id)) return util::Conflict("the model is deployed; stop the deployment first");
+      if (workloads_->IsLive(d.id))
+        return util::Conflict("the model is deployed; stop the deployment first");
       logs.push_back(workloads_->DeploymentLogPath(d.id));
     }
     MLV_TRY(store_->DeleteModel(id));
@@ -537,7 +560,8 @@ void WorkspaceServer::Impl::RegisterApiRoutes() {
     std::vector<std::string> logs;
     for (const Deployment& d : MLV_TRY(store_->ListDeployments())) {
       if (d.build_id != b.id) continue;
-      if (workloads_->IsLive(d.id)) return util::Conflict("the build is deployed; stop the deployment first");
+      if (workloads_->IsLive(d.id))
+        return util::Conflict("the build is deployed; stop the deployment first");
       logs.push_back(workloads_->DeploymentLogPath(d.id));
     }
     MLV_TRY(store_->DeleteBuild(b.id));
@@ -562,10 +586,12 @@ void WorkspaceServer::Impl::RegisterApiRoutes() {
     MLV_TRY(std::move(created));
     return Created(ToJson(MLV_TRY(workloads_->StartDeployment(d.id))));
   });
-  Route("GET", api + "/deployments", Access::kRead,
-        [this](Req) -> R { return Ok({{"deployments", List(MLV_TRY(store_->ListDeployments()))}}); });
-  Route("GET", api + "/deployments/" + kId, Access::kRead,
-        [this](Req req) -> R { return Ok(ToJson(MLV_TRY(store_->GetDeployment(req.matches[1])))); });
+  Route("GET", api + "/deployments", Access::kRead, [this](Req) -> R {
+    return Ok({{"deployments", List(MLV_TRY(store_->ListDeployments()))}});
+  });
+  Route("GET", api + "/deployments/" + kId, Access::kRead, [this](Req req) -> R {
+    return Ok(ToJson(MLV_TRY(store_->GetDeployment(req.matches[1]))));
+  });
   Route("POST", api + "/deployments/" + kId + "/stop", Access::kWrite, [this](Req req) -> R {
     MLV_TRY(OnlyFields(MLV_TRY(ParseJsonBody(req, true)), {}));
     return Ok(ToJson(MLV_TRY(workloads_->StopDeployment(req.matches[1]))));

@@ -85,38 +85,57 @@ int main(int argc, char** argv) {
   rt::ServeOptions so;
   std::string api_key_file, control_key_file, log_file;
   auto* serve = app.add_subcommand("serve", "Serve a workspace over its volumes");
-  serve->add_option("--listen", so.listen, "HOST:PORT to bind (port 0: a free one)")->capture_default_str();
-  serve->add_option("--domain", so.domain, "the workspace's domain (checked against Host)")->required();
+  serve->add_option("--listen", so.listen, "HOST:PORT to bind (port 0: a free one)")
+      ->capture_default_str();
+  serve->add_option("--domain", so.domain, "the workspace's domain (checked against Host)")
+      ->required();
   serve->add_option("--workspace-crn", so.workspace_crn, "the workspace's CRN")->required();
   serve->add_option("--projects", so.projects_dir, "the projects volume (a directory)")->required();
   serve->add_option("--models", so.models_dir, "the models volume (a directory)")->required();
   serve->add_option("--metadata", so.metadata_path, "the metadata database file")->required();
   serve->add_option("--api-key-file", api_key_file, "file with the workspace API key")->required();
-  serve->add_option("--control-key-file", control_key_file, "file with the control plane's key")->required();
+  serve->add_option("--control-key-file", control_key_file, "file with the control plane's key")
+      ->required();
   serve->add_option("--ready-file", so.ready_file, "written with {pid,port,endpoint} once serving");
-  serve->add_option("--authorized-ip-ranges", so.authorized_ip_ranges, "comma-separated CIDR allow-list");
+  serve->add_option("--authorized-ip-ranges", so.authorized_ip_ranges,
+                    "comma-separated CIDR allow-list");
   serve->add_option("--log-file", log_file, "append the runtime's log here instead of stderr");
-  serve->add_option("--max-upload-bytes", so.max_upload_bytes, "largest file upload")->capture_default_str();
-  serve->add_option("--quiesce-drain-seconds", so.quiesce_drain_seconds,
-                    "default bound on waiting for in-flight writes when quiescing")->capture_default_str();
-  serve->add_option("--app-start-timeout-seconds", so.app_start_timeout_seconds,
-                    "applications and deployments must answer HTTP within this")->capture_default_str();
-  serve->footer("Example:\n  mlvault-workspace serve --listen 127.0.0.1:0 --domain ws1.local "
-                "--workspace-crn crn:mlvault:ml:us-west-1:<account>:workspace:<uuid> --projects ws/projects "
-                "--models ws/models --metadata ws/metadata/workspace.db --api-key-file ws/api.key "
-                "--control-key-file ws/control.key --ready-file ws/ready.json");
+  serve->add_option("--max-upload-bytes", so.max_upload_bytes, "largest file upload")
+      ->capture_default_str();
+  serve
+      ->add_option("--quiesce-drain-seconds", so.quiesce_drain_seconds,
+                   "default bound on waiting for in-flight writes when quiescing")
+      ->capture_default_str();
+  serve
+      ->add_option("--app-start-timeout-seconds", so.app_start_timeout_seconds,
+                   "applications and deployments must answer HTTP within this")
+      ->capture_default_str();
+  serve->footer(
+      "Example:\n  mlvault-workspace serve --listen 127.0.0.1:0 --domain ws1.local "
+      "--workspace-crn crn:mlvault:ml:us-west-1:<account>:workspace:<uuid> --projects ws/projects "
+      "--models ws/models --metadata ws/metadata/workspace.db --api-key-file ws/api.key "
+      "--control-key-file ws/control.key --ready-file ws/ready.json");
 
   rt::ClientOptions co;
-  auto* seed = app.add_subcommand("seed", "Fill a workspace with a realistic sample through its API");
-  auto* snapshot = app.add_subcommand("snapshot", "Print a canonical JSON of a workspace's entities and file checksums");
+  auto* seed =
+      app.add_subcommand("seed", "Fill a workspace with a realistic sample through its API");
+  auto* snapshot = app.add_subcommand(
+      "snapshot", "Print a canonical JSON of a workspace's entities and file checksums");
   for (auto* sub : {seed, snapshot}) {
-    sub->add_option("--endpoint", co.endpoint, "the workspace endpoint, e.g. http://127.0.0.1:8080")->required();
+    sub->add_option("--endpoint", co.endpoint, "the workspace endpoint, e.g. http://127.0.0.1:8080")
+        ->required();
     sub->add_option("--api-key", co.api_key, "the workspace API key")->required();
     sub->add_option("--domain", co.host, "Host header to send (default: the endpoint's host)");
-    sub->add_option("--timeout-seconds", co.timeout_seconds, "how long to wait for runs and services")->capture_default_str();
+    sub->add_option("--timeout-seconds", co.timeout_seconds,
+                    "how long to wait for runs and services")
+        ->capture_default_str();
   }
-  seed->footer("Example:\n  mlvault-workspace seed --endpoint http://127.0.0.1:8080 --api-key $(cat ws/api.key)");
-  snapshot->footer("Example:\n  mlvault-workspace snapshot --endpoint http://127.0.0.1:8080 --api-key $(cat ws/api.key) > before.json");
+  seed->footer(
+      "Example:\n  mlvault-workspace seed --endpoint http://127.0.0.1:8080 --api-key $(cat "
+      "ws/api.key)");
+  snapshot->footer(
+      "Example:\n  mlvault-workspace snapshot --endpoint http://127.0.0.1:8080 --api-key $(cat "
+      "ws/api.key) > before.json");
 
   try {
     app.parse(argc, argv);

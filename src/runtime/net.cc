@@ -189,7 +189,10 @@ bool HostIsForWorkspace(std::string_view host_header, std::string_view domain,
   IpBytes listen;
   if (ParseIp(listen_host, &listen)) {
     if (ip == listen) return true;
-    if (IsLoopback(listen) || IsUnspecified(listen)) return IsLoopback(ip);
+    // Bound to every address: any address of this machine reaches it, and an address is never
+    // another workspace's name, which is what the check is about.
+    if (IsUnspecified(listen)) return true;
+    if (IsLoopback(listen)) return IsLoopback(ip);
     return false;
   }
   // Listening on a name such as "localhost": its loopback literals reach it.

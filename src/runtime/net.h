@@ -49,8 +49,9 @@ class CidrSet {
 };
 
 // True if a request with this Host header is meant for this workspace: the domain (any case,
-// with or without a port), or an IP literal the runtime is reached at (the listen address,
-// or a loopback address when it listens on loopback or on every address).
+// with or without a port), or an IP literal the runtime is reached at (the listen address; a
+// loopback address when it listens on loopback; any address when it listens on all of them).
+// Other names (such as the domain of the workspace this one was restored from) are refused.
 bool HostIsForWorkspace(std::string_view host_header, std::string_view domain,
                         std::string_view listen_host);
 

@@ -66,6 +66,9 @@ TEST(HostCheck, AcceptsTheDomainAndLoopbackOnly) {
   EXPECT_TRUE(HostIsForWorkspace("[::1]:4000", "ws1", "::1"));
   EXPECT_TRUE(HostIsForWorkspace("127.0.0.1:80", "ws1", "0.0.0.0"));
   EXPECT_TRUE(HostIsForWorkspace("10.0.0.5:80", "ws1", "10.0.0.5"));
+  EXPECT_TRUE(HostIsForWorkspace("192.168.7.7:80", "ws1", "0.0.0.0"));
+  EXPECT_FALSE(HostIsForWorkspace("old-ws:80", "ws1", "0.0.0.0"));
+  EXPECT_FALSE(HostIsForWorkspace("127.0.0.1", "ws1", "10.0.0.5"));
   // The old workspace's name, other names, other IPs, junk.
   EXPECT_FALSE(HostIsForWorkspace("ws0.example.test", "ws1.example.test", "127.0.0.1"));
   EXPECT_FALSE(HostIsForWorkspace("localhost:4000", "ws1.example.test", "127.0.0.1"));

@@ -14,15 +14,22 @@ namespace mlvault::runtime {
 
 int HttpStatusFor(util::ErrorCode code) {
   switch (code) {
-    case util::ErrorCode::kInvalidArgument: return 400;
-    case util::ErrorCode::kNotFound: return 404;
-    case util::ErrorCode::kConflict: return 409;
-    case util::ErrorCode::kPermissionDenied: return 403;
-    case util::ErrorCode::kUnavailable: return 503;
-    case util::ErrorCode::kCancelled: return 409;
+    case util::ErrorCode::kInvalidArgument:
+      return 400;
+    case util::ErrorCode::kNotFound:
+      return 404;
+    case util::ErrorCode::kConflict:
+      return 409;
+    case util::ErrorCode::kPermissionDenied:
+      return 403;
+    case util::ErrorCode::kUnavailable:
+      return 503;
+    case util::ErrorCode::kCancelled:
+      return 409;
     case util::ErrorCode::kCorruption:
     case util::ErrorCode::kIo:
-    case util::ErrorCode::kInternal: return 500;
+    case util::ErrorCode::kInternal:
+      return 500;
   }
   return 500;
 }
@@ -52,9 +59,9 @@ util::Status OnlyFields(const json& body, std::initializer_list<std::string_view
     if (!ok) {
       std::string list;
       for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-      return util::InvalidArgument("unknown field '" + key + "'" +
-                                   (list.empty() ? std::string(" (no fields are accepted)")
-                                                 : " (accepted: " + list + ")"));
+      return util::InvalidArgument(
+          "unknown field '" + key + "'" +
+          (list.empty() ? std::string(" (no fields are accepted)") : " (accepted: " + list + ")"));
     }
   }
   return util::Ok();
@@ -67,10 +74,12 @@ util::Result<std::string> StringField(const json& body, const char* field, bool 
     if (required) return util::InvalidArgument(fmt::format("field '{}' is required", field));
     return std::string();
   }
-  if (!it->is_string()) return util::InvalidArgument(fmt::format("field '{}' must be a string", field));
+  if (!it->is_string())
+    return util::InvalidArgument(fmt::format("field '{}' must be a string", field));
   std::string s = it->get<std::string>();
   if (s.size() > max_bytes)
-    return util::InvalidArgument(fmt::format("field '{}' is longer than {} bytes", field, max_bytes));
+    return util::InvalidArgument(
+        fmt::format("field '{}' is longer than {} bytes", field, max_bytes));
   for (unsigned char c : s) {
     if (c == 0 || (!multiline && (c < 0x20 || c == 0x7f)) ||
         (multiline && c < 0x20 && c != '\n' && c != '\t' && c != '\r'))
@@ -99,10 +108,12 @@ util::Result<std::optional<int64_t>> IntField(const json& body, const char* fiel
   if (!it->is_number_integer())
     return util::InvalidArgument(fmt::format("field '{}' must be an integer", field));
   if (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(hi))
-    return util::InvalidArgument(fmt::format("field '{}' must be between {} and {}", field, lo, hi));
+    return util::InvalidArgument(
+        fmt::format("field '{}' must be between {} and {}", field, lo, hi));
   int64_t v = it->get<int64_t>();
   if (v < lo || v > hi)
-    return util::InvalidArgument(fmt::format("field '{}' must be between {} and {}", field, lo, hi));
+    return util::InvalidArgument(
+        fmt::format("field '{}' must be between {} and {}", field, lo, hi));
   return std::optional<int64_t>(v);
 }
 
@@ -128,12 +139,18 @@ json StateJson(json j, const ServiceState& s) {
 }  // namespace
 
 json ToJson(const Project& p) {
-  return {{"id", p.id}, {"name", p.name}, {"description", p.description},
+  return {{"id", p.id},
+          {"name", p.name},
+          {"description", p.description},
           {"createdAt", util::FormatTime(p.created_at)}};
 }
 json ToJson(const Job& j) {
-  return {{"id", j.id},           {"projectId", j.project_id},     {"name", j.name},
-          {"script", j.script},   {"interpreter", j.interpreter}, {"args", j.args},
+  return {{"id", j.id},
+          {"projectId", j.project_id},
+          {"name", j.name},
+          {"script", j.script},
+          {"interpreter", j.interpreter},
+          {"args", j.args},
           {"createdAt", util::FormatTime(j.created_at)}};
 }
 json ToJson(const Run& r) {
@@ -147,24 +164,34 @@ json ToJson(const Run& r) {
           {"message", r.message}};
 }
 json ToJson(const Experiment& e) {
-  return {{"id", e.id}, {"projectId", e.project_id}, {"name", e.name},
-          {"description", e.description}, {"createdAt", util::FormatTime(e.created_at)}};
+  return {{"id", e.id},
+          {"projectId", e.project_id},
+          {"name", e.name},
+          {"description", e.description},
+          {"createdAt", util::FormatTime(e.created_at)}};
 }
 json ToJson(const ExperimentRun& r) {
   json params = json::parse(r.params_json, nullptr, false);
   if (!params.is_object()) params = json::object();
-  return {{"id", r.id},         {"experimentId", r.experiment_id},
-          {"name", r.name},     {"status", r.status},
-          {"params", params},   {"startedAt", util::FormatTime(r.started_at)},
+  return {{"id", r.id},
+          {"experimentId", r.experiment_id},
+          {"name", r.name},
+          {"status", r.status},
+          {"params", params},
+          {"startedAt", util::FormatTime(r.started_at)},
           {"endedAt", OptTime(r.ended_at)}};
 }
 json ToJson(const Model& m) {
-  return {{"id", m.id}, {"name", m.name}, {"projectId", m.project_id},
-          {"description", m.description}, {"createdAt", util::FormatTime(m.created_at)}};
+  return {{"id", m.id},
+          {"name", m.name},
+          {"projectId", m.project_id},
+          {"description", m.description},
+          {"createdAt", util::FormatTime(m.created_at)}};
 }
 json ToJson(const Build& b) {
   json files = json::array();
-  for (const auto& f : b.files) files.push_back({{"path", f.path}, {"size", f.size}, {"sha256", f.sha256}});
+  for (const auto& f : b.files)
+    files.push_back({{"path", f.path}, {"size", f.size}, {"sha256", f.sha256}});
   return {{"id", b.id},
           {"modelId", b.model_id},
           {"status", "built"},
@@ -193,20 +220,26 @@ json ToJson(const App& a) {
                    a.state);
 }
 json ToJson(const FileInfo& f) {
-  return {{"path", f.path}, {"size", f.size}, {"sha256", f.sha256},
+  return {{"path", f.path},
+          {"size", f.size},
+          {"sha256", f.sha256},
           {"modifiedAt", util::FormatTime(f.modified)}};
 }
 
 util::Result<std::string> ReadKeyFile(const std::string& path, const std::string& what) {
   auto text = util::ReadFile(path);
-  if (!text) return util::InvalidArgument("cannot read the " + what + " file: " + text.error().message());
+  if (!text)
+    return util::InvalidArgument("cannot read the " + what + " file: " + text.error().message());
   std::string key = *text;
   while (!key.empty() && std::isspace(static_cast<unsigned char>(key.back()))) key.pop_back();
   size_t start = key.find_first_not_of(" \t\r\n");
   key = start == std::string::npos ? "" : key.substr(start);
-  if (key.size() < 16) return util::InvalidArgument("the " + what + " in " + path + " is shorter than 16 characters");
+  if (key.size() < 16)
+    return util::InvalidArgument("the " + what + " in " + path + " is shorter than 16 characters");
   for (unsigned char c : key)
-    if (c < 0x21 || c > 0x7e) return util::InvalidArgument("the " + what + " in " + path + " contains a non-printable character or a space");
+    if (c < 0x21 || c > 0x7e)
+      return util::InvalidArgument("the " + what + " in " + path +
+                                   " contains a non-printable character or a space");
   return key;
 }
 
@@ -235,8 +268,8 @@ util::Result<std::unique_ptr<WorkspaceServer>> WorkspaceServer::Create(ServeOpti
   if (o.app_start_timeout_seconds < 1 || o.app_start_timeout_seconds > 3600)
     return util::InvalidArgument("--app-start-timeout-seconds must be between 1 and 3600");
   if (o.max_upload_bytes < 1) return util::InvalidArgument("--max-upload-bytes must be positive");
-  return std::unique_ptr<WorkspaceServer>(
-      new WorkspaceServer(std::make_unique<Impl>(std::move(o), clock, std::move(listen), std::move(allow))));
+  return std::unique_ptr<WorkspaceServer>(new WorkspaceServer(
+      std::make_unique<Impl>(std::move(o), clock, std::move(listen), std::move(allow))));
 }
 
 util::Result<int> WorkspaceServer::Start() { return impl_->Start(); }
@@ -280,7 +313,8 @@ util::Result<int> WorkspaceServer::Impl::Start() {
   http_.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req,
                                                                       httplib::Response& res) {
     // Our own errors and forwarded answers (marked by Via) are left as they are.
-    if (!res.body.empty() || res.has_header("Via")) return httplib::Server::HandlerResponse::Unhandled;
+    if (!res.body.empty() || res.has_header("Via"))
+      return httplib::Server::HandlerResponse::Unhandled;
     if (res.status == 404) {
       std::string allow;
       for (const auto& r : routes_)
@@ -288,8 +322,9 @@ util::Result<int> WorkspaceServer::Impl::Start() {
           allow += (allow.empty() ? "" : ", ") + r.method;
       if (!allow.empty()) {
         res.set_header("Allow", allow);
-        SendError(res, 405, "method-not-allowed",
-                  fmt::format("{} is not allowed on {} (allowed: {})", req.method, req.path, allow));
+        SendError(
+            res, 405, "method-not-allowed",
+            fmt::format("{} is not allowed on {} (allowed: {})", req.method, req.path, allow));
         return httplib::Server::HandlerResponse::Handled;
       }
       SendError(res, 404, "not-found", fmt::format("no such route: {} {}", req.method, req.path));
@@ -302,17 +337,18 @@ util::Result<int> WorkspaceServer::Impl::Start() {
     }
     return httplib::Server::HandlerResponse::Handled;
   }));
-  http_.set_exception_handler([this](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-    std::string what = "unknown exception";
-    try {
-      if (ep) std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    util::Log(util::LogLevel::kError, "request failed: {}", what);
-    SendError(res, 500, "internal", "internal error: " + what);
-  });
+  http_.set_exception_handler(
+      [this](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown exception";
+        try {
+          if (ep) std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        util::Log(util::LogLevel::kError, "request failed: {}", what);
+        SendError(res, 500, "internal", "internal error: " + what);
+      });
 
   RegisterFrameRoutes();
   RegisterApiRoutes();
@@ -327,7 +363,8 @@ util::Result<int> WorkspaceServer::Impl::Start() {
     port_ = listen_.port;
   }
   listener_ = std::thread([this] {
-    if (!http_.listen_after_bind()) util::Log(util::LogLevel::kError, "the server stopped listening");
+    if (!http_.listen_after_bind())
+      util::Log(util::LogLevel::kError, "the server stopped listening");
     std::lock_guard lock(life_mu_);
     listener_exited_ = true;
     life_cv_.notify_all();
@@ -363,9 +400,11 @@ void WorkspaceServer::Impl::Stop() {
     }
     stopping_ = true;
   }
+  // Processes first: requests forwarded to them then end at once instead of holding the
+  // server's shutdown for their read timeout. Requests arriving meanwhile get "stopping".
+  if (workloads_) workloads_->Shutdown();
   http_.stop();
   if (listener_.joinable()) listener_.join();
-  if (workloads_) workloads_->Shutdown();
   std::lock_guard lock(life_mu_);
   done_ = true;
   life_cv_.notify_all();
@@ -374,7 +413,13 @@ void WorkspaceServer::Impl::Stop() {
 void WorkspaceServer::Impl::Route(const std::string& method, const std::string& pattern,
                                   Access access, Handler h) {
   routes_.push_back({method, std::regex(pattern)});
-  auto wrapped = [this, access, h = std::move(h)](const httplib::Request& req, httplib::Response& res) {
+  auto wrapped = [this, access, h = std::move(h)](const httplib::Request& req,
+                                                  httplib::Response& res) {
+    // JSON endpoints take small bodies (uploads and forwarding have their own routes).
+    if (req.body.size() > kMaxJsonBody)
+      return SendError(res, 413, "too-large",
+                       fmt::format("the JSON body is {} bytes; at most {} are accepted",
+                                   req.body.size(), kMaxJsonBody));
     std::optional<WriteGate::Ticket> ticket;
     if (access == Access::kWrite) {
       ticket = gate_->TryEnter();
@@ -382,11 +427,16 @@ void WorkspaceServer::Impl::Route(const std::string& method, const std::string& 
     }
     Send(res, h(req));
   };
-  if (method == "GET") http_.Get(pattern, wrapped);
-  else if (method == "POST") http_.Post(pattern, wrapped);
-  else if (method == "PUT") http_.Put(pattern, wrapped);
-  else if (method == "DELETE") http_.Delete(pattern, wrapped);
-  else if (method == "PATCH") http_.Patch(pattern, wrapped);
+  if (method == "GET")
+    http_.Get(pattern, wrapped);
+  else if (method == "POST")
+    http_.Post(pattern, wrapped);
+  else if (method == "PUT")
+    http_.Put(pattern, wrapped);
+  else if (method == "DELETE")
+    http_.Delete(pattern, wrapped);
+  else if (method == "PATCH")
+    http_.Patch(pattern, wrapped);
 }
 
 // ---- Impl: frame
@@ -419,8 +469,10 @@ void WorkspaceServer::Impl::Send(httplib::Response& res, const util::Result<Repl
   }
   res.status = reply->status;
   for (const auto& [k, v] : reply->headers) res.set_header(k, v);
-  if (reply->raw) res.set_content(*reply->raw, reply->content_type);
-  else res.set_content(DumpJson(reply->body), "application/json");
+  if (reply->raw)
+    res.set_content(*reply->raw, reply->content_type);
+  else
+    res.set_content(DumpJson(reply->body), "application/json");
 }
 
 namespace {
@@ -448,8 +500,9 @@ httplib::Server::HandlerResponse WorkspaceServer::Impl::PreRoute(const httplib::
   }
   bool internal = StartsWith(req.path, "/internal/");
   if (!internal && !allow_.empty() && !allow_.Contains(req.remote_addr)) {
-    SendError(res, 403, "forbidden",
-              "client address " + req.remote_addr + " is not in the workspace's authorized IP ranges");
+    SendError(
+        res, 403, "forbidden",
+        "client address " + req.remote_addr + " is not in the workspace's authorized IP ranges");
     return HR::Handled;
   }
   bool health = req.path == "/api/v1/health" && (req.method == "GET" || req.method == "HEAD");
@@ -468,11 +521,14 @@ httplib::Server::HandlerResponse WorkspaceServer::Impl::PreRoute(const httplib::
       return HR::Handled;
     }
   }
-  // JSON endpoints are small; refuse big bodies before they are read. File uploads and
-  // forwarded traffic are bounded by --max-upload-bytes instead.
-  bool big_ok = StartsWith(req.path, "/apps/") || StartsWith(req.path, "/models/") ||
-                (req.method == "PUT" && req.path.find("/files/") != std::string::npos);
-  if (!big_ok && req.has_header("Content-Length")) {
+  // A request without Content-Length or Transfer-Encoding has no body (RFC 9112 6.3); say so,
+  // because the HTTP library would otherwise refuse such a POST as malformed.
+  if ((req.method == "POST" || req.method == "PUT" || req.method == "PATCH") &&
+      !req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
+    const_cast<httplib::Request&>(req).set_header("Content-Length", "0");
+  }
+  // Bodies beyond any limit are refused before they are read.
+  if (req.has_header("Content-Length")) {
     uint64_t len = 0;
     try {
       len = std::stoull(req.get_header_value("Content-Length"));
@@ -480,9 +536,11 @@ httplib::Server::HandlerResponse WorkspaceServer::Impl::PreRoute(const httplib::
       SendError(res, 400, "invalid-argument", "the Content-Length header is not a number");
       return HR::Handled;
     }
-    if (len > kMaxJsonBody) {
+    if (len > options_.max_upload_bytes + kDrainLimit) {
       res.set_header("Connection", "close");
-      SendError(res, 413, "too-large", "the JSON body is larger than 1 MiB");
+      SendError(res, 413, "too-large",
+                fmt::format("the request body is {} bytes; at most {} are accepted", len,
+                            options_.max_upload_bytes));
       return HR::Handled;
     }
   }
@@ -507,39 +565,46 @@ util::Result<Reply> WorkspaceServer::Impl::Quiesce(const httplib::Request& req) 
   MLV_TRY(OnlyFields(body, {"leaseSeconds", "drainTimeoutSeconds"}));
   auto lease = MLV_TRY(IntField(body, "leaseSeconds", 1, 3600));
   auto drain = MLV_TRY(IntField(body, "drainTimeoutSeconds", 1, 600));
-  auto expiry = MLV_TRY(gate_->Quiesce(std::chrono::seconds(lease.value_or(60)),
-                                       std::chrono::seconds(drain.value_or(options_.quiesce_drain_seconds))));
+  auto expiry =
+      MLV_TRY(gate_->Quiesce(std::chrono::seconds(lease.value_or(60)),
+                             std::chrono::seconds(drain.value_or(options_.quiesce_drain_seconds))));
   Reply r;
   r.body = {{"quiesced", true}, {"leaseExpiresAt", util::FormatTime(expiry)}};
   return r;
 }
 
 void WorkspaceServer::Impl::RegisterFrameRoutes() {
-  Route("GET", "/api/v1/health", Access::kRead, [this](const httplib::Request&) { return Health(); });
+  Route("GET", "/api/v1/health", Access::kRead,
+        [this](const httplib::Request&) { return Health(); });
   Route("POST", "/internal/v1/quiesce", Access::kRead,
         [this](const httplib::Request& req) { return Quiesce(req); });
-  Route("POST", "/internal/v1/resume", Access::kRead, [this](const httplib::Request& req) -> util::Result<Reply> {
-    json body = MLV_TRY(ParseJsonBody(req, true));
-    MLV_TRY(OnlyFields(body, {}));
-    gate_->Resume();
-    Reply r;
-    r.body = {{"quiesced", false}};
-    return r;
-  });
-  Route("GET", "/internal/v1/status", Access::kRead, [this](const httplib::Request&) -> util::Result<Reply> {
-    auto exp = gate_->lease_expires_at();
-    Reply r;
-    r.body = {{"quiesced", exp.has_value()},
-              {"leaseExpiresAt", exp ? json(util::FormatTime(*exp)) : json(nullptr)},
-              {"writesInFlight", gate_->in_flight()},
-              {"reconciled", workloads_->reconciled()}};
-    return r;
-  });
+  Route("POST", "/internal/v1/resume", Access::kRead,
+        [this](const httplib::Request& req) -> util::Result<Reply> {
+          json body = MLV_TRY(ParseJsonBody(req, true));
+          MLV_TRY(OnlyFields(body, {}));
+          gate_->Resume();
+          Reply r;
+          r.body = {{"quiesced", false}};
+          return r;
+        });
+  Route("GET", "/internal/v1/status", Access::kRead,
+        [this](const httplib::Request&) -> util::Result<Reply> {
+          auto exp = gate_->lease_expires_at();
+          Reply r;
+          r.body = {{"quiesced", exp.has_value()},
+                    {"leaseExpiresAt", exp ? json(util::FormatTime(*exp)) : json(nullptr)},
+                    {"writesInFlight", gate_->in_flight()},
+                    {"reconciled", workloads_->reconciled()}};
+          return r;
+        });
 
   // Forwarding: every method.
   for (bool is_app : {true, false}) {
-    std::string pattern = is_app ? "/apps/([^/]+)(/.*)?" : "/models/([^/]+)(/.*)?";
-    auto fwd = [this, is_app](const httplib::Request& req, httplib::Response& res) { Forward(req, res, is_app); };
+    std::string pattern =
+        std::string(is_app ? "/apps/([^/]+)" : "/models/([^/]+)") + "(/[\\s\\S]*)?";
+    auto fwd = [this, is_app](const httplib::Request& req, httplib::Response& res) {
+      Forward(req, res, is_app);
+    };
     http_.Get(pattern, fwd);
     http_.Post(pattern, fwd);
     http_.Put(pattern, fwd);
@@ -549,12 +614,14 @@ void WorkspaceServer::Impl::RegisterFrameRoutes() {
   }
 }
 
-void WorkspaceServer::Impl::Forward(const httplib::Request& req, httplib::Response& res, bool is_app) {
+void WorkspaceServer::Impl::Forward(const httplib::Request& req, httplib::Response& res,
+                                    bool is_app) {
   std::string name = req.matches[1];
   std::string rest = req.matches[2];
   std::string prefix = std::string(is_app ? "/apps/" : "/models/") + name;
   if (!IsDnsLabel(name))
-    return SendError(res, 404, "not-found", "'" + name + "' is not a valid " + (is_app ? "subdomain" : "model name"));
+    return SendError(res, 404, "not-found",
+                     "'" + name + "' is not a valid " + (is_app ? "subdomain" : "model name"));
   std::optional<int> port;
   if (is_app) {
     port = workloads_->AppPort(name);
@@ -563,7 +630,8 @@ void WorkspaceServer::Impl::Forward(const httplib::Request& req, httplib::Respon
       bool known = false;
       if (apps)
         for (const auto& a : *apps) known = known || a.subdomain == name;
-      if (!known) return SendError(res, 404, "not-found", "no application has the subdomain '" + name + "'");
+      if (!known)
+        return SendError(res, 404, "not-found", "no application has the subdomain '" + name + "'");
       res.set_header("Retry-After", "1");
       return SendError(res, 503, "unavailable", "application '" + name + "' is not running");
     }
@@ -606,10 +674,20 @@ void WorkspaceServer::Impl::Forward(const httplib::Request& req, httplib::Respon
   httplib::Request up;
   up.method = req.method;
   up.path = target;
-  static const char* kDropped[] = {"Host", "Authorization", "Connection", "Keep-Alive",
-                                   "Proxy-Connection", "Transfer-Encoding", "TE", "Trailer",
-                                   "Upgrade", "Content-Length", "REMOTE_ADDR", "REMOTE_PORT",
-                                   "LOCAL_ADDR", "LOCAL_PORT"};
+  static const char* kDropped[] = {"Host",
+                                   "Authorization",
+                                   "Connection",
+                                   "Keep-Alive",
+                                   "Proxy-Connection",
+                                   "Transfer-Encoding",
+                                   "TE",
+                                   "Trailer",
+                                   "Upgrade",
+                                   "Content-Length",
+                                   "REMOTE_ADDR",
+                                   "REMOTE_PORT",
+                                   "LOCAL_ADDR",
+                                   "LOCAL_PORT"};
   for (const auto& [k, v] : req.headers) {
     bool drop = false;
     for (const char* d : kDropped) drop = drop || strcasecmp(k.c_str(), d) == 0;
@@ -630,8 +708,8 @@ void WorkspaceServer::Impl::Forward(const httplib::Request& req, httplib::Respon
   auto result = cli.send(up);
   if (!result) {
     return SendError(res, 502, "bad-gateway",
-                     fmt::format("{} '{}' did not answer: {}", is_app ? "application" : "model", name,
-                                 httplib::to_string(result.error())));
+                     fmt::format("{} '{}' did not answer: {}", is_app ? "application" : "model",
+                                 name, httplib::to_string(result.error())));
   }
   res.status = result->status;
   res.set_header("Via", "1.1 mlvault-workspace");

@@ -27,9 +27,9 @@ struct ServeOptions {
   std::string projects_dir;
   std::string models_dir;
   std::string metadata_path;
-  std::string api_key;      // the keys themselves, read from their files by the caller
+  std::string api_key;  // the keys themselves, read from their files by the caller
   std::string control_key;
-  std::string ready_file;   // optional
+  std::string ready_file;            // optional
   std::string authorized_ip_ranges;  // comma-separated CIDRs; empty: everyone
   uint64_t max_upload_bytes = uint64_t{1} << 30;
   int quiesce_drain_seconds = 30;
@@ -40,7 +40,7 @@ class WorkspaceServer {
  public:
   // Validates the options (kInvalidArgument naming the bad one); opens nothing yet.
   static util::Result<std::unique_ptr<WorkspaceServer>> Create(ServeOptions options,
-                                                                const util::Clock& clock);
+                                                               const util::Clock& clock);
   ~WorkspaceServer();
 
   // Opens the state, binds, writes the ready file, starts reconciling. Returns the bound port.

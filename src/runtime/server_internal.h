@@ -7,9 +7,9 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <mutex>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
@@ -30,6 +30,12 @@ using json = nlohmann::json;
 
 // Largest JSON request body.
 inline constexpr size_t kMaxJsonBody = 1 << 20;
+// A refused body up to this size is still read (and dropped) so that the client, which is
+// usually still sending, gets the error answer; a larger one is refused before it is read and
+// the connection closed.
+inline constexpr uint64_t kDrainLimit = uint64_t{64} << 20;
+// Matches any path remainder, newlines included (so odd names reach the path checks).
+inline constexpr const char* kAnyPath = "([\\s\\S]+)";
 
 // A handler's answer: JSON, or raw bytes with a content type.
 struct Reply {
@@ -79,7 +85,10 @@ json ToJson(const FileInfo& f);
 class WorkspaceServer::Impl {
  public:
   Impl(ServeOptions options, const util::Clock& clock, ListenAddress listen, CidrSet allow)
-      : options_(std::move(options)), clock_(clock), listen_(std::move(listen)), allow_(std::move(allow)) {}
+      : options_(std::move(options)),
+        clock_(clock),
+        listen_(std::move(listen)),
+        allow_(std::move(allow)) {}
 
   util::Result<int> Start();
   void Wait();
@@ -102,6 +111,9 @@ class WorkspaceServer::Impl {
   // api.cc: handlers that need more than one helper.
   void UploadFile(const httplib::Request& req, httplib::Response& res,
                   const httplib::ContentReader& reader);
+  // Reads and drops an unread body up to kDrainLimit, else marks the connection for closing.
+  static void DropBody(const httplib::Request& req, httplib::Response& res,
+                       const httplib::ContentReader& reader);
   util::Result<Reply> DownloadFile(const std::string& project_id, const std::string& path);
   util::Result<Reply> CreateBuild(const httplib::Request& req, const std::string& model_id);
   util::Result<Reply> ReadLog(const std::string& path);

@@ -1,8 +1,7 @@
 #include "runtime/sqlite.h"
 
-#include <sqlite3.h>
-
 #include <fmt/core.h>
+#include <sqlite3.h>
 
 namespace mlvault::runtime {
 
@@ -18,23 +17,28 @@ std::string SqlRow::Text(int col) const {
 std::unexpected<util::Error> Sqlite::Fail(int rc, std::string_view what) const {
   std::string msg = fmt::format("{} ({}): {}", what, path_, sqlite3_errmsg(db_));
   switch (rc & 0xff) {
-    case SQLITE_CONSTRAINT: return util::Conflict(msg);
+    case SQLITE_CONSTRAINT:
+      return util::Conflict(msg);
     case SQLITE_BUSY:
-    case SQLITE_LOCKED: return util::Unavailable(msg);
+    case SQLITE_LOCKED:
+      return util::Unavailable(msg);
     case SQLITE_CORRUPT:
-    case SQLITE_NOTADB: return util::Corruption(msg);
+    case SQLITE_NOTADB:
+      return util::Corruption(msg);
     case SQLITE_FULL:
     case SQLITE_IOERR:
     case SQLITE_CANTOPEN:
-    case SQLITE_READONLY: return util::IoError(msg);
-    default: return util::Internal(msg);
+    case SQLITE_READONLY:
+      return util::IoError(msg);
+    default:
+      return util::Internal(msg);
   }
 }
 
 util::Result<std::unique_ptr<Sqlite>> Sqlite::Open(const std::string& path) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
@@ -58,9 +62,12 @@ util::Result<sqlite3_stmt*> Sqlite::Prepare(std::string_view sql,
   if (rc != SQLITE_OK) return Fail(rc, "cannot prepare a statement");
   int i = 1;
   for (const SqlValue& v : args) {
-    if (std::holds_alternative<std::nullptr_t>(v)) rc = sqlite3_bind_null(stmt, i);
-    else if (auto* n = std::get_if<int64_t>(&v)) rc = sqlite3_bind_int64(stmt, i, *n);
-    else if (auto* d = std::get_if<double>(&v)) rc = sqlite3_bind_double(stmt, i, *d);
+    if (std::holds_alternative<std::nullptr_t>(v))
+      rc = sqlite3_bind_null(stmt, i);
+    else if (auto* n = std::get_if<int64_t>(&v))
+      rc = sqlite3_bind_int64(stmt, i, *n);
+    else if (auto* d = std::get_if<double>(&v))
+      rc = sqlite3_bind_double(stmt, i, *d);
     else {
       const auto& s = std::get<std::string>(v);
       rc = sqlite3_bind_text(stmt, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
@@ -132,7 +139,8 @@ util::Status Sqlite::CheckpointTruncate() {
   int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
   if (rc != SQLITE_OK) return Fail(rc, "cannot checkpoint the metadata database");
   if (log != done)
-    return util::Unavailable(fmt::format("checkpoint of {} copied {} of {} frames", path_, done, log));
+    return util::Unavailable(
+        fmt::format("checkpoint of {} copied {} of {} frames", path_, done, log));
   return util::Ok();
 }
 

@@ -122,7 +122,8 @@ ExperimentRun ExpRunFrom(const SqlRow& r) {
   return e;
 }
 
-constexpr const char* kBuildCols = "id, model_id, serve_command, files, manifest_sha256, created_at";
+constexpr const char* kBuildCols =
+    "id, model_id, serve_command, files, manifest_sha256, created_at";
 Build BuildFrom(const SqlRow& r) {
   Build b;
   b.id = r.Text(0);
@@ -200,10 +201,10 @@ util::Status Store::Migrate() {
     return false;
   }));
   if (version > kSchemaVersion)
-    return util::InvalidArgument(fmt::format(
-        "the metadata database {} has schema version {}, newer than this runtime's {}; "
-        "upgrade mlvault-workspace",
-        db_->path(), version, kSchemaVersion));
+    return util::InvalidArgument(
+        fmt::format("the metadata database {} has schema version {}, newer than this runtime's {}; "
+                    "upgrade mlvault-workspace",
+                    db_->path(), version, kSchemaVersion));
   if (version == kSchemaVersion) return util::Ok();
   return db_->Transaction([&]() -> util::Status {
     MLV_TRY(db_->ExecScript(kSchemaV1));
@@ -333,9 +334,9 @@ util::Status Store::CreateRun(const Run& r) {
 
 util::Status Store::UpdateRun(const Run& r) {
   std::lock_guard lock(mu_);
-  int n = MLV_TRY(db_->Exec(
-      "UPDATE runs SET status=?, exit_code=?, pid=?, finished_at=?, message=? WHERE id=?",
-      {r.status, Opt(r.exit_code), Opt(r.pid), Opt(r.finished_at), r.message, r.id}));
+  int n = MLV_TRY(
+      db_->Exec("UPDATE runs SET status=?, exit_code=?, pid=?, finished_at=?, message=? WHERE id=?",
+                {r.status, Opt(r.exit_code), Opt(r.pid), Opt(r.finished_at), r.message, r.id}));
   return NotFoundUnless(n > 0, "run", r.id);
 }
 
@@ -402,12 +403,12 @@ util::Result<std::vector<Experiment>> Store::ListExperiments(const std::string& 
 util::Result<Experiment> Store::GetExperiment(const std::string& id) {
   std::lock_guard lock(mu_);
   std::optional<Experiment> e;
-  MLV_TRY(db_->Query(
-      "SELECT id, project_id, name, description, created_at FROM experiments WHERE id=?", {id},
-      [&](const SqlRow& r) {
-        e = Experiment{r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4)};
-        return false;
-      }));
+  MLV_TRY(
+      db_->Query("SELECT id, project_id, name, description, created_at FROM experiments WHERE id=?",
+                 {id}, [&](const SqlRow& r) {
+                   e = Experiment{r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4)};
+                   return false;
+                 }));
   MLV_TRY(NotFoundUnless(e.has_value(), "experiment", id));
   return *e;
 }
@@ -427,7 +428,8 @@ util::Status Store::CreateExperimentRun(const ExperimentRun& e) {
   return NotFoundUnless(n > 0, "experiment", e.experiment_id);
 }
 
-util::Result<std::vector<ExperimentRun>> Store::ListExperimentRuns(const std::string& experiment_id) {
+util::Result<std::vector<ExperimentRun>> Store::ListExperimentRuns(
+    const std::string& experiment_id) {
   std::lock_guard lock(mu_);
   std::vector<ExperimentRun> out;
   MLV_TRY(db_->Query(fmt::format("SELECT {} FROM experiment_runs WHERE experiment_id=? "
@@ -464,7 +466,8 @@ util::Status Store::EndExperimentRun(const std::string& id, const std::string& s
     MLV_TRY(NotFoundUnless(current.has_value(), "experiment run", id));
     if (*current != "running")
       return util::Conflict("experiment run '" + id + "' already ended (" + *current + ")");
-    MLV_TRY(db_->Exec("UPDATE experiment_runs SET status=?, ended_at=? WHERE id=?", {status, at, id}));
+    MLV_TRY(
+        db_->Exec("UPDATE experiment_runs SET status=?, ended_at=? WHERE id=?", {status, at, id}));
     return util::Ok();
   });
 }
@@ -480,12 +483,14 @@ util::Status Store::LogMetrics(const std::string& run_id, const std::vector<Metr
     }));
     MLV_TRY(NotFoundUnless(exists, "experiment run", run_id));
     for (const Metric& m : metrics) {
-      auto r = db_->Exec("INSERT INTO metrics(run_id, key, step, value, logged_at) VALUES(?,?,?,?,?)",
-                         {run_id, m.key, m.step, m.value, at});
+      auto r =
+          db_->Exec("INSERT INTO metrics(run_id, key, step, value, logged_at) VALUES(?,?,?,?,?)",
+                    {run_id, m.key, m.step, m.value, at});
       if (!r && r.error().code() == util::ErrorCode::kConflict)
-        return util::Conflict(fmt::format("metric '{}' at step {} is already logged; nothing of "
-                                          "this batch was applied",
-                                          m.key, m.step));
+        return util::Conflict(
+            fmt::format("metric '{}' at step {} is already logged; nothing of "
+                        "this batch was applied",
+                        m.key, m.step));
       MLV_TRY(std::move(r));
     }
     return util::Ok();
@@ -501,8 +506,9 @@ util::Result<std::vector<Metric>> Store::GetMetrics(const std::string& run_id,
     return true;
   };
   if (key) {
-    MLV_TRY(db_->Query("SELECT key, step, value FROM metrics WHERE run_id=? AND key=? ORDER BY step",
-                       {run_id, *key}, on_row));
+    MLV_TRY(
+        db_->Query("SELECT key, step, value FROM metrics WHERE run_id=? AND key=? ORDER BY step",
+                   {run_id, *key}, on_row));
   } else {
     MLV_TRY(db_->Query("SELECT key, step, value FROM metrics WHERE run_id=? ORDER BY key, step",
                        {run_id}, on_row));
@@ -524,11 +530,12 @@ util::Status Store::CreateModel(const Model& m) {
 util::Result<std::vector<Model>> Store::ListModels() {
   std::lock_guard lock(mu_);
   std::vector<Model> out;
-  MLV_TRY(db_->Query("SELECT id, name, project_id, description, created_at FROM models ORDER BY name",
-                     {}, [&](const SqlRow& r) {
-                       out.push_back({r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4)});
-                       return true;
-                     }));
+  MLV_TRY(
+      db_->Query("SELECT id, name, project_id, description, created_at FROM models ORDER BY name",
+                 {}, [&](const SqlRow& r) {
+                   out.push_back({r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4)});
+                   return true;
+                 }));
   return out;
 }
 
@@ -547,11 +554,12 @@ util::Result<Model> Store::GetModel(const std::string& id) {
 util::Result<Model> Store::GetModelByName(const std::string& name) {
   std::lock_guard lock(mu_);
   std::optional<Model> m;
-  MLV_TRY(db_->Query("SELECT id, name, project_id, description, created_at FROM models WHERE name=?",
-                     {name}, [&](const SqlRow& r) {
-                       m = Model{r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4)};
-                       return false;
-                     }));
+  MLV_TRY(
+      db_->Query("SELECT id, name, project_id, description, created_at FROM models WHERE name=?",
+                 {name}, [&](const SqlRow& r) {
+                   m = Model{r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4)};
+                   return false;
+                 }));
   if (!m) return util::NotFound("no model is named '" + name + "'");
   return *m;
 }
@@ -560,13 +568,15 @@ util::Status Store::DeleteModel(const std::string& id) {
   std::lock_guard lock(mu_);
   return db_->Transaction([&]() -> util::Status {
     int64_t active = 0;
-    MLV_TRY(db_->Query("SELECT count(*) FROM deployments WHERE model_id=? AND status IN "
-                       "('starting','running')",
-                       {id}, [&](const SqlRow& r) {
-                         active = r.Int(0);
-                         return false;
-                       }));
-    if (active > 0) return util::Conflict("model '" + id + "' is deployed; stop the deployment first");
+    MLV_TRY(
+        db_->Query("SELECT count(*) FROM deployments WHERE model_id=? AND status IN "
+                   "('starting','running')",
+                   {id}, [&](const SqlRow& r) {
+                     active = r.Int(0);
+                     return false;
+                   }));
+    if (active > 0)
+      return util::Conflict("model '" + id + "' is deployed; stop the deployment first");
     MLV_TRY(db_->Exec("DELETE FROM deployments WHERE model_id=?", {id}));
     MLV_TRY(db_->Exec("DELETE FROM builds WHERE model_id=?", {id}));
     int n = MLV_TRY(db_->Exec("DELETE FROM models WHERE id=?", {id}));
@@ -577,7 +587,8 @@ util::Status Store::DeleteModel(const std::string& id) {
 util::Status Store::CreateBuild(const Build& b) {
   std::lock_guard lock(mu_);
   json files = json::array();
-  for (const auto& f : b.files) files.push_back({{"path", f.path}, {"size", f.size}, {"sha256", f.sha256}});
+  for (const auto& f : b.files)
+    files.push_back({{"path", f.path}, {"size", f.size}, {"sha256", f.sha256}});
   int n = MLV_TRY(db_->Exec(
       "INSERT INTO builds(id, model_id, serve_command, files, manifest_sha256, created_at) "
       "SELECT ?,?,?,?,?,? WHERE EXISTS(SELECT 1 FROM models WHERE id=?2)",
@@ -613,13 +624,15 @@ util::Status Store::DeleteBuild(const std::string& id) {
   std::lock_guard lock(mu_);
   return db_->Transaction([&]() -> util::Status {
     int64_t active = 0;
-    MLV_TRY(db_->Query("SELECT count(*) FROM deployments WHERE build_id=? AND status IN "
-                       "('starting','running')",
-                       {id}, [&](const SqlRow& r) {
-                         active = r.Int(0);
-                         return false;
-                       }));
-    if (active > 0) return util::Conflict("build '" + id + "' is deployed; stop the deployment first");
+    MLV_TRY(
+        db_->Query("SELECT count(*) FROM deployments WHERE build_id=? AND status IN "
+                   "('starting','running')",
+                   {id}, [&](const SqlRow& r) {
+                     active = r.Int(0);
+                     return false;
+                   }));
+    if (active > 0)
+      return util::Conflict("build '" + id + "' is deployed; stop the deployment first");
     MLV_TRY(db_->Exec("DELETE FROM deployments WHERE build_id=?", {id}));
     int n = MLV_TRY(db_->Exec("DELETE FROM builds WHERE id=?", {id}));
     return NotFoundUnless(n > 0, "build", id);
@@ -630,20 +643,22 @@ util::Status Store::CreateDeployment(const Deployment& d) {
   std::lock_guard lock(mu_);
   return db_->Transaction([&]() -> util::Status {
     std::optional<std::string> model_of_build;
-    MLV_TRY(db_->Query("SELECT model_id FROM builds WHERE id=?", {d.build_id}, [&](const SqlRow& r) {
-      model_of_build = r.Text(0);
-      return false;
-    }));
+    MLV_TRY(
+        db_->Query("SELECT model_id FROM builds WHERE id=?", {d.build_id}, [&](const SqlRow& r) {
+          model_of_build = r.Text(0);
+          return false;
+        }));
     MLV_TRY(NotFoundUnless(model_of_build.has_value(), "build", d.build_id));
     if (*model_of_build != d.model_id)
       return util::InvalidArgument("build '" + d.build_id + "' belongs to another model");
     std::optional<std::string> active;
-    MLV_TRY(db_->Query("SELECT id FROM deployments WHERE model_id=? AND status IN "
-                       "('starting','running')",
-                       {d.model_id}, [&](const SqlRow& r) {
-                         active = r.Text(0);
-                         return false;
-                       }));
+    MLV_TRY(
+        db_->Query("SELECT id FROM deployments WHERE model_id=? AND status IN "
+                   "('starting','running')",
+                   {d.model_id}, [&](const SqlRow& r) {
+                     active = r.Text(0);
+                     return false;
+                   }));
     if (active)
       return util::Conflict("the model already has deployment '" + *active +
                             "' starting or running; stop it first");
@@ -709,14 +724,15 @@ util::Status Store::CreateApp(const App& a) {
     }));
     MLV_TRY(NotFoundUnless(project, "project", a.project_id));
     bool sub_taken = false, name_taken = false;
-    MLV_TRY(db_->Query("SELECT subdomain=?, name=? AND project_id=? FROM apps WHERE subdomain=? OR "
-                       "(name=? AND project_id=?)",
-                       {a.subdomain, a.name, a.project_id, a.subdomain, a.name, a.project_id},
-                       [&](const SqlRow& r) {
-                         sub_taken = sub_taken || r.Int(0) != 0;
-                         name_taken = name_taken || r.Int(1) != 0;
-                         return true;
-                       }));
+    MLV_TRY(
+        db_->Query("SELECT subdomain=?, name=? AND project_id=? FROM apps WHERE subdomain=? OR "
+                   "(name=? AND project_id=?)",
+                   {a.subdomain, a.name, a.project_id, a.subdomain, a.name, a.project_id},
+                   [&](const SqlRow& r) {
+                     sub_taken = sub_taken || r.Int(0) != 0;
+                     name_taken = name_taken || r.Int(1) != 0;
+                     return true;
+                   }));
     if (sub_taken) return util::Conflict("the subdomain '" + a.subdomain + "' is already taken");
     if (name_taken)
       return util::Conflict("an application named '" + a.name + "' already exists in this project");
@@ -731,9 +747,9 @@ util::Status Store::CreateApp(const App& a) {
 
 util::Status Store::UpdateAppState(const std::string& id, const ServiceState& s) {
   std::lock_guard lock(mu_);
-  int n = MLV_TRY(db_->Exec(
-      "UPDATE apps SET status=?, message=?, pid=?, port=?, started_at=? WHERE id=?",
-      {s.status, s.message, Opt(s.pid), Opt(s.port), Opt(s.started_at), id}));
+  int n = MLV_TRY(
+      db_->Exec("UPDATE apps SET status=?, message=?, pid=?, port=?, started_at=? WHERE id=?",
+                {s.status, s.message, Opt(s.pid), Opt(s.port), Opt(s.started_at), id}));
   return NotFoundUnless(n > 0, "application", id);
 }
 
@@ -745,8 +761,9 @@ util::Result<std::vector<App>> Store::ListApps(const std::optional<std::string>&
     return true;
   };
   if (project_id) {
-    MLV_TRY(db_->Query(fmt::format("SELECT {} FROM apps WHERE project_id=? ORDER BY name, id", kAppCols),
-                       {*project_id}, on_row));
+    MLV_TRY(db_->Query(
+        fmt::format("SELECT {} FROM apps WHERE project_id=? ORDER BY name, id", kAppCols),
+        {*project_id}, on_row));
   } else {
     MLV_TRY(db_->Query(fmt::format("SELECT {} FROM apps ORDER BY name, id", kAppCols), {}, on_row));
   }

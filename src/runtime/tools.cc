@@ -35,7 +35,8 @@ class ApiClient {
 
   util::Result<std::string> Raw(const std::string& method, const std::string& path,
                                 const std::string& body, const std::string& content_type) {
-    if (!cli_.is_valid()) return util::InvalidArgument("--endpoint '" + options_.endpoint + "' is not a valid URL");
+    if (!cli_.is_valid())
+      return util::InvalidArgument("--endpoint '" + options_.endpoint + "' is not a valid URL");
     httplib::Request req;
     req.method = method;
     req.path = path;
@@ -49,30 +50,40 @@ class ApiClient {
     if (res->status >= 300) {
       std::string msg = res->body;
       json j = json::parse(res->body, nullptr, false);
-      if (j.is_object() && j.contains("error") && j["error"].is_string()) msg = j["error"].get<std::string>();
+      if (j.is_object() && j.contains("error") && j["error"].is_string())
+        msg = j["error"].get<std::string>();
       std::string text = fmt::format("{} {}: HTTP {}: {}", method, path, res->status, msg);
       switch (res->status) {
-        case 400: return util::InvalidArgument(text);
+        case 400:
+          return util::InvalidArgument(text);
         case 401:
-        case 403: return util::PermissionDenied(text);
-        case 404: return util::NotFound(text);
-        case 409: return util::Conflict(text);
-        case 503: return util::Unavailable(text);
-        default: return util::Internal(text);
+        case 403:
+          return util::PermissionDenied(text);
+        case 404:
+          return util::NotFound(text);
+        case 409:
+          return util::Conflict(text);
+        case 503:
+          return util::Unavailable(text);
+        default:
+          return util::Internal(text);
       }
     }
     return res->body;
   }
 
-  util::Result<json> Put(const std::string& project_id, const std::string& path, const std::string& data) {
+  util::Result<json> Put(const std::string& project_id, const std::string& path,
+                         const std::string& data) {
     std::string raw = MLV_TRY(Raw("PUT", "/api/v1/projects/" + project_id + "/files/" + path, data,
                                   "application/octet-stream"));
     return json::parse(raw, nullptr, false);
   }
 
   // Polls `path` until its "status" is not `while_status` or the timeout passes.
-  util::Result<json> WaitWhile(const std::string& path, std::initializer_list<const char*> while_status) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options_.timeout_seconds);
+  util::Result<json> WaitWhile(const std::string& path,
+                               std::initializer_list<const char*> while_status) {
+    auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(options_.timeout_seconds);
     for (;;) {
       json j = MLV_TRY(Call("GET", path));
       std::string s = j.value("status", "");
@@ -80,7 +91,8 @@ class ApiClient {
       for (const char* w : while_status) waiting = waiting || s == w;
       if (!waiting) return j;
       if (std::chrono::steady_clock::now() > deadline)
-        return util::Unavailable(fmt::format("{} is still '{}' after {} s", path, s, options_.timeout_seconds));
+        return util::Unavailable(
+            fmt::format("{} is still '{}' after {} s", path, s, options_.timeout_seconds));
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
@@ -136,7 +148,8 @@ std::string SalesCsv() {
   return csv;
 }
 
-const char* kTrainPy = R"py(# Trains a logistic-regression churn model on data/customers.csv (pure Python).
+const char* kTrainPy =
+    R"py(# Trains a logistic-regression churn model on data/customers.csv (pure Python).
 import csv, json, math
 
 rows = list(csv.DictReader(open("data/customers.csv")))
@@ -169,7 +182,8 @@ json.dump({"accuracy": accuracy, "rows": len(X)}, open("metrics.json", "w"), ind
 print(f"accuracy {accuracy:.3f}; wrote model.json")
 )py";
 
-const char* kServePy = R"py(# Serves model.json: GET / (health), POST /predict {"tenure_months":..,"monthly_charges":..,"support_calls":..}
+const char* kServePy =
+    R"py(# Serves model.json: GET / (health), POST /predict {"tenure_months":..,"monthly_charges":..,"support_calls":..}
 import json, math, os
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -202,7 +216,8 @@ class Handler(BaseHTTPRequestHandler):
 ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
 )py";
 
-const char* kAppPy = R"py(# Sales dashboard: serves static/index.html and /api/summary from data/sales.csv.
+const char* kAppPy =
+    R"py(# Sales dashboard: serves static/index.html and /api/summary from data/sales.csv.
 import csv, json, os
 from collections import defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -264,30 +279,35 @@ util::Result<std::string> Seed(const ClientOptions& options) {
   json summary;
 
   // Project 1: churn prediction — data, code, notebook, a training job, an experiment, a model.
-  json churn = MLV_TRY(api.Call("POST", "/api/v1/projects",
-                                json{{"name", "churn-prediction"},
-                                     {"description", "Predicts customer churn from usage and billing data"}}));
+  json churn = MLV_TRY(
+      api.Call("POST", "/api/v1/projects",
+               json{{"name", "churn-prediction"},
+                    {"description", "Predicts customer churn from usage and billing data"}}));
   std::string churn_id = churn["id"];
-  MLV_TRY(api.Put(churn_id, "README.md", "# Churn prediction\n\nRun the `train` job, then deploy model `churn`.\n"));
+  MLV_TRY(api.Put(churn_id, "README.md",
+                  "# Churn prediction\n\nRun the `train` job, then deploy model `churn`.\n"));
   MLV_TRY(api.Put(churn_id, "data/customers.csv", CustomersCsv()));
   MLV_TRY(api.Put(churn_id, "src/train.py", kTrainPy));
   MLV_TRY(api.Put(churn_id, "serve.py", kServePy));
   MLV_TRY(api.Put(churn_id, "notebooks/exploration.ipynb", kNotebook));
-  json train = MLV_TRY(api.Call("POST", "/api/v1/projects/" + churn_id + "/jobs",
-                                json{{"name", "train"}, {"script", "src/train.py"}, {"interpreter", "python3"}}));
-  json run = MLV_TRY(api.Call("POST", "/api/v1/jobs/" + train["id"].get<std::string>() + "/runs", json::object()));
+  json train = MLV_TRY(
+      api.Call("POST", "/api/v1/projects/" + churn_id + "/jobs",
+               json{{"name", "train"}, {"script", "src/train.py"}, {"interpreter", "python3"}}));
+  json run = MLV_TRY(
+      api.Call("POST", "/api/v1/jobs/" + train["id"].get<std::string>() + "/runs", json::object()));
   run = MLV_TRY(api.WaitWhile("/api/v1/runs/" + run["id"].get<std::string>(), {"running"}));
   if (run["status"] != "succeeded")
-    return util::Internal("the sample training run ended " + run["status"].get<std::string>() + ": " +
-                          run.value("message", ""));
+    return util::Internal("the sample training run ended " + run["status"].get<std::string>() +
+                          ": " + run.value("message", ""));
 
   json exp = MLV_TRY(api.Call("POST", "/api/v1/projects/" + churn_id + "/experiments",
                               json{{"name", "baseline"}, {"description", "learning-rate sweep"}}));
   json exp_runs = json::array();
   for (double lr : {0.5, 0.05}) {
-    json er = MLV_TRY(api.Call("POST", "/api/v1/experiments/" + exp["id"].get<std::string>() + "/runs",
-                               json{{"name", fmt::format("lr-{}", lr)},
-                                    {"params", {{"learningRate", lr}, {"epochs", 5}, {"optimizer", "sgd"}}}}));
+    json er = MLV_TRY(
+        api.Call("POST", "/api/v1/experiments/" + exp["id"].get<std::string>() + "/runs",
+                 json{{"name", fmt::format("lr-{}", lr)},
+                      {"params", {{"learningRate", lr}, {"epochs", 5}, {"optimizer", "sgd"}}}}));
     json points = json::array();
     for (int step = 0; step < 5; ++step) {
       double loss = 0.7 / (1 + lr * 4 * step);
@@ -295,48 +315,62 @@ util::Result<std::string> Seed(const ClientOptions& options) {
       points.push_back({{"key", "accuracy"}, {"step", step}, {"value", 1 - loss / 1.4}});
     }
     std::string er_id = er["id"];
-    MLV_TRY(api.Call("POST", "/api/v1/experiment-runs/" + er_id + "/metrics", json{{"metrics", points}}));
-    MLV_TRY(api.Call("POST", "/api/v1/experiment-runs/" + er_id + "/end", json{{"status", "finished"}}));
+    MLV_TRY(api.Call("POST", "/api/v1/experiment-runs/" + er_id + "/metrics",
+                     json{{"metrics", points}}));
+    MLV_TRY(api.Call("POST", "/api/v1/experiment-runs/" + er_id + "/end",
+                     json{{"status", "finished"}}));
     exp_runs.push_back(er_id);
   }
 
-  json model = MLV_TRY(api.Call("POST", "/api/v1/models",
-                                json{{"name", "churn"}, {"projectId", churn_id}, {"description", "churn classifier"}}));
+  json model = MLV_TRY(api.Call(
+      "POST", "/api/v1/models",
+      json{{"name", "churn"}, {"projectId", churn_id}, {"description", "churn classifier"}}));
   std::string model_id = model["id"];
-  json build = MLV_TRY(api.Call("POST", "/api/v1/models/" + model_id + "/builds",
-                                json{{"files", {"model.json", "serve.py"}}, {"serveCommand", "python3 serve.py"}}));
+  json build = MLV_TRY(
+      api.Call("POST", "/api/v1/models/" + model_id + "/builds",
+               json{{"files", {"model.json", "serve.py"}}, {"serveCommand", "python3 serve.py"}}));
   json dep = MLV_TRY(api.Call("POST", "/api/v1/models/" + model_id + "/deployments",
                               json{{"buildId", build["id"]}}));
   dep = MLV_TRY(api.WaitWhile("/api/v1/deployments/" + dep["id"].get<std::string>(), {"starting"}));
   if (dep["status"] != "running")
-    return util::Unavailable("the sample deployment is " + dep["status"].get<std::string>() + ": " + dep.value("message", ""));
+    return util::Unavailable("the sample deployment is " + dep["status"].get<std::string>() + ": " +
+                             dep.value("message", ""));
   MLV_TRY(api.Raw("POST", "/models/churn/predict",
-                  R"({"tenure_months": 3, "monthly_charges": 99.5, "support_calls": 5})", "application/json"));
+                  R"({"tenure_months": 3, "monthly_charges": 99.5, "support_calls": 5})",
+                  "application/json"));
 
   // Project 2: a sales dashboard application and a shell reporting job.
-  json sales = MLV_TRY(api.Call("POST", "/api/v1/projects",
-                                json{{"name", "sales-dashboard"}, {"description", "Regional sales dashboard"}}));
+  json sales = MLV_TRY(
+      api.Call("POST", "/api/v1/projects",
+               json{{"name", "sales-dashboard"}, {"description", "Regional sales dashboard"}}));
   std::string sales_id = sales["id"];
   MLV_TRY(api.Put(sales_id, "app.py", kAppPy));
   MLV_TRY(api.Put(sales_id, "static/index.html", kIndexHtml));
   MLV_TRY(api.Put(sales_id, "data/sales.csv", SalesCsv()));
   MLV_TRY(api.Put(sales_id, "scripts/report.sh", kReportSh));
-  json report = MLV_TRY(api.Call("POST", "/api/v1/projects/" + sales_id + "/jobs",
-                                 json{{"name", "report"}, {"script", "scripts/report.sh"}, {"interpreter", "sh"}}));
-  json report_run = MLV_TRY(api.Call("POST", "/api/v1/jobs/" + report["id"].get<std::string>() + "/runs"));
-  report_run = MLV_TRY(api.WaitWhile("/api/v1/runs/" + report_run["id"].get<std::string>(), {"running"}));
+  json report = MLV_TRY(
+      api.Call("POST", "/api/v1/projects/" + sales_id + "/jobs",
+               json{{"name", "report"}, {"script", "scripts/report.sh"}, {"interpreter", "sh"}}));
+  json report_run =
+      MLV_TRY(api.Call("POST", "/api/v1/jobs/" + report["id"].get<std::string>() + "/runs"));
+  report_run =
+      MLV_TRY(api.WaitWhile("/api/v1/runs/" + report_run["id"].get<std::string>(), {"running"}));
   if (report_run["status"] != "succeeded")
     return util::Internal("the sample report run ended " + report_run["status"].get<std::string>());
-  json app = MLV_TRY(api.Call("POST", "/api/v1/projects/" + sales_id + "/applications",
-                              json{{"name", "dashboard"}, {"subdomain", "dashboard"}, {"command", "python3 app.py"}}));
-  app = MLV_TRY(api.WaitWhile("/api/v1/applications/" + app["id"].get<std::string>(), {"starting"}));
+  json app = MLV_TRY(api.Call(
+      "POST", "/api/v1/projects/" + sales_id + "/applications",
+      json{{"name", "dashboard"}, {"subdomain", "dashboard"}, {"command", "python3 app.py"}}));
+  app =
+      MLV_TRY(api.WaitWhile("/api/v1/applications/" + app["id"].get<std::string>(), {"starting"}));
   if (app["status"] != "running")
-    return util::Unavailable("the sample application is " + app["status"].get<std::string>() + ": " + app.value("message", ""));
+    return util::Unavailable("the sample application is " + app["status"].get<std::string>() +
+                             ": " + app.value("message", ""));
   MLV_TRY(api.Raw("GET", "/apps/dashboard/api/summary", "", ""));
 
   // Project 3: shared datasets — binary files, nested folders, a name with spaces and accents.
-  json data = MLV_TRY(api.Call("POST", "/api/v1/projects",
-                               json{{"name", "shared-datasets"}, {"description", "Raw data shared between teams"}}));
+  json data = MLV_TRY(api.Call(
+      "POST", "/api/v1/projects",
+      json{{"name", "shared-datasets"}, {"description", "Raw data shared between teams"}}));
   std::string data_id = data["id"];
   MLV_TRY(api.Put(data_id, "README.md", "Raw datasets. Do not edit in place.\n"));
   MLV_TRY(api.Put(data_id, "images/batch-000.bin", PseudoRandom(1, 256 * 1024)));
@@ -345,12 +379,17 @@ util::Result<std::string> Seed(const ClientOptions& options) {
   MLV_TRY(api.Put(data_id, "notes/%C3%BCbersicht%20Q1.txt", "Überblick über das erste Quartal.\n"));
   MLV_TRY(api.Put(data_id, "empty.txt", ""));
 
-  summary = {{"projects", {{{"id", churn_id}, {"name", "churn-prediction"}},
-                           {{"id", sales_id}, {"name", "sales-dashboard"}},
-                           {{"id", data_id}, {"name", "shared-datasets"}}}},
+  summary = {{"projects",
+              {{{"id", churn_id}, {"name", "churn-prediction"}},
+               {{"id", sales_id}, {"name", "sales-dashboard"}},
+               {{"id", data_id}, {"name", "shared-datasets"}}}},
              {"runs", {run["id"], report_run["id"]}},
              {"experiment", {{"id", exp["id"]}, {"runs", exp_runs}}},
-             {"model", {{"id", model_id}, {"buildId", build["id"]}, {"deploymentId", dep["id"]}, {"url", "/models/churn/"}}},
+             {"model",
+              {{"id", model_id},
+               {"buildId", build["id"]},
+               {"deploymentId", dep["id"]},
+               {"url", "/models/churn/"}}},
              {"application", {{"id", app["id"]}, {"url", "/apps/dashboard/"}}}};
   return summary.dump(2);
 }
@@ -362,11 +401,13 @@ util::Result<std::string> Snapshot(const ClientOptions& options) {
     json health = MLV_TRY(api.Call("GET", "/api/v1/health"));
     if (health.value("reconciled", false)) break;
     if (std::chrono::steady_clock::now() > deadline)
-      return util::Unavailable(fmt::format("the workspace is not reconciled after {} s", options.timeout_seconds));
+      return util::Unavailable(
+          fmt::format("the workspace is not reconciled after {} s", options.timeout_seconds));
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   auto by_id = [](json arr) {
-    std::sort(arr.begin(), arr.end(), [](const json& a, const json& b) { return a["id"] < b["id"]; });
+    std::sort(arr.begin(), arr.end(),
+              [](const json& a, const json& b) { return a["id"] < b["id"]; });
     return arr;
   };
   auto pick = [](const json& from, std::initializer_list<const char*> keys) {
@@ -380,22 +421,25 @@ util::Result<std::string> Snapshot(const ClientOptions& options) {
     std::string pid = p["id"];
     json proj = pick(p, {"id", "name", "description", "createdAt"});
     json files = json::array();
-    for (const json& f : MLV_TRY(api.Call("GET", "/api/v1/projects/" + pid + "/files"))["files"])
-      files.push_back(pick(f, {"path", "size", "sha256"}));
+    json listed = MLV_TRY(api.Call("GET", "/api/v1/projects/" + pid + "/files"));
+    for (const json& f : listed["files"]) files.push_back(pick(f, {"path", "size", "sha256"}));
     proj["files"] = files;
 
     json jobs = json::array();
-    for (const json& j : by_id(MLV_TRY(api.Call("GET", "/api/v1/projects/" + pid + "/jobs"))["jobs"])) {
+    for (const json& j :
+         by_id(MLV_TRY(api.Call("GET", "/api/v1/projects/" + pid + "/jobs"))["jobs"])) {
       json job = pick(j, {"id", "name", "script", "interpreter", "args", "createdAt"});
       json runs = json::array();
-      for (const json& r : by_id(MLV_TRY(api.Call("GET", "/api/v1/jobs/" + j["id"].get<std::string>() + "/runs"))["runs"])) {
+      for (const json& r : by_id(MLV_TRY(
+               api.Call("GET", "/api/v1/jobs/" + j["id"].get<std::string>() + "/runs"))["runs"])) {
         json run = pick(r, {"id", "status", "exitCode", "startedAt"});
         std::string status = r["status"];
         if (status == "succeeded" || status == "failed") {
           // A finished run is history: its end and its log are fixed.
           run["finishedAt"] = r["finishedAt"];
           run["message"] = r["message"];
-          std::string log = MLV_TRY(api.Raw("GET", "/api/v1/runs/" + r["id"].get<std::string>() + "/log", "", ""));
+          std::string log = MLV_TRY(
+              api.Raw("GET", "/api/v1/runs/" + r["id"].get<std::string>() + "/log", "", ""));
           run["logSha256"] = Sha256Hex(log);
         }
         runs.push_back(run);
@@ -406,12 +450,16 @@ util::Result<std::string> Snapshot(const ClientOptions& options) {
     proj["jobs"] = jobs;
 
     json exps = json::array();
-    for (const json& e : by_id(MLV_TRY(api.Call("GET", "/api/v1/projects/" + pid + "/experiments"))["experiments"])) {
+    for (const json& e : by_id(
+             MLV_TRY(api.Call("GET", "/api/v1/projects/" + pid + "/experiments"))["experiments"])) {
       json exp = pick(e, {"id", "name", "description", "createdAt"});
       json runs = json::array();
-      for (const json& r : by_id(MLV_TRY(api.Call("GET", "/api/v1/experiments/" + e["id"].get<std::string>() + "/runs"))["runs"])) {
+      for (const json& r : by_id(MLV_TRY(api.Call(
+               "GET", "/api/v1/experiments/" + e["id"].get<std::string>() + "/runs"))["runs"])) {
         json run = pick(r, {"id", "name", "status", "params", "startedAt", "endedAt"});
-        run["metrics"] = MLV_TRY(api.Call("GET", "/api/v1/experiment-runs/" + r["id"].get<std::string>() + "/metrics"))["metrics"];
+        run["metrics"] =
+            MLV_TRY(api.Call("GET", "/api/v1/experiment-runs/" + r["id"].get<std::string>() +
+                                        "/metrics"))["metrics"];
         runs.push_back(run);
       }
       exp["runs"] = runs;
@@ -420,7 +468,8 @@ util::Result<std::string> Snapshot(const ClientOptions& options) {
     proj["experiments"] = exps;
 
     json apps = json::array();
-    for (const json& a : by_id(MLV_TRY(api.Call("GET", "/api/v1/projects/" + pid + "/applications"))["applications"]))
+    for (const json& a : by_id(
+             MLV_TRY(api.Call("GET", "/api/v1/projects/" + pid + "/applications"))["applications"]))
       apps.push_back(pick(a, {"id", "name", "subdomain", "command", "status", "createdAt"}));
     proj["applications"] = apps;
     projects.push_back(proj);
@@ -432,7 +481,8 @@ util::Result<std::string> Snapshot(const ClientOptions& options) {
     std::string mid = m["id"];
     json model = pick(m, {"id", "name", "projectId", "description", "createdAt"});
     json builds = json::array();
-    for (const json& b : by_id(MLV_TRY(api.Call("GET", "/api/v1/models/" + mid + "/builds"))["builds"]))
+    for (const json& b :
+         by_id(MLV_TRY(api.Call("GET", "/api/v1/models/" + mid + "/builds"))["builds"]))
       builds.push_back(pick(b, {"id", "serveCommand", "files", "manifestSha256", "createdAt"}));
     model["builds"] = builds;
     json deps = json::array();

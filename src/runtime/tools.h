@@ -12,7 +12,7 @@ namespace mlvault::runtime {
 struct ClientOptions {
   std::string endpoint;  // http://host:port
   std::string api_key;
-  std::string host;      // Host header to send; empty: the endpoint's
+  std::string host;  // Host header to send; empty: the endpoint's
   int timeout_seconds = 60;
 };
 

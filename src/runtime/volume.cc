@@ -48,9 +48,10 @@ std::unexpected<util::Error> ComponentError(int dirfd, const std::string& name,
 util::Result<PathParts> SplitRelativePath(std::string_view path) {
   if (path.empty()) return util::InvalidArgument("the file path is empty");
   if (path.size() > kMaxPathBytes)
-    return util::InvalidArgument(
-        fmt::format("the file path is {} bytes; at most {} are allowed", path.size(), kMaxPathBytes));
-  if (path.front() == '/') return util::InvalidArgument("the file path must be relative, not start with '/'");
+    return util::InvalidArgument(fmt::format("the file path is {} bytes; at most {} are allowed",
+                                             path.size(), kMaxPathBytes));
+  if (path.front() == '/')
+    return util::InvalidArgument("the file path must be relative, not start with '/'");
   for (unsigned char c : path) {
     if (c < 0x20 || c == 0x7f)
       return util::InvalidArgument(
@@ -62,9 +63,11 @@ util::Result<PathParts> SplitRelativePath(std::string_view path) {
     size_t slash = path.find('/', pos);
     std::string_view comp =
         path.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos);
-    if (comp.empty()) return util::InvalidArgument("the file path has an empty component ('//' or a trailing '/')");
+    if (comp.empty())
+      return util::InvalidArgument("the file path has an empty component ('//' or a trailing '/')");
     if (comp == "." || comp == "..")
-      return util::InvalidArgument("the file path may not contain '" + std::string(comp) + "' components");
+      return util::InvalidArgument("the file path may not contain '" + std::string(comp) +
+                                   "' components");
     if (comp.size() > kMaxComponentBytes)
       return util::InvalidArgument(fmt::format("a file name is {} bytes; at most {} are allowed",
                                                comp.size(), kMaxComponentBytes));
@@ -107,7 +110,8 @@ util::Result<std::unique_ptr<Volume>> Volume::Open(const std::string& root) {
   MLV_TRY(util::RemoveAll(root + "/.tmp"));
   MLV_TRY(util::MakeDirs(root + "/.tmp"));
   MLV_TRY(util::MakeDirs(root + "/.logs"));
-  util::UniqueFd tmp_fd(::openat(root_fd.get(), ".tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  util::UniqueFd tmp_fd(
+      ::openat(root_fd.get(), ".tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!tmp_fd.valid()) return util::ErrnoError("cannot open " + root + "/.tmp", errno);
   return std::unique_ptr<Volume>(new Volume(root, std::move(root_fd), std::move(tmp_fd)));
 }
@@ -122,7 +126,8 @@ util::Result<StagedFile> Volume::Stage() const {
   std::string name = "stage-" + util::RandomHex(12);
   util::UniqueFd fd(::openat(tmp_fd_.get(), name.c_str(),
                              O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
-  if (!fd.valid()) return util::ErrnoError("cannot create a staging file in " + root_ + "/.tmp", errno);
+  if (!fd.valid())
+    return util::ErrnoError("cannot create a staging file in " + root_ + "/.tmp", errno);
   return StagedFile(this, std::move(fd), std::move(name));
 }
 
@@ -164,7 +169,8 @@ util::Result<FileInfo> Volume::Describe(int fd, std::string path) const {
       return info;
     }
   }
-  if (::lseek(fd, 0, SEEK_SET) < 0) return util::ErrnoError("cannot seek '" + info.path + "'", errno);
+  if (::lseek(fd, 0, SEEK_SET) < 0)
+    return util::ErrnoError("cannot seek '" + info.path + "'", errno);
   info.sha256 = MLV_TRY(Sha256Fd(fd, info.path));
   std::lock_guard lock(cache_mu_);
   if (hash_cache_.size() >= kHashCacheLimit) hash_cache_.clear();
@@ -182,15 +188,18 @@ util::Result<FileInfo> Volume::Commit(StagedFile& staged, const PathParts& parts
   struct stat st;
   bool exists = ::fstatat(dir.get(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
   if (exists && S_ISDIR(st.st_mode)) return util::Conflict("'" + shown + "' is a directory");
-  if (::fsync(staged.fd_.get()) != 0) return util::ErrnoError("cannot flush '" + shown + "'", errno);
+  if (::fsync(staged.fd_.get()) != 0)
+    return util::ErrnoError("cannot flush '" + shown + "'", errno);
   if (::renameat(tmp_fd_.get(), staged.name_.c_str(), dir.get(), leaf.c_str()) != 0)
     return util::ErrnoError("cannot move the upload to '" + shown + "'", errno);
   staged.name_.clear();
-  if (::fsync(dir.get()) != 0) return util::ErrnoError("cannot flush the directory of '" + shown + "'", errno);
+  if (::fsync(dir.get()) != 0)
+    return util::ErrnoError("cannot flush the directory of '" + shown + "'", errno);
   if (created) *created = !exists;
   // The staged descriptor is the committed file; cache its hash under its final identity.
   struct stat fst;
-  if (::fstat(staged.fd_.get(), &fst) != 0) return util::ErrnoError("cannot stat '" + shown + "'", errno);
+  if (::fstat(staged.fd_.get(), &fst) != 0)
+    return util::ErrnoError("cannot stat '" + shown + "'", errno);
   FileInfo info;
   info.path = shown;
   info.size = staged.size_;
@@ -207,7 +216,8 @@ util::Result<util::UniqueFd> Volume::OpenFile(const PathParts& parts) const {
   PathParts dir_parts(parts.begin(), parts.end() - 1);
   util::UniqueFd dir = MLV_TRY(OpenDir(dir_parts, false));
   std::string shown = JoinPath(parts);
-  int fd = ::openat(dir.get(), parts.back().c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  int fd =
+      ::openat(dir.get(), parts.back().c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     int err = errno;
     if (err == ENOENT) return util::NotFound("'" + shown + "' does not exist");
@@ -272,8 +282,10 @@ util::Status Volume::RemoveTree(const PathParts& parts) const {
     ::closedir(d);
     for (auto& [name, is_dir] : entries) {
       if (is_dir) {
-        util::UniqueFd sub(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (!sub.valid()) return util::ErrnoError("cannot open '" + shown + "/" + name + "'", errno);
+        util::UniqueFd sub(
+            ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!sub.valid())
+          return util::ErrnoError("cannot open '" + shown + "/" + name + "'", errno);
         MLV_TRY(remove_children(sub.get(), shown + "/" + name));
         if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0)
           return util::ErrnoError("cannot remove '" + shown + "/" + name + "'", errno);
@@ -285,7 +297,10 @@ util::Status Volume::RemoveTree(const PathParts& parts) const {
   };
   PathParts parent_parts(parts.begin(), parts.end() - 1);
   auto parent = OpenDir(parent_parts, false);
-  if (!parent) return parent.error().code() == util::ErrorCode::kNotFound ? util::Ok() : util::Status(std::unexpected(parent.error()));
+  if (!parent)
+    return parent.error().code() == util::ErrorCode::kNotFound
+               ? util::Ok()
+               : util::Status(std::unexpected(parent.error()));
   auto dir = OpenDir(parts, false);
   if (!dir) {
     if (dir.error().code() == util::ErrorCode::kNotFound) return util::Ok();
@@ -323,7 +338,8 @@ util::Result<std::vector<FileInfo>> Volume::List(const PathParts& dir_parts) con
       struct stat st;
       if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // raced away
       if (S_ISDIR(st.st_mode)) {
-        util::UniqueFd sub(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        util::UniqueFd sub(
+            ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!sub.valid()) continue;
         MLV_TRY(walk(sub.get(), rel));
       } else if (S_ISREG(st.st_mode)) {
@@ -335,7 +351,8 @@ util::Result<std::vector<FileInfo>> Volume::List(const PathParts& dir_parts) con
     return util::Ok();
   };
   MLV_TRY(walk(dir.get(), ""));
-  std::sort(out.begin(), out.end(), [](const FileInfo& a, const FileInfo& b) { return a.path < b.path; });
+  std::sort(out.begin(), out.end(),
+            [](const FileInfo& a, const FileInfo& b) { return a.path < b.path; });
   return out;
 }
 
@@ -346,13 +363,14 @@ util::Result<PathParts> Volume::StageDir() const {
   return PathParts{".tmp", name};
 }
 
-util::Result<FileInfo> Volume::CreateNew(const PathParts& parts,
-                                         const std::function<util::Status(StagedFile&)>& fill) const {
+util::Result<FileInfo> Volume::CreateNew(
+    const PathParts& parts, const std::function<util::Status(StagedFile&)>& fill) const {
   if (parts.empty()) return util::InvalidArgument("no file path");
   PathParts dir_parts(parts.begin(), parts.end() - 1);
   util::UniqueFd dir = MLV_TRY(OpenDir(dir_parts, /*create=*/true));
   std::string shown = JoinPath(parts);
-  int fd = ::openat(dir.get(), parts.back().c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  int fd = ::openat(dir.get(), parts.back().c_str(),
+                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) return util::ErrnoError("cannot create '" + shown + "'", errno);
   // A StagedFile without a staging name: the file is already where it belongs.
   StagedFile out(this, util::UniqueFd(fd), "");
@@ -394,9 +412,12 @@ util::Status Volume::Rename(const PathParts& from, const PathParts& to) const {
   if (from.empty() || to.empty()) return util::InvalidArgument("cannot rename the volume root");
   util::UniqueFd from_dir = MLV_TRY(OpenDir(PathParts(from.begin(), from.end() - 1), false));
   util::UniqueFd to_dir = MLV_TRY(OpenDir(PathParts(to.begin(), to.end() - 1), true));
-  if (::renameat2(from_dir.get(), from.back().c_str(), to_dir.get(), to.back().c_str(), RENAME_NOREPLACE) != 0)
-    return util::ErrnoError("cannot move '" + JoinPath(from) + "' to '" + JoinPath(to) + "'", errno);
-  if (::fsync(to_dir.get()) != 0) return util::ErrnoError("cannot flush the directory of '" + JoinPath(to) + "'", errno);
+  if (::renameat2(from_dir.get(), from.back().c_str(), to_dir.get(), to.back().c_str(),
+                  RENAME_NOREPLACE) != 0)
+    return util::ErrnoError("cannot move '" + JoinPath(from) + "' to '" + JoinPath(to) + "'",
+                            errno);
+  if (::fsync(to_dir.get()) != 0)
+    return util::ErrnoError("cannot flush the directory of '" + JoinPath(to) + "'", errno);
   ::fsync(from_dir.get());
   return util::Ok();
 }

@@ -25,7 +25,8 @@ class VolumeTest : public ::testing::Test {
   }
   void TearDown() override { (void)util::RemoveAll(root_); }
 
-  util::Result<FileInfo> Put(const PathParts& parts, std::string_view data, bool* created = nullptr) {
+  util::Result<FileInfo> Put(const PathParts& parts, std::string_view data,
+                             bool* created = nullptr) {
     auto staged = vol_->Stage();
     if (!staged) return std::unexpected(staged.error());
     MLV_TRY(staged->Write(data));
@@ -39,9 +40,9 @@ class VolumeTest : public ::testing::Test {
 TEST(SplitRelativePath, RefusesEscapesAndOddNames) {
   EXPECT_TRUE(SplitRelativePath("a/b/c.txt"));
   EXPECT_TRUE(SplitRelativePath(".hidden/ünï code.txt"));
-  for (const std::string& bad : std::vector<std::string>{"", "/etc/passwd", "../x", "a/../../x", "a/./b", "a//b", "a/",
-                          std::string("a\0b", 3), "a\nb", "a\x7f", std::string(256, 'x'),
-                          std::string(1025, 'a')}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "", "/etc/passwd", "../x", "a/../../x", "a/./b", "a//b", "a/", std::string("a\0b", 3),
+           "a\nb", "a\x7f", std::string(256, 'x'), std::string(1025, 'a')}) {
     auto r = SplitRelativePath(bad);
     EXPECT_FALSE(r) << "accepted: " << bad;
     if (!r) {
@@ -83,7 +84,8 @@ TEST_F(VolumeTest, RefusedWriteLeavesNothing) {
   EXPECT_EQ(r2.error().code(), util::ErrorCode::kConflict);
   // Staging is empty again.
   int entries = 0;
-  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator(root_ + "/vol/.tmp")) ++entries;
+  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator(root_ + "/vol/.tmp"))
+    ++entries;
   EXPECT_EQ(entries, 0);
 }
 

@@ -1,9 +1,8 @@
 #include "runtime/workloads.h"
 
-#include <signal.h>
-
 #include <fmt/core.h>
 #include <httplib.h>
+#include <signal.h>
 
 #include <cstring>
 
@@ -107,7 +106,8 @@ util::Result<Run> Workloads::StartRun(const Job& job) {
   {
     std::lock_guard lock(mu_);
     if (!shutting_down_) {
-      pid = supervisor_.Spawn(spec, [this, proc](pid_t, const ExitInfo& info) { OnExit(proc, info); });
+      pid = supervisor_.Spawn(spec,
+                              [this, proc](pid_t, const ExitInfo& info) { OnExit(proc, info); });
       if (pid) {
         proc->pid = *pid;
         proc->status = "running";
@@ -153,10 +153,11 @@ void Workloads::WriteServiceState(Kind kind, const std::string& id, const Servic
     ticket = gate_.EnterInternal();
     if (!ticket) return;  // stopping while quiesced: the next start reconciles
   }
-  util::Status st = kind == Kind::kApp ? store_.UpdateAppState(id, s)
-                                       : store_.UpdateDeploymentState(id, s);
+  util::Status st =
+      kind == Kind::kApp ? store_.UpdateAppState(id, s) : store_.UpdateDeploymentState(id, s);
   if (!st && st.error().code() != util::ErrorCode::kNotFound)
-    util::Log(util::LogLevel::kError, "cannot record the state of {}: {}", id, st.error().ToString());
+    util::Log(util::LogLevel::kError, "cannot record the state of {}: {}", id,
+              st.error().ToString());
 }
 
 util::Result<std::shared_ptr<Workloads::Proc>> Workloads::SpawnService(
@@ -186,7 +187,8 @@ util::Result<std::shared_ptr<Workloads::Proc>> Workloads::SpawnService(
                   {"MLVAULT_WORKSPACE_CRN", options_.workspace_crn},
                   {"MLVAULT_PROCESS_ID", id},
                   {"PYTHONUNBUFFERED", "1"}};
-      pid = supervisor_.Spawn(spec, [this, proc](pid_t, const ExitInfo& info) { OnExit(proc, info); });
+      pid = supervisor_.Spawn(spec,
+                              [this, proc](pid_t, const ExitInfo& info) { OnExit(proc, info); });
       if (pid) {
         proc->pid = *pid;
         proc->port = *port;
@@ -221,7 +223,8 @@ util::Result<App> Workloads::StartApp(const std::string& app_id) {
 
 util::Result<App> Workloads::StopApp(const std::string& app_id) {
   App app = MLV_TRY(store_.GetApp(app_id));
-  if (!StopProc(app_id, EndReason::kUserStop, "stopped by a user") && app.state.status != "stopped") {
+  if (!StopProc(app_id, EndReason::kUserStop, "stopped by a user") &&
+      app.state.status != "stopped") {
     ServiceState s;
     s.status = "stopped";
     s.message = "stopped by a user";
@@ -241,7 +244,8 @@ util::Status Workloads::VerifyBuild(const Build& build) {
   PathParts manifest = dir;
   manifest.push_back("manifest.json");
   auto mfd = models_.OpenFile(manifest);
-  if (!mfd) return util::Corruption("the build's manifest.json is missing: " + mfd.error().message());
+  if (!mfd)
+    return util::Corruption("the build's manifest.json is missing: " + mfd.error().message());
   FileInfo minfo = MLV_TRY(models_.Describe(mfd->get(), "manifest.json"));
   if (minfo.sha256 != build.manifest_sha256)
     return util::Corruption("the build's manifest.json does not match its recorded checksum");
@@ -250,7 +254,8 @@ util::Status Workloads::VerifyBuild(const Build& build) {
     PathParts rel = MLV_TRY(SplitRelativePath(f.path));
     parts.insert(parts.end(), rel.begin(), rel.end());
     auto fd = models_.OpenFile(parts);
-    if (!fd) return util::Corruption("build file '" + f.path + "' is missing: " + fd.error().message());
+    if (!fd)
+      return util::Corruption("build file '" + f.path + "' is missing: " + fd.error().message());
     FileInfo info = MLV_TRY(models_.Describe(fd->get(), f.path));
     if (info.sha256 != f.sha256 || info.size != f.size)
       return util::Corruption("build file '" + f.path + "' does not match the build's manifest");
@@ -295,7 +300,8 @@ util::Result<Deployment> Workloads::RestartDeployment(const std::string& deploym
 
 // ---- common
 
-util::Status Workloads::StopProc(const std::string& id, EndReason reason, const std::string& message) {
+util::Status Workloads::StopProc(const std::string& id, EndReason reason,
+                                 const std::string& message) {
   pid_t pid;
   {
     std::lock_guard lock(mu_);
@@ -346,7 +352,8 @@ void Workloads::OnExit(const std::shared_ptr<Proc>& proc, const ExitInfo& info) 
       run->message = DescribeExit(info);
     }
     if (auto st = store_.UpdateRun(*run); !st)
-      util::Log(util::LogLevel::kError, "cannot record the end of run {}: {}", proc->id, st.error().ToString());
+      util::Log(util::LogLevel::kError, "cannot record the end of run {}: {}", proc->id,
+                st.error().ToString());
     return;
   }
   // Services keep their recorded status when the runtime stops, so the next start revives them.
@@ -421,7 +428,8 @@ void Workloads::Monitor() {
         {
           std::lock_guard lock(mu_);
           auto it = procs_.find(pr.proc->id);
-          if (it == procs_.end() || it->second != pr.proc || pr.proc->status != "starting") continue;
+          if (it == procs_.end() || it->second != pr.proc || pr.proc->status != "starting")
+            continue;
           pr.proc->status = "running";
           s.status = "running";
           s.pid = pr.proc->pid;
@@ -464,7 +472,8 @@ void Workloads::KillOrphan(std::optional<int64_t> pid, const std::string& entity
     pos = end + 1;
   }
   if (has_crn && has_id) {
-    util::Log(util::LogLevel::kWarn, "killing process group {} left by an earlier run of this workspace", *pid);
+    util::Log(util::LogLevel::kWarn,
+              "killing process group {} left by an earlier run of this workspace", *pid);
     ::kill(-static_cast<pid_t>(*pid), SIGKILL);
     ::kill(static_cast<pid_t>(*pid), SIGKILL);
   }
@@ -487,7 +496,9 @@ void Workloads::Reconcile() {
       util::Log(util::LogLevel::kError, "reconcile run {}: {}", r.id, st.error().ToString());
   }
 
-  auto revive = [](const ServiceState& s) { return s.status == "starting" || s.status == "running"; };
+  auto revive = [](const ServiceState& s) {
+    return s.status == "starting" || s.status == "running";
+  };
   auto apps = store_.ListApps(std::nullopt);
   if (!apps) util::Log(util::LogLevel::kError, "reconcile: {}", apps.error().ToString());
   for (const App& a : apps ? *apps : std::vector<App>{}) {
@@ -500,10 +511,12 @@ void Workloads::Reconcile() {
       WriteServiceState(Kind::kApp, a.id, s, true);
       continue;
     }
-    auto st = SpawnService(Kind::kApp, a.id, a.subdomain, a.command,
-                           projects_.PathOf({a.project_id}), AppLogPath(a.id),
-                           "/apps/" + a.subdomain, /*reconciling=*/true);
-    if (!st) util::Log(util::LogLevel::kError, "reconcile application {}: {}", a.id, st.error().ToString());
+    auto st =
+        SpawnService(Kind::kApp, a.id, a.subdomain, a.command, projects_.PathOf({a.project_id}),
+                     AppLogPath(a.id), "/apps/" + a.subdomain, /*reconciling=*/true);
+    if (!st)
+      util::Log(util::LogLevel::kError, "reconcile application {}: {}", a.id,
+                st.error().ToString());
   }
   auto deps = store_.ListDeployments();
   if (!deps) util::Log(util::LogLevel::kError, "reconcile: {}", deps.error().ToString());
@@ -512,16 +525,19 @@ void Workloads::Reconcile() {
     if (!revive(d.state)) continue;
     KillOrphan(d.state.pid, d.id);
     auto build = store_.GetBuild(d.build_id);
-    util::Status verified = build ? VerifyBuild(*build) : util::Status(std::unexpected(build.error()));
+    util::Status verified =
+        build ? VerifyBuild(*build) : util::Status(std::unexpected(build.error()));
     if (!verified) {
       ServiceState s{"failed", verified.error().message()};
       WriteServiceState(Kind::kDeployment, d.id, s, true);
       continue;
     }
-    auto st = SpawnService(Kind::kDeployment, d.id, d.model_name, build->serve_command,
-                           models_.PathOf(BuildDir(build->model_id, build->id)),
-                           DeploymentLogPath(d.id), "/models/" + d.model_name, /*reconciling=*/true);
-    if (!st) util::Log(util::LogLevel::kError, "reconcile deployment {}: {}", d.id, st.error().ToString());
+    auto st =
+        SpawnService(Kind::kDeployment, d.id, d.model_name, build->serve_command,
+                     models_.PathOf(BuildDir(build->model_id, build->id)), DeploymentLogPath(d.id),
+                     "/models/" + d.model_name, /*reconciling=*/true);
+    if (!st)
+      util::Log(util::LogLevel::kError, "reconcile deployment {}: {}", d.id, st.error().ToString());
   }
 
   // Done when none of the revived services is still starting (running, or failed and gone).

@@ -92,7 +92,7 @@ class Workloads {
   struct Proc {
     std::string id;
     Kind kind;
-    std::string route;  // subdomain or model name
+    std::string route;      // subdomain or model name
     std::mutex transition;  // serialises this entity's transitions and their Store writes
     // guarded by Workloads::mu_:
     pid_t pid = -1;
@@ -113,8 +113,7 @@ class Workloads {
                                                    const std::string& url_prefix, bool reconciling);
   void OnExit(const std::shared_ptr<Proc>& proc, const ExitInfo& info);
   // Writes a service's state (app or deployment row).
-  void WriteServiceState(Kind kind, const std::string& id, const ServiceState& s,
-                         bool internal);
+  void WriteServiceState(Kind kind, const std::string& id, const ServiceState& s, bool internal);
   util::Status StopProc(const std::string& id, EndReason reason, const std::string& message);
   util::Status VerifyBuild(const Build& build);
   void Monitor();

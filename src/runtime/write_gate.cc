@@ -68,8 +68,7 @@ util::Result<util::TimeMicros> WriteGate::Quiesce(std::chrono::microseconds leas
     if (state_ == State::kDraining) return util::Conflict("a quiesce is already in progress");
     state_ = State::kDraining;
     changed_.notify_all();
-    bool drained =
-        changed_.wait_for(lock, drain_timeout, [&] { return in_flight_ == 0; });
+    bool drained = changed_.wait_for(lock, drain_timeout, [&] { return in_flight_ == 0; });
     if (!drained) {
       state_ = State::kOpen;
       changed_.notify_all();

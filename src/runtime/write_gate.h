@@ -102,11 +102,11 @@ class WriteGate {
   const Hooks hooks_;
 
   std::mutex mu_;
-  std::condition_variable changed_;  // guarded by mu_: in_flight_ or state_ changed
-  State state_ = State::kOpen;       // guarded by mu_
-  int in_flight_ = 0;                // guarded by mu_
+  std::condition_variable changed_;    // guarded by mu_: in_flight_ or state_ changed
+  State state_ = State::kOpen;         // guarded by mu_
+  int in_flight_ = 0;                  // guarded by mu_
   util::TimeMicros lease_expiry_ = 0;  // guarded by mu_, meaningful when kQuiesced
-  bool shutdown_ = false;            // guarded by mu_
+  bool shutdown_ = false;              // guarded by mu_
 };
 
 }  // namespace mlvault::runtime

@@ -45,9 +45,12 @@ TEST(WriteGate, QuiesceWaitsForWritesInFlight) {
   });
   std::this_thread::sleep_for(50ms);
   EXPECT_FALSE(returned.load());
-  EXPECT_TRUE(gate.refusing_writes());      // new writes refused while draining
+  EXPECT_TRUE(gate.refusing_writes());  // new writes refused while draining
   EXPECT_FALSE(gate.TryEnter().has_value());
-  { auto done = std::move(*ticket); ticket.reset(); }
+  {
+    auto done = std::move(*ticket);
+    ticket.reset();
+  }
   EXPECT_TRUE(q.get());
   EXPECT_TRUE(gate.quiesced());
 }

@@ -50,7 +50,7 @@ namespace {
 
 using util::UniqueFd;
 
-constexpr size_t kSlabSize = 8u << 20;
+constexpr size_t kSlabSize = 6u << 20;
 // Small files are read in batches of up to this many files / bytes per reader task.
 constexpr size_t kBatchFiles = 64;
 constexpr size_t kBatchBytes = 4u << 20;
@@ -201,7 +201,7 @@ class Archiver {
         par_(ParallelismFor(repo->options())),
         cdc_(chunking::ChunkerParams{repo->config().params.chunk_min, repo->config().params.chunk_avg,
                                      repo->config().params.chunk_max, repo->keys().chunker_seed}),
-        slabs_(par_.io + 2 * par_.compute),
+        slabs_(par_.io + par_.compute),
         index_writer_(repo, 64),
         data_packs_(repo, repo->options().pack_target_size, 1,
                     [this](const IndexPack& p, uint64_t size) { return PackWritten(p, size); }),
@@ -771,7 +771,6 @@ Status Archiver::ReadExtent(FileJob* f, int fd, uint64_t start, uint64_t length,
 // ---- compute and completion ---------------------------------------------------------------------
 
 void Archiver::Compute(ComputeJob& job) {
-  thread_local Bytes compressed;
   for (auto& it : job.items) {
     const uint8_t* p = job.slab->data.get() + it.offset;
     ByteView data(p, it.length);
@@ -782,8 +781,8 @@ void Archiver::Compute(ComputeJob& job) {
         BlobId id = repo_->HashBlob(BlobType::kData, data);
         it.piece->id = id;
         if (Claim(id)) {
-          Compression c = MaybeCompress(data, level_, compressed);
-          ByteView stored = c == Compression::kZstd ? ByteView(compressed) : data;
+          ByteView stored;
+          Compression c = MaybeCompress(data, level_, stored);
           if (auto st = data_packs_.Add(id, BlobType::kData, c, stored, it.length); !st) {
             Fail(st.error());
           }
@@ -851,9 +850,8 @@ void Archiver::FinalizeDir(DirNode* d) {
     Bytes plain = EncodeTree(tree);
     id = repo_->HashBlob(BlobType::kTree, plain);
     if (Claim(id)) {
-      thread_local Bytes compressed;
-      Compression c = MaybeCompress(plain, level_, compressed);
-      ByteView stored = c == Compression::kZstd ? ByteView(compressed) : ByteView(plain);
+      ByteView stored;
+      Compression c = MaybeCompress(plain, level_, stored);
       if (auto st = tree_packs_.Add(id, BlobType::kTree, c, stored, static_cast<uint32_t>(plain.size())); !st) {
         Fail(st.error());
       }
@@ -892,7 +890,9 @@ Result<BackupResult> Archiver::Run() {
   }
 
   // One index load per run, then the parent.
-  index_ = MLV_TRY(repo_->LoadIndex(nullptr, nullptr));
+  index_ = MLV_TRY(repo_->LoadIndex(nullptr, nullptr, /*keep_raw=*/false));
+  util::Log(util::LogLevel::kDebug, "backup: index of {} blobs loaded at {:.3f} s", index_->blob_count(),
+            util::MonotonicSeconds() - t0);
   std::optional<Manifest> parent;
   std::vector<LoadProblem> ignored;
   if (req_.parent && !req_.parent->empty()) {
@@ -922,6 +922,8 @@ Result<BackupResult> Archiver::Run() {
     }
   }
 
+  util::Log(util::LogLevel::kDebug, "backup: parent {} loaded at {:.3f} s", parent ? IdHex(parent->id) : "(none)",
+            util::MonotonicSeconds() - t0);
   readers_ = std::make_unique<util::ThreadPool>(par_.io, par_.io);
   compute_ = std::make_unique<util::ThreadPool>(par_.compute, 2 * par_.compute);
 
@@ -980,7 +982,9 @@ Result<BackupResult> Archiver::Run() {
     for (size_t i = 0; i < par_.scan; ++i) scanners.emplace_back([this] { ScanLoop(); });
     for (auto& t : scanners) t.join();
   }
+  util::Log(util::LogLevel::kDebug, "backup: scan done at {:.3f} s", util::MonotonicSeconds() - t0);
   readers_->Wait();
+  util::Log(util::LogLevel::kDebug, "backup: reading done at {:.3f} s", util::MonotonicSeconds() - t0);
   compute_->Wait();
   readers_.reset();
   compute_.reset();
@@ -1001,6 +1005,7 @@ Result<BackupResult> Archiver::Run() {
   }
   if (cancel_ != nullptr && cancel_->cancelled()) return util::Cancelled("backup cancelled: " + cancel_->reason());
   MLV_TRY(index_writer_.Flush());
+  util::Log(util::LogLevel::kDebug, "backup: packs and index durable at {:.3f} s", util::MonotonicSeconds() - t0);
 
   Manifest m;
   m.id = NewObjectId();

@@ -2,6 +2,7 @@
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <memory>
 
 namespace mlvault::vault {
@@ -42,14 +43,23 @@ bool SampleCompresses(ByteView in) {
 
 }  // namespace
 
-Compression MaybeCompress(ByteView in, int level, Bytes& out) {
+Compression MaybeCompress(ByteView in, int level, ByteView& out) {
+  out = in;
   if (in.size() < 64) return Compression::kNone;
   if (in.size() >= kSampleThreshold && !SampleCompresses(in)) return Compression::kNone;
-  size_t limit = static_cast<size_t>(kKeepRatio * static_cast<double>(in.size()));
-  out.resize(ZSTD_compressBound(in.size()));
-  size_t n = ZSTD_compressCCtx(ThreadCctx(), out.data(), out.size(), in.data(), in.size(), level);
+  // Output larger than kKeepRatio of the input is useless: give zstd only that much room (it
+  // fails early instead of finishing), and keep the buffer uninitialised (no memset per chunk).
+  const size_t limit = static_cast<size_t>(kKeepRatio * static_cast<double>(in.size()));
+  thread_local std::unique_ptr<uint8_t[]> buf;
+  thread_local size_t cap = 0;
+  if (cap < limit) {
+    // Sized once for the largest chunk, so the buffer is allocated once per thread.
+    cap = std::max<size_t>(limit, 4u << 20);
+    buf.reset(new uint8_t[cap]);
+  }
+  size_t n = ZSTD_compressCCtx(ThreadCctx(), buf.get(), limit, in.data(), in.size(), level);
   if (ZSTD_isError(n) || n >= limit) return Compression::kNone;
-  out.resize(n);
+  out = ByteView(buf.get(), n);
   return Compression::kZstd;
 }
 

@@ -8,10 +8,11 @@
 
 namespace mlvault::vault {
 
-// Compresses `in` at `level` into `out` (replacing its contents) and returns kZstd, or returns
-// kNone (out untouched) when compression would not pay: the sample test says the data is
-// incompressible, or the result is not below 97 % of the input.
-Compression MaybeCompress(ByteView in, int level, Bytes& out);
+// Compresses `in` at `level` and returns kZstd with `out` viewing the compressed bytes, or
+// returns kNone (out = in) when compression would not pay: the sample test says the data is
+// incompressible, or the result is not below 97 % of the input. The compressed bytes live in a
+// buffer of the calling thread, valid until its next call.
+Compression MaybeCompress(ByteView in, int level, ByteView& out);
 
 // Decompresses a zstd frame that must expand to exactly `raw_len` bytes into `out`.
 // kCorruption otherwise.

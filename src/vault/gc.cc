@@ -59,12 +59,32 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
     if (auto id = IdFromName(o.name, "data/")) present[*id] = o.size;
   }
 
+  // Packs no index names: leftovers of interrupted operations, or packs whose index file was
+  // lost. Their headers (authenticated) say what they hold; marking uses them too, so a vault
+  // that lost an index file is repaired (its packs adopted) rather than emptied.
+  std::unordered_set<ObjectId, ObjectIdHash> indexed(index->packs().begin(), index->packs().end());
+  std::vector<IndexPack> unindexed;
+  std::vector<ObjectId> leftovers;
+  for (const auto& [pack, size] : present) {
+    if (indexed.count(pack)) continue;
+    auto header = repo->ReadPackHeader(pack, size);
+    if (header) {
+      unindexed.push_back(IndexPack{pack, std::move(*header)});
+    } else {
+      leftovers.push_back(pack);  // a pack cut short by a crash: nothing can use it
+    }
+  }
+  MasterIndex full;
+  for (const auto& ip : index->raw_packs()) full.AddPack(ip);
+  for (const auto& ip : unindexed) full.AddPack(ip);
+  full.Finalize();
+
   // 2. Mark.
   std::unordered_set<BlobId, BlobIdHash> used;
   std::vector<BlobId> roots;
   for (const auto& m : points) roots.push_back(m.tree);
   MLV_TRY_CTX(ForEachTree(
-                  repo, *index, roots,
+                  repo, full, roots,
                   [&](const BlobId& id, const Tree& tree) {
                     used.insert(id);
                     for (const auto& e : tree.entries) {
@@ -78,36 +98,30 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
               "gc cannot read every tree (run verify)");
   report("marked", 0, 0);
 
-  // Blobs used but in no index: an index file was lost. Their packs may be among the unindexed
-  // ones; adopt such packs (re-index them from their headers) instead of removing them.
+  // Adopt unindexed packs that hold used blobs the index lost; the others are leftovers.
   std::unordered_set<BlobId, BlobIdHash> missing;
   for (const auto& id : used) {
     if (!index->Contains(id)) missing.insert(id);
   }
-  std::unordered_set<ObjectId, ObjectIdHash> indexed(index->packs().begin(), index->packs().end());
   std::vector<IndexPack> adopted;
-  std::vector<ObjectId> leftovers;
-  for (const auto& [pack, size] : present) {
-    if (indexed.count(pack)) continue;
-    if (!missing.empty()) {
-      auto header = repo->ReadPackHeader(pack, size);
-      if (header) {
-        bool holds_missing = std::any_of(header->begin(), header->end(),
-                                         [&](const BlobEntry& b) { return missing.count(b.id) > 0; });
-        if (holds_missing) {
-          for (const auto& b : *header) missing.erase(b.id);
-          adopted.push_back(IndexPack{pack, std::move(*header)});
-          continue;
-        }
-      }
+  for (auto& ip : unindexed) {
+    bool holds_missing = std::any_of(ip.blobs.begin(), ip.blobs.end(),
+                                     [&](const BlobEntry& b) { return missing.count(b.id) > 0; });
+    if (holds_missing) {
+      adopted.push_back(std::move(ip));
+    } else {
+      leftovers.push_back(ip.pack);
     }
-    leftovers.push_back(pack);
+  }
+  for (const auto& ip : adopted) {
+    for (const auto& b : ip.blobs) missing.erase(b.id);
   }
   if (!missing.empty()) {
     return util::Corruption(fmt::format(
         "gc stopped: {} chunks referenced by recovery points are in no pack (first: {}); run verify", missing.size(),
         IdHex(*missing.begin())));
   }
+  stats.packs_adopted = adopted.size();
 
   // 3. Plan: one copy of each used blob (an adopted or indexed location), live bytes per pack.
   std::unordered_map<ObjectId, PackPlan, ObjectIdHash> plan;

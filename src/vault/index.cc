@@ -16,7 +16,7 @@ void MasterIndex::AddPack(const IndexPack& pack) {
     if (b.type != BlobType::kTree) tree_pack_[p] = false;
     sorted_.push_back(Item{b.id, BlobLocation{p, b.offset, b.stored_len, b.raw_len, b.type, b.comp}});
   }
-  raw_.push_back(pack);
+  if (keep_raw_) raw_.push_back(pack);
 }
 
 void MasterIndex::Finalize() {

@@ -41,8 +41,12 @@ struct BlobLocation {
 
 class MasterIndex {
  public:
+  // `keep_raw`: also keep every location per pack (raw_packs), which GC and verify need and
+  // backup and restore do not.
+  explicit MasterIndex(bool keep_raw = true) : keep_raw_(keep_raw) {}
   // Adds a pack and its blobs. Not thread-safe; only before Finalize.
   void AddPack(const IndexPack& pack);
+  void Reserve(size_t blobs) { sorted_.reserve(blobs); }
   // Sorts and removes duplicate blobs. After this the index is read-only.
   void Finalize();
 
@@ -62,6 +66,7 @@ class MasterIndex {
     BlobId id;
     BlobLocation loc;
   };
+  bool keep_raw_;
   std::vector<ObjectId> packs_;
   std::unordered_map<ObjectId, uint32_t, ObjectIdHash> pack_index_;
   std::vector<bool> tree_pack_;

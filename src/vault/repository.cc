@@ -125,9 +125,12 @@ BlobId Repository::HashBlob(BlobType type, ByteView plain) const {
 // ---- index -------------------------------------------------------------------------------------
 
 Result<std::shared_ptr<MasterIndex>> Repository::LoadIndex(std::vector<ObjectId>* files,
-                                                           std::vector<LoadProblem>* problems) {
+                                                           std::vector<LoadProblem>* problems, bool keep_raw) {
   auto objects = MLV_TRY_CTX(backend_->List("index/"), "cannot list index files");
-  auto index = std::make_shared<MasterIndex>();
+  auto index = std::make_shared<MasterIndex>(keep_raw);
+  uint64_t total = 0;
+  for (const auto& o : objects) total += o.size;
+  index->Reserve(total / 70 + 16);  // ~70 bytes per blob entry in an index file
   for (const auto& o : objects) {
     auto id = IdFromName(o.name, "index/");
     if (!id) continue;
@@ -413,12 +416,17 @@ Result<ObjectId> Repository::ResolvePoint(const std::string& s) {
 // ---- pack writer -------------------------------------------------------------------------------
 
 namespace {
-// Grows a pack buffer to exactly what is needed (plus room for the header) instead of letting
-// the vector double: a 16 MiB pack must not cost 32 MiB of memory.
+// Pack buffers are allocated once at their full size (target + the largest chunk + room for
+// the header) and reused for every pack: no reallocation copies, no page faults after the first
+// pack, and no freed megabytes for malloc to keep resident. At most three exist per writer
+// (filling, queued, being written). `reserve` does not touch memory, so a writer that only ever
+// holds small trees costs only what it writes.
+constexpr size_t kPackSlack = (4u << 20) + (512u << 10);
+
 void Reserve(Bytes& data, size_t more, uint64_t target) {
-  size_t need = data.size() + more;
+  size_t need = data.size() + more + (256u << 10);
   if (need <= data.capacity()) return;
-  data.reserve(std::max<size_t>(need, target) + (256u << 10));
+  data.reserve(std::max<size_t>(need, target + kPackSlack));
 }
 }  // namespace
 
@@ -440,6 +448,10 @@ PackWriter::~PackWriter() {
 Status PackWriter::Add(const BlobId& id, BlobType type, Compression comp, ByteView stored, uint32_t raw_len) {
   std::unique_lock<std::mutex> lk(mu_);
   if (error_) return std::unexpected(*error_);
+  if (current_.data.capacity() == 0 && !spare_.empty()) {
+    current_.data = std::move(spare_.back());
+    spare_.pop_back();
+  }
   Reserve(current_.data, stored.size() + kSealOverhead, target_);
   BlobEntry e;
   e.type = type;
@@ -458,6 +470,10 @@ Status PackWriter::Add(const BlobId& id, BlobType type, Compression comp, ByteVi
 Status PackWriter::AddSealed(const BlobEntry& entry, ByteView sealed) {
   std::unique_lock<std::mutex> lk(mu_);
   if (error_) return std::unexpected(*error_);
+  if (current_.data.capacity() == 0 && !spare_.empty()) {
+    current_.data = std::move(spare_.back());
+    spare_.pop_back();
+  }
   Reserve(current_.data, sealed.size(), target_);
   BlobEntry e = entry;
   e.offset = static_cast<uint32_t>(current_.data.size());
@@ -475,6 +491,9 @@ Status PackWriter::CloseLocked(std::unique_lock<std::mutex>& lk) {
   current_.id = NewObjectId();
   Bytes header = EncodePackHeader(pack.blobs);
   size_t before = pack.data.size();
+  if (before + header.size() + kSealOverhead + kPackTrailer > pack.data.capacity()) {
+    pack.data.reserve(before + header.size() + kSealOverhead + kPackTrailer);  // exact: no doubling
+  }
   crypto::SealAppend(repo_->keys().encrypt, header, LabelAad(kAadPack, pack.id), pack.data);
   util::PutU32(pack.data, static_cast<uint32_t>(pack.data.size() - before));
   // Backpressure: hold the producer until an uploader takes the pack, so at most
@@ -498,12 +517,13 @@ void PackWriter::Upload() {
     lk.unlock();
     Status st = repo_->backend()->Put(PackName(pack.id), pack.data);
     uint64_t size = pack.data.size();
-    Bytes().swap(pack.data);
     if (st) {
       IndexPack ip{pack.id, std::move(pack.blobs)};
       st = on_written_(ip, size);
     }
     lk.lock();
+    pack.data.clear();
+    spare_.push_back(std::move(pack.data));  // bounded: at most three buffers exist
     --uploading_;
     if (!st && !error_) error_ = st.error().WithContext("cannot write pack");
     cv_.notify_all();

@@ -74,7 +74,7 @@ class Repository {
   // when given (and skipped); otherwise they fail the load with kCorruption. `files` receives
   // the index files loaded.
   Result<std::shared_ptr<MasterIndex>> LoadIndex(std::vector<ObjectId>* files,
-                                                 std::vector<LoadProblem>* problems);
+                                                 std::vector<LoadProblem>* problems, bool keep_raw = true);
   // Writes one index file; returns its id and size.
   Result<std::pair<ObjectId, uint64_t>> WriteIndex(const std::vector<IndexPack>& packs);
 
@@ -151,6 +151,7 @@ class PackWriter {
   std::condition_variable cv_;
   Open current_;                 // guarded by mu_
   std::deque<Open> pending_;     // guarded by mu_
+  std::vector<Bytes> spare_;     // guarded by mu_; written packs' buffers, reused (no page faults)
   size_t uploading_ = 0;         // guarded by mu_
   bool stop_ = false;            // guarded by mu_
   std::optional<util::Error> error_;  // guarded by mu_

@@ -736,7 +736,7 @@ Result<RestoreStats> Restorer::Run() {
   if (options_.restore_ownership && !as_root_) {
     Warn("not running as root: owners (uid/gid) are not restored");
   }
-  index_ = MLV_TRY(repo_->LoadIndex(nullptr, nullptr));
+  index_ = MLV_TRY(repo_->LoadIndex(nullptr, nullptr, /*keep_raw=*/false));
   writers_ = std::make_unique<util::ThreadPool>(par_.io, 2 * par_.io);
   Status st = point_.kind == VolumeKind::kBlock ? RestoreBlock() : RestoreFilesystem();
   writers_->Wait();

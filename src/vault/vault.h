@@ -77,9 +77,9 @@ struct Options {
   // Worker threads for chunking, hashing, compression and encryption (0: one per core).
   size_t threads = 0;
   // zstd level for compressible data (1..19). Incompressible data is stored raw.
-  int compression_level = 3;
+  int compression_level = 2;
   // Pack files are closed and written once they hold about this many bytes.
-  uint64_t pack_target_size = 16 * 1024 * 1024;
+  uint64_t pack_target_size = 8 * 1024 * 1024;
   // How long to wait for a conflicting lock to go away before failing with kConflict.
   double lock_wait_seconds = 60;
   // A lock not refreshed for this long is stale (its holder is presumed dead) and ignored.
@@ -188,6 +188,7 @@ struct GcStats {
   uint64_t chunks_removed = 0;
   uint64_t bytes_freed = 0;       // net bytes the vault shrank by
   uint64_t leftovers_removed = 0; // objects of interrupted operations collected
+  uint64_t packs_adopted = 0;     // unindexed packs holding live data, indexed again (repair)
   double duration_seconds = 0;
 };
 

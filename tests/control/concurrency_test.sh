@@ -48,6 +48,15 @@ check "the deletion finishes in the background" wait_for 60 backup_is "$B2" dele
 expect 0 "describe-workflow of the deletion" describe-workflow --workflow-id "$DW"
 check "a succeeded delete_backup workflow" test "$(j '.workflow | .kind + " " + .status')" = "delete_backup succeeded"
 
+echo "-- a backup being restored cannot be deleted meanwhile"
+restore_input "$B3" copy > "$MLVAULT_HOME/in.json"
+expect 0 "restore accepted" restore-workspace --cli-input-json "file://$MLVAULT_HOME/in.json"
+RW=$(j .workflowId)
+expect 5 "delete-backup of the backup being restored" delete-backup --backup-crn "$B3"
+check "the error names the restore" err_has "is being restored into workspace"
+check "the restore succeeds" wait_for 60 workflow_terminal "$RW"
+check "succeeded" test "$("$MLVAULT" describe-workflow --workflow-id "$RW" | jq -r .workflow.status)" = succeeded
+
 echo "-- cancel"
 big_change c 250
 expect 0 "fourth backup accepted" backup-workspace --workspace-crn "$WS" --backup-name four

@@ -177,6 +177,24 @@ expect 2 "restore of a newer workspace version is refused" restore-workspace --c
 check "the error names the version" err_has "workspace version 9.0.0, newer than this mlvault can restore"
 sql "UPDATE backups SET workspace_version = '$(health "$WS" | jq -r .version)' WHERE crn = '$B1'"
 expect 2 "--cli-input-json without file:// or JSON" restore-workspace --cli-input-json restore.json
+# Pre-flight checks against the size the catalog records for the backup: 2 GiB.
+B1_ID=${B1##*:}
+SIZES=$(sql "SELECT group_concat(volume || '=' || bytes_total) FROM recovery_points WHERE backup_id = '$B1_ID'")
+sql "UPDATE recovery_points SET bytes_total = 2147483648 WHERE backup_id = '$B1_ID' AND volume = 'projects'"
+jq '.newWorkspaceParameters.provisionK8sRequest.instanceGroups[0].rootVolume.size = 1' "$IN" > "$IN.bad"
+expect 2 "a backup larger than the rootVolume.size quota" restore-workspace --cli-input-json "file://$IN.bad"
+check "names the quota's field path" err_has "newWorkspaceParameters.provisionK8sRequest.instanceGroups[0].rootVolume.size: the backup holds"
+sql "UPDATE recovery_points SET bytes_total = 35184372088832 WHERE backup_id = '$B1_ID' AND volume = 'projects'"
+jq '.newWorkspaceParameters.provisionK8sRequest.instanceGroups[0].rootVolume.size = 65536' "$IN" > "$IN.bad"
+expect 1 "a backup larger than the free disk space" restore-workspace --cli-input-json "file://$IN.bad"
+check "says so" err_has "not enough disk space"
+jq '.newWorkspaceParameters.skipValidation = true | .newWorkspaceParameters.workspaceName = "skipped"' "$IN.bad" > "$IN.skip"
+expect 0 "skipValidation skips the pre-flight checks" restore-workspace --cli-input-json "file://$IN.skip" --wait
+check "and the restore works" test "$(ws_field "$(j .workspaceCrn)" status)" = running
+expect 0 "remove it" delete-workspace --workspace-crn "$(j .workspaceCrn)"
+for kv in ${SIZES//,/ }; do
+  sql "UPDATE recovery_points SET bytes_total = ${kv#*=} WHERE backup_id = '$B1_ID' AND volume = '${kv%%=*}'"
+done
 
 echo "-- delete the source, restore the first backup into another environment"
 expect 0 "delete-workspace" delete-workspace --workspace-crn "$WS"

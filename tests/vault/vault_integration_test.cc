@@ -1,0 +1,497 @@
+// End-to-end tests of the vault engine through its public API: backup -> restore -> exact
+// comparison, incremental and dedup behaviour, block volumes, verify against deliberately damaged
+// vaults, delete + GC, wrong keys, and restores of malicious manifests.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "backend/backend.h"
+#include "util/files.h"
+#include "vault/format.h"
+#include "vault/lock.h"
+#include "vault/repository.h"
+#include "vault/vault.h"
+#include "vault_test_support.h"
+
+namespace mlvault::vault {
+namespace {
+
+using testing::CompareTrees;
+using testing::ListFiles;
+using testing::MakeVault;
+using testing::TempDir;
+using testing::WriteFile;
+
+BackupResult MustBackup(Vault& v, const std::string& source, VolumeKind kind = VolumeKind::kFilesystem,
+                        std::optional<std::string> parent = std::nullopt) {
+  BackupRequest req;
+  req.kind = kind;
+  req.source = source;
+  req.parent = parent;
+  auto r = v.Backup(req, nullptr, nullptr);
+  EXPECT_TRUE(r) << r.error().ToString();
+  return r ? *r : BackupResult{};
+}
+
+void MustRestore(Vault& v, const std::string& id, const std::string& target, bool overwrite = false) {
+  RestoreOptions o;
+  o.allow_nonempty_target = overwrite;
+  auto r = v.Restore(id, target, o, nullptr, nullptr);
+  ASSERT_TRUE(r) << r.error().ToString();
+}
+
+std::string Joined(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += x + "\n";
+  return s;
+}
+
+TEST(VaultRoundTrip, EveryKindOfEntryRestoresExactly) {
+  TempDir tmp;
+  testing::MakeEverythingTree(tmp / "src");
+  auto tv = MakeVault(tmp);
+  auto b = MustBackup(*tv.vault, tmp / "src");
+  EXPECT_EQ(b.id.size(), 32u);
+  // The socket is skipped with a warning, never a failure.
+  bool socket_warned = std::any_of(b.warnings.begin(), b.warnings.end(),
+                                   [](const std::string& w) { return w.find("sock") != std::string::npos; });
+  EXPECT_TRUE(socket_warned) << Joined(b.warnings);
+  MustRestore(*tv.vault, b.id, tmp / "dst");
+  auto diff = CompareTrees(tmp / "src", tmp / "dst", ::geteuid() == 0);
+  EXPECT_TRUE(diff.empty()) << Joined(diff);
+  // The sparse file stays sparse.
+  struct stat st;
+  ASSERT_EQ(::stat((tmp / "dst/sparse.img").c_str(), &st), 0);
+  EXPECT_LT(st.st_blocks * 512, 1 << 20);
+
+  auto list = tv.vault->List();
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].id, b.id);
+  EXPECT_EQ((*list)[0].source, tmp / "src");
+  auto report = tv.vault->Verify(std::nullopt, true, nullptr, nullptr);
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->ok);
+}
+
+TEST(VaultRoundTrip, RestoreRefusesANonEmptyTargetUnlessAsked) {
+  TempDir tmp;
+  WriteFile(tmp / "src/a", "new content");
+  auto tv = MakeVault(tmp);
+  auto b = MustBackup(*tv.vault, tmp / "src");
+  WriteFile(tmp / "dst/a", "old content that is longer");
+  WriteFile(tmp / "dst/other", "stays");
+  auto r = tv.vault->Restore(b.id, tmp / "dst", {}, nullptr, nullptr);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), util::ErrorCode::kConflict);
+  EXPECT_EQ(testing::ReadAll(tmp / "dst/a"), "old content that is longer");
+  MustRestore(*tv.vault, b.id, tmp / "dst", true);
+  EXPECT_EQ(testing::ReadAll(tmp / "dst/a"), "new content");
+  EXPECT_EQ(testing::ReadAll(tmp / "dst/other"), "stays");
+}
+
+TEST(VaultIncremental, UnchangedFilesAreNotReadAgain) {
+  TempDir tmp;
+  for (int i = 0; i < 50; ++i) WriteFile(tmp / ("src/d" + std::to_string(i % 5) + "/f" + std::to_string(i)), testing::Text(3000, i));
+  WriteFile(tmp / "src/big", testing::RandomBytes(5 << 20, 9));
+  auto tv = MakeVault(tmp);
+  auto b1 = MustBackup(*tv.vault, tmp / "src");
+  EXPECT_EQ(b1.stats.files, 51u);
+  EXPECT_GT(b1.stats.bytes_read, 5u << 20);
+  // No parent given: the latest recovery point of the same source is used.
+  auto b2 = MustBackup(*tv.vault, tmp / "src");
+  EXPECT_EQ(b2.stats.files_unchanged, 51u);
+  EXPECT_EQ(b2.stats.bytes_read, 0u);
+  EXPECT_EQ(b2.stats.bytes_new, 0u);
+  auto info = tv.vault->Get(b2.id);
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->parent, b1.id);
+  // One changed file is the only one read.
+  WriteFile(tmp / "src/d1/f1", testing::Text(3001, 1000));
+  auto b3 = MustBackup(*tv.vault, tmp / "src", VolumeKind::kFilesystem, b2.id);
+  EXPECT_EQ(b3.stats.files_unchanged, 50u);
+  EXPECT_EQ(b3.stats.bytes_read, 3001u);
+  MustRestore(*tv.vault, b3.id, tmp / "dst");
+  EXPECT_TRUE(CompareTrees(tmp / "src", tmp / "dst", false).empty());
+  // An unknown parent is an error, not a silent full backup.
+  BackupRequest bad;
+  bad.source = tmp / "src";
+  bad.parent = std::string(32, 'a');
+  auto r = tv.vault->Backup(bad, nullptr, nullptr);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), util::ErrorCode::kNotFound);
+}
+
+TEST(VaultDedup, RenamedFilesAndShiftedHeadersCostLittle) {
+  TempDir tmp;
+  std::string payload = testing::RandomBytes(24 << 20, 11);
+  WriteFile(tmp / "src/model.bin", payload);
+  auto tv = MakeVault(tmp);
+  auto b1 = MustBackup(*tv.vault, tmp / "src");
+  EXPECT_GE(b1.stats.bytes_new, 24u << 20);
+  // Move and rename: nothing new.
+  ASSERT_TRUE(util::MakeDirs(tmp / "src/moved"));
+  ASSERT_EQ(::rename((tmp / "src/model.bin").c_str(), (tmp / "src/moved/renamed.bin").c_str()), 0);
+  auto b2 = MustBackup(*tv.vault, tmp / "src");
+  EXPECT_EQ(b2.stats.bytes_new, 0u);
+  // A copy with a 75-byte longer header: only the chunks around the change are new.
+  WriteFile(tmp / "src/finetuned.bin", std::string(75, 'H') + payload);
+  auto b3 = MustBackup(*tv.vault, tmp / "src");
+  EXPECT_LT(b3.stats.bytes_new, 6u << 20) << "of 24 MiB";
+  MustRestore(*tv.vault, b3.id, tmp / "dst");
+  EXPECT_TRUE(CompareTrees(tmp / "src", tmp / "dst", false).empty());
+}
+
+TEST(VaultBlock, HolesAndZerosCostNothingAndSmallChangesCostLittle) {
+  TempDir tmp;
+  const std::string img = tmp / "disk.img";
+  {
+    int fd = ::open(img.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0640);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::ftruncate(fd, 64 << 20), 0);
+    std::string data = testing::RandomBytes(8 << 20, 21);
+    ASSERT_EQ(::pwrite(fd, data.data(), data.size(), 16 << 20), static_cast<ssize_t>(data.size()));
+    std::string zeros(4 << 20, '\0');  // written zeros: not a hole, still free
+    ASSERT_EQ(::pwrite(fd, zeros.data(), zeros.size(), 32 << 20), static_cast<ssize_t>(zeros.size()));
+    std::string text = testing::Text(2 << 20, 22);
+    ASSERT_EQ(::pwrite(fd, text.data(), text.size(), (50 << 20) + 12345), static_cast<ssize_t>(text.size()));
+    ::close(fd);
+  }
+  auto tv = MakeVault(tmp);
+  auto b1 = MustBackup(*tv.vault, img, VolumeKind::kBlock);
+  EXPECT_EQ(b1.stats.bytes_total, 64u << 20);
+  EXPECT_LT(b1.stats.bytes_new, (8u + 2u + 2u) << 20);  // the zeros are not stored
+  EXPECT_LT(b1.stats.bytes_stored, (8u + 2u) << 20);
+  // In-place change of 2 MiB.
+  {
+    int fd = ::open(img.c_str(), O_WRONLY);
+    std::string change = testing::RandomBytes(2 << 20, 23);
+    ASSERT_EQ(::pwrite(fd, change.data(), change.size(), (18 << 20) + 100), static_cast<ssize_t>(change.size()));
+    ::close(fd);
+  }
+  auto b2 = MustBackup(*tv.vault, img, VolumeKind::kBlock);
+  EXPECT_LE(b2.stats.bytes_new, 4u << 20);  // 2 MiB unaligned touches 3 blocks
+  EXPECT_GT(b2.stats.bytes_new, 0u);
+  MustRestore(*tv.vault, b2.id, tmp / "restored.img");
+  EXPECT_TRUE(testing::SameContent(tmp / "restored.img", img));
+  struct stat a, r;
+  ASSERT_EQ(::stat(img.c_str(), &a), 0);
+  ASSERT_EQ(::stat((tmp / "restored.img").c_str(), &r), 0);
+  EXPECT_LE(r.st_blocks, a.st_blocks);  // zeros became holes
+  EXPECT_EQ(r.st_mode & 07777, 0640u);
+  MustRestore(*tv.vault, b1.id, tmp / "first.img");
+  auto first = testing::ReadAll(tmp / "first.img");
+  EXPECT_EQ(first.size(), 64u << 20);
+  EXPECT_EQ(first.substr(16 << 20, 1 << 20), testing::RandomBytes(8 << 20, 21).substr(0, 1 << 20));
+  // A block source that is a directory is bad input.
+  BackupRequest bad;
+  bad.kind = VolumeKind::kBlock;
+  bad.source = tmp.path();
+  auto br = tv.vault->Backup(bad, nullptr, nullptr);
+  ASSERT_FALSE(br);
+  EXPECT_EQ(br.error().code(), util::ErrorCode::kInvalidArgument);
+}
+
+TEST(VaultKeys, WrongKeyIsAClearError) {
+  TempDir tmp;
+  auto tv = MakeVault(tmp);
+  ASSERT_TRUE(WriteNewKeyFile(tmp / "other.key"));
+  auto be = backend::OpenLocal(tv.dir, false);
+  ASSERT_TRUE(be);
+  auto v = Vault::Open(std::move(*be), KeySource::FromKeyFile(tmp / "other.key"));
+  ASSERT_FALSE(v);
+  EXPECT_EQ(v.error().code(), util::ErrorCode::kPermissionDenied);
+  EXPECT_NE(v.error().message().find("wrong key"), std::string::npos) << v.error().message();
+  auto none = backend::OpenLocal(tmp / "no-vault-here", true);
+  ASSERT_TRUE(none);
+  auto nv = Vault::Open(std::move(*none), KeySource::FromKeyFile(tv.key_file));
+  ASSERT_FALSE(nv);
+  EXPECT_EQ(nv.error().code(), util::ErrorCode::kNotFound);
+}
+
+// ---- damage ---------------------------------------------------------------------------------
+
+struct Damaged {
+  TempDir tmp;
+  testing::TestVault tv;
+  std::string id;
+  Damaged() {
+    for (int i = 0; i < 20; ++i) WriteFile(tmp / ("src/small" + std::to_string(i)), testing::Text(2000 + i, i));
+    WriteFile(tmp / "src/large.bin", testing::RandomBytes(6 << 20, 5));
+    tv = MakeVault(tmp);
+    id = MustBackup(*tv.vault, tmp / "src").id;
+  }
+  std::vector<std::string> Packs() {
+    std::vector<std::string> out;
+    for (const auto& f : ListFiles(tv.dir + "/data")) out.push_back(tv.dir + "/data/" + f);
+    return out;
+  }
+  // The largest pack holds large.bin's chunks.
+  std::string LargestPack() {
+    auto packs = Packs();
+    return *std::max_element(packs.begin(), packs.end(), [](const std::string& a, const std::string& b) {
+      return std::filesystem::file_size(a) < std::filesystem::file_size(b);
+    });
+  }
+  bool Mentions(const VerifyReport& r, const std::string& what) {
+    for (const auto& d : r.damaged) {
+      for (const auto& a : d.affected) {
+        if (a.find(what) != std::string::npos) return true;
+      }
+    }
+    return false;
+  }
+};
+
+TEST(VaultVerify, FlippedByteIsFoundByReadDataAndTheFileNamed) {
+  Damaged d;
+  std::string pack = d.LargestPack();
+  {
+    int fd = ::open(pack.c_str(), O_RDWR);
+    ASSERT_GE(fd, 0);
+    // The middle of the largest pack lies inside large.bin's chunks (small files come first).
+    const off_t at = static_cast<off_t>(std::filesystem::file_size(pack) / 2);
+    char c;
+    ASSERT_EQ(::pread(fd, &c, 1, at), 1);
+    c ^= 0x01;
+    ASSERT_EQ(::pwrite(fd, &c, 1, at), 1);
+    ::close(fd);
+  }
+  auto quick = d.tv.vault->Verify(std::nullopt, false, nullptr, nullptr);
+  ASSERT_TRUE(quick);
+  EXPECT_TRUE(quick->ok);  // structure is intact: only reading the data can tell
+  auto full = d.tv.vault->Verify(std::nullopt, true, nullptr, nullptr);
+  ASSERT_TRUE(full);
+  EXPECT_FALSE(full->ok);
+  EXPECT_TRUE(d.Mentions(*full, d.id + ":large.bin"));
+  EXPECT_FALSE(d.Mentions(*full, "small"));
+  auto one = d.tv.vault->Verify(d.id, true, nullptr, nullptr);
+  ASSERT_TRUE(one);
+  EXPECT_FALSE(one->ok);
+  // Restore refuses to produce the damaged bytes.
+  auto r = d.tv.vault->Restore(d.id, d.tmp / "dst", {}, nullptr, nullptr);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), util::ErrorCode::kCorruption);
+}
+
+TEST(VaultVerify, PackCutShortIsFoundByTheStructuralCheck) {
+  Damaged d;
+  std::string pack = d.LargestPack();
+  ASSERT_EQ(::truncate(pack.c_str(), static_cast<off_t>(std::filesystem::file_size(pack) / 2)), 0);
+  auto quick = d.tv.vault->Verify(std::nullopt, false, nullptr, nullptr);
+  ASSERT_TRUE(quick);
+  EXPECT_FALSE(quick->ok);
+  EXPECT_TRUE(d.Mentions(*quick, ":large.bin"));
+}
+
+TEST(VaultVerify, DeletedIndexIsFoundAndGcReindexesThePacks) {
+  Damaged d;
+  for (const auto& f : ListFiles(d.tv.dir + "/index")) ASSERT_EQ(::unlink((d.tv.dir + "/index/" + f).c_str()), 0);
+  auto reopened = testing::ReopenVault(d.tv);
+  auto quick = reopened->Verify(std::nullopt, false, nullptr, nullptr);
+  ASSERT_TRUE(quick);
+  EXPECT_FALSE(quick->ok);
+  // Without an index the root tree itself cannot be found: the whole point is named.
+  bool named = false;
+  std::string all;
+  for (const auto& dmg : quick->damaged) {
+    all += dmg.object + ": " + dmg.problem + "\n";
+    for (const auto& a : dmg.affected) named |= a.find(d.id) != std::string::npos;
+  }
+  EXPECT_TRUE(named) << all;
+  // GC finds the packs that hold the lost blobs and indexes them again instead of deleting them.
+  auto gc = reopened->Gc(nullptr, nullptr);
+  ASSERT_TRUE(gc) << gc.error().ToString();
+  auto after = reopened->Verify(std::nullopt, true, nullptr, nullptr);
+  ASSERT_TRUE(after);
+  EXPECT_TRUE(after->ok);
+  MustRestore(*reopened, d.id, d.tmp / "dst");
+  EXPECT_TRUE(CompareTrees(d.tmp / "src", d.tmp / "dst", false).empty());
+}
+
+TEST(VaultVerify, DeletedPackIsNamed) {
+  Damaged d;
+  ASSERT_EQ(::unlink(d.LargestPack().c_str()), 0);
+  auto quick = d.tv.vault->Verify(std::nullopt, false, nullptr, nullptr);
+  ASSERT_TRUE(quick);
+  EXPECT_FALSE(quick->ok);
+  EXPECT_TRUE(d.Mentions(*quick, ":large.bin"));
+  // GC refuses to work on a vault that lost data a recovery point needs.
+  auto gc = d.tv.vault->Gc(nullptr, nullptr);
+  ASSERT_FALSE(gc);
+  EXPECT_EQ(gc.error().code(), util::ErrorCode::kCorruption);
+}
+
+// ---- delete and GC --------------------------------------------------------------------------
+
+uint64_t DirBytes(const std::string& dir) {
+  uint64_t n = 0;
+  for (const auto& f : ListFiles(dir)) n += std::filesystem::file_size(dir + "/" + f);
+  return n;
+}
+
+TEST(VaultGc, DeleteAndGcReclaimOnlyWhatNobodyUses) {
+  TempDir tmp;
+  Options o;
+  o.pack_target_size = 1 << 20;  // many packs, so repacking happens
+  WriteFile(tmp / "src/shared.bin", testing::RandomBytes(4 << 20, 1));
+  WriteFile(tmp / "src/only-first.bin", testing::RandomBytes(6 << 20, 2));
+  auto tv = MakeVault(tmp, o);
+  auto b1 = MustBackup(*tv.vault, tmp / "src");
+  ASSERT_EQ(::unlink((tmp / "src/only-first.bin").c_str()), 0);
+  WriteFile(tmp / "src/only-second.bin", testing::RandomBytes(3 << 20, 3));
+  auto b2 = MustBackup(*tv.vault, tmp / "src");
+  const uint64_t before = DirBytes(tv.dir + "/data");
+  auto del = tv.vault->Delete(b1.id);
+  ASSERT_TRUE(del) << del.error().ToString();
+  auto again = tv.vault->Delete(b1.id);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code(), util::ErrorCode::kNotFound);
+  auto gc = tv.vault->Gc(nullptr, nullptr);
+  ASSERT_TRUE(gc) << gc.error().ToString();
+  EXPECT_GT(gc->packs_removed + gc->packs_repacked, 0u);
+  const uint64_t after = DirBytes(tv.dir + "/data");
+  EXPECT_LT(after + (5u << 20), before) << "the 6 MiB only b1 used must be reclaimed";
+  auto report = tv.vault->Verify(std::nullopt, true, nullptr, nullptr);
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->ok);
+  MustRestore(*tv.vault, b2.id, tmp / "dst");
+  EXPECT_TRUE(CompareTrees(tmp / "src", tmp / "dst", false).empty());
+  // A second GC has nothing to do.
+  auto gc2 = tv.vault->Gc(nullptr, nullptr);
+  ASSERT_TRUE(gc2);
+  EXPECT_EQ(gc2->packs_removed + gc2->packs_repacked + gc2->leftovers_removed, 0u);
+}
+
+TEST(VaultGc, WaitsForAConcurrentBackupLock) {
+  TempDir tmp;
+  WriteFile(tmp / "src/a", "a");
+  Options o;
+  o.lock_wait_seconds = 0.2;
+  auto tv = MakeVault(tmp, o);
+  MustBackup(*tv.vault, tmp / "src");
+  // A backup in another process holds a shared lock (simulated by taking it directly).
+  auto be = backend::OpenLocal(tv.dir, false);
+  ASSERT_TRUE(be);
+  auto repo = Repository::Open(std::move(*be), KeySource::FromKeyFile(tv.key_file), o);
+  ASSERT_TRUE(repo);
+  auto held = VaultLock::Acquire((*repo)->backend(), (*repo)->keys().encrypt, false, "backup", o, nullptr);
+  ASSERT_TRUE(held);
+  auto gc = tv.vault->Gc(nullptr, nullptr);
+  ASSERT_FALSE(gc);
+  EXPECT_EQ(gc.error().code(), util::ErrorCode::kConflict);
+  held->reset();
+  EXPECT_TRUE(tv.vault->Gc(nullptr, nullptr));
+}
+
+// ---- malicious manifests --------------------------------------------------------------------
+
+// Writes a recovery point whose root tree is `tree` (encoded as is, bypassing the encoder's
+// callers) and returns its id.
+std::string ForgePoint(Repository& repo, const Tree& tree, const std::vector<std::pair<BlobId, Bytes>>& blobs = {}) {
+  IndexWriter iw(&repo, 64);
+  PackWriter pw(&repo, 1 << 20, 1, [&](const IndexPack& p, uint64_t) { return iw.Add(p); });
+  for (const auto& [id, data] : blobs) EXPECT_TRUE(pw.Add(id, BlobType::kData, Compression::kNone, data, data.size()));
+  Bytes plain = EncodeTree(tree);
+  BlobId tid = repo.HashBlob(BlobType::kTree, plain);
+  EXPECT_TRUE(pw.Add(tid, BlobType::kTree, Compression::kNone, plain, plain.size()));
+  EXPECT_TRUE(pw.Finish());
+  EXPECT_TRUE(iw.Flush());
+  Manifest m;
+  m.id = NewObjectId();
+  m.source = "/forged";
+  m.tree = tid;
+  EXPECT_TRUE(repo.SaveManifest(m, nullptr));
+  return IdHex(m.id);
+}
+
+TEST(VaultRestoreSafety, MaliciousNamesAndSymlinkTricksStayInsideTheTarget) {
+  TempDir tmp;
+  auto tv = MakeVault(tmp);
+  auto be = backend::OpenLocal(tv.dir, false);
+  ASSERT_TRUE(be);
+  auto repo = Repository::Open(std::move(*be), KeySource::FromKeyFile(tv.key_file), {});
+  ASSERT_TRUE(repo);
+  const std::string_view text = "pwned\n";
+  Bytes payload(text.begin(), text.end());
+  BlobId pid = (*repo)->HashBlob(BlobType::kData, payload);
+  auto file_entry = [&](std::string name) {
+    TreeEntry e;
+    e.name = std::move(name);
+    e.type = EntryType::kFile;
+    e.mode = 0644;
+    e.size = payload.size();
+    e.pieces = {Piece{payload.size(), false, pid}};
+    return e;
+  };
+  ASSERT_TRUE(util::MakeDirs(tmp / "outside"));
+  for (std::string bad : {std::string(".."), std::string("../outside/escaped"), std::string("a/../../outside/x"),
+                          std::string("/abs")}) {
+    Tree t;
+    t.entries.push_back(file_entry(bad));
+    std::string id = ForgePoint(**repo, t, {{pid, payload}});
+    auto r = tv.vault->Restore(id, tmp / ("dst-" + std::to_string(bad.size())), {}, nullptr, nullptr);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code(), util::ErrorCode::kCorruption) << r.error().ToString();
+  }
+  // A symlink and a directory of the same name: rejected as a duplicate.
+  {
+    Tree sub;
+    sub.entries.push_back(file_entry("escaped"));
+    Bytes sub_plain = EncodeTree(sub);
+    BlobId sub_id = (*repo)->HashBlob(BlobType::kTree, sub_plain);
+    Tree t;
+    TreeEntry link;
+    link.name = "d";
+    link.type = EntryType::kSymlink;
+    link.target = tmp / "outside";
+    TreeEntry dir;
+    dir.name = "d";
+    dir.type = EntryType::kDir;
+    dir.mode = 0755;
+    dir.subtree = sub_id;
+    t.entries = {link, dir};
+    std::string id = ForgePoint(**repo, t, {{pid, payload}});
+    auto r = tv.vault->Restore(id, tmp / "dst-dup", {}, nullptr, nullptr);
+    ASSERT_FALSE(r);
+  }
+  // A target that already holds a symlink where the recovery point has a directory: with
+  // --overwrite the symlink is replaced, never followed.
+  {
+    Tree sub;
+    sub.entries.push_back(file_entry("escaped"));
+    Bytes sub_plain = EncodeTree(sub);
+    BlobId sub_id = (*repo)->HashBlob(BlobType::kTree, sub_plain);
+    IndexWriter iw(repo->get(), 64);
+    PackWriter pw(repo->get(), 1 << 20, 1, [&](const IndexPack& p, uint64_t) { return iw.Add(p); });
+    ASSERT_TRUE(pw.Add(sub_id, BlobType::kTree, Compression::kNone, sub_plain, sub_plain.size()));
+    ASSERT_TRUE(pw.Finish());
+    ASSERT_TRUE(iw.Flush());
+    Tree t;
+    TreeEntry dir;
+    dir.name = "d";
+    dir.type = EntryType::kDir;
+    dir.mode = 0755;
+    dir.subtree = sub_id;
+    t.entries = {dir};
+    std::string id = ForgePoint(**repo, t, {{pid, payload}});
+    ASSERT_TRUE(util::MakeDirs(tmp / "dst-link"));
+    ASSERT_EQ(::symlink((tmp / "outside").c_str(), (tmp / "dst-link/d").c_str()), 0);
+    RestoreOptions o;
+    o.allow_nonempty_target = true;
+    auto r = tv.vault->Restore(id, tmp / "dst-link", o, nullptr, nullptr);
+    ASSERT_TRUE(r) << r.error().ToString();
+    struct stat st;
+    ASSERT_EQ(::lstat((tmp / "dst-link/d").c_str(), &st), 0);
+    EXPECT_TRUE(S_ISDIR(st.st_mode));
+    EXPECT_EQ(testing::ReadAll(tmp / "dst-link/d/escaped"), "pwned\n");
+  }
+  EXPECT_TRUE(ListFiles(tmp / "outside").empty()) << "restore wrote outside its target";
+}
+
+}  // namespace
+}  // namespace mlvault::vault
