@@ -15,16 +15,20 @@ util::Status MapConflict(util::Result<int64_t> r, const std::string& message) {
 }
 
 // ----- environments
-constexpr char kEnvCols[] = "id, account_id, crn, name, region, storage_root, created_by, created_at";
+constexpr char kEnvCols[] =
+    "id, account_id, crn, name, region, storage_root, created_by, created_at";
 
 EnvironmentRecord EnvFrom(const Row& r) {
-  return EnvironmentRecord{r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Text(4), r.Text(5), r.Text(6), r.Int(7)};
+  return EnvironmentRecord{r.Text(0), r.Text(1), r.Text(2), r.Text(3),
+                           r.Text(4), r.Text(5), r.Text(6), r.Int(7)};
 }
 
 // ----- workspaces
 constexpr char kWsCols[] =
-    "w.id, w.account_id, w.crn, w.name, w.environment_id, e.name, e.storage_root, w.status, w.status_reason, "
-    "w.version, w.domain, w.endpoint, w.runtime_pid, w.parameters, w.api_key, w.control_key, w.is_restored, "
+    "w.id, w.account_id, w.crn, w.name, w.environment_id, e.name, e.storage_root, w.status, "
+    "w.status_reason, "
+    "w.version, w.domain, w.endpoint, w.runtime_pid, w.parameters, w.api_key, w.control_key, "
+    "w.is_restored, "
     "w.restored_from_backup_crn, w.created_by, w.created_at, w.updated_at, w.deleted_at";
 constexpr char kWsFrom[] = " FROM workspaces w JOIN environments e ON e.id = w.environment_id ";
 
@@ -57,9 +61,12 @@ WorkspaceRecord WsFrom(const Row& r) {
 
 // ----- backups
 constexpr char kBackupCols[] =
-    "id, account_id, crn, name, workspace_id, workspace_crn, workspace_name, environment_id, environment_name, "
-    "vault_name, status, creator_crn, workspace_version, workflow_id, delete_workflow_id, timeout_minutes, "
-    "created_at, started_at, finished_at, quiesced_micros, bytes_total, files_total, bytes_stored, details, "
+    "id, account_id, crn, name, workspace_id, workspace_crn, workspace_name, environment_id, "
+    "environment_name, "
+    "vault_name, status, creator_crn, workspace_version, workflow_id, delete_workflow_id, "
+    "timeout_minutes, "
+    "created_at, started_at, finished_at, quiesced_micros, bytes_total, files_total, bytes_stored, "
+    "details, "
     "warnings, error, deleted_at";
 
 BackupRecord BackupFrom(const Row& r) {
@@ -95,14 +102,18 @@ BackupRecord BackupFrom(const Row& r) {
 }
 
 constexpr char kRpCols[] =
-    "backup_id, volume, kind, vault_point_id, source_path, bytes_total, files, dirs, bytes_read, bytes_new, "
+    "backup_id, volume, kind, vault_point_id, source_path, bytes_total, files, dirs, bytes_read, "
+    "bytes_new, "
     "bytes_stored, files_unchanged, duration_micros, created_at";
 
 // ----- workflows
 constexpr char kWfCols[] =
-    "id, account_id, kind, status, queue_key, resource_crn, caller, input, output, phase, bytes_done, bytes_total, "
-    "files_done, files_total, warnings, error_code, error_message, attempts, max_attempts, timeout_seconds, "
-    "lease_owner, lease_expires_at, cancel_requested, cancel_reason, created_at, updated_at, started_at, finished_at";
+    "id, account_id, kind, status, queue_key, resource_crn, caller, input, output, phase, "
+    "bytes_done, bytes_total, "
+    "files_done, files_total, warnings, error_code, error_message, attempts, max_attempts, "
+    "timeout_seconds, "
+    "lease_owner, lease_expires_at, cancel_requested, cancel_reason, created_at, updated_at, "
+    "started_at, finished_at";
 
 WorkflowRecord WfFrom(const Row& r) {
   WorkflowRecord w;
@@ -144,30 +155,40 @@ constexpr char kActive[] = "('queued', 'pending', 'running')";
 // ============================================================================ environments
 
 util::Status EnvironmentStore::Insert(const EnvironmentRecord& e) {
-  return MapConflict(db_.Exec(std::string("INSERT INTO environments (") + kEnvCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                              {e.id, e.account_id, e.crn, e.name, e.region, e.storage_root, e.created_by, e.created_at}),
+  return MapConflict(db_.Exec(std::string("INSERT INTO environments (") + kEnvCols +
+                                  ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                              {e.id, e.account_id, e.crn, e.name, e.region, e.storage_root,
+                               e.created_by, e.created_at}),
                      "an environment named \"" + e.name + "\" already exists");
 }
 
-util::Result<EnvironmentRecord> EnvironmentStore::GetByName(const std::string& account_id, const std::string& name) {
-  auto rows = MLV_TRY(db_.Query(std::string("SELECT ") + kEnvCols + " FROM environments WHERE account_id = ? AND name = ?",
-                                {account_id, name}));
+util::Result<EnvironmentRecord> EnvironmentStore::GetByName(const std::string& account_id,
+                                                            const std::string& name) {
+  auto rows = MLV_TRY(db_.Query(
+      std::string("SELECT ") + kEnvCols + " FROM environments WHERE account_id = ? AND name = ?",
+      {account_id, name}));
   if (rows.empty())
-    return util::NotFound("environment \"" + name + "\" does not exist (create it with: mlvault create-environment "
-                          "--environment-name " + name + ")");
+    return util::NotFound("environment \"" + name +
+                          "\" does not exist (create it with: mlvault create-environment "
+                          "--environment-name " +
+                          name + ")");
   return EnvFrom(rows[0]);
 }
 
-util::Result<EnvironmentRecord> EnvironmentStore::GetById(const std::string& account_id, const std::string& id) {
-  auto rows = MLV_TRY(
-      db_.Query(std::string("SELECT ") + kEnvCols + " FROM environments WHERE account_id = ? AND id = ?", {account_id, id}));
+util::Result<EnvironmentRecord> EnvironmentStore::GetById(const std::string& account_id,
+                                                          const std::string& id) {
+  auto rows = MLV_TRY(db_.Query(
+      std::string("SELECT ") + kEnvCols + " FROM environments WHERE account_id = ? AND id = ?",
+      {account_id, id}));
   if (rows.empty()) return util::NotFound("environment " + id + " does not exist");
   return EnvFrom(rows[0]);
 }
 
 util::Result<std::vector<EnvironmentRecord>> EnvironmentStore::List(const std::string& account_id) {
-  auto rows = MLV_TRY(db_.Query(
-      std::string("SELECT ") + kEnvCols + " FROM environments WHERE account_id = ? ORDER BY created_at, name", {account_id}));
+  auto rows =
+      MLV_TRY(db_.Query(std::string("SELECT ") + kEnvCols +
+                            " FROM environments WHERE account_id = ? ORDER BY created_at, name",
+                        {account_id}));
   std::vector<EnvironmentRecord> out;
   for (const auto& r : rows) out.push_back(EnvFrom(r));
   return out;
@@ -177,25 +198,30 @@ util::Result<std::vector<EnvironmentRecord>> EnvironmentStore::List(const std::s
 
 util::Status WorkspaceStore::Insert(const WorkspaceRecord& w) {
   return MapConflict(
-      db_.Exec("INSERT INTO workspaces (id, account_id, crn, name, environment_id, status, status_reason, version, "
+      db_.Exec("INSERT INTO workspaces (id, account_id, crn, name, environment_id, status, "
+               "status_reason, version, "
                "domain, endpoint, runtime_pid, parameters, api_key, control_key, is_restored, "
                "restored_from_backup_crn, created_by, created_at, updated_at, deleted_at) "
                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-               {w.id, w.account_id, w.crn, w.name, w.environment_id, w.status, w.status_reason, w.version, w.domain,
-                w.endpoint, w.runtime_pid, w.parameters, w.api_key, w.control_key, I(w.is_restored ? 1 : 0),
-                Opt(w.restored_from_backup_crn), w.created_by, w.created_at, w.updated_at}),
+               {w.id, w.account_id, w.crn, w.name, w.environment_id, w.status, w.status_reason,
+                w.version, w.domain, w.endpoint, w.runtime_pid, w.parameters, w.api_key,
+                w.control_key, I(w.is_restored ? 1 : 0), Opt(w.restored_from_backup_crn),
+                w.created_by, w.created_at, w.updated_at}),
       "a workspace named \"" + w.name + "\" already exists in environment \"" +
           (w.environment_name.empty() ? w.environment_id : w.environment_name) + "\"");
 }
 
-util::Result<WorkspaceRecord> WorkspaceStore::Get(const std::string& account_id, const std::string& id) {
-  auto rows = MLV_TRY(db_.Query(std::string("SELECT ") + kWsCols + kWsFrom + "WHERE w.account_id = ? AND w.id = ?",
-                                {account_id, id}));
+util::Result<WorkspaceRecord> WorkspaceStore::Get(const std::string& account_id,
+                                                  const std::string& id) {
+  auto rows = MLV_TRY(
+      db_.Query(std::string("SELECT ") + kWsCols + kWsFrom + "WHERE w.account_id = ? AND w.id = ?",
+                {account_id, id}));
   if (rows.empty()) return util::NotFound("workspace " + id + " does not exist");
   return WsFrom(rows[0]);
 }
 
-util::Result<std::vector<WorkspaceRecord>> WorkspaceStore::List(const std::string& account_id, bool include_deleted) {
+util::Result<std::vector<WorkspaceRecord>> WorkspaceStore::List(const std::string& account_id,
+                                                                bool include_deleted) {
   std::string sql = std::string("SELECT ") + kWsCols + kWsFrom + "WHERE w.account_id = ?";
   if (!include_deleted) sql += " AND w.deleted_at IS NULL";
   sql += " ORDER BY w.created_at, w.id";
@@ -206,8 +232,8 @@ util::Result<std::vector<WorkspaceRecord>> WorkspaceStore::List(const std::strin
 }
 
 util::Result<std::vector<WorkspaceRecord>> WorkspaceStore::ListAllLive() {
-  auto rows = MLV_TRY(
-      db_.Query(std::string("SELECT ") + kWsCols + kWsFrom + "WHERE w.deleted_at IS NULL ORDER BY w.created_at, w.id"));
+  auto rows = MLV_TRY(db_.Query(std::string("SELECT ") + kWsCols + kWsFrom +
+                                "WHERE w.deleted_at IS NULL ORDER BY w.created_at, w.id"));
   std::vector<WorkspaceRecord> out;
   for (const auto& r : rows) out.push_back(WsFrom(r));
   return out;
@@ -216,96 +242,133 @@ util::Result<std::vector<WorkspaceRecord>> WorkspaceStore::ListAllLive() {
 util::Result<WorkspaceRecord> WorkspaceStore::FindLiveByName(const std::string& account_id,
                                                              const std::string& environment_id,
                                                              const std::string& name) {
-  auto rows = MLV_TRY(db_.Query(std::string("SELECT ") + kWsCols + kWsFrom +
-                                    "WHERE w.account_id = ? AND w.environment_id = ? AND w.name = ? AND "
-                                    "w.deleted_at IS NULL",
-                                {account_id, environment_id, name}));
+  auto rows =
+      MLV_TRY(db_.Query(std::string("SELECT ") + kWsCols + kWsFrom +
+                            "WHERE w.account_id = ? AND w.environment_id = ? AND w.name = ? AND "
+                            "w.deleted_at IS NULL",
+                        {account_id, environment_id, name}));
   if (rows.empty()) return util::NotFound("workspace \"" + name + "\" does not exist");
   return WsFrom(rows[0]);
 }
 
-util::Status WorkspaceStore::SetStatus(const std::string& id, const std::string& status, const std::string& reason,
-                                       TimeMicros now) {
-  MLV_TRY(db_.Exec("UPDATE workspaces SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?",
-                   {status, reason, now, id}));
+util::Status WorkspaceStore::SetStatus(const std::string& id, const std::string& status,
+                                       const std::string& reason, TimeMicros now) {
+  MLV_TRY(
+      db_.Exec("UPDATE workspaces SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?",
+               {status, reason, now, id}));
   return util::Ok();
 }
 
-util::Status WorkspaceStore::SetRuntime(const std::string& id, int64_t pid, const std::string& endpoint,
-                                        const std::string& version, TimeMicros now) {
-  MLV_TRY(db_.Exec("UPDATE workspaces SET status = 'running', status_reason = '', runtime_pid = ?, endpoint = ?, "
-                   "version = CASE WHEN ? = '' THEN version ELSE ? END, updated_at = ? WHERE id = ?",
-                   {pid, endpoint, version, version, now, id}));
+util::Status WorkspaceStore::SetRuntime(const std::string& id, int64_t pid,
+                                        const std::string& endpoint, const std::string& version,
+                                        TimeMicros now) {
+  MLV_TRY(
+      db_.Exec("UPDATE workspaces SET status = 'running', status_reason = '', runtime_pid = ?, "
+               "endpoint = ?, "
+               "version = CASE WHEN ? = '' THEN version ELSE ? END, updated_at = ? WHERE id = ?",
+               {pid, endpoint, version, version, now, id}));
   return util::Ok();
 }
 
-util::Status WorkspaceStore::RecordRuntime(const std::string& id, int64_t pid, const std::string& endpoint,
-                                           const std::string& version, TimeMicros now) {
-  MLV_TRY(db_.Exec("UPDATE workspaces SET runtime_pid = ?, endpoint = ?, "
-                   "version = CASE WHEN ? = '' THEN version ELSE ? END, updated_at = ? WHERE id = ?",
-                   {pid, endpoint, version, version, now, id}));
+util::Status WorkspaceStore::RecordRuntime(const std::string& id, int64_t pid,
+                                           const std::string& endpoint, const std::string& version,
+                                           TimeMicros now) {
+  MLV_TRY(
+      db_.Exec("UPDATE workspaces SET runtime_pid = ?, endpoint = ?, "
+               "version = CASE WHEN ? = '' THEN version ELSE ? END, updated_at = ? WHERE id = ?",
+               {pid, endpoint, version, version, now, id}));
   return util::Ok();
 }
 
-util::Status WorkspaceStore::MarkFailed(const std::string& id, const std::string& reason, TimeMicros now) {
-  MLV_TRY(db_.Exec("UPDATE workspaces SET status = 'failed', status_reason = ?, runtime_pid = 0, "
-                   "deleted_at = COALESCE(deleted_at, ?), updated_at = ? WHERE id = ?",
-                   {reason, now, now, id}));
+util::Status WorkspaceStore::MarkFailed(const std::string& id, const std::string& reason,
+                                        TimeMicros now) {
+  MLV_TRY(
+      db_.Exec("UPDATE workspaces SET status = 'failed', status_reason = ?, runtime_pid = 0, "
+               "deleted_at = COALESCE(deleted_at, ?), updated_at = ? WHERE id = ?",
+               {reason, now, now, id}));
   return util::Ok();
 }
 
 util::Status WorkspaceStore::MarkDeleted(const std::string& id, TimeMicros now) {
-  MLV_TRY(db_.Exec("UPDATE workspaces SET status = 'deleted', status_reason = '', runtime_pid = 0, deleted_at = ?, "
-                   "updated_at = ? WHERE id = ?",
-                   {now, now, id}));
+  MLV_TRY(
+      db_.Exec("UPDATE workspaces SET status = 'deleted', status_reason = '', runtime_pid = 0, "
+               "deleted_at = ?, "
+               "updated_at = ? WHERE id = ?",
+               {now, now, id}));
   return util::Ok();
 }
 
 // ============================================================================ backups
 
 util::Status BackupStore::Insert(const BackupRecord& b) {
-  return MapConflict(
-      db_.Exec(std::string("INSERT INTO backups (") + kBackupCols +
-                   ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-               {b.id, b.account_id, b.crn, b.name, b.workspace_id, b.workspace_crn, b.workspace_name, b.environment_id,
-                b.environment_name, b.vault_name, b.status, b.creator_crn, b.workspace_version, b.workflow_id,
-                Opt(b.delete_workflow_id), Opt(b.timeout_minutes), b.created_at, Opt(b.started_at),
-                Opt(b.finished_at), Opt(b.quiesced_micros), b.bytes_total, b.files_total, b.bytes_stored, b.details,
-                b.warnings, b.error, Opt(b.deleted_at)}),
-      "workspace \"" + b.workspace_name + "\" already has a backup named \"" + b.name +
-          "\" (backup names are unique per workspace)");
+  return MapConflict(db_.Exec(std::string("INSERT INTO backups (") + kBackupCols +
+                                  ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                                  "?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                              {b.id,
+                               b.account_id,
+                               b.crn,
+                               b.name,
+                               b.workspace_id,
+                               b.workspace_crn,
+                               b.workspace_name,
+                               b.environment_id,
+                               b.environment_name,
+                               b.vault_name,
+                               b.status,
+                               b.creator_crn,
+                               b.workspace_version,
+                               b.workflow_id,
+                               Opt(b.delete_workflow_id),
+                               Opt(b.timeout_minutes),
+                               b.created_at,
+                               Opt(b.started_at),
+                               Opt(b.finished_at),
+                               Opt(b.quiesced_micros),
+                               b.bytes_total,
+                               b.files_total,
+                               b.bytes_stored,
+                               b.details,
+                               b.warnings,
+                               b.error,
+                               Opt(b.deleted_at)}),
+                     "workspace \"" + b.workspace_name + "\" already has a backup named \"" +
+                         b.name + "\" (backup names are unique per workspace)");
 }
 
 util::Result<BackupRecord> BackupStore::Get(const std::string& account_id, const std::string& id) {
-  auto rows = MLV_TRY(
-      db_.Query(std::string("SELECT ") + kBackupCols + " FROM backups WHERE account_id = ? AND id = ?", {account_id, id}));
+  auto rows = MLV_TRY(db_.Query(
+      std::string("SELECT ") + kBackupCols + " FROM backups WHERE account_id = ? AND id = ?",
+      {account_id, id}));
   if (rows.empty()) return util::NotFound("backup " + id + " does not exist");
   return BackupFrom(rows[0]);
 }
 
-util::Result<std::vector<BackupRecord>> BackupStore::ListByWorkspace(const std::string& account_id,
-                                                                    const std::string& workspace_id) {
-  auto rows = MLV_TRY(db_.Query(std::string("SELECT ") + kBackupCols +
-                                    " FROM backups WHERE account_id = ? AND workspace_id = ? ORDER BY created_at DESC, id",
-                                {account_id, workspace_id}));
+util::Result<std::vector<BackupRecord>> BackupStore::ListByWorkspace(
+    const std::string& account_id, const std::string& workspace_id) {
+  auto rows = MLV_TRY(db_.Query(
+      std::string("SELECT ") + kBackupCols +
+          " FROM backups WHERE account_id = ? AND workspace_id = ? ORDER BY created_at DESC, id",
+      {account_id, workspace_id}));
   std::vector<BackupRecord> out;
   for (const auto& r : rows) out.push_back(BackupFrom(r));
   return out;
 }
 
-util::Result<std::vector<BackupRecord>> BackupStore::ListByWorkspaceName(const std::string& account_id,
-                                                                        const std::string& environment_name,
-                                                                        const std::string& workspace_name) {
-  auto rows = MLV_TRY(db_.Query(std::string("SELECT ") + kBackupCols +
-                                    " FROM backups WHERE account_id = ? AND environment_name = ? AND workspace_name = ? "
-                                    "ORDER BY created_at DESC, id",
-                                {account_id, environment_name, workspace_name}));
+util::Result<std::vector<BackupRecord>> BackupStore::ListByWorkspaceName(
+    const std::string& account_id, const std::string& environment_name,
+    const std::string& workspace_name) {
+  auto rows = MLV_TRY(db_.Query(
+      std::string("SELECT ") + kBackupCols +
+          " FROM backups WHERE account_id = ? AND environment_name = ? AND workspace_name = ? "
+          "ORDER BY created_at DESC, id",
+      {account_id, environment_name, workspace_name}));
   std::vector<BackupRecord> out;
   for (const auto& r : rows) out.push_back(BackupFrom(r));
   return out;
 }
 
-util::Result<std::optional<BackupRecord>> BackupStore::LatestSucceeded(const std::string& workspace_id) {
+util::Result<std::optional<BackupRecord>> BackupStore::LatestSucceeded(
+    const std::string& workspace_id) {
   auto rows = MLV_TRY(db_.Query(std::string("SELECT ") + kBackupCols +
                                     " FROM backups WHERE workspace_id = ? AND status = 'succeeded' "
                                     "ORDER BY created_at DESC, id LIMIT 1",
@@ -314,46 +377,54 @@ util::Result<std::optional<BackupRecord>> BackupStore::LatestSucceeded(const std
   return std::optional<BackupRecord>(BackupFrom(rows[0]));
 }
 
-util::Status BackupStore::SetStatus(const std::string& id, const std::string& status, TimeMicros now) {
+util::Status BackupStore::SetStatus(const std::string& id, const std::string& status,
+                                    TimeMicros now) {
   bool terminal = status == "succeeded" || status == "failed" || status == "cancelled";
-  MLV_TRY(db_.Exec("UPDATE backups SET status = ?, finished_at = CASE WHEN ? = 1 THEN ? ELSE finished_at END "
-                   "WHERE id = ?",
-                   {status, I(terminal ? 1 : 0), now, id}));
+  MLV_TRY(db_.Exec(
+      "UPDATE backups SET status = ?, finished_at = CASE WHEN ? = 1 THEN ? ELSE finished_at END "
+      "WHERE id = ?",
+      {status, I(terminal ? 1 : 0), now, id}));
   return util::Ok();
 }
 
 util::Status BackupStore::SetStarted(const std::string& id, TimeMicros now) {
-  MLV_TRY(db_.Exec("UPDATE backups SET status = 'running', started_at = COALESCE(started_at, ?) WHERE id = ?",
-                   {now, id}));
+  MLV_TRY(db_.Exec(
+      "UPDATE backups SET status = 'running', started_at = COALESCE(started_at, ?) WHERE id = ?",
+      {now, id}));
   return util::Ok();
 }
 
 util::Status BackupStore::Finish(const std::string& id, const BackupOutcome& o, TimeMicros now) {
   return db_.Transaction([&]() -> util::Status {
-    MLV_TRY(db_.Exec("UPDATE backups SET status = ?, workspace_version = CASE WHEN ? = '' THEN workspace_version "
-                     "ELSE ? END, quiesced_micros = ?, bytes_total = ?, files_total = ?, bytes_stored = ?, "
-                     "details = ?, warnings = ?, error = ?, finished_at = ? WHERE id = ?",
-                     {o.status, o.workspace_version, o.workspace_version, Opt(o.quiesced_micros), o.bytes_total,
-                      o.files_total, o.bytes_stored, o.details, o.warnings, o.error, now, id}));
+    MLV_TRY(db_.Exec(
+        "UPDATE backups SET status = ?, workspace_version = CASE WHEN ? = '' THEN "
+        "workspace_version "
+        "ELSE ? END, quiesced_micros = ?, bytes_total = ?, files_total = ?, bytes_stored = ?, "
+        "details = ?, warnings = ?, error = ?, finished_at = ? WHERE id = ?",
+        {o.status, o.workspace_version, o.workspace_version, Opt(o.quiesced_micros), o.bytes_total,
+         o.files_total, o.bytes_stored, o.details, o.warnings, o.error, now, id}));
     MLV_TRY(db_.Exec("DELETE FROM recovery_points WHERE backup_id = ?", {id}));
     for (const auto& rp : o.recovery_points)
       MLV_TRY(db_.Exec(std::string("INSERT INTO recovery_points (") + kRpCols +
                            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       {id, rp.volume, rp.kind, rp.vault_point_id, rp.source_path, rp.bytes_total, rp.files, rp.dirs,
-                        rp.bytes_read, rp.bytes_new, rp.bytes_stored, rp.files_unchanged, rp.duration_micros,
-                        rp.created_at}));
+                       {id, rp.volume, rp.kind, rp.vault_point_id, rp.source_path, rp.bytes_total,
+                        rp.files, rp.dirs, rp.bytes_read, rp.bytes_new, rp.bytes_stored,
+                        rp.files_unchanged, rp.duration_micros, rp.created_at}));
     return util::Ok();
   });
 }
 
-util::Status BackupStore::SetDeleting(const std::string& id, const std::string& delete_workflow_id) {
-  MLV_TRY(db_.Exec("UPDATE backups SET status = 'deleting', delete_workflow_id = ?, error = '' WHERE id = ?",
-                   {delete_workflow_id, id}));
+util::Status BackupStore::SetDeleting(const std::string& id,
+                                      const std::string& delete_workflow_id) {
+  MLV_TRY(db_.Exec(
+      "UPDATE backups SET status = 'deleting', delete_workflow_id = ?, error = '' WHERE id = ?",
+      {delete_workflow_id, id}));
   return util::Ok();
 }
 
 util::Status BackupStore::MarkDeleted(const std::string& id, TimeMicros now) {
-  MLV_TRY(db_.Exec("UPDATE backups SET status = 'deleted', deleted_at = ? WHERE id = ?", {now, id}));
+  MLV_TRY(
+      db_.Exec("UPDATE backups SET status = 'deleted', deleted_at = ? WHERE id = ?", {now, id}));
   return util::Ok();
 }
 
@@ -362,10 +433,12 @@ util::Status BackupStore::MarkDeleteFailed(const std::string& id, const std::str
   return util::Ok();
 }
 
-util::Result<std::vector<RecoveryPointRecord>> BackupStore::RecoveryPoints(const std::string& backup_id) {
-  auto rows = MLV_TRY(db_.Query(
-      std::string("SELECT ") + kRpCols + " FROM recovery_points WHERE backup_id = ? ORDER BY created_at, volume",
-      {backup_id}));
+util::Result<std::vector<RecoveryPointRecord>> BackupStore::RecoveryPoints(
+    const std::string& backup_id) {
+  auto rows =
+      MLV_TRY(db_.Query(std::string("SELECT ") + kRpCols +
+                            " FROM recovery_points WHERE backup_id = ? ORDER BY created_at, volume",
+                        {backup_id}));
   std::vector<RecoveryPointRecord> out;
   for (const auto& r : rows) {
     RecoveryPointRecord rp;
@@ -397,23 +470,50 @@ util::Result<std::string> WorkflowStore::Insert(const WorkflowRecord& w) {
       status = "pending";
       if (!w.queue_key.empty()) {
         auto rows = MLV_TRY(db_.Query(
-            std::string("SELECT COUNT(*) FROM workflows WHERE queue_key = ? AND status IN ") + kActive, {w.queue_key}));
+            std::string("SELECT COUNT(*) FROM workflows WHERE queue_key = ? AND status IN ") +
+                kActive,
+            {w.queue_key}));
         if (rows[0].Int(0) > 0) status = "queued";
       }
     }
     MLV_TRY(db_.Exec(std::string("INSERT INTO workflows (") + kWfCols +
-                         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                     {w.id, w.account_id, w.kind, status, w.queue_key, w.resource_crn, w.caller, w.input, w.output,
-                      w.phase, w.bytes_done, w.bytes_total, w.files_done, w.files_total, w.warnings, w.error_code,
-                      w.error_message, w.attempts, w.max_attempts, w.timeout_seconds, w.lease_owner,
-                      w.lease_expires_at, I(w.cancel_requested ? 1 : 0), w.cancel_reason, w.created_at, w.updated_at,
-                      Opt(w.started_at), Opt(w.finished_at)}));
+                         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                         "?, ?, ?, ?, ?, ?, ?)",
+                     {w.id,
+                      w.account_id,
+                      w.kind,
+                      status,
+                      w.queue_key,
+                      w.resource_crn,
+                      w.caller,
+                      w.input,
+                      w.output,
+                      w.phase,
+                      w.bytes_done,
+                      w.bytes_total,
+                      w.files_done,
+                      w.files_total,
+                      w.warnings,
+                      w.error_code,
+                      w.error_message,
+                      w.attempts,
+                      w.max_attempts,
+                      w.timeout_seconds,
+                      w.lease_owner,
+                      w.lease_expires_at,
+                      I(w.cancel_requested ? 1 : 0),
+                      w.cancel_reason,
+                      w.created_at,
+                      w.updated_at,
+                      Opt(w.started_at),
+                      Opt(w.finished_at)}));
     return util::Ok();
   }));
   return status;
 }
 
-util::Result<WorkflowRecord> WorkflowStore::Get(const std::string& account_id, const std::string& id) {
+util::Result<WorkflowRecord> WorkflowStore::Get(const std::string& account_id,
+                                                const std::string& id) {
   std::string sql = std::string("SELECT ") + kWfCols + " FROM workflows WHERE id = ?";
   std::vector<Value> params = {id};
   if (!account_id.empty()) {
@@ -425,8 +525,8 @@ util::Result<WorkflowRecord> WorkflowStore::Get(const std::string& account_id, c
   return WfFrom(rows[0]);
 }
 
-util::Result<ClaimOutcome> WorkflowStore::Claim(const std::string& id, const std::string& owner, TimeMicros now,
-                                                int64_t lease_micros) {
+util::Result<ClaimOutcome> WorkflowStore::Claim(const std::string& id, const std::string& owner,
+                                                TimeMicros now, int64_t lease_micros) {
   ClaimOutcome outcome = ClaimOutcome::kFinished;
   MLV_TRY(db_.Transaction([&]() -> util::Status {
     WorkflowRecord w = MLV_TRY(Get("", id));
@@ -437,50 +537,67 @@ util::Result<ClaimOutcome> WorkflowStore::Claim(const std::string& id, const std
     bool ours = w.lease_owner == owner;
     if (w.status == "running" || (!ours && !w.lease_owner.empty() && w.lease_expires_at > now)) {
       // A running workflow belongs to its worker; if that worker died, recovery takes it over.
-      outcome = (w.status == "running" && ours) ? ClaimOutcome::kClaimed : ClaimOutcome::kOwnedByOther;
+      outcome =
+          (w.status == "running" && ours) ? ClaimOutcome::kClaimed : ClaimOutcome::kOwnedByOther;
       return util::Ok();
     }
     if (!w.queue_key.empty()) {
       auto rows = MLV_TRY(db_.Query(
-          std::string("SELECT COUNT(*) FROM workflows WHERE queue_key = ? AND id <> ? AND status IN ") + kActive +
+          std::string(
+              "SELECT COUNT(*) FROM workflows WHERE queue_key = ? AND id <> ? AND status IN ") +
+              kActive +
               " AND (status = 'running' OR created_at < ? OR (created_at = ? AND id < ?))",
           {w.queue_key, id, w.created_at, w.created_at, id}));
       if (rows[0].Int(0) > 0) {
-        MLV_TRY(db_.Exec("UPDATE workflows SET status = 'queued', lease_owner = ?, lease_expires_at = ?, "
-                         "updated_at = ? WHERE id = ?",
-                         {owner, now + lease_micros, now, id}));
+        MLV_TRY(db_.Exec(
+            "UPDATE workflows SET status = 'queued', lease_owner = ?, lease_expires_at = ?, "
+            "updated_at = ? WHERE id = ?",
+            {owner, now + lease_micros, now, id}));
         outcome = ClaimOutcome::kWaiting;
         return util::Ok();
       }
     }
-    MLV_TRY(db_.Exec("UPDATE workflows SET status = 'running', lease_owner = ?, lease_expires_at = ?, "
-                     "attempts = attempts + 1, started_at = COALESCE(started_at, ?), updated_at = ? WHERE id = ?",
-                     {owner, now + lease_micros, now, now, id}));
+    MLV_TRY(
+        db_.Exec("UPDATE workflows SET status = 'running', lease_owner = ?, lease_expires_at = ?, "
+                 "attempts = attempts + 1, started_at = COALESCE(started_at, ?), updated_at = ? "
+                 "WHERE id = ?",
+                 {owner, now + lease_micros, now, now, id}));
     outcome = ClaimOutcome::kClaimed;
     return util::Ok();
   }));
   return outcome;
 }
 
-util::Result<HeartbeatResult> WorkflowStore::Heartbeat(const std::string& id, const std::string& owner, TimeMicros now,
-                                                       int64_t lease_micros, const util::ProgressSnapshot* p) {
+util::Result<HeartbeatResult> WorkflowStore::Heartbeat(const std::string& id,
+                                                       const std::string& owner, TimeMicros now,
+                                                       int64_t lease_micros,
+                                                       const util::ProgressSnapshot* p) {
   HeartbeatResult hr;
   MLV_TRY(db_.Transaction([&]() -> util::Status {
     int64_t n;
     if (p) {
-      n = MLV_TRY(db_.Exec("UPDATE workflows SET lease_expires_at = ?, updated_at = ?, bytes_done = ?, bytes_total = ?, "
-                           "files_done = ?, files_total = ?, phase = CASE WHEN ? = '' THEN phase ELSE ? END "
-                           "WHERE id = ? AND lease_owner = ? AND status IN " + std::string(kActive),
-                           {now + lease_micros, now, static_cast<int64_t>(p->bytes_done),
-                            static_cast<int64_t>(p->bytes_total), static_cast<int64_t>(p->files_done),
-                            static_cast<int64_t>(p->files_total), p->phase, p->phase, id, owner}));
+      n = MLV_TRY(db_.Exec(
+          "UPDATE workflows SET lease_expires_at = ?, updated_at = ?, bytes_done = ?, bytes_total "
+          "= ?, "
+          "files_done = ?, files_total = ?, phase = CASE WHEN ? = '' THEN phase ELSE ? END "
+          "WHERE id = ? AND lease_owner = ? AND status IN " +
+              std::string(kActive),
+          {now + lease_micros, now, static_cast<int64_t>(p->bytes_done),
+           static_cast<int64_t>(p->bytes_total), static_cast<int64_t>(p->files_done),
+           static_cast<int64_t>(p->files_total), p->phase, p->phase, id, owner}));
     } else {
-      n = MLV_TRY(db_.Exec("UPDATE workflows SET lease_expires_at = ?, updated_at = ? WHERE id = ? AND lease_owner = ? "
-                           "AND status IN " + std::string(kActive),
+      n =
+          MLV_TRY(db_.Exec("UPDATE workflows SET lease_expires_at = ?, updated_at = ? WHERE id = ? "
+                           "AND lease_owner = ? "
+                           "AND status IN " +
+                               std::string(kActive),
                            {now + lease_micros, now, id, owner}));
     }
-    if (n == 0) return util::Conflict("workflow " + id + " is no longer owned by this worker (" + owner + ")");
-    auto rows = MLV_TRY(db_.Query("SELECT cancel_requested, cancel_reason FROM workflows WHERE id = ?", {id}));
+    if (n == 0)
+      return util::Conflict("workflow " + id + " is no longer owned by this worker (" + owner +
+                            ")");
+    auto rows = MLV_TRY(
+        db_.Query("SELECT cancel_requested, cancel_reason FROM workflows WHERE id = ?", {id}));
     hr.cancel_requested = rows[0].Int(0) != 0;
     hr.cancel_reason = rows[0].Text(1);
     return util::Ok();
@@ -488,50 +605,64 @@ util::Result<HeartbeatResult> WorkflowStore::Heartbeat(const std::string& id, co
   return hr;
 }
 
-util::Status WorkflowStore::SetPhase(const std::string& id, const std::string& owner, const std::string& phase,
-                                     TimeMicros now) {
-  MLV_TRY(db_.Exec("UPDATE workflows SET phase = ?, updated_at = ? WHERE id = ? AND lease_owner = ?",
-                   {phase, now, id, owner}));
+util::Status WorkflowStore::SetPhase(const std::string& id, const std::string& owner,
+                                     const std::string& phase, TimeMicros now) {
+  MLV_TRY(
+      db_.Exec("UPDATE workflows SET phase = ?, updated_at = ? WHERE id = ? AND lease_owner = ?",
+               {phase, now, id, owner}));
   return util::Ok();
 }
 
-util::Status WorkflowStore::AddWarning(const std::string& id, const std::string& warnings_json, TimeMicros now) {
-  MLV_TRY(db_.Exec("UPDATE workflows SET warnings = ?, updated_at = ? WHERE id = ?", {warnings_json, now, id}));
+util::Status WorkflowStore::AddWarning(const std::string& id, const std::string& warnings_json,
+                                       TimeMicros now) {
+  MLV_TRY(db_.Exec("UPDATE workflows SET warnings = ?, updated_at = ? WHERE id = ?",
+                   {warnings_json, now, id}));
   return util::Ok();
 }
 
-util::Status WorkflowStore::Finish(const std::string& id, const std::string& owner, const std::string& status,
-                                   const std::string& output, const std::string& warnings_json,
-                                   const std::string& error_code, const std::string& error_message, TimeMicros now) {
+util::Status WorkflowStore::Finish(const std::string& id, const std::string& owner,
+                                   const std::string& status, const std::string& output,
+                                   const std::string& warnings_json, const std::string& error_code,
+                                   const std::string& error_message, TimeMicros now) {
   std::string sql =
-      "UPDATE workflows SET status = ?, output = ?, warnings = ?, error_code = ?, error_message = ?, "
-      "lease_owner = '', lease_expires_at = 0, finished_at = ?, updated_at = ? WHERE id = ? AND status IN " +
+      "UPDATE workflows SET status = ?, output = ?, warnings = ?, error_code = ?, error_message = "
+      "?, "
+      "lease_owner = '', lease_expires_at = 0, finished_at = ?, updated_at = ? WHERE id = ? AND "
+      "status IN " +
       std::string(kActive);
-  std::vector<Value> params = {status, output, warnings_json, error_code, error_message, now, now, id};
+  std::vector<Value> params = {status,        output, warnings_json, error_code,
+                               error_message, now,    now,           id};
   if (!owner.empty()) {
     sql += " AND lease_owner = ?";
     params.push_back(owner);
   }
   int64_t n = MLV_TRY(db_.Exec(sql, params));
-  if (n == 0) return util::Conflict("workflow " + id + " was not finished by " + (owner.empty() ? "recovery" : owner) +
-                                    ": it ended already or another worker owns it");
+  if (n == 0)
+    return util::Conflict("workflow " + id + " was not finished by " +
+                          (owner.empty() ? "recovery" : owner) +
+                          ": it ended already or another worker owns it");
   return util::Ok();
 }
 
-util::Result<bool> WorkflowStore::RequestCancel(const std::string& id, const std::string& reason, TimeMicros now) {
+util::Result<bool> WorkflowStore::RequestCancel(const std::string& id, const std::string& reason,
+                                                TimeMicros now) {
   bool ended = false;
   MLV_TRY(db_.Transaction([&]() -> util::Status {
     WorkflowRecord w = MLV_TRY(Get("", id));
-    if (w.terminal()) return util::Conflict("workflow " + id + " has already ended (" + w.status + ")");
+    if (w.terminal())
+      return util::Conflict("workflow " + id + " has already ended (" + w.status + ")");
     if (w.status == "running") {
-      MLV_TRY(db_.Exec("UPDATE workflows SET cancel_requested = 1, cancel_reason = ?, updated_at = ? WHERE id = ?",
-                       {reason, now, id}));
+      MLV_TRY(
+          db_.Exec("UPDATE workflows SET cancel_requested = 1, cancel_reason = ?, updated_at = ? "
+                   "WHERE id = ?",
+                   {reason, now, id}));
       return util::Ok();
     }
-    MLV_TRY(db_.Exec("UPDATE workflows SET status = 'cancelled', cancel_requested = 1, cancel_reason = ?, "
-                     "error_code = 'cancelled', error_message = ?, lease_owner = '', lease_expires_at = 0, "
-                     "finished_at = ?, updated_at = ? WHERE id = ?",
-                     {reason, reason, now, now, id}));
+    MLV_TRY(db_.Exec(
+        "UPDATE workflows SET status = 'cancelled', cancel_requested = 1, cancel_reason = ?, "
+        "error_code = 'cancelled', error_message = ?, lease_owner = '', lease_expires_at = 0, "
+        "finished_at = ?, updated_at = ? WHERE id = ?",
+        {reason, reason, now, now, id}));
     ended = true;
     return util::Ok();
   }));
@@ -539,38 +670,43 @@ util::Result<bool> WorkflowStore::RequestCancel(const std::string& id, const std
 }
 
 util::Result<std::vector<WorkflowRecord>> WorkflowStore::ListActive() {
-  auto rows = MLV_TRY(db_.Query(std::string("SELECT ") + kWfCols + " FROM workflows WHERE status IN " + kActive +
-                                " ORDER BY created_at, id"));
+  auto rows =
+      MLV_TRY(db_.Query(std::string("SELECT ") + kWfCols + " FROM workflows WHERE status IN " +
+                        kActive + " ORDER BY created_at, id"));
   std::vector<WorkflowRecord> out;
   for (const auto& r : rows) out.push_back(WfFrom(r));
   return out;
 }
 
-util::Result<std::vector<WorkflowRecord>> WorkflowStore::ListActiveInQueue(const std::string& queue_key) {
-  auto rows = MLV_TRY(db_.Query(std::string("SELECT ") + kWfCols + " FROM workflows WHERE queue_key = ? AND status IN " +
-                                    kActive + " ORDER BY created_at, id",
+util::Result<std::vector<WorkflowRecord>> WorkflowStore::ListActiveInQueue(
+    const std::string& queue_key) {
+  auto rows = MLV_TRY(db_.Query(std::string("SELECT ") + kWfCols +
+                                    " FROM workflows WHERE queue_key = ? AND status IN " + kActive +
+                                    " ORDER BY created_at, id",
                                 {queue_key}));
   std::vector<WorkflowRecord> out;
   for (const auto& r : rows) out.push_back(WfFrom(r));
   return out;
 }
 
-util::Result<bool> WorkflowStore::TakeOver(const WorkflowRecord& seen, const std::string& new_owner, TimeMicros now,
-                                           int64_t lease_micros) {
-  int64_t n = MLV_TRY(db_.Exec(
-      "UPDATE workflows SET lease_owner = ?, lease_expires_at = ?, updated_at = ? WHERE id = ? AND status = ? AND "
-      "lease_owner = ? AND lease_expires_at = ? AND updated_at = ?",
-      {new_owner, now + lease_micros, now, seen.id, seen.status, seen.lease_owner, seen.lease_expires_at,
-       seen.updated_at}));
+util::Result<bool> WorkflowStore::TakeOver(const WorkflowRecord& seen, const std::string& new_owner,
+                                           TimeMicros now, int64_t lease_micros) {
+  int64_t n =
+      MLV_TRY(db_.Exec("UPDATE workflows SET lease_owner = ?, lease_expires_at = ?, updated_at = ? "
+                       "WHERE id = ? AND status = ? AND "
+                       "lease_owner = ? AND lease_expires_at = ? AND updated_at = ?",
+                       {new_owner, now + lease_micros, now, seen.id, seen.status, seen.lease_owner,
+                        seen.lease_expires_at, seen.updated_at}));
   return n == 1;
 }
 
-util::Status WorkflowStore::Requeue(const std::string& id, const std::string& owner, const std::string& warnings_json,
-                                    TimeMicros now) {
-  int64_t n = MLV_TRY(db_.Exec("UPDATE workflows SET status = CASE WHEN status = 'queued' THEN 'queued' ELSE 'pending' END, "
-                               "warnings = ?, lease_owner = '', "
-                               "lease_expires_at = 0, phase = '', updated_at = ? WHERE id = ? AND lease_owner = ?",
-                               {warnings_json, now, id, owner}));
+util::Status WorkflowStore::Requeue(const std::string& id, const std::string& owner,
+                                    const std::string& warnings_json, TimeMicros now) {
+  int64_t n = MLV_TRY(db_.Exec(
+      "UPDATE workflows SET status = CASE WHEN status = 'queued' THEN 'queued' ELSE 'pending' END, "
+      "warnings = ?, lease_owner = '', "
+      "lease_expires_at = 0, phase = '', updated_at = ? WHERE id = ? AND lease_owner = ?",
+      {warnings_json, now, id, owner}));
   if (n == 0) return util::Conflict("workflow " + id + " is no longer owned by " + owner);
   return util::Ok();
 }

@@ -49,7 +49,8 @@ class EnvironmentStore {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Workspace lifecycle: provisioning | restoring -> running <-> stopped; failed; deleting -> deleted.
+// Workspace lifecycle: provisioning | restoring -> running <-> stopped; failed; deleting ->
+// deleted.
 struct WorkspaceRecord {
   std::string id;
   std::string account_id;
@@ -83,14 +84,16 @@ class WorkspaceStore {
   // Deleted workspaces are returned too (check deleted_at).
   util::Result<WorkspaceRecord> Get(const std::string& account_id, const std::string& id);
   // Live workspaces (not deleted), oldest first; all of them with include_deleted.
-  util::Result<std::vector<WorkspaceRecord>> List(const std::string& account_id, bool include_deleted = false);
+  util::Result<std::vector<WorkspaceRecord>> List(const std::string& account_id,
+                                                  bool include_deleted = false);
   // Every live workspace of every account (for recovery and shutdown tooling).
   util::Result<std::vector<WorkspaceRecord>> ListAllLive();
   // The live workspace of that name in the environment; kNotFound otherwise.
-  util::Result<WorkspaceRecord> FindLiveByName(const std::string& account_id, const std::string& environment_id,
-                                              const std::string& name);
-  util::Status SetStatus(const std::string& id, const std::string& status, const std::string& reason,
-                         TimeMicros now);
+  util::Result<WorkspaceRecord> FindLiveByName(const std::string& account_id,
+                                               const std::string& environment_id,
+                                               const std::string& name);
+  util::Status SetStatus(const std::string& id, const std::string& status,
+                         const std::string& reason, TimeMicros now);
   // Records a started runtime (status "running").
   util::Status SetRuntime(const std::string& id, int64_t pid, const std::string& endpoint,
                           const std::string& version, TimeMicros now);
@@ -232,14 +235,16 @@ struct WorkflowRecord {
   std::optional<TimeMicros> started_at;
   std::optional<TimeMicros> finished_at;
 
-  bool terminal() const { return status == "succeeded" || status == "failed" || status == "cancelled"; }
+  bool terminal() const {
+    return status == "succeeded" || status == "failed" || status == "cancelled";
+  }
 };
 
 enum class ClaimOutcome {
-  kClaimed,      // status is now running, the lease is ours
-  kWaiting,      // another workflow of the queue goes first; we hold the waiting lease
-  kOwnedByOther, // another live worker holds the lease
-  kFinished,     // terminal already
+  kClaimed,       // status is now running, the lease is ours
+  kWaiting,       // another workflow of the queue goes first; we hold the waiting lease
+  kOwnedByOther,  // another live worker holds the lease
+  kFinished,      // terminal already
 };
 
 // What a heartbeat learned.
@@ -261,29 +266,34 @@ class WorkflowStore {
                                    int64_t lease_micros);
   // Renews the lease and stores progress. kConflict if the lease is no longer ours (another
   // process took the workflow over).
-  util::Result<HeartbeatResult> Heartbeat(const std::string& id, const std::string& owner, TimeMicros now,
-                                          int64_t lease_micros, const util::ProgressSnapshot* progress);
-  util::Status SetPhase(const std::string& id, const std::string& owner, const std::string& phase, TimeMicros now);
+  util::Result<HeartbeatResult> Heartbeat(const std::string& id, const std::string& owner,
+                                          TimeMicros now, int64_t lease_micros,
+                                          const util::ProgressSnapshot* progress);
+  util::Status SetPhase(const std::string& id, const std::string& owner, const std::string& phase,
+                        TimeMicros now);
   util::Status AddWarning(const std::string& id, const std::string& warnings_json, TimeMicros now);
   // Ends the workflow (status succeeded | failed | cancelled), releasing the lease. kConflict
   // if the lease is not ours (owner empty: end it regardless, for recovery and cancel).
   util::Status Finish(const std::string& id, const std::string& owner, const std::string& status,
-                      const std::string& output, const std::string& warnings_json, const std::string& error_code,
-                      const std::string& error_message, TimeMicros now);
+                      const std::string& output, const std::string& warnings_json,
+                      const std::string& error_code, const std::string& error_message,
+                      TimeMicros now);
   // Requests cancellation. Not started yet (queued/pending): ends it as cancelled at once and
   // returns true. Running: flags it for its worker and returns false.
-  util::Result<bool> RequestCancel(const std::string& id, const std::string& reason, TimeMicros now);
+  util::Result<bool> RequestCancel(const std::string& id, const std::string& reason,
+                                   TimeMicros now);
   // Active workflows (queued, pending, running), oldest first.
   util::Result<std::vector<WorkflowRecord>> ListActive();
   // Active workflows with this queue key.
   util::Result<std::vector<WorkflowRecord>> ListActiveInQueue(const std::string& queue_key);
   // Takes a stale workflow over for recovery if it still has the lease we saw (compare-and-set):
   // sets lease_owner = new_owner until now + lease_micros. Returns false if someone else got there.
-  util::Result<bool> TakeOver(const WorkflowRecord& seen, const std::string& new_owner, TimeMicros now,
-                              int64_t lease_micros);
-  // After a takeover: back to "pending" (to be resumed by a new worker) with warnings, lease released.
-  util::Status Requeue(const std::string& id, const std::string& owner, const std::string& warnings_json,
-                       TimeMicros now);
+  util::Result<bool> TakeOver(const WorkflowRecord& seen, const std::string& new_owner,
+                              TimeMicros now, int64_t lease_micros);
+  // After a takeover: back to "pending" (to be resumed by a new worker) with warnings, lease
+  // released.
+  util::Status Requeue(const std::string& id, const std::string& owner,
+                       const std::string& warnings_json, TimeMicros now);
 
  private:
   Db& db_;

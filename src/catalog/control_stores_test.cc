@@ -125,8 +125,9 @@ TEST_F(StoresTest, BackupFinishWritesRecoveryPointsAtomically) {
   BackupOutcome o;
   o.status = "succeeded";
   o.quiesced_micros = 1234;
-  o.recovery_points = {RecoveryPointRecord{.volume = "projects", .kind = "filesystem", .vault_point_id = "aa"},
-                       RecoveryPointRecord{.volume = "projects", .kind = "filesystem", .vault_point_id = "bb"}};
+  o.recovery_points = {
+      RecoveryPointRecord{.volume = "projects", .kind = "filesystem", .vault_point_id = "aa"},
+      RecoveryPointRecord{.volume = "projects", .kind = "filesystem", .vault_point_id = "bb"}};
   EXPECT_FALSE(bs.Finish("b1", o, 7));  // duplicate volume: nothing written
   EXPECT_EQ(bs.Get("acct", "b1")->status, "running");
   o.recovery_points[1].volume = "metadata";
@@ -151,7 +152,8 @@ TEST_F(StoresTest, QueueRunsOneAtATimeOldestFirst) {
   EXPECT_EQ(*ws.Claim(a.id, "intruder", 1000, kLease), ClaimOutcome::kOwnedByOther);
   EXPECT_EQ(*ws.Claim(b.id, "w-b", 2000, kLease), ClaimOutcome::kWaiting);
   ASSERT_TRUE(ws.Finish(a.id, "w-a", "succeeded", "{}", "[]", "", "", 3000));
-  EXPECT_EQ(ws.Finish(a.id, "w-a", "failed", "{}", "[]", "", "", 3000).error().code(), util::ErrorCode::kConflict);
+  EXPECT_EQ(ws.Finish(a.id, "w-a", "failed", "{}", "[]", "", "", 3000).error().code(),
+            util::ErrorCode::kConflict);
   EXPECT_EQ(*ws.Claim(b.id, "w-b", 4000, kLease), ClaimOutcome::kClaimed);
   auto got = *ws.Get("", b.id);
   EXPECT_EQ(got.status, "running");
@@ -164,7 +166,8 @@ TEST_F(StoresTest, HeartbeatCancelAndTakeOver) {
   auto a = Wf("q", 100);
   ASSERT_TRUE(ws.Insert(a));
   ASSERT_EQ(*ws.Claim(a.id, "w1", 1000, kLease), ClaimOutcome::kClaimed);
-  util::ProgressSnapshot p{.bytes_done = 10, .bytes_total = 100, .files_done = 1, .files_total = 2, .phase = "upload"};
+  util::ProgressSnapshot p{
+      .bytes_done = 10, .bytes_total = 100, .files_done = 1, .files_total = 2, .phase = "upload"};
   auto hb = ws.Heartbeat(a.id, "w1", 2000, kLease, &p);
   ASSERT_TRUE(hb);
   EXPECT_FALSE(hb->cancel_requested);
@@ -179,7 +182,8 @@ TEST_F(StoresTest, HeartbeatCancelAndTakeOver) {
   EXPECT_FALSE(*ws.TakeOver(seen, "rec", 5000, kLease));
   seen = *ws.Get("", a.id);
   EXPECT_TRUE(*ws.TakeOver(seen, "rec", 5000, kLease));
-  EXPECT_EQ(ws.Heartbeat(a.id, "w1", 6000, kLease, nullptr).error().code(), util::ErrorCode::kConflict);
+  EXPECT_EQ(ws.Heartbeat(a.id, "w1", 6000, kLease, nullptr).error().code(),
+            util::ErrorCode::kConflict);
   ASSERT_TRUE(ws.Requeue(a.id, "rec", "[\"resumed\"]", 7000));
   EXPECT_EQ(ws.Get("", a.id)->status, "pending");
   EXPECT_EQ(*ws.Claim(a.id, "w2", 8000, kLease), ClaimOutcome::kClaimed);
@@ -205,8 +209,10 @@ TEST_F(StoresTest, ConcurrentClaimsHaveOneWinner) {
       auto db = Open();
       WorkflowStore mine(*db);
       auto r = mine.Claim(a.id, "worker-" + std::to_string(i), 1000, kLease);
-      if (!r) ++errors;
-      else if (*r == ClaimOutcome::kClaimed) ++claimed;
+      if (!r)
+        ++errors;
+      else if (*r == ClaimOutcome::kClaimed)
+        ++claimed;
       for (int k = 0; k < 5; ++k) {
         auto w = Wf("burst", 2000 + i * 10 + k);
         if (!mine.Insert(w)) ++errors;

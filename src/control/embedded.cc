@@ -33,7 +33,8 @@ util::Result<std::unique_ptr<Embedded>> Embedded::Open(const EmbeddedOptions& op
   std::unique_ptr<Embedded> e(new Embedded());
   e->home_ = options.home.empty() ? MlvaultHomeFromEnv() : options.home;
   e->db_ = MLV_TRY(OpenCatalog(e->home_));
-  if (options.resolve_caller) e->caller_ = MLV_TRY(ResolveCaller(*e->db_, e->home_, options.profile));
+  if (options.resolve_caller)
+    e->caller_ = MLV_TRY(ResolveCaller(*e->db_, e->home_, options.profile));
   e->authorizer_ = MakeIamAuthorizer(*e->db_, util::Clock::System());
   e->provider_ = workspace::MakeLocalProvider();
   e->handler_env_.home = e->home_;
@@ -44,7 +45,8 @@ util::Result<std::unique_ptr<Embedded>> Embedded::Open(const EmbeddedOptions& op
   eo.self_exe = SelfExe();
   std::string catalog_path = e->home_ + "/catalog.db";
   eo.open_db = [catalog_path]() { return catalog::OpenSqlite(catalog_path); };
-  e->engine_ = std::make_unique<WorkflowEngine>(*e->db_, std::move(eo), MakeHandlerFactory(e->handler_env_));
+  e->engine_ =
+      std::make_unique<WorkflowEngine>(*e->db_, std::move(eo), MakeHandlerFactory(e->handler_env_));
   if (options.recover)
     if (auto r = e->engine_->Recover(false); !r)
       util::Log(util::LogLevel::kWarn, "workflow recovery failed: {}", r.error().message());

@@ -30,10 +30,10 @@ util::Result<std::unique_ptr<catalog::Db>> OpenCatalog(const std::string& home);
 std::string SelfExe();
 
 struct EmbeddedOptions {
-  std::string home;              // empty: MlvaultHomeFromEnv()
-  std::string profile;           // credentials profile (empty: default resolution)
-  bool resolve_caller = true;    // false for workers: they act for the workflow's caller
-  bool recover = true;           // run Recover(false) once opened
+  std::string home;            // empty: MlvaultHomeFromEnv()
+  std::string profile;         // credentials profile (empty: default resolution)
+  bool resolve_caller = true;  // false for workers: they act for the workflow's caller
+  bool recover = true;         // run Recover(false) once opened
 };
 
 class Embedded {

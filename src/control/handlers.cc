@@ -28,11 +28,13 @@ util::Status CheckRestorableVersion(const std::string& version) {
   if (version.empty()) return util::Ok();
   int major = 0, minor = 0;
   if (std::sscanf(version.c_str(), "%d.%d", &major, &minor) != 2)
-    return util::InvalidArgument("the backup records an unreadable workspace version \"" + version + "\"");
+    return util::InvalidArgument("the backup records an unreadable workspace version \"" + version +
+                                 "\"");
   if (major > kRestorableMajor || (major == kRestorableMajor && minor > kRestorableMinor))
-    return util::InvalidArgument("the backup is of workspace version " + version +
-                                 ", newer than this mlvault can restore (up to " + std::to_string(kRestorableMajor) +
-                                 "." + std::to_string(kRestorableMinor) + ".x); upgrade mlvault to restore it");
+    return util::InvalidArgument(
+        "the backup is of workspace version " + version +
+        ", newer than this mlvault can restore (up to " + std::to_string(kRestorableMajor) + "." +
+        std::to_string(kRestorableMinor) + ".x); upgrade mlvault to restore it");
   return util::Ok();
 }
 
@@ -66,7 +68,9 @@ Caller CallerFromJson(const std::string& text) {
   Caller c;
   json j = json::parse(text, nullptr, false);
   if (!j.is_object()) return c;
-  auto s = [&](const char* k) { return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string(); };
+  auto s = [&](const char* k) {
+    return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string();
+  };
   c.account_id = s("accountId");
   c.principal_crn = s("principalCrn");
   c.principal_name = s("principalName");
@@ -102,21 +106,26 @@ util::Result<workspace::Health> WaitHealthy(const workspace::RuntimeClient& rc, 
     if (cancel && cancel->cancelled()) return CancelledStatus(cancel);
     auto h = rc.GetHealth();
     if (h && h->status == "ok" && h->reconciled && !h->quiesced) return *h;
-    if (h) last = "status \"" + h->status + "\", reconciled " + (h->reconciled ? "true" : "false");
-    else last = h.error().message();
+    if (h)
+      last = "status \"" + h->status + "\", reconciled " + (h->reconciled ? "true" : "false");
+    else
+      last = h.error().message();
     if (util::MonotonicSeconds() > deadline)
       return util::Unavailable("the workspace runtime did not become healthy within " +
-                               std::to_string(static_cast<int>(timeout)) + " s (last: " + last + ")");
+                               std::to_string(static_cast<int>(timeout)) + " s (last: " + last +
+                               ")");
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }
 
-void AuditEnd(const HandlerEnv& env, const WorkflowRecord& wf, const std::string& action, const std::string& resource) {
+void AuditEnd(const HandlerEnv& env, const WorkflowRecord& wf, const std::string& action,
+              const std::string& resource) {
   if (!env.authorizer) return;
   util::Status outcome = util::Ok();
   if (wf.status != "succeeded") {
     auto code = wf.status == "cancelled" ? util::ErrorCode::kCancelled : util::ErrorCode::kInternal;
-    outcome = std::unexpected(util::Error(code, wf.error_message.empty() ? wf.status : wf.error_message));
+    outcome =
+        std::unexpected(util::Error(code, wf.error_message.empty() ? wf.status : wf.error_message));
   }
   env.authorizer->Audit(CallerFromJson(wf.caller), action, resource, outcome,
                         "workflow " + wf.id + " (" + wf.kind + ") ended " + wf.status);
@@ -134,7 +143,8 @@ std::vector<std::string> DropLeftovers(vault::Vault& v, const std::string& backu
     if (it == rp.labels.end() || it->second != backup_id) continue;
     if (std::find(keep.begin(), keep.end(), rp.id) != keep.end()) continue;
     if (auto d = v.Delete(rp.id); !d && d.error().code() != util::ErrorCode::kNotFound)
-      warnings.push_back("could not remove leftover recovery point " + rp.id + ": " + d.error().message());
+      warnings.push_back("could not remove leftover recovery point " + rp.id + ": " +
+                         d.error().message());
   }
   return warnings;
 }
@@ -156,9 +166,11 @@ class QuiescedWindow {
     quiesced_ = true;
     renewer_ = std::thread([this] {
       std::unique_lock lock(mu_);
-      while (!cv_.wait_for(lock, std::chrono::seconds(kLeaseSeconds / 3), [this] { return stop_; })) {
+      while (
+          !cv_.wait_for(lock, std::chrono::seconds(kLeaseSeconds / 3), [this] { return stop_; })) {
         if (auto r = rc_.Quiesce(kLeaseSeconds); !r)
-          util::Log(util::LogLevel::kWarn, "renewing the quiesce lease failed: {}", r.error().message());
+          util::Log(util::LogLevel::kWarn, "renewing the quiesce lease failed: {}",
+                    r.error().message());
       }
     });
     return util::Ok();
@@ -206,8 +218,12 @@ struct PassStats {
   double seconds = 0;
   uint64_t bytes_read = 0, bytes_new = 0, files_unchanged = 0, files = 0, bytes_total = 0;
   json ToJson() const {
-    return {{"durationSeconds", seconds},   {"bytesRead", bytes_read}, {"bytesNew", bytes_new},
-            {"filesUnchanged", files_unchanged}, {"files", files},      {"bytesTotal", bytes_total}};
+    return {{"durationSeconds", seconds},
+            {"bytesRead", bytes_read},
+            {"bytesNew", bytes_new},
+            {"filesUnchanged", files_unchanged},
+            {"files", files},
+            {"bytesTotal", bytes_total}};
   }
   void Add(const vault::BackupStats& s) {
     bytes_read += s.bytes_read;
@@ -239,18 +255,24 @@ class BackupHandler : public WorkflowHandler {
     // Parents: the newest succeeded backup's recovery points, volume by volume.
     std::map<std::string, std::string> parents;
     if (auto prev = MLV_TRY(bs.LatestSucceeded(ws.id)))
-      for (const auto& rp : MLV_TRY(bs.RecoveryPoints(prev->id))) parents[rp.volume] = rp.vault_point_id;
+      for (const auto& rp : MLV_TRY(bs.RecoveryPoints(prev->id)))
+        parents[rp.volume] = rp.vault_point_id;
 
-    bool alive = ws.runtime_pid > 0 && env_.provider->RuntimeAlive(spec, static_cast<int>(ws.runtime_pid));
+    bool alive =
+        ws.runtime_pid > 0 && env_.provider->RuntimeAlive(spec, static_cast<int>(ws.runtime_pid));
     workspace::RuntimeClient rc(ws.endpoint, ws.control_key, 30);
     std::string version = ws.version;
     if (alive) {
       auto h = rc.GetHealth();
-      if (!h) return std::unexpected(h.error().WithContext("the workspace runtime is running but not answering"));
+      if (!h)
+        return std::unexpected(
+            h.error().WithContext("the workspace runtime is running but not answering"));
       if (!h->version.empty()) version = h->version;
     } else {
-      ctx.Warn("the workspace runtime was not running, so nothing was quiesced: the volumes were captured as they "
-               "are on disk (no writer was active)");
+      ctx.Warn(
+          "the workspace runtime was not running, so nothing was quiesced: the volumes were "
+          "captured as they "
+          "are on disk (no writer was active)");
     }
 
     std::vector<workspace::Volume> volumes = env_.provider->Volumes(spec);
@@ -266,7 +288,8 @@ class BackupHandler : public WorkflowHandler {
     PassStats prepass;
     double t = util::MonotonicSeconds();
     for (const auto& vol : volumes) {
-      auto r = BackupVolume(*v, vol, b, "prepass", parents.count(vol.name) ? parents[vol.name] : "", ctx);
+      auto r = BackupVolume(*v, vol, b, "prepass", parents.count(vol.name) ? parents[vol.name] : "",
+                            ctx);
       if (!r) return fail(r.error().WithContext("volume " + vol.name));
       created.push_back(r->id);
       prepass.Add(r->stats);
@@ -309,17 +332,21 @@ class BackupHandler : public WorkflowHandler {
       final[volumes[i].name] = std::move(*r);
     }
     if (capture_error) {
-      if (auto e = window.End(); !e) ctx.Warn("could not resume the workspace: " + e.error().message());
+      if (auto e = window.End(); !e)
+        ctx.Warn("could not resume the workspace: " + e.error().message());
       return fail(*capture_error);
     }
     consistent.seconds = util::MonotonicSeconds() - t;
     if (auto e = window.End(); !e)
-      ctx.Warn("the backup is complete, but resuming the workspace failed (its quiesce lease ends it within 60 s): " +
-               e.error().message());
+      ctx.Warn(
+          "the backup is complete, but resuming the workspace failed (its quiesce lease ends it "
+          "within 60 s): " +
+          e.error().message());
     ctx.SetPhase("finishing");
     for (const auto& [name, r] : first)
       if (auto d = v->Delete(r.id); !d)
-        ctx.Warn("could not drop the first-pass recovery point of volume " + name + ": " + d.error().message());
+        ctx.Warn("could not drop the first-pass recovery point of volume " + name + ": " +
+                 d.error().message());
 
     catalog::BackupOutcome o;
     o.status = "succeeded";
@@ -339,9 +366,11 @@ class BackupHandler : public WorkflowHandler {
       rp.dirs = static_cast<int64_t>(r.stats.dirs);
       rp.bytes_read = static_cast<int64_t>(r.stats.bytes_read + first[vol.name].stats.bytes_read);
       rp.bytes_new = static_cast<int64_t>(r.stats.bytes_new + first[vol.name].stats.bytes_new);
-      rp.bytes_stored = static_cast<int64_t>(r.stats.bytes_stored + first[vol.name].stats.bytes_stored);
+      rp.bytes_stored =
+          static_cast<int64_t>(r.stats.bytes_stored + first[vol.name].stats.bytes_stored);
       rp.files_unchanged = static_cast<int64_t>(r.stats.files_unchanged);
-      rp.duration_micros = static_cast<int64_t>((r.stats.duration_seconds + first[vol.name].stats.duration_seconds) * 1e6);
+      rp.duration_micros = static_cast<int64_t>(
+          (r.stats.duration_seconds + first[vol.name].stats.duration_seconds) * 1e6);
       rp.created_at = now;
       o.bytes_total += rp.bytes_total;
       o.files_total += rp.files;
@@ -362,15 +391,19 @@ class BackupHandler : public WorkflowHandler {
     o.details = details.dump();
     outcome_ = std::move(o);
     ctx.SetPhase("done");
-    ctx.progress()->Report({static_cast<uint64_t>(outcome_->bytes_total), static_cast<uint64_t>(outcome_->bytes_total),
-                            static_cast<uint64_t>(outcome_->files_total), static_cast<uint64_t>(outcome_->files_total),
-                            ""});
-    return json{{"backupCrn", b.crn}, {"quiescedSeconds", window.seconds()}, {"bytesTotal", outcome_->bytes_total}}
+    ctx.progress()->Report({static_cast<uint64_t>(outcome_->bytes_total),
+                            static_cast<uint64_t>(outcome_->bytes_total),
+                            static_cast<uint64_t>(outcome_->files_total),
+                            static_cast<uint64_t>(outcome_->files_total), ""});
+    return json{{"backupCrn", b.crn},
+                {"quiescedSeconds", window.seconds()},
+                {"bytesTotal", outcome_->bytes_total}}
         .dump();
   }
 
-  util::Status OnStatus(catalog::Db& db, const WorkflowRecord& wf, const std::string& status, const util::Error* error,
-                        const std::string& warnings, util::TimeMicros now) override {
+  util::Status OnStatus(catalog::Db& db, const WorkflowRecord& wf, const std::string& status,
+                        const util::Error* error, const std::string& warnings,
+                        util::TimeMicros now) override {
     BackupStore bs(db);
     std::string id = InputString(wf, "backupId");
     if (status == "running") return bs.SetStarted(id, now);
@@ -390,15 +423,17 @@ class BackupHandler : public WorkflowHandler {
     auto ws = WorkspaceStore(db).Get(wf.account_id, b->workspace_id);
     if (!ws) return out;
     auto spec = SpecOf(*ws);
-    if (ws->runtime_pid > 0 && env_.provider->RuntimeAlive(spec, static_cast<int>(ws->runtime_pid))) {
+    if (ws->runtime_pid > 0 &&
+        env_.provider->RuntimeAlive(spec, static_cast<int>(ws->runtime_pid))) {
       workspace::RuntimeClient rc(ws->endpoint, ws->control_key, 10);
       auto h = rc.GetHealth();
       if (auto r = rc.Resume(); r)
-        out.push_back(h && h->quiesced ? "resumed workspace " + ws->crn + ", which the interrupted backup had left quiesced"
+        out.push_back(h && h->quiesced ? "resumed workspace " + ws->crn +
+                                             ", which the interrupted backup had left quiesced"
                                        : "made sure workspace " + ws->crn + " is resumed");
       else
-        out.push_back("could not resume workspace " + ws->crn + " (its quiesce lease ends it within 60 s): " +
-                      r.error().message());
+        out.push_back("could not resume workspace " + ws->crn +
+                      " (its quiesce lease ends it within 60 s): " + r.error().message());
     }
     return out;
   }
@@ -409,16 +444,19 @@ class BackupHandler : public WorkflowHandler {
   }
 
  private:
-  util::Result<vault::BackupResult> BackupVolume(vault::Vault& v, const workspace::Volume& vol, const BackupRecord& b,
-                                                 const std::string& pass, const std::string& parent,
-                                                 WorkflowContext& ctx) {
+  util::Result<vault::BackupResult> BackupVolume(vault::Vault& v, const workspace::Volume& vol,
+                                                 const BackupRecord& b, const std::string& pass,
+                                                 const std::string& parent, WorkflowContext& ctx) {
     vault::BackupRequest req;
-    req.kind = vol.kind == workspace::VolumeKind::kBlock ? vault::VolumeKind::kBlock : vault::VolumeKind::kFilesystem;
+    req.kind = vol.kind == workspace::VolumeKind::kBlock ? vault::VolumeKind::kBlock
+                                                         : vault::VolumeKind::kFilesystem;
     req.source = vol.path;
-    req.labels = {{"workspace", b.workspace_crn}, {"volume", vol.name}, {"backup", b.id}, {"pass", pass}};
+    req.labels = {
+        {"workspace", b.workspace_crn}, {"volume", vol.name}, {"backup", b.id}, {"pass", pass}};
     if (!parent.empty()) req.parent = parent;
     auto r = v.Backup(req, ctx.progress(), ctx.cancel());
-    if (!r && !parent.empty() && r.error().code() == util::ErrorCode::kNotFound && !ctx.cancel()->cancelled()) {
+    if (!r && !parent.empty() && r.error().code() == util::ErrorCode::kNotFound &&
+        !ctx.cancel()->cancelled()) {
       // The parent went away (its backup was deleted meanwhile): read everything instead.
       req.parent.reset();
       r = v.Backup(req, ctx.progress(), ctx.cancel());
@@ -443,7 +481,8 @@ class ProvisionHandler : public WorkflowHandler {
     WorkspaceRecord ws = MLV_TRY(wss.Get(wf.account_id, InputString(wf, "workspaceId")));
     workspace::WorkspaceSpec spec = SpecOf(ws);
     // A resumed attempt starts from a clean slate.
-    if (ws.runtime_pid > 0) MLV_TRY(env_.provider->StopRuntime(spec, static_cast<int>(ws.runtime_pid)));
+    if (ws.runtime_pid > 0)
+      MLV_TRY(env_.provider->StopRuntime(spec, static_cast<int>(ws.runtime_pid)));
     MLV_TRY(env_.provider->RemoveVolumes(spec));
 
     ctx.SetPhase("provisioning");
@@ -456,14 +495,16 @@ class ProvisionHandler : public WorkflowHandler {
     return result;
   }
 
-  util::Status OnStatus(catalog::Db& db, const WorkflowRecord& wf, const std::string& status, const util::Error* error,
-                        const std::string&, util::TimeMicros now) override {
+  util::Status OnStatus(catalog::Db& db, const WorkflowRecord& wf, const std::string& status,
+                        const util::Error* error, const std::string&,
+                        util::TimeMicros now) override {
     WorkspaceStore wss(db);
     std::string id = InputString(wf, "workspaceId");
     if (status == "succeeded") return wss.SetRuntime(id, started_pid_, endpoint_, version_, now);
     if (status == "failed" || status == "cancelled")
-      return wss.MarkFailed(id, (restore_ ? "restore " : "provisioning ") + status + ": " +
-                                    (error ? error->message() : std::string("unknown cause")),
+      return wss.MarkFailed(id,
+                            (restore_ ? "restore " : "provisioning ") + status + ": " +
+                                (error ? error->message() : std::string("unknown cause")),
                             now);
     return util::Ok();
   }
@@ -473,12 +514,14 @@ class ProvisionHandler : public WorkflowHandler {
     auto ws = WorkspaceStore(db).Get(wf.account_id, InputString(wf, "workspaceId"));
     if (!ws) return out;
     auto spec = SpecOf(*ws);
-    if (ws->runtime_pid > 0 && env_.provider->RuntimeAlive(spec, static_cast<int>(ws->runtime_pid))) {
+    if (ws->runtime_pid > 0 &&
+        env_.provider->RuntimeAlive(spec, static_cast<int>(ws->runtime_pid))) {
       if (auto s = env_.provider->StopRuntime(spec, static_cast<int>(ws->runtime_pid)); s)
-        out.push_back("stopped the runtime the interrupted " + std::string(restore_ ? "restore" : "provisioning") +
-                      " had started");
+        out.push_back("stopped the runtime the interrupted " +
+                      std::string(restore_ ? "restore" : "provisioning") + " had started");
       else
-        out.push_back("could not stop runtime pid " + std::to_string(ws->runtime_pid) + ": " + s.error().message());
+        out.push_back("could not stop runtime pid " + std::to_string(ws->runtime_pid) + ": " +
+                      s.error().message());
     }
     if (auto r = env_.provider->RemoveVolumes(spec); !r)
       out.push_back("could not remove the half-provisioned volumes: " + r.error().message());
@@ -494,7 +537,8 @@ class ProvisionHandler : public WorkflowHandler {
   util::Result<std::string> Provision(WorkflowContext& ctx, const WorkspaceRecord& ws,
                                       const workspace::WorkspaceSpec& spec) {
     const WorkflowRecord& wf = ctx.workflow();
-    json out = {{"workspaceCrn", ws.crn}, {"environmentName", ws.environment_name}, {"domain", ws.domain}};
+    json out = {
+        {"workspaceCrn", ws.crn}, {"environmentName", ws.environment_name}, {"domain", ws.domain}};
     uint64_t bytes = 0, files = 0;
     if (restore_) {
       BackupStore bs(ctx.db());
@@ -507,7 +551,8 @@ class ProvisionHandler : public WorkflowHandler {
       for (const auto& rp : points) {
         auto it = volumes.find(rp.volume);
         if (it == volumes.end()) {
-          ctx.Warn("the backup's volume \"" + rp.volume + "\" has no counterpart in the new workspace; skipped");
+          ctx.Warn("the backup's volume \"" + rp.volume +
+                   "\" has no counterpart in the new workspace; skipped");
           continue;
         }
         vault::RestoreOptions ro;
@@ -528,12 +573,14 @@ class ProvisionHandler : public WorkflowHandler {
     workspace::RuntimeInfo rt = MLV_TRY(env_.provider->StartRuntime(spec));
     started_pid_ = rt.pid;
     endpoint_ = rt.endpoint;
-    MLV_TRY(WorkspaceStore(ctx.db()).RecordRuntime(ws.id, rt.pid, rt.endpoint, "", ctx.clock().Now()));
+    MLV_TRY(
+        WorkspaceStore(ctx.db()).RecordRuntime(ws.id, rt.pid, rt.endpoint, "", ctx.clock().Now()));
     ctx.SetPhase(restore_ ? "reconciling" : "waiting for health");
     workspace::RuntimeClient rc(rt.endpoint, ws.control_key, 10);
     workspace::Health h = MLV_TRY(WaitHealthy(rc, env_.health_timeout_seconds, ctx.cancel()));
     if (!h.workspace_crn.empty() && h.workspace_crn != ws.crn)
-      return util::Internal("the runtime at " + rt.endpoint + " serves " + h.workspace_crn + ", not " + ws.crn);
+      return util::Internal("the runtime at " + rt.endpoint + " serves " + h.workspace_crn +
+                            ", not " + ws.crn);
     version_ = h.version;
     ctx.SetPhase("done");
     ctx.progress()->Report({bytes, bytes, files, files, ""});
@@ -563,7 +610,8 @@ class DeleteBackupHandler : public WorkflowHandler {
     vopt.lock_wait_seconds = 5;  // short: a running backup is waited for below, cancellably
     auto v = OpenExistingVault(env_.home, b.workspace_id, vopt);
     if (!v) {
-      if (v.error().code() != util::ErrorCode::kNotFound || !points.empty()) return std::unexpected(v.error());
+      if (v.error().code() != util::ErrorCode::kNotFound || !points.empty())
+        return std::unexpected(v.error());
       ctx.Warn("the workspace's vault does not exist; there was nothing to remove");
       return json{{"backupCrn", b.crn}}.dump();
     }
@@ -571,7 +619,8 @@ class DeleteBackupHandler : public WorkflowHandler {
     for (const auto& rp : points) {
       auto d = (*v)->Delete(rp.vault_point_id);
       if (!d && d.error().code() != util::ErrorCode::kNotFound)
-        return std::unexpected(d.error().WithContext("removing the recovery point of volume " + rp.volume));
+        return std::unexpected(
+            d.error().WithContext("removing the recovery point of volume " + rp.volume));
     }
     for (const auto& w : DropLeftovers(**v, b.id)) ctx.Warn(w);
 
@@ -581,17 +630,22 @@ class DeleteBackupHandler : public WorkflowHandler {
       if (ctx.cancel()->cancelled()) return CancelledStatus(ctx.cancel());
       auto g = (*v)->Gc(ctx.progress(), ctx.cancel());
       if (g) {
-        json gc = {{"packsRemoved", g->packs_removed},   {"packsRepacked", g->packs_repacked},
-                   {"chunksRemoved", g->chunks_removed}, {"bytesFreed", g->bytes_freed},
+        json gc = {{"packsRemoved", g->packs_removed},
+                   {"packsRepacked", g->packs_repacked},
+                   {"chunksRemoved", g->chunks_removed},
+                   {"bytesFreed", g->bytes_freed},
                    {"leftoversRemoved", g->leftovers_removed}};
         return json{{"backupCrn", b.crn}, {"gc", gc}}.dump();
       }
-      if (g.error().code() != util::ErrorCode::kConflict) return std::unexpected(g.error().WithContext("vault GC"));
+      if (g.error().code() != util::ErrorCode::kConflict)
+        return std::unexpected(g.error().WithContext("vault GC"));
       // Another backup of this workspace holds the vault: its data is safe from us; wait for it.
       if (util::MonotonicSeconds() - waited_since > kMaxGcWaitSeconds) {
-        ctx.Warn("the recovery points were removed, but reclaiming their space was deferred: the vault stayed busy for " +
-                 std::to_string(static_cast<int>(kMaxGcWaitSeconds)) + " s (" + g.error().message() +
-                 "); the next delete reclaims it");
+        ctx.Warn(
+            "the recovery points were removed, but reclaiming their space was deferred: the vault "
+            "stayed busy for " +
+            std::to_string(static_cast<int>(kMaxGcWaitSeconds)) + " s (" + g.error().message() +
+            "); the next delete reclaims it");
         return json{{"backupCrn", b.crn}, {"gc", nullptr}}.dump();
       }
       ctx.SetPhase("reclaiming space (waiting for a running backup)");
@@ -599,13 +653,15 @@ class DeleteBackupHandler : public WorkflowHandler {
     }
   }
 
-  util::Status OnStatus(catalog::Db& db, const WorkflowRecord& wf, const std::string& status, const util::Error* error,
-                        const std::string&, util::TimeMicros now) override {
+  util::Status OnStatus(catalog::Db& db, const WorkflowRecord& wf, const std::string& status,
+                        const util::Error* error, const std::string&,
+                        util::TimeMicros now) override {
     BackupStore bs(db);
     std::string id = InputString(wf, "backupId");
     if (status == "succeeded") return bs.MarkDeleted(id, now);
     if (status == "failed" || status == "cancelled")
-      return bs.MarkDeleteFailed(id, "deletion " + status + ": " + (error ? error->message() : std::string("?")) +
+      return bs.MarkDeleteFailed(id, "deletion " + status + ": " +
+                                         (error ? error->message() : std::string("?")) +
                                          "; run delete-backup again to finish it");
     return util::Ok();
   }

@@ -1,8 +1,8 @@
 // The workflows of the control plane, as WorkflowHandlers:
-//   backup           two-pass consistent backup of every volume of a workspace (see control-plane.md)
-//   restore          provision a new workspace and restore every volume of a backup into it
-//   delete_backup    remove a backup's recovery points and reclaim space in its vault
-//   create_workspace provision a workspace and start its runtime
+//   backup           two-pass consistent backup of every volume of a workspace (see
+//   control-plane.md) restore          provision a new workspace and restore every volume of a
+//   backup into it delete_backup    remove a backup's recovery points and reclaim space in its
+//   vault create_workspace provision a workspace and start its runtime
 // Internal to the control layer.
 #pragma once
 
@@ -22,7 +22,7 @@ struct HandlerEnv {
   std::string home;
   const util::Clock* clock = &util::Clock::System();
   workspace::Provider* provider = nullptr;
-  Authorizer* authorizer = nullptr;  // for the audit records of workflow ends (may be null)
+  Authorizer* authorizer = nullptr;    // for the audit records of workflow ends (may be null)
   double health_timeout_seconds = 60;  // how long a started runtime may take to be healthy
 };
 

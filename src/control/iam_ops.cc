@@ -346,7 +346,9 @@ util::Result<Simulation> IamOperations::SimulatePolicy(const Caller& caller, con
       r.required_entitlement = kBackupRestoreEntitlement;
       r.entitlement_held = entitled;
     }
-    r.allowed = d.allowed() && r.entitlement_held;
+    // The authorizer refuses other accounts' resources whatever the policies say.
+    const bool foreign = resource != "*" && CrnAccount(resource) != caller.account_id;
+    r.allowed = d.allowed() && r.entitlement_held && !foreign;
     if (d.outcome == iam::Outcome::kAllowed) r.explanation = "allowed by " + Describe(*r.deciding_statement);
     else if (d.outcome == iam::Outcome::kExplicitDeny) r.explanation = "explicitly denied by " + Describe(*r.deciding_statement);
     else r.explanation = policies.empty() ? "denied: no policies to evaluate (default deny)"
@@ -354,6 +356,7 @@ util::Result<Simulation> IamOperations::SimulatePolicy(const Caller& caller, con
     if (!r.entitlement_held)
       r.explanation += "; the account also lacks the entitlement " + r.required_entitlement +
                        " (mlvault grant-entitlement --entitlement-name " + r.required_entitlement + ")";
+    if (foreign) r.explanation += "; but the resource belongs to another account, which is always denied";
     if (!known) r.explanation += "; note: " + action + " is not an action mlvault knows";
     sim.results.push_back(std::move(r));
   }

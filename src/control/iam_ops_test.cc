@@ -172,6 +172,16 @@ TEST_F(IamOpsTest, SimulateExplainsTheDecision) {
   auto prod = ops_->SimulatePolicy(admin, req);
   EXPECT_TRUE(prod->results[0].allowed);
 
+  // Another account's resource is never allowed, whatever the policies say.
+  SimulateRequest foreign;
+  foreign.actions = {"ml:DescribeWorkspace"};
+  foreign.resource = "crn:mlvault:ml:us-west-1:99999999-9999-4999-8999-999999999999:workspace:w";
+  auto f = ops_->SimulatePolicy(admin, foreign);
+  ASSERT_TRUE(f) << f.error().ToString();
+  EXPECT_EQ(f->results[0].decision, "allowed");
+  EXPECT_FALSE(f->results[0].allowed);
+  EXPECT_NE(f->results[0].explanation.find("another account"), std::string::npos);
+
   // A document not stored yet.
   SimulateRequest custom;
   custom.policy_documents = {R"({"Version":"2012-10-17","Statement":[{"Sid":"X","Effect":"Deny","Action":"ml:*","Resource":"*"}]})"};

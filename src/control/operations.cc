@@ -30,7 +30,9 @@ using nlohmann::json;
 namespace {
 
 std::string Time(util::TimeMicros t) { return util::FormatTime(t); }
-json OptTime(const std::optional<util::TimeMicros>& t) { return t ? json(Time(*t)) : json(nullptr); }
+json OptTime(const std::optional<util::TimeMicros>& t) {
+  return t ? json(Time(*t)) : json(nullptr);
+}
 
 json ParseJsonOr(const std::string& text, json fallback) {
   json j = json::parse(text, nullptr, false);
@@ -38,9 +40,10 @@ json ParseJsonOr(const std::string& text, json fallback) {
 }
 
 util::ErrorCode CodeFromName(const std::string& name) {
-  for (auto c : {util::ErrorCode::kInvalidArgument, util::ErrorCode::kNotFound, util::ErrorCode::kConflict,
-                 util::ErrorCode::kPermissionDenied, util::ErrorCode::kCorruption, util::ErrorCode::kUnavailable,
-                 util::ErrorCode::kIo, util::ErrorCode::kCancelled})
+  for (auto c :
+       {util::ErrorCode::kInvalidArgument, util::ErrorCode::kNotFound, util::ErrorCode::kConflict,
+        util::ErrorCode::kPermissionDenied, util::ErrorCode::kCorruption,
+        util::ErrorCode::kUnavailable, util::ErrorCode::kIo, util::ErrorCode::kCancelled})
     if (util::CodeName(c) == name) return c;
   return util::ErrorCode::kInternal;
 }
@@ -56,7 +59,8 @@ std::string CheckBackupName(const std::string& n) {
   return "";
 }
 
-util::Result<workspace::Crn> ParseFlagCrn(const std::string& flag, const std::string& text, std::string_view type) {
+util::Result<workspace::Crn> ParseFlagCrn(const std::string& flag, const std::string& text,
+                                          std::string_view type) {
   auto crn = workspace::ParseCrn(text, type);
   if (!crn) return std::unexpected(crn.error().WithContext(flag));
   return crn;
@@ -80,10 +84,13 @@ void AddWorkspaceContext(AuthzRequest& req, const WorkspaceRecord& ws) {
   for (const auto& t : TagsOf(ws.parameters)) req.context["ml:ResourceTag/" + t.key] = {t.value};
 }
 
-std::string EffectiveStatus(const WorkspaceRecord& ws, workspace::Provider& provider, std::string* reason) {
+std::string EffectiveStatus(const WorkspaceRecord& ws, workspace::Provider& provider,
+                            std::string* reason) {
   if (ws.status == "running" && !ws.deleted_at &&
-      !(ws.runtime_pid > 0 && provider.RuntimeAlive(SpecOf(ws), static_cast<int>(ws.runtime_pid)))) {
-    if (reason) *reason = "the workspace runtime (pid " + std::to_string(ws.runtime_pid) + ") is not running";
+      !(ws.runtime_pid > 0 &&
+        provider.RuntimeAlive(SpecOf(ws), static_cast<int>(ws.runtime_pid)))) {
+    if (reason)
+      *reason = "the workspace runtime (pid " + std::to_string(ws.runtime_pid) + ") is not running";
     return "stopped";
   }
   if (reason) *reason = ws.status_reason;
@@ -100,12 +107,16 @@ json BackupSummary(const BackupRecord& b) {
 }
 
 json ProgressJson(const WorkflowRecord& w) {
-  json p = {{"phase", w.phase},           {"bytesDone", w.bytes_done}, {"bytesTotal", w.bytes_total},
-            {"filesDone", w.files_done}, {"filesTotal", w.files_total}};
+  json p = {{"phase", w.phase},
+            {"bytesDone", w.bytes_done},
+            {"bytesTotal", w.bytes_total},
+            {"filesDone", w.files_done},
+            {"filesTotal", w.files_total}};
   p["percent"] = w.terminal() && w.status == "succeeded" ? json(100.0)
-                 : w.bytes_total > 0 ? json(std::min(100.0, 100.0 * static_cast<double>(w.bytes_done) /
-                                                                 static_cast<double>(w.bytes_total)))
-                                     : json(nullptr);
+                 : w.bytes_total > 0
+                     ? json(std::min(100.0, 100.0 * static_cast<double>(w.bytes_done) /
+                                                static_cast<double>(w.bytes_total)))
+                     : json(nullptr);
   return p;
 }
 
@@ -115,24 +126,26 @@ json ErrorJson(const std::string& code, const std::string& message) {
 }
 
 json WorkflowJson(const WorkflowRecord& w) {
-  json j = {{"workflowId", w.id},
-            {"kind", w.kind},
-            {"status", w.status},
-            {"resourceCrn", w.resource_crn},
-            {"createdAt", Time(w.created_at)},
-            {"startedAt", OptTime(w.started_at)},
-            {"finishedAt", OptTime(w.finished_at)},
-            {"updatedAt", Time(w.updated_at)},
-            {"progress", ProgressJson(w)},
-            {"attempts", w.attempts},
-            {"maxAttempts", w.max_attempts},
-            {"timeoutMinutes", w.timeout_seconds > 0 ? json(w.timeout_seconds / 60) : json(nullptr)},
-            {"cancelRequested", w.cancel_requested},
-            {"warnings", ParseJsonOr(w.warnings, json::array())},
-            {"error", ErrorJson(w.error_code, w.error_message)},
-            {"output", ParseJsonOr(w.output, json::object())}};
-  j["lease"] = w.lease_owner.empty() ? json(nullptr)
-                                     : json{{"owner", w.lease_owner}, {"expiresAt", Time(w.lease_expires_at)}};
+  json j = {
+      {"workflowId", w.id},
+      {"kind", w.kind},
+      {"status", w.status},
+      {"resourceCrn", w.resource_crn},
+      {"createdAt", Time(w.created_at)},
+      {"startedAt", OptTime(w.started_at)},
+      {"finishedAt", OptTime(w.finished_at)},
+      {"updatedAt", Time(w.updated_at)},
+      {"progress", ProgressJson(w)},
+      {"attempts", w.attempts},
+      {"maxAttempts", w.max_attempts},
+      {"timeoutMinutes", w.timeout_seconds > 0 ? json(w.timeout_seconds / 60) : json(nullptr)},
+      {"cancelRequested", w.cancel_requested},
+      {"warnings", ParseJsonOr(w.warnings, json::array())},
+      {"error", ErrorJson(w.error_code, w.error_message)},
+      {"output", ParseJsonOr(w.output, json::object())}};
+  j["lease"] = w.lease_owner.empty()
+                   ? json(nullptr)
+                   : json{{"owner", w.lease_owner}, {"expiresAt", Time(w.lease_expires_at)}};
   return j;
 }
 
@@ -141,50 +154,63 @@ json WorkflowJson(const WorkflowRecord& w) {
 util::Status WorkflowOutcome(const WorkflowRecord& wf) {
   if (wf.status == "succeeded") return util::Ok();
   std::string msg = wf.error_message.empty() ? "it ended " + wf.status : wf.error_message;
-  util::ErrorCode code = wf.status == "cancelled" ? util::ErrorCode::kCancelled : CodeFromName(wf.error_code);
-  return util::MakeError(code, "workflow " + wf.id + " (" + wf.kind + ") " + wf.status + ": " + msg);
+  util::ErrorCode code =
+      wf.status == "cancelled" ? util::ErrorCode::kCancelled : CodeFromName(wf.error_code);
+  return util::MakeError(code,
+                         "workflow " + wf.id + " (" + wf.kind + ") " + wf.status + ": " + msg);
 }
 
-void Operations::Audit(std::string_view action, std::string_view resource, const util::Status& outcome,
-                       std::string_view detail) {
+void Operations::Audit(std::string_view action, std::string_view resource,
+                       const util::Status& outcome, std::string_view detail) {
   env_.authorizer->Audit(env_.caller, action, resource, outcome, detail);
 }
 
-util::Result<std::optional<WorkflowRecord>> Operations::Launch(const std::string& workflow_id, const Wait& wait) {
+util::Result<std::optional<WorkflowRecord>> Operations::Launch(const std::string& workflow_id,
+                                                               const Wait& wait) {
   if (wait.wait) {
     WorkflowRecord wf = MLV_TRY(env_.engine->Run(workflow_id, wait.progress, wait.interrupted));
     return std::optional<WorkflowRecord>(std::move(wf));
   }
   if (auto pid = env_.engine->Spawn(workflow_id); !pid)
     util::Log(util::LogLevel::kWarn,
-              "workflow {} was accepted, but its worker could not start ({}); the next mlvault command retries it",
+              "workflow {} was accepted, but its worker could not start ({}); the next mlvault "
+              "command retries it",
               workflow_id, pid.error().message());
   return std::optional<WorkflowRecord>();
 }
 
 // ============================================================================ environments
 
-util::Result<Json> Operations::CreateEnvironment(const std::string& name, const std::string& storage_root,
+util::Result<Json> Operations::CreateEnvironment(const std::string& name,
+                                                 const std::string& storage_root,
                                                  const std::string& region_in) {
   if (std::string why = workspace::CheckName(name); !why.empty())
     return util::InvalidArgument("--environment-name: " + why);
   std::string region = region_in.empty() ? std::string(workspace::kDefaultRegion) : region_in;
   std::string id = util::NewUuid();
-  auto crn = workspace::ParseCrn(workspace::MakeCrn(workspace::kEnvironmentType, env_.caller.account_id, id, region).ToString());
-  if (!crn) return util::InvalidArgument("--region: \"" + region + "\" is not a region like \"us-west-1\"");
+  auto crn = workspace::ParseCrn(
+      workspace::MakeCrn(workspace::kEnvironmentType, env_.caller.account_id, id, region)
+          .ToString());
+  if (!crn)
+    return util::InvalidArgument("--region: \"" + region + "\" is not a region like \"us-west-1\"");
   std::string root = storage_root.empty() ? env_.home + "/environments/" + name : storage_root;
-  if (root.front() != '/') return util::InvalidArgument("--storage-root: must be an absolute path, got \"" + root + "\"");
+  if (root.front() != '/')
+    return util::InvalidArgument("--storage-root: must be an absolute path, got \"" + root + "\"");
 
   AuthzRequest req{"ml:CreateEnvironment", "*", {{"ml:EnvironmentName", {name}}}};
   MLV_TRY(env_.authorizer->Authorize(env_.caller, req));
-  EnvironmentRecord e{id, env_.caller.account_id, crn->ToString(), name, region, root, env_.caller.principal_crn,
-                      env_.clock->Now()};
+  EnvironmentRecord e{id,   env_.caller.account_id,    crn->ToString(),  name, region,
+                      root, env_.caller.principal_crn, env_.clock->Now()};
   util::Status st = util::MakeDirs(root, 0755);
   if (st) st = EnvironmentStore(*env_.db).Insert(e);
   Audit("ml:CreateEnvironment", e.crn, st, "environment " + name);
   MLV_TRY(st);
   return json{{"environment",
-               {{"crn", e.crn}, {"name", name}, {"region", region}, {"storageRoot", root}, {"createdAt", Time(e.created_at)}}}};
+               {{"crn", e.crn},
+                {"name", name},
+                {"region", region},
+                {"storageRoot", root},
+                {"createdAt", Time(e.created_at)}}}};
 }
 
 util::Result<Json> Operations::ListEnvironments() {
@@ -193,7 +219,8 @@ util::Result<Json> Operations::ListEnvironments() {
   auto wss = MLV_TRY(WorkspaceStore(*env_.db).List(env_.caller.account_id));
   json out = json::array();
   for (const auto& e : envs) {
-    int64_t n = std::count_if(wss.begin(), wss.end(), [&](const WorkspaceRecord& w) { return w.environment_id == e.id; });
+    int64_t n = std::count_if(wss.begin(), wss.end(),
+                              [&](const WorkspaceRecord& w) { return w.environment_id == e.id; });
     out.push_back({{"crn", e.crn},
                    {"name", e.name},
                    {"region", e.region},
@@ -223,7 +250,8 @@ util::Result<Json> Operations::CreateWorkspace(const std::string& params_json, c
   WorkspaceRecord ws;
   ws.id = util::NewUuid();
   ws.account_id = env_.caller.account_id;
-  ws.crn = workspace::MakeCrn(workspace::kWorkspaceType, ws.account_id, ws.id, env->region).ToString();
+  ws.crn =
+      workspace::MakeCrn(workspace::kWorkspaceType, ws.account_id, ws.id, env->region).ToString();
   ws.name = p.workspace_name;
   ws.environment_id = env->id;
   ws.environment_name = env->name;
@@ -264,7 +292,8 @@ util::Result<Json> Operations::ListWorkspaces(const std::string& environment_nam
   AuthzRequest req{"ml:ListWorkspaces", "*"};
   if (!environment_name.empty()) req.context["ml:EnvironmentName"] = {environment_name};
   MLV_TRY(env_.authorizer->Authorize(env_.caller, req));
-  if (!environment_name.empty()) MLV_TRY(EnvironmentStore(*env_.db).GetByName(env_.caller.account_id, environment_name));
+  if (!environment_name.empty())
+    MLV_TRY(EnvironmentStore(*env_.db).GetByName(env_.caller.account_id, environment_name));
   auto wss = MLV_TRY(WorkspaceStore(*env_.db).List(env_.caller.account_id));
   json out = json::array();
   for (const auto& w : wss) {
@@ -288,14 +317,16 @@ util::Result<Json> Operations::DescribeWorkspace(const std::string& workspace_cr
   if (ws) AddWorkspaceContext(req, *ws);
   MLV_TRY(env_.authorizer->Authorize(env_.caller, req));
   if (!ws) return util::NotFound("workspace " + workspace_crn + " does not exist");
-  if (ws->crn != workspace_crn) return util::NotFound("workspace " + workspace_crn + " does not exist");
+  if (ws->crn != workspace_crn)
+    return util::NotFound("workspace " + workspace_crn + " does not exist");
 
   std::string reason;
   std::string status = EffectiveStatus(*ws, *env_.provider, &reason);
   json volumes = json::array();
   if (!ws->deleted_at)
     for (const auto& v : env_.provider->Volumes(SpecOf(*ws)))
-      volumes.push_back({{"name", v.name}, {"kind", std::string(workspace::KindName(v.kind))}, {"path", v.path}});
+      volumes.push_back(
+          {{"name", v.name}, {"kind", std::string(workspace::KindName(v.kind))}, {"path", v.path}});
   auto backups = MLV_TRY(BackupStore(*env_.db).ListByWorkspace(ws->account_id, ws->id));
   json meta = {{"vaultName", VaultName(ws->id)}};
   int64_t live = 0;
@@ -322,7 +353,8 @@ util::Result<Json> Operations::DescribeWorkspace(const std::string& workspace_cr
             {"domain", ws->domain},
             {"endpoint", ws->endpoint},
             {"isRestored", ws->is_restored},
-            {"restoredFromBackupCrn", ws->restored_from_backup_crn ? json(*ws->restored_from_backup_crn) : json(nullptr)},
+            {"restoredFromBackupCrn",
+             ws->restored_from_backup_crn ? json(*ws->restored_from_backup_crn) : json(nullptr)},
             {"createdAt", Time(ws->created_at)},
             {"tags", TagsJson(TagsOf(ws->parameters))},
             {"volumes", volumes},
@@ -346,19 +378,23 @@ util::Result<Json> Operations::DeleteWorkspace(const std::string& workspace_crn)
   if (ws) AddWorkspaceContext(req, *ws);
   MLV_TRY(env_.authorizer->Authorize(env_.caller, req));
   util::Status st = [&]() -> util::Status {
-    if (!ws || ws->crn != workspace_crn) return util::NotFound("workspace " + workspace_crn + " does not exist");
-    if (ws->deleted_at) return util::NotFound("workspace " + workspace_crn + " was already deleted");
+    if (!ws || ws->crn != workspace_crn)
+      return util::NotFound("workspace " + workspace_crn + " does not exist");
+    if (ws->deleted_at)
+      return util::NotFound("workspace " + workspace_crn + " was already deleted");
     MLV_TRY(env_.db->Transaction([&]() -> util::Status {
       auto active = MLV_TRY(WorkflowStore(*env_.db).ListActiveInQueue(WorkspaceQueue(ws->id)));
       if (!active.empty())
-        return util::Conflict("workspace " + ws->name + " has a " + active[0].kind + " workflow in progress (" +
-                              active[0].id + ", " + active[0].status +
-                              "); wait for it to end, or cancel a backup with mlvault cancel-backup");
+        return util::Conflict(
+            "workspace " + ws->name + " has a " + active[0].kind + " workflow in progress (" +
+            active[0].id + ", " + active[0].status +
+            "); wait for it to end, or cancel a backup with mlvault cancel-backup");
       return wss.SetStatus(ws->id, "deleting", "", env_.clock->Now());
     }));
     auto spec = SpecOf(*ws);
     if (ws->runtime_pid > 0)
-      MLV_TRY_CTX(env_.provider->StopRuntime(spec, static_cast<int>(ws->runtime_pid)), "stopping the workspace runtime");
+      MLV_TRY_CTX(env_.provider->StopRuntime(spec, static_cast<int>(ws->runtime_pid)),
+                  "stopping the workspace runtime");
     MLV_TRY_CTX(env_.provider->RemoveVolumes(spec), "removing the workspace's volumes");
     return wss.MarkDeleted(ws->id, env_.clock->Now());
   }();
@@ -373,7 +409,8 @@ util::Result<Json> Operations::GetWorkspaceApiKey(const std::string& workspace_c
   AuthzRequest req{"ml:GetWorkspaceApiKey", workspace_crn};
   if (ws) AddWorkspaceContext(req, *ws);
   MLV_TRY(env_.authorizer->Authorize(env_.caller, req));
-  util::Status st = !ws || ws->crn != workspace_crn ? util::NotFound("workspace " + workspace_crn + " does not exist")
+  util::Status st = !ws || ws->crn != workspace_crn
+                        ? util::NotFound("workspace " + workspace_crn + " does not exist")
                     : ws->deleted_at ? util::NotFound("workspace " + workspace_crn + " was deleted")
                                      : util::Ok();
   Audit("ml:GetWorkspaceApiKey", workspace_crn, st, "API key read");
@@ -383,8 +420,10 @@ util::Result<Json> Operations::GetWorkspaceApiKey(const std::string& workspace_c
 
 // ============================================================================ backups
 
-util::Result<Json> Operations::BackupWorkspace(const std::string& workspace_crn, const std::string& backup_name,
-                                               std::optional<int64_t> timeout_minutes, const Wait& wait) {
+util::Result<Json> Operations::BackupWorkspace(const std::string& workspace_crn,
+                                               const std::string& backup_name,
+                                               std::optional<int64_t> timeout_minutes,
+                                               const Wait& wait) {
   auto crn = MLV_TRY(ParseFlagCrn("--workspace-crn", workspace_crn, workspace::kWorkspaceType));
   if (std::string why = CheckBackupName(backup_name); !why.empty())
     return util::InvalidArgument("--backup-name: " + why);
@@ -403,15 +442,18 @@ util::Result<Json> Operations::BackupWorkspace(const std::string& workspace_crn,
   BackupRecord b;
   WorkflowRecord wf;
   util::Status st = env_.db->Transaction([&]() -> util::Status {
-    if (!ws || ws->crn != workspace_crn) return util::NotFound("workspace " + workspace_crn + " does not exist");
+    if (!ws || ws->crn != workspace_crn)
+      return util::NotFound("workspace " + workspace_crn + " does not exist");
     WorkspaceRecord cur = MLV_TRY(wss.Get(ws->account_id, ws->id));  // re-read under the write lock
     if (cur.status == "failed")
       return util::NotFound("workspace " + workspace_crn + " failed (" + cur.status_reason +
                             ") and cannot be backed up");
     if (cur.deleted_at)
-      return util::NotFound("workspace " + workspace_crn + " was deleted at " + Time(*cur.deleted_at) +
+      return util::NotFound("workspace " + workspace_crn + " was deleted at " +
+                            Time(*cur.deleted_at) +
                             " and cannot be backed up (its backups stay listable and restorable)");
-    if (cur.status == "deleting") return util::Conflict("workspace " + workspace_crn + " is being deleted");
+    if (cur.status == "deleting")
+      return util::Conflict("workspace " + workspace_crn + " is being deleted");
     wf.id = util::NewUuid();
     wf.account_id = cur.account_id;
     wf.kind = kBackupKind;
@@ -444,7 +486,10 @@ util::Result<Json> Operations::BackupWorkspace(const std::string& workspace_crn,
   });
   Audit("ml:BackupWorkspace", st ? b.crn : workspace_crn, st, "backup " + backup_name);
   MLV_TRY(st);
-  json out = {{"backupCrn", b.crn}, {"vaultName", b.vault_name}, {"workflowId", wf.id}, {"backupStatus", b.status}};
+  json out = {{"backupCrn", b.crn},
+              {"vaultName", b.vault_name},
+              {"workflowId", wf.id},
+              {"backupStatus", b.status}};
   auto done = MLV_TRY(Launch(wf.id, wait));
   if (done) {
     out["backupStatus"] = MLV_TRY(BackupStore(*env_.db).Get(b.account_id, b.id)).status;
@@ -454,15 +499,18 @@ util::Result<Json> Operations::BackupWorkspace(const std::string& workspace_crn,
   return out;
 }
 
-util::Result<Json> Operations::ListWorkspaceBackups(const std::string& workspace_crn, const std::string& workspace_name,
+util::Result<Json> Operations::ListWorkspaceBackups(const std::string& workspace_crn,
+                                                    const std::string& workspace_name,
                                                     const std::string& environment_name) {
   bool by_crn = !workspace_crn.empty();
   if (by_crn == (!workspace_name.empty() || !environment_name.empty()))
     return util::InvalidArgument(
-        "give either --workspace-crn, or --workspace-name together with --environment-name (not both)");
+        "give either --workspace-crn, or --workspace-name together with --environment-name (not "
+        "both)");
   if (!by_crn && (workspace_name.empty() || environment_name.empty()))
-    return util::InvalidArgument(workspace_name.empty() ? "--workspace-name is required with --environment-name"
-                                                        : "--environment-name is required with --workspace-name");
+    return util::InvalidArgument(workspace_name.empty()
+                                     ? "--workspace-name is required with --environment-name"
+                                     : "--environment-name is required with --workspace-name");
   const std::string& account = env_.caller.account_id;
   BackupStore bs(*env_.db);
   WorkspaceStore wss(*env_.db);
@@ -474,7 +522,8 @@ util::Result<Json> Operations::ListWorkspaceBackups(const std::string& workspace
     req.needs_backup_entitlement = true;
     if (ws) AddWorkspaceContext(req, *ws);
     MLV_TRY(env_.authorizer->Authorize(env_.caller, req));
-    if (!ws || ws->crn != workspace_crn) return util::NotFound("workspace " + workspace_crn + " does not exist");
+    if (!ws || ws->crn != workspace_crn)
+      return util::NotFound("workspace " + workspace_crn + " does not exist");
     backups = MLV_TRY(bs.ListByWorkspace(account, ws->id));
   } else {
     auto env = EnvironmentStore(*env_.db).GetByName(account, environment_name);
@@ -483,7 +532,8 @@ util::Result<Json> Operations::ListWorkspaceBackups(const std::string& workspace
     if (env) {
       auto all = MLV_TRY(wss.List(account, /*include_deleted=*/true));
       for (auto it = all.rbegin(); it != all.rend(); ++it)
-        if (it->environment_id == env->id && it->name == workspace_name && (!ws || (!it->deleted_at && ws->deleted_at)))
+        if (it->environment_id == env->id && it->name == workspace_name &&
+            (!ws || (!it->deleted_at && ws->deleted_at)))
           ws = *it;
     }
     AuthzRequest req{"ml:ListWorkspaceBackups", ws ? ws->crn : "*"};
@@ -495,8 +545,8 @@ util::Result<Json> Operations::ListWorkspaceBackups(const std::string& workspace
     if (!env) return std::unexpected(env.error());
     backups = MLV_TRY(bs.ListByWorkspaceName(account, environment_name, workspace_name));
     if (!ws && backups.empty())
-      return util::NotFound("no workspace named \"" + workspace_name + "\" has existed in environment \"" +
-                            environment_name + "\"");
+      return util::NotFound("no workspace named \"" + workspace_name +
+                            "\" has existed in environment \"" + environment_name + "\"");
   }
   json out = json::array();
   for (const auto& b : backups) out.push_back(BackupSummary(b));
@@ -542,17 +592,21 @@ util::Result<Json> Operations::DescribeWorkspaceBackup(const std::string& backup
   j["workflowId"] = b->workflow_id;
   j["startedAt"] = OptTime(b->started_at);
   j["finishedAt"] = OptTime(b->finished_at);
-  j["quiescedSeconds"] = b->quiesced_micros ? json(static_cast<double>(*b->quiesced_micros) / 1e6) : json(nullptr);
+  j["quiescedSeconds"] =
+      b->quiesced_micros ? json(static_cast<double>(*b->quiesced_micros) / 1e6) : json(nullptr);
   j["durationSeconds"] = b->started_at && b->finished_at
                              ? json(static_cast<double>(*b->finished_at - *b->started_at) / 1e6)
                              : json(nullptr);
   j["timeoutMinutes"] = b->timeout_minutes ? json(*b->timeout_minutes) : json(nullptr);
-  j["sizes"] = {{"bytesTotal", b->bytes_total}, {"filesTotal", b->files_total}, {"bytesStored", b->bytes_stored}};
+  j["sizes"] = {{"bytesTotal", b->bytes_total},
+                {"filesTotal", b->files_total},
+                {"bytesStored", b->bytes_stored}};
   j["recoveryPoints"] = points;
   j["timings"] = ParseJsonOr(b->details, json::object());
   j["progress"] = wf ? ProgressJson(*wf) : json(nullptr);
   j["warnings"] = ParseJsonOr(b->warnings, json::array());
-  j["error"] = b->error.empty() ? json(nullptr) : json{{"message", b->error}, {"code", wf ? wf->error_code : ""}};
+  j["error"] = b->error.empty() ? json(nullptr)
+                                : json{{"message", b->error}, {"code", wf ? wf->error_code : ""}};
   if (b->delete_workflow_id) j["deleteWorkflowId"] = *b->delete_workflow_id;
   if (b->deleted_at) j["deletedAt"] = Time(*b->deleted_at);
   return json{{"backup", j}};
@@ -574,20 +628,24 @@ util::Result<Json> Operations::DeleteBackup(const std::string& backup_crn, const
   std::string workflow_id;
   bool started = false;
   util::Status st = env_.db->Transaction([&]() -> util::Status {
-    if (!b || b->crn != backup_crn) return util::NotFound("backup " + backup_crn + " does not exist");
+    if (!b || b->crn != backup_crn)
+      return util::NotFound("backup " + backup_crn + " does not exist");
     BackupRecord cur = MLV_TRY(bs.Get(b->account_id, b->id));
     if (cur.status == "queued" || cur.status == "pending" || cur.status == "running")
       return util::Conflict("backup " + backup_crn + " is " + cur.status +
-                            "; cancel it first with: mlvault cancel-backup --backup-crn " + backup_crn);
+                            "; cancel it first with: mlvault cancel-backup --backup-crn " +
+                            backup_crn);
     if (cur.status == "deleted")
       return util::Conflict("backup " + backup_crn + " was already deleted" +
                             (cur.deleted_at ? " at " + Time(*cur.deleted_at) : std::string()));
     // A restore reading this backup keeps it until it is done.
     for (const auto& w : MLV_TRY(WorkflowStore(*env_.db).ListActive())) {
       json in = json::parse(w.input, nullptr, false);
-      if (w.kind == kRestoreKind && in.is_object() && in.contains("backupId") && in["backupId"] == cur.id)
-        return util::Conflict("backup " + backup_crn + " is being restored into workspace " + w.resource_crn +
-                              " (workflow " + w.id + "); delete it after the restore ends");
+      if (w.kind == kRestoreKind && in.is_object() && in.contains("backupId") &&
+          in["backupId"] == cur.id)
+        return util::Conflict("backup " + backup_crn + " is being restored into workspace " +
+                              w.resource_crn + " (workflow " + w.id +
+                              "); delete it after the restore ends");
     }
     if (cur.status == "deleting" && cur.delete_workflow_id) {
       workflow_id = *cur.delete_workflow_id;  // already on its way: the same answer again
@@ -635,10 +693,12 @@ util::Result<Json> Operations::CancelBackup(const std::string& backup_crn) {
     req.context["ml:BackupName"] = {b->name};
   }
   MLV_TRY(env_.authorizer->Authorize(env_.caller, req));
-  std::string reason = "cancelled by " + (env_.caller.principal_name.empty() ? env_.caller.principal_crn
-                                                                             : env_.caller.principal_name);
+  std::string reason =
+      "cancelled by " +
+      (env_.caller.principal_name.empty() ? env_.caller.principal_crn : env_.caller.principal_name);
   util::Status st = env_.db->Transaction([&]() -> util::Status {
-    if (!b || b->crn != backup_crn) return util::NotFound("backup " + backup_crn + " does not exist");
+    if (!b || b->crn != backup_crn)
+      return util::NotFound("backup " + backup_crn + " does not exist");
     BackupRecord cur = MLV_TRY(bs.Get(b->account_id, b->id));
     if (cur.status != "queued" && cur.status != "pending" && cur.status != "running")
       return util::Conflict("backup " + backup_crn + " is " + cur.status +
@@ -681,7 +741,8 @@ util::Result<Json> Operations::VerifyBackup(const std::string& backup_crn, bool 
   MLV_TRY(env_.authorizer->Authorize(env_.caller, req));
   if (!b || b->crn != backup_crn) return util::NotFound("backup " + backup_crn + " does not exist");
   if (b->status != "succeeded")
-    return util::Conflict("backup " + backup_crn + " is " + b->status + "; only succeeded backups can be verified");
+    return util::Conflict("backup " + backup_crn + " is " + b->status +
+                          "; only succeeded backups can be verified");
   auto points = MLV_TRY(bs.RecoveryPoints(b->id));
   auto v = MLV_TRY(OpenExistingVault(env_.home, b->workspace_id));
   double t0 = util::MonotonicSeconds();
@@ -695,14 +756,16 @@ util::Result<Json> Operations::VerifyBackup(const std::string& backup_crn, bool 
     packs += r->packs;
     chunks += r->chunks;
     bytes_read += r->bytes_read;
-    per_point.push_back({{"volume", rp.volume}, {"recoveryPointId", rp.vault_point_id}, {"ok", r->ok}});
+    per_point.push_back(
+        {{"volume", rp.volume}, {"recoveryPointId", rp.vault_point_id}, {"ok", r->ok}});
     for (const auto& d : r->damaged) {
       json affected = json::array();
       for (const auto& a : d.affected) {
         // "<recovery point id>:<what>" -> "<volume>:<what>"
         std::string s = a;
         for (const auto& p : points)
-          if (s.rfind(p.vault_point_id + ":", 0) == 0) s = p.volume + ":" + s.substr(p.vault_point_id.size() + 1);
+          if (s.rfind(p.vault_point_id + ":", 0) == 0)
+            s = p.volume + ":" + s.substr(p.vault_point_id.size() + 1);
         affected.push_back(s);
       }
       damaged.push_back({{"object", d.object}, {"problem", d.problem}, {"affected", affected}});
@@ -748,7 +811,8 @@ util::Result<Json> Operations::RestoreWorkspace(const std::string& input_json, c
   WorkspaceRecord ws;
   WorkflowRecord wf;
   util::Status st = [&]() -> util::Status {
-    if (!b || b->crn != in.backup_crn) return util::NotFound("backupCrn: backup " + in.backup_crn + " does not exist");
+    if (!b || b->crn != in.backup_crn)
+      return util::NotFound("backupCrn: backup " + in.backup_crn + " does not exist");
     if (b->status != "succeeded")
       return util::Conflict("backupCrn: backup " + in.backup_crn + " is " + b->status +
                             "; only succeeded backups can be restored");
@@ -767,15 +831,16 @@ util::Result<Json> Operations::RestoreWorkspace(const std::string& input_json, c
     if (!in.params.skip_validation) {
       // Pre-flight: the name, the quota, the disk.
       if (WorkspaceStore(*env_.db).FindLiveByName(account, env->id, ws.name))
-        return util::Conflict("newWorkspaceParameters.workspaceName: a workspace named \"" + ws.name +
-                              "\" already exists in environment \"" + env->name + "\"");
+        return util::Conflict("newWorkspaceParameters.workspaceName: a workspace named \"" +
+                              ws.name + "\" already exists in environment \"" + env->name + "\"");
       uint64_t need = 0;
       for (const auto& rp : points) need += static_cast<uint64_t>(rp.bytes_total);
       uint64_t quota = in.params.QuotaBytes();
       if (need > quota) {
         size_t idx = 0;
         for (size_t i = 0; i < in.params.instance_groups.size(); ++i)
-          if (in.params.instance_groups[i].root_volume_size_gib > in.params.instance_groups[idx].root_volume_size_gib)
+          if (in.params.instance_groups[i].root_volume_size_gib >
+              in.params.instance_groups[idx].root_volume_size_gib)
             idx = i;
         return util::InvalidArgument("newWorkspaceParameters.provisionK8sRequest.instanceGroups[" +
                                      std::to_string(idx) + "].rootVolume.size: the backup holds " +
@@ -786,8 +851,9 @@ util::Result<Json> Operations::RestoreWorkspace(const std::string& input_json, c
       uint64_t free = MLV_TRY(env_.provider->FreeBytes(SpecOf(ws)));
       uint64_t margin = need / 10 + (64ull << 20);
       if (free < need + margin)
-        return util::MakeError(util::ErrorCode::kIo, "not enough disk space in environment \"" + env->name + "\" (" +
-                                                         env->storage_root + "): the restore needs " +
+        return util::MakeError(util::ErrorCode::kIo, "not enough disk space in environment \"" +
+                                                         env->name + "\" (" + env->storage_root +
+                                                         "): the restore needs " +
                                                          util::HumanBytes(need + margin) + ", " +
                                                          util::HumanBytes(free) + " is free");
     }
@@ -823,8 +889,11 @@ util::Result<Json> Operations::RestoreWorkspace(const std::string& input_json, c
     });
   }();
   Audit("ml:RestoreWorkspace", in.backup_crn, st,
-        st ? "restore into workspace " + ws.crn + " (" + ws.name + ") in environment " + ws.environment_name +
-                 (b && b->environment_name != ws.environment_name ? " from environment " + b->environment_name : "")
+        st ? "restore into workspace " + ws.crn + " (" + ws.name + ") in environment " +
+                 ws.environment_name +
+                 (b && b->environment_name != ws.environment_name
+                      ? " from environment " + b->environment_name
+                      : "")
            : "");
   MLV_TRY(st);
   auto done = MLV_TRY(Launch(wf.id, wait));
@@ -836,7 +905,8 @@ util::Result<Json> Operations::RestoreWorkspace(const std::string& input_json, c
 
 util::Result<Json> Operations::DescribeWorkflow(const std::string& workflow_id) {
   if (!util::IsUuid(workflow_id))
-    return util::InvalidArgument("--workflow-id: must be a lowercase UUID, got \"" + workflow_id.substr(0, 64) + "\"");
+    return util::InvalidArgument("--workflow-id: must be a lowercase UUID, got \"" +
+                                 workflow_id.substr(0, 64) + "\"");
   MLV_TRY(env_.authorizer->Authorize(env_.caller, AuthzRequest{"ml:DescribeWorkflow", "*"}));
   WorkflowRecord wf = MLV_TRY(WorkflowStore(*env_.db).Get(env_.caller.account_id, workflow_id));
   return json{{"workflow", WorkflowJson(wf)}};

@@ -30,8 +30,8 @@ using Json = nlohmann::json;
 
 // How a verb that starts a workflow returns.
 struct Wait {
-  bool wait = false;                          // run it here to the end (else: a worker process)
-  util::ProgressSink* progress = nullptr;     // progress of a waited run (may be null)
+  bool wait = false;                       // run it here to the end (else: a worker process)
+  util::ProgressSink* progress = nullptr;  // progress of a waited run (may be null)
   const std::atomic<bool>* interrupted = nullptr;  // SIGINT/SIGTERM of a waited run
 };
 
@@ -71,11 +71,13 @@ class Operations {
 
   // --- backups
   // {"backupCrn", "vaultName", "workflowId", "backupStatus"}
-  util::Result<Json> BackupWorkspace(const std::string& workspace_crn, const std::string& backup_name,
+  util::Result<Json> BackupWorkspace(const std::string& workspace_crn,
+                                     const std::string& backup_name,
                                      std::optional<int64_t> timeout_minutes, const Wait& wait);
   // By CRN, or by workspace name + environment name (also after the workspace was deleted).
   // {"backups": [...]}
-  util::Result<Json> ListWorkspaceBackups(const std::string& workspace_crn, const std::string& workspace_name,
+  util::Result<Json> ListWorkspaceBackups(const std::string& workspace_crn,
+                                          const std::string& workspace_name,
                                           const std::string& environment_name);
   // {"backup": {...}}
   util::Result<Json> DescribeWorkspaceBackup(const std::string& backup_crn);
@@ -84,7 +86,8 @@ class Operations {
   // {"backupCrn", "workflowId", "backupStatus"}
   util::Result<Json> CancelBackup(const std::string& backup_crn);
   // Verification report; a damaged backup is returned as data (ok=false), not as an error.
-  util::Result<Json> VerifyBackup(const std::string& backup_crn, bool read_data, util::ProgressSink* progress);
+  util::Result<Json> VerifyBackup(const std::string& backup_crn, bool read_data,
+                                  util::ProgressSink* progress);
 
   // --- restore
   // `input_json`: the restore-workspace document. {"workspaceCrn", "workflowId"}
@@ -96,7 +99,8 @@ class Operations {
 
  private:
   // Starts (spawn) or runs (wait) a workflow; returns its record after a waited run.
-  util::Result<std::optional<catalog::WorkflowRecord>> Launch(const std::string& workflow_id, const Wait& wait);
+  util::Result<std::optional<catalog::WorkflowRecord>> Launch(const std::string& workflow_id,
+                                                              const Wait& wait);
   void Audit(std::string_view action, std::string_view resource, const util::Status& outcome,
              std::string_view detail = {});
 

@@ -57,7 +57,8 @@ class OperationsTest : public ::testing::Test {
     handler_env_.provider = provider_.get();
     engine_ = std::make_unique<WorkflowEngine>(*db_, eo, MakeHandlerFactory(handler_env_));
     caller_.account_id = kAccount;
-    caller_.principal_crn = workspace::MakeCrn(workspace::kUserType, kAccount, util::NewUuid()).ToString();
+    caller_.principal_crn =
+        workspace::MakeCrn(workspace::kUserType, kAccount, util::NewUuid()).ToString();
     caller_.principal_name = "alice";
 
     env_.id = util::NewUuid();
@@ -75,7 +76,8 @@ class OperationsTest : public ::testing::Test {
     ws.environment_id = env_.id;
     ws.status = "running";
     ws.domain = "ws1-00000000.dev.mlvault.local";
-    ws.parameters = R"({"workspaceName": "ws1", "provisionK8sRequest": {"tags": [{"key": "team", "value": "nlp"}]}})";
+    ws.parameters =
+        R"({"workspaceName": "ws1", "provisionK8sRequest": {"tags": [{"key": "team", "value": "nlp"}]}})";
     ws.api_key = "k";
     ws.control_key = "c";
     ws.version = "1.4.0";
@@ -110,7 +112,9 @@ class OperationsTest : public ::testing::Test {
     oe.engine = engine_.get();
     return Operations(oe);
   }
-  int64_t Rows(const std::string& table) { return (*db_->Query("SELECT COUNT(*) FROM " + table))[0].Int(0); }
+  int64_t Rows(const std::string& table) {
+    return (*db_->Query("SELECT COUNT(*) FROM " + table))[0].Int(0);
+  }
 
   struct Case {
     std::string action;
@@ -121,45 +125,113 @@ class OperationsTest : public ::testing::Test {
     std::function<util::Result<Json>(Operations&)> call;
   };
   std::vector<Case> Cases() {
-    std::string restore = json{{"newWorkspaceParameters", {{"workspaceName", "copy"}, {"environmentName", "dev"}}},
-                               {"backupCrn", backup_crn_}}
-                              .dump();
+    std::string restore = json{
+        {"newWorkspaceParameters", {{"workspaceName", "copy"}, {"environmentName", "dev"}}},
+        {"backupCrn",
+         backup_crn_}}.dump();
     Wait bg;
     return {
-        {"ml:CreateEnvironment", "*", false, {"ml:EnvironmentName"}, true,
+        {"ml:CreateEnvironment",
+         "*",
+         false,
+         {"ml:EnvironmentName"},
+         true,
          [](Operations& o) { return o.CreateEnvironment("prod", "", ""); }},
-        {"ml:ListEnvironments", "*", false, {}, false, [](Operations& o) { return o.ListEnvironments(); }},
-        {"ml:CreateWorkspace", env_.crn, false, {"ml:EnvironmentName", "ml:WorkspaceName", "ml:RequestTag/team"}, true,
+        {"ml:ListEnvironments",
+         "*",
+         false,
+         {},
+         false,
+         [](Operations& o) { return o.ListEnvironments(); }},
+        {"ml:CreateWorkspace",
+         env_.crn,
+         false,
+         {"ml:EnvironmentName", "ml:WorkspaceName", "ml:RequestTag/team"},
+         true,
          [bg](Operations& o) {
            return o.CreateWorkspace(R"({"environmentName": "dev", "workspaceName": "ws2",
-               "provisionK8sRequest": {"tags": [{"key": "team", "value": "cv"}]}})", bg);
+               "provisionK8sRequest": {"tags": [{"key": "team", "value": "cv"}]}})",
+                                    bg);
          }},
-        {"ml:ListWorkspaces", "*", false, {}, false, [](Operations& o) { return o.ListWorkspaces(""); }},
-        {"ml:DescribeWorkspace", ws_crn_, false,
-         {"ml:EnvironmentName", "ml:WorkspaceName", "ml:WorkspaceCrn", "ml:ResourceTag/team"}, false,
+        {"ml:ListWorkspaces",
+         "*",
+         false,
+         {},
+         false,
+         [](Operations& o) { return o.ListWorkspaces(""); }},
+        {"ml:DescribeWorkspace",
+         ws_crn_,
+         false,
+         {"ml:EnvironmentName", "ml:WorkspaceName", "ml:WorkspaceCrn", "ml:ResourceTag/team"},
+         false,
          [this](Operations& o) { return o.DescribeWorkspace(ws_crn_); }},
-        {"ml:GetWorkspaceApiKey", ws_crn_, false, {"ml:WorkspaceCrn"}, true,
+        {"ml:GetWorkspaceApiKey",
+         ws_crn_,
+         false,
+         {"ml:WorkspaceCrn"},
+         true,
          [this](Operations& o) { return o.GetWorkspaceApiKey(ws_crn_); }},
-        {"ml:BackupWorkspace", ws_crn_, true, {"ml:EnvironmentName", "ml:WorkspaceName", "ml:WorkspaceCrn", "ml:BackupName"},
-         true, [this, bg](Operations& o) { return o.BackupWorkspace(ws_crn_, "second", std::nullopt, bg); }},
-        {"ml:ListWorkspaceBackups", ws_crn_, true, {"ml:WorkspaceCrn"}, false,
+        {"ml:BackupWorkspace",
+         ws_crn_,
+         true,
+         {"ml:EnvironmentName", "ml:WorkspaceName", "ml:WorkspaceCrn", "ml:BackupName"},
+         true,
+         [this, bg](Operations& o) {
+           return o.BackupWorkspace(ws_crn_, "second", std::nullopt, bg);
+         }},
+        {"ml:ListWorkspaceBackups",
+         ws_crn_,
+         true,
+         {"ml:WorkspaceCrn"},
+         false,
          [this](Operations& o) { return o.ListWorkspaceBackups(ws_crn_, "", ""); }},
-        {"ml:ListWorkspaceBackups", ws_crn_, true, {"ml:EnvironmentName", "ml:WorkspaceName"}, false,
+        {"ml:ListWorkspaceBackups",
+         ws_crn_,
+         true,
+         {"ml:EnvironmentName", "ml:WorkspaceName"},
+         false,
          [](Operations& o) { return o.ListWorkspaceBackups("", "ws1", "dev"); }},
-        {"ml:DescribeWorkspaceBackup", backup_crn_, true, {"ml:BackupName", "ml:WorkspaceCrn"}, false,
+        {"ml:DescribeWorkspaceBackup",
+         backup_crn_,
+         true,
+         {"ml:BackupName", "ml:WorkspaceCrn"},
+         false,
          [this](Operations& o) { return o.DescribeWorkspaceBackup(backup_crn_); }},
-        {"ml:VerifyBackup", backup_crn_, true, {"ml:BackupName"}, false,
+        {"ml:VerifyBackup",
+         backup_crn_,
+         true,
+         {"ml:BackupName"},
+         false,
          [this](Operations& o) { return o.VerifyBackup(backup_crn_, false, nullptr); }},
-        {"ml:CancelBackup", backup_crn_, true, {"ml:BackupName"}, true,
+        {"ml:CancelBackup",
+         backup_crn_,
+         true,
+         {"ml:BackupName"},
+         true,
          [this](Operations& o) { return o.CancelBackup(backup_crn_); }},
-        {"ml:RestoreWorkspace", backup_crn_, true,
-         {"ml:EnvironmentName", "ml:WorkspaceName", "ml:BackupName", std::string(kAlsoResourceKey)}, true,
+        {"ml:RestoreWorkspace",
+         backup_crn_,
+         true,
+         {"ml:EnvironmentName", "ml:WorkspaceName", "ml:BackupName", std::string(kAlsoResourceKey)},
+         true,
          [restore, bg](Operations& o) { return o.RestoreWorkspace(restore, bg); }},
-        {"ml:DescribeWorkflow", "*", false, {}, false,
+        {"ml:DescribeWorkflow",
+         "*",
+         false,
+         {},
+         false,
          [](Operations& o) { return o.DescribeWorkflow("00000000-0000-4000-8000-000000000000"); }},
-        {"ml:DeleteBackup", backup_crn_, true, {"ml:BackupName"}, true,
+        {"ml:DeleteBackup",
+         backup_crn_,
+         true,
+         {"ml:BackupName"},
+         true,
          [this, bg](Operations& o) { return o.DeleteBackup(backup_crn_, bg); }},
-        {"ml:DeleteWorkspace", ws_crn_, false, {"ml:WorkspaceName"}, true,
+        {"ml:DeleteWorkspace",
+         ws_crn_,
+         false,
+         {"ml:WorkspaceName"},
+         true,
          [this](Operations& o) { return o.DeleteWorkspace(ws_crn_); }},
     };
   }
@@ -185,7 +257,8 @@ TEST_F(OperationsTest, EveryOperationAuthorizesExactlyOnceWithTheAgreedRequest) 
     EXPECT_EQ(req.action, c.action);
     EXPECT_EQ(req.resource, c.resource);
     EXPECT_EQ(req.needs_backup_entitlement, c.entitlement);
-    for (const auto& k : c.context_keys) EXPECT_TRUE(req.context.count(k)) << "missing context key " << k;
+    for (const auto& k : c.context_keys)
+      EXPECT_TRUE(req.context.count(k)) << "missing context key " << k;
     if (c.action == "ml:RestoreWorkspace")
       EXPECT_EQ(req.context.at(std::string(kAlsoResourceKey)), std::vector<std::string>{env_.crn});
     if (c.mutating) EXPECT_FALSE(authz.audited.empty()) << "not audited";
@@ -193,7 +266,8 @@ TEST_F(OperationsTest, EveryOperationAuthorizesExactlyOnceWithTheAgreedRequest) 
 }
 
 TEST_F(OperationsTest, ADenialChangesNothing) {
-  int64_t envs = Rows("environments"), wss = Rows("workspaces"), bs = Rows("backups"), wfs = Rows("workflows");
+  int64_t envs = Rows("environments"), wss = Rows("workspaces"), bs = Rows("backups"),
+          wfs = Rows("workflows");
   for (auto& c : Cases()) {
     RecordingAuthorizer authz(false);
     Operations ops = Ops(authz);
@@ -207,7 +281,9 @@ TEST_F(OperationsTest, ADenialChangesNothing) {
   EXPECT_EQ(Rows("workspaces"), wss);
   EXPECT_EQ(Rows("backups"), bs);
   EXPECT_EQ(Rows("workflows"), wfs);
-  EXPECT_EQ(catalog::BackupStore(*db_).Get(kAccount, backup_crn_.substr(backup_crn_.rfind(':') + 1))->status,
+  EXPECT_EQ(catalog::BackupStore(*db_)
+                .Get(kAccount, backup_crn_.substr(backup_crn_.rfind(':') + 1))
+                ->status,
             "succeeded");
 }
 

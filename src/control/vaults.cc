@@ -17,13 +17,14 @@ std::string VaultKeyFile(const std::string& home, const std::string& workspace_i
 
 namespace {
 
-util::Result<std::unique_ptr<vault::Vault>> Open(const std::string& home, const std::string& workspace_id,
+util::Result<std::unique_ptr<vault::Vault>> Open(const std::string& home,
+                                                 const std::string& workspace_id,
                                                  const vault::Options& options) {
   std::string key = VaultKeyFile(home, workspace_id);
   struct stat st;
   if (::stat(key.c_str(), &st) != 0)
-    return util::NotFound("the key file of vault " + VaultName(workspace_id) + " is missing (" + key +
-                          "); without it the vault cannot be read");
+    return util::NotFound("the key file of vault " + VaultName(workspace_id) + " is missing (" +
+                          key + "); without it the vault cannot be read");
   auto backend = MLV_TRY(backend::OpenLocal(VaultDir(home, workspace_id), /*create=*/false));
   return vault::Vault::Open(std::move(backend), vault::KeySource::FromKeyFile(key), options);
 }
@@ -35,11 +36,13 @@ util::Result<std::unique_ptr<vault::Vault>> OpenExistingVault(const std::string&
                                                               const vault::Options& options) {
   struct stat st;
   if (::stat(VaultDir(home, workspace_id).c_str(), &st) != 0)
-    return util::NotFound("vault " + VaultName(workspace_id) + " does not exist (" + VaultDir(home, workspace_id) + ")");
+    return util::NotFound("vault " + VaultName(workspace_id) + " does not exist (" +
+                          VaultDir(home, workspace_id) + ")");
   return Open(home, workspace_id, options);
 }
 
-util::Result<std::unique_ptr<vault::Vault>> OpenOrCreateVault(const std::string& home, const std::string& workspace_id,
+util::Result<std::unique_ptr<vault::Vault>> OpenOrCreateVault(const std::string& home,
+                                                              const std::string& workspace_id,
                                                               const vault::Options& options) {
   struct stat st;
   if (::stat(VaultDir(home, workspace_id).c_str(), &st) == 0) {
@@ -50,11 +53,13 @@ util::Result<std::unique_ptr<vault::Vault>> OpenOrCreateVault(const std::string&
   MLV_TRY(util::MakeDirs(home + "/vaults", 0700));
   std::string key = VaultKeyFile(home, workspace_id);
   if (auto w = vault::WriteNewKeyFile(key); !w && w.error().code() != util::ErrorCode::kConflict)
-    return std::unexpected(w.error().WithContext("creating the key of vault " + VaultName(workspace_id)));
+    return std::unexpected(
+        w.error().WithContext("creating the key of vault " + VaultName(workspace_id)));
   auto backend = MLV_TRY(backend::OpenLocal(VaultDir(home, workspace_id), /*create=*/true));
   auto v = vault::Vault::Init(std::move(backend), vault::KeySource::FromKeyFile(key), {}, options);
   if (v) return v;
-  if (v.error().code() == util::ErrorCode::kConflict) return Open(home, workspace_id, options);  // lost the race
+  if (v.error().code() == util::ErrorCode::kConflict)
+    return Open(home, workspace_id, options);  // lost the race
   return std::unexpected(v.error().WithContext("creating vault " + VaultName(workspace_id)));
 }
 

@@ -20,7 +20,8 @@ std::string VaultDir(const std::string& home, const std::string& workspace_id);
 std::string VaultKeyFile(const std::string& home, const std::string& workspace_id);
 
 // Opens the workspace's vault, creating it (and its key file) on first use.
-util::Result<std::unique_ptr<vault::Vault>> OpenOrCreateVault(const std::string& home, const std::string& workspace_id,
+util::Result<std::unique_ptr<vault::Vault>> OpenOrCreateVault(const std::string& home,
+                                                              const std::string& workspace_id,
                                                               const vault::Options& options = {});
 // Opens an existing vault; kNotFound (naming the folder) if there is none.
 util::Result<std::unique_ptr<vault::Vault>> OpenExistingVault(const std::string& home,

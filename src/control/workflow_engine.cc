@@ -23,7 +23,9 @@ using nlohmann::json;
 
 namespace {
 
-void SleepSeconds(double s) { std::this_thread::sleep_for(std::chrono::microseconds(static_cast<int64_t>(s * 1e6))); }
+void SleepSeconds(double s) {
+  std::this_thread::sleep_for(std::chrono::microseconds(static_cast<int64_t>(s * 1e6)));
+}
 
 // Keeps the latest snapshot for the heartbeat and forwards to the terminal sink.
 class RecordingProgress : public util::ProgressSink {
@@ -111,9 +113,9 @@ class Context : public WorkflowContext {
 // Renews the lease and stores progress from its own thread and Db connection.
 class Heartbeat {
  public:
-  Heartbeat(std::unique_ptr<catalog::Db> db, std::string id, std::string owner, const EngineOptions& o,
-            int64_t lease_micros, RecordingProgress& progress, util::CancelToken& cancel,
-            const std::atomic<bool>* interrupted)
+  Heartbeat(std::unique_ptr<catalog::Db> db, std::string id, std::string owner,
+            const EngineOptions& o, int64_t lease_micros, RecordingProgress& progress,
+            util::CancelToken& cancel, const std::atomic<bool>* interrupted)
       : db_(std::move(db)),
         id_(std::move(id)),
         owner_(std::move(owner)),
@@ -153,17 +155,20 @@ class Heartbeat {
   void Beat() {
     util::ProgressSnapshot snap;
     bool has = progress_.Take(snap);
-    auto r = WorkflowStore(*db_).Heartbeat(id_, owner_, options_.clock->Now(), lease_micros_, has ? &snap : nullptr);
+    auto r = WorkflowStore(*db_).Heartbeat(id_, owner_, options_.clock->Now(), lease_micros_,
+                                           has ? &snap : nullptr);
     if (!r) {
       if (r.error().code() == util::ErrorCode::kConflict) {
         lease_lost_ = true;
         cancel_.Cancel("lease lost: another process took this workflow over");
       } else {
-        util::Log(util::LogLevel::kWarn, "workflow {}: heartbeat failed: {}", id_, r.error().message());
+        util::Log(util::LogLevel::kWarn, "workflow {}: heartbeat failed: {}", id_,
+                  r.error().message());
       }
       return;
     }
-    if (r->cancel_requested) cancel_.Cancel(r->cancel_reason.empty() ? "cancelled" : r->cancel_reason);
+    if (r->cancel_requested)
+      cancel_.Cancel(r->cancel_reason.empty() ? "cancelled" : r->cancel_reason);
   }
 
   std::unique_ptr<catalog::Db> db_;
@@ -182,8 +187,8 @@ class Heartbeat {
 
 std::string MakeOwner() {
   int pid = static_cast<int>(::getpid());
-  return workspace::HostName() + "/" + std::to_string(pid) + "/" + std::to_string(workspace::ProcessStartTicks(pid)) +
-         "/" + util::RandomHex(4);
+  return workspace::HostName() + "/" + std::to_string(pid) + "/" +
+         std::to_string(workspace::ProcessStartTicks(pid)) + "/" + util::RandomHex(4);
 }
 
 double LeaseSecondsFromEnv(double def) {
@@ -191,7 +196,8 @@ double LeaseSecondsFromEnv(double def) {
     char* end = nullptr;
     double d = std::strtod(v, &end);
     if (end && *end == '\0' && d >= 1 && d <= 3600) return d;
-    util::Log(util::LogLevel::kWarn, "ignoring MLVAULT_WORKFLOW_LEASE_SECONDS={} (want 1..3600)", v);
+    util::Log(util::LogLevel::kWarn, "ignoring MLVAULT_WORKFLOW_LEASE_SECONDS={} (want 1..3600)",
+              v);
   }
   return def;
 }
@@ -211,7 +217,8 @@ bool OwnerIsLocalAndGone(std::string_view owner) {
   size_t start = 0;
   while (true) {
     size_t slash = owner.find('/', start);
-    parts.emplace_back(owner.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
+    parts.emplace_back(owner.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
     if (slash == std::string_view::npos) break;
     start = slash + 1;
   }
@@ -229,16 +236,21 @@ bool OwnerIsLocalAndGone(std::string_view owner) {
 }
 
 WorkflowEngine::WorkflowEngine(catalog::Db& db, EngineOptions options, HandlerFactory handlers)
-    : db_(db), options_([&] {
+    : db_(db),
+      options_([&] {
         options.lease_seconds = LeaseSecondsFromEnv(options.lease_seconds);
         return std::move(options);
       }()),
-      handlers_(std::move(handlers)), owner_(MakeOwner()) {}
+      handlers_(std::move(handlers)),
+      owner_(MakeOwner()) {}
 
-int64_t WorkflowEngine::lease_micros() const { return static_cast<int64_t>(options_.lease_seconds * 1e6); }
+int64_t WorkflowEngine::lease_micros() const {
+  return static_cast<int64_t>(options_.lease_seconds * 1e6);
+}
 
-util::Result<WorkflowRecord> WorkflowEngine::Run(const std::string& id, util::ProgressSink* progress,
-                                                const std::atomic<bool>* interrupted) {
+util::Result<WorkflowRecord> WorkflowEngine::Run(const std::string& id,
+                                                 util::ProgressSink* progress,
+                                                 const std::atomic<bool>* interrupted) {
   WorkflowStore store(db_);
   WorkflowRecord wf = MLV_TRY(store.Get("", id));
   std::unique_ptr<WorkflowHandler> handler = handlers_(wf.kind);
@@ -251,7 +263,8 @@ util::Result<WorkflowRecord> WorkflowEngine::Run(const std::string& id, util::Pr
     if (interrupted && interrupted->load()) {
       wf = MLV_TRY(store.Get("", id));
       if (!wf.terminal() && wf.status != "running") {
-        if (MLV_TRY(store.RequestCancel(id, "interrupted by a signal while queued", options_.clock->Now()))) {
+        if (MLV_TRY(store.RequestCancel(id, "interrupted by a signal while queued",
+                                        options_.clock->Now()))) {
           wf = MLV_TRY(store.Get("", id));
           util::Error e(util::ErrorCode::kCancelled, wf.error_message);
           MLV_TRY(handler->OnStatus(db_, wf, "cancelled", &e, wf.warnings, options_.clock->Now()));
@@ -300,10 +313,13 @@ util::Result<WorkflowRecord> WorkflowEngine::Run(const std::string& id, util::Pr
   util::Result<std::string> result = util::Internal("not run");
   bool lease_lost = false;
   {
-    auto hb_db = options_.open_db ? options_.open_db() : util::Result<std::unique_ptr<catalog::Db>>(
-                                                             util::Internal("no catalog opener"));
+    auto hb_db =
+        options_.open_db
+            ? options_.open_db()
+            : util::Result<std::unique_ptr<catalog::Db>>(util::Internal("no catalog opener"));
     if (!hb_db) return std::unexpected(hb_db.error().WithContext("workflow heartbeat"));
-    Heartbeat heartbeat(std::move(*hb_db), id, owner_, options_, lease_micros(), recording, cancel, interrupted);
+    Heartbeat heartbeat(std::move(*hb_db), id, owner_, options_, lease_micros(), recording, cancel,
+                        interrupted);
     util::Log(util::LogLevel::kInfo, "workflow {} ({}) running as {}", id, wf.kind, owner_);
     try {
       result = handler->Run(ctx);
@@ -313,7 +329,9 @@ util::Result<WorkflowRecord> WorkflowEngine::Run(const std::string& id, util::Pr
     lease_lost = heartbeat.lease_lost();
   }
   recording.Finish();
-  if (lease_lost) return util::Conflict("workflow " + id + " was taken over by another process; this worker stopped");
+  if (lease_lost)
+    return util::Conflict("workflow " + id +
+                          " was taken over by another process; this worker stopped");
 
   // 3. End it, with the resource's own status, in one transaction.
   std::string status = "succeeded";
@@ -325,8 +343,8 @@ util::Result<WorkflowRecord> WorkflowEngine::Run(const std::string& id, util::Pr
       if (reason == "timed out") {
         status = "failed";
         error = util::Error(util::ErrorCode::kCancelled,
-                            "timed out after " + std::to_string(wf.timeout_seconds / 60) + " minute(s) (" +
-                                result.error().message() + ")");
+                            "timed out after " + std::to_string(wf.timeout_seconds / 60) +
+                                " minute(s) (" + result.error().message() + ")");
       } else {
         status = "cancelled";
         error = util::Error(util::ErrorCode::kCancelled, reason);
@@ -339,7 +357,8 @@ util::Result<WorkflowRecord> WorkflowEngine::Run(const std::string& id, util::Pr
   util::TimeMicros now = options_.clock->Now();
   MLV_TRY(db_.Transaction([&]() -> util::Status {
     MLV_TRY(store.Finish(id, owner_, status, result ? *result : "{}", warnings,
-                         error ? std::string(util::CodeName(error->code())) : "", error ? error->message() : "", now));
+                         error ? std::string(util::CodeName(error->code())) : "",
+                         error ? error->message() : "", now));
     WorkflowRecord cur = MLV_TRY(store.Get("", id));
     return handler->OnStatus(db_, cur, status, error ? &*error : nullptr, warnings, now);
   }));
@@ -349,7 +368,8 @@ util::Result<WorkflowRecord> WorkflowEngine::Run(const std::string& id, util::Pr
 }
 
 util::Result<int> WorkflowEngine::Spawn(const std::string& id) {
-  if (options_.self_exe.empty()) return util::Internal("cannot start a worker: the mlvault binary is unknown");
+  if (options_.self_exe.empty())
+    return util::Internal("cannot start a worker: the mlvault binary is unknown");
   std::string logs = options_.home + "/logs";
   MLV_TRY(util::MakeDirs(logs, 0700));
   int pid = MLV_TRY(workspace::SpawnDetached({options_.self_exe, "worker", "--workflow-id", id},
@@ -378,19 +398,22 @@ util::Result<std::vector<std::string>> WorkflowEngine::Recover(bool run_inline) 
     if (!MLV_TRY(store.TakeOver(w, owner_, now, lease_micros()))) continue;
     std::unique_ptr<WorkflowHandler> handler = handlers_(w.kind);
     if (!handler) continue;
-    std::string who = w.lease_owner.empty() ? std::string("no worker took it within the lease")
-                                            : "its worker " + w.lease_owner + " stopped (" +
-                                                  (OwnerIsLocalAndGone(w.lease_owner)
-                                                       ? std::string("the process is gone")
-                                                       : "lease expired at " + util::FormatTime(w.lease_expires_at)) +
-                                                  ")";
+    std::string who = w.lease_owner.empty()
+                          ? std::string("no worker took it within the lease")
+                          : "its worker " + w.lease_owner + " stopped (" +
+                                (OwnerIsLocalAndGone(w.lease_owner)
+                                     ? std::string("the process is gone")
+                                     : "lease expired at " + util::FormatTime(w.lease_expires_at)) +
+                                ")";
     std::string warnings = w.warnings;
     if (w.status == "running") {
       for (const auto& c : handler->Compensate(db_, w)) warnings = AppendWarning(warnings, c);
-      std::string cause = "workflow interrupted during phase \"" + (w.phase.empty() ? "start" : w.phase) + "\": " + who;
+      std::string cause = "workflow interrupted during phase \"" +
+                          (w.phase.empty() ? "start" : w.phase) + "\": " + who;
       if (w.attempts < w.max_attempts) {
-        warnings = AppendWarning(warnings, cause + "; resumed from the start (attempt " + std::to_string(w.attempts + 1) +
-                                               " of " + std::to_string(w.max_attempts) + ")");
+        warnings = AppendWarning(warnings, cause + "; resumed from the start (attempt " +
+                                               std::to_string(w.attempts + 1) + " of " +
+                                               std::to_string(w.max_attempts) + ")");
         MLV_TRY(db_.Transaction([&]() -> util::Status {
           MLV_TRY(store.Requeue(w.id, owner_, warnings, now));
           WorkflowRecord cur = MLV_TRY(store.Get("", w.id));
@@ -401,8 +424,8 @@ util::Result<std::vector<std::string>> WorkflowEngine::Recover(bool run_inline) 
       } else {
         util::Error err(util::ErrorCode::kUnavailable, cause);
         MLV_TRY(db_.Transaction([&]() -> util::Status {
-          MLV_TRY(store.Finish(w.id, owner_, "failed", "{}", warnings, std::string(util::CodeName(err.code())),
-                               err.message(), now));
+          MLV_TRY(store.Finish(w.id, owner_, "failed", "{}", warnings,
+                               std::string(util::CodeName(err.code())), err.message(), now));
           WorkflowRecord cur = MLV_TRY(store.Get("", w.id));
           return handler->OnStatus(db_, cur, "failed", &err, warnings, now);
         }));
@@ -419,8 +442,10 @@ util::Result<std::vector<std::string>> WorkflowEngine::Recover(bool run_inline) 
   for (const auto& id : to_run) {
     if (run_inline) {
       auto r = Run(id, nullptr);
-      if (!r) report.push_back("workflow " + id + ": " + r.error().message());
-      else report.push_back("workflow " + id + " ended " + r->status);
+      if (!r)
+        report.push_back("workflow " + id + ": " + r.error().message());
+      else
+        report.push_back("workflow " + id + " ended " + r->status);
     } else if (auto pid = Spawn(id); !pid) {
       report.push_back("workflow " + id + ": could not start a worker: " + pid.error().message());
     }

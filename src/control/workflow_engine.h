@@ -60,11 +60,13 @@ class WorkflowHandler {
   // Mirrors a status change into the resource's own tables (e.g. backups.status): "queued",
   // "pending" and "running" outside of, and the terminal ones inside, the transaction that ends
   // the workflow (error is set for failed/cancelled). `warnings` is the JSON array kept.
-  virtual util::Status OnStatus(catalog::Db& db, const catalog::WorkflowRecord& wf, const std::string& status,
-                                const util::Error* error, const std::string& warnings, util::TimeMicros now) = 0;
+  virtual util::Status OnStatus(catalog::Db& db, const catalog::WorkflowRecord& wf,
+                                const std::string& status, const util::Error* error,
+                                const std::string& warnings, util::TimeMicros now) = 0;
   // After the worker died: undo what must not stay (resume a workspace left quiesced, stop a
   // half-started runtime). Best effort; problems are returned as warnings.
-  virtual std::vector<std::string> Compensate(catalog::Db& db, const catalog::WorkflowRecord& wf) = 0;
+  virtual std::vector<std::string> Compensate(catalog::Db& db,
+                                              const catalog::WorkflowRecord& wf) = 0;
   // Called after the workflow ended (outside any transaction), e.g. to write the audit log.
   virtual void AfterEnd(catalog::Db&, const catalog::WorkflowRecord&) {}
 };
@@ -75,10 +77,10 @@ struct EngineOptions {
   std::string home;      // $MLVAULT_HOME (worker logs go to <home>/logs)
   std::string self_exe;  // the mlvault binary, to spawn `mlvault worker --workflow-id ID`
   const util::Clock* clock = &util::Clock::System();
-  double lease_seconds = 30;      // $MLVAULT_WORKFLOW_LEASE_SECONDS overrides
-  double heartbeat_seconds = 1;   // how often a worker renews its lease and stores progress
-  double poll_seconds = 0.2;      // how often a queued worker looks whether it may start
-  DbOpener open_db;               // a new catalog connection (for the heartbeat thread)
+  double lease_seconds = 30;     // $MLVAULT_WORKFLOW_LEASE_SECONDS overrides
+  double heartbeat_seconds = 1;  // how often a worker renews its lease and stores progress
+  double poll_seconds = 0.2;     // how often a queued worker looks whether it may start
+  DbOpener open_db;              // a new catalog connection (for the heartbeat thread)
 };
 
 class WorkflowEngine {
@@ -90,7 +92,7 @@ class WorkflowEngine {
   // owns it, waits for that one to finish (showing its progress). `interrupted` (may be null)
   // is polled: when it turns true the workflow is cancelled cleanly. Returns the final record.
   util::Result<catalog::WorkflowRecord> Run(const std::string& id, util::ProgressSink* progress,
-                                           const std::atomic<bool>* interrupted = nullptr);
+                                            const std::atomic<bool>* interrupted = nullptr);
 
   // Starts a detached worker process for `id` (`<self_exe> worker --workflow-id <id>`, own
   // session, log <home>/logs/worker-<id>.log). Returns its pid.

@@ -48,8 +48,8 @@ class FakeHandler : public WorkflowHandler {
     }
     return std::string(R"({"done":true})");
   }
-  util::Status OnStatus(catalog::Db&, const WorkflowRecord& wf, const std::string& status, const util::Error* error,
-                        const std::string&, util::TimeMicros) override {
+  util::Status OnStatus(catalog::Db&, const WorkflowRecord& wf, const std::string& status,
+                        const util::Error* error, const std::string&, util::TimeMicros) override {
     s_.Add("status " + wf.input + " " + status + (error ? " " + error->message() : ""));
     return util::Ok();
   }
@@ -73,17 +73,20 @@ class EngineTest : public ::testing::Test {
     db_.reset();
     ASSERT_TRUE(util::RemoveAll(dir_));
   }
-  std::unique_ptr<catalog::Db> Open() { return std::move(*catalog::OpenSqlite(dir_ + "/catalog.db")); }
+  std::unique_ptr<catalog::Db> Open() {
+    return std::move(*catalog::OpenSqlite(dir_ + "/catalog.db"));
+  }
   std::unique_ptr<WorkflowEngine> Engine(catalog::Db& db) {
     EngineOptions o;
     o.home = dir_;
     o.lease_seconds = 5;
     o.heartbeat_seconds = 0.05;
     o.poll_seconds = 0.02;
-    o.open_db = [this]() -> util::Result<std::unique_ptr<catalog::Db>> { return catalog::OpenSqlite(dir_ + "/catalog.db"); };
-    return std::make_unique<WorkflowEngine>(db, o, [this](const std::string&) {
-      return std::make_unique<FakeHandler>(script_);
-    });
+    o.open_db = [this]() -> util::Result<std::unique_ptr<catalog::Db>> {
+      return catalog::OpenSqlite(dir_ + "/catalog.db");
+    };
+    return std::make_unique<WorkflowEngine>(
+        db, o, [this](const std::string&) { return std::make_unique<FakeHandler>(script_); });
   }
   std::string Insert(const std::string& input, const std::string& queue = "q", int64_t timeout = 0,
                      int64_t max_attempts = 2) {
@@ -152,8 +155,11 @@ TEST_F(EngineTest, CancelAndTimeout) {
   o.home = dir_;
   o.clock = &clock;
   o.heartbeat_seconds = 0.05;
-  o.open_db = [this]() -> util::Result<std::unique_ptr<catalog::Db>> { return catalog::OpenSqlite(dir_ + "/catalog.db"); };
-  WorkflowEngine timed(*db_, o, [this](const std::string&) { return std::make_unique<FakeHandler>(script_); });
+  o.open_db = [this]() -> util::Result<std::unique_ptr<catalog::Db>> {
+    return catalog::OpenSqlite(dir_ + "/catalog.db");
+  };
+  WorkflowEngine timed(
+      *db_, o, [this](const std::string&) { return std::make_unique<FakeHandler>(script_); });
   std::thread advance([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     clock.Advance(std::chrono::seconds(2));
@@ -202,13 +208,16 @@ TEST_F(EngineTest, RecoverResumesOrFailsADeadWorkersWorkflow) {
   auto now = util::Clock::System().Now();
   // A worker on another machine claimed it and stopped heartbeating: its lease expired.
   auto resumable = Insert("ok", "a", 0, 2);
-  ASSERT_EQ(*store.Claim(resumable, "elsewhere/1/1/ab", now - 60'000'000, 1'000'000), catalog::ClaimOutcome::kClaimed);
+  ASSERT_EQ(*store.Claim(resumable, "elsewhere/1/1/ab", now - 60'000'000, 1'000'000),
+            catalog::ClaimOutcome::kClaimed);
   // A local worker that is gone (pid 0x7ffffff0 does not exist), out of attempts.
   auto exhausted = Insert("ok", "b", 0, 1);
-  ASSERT_EQ(*store.Claim(exhausted, "x/2147483632/5/ab", now, 60'000'000), catalog::ClaimOutcome::kClaimed);
+  ASSERT_EQ(*store.Claim(exhausted, "x/2147483632/5/ab", now, 60'000'000),
+            catalog::ClaimOutcome::kClaimed);
   // Alive and well: left alone.
   auto healthy = Insert("ok", "c", 0, 1);
-  ASSERT_EQ(*store.Claim(healthy, "elsewhere/1/1/cd", now, 600'000'000), catalog::ClaimOutcome::kClaimed);
+  ASSERT_EQ(*store.Claim(healthy, "elsewhere/1/1/cd", now, 600'000'000),
+            catalog::ClaimOutcome::kClaimed);
 
   // Make the local owner look local.
   ASSERT_TRUE(db_->Exec("UPDATE workflows SET lease_owner = ? WHERE id = ?",

@@ -18,10 +18,10 @@ namespace mlvault::workspace {
 inline constexpr std::string_view kDefaultRegion = "us-west-1";
 
 // Resource types in use (service in parentheses).
-inline constexpr std::string_view kWorkspaceType = "workspace";               // (ml)
-inline constexpr std::string_view kBackupType = "workspace_backup";           // (ml)
-inline constexpr std::string_view kUserType = "user";                         // (iam)
-inline constexpr std::string_view kEnvironmentType = "environment";           // (environments)
+inline constexpr std::string_view kWorkspaceType = "workspace";      // (ml)
+inline constexpr std::string_view kBackupType = "workspace_backup";  // (ml)
+inline constexpr std::string_view kUserType = "user";                // (iam)
+inline constexpr std::string_view kEnvironmentType = "environment";  // (environments)
 
 struct Crn {
   std::string service;        // "ml", "iam", "environments"
@@ -39,8 +39,8 @@ struct Crn {
 std::string_view ServiceOf(std::string_view resource_type);
 
 // Builds a CRN for a resource type, picking its service. The ids are not checked here.
-Crn MakeCrn(std::string_view resource_type, std::string_view account_id, std::string_view resource_id,
-            std::string_view region = kDefaultRegion);
+Crn MakeCrn(std::string_view resource_type, std::string_view account_id,
+            std::string_view resource_id, std::string_view region = kDefaultRegion);
 
 // Parses `text`. If `expected_type` is not empty, the resource type must be that one.
 // Errors (kInvalidArgument) read like:

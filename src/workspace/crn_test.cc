@@ -39,11 +39,13 @@ TEST(Crn, StrictErrorsNameThePart) {
   ExpectBad("crn:mlvault:ml:us-west-1:not-a-uuid:workspace:" + id, "account (part 5)");
   ExpectBad("crn:mlvault:ml:us-west-1:" + acct + ":bucket:" + id, "resource type (part 6)");
   ExpectBad("crn:mlvault:iam:us-west-1:" + acct + ":workspace:" + id, "belongs to service \"ml\"");
-  ExpectBad("crn:mlvault:ml:us-west-1:" + acct + ":workspace:" + id.substr(1), "resource id (part 7)");
-  ExpectBad("crn:mlvault:ml:us-west-1:" + acct + ":workspace:" + std::string(kId).replace(0, 1, "A"),
+  ExpectBad("crn:mlvault:ml:us-west-1:" + acct + ":workspace:" + id.substr(1),
             "resource id (part 7)");
-  ExpectBad("crn:mlvault:ml:us-west-1:" + acct + ":workspace:" + id, "expected a workspace_backup CRN",
-            kBackupType);
+  ExpectBad(
+      "crn:mlvault:ml:us-west-1:" + acct + ":workspace:" + std::string(kId).replace(0, 1, "A"),
+      "resource id (part 7)");
+  ExpectBad("crn:mlvault:ml:us-west-1:" + acct + ":workspace:" + id,
+            "expected a workspace_backup CRN", kBackupType);
 }
 
 }  // namespace

@@ -27,15 +27,16 @@ std::string Join(std::string_view path, std::string_view key);
 
 // `obj` (an object at `path`) may only hold `known` keys; otherwise the error names the first
 // unknown one (with a suggestion when one is close).
-util::Status CheckKnown(const json& obj, std::string_view path, std::initializer_list<std::string_view> known);
+util::Status CheckKnown(const json& obj, std::string_view path,
+                        std::initializer_list<std::string_view> known);
 
 // Typed accessors: `obj[key]` if present (nullptr / default otherwise), type-checked.
 util::Result<const json*> Object(const json& obj, std::string_view path, std::string_view key);
 util::Result<const json*> Array(const json& obj, std::string_view path, std::string_view key);
 util::Status Bool(const json& obj, std::string_view path, std::string_view key, bool& out);
 util::Status String(const json& obj, std::string_view path, std::string_view key, std::string& out);
-util::Status Int(const json& obj, std::string_view path, std::string_view key, int64_t min, int64_t max,
-                 int64_t& out, bool* present = nullptr);
+util::Status Int(const json& obj, std::string_view path, std::string_view key, int64_t min,
+                 int64_t max, int64_t& out, bool* present = nullptr);
 // Value-level checks for array elements.
 util::Status ExpectString(const json& v, std::string_view path, std::string& out);
 util::Status ExpectObject(const json& v, std::string_view path);

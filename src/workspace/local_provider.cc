@@ -22,7 +22,8 @@ namespace {
 namespace fs = std::filesystem;
 
 struct Paths {
-  std::string root, projects, models, metadata_dir, metadata_file, run, api_key, control_key, ready, log;
+  std::string root, projects, models, metadata_dir, metadata_file, run, api_key, control_key, ready,
+      log;
 };
 
 Paths PathsOf(const WorkspaceSpec& ws) {
@@ -85,7 +86,8 @@ class LocalProvider : public Provider {
     MLV_TRY(util::MakeDirs(p.run, 0700));
     MLV_TRY(util::WriteFileAtomic(p.api_key, ws.api_key + "\n", true, 0600));
     MLV_TRY(util::WriteFileAtomic(p.control_key, ws.control_key + "\n", true, 0600));
-    if (::unlink(p.ready.c_str()) != 0 && errno != ENOENT) return util::ErrnoError("remove " + p.ready, errno);
+    if (::unlink(p.ready.c_str()) != 0 && errno != ENOENT)
+      return util::ErrnoError("remove " + p.ready, errno);
 
     std::vector<std::string> args = {bin,
                                      "serve",
@@ -116,14 +118,15 @@ class LocalProvider : public Provider {
       args.push_back(joined);
     }
     int pid = MLV_TRY(SpawnDetached(args, p.run + "/runtime.out"));
-    util::Log(util::LogLevel::kInfo, "started workspace runtime pid {} for {}", pid, ws.workspace_crn);
+    util::Log(util::LogLevel::kInfo, "started workspace runtime pid {} for {}", pid,
+              ws.workspace_crn);
 
     double deadline = util::MonotonicSeconds() + options_.ready_timeout_seconds;
     for (;;) {
       if (auto text = util::ReadFile(p.ready)) {
         auto j = nlohmann::json::parse(*text, nullptr, false);
-        if (j.is_object() && j.contains("port") && j["port"].is_number_integer() && j.contains("endpoint") &&
-            j["endpoint"].is_string()) {
+        if (j.is_object() && j.contains("port") && j["port"].is_number_integer() &&
+            j.contains("endpoint") && j["endpoint"].is_string()) {
           RuntimeInfo info;
           info.pid = j.contains("pid") && j["pid"].is_number_integer() ? j["pid"].get<int>() : pid;
           info.port = j["port"].get<int>();
@@ -137,8 +140,8 @@ class LocalProvider : public Provider {
       if (util::MonotonicSeconds() > deadline) {
         (void)StopRuntime(ws, pid);
         return util::Unavailable("the workspace runtime did not get ready within " +
-                                 std::to_string(static_cast<int>(options_.ready_timeout_seconds)) + " s; " +
-                                 LogTail(p.log));
+                                 std::to_string(static_cast<int>(options_.ready_timeout_seconds)) +
+                                 " s; " + LogTail(p.log));
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
@@ -161,7 +164,8 @@ class LocalProvider : public Provider {
       deadline = util::MonotonicSeconds() + 5;
       while (ProcessAlive(pid) && util::MonotonicSeconds() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      if (ProcessAlive(pid)) return util::Internal("workspace runtime pid " + std::to_string(pid) + " did not stop");
+      if (ProcessAlive(pid))
+        return util::Internal("workspace runtime pid " + std::to_string(pid) + " did not stop");
     }
     return util::Ok();
   }
@@ -184,27 +188,33 @@ class LocalProvider : public Provider {
 
 }  // namespace
 
-std::string_view KindName(VolumeKind kind) { return kind == VolumeKind::kBlock ? "block" : "filesystem"; }
-
-std::string MakeDomain(std::string_view workspace_name, std::string_view environment_name) {
-  return std::string(workspace_name) + "-" + util::RandomHex(4) + "." + std::string(environment_name) +
-         ".mlvault.local";
+std::string_view KindName(VolumeKind kind) {
+  return kind == VolumeKind::kBlock ? "block" : "filesystem";
 }
 
-std::string LocalWorkspaceRoot(const WorkspaceSpec& ws) { return ws.environment_root + "/" + ws.workspace_id; }
+std::string MakeDomain(std::string_view workspace_name, std::string_view environment_name) {
+  return std::string(workspace_name) + "-" + util::RandomHex(4) + "." +
+         std::string(environment_name) + ".mlvault.local";
+}
+
+std::string LocalWorkspaceRoot(const WorkspaceSpec& ws) {
+  return ws.environment_root + "/" + ws.workspace_id;
+}
 
 util::Result<std::string> FindRuntimeBinary() {
   if (const char* env = std::getenv("MLVAULT_WORKSPACE_BIN"); env && *env) {
     if (IsExecutable(env)) return std::string(env);
-    return util::NotFound(std::string("MLVAULT_WORKSPACE_BIN=") + env + " is not an executable file");
+    return util::NotFound(std::string("MLVAULT_WORKSPACE_BIN=") + env +
+                          " is not an executable file");
   }
   std::string looked;
   std::error_code ec;
   fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
     // Installed side by side; or in a build tree, the runtime's own output folder.
-    for (const fs::path& cand : {self.parent_path() / "mlvault-workspace",
-                                 self.parent_path().parent_path() / "runtime" / "mlvault-workspace"}) {
+    for (const fs::path& cand :
+         {self.parent_path() / "mlvault-workspace",
+          self.parent_path().parent_path() / "runtime" / "mlvault-workspace"}) {
       if (IsExecutable(cand.string())) return cand.lexically_normal().string();
       looked += cand.lexically_normal().string() + ", ";
     }
@@ -214,7 +224,8 @@ util::Result<std::string> FindRuntimeBinary() {
     while (!rest.empty()) {
       size_t colon = rest.find(':');
       std::string dir(rest.substr(0, colon));
-      if (!dir.empty() && IsExecutable(dir + "/mlvault-workspace")) return dir + "/mlvault-workspace";
+      if (!dir.empty() && IsExecutable(dir + "/mlvault-workspace"))
+        return dir + "/mlvault-workspace";
       if (colon == std::string_view::npos) break;
       rest.remove_prefix(colon + 1);
     }

@@ -10,8 +10,8 @@
 
 namespace mlvault::workspace {
 
-using jsonin::json;
 using jsonin::Join;
+using jsonin::json;
 
 namespace {
 
@@ -29,7 +29,8 @@ util::Status ParseStringList(const json& obj, const std::string& path, std::stri
   const json* arr = MLV_TRY(jsonin::Array(obj, path, key));
   if (!arr) return util::Ok();
   std::string p = Join(path, key);
-  if (arr->size() > kMaxListItems) return Bad(p, "at most " + std::to_string(kMaxListItems) + " entries are allowed");
+  if (arr->size() > kMaxListItems)
+    return Bad(p, "at most " + std::to_string(kMaxListItems) + " entries are allowed");
   out.clear();
   for (size_t i = 0; i < arr->size(); ++i) {
     std::string ip = p + "[" + std::to_string(i) + "]";
@@ -62,8 +63,9 @@ util::Status ParseInstanceGroups(const json& k8s, const std::string& path, Works
     InstanceGroup ig;
     MLV_TRY(jsonin::String(g, ip, "instanceType", ig.instance_type));
     // Cloud instance types: family and size separated by dots ("m5.4xlarge", "p3.2xlarge").
-    bool ok = !ig.instance_type.empty() && ig.instance_type.size() <= 64 && ig.instance_type.front() != '.' &&
-              ig.instance_type.back() != '.' && ig.instance_type.find('.') != std::string::npos &&
+    bool ok = !ig.instance_type.empty() && ig.instance_type.size() <= 64 &&
+              ig.instance_type.front() != '.' && ig.instance_type.back() != '.' &&
+              ig.instance_type.find('.') != std::string::npos &&
               ig.instance_type.find("..") == std::string::npos &&
               std::all_of(ig.instance_type.begin(), ig.instance_type.end(), [](char c) {
                 return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
@@ -84,7 +86,8 @@ util::Status ParseInstanceGroups(const json& k8s, const std::string& path, Works
       MLV_TRY(jsonin::Bool(*as, ap, "enabled", ig.autoscaling.enabled));
       if (ig.autoscaling.min_instances > ig.autoscaling.max_instances)
         return Bad(Join(ap, "minInstances"), "must not be greater than maxInstances (" +
-                                                 std::to_string(ig.autoscaling.max_instances) + "), got " +
+                                                 std::to_string(ig.autoscaling.max_instances) +
+                                                 "), got " +
                                                  std::to_string(ig.autoscaling.min_instances));
     }
     p.instance_groups.push_back(std::move(ig));
@@ -93,8 +96,9 @@ util::Status ParseInstanceGroups(const json& k8s, const std::string& path, Works
 }
 
 util::Status ParseK8s(const json& k8s, const std::string& path, WorkspaceParameters& p) {
-  MLV_TRY(jsonin::CheckKnown(k8s, path, {"instanceGroups", "environmentName", "tags", "network", "useLegacyNodeLabel",
-                                         "xEntitlements"}));
+  MLV_TRY(jsonin::CheckKnown(k8s, path,
+                             {"instanceGroups", "environmentName", "tags", "network",
+                              "useLegacyNodeLabel", "xEntitlements"}));
   MLV_TRY(ParseInstanceGroups(k8s, path, p));
   MLV_TRY(jsonin::String(k8s, path, "environmentName", p.k8s_environment_name));
   if (!p.k8s_environment_name.empty()) {
@@ -103,7 +107,8 @@ util::Status ParseK8s(const json& k8s, const std::string& path, WorkspaceParamet
   }
   if (const json* tags = MLV_TRY(jsonin::Array(k8s, path, "tags"))) {
     std::string tp = Join(path, "tags");
-    if (tags->size() > kMaxTags) return Bad(tp, "at most " + std::to_string(kMaxTags) + " tags are allowed");
+    if (tags->size() > kMaxTags)
+      return Bad(tp, "at most " + std::to_string(kMaxTags) + " tags are allowed");
     std::set<std::string> seen;
     for (size_t i = 0; i < tags->size(); ++i) {
       std::string ip = tp + "[" + std::to_string(i) + "]";
@@ -114,9 +119,11 @@ util::Status ParseK8s(const json& k8s, const std::string& path, WorkspaceParamet
       if (!t.contains("key")) return Bad(Join(ip, "key"), "is required");
       MLV_TRY(jsonin::String(t, ip, "key", tag.key));
       MLV_TRY(jsonin::String(t, ip, "value", tag.value));
-      if (tag.key.empty() || tag.key.size() > 128) return Bad(Join(ip, "key"), "must be 1 to 128 characters");
+      if (tag.key.empty() || tag.key.size() > 128)
+        return Bad(Join(ip, "key"), "must be 1 to 128 characters");
       if (tag.value.size() > 256) return Bad(Join(ip, "value"), "must be at most 256 characters");
-      if (!seen.insert(tag.key).second) return Bad(Join(ip, "key"), "duplicate tag key \"" + tag.key + "\"");
+      if (!seen.insert(tag.key).second)
+        return Bad(Join(ip, "key"), "duplicate tag key \"" + tag.key + "\"");
       p.tags.push_back(std::move(tag));
     }
   }
@@ -136,11 +143,12 @@ util::Status ParseK8s(const json& k8s, const std::string& path, WorkspaceParamet
 
 util::Result<WorkspaceParameters> ParseParamsObject(const json& obj, const std::string& path,
                                                     bool require_environment) {
-  MLV_TRY(jsonin::CheckKnown(
-      obj, path,
-      {"environmentName", "workspaceName", "usePublicLoadBalancer", "disableTLS", "provisionK8sRequest", "disableSSO",
-       "enableMonitoring", "enableGovernance", "loadBalancerIPWhitelists", "enableModelMetrics",
-       "whitelistAuthorizedIPRanges", "authorizedIPRanges", "skipValidation"}));
+  MLV_TRY(
+      jsonin::CheckKnown(obj, path,
+                         {"environmentName", "workspaceName", "usePublicLoadBalancer", "disableTLS",
+                          "provisionK8sRequest", "disableSSO", "enableMonitoring",
+                          "enableGovernance", "loadBalancerIPWhitelists", "enableModelMetrics",
+                          "whitelistAuthorizedIPRanges", "authorizedIPRanges", "skipValidation"}));
   WorkspaceParameters p;
   MLV_TRY(jsonin::String(obj, path, "environmentName", p.environment_name));
   if (!p.environment_name.empty()) {
@@ -149,7 +157,8 @@ util::Result<WorkspaceParameters> ParseParamsObject(const json& obj, const std::
   }
   if (!obj.contains("workspaceName")) return Bad(Join(path, "workspaceName"), "is required");
   MLV_TRY(jsonin::String(obj, path, "workspaceName", p.workspace_name));
-  if (std::string why = CheckName(p.workspace_name); !why.empty()) return Bad(Join(path, "workspaceName"), why);
+  if (std::string why = CheckName(p.workspace_name); !why.empty())
+    return Bad(Join(path, "workspaceName"), why);
   MLV_TRY(jsonin::Bool(obj, path, "usePublicLoadBalancer", p.use_public_load_balancer));
   MLV_TRY(jsonin::Bool(obj, path, "disableTLS", p.disable_tls));
   if (const json* k8s = MLV_TRY(jsonin::Object(obj, path, "provisionK8sRequest")))
@@ -157,7 +166,8 @@ util::Result<WorkspaceParameters> ParseParamsObject(const json& obj, const std::
   MLV_TRY(jsonin::Bool(obj, path, "disableSSO", p.disable_sso));
   MLV_TRY(jsonin::Bool(obj, path, "enableMonitoring", p.enable_monitoring));
   MLV_TRY(jsonin::Bool(obj, path, "enableGovernance", p.enable_governance));
-  MLV_TRY(ParseStringList(obj, path, "loadBalancerIPWhitelists", p.load_balancer_ip_whitelists, true));
+  MLV_TRY(
+      ParseStringList(obj, path, "loadBalancerIPWhitelists", p.load_balancer_ip_whitelists, true));
   MLV_TRY(jsonin::Bool(obj, path, "enableModelMetrics", p.enable_model_metrics));
   MLV_TRY(jsonin::Bool(obj, path, "whitelistAuthorizedIPRanges", p.whitelist_authorized_ip_ranges));
   MLV_TRY(ParseStringList(obj, path, "authorizedIPRanges", p.authorized_ip_ranges, true));
@@ -169,8 +179,8 @@ util::Result<WorkspaceParameters> ParseParamsObject(const json& obj, const std::
       p.environment_name = p.k8s_environment_name;
     } else if (p.k8s_environment_name != p.environment_name) {
       return Bad(Join(Join(path, "provisionK8sRequest"), "environmentName"),
-                 "must be empty or equal to " + Join(path, "environmentName") + " (\"" + p.environment_name +
-                     "\"), got \"" + p.k8s_environment_name + "\"");
+                 "must be empty or equal to " + Join(path, "environmentName") + " (\"" +
+                     p.environment_name + "\"), got \"" + p.k8s_environment_name + "\"");
     }
   }
   p.k8s_environment_name = p.environment_name;
@@ -178,7 +188,8 @@ util::Result<WorkspaceParameters> ParseParamsObject(const json& obj, const std::
     return Bad(Join(path, "environmentName"), "is required");
   if (p.whitelist_authorized_ip_ranges && p.authorized_ip_ranges.empty())
     return Bad(Join(path, "authorizedIPRanges"),
-               "must list at least one range when whitelistAuthorizedIPRanges is true (an empty allow-list would "
+               "must list at least one range when whitelistAuthorizedIPRanges is true (an empty "
+               "allow-list would "
                "lock everyone out)");
   return p;
 }
@@ -218,18 +229,24 @@ std::string CheckCidr(std::string_view cidr) {
     prefix = s.substr(slash + 1);
   }
   unsigned char buf[16];
-  if (inet_pton(AF_INET, addr.c_str(), buf) == 1) max_bits = 32;
-  else if (inet_pton(AF_INET6, addr.c_str(), buf) == 1) max_bits = 128;
-  else return "must be an IP address or CIDR range like \"10.0.0.0/8\", got \"" + s.substr(0, 64) + "\"";
+  if (inet_pton(AF_INET, addr.c_str(), buf) == 1)
+    max_bits = 32;
+  else if (inet_pton(AF_INET6, addr.c_str(), buf) == 1)
+    max_bits = 128;
+  else
+    return "must be an IP address or CIDR range like \"10.0.0.0/8\", got \"" + s.substr(0, 64) +
+           "\"";
   if (s.find('/') != std::string::npos) {
-    if (prefix.empty() || prefix.size() > 3 || !std::all_of(prefix.begin(), prefix.end(), ::isdigit) ||
-        std::stoi(prefix) > max_bits)
-      return "has an invalid prefix length in \"" + s + "\" (0 to " + std::to_string(max_bits) + ")";
+    if (prefix.empty() || prefix.size() > 3 ||
+        !std::all_of(prefix.begin(), prefix.end(), ::isdigit) || std::stoi(prefix) > max_bits)
+      return "has an invalid prefix length in \"" + s + "\" (0 to " + std::to_string(max_bits) +
+             ")";
   }
   return "";
 }
 
-util::Result<WorkspaceParameters> ParseWorkspaceParameters(std::string_view text, std::string_view path,
+util::Result<WorkspaceParameters> ParseWorkspaceParameters(std::string_view text,
+                                                           std::string_view path,
                                                            bool require_environment) {
   json doc = MLV_TRY(jsonin::ParseObject(text, path.empty() ? "workspace parameters" : path));
   return ParseParamsObject(doc, std::string(path), require_environment);
@@ -247,14 +264,17 @@ util::Result<WorkspaceParameters> ParseCreateWorkspaceInput(std::string_view tex
 
 util::Result<RestoreInput> ParseRestoreInput(std::string_view text) {
   json doc = MLV_TRY(jsonin::ParseObject(text, "restore input"));
-  MLV_TRY(jsonin::CheckKnown(doc, "", {"newWorkspaceParameters", "backupCrn", "restoreJobTimeoutMinutes"}));
+  MLV_TRY(jsonin::CheckKnown(doc, "",
+                             {"newWorkspaceParameters", "backupCrn", "restoreJobTimeoutMinutes"}));
   RestoreInput in;
   if (!doc.contains("newWorkspaceParameters")) return Bad("newWorkspaceParameters", "is required");
   MLV_TRY(jsonin::ExpectObject(doc["newWorkspaceParameters"], "newWorkspaceParameters"));
-  in.params = MLV_TRY(ParseParamsObject(doc["newWorkspaceParameters"], "newWorkspaceParameters", false));
+  in.params =
+      MLV_TRY(ParseParamsObject(doc["newWorkspaceParameters"], "newWorkspaceParameters", false));
   if (!doc.contains("backupCrn")) return Bad("backupCrn", "is required");
   MLV_TRY(jsonin::String(doc, "", "backupCrn", in.backup_crn));
-  if (auto crn = ParseCrn(in.backup_crn, kBackupType); !crn) return Bad("backupCrn", crn.error().message());
+  if (auto crn = ParseCrn(in.backup_crn, kBackupType); !crn)
+    return Bad("backupCrn", crn.error().message());
   int64_t minutes = 0;
   bool present = false;
   MLV_TRY(jsonin::Int(doc, "", "restoreJobTimeoutMinutes", 1, 7 * 24 * 60, minutes, &present));

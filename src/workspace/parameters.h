@@ -42,7 +42,8 @@ struct WorkspaceParameters {
   bool disable_tls = false;
   // provisionK8sRequest
   std::vector<InstanceGroup> instance_groups = {InstanceGroup{}};
-  std::string k8s_environment_name;  // provisionK8sRequest.environmentName; equals environment_name if set
+  std::string
+      k8s_environment_name;  // provisionK8sRequest.environmentName; equals environment_name if set
   std::vector<Tag> tags;
   std::vector<std::string> subnets;  // network.topology.subnets
   bool use_legacy_node_label = false;
@@ -64,13 +65,14 @@ struct WorkspaceParameters {
 // The input document of restore-workspace.
 struct RestoreInput {
   WorkspaceParameters params;
-  std::string backup_crn;                         // validated as a workspace_backup CRN
+  std::string backup_crn;                              // validated as a workspace_backup CRN
   std::optional<int64_t> restore_job_timeout_minutes;  // restoreJobTimeoutMinutes
 };
 
 // Parses a newWorkspaceParameters object given as JSON text. `path` is the prefix used in error
 // messages ("newWorkspaceParameters"). `require_environment`: environmentName must be given.
-util::Result<WorkspaceParameters> ParseWorkspaceParameters(std::string_view json, std::string_view path,
+util::Result<WorkspaceParameters> ParseWorkspaceParameters(std::string_view json,
+                                                           std::string_view path,
                                                            bool require_environment);
 
 // Parses create-workspace's --cli-input-json: either {"newWorkspaceParameters": {...}} or the

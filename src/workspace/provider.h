@@ -83,9 +83,9 @@ std::string MakeDomain(std::string_view workspace_name, std::string_view environ
 util::Result<std::string> FindRuntimeBinary();
 
 struct LocalProviderOptions {
-  std::string runtime_binary;          // empty: FindRuntimeBinary() when first needed
-  double ready_timeout_seconds = 30;   // how long StartRuntime waits for the ready file
-  double stop_grace_seconds = 10;      // SIGTERM → SIGKILL
+  std::string runtime_binary;         // empty: FindRuntimeBinary() when first needed
+  double ready_timeout_seconds = 30;  // how long StartRuntime waits for the ready file
+  double stop_grace_seconds = 10;     // SIGTERM → SIGKILL
 };
 std::unique_ptr<Provider> MakeLocalProvider(LocalProviderOptions options = {});
 

@@ -1,12 +1,13 @@
 // The local provider against a stand-in runtime (a shell script speaking the ready-file
 // protocol), so folders, detaching, readiness and stopping are tested without the real runtime.
+#include "workspace/provider.h"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
 
 #include "util/files.h"
 #include "util/random.h"
-#include "workspace/provider.h"
 #include "workspace/runtime_client.h"
 
 namespace mlvault::workspace {
@@ -27,9 +28,11 @@ done
 trap 'exit 0' TERM
 echo "{\"pid\": $$, \"port\": 4321, \"endpoint\": \"http://127.0.0.1:4321\"}" > "$ready.tmp" && mv "$ready.tmp" "$ready"
 while true; do sleep 1 & wait $!; done
-)", true, 0755));
+)",
+                                      true, 0755));
     ws_.workspace_id = util::NewUuid();
-    ws_.workspace_crn = "crn:mlvault:ml:us-west-1:" + util::NewUuid() + ":workspace:" + ws_.workspace_id;
+    ws_.workspace_crn =
+        "crn:mlvault:ml:us-west-1:" + util::NewUuid() + ":workspace:" + ws_.workspace_id;
     ws_.workspace_name = "ws1";
     ws_.environment_name = "dev";
     ws_.environment_root = dir_ + "/environments/dev";
@@ -47,7 +50,8 @@ while true; do sleep 1 & wait $!; done
 };
 
 TEST_F(LocalProviderTest, CreatesFoldersStartsAndStopsTheRuntime) {
-  auto p = MakeLocalProvider({.runtime_binary = fake_, .ready_timeout_seconds = 10, .stop_grace_seconds = 5});
+  auto p = MakeLocalProvider(
+      {.runtime_binary = fake_, .ready_timeout_seconds = 10, .stop_grace_seconds = 5});
   ASSERT_TRUE(p->CreateVolumes(ws_));
   auto vols = p->Volumes(ws_);
   ASSERT_EQ(vols.size(), 3u);
@@ -91,7 +95,8 @@ TEST_F(LocalProviderTest, ARuntimeThatExitsIsReportedWithItsLog) {
   auto rt = p->StartRuntime(ws_);
   ASSERT_FALSE(rt);
   EXPECT_EQ(rt.error().code(), util::ErrorCode::kUnavailable);
-  EXPECT_NE(rt.error().message().find("cannot open database"), std::string::npos) << rt.error().message();
+  EXPECT_NE(rt.error().message().find("cannot open database"), std::string::npos)
+      << rt.error().message();
 }
 
 TEST_F(LocalProviderTest, MissingBinaryIsNotFound) {

@@ -16,8 +16,9 @@ std::string Snippet(const std::string& body) {
   return s;
 }
 
-util::Result<json> Call(const std::string& endpoint, const std::string& method, const std::string& path,
-                        const std::string& bearer, const std::string& body, double timeout) {
+util::Result<json> Call(const std::string& endpoint, const std::string& method,
+                        const std::string& path, const std::string& bearer, const std::string& body,
+                        double timeout) {
   try {
     httplib::Client cli(endpoint);
     auto secs = static_cast<time_t>(timeout);
@@ -27,17 +28,19 @@ util::Result<json> Call(const std::string& endpoint, const std::string& method, 
     cli.set_write_timeout(secs, usecs);
     httplib::Headers headers;
     if (!bearer.empty()) headers.emplace("Authorization", "Bearer " + bearer);
-    httplib::Result res = method == "GET" ? cli.Get(path, headers) : cli.Post(path, headers, body, "application/json");
+    httplib::Result res = method == "GET" ? cli.Get(path, headers)
+                                          : cli.Post(path, headers, body, "application/json");
     if (!res)
-      return util::Unavailable("workspace runtime at " + endpoint + " did not answer " + method + " " + path + ": " +
-                               httplib::to_string(res.error()));
+      return util::Unavailable("workspace runtime at " + endpoint + " did not answer " + method +
+                               " " + path + ": " + httplib::to_string(res.error()));
     if (res->status != 200)
-      return util::Unavailable("workspace runtime at " + endpoint + " answered " + method + " " + path + " with HTTP " +
-                               std::to_string(res->status) + ": " + Snippet(res->body));
+      return util::Unavailable("workspace runtime at " + endpoint + " answered " + method + " " +
+                               path + " with HTTP " + std::to_string(res->status) + ": " +
+                               Snippet(res->body));
     json j = json::parse(res->body, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded() || !j.is_object())
-      return util::Unavailable("workspace runtime at " + endpoint + " answered " + path + " with something that is not a JSON object: " +
-                               Snippet(res->body));
+      return util::Unavailable("workspace runtime at " + endpoint + " answered " + path +
+                               " with something that is not a JSON object: " + Snippet(res->body));
     return j;
   } catch (const std::exception& e) {
     return util::Unavailable("workspace runtime at " + endpoint + ": " + e.what());
@@ -56,7 +59,9 @@ bool BoolOr(const json& j, const char* key, bool def) {
 }  // namespace
 
 RuntimeClient::RuntimeClient(std::string endpoint, std::string control_key, double timeout_seconds)
-    : endpoint_(std::move(endpoint)), control_key_(std::move(control_key)), timeout_seconds_(timeout_seconds) {}
+    : endpoint_(std::move(endpoint)),
+      control_key_(std::move(control_key)),
+      timeout_seconds_(timeout_seconds) {}
 
 util::Result<Health> RuntimeClient::GetHealth() const {
   json j = MLV_TRY(Call(endpoint_, "GET", "/api/v1/health", "", "", timeout_seconds_));
@@ -72,18 +77,22 @@ util::Result<Health> RuntimeClient::GetHealth() const {
 
 util::Result<util::TimeMicros> RuntimeClient::Quiesce(int lease_seconds) const {
   json body = {{"leaseSeconds", lease_seconds}};
-  json j = MLV_TRY(Call(endpoint_, "POST", "/internal/v1/quiesce", control_key_, body.dump(), timeout_seconds_));
+  json j = MLV_TRY(
+      Call(endpoint_, "POST", "/internal/v1/quiesce", control_key_, body.dump(), timeout_seconds_));
   if (!BoolOr(j, "quiesced", false))
-    return util::Unavailable("workspace runtime at " + endpoint_ + " did not confirm the quiesce: " + j.dump());
+    return util::Unavailable("workspace runtime at " + endpoint_ +
+                             " did not confirm the quiesce: " + j.dump());
   if (auto it = j.find("leaseExpiresAt"); it != j.end() && it->is_string())
     if (auto t = util::ParseTime(it->get<std::string>())) return *t;
   return util::TimeMicros{0};
 }
 
 util::Status RuntimeClient::Resume() const {
-  json j = MLV_TRY(Call(endpoint_, "POST", "/internal/v1/resume", control_key_, "{}", timeout_seconds_));
+  json j =
+      MLV_TRY(Call(endpoint_, "POST", "/internal/v1/resume", control_key_, "{}", timeout_seconds_));
   if (BoolOr(j, "quiesced", true))
-    return util::Unavailable("workspace runtime at " + endpoint_ + " did not confirm the resume: " + j.dump());
+    return util::Unavailable("workspace runtime at " + endpoint_ +
+                             " did not confirm the resume: " + j.dump());
   return util::Ok();
 }
 

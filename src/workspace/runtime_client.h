@@ -14,7 +14,7 @@
 namespace mlvault::workspace {
 
 struct Health {
-  std::string status;  // "ok" when serving
+  std::string status;   // "ok" when serving
   std::string version;  // the runtime's workspace version, e.g. "1.4.0"
   std::string workspace_crn;
   std::string domain;

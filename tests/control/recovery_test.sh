@@ -29,7 +29,7 @@ running_with_worker() {  # the workflow is running its first pass under a worker
     [ "$(jq -r '.workflow.lease.owner' <<<"$out" | cut -d/ -f2)" != "$not" ]
 }
 quiesce_by_hand() {  # what the killed worker could have left behind
-  curl -s -X POST -H "Authorization: Bearer $CONTROL_KEY" -d '{"leaseSeconds": 600}' \
+  curl -s -X POST -H "Authorization: Bearer $CONTROL_KEY" -H 'Content-Type: application/json' -d '{"leaseSeconds": 600}' \
     "$EP/internal/v1/quiesce" >/dev/null
 }
 
