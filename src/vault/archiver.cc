@@ -50,11 +50,14 @@ namespace {
 
 using util::UniqueFd;
 
-constexpr size_t kSlabSize = 6u << 20;
+// Slabs hold at least 1.5 chunks of the largest size, so each refill cuts at least one chunk
+// and the carried tail (< one chunk) is copied about once per 1.5 chunks of data.
+constexpr size_t kMinSlabSize = 6u << 20;
 // Small files are read in batches of up to this many files / bytes per reader task.
 constexpr size_t kBatchFiles = 64;
 constexpr size_t kBatchBytes = 4u << 20;
 constexpr size_t kReadUnit = 1u << 20;
+constexpr uint64_t kSmallFileMax = 1u << 20;
 
 // ---- slabs: fixed buffers shared by a reader and the compute jobs cutting chunks from them --
 
@@ -66,7 +69,8 @@ struct Slab {
 
 class SlabPool {
  public:
-  explicit SlabPool(size_t count) : free_(count) {}
+  SlabPool(size_t count, size_t size) : size_(size), free_(count) {}
+  size_t size() const { return size_; }
   // Blocks until a slab is free. The slab returns to the pool when the last reference drops.
   std::shared_ptr<Slab> Acquire() {
     std::unique_ptr<uint8_t[]> buf;
@@ -79,7 +83,7 @@ class SlabPool {
         spare_.pop_back();
       }
     }
-    if (!buf) buf.reset(new uint8_t[kSlabSize]);
+    if (!buf) buf.reset(new uint8_t[size_]);
     auto* s = new Slab{std::move(buf), this};
     return std::shared_ptr<Slab>(s, [](Slab* s) {
       s->pool->Release(std::move(s->data));
@@ -94,6 +98,7 @@ class SlabPool {
     ++free_;
     cv_.notify_one();
   }
+  const size_t size_;
   std::mutex mu_;
   std::condition_variable cv_;
   size_t free_;                                       // guarded by mu_
@@ -201,7 +206,9 @@ class Archiver {
         par_(ParallelismFor(repo->options())),
         cdc_(chunking::ChunkerParams{repo->config().params.chunk_min, repo->config().params.chunk_avg,
                                      repo->config().params.chunk_max, repo->keys().chunker_seed}),
-        slabs_(par_.io + par_.compute),
+        slabs_(par_.io + par_.compute,
+               std::max<size_t>(kMinSlabSize, 3 * static_cast<size_t>(std::max(repo->config().params.chunk_max,
+                                                                             repo->config().params.block_size)) / 2)),
         index_writer_(repo, 64),
         data_packs_(repo, repo->options().pack_target_size, 1,
                     [this](const IndexPack& p, uint64_t size) { return PackWritten(p, size); }),
@@ -516,7 +523,9 @@ void Archiver::ScanDir(DirNode* node, std::shared_ptr<UniqueFd> fd, std::vector<
     job->dirfd = fd;
     FileJob* f = job.get();
     node->files.push_back(std::move(job));
-    if (f->size <= repo_->config().params.chunk_min) {
+    // Files up to the minimum chunk size are one chunk each; batches of them share a slab
+    // (kBatchBytes plus one such file always fit).
+    if (f->size <= std::min<uint64_t>(repo_->config().params.chunk_min, kSmallFileMax)) {
       batch.push_back(f);
       batch_bytes += f->size;
       if (batch.size() >= kBatchFiles || batch_bytes >= kBatchBytes) FlushBatch(batch, batch_bytes);
@@ -581,15 +590,8 @@ void Archiver::ReadBatch(std::vector<FileJob*> batch) {
       continue;
     }
     int fd = fds[i].get();
-    struct stat st;
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      Warn(fmt::format("{} changed type while being read; skipped", PrintablePath(f->path)));
-      f->failed = true;
-      FileDone(f);
-      continue;
-    }
     // Read at most the size seen by the scan: a growing file is cut there (and warned about).
-    size_t want = static_cast<size_t>(std::min<uint64_t>(f->size, kSlabSize - used));
+    size_t want = static_cast<size_t>(std::min<uint64_t>(f->size, slabs_.size() - used));
     size_t got = 0;
     bool error = false;
     while (got < want) {
@@ -603,10 +605,16 @@ void Archiver::ReadBatch(std::vector<FileJob*> batch) {
       if (n == 0) break;
       got += static_cast<size_t>(n);
     }
+    // One fstat after reading (not one before and one after: small files are syscall-bound)
+    // tells whether what was read is the file the scan saw, unchanged.
     struct stat after;
-    if (!error && ::fstat(fd, &after) == 0 &&
-        (after.st_size != st.st_size || after.st_mtim.tv_sec != st.st_mtim.tv_sec ||
-         after.st_mtim.tv_nsec != st.st_mtim.tv_nsec || got != f->size)) {
+    const TreeEntry& seen = f->dir->entries[f->entry];
+    if (!error && (::fstat(fd, &after) != 0 || !S_ISREG(after.st_mode))) {
+      Warn(fmt::format("{} changed type while being read; skipped", PrintablePath(f->path)));
+      error = true;
+    } else if (!error && (after.st_ino != seen.ino || static_cast<uint64_t>(after.st_size) != f->size ||
+                          after.st_mtim.tv_sec != seen.mtime_sec ||
+                          static_cast<uint32_t>(after.st_mtim.tv_nsec) != seen.mtime_nsec || got != f->size)) {
       Warn(fmt::format("{} changed while being read; the recovery point holds the bytes read",
                        PrintablePath(f->path)));
     }
@@ -718,8 +726,8 @@ Status Archiver::ReadExtent(FileJob* f, int fd, uint64_t start, uint64_t length,
   uint64_t off = start, remaining = length;
   while (true) {
     if (Stopped()) return util::Ok();
-    while (fill < kSlabSize && remaining > 0) {
-      size_t want = static_cast<size_t>(std::min<uint64_t>({kSlabSize - fill, remaining, 4 * kReadUnit}));
+    while (fill < slabs_.size() && remaining > 0) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>({slabs_.size() - fill, remaining, 4 * kReadUnit}));
       ssize_t n = ::pread(fd, slab->data.get() + fill, want, static_cast<off_t>(off));
       if (n < 0) {
         if (errno == EINTR) continue;

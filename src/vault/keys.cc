@@ -25,11 +25,12 @@ Result<crypto::Key> KekFromKeyFile(const std::string& path) {
 }
 
 Status ValidateParams(const VaultParams& p) {
+  // Upper limits keep a reader's slab (1.5 x the largest chunk) small; see the format doc.
   if (!(64 <= p.chunk_min && p.chunk_min < p.chunk_avg && p.chunk_avg < p.chunk_max &&
-        p.chunk_max <= (64u << 20) && (p.chunk_avg & (p.chunk_avg - 1)) == 0)) {
+        p.chunk_max <= (16u << 20) && (p.chunk_avg & (p.chunk_avg - 1)) == 0)) {
     return util::InvalidArgument(fmt::format("bad chunk sizes {}/{}/{}", p.chunk_min, p.chunk_avg, p.chunk_max));
   }
-  if (p.block_size < 4096 || p.block_size > (64u << 20) || (p.block_size & (p.block_size - 1)) != 0) {
+  if (p.block_size < 4096 || p.block_size > (16u << 20) || (p.block_size & (p.block_size - 1)) != 0) {
     return util::InvalidArgument(fmt::format("bad block size {}", p.block_size));
   }
   return util::Ok();

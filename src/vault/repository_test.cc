@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <random>
 #include <thread>
 
@@ -281,13 +282,18 @@ TEST_F(RepoTest, HeartbeatRefreshesAndNoticesALostLock) {
   ASSERT_TRUE(lock);
   auto first = repo_->backend()->Get(LockName((*lock)->id()));
   ASSERT_TRUE(first);
-  std::this_thread::sleep_for(std::chrono::milliseconds(350));
-  auto second = repo_->backend()->Get(LockName((*lock)->id()));
-  ASSERT_TRUE(second);
-  EXPECT_NE(*first, *second);  // rewritten with a new refresh time
+  // Poll rather than sleep a fixed time: a loaded machine may delay the heartbeat thread.
+  auto wait_until = [](const std::function<bool()>& cond) {
+    for (int i = 0; i < 500 && !cond(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return cond();
+  };
+  EXPECT_TRUE(wait_until([&] {
+    auto now = repo_->backend()->Get(LockName((*lock)->id()));
+    return now && *now != *first;  // rewritten with a new refresh time
+  }));
   EXPECT_TRUE((*lock)->Check());
   ASSERT_TRUE(repo_->backend()->Remove(LockName((*lock)->id())));
-  std::this_thread::sleep_for(std::chrono::milliseconds(350));
+  EXPECT_TRUE(wait_until([&] { return !(*lock)->Check(); }));
   auto st = (*lock)->Check();
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code(), util::ErrorCode::kConflict);
