@@ -30,12 +30,13 @@ class IamAuthorizer : public Authorizer {
     return st;
   }
 
-  void Audit(const Caller& caller, std::string_view action, std::string_view resource, const util::Status& outcome,
-             std::string_view detail) override {
-    util::Status st = AppendAuditEvent(db_, MakeAuditEvent(caller, action, resource, outcome, detail), clock_);
+  void Audit(const Caller& caller, std::string_view action, std::string_view resource,
+             const util::Status& outcome, std::string_view detail) override {
+    util::Status st =
+        AppendAuditEvent(db_, MakeAuditEvent(caller, action, resource, outcome, detail), clock_);
     if (!st)
-      util::Log(util::LogLevel::kError, "audit log: could not record {} on {} by {}: {}", action, resource,
-                caller.principal_crn, st.error().message());
+      util::Log(util::LogLevel::kError, "audit log: could not record {} on {} by {}: {}", action,
+                resource, caller.principal_crn, st.error().message());
   }
 
  private:
@@ -46,22 +47,27 @@ class IamAuthorizer : public Authorizer {
       bool held = MLV_TRY(store.HasEntitlement(caller.account_id, kBackupRestoreEntitlement));
       if (!held)
         return util::PermissionDenied(
-            "account " + caller.account_id + " does not have the entitlement " + std::string(kBackupRestoreEntitlement) +
-            ", which " + request.action + " requires; an administrator grants it with: mlvault grant-entitlement "
-            "--entitlement-name " + std::string(kBackupRestoreEntitlement));
+            "account " + caller.account_id + " does not have the entitlement " +
+            std::string(kBackupRestoreEntitlement) + ", which " + request.action +
+            " requires; an administrator grants it with: mlvault grant-entitlement "
+            "--entitlement-name " +
+            std::string(kBackupRestoreEntitlement));
     }
     std::vector<std::string> resources = {request.resource};
     iam::RequestContext context;
     for (const auto& [key, values] : request.context) {
-      if (key == kAlsoResourceKey) resources.insert(resources.end(), values.begin(), values.end());
-      else context[key] = values;
+      if (key == kAlsoResourceKey)
+        resources.insert(resources.end(), values.begin(), values.end());
+      else
+        context[key] = values;
     }
     for (const auto& r : resources) {
       std::string account = CrnAccount(r);
       if (r != "*" && account != caller.account_id)
-        return util::PermissionDenied(who + " is not allowed to perform " + request.action + " on " + r +
-                                      ": the resource belongs to " +
-                                      (account.empty() ? "no account (not a CRN)" : "another account"));
+        return util::PermissionDenied(
+            who + " is not allowed to perform " + request.action + " on " + r +
+            ": the resource belongs to " +
+            (account.empty() ? "no account (not a CRN)" : "another account"));
     }
     const util::TimeMicros now = clock_.Now();
     context["mlvault:PrincipalCrn"] = {caller.principal_crn};
@@ -76,7 +82,8 @@ class IamAuthorizer : public Authorizer {
     for (const auto& row : MLV_TRY(store.PoliciesOfUser(caller.principal_crn))) {
       auto parsed = iam::ParsePolicy(row.document);
       if (!parsed)
-        return util::Internal("stored policy '" + row.name + "' no longer parses: " + parsed.error().ToString());
+        return util::Internal("stored policy '" + row.name +
+                              "' no longer parses: " + parsed.error().ToString());
       policies.push_back({row.name, std::move(parsed->policy)});
     }
     for (const auto& r : resources) {
@@ -84,9 +91,10 @@ class IamAuthorizer : public Authorizer {
       if (d.allowed()) continue;
       std::string why = d.outcome == iam::Outcome::kExplicitDeny
                             ? "explicitly denied by " + DescribeStatement(*d.deciding)
-                            : policies.empty() ? "the user has no policies attached (default deny)"
-                                               : "no attached policy allows it (default deny)";
-      return util::PermissionDenied(who + " is not allowed to perform " + request.action + " on " + r + ": " + why);
+                        : policies.empty() ? "the user has no policies attached (default deny)"
+                                           : "no attached policy allows it (default deny)";
+      return util::PermissionDenied(who + " is not allowed to perform " + request.action + " on " +
+                                    r + ": " + why);
     }
     return util::Ok();
   }
@@ -126,22 +134,30 @@ util::Status AppendAuditEvent(catalog::Db& db, AuditEvent e, const util::Clock& 
   if (e.event_id.empty()) e.event_id = util::NewUuid();
   if (e.time == 0) e.time = clock.Now();
   if (e.outcome != "succeeded" && e.outcome != "failed" && e.outcome != "denied")
-    return util::Internal("audit event outcome must be succeeded, failed or denied, not '" + e.outcome + "'");
-  MLV_TRY(db.Exec(
-      "INSERT INTO audit_events (event_id, account_id, time, time_micros, principal_crn, principal_name, action, "
-      "resource, outcome, error_code, detail, source, source_ip) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      {e.event_id, e.account_id, util::FormatTime(e.time), e.time, e.principal_crn, e.principal_name, e.action,
-       e.resource, e.outcome, e.error_code, e.detail, e.source, e.source_ip}));
+    return util::Internal("audit event outcome must be succeeded, failed or denied, not '" +
+                          e.outcome + "'");
+  MLV_TRY(
+      db.Exec("INSERT INTO audit_events (event_id, account_id, time, time_micros, principal_crn, "
+              "principal_name, action, "
+              "resource, outcome, error_code, detail, source, source_ip) VALUES (?, ?, ?, ?, ?, ?, "
+              "?, ?, ?, ?, ?, ?, ?)",
+              {e.event_id, e.account_id, util::FormatTime(e.time), e.time, e.principal_crn,
+               e.principal_name, e.action, e.resource, e.outcome, e.error_code, e.detail, e.source,
+               e.source_ip}));
   return util::Ok();
 }
 
 util::Result<std::vector<AuditEvent>> ListAuditEvents(catalog::Db& db, const AuditFilter& f) {
-  if (f.account_id.empty()) return util::InvalidArgument("audit events are listed per account; none given");
-  if (!f.outcome.empty() && f.outcome != "succeeded" && f.outcome != "failed" && f.outcome != "denied")
-    return util::InvalidArgument("--outcome must be succeeded, failed or denied, not '" + f.outcome + "'");
+  if (f.account_id.empty())
+    return util::InvalidArgument("audit events are listed per account; none given");
+  if (!f.outcome.empty() && f.outcome != "succeeded" && f.outcome != "failed" &&
+      f.outcome != "denied")
+    return util::InvalidArgument("--outcome must be succeeded, failed or denied, not '" +
+                                 f.outcome + "'");
   if (f.limit <= 0) return util::InvalidArgument("the limit must be positive");
   std::string sql =
-      "SELECT event_id, time_micros, account_id, principal_crn, principal_name, action, resource, outcome, error_code, "
+      "SELECT event_id, time_micros, account_id, principal_crn, principal_name, action, resource, "
+      "outcome, error_code, "
       "detail, source, source_ip FROM audit_events WHERE account_id = ?";
   std::vector<catalog::Value> params;
   params.emplace_back(std::in_place_type<std::string>, f.account_id);
@@ -172,7 +188,7 @@ util::Result<std::vector<AuditEvent>> ListAuditEvents(catalog::Db& db, const Aud
   std::vector<AuditEvent> out;
   for (const auto& r : rows) {
     if (static_cast<int64_t>(out.size()) >= f.limit) break;
-    AuditEvent e{r.Text(0), r.Int(1), r.Text(2), r.Text(3), r.Text(4), r.Text(5),
+    AuditEvent e{r.Text(0), r.Int(1),  r.Text(2), r.Text(3), r.Text(4),  r.Text(5),
                  r.Text(6), r.Text(7), r.Text(8), r.Text(9), r.Text(10), r.Text(11)};
     if (pattern && !iam::WildcardMatch(f.action, e.action, true)) continue;
     out.push_back(std::move(e));

@@ -47,17 +47,17 @@ std::unique_ptr<Authorizer> MakeIamAuthorizer(catalog::Db& db, const util::Clock
 
 // One row of the audit log.
 struct AuditEvent {
-  std::string event_id;        // UUID; AppendAuditEvent fills it when empty
-  util::TimeMicros time = 0;   // AppendAuditEvent fills it from the clock when 0
+  std::string event_id;       // UUID; AppendAuditEvent fills it when empty
+  util::TimeMicros time = 0;  // AppendAuditEvent fills it from the clock when 0
   std::string account_id;
   std::string principal_crn;
   std::string principal_name;
-  std::string action;          // "ml:BackupWorkspace", "iam:CreateUser", ...
-  std::string resource;        // CRN or "*"
-  std::string outcome;         // "succeeded", "failed" or "denied"
-  std::string error_code;      // util::CodeName of the failure; empty on success
-  std::string detail;          // the error sentence, or a short note on success
-  std::string source;          // "cli" or "api"
+  std::string action;      // "ml:BackupWorkspace", "iam:CreateUser", ...
+  std::string resource;    // CRN or "*"
+  std::string outcome;     // "succeeded", "failed" or "denied"
+  std::string error_code;  // util::CodeName of the failure; empty on success
+  std::string detail;      // the error sentence, or a short note on success
+  std::string source;      // "cli" or "api"
   std::string source_ip;
 };
 
@@ -73,11 +73,11 @@ util::Status AppendAuditEvent(catalog::Db& db, AuditEvent event, const util::Clo
 
 // Filters of ListAuditEvents; empty/nullopt means "any".
 struct AuditFilter {
-  std::string account_id;        // required: events of this account only
-  std::string principal;         // a user CRN or user name
-  std::string action;            // exact, case-insensitive; * and ? wildcards allowed
+  std::string account_id;  // required: events of this account only
+  std::string principal;   // a user CRN or user name
+  std::string action;      // exact, case-insensitive; * and ? wildcards allowed
   std::optional<util::TimeMicros> since;
-  std::string outcome;           // succeeded | failed | denied
+  std::string outcome;  // succeeded | failed | denied
   int64_t limit = 1000;
 };
 

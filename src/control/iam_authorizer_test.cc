@@ -23,10 +23,11 @@ TEST_F(AuthorizerTest, BackupVerbsNeedTheEntitlement) {
   auto st = authz_->Authorize(admin, req);
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code(), util::ErrorCode::kPermissionDenied);
-  EXPECT_EQ(st.error().message(),
-            "account " + admin.account_id +
-                " does not have the entitlement ML_ENABLE_BACKUP_RESTORE, which ml:BackupWorkspace requires; an "
-                "administrator grants it with: mlvault grant-entitlement --entitlement-name ML_ENABLE_BACKUP_RESTORE");
+  EXPECT_EQ(st.error().message(), "account " + admin.account_id +
+                                      " does not have the entitlement ML_ENABLE_BACKUP_RESTORE, "
+                                      "which ml:BackupWorkspace requires; an "
+                                      "administrator grants it with: mlvault grant-entitlement "
+                                      "--entitlement-name ML_ENABLE_BACKUP_RESTORE");
   EXPECT_EQ(CountAudit("denied"), 1);
   // Verbs that do not need it are unaffected.
   EXPECT_TRUE(authz_->Authorize(admin, {"ml:ListWorkspaces", "*", {}, false}));
@@ -42,29 +43,33 @@ TEST_F(AuthorizerTest, PoliciesDecideAndDenialsNameActionResourceAndStatement) {
   Caller none = UserWith(admin, "nobody");
   auto st = authz_->Authorize(none, {"ml:ListWorkspaces", "*"});
   ASSERT_FALSE(st);
-  EXPECT_EQ(st.error().message(), "user 'nobody' (" + none.principal_crn +
-                                      ") is not allowed to perform ml:ListWorkspaces on *: the user has no policies "
-                                      "attached (default deny)");
+  EXPECT_EQ(st.error().message(),
+            "user 'nobody' (" + none.principal_crn +
+                ") is not allowed to perform ml:ListWorkspaces on *: the user has no policies "
+                "attached (default deny)");
 
   Caller ops = UserWith(admin, "ops", R"({"Version":"2012-10-17","Statement":[
       {"Sid":"Backups","Effect":"Allow","Action":["ml:BackupWorkspace","ml:ListWorkspaceBackups"],
        "Resource":"crn:mlvault:ml:*:*:workspace:*","Condition":{"StringEquals":{"ml:EnvironmentName":"prod"}}},
       {"Sid":"NoW2","Effect":"Deny","Action":"*","Resource":"crn:mlvault:ml:*:*:workspace:w2"}]})");
-  AuthzRequest prod{"ml:BackupWorkspace", WorkspaceCrn(ops), {{"ml:EnvironmentName", {"prod"}}}, true};
+  AuthzRequest prod{
+      "ml:BackupWorkspace", WorkspaceCrn(ops), {{"ml:EnvironmentName", {"prod"}}}, true};
   EXPECT_TRUE(authz_->Authorize(ops, prod));
   AuthzRequest dev = prod;
   dev.context["ml:EnvironmentName"] = {"dev"};
   auto d = authz_->Authorize(ops, dev);
   ASSERT_FALSE(d);
-  EXPECT_NE(d.error().message().find("not allowed to perform ml:BackupWorkspace on " + WorkspaceCrn(ops) +
-                                     ": no attached policy allows it (default deny)"),
-            std::string::npos)
+  EXPECT_NE(
+      d.error().message().find("not allowed to perform ml:BackupWorkspace on " + WorkspaceCrn(ops) +
+                               ": no attached policy allows it (default deny)"),
+      std::string::npos)
       << d.error().message();
   AuthzRequest w2 = prod;
   w2.resource = WorkspaceCrn(ops, "w2");
   auto e = authz_->Authorize(ops, w2);
   ASSERT_FALSE(e);
-  EXPECT_NE(e.error().message().find("explicitly denied by statement 1 (Sid \"NoW2\") of policy 'ops-policy'"),
+  EXPECT_NE(e.error().message().find(
+                "explicitly denied by statement 1 (Sid \"NoW2\") of policy 'ops-policy'"),
             std::string::npos)
       << e.error().message();
   EXPECT_FALSE(authz_->Authorize(ops, {"ml:DeleteBackup", BackupCrn(ops), {}, true}));
@@ -88,8 +93,9 @@ TEST_F(AuthorizerTest, PoliciesDecideAndDenialsNameActionResourceAndStatement) {
 
 TEST_F(AuthorizerTest, OtherAccountsResourcesAreDeniedEvenToAdministrators) {
   Caller admin = Admin();
-  auto st = authz_->Authorize(admin, {"ml:DescribeWorkspace",
-                                      "crn:mlvault:ml:us-west-1:99999999-9999-4999-8999-999999999999:workspace:w"});
+  auto st = authz_->Authorize(
+      admin, {"ml:DescribeWorkspace",
+              "crn:mlvault:ml:us-west-1:99999999-9999-4999-8999-999999999999:workspace:w"});
   ASSERT_FALSE(st);
   EXPECT_NE(st.error().message().find("belongs to another account"), std::string::npos);
   auto bad = authz_->Authorize(admin, {"ml:DescribeWorkspace", "workspace-1"});
@@ -103,14 +109,17 @@ TEST_F(AuthorizerTest, RestoreIsAuthorisedOnTheBackupAndTheTargetEnvironment) {
   Caller r = UserWith(admin, "restorer", R"({"Version":"2012-10-17","Statement":[
       {"Effect":"Allow","Action":"ml:RestoreWorkspace","Resource":["crn:mlvault:ml:*:*:workspace_backup:*",
         "crn:mlvault:environments:*:*:environment:staging"]}]})");
-  AuthzRequest to_staging{"ml:RestoreWorkspace", BackupCrn(r), {{std::string(kAlsoResourceKey), {EnvCrn(r, "staging")}}},
+  AuthzRequest to_staging{"ml:RestoreWorkspace",
+                          BackupCrn(r),
+                          {{std::string(kAlsoResourceKey), {EnvCrn(r, "staging")}}},
                           true};
   EXPECT_TRUE(authz_->Authorize(r, to_staging));
   AuthzRequest to_prod = to_staging;
   to_prod.context[std::string(kAlsoResourceKey)] = {EnvCrn(r, "prod")};
   auto st = authz_->Authorize(r, to_prod);
   ASSERT_FALSE(st);
-  EXPECT_NE(st.error().message().find("ml:RestoreWorkspace on " + EnvCrn(r, "prod")), std::string::npos)
+  EXPECT_NE(st.error().message().find("ml:RestoreWorkspace on " + EnvCrn(r, "prod")),
+            std::string::npos)
       << st.error().message();
 }
 
@@ -121,7 +130,8 @@ TEST_F(AuthorizerTest, CallerKeysSourceIpTimeAndVariables) {
        "Condition":{"StringLike":{"ml:WorkspaceName":"${mlvault:UserName}-*"},
                     "IpAddress":{"mlvault:SourceIp":"127.0.0.0/8"},
                     "DateLessThan":{"mlvault:CurrentTime":"2026-02-01T00:00:00Z"}}}]})");
-  AuthzRequest own{"ml:DescribeWorkspace", WorkspaceCrn(u), {{"ml:WorkspaceName", {"alice-notebooks"}}}};
+  AuthzRequest own{
+      "ml:DescribeWorkspace", WorkspaceCrn(u), {{"ml:WorkspaceName", {"alice-notebooks"}}}};
   EXPECT_TRUE(authz_->Authorize(u, own));
   AuthzRequest other = own;
   other.context["ml:WorkspaceName"] = {"bob-notebooks"};

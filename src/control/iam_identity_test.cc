@@ -16,7 +16,8 @@ TEST_F(IdentityTest, FirstUseCreatesAccountAdministratorAndCredentials) {
   auto caller = ResolveCaller(*db_, home_, "");
   ASSERT_TRUE(caller) << caller.error().ToString();
   EXPECT_EQ(caller->principal_name, "admin");
-  EXPECT_TRUE(caller->principal_crn.starts_with("crn:mlvault:iam:us-west-1:" + caller->account_id + ":user:"));
+  EXPECT_TRUE(caller->principal_crn.starts_with("crn:mlvault:iam:us-west-1:" + caller->account_id +
+                                                ":user:"));
   EXPECT_EQ(caller->source, "cli");
   EXPECT_EQ(caller->source_ip, "127.0.0.1");
   EXPECT_EQ(Mode(CredentialsPath(home_)), 0600);
@@ -145,9 +146,11 @@ TEST_F(IdentityTest, WrongUnknownAndDeletedKeysAreDenied) {
   ASSERT_FALSE(revoked);
   EXPECT_EQ(revoked.error().code(), util::ErrorCode::kPermissionDenied);
   EXPECT_NE(revoked.error().message().find("was deleted"), std::string::npos);
-  EXPECT_NE(revoked.error().message().find("mlvault create-access-key --user-name ops"), std::string::npos);
+  EXPECT_NE(revoked.error().message().find("mlvault create-access-key --user-name ops"),
+            std::string::npos);
   // Both failed authentications of a known key were audited as denied.
-  auto denied = db_->Query("SELECT COUNT(*) FROM audit_events WHERE action = 'iam:Authenticate' AND outcome = 'denied'");
+  auto denied = db_->Query(
+      "SELECT COUNT(*) FROM audit_events WHERE action = 'iam:Authenticate' AND outcome = 'denied'");
   EXPECT_EQ((*denied)[0].Int(0), 2);
 }
 
@@ -197,7 +200,8 @@ TEST_F(IdentityTest, MalformedCredentialsFile) {
   ASSERT_FALSE(c);
   EXPECT_EQ(c.error().code(), util::ErrorCode::kInvalidArgument);
   EXPECT_NE(c.error().message().find("line 1"), std::string::npos);
-  ASSERT_TRUE(util::WriteFileAtomic(CredentialsPath(home_), "# mine\n[default]\naccess_key_id = MLVKX\n", true, 0600));
+  ASSERT_TRUE(util::WriteFileAtomic(CredentialsPath(home_),
+                                    "# mine\n[default]\naccess_key_id = MLVKX\n", true, 0600));
   auto d = FindCredentials(home_, "");
   ASSERT_FALSE(d);
   EXPECT_NE(d.error().message().find("needs both"), std::string::npos);

@@ -41,8 +41,8 @@ std::string Describe(const StatementInfo& s) {
 }  // namespace
 
 template <class T>
-util::Result<T> IamOperations::Audited(const Caller& caller, std::string_view action, std::string_view resource,
-                                       util::Result<T> result) {
+util::Result<T> IamOperations::Audited(const Caller& caller, std::string_view action,
+                                       std::string_view resource, util::Result<T> result) {
   authz_.Audit(caller, action, resource, StatusOf(result ? nullptr : &result.error()));
   return result;
 }
@@ -50,7 +50,8 @@ util::Result<T> IamOperations::Audited(const Caller& caller, std::string_view ac
 util::Result<AccountRow> IamOperations::Account(const Caller& caller) {
   IamStore store(db_);
   auto account = MLV_TRY(store.GetAccount(caller.account_id));
-  if (!account) return util::Internal("the caller's account " + caller.account_id + " is not in the catalog");
+  if (!account)
+    return util::Internal("the caller's account " + caller.account_id + " is not in the catalog");
   return *account;
 }
 
@@ -60,12 +61,15 @@ util::Result<UserRow> IamOperations::ResolveUser(const Caller& caller, const Use
     return util::InvalidArgument("give either --user-name or --user-crn, not both");
   if (!ref.crn.empty()) {
     auto u = MLV_TRY(store.FindUserByCrn(ref.crn));
-    if (!u || u->account_id != caller.account_id) return util::NotFound("no user " + ref.crn + " in this account");
+    if (!u || u->account_id != caller.account_id)
+      return util::NotFound("no user " + ref.crn + " in this account");
     return *u;
   }
   if (!ref.name.empty()) {
     auto u = MLV_TRY(store.FindUserByName(caller.account_id, ref.name));
-    if (!u) return util::NotFound("no user named '" + ref.name + "' in this account (see mlvault list-users)");
+    if (!u)
+      return util::NotFound("no user named '" + ref.name +
+                            "' in this account (see mlvault list-users)");
     return *u;
   }
   auto u = MLV_TRY(store.FindUserByCrn(caller.principal_crn));
@@ -76,8 +80,10 @@ util::Result<UserRow> IamOperations::ResolveUser(const Caller& caller, const Use
 util::Result<UserInfo> IamOperations::Info(const UserRow& user) {
   IamStore store(db_);
   UserInfo info{user.name, user.crn, user.created_at, {}, 0};
-  for (const auto& p : MLV_TRY(store.PoliciesOfUser(user.crn))) info.attached_policies.push_back(p.name);
-  for (const auto& k : MLV_TRY(store.ListAccessKeys(user.crn))) info.active_access_keys += k.status == "active";
+  for (const auto& p : MLV_TRY(store.PoliciesOfUser(user.crn)))
+    info.attached_policies.push_back(p.name);
+  for (const auto& k : MLV_TRY(store.ListAccessKeys(user.crn)))
+    info.active_access_keys += k.status == "active";
   return info;
 }
 
@@ -88,8 +94,8 @@ util::Result<UserInfo> IamOperations::CreateUser(const Caller& caller, std::stri
     MLV_TRY(ValidateIamName("user name", name));
     AccountRow account = MLV_TRY(Account(caller));
     IamStore store(db_);
-    UserRow user{IamCrn(account.region, account.id, "user", util::NewUuid()), account.id, std::string(name),
-                 util::FormatTime(clock_.Now())};
+    UserRow user{IamCrn(account.region, account.id, "user", util::NewUuid()), account.id,
+                 std::string(name), util::FormatTime(clock_.Now())};
     MLV_TRY(db_.Transaction([&]() -> util::Status {
       if (MLV_TRY(store.FindUserByName(account.id, name)))
         return util::Conflict("a user named '" + std::string(name) + "' already exists");
@@ -109,25 +115,33 @@ util::Result<std::vector<UserInfo>> IamOperations::ListUsers(const Caller& calle
   return out;
 }
 
-util::Result<AccessKeyInfo> IamOperations::CreateAccessKey(const Caller& caller, const UserRef& ref) {
+util::Result<AccessKeyInfo> IamOperations::CreateAccessKey(const Caller& caller,
+                                                           const UserRef& ref) {
   UserRow user = MLV_TRY(ResolveUser(caller, ref));
   MLV_TRY(authz_.Authorize(caller, {"iam:CreateAccessKey", user.crn}));
   auto result = [&]() -> util::Result<AccessKeyInfo> {
     IamStore store(db_);
     NewAccessKey key = GenerateAccessKey();
-    AccessKeyRow row{key.access_key_id, user.account_id, user.crn, key.secret_verifier, "active",
-                     util::FormatTime(clock_.Now()), ""};
+    AccessKeyRow row{key.access_key_id,
+                     user.account_id,
+                     user.crn,
+                     key.secret_verifier,
+                     "active",
+                     util::FormatTime(clock_.Now()),
+                     ""};
     MLV_TRY(store.InsertAccessKey(row));
     AccessKeyInfo info = KeyInfo(row, user);
     info.secret_access_key = key.secret_access_key;
     return info;
   }();
-  authz_.Audit(caller, "iam:CreateAccessKey", user.crn, StatusOf(result ? nullptr : &result.error()),
+  authz_.Audit(caller, "iam:CreateAccessKey", user.crn,
+               StatusOf(result ? nullptr : &result.error()),
                result ? "access key " + result->access_key_id : "");
   return result;
 }
 
-util::Result<std::vector<AccessKeyInfo>> IamOperations::ListAccessKeys(const Caller& caller, const UserRef& ref) {
+util::Result<std::vector<AccessKeyInfo>> IamOperations::ListAccessKeys(const Caller& caller,
+                                                                       const UserRef& ref) {
   UserRow user = MLV_TRY(ResolveUser(caller, ref));
   MLV_TRY(authz_.Authorize(caller, {"iam:ListAccessKeys", user.crn}));
   IamStore store(db_);
@@ -136,21 +150,26 @@ util::Result<std::vector<AccessKeyInfo>> IamOperations::ListAccessKeys(const Cal
   return out;
 }
 
-util::Result<AccessKeyInfo> IamOperations::DeleteAccessKey(const Caller& caller, std::string_view access_key_id) {
+util::Result<AccessKeyInfo> IamOperations::DeleteAccessKey(const Caller& caller,
+                                                           std::string_view access_key_id) {
   IamStore store(db_);
   auto key = MLV_TRY(store.FindAccessKey(access_key_id));
   if (!key || key->account_id != caller.account_id)
     return util::NotFound("no access key " + std::string(access_key_id) + " in this account");
   auto user = MLV_TRY(store.FindUserByCrn(key->user_crn));
-  if (!user) return util::Internal("access key " + key->access_key_id + " belongs to a missing user");
+  if (!user)
+    return util::Internal("access key " + key->access_key_id + " belongs to a missing user");
   MLV_TRY(authz_.Authorize(caller, {"iam:DeleteAccessKey", user->crn}));
   auto result = [&]() -> util::Result<AccessKeyInfo> {
     MLV_TRY(db_.Transaction([&]() -> util::Status {
       bool admin = false;
-      for (const auto& p : MLV_TRY(store.PoliciesOfUser(user->crn))) admin = admin || p.name == kAdmin;
-      if (admin && MLV_TRY(store.CountAdministratorKeys(caller.account_id, key->access_key_id, "")) == 0)
-        return util::Conflict("access key " + key->access_key_id + " is the last active key of a user with " +
-                              std::string(kAdmin) + "; deleting it would lock the account out. Create another "
+      for (const auto& p : MLV_TRY(store.PoliciesOfUser(user->crn)))
+        admin = admin || p.name == kAdmin;
+      if (admin &&
+          MLV_TRY(store.CountAdministratorKeys(caller.account_id, key->access_key_id, "")) == 0)
+        return util::Conflict("access key " + key->access_key_id +
+                              " is the last active key of a user with " + std::string(kAdmin) +
+                              "; deleting it would lock the account out. Create another "
                               "administrator key first");
       if (!MLV_TRY(store.DeleteAccessKey(key->access_key_id, util::FormatTime(clock_.Now()))))
         return util::NotFound("access key " + key->access_key_id + " was already deleted");
@@ -159,21 +178,25 @@ util::Result<AccessKeyInfo> IamOperations::DeleteAccessKey(const Caller& caller,
     auto after = MLV_TRY(store.FindAccessKey(key->access_key_id));
     return KeyInfo(*after, *user);
   }();
-  authz_.Audit(caller, "iam:DeleteAccessKey", user->crn, StatusOf(result ? nullptr : &result.error()),
+  authz_.Audit(caller, "iam:DeleteAccessKey", user->crn,
+               StatusOf(result ? nullptr : &result.error()),
                result ? "access key " + key->access_key_id : "");
   return result;
 }
 
 util::Result<PolicyInfo> IamOperations::CreatePolicy(const Caller& caller, std::string_view name,
-                                                     std::string_view document, std::string_view description) {
+                                                     std::string_view document,
+                                                     std::string_view description) {
   MLV_TRY(authz_.Authorize(caller, {"iam:CreatePolicy", "*"}));
   std::string crn;
   auto result = [&]() -> util::Result<PolicyInfo> {
     MLV_TRY(ValidateIamName("policy name", name));
-    if (description.size() > 1000) return util::InvalidArgument("the description is longer than 1000 characters");
+    if (description.size() > 1000)
+      return util::InvalidArgument("the description is longer than 1000 characters");
     auto parsed = iam::ParsePolicy(document);
     if (!parsed)
-      return util::InvalidArgument("malformed policy document, nothing was stored: " + parsed.error().ToString());
+      return util::InvalidArgument("malformed policy document, nothing was stored: " +
+                                   parsed.error().ToString());
     AccountRow account = MLV_TRY(Account(caller));
     IamStore store(db_);
     PolicyRow row{IamCrn(account.region, account.id, "policy", util::NewUuid()),
@@ -189,7 +212,8 @@ util::Result<PolicyInfo> IamOperations::CreatePolicy(const Caller& caller, std::
       return store.InsertPolicy(row);
     }));
     crn = row.crn;
-    PolicyInfo info{row.name, row.crn, row.description, row.created_at, row.created_by, {}, "", parsed->warnings};
+    PolicyInfo info{row.name, row.crn, row.description, row.created_at, row.created_by,
+                    {},       "",      parsed->warnings};
     return info;
   }();
   return Audited(caller, "iam:CreatePolicy", crn.empty() ? "*" : crn, std::move(result));
@@ -211,9 +235,12 @@ util::Result<std::vector<PolicyInfo>> IamOperations::ListPolicies(const Caller& 
 util::Result<PolicyInfo> IamOperations::GetPolicy(const Caller& caller, std::string_view name) {
   IamStore store(db_);
   auto p = MLV_TRY(store.FindPolicyByName(caller.account_id, name));
-  if (!p) return util::NotFound("no policy named '" + std::string(name) + "' (see mlvault list-policies)");
+  if (!p)
+    return util::NotFound("no policy named '" + std::string(name) +
+                          "' (see mlvault list-policies)");
   MLV_TRY(authz_.Authorize(caller, {"iam:GetPolicy", p->crn}));
-  PolicyInfo info{p->name, p->crn, p->description, p->created_at, p->created_by, {}, p->document, {}};
+  PolicyInfo info{p->name,       p->crn, p->description, p->created_at,
+                  p->created_by, {},     p->document,    {}};
   for (const auto& u : MLV_TRY(store.UsersOfPolicy(p->crn)))
     if (auto user = MLV_TRY(store.FindUserByCrn(u))) info.attached_to.push_back(user->name);
   return info;
@@ -222,15 +249,19 @@ util::Result<PolicyInfo> IamOperations::GetPolicy(const Caller& caller, std::str
 util::Result<PolicyInfo> IamOperations::DeletePolicy(const Caller& caller, std::string_view name) {
   IamStore store(db_);
   auto p = MLV_TRY(store.FindPolicyByName(caller.account_id, name));
-  if (!p) return util::NotFound("no policy named '" + std::string(name) + "' (see mlvault list-policies)");
+  if (!p)
+    return util::NotFound("no policy named '" + std::string(name) +
+                          "' (see mlvault list-policies)");
   MLV_TRY(authz_.Authorize(caller, {"iam:DeletePolicy", p->crn}));
   auto result = [&]() -> util::Result<PolicyInfo> {
     if (p->name == kAdmin)
-      return util::Conflict(std::string(kAdmin) + " is the administrators' policy and cannot be deleted");
+      return util::Conflict(std::string(kAdmin) +
+                            " is the administrators' policy and cannot be deleted");
     MLV_TRY(db_.Transaction([&]() -> util::Status {
       auto users = MLV_TRY(store.UsersOfPolicy(p->crn));
       if (!users.empty())
-        return util::Conflict("policy '" + p->name + "' is attached to " + std::to_string(users.size()) +
+        return util::Conflict("policy '" + p->name + "' is attached to " +
+                              std::to_string(users.size()) +
                               " user(s); detach it first (mlvault detach-policy)");
       MLV_TRY(store.DeletePolicy(p->crn));
       return util::Ok();
@@ -245,13 +276,16 @@ util::Result<UserInfo> IamOperations::AttachPolicy(const Caller& caller, const U
   UserRow user = MLV_TRY(ResolveUser(caller, ref));
   IamStore store(db_);
   auto p = MLV_TRY(store.FindPolicyByName(caller.account_id, policy_name));
-  if (!p) return util::NotFound("no policy named '" + std::string(policy_name) + "' (see mlvault list-policies)");
+  if (!p)
+    return util::NotFound("no policy named '" + std::string(policy_name) +
+                          "' (see mlvault list-policies)");
   MLV_TRY(authz_.Authorize(caller, {"iam:AttachUserPolicy", user.crn}));
   auto result = [&]() -> util::Result<UserInfo> {
     MLV_TRY(store.Attach(user.crn, p->crn, util::FormatTime(clock_.Now())));
     return Info(user);
   }();
-  authz_.Audit(caller, "iam:AttachUserPolicy", user.crn, StatusOf(result ? nullptr : &result.error()),
+  authz_.Audit(caller, "iam:AttachUserPolicy", user.crn,
+               StatusOf(result ? nullptr : &result.error()),
                result ? "policy '" + p->name + "'" : "");
   return result;
 }
@@ -261,26 +295,33 @@ util::Result<UserInfo> IamOperations::DetachPolicy(const Caller& caller, const U
   UserRow user = MLV_TRY(ResolveUser(caller, ref));
   IamStore store(db_);
   auto p = MLV_TRY(store.FindPolicyByName(caller.account_id, policy_name));
-  if (!p) return util::NotFound("no policy named '" + std::string(policy_name) + "' (see mlvault list-policies)");
+  if (!p)
+    return util::NotFound("no policy named '" + std::string(policy_name) +
+                          "' (see mlvault list-policies)");
   MLV_TRY(authz_.Authorize(caller, {"iam:DetachUserPolicy", user.crn}));
   auto result = [&]() -> util::Result<UserInfo> {
     MLV_TRY(db_.Transaction([&]() -> util::Status {
-      if (p->name == kAdmin && MLV_TRY(store.CountAdministratorKeys(caller.account_id, "", user.crn)) == 0)
-        return util::Conflict("detaching " + std::string(kAdmin) + " from '" + user.name +
-                              "' would leave no administrator with an active access key; attach it to another "
-                              "user with a key first");
+      if (p->name == kAdmin &&
+          MLV_TRY(store.CountAdministratorKeys(caller.account_id, "", user.crn)) == 0)
+        return util::Conflict(
+            "detaching " + std::string(kAdmin) + " from '" + user.name +
+            "' would leave no administrator with an active access key; attach it to another "
+            "user with a key first");
       if (!MLV_TRY(store.Detach(user.crn, p->crn)))
-        return util::NotFound("policy '" + p->name + "' is not attached to user '" + user.name + "'");
+        return util::NotFound("policy '" + p->name + "' is not attached to user '" + user.name +
+                              "'");
       return util::Ok();
     }));
     return Info(user);
   }();
-  authz_.Audit(caller, "iam:DetachUserPolicy", user.crn, StatusOf(result ? nullptr : &result.error()),
+  authz_.Audit(caller, "iam:DetachUserPolicy", user.crn,
+               StatusOf(result ? nullptr : &result.error()),
                result ? "policy '" + p->name + "'" : "");
   return result;
 }
 
-util::Result<Simulation> IamOperations::SimulatePolicy(const Caller& caller, const SimulateRequest& req) {
+util::Result<Simulation> IamOperations::SimulatePolicy(const Caller& caller,
+                                                       const SimulateRequest& req) {
   IamStore store(db_);
   Simulation sim;
   std::vector<iam::NamedPolicy> policies;
@@ -308,10 +349,12 @@ util::Result<Simulation> IamOperations::SimulatePolicy(const Caller& caller, con
     sim.principal_name = user->name;
   }
   for (const auto& p : policies) sim.evaluated_policies.push_back(p.name);
-  if (req.actions.empty()) return util::InvalidArgument("give at least one --action-name to simulate");
+  if (req.actions.empty())
+    return util::InvalidArgument("give at least one --action-name to simulate");
   const std::string& resource = req.resource.empty() ? std::string("*") : req.resource;
   if (resource != "*" && CrnAccount(resource).empty())
-    return util::InvalidArgument("--resource-crn '" + resource + "' is not a CRN (crn:mlvault:...) or \"*\"");
+    return util::InvalidArgument("--resource-crn '" + resource +
+                                 "' is not a CRN (crn:mlvault:...) or \"*\"");
 
   iam::RequestContext context;
   const util::TimeMicros now = clock_.Now();
@@ -326,14 +369,16 @@ util::Result<Simulation> IamOperations::SimulatePolicy(const Caller& caller, con
   context["mlvault:EpochTime"] = {std::to_string(now / 1'000'000)};
   for (const auto& [k, v] : req.context) {
     if (k.find(':') == std::string::npos || k.front() == ':')
-      return util::InvalidArgument("context key '" + k + "' needs a service prefix (e.g. ml:EnvironmentName)");
+      return util::InvalidArgument("context key '" + k +
+                                   "' needs a service prefix (e.g. ml:EnvironmentName)");
     context[k] = v;
   }
   bool entitled = MLV_TRY(store.HasEntitlement(caller.account_id, kBackupRestoreEntitlement));
   for (const auto& action : req.actions) {
     size_t colon = action.find(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == action.size())
-      return util::InvalidArgument("action '" + action + "' must be written service:Name, e.g. ml:BackupWorkspace");
+      return util::InvalidArgument("action '" + action +
+                                   "' must be written service:Name, e.g. ml:BackupWorkspace");
     iam::Decision d = iam::Evaluate(policies, iam::Request{action, resource, context});
     SimulationResult r;
     r.action = action;
@@ -349,21 +394,27 @@ util::Result<Simulation> IamOperations::SimulatePolicy(const Caller& caller, con
     // The authorizer refuses other accounts' resources whatever the policies say.
     const bool foreign = resource != "*" && CrnAccount(resource) != caller.account_id;
     r.allowed = d.allowed() && r.entitlement_held && !foreign;
-    if (d.outcome == iam::Outcome::kAllowed) r.explanation = "allowed by " + Describe(*r.deciding_statement);
-    else if (d.outcome == iam::Outcome::kExplicitDeny) r.explanation = "explicitly denied by " + Describe(*r.deciding_statement);
-    else r.explanation = policies.empty() ? "denied: no policies to evaluate (default deny)"
-                                          : "denied: no statement allows it (default deny)";
+    if (d.outcome == iam::Outcome::kAllowed)
+      r.explanation = "allowed by " + Describe(*r.deciding_statement);
+    else if (d.outcome == iam::Outcome::kExplicitDeny)
+      r.explanation = "explicitly denied by " + Describe(*r.deciding_statement);
+    else
+      r.explanation = policies.empty() ? "denied: no policies to evaluate (default deny)"
+                                       : "denied: no statement allows it (default deny)";
     if (!r.entitlement_held)
       r.explanation += "; the account also lacks the entitlement " + r.required_entitlement +
-                       " (mlvault grant-entitlement --entitlement-name " + r.required_entitlement + ")";
-    if (foreign) r.explanation += "; but the resource belongs to another account, which is always denied";
+                       " (mlvault grant-entitlement --entitlement-name " + r.required_entitlement +
+                       ")";
+    if (foreign)
+      r.explanation += "; but the resource belongs to another account, which is always denied";
     if (!known) r.explanation += "; note: " + action + " is not an action mlvault knows";
     sim.results.push_back(std::move(r));
   }
   return sim;
 }
 
-util::Result<EntitlementInfo> IamOperations::GrantEntitlement(const Caller& caller, std::string_view name) {
+util::Result<EntitlementInfo> IamOperations::GrantEntitlement(const Caller& caller,
+                                                              std::string_view name) {
   AccountRow account = MLV_TRY(Account(caller));
   const std::string resource = AccountCrn(account);
   MLV_TRY(authz_.Authorize(caller, {"iam:GrantEntitlement", resource}));
@@ -371,20 +422,25 @@ util::Result<EntitlementInfo> IamOperations::GrantEntitlement(const Caller& call
     auto known = iam::FindEntitlement(name);
     if (!known) {
       std::string names;
-      for (const auto& e : iam::KnownEntitlements()) names += (names.empty() ? "" : ", ") + std::string(e.name);
-      return util::InvalidArgument("unknown entitlement '" + std::string(name) + "' (known: " + names + ")");
+      for (const auto& e : iam::KnownEntitlements())
+        names += (names.empty() ? "" : ", ") + std::string(e.name);
+      return util::InvalidArgument("unknown entitlement '" + std::string(name) +
+                                   "' (known: " + names + ")");
     }
     IamStore store(db_);
-    MLV_TRY(store.Grant({account.id, std::string(name), util::FormatTime(clock_.Now()), caller.principal_crn}));
+    MLV_TRY(store.Grant(
+        {account.id, std::string(name), util::FormatTime(clock_.Now()), caller.principal_crn}));
     auto row = MLV_TRY(store.GetEntitlement(account.id, name));
-    return EntitlementInfo{std::string(name), std::string(known->meaning), true, row->granted_at, row->granted_by};
+    return EntitlementInfo{std::string(name), std::string(known->meaning), true, row->granted_at,
+                           row->granted_by};
   }();
-  authz_.Audit(caller, "iam:GrantEntitlement", resource, StatusOf(result ? nullptr : &result.error()),
-               result ? std::string(name) : "");
+  authz_.Audit(caller, "iam:GrantEntitlement", resource,
+               StatusOf(result ? nullptr : &result.error()), result ? std::string(name) : "");
   return result;
 }
 
-util::Result<EntitlementInfo> IamOperations::RevokeEntitlement(const Caller& caller, std::string_view name) {
+util::Result<EntitlementInfo> IamOperations::RevokeEntitlement(const Caller& caller,
+                                                               std::string_view name) {
   AccountRow account = MLV_TRY(Account(caller));
   const std::string resource = AccountCrn(account);
   MLV_TRY(authz_.Authorize(caller, {"iam:RevokeEntitlement", resource}));
@@ -396,8 +452,8 @@ util::Result<EntitlementInfo> IamOperations::RevokeEntitlement(const Caller& cal
       return util::NotFound("the account does not hold the entitlement " + std::string(name));
     return EntitlementInfo{std::string(name), std::string(known->meaning), false, "", ""};
   }();
-  authz_.Audit(caller, "iam:RevokeEntitlement", resource, StatusOf(result ? nullptr : &result.error()),
-               result ? std::string(name) : "");
+  authz_.Audit(caller, "iam:RevokeEntitlement", resource,
+               StatusOf(result ? nullptr : &result.error()), result ? std::string(name) : "");
   return result;
 }
 
@@ -408,13 +464,14 @@ util::Result<std::vector<EntitlementInfo>> IamOperations::ListEntitlements(const
   std::vector<EntitlementInfo> out;
   for (const auto& e : iam::KnownEntitlements()) {
     auto row = MLV_TRY(store.GetEntitlement(account.id, e.name));
-    out.push_back({std::string(e.name), std::string(e.meaning), row.has_value(), row ? row->granted_at : "",
-                   row ? row->granted_by : ""});
+    out.push_back({std::string(e.name), std::string(e.meaning), row.has_value(),
+                   row ? row->granted_at : "", row ? row->granted_by : ""});
   }
   return out;
 }
 
-util::Result<std::vector<AuditEvent>> IamOperations::ListAuditEvents(const Caller& caller, AuditFilter filter) {
+util::Result<std::vector<AuditEvent>> IamOperations::ListAuditEvents(const Caller& caller,
+                                                                     AuditFilter filter) {
   AccountRow account = MLV_TRY(Account(caller));
   MLV_TRY(authz_.Authorize(caller, {"iam:ListAuditEvents", AccountCrn(account)}));
   filter.account_id = account.id;

@@ -68,12 +68,12 @@ struct EntitlementInfo {
 };
 
 struct SimulateRequest {
-  UserRef principal;                 // whose attached policies; ignored with policy_documents
+  UserRef principal;  // whose attached policies; ignored with policy_documents
   std::vector<std::string> policy_documents;  // evaluate these instead (not stored)
-  std::vector<std::string> actions;  // at least one
+  std::vector<std::string> actions;           // at least one
   std::string resource = "*";
   std::vector<std::pair<std::string, std::vector<std::string>>> context;  // extra condition keys
-  std::string source_ip;             // default: the caller's
+  std::string source_ip;                                                  // default: the caller's
 };
 
 struct StatementInfo {
@@ -91,8 +91,8 @@ struct SimulationResult {
   std::vector<StatementInfo> matched_statements;
   std::string required_entitlement;  // "" if the action needs none
   bool entitlement_held = true;
-  bool allowed = false;              // policies allow it AND the entitlement (if any) is held
-  std::string explanation;           // one sentence
+  bool allowed = false;     // policies allow it AND the entitlement (if any) is held
+  std::string explanation;  // one sentence
 };
 
 struct Simulation {
@@ -115,7 +115,8 @@ class IamOperations {
   // iam:CreateAccessKey on the user. The result holds the secret: it is shown this once.
   util::Result<AccessKeyInfo> CreateAccessKey(const Caller& caller, const UserRef& user);
   // iam:ListAccessKeys on the user. No secrets.
-  util::Result<std::vector<AccessKeyInfo>> ListAccessKeys(const Caller& caller, const UserRef& user);
+  util::Result<std::vector<AccessKeyInfo>> ListAccessKeys(const Caller& caller,
+                                                          const UserRef& user);
   // iam:DeleteAccessKey on the key's user. The key stops working at once (kept, as deleted, so
   // its later use is reported as revoked). kNotFound for an unknown or already deleted key;
   // kConflict if it is the last active key of the last user holding AdministratorAccess.
@@ -123,8 +124,8 @@ class IamOperations {
 
   // iam:CreatePolicy on "*". The document is parsed whole first: kInvalidArgument with line,
   // column and field path if malformed (nothing stored); warnings are returned.
-  util::Result<PolicyInfo> CreatePolicy(const Caller& caller, std::string_view name, std::string_view document,
-                                        std::string_view description);
+  util::Result<PolicyInfo> CreatePolicy(const Caller& caller, std::string_view name,
+                                        std::string_view document, std::string_view description);
   // iam:ListPolicies on "*".
   util::Result<std::vector<PolicyInfo>> ListPolicies(const Caller& caller);
   // iam:GetPolicy on the policy (with its document).
@@ -133,10 +134,12 @@ class IamOperations {
   util::Result<PolicyInfo> DeletePolicy(const Caller& caller, std::string_view name);
 
   // iam:AttachUserPolicy on the user. Attaching twice is not an error.
-  util::Result<UserInfo> AttachPolicy(const Caller& caller, const UserRef& user, std::string_view policy_name);
+  util::Result<UserInfo> AttachPolicy(const Caller& caller, const UserRef& user,
+                                      std::string_view policy_name);
   // iam:DetachUserPolicy on the user. kNotFound if not attached; kConflict if it would leave the
   // account without any user holding AdministratorAccess.
-  util::Result<UserInfo> DetachPolicy(const Caller& caller, const UserRef& user, std::string_view policy_name);
+  util::Result<UserInfo> DetachPolicy(const Caller& caller, const UserRef& user,
+                                      std::string_view policy_name);
 
   // iam:SimulatePrincipalPolicy on the user ("*" for custom documents). Explains, for each
   // action, whether the policies allow it on the resource and which statement decided.

@@ -49,18 +49,24 @@ TEST_F(IamOpsTest, UsersAndDuplicates) {
 
 TEST_F(IamOpsTest, MalformedPoliciesAreRefusedWholeWithThePlace) {
   Caller admin = Admin();
-  auto p = ops_->CreatePolicy(admin, "broken", "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n"
-                                               "    {\"Effect\": \"Allow\", \"Action\": \"*\", \"Resource\": \"*\",}\n  ]\n}",
-                              "");
+  auto p = ops_->CreatePolicy(
+      admin, "broken",
+      "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n"
+      "    {\"Effect\": \"Allow\", \"Action\": \"*\", \"Resource\": \"*\",}\n  ]\n}",
+      "");
   ASSERT_FALSE(p);
   EXPECT_EQ(p.error().code(), util::ErrorCode::kInvalidArgument);
-  EXPECT_NE(p.error().message().find("line 4, column 55 (at Statement[0]): trailing comma"), std::string::npos)
-      << p.error().message();
-  auto q = ops_->CreatePolicy(admin, "broken", R"({"Statement":{"Effect":"Allow","Action":"*","Resource":"*",
-      "Condition":{"StringEqualz":{"ml:EnvironmentName":"x"}}}})", "");
-  ASSERT_FALSE(q);
-  EXPECT_NE(q.error().message().find("(at Statement.Condition.StringEqualz): unknown condition operator"),
+  EXPECT_NE(p.error().message().find("line 4, column 55 (at Statement[0]): trailing comma"),
             std::string::npos)
+      << p.error().message();
+  auto q = ops_->CreatePolicy(admin, "broken",
+                              R"({"Statement":{"Effect":"Allow","Action":"*","Resource":"*",
+      "Condition":{"StringEqualz":{"ml:EnvironmentName":"x"}}}})",
+                              "");
+  ASSERT_FALSE(q);
+  EXPECT_NE(
+      q.error().message().find("(at Statement.Condition.StringEqualz): unknown condition operator"),
+      std::string::npos)
       << q.error().message();
   auto policies = ops_->ListPolicies(admin);
   ASSERT_TRUE(policies);
@@ -72,7 +78,8 @@ TEST_F(IamOpsTest, PolicyLifecycle) {
   auto p = ops_->CreatePolicy(admin, "operator", kOperatorPolicy, "backs up prod");
   ASSERT_TRUE(p) << p.error().ToString();
   EXPECT_TRUE(p->warnings.empty());
-  EXPECT_EQ(ops_->CreatePolicy(admin, "operator", kOperatorPolicy, "").error().code(), util::ErrorCode::kConflict);
+  EXPECT_EQ(ops_->CreatePolicy(admin, "operator", kOperatorPolicy, "").error().code(),
+            util::ErrorCode::kConflict);
   ASSERT_TRUE(ops_->CreateUser(admin, "ops"));
   ASSERT_TRUE(ops_->AttachPolicy(admin, UserRef{"ops", ""}, "operator"));
   ASSERT_TRUE(ops_->AttachPolicy(admin, UserRef{"ops", ""}, "operator"));  // idempotent
@@ -86,10 +93,12 @@ TEST_F(IamOpsTest, PolicyLifecycle) {
   auto detached = ops_->DetachPolicy(admin, UserRef{"ops", ""}, "operator");
   ASSERT_TRUE(detached);
   EXPECT_TRUE(detached->attached_policies.empty());
-  EXPECT_EQ(ops_->DetachPolicy(admin, UserRef{"ops", ""}, "operator").error().code(), util::ErrorCode::kNotFound);
+  EXPECT_EQ(ops_->DetachPolicy(admin, UserRef{"ops", ""}, "operator").error().code(),
+            util::ErrorCode::kNotFound);
   ASSERT_TRUE(ops_->DeletePolicy(admin, "operator"));
   EXPECT_EQ(ops_->GetPolicy(admin, "operator").error().code(), util::ErrorCode::kNotFound);
-  EXPECT_EQ(ops_->DeletePolicy(admin, "AdministratorAccess").error().code(), util::ErrorCode::kConflict);
+  EXPECT_EQ(ops_->DeletePolicy(admin, "AdministratorAccess").error().code(),
+            util::ErrorCode::kConflict);
   EXPECT_EQ(ops_->AttachPolicy(admin, UserRef{"ghost", ""}, "AdministratorAccess").error().code(),
             util::ErrorCode::kNotFound);
 }
@@ -110,7 +119,8 @@ TEST_F(IamOpsTest, TheAccountCannotLoseItsLastAdministrator) {
   ASSERT_TRUE(ops_->AttachPolicy(admin, UserRef{"second", ""}, "AdministratorAccess"));
   ASSERT_TRUE(ops_->CreateAccessKey(admin, UserRef{"second", ""}));
   EXPECT_TRUE(ops_->DeleteAccessKey(admin, (*keys)[0].access_key_id));
-  EXPECT_EQ(ops_->DeleteAccessKey(admin, (*keys)[0].access_key_id).error().code(), util::ErrorCode::kNotFound);
+  EXPECT_EQ(ops_->DeleteAccessKey(admin, (*keys)[0].access_key_id).error().code(),
+            util::ErrorCode::kNotFound);
   EXPECT_TRUE(ops_->DetachPolicy(second, UserRef{"admin", ""}, "AdministratorAccess"));
 }
 
@@ -123,10 +133,12 @@ TEST_F(IamOpsTest, AnOperatorIsDeniedIamVerbsAndNothingChanges) {
   auto cu = ops_->CreateUser(ops, "mallory");
   ASSERT_FALSE(cu);
   EXPECT_EQ(cu.error().code(), util::ErrorCode::kPermissionDenied);
-  EXPECT_NE(cu.error().message().find("not allowed to perform iam:CreateUser on *"), std::string::npos);
+  EXPECT_NE(cu.error().message().find("not allowed to perform iam:CreateUser on *"),
+            std::string::npos);
   auto attach = ops_->AttachPolicy(ops, UserRef{}, "AdministratorAccess");
   ASSERT_FALSE(attach);
-  EXPECT_NE(attach.error().message().find("iam:AttachUserPolicy on " + ops.principal_crn), std::string::npos);
+  EXPECT_NE(attach.error().message().find("iam:AttachUserPolicy on " + ops.principal_crn),
+            std::string::npos);
   EXPECT_FALSE(ops_->GrantEntitlement(ops, "ML_ENABLE_BACKUP_RESTORE"));
   EXPECT_FALSE(ops_->CreateAccessKey(ops, UserRef{"admin", ""}));
   EXPECT_FALSE(ops_->ListAuditEvents(ops, {}));
@@ -184,12 +196,14 @@ TEST_F(IamOpsTest, SimulateExplainsTheDecision) {
 
   // A document not stored yet.
   SimulateRequest custom;
-  custom.policy_documents = {R"({"Version":"2012-10-17","Statement":[{"Sid":"X","Effect":"Deny","Action":"ml:*","Resource":"*"}]})"};
+  custom.policy_documents = {
+      R"({"Version":"2012-10-17","Statement":[{"Sid":"X","Effect":"Deny","Action":"ml:*","Resource":"*"}]})"};
   custom.actions = {"ml:ListWorkspaces"};
   auto c = ops_->SimulatePolicy(admin, custom);
   ASSERT_TRUE(c) << c.error().ToString();
   EXPECT_EQ(c->results[0].decision, "explicitDeny");
-  EXPECT_EQ(c->results[0].explanation, "explicitly denied by statement 0 (Sid \"X\") of policy 'document1'");
+  EXPECT_EQ(c->results[0].explanation,
+            "explicitly denied by statement 0 (Sid \"X\") of policy 'document1'");
 
   // Bad input.
   req.actions = {"BackupWorkspace"};
@@ -220,7 +234,8 @@ TEST_F(IamOpsTest, Entitlements) {
   EXPECT_EQ(unknown.error().code(), util::ErrorCode::kInvalidArgument);
   EXPECT_NE(unknown.error().message().find("known: ML_ENABLE_BACKUP_RESTORE"), std::string::npos);
   EXPECT_TRUE(ops_->RevokeEntitlement(admin, "ML_ENABLE_BACKUP_RESTORE"));
-  EXPECT_EQ(ops_->RevokeEntitlement(admin, "ML_ENABLE_BACKUP_RESTORE").error().code(), util::ErrorCode::kNotFound);
+  EXPECT_EQ(ops_->RevokeEntitlement(admin, "ML_ENABLE_BACKUP_RESTORE").error().code(),
+            util::ErrorCode::kNotFound);
 }
 
 }  // namespace

@@ -7,11 +7,13 @@ using catalog::Value;
 
 std::string IamCrn(std::string_view region, std::string_view account_id, std::string_view type,
                    std::string_view id) {
-  return "crn:mlvault:iam:" + std::string(region) + ":" + std::string(account_id) + ":" + std::string(type) + ":" +
-         std::string(id);
+  return "crn:mlvault:iam:" + std::string(region) + ":" + std::string(account_id) + ":" +
+         std::string(type) + ":" + std::string(id);
 }
 
-std::string AccountCrn(const AccountRow& account) { return IamCrn(account.region, account.id, "account", account.id); }
+std::string AccountCrn(const AccountRow& account) {
+  return IamCrn(account.region, account.id, "account", account.id);
+}
 
 std::string CrnAccount(std::string_view crn) {
   std::vector<std::string_view> parts;
@@ -28,8 +30,10 @@ std::string CrnAccount(std::string_view crn) {
 namespace {
 
 constexpr const char* kUserCols = "crn, account_id, name, created_at";
-constexpr const char* kKeyCols = "access_key_id, account_id, user_crn, secret_verifier, status, created_at, deleted_at";
-constexpr const char* kPolicyCols = "p.crn, p.account_id, p.name, p.description, p.document, p.created_at, p.created_by";
+constexpr const char* kKeyCols =
+    "access_key_id, account_id, user_crn, secret_verifier, status, created_at, deleted_at";
+constexpr const char* kPolicyCols =
+    "p.crn, p.account_id, p.name, p.description, p.document, p.created_at, p.created_by";
 
 AccountRow ToAccount(const Row& r) { return {r.Text(0), r.Text(1), r.Text(2), r.Text(3)}; }
 UserRow ToUser(const Row& r) { return {r.Text(0), r.Text(1), r.Text(2), r.Text(3)}; }
@@ -61,13 +65,16 @@ std::string S(std::string_view s) { return std::string(s); }
 }  // namespace
 
 util::Result<std::optional<AccountRow>> IamStore::FirstAccount() {
-  return One<AccountRow>(db_.Query("SELECT id, name, region, created_at FROM accounts ORDER BY created_at, id LIMIT 1"),
-                         ToAccount);
+  return One<AccountRow>(
+      db_.Query(
+          "SELECT id, name, region, created_at FROM accounts ORDER BY created_at, id LIMIT 1"),
+      ToAccount);
 }
 
 util::Result<std::optional<AccountRow>> IamStore::GetAccount(std::string_view id) {
-  return One<AccountRow>(db_.Query("SELECT id, name, region, created_at FROM accounts WHERE id = ?", {S(id)}),
-                         ToAccount);
+  return One<AccountRow>(
+      db_.Query("SELECT id, name, region, created_at FROM accounts WHERE id = ?", {S(id)}),
+      ToAccount);
 }
 
 util::Status IamStore::InsertAccount(const AccountRow& a) {
@@ -77,19 +84,24 @@ util::Status IamStore::InsertAccount(const AccountRow& a) {
 }
 
 util::Result<std::optional<UserRow>> IamStore::FindUserByCrn(std::string_view crn) {
-  return One<UserRow>(db_.Query(std::string("SELECT ") + kUserCols + " FROM iam_users WHERE crn = ?", {S(crn)}), ToUser);
+  return One<UserRow>(
+      db_.Query(std::string("SELECT ") + kUserCols + " FROM iam_users WHERE crn = ?", {S(crn)}),
+      ToUser);
 }
 
-util::Result<std::optional<UserRow>> IamStore::FindUserByName(std::string_view account_id, std::string_view name) {
-  return One<UserRow>(db_.Query(std::string("SELECT ") + kUserCols + " FROM iam_users WHERE account_id = ? AND name = ?",
+util::Result<std::optional<UserRow>> IamStore::FindUserByName(std::string_view account_id,
+                                                              std::string_view name) {
+  return One<UserRow>(db_.Query(std::string("SELECT ") + kUserCols +
+                                    " FROM iam_users WHERE account_id = ? AND name = ?",
                                 {S(account_id), S(name)}),
                       ToUser);
 }
 
 util::Result<std::vector<UserRow>> IamStore::ListUsers(std::string_view account_id) {
-  return All<UserRow>(
-      db_.Query(std::string("SELECT ") + kUserCols + " FROM iam_users WHERE account_id = ? ORDER BY name", {S(account_id)}),
-      ToUser);
+  return All<UserRow>(db_.Query(std::string("SELECT ") + kUserCols +
+                                    " FROM iam_users WHERE account_id = ? ORDER BY name",
+                                {S(account_id)}),
+                      ToUser);
 }
 
 util::Status IamStore::InsertUser(const UserRow& u) {
@@ -100,32 +112,38 @@ util::Status IamStore::InsertUser(const UserRow& u) {
 
 util::Result<std::optional<AccessKeyRow>> IamStore::FindAccessKey(std::string_view id) {
   return One<AccessKeyRow>(
-      db_.Query(std::string("SELECT ") + kKeyCols + " FROM iam_access_keys WHERE access_key_id = ?", {S(id)}), ToKey);
+      db_.Query(std::string("SELECT ") + kKeyCols + " FROM iam_access_keys WHERE access_key_id = ?",
+                {S(id)}),
+      ToKey);
 }
 
 util::Result<std::vector<AccessKeyRow>> IamStore::ListAccessKeys(std::string_view user_crn) {
-  return All<AccessKeyRow>(db_.Query(std::string("SELECT ") + kKeyCols +
-                                         " FROM iam_access_keys WHERE user_crn = ? ORDER BY created_at, access_key_id",
-                                     {S(user_crn)}),
-                           ToKey);
+  return All<AccessKeyRow>(
+      db_.Query(std::string("SELECT ") + kKeyCols +
+                    " FROM iam_access_keys WHERE user_crn = ? ORDER BY created_at, access_key_id",
+                {S(user_crn)}),
+      ToKey);
 }
 
 util::Status IamStore::InsertAccessKey(const AccessKeyRow& k) {
-  MLV_TRY(db_.Exec(
-      "INSERT INTO iam_access_keys (access_key_id, account_id, user_crn, secret_verifier, status, created_at) "
-      "VALUES (?, ?, ?, ?, 'active', ?)",
-      {k.access_key_id, k.account_id, k.user_crn, k.secret_verifier, k.created_at}));
+  MLV_TRY(
+      db_.Exec("INSERT INTO iam_access_keys (access_key_id, account_id, user_crn, secret_verifier, "
+               "status, created_at) "
+               "VALUES (?, ?, ?, ?, 'active', ?)",
+               {k.access_key_id, k.account_id, k.user_crn, k.secret_verifier, k.created_at}));
   return util::Ok();
 }
 
 util::Result<bool> IamStore::DeleteAccessKey(std::string_view id, std::string_view deleted_at) {
-  int64_t n = MLV_TRY(db_.Exec(
-      "UPDATE iam_access_keys SET status = 'deleted', deleted_at = ? WHERE access_key_id = ? AND status = 'active'",
-      {S(deleted_at), S(id)}));
+  int64_t n =
+      MLV_TRY(db_.Exec("UPDATE iam_access_keys SET status = 'deleted', deleted_at = ? WHERE "
+                       "access_key_id = ? AND status = 'active'",
+                       {S(deleted_at), S(id)}));
   return n > 0;
 }
 
-util::Result<std::optional<PolicyRow>> IamStore::FindPolicyByName(std::string_view account_id, std::string_view name) {
+util::Result<std::optional<PolicyRow>> IamStore::FindPolicyByName(std::string_view account_id,
+                                                                  std::string_view name) {
   return One<PolicyRow>(db_.Query(std::string("SELECT ") + kPolicyCols +
                                       " FROM iam_policies p WHERE p.account_id = ? AND p.name = ?",
                                   {S(account_id), S(name)}),
@@ -134,7 +152,9 @@ util::Result<std::optional<PolicyRow>> IamStore::FindPolicyByName(std::string_vi
 
 util::Result<std::optional<PolicyRow>> IamStore::FindPolicyByCrn(std::string_view crn) {
   return One<PolicyRow>(
-      db_.Query(std::string("SELECT ") + kPolicyCols + " FROM iam_policies p WHERE p.crn = ?", {S(crn)}), ToPolicy);
+      db_.Query(std::string("SELECT ") + kPolicyCols + " FROM iam_policies p WHERE p.crn = ?",
+                {S(crn)}),
+      ToPolicy);
 }
 
 util::Result<std::vector<PolicyRow>> IamStore::ListPolicies(std::string_view account_id) {
@@ -146,7 +166,8 @@ util::Result<std::vector<PolicyRow>> IamStore::ListPolicies(std::string_view acc
 
 util::Status IamStore::InsertPolicy(const PolicyRow& p) {
   MLV_TRY(db_.Exec(
-      "INSERT INTO iam_policies (crn, account_id, name, description, document, created_at, created_by) "
+      "INSERT INTO iam_policies (crn, account_id, name, description, document, created_at, "
+      "created_by) "
       "VALUES (?, ?, ?, ?, ?, ?, ?)",
       {p.crn, p.account_id, p.name, p.description, p.document, p.created_at, p.created_by}));
   return util::Ok();
@@ -157,36 +178,43 @@ util::Result<bool> IamStore::DeletePolicy(std::string_view crn) {
   return n > 0;
 }
 
-util::Result<bool> IamStore::Attach(std::string_view user_crn, std::string_view policy_crn, std::string_view at) {
+util::Result<bool> IamStore::Attach(std::string_view user_crn, std::string_view policy_crn,
+                                    std::string_view at) {
   auto existing =
-      MLV_TRY(db_.Query("SELECT 1 FROM iam_user_policies WHERE user_crn = ? AND policy_crn = ?", {S(user_crn), S(policy_crn)}));
+      MLV_TRY(db_.Query("SELECT 1 FROM iam_user_policies WHERE user_crn = ? AND policy_crn = ?",
+                        {S(user_crn), S(policy_crn)}));
   if (!existing.empty()) return false;
-  MLV_TRY(db_.Exec("INSERT INTO iam_user_policies (user_crn, policy_crn, attached_at) VALUES (?, ?, ?)",
-                   {S(user_crn), S(policy_crn), S(at)}));
+  MLV_TRY(
+      db_.Exec("INSERT INTO iam_user_policies (user_crn, policy_crn, attached_at) VALUES (?, ?, ?)",
+               {S(user_crn), S(policy_crn), S(at)}));
   return true;
 }
 
 util::Result<bool> IamStore::Detach(std::string_view user_crn, std::string_view policy_crn) {
-  int64_t n = MLV_TRY(
-      db_.Exec("DELETE FROM iam_user_policies WHERE user_crn = ? AND policy_crn = ?", {S(user_crn), S(policy_crn)}));
+  int64_t n =
+      MLV_TRY(db_.Exec("DELETE FROM iam_user_policies WHERE user_crn = ? AND policy_crn = ?",
+                       {S(user_crn), S(policy_crn)}));
   return n > 0;
 }
 
 util::Result<std::vector<PolicyRow>> IamStore::PoliciesOfUser(std::string_view user_crn) {
-  return All<PolicyRow>(db_.Query(std::string("SELECT ") + kPolicyCols +
-                                      " FROM iam_policies p JOIN iam_user_policies a ON a.policy_crn = p.crn "
-                                      "WHERE a.user_crn = ? ORDER BY p.name",
-                                  {S(user_crn)}),
-                        ToPolicy);
+  return All<PolicyRow>(
+      db_.Query(std::string("SELECT ") + kPolicyCols +
+                    " FROM iam_policies p JOIN iam_user_policies a ON a.policy_crn = p.crn "
+                    "WHERE a.user_crn = ? ORDER BY p.name",
+                {S(user_crn)}),
+      ToPolicy);
 }
 
 util::Result<std::vector<std::string>> IamStore::UsersOfPolicy(std::string_view policy_crn) {
   return All<std::string>(
-      db_.Query("SELECT user_crn FROM iam_user_policies WHERE policy_crn = ? ORDER BY user_crn", {S(policy_crn)}),
+      db_.Query("SELECT user_crn FROM iam_user_policies WHERE policy_crn = ? ORDER BY user_crn",
+                {S(policy_crn)}),
       [](const Row& r) { return r.Text(0); });
 }
 
-util::Result<int64_t> IamStore::CountAdministratorKeys(std::string_view account_id, std::string_view except_key_id,
+util::Result<int64_t> IamStore::CountAdministratorKeys(std::string_view account_id,
+                                                       std::string_view except_key_id,
                                                        std::string_view except_user_crn) {
   auto rows = MLV_TRY(db_.Query(
       "SELECT COUNT(*) FROM iam_access_keys k JOIN iam_user_policies a ON a.user_crn = k.user_crn "
@@ -198,34 +226,40 @@ util::Result<int64_t> IamStore::CountAdministratorKeys(std::string_view account_
 }
 
 util::Result<bool> IamStore::HasEntitlement(std::string_view account_id, std::string_view name) {
-  auto rows = MLV_TRY(db_.Query("SELECT 1 FROM iam_entitlements WHERE account_id = ? AND name = ?", {S(account_id), S(name)}));
+  auto rows = MLV_TRY(db_.Query("SELECT 1 FROM iam_entitlements WHERE account_id = ? AND name = ?",
+                                {S(account_id), S(name)}));
   return !rows.empty();
 }
 
-util::Result<std::optional<EntitlementRow>> IamStore::GetEntitlement(std::string_view account_id, std::string_view name) {
-  return One<EntitlementRow>(db_.Query("SELECT account_id, name, granted_at, granted_by FROM iam_entitlements "
-                                       "WHERE account_id = ? AND name = ?",
-                                       {S(account_id), S(name)}),
-                             ToEntitlement);
+util::Result<std::optional<EntitlementRow>> IamStore::GetEntitlement(std::string_view account_id,
+                                                                     std::string_view name) {
+  return One<EntitlementRow>(
+      db_.Query("SELECT account_id, name, granted_at, granted_by FROM iam_entitlements "
+                "WHERE account_id = ? AND name = ?",
+                {S(account_id), S(name)}),
+      ToEntitlement);
 }
 
 util::Result<bool> IamStore::Grant(const EntitlementRow& e) {
   if (MLV_TRY(HasEntitlement(e.account_id, e.name))) return false;
-  MLV_TRY(db_.Exec("INSERT INTO iam_entitlements (account_id, name, granted_at, granted_by) VALUES (?, ?, ?, ?)",
-                   {e.account_id, e.name, e.granted_at, e.granted_by}));
+  MLV_TRY(db_.Exec(
+      "INSERT INTO iam_entitlements (account_id, name, granted_at, granted_by) VALUES (?, ?, ?, ?)",
+      {e.account_id, e.name, e.granted_at, e.granted_by}));
   return true;
 }
 
 util::Result<bool> IamStore::Revoke(std::string_view account_id, std::string_view name) {
-  int64_t n = MLV_TRY(db_.Exec("DELETE FROM iam_entitlements WHERE account_id = ? AND name = ?", {S(account_id), S(name)}));
+  int64_t n = MLV_TRY(db_.Exec("DELETE FROM iam_entitlements WHERE account_id = ? AND name = ?",
+                               {S(account_id), S(name)}));
   return n > 0;
 }
 
 util::Result<std::vector<EntitlementRow>> IamStore::ListEntitlements(std::string_view account_id) {
-  return All<EntitlementRow>(db_.Query("SELECT account_id, name, granted_at, granted_by FROM iam_entitlements "
-                                       "WHERE account_id = ? ORDER BY name",
-                                       {S(account_id)}),
-                             ToEntitlement);
+  return All<EntitlementRow>(
+      db_.Query("SELECT account_id, name, granted_at, granted_by FROM iam_entitlements "
+                "WHERE account_id = ? ORDER BY name",
+                {S(account_id)}),
+      ToEntitlement);
 }
 
 }  // namespace mlvault::control

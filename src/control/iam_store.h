@@ -77,7 +77,8 @@ class IamStore {
   util::Status InsertAccount(const AccountRow& row);
 
   util::Result<std::optional<UserRow>> FindUserByCrn(std::string_view crn);
-  util::Result<std::optional<UserRow>> FindUserByName(std::string_view account_id, std::string_view name);
+  util::Result<std::optional<UserRow>> FindUserByName(std::string_view account_id,
+                                                      std::string_view name);
   util::Result<std::vector<UserRow>> ListUsers(std::string_view account_id);
   util::Status InsertUser(const UserRow& row);
 
@@ -87,14 +88,16 @@ class IamStore {
   // Marks an active key deleted; false if it was not active.
   util::Result<bool> DeleteAccessKey(std::string_view access_key_id, std::string_view deleted_at);
 
-  util::Result<std::optional<PolicyRow>> FindPolicyByName(std::string_view account_id, std::string_view name);
+  util::Result<std::optional<PolicyRow>> FindPolicyByName(std::string_view account_id,
+                                                          std::string_view name);
   util::Result<std::optional<PolicyRow>> FindPolicyByCrn(std::string_view crn);
   util::Result<std::vector<PolicyRow>> ListPolicies(std::string_view account_id);
   util::Status InsertPolicy(const PolicyRow& row);
   util::Result<bool> DeletePolicy(std::string_view policy_crn);
 
   // false if already attached / not attached.
-  util::Result<bool> Attach(std::string_view user_crn, std::string_view policy_crn, std::string_view at);
+  util::Result<bool> Attach(std::string_view user_crn, std::string_view policy_crn,
+                            std::string_view at);
   util::Result<bool> Detach(std::string_view user_crn, std::string_view policy_crn);
   // Policies attached to a user, by name.
   util::Result<std::vector<PolicyRow>> PoliciesOfUser(std::string_view user_crn);
@@ -104,11 +107,13 @@ class IamStore {
   // Active access keys of users that have AdministratorAccess attached, leaving out the key
   // `except_key_id` and the user `except_user_crn` (either may be empty): what would remain to
   // administer the account after deleting that key or detaching that user's policy.
-  util::Result<int64_t> CountAdministratorKeys(std::string_view account_id, std::string_view except_key_id,
+  util::Result<int64_t> CountAdministratorKeys(std::string_view account_id,
+                                               std::string_view except_key_id,
                                                std::string_view except_user_crn);
 
   util::Result<bool> HasEntitlement(std::string_view account_id, std::string_view name);
-  util::Result<std::optional<EntitlementRow>> GetEntitlement(std::string_view account_id, std::string_view name);
+  util::Result<std::optional<EntitlementRow>> GetEntitlement(std::string_view account_id,
+                                                             std::string_view name);
   // false if already granted / not granted.
   util::Result<bool> Grant(const EntitlementRow& row);
   util::Result<bool> Revoke(std::string_view account_id, std::string_view name);

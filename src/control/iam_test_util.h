@@ -69,8 +69,9 @@ class IamFixture : public ::testing::Test {
   }
 
   int64_t CountAudit(const std::string& outcome = "") {
-    auto rows = outcome.empty() ? db_->Query("SELECT COUNT(*) FROM audit_events")
-                                : db_->Query("SELECT COUNT(*) FROM audit_events WHERE outcome = ?", {outcome});
+    auto rows = outcome.empty()
+                    ? db_->Query("SELECT COUNT(*) FROM audit_events")
+                    : db_->Query("SELECT COUNT(*) FROM audit_events WHERE outcome = ?", {outcome});
     return rows ? (*rows)[0].Int(0) : -1;
   }
 

@@ -110,8 +110,9 @@ util::Result<std::optional<Profiles>> ReadCredentialsFile(const std::string& pat
   if (st.st_mode & 077) {
     char mode[8];
     snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return util::PermissionDenied("credentials file " + path + " holds secrets but has mode " + mode +
-                                  " (readable or writable by others); run: chmod 600 " + path);
+    return util::PermissionDenied("credentials file " + path + " holds secrets but has mode " +
+                                  mode + " (readable or writable by others); run: chmod 600 " +
+                                  path);
   }
   std::string text = MLV_TRY(util::ReadFile(path));
   Profiles profiles;
@@ -119,13 +120,15 @@ util::Result<std::optional<Profiles>> ReadCredentialsFile(const std::string& pat
   size_t line_no = 0, pos = 0;
   while (pos <= text.size()) {
     size_t nl = text.find('\n', pos);
-    std::string line = Trim(std::string_view(text).substr(pos, nl == std::string::npos ? std::string::npos : nl - pos));
+    std::string line = Trim(
+        std::string_view(text).substr(pos, nl == std::string::npos ? std::string::npos : nl - pos));
     pos = nl == std::string::npos ? text.size() + 1 : nl + 1;
     ++line_no;
     if (line.empty() || line[0] == '#' || line[0] == ';') continue;
     if (line.front() == '[') {
       if (line.back() != ']' || line.size() < 3)
-        return util::InvalidArgument("credentials file " + path + " line " + std::to_string(line_no) +
+        return util::InvalidArgument("credentials file " + path + " line " +
+                                     std::to_string(line_no) +
                                      ": a profile header is written [name]");
       section = Trim(std::string_view(line).substr(1, line.size() - 2));
       profiles[section];
@@ -135,7 +138,8 @@ util::Result<std::optional<Profiles>> ReadCredentialsFile(const std::string& pat
     if (eq == std::string::npos || section.empty())
       return util::InvalidArgument("credentials file " + path + " line " + std::to_string(line_no) +
                                    ": expected `key = value` inside a [profile]");
-    profiles[section][Trim(std::string_view(line).substr(0, eq))] = Trim(std::string_view(line).substr(eq + 1));
+    profiles[section][Trim(std::string_view(line).substr(0, eq))] =
+        Trim(std::string_view(line).substr(eq + 1));
   }
   return std::optional<Profiles>(std::move(profiles));
 }
@@ -146,12 +150,13 @@ util::Result<Credentials> ProfileCredentials(const Profiles& profiles, const std
   if (it == profiles.end()) {
     std::string names;
     for (const auto& [n, _] : profiles) names += (names.empty() ? "" : ", ") + n;
-    return util::NotFound("profile '" + name + "' is not in " + path + " (profiles there: " +
-                          (names.empty() ? "none" : names) + ")");
+    return util::NotFound("profile '" + name + "' is not in " + path +
+                          " (profiles there: " + (names.empty() ? "none" : names) + ")");
   }
   auto id = it->second.find("access_key_id");
   auto secret = it->second.find("secret_access_key");
-  if (id == it->second.end() || id->second.empty() || secret == it->second.end() || secret->second.empty())
+  if (id == it->second.end() || id->second.empty() || secret == it->second.end() ||
+      secret->second.empty())
     return util::InvalidArgument("profile '" + name + "' in " + path +
                                  " needs both access_key_id and secret_access_key");
   return Credentials{id->second, secret->second, "profile '" + name + "' in " + path};
@@ -182,8 +187,8 @@ std::string RandomFromAlphabet(std::string_view alphabet, size_t n) {
 std::string Hmac(util::ByteView key, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-       data.size(), out, &len);
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
   return util::ToHex(util::ByteView(out, len));
 }
 
@@ -208,10 +213,11 @@ void AuditAuthFailure(catalog::Db& db, const AccessKeyRow& key, const std::strin
 
 util::Status ValidateIamName(std::string_view what, std::string_view name) {
   if (name.empty() || name.size() > 64)
-    return util::InvalidArgument(std::string(what) + " must be 1 to 64 characters, got " + std::to_string(name.size()));
+    return util::InvalidArgument(std::string(what) + " must be 1 to 64 characters, got " +
+                                 std::to_string(name.size()));
   for (char c : name) {
-    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '=' || c == ',' || c == '.' ||
-              c == '@' || c == '_' || c == '-';
+    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '=' || c == ',' ||
+              c == '.' || c == '@' || c == '_' || c == '-';
     if (!ok)
       return util::InvalidArgument(std::string(what) + " '" + std::string(name) +
                                    "' may contain only letters, digits and + = , . @ _ -");
@@ -233,7 +239,8 @@ std::string CredentialsPath(const std::string& home) { return home + "/credentia
 NewAccessKey GenerateAccessKey() {
   NewAccessKey k;
   k.access_key_id = "MLVK" + RandomFromAlphabet("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16);
-  k.secret_access_key = RandomFromAlphabet("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 40);
+  k.secret_access_key =
+      RandomFromAlphabet("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 40);
   util::Bytes salt = util::RandomBytes(16);
   k.secret_verifier = "v1$" + util::ToHex(salt) + "$" + Hmac(salt, k.secret_access_key);
   return k;
@@ -250,41 +257,50 @@ bool VerifySecret(std::string_view verifier, std::string_view secret) {
   return want.size() == got.size() && CRYPTO_memcmp(want.data(), got.data(), got.size()) == 0;
 }
 
-util::Result<std::optional<Credentials>> FindCredentials(const std::string& home, const std::string& profile) {
+util::Result<std::optional<Credentials>> FindCredentials(const std::string& home,
+                                                         const std::string& profile) {
   const std::string path = CredentialsPath(home);
   if (!profile.empty()) {
     auto profiles = MLV_TRY(ReadCredentialsFile(path));
     if (!profiles)
-      return util::NotFound("--profile " + profile + " was given but the credentials file " + path + " does not exist");
+      return util::NotFound("--profile " + profile + " was given but the credentials file " + path +
+                            " does not exist");
     return std::optional<Credentials>(MLV_TRY(ProfileCredentials(*profiles, profile, path)));
   }
   const char* env_id = std::getenv("MLVAULT_ACCESS_KEY_ID");
   const char* env_secret = std::getenv("MLVAULT_PRIVATE_KEY");
   bool has_id = env_id && *env_id, has_secret = env_secret && *env_secret;
   if (has_id != has_secret)
-    return util::InvalidArgument(std::string(has_id ? "MLVAULT_ACCESS_KEY_ID" : "MLVAULT_PRIVATE_KEY") +
-                                 " is set but " + (has_id ? "MLVAULT_PRIVATE_KEY" : "MLVAULT_ACCESS_KEY_ID") +
-                                 " is not; set both, or neither to use " + path);
+    return util::InvalidArgument(
+        std::string(has_id ? "MLVAULT_ACCESS_KEY_ID" : "MLVAULT_PRIVATE_KEY") + " is set but " +
+        (has_id ? "MLVAULT_PRIVATE_KEY" : "MLVAULT_ACCESS_KEY_ID") +
+        " is not; set both, or neither to use " + path);
   if (has_id)
-    return std::optional<Credentials>(
-        Credentials{env_id, env_secret, "environment variables MLVAULT_ACCESS_KEY_ID/MLVAULT_PRIVATE_KEY"});
+    return std::optional<Credentials>(Credentials{
+        env_id, env_secret, "environment variables MLVAULT_ACCESS_KEY_ID/MLVAULT_PRIVATE_KEY"});
   auto profiles = MLV_TRY(ReadCredentialsFile(path));
   if (!profiles || !profiles->contains("default")) return std::optional<Credentials>();
   return std::optional<Credentials>(MLV_TRY(ProfileCredentials(*profiles, "default", path)));
 }
 
-util::Result<Caller> Authenticate(catalog::Db& db, std::string_view access_key_id, std::string_view secret) {
+util::Result<Caller> Authenticate(catalog::Db& db, std::string_view access_key_id,
+                                  std::string_view secret) {
   IamStore store(db);
   auto key = MLV_TRY(store.FindAccessKey(access_key_id));
   if (!key)
-    return util::PermissionDenied("access key " + std::string(access_key_id) + " is not known to the catalog " +
-                                  db.Describe() + " (check --profile, MLVAULT_ACCESS_KEY_ID or the credentials file)");
+    return util::PermissionDenied(
+        "access key " + std::string(access_key_id) + " is not known to the catalog " +
+        db.Describe() + " (check --profile, MLVAULT_ACCESS_KEY_ID or the credentials file)");
   auto user = MLV_TRY(store.FindUserByCrn(key->user_crn));
-  if (!user) return util::Internal("access key " + key->access_key_id + " belongs to a missing user " + key->user_crn);
+  if (!user)
+    return util::Internal("access key " + key->access_key_id + " belongs to a missing user " +
+                          key->user_crn);
   if (key->status != "active") {
-    std::string msg = "access key " + key->access_key_id + " of user '" + user->name + "' was deleted at " +
-                      key->deleted_at + " and no longer works; an administrator can create a new one with: "
-                      "mlvault create-access-key --user-name " + user->name;
+    std::string msg = "access key " + key->access_key_id + " of user '" + user->name +
+                      "' was deleted at " + key->deleted_at +
+                      " and no longer works; an administrator can create a new one with: "
+                      "mlvault create-access-key --user-name " +
+                      user->name;
     AuditAuthFailure(db, *key, user->name, msg);
     return util::PermissionDenied(msg);
   }
@@ -302,8 +318,8 @@ util::Result<Caller> Authenticate(catalog::Db& db, std::string_view access_key_i
   return c;
 }
 
-util::Result<AccountInit> InitAccount(catalog::Db& db, const std::string& home, const InitOptions& options,
-                                      const util::Clock& clock) {
+util::Result<AccountInit> InitAccount(catalog::Db& db, const std::string& home,
+                                      const InitOptions& options, const util::Clock& clock) {
   MLV_TRY(ValidateIamName("account name", options.account_name));
   MLV_TRY(ValidateIamName("user name", options.admin_user_name));
   MLV_TRY(db.Migrate(IamMigrations()));
@@ -330,13 +346,15 @@ util::Result<AccountInit> InitAccount(catalog::Db& db, const std::string& home, 
     }
     auto profiles = MLV_TRY(ReadCredentialsFile(out.credentials_file));
     if (profiles && profiles->contains("default"))
-      return util::Conflict("the catalog " + db.Describe() + " has no account yet, but " + out.credentials_file +
-                            " already has a [default] profile (from an earlier catalog?); its key cannot work "
-                            "here. Move that file away, then run mlvault init again");
+      return util::Conflict(
+          "the catalog " + db.Describe() + " has no account yet, but " + out.credentials_file +
+          " already has a [default] profile (from an earlier catalog?); its key cannot work "
+          "here. Move that file away, then run mlvault init again");
     const std::string now = util::FormatTime(clock.Now());
     AccountRow account{util::NewUuid(), options.account_name, std::string(kDefaultRegion), now};
     MLV_TRY(store.InsertAccount(account));
-    UserRow admin{IamCrn(account.region, account.id, "user", util::NewUuid()), account.id, options.admin_user_name, now};
+    UserRow admin{IamCrn(account.region, account.id, "user", util::NewUuid()), account.id,
+                  options.admin_user_name, now};
     MLV_TRY(store.InsertUser(admin));
     PolicyRow policy{IamCrn(account.region, account.id, "policy", util::NewUuid()),
                      account.id,
@@ -348,43 +366,51 @@ util::Result<AccountInit> InitAccount(catalog::Db& db, const std::string& home, 
     MLV_TRY(store.InsertPolicy(policy));
     MLV_TRY(store.Attach(admin.crn, policy.crn, now));
     NewAccessKey key = GenerateAccessKey();
-    MLV_TRY(store.InsertAccessKey({key.access_key_id, account.id, admin.crn, key.secret_verifier, "active", now, ""}));
+    MLV_TRY(store.InsertAccessKey(
+        {key.access_key_id, account.id, admin.crn, key.secret_verifier, "active", now, ""}));
     Caller caller{account.id, admin.crn, admin.name, "127.0.0.1", "cli"};
-    MLV_TRY(AppendAuditEvent(db, MakeAuditEvent(caller, "iam:CreateAccount", AccountCrn(account), util::Ok(),
-                                                "account '" + account.name + "' with administrator '" + admin.name + "'"),
-                             clock));
+    MLV_TRY(AppendAuditEvent(
+        db,
+        MakeAuditEvent(caller, "iam:CreateAccount", AccountCrn(account), util::Ok(),
+                       "account '" + account.name + "' with administrator '" + admin.name + "'"),
+        clock));
     // Written before the commit: a concurrent first run waits for our transaction, then finds
     // the account and this file together.
     MLV_TRY(SaveProfile(home, "default", key.access_key_id, key.secret_access_key));
-    out = {true, account.id, account.name, account.region, admin.crn, admin.name, key.access_key_id,
-           out.credentials_file};
+    out = {true,      account.id, account.name,      account.region,
+           admin.crn, admin.name, key.access_key_id, out.credentials_file};
     return util::Ok();
   }));
   return out;
 }
 
-util::Result<Caller> ResolveCaller(catalog::Db& db, const std::string& home, const std::string& profile) {
+util::Result<Caller> ResolveCaller(catalog::Db& db, const std::string& home,
+                                   const std::string& profile) {
   MLV_TRY(db.Migrate(IamMigrations()));
   auto creds = MLV_TRY(FindCredentials(home, profile));
   if (!creds) {
     MLV_TRY(InitAccount(db, home, InitOptions{}, util::Clock::System()));
     creds = MLV_TRY(FindCredentials(home, profile));
     if (!creds)
-      return util::PermissionDenied(
-          "no credentials: the catalog " + db.Describe() +
-          " already has an account, and neither --profile, MLVAULT_ACCESS_KEY_ID/MLVAULT_PRIVATE_KEY nor a "
-          "[default] profile in " + CredentialsPath(home) +
-          " gives an access key; ask an administrator for one (mlvault create-access-key --user-name NAME)");
+      return util::PermissionDenied("no credentials: the catalog " + db.Describe() +
+                                    " already has an account, and neither --profile, "
+                                    "MLVAULT_ACCESS_KEY_ID/MLVAULT_PRIVATE_KEY nor a "
+                                    "[default] profile in " +
+                                    CredentialsPath(home) +
+                                    " gives an access key; ask an administrator for one (mlvault "
+                                    "create-access-key --user-name NAME)");
   }
   auto caller = Authenticate(db, creds->access_key_id, creds->secret_access_key);
-  if (!caller) return std::unexpected(caller.error().WithContext("credentials from " + creds->origin));
+  if (!caller)
+    return std::unexpected(caller.error().WithContext("credentials from " + creds->origin));
   return caller;
 }
 
-util::Status SaveProfile(const std::string& home, const std::string& profile, const std::string& access_key_id,
-                         const std::string& secret_access_key) {
+util::Status SaveProfile(const std::string& home, const std::string& profile,
+                         const std::string& access_key_id, const std::string& secret_access_key) {
   if (profile.empty() || profile.find_first_of("[]\n\r=") != std::string::npos)
-    return util::InvalidArgument("profile name '" + profile + "' must be non-empty without [ ] = or line breaks");
+    return util::InvalidArgument("profile name '" + profile +
+                                 "' must be non-empty without [ ] = or line breaks");
   MLV_TRY(util::MakeDirs(home, 0700));
   const std::string path = CredentialsPath(home);
   auto profiles = MLV_TRY(ReadCredentialsFile(path));

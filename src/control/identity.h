@@ -67,13 +67,13 @@ util::Result<Caller> Authenticate(catalog::Db& db, std::string_view access_key_i
 
 // What InitAccount created (or found).
 struct AccountInit {
-  bool created = false;         // false: the account existed already; nothing was changed
-  std::string account_id;       // UUID
+  bool created = false;    // false: the account existed already; nothing was changed
+  std::string account_id;  // UUID
   std::string account_name;
   std::string region;
   std::string admin_user_crn;
   std::string admin_user_name;
-  std::string access_key_id;    // of the [default] profile written (empty if !created)
+  std::string access_key_id;  // of the [default] profile written (empty if !created)
   std::string credentials_file;
 };
 

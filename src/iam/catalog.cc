@@ -11,7 +11,8 @@ namespace {
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
          });
 }
 
@@ -63,21 +64,26 @@ constexpr std::array kConditionKeys = {
     ConditionKeyInfo{"mlvault:PrincipalCrn", "Crn", "CRN of the calling user"},
     ConditionKeyInfo{"mlvault:UserName", "String", "name of the calling user"},
     ConditionKeyInfo{"mlvault:PrincipalAccount", "String", "account UUID of the calling user"},
-    ConditionKeyInfo{"mlvault:SourceIp", "Ip", "address the request came from (127.0.0.1 when embedded)"},
+    ConditionKeyInfo{"mlvault:SourceIp", "Ip",
+                     "address the request came from (127.0.0.1 when embedded)"},
     ConditionKeyInfo{"mlvault:CurrentTime", "Date", "time of the request (RFC 3339, UTC)"},
     ConditionKeyInfo{"mlvault:EpochTime", "Numeric", "time of the request in seconds since 1970"},
     ConditionKeyInfo{"mlvault:RequestSource", "String", "\"cli\" (embedded) or \"api\" (server)"},
-    ConditionKeyInfo{"ml:EnvironmentName", "String", "environment of the target workspace, backup or restore"},
+    ConditionKeyInfo{"ml:EnvironmentName", "String",
+                     "environment of the target workspace, backup or restore"},
     ConditionKeyInfo{"ml:WorkspaceName", "String", "name of the target workspace"},
     ConditionKeyInfo{"ml:WorkspaceCrn", "Crn", "CRN of the target workspace"},
     ConditionKeyInfo{"ml:BackupName", "String", "name of the target backup"},
-    ConditionKeyInfo{"ml:ResourceTag/", "String", "tag <key> of the target workspace (ml:ResourceTag/<key>)"},
-    ConditionKeyInfo{"ml:RequestTag/", "String", "tag <key> requested for a new workspace (ml:RequestTag/<key>)"},
+    ConditionKeyInfo{"ml:ResourceTag/", "String",
+                     "tag <key> of the target workspace (ml:ResourceTag/<key>)"},
+    ConditionKeyInfo{"ml:RequestTag/", "String",
+                     "tag <key> requested for a new workspace (ml:RequestTag/<key>)"},
 };
 
 constexpr std::array kEntitlements = {
-    EntitlementInfo{"ML_ENABLE_BACKUP_RESTORE",
-                    "backup, list, describe, delete, cancel, verify and restore of workspace backups"},
+    EntitlementInfo{
+        "ML_ENABLE_BACKUP_RESTORE",
+        "backup, list, describe, delete, cancel, verify and restore of workspace backups"},
 };
 
 }  // namespace
@@ -97,7 +103,8 @@ std::span<const ConditionKeyInfo> KnownConditionKeys() { return kConditionKeys; 
 bool IsKnownConditionKey(std::string_view key) {
   for (const auto& k : kConditionKeys) {
     if (k.name.ends_with('/')) {
-      if (key.size() > k.name.size() && EqualsIgnoreCase(key.substr(0, k.name.size()), k.name)) return true;
+      if (key.size() > k.name.size() && EqualsIgnoreCase(key.substr(0, k.name.size()), k.name))
+        return true;
     } else if (EqualsIgnoreCase(key, k.name)) {
       return true;
     }

@@ -13,10 +13,10 @@
 namespace mlvault::iam {
 
 struct ActionInfo {
-  std::string_view name;       // "ml:BackupWorkspace"
-  std::string_view verb;       // "backup-workspace"
-  std::string_view resource;   // what the resource CRN names: "workspace", "backup", "*", ...
-  bool mutating;               // audited when it runs
+  std::string_view name;      // "ml:BackupWorkspace"
+  std::string_view verb;      // "backup-workspace"
+  std::string_view resource;  // what the resource CRN names: "workspace", "backup", "*", ...
+  bool mutating;              // audited when it runs
   bool needs_backup_entitlement;
 };
 

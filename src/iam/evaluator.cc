@@ -12,7 +12,8 @@ namespace {
 const std::vector<std::string>* Lookup(const RequestContext& ctx, std::string_view key) {
   auto it = ctx.find(std::string(key));
   if (it == ctx.end()) {
-    it = std::find_if(ctx.begin(), ctx.end(), [&](const auto& kv) { return EqualsIgnoreCase(kv.first, key); });
+    it = std::find_if(ctx.begin(), ctx.end(),
+                      [&](const auto& kv) { return EqualsIgnoreCase(kv.first, key); });
   }
   if (it == ctx.end() || it->second.empty()) return nullptr;
   return &it->second;
@@ -28,7 +29,8 @@ VariableLookup MakeLookup(bool variables, const RequestContext& ctx) {
 }
 
 // Whether the context value `c` matches the policy value `p` under the positive operator `op`.
-bool Compare(BaseOperator op, const std::string& c, const std::string& p, const VariableLookup& lookup) {
+bool Compare(BaseOperator op, const std::string& c, const std::string& p,
+             const VariableLookup& lookup) {
   switch (op) {
     case BaseOperator::kStringEquals: {
       auto v = SubstituteVariables(p, lookup);
@@ -40,7 +42,8 @@ bool Compare(BaseOperator op, const std::string& c, const std::string& p, const 
     }
     case BaseOperator::kStringLike:
     case BaseOperator::kCrnEquals:
-    case BaseOperator::kCrnLike: return WildcardMatchWithVariables(p, c, false, lookup);
+    case BaseOperator::kCrnLike:
+      return WildcardMatchWithVariables(p, c, false, lookup);
     case BaseOperator::kNumericEquals:
     case BaseOperator::kNumericLessThan:
     case BaseOperator::kNumericLessThanEquals:
@@ -49,11 +52,16 @@ bool Compare(BaseOperator op, const std::string& c, const std::string& p, const 
       auto a = ParsePolicyNumber(c), b = ParsePolicyNumber(p);
       if (!a || !b) return false;
       switch (op) {
-        case BaseOperator::kNumericEquals: return *a == *b;
-        case BaseOperator::kNumericLessThan: return *a < *b;
-        case BaseOperator::kNumericLessThanEquals: return *a <= *b;
-        case BaseOperator::kNumericGreaterThan: return *a > *b;
-        default: return *a >= *b;
+        case BaseOperator::kNumericEquals:
+          return *a == *b;
+        case BaseOperator::kNumericLessThan:
+          return *a < *b;
+        case BaseOperator::kNumericLessThanEquals:
+          return *a <= *b;
+        case BaseOperator::kNumericGreaterThan:
+          return *a > *b;
+        default:
+          return *a >= *b;
       }
     }
     case BaseOperator::kDateEquals:
@@ -64,20 +72,27 @@ bool Compare(BaseOperator op, const std::string& c, const std::string& p, const 
       auto a = ParsePolicyDate(c), b = ParsePolicyDate(p);
       if (!a || !b) return false;
       switch (op) {
-        case BaseOperator::kDateEquals: return *a == *b;
-        case BaseOperator::kDateLessThan: return *a < *b;
-        case BaseOperator::kDateLessThanEquals: return *a <= *b;
-        case BaseOperator::kDateGreaterThan: return *a > *b;
-        default: return *a >= *b;
+        case BaseOperator::kDateEquals:
+          return *a == *b;
+        case BaseOperator::kDateLessThan:
+          return *a < *b;
+        case BaseOperator::kDateLessThanEquals:
+          return *a <= *b;
+        case BaseOperator::kDateGreaterThan:
+          return *a > *b;
+        default:
+          return *a >= *b;
       }
     }
     case BaseOperator::kBool:
-      return (EqualsIgnoreCase(c, "true") || EqualsIgnoreCase(c, "false")) && EqualsIgnoreCase(c, p);
+      return (EqualsIgnoreCase(c, "true") || EqualsIgnoreCase(c, "false")) &&
+             EqualsIgnoreCase(c, p);
     case BaseOperator::kIpAddress: {
       auto net = ParseIpNetwork(p);
       return net && net->Contains(c);
     }
-    default: return false;  // Negated and Null operators never reach here.
+    default:
+      return false;  // Negated and Null operators never reach here.
   }
 }
 
@@ -85,9 +100,12 @@ bool Compare(BaseOperator op, const std::string& c, const std::string& p, const 
 
 std::string_view OutcomeName(Outcome o) {
   switch (o) {
-    case Outcome::kAllowed: return "allowed";
-    case Outcome::kExplicitDeny: return "explicitDeny";
-    case Outcome::kImplicitDeny: return "implicitDeny";
+    case Outcome::kAllowed:
+      return "allowed";
+    case Outcome::kExplicitDeny:
+      return "explicitDeny";
+    case Outcome::kImplicitDeny:
+      return "implicitDeny";
   }
   return "implicitDeny";
 }
@@ -96,16 +114,20 @@ bool ConditionHolds(const Condition& cond, bool variables, const RequestContext&
   const std::vector<std::string>* vals = Lookup(ctx, cond.key);
   if (cond.op.base == BaseOperator::kNull) {
     // "true": the key must be absent; "false": present. Several values: any may hold.
-    return std::any_of(cond.values.begin(), cond.values.end(),
-                       [&](const std::string& v) { return EqualsIgnoreCase(v, "true") == (vals == nullptr); });
+    return std::any_of(cond.values.begin(), cond.values.end(), [&](const std::string& v) {
+      return EqualsIgnoreCase(v, "true") == (vals == nullptr);
+    });
   }
   const bool negated = IsNegated(cond.op.base);
   if (!vals) {
     if (cond.op.if_exists) return true;
     switch (cond.op.qualifier) {
-      case SetQualifier::kForAllValues: return true;
-      case SetQualifier::kForAnyValue: return false;
-      case SetQualifier::kNone: return negated;
+      case SetQualifier::kForAllValues:
+        return true;
+      case SetQualifier::kForAnyValue:
+        return false;
+      case SetQualifier::kNone:
+        return negated;
     }
   }
   const BaseOperator positive = Positive(cond.op.base);
@@ -116,25 +138,30 @@ bool ConditionHolds(const Condition& cond, bool variables, const RequestContext&
   };
   auto holds = [&](const std::string& c) { return negated ? !matches(c) : matches(c); };
   switch (cond.op.qualifier) {
-    case SetQualifier::kForAnyValue: return std::any_of(vals->begin(), vals->end(), holds);
-    case SetQualifier::kForAllValues: return std::all_of(vals->begin(), vals->end(), holds);
-    case SetQualifier::kNone: break;
+    case SetQualifier::kForAnyValue:
+      return std::any_of(vals->begin(), vals->end(), holds);
+    case SetQualifier::kForAllValues:
+      return std::all_of(vals->begin(), vals->end(), holds);
+    case SetQualifier::kNone:
+      break;
   }
   bool any = std::any_of(vals->begin(), vals->end(), matches);
   return negated ? !any : any;
 }
 
 bool StatementApplies(const Statement& s, bool variables, const Request& request) {
-  bool action = std::any_of(s.actions.begin(), s.actions.end(),
-                            [&](const std::string& a) { return WildcardMatch(a, request.action, true); });
+  bool action = std::any_of(s.actions.begin(), s.actions.end(), [&](const std::string& a) {
+    return WildcardMatch(a, request.action, true);
+  });
   if (action == s.not_action) return false;
   VariableLookup lookup = MakeLookup(variables, request.context);
   bool resource = std::any_of(s.resources.begin(), s.resources.end(), [&](const std::string& r) {
     return WildcardMatchWithVariables(r, request.resource, false, lookup);
   });
   if (resource == s.not_resource) return false;
-  return std::all_of(s.conditions.begin(), s.conditions.end(),
-                     [&](const Condition& c) { return ConditionHolds(c, variables, request.context); });
+  return std::all_of(s.conditions.begin(), s.conditions.end(), [&](const Condition& c) {
+    return ConditionHolds(c, variables, request.context);
+  });
 }
 
 Decision Evaluate(std::span<const NamedPolicy> policies, const Request& request) {

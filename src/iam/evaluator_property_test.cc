@@ -20,7 +20,9 @@ class Gen {
   size_t Pick(size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng_); }
   bool Coin(int percent = 50) { return Pick(100) < static_cast<size_t>(percent); }
   template <class T>
-  const T& OneOf(const std::vector<T>& v) { return v[Pick(v.size())]; }
+  const T& OneOf(const std::vector<T>& v) {
+    return v[Pick(v.size())];
+  }
 
   Request RandomRequest() {
     Request r;
@@ -54,13 +56,19 @@ class Gen {
     const auto& vals = kContextValues[k].second;
     bool ip = c.key == "mlvault:SourceIp", num = c.key == "mlvault:EpochTime";
     std::vector<BaseOperator> ops;
-    if (ip) ops = {BaseOperator::kIpAddress, BaseOperator::kNotIpAddress, BaseOperator::kNull};
+    if (ip)
+      ops = {BaseOperator::kIpAddress, BaseOperator::kNotIpAddress, BaseOperator::kNull};
     else if (num)
-      ops = {BaseOperator::kNumericEquals, BaseOperator::kNumericNotEquals, BaseOperator::kNumericLessThan,
-             BaseOperator::kNumericGreaterThanEquals, BaseOperator::kNull};
+      ops = {BaseOperator::kNumericEquals, BaseOperator::kNumericNotEquals,
+             BaseOperator::kNumericLessThan, BaseOperator::kNumericGreaterThanEquals,
+             BaseOperator::kNull};
     else
-      ops = {BaseOperator::kStringEquals, BaseOperator::kStringNotEquals, BaseOperator::kStringLike,
-             BaseOperator::kStringNotLike, BaseOperator::kStringEqualsIgnoreCase, BaseOperator::kNull};
+      ops = {BaseOperator::kStringEquals,
+             BaseOperator::kStringNotEquals,
+             BaseOperator::kStringLike,
+             BaseOperator::kStringNotLike,
+             BaseOperator::kStringEqualsIgnoreCase,
+             BaseOperator::kNull};
     c.op.base = OneOf(ops);
     if (c.op.base == BaseOperator::kNull) {
       c.values = {Coin() ? "true" : "false"};
@@ -68,12 +76,17 @@ class Gen {
     }
     c.op.if_exists = Coin(20);
     size_t q = Pick(4);
-    c.op.qualifier = q == 0 ? SetQualifier::kForAnyValue : q == 1 ? SetQualifier::kForAllValues : SetQualifier::kNone;
+    c.op.qualifier = q == 0   ? SetQualifier::kForAnyValue
+                     : q == 1 ? SetQualifier::kForAllValues
+                              : SetQualifier::kNone;
     for (size_t i = 0, n = 1 + Pick(2); i < n; ++i) {
-      if (ip) c.values.push_back(OneOf(std::vector<std::string>{"10.0.0.0/8", "127.0.0.1", "::1", "192.168.0.0/16"}));
+      if (ip)
+        c.values.push_back(
+            OneOf(std::vector<std::string>{"10.0.0.0/8", "127.0.0.1", "::1", "192.168.0.0/16"}));
       else if (c.op.base == BaseOperator::kStringLike || c.op.base == BaseOperator::kStringNotLike)
         c.values.push_back(OneOf(std::vector<std::string>{"p*", "*", "d?v", "PROD"}));
-      else c.values.push_back(OneOf(vals));
+      else
+        c.values.push_back(OneOf(vals));
     }
     return c;
   }
@@ -93,22 +106,36 @@ class Gen {
 
   std::mt19937 rng_;
 
-  inline static const std::vector<std::string> kActions = {"ml:BackupWorkspace", "ml:ListWorkspaceBackups",
-                                                           "ml:DeleteBackup", "ml:RestoreWorkspace", "iam:CreateUser"};
-  inline static const std::vector<std::string> kActionPatterns = {
-      "*", "ml:*", "iam:*", "ml:BackupWorkspace", "ML:listworkspacebackups", "ml:Delete*", "ml:*Workspace*",
-      "ml:??storeWorkspace", "iam:Create?ser"};
+  inline static const std::vector<std::string> kActions = {
+      "ml:BackupWorkspace", "ml:ListWorkspaceBackups", "ml:DeleteBackup", "ml:RestoreWorkspace",
+      "iam:CreateUser"};
+  inline static const std::vector<std::string> kActionPatterns = {"*",
+                                                                  "ml:*",
+                                                                  "iam:*",
+                                                                  "ml:BackupWorkspace",
+                                                                  "ML:listworkspacebackups",
+                                                                  "ml:Delete*",
+                                                                  "ml:*Workspace*",
+                                                                  "ml:??storeWorkspace",
+                                                                  "iam:Create?ser"};
   inline static const std::vector<std::string> kResources = {
       "*", "crn:mlvault:ml:us-west-1:a1:workspace:w1", "crn:mlvault:ml:us-west-1:a1:workspace:w2",
-      "crn:mlvault:ml:us-west-1:a1:workspace_backup:b1", "crn:mlvault:environments:us-west-1:a1:environment:e1"};
+      "crn:mlvault:ml:us-west-1:a1:workspace_backup:b1",
+      "crn:mlvault:environments:us-west-1:a1:environment:e1"};
   inline static const std::vector<std::string> kResourcePatterns = {
-      "*", "crn:mlvault:ml:*", "crn:mlvault:ml:us-west-1:a1:workspace:w1", "crn:mlvault:*:workspace_backup:*",
-      "crn:mlvault:ml:us-west-1:a1:workspace:w?", "crn:mlvault:environments:*", "crn:mlvault:ml:us-west-1:A1:*"};
-  inline static const std::vector<std::pair<std::string, std::vector<std::string>>> kContextValues = {
-      {"ml:EnvironmentName", {"prod", "dev", "PROD"}},
-      {"ml:ResourceTag/team", {"ml", "data", "ops"}},
-      {"mlvault:SourceIp", {"127.0.0.1", "10.1.2.3", "::1", "192.168.7.7"}},
-      {"mlvault:EpochTime", {"5", "100", "1e3"}},
+      "*",
+      "crn:mlvault:ml:*",
+      "crn:mlvault:ml:us-west-1:a1:workspace:w1",
+      "crn:mlvault:*:workspace_backup:*",
+      "crn:mlvault:ml:us-west-1:a1:workspace:w?",
+      "crn:mlvault:environments:*",
+      "crn:mlvault:ml:us-west-1:A1:*"};
+  inline static const std::vector<std::pair<std::string, std::vector<std::string>>> kContextValues =
+      {
+          {"ml:EnvironmentName", {"prod", "dev", "PROD"}},
+          {"ml:ResourceTag/team", {"ml", "data", "ops"}},
+          {"mlvault:SourceIp", {"127.0.0.1", "10.1.2.3", "::1", "192.168.7.7"}},
+          {"mlvault:EpochTime", {"5", "100", "1e3"}},
   };
 };
 
@@ -161,7 +188,8 @@ TEST(EvaluatorPropertyTest, RemovingAnAllowNeverGrants) {
     bool before = Evaluate(ps, r).allowed();
     auto fewer = ps;
     auto& stmts = fewer[g.Pick(fewer.size())].policy.statements;
-    auto it = std::find_if(stmts.begin(), stmts.end(), [](const Statement& s) { return s.effect == Effect::kAllow; });
+    auto it = std::find_if(stmts.begin(), stmts.end(),
+                           [](const Statement& s) { return s.effect == Effect::kAllow; });
     if (it == stmts.end()) continue;
     stmts.erase(it);
     bool after = Evaluate(fewer, r).allowed();
@@ -177,7 +205,8 @@ TEST(EvaluatorPropertyTest, AddingAnAllowNeverRevokes) {
     bool before = Evaluate(ps, r).allowed();
     auto more = ps;
     more.push_back({"Extra", {"2012-10-17", "", {g.RandomStatement(Effect::kAllow)}}});
-    ASSERT_TRUE(!before || Evaluate(more, r).allowed()) << "round " << i << ": " << Describe(more, r);
+    ASSERT_TRUE(!before || Evaluate(more, r).allowed())
+        << "round " << i << ": " << Describe(more, r);
   }
 }
 
@@ -206,16 +235,20 @@ TEST(EvaluatorPropertyTest, DecisionAgreesWithMatchedStatementsAndIgnoresOrder) 
     Decision d = Evaluate(ps, r);
     bool any_deny = false, any_allow = false;
     for (const auto& m : d.matched) (m.effect == Effect::kDeny ? any_deny : any_allow) = true;
-    Outcome expect = any_deny ? Outcome::kExplicitDeny : any_allow ? Outcome::kAllowed : Outcome::kImplicitDeny;
+    Outcome expect = any_deny    ? Outcome::kExplicitDeny
+                     : any_allow ? Outcome::kAllowed
+                                 : Outcome::kImplicitDeny;
     ASSERT_EQ(d.outcome, expect) << Describe(ps, r);
     if (d.deciding) {
-      const auto& s = ps[std::stoi(d.deciding->policy.substr(1))].policy.statements.at(d.deciding->index);
+      const auto& s =
+          ps[std::stoi(d.deciding->policy.substr(1))].policy.statements.at(d.deciding->index);
       ASSERT_TRUE(StatementApplies(s, true, r));
       ASSERT_EQ(s.effect, d.deciding->effect);
     }
     auto shuffled = ps;
     std::shuffle(shuffled.begin(), shuffled.end(), g.rng_);
-    for (auto& p : shuffled) std::shuffle(p.policy.statements.begin(), p.policy.statements.end(), g.rng_);
+    for (auto& p : shuffled)
+      std::shuffle(p.policy.statements.begin(), p.policy.statements.end(), g.rng_);
     ASSERT_EQ(Evaluate(shuffled, r).outcome, d.outcome) << Describe(ps, r);
     (d.allowed() ? allowed : denied)++;
   }
@@ -236,7 +269,8 @@ TEST(EvaluatorPropertyTest, NegatedOperatorsAreComplements) {
     Condition pos = c;
     pos.op.base = Positive(c.op.base);
     if (c.op.qualifier == SetQualifier::kNone) {
-      ASSERT_NE(ConditionHolds(c, true, r.context), ConditionHolds(pos, true, r.context)) << c.op.ToString() << " " << c.key;
+      ASSERT_NE(ConditionHolds(c, true, r.context), ConditionHolds(pos, true, r.context))
+          << c.op.ToString() << " " << c.key;
     } else {
       Condition all_neg = c, any_pos = pos;
       all_neg.op.qualifier = SetQualifier::kForAllValues;
@@ -258,8 +292,10 @@ TEST(EvaluatorPropertyTest, IfExistsOnlyWidensWhenTheKeyIsAbsent) {
     without.op.if_exists = false;
     auto it = r.context.find(c.key);
     bool absent = it == r.context.end() || it->second.empty();
-    if (absent) ASSERT_TRUE(ConditionHolds(with, true, r.context));
-    else ASSERT_EQ(ConditionHolds(with, true, r.context), ConditionHolds(without, true, r.context));
+    if (absent)
+      ASSERT_TRUE(ConditionHolds(with, true, r.context));
+    else
+      ASSERT_EQ(ConditionHolds(with, true, r.context), ConditionHolds(without, true, r.context));
   }
 }
 
@@ -280,7 +316,8 @@ std::string ToJson(const Policy& p) {
       out += ",\n     \"Condition\": {";
       std::vector<std::string> ops;
       for (const auto& c : s.conditions)
-        if (std::find(ops.begin(), ops.end(), c.op.ToString()) == ops.end()) ops.push_back(c.op.ToString());
+        if (std::find(ops.begin(), ops.end(), c.op.ToString()) == ops.end())
+          ops.push_back(c.op.ToString());
       for (size_t o = 0; o < ops.size(); ++o) {
         out += (o ? ", " : "") + str(ops[o]) + ": {";
         bool first = true;
@@ -311,7 +348,8 @@ TEST(EvaluatorPropertyTest, ParsedDocumentsDecideLikeTheirStatements) {
       for (const auto& s : p.policy.statements)
         for (size_t a = 0; a < s.conditions.size(); ++a)
           for (size_t b = a + 1; b < s.conditions.size(); ++b)
-            dup = dup || (s.conditions[a].op == s.conditions[b].op && s.conditions[a].key == s.conditions[b].key);
+            dup = dup || (s.conditions[a].op == s.conditions[b].op &&
+                          s.conditions[a].key == s.conditions[b].key);
     if (dup) continue;
     std::vector<NamedPolicy> parsed;
     for (const auto& p : ps) {

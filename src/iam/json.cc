@@ -20,12 +20,18 @@ const JsonValue::Member* JsonValue::Find(std::string_view key) const {
 
 std::string_view TypeName(JsonValue::Type type) {
   switch (type) {
-    case JsonValue::Type::kNull: return "null";
-    case JsonValue::Type::kBool: return "boolean";
-    case JsonValue::Type::kNumber: return "number";
-    case JsonValue::Type::kString: return "string";
-    case JsonValue::Type::kArray: return "array";
-    case JsonValue::Type::kObject: return "object";
+    case JsonValue::Type::kNull:
+      return "null";
+    case JsonValue::Type::kBool:
+      return "boolean";
+    case JsonValue::Type::kNumber:
+      return "number";
+    case JsonValue::Type::kString:
+      return "string";
+    case JsonValue::Type::kArray:
+      return "array";
+    case JsonValue::Type::kObject:
+      return "object";
   }
   return "value";
 }
@@ -33,9 +39,9 @@ std::string_view TypeName(JsonValue::Type type) {
 namespace {
 
 bool PlainKeyChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '_' || c == ':' || c == '/' || c == '-' || c == '$' || c == '@' || c == '+' ||
-         c == '=' || c == ',';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == ':' || c == '/' || c == '-' || c == '$' || c == '@' || c == '+' || c == '=' ||
+         c == ',';
 }
 
 // Quotes `s` for a message: printable ASCII as is, everything else escaped.
@@ -78,8 +84,11 @@ class Parser {
 
   std::expected<JsonValue, DocumentError> Run() {
     if (s_.size() > limits_.max_bytes)
-      return std::unexpected(DocumentError{{1, 1}, "", "the document is " + std::to_string(s_.size()) +
-                                           " bytes; the limit is " + std::to_string(limits_.max_bytes)});
+      return std::unexpected(DocumentError{{1, 1},
+                                           "",
+                                           "the document is " + std::to_string(s_.size()) +
+                                               " bytes; the limit is " +
+                                               std::to_string(limits_.max_bytes)});
     if (s_.starts_with("\xEF\xBB\xBF")) i_ = 3;
     JsonValue root;
     SkipWs();
@@ -90,7 +99,8 @@ class Parser {
       if (Peek() == ',') {
         Fail(pos_, "trailing comma after the end of the document; remove it");
       } else if (Peek() >= 0) {
-        Fail(pos_, "unexpected " + Describe() + " after the end of the document (one JSON value expected)");
+        Fail(pos_, "unexpected " + Describe() +
+                       " after the end of the document (one JSON value expected)");
       }
     }
     if (err_) return std::unexpected(*err_);
@@ -125,8 +135,10 @@ class Parser {
   void SkipWs() {
     for (;;) {
       int c = Peek();
-      if (c == ' ' || c == '\t' || c == '\n' || c == '\r') Advance();
-      else return;
+      if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+        Advance();
+      else
+        return;
     }
   }
 
@@ -141,8 +153,8 @@ class Parser {
 
   std::string Word() const {
     size_t j = i_;
-    while (j < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[j])) || s_[j] == '_' || s_[j] == ':' ||
-                             s_[j] == '*' || s_[j] == '-'))
+    while (j < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[j])) || s_[j] == '_' ||
+                             s_[j] == ':' || s_[j] == '*' || s_[j] == '-'))
       ++j;
     return std::string(s_.substr(i_, j - i_));
   }
@@ -152,19 +164,26 @@ class Parser {
     out.pos = pos_;
     int c = Peek();
     switch (c) {
-      case '{': return ParseObject(out);
-      case '[': return ParseArray(out);
+      case '{':
+        return ParseObject(out);
+      case '[':
+        return ParseArray(out);
       case '"':
         out.type = JsonValue::Type::kString;
         return ParseString(out.text);
-      case -1: return Fail(pos_, "unexpected end of document; a value was expected");
-      case '\'': return Fail(pos_, "strings must be in double quotes, not single quotes");
-      case '/': return Fail(pos_, "comments are not allowed in JSON");
+      case -1:
+        return Fail(pos_, "unexpected end of document; a value was expected");
+      case '\'':
+        return Fail(pos_, "strings must be in double quotes, not single quotes");
+      case '/':
+        return Fail(pos_, "comments are not allowed in JSON");
       case ',':
       case ']':
       case '}':
-      case ':': return Fail(pos_, "expected a value, found " + Describe());
-      default: break;
+      case ':':
+        return Fail(pos_, "expected a value, found " + Describe());
+      default:
+        break;
     }
     if (c == '-' || (c >= '0' && c <= '9')) return ParseNumber(out);
     std::string word = Word();
@@ -175,14 +194,17 @@ class Parser {
       return true;
     }
     if (!word.empty())
-      return Fail(pos_, "unexpected word " + Quote(word) +
-                            "; strings must be in double quotes (the only bare words are true, false and null)");
+      return Fail(
+          pos_,
+          "unexpected word " + Quote(word) +
+              "; strings must be in double quotes (the only bare words are true, false and null)");
     return Fail(pos_, "expected a value, found " + Describe());
   }
 
   bool Enter(SourcePos at) {
     if (++depth_ > limits_.max_depth)
-      return Fail(at, "the document nests deeper than " + std::to_string(limits_.max_depth) + " levels");
+      return Fail(
+          at, "the document nests deeper than " + std::to_string(limits_.max_depth) + " levels");
     return true;
   }
 
@@ -204,9 +226,12 @@ class Parser {
       if (c != '"') {
         if (c == '\'') return Fail(pos_, "object keys must be in double quotes, not single quotes");
         if (c == '/') return Fail(pos_, "comments are not allowed in JSON");
-        if (c < 0) return Fail(pos_, "unexpected end of document; the object opened at " + At(open) + " is not closed");
+        if (c < 0)
+          return Fail(pos_, "unexpected end of document; the object opened at " + At(open) +
+                                " is not closed");
         std::string word = Word();
-        if (!word.empty()) return Fail(pos_, "object keys must be strings in double quotes, found " + word);
+        if (!word.empty())
+          return Fail(pos_, "object keys must be strings in double quotes, found " + word);
         return Fail(pos_, "expected a key in double quotes, found " + Describe());
       }
       std::string key;
@@ -215,7 +240,8 @@ class Parser {
         if (m.key == key)
           return Fail(key_pos, "duplicate key " + Quote(key) + " (first at " + At(m.key_pos) + ")");
       SkipWs();
-      if (Peek() != ':') return Fail(pos_, "expected ':' after the key " + Quote(key) + ", found " + Describe());
+      if (Peek() != ':')
+        return Fail(pos_, "expected ':' after the key " + Quote(key) + ", found " + Describe());
       Advance();
       JsonValue value;
       size_t saved = path_.size();
@@ -242,8 +268,11 @@ class Parser {
       const std::string& last = out.members.back().key;
       if (c == '"')
         return Fail(pos_, "missing ',' between the member " + Quote(last) + " and the next key");
-      if (c < 0) return Fail(pos_, "unexpected end of document; the object opened at " + At(open) + " is not closed");
-      return Fail(pos_, "expected ',' or '}' after the member " + Quote(last) + ", found " + Describe());
+      if (c < 0)
+        return Fail(pos_, "unexpected end of document; the object opened at " + At(open) +
+                              " is not closed");
+      return Fail(pos_,
+                  "expected ',' or '}' after the member " + Quote(last) + ", found " + Describe());
     }
   }
 
@@ -280,7 +309,9 @@ class Parser {
         --depth_;
         return true;
       }
-      if (c < 0) return Fail(pos_, "unexpected end of document; the array opened at " + At(open) + " is not closed");
+      if (c < 0)
+        return Fail(
+            pos_, "unexpected end of document; the array opened at " + At(open) + " is not closed");
       if (c == '"' || c == '{' || c == '[' || c == '-' || (c >= '0' && c <= '9'))
         return Fail(pos_, "missing ',' between array elements");
       return Fail(pos_, "expected ',' or ']' in the array, found " + Describe());
@@ -350,13 +381,15 @@ class Parser {
     Advance();  // '"'
     for (;;) {
       int c = Peek();
-      if (c < 0) return Fail(open, "unterminated string (no closing '\"' before the end of the document)");
+      if (c < 0)
+        return Fail(open, "unterminated string (no closing '\"' before the end of the document)");
       if (c == '"') {
         Advance();
         return true;
       }
       if (c == '\n' || c == '\r')
-        return Fail(open, "unterminated string (a string cannot span lines; a closing '\"' is missing)");
+        return Fail(open,
+                    "unterminated string (a string cannot span lines; a closing '\"' is missing)");
       if (c < 0x20) return Fail(pos_, "control characters must be escaped in strings (e.g. \\t)");
       if (c >= 0x80) {
         if (!CopyUtf8(out)) return false;
@@ -371,34 +404,55 @@ class Parser {
       Advance();
       int e = Peek();
       switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
+        case '"':
+          out += '"';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '/':
+          out += '/';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
         case 'u': {
           Advance();
           auto hi = Hex4();
           if (!hi) return Fail(esc, "\\u must be followed by four hex digits");
           uint32_t cp = *hi;
-          if (cp >= 0xDC00 && cp <= 0xDFFF) return Fail(esc, "unpaired UTF-16 surrogate in \\u escape");
+          if (cp >= 0xDC00 && cp <= 0xDFFF)
+            return Fail(esc, "unpaired UTF-16 surrogate in \\u escape");
           if (cp >= 0xD800 && cp <= 0xDBFF) {
-            if (Peek() != '\\' || Peek(1) != 'u') return Fail(esc, "unpaired UTF-16 surrogate in \\u escape");
+            if (Peek() != '\\' || Peek(1) != 'u')
+              return Fail(esc, "unpaired UTF-16 surrogate in \\u escape");
             Advance();
             Advance();
             auto lo = Hex4();
-            if (!lo || *lo < 0xDC00 || *lo > 0xDFFF) return Fail(esc, "unpaired UTF-16 surrogate in \\u escape");
+            if (!lo || *lo < 0xDC00 || *lo > 0xDFFF)
+              return Fail(esc, "unpaired UTF-16 surrogate in \\u escape");
             cp = 0x10000 + ((cp - 0xD800) << 10) + (*lo - 0xDC00);
           }
           AppendUtf8(out, cp);
           continue;
         }
         default:
-          return Fail(esc, "invalid escape " + (e >= 0x20 && e < 0x7f ? std::string("\\") + static_cast<char>(e) : "\\") +
-                               " in string (valid: \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)");
+          return Fail(
+              esc, "invalid escape " +
+                       (e >= 0x20 && e < 0x7f ? std::string("\\") + static_cast<char>(e) : "\\") +
+                       " in string (valid: \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)");
       }
       Advance();
     }

@@ -45,7 +45,7 @@ class JsonValue {
   bool boolean = false;
   // kString: the decoded string; kNumber: the literal as written (e.g. "1.50").
   std::string text;
-  std::vector<JsonValue> items;  // kArray
+  std::vector<JsonValue> items;     // kArray
   std::vector<JsonMember> members;  // kObject, in document order (keys are unique)
 
   bool is_object() const { return type == Type::kObject; }
@@ -75,6 +75,7 @@ struct JsonLimits {
 
 // Parses one JSON value (the whole text, surrounding whitespace and a UTF-8 byte order mark
 // allowed). On failure returns the first problem with its place.
-std::expected<JsonValue, DocumentError> ParseJson(std::string_view text, const JsonLimits& limits = {});
+std::expected<JsonValue, DocumentError> ParseJson(std::string_view text,
+                                                  const JsonLimits& limits = {});
 
 }  // namespace mlvault::iam

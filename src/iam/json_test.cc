@@ -6,7 +6,8 @@ namespace mlvault::iam {
 namespace {
 
 TEST(JsonTest, ParsesValuesWithPositions) {
-  auto v = ParseJson("{\n  \"a\": [1, -2.5e3, true, null],\n  \"b\": \"x\\u00e9\\ud83d\\ude00\"\n}");
+  auto v =
+      ParseJson("{\n  \"a\": [1, -2.5e3, true, null],\n  \"b\": \"x\\u00e9\\ud83d\\ude00\"\n}");
   ASSERT_TRUE(v) << v.error().ToString();
   ASSERT_TRUE(v->is_object());
   ASSERT_EQ(v->members.size(), 2u);
@@ -61,9 +62,12 @@ INSTANTIATE_TEST_SUITE_P(
     Cases, JsonErrorTest,
     ::testing::Values(
         ErrorCase{"empty", "  \n ", 2, 2, "", "empty"},
-        ErrorCase{"trailing_comma_object", "{\n  \"a\": 1,\n}", 2, 9, "", "trailing comma after the last member"},
-        ErrorCase{"trailing_comma_nested", "{\"S\": [{\"E\": \"x\",\n }]}", 1, 17, "S[0]", "trailing comma"},
-        ErrorCase{"trailing_comma_array", "{\"a\": [1, 2,\n\n]}", 1, 12, "a", "trailing comma after the last element"},
+        ErrorCase{"trailing_comma_object", "{\n  \"a\": 1,\n}", 2, 9, "",
+                  "trailing comma after the last member"},
+        ErrorCase{"trailing_comma_nested", "{\"S\": [{\"E\": \"x\",\n }]}", 1, 17, "S[0]",
+                  "trailing comma"},
+        ErrorCase{"trailing_comma_array", "{\"a\": [1, 2,\n\n]}", 1, 12, "a",
+                  "trailing comma after the last element"},
         ErrorCase{"trailing_comma_document", "{} ,", 1, 4, "", "trailing comma after the end"},
         ErrorCase{"missing_comma_members", "{\"a\": 1\n \"b\": 2}", 2, 2, "", "missing ','"},
         ErrorCase{"missing_comma_array", "[1 2]", 1, 4, "", "missing ','"},
@@ -86,13 +90,16 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"dot_no_digit", "[1.]", 1, 2, "[0]", "digit must follow '.'"},
         ErrorCase{"exponent_no_digit", "[1e+]", 1, 2, "[0]", "exponent"},
         ErrorCase{"number_with_letters", "[12abc]", 1, 2, "[0]", "invalid number"},
-        ErrorCase{"duplicate_key", "{\"a\": 1,\n \"a\": 2}", 2, 2, "", "duplicate key \"a\" (first at line 1, column 2)"},
+        ErrorCase{"duplicate_key", "{\"a\": 1,\n \"a\": 2}", 2, 2, "",
+                  "duplicate key \"a\" (first at line 1, column 2)"},
         ErrorCase{"missing_colon", "{\"a\" 1}", 1, 6, "", "expected ':'"},
-        ErrorCase{"unclosed_object", "{\"a\": {\"b\": 1}", 1, 15, "", "the object opened at line 1, column 1 is not closed"},
+        ErrorCase{"unclosed_object", "{\"a\": {\"b\": 1}", 1, 15, "",
+                  "the object opened at line 1, column 1 is not closed"},
         ErrorCase{"unclosed_array", "[1, [2]", 1, 8, "", "the array opened at line 1, column 1"},
         ErrorCase{"double_comma", "[1,,2]", 1, 4, "[1]", "expected a value, found ','"},
         ErrorCase{"extra_closer", "{\"a\": 1}}", 1, 9, "", "after the end of the document"},
-        ErrorCase{"too_deep", "[[[[[[[[[1]]]]]]]]]", 1, 9, "[0][0][0][0][0][0][0][0]", "nests deeper than 8"},
+        ErrorCase{"too_deep", "[[[[[[[[[1]]]]]]]]]", 1, 9, "[0][0][0][0][0][0][0][0]",
+                  "nests deeper than 8"},
         ErrorCase{"key_with_dot_path", "{\"a.b\": [}", 1, 10, "[\"a.b\"][0]", "expected a value"},
         ErrorCase{"true_prefix", "[tru]", 1, 2, "[0]", "unexpected word \"tru\""}),
     [](const ::testing::TestParamInfo<ErrorCase>& i) { return std::string(i.param.name); });
@@ -109,13 +116,15 @@ TEST(JsonTest, ErrorToStringHasPlaceAndPath) {
   auto v = ParseJson("{\"Statement\": [{\"Effect\": \"Allow\",}]}");
   ASSERT_FALSE(v);
   EXPECT_EQ(v.error().ToString(),
-            "line 1, column 34 (at Statement[0]): trailing comma after the last member of the object; remove this ','");
+            "line 1, column 34 (at Statement[0]): trailing comma after the last member of the "
+            "object; remove this ','");
 }
 
 TEST(JsonTest, JoinPath) {
   EXPECT_EQ(JoinPath("", "Statement"), "Statement");
   EXPECT_EQ(JoinPath("Statement", 2), "Statement[2]");
-  EXPECT_EQ(JoinPath("C.StringEquals", "ml:ResourceTag/team"), "C.StringEquals.ml:ResourceTag/team");
+  EXPECT_EQ(JoinPath("C.StringEquals", "ml:ResourceTag/team"),
+            "C.StringEquals.ml:ResourceTag/team");
   EXPECT_EQ(JoinPath("C", "a b"), "C[\"a b\"]");
   EXPECT_EQ(JoinPath("C", ""), "C[\"\"]");
 }

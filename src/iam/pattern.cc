@@ -44,7 +44,8 @@ void AppendLiteral(std::string_view s, std::vector<Token>& out) {
 
 // Splits `pattern` into tokens; `wildcards` decides whether * and ? outside variables are
 // wildcards. Returns false if a variable does not resolve.
-bool Compile(std::string_view pattern, bool wildcards, const VariableLookup& lookup, std::vector<Token>& out) {
+bool Compile(std::string_view pattern, bool wildcards, const VariableLookup& lookup,
+             std::vector<Token>& out) {
   size_t i = 0;
   while (i < pattern.size()) {
     if (lookup && pattern.compare(i, 2, "${") == 0) {
@@ -90,8 +91,9 @@ bool MatchTokens(const std::vector<Token>& p, std::string_view text, bool ignore
   AppendCodePoints(text, t);
   size_t pi = 0, ti = 0, star = std::string::npos, mark = 0;
   while (ti < t.size()) {
-    if (pi < p.size() && (p[pi].kind == Kind::kOne ||
-                          (p[pi].kind == Kind::kLiteral && Fold(p[pi].ch, ignore_case) == Fold(t[ti], ignore_case)))) {
+    if (pi < p.size() &&
+        (p[pi].kind == Kind::kOne || (p[pi].kind == Kind::kLiteral &&
+                                      Fold(p[pi].ch, ignore_case) == Fold(t[ti], ignore_case)))) {
       ++pi;
       ++ti;
     } else if (pi < p.size() && p[pi].kind == Kind::kStar) {
@@ -121,7 +123,8 @@ bool WildcardMatchWithVariables(std::string_view pattern, std::string_view text,
   return MatchTokens(tokens, text, ignore_case);
 }
 
-std::optional<std::string> SubstituteVariables(std::string_view value, const VariableLookup& lookup) {
+std::optional<std::string> SubstituteVariables(std::string_view value,
+                                               const VariableLookup& lookup) {
   if (!lookup) return std::string(value);
   std::string out;
   size_t i = 0;

@@ -30,7 +30,8 @@ bool WildcardMatchWithVariables(std::string_view pattern, std::string_view text,
 
 // `value` with its variables substituted (for StringEquals-like comparisons, where '*' is
 // literal); nullopt if a variable does not resolve. Without a lookup, returns `value`.
-std::optional<std::string> SubstituteVariables(std::string_view value, const VariableLookup& lookup);
+std::optional<std::string> SubstituteVariables(std::string_view value,
+                                               const VariableLookup& lookup);
 
 // The condition keys named by `${...}` variables in `value` (not `${*}`, `${?}`, `${$}`).
 std::vector<std::string> VariableNames(std::string_view value);

@@ -30,15 +30,31 @@ enum class Effect { kAllow, kDeny };
 std::string_view EffectName(Effect e);  // "Allow" / "Deny"
 
 enum class BaseOperator {
-  kStringEquals, kStringNotEquals, kStringEqualsIgnoreCase, kStringNotEqualsIgnoreCase,
-  kStringLike, kStringNotLike,
-  kNumericEquals, kNumericNotEquals, kNumericLessThan, kNumericLessThanEquals,
-  kNumericGreaterThan, kNumericGreaterThanEquals,
-  kDateEquals, kDateNotEquals, kDateLessThan, kDateLessThanEquals, kDateGreaterThan,
+  kStringEquals,
+  kStringNotEquals,
+  kStringEqualsIgnoreCase,
+  kStringNotEqualsIgnoreCase,
+  kStringLike,
+  kStringNotLike,
+  kNumericEquals,
+  kNumericNotEquals,
+  kNumericLessThan,
+  kNumericLessThanEquals,
+  kNumericGreaterThan,
+  kNumericGreaterThanEquals,
+  kDateEquals,
+  kDateNotEquals,
+  kDateLessThan,
+  kDateLessThanEquals,
+  kDateGreaterThan,
   kDateGreaterThanEquals,
   kBool,
-  kIpAddress, kNotIpAddress,
-  kCrnEquals, kCrnNotEquals, kCrnLike, kCrnNotLike,
+  kIpAddress,
+  kNotIpAddress,
+  kCrnEquals,
+  kCrnNotEquals,
+  kCrnLike,
+  kCrnNotLike,
   kNull,
 };
 
@@ -73,9 +89,9 @@ struct Condition {
 struct Statement {
   std::string sid;  // may be empty
   Effect effect = Effect::kDeny;
-  bool not_action = false;          // true: `actions` came from NotAction
+  bool not_action = false;  // true: `actions` came from NotAction
   std::vector<std::string> actions;
-  bool not_resource = false;        // true: `resources` came from NotResource
+  bool not_resource = false;  // true: `resources` came from NotResource
   std::vector<std::string> resources;
   std::vector<Condition> conditions;
   SourcePos pos;

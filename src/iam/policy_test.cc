@@ -53,7 +53,8 @@ TEST(PolicyTest, ParsesAFullDocument) {
 }
 
 TEST(PolicyTest, SingleStatementObjectAndAdministratorAccess) {
-  auto p = ParsePolicy(R"({"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}})");
+  auto p = ParsePolicy(
+      R"({"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}})");
   ASSERT_TRUE(p) << p.error().ToString();
   EXPECT_EQ(p->policy.statements.size(), 1u);
   EXPECT_TRUE(p->warnings.empty());
@@ -63,11 +64,13 @@ TEST(PolicyTest, SingleStatementObjectAndAdministratorAccess) {
 }
 
 TEST(PolicyTest, WarnsAboutUnknownActionsAndMissingVersion) {
-  auto p = ParsePolicy(R"({"Statement":{"Effect":"Allow","Action":"ml:BackupWorkpace","Resource":"*"}})");
+  auto p = ParsePolicy(
+      R"({"Statement":{"Effect":"Allow","Action":"ml:BackupWorkpace","Resource":"*"}})");
   ASSERT_TRUE(p) << p.error().ToString();
   ASSERT_EQ(p->warnings.size(), 2u);
   EXPECT_NE(p->warnings[0].find("no Version"), std::string::npos);
-  EXPECT_NE(p->warnings[1].find("did you mean ml:BackupWorkspace?"), std::string::npos) << p->warnings[1];
+  EXPECT_NE(p->warnings[1].find("did you mean ml:BackupWorkspace?"), std::string::npos)
+      << p->warnings[1];
 }
 
 TEST(PolicyTest, OperatorNames) {
@@ -145,71 +148,103 @@ INSTANTIATE_TEST_SUITE_P(
     Cases, PolicyErrorTest,
     ::testing::Values(
         ErrorCase{"trailing_comma_in_statement",
-                  HEAD "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\",}\n]}", 2, 46, "Statement[0]",
-                  "trailing comma"},
+                  HEAD "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\",}\n]}", 2, 46,
+                  "Statement[0]", "trailing comma"},
         ErrorCase{"trailing_comma_in_statement_list",
-                  HEAD "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"},\n]}", 2, 47, "Statement",
-                  "trailing comma after the last element"},
+                  HEAD "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"},\n]}", 2, 47,
+                  "Statement", "trailing comma after the last element"},
         ErrorCase{"trailing_comma_in_condition",
                   HEAD "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\",\n"
                        " \"Condition\":{\"StringEquals\":{\"ml:EnvironmentName\":\"prod\",}}}]}",
                   3, 58, "Statement[0].Condition.StringEquals", "trailing comma"},
         ErrorCase{"not_an_object", "[1]", 1, 1, "", "must be a JSON object"},
-        ErrorCase{"unknown_top_element", "{\"Version\":\"2012-10-17\",\"Statment\":[]}", 1, 25, "Statment",
-                  "did you mean Statement?"},
+        ErrorCase{"unknown_top_element", "{\"Version\":\"2012-10-17\",\"Statment\":[]}", 1, 25,
+                  "Statment", "did you mean Statement?"},
         ErrorCase{"bad_version", "{\"Version\":\"2024-01-01\",\"Statement\":[]}", 1, 12, "Version",
                   "Version must be \"2012-10-17\""},
         ErrorCase{"no_statement", "{\"Version\":\"2012-10-17\"}", 1, 1, "", "no Statement"},
         ErrorCase{"empty_statement", "{\"Statement\":[]}", 1, 14, "Statement", "must not be empty"},
-        ErrorCase{"statement_string", "{\"Statement\":\"x\"}", 1, 14, "Statement", "object or an array"},
-        ErrorCase{"statement_item_not_object", HEAD "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}, 7]}",
-                  2, 49, "Statement[1]", "a statement must be a JSON object"},
-        ErrorCase{"bad_effect", HEAD "{\"Effect\":\"Permit\",\"Action\":\"*\",\"Resource\":\"*\"}]}", 2, 11,
-                  "Statement[0].Effect", "Effect must be \"Allow\" or \"Deny\" (case-sensitive), found \"Permit\""},
-        ErrorCase{"lowercase_effect", HEAD "{\"Effect\":\"allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}", 2, 11,
+        ErrorCase{"statement_string", "{\"Statement\":\"x\"}", 1, 14, "Statement",
+                  "object or an array"},
+        ErrorCase{"statement_item_not_object",
+                  HEAD "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}, 7]}", 2, 49,
+                  "Statement[1]", "a statement must be a JSON object"},
+        ErrorCase{"bad_effect",
+                  HEAD "{\"Effect\":\"Permit\",\"Action\":\"*\",\"Resource\":\"*\"}]}", 2, 11,
+                  "Statement[0].Effect",
+                  "Effect must be \"Allow\" or \"Deny\" (case-sensitive), found \"Permit\""},
+        ErrorCase{"lowercase_effect",
+                  HEAD "{\"Effect\":\"allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}", 2, 11,
                   "Statement[0].Effect", "case-sensitive"},
-        ErrorCase{"effect_not_string", HEAD "{\"Effect\":true,\"Action\":\"*\",\"Resource\":\"*\"}]}", 2, 11,
+        ErrorCase{"effect_not_string",
+                  HEAD "{\"Effect\":true,\"Action\":\"*\",\"Resource\":\"*\"}]}", 2, 11,
                   "Statement[0].Effect", "found boolean"},
-        ErrorCase{"no_effect", HEAD " {\"Action\":\"*\",\"Resource\":\"*\"}]}", 2, 2, "Statement[0]", "no Effect"},
-        ErrorCase{"no_action", HEAD "{\"Effect\":\"Allow\",\"Resource\":\"*\"}]}", 2, 1, "Statement[0]", "no Action"},
-        ErrorCase{"no_resource", HEAD "{\"Effect\":\"Allow\",\"Action\":\"*\"}]}", 2, 1, "Statement[0]", "no Resource"},
-        ErrorCase{"action_and_notaction",
-                  HEAD "{\"Effect\":\"Allow\",\"Action\":\"*\",\"NotAction\":\"ml:X\",\"Resource\":\"*\"}]}", 2, 44,
-                  "Statement[0].NotAction", "either Action or NotAction"},
-        ErrorCase{"resource_and_notresource",
-                  HEAD "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\",\"NotResource\":\"*\"}]}", 2, 61,
-                  "Statement[0].NotResource", "either Resource or NotResource"},
+        ErrorCase{"no_effect", HEAD " {\"Action\":\"*\",\"Resource\":\"*\"}]}", 2, 2,
+                  "Statement[0]", "no Effect"},
+        ErrorCase{"no_action", HEAD "{\"Effect\":\"Allow\",\"Resource\":\"*\"}]}", 2, 1,
+                  "Statement[0]", "no Action"},
+        ErrorCase{"no_resource", HEAD "{\"Effect\":\"Allow\",\"Action\":\"*\"}]}", 2, 1,
+                  "Statement[0]", "no Resource"},
+        ErrorCase{
+            "action_and_notaction",
+            HEAD
+            "{\"Effect\":\"Allow\",\"Action\":\"*\",\"NotAction\":\"ml:X\",\"Resource\":\"*\"}]}",
+            2, 44, "Statement[0].NotAction", "either Action or NotAction"},
+        ErrorCase{
+            "resource_and_notresource",
+            HEAD
+            "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\",\"NotResource\":\"*\"}]}",
+            2, 61, "Statement[0].NotResource", "either Resource or NotResource"},
         ErrorCase{"action_without_prefix",
-                  HEAD "{\"Effect\":\"Allow\",\"Action\":[\"ml:ListWorkspaces\",\"BackupWorkspace\"],\"Resource\":\"*\"}]}",
-                  2, 49, "Statement[0].Action[1]", "no service prefix; actions are written service:Name, e.g. "
-                                                 "ml:BackupWorkspace (did you mean ml:BackupWorkspace?)"},
-        ErrorCase{"unknown_service", HEAD "{\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\",\"Resource\":\"*\"}]}", 2,
+                  HEAD "{\"Effect\":\"Allow\",\"Action\":[\"ml:ListWorkspaces\","
+                       "\"BackupWorkspace\"],\"Resource\":\"*\"}]}",
+                  2, 49, "Statement[0].Action[1]",
+                  "no service prefix; actions are written service:Name, e.g. "
+                  "ml:BackupWorkspace (did you mean ml:BackupWorkspace?)"},
+        ErrorCase{"unknown_service",
+                  HEAD "{\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\",\"Resource\":\"*\"}]}", 2,
                   28, "Statement[0].Action", "unknown service \"s3\""},
-        ErrorCase{"bad_action_char", HEAD "{\"Effect\":\"Allow\",\"Action\":\"ml:Backup-Workspace\",\"Resource\":\"*\"}]}",
+        ErrorCase{"bad_action_char",
+                  HEAD
+                  "{\"Effect\":\"Allow\",\"Action\":\"ml:Backup-Workspace\",\"Resource\":\"*\"}]}",
                   2, 28, "Statement[0].Action", "contains \"-\""},
-        ErrorCase{"empty_action_name", HEAD "{\"Effect\":\"Allow\",\"Action\":\"ml:\",\"Resource\":\"*\"}]}", 2, 28,
+        ErrorCase{"empty_action_name",
+                  HEAD "{\"Effect\":\"Allow\",\"Action\":\"ml:\",\"Resource\":\"*\"}]}", 2, 28,
                   "Statement[0].Action", "no name after the service prefix"},
-        ErrorCase{"empty_action_list", HEAD "{\"Effect\":\"Allow\",\"Action\":[],\"Resource\":\"*\"}]}", 2, 28,
+        ErrorCase{"empty_action_list",
+                  HEAD "{\"Effect\":\"Allow\",\"Action\":[],\"Resource\":\"*\"}]}", 2, 28,
                   "Statement[0].Action", "must not be an empty array"},
-        ErrorCase{"action_number", HEAD "{\"Effect\":\"Allow\",\"Action\":[\"*\", 5],\"Resource\":\"*\"}]}", 2, 34,
+        ErrorCase{"action_number",
+                  HEAD "{\"Effect\":\"Allow\",\"Action\":[\"*\", 5],\"Resource\":\"*\"}]}", 2, 34,
                   "Statement[0].Action[1]", "entries must be strings, found number"},
-        ErrorCase{"resource_not_crn", HEAD "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"workspace/prod\"}]}", 2,
-                  43, "Statement[0].Resource", "is not a CRN"},
-        ErrorCase{"resource_short_crn", HEAD "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"crn:mlvault:ml:us-west-1\"}]}",
-                  2, 43, "Statement[0].Resource", "has 4 ':'-separated parts"},
-        ErrorCase{"resource_wrong_partition",
-                  HEAD "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"crn:aws:ml:r:a:workspace:w\"}]}", 2, 43,
-                  "Statement[0].Resource", "partition must be \"mlvault\""},
+        ErrorCase{"resource_not_crn",
+                  HEAD "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"workspace/prod\"}]}",
+                  2, 43, "Statement[0].Resource", "is not a CRN"},
+        ErrorCase{
+            "resource_short_crn",
+            HEAD
+            "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"crn:mlvault:ml:us-west-1\"}]}",
+            2, 43, "Statement[0].Resource", "has 4 ':'-separated parts"},
+        ErrorCase{
+            "resource_wrong_partition",
+            HEAD
+            "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"crn:aws:ml:r:a:workspace:w\"}]}",
+            2, 43, "Statement[0].Resource", "partition must be \"mlvault\""},
         ErrorCase{"resource_empty_account",
-                  HEAD "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"crn:mlvault:ml:r::workspace:w\"}]}", 2, 43,
-                  "Statement[0].Resource", "the account is empty"},
-        ErrorCase{"principal", HEAD "{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"*\",\"Resource\":\"*\"}]}", 2,
-                  19, "Statement[0].Principal", "not allowed here"},
+                  HEAD "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"crn:mlvault:ml:r::"
+                       "workspace:w\"}]}",
+                  2, 43, "Statement[0].Resource", "the account is empty"},
+        ErrorCase{
+            "principal",
+            HEAD "{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"*\",\"Resource\":\"*\"}]}",
+            2, 19, "Statement[0].Principal", "not allowed here"},
         ErrorCase{"unknown_statement_element",
-                  HEAD "{\"Effect\":\"Allow\",\"Actions\":\"*\",\"Resource\":\"*\"}]}", 2, 19, "Statement[0].Actions",
-                  "did you mean Action?"},
-        ErrorCase{"bad_sid", HEAD "{\"Sid\":\"my sid\",\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}", 2, 8,
-                  "Statement[0].Sid", "letters, digits"},
+                  HEAD "{\"Effect\":\"Allow\",\"Actions\":\"*\",\"Resource\":\"*\"}]}", 2, 19,
+                  "Statement[0].Actions", "did you mean Action?"},
+        ErrorCase{"bad_sid",
+                  HEAD
+                  "{\"Sid\":\"my sid\",\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}",
+                  2, 8, "Statement[0].Sid", "letters, digits"},
         ErrorCase{"duplicate_sid",
                   HEAD "{\"Sid\":\"A\",\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"},\n"
                        "{\"Sid\":\"A\",\"Effect\":\"Deny\",\"Action\":\"*\",\"Resource\":\"*\"}]}",
@@ -217,34 +252,42 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"unknown_operator",
                   HEAD "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\",\n"
                        " \"Condition\":{\"StringEqual\":{\"ml:EnvironmentName\":\"prod\"}}}]}",
-                  3, 15, "Statement[0].Condition.StringEqual", "unknown condition operator \"StringEqual\" (did you mean "
-                                                              "StringEquals?)"},
-        ErrorCase{"unknown_qualified_operator",
-                  HEAD "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\",\n"
-                       " \"Condition\":{\"ForAnyValues:StringLike\":{\"ml:EnvironmentName\":\"prod\"}}}]}",
-                  3, 15, "Statement[0].Condition.ForAnyValues:StringLike", "unknown condition operator"},
+                  3, 15, "Statement[0].Condition.StringEqual",
+                  "unknown condition operator \"StringEqual\" (did you mean "
+                  "StringEquals?)"},
+        ErrorCase{
+            "unknown_qualified_operator",
+            HEAD
+            "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\",\n"
+            " \"Condition\":{\"ForAnyValues:StringLike\":{\"ml:EnvironmentName\":\"prod\"}}}]}",
+            3, 15, "Statement[0].Condition.ForAnyValues:StringLike", "unknown condition operator"},
         ErrorCase{"null_if_exists",
                   HEAD "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\",\n"
                        " \"Condition\":{\"NullIfExists\":{\"ml:EnvironmentName\":\"true\"}}}]}",
                   3, 15, "Statement[0].Condition.NullIfExists", "Null takes no"},
         ErrorCase{"condition_not_object",
-                  HEAD "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\",\"Condition\":[]}]}", 2, 59,
-                  "Statement[0].Condition", "must be an object of operators"},
+                  HEAD
+                  "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\",\"Condition\":[]}]}",
+                  2, 59, "Statement[0].Condition", "must be an object of operators"},
         ErrorCase{"operator_not_object",
-                  HEAD "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\",\"Condition\":{\"Bool\":\"true\"}}]}", 2,
-                  67, "Statement[0].Condition.Bool", "must map condition keys to values"},
+                  HEAD "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\",\"Condition\":{"
+                       "\"Bool\":\"true\"}}]}",
+                  2, 67, "Statement[0].Condition.Bool", "must map condition keys to values"},
         ErrorCase{"key_without_prefix",
                   HEAD "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\",\n"
                        " \"Condition\":{\"StringEquals\":{\"UserName\":\"bob\"}}}]}",
                   3, 31, "Statement[0].Condition.StringEquals.UserName", "needs a service prefix"},
-        ErrorCase{"numeric_not_number",
-                  HEAD "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\",\n"
-                       " \"Condition\":{\"NumericLessThan\":{\"mlvault:EpochTime\":[\"5\",\"soon\"]}}}]}",
-                  3, 59, "Statement[0].Condition.NumericLessThan.mlvault:EpochTime[1]", "\"soon\" is not a number"},
-        ErrorCase{"date_not_date",
-                  HEAD "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\",\n"
-                       " \"Condition\":{\"DateLessThan\":{\"mlvault:CurrentTime\":\"tomorrow\"}}}]}",
-                  3, 53, "Statement[0].Condition.DateLessThan.mlvault:CurrentTime", "is not a date"},
+        ErrorCase{
+            "numeric_not_number",
+            HEAD "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\",\n"
+                 " \"Condition\":{\"NumericLessThan\":{\"mlvault:EpochTime\":[\"5\",\"soon\"]}}}]}",
+            3, 59, "Statement[0].Condition.NumericLessThan.mlvault:EpochTime[1]",
+            "\"soon\" is not a number"},
+        ErrorCase{
+            "date_not_date",
+            HEAD "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\",\n"
+                 " \"Condition\":{\"DateLessThan\":{\"mlvault:CurrentTime\":\"tomorrow\"}}}]}",
+            3, 53, "Statement[0].Condition.DateLessThan.mlvault:CurrentTime", "is not a date"},
         ErrorCase{"bool_not_bool",
                   HEAD "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\",\n"
                        " \"Condition\":{\"Bool\":{\"ml:X\":\"yes\"}}}]}",
@@ -264,7 +307,8 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"empty_values",
                   HEAD "{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\",\n"
                        " \"Condition\":{\"StringEquals\":{\"ml:WorkspaceName\":[]}}}]}",
-                  3, 50, "Statement[0].Condition.StringEquals.ml:WorkspaceName", "at least one value"}),
+                  3, 50, "Statement[0].Condition.StringEquals.ml:WorkspaceName",
+                  "at least one value"}),
     [](const ::testing::TestParamInfo<ErrorCase>& i) { return std::string(i.param.name); });
 
 // Random damage to a valid document must give a policy or an error whose place lies inside the
@@ -290,9 +334,15 @@ TEST(PolicyTest, DamagedDocumentsFailCleanlyWithARealPlace) {
     for (int k = 0, n = 1 + rng() % 3; k < n; ++k) {
       size_t at = rng() % doc.size();
       switch (rng() % 3) {
-        case 0: doc.erase(at, 1); break;
-        case 1: doc.insert(doc.begin() + at, alphabet[rng() % alphabet.size()]); break;
-        default: doc[at] = alphabet[rng() % alphabet.size()]; break;
+        case 0:
+          doc.erase(at, 1);
+          break;
+        case 1:
+          doc.insert(doc.begin() + at, alphabet[rng() % alphabet.size()]);
+          break;
+        default:
+          doc[at] = alphabet[rng() % alphabet.size()];
+          break;
       }
     }
     auto p = ParsePolicy(doc);
@@ -308,7 +358,8 @@ TEST(PolicyTest, DamagedDocumentsFailCleanlyWithARealPlace) {
     size_t start = 0;
     for (int l = 1; l < e.pos.line; ++l) start = doc.find('\n', start) + 1;
     size_t end = doc.find('\n', start);
-    std::string line = doc.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    std::string line =
+        doc.substr(start, end == std::string::npos ? std::string::npos : end - start);
     int chars = 0;
     for (unsigned char c : line) chars += (c & 0xC0) != 0x80;
     ASSERT_LE(e.pos.column, chars + 1) << e.ToString() << "\n" << doc;
@@ -318,8 +369,9 @@ TEST(PolicyTest, DamagedDocumentsFailCleanlyWithARealPlace) {
 }
 
 TEST(PolicyTest, RefusesOversizedDocument) {
-  std::string doc = "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\",\"Sid\":\"" +
-                    std::string(kMaxPolicyBytes, 'a') + "\"}}";
+  std::string doc =
+      "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\",\"Sid\":\"" +
+      std::string(kMaxPolicyBytes, 'a') + "\"}}";
   auto p = ParsePolicy(doc);
   ASSERT_FALSE(p);
   EXPECT_NE(p.error().message.find("limit"), std::string::npos);
