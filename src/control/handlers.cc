@@ -1,6 +1,9 @@
 #include "control/handlers.h"
 
+#include <unistd.h>
+
 #include <condition_variable>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -91,6 +94,15 @@ void SleepOrCancel(double seconds, const util::CancelToken* cancel) {
   double until = util::MonotonicSeconds() + seconds;
   while (util::MonotonicSeconds() < until && !(cancel && cancel->cancelled()))
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+}
+
+// Test seam: while the file named by MLVAULT_TEST_HOLD_FILE exists, a backup waits at the start
+// of its first pass, so recovery tests can kill a worker at a known point instead of racing a
+// backup that may finish in well under a second. Unset in normal use: no effect.
+void HoldWhileTestFileExists(const util::CancelToken* cancel) {
+  const char* f = std::getenv("MLVAULT_TEST_HOLD_FILE");
+  if (f == nullptr || *f == '\0') return;
+  while (::access(f, F_OK) == 0 && !(cancel && cancel->cancelled())) SleepOrCancel(0.05, cancel);
 }
 
 std::unexpected<util::Error> CancelledStatus(const util::CancelToken* cancel) {
@@ -284,6 +296,7 @@ class BackupHandler : public WorkflowHandler {
 
     // Pass 1, while the workspace runs: reads everything, so that pass 2 reads only changes.
     ctx.SetPhase("prepass");
+    HoldWhileTestFileExists(ctx.cancel());
     std::map<std::string, vault::BackupResult> first;
     PassStats prepass;
     double t = util::MonotonicSeconds();

@@ -14,6 +14,11 @@ PROJECT=$(api "$WS" GET /api/v1/projects | jq -r '.projects[0].id')
 CONTROL_KEY=$(cat "$MLVAULT_HOME/environments/dev/${WS##*:}/run/control.key")
 EP=$(ws_field "$WS" endpoint)
 big_change() { head -c 150M /dev/urandom > "$PROJECTS/$PROJECT/data/$1.bin"; }
+# Workers started while this file exists wait at the start of their first pass (a test seam of
+# the backup workflow), so each kill below lands at a known point rather than racing the backup.
+export MLVAULT_TEST_HOLD_FILE="$MLVAULT_HOME/hold-first-pass"
+hold() { touch "$MLVAULT_TEST_HOLD_FILE"; }
+release() { rm -f "$MLVAULT_TEST_HOLD_FILE"; }
 # Between a kill and the recovery under test, look only at the catalog and the runtime: any
 # mlvault command would already recover the workflow (which is the point of the last part).
 status_in_catalog() { sql "SELECT status FROM backups WHERE crn = '$1'"; }
@@ -35,6 +40,7 @@ quiesce_by_hand() {  # what the killed worker could have left behind
 
 echo "-- kill -9 during a backup, then mlvault worker --recover"
 big_change one
+hold
 expect 0 "backup accepted" backup-workspace --workspace-crn "$WS" --backup-name killed-once
 B1=$(j .backupCrn)
 W1=$(j .workflowId)
@@ -46,6 +52,7 @@ kill -9 "$P1"
 check "the worker (pid $P1) is gone" wait_for 10 bash -c "! kill -0 $P1 2>/dev/null"
 
 check "the catalog still says running" test "$(status_in_catalog "$B1")" = running
+release
 expect 0 "mlvault worker --recover" worker --recover
 check "it reports what it recovered" test "$(j '.recovered | length')" -ge 1
 check "the backup was resumed and succeeded" test "$(status_in_catalog "$B1")" = succeeded
@@ -59,6 +66,7 @@ check "ok" test "$(j .ok)" = true
 
 echo "-- kill -9 twice: the next mlvault command resumes it once, then it is failed with the cause"
 big_change two
+hold
 expect 0 "backup accepted" backup-workspace --workspace-crn "$WS" --backup-name killed-twice
 B2=$(j .backupCrn)
 W2=$(j .workflowId)
@@ -73,6 +81,7 @@ P3=$(worker_pid "$W2")
 quiesce_by_hand
 kill -9 "$P3"
 wait_for 10 bash -c "! kill -0 $P3 2>/dev/null"
+release
 expect 0 "mlvault worker --recover" worker --recover
 check "out of attempts, the backup is failed" test "$(status_in_catalog "$B2")" = failed
 expect 0 "describe-workspace-backup" describe-workspace-backup --backup-crn "$B2"
@@ -82,6 +91,7 @@ check "it has no recovery points" test "$(j '.backup.recoveryPoints | length')" 
 
 echo "-- a queued backup whose waiting worker was killed still runs"
 big_change three
+hold
 expect 0 "backup accepted" backup-workspace --workspace-crn "$WS" --backup-name busy
 B3=$(j .backupCrn)
 expect 0 "a second one queues behind it" backup-workspace --workspace-crn "$WS" --backup-name waiting
@@ -90,6 +100,7 @@ W4=$(j .workflowId)
 check "its worker waits, holding the lease" wait_for 30 bash -c "[ -n \"\$('$MLVAULT' describe-workflow --workflow-id $W4 | jq -r '.workflow.lease.owner // \"\"')\" ]"
 P4=$(worker_pid "$W4")
 kill -9 "$P4"
+release
 check "the busy one succeeds" wait_for 120 backup_is "$B3" succeeded
 check "the queued one is picked up by a later command and succeeds" wait_for 120 backup_is "$B4" succeeded
 
