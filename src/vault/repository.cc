@@ -148,7 +148,7 @@ Result<std::shared_ptr<MasterIndex>> Repository::LoadIndex(std::vector<ObjectId>
   auto index = std::make_shared<MasterIndex>(keep_raw);
   uint64_t total = 0;
   for (const auto& o : objects) total += o.size;
-  index->Reserve(total / 70 + 16);  // ~70 bytes per blob entry in an index file
+  index->Reserve(total / 40 + 16);  // an index file holds ~40-45 bytes per blob entry
   for (const auto& o : objects) {
     auto id = IdFromName(o.name, "index/");
     if (!id) continue;
