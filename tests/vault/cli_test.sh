@@ -29,7 +29,7 @@ expect 5 "keygen refuses to overwrite" "$M" vault keygen --key-file "$T/key"
 expect 0 "init" "$M" vault init --vault "$T/v" --key-file "$T/key"
 expect 5 "init twice is a conflict" "$M" vault init --vault "$T/v" --key-file "$T/key"
 expect 0 "backup" "$M" vault backup --vault "$T/v" --key-file "$T/key" --source "$T/src" --label volume=projects
-ID=$(json 'd["id"]')
+ID=$(json 'd["recoveryPointId"]')
 [ "$(json 'd["files"]')" = 2 ] && pass "backup counts files" || fail "backup counts files: $(cat "$T/out")"
 expect 0 "unchanged backup" "$M" vault backup --vault "$T/v" --key-file "$T/key" --source "$T/src" --label volume=projects
 [ "$(json 'd["bytesRead"]')" = 0 ] && pass "unchanged backup reads nothing" || fail "unchanged backup read $(json 'd["bytesRead"]')"
