@@ -86,11 +86,16 @@ fi
 
 # ---------------------------------------------------------------- (c) mlvault as a peers.sh tool
 # peers.sh runs `bash -c "<tool>_init"` etc. in its environment (REPOS, CACHES, WS, PASS are
-# exported by it), so exported functions are all it needs. The id of each recovery point is kept
+# exported by it), so exported functions are all it needs. The id of each recovery point
+# ("recoveryPointId" in the JSON `vault backup` prints) is kept
 # in $CACHES/mlvault/last-id to pass as --parent to the next backup and to the restore.
 export MLVAULT
-mlvault_id() {  # first "id" of the JSON on stdin
-  if command -v jq > /dev/null; then jq -er .id; else python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'; fi
+mlvault_id() {  # the new recovery point's id from `vault backup`'s JSON on stdin
+  if command -v jq > /dev/null; then
+    jq -er '.recoveryPointId // .id'
+  else
+    python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("recoveryPointId") or d["id"])'
+  fi
 }
 mlvault_init() {
   MLVAULT_VAULT_PASSPHRASE=$PASS "$MLVAULT" vault init --vault "$REPOS/mlvault"

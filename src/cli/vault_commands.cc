@@ -157,7 +157,7 @@ void RegisterVaultCommands(CLI::App& app) {
         auto vt = MLV_TRY(OpenVault(*f));
         auto r = MLV_TRY(WithProgress("backup", [&](util::ProgressSink* p) { return vt->Backup(req, p, nullptr); }));
         const auto& s = r.stats;
-        return json{{"id", r.id},
+        return json{{"recoveryPointId", r.id},
                     {"files", s.files},
                     {"dirs", s.dirs},
                     {"otherEntries", s.other_entries},

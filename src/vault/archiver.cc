@@ -42,7 +42,7 @@ Parallelism ParallelismFor(const Options& options) {
   size_t cores = options.threads != 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
   p.compute = cores;
   p.io = std::max<size_t>(4, cores + 2);
-  p.scan = std::max<size_t>(4, cores);
+  p.scan = std::max<size_t>(8, 2 * cores);
   return p;
 }
 

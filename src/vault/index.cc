@@ -28,14 +28,32 @@ void MasterIndex::Finalize() {
                           [](const Item& a, const Item& b) { return a.id == b.id; });
   sorted_.erase(last, sorted_.end());
   sorted_.shrink_to_fit();
+  size_t cap = 16;
+  while (cap < 2 * sorted_.size()) cap <<= 1;
+  table_.assign(cap, 0);
+  mask_ = cap - 1;
+  for (size_t i = 0; i < sorted_.size(); ++i) {
+    uint64_t h;
+    std::memcpy(&h, sorted_[i].id.data(), sizeof h);
+    for (uint64_t slot = h & mask_;; slot = (slot + 1) & mask_) {
+      if (table_[slot] == 0) {
+        table_[slot] = static_cast<uint32_t>(i + 1);
+        break;
+      }
+    }
+  }
 }
 
 const BlobLocation* MasterIndex::Find(const BlobId& id) const {
-  auto it = std::lower_bound(sorted_.begin(), sorted_.end(), id, [](const Item& a, const BlobId& b) {
-    return std::memcmp(a.id.data(), b.data(), b.size()) < 0;
-  });
-  if (it == sorted_.end() || it->id != id) return nullptr;
-  return &it->loc;
+  if (table_.empty()) return nullptr;
+  uint64_t h;
+  std::memcpy(&h, id.data(), sizeof h);
+  for (uint64_t slot = h & mask_;; slot = (slot + 1) & mask_) {
+    uint32_t v = table_[slot];
+    if (v == 0) return nullptr;
+    const Item& item = sorted_[v - 1];
+    if (item.id == id) return &item.loc;
+  }
 }
 
 }  // namespace mlvault::vault

@@ -72,6 +72,12 @@ class MasterIndex {
   std::vector<bool> tree_pack_;
   std::vector<IndexPack> raw_;
   std::vector<Item> sorted_;
+  // Open-addressing table over sorted_ (slot = position + 1, 0 = empty), keyed by the first
+  // 8 bytes of the id (ids are HMAC outputs: uniformly distributed). Backup asks "is this
+  // chunk stored?" once per chunk and per unchanged file's chunk: a hash probe instead of a
+  // binary search of 32-byte keys.
+  std::vector<uint32_t> table_;
+  uint64_t mask_ = 0;
 };
 
 }  // namespace mlvault::vault

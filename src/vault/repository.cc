@@ -69,6 +69,24 @@ std::string PrintablePath(std::string_view s) {
   return out;
 }
 
+bool IsUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (len == 0 || i + len > s.size()) return false;
+    for (size_t k = 1; k < len; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
+    }
+    unsigned char c1 = len > 1 ? static_cast<unsigned char>(s[i + 1]) : 0;
+    if (len == 2 && c < 0xc2) return false;                                   // overlong
+    if (len == 3 && ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0))) return false;  // overlong, surrogate
+    if (len == 4 && ((c == 0xf0 && c1 < 0x90) || c > 0xf4 || (c == 0xf4 && c1 >= 0x90))) return false;
+    i += len;
+  }
+  return true;
+}
+
 RecoveryPointInfo InfoOf(const Manifest& m) {
   RecoveryPointInfo i;
   i.id = IdHex(m.id);
@@ -130,7 +148,7 @@ Result<std::shared_ptr<MasterIndex>> Repository::LoadIndex(std::vector<ObjectId>
   auto index = std::make_shared<MasterIndex>(keep_raw);
   uint64_t total = 0;
   for (const auto& o : objects) total += o.size;
-  index->Reserve(total / 70 + 16);  // ~70 bytes per blob entry in an index file
+  index->Reserve(total / 40 + 16);  // an index file holds ~40-45 bytes per blob entry
   for (const auto& o : objects) {
     auto id = IdFromName(o.name, "index/");
     if (!id) continue;

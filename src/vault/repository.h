@@ -181,5 +181,7 @@ class IndexWriter {
 // "<id prefix>:<path>" style helpers for naming damaged things; non-UTF-8 bytes and control
 // characters in `path` are escaped as \xNN so the result is safe in JSON and on a terminal.
 std::string PrintablePath(std::string_view path);
+// True if `s` is well-formed UTF-8 (manifests store source paths and labels as JSON strings).
+bool IsUtf8(std::string_view s);
 
 }  // namespace mlvault::vault

@@ -299,6 +299,15 @@ TEST_F(RepoTest, HeartbeatRefreshesAndNoticesALostLock) {
   EXPECT_EQ(st.error().code(), util::ErrorCode::kConflict);
 }
 
+TEST(IsUtf8, AcceptsUtf8AndRefusesTheRest) {
+  EXPECT_TRUE(IsUtf8("plain"));
+  EXPECT_TRUE(IsUtf8("caf\xc3\xa9 \xf0\x9f\x98\x80"));
+  EXPECT_FALSE(IsUtf8("\xff"));
+  EXPECT_FALSE(IsUtf8("\xc3"));          // truncated
+  EXPECT_FALSE(IsUtf8("\xc0\xaf"));      // overlong '/'
+  EXPECT_FALSE(IsUtf8("\xed\xa0\x80"));  // surrogate
+}
+
 TEST(PrintablePath, EscapesWhatJsonAndTerminalsCannotTake) {
   EXPECT_EQ(PrintablePath("plain/path"), "plain/path");
   EXPECT_EQ(PrintablePath("a\nb"), "a\\x0ab");

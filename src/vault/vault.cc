@@ -47,6 +47,15 @@ class VaultImpl final : public Vault {
   Result<BackupResult> Backup(const BackupRequest& request, util::ProgressSink* progress,
                               const util::CancelToken* cancel) override {
     if (request.source.empty()) return util::InvalidArgument("backup source is empty");
+    // The manifest records these as JSON strings: refuse what it cannot hold before any work.
+    if (!IsUtf8(request.source)) {
+      return util::InvalidArgument("backup source path must be UTF-8: " + PrintablePath(request.source));
+    }
+    for (const auto& [k, v] : request.labels) {
+      if (k.empty() || !IsUtf8(k) || !IsUtf8(v)) {
+        return util::InvalidArgument("labels must be non-empty UTF-8 keys with UTF-8 values: " + PrintablePath(k));
+      }
+    }
     auto lock = MLV_TRY(Lock(false, "backup", cancel));
     return RunBackup(repo_.get(), lock.get(), request, progress, cancel);
   }

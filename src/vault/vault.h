@@ -12,8 +12,9 @@
 //
 // Multi-process safety: several processes (or machines) may use one vault at once. Backup,
 // Restore, Verify and Delete take a shared lock in the vault; Gc takes an exclusive lock (so it
-// never runs while a backup is writing). List reads without a lock. Locks carry a heartbeat, and a lock whose heartbeat stopped (a killed process) is
-// considered stale and ignored after a timeout. A method that cannot get its lock within
+// never runs while a backup is writing). List reads without a lock. Locks carry a heartbeat; a
+// lock whose heartbeat stopped is stale and ignored after Options::lock_stale_seconds, and a lock
+// of a dead process on the same machine (kill -9) at once. A method that cannot get its lock within
 // Options::lock_wait_seconds fails with kConflict naming the holder. A process killed at any
 // instant leaves a vault that verifies clean; its leftovers are collected by a later Gc.
 //
@@ -164,7 +165,9 @@ struct RestoreStats {
 
 // One damaged or missing object found by Verify.
 struct Damage {
-  std::string object;   // "pack data/3f/3f09...", "index index/ab...", "manifest ...", "chunk ..."
+  // "blob <id> in data/3f/3f09..." (a chunk or tree), "data/3f/3f09..." (a pack),
+  // "index/ab12..." (an index file), "points/80f1..." (a manifest).
+  std::string object;
   std::string problem;  // one sentence
   // What the damage affects: "<recovery point id>:<path>" for files,
   // "<recovery point id>:blocks <first>-<last> (bytes <offset>+<length>)" for block volumes.

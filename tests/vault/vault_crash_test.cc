@@ -117,16 +117,18 @@ TEST(VaultCrash, KilledBackupsLeaveEarlierPointsIntact) {
                                .count()));
   std::mt19937 rng(12345);
   int killed = 0;
-  for (int round = 0; round < 7; ++round) {
+  // Kill points in the first half of a measured run make most rounds interrupted; rounds go on
+  // until three were (timing on a shared machine varies, so the count is not fixed).
+  for (int round = 0; round < 20 && killed < 3; ++round) {
     // New content each round so every backup writes packs.
     WriteFile(f.tmp / "work/big-random.bin", testing::RandomBytes(10 << 20, 100 + round));
-    int delay = static_cast<int>(rng() % static_cast<unsigned>(span_ms));
+    int delay = static_cast<int>(rng() % static_cast<unsigned>(span_ms / 2 + 1));
     int rc = RunCli(f.Args({"backup", "--source", f.tmp / "work"}), delay);
     if (rc == -SIGKILL) ++killed;
     else ASSERT_EQ(rc, 0) << "round " << round;
     f.ExpectCleanAndRestorable(points, "after backup killed at " + std::to_string(delay) + " ms");
   }
-  EXPECT_GE(killed, 2) << "most rounds should have been interrupted";
+  EXPECT_GE(killed, 3) << "backups should have been interrupted";
   // Leftovers are collected; everything still verifies.
   auto v = testing::ReopenVault(f.tv, f.fast);
   auto gc = v->Gc(nullptr, nullptr);

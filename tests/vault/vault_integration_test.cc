@@ -196,6 +196,53 @@ TEST(VaultBlock, HolesAndZerosCostNothingAndSmallChangesCostLittle) {
   EXPECT_EQ(br.error().code(), util::ErrorCode::kInvalidArgument);
 }
 
+class CountingSink : public util::ProgressSink {
+ public:
+  void Report(const util::ProgressSnapshot& p) override {
+    std::lock_guard<std::mutex> lk(mu);
+    ++reports;
+    last = p;
+  }
+  void Finish() override { finished = true; }
+  std::mutex mu;
+  int reports = 0;
+  util::ProgressSnapshot last;
+  bool finished = false;
+};
+
+TEST(VaultProgress, ReportsProgressAndHonoursCancellation) {
+  TempDir tmp;
+  for (int i = 0; i < 30; ++i) WriteFile(tmp / ("src/f" + std::to_string(i)), testing::Text(10000, i));
+  auto tv = MakeVault(tmp);
+  CountingSink sink;
+  BackupRequest req;
+  req.source = tmp / "src";
+  auto b = tv.vault->Backup(req, &sink, nullptr);
+  ASSERT_TRUE(b) << b.error().ToString();
+  EXPECT_GT(sink.reports, 0);
+  EXPECT_TRUE(sink.finished);
+  EXPECT_EQ(sink.last.files_total, 30u);
+  // A cancelled backup fails with kCancelled and leaves no recovery point.
+  util::CancelToken cancel;
+  cancel.Cancel("operator asked");
+  WriteFile(tmp / "src/new", testing::Text(5000, 99));
+  auto c = tv.vault->Backup(req, nullptr, &cancel);
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code(), util::ErrorCode::kCancelled);
+  auto list = tv.vault->List();
+  ASSERT_TRUE(list);
+  EXPECT_EQ(list->size(), 1u);
+  auto r = tv.vault->Restore(b->id, tmp / "dst", {}, nullptr, &cancel);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), util::ErrorCode::kCancelled);
+  // Non-UTF-8 labels are refused before any work.
+  BackupRequest bad = req;
+  bad.labels["k"] = "\xff";
+  auto bl = tv.vault->Backup(bad, nullptr, nullptr);
+  ASSERT_FALSE(bl);
+  EXPECT_EQ(bl.error().code(), util::ErrorCode::kInvalidArgument);
+}
+
 TEST(VaultKeys, WrongKeyIsAClearError) {
   TempDir tmp;
   auto tv = MakeVault(tmp);
