@@ -898,9 +898,6 @@ Result<BackupResult> Archiver::Run() {
   }
 
   // One index load per run, then the parent.
-  index_ = MLV_TRY(repo_->LoadIndex(nullptr, nullptr, /*keep_raw=*/false));
-  util::Log(util::LogLevel::kDebug, "backup: index of {} blobs loaded at {:.3f} s", index_->blob_count(),
-            util::MonotonicSeconds() - t0);
   std::optional<Manifest> parent;
   std::vector<LoadProblem> ignored;
   if (req_.parent && !req_.parent->empty()) {
@@ -919,6 +916,11 @@ Result<BackupResult> Archiver::Run() {
     }
     if (best != nullptr) parent = *best;
   }
+  // The index is loaded after the parent is chosen: a manifest is written only once its index
+  // files are durable, so every blob of any manifest seen so far is in this load.
+  index_ = MLV_TRY(repo_->LoadIndex(nullptr, nullptr, /*keep_raw=*/false));
+  util::Log(util::LogLevel::kDebug, "backup: index of {} blobs loaded at {:.3f} s", index_->blob_count(),
+            util::MonotonicSeconds() - t0);
   std::shared_ptr<const Tree> parent_root;
   if (parent) {
     auto t = repo_->LoadTree(*index_, parent->tree);

@@ -197,11 +197,8 @@ void Checker::NameAffected() {
 Result<VerifyReport> Checker::Run() {
   const double t0 = util::MonotonicSeconds();
   std::vector<LoadProblem> problems;
-  index_ = MLV_TRY(repo_->LoadIndex(nullptr, &problems));
-  for (auto& p : problems) {
-    report_.damaged.push_back(Damage{p.object, p.problem, {}});
-  }
-  problems.clear();
+  // Manifests before the index: a backup running concurrently writes its manifest only after
+  // its index files, so every manifest listed here has its blobs in the index loaded next.
   if (only_) {
     auto id = ParseObjectId(*only_);
     if (!id) return util::InvalidArgument("bad recovery point id " + *only_);
@@ -220,6 +217,11 @@ Result<VerifyReport> Checker::Run() {
     }
   }
   report_.recovery_points = points_.size();
+  problems.clear();
+  index_ = MLV_TRY(repo_->LoadIndex(nullptr, &problems));
+  for (auto& p : problems) {
+    report_.damaged.push_back(Damage{p.object, p.problem, {}});
+  }
 
   // Packs present.
   auto listed = MLV_TRY_CTX(repo_->backend()->List("data/"), "cannot list packs");
