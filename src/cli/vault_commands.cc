@@ -54,10 +54,12 @@ std::unique_ptr<backend::Backend> MaybeKillAfterWrites(std::unique_ptr<backend::
   if (env == nullptr || *env == '\0') return b;
   auto limit = std::strtoll(env, nullptr, 10);
   auto count = std::make_shared<std::atomic<long long>>(0);
-  return backend::WithFaults(std::move(b), [limit, count](std::string_view op, std::string_view) -> util::Status {
-    if ((op == "put" || op == "remove") && count->fetch_add(1) >= limit) ::raise(SIGKILL);
-    return util::Ok();
-  });
+  return backend::WithFaults(std::move(b),
+                             [limit, count](std::string_view op, std::string_view) -> util::Status {
+                               if ((op == "put" || op == "remove") && count->fetch_add(1) >= limit)
+                                 ::raise(SIGKILL);
+                               return util::Ok();
+                             });
 }
 
 Result<std::unique_ptr<vault::Vault>> OpenVault(const VaultFlags& f) {
@@ -98,8 +100,9 @@ auto WithProgress(const std::string& label, F fn) {
 }  // namespace
 
 void RegisterVaultCommands(CLI::App& app) {
-  CLI::App* vault = AddVerb(app, "vault", "Work with one vault directory directly (engine-level verbs)",
-                            "mlvault vault init --vault /srv/vault --key-file vault.key");
+  CLI::App* vault =
+      AddVerb(app, "vault", "Work with one vault directory directly (engine-level verbs)",
+              "mlvault vault init --vault /srv/vault --key-file vault.key");
   vault->require_subcommand(1);
 
   {
@@ -134,15 +137,20 @@ void RegisterVaultCommands(CLI::App& app) {
     auto source = std::make_shared<std::string>();
     auto labels = std::make_shared<std::vector<std::string>>();
     auto parent = std::make_shared<std::string>();
-    auto* v = AddVerb(*vault, "backup", "Take a recovery point of a directory tree or an image file",
-                      "mlvault vault backup --vault /srv/vault --key-file vault.key --kind filesystem "
-                      "--source /data/projects --label volume=projects");
+    auto* v =
+        AddVerb(*vault, "backup", "Take a recovery point of a directory tree or an image file",
+                "mlvault vault backup --vault /srv/vault --key-file vault.key --kind filesystem "
+                "--source /data/projects --label volume=projects");
     AddVaultFlags(v, *f);
-    v->add_option("--kind", *kind, "Volume kind")->check(CLI::IsMember({"filesystem", "block"}))->capture_default_str();
+    v->add_option("--kind", *kind, "Volume kind")
+        ->check(CLI::IsMember({"filesystem", "block"}))
+        ->capture_default_str();
     v->add_option("--source", *source, "Directory (filesystem) or image file (block)")->required();
     v->add_option("--label", *labels, "Label K=V (repeatable)");
-    v->add_option("--parent", *parent, "Parent recovery point (default: the latest of the same source)");
-    v->add_option("--compression-level", f->compression_level, "zstd level 1..19")->capture_default_str();
+    v->add_option("--parent", *parent,
+                  "Parent recovery point (default: the latest of the same source)");
+    v->add_option("--compression-level", f->compression_level, "zstd level 1..19")
+        ->capture_default_str();
     v->callback([=] {
       Emit([&]() -> Result<json> {
         vault::BackupRequest req;
@@ -150,12 +158,14 @@ void RegisterVaultCommands(CLI::App& app) {
         req.source = *source;
         for (const auto& l : *labels) {
           auto eq = l.find('=');
-          if (eq == std::string::npos || eq == 0) return util::InvalidArgument("label \"" + l + "\" is not K=V");
+          if (eq == std::string::npos || eq == 0)
+            return util::InvalidArgument("label \"" + l + "\" is not K=V");
           req.labels[l.substr(0, eq)] = l.substr(eq + 1);
         }
         if (!parent->empty()) req.parent = *parent;
         auto vt = MLV_TRY(OpenVault(*f));
-        auto r = MLV_TRY(WithProgress("backup", [&](util::ProgressSink* p) { return vt->Backup(req, p, nullptr); }));
+        auto r = MLV_TRY(WithProgress(
+            "backup", [&](util::ProgressSink* p) { return vt->Backup(req, p, nullptr); }));
         const auto& s = r.stats;
         return json{{"recoveryPointId", r.id},
                     {"files", s.files},
@@ -193,13 +203,15 @@ void RegisterVaultCommands(CLI::App& app) {
     auto id = std::make_shared<std::string>();
     auto target = std::make_shared<std::string>();
     auto overwrite = std::make_shared<bool>(false);
-    auto* v = AddVerb(*vault, "restore", "Restore a recovery point into an empty directory (or image file)",
-                      "mlvault vault restore --vault /srv/vault --key-file vault.key --recovery-point 3f09a1c2 "
-                      "--target /restore/projects");
+    auto* v = AddVerb(
+        *vault, "restore", "Restore a recovery point into an empty directory (or image file)",
+        "mlvault vault restore --vault /srv/vault --key-file vault.key --recovery-point 3f09a1c2 "
+        "--target /restore/projects");
     AddVaultFlags(v, *f);
     v->add_option("--recovery-point", *id, "Recovery point id (or a unique prefix)")->required();
     v->add_option("--target", *target, "Target directory (filesystem) or file (block)")->required();
-    v->add_flag("--overwrite", *overwrite, "Allow a non-empty target; entries of the same name are replaced");
+    v->add_flag("--overwrite", *overwrite,
+                "Allow a non-empty target; entries of the same name are replaced");
     v->callback([=] {
       Emit([&]() -> Result<json> {
         auto vt = MLV_TRY(OpenVault(*f));
@@ -208,9 +220,12 @@ void RegisterVaultCommands(CLI::App& app) {
         auto s = MLV_TRY(WithProgress("restore", [&](util::ProgressSink* p) {
           return vt->Restore(*id, *target, opt, p, nullptr);
         }));
-        return json{{"target", *target},         {"files", s.files},
-                    {"dirs", s.dirs},            {"otherEntries", s.other_entries},
-                    {"bytesWritten", s.bytes_written}, {"durationSeconds", s.duration_seconds},
+        return json{{"target", *target},
+                    {"files", s.files},
+                    {"dirs", s.dirs},
+                    {"otherEntries", s.other_entries},
+                    {"bytesWritten", s.bytes_written},
+                    {"durationSeconds", s.duration_seconds},
                     {"warnings", s.warnings}};
       }());
     });
@@ -219,12 +234,14 @@ void RegisterVaultCommands(CLI::App& app) {
     auto f = std::make_shared<VaultFlags>();
     auto id = std::make_shared<std::string>();
     auto read_data = std::make_shared<bool>(false);
-    auto* v = AddVerb(*vault, "verify",
-                      "Check a vault (exit code 1 when anything is damaged; the report names what is affected)",
-                      "mlvault vault verify --vault /srv/vault --key-file vault.key --read-data");
+    auto* v = AddVerb(
+        *vault, "verify",
+        "Check a vault (exit code 1 when anything is damaged; the report names what is affected)",
+        "mlvault vault verify --vault /srv/vault --key-file vault.key --read-data");
     AddVaultFlags(v, *f);
     v->add_option("--recovery-point", *id, "Check only this recovery point");
-    v->add_flag("--read-data", *read_data, "Read, decrypt and re-hash every byte (otherwise structure only)");
+    v->add_flag("--read-data", *read_data,
+                "Read, decrypt and re-hash every byte (otherwise structure only)");
     v->callback([=] {
       auto result = [&]() -> Result<json> {
         auto vt = MLV_TRY(OpenVault(*f));
@@ -235,7 +252,8 @@ void RegisterVaultCommands(CLI::App& app) {
         }));
         json damaged = json::array();
         for (const auto& d : r.damaged) {
-          damaged.push_back({{"object", d.object}, {"problem", d.problem}, {"affected", d.affected}});
+          damaged.push_back(
+              {{"object", d.object}, {"problem", d.problem}, {"affected", d.affected}});
         }
         return json{{"ok", r.ok},
                     {"recoveryPoints", r.recovery_points},
@@ -256,8 +274,9 @@ void RegisterVaultCommands(CLI::App& app) {
   {
     auto f = std::make_shared<VaultFlags>();
     auto id = std::make_shared<std::string>();
-    auto* v = AddVerb(*vault, "delete", "Delete a recovery point (run gc to reclaim its space)",
-                      "mlvault vault delete --vault /srv/vault --key-file vault.key --recovery-point 3f09a1c2");
+    auto* v = AddVerb(
+        *vault, "delete", "Delete a recovery point (run gc to reclaim its space)",
+        "mlvault vault delete --vault /srv/vault --key-file vault.key --recovery-point 3f09a1c2");
     AddVaultFlags(v, *f);
     v->add_option("--recovery-point", *id, "Recovery point id")->required();
     v->callback([=] {
@@ -271,18 +290,20 @@ void RegisterVaultCommands(CLI::App& app) {
   }
   {
     auto f = std::make_shared<VaultFlags>();
-    auto* v = AddVerb(*vault, "gc", "Reclaim space no recovery point uses (takes the vault's exclusive lock)",
+    auto* v = AddVerb(*vault, "gc",
+                      "Reclaim space no recovery point uses (takes the vault's exclusive lock)",
                       "mlvault vault gc --vault /srv/vault --key-file vault.key");
     AddVaultFlags(v, *f);
     v->callback([f] {
       Emit([&]() -> Result<json> {
         auto vt = MLV_TRY(OpenVault(*f));
-        auto s = MLV_TRY(WithProgress("gc", [&](util::ProgressSink* p) { return vt->Gc(p, nullptr); }));
-        return json{{"recoveryPoints", s.recovery_points}, {"packsRemoved", s.packs_removed},
-                    {"packsRepacked", s.packs_repacked},   {"chunksRemoved", s.chunks_removed},
-                    {"bytesFreed", s.bytes_freed},         {"leftoversRemoved", s.leftovers_removed},
-                    {"packsAdopted", s.packs_adopted},
-                    {"durationSeconds", s.duration_seconds}};
+        auto s =
+            MLV_TRY(WithProgress("gc", [&](util::ProgressSink* p) { return vt->Gc(p, nullptr); }));
+        return json{
+            {"recoveryPoints", s.recovery_points}, {"packsRemoved", s.packs_removed},
+            {"packsRepacked", s.packs_repacked},   {"chunksRemoved", s.chunks_removed},
+            {"bytesFreed", s.bytes_freed},         {"leftoversRemoved", s.leftovers_removed},
+            {"packsAdopted", s.packs_adopted},     {"durationSeconds", s.duration_seconds}};
       }());
     });
   }

@@ -12,19 +12,19 @@
 // thread finished that last piece; the root's completion ends the walk.
 #include <dirent.h>
 #include <fcntl.h>
+#include <fmt/core.h>
+#include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
-#include <linux/fs.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <deque>
-#include <fmt/core.h>
 #include <unordered_set>
 
 #include "chunking/chunker.h"
@@ -39,7 +39,8 @@ namespace mlvault::vault {
 
 Parallelism ParallelismFor(const Options& options) {
   Parallelism p;
-  size_t cores = options.threads != 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  size_t cores =
+      options.threads != 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
   p.compute = cores;
   p.io = std::max<size_t>(4, cores + 2);
   p.scan = std::max<size_t>(8, 2 * cores);
@@ -101,8 +102,8 @@ class SlabPool {
   const size_t size_;
   std::mutex mu_;
   std::condition_variable cv_;
-  size_t free_;                                       // guarded by mu_
-  std::vector<std::unique_ptr<uint8_t[]>> spare_;     // guarded by mu_
+  size_t free_;                                    // guarded by mu_
+  std::vector<std::unique_ptr<uint8_t[]>> spare_;  // guarded by mu_
 };
 
 // ---- the walk's state -----------------------------------------------------------------------
@@ -180,7 +181,8 @@ void FillMeta(TreeEntry& e, const struct stat& st) {
 // allowed (O_NOATIME needs ownership or CAP_FOWNER).
 int OpenForRead(int dirfd, const char* name) {
   int fd = ::openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME | O_NONBLOCK);
-  if (fd < 0 && errno == EPERM) fd = ::openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0 && errno == EPERM)
+    fd = ::openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
   return fd;
 }
 
@@ -196,19 +198,23 @@ void RaiseFdLimit() {
 
 class Archiver {
  public:
-  Archiver(Repository* repo, VaultLock* lock, const BackupRequest& req, util::ProgressSink* progress,
-           const util::CancelToken* cancel)
+  Archiver(Repository* repo, VaultLock* lock, const BackupRequest& req,
+           util::ProgressSink* progress, const util::CancelToken* cancel)
       : repo_(repo),
         lock_(lock),
         req_(req),
         progress_(progress),
         cancel_(cancel),
         par_(ParallelismFor(repo->options())),
-        cdc_(chunking::ChunkerParams{repo->config().params.chunk_min, repo->config().params.chunk_avg,
+        cdc_(chunking::ChunkerParams{repo->config().params.chunk_min,
+                                     repo->config().params.chunk_avg,
                                      repo->config().params.chunk_max, repo->keys().chunker_seed}),
         slabs_(par_.io + par_.compute,
-               std::max<size_t>(kMinSlabSize, 3 * static_cast<size_t>(std::max(repo->config().params.chunk_max,
-                                                                             repo->config().params.block_size)) / 2)),
+               std::max<size_t>(kMinSlabSize, 3 *
+                                                  static_cast<size_t>(
+                                                      std::max(repo->config().params.chunk_max,
+                                                               repo->config().params.block_size)) /
+                                                  2)),
         index_writer_(repo, 64),
         data_packs_(repo, repo->options().pack_target_size, 1,
                     [this](const IndexPack& p, uint64_t size) { return PackWritten(p, size); }),
@@ -234,8 +240,10 @@ class Archiver {
   }
   void Warn(std::string w) {
     std::lock_guard<std::mutex> lk(mu_);
-    if (warnings_.size() < 1000) warnings_.push_back(std::move(w));
-    else ++warnings_dropped_;
+    if (warnings_.size() < 1000)
+      warnings_.push_back(std::move(w));
+    else
+      ++warnings_dropped_;
   }
   void Report(const char* phase) {
     if (progress_ == nullptr) return;
@@ -255,7 +263,8 @@ class Archiver {
 
   // ---- scanning
   void ScanLoop();
-  void ScanDir(DirNode* node, std::shared_ptr<UniqueFd> fd, std::vector<FileJob*>& batch, size_t& batch_bytes);
+  void ScanDir(DirNode* node, std::shared_ptr<UniqueFd> fd, std::vector<FileJob*>& batch,
+               size_t& batch_bytes);
   void PushDir(DirNode* node, std::shared_ptr<UniqueFd> parent_fd, std::string name);
   void FlushBatch(std::vector<FileJob*>& batch, size_t& batch_bytes);
   bool ReuseFromParent(TreeEntry& e, const TreeEntry* old);
@@ -296,9 +305,9 @@ class Archiver {
   std::unique_ptr<util::ThreadPool> compute_;
 
   std::mutex mu_;
-  std::optional<util::Error> error_;     // guarded by mu_
-  std::vector<std::string> warnings_;    // guarded by mu_
-  size_t warnings_dropped_ = 0;          // guarded by mu_
+  std::optional<util::Error> error_;   // guarded by mu_
+  std::vector<std::string> warnings_;  // guarded by mu_
+  size_t warnings_dropped_ = 0;        // guarded by mu_
   std::atomic<bool> failed_{false};
 
   std::mutex claim_mu_;
@@ -330,8 +339,8 @@ class Archiver {
 
 bool Archiver::ReuseFromParent(TreeEntry& e, const TreeEntry* old) {
   if (old == nullptr || old->type != EntryType::kFile || old->size != e.size ||
-      old->mtime_sec != e.mtime_sec || old->mtime_nsec != e.mtime_nsec || old->ctime_sec != e.ctime_sec ||
-      old->ctime_nsec != e.ctime_nsec || old->ino != e.ino) {
+      old->mtime_sec != e.mtime_sec || old->mtime_nsec != e.mtime_nsec ||
+      old->ctime_sec != e.ctime_sec || old->ctime_nsec != e.ctime_nsec || old->ino != e.ino) {
     return false;
   }
   // Reuse only what the vault still holds: a damaged vault heals itself on the next backup.
@@ -381,11 +390,12 @@ void Archiver::ScanLoop() {
     ++scan_active_;
     lk.unlock();
     if (!Stopped()) {
-      int fd = ::openat(t.parent_fd->get(), t.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      int fd = ::openat(t.parent_fd->get(), t.name.c_str(),
+                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (fd < 0) {
         int err = errno;
-        Warn(fmt::format("cannot open directory {}: {}; recorded empty", PrintablePath(t.node->path),
-                         std::strerror(err)));
+        Warn(fmt::format("cannot open directory {}: {}; recorded empty",
+                         PrintablePath(t.node->path), std::strerror(err)));
         t.parent_fd.reset();
         DirDone(t.node);
       } else {
@@ -410,7 +420,8 @@ void Archiver::ScanDir(DirNode* node, std::shared_ptr<UniqueFd> fd, std::vector<
     DIR* dir = dupfd >= 0 ? ::fdopendir(dupfd) : nullptr;
     if (dir == nullptr) {
       if (dupfd >= 0) ::close(dupfd);
-      Warn(fmt::format("cannot list directory {}: {}", PrintablePath(node->path), std::strerror(errno)));
+      Warn(fmt::format("cannot list directory {}: {}", PrintablePath(node->path),
+                       std::strerror(errno)));
       DirDone(node);
       return;
     }
@@ -420,7 +431,8 @@ void Archiver::ScanDir(DirNode* node, std::shared_ptr<UniqueFd> fd, std::vector<
       names.emplace_back(de->d_name);
     }
     if (errno != 0) {
-      Warn(fmt::format("error listing directory {}: {}", PrintablePath(node->path), std::strerror(errno)));
+      Warn(fmt::format("error listing directory {}: {}", PrintablePath(node->path),
+                       std::strerror(errno)));
     }
     ::closedir(dir);
   }
@@ -569,7 +581,8 @@ void Archiver::ReadBatch(std::vector<FileJob*> batch) {
       FileJob* f = batch[i];
       int fd = OpenForRead(f->dirfd->get(), f->dir->entries[f->entry].name.c_str());
       if (fd < 0) {
-        Warn(fmt::format("cannot open {}: {}; skipped", PrintablePath(f->path), std::strerror(errno)));
+        Warn(fmt::format("cannot open {}: {}; skipped", PrintablePath(f->path),
+                         std::strerror(errno)));
         f->failed = true;
         continue;
       }
@@ -598,7 +611,8 @@ void Archiver::ReadBatch(std::vector<FileJob*> batch) {
       ssize_t n = ::pread(fd, base + used + got, want - got, static_cast<off_t>(got));
       if (n < 0) {
         if (errno == EINTR) continue;
-        Warn(fmt::format("cannot read {}: {}; skipped", PrintablePath(f->path), std::strerror(errno)));
+        Warn(fmt::format("cannot read {}: {}; skipped", PrintablePath(f->path),
+                         std::strerror(errno)));
         error = true;
         break;
       }
@@ -612,9 +626,11 @@ void Archiver::ReadBatch(std::vector<FileJob*> batch) {
     if (!error && (::fstat(fd, &after) != 0 || !S_ISREG(after.st_mode))) {
       Warn(fmt::format("{} changed type while being read; skipped", PrintablePath(f->path)));
       error = true;
-    } else if (!error && (after.st_ino != seen.ino || static_cast<uint64_t>(after.st_size) != f->size ||
-                          after.st_mtim.tv_sec != seen.mtime_sec ||
-                          static_cast<uint32_t>(after.st_mtim.tv_nsec) != seen.mtime_nsec || got != f->size)) {
+    } else if (!error &&
+               (after.st_ino != seen.ino || static_cast<uint64_t>(after.st_size) != f->size ||
+                after.st_mtim.tv_sec != seen.mtime_sec ||
+                static_cast<uint32_t>(after.st_mtim.tv_nsec) != seen.mtime_nsec ||
+                got != f->size)) {
       Warn(fmt::format("{} changed while being read; the recovery point holds the bytes read",
                        PrintablePath(f->path)));
     }
@@ -632,7 +648,8 @@ void Archiver::ReadBatch(std::vector<FileJob*> batch) {
     }
     f->pieces.push_back(Piece{got, false, {}});
     f->pending += 1;
-    job->items.push_back(ChunkItem{static_cast<uint32_t>(used), static_cast<uint32_t>(got), &f->pieces.back(), f});
+    job->items.push_back(
+        ChunkItem{static_cast<uint32_t>(used), static_cast<uint32_t>(got), &f->pieces.back(), f});
     used += got;
     FileDone(f);  // the reader's reference; the compute job holds its own
   }
@@ -650,18 +667,22 @@ void Archiver::ReadBig(FileJob* f, bool block_mode) {
   }
   int raw = block_mode ? ::open(req_.source.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME)
                        : OpenForRead(f->dirfd->get(), f->dir->entries[f->entry].name.c_str());
-  if (raw < 0 && block_mode && errno == EPERM) raw = ::open(req_.source.c_str(), O_RDONLY | O_CLOEXEC);
+  if (raw < 0 && block_mode && errno == EPERM)
+    raw = ::open(req_.source.c_str(), O_RDONLY | O_CLOEXEC);
   if (raw < 0) {
     int err = errno;
-    if (block_mode) Fail(util::ErrnoError("cannot open " + req_.source, err).error());
-    else Warn(fmt::format("cannot open {}: {}; skipped", PrintablePath(f->path), std::strerror(err)));
+    if (block_mode)
+      Fail(util::ErrnoError("cannot open " + req_.source, err).error());
+    else
+      Warn(fmt::format("cannot open {}: {}; skipped", PrintablePath(f->path), std::strerror(err)));
     f->failed = true;
     return done();
   }
   UniqueFd fd(raw);
   f->dirfd.reset();
   struct stat st;
-  if (::fstat(fd.get(), &st) != 0 || (!S_ISREG(st.st_mode) && !(block_mode && S_ISBLK(st.st_mode)))) {
+  if (::fstat(fd.get(), &st) != 0 ||
+      (!S_ISREG(st.st_mode) && !(block_mode && S_ISBLK(st.st_mode)))) {
     Warn(fmt::format("{} changed type while being read; skipped", PrintablePath(f->path)));
     f->failed = true;
     return done();
@@ -700,7 +721,8 @@ void Archiver::ReadBig(FileJob* f, bool block_mode) {
     if (block_mode) {
       Fail(st_read.error());
     } else {
-      Warn(fmt::format("cannot read {}: {}; skipped", PrintablePath(f->path), st_read.error().message()));
+      Warn(fmt::format("cannot read {}: {}; skipped", PrintablePath(f->path),
+                       st_read.error().message()));
     }
     f->failed = true;
     return done();
@@ -719,7 +741,8 @@ void Archiver::ReadBig(FileJob* f, bool block_mode) {
 }
 
 Status Archiver::ReadExtent(FileJob* f, int fd, uint64_t start, uint64_t length, bool block_mode) {
-  const size_t max_chunk = block_mode ? repo_->config().params.block_size : repo_->config().params.chunk_max;
+  const size_t max_chunk =
+      block_mode ? repo_->config().params.block_size : repo_->config().params.chunk_max;
   const uint64_t block = repo_->config().params.block_size;
   std::shared_ptr<Slab> slab = slabs_.Acquire();
   size_t fill = 0, consumed = 0;
@@ -727,7 +750,8 @@ Status Archiver::ReadExtent(FileJob* f, int fd, uint64_t start, uint64_t length,
   while (true) {
     if (Stopped()) return util::Ok();
     while (fill < slabs_.size() && remaining > 0) {
-      size_t want = static_cast<size_t>(std::min<uint64_t>({slabs_.size() - fill, remaining, 4 * kReadUnit}));
+      size_t want =
+          static_cast<size_t>(std::min<uint64_t>({slabs_.size() - fill, remaining, 4 * kReadUnit}));
       ssize_t n = ::pread(fd, slab->data.get() + fill, want, static_cast<off_t>(off));
       if (n < 0) {
         if (errno == EINTR) continue;
@@ -760,7 +784,8 @@ Status Archiver::ReadExtent(FileJob* f, int fd, uint64_t start, uint64_t length,
       auto j = std::make_shared<ComputeJob>();
       j->slab = slab;
       j->zero_holes = block_mode;
-      j->items.push_back(ChunkItem{static_cast<uint32_t>(consumed), static_cast<uint32_t>(len), &f->pieces.back(), f});
+      j->items.push_back(ChunkItem{static_cast<uint32_t>(consumed), static_cast<uint32_t>(len),
+                                   &f->pieces.back(), f});
       jobs.push_back(std::move(j));
       consumed += len;
       abs += len;
@@ -860,7 +885,9 @@ void Archiver::FinalizeDir(DirNode* d) {
     if (Claim(id)) {
       ByteView stored;
       Compression c = MaybeCompress(plain, level_, stored);
-      if (auto st = tree_packs_.Add(id, BlobType::kTree, c, stored, static_cast<uint32_t>(plain.size())); !st) {
+      if (auto st =
+              tree_packs_.Add(id, BlobType::kTree, c, stored, static_cast<uint32_t>(plain.size()));
+          !st) {
         Fail(st.error());
       }
     }
@@ -891,16 +918,14 @@ Result<BackupResult> Archiver::Run() {
     return std::unexpected(util::ErrnoError("cannot access source " + req_.source, errno).error());
   }
   if (block_kind_ && !S_ISREG(root_st.st_mode) && !S_ISBLK(root_st.st_mode)) {
-    return util::InvalidArgument("block volume source " + req_.source + " is not a regular file or block device");
+    return util::InvalidArgument("block volume source " + req_.source +
+                                 " is not a regular file or block device");
   }
   if (!block_kind_ && !S_ISDIR(root_st.st_mode)) {
     return util::InvalidArgument("filesystem volume source " + req_.source + " is not a directory");
   }
 
   // One index load per run, then the parent.
-  index_ = MLV_TRY(repo_->LoadIndex(nullptr, nullptr, /*keep_raw=*/false));
-  util::Log(util::LogLevel::kDebug, "backup: index of {} blobs loaded at {:.3f} s", index_->blob_count(),
-            util::MonotonicSeconds() - t0);
   std::optional<Manifest> parent;
   std::vector<LoadProblem> ignored;
   if (req_.parent && !req_.parent->empty()) {
@@ -919,6 +944,11 @@ Result<BackupResult> Archiver::Run() {
     }
     if (best != nullptr) parent = *best;
   }
+  // The index is loaded after the parent is chosen: a manifest is written only once its index
+  // files are durable, so every blob of any manifest seen so far is in this load.
+  index_ = MLV_TRY(repo_->LoadIndex(nullptr, nullptr, /*keep_raw=*/false));
+  util::Log(util::LogLevel::kDebug, "backup: index of {} blobs loaded at {:.3f} s",
+            index_->blob_count(), util::MonotonicSeconds() - t0);
   std::shared_ptr<const Tree> parent_root;
   if (parent) {
     auto t = repo_->LoadTree(*index_, parent->tree);
@@ -930,8 +960,8 @@ Result<BackupResult> Archiver::Run() {
     }
   }
 
-  util::Log(util::LogLevel::kDebug, "backup: parent {} loaded at {:.3f} s", parent ? IdHex(parent->id) : "(none)",
-            util::MonotonicSeconds() - t0);
+  util::Log(util::LogLevel::kDebug, "backup: parent {} loaded at {:.3f} s",
+            parent ? IdHex(parent->id) : "(none)", util::MonotonicSeconds() - t0);
   readers_ = std::make_unique<util::ThreadPool>(par_.io, par_.io);
   compute_ = std::make_unique<util::ThreadPool>(par_.compute, 2 * par_.compute);
 
@@ -948,14 +978,16 @@ Result<BackupResult> Archiver::Run() {
       UniqueFd bfd(::open(req_.source.c_str(), O_RDONLY | O_CLOEXEC));
       uint64_t bytes = 0;
       if (!bfd.valid() || ::ioctl(bfd.get(), BLKGETSIZE64, &bytes) != 0) {
-        return std::unexpected(util::ErrnoError("cannot size block device " + req_.source, errno).error());
+        return std::unexpected(
+            util::ErrnoError("cannot size block device " + req_.source, errno).error());
       }
       e.size = bytes;
     }
     ++files_;
     files_total_ = 1;
     bytes_total_ = e.size;
-    bool reused = S_ISREG(root_st.st_mode) && ReuseFromParent(e, FindEntry(parent_root.get(), "image"));
+    bool reused =
+        S_ISREG(root_st.st_mode) && ReuseFromParent(e, FindEntry(parent_root.get(), "image"));
     root->entries.push_back(std::move(e));
     if (reused) {
       ++unchanged_;
@@ -992,7 +1024,8 @@ Result<BackupResult> Archiver::Run() {
   }
   util::Log(util::LogLevel::kDebug, "backup: scan done at {:.3f} s", util::MonotonicSeconds() - t0);
   readers_->Wait();
-  util::Log(util::LogLevel::kDebug, "backup: reading done at {:.3f} s", util::MonotonicSeconds() - t0);
+  util::Log(util::LogLevel::kDebug, "backup: reading done at {:.3f} s",
+            util::MonotonicSeconds() - t0);
   compute_->Wait();
   readers_.reset();
   compute_.reset();
@@ -1008,12 +1041,15 @@ Result<BackupResult> Archiver::Run() {
   BlobId root_id;
   {
     std::lock_guard<std::mutex> lk(root_mu_);
-    if (!root_done_) return util::Internal("backup walk ended before the root directory was complete");
+    if (!root_done_)
+      return util::Internal("backup walk ended before the root directory was complete");
     root_id = root_tree_;
   }
-  if (cancel_ != nullptr && cancel_->cancelled()) return util::Cancelled("backup cancelled: " + cancel_->reason());
+  if (cancel_ != nullptr && cancel_->cancelled())
+    return util::Cancelled("backup cancelled: " + cancel_->reason());
   MLV_TRY(index_writer_.Flush());
-  util::Log(util::LogLevel::kDebug, "backup: packs and index durable at {:.3f} s", util::MonotonicSeconds() - t0);
+  util::Log(util::LogLevel::kDebug, "backup: packs and index durable at {:.3f} s",
+            util::MonotonicSeconds() - t0);
 
   Manifest m;
   m.id = NewObjectId();
@@ -1043,7 +1079,8 @@ Result<BackupResult> Archiver::Run() {
   s.bytes_stored = bytes_stored_ + index_writer_.bytes_written();
   s.duration_seconds = util::MonotonicSeconds() - t0;
   m.stats = s;
-  m.stats.bytes_stored += 512;  // the manifest itself, approximately (its size is known only once written)
+  m.stats.bytes_stored +=
+      512;  // the manifest itself, approximately (its size is known only once written)
   // Commit only while our lock is known to protect the data we reference (format doc 9.4).
   if (lock_ != nullptr) MLV_TRY(lock_->Check());
   uint64_t manifest_size = 0;
@@ -1053,7 +1090,8 @@ Result<BackupResult> Archiver::Run() {
   {
     std::lock_guard<std::mutex> lk(mu_);
     result.warnings = warnings_;
-    if (warnings_dropped_ > 0) result.warnings.push_back(fmt::format("... and {} more warnings", warnings_dropped_));
+    if (warnings_dropped_ > 0)
+      result.warnings.push_back(fmt::format("... and {} more warnings", warnings_dropped_));
   }
   if (progress_ != nullptr) progress_->Finish();
   return result;

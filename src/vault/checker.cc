@@ -19,12 +19,14 @@
 namespace mlvault::vault {
 
 Status ForEachTree(Repository* repo, const MasterIndex& index, const std::vector<BlobId>& roots,
-                   const TreeVisitor& visit, const TreeErrorFn& on_error, const util::CancelToken* cancel) {
+                   const TreeVisitor& visit, const TreeErrorFn& on_error,
+                   const util::CancelToken* cancel) {
   std::unordered_set<BlobId, BlobIdHash> seen;
   std::vector<BlobId> stack;
   for (auto it = roots.rbegin(); it != roots.rend(); ++it) stack.push_back(*it);
   while (!stack.empty()) {
-    if (cancel != nullptr && cancel->cancelled()) return util::Cancelled("cancelled: " + cancel->reason());
+    if (cancel != nullptr && cancel->cancelled())
+      return util::Cancelled("cancelled: " + cancel->reason());
     BlobId id = stack.back();
     stack.pop_back();
     if (!seen.insert(id).second) continue;
@@ -47,8 +49,8 @@ constexpr size_t kMaxAffected = 200;
 
 class Checker {
  public:
-  Checker(Repository* repo, const std::optional<std::string>& id, bool read_data, util::ProgressSink* progress,
-          const util::CancelToken* cancel)
+  Checker(Repository* repo, const std::optional<std::string>& id, bool read_data,
+          util::ProgressSink* progress, const util::CancelToken* cancel)
       : repo_(repo), only_(id), read_data_(read_data), progress_(progress), cancel_(cancel) {}
 
   Result<VerifyReport> Run();
@@ -73,13 +75,14 @@ class Checker {
 
   std::shared_ptr<MasterIndex> index_;
   std::vector<Manifest> points_;
-  std::unordered_set<BlobId, BlobIdHash> used_;  // data and tree blobs reached
+  std::unordered_set<BlobId, BlobIdHash> used_;                  // data and tree blobs reached
   std::unordered_map<ObjectId, uint64_t, ObjectIdHash> listed_;  // packs present, with sizes
-  std::unordered_map<ObjectId, std::vector<BlobEntry>, ObjectIdHash> pack_entries_;  // from the index
+  std::unordered_map<ObjectId, std::vector<BlobEntry>, ObjectIdHash>
+      pack_entries_;  // from the index
 
   std::mutex mu_;
-  VerifyReport report_;                                                        // guarded by mu_
-  std::map<BlobId, std::pair<std::string, std::string>> bad_;                 // guarded by mu_
+  VerifyReport report_;                                        // guarded by mu_
+  std::map<BlobId, std::pair<std::string, std::string>> bad_;  // guarded by mu_
   std::atomic<uint64_t> bytes_read_{0};
   std::atomic<uint64_t> packs_done_{0};
 };
@@ -89,7 +92,8 @@ void Checker::CheckPackData(uint32_t p, uint64_t size) {
   const std::string object = PackName(pack);
   auto data = repo_->backend()->Get(object);
   if (!data) {
-    for (const auto& b : pack_entries_[pack]) BadBlob(b.id, object, "cannot read the pack: " + data.error().message());
+    for (const auto& b : pack_entries_[pack])
+      BadBlob(b.id, object, "cannot read the pack: " + data.error().message());
     return;
   }
   bytes_read_ += data->size();
@@ -97,8 +101,9 @@ void Checker::CheckPackData(uint32_t p, uint64_t size) {
   const auto& entries = pack_entries_[pack];
   auto header = repo_->ParsePack(pack, *data);
   if (!header) {
-    AddDamage(Damage{object, header.error().message() +
-                                 " (the blobs are checked one by one; the header is needed only to rebuild a lost index)",
+    AddDamage(Damage{object,
+                     header.error().message() + " (the blobs are checked one by one; the header is "
+                                                "needed only to rebuild a lost index)",
                      {}});
   } else {
     std::map<uint32_t, const BlobEntry*> by_offset;
@@ -106,9 +111,11 @@ void Checker::CheckPackData(uint32_t p, uint64_t size) {
     for (const auto& b : entries) {
       auto it = by_offset.find(b.offset);
       if (it == by_offset.end() || !(*it->second == b)) {
-        AddDamage(Damage{object, fmt::format("the pack header does not list blob {} the index places at offset {}",
-                                             IdHex(b.id), b.offset),
-                         {}});
+        AddDamage(Damage{
+            object,
+            fmt::format("the pack header does not list blob {} the index places at offset {}",
+                        IdHex(b.id), b.offset),
+            {}});
       }
     }
   }
@@ -140,8 +147,10 @@ void Checker::NameAffected() {
   std::map<BlobId, std::vector<std::string>> affected;
   auto note = [&](const BlobId& id, std::string what) {
     auto& v = affected[id];
-    if (v.size() < kMaxAffected) v.push_back(std::move(what));
-    else if (v.size() == kMaxAffected) v.push_back("... and more");
+    if (v.size() < kMaxAffected)
+      v.push_back(std::move(what));
+    else if (v.size() == kMaxAffected)
+      v.push_back("... and more");
   };
   const uint64_t block = repo_->config().params.block_size;
   for (const auto& m : points_) {
@@ -171,8 +180,8 @@ void Checker::NameAffected() {
           for (const auto& p : e.pieces) {
             if (!p.hole && bad_.count(p.id)) {
               if (m.kind == VolumeKind::kBlock) {
-                note(p.id, fmt::format("{}:blocks {}-{} (bytes {}+{})", rp, off / block, (off + p.length - 1) / block,
-                                       off, p.length));
+                note(p.id, fmt::format("{}:blocks {}-{} (bytes {}+{})", rp, off / block,
+                                       (off + p.length - 1) / block, off, p.length));
               } else {
                 note(p.id, rp + ":" + PrintablePath(path));
               }
@@ -197,18 +206,16 @@ void Checker::NameAffected() {
 Result<VerifyReport> Checker::Run() {
   const double t0 = util::MonotonicSeconds();
   std::vector<LoadProblem> problems;
-  index_ = MLV_TRY(repo_->LoadIndex(nullptr, &problems));
-  for (auto& p : problems) {
-    report_.damaged.push_back(Damage{p.object, p.problem, {}});
-  }
-  problems.clear();
+  // Manifests before the index: a backup running concurrently writes its manifest only after
+  // its index files, so every manifest listed here has its blobs in the index loaded next.
   if (only_) {
     auto id = ParseObjectId(*only_);
     if (!id) return util::InvalidArgument("bad recovery point id " + *only_);
     auto m = repo_->LoadManifest(*id);
     if (!m) {
       if (m.error().code() == util::ErrorCode::kNotFound) return std::unexpected(m.error());
-      report_.damaged.push_back(Damage{PointName(*id), m.error().message(), {*only_ + ": the whole recovery point"}});
+      report_.damaged.push_back(
+          Damage{PointName(*id), m.error().message(), {*only_ + ": the whole recovery point"}});
     } else {
       points_.push_back(std::move(*m));
     }
@@ -220,6 +227,11 @@ Result<VerifyReport> Checker::Run() {
     }
   }
   report_.recovery_points = points_.size();
+  problems.clear();
+  index_ = MLV_TRY(repo_->LoadIndex(nullptr, &problems));
+  for (auto& p : problems) {
+    report_.damaged.push_back(Damage{p.object, p.problem, {}});
+  }
 
   // Packs present.
   auto listed = MLV_TRY_CTX(repo_->backend()->List("data/"), "cannot list packs");
@@ -269,23 +281,30 @@ Result<VerifyReport> Checker::Run() {
     const bool needed = needed_packs.count(p) > 0;
     if (!needed && only_) continue;
     uint64_t need = 0;
-    for (const auto& b : pack_entries_[pack]) need = std::max<uint64_t>(need, uint64_t{b.offset} + b.stored_len);
+    for (const auto& b : pack_entries_[pack])
+      need = std::max<uint64_t>(need, uint64_t{b.offset} + b.stored_len);
     if (it == listed_.end()) {
       for (const auto& b : pack_entries_[pack]) {
-        if (used_.count(b.id) && index_->Find(b.id)->pack == p) BadBlob(b.id, PackName(pack), "the pack is missing");
+        if (used_.count(b.id) && index_->Find(b.id)->pack == p)
+          BadBlob(b.id, PackName(pack), "the pack is missing");
       }
-      if (!needed) report_.damaged.push_back(Damage{PackName(pack), "an indexed pack is missing (no recovery point uses it)", {}});
+      if (!needed)
+        report_.damaged.push_back(
+            Damage{PackName(pack), "an indexed pack is missing (no recovery point uses it)", {}});
       continue;
     }
     if (it->second < need + kPackTrailer + kSealOverhead) {
       for (const auto& b : pack_entries_[pack]) {
         if (uint64_t{b.offset} + b.stored_len > it->second) {
-          BadBlob(b.id, PackName(pack), fmt::format("the pack is cut short ({} bytes)", it->second));
+          BadBlob(b.id, PackName(pack),
+                  fmt::format("the pack is cut short ({} bytes)", it->second));
         }
       }
-      if (std::none_of(pack_entries_[pack].begin(), pack_entries_[pack].end(),
-                       [&](const BlobEntry& b) { return uint64_t{b.offset} + b.stored_len > it->second; })) {
-        report_.damaged.push_back(Damage{PackName(pack), fmt::format("the pack is cut short ({} bytes)", it->second), {}});
+      if (std::none_of(
+              pack_entries_[pack].begin(), pack_entries_[pack].end(),
+              [&](const BlobEntry& b) { return uint64_t{b.offset} + b.stored_len > it->second; })) {
+        report_.damaged.push_back(Damage{
+            PackName(pack), fmt::format("the pack is cut short ({} bytes)", it->second), {}});
       }
     }
   }
@@ -304,7 +323,8 @@ Result<VerifyReport> Checker::Run() {
       if (cancel_ != nullptr && cancel_->cancelled()) break;
     }
     pool.Wait();
-    if (cancel_ != nullptr && cancel_->cancelled()) return util::Cancelled("verify cancelled: " + cancel_->reason());
+    if (cancel_ != nullptr && cancel_->cancelled())
+      return util::Cancelled("verify cancelled: " + cancel_->reason());
   } else {
     report_.packs = only_ ? needed_packs.size() : index_->packs().size();
   }
@@ -318,8 +338,9 @@ Result<VerifyReport> Checker::Run() {
 
 }  // namespace
 
-Result<VerifyReport> RunVerify(Repository* repo, const std::optional<std::string>& id, bool read_data,
-                               util::ProgressSink* progress, const util::CancelToken* cancel) {
+Result<VerifyReport> RunVerify(Repository* repo, const std::optional<std::string>& id,
+                               bool read_data, util::ProgressSink* progress,
+                               const util::CancelToken* cancel) {
   Checker c(repo, id, read_data, progress, cancel);
   return c.Run();
 }

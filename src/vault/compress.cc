@@ -36,7 +36,8 @@ ZSTD_DCtx* ThreadDctx() {
 bool SampleCompresses(ByteView in) {
   thread_local Bytes buf(ZSTD_compressBound(kSampleSize));
   size_t start = (in.size() - kSampleSize) / 2;
-  size_t n = ZSTD_compressCCtx(ThreadCctx(), buf.data(), buf.size(), in.data() + start, kSampleSize, 1);
+  size_t n =
+      ZSTD_compressCCtx(ThreadCctx(), buf.data(), buf.size(), in.data() + start, kSampleSize, 1);
   if (ZSTD_isError(n)) return true;  // let the full pass decide
   return static_cast<double>(n) < kSampleRatio * kSampleSize;
 }
@@ -65,7 +66,8 @@ Compression MaybeCompress(ByteView in, int level, ByteView& out) {
 
 util::Status Decompress(ByteView in, size_t raw_len, Bytes& out) {
   unsigned long long declared = ZSTD_getFrameContentSize(in.data(), in.size());
-  if (declared == ZSTD_CONTENTSIZE_ERROR || (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != raw_len)) {
+  if (declared == ZSTD_CONTENTSIZE_ERROR ||
+      (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != raw_len)) {
     return util::Corruption("compressed blob has a bad frame header");
   }
   out.resize(raw_len);

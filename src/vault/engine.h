@@ -30,8 +30,9 @@ Result<RestoreStats> RunRestore(Repository* repo, const Manifest& point, const s
                                 const RestoreOptions& options, util::ProgressSink* progress,
                                 const util::CancelToken* cancel);
 
-Result<VerifyReport> RunVerify(Repository* repo, const std::optional<std::string>& id, bool read_data,
-                               util::ProgressSink* progress, const util::CancelToken* cancel);
+Result<VerifyReport> RunVerify(Repository* repo, const std::optional<std::string>& id,
+                               bool read_data, util::ProgressSink* progress,
+                               const util::CancelToken* cancel);
 
 Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* progress,
                       const util::CancelToken* cancel);
@@ -42,5 +43,6 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
 using TreeVisitor = std::function<void(const BlobId& id, const Tree& tree)>;
 using TreeErrorFn = std::function<bool(const BlobId& id, const util::Error& error)>;
 Status ForEachTree(Repository* repo, const MasterIndex& index, const std::vector<BlobId>& roots,
-                   const TreeVisitor& visit, const TreeErrorFn& on_error, const util::CancelToken* cancel);
+                   const TreeVisitor& visit, const TreeErrorFn& on_error,
+                   const util::CancelToken* cancel);
 }  // namespace mlvault::vault

@@ -37,7 +37,7 @@ std::optional<BlobId> ParseBlobId(std::string_view hex) {
   if (hex.size() != 64 || !IsLowerHex(hex)) return std::nullopt;
   auto b = util::FromHex(hex);
   if (!b) return std::nullopt;
-  BlobId id;
+  BlobId id{};
   std::copy(b->begin(), b->end(), id.begin());
   return id;
 }
@@ -46,13 +46,13 @@ std::optional<ObjectId> ParseObjectId(std::string_view hex) {
   if (hex.size() != 32 || !IsLowerHex(hex)) return std::nullopt;
   auto b = util::FromHex(hex);
   if (!b) return std::nullopt;
-  ObjectId id;
+  ObjectId id{};
   std::copy(b->begin(), b->end(), id.begin());
   return id;
 }
 
 ObjectId NewObjectId() {
-  ObjectId id;
+  ObjectId id{};
   util::RandomFill(id);
   return id;
 }
@@ -187,7 +187,8 @@ void GetLengths(Decoder& d, BlobEntry& b) {
 // A count that cannot exceed what the remaining bytes could hold at `min_size` bytes each.
 uint64_t GetCount(Decoder& d, size_t min_size, const char* what) {
   uint64_t n = d.Varint();
-  if (d.ok() && n > d.remaining() / min_size) d.Fail(fmt::format("{} count {} exceeds the data", what, n));
+  if (d.ok() && n > d.remaining() / min_size)
+    d.Fail(fmt::format("{} count {} exceeds the data", what, n));
   return n;
 }
 

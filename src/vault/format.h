@@ -22,8 +22,8 @@ using util::ByteView;
 using util::Result;
 using util::Status;
 
-using BlobId = crypto::Digest;              // HMAC-SHA-256 of the plaintext
-using ObjectId = std::array<uint8_t, 16>;   // random id of a pack, index, point or lock
+using BlobId = crypto::Digest;             // HMAC-SHA-256 of the plaintext
+using ObjectId = std::array<uint8_t, 16>;  // random id of a pack, index, point or lock
 
 inline constexpr uint32_t kFormatVersion = 1;
 inline constexpr uint8_t kPackVersion = 1;

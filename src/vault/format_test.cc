@@ -14,8 +14,8 @@ BlobId IdOf(uint8_t seed) {
 }
 
 TEST(Varint, RoundTripsEdgeValues) {
-  for (uint64_t v : {uint64_t{0}, uint64_t{1}, uint64_t{127}, uint64_t{128}, uint64_t{300}, uint64_t{1} << 35,
-                     UINT64_MAX}) {
+  for (uint64_t v : {uint64_t{0}, uint64_t{1}, uint64_t{127}, uint64_t{128}, uint64_t{300},
+                     uint64_t{1} << 35, UINT64_MAX}) {
     Bytes b;
     PutVarint(b, v);
     Decoder d(b);
@@ -23,7 +23,8 @@ TEST(Varint, RoundTripsEdgeValues) {
     EXPECT_TRUE(d.ok());
     EXPECT_TRUE(d.at_end());
   }
-  for (int64_t v : {int64_t{0}, int64_t{-1}, int64_t{1}, INT64_MIN, INT64_MAX, int64_t{-1700000000}}) {
+  for (int64_t v :
+       {int64_t{0}, int64_t{-1}, int64_t{1}, INT64_MIN, INT64_MAX, int64_t{-1700000000}}) {
     Bytes b;
     PutSvarint(b, v);
     Decoder d(b);
@@ -184,7 +185,8 @@ Tree SampleTree() {
   empty.name = std::string(255, 'x');
   empty.type = EntryType::kFile;
   t.entries = {dir, file, fifo, dev, link, empty};
-  std::sort(t.entries.begin(), t.entries.end(), [](const TreeEntry& a, const TreeEntry& b) { return a.name < b.name; });
+  std::sort(t.entries.begin(), t.entries.end(),
+            [](const TreeEntry& a, const TreeEntry& b) { return a.name < b.name; });
   return t;
 }
 
@@ -214,7 +216,8 @@ TEST(Tree, RandomCorruptionNeverCrashes) {
     c[rng() % c.size()] ^= static_cast<uint8_t>(1 + rng() % 255);
     if (!DecodeTree(c)) ++rejected;
   }
-  EXPECT_GT(rejected, 0);  // many flips land in names or ids and decode "fine"; structure flips must not
+  EXPECT_GT(rejected,
+            0);  // many flips land in names or ids and decode "fine"; structure flips must not
 }
 
 Tree OneEntry(std::string name) {
@@ -227,8 +230,9 @@ Tree OneEntry(std::string name) {
 }
 
 TEST(Tree, RejectsDangerousNames) {
-  for (std::string bad : {std::string(".."), std::string("."), std::string("a/b"), std::string("../x"),
-                          std::string("a\0b", 3), std::string(kMaxNameLen + 1, 'n')}) {
+  for (std::string bad :
+       {std::string(".."), std::string("."), std::string("a/b"), std::string("../x"),
+        std::string("a\0b", 3), std::string(kMaxNameLen + 1, 'n')}) {
     auto r = DecodeTree(EncodeTree(OneEntry(bad)));
     ASSERT_FALSE(r) << bad;
     EXPECT_EQ(r.error().code(), util::ErrorCode::kCorruption);
@@ -263,7 +267,8 @@ TEST(Names, ObjectNamesRoundTrip) {
   EXPECT_EQ(IdFromName(IndexName(id), "index/"), id);
   EXPECT_EQ(IdFromName(PointName(id), "points/"), id);
   const std::string h = IdHex(id);
-  EXPECT_FALSE(IdFromName("data/" + std::string(h.substr(0, 2) == "00" ? "01" : "00") + "/" + h, "data/"));
+  EXPECT_FALSE(
+      IdFromName("data/" + std::string(h.substr(0, 2) == "00" ? "01" : "00") + "/" + h, "data/"));
   EXPECT_FALSE(IdFromName("index/~put-123", "index/"));
   EXPECT_FALSE(ParseObjectId("ABCDEF0123456789abcdef0123456789"));  // uppercase is not canonical
   EXPECT_EQ(ParseBlobId(IdHex(IdOf(3))), IdOf(3));

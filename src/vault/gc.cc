@@ -36,7 +36,8 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
   const double t0 = util::MonotonicSeconds();
   GcStats stats;
   auto cancelled = [&]() -> Status {
-    if (cancel != nullptr && cancel->cancelled()) return util::Cancelled("gc cancelled: " + cancel->reason());
+    if (cancel != nullptr && cancel->cancelled())
+      return util::Cancelled("gc cancelled: " + cancel->reason());
     return util::Ok();
   };
   auto report = [&](const char* phase, uint64_t done, uint64_t total) {
@@ -50,7 +51,8 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
 
   // 1. Everything there is. Damage anywhere stops GC before it removes anything.
   std::vector<ObjectId> old_index_files;
-  auto index = MLV_TRY_CTX(repo->LoadIndex(&old_index_files, nullptr), "gc needs every index file readable");
+  auto index =
+      MLV_TRY_CTX(repo->LoadIndex(&old_index_files, nullptr), "gc needs every index file readable");
   auto points = MLV_TRY_CTX(repo->ListManifests(nullptr), "gc needs every recovery point readable");
   stats.recovery_points = points.size();
   auto listed = MLV_TRY_CTX(repo->backend()->List("data/"), "cannot list packs");
@@ -117,9 +119,10 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
     for (const auto& b : ip.blobs) missing.erase(b.id);
   }
   if (!missing.empty()) {
-    return util::Corruption(fmt::format(
-        "gc stopped: {} chunks referenced by recovery points are in no pack (first: {}); run verify", missing.size(),
-        IdHex(*missing.begin())));
+    return util::Corruption(
+        fmt::format("gc stopped: {} chunks referenced by recovery points are in no pack (first: "
+                    "{}); run verify",
+                    missing.size(), IdHex(*missing.begin())));
   }
   stats.packs_adopted = adopted.size();
 
@@ -142,7 +145,8 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
   for (const auto& ip : index->raw_packs()) consider(ip);
   for (const auto& id : used) {
     if (!placed.count(id)) {
-      return util::Corruption("gc stopped: chunk " + IdHex(id) + " is indexed only in missing packs; run verify");
+      return util::Corruption("gc stopped: chunk " + IdHex(id) +
+                              " is indexed only in missing packs; run verify");
     }
   }
   std::vector<ObjectId> remove, repack;
@@ -150,7 +154,8 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
   for (auto& [pack, pp] : plan) {
     if (pp.live == 0) {
       remove.push_back(pack);
-    } else if (static_cast<double>(pp.size - std::min(pp.size, pp.live)) > kRepackDeadFraction * static_cast<double>(pp.size)) {
+    } else if (static_cast<double>(pp.size - std::min(pp.size, pp.live)) >
+               kRepackDeadFraction * static_cast<double>(pp.size)) {
       repack.push_back(pack);
     } else {
       keep.push_back(IndexPack{pack, pp.live_blobs});
@@ -180,7 +185,9 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
         return std::unexpected(st.error());
       }
       auto data = repo->backend()->Get(PackName(pack));
-      Status st = data ? util::Ok() : Status(std::unexpected(data.error().WithContext("cannot read pack " + IdHex(pack))));
+      Status st = data ? util::Ok()
+                       : Status(std::unexpected(
+                             data.error().WithContext("cannot read pack " + IdHex(pack))));
       if (st) {
         for (const auto& b : plan[pack].live_blobs) {
           if (uint64_t{b.offset} + b.stored_len > data->size()) {
@@ -215,7 +222,8 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
   std::set<ObjectId> new_files;
   uint64_t index_bytes = 0;
   for (size_t i = 0; i < all.size(); i += kGcPacksPerIndexFile) {
-    std::vector<IndexPack> part(all.begin() + i, all.begin() + std::min(all.size(), i + kGcPacksPerIndexFile));
+    std::vector<IndexPack> part(all.begin() + i,
+                                all.begin() + std::min(all.size(), i + kGcPacksPerIndexFile));
     auto r = MLV_TRY(repo->WriteIndex(part));
     new_files.insert(r.first);
     index_bytes += r.second;

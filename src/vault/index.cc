@@ -14,7 +14,8 @@ void MasterIndex::AddPack(const IndexPack& pack) {
   uint32_t p = it->second;
   for (const auto& b : pack.blobs) {
     if (b.type != BlobType::kTree) tree_pack_[p] = false;
-    sorted_.push_back(Item{b.id, BlobLocation{p, b.offset, b.stored_len, b.raw_len, b.type, b.comp}});
+    sorted_.push_back(
+        Item{b.id, BlobLocation{p, b.offset, b.stored_len, b.raw_len, b.type, b.comp}});
   }
   if (keep_raw_) raw_.push_back(pack);
 }

@@ -28,9 +28,11 @@ Status ValidateParams(const VaultParams& p) {
   // Upper limits keep a reader's slab (1.5 x the largest chunk) small; see the format doc.
   if (!(64 <= p.chunk_min && p.chunk_min < p.chunk_avg && p.chunk_avg < p.chunk_max &&
         p.chunk_max <= (16u << 20) && (p.chunk_avg & (p.chunk_avg - 1)) == 0)) {
-    return util::InvalidArgument(fmt::format("bad chunk sizes {}/{}/{}", p.chunk_min, p.chunk_avg, p.chunk_max));
+    return util::InvalidArgument(
+        fmt::format("bad chunk sizes {}/{}/{}", p.chunk_min, p.chunk_avg, p.chunk_max));
   }
-  if (p.block_size < 4096 || p.block_size > (16u << 20) || (p.block_size & (p.block_size - 1)) != 0) {
+  if (p.block_size < 4096 || p.block_size > (16u << 20) ||
+      (p.block_size & (p.block_size - 1)) != 0) {
     return util::InvalidArgument(fmt::format("bad block size {}", p.block_size));
   }
   return util::Ok();
@@ -64,7 +66,8 @@ VaultKeys DeriveKeys(const crypto::Key& master) {
 
 Result<NewConfig> CreateConfig(const KeySource& key, const InitOptions& init) {
   MLV_TRY(CheckKeySource(key));
-  VaultParams params{init.chunk_min_size, init.chunk_avg_size, init.chunk_max_size, init.block_size};
+  VaultParams params{init.chunk_min_size, init.chunk_avg_size, init.chunk_max_size,
+                     init.block_size};
   MLV_TRY(ValidateParams(params));
   NewConfig out;
   out.opened.id = NewObjectId();
@@ -75,15 +78,18 @@ Result<NewConfig> CreateConfig(const KeySource& key, const InitOptions& init) {
     kek = MLV_TRY(KekFromKeyFile(key.key_file));
     kdf = {{"type", "keyfile"}};
   } else {
-    if (init.scrypt_log_n < 10 || init.scrypt_log_n > 24 || init.scrypt_r < 1 || init.scrypt_r > 64 ||
-        init.scrypt_p < 1 || init.scrypt_p > 16) {
+    if (init.scrypt_log_n < 10 || init.scrypt_log_n > 24 || init.scrypt_r < 1 ||
+        init.scrypt_r > 64 || init.scrypt_p < 1 || init.scrypt_p > 16) {
       return util::InvalidArgument("scrypt parameters out of range");
     }
     Bytes salt = util::RandomBytes(16);
     crypto::ScryptParams sp{1ull << init.scrypt_log_n, init.scrypt_r, init.scrypt_p};
     kek = MLV_TRY(crypto::DeriveFromPassphrase(key.passphrase, salt, sp));
-    kdf = {{"type", "scrypt"}, {"salt", util::ToHex(salt)}, {"logN", init.scrypt_log_n},
-           {"r", init.scrypt_r}, {"p", init.scrypt_p}};
+    kdf = {{"type", "scrypt"},
+           {"salt", util::ToHex(salt)},
+           {"logN", init.scrypt_log_n},
+           {"r", init.scrypt_r},
+           {"p", init.scrypt_p}};
   }
   crypto::Key master = crypto::Key::Random();
   out.opened.keys = DeriveKeys(master);
@@ -103,12 +109,9 @@ Result<NewConfig> CreateConfig(const KeySource& key, const InitOptions& init) {
              {"pointVersion", kPointVersion}};
   Bytes sealed_params = crypto::Seal(out.opened.keys.encrypt, util::AsBytes(pj.dump()),
                                      LabelAad(kAadParams, out.opened.id));
-  json cfg = {{"format", "mlvault-vault"},
-              {"version", kFormatVersion},
-              {"id", IdHex(out.opened.id)},
-              {"kdf", kdf},
-              {"wrappedKey", util::ToHex(wrapped)},
-              {"params", util::ToHex(sealed_params)}};
+  json cfg = {{"format", "mlvault-vault"},          {"version", kFormatVersion},
+              {"id", IdHex(out.opened.id)},         {"kdf", kdf},
+              {"wrappedKey", util::ToHex(wrapped)}, {"params", util::ToHex(sealed_params)}};
   out.json = cfg.dump(2) + "\n";
   return out;
 }
@@ -121,9 +124,11 @@ Result<OpenedConfig> OpenConfig(std::string_view text, const KeySource& key) {
   uint32_t log_n = 0, r = 0, p = 0;
   try {
     json cfg = json::parse(text);
-    if (cfg.value("format", "") != "mlvault-vault") return util::Corruption("config: not an mlvault vault");
+    if (cfg.value("format", "") != "mlvault-vault")
+      return util::Corruption("config: not an mlvault vault");
     if (cfg.at("version").get<uint32_t>() != kFormatVersion) {
-      return util::Corruption(fmt::format("unsupported vault version {}", cfg.at("version").dump()));
+      return util::Corruption(
+          fmt::format("unsupported vault version {}", cfg.at("version").dump()));
     }
     auto id = ParseObjectId(cfg.at("id").get<std::string>());
     auto w = util::FromHex(cfg.at("wrappedKey").get<std::string>());
@@ -154,14 +159,17 @@ Result<OpenedConfig> OpenConfig(std::string_view text, const KeySource& key) {
   crypto::Key kek;
   if (kdf_type == "keyfile") {
     if (key.key_file.empty()) {
-      return util::PermissionDenied("wrong key for vault " + vault + ": it is protected by a key file, not a passphrase");
+      return util::PermissionDenied("wrong key for vault " + vault +
+                                    ": it is protected by a key file, not a passphrase");
     }
     kek = MLV_TRY(KekFromKeyFile(key.key_file));
   } else {
     if (key.passphrase.empty()) {
-      return util::PermissionDenied("wrong key for vault " + vault + ": it is protected by a passphrase, not a key file");
+      return util::PermissionDenied("wrong key for vault " + vault +
+                                    ": it is protected by a passphrase, not a key file");
     }
-    kek = MLV_TRY(crypto::DeriveFromPassphrase(key.passphrase, salt, crypto::ScryptParams{1ull << log_n, r, p}));
+    kek = MLV_TRY(crypto::DeriveFromPassphrase(key.passphrase, salt,
+                                               crypto::ScryptParams{1ull << log_n, r, p}));
   }
   auto master_bytes = crypto::Open(kek, wrapped, LabelAad(kAadKey, out.id));
   if (!master_bytes) {
@@ -188,7 +196,8 @@ Result<OpenedConfig> OpenConfig(std::string_view text, const KeySource& key) {
   } catch (const json::exception& e) {
     return util::Corruption(std::string("config parameters are malformed: ") + e.what());
   }
-  if (auto st = ValidateParams(out.params); !st) return util::Corruption("config: " + st.error().message());
+  if (auto st = ValidateParams(out.params); !st)
+    return util::Corruption("config: " + st.error().message());
   return out;
 }
 

@@ -54,7 +54,8 @@ std::string PidNamespace() {
 }
 
 std::string DescribeHolder(const LockInfo& l) {
-  return fmt::format("{} lock of {} (pid {} on {}, since {})", l.exclusive ? "an exclusive" : "a shared",
+  return fmt::format("{} lock of {} (pid {} on {}, since {})",
+                     l.exclusive ? "an exclusive" : "a shared",
                      l.operation.empty() ? "another operation" : l.operation, l.pid, l.hostname,
                      util::FormatTime(l.created));
 }
@@ -72,9 +73,15 @@ LockInfo ThisProcess() {
 }
 
 Bytes SealLock(const crypto::Key& key, const LockInfo& l) {
-  json j = {{"version", kLockVersion}, {"exclusive", l.exclusive}, {"operation", l.operation},
-            {"hostname", l.hostname},  {"bootId", l.boot_id},      {"pidNs", l.pid_ns},
-            {"pid", l.pid},            {"pidStart", l.pid_start},  {"created", l.created},
+  json j = {{"version", kLockVersion},
+            {"exclusive", l.exclusive},
+            {"operation", l.operation},
+            {"hostname", l.hostname},
+            {"bootId", l.boot_id},
+            {"pidNs", l.pid_ns},
+            {"pid", l.pid},
+            {"pidStart", l.pid_start},
+            {"created", l.created},
             {"refreshed", l.refreshed}};
   return crypto::Seal(key, util::AsBytes(j.dump()), LabelAad(kAadLock, l.id));
 }
@@ -84,7 +91,8 @@ Result<LockInfo> OpenLock(const crypto::Key& key, const ObjectId& id, ByteView s
   if (!plain) return util::Corruption("lock " + IdHex(id) + " fails authentication");
   try {
     json j = json::parse(util::AsString(*plain));
-    if (j.at("version").get<int>() != kLockVersion) return util::Corruption("lock: unsupported version");
+    if (j.at("version").get<int>() != kLockVersion)
+      return util::Corruption("lock: unsupported version");
     LockInfo l;
     l.id = id;
     l.exclusive = j.at("exclusive").get<bool>();
@@ -136,12 +144,13 @@ Result<std::vector<LockInfo>> ListLocks(backend::Backend* backend, const crypto:
   return out;
 }
 
-VaultLock::VaultLock(backend::Backend* backend, const crypto::Key& key, LockInfo info, const Options& options)
+VaultLock::VaultLock(backend::Backend* backend, const crypto::Key& key, LockInfo info,
+                     const Options& options)
     : backend_(backend), key_(key), options_(options), info_(std::move(info)) {}
 
-Result<std::unique_ptr<VaultLock>> VaultLock::Acquire(backend::Backend* backend, const crypto::Key& key,
-                                                      bool exclusive, std::string operation,
-                                                      const Options& options,
+Result<std::unique_ptr<VaultLock>> VaultLock::Acquire(backend::Backend* backend,
+                                                      const crypto::Key& key, bool exclusive,
+                                                      std::string operation, const Options& options,
                                                       const util::CancelToken* cancel) {
   LockInfo me = ThisProcess();
   me.id = NewObjectId();
@@ -199,7 +208,8 @@ Result<std::unique_ptr<VaultLock>> VaultLock::Acquire(backend::Backend* backend,
 }
 
 void VaultLock::Heartbeat() {
-  const auto interval = std::chrono::duration<double>(std::max(0.05, options_.lock_stale_seconds / 6));
+  const auto interval =
+      std::chrono::duration<double>(std::max(0.05, options_.lock_stale_seconds / 6));
   std::unique_lock<std::mutex> lk(mu_);
   while (!stop_) {
     if (cv_.wait_for(lk, interval, [this] { return stop_; })) break;
@@ -235,7 +245,8 @@ Status VaultLock::Check() const {
   }
   const double age = static_cast<double>(options_.clock->Now() - last_ok_.load()) / 1e6;
   if (age > options_.lock_stale_seconds / 2) {
-    return util::Conflict(fmt::format("vault lock not refreshed for {:.0f} s; refusing to commit", age));
+    return util::Conflict(
+        fmt::format("vault lock not refreshed for {:.0f} s; refusing to commit", age));
   }
   return util::Ok();
 }

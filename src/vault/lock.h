@@ -51,9 +51,9 @@ class VaultLock {
   // Takes a lock. Waits (polling with random backoff) while a conflicting live lock exists, up
   // to options.lock_wait_seconds, then kConflict naming the holder. Stale locks found on the
   // way are removed. kCancelled if `cancel` fires while waiting.
-  static Result<std::unique_ptr<VaultLock>> Acquire(backend::Backend* backend, const crypto::Key& key,
-                                                    bool exclusive, std::string operation,
-                                                    const Options& options,
+  static Result<std::unique_ptr<VaultLock>> Acquire(backend::Backend* backend,
+                                                    const crypto::Key& key, bool exclusive,
+                                                    std::string operation, const Options& options,
                                                     const util::CancelToken* cancel);
   ~VaultLock();
   VaultLock(const VaultLock&) = delete;
@@ -65,7 +65,8 @@ class VaultLock {
   const ObjectId& id() const { return info_.id; }
 
  private:
-  VaultLock(backend::Backend* backend, const crypto::Key& key, LockInfo info, const Options& options);
+  VaultLock(backend::Backend* backend, const crypto::Key& key, LockInfo info,
+            const Options& options);
   void Heartbeat();
 
   backend::Backend* const backend_;
@@ -74,9 +75,9 @@ class VaultLock {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool stop_ = false;              // guarded by mu_
-  LockInfo info_;                  // refreshed: guarded by mu_
-  std::string failure_;            // guarded by mu_; set when a refresh failed
+  bool stop_ = false;    // guarded by mu_
+  LockInfo info_;        // refreshed: guarded by mu_
+  std::string failure_;  // guarded by mu_; set when a refresh failed
   std::atomic<util::TimeMicros> last_ok_{0};
   std::thread thread_;
 };

@@ -38,8 +38,10 @@ std::string PrintablePath(std::string_view s) {
       continue;
     }
     if (c < 0x80) {
-      if (c == '\\') out += "\\\\";
-      else out += static_cast<char>(c);
+      if (c == '\\')
+        out += "\\\\";
+      else
+        out += static_cast<char>(c);
       ++i;
       continue;
     }
@@ -52,7 +54,8 @@ std::string PrintablePath(std::string_view s) {
     if (good && len == 2 && c < 0xc2) good = false;  // overlong
     if (good && len == 3) {
       unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
-      if ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0)) good = false;  // overlong, surrogates
+      if ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0))
+        good = false;  // overlong, surrogates
     }
     if (good && len == 4) {
       unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
@@ -73,15 +76,21 @@ bool IsUtf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xe  ? 3
+                 : (c >> 3) == 0x1e ? 4
+                                    : 0;
     if (len == 0 || i + len > s.size()) return false;
     for (size_t k = 1; k < len; ++k) {
       if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
     }
     unsigned char c1 = len > 1 ? static_cast<unsigned char>(s[i + 1]) : 0;
-    if (len == 2 && c < 0xc2) return false;                                   // overlong
-    if (len == 3 && ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0))) return false;  // overlong, surrogate
-    if (len == 4 && ((c == 0xf0 && c1 < 0x90) || c > 0xf4 || (c == 0xf4 && c1 >= 0x90))) return false;
+    if (len == 2 && c < 0xc2) return false;  // overlong
+    if (len == 3 && ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0)))
+      return false;  // overlong, surrogate
+    if (len == 4 && ((c == 0xf0 && c1 < 0x90) || c > 0xf4 || (c == 0xf4 && c1 >= 0x90)))
+      return false;
     i += len;
   }
   return true;
@@ -110,17 +119,20 @@ Result<std::unique_ptr<Repository>> Repository::Init(std::unique_ptr<backend::Ba
                                                      const Options& options) {
   auto existing = backend->Stat("config");
   if (existing) return util::Conflict("a vault already exists in " + backend->Describe());
-  if (existing.error().code() != util::ErrorCode::kNotFound) return std::unexpected(existing.error());
+  if (existing.error().code() != util::ErrorCode::kNotFound)
+    return std::unexpected(existing.error());
   for (const char* prefix : {"data/", "index/", "points/"}) {
     auto objs = MLV_TRY(backend->List(prefix));
     if (!objs.empty()) {
-      return util::Conflict(fmt::format("{} holds vault objects ({}) but no config; refusing to init over them",
-                                        backend->Describe(), objs.front().name));
+      return util::Conflict(
+          fmt::format("{} holds vault objects ({}) but no config; refusing to init over them",
+                      backend->Describe(), objs.front().name));
     }
   }
   auto cfg = MLV_TRY(CreateConfig(key, init));
   MLV_TRY_CTX(backend->Put("config", util::AsBytes(cfg.json)), "cannot write the vault config");
-  return std::unique_ptr<Repository>(new Repository(std::move(backend), std::move(cfg.opened), options));
+  return std::unique_ptr<Repository>(
+      new Repository(std::move(backend), std::move(cfg.opened), options));
 }
 
 Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<backend::Backend> backend,
@@ -143,7 +155,8 @@ BlobId Repository::HashBlob(BlobType type, ByteView plain) const {
 // ---- index -------------------------------------------------------------------------------------
 
 Result<std::shared_ptr<MasterIndex>> Repository::LoadIndex(std::vector<ObjectId>* files,
-                                                           std::vector<LoadProblem>* problems, bool keep_raw) {
+                                                           std::vector<LoadProblem>* problems,
+                                                           bool keep_raw) {
   auto objects = MLV_TRY_CTX(backend_->List("index/"), "cannot list index files");
   auto index = std::make_shared<MasterIndex>(keep_raw);
   uint64_t total = 0;
@@ -201,7 +214,8 @@ Status Repository::OpenBlob(ByteView sealed, const BlobId& id, BlobType type, Co
       return util::Corruption("blob " + IdHex(id) + ": " + st.error().message());
     }
   } else {
-    if (plain->size() != raw_len) return util::Corruption("blob " + IdHex(id) + " has the wrong length");
+    if (plain->size() != raw_len)
+      return util::Corruption("blob " + IdHex(id) + " has the wrong length");
     out = std::move(*plain);
   }
   if (check_id && HashBlob(type, out) != id) {
@@ -265,8 +279,8 @@ Result<Tree> Repository::LoadTree(const MasterIndex& index, const BlobId& id) {
 // ---- packs -------------------------------------------------------------------------------------
 
 namespace {
-Result<std::vector<BlobEntry>> HeaderFromTail(const VaultKeys& keys, const ObjectId& pack, ByteView sealed,
-                                              uint64_t data_size) {
+Result<std::vector<BlobEntry>> HeaderFromTail(const VaultKeys& keys, const ObjectId& pack,
+                                              ByteView sealed, uint64_t data_size) {
   auto plain = crypto::Open(keys.encrypt, sealed, LabelAad(kAadPack, pack));
   if (!plain) return util::Corruption("pack " + IdHex(pack) + ": header fails authentication");
   auto h = DecodePackHeader(*plain, data_size);
@@ -348,7 +362,8 @@ Result<Manifest> Repository::LoadManifest(const ObjectId& id) {
     return std::unexpected(data.error());
   }
   auto plain = crypto::Open(keys().encrypt, *data, LabelAad(kAadPoint, id));
-  if (!plain) return util::Corruption("manifest of recovery point " + IdHex(id) + " fails authentication");
+  if (!plain)
+    return util::Corruption("manifest of recovery point " + IdHex(id) + " fails authentication");
   Manifest m;
   try {
     json j = json::parse(util::AsString(*plain));
@@ -417,7 +432,8 @@ Result<ObjectId> Repository::ResolvePoint(const std::string& s) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
   });
   if (!hex || s.size() < 6 || s.size() > 32) {
-    return util::InvalidArgument("\"" + PrintablePath(s) + "\" is not a recovery point id (32 hex characters)");
+    return util::InvalidArgument("\"" + PrintablePath(s) +
+                                 "\" is not a recovery point id (32 hex characters)");
   }
   auto objects = MLV_TRY(backend_->List("points/" + s));
   std::optional<ObjectId> found;
@@ -448,10 +464,12 @@ void Reserve(Bytes& data, size_t more, uint64_t target) {
 }
 }  // namespace
 
-PackWriter::PackWriter(Repository* repo, uint64_t target_size, size_t uploaders, WrittenFn on_written)
+PackWriter::PackWriter(Repository* repo, uint64_t target_size, size_t uploaders,
+                       WrittenFn on_written)
     : repo_(repo), target_(target_size), max_pending_(1), on_written_(std::move(on_written)) {
   current_.id = NewObjectId();
-  for (size_t i = 0; i < std::max<size_t>(1, uploaders); ++i) threads_.emplace_back([this] { Upload(); });
+  for (size_t i = 0; i < std::max<size_t>(1, uploaders); ++i)
+    threads_.emplace_back([this] { Upload(); });
 }
 
 PackWriter::~PackWriter() {
@@ -463,7 +481,8 @@ PackWriter::~PackWriter() {
   for (auto& t : threads_) t.join();
 }
 
-Status PackWriter::Add(const BlobId& id, BlobType type, Compression comp, ByteView stored, uint32_t raw_len) {
+Status PackWriter::Add(const BlobId& id, BlobType type, Compression comp, ByteView stored,
+                       uint32_t raw_len) {
   std::unique_lock<std::mutex> lk(mu_);
   if (error_) return std::unexpected(*error_);
   if (current_.data.capacity() == 0 && !spare_.empty()) {

@@ -74,7 +74,8 @@ class Repository {
   // when given (and skipped); otherwise they fail the load with kCorruption. `files` receives
   // the index files loaded.
   Result<std::shared_ptr<MasterIndex>> LoadIndex(std::vector<ObjectId>* files,
-                                                 std::vector<LoadProblem>* problems, bool keep_raw = true);
+                                                 std::vector<LoadProblem>* problems,
+                                                 bool keep_raw = true);
   // Writes one index file; returns its id and size.
   Result<std::pair<ObjectId, uint64_t>> WriteIndex(const std::vector<IndexPack>& packs);
 
@@ -114,7 +115,7 @@ class Repository {
   // Whole tree packs, most recently used first, bounded by kTreeCacheBytes.
   std::mutex cache_mu_;
   std::list<std::pair<ObjectId, std::shared_ptr<const Bytes>>> cache_;  // guarded by cache_mu_
-  uint64_t cache_bytes_ = 0;                                           // guarded by cache_mu_
+  uint64_t cache_bytes_ = 0;                                            // guarded by cache_mu_
 };
 
 // Accumulates blobs into packs and writes them from background threads, then reports each
@@ -149,11 +150,11 @@ class PackWriter {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  Open current_;                 // guarded by mu_
-  std::deque<Open> pending_;     // guarded by mu_
-  std::vector<Bytes> spare_;     // guarded by mu_; written packs' buffers, reused (no page faults)
-  size_t uploading_ = 0;         // guarded by mu_
-  bool stop_ = false;            // guarded by mu_
+  Open current_;              // guarded by mu_
+  std::deque<Open> pending_;  // guarded by mu_
+  std::vector<Bytes> spare_;  // guarded by mu_; written packs' buffers, reused (no page faults)
+  size_t uploading_ = 0;      // guarded by mu_
+  bool stop_ = false;         // guarded by mu_
   std::optional<util::Error> error_;  // guarded by mu_
   std::vector<std::thread> threads_;
 };

@@ -229,20 +229,24 @@ TEST_F(RepoTest, ManifestsRoundTripAndRefuseRenaming) {
 TEST_F(RepoTest, LocksConflictAndStaleLocksAreIgnored) {
   Options o;
   o.lock_wait_seconds = 0.3;
-  auto shared1 = VaultLock::Acquire(repo_->backend(), repo_->keys().encrypt, false, "backup", o, nullptr);
+  auto shared1 =
+      VaultLock::Acquire(repo_->backend(), repo_->keys().encrypt, false, "backup", o, nullptr);
   ASSERT_TRUE(shared1) << shared1.error().ToString();
-  auto shared2 = VaultLock::Acquire(repo_->backend(), repo_->keys().encrypt, false, "restore", o, nullptr);
+  auto shared2 =
+      VaultLock::Acquire(repo_->backend(), repo_->keys().encrypt, false, "restore", o, nullptr);
   ASSERT_TRUE(shared2) << shared2.error().ToString();
   auto excl = VaultLock::Acquire(repo_->backend(), repo_->keys().encrypt, true, "gc", o, nullptr);
   ASSERT_FALSE(excl);
   EXPECT_EQ(excl.error().code(), util::ErrorCode::kConflict);
-  EXPECT_NE(excl.error().message().find("a shared lock of"), std::string::npos) << excl.error().message();
+  EXPECT_NE(excl.error().message().find("a shared lock of"), std::string::npos)
+      << excl.error().message();
   EXPECT_TRUE((*shared1)->Check());
   shared1->reset();
   shared2->reset();
   auto excl2 = VaultLock::Acquire(repo_->backend(), repo_->keys().encrypt, true, "gc", o, nullptr);
   ASSERT_TRUE(excl2) << excl2.error().ToString();
-  auto shared3 = VaultLock::Acquire(repo_->backend(), repo_->keys().encrypt, false, "backup", o, nullptr);
+  auto shared3 =
+      VaultLock::Acquire(repo_->backend(), repo_->keys().encrypt, false, "backup", o, nullptr);
   ASSERT_FALSE(shared3);
   excl2->reset();
 
@@ -254,7 +258,8 @@ TEST_F(RepoTest, LocksConflictAndStaleLocksAreIgnored) {
   dead.pid_start += 12345;  // same pid, other start time: not us
   dead.created = dead.refreshed = util::Clock::System().Now();
   ASSERT_TRUE(repo_->backend()->Put(LockName(dead.id), SealLock(repo_->keys().encrypt, dead)));
-  auto after_dead = VaultLock::Acquire(repo_->backend(), repo_->keys().encrypt, false, "backup", o, nullptr);
+  auto after_dead =
+      VaultLock::Acquire(repo_->backend(), repo_->keys().encrypt, false, "backup", o, nullptr);
   ASSERT_TRUE(after_dead) << after_dead.error().ToString();
   EXPECT_FALSE(repo_->backend()->Stat(LockName(dead.id)));  // removed
   after_dead->reset();
@@ -266,25 +271,29 @@ TEST_F(RepoTest, LocksConflictAndStaleLocksAreIgnored) {
   remote.hostname = "elsewhere";
   remote.created = remote.refreshed = util::Clock::System().Now();
   ASSERT_TRUE(repo_->backend()->Put(LockName(remote.id), SealLock(repo_->keys().encrypt, remote)));
-  auto blocked = VaultLock::Acquire(repo_->backend(), repo_->keys().encrypt, false, "backup", o, nullptr);
+  auto blocked =
+      VaultLock::Acquire(repo_->backend(), repo_->keys().encrypt, false, "backup", o, nullptr);
   ASSERT_FALSE(blocked);
   EXPECT_NE(blocked.error().message().find("elsewhere"), std::string::npos);
   remote.refreshed -= static_cast<int64_t>(o.lock_stale_seconds * 1e6) + 1;
   ASSERT_TRUE(repo_->backend()->Put(LockName(remote.id), SealLock(repo_->keys().encrypt, remote)));
-  auto now_ok = VaultLock::Acquire(repo_->backend(), repo_->keys().encrypt, false, "backup", o, nullptr);
+  auto now_ok =
+      VaultLock::Acquire(repo_->backend(), repo_->keys().encrypt, false, "backup", o, nullptr);
   ASSERT_TRUE(now_ok) << now_ok.error().ToString();
 }
 
 TEST_F(RepoTest, HeartbeatRefreshesAndNoticesALostLock) {
   Options o;
   o.lock_stale_seconds = 0.6;  // heartbeat every 0.1 s
-  auto lock = VaultLock::Acquire(repo_->backend(), repo_->keys().encrypt, false, "backup", o, nullptr);
+  auto lock =
+      VaultLock::Acquire(repo_->backend(), repo_->keys().encrypt, false, "backup", o, nullptr);
   ASSERT_TRUE(lock);
   auto first = repo_->backend()->Get(LockName((*lock)->id()));
   ASSERT_TRUE(first);
   // Poll rather than sleep a fixed time: a loaded machine may delay the heartbeat thread.
   auto wait_until = [](const std::function<bool()>& cond) {
-    for (int i = 0; i < 500 && !cond(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (int i = 0; i < 500 && !cond(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     return cond();
   };
   EXPECT_TRUE(wait_until([&] {

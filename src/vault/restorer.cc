@@ -14,6 +14,7 @@
 // followed. A manifest cannot make restore write outside the target.
 #include <dirent.h>
 #include <fcntl.h>
+#include <fmt/core.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -22,7 +23,6 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <fmt/core.h>
 #include <map>
 
 #include "util/files.h"
@@ -80,7 +80,8 @@ Status RemoveTreeAt(int dirfd, const std::string& name) {
       return util::ErrnoError("cannot list " + PrintablePath(name), errno);
     }
     while (struct dirent* de = ::readdir(d)) {
-      if (std::strcmp(de->d_name, ".") != 0 && std::strcmp(de->d_name, "..") != 0) children.emplace_back(de->d_name);
+      if (std::strcmp(de->d_name, ".") != 0 && std::strcmp(de->d_name, "..") != 0)
+        children.emplace_back(de->d_name);
     }
     ::closedir(d);
   }
@@ -105,7 +106,8 @@ Result<UniqueFd> OpenDirBeneath(int rootfd, const std::vector<std::string>& part
   for (const auto& p : parts) {
     MLV_TRY(ValidateEntryName(p));
     int fd = ::openat(cur.get(), p.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return util::ErrnoError("cannot open directory " + PrintablePath(JoinPath(parts)), errno);
+    if (fd < 0)
+      return util::ErrnoError("cannot open directory " + PrintablePath(JoinPath(parts)), errno);
     cur.reset(fd);
   }
   return cur;
@@ -129,12 +131,12 @@ bool DirIsEmpty(int fd) {
 struct FileState {
   std::shared_ptr<UniqueFd> dirfd;
   std::string name;
-  std::string path;  // relative, for messages
-  TreeEntry entry;   // metadata and pieces
+  std::string path;               // relative, for messages
+  TreeEntry entry;                // metadata and pieces
   std::vector<uint64_t> offsets;  // file offset of each piece
-  UniqueFd fd;                   // open while segments are written (large files)
-  bool mode_set = false;         // created with its final permissions
-  std::atomic<int> pending{0};   // segments outstanding (large files)
+  UniqueFd fd;                    // open while segments are written (large files)
+  bool mode_set = false;          // created with its final permissions
+  std::atomic<int> pending{0};    // segments outstanding (large files)
   std::atomic<bool> failed{false};
 };
 
@@ -164,9 +166,15 @@ struct Want {
 
 class Restorer {
  public:
-  Restorer(Repository* repo, const Manifest& point, const std::string& target, const RestoreOptions& options,
-           util::ProgressSink* progress, const util::CancelToken* cancel)
-      : repo_(repo), point_(point), target_(target), options_(options), progress_(progress), cancel_(cancel),
+  Restorer(Repository* repo, const Manifest& point, const std::string& target,
+           const RestoreOptions& options, util::ProgressSink* progress,
+           const util::CancelToken* cancel)
+      : repo_(repo),
+        point_(point),
+        target_(target),
+        options_(options),
+        progress_(progress),
+        cancel_(cancel),
         par_(ParallelismFor(repo->options())) {}
 
   Result<RestoreStats> Run();
@@ -208,8 +216,8 @@ class Restorer {
   // Creates a file. When its final permissions can be given at creation (no setuid/setgid/
   // sticky bits, owner-writable, unchanged by the umask) they are, and *mode_set says so: one
   // fchmod less per file (restores of many small files are syscall-bound).
-  Result<UniqueFd> CreateFile(int dirfd, const std::string& name, const std::string& path, uint32_t mode = 0,
-                              bool* mode_set = nullptr);
+  Result<UniqueFd> CreateFile(int dirfd, const std::string& name, const std::string& path,
+                              uint32_t mode = 0, bool* mode_set = nullptr);
   void ApplyMeta(int fd, const TreeEntry& e, const std::string& path, bool mode_set = false);
   void ApplyMetaAt(int dirfd, const std::string& name, const TreeEntry& e, const std::string& path);
   void QueueFile(std::unique_ptr<FileState> f);
@@ -241,14 +249,16 @@ class Restorer {
   uint64_t batch_bytes_ = 0;                       // walker thread only
   std::vector<DirRecord> dirs_;                    // walker thread only
   std::vector<LinkRecord> links_;                  // walker thread only
-  std::map<std::pair<uint64_t, uint64_t>, std::pair<std::vector<std::string>, std::string>> primaries_;
+  std::map<std::pair<uint64_t, uint64_t>, std::pair<std::vector<std::string>, std::string>>
+      primaries_;
 
   std::mutex mu_;
   std::optional<util::Error> error_;   // guarded by mu_
   std::vector<std::string> warnings_;  // guarded by mu_
   std::atomic<bool> failed_{false};
   std::atomic<bool> owner_warned_{false};
-  std::atomic<uint64_t> files_{0}, dirs_count_{0}, other_{0}, bytes_written_{0}, bytes_done_{0}, files_done_{0};
+  std::atomic<uint64_t> files_{0}, dirs_count_{0}, other_{0}, bytes_written_{0}, bytes_done_{0},
+      files_done_{0};
 };
 
 bool Restorer::MakeRoom(int dirfd, const std::string& name, const std::string& path) {
@@ -265,8 +275,8 @@ bool Restorer::MakeRoom(int dirfd, const std::string& name, const std::string& p
   return true;
 }
 
-Result<UniqueFd> Restorer::CreateFile(int dirfd, const std::string& name, const std::string& path, uint32_t mode,
-                                      bool* mode_set) {
+Result<UniqueFd> Restorer::CreateFile(int dirfd, const std::string& name, const std::string& path,
+                                      uint32_t mode, bool* mode_set) {
   mode_t create_mode = 0600;
   if (mode_set != nullptr) {
     *mode_set = umask_ >= 0 && (mode & 07000) == 0 && (mode & 0200) != 0 &&
@@ -274,10 +284,12 @@ Result<UniqueFd> Restorer::CreateFile(int dirfd, const std::string& name, const 
     if (*mode_set) create_mode = mode;
   }
   for (int attempt = 0; attempt < 2; ++attempt) {
-    int fd = ::openat(dirfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, create_mode);
+    int fd = ::openat(dirfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                      create_mode);
     if (fd >= 0) return UniqueFd(fd);
     if (errno != EEXIST || attempt == 1) break;
-    if (!MakeRoom(dirfd, name, path)) return util::Conflict(PrintablePath(path) + " exists in the target");
+    if (!MakeRoom(dirfd, name, path))
+      return util::Conflict(PrintablePath(path) + " exists in the target");
   }
   return util::ErrnoError("cannot create " + PrintablePath(path), errno);
 }
@@ -301,7 +313,8 @@ void Restorer::ApplyMeta(int fd, const TreeEntry& e, const std::string& path, bo
   }
 }
 
-void Restorer::ApplyMetaAt(int dirfd, const std::string& name, const TreeEntry& e, const std::string& path) {
+void Restorer::ApplyMetaAt(int dirfd, const std::string& name, const TreeEntry& e,
+                           const std::string& path) {
   if (chown_ && ::fchownat(dirfd, name.c_str(), e.uid, e.gid, AT_SYMLINK_NOFOLLOW) != 0) {
     Warn(fmt::format("cannot set owner of {}: {}", PrintablePath(path), std::strerror(errno)));
   }
@@ -332,7 +345,8 @@ bool Restorer::Fetch(std::vector<Want>& wants, bool block_device) {
     size_t j = i + 1;
     uint64_t start = wants[i].offset;
     uint64_t end = start + wants[i].stored_len;
-    while (j < wants.size() && wants[j].pack == wants[i].pack && wants[j].offset <= end + kCoalesceGap &&
+    while (j < wants.size() && wants[j].pack == wants[i].pack &&
+           wants[j].offset <= end + kCoalesceGap &&
            std::max<uint64_t>(end, wants[j].offset + wants[j].stored_len) - start <= kCoalesceMax) {
       end = std::max<uint64_t>(end, wants[j].offset + wants[j].stored_len);
       ++j;
@@ -348,7 +362,9 @@ bool Restorer::Fetch(std::vector<Want>& wants, bool block_device) {
       Want& w = wants[k];
       if (last_id == nullptr || *last_id != w.id) {
         ByteView sealed(range->data() + (w.offset - start), w.stored_len);
-        if (auto s = repo_->OpenBlob(sealed, w.id, w.loc->type, w.loc->comp, w.loc->raw_len, true, plain); !s) {
+        if (auto s = repo_->OpenBlob(sealed, w.id, w.loc->type, w.loc->comp, w.loc->raw_len, true,
+                                     plain);
+            !s) {
           Fail(s.error().WithContext("pack " + IdHex(pack)));
           return false;
         }
@@ -404,8 +420,10 @@ void Restorer::RunBatch(std::vector<std::unique_ptr<FileState>>& files) {
     if (Stopped()) return;
     auto fd = CreateFile(f->dirfd->get(), f->name, f->path, f->entry.mode, &f->mode_set);
     if (!fd) {
-      if (fd.error().code() == util::ErrorCode::kConflict) Fail(fd.error());
-      else Warn(fd.error().message());
+      if (fd.error().code() == util::ErrorCode::kConflict)
+        Fail(fd.error());
+      else
+        Warn(fd.error().message());
       f->failed = true;
       continue;
     }
@@ -422,11 +440,13 @@ void Restorer::RunBatch(std::vector<std::unique_ptr<FileState>>& files) {
       if (!p.hole) {
         const BlobLocation* loc = index_->Find(p.id);
         if (loc == nullptr) {
-          Fail(util::Error(util::ErrorCode::kCorruption,
-                           fmt::format("chunk {} of {} is in no index", IdHex(p.id), PrintablePath(f->path))));
+          Fail(util::Error(
+              util::ErrorCode::kCorruption,
+              fmt::format("chunk {} of {} is in no index", IdHex(p.id), PrintablePath(f->path))));
           return;
         }
-        wants.push_back(Want{loc->pack, loc->offset, loc->stored_len, p.id, loc, f.get(), off, p.length});
+        wants.push_back(
+            Want{loc->pack, loc->offset, loc->stored_len, p.id, loc, f.get(), off, p.length});
       } else {
         bytes_done_ += p.length;
       }
@@ -443,7 +463,8 @@ void Restorer::RunBatch(std::vector<std::unique_ptr<FileState>>& files) {
   }
 }
 
-void Restorer::RunSegment(std::shared_ptr<FileState> f, size_t first, size_t last, bool block_device) {
+void Restorer::RunSegment(std::shared_ptr<FileState> f, size_t first, size_t last,
+                          bool block_device) {
   if (!Stopped()) {
     std::vector<Want> wants;
     bool ok = true;
@@ -456,7 +477,8 @@ void Restorer::RunSegment(std::shared_ptr<FileState> f, size_t first, size_t las
           uint64_t done = 0;
           while (done < p.length && ok) {
             size_t n = static_cast<size_t>(std::min<uint64_t>(zeros.size(), p.length - done));
-            ssize_t w = ::pwrite(f->fd.get(), zeros.data(), n, static_cast<off_t>(f->offsets[i] + done));
+            ssize_t w =
+                ::pwrite(f->fd.get(), zeros.data(), n, static_cast<off_t>(f->offsets[i] + done));
             if (w < 0) {
               if (errno == EINTR) continue;
               Fail(util::ErrnoError("cannot write " + PrintablePath(f->path), errno).error());
@@ -471,12 +493,14 @@ void Restorer::RunSegment(std::shared_ptr<FileState> f, size_t first, size_t las
       }
       const BlobLocation* loc = index_->Find(p.id);
       if (loc == nullptr) {
-        Fail(util::Error(util::ErrorCode::kCorruption,
-                         fmt::format("chunk {} of {} is in no index", IdHex(p.id), PrintablePath(f->path))));
+        Fail(util::Error(
+            util::ErrorCode::kCorruption,
+            fmt::format("chunk {} of {} is in no index", IdHex(p.id), PrintablePath(f->path))));
         ok = false;
         break;
       }
-      wants.push_back(Want{loc->pack, loc->offset, loc->stored_len, p.id, loc, f.get(), f->offsets[i], p.length});
+      wants.push_back(Want{loc->pack, loc->offset, loc->stored_len, p.id, loc, f.get(),
+                           f->offsets[i], p.length});
     }
     if (ok) Fetch(wants, block_device);
   }
@@ -494,7 +518,8 @@ void Restorer::FinishLarge(FileState* f) {
 
 Status Restorer::WalkDir(int fd, const std::vector<std::string>& parts, const BlobId& tree_id) {
   auto tree = repo_->LoadTree(*index_, tree_id);
-  if (!tree) return std::unexpected(tree.error().WithContext("directory " + PrintablePath(JoinPath(parts))));
+  if (!tree)
+    return std::unexpected(tree.error().WithContext("directory " + PrintablePath(JoinPath(parts))));
   auto dirfd = std::make_shared<UniqueFd>(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
   for (auto& e : tree->entries) {
     if (Stopped()) return util::Ok();
@@ -508,7 +533,8 @@ Status Restorer::WalkDir(int fd, const std::vector<std::string>& parts, const Bl
         bool made = ::mkdirat(fd, e.name.c_str(), 0700) == 0;
         if (!made && errno == EEXIST) {
           struct stat st;
-          bool is_dir = ::fstatat(fd, e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+          bool is_dir =
+              ::fstatat(fd, e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
           if (!options_.allow_nonempty_target) {
             return util::Conflict(PrintablePath(path) + " exists in the target");
           }
@@ -552,7 +578,8 @@ Status Restorer::WalkDir(int fd, const std::vector<std::string>& parts, const Bl
           // Large: create it here, then write segments in parallel.
           auto created = CreateFile(fd, f->name, f->path);
           if (!created) {
-            if (created.error().code() == util::ErrorCode::kConflict) return std::unexpected(created.error());
+            if (created.error().code() == util::ErrorCode::kConflict)
+              return std::unexpected(created.error());
             Warn(created.error().message());
             break;
           }
@@ -579,7 +606,8 @@ Status Restorer::WalkDir(int fd, const std::vector<std::string>& parts, const Bl
           }
           if (segs.empty()) segs.emplace_back(0, 0);
           shared->pending = static_cast<int>(segs.size());
-          for (auto [a, b] : segs) writers_->Submit([this, shared, a, b] { RunSegment(shared, a, b, false); });
+          for (auto [a, b] : segs)
+            writers_->Submit([this, shared, a, b] { RunSegment(shared, a, b, false); });
         } else {
           QueueFile(std::move(f));
         }
@@ -588,9 +616,11 @@ Status Restorer::WalkDir(int fd, const std::vector<std::string>& parts, const Bl
       case EntryType::kSymlink: {
         ++other_;
         if (::symlinkat(e.target.c_str(), fd, e.name.c_str()) != 0) {
-          if (errno != EEXIST || !MakeRoom(fd, e.name, path) || ::symlinkat(e.target.c_str(), fd, e.name.c_str()) != 0) {
+          if (errno != EEXIST || !MakeRoom(fd, e.name, path) ||
+              ::symlinkat(e.target.c_str(), fd, e.name.c_str()) != 0) {
             if (failed_) return util::Ok();
-            Warn(fmt::format("cannot create symlink {}: {}", PrintablePath(path), std::strerror(errno)));
+            Warn(fmt::format("cannot create symlink {}: {}", PrintablePath(path),
+                             std::strerror(errno)));
             break;
           }
         }
@@ -601,12 +631,16 @@ Status Restorer::WalkDir(int fd, const std::vector<std::string>& parts, const Bl
       case EntryType::kCharDev:
       case EntryType::kBlockDev: {
         ++other_;
-        mode_t kind = e.type == EntryType::kFifo ? S_IFIFO : e.type == EntryType::kCharDev ? S_IFCHR : S_IFBLK;
+        mode_t kind = e.type == EntryType::kFifo      ? S_IFIFO
+                      : e.type == EntryType::kCharDev ? S_IFCHR
+                                                      : S_IFBLK;
         dev_t dev = e.type == EntryType::kFifo ? 0 : static_cast<dev_t>(e.rdev);
         if (::mknodat(fd, e.name.c_str(), kind | 0600, dev) != 0) {
-          if (errno != EEXIST || !MakeRoom(fd, e.name, path) || ::mknodat(fd, e.name.c_str(), kind | 0600, dev) != 0) {
+          if (errno != EEXIST || !MakeRoom(fd, e.name, path) ||
+              ::mknodat(fd, e.name.c_str(), kind | 0600, dev) != 0) {
             if (failed_) return util::Ok();
-            Warn(fmt::format("cannot create {} {}: {}", e.type == EntryType::kFifo ? "FIFO" : "device node",
+            Warn(fmt::format("cannot create {} {}: {}",
+                             e.type == EntryType::kFifo ? "FIFO" : "device node",
                              PrintablePath(path), std::strerror(errno)));
             break;
           }
@@ -640,7 +674,8 @@ Status Restorer::RestoreFilesystem() {
   util::Log(util::LogLevel::kDebug, "restore: walk done at {:.3f} s ({} bytes written so far)",
             util::MonotonicSeconds() - t0, bytes_written_.load());
   writers_->Wait();
-  util::Log(util::LogLevel::kDebug, "restore: files done at {:.3f} s", util::MonotonicSeconds() - t0);
+  util::Log(util::LogLevel::kDebug, "restore: files done at {:.3f} s",
+            util::MonotonicSeconds() - t0);
   if (!walked) return walked;
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -652,7 +687,8 @@ Status Restorer::RestoreFilesystem() {
     auto to = OpenDirBeneath(root_fd_.get(), l.dir);
     const std::string path = JoinPath(l.dir, l.name);
     if (!from || !to) {
-      Warn("cannot make hard link " + PrintablePath(path) + ": " + (!from ? from.error() : to.error()).message());
+      Warn("cannot make hard link " + PrintablePath(path) + ": " +
+           (!from ? from.error() : to.error()).message());
       continue;
     }
     if (::linkat(from->get(), l.primary_name.c_str(), to->get(), l.name.c_str(), 0) != 0) {
@@ -663,15 +699,18 @@ Status Restorer::RestoreFilesystem() {
       Warn(fmt::format("cannot make hard link {}: {}", PrintablePath(path), std::strerror(errno)));
     }
   }
-  util::Log(util::LogLevel::kDebug, "restore: links done at {:.3f} s", util::MonotonicSeconds() - t0);
+  util::Log(util::LogLevel::kDebug, "restore: links done at {:.3f} s",
+            util::MonotonicSeconds() - t0);
   // Directory metadata last (children change a directory's mtime), deepest first.
-  std::stable_sort(dirs_.begin(), dirs_.end(),
-                   [](const DirRecord& a, const DirRecord& b) { return a.parts.size() > b.parts.size(); });
+  std::stable_sort(dirs_.begin(), dirs_.end(), [](const DirRecord& a, const DirRecord& b) {
+    return a.parts.size() > b.parts.size();
+  });
   for (const auto& d : dirs_) {
     std::vector<std::string> parent(d.parts.begin(), d.parts.end() - 1);
     auto pfd = OpenDirBeneath(root_fd_.get(), parent);
     if (!pfd) {
-      Warn("cannot set metadata of " + PrintablePath(JoinPath(d.parts)) + ": " + pfd.error().message());
+      Warn("cannot set metadata of " + PrintablePath(JoinPath(d.parts)) + ": " +
+           pfd.error().message());
       continue;
     }
     ApplyMetaAt(pfd->get(), d.parts.back(), d.meta, JoinPath(d.parts));
@@ -693,7 +732,8 @@ Status Restorer::RestoreFilesystem() {
 Status Restorer::RestoreBlock() {
   auto tree = MLV_TRY(repo_->LoadTree(*index_, point_.tree));
   if (tree.entries.size() != 1 || tree.entries[0].type != EntryType::kFile) {
-    return util::Corruption("block recovery point " + IdHex(point_.id) + " does not hold one image");
+    return util::Corruption("block recovery point " + IdHex(point_.id) +
+                            " does not hold one image");
   }
   auto f = std::make_shared<FileState>();
   f->entry = std::move(tree.entries[0]);
@@ -703,21 +743,25 @@ Status Restorer::RestoreBlock() {
   if (::stat(target_.c_str(), &st) == 0) {
     if (S_ISBLK(st.st_mode)) {
       if (!options_.allow_nonempty_target) {
-        return util::Conflict("target " + target_ + " is a block device; overwrite it with --overwrite");
+        return util::Conflict("target " + target_ +
+                              " is a block device; overwrite it with --overwrite");
       }
       device = true;
       f->fd.reset(::open(target_.c_str(), O_WRONLY | O_CLOEXEC));
     } else if (S_ISREG(st.st_mode)) {
       if (st.st_size > 0 && !options_.allow_nonempty_target) {
-        return util::Conflict("target " + target_ + " exists and is not empty (allow it with --overwrite)");
+        return util::Conflict("target " + target_ +
+                              " exists and is not empty (allow it with --overwrite)");
       }
       f->fd.reset(::open(target_.c_str(), O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC));
     } else {
-      return util::InvalidArgument("target " + target_ + " is neither a regular file nor a block device");
+      return util::InvalidArgument("target " + target_ +
+                                   " is neither a regular file nor a block device");
     }
   } else {
     if (errno != ENOENT) return util::ErrnoError("cannot access target " + target_, errno);
-    f->fd.reset(::open(target_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    f->fd.reset(
+        ::open(target_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   }
   if (!f->fd.valid()) return util::ErrnoError("cannot open target " + target_, errno);
   if (!device && ::ftruncate(f->fd.get(), static_cast<off_t>(f->entry.size)) != 0) {
@@ -741,7 +785,8 @@ Status Restorer::RestoreBlock() {
   }
   f->pending = static_cast<int>(segs.size()) + 1;
   ++files_;
-  for (auto [a, b] : segs) writers_->Submit([this, f, a, b, device] { RunSegment(f, a, b, device); });
+  for (auto [a, b] : segs)
+    writers_->Submit([this, f, a, b, device] { RunSegment(f, a, b, device); });
   writers_->Wait();
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -767,7 +812,8 @@ Result<RestoreStats> Restorer::Run() {
     // The umask without changing it (umask(2) would, process-wide and racily).
     auto status = util::ReadFile("/proc/self/status");
     size_t at = status ? status->find("Umask:") : std::string::npos;
-    if (at != std::string::npos) umask_ = static_cast<int>(std::strtol(status->c_str() + at + 6, nullptr, 8));
+    if (at != std::string::npos)
+      umask_ = static_cast<int>(std::strtol(status->c_str() + at + 6, nullptr, 8));
   }
   chown_ = options_.restore_ownership && as_root_;
   if (options_.restore_ownership && !as_root_) {

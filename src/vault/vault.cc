@@ -20,15 +20,18 @@ const char* VolumeKindName(VolumeKind kind) {
 Result<VolumeKind> ParseVolumeKind(const std::string& name) {
   if (name == "filesystem") return VolumeKind::kFilesystem;
   if (name == "block") return VolumeKind::kBlock;
-  return util::InvalidArgument("volume kind must be \"filesystem\" or \"block\", not \"" + name + "\"");
+  return util::InvalidArgument("volume kind must be \"filesystem\" or \"block\", not \"" + name +
+                               "\"");
 }
 
 Status WriteNewKeyFile(const std::string& path) {
   crypto::Key key = crypto::Key::Random();
   std::string text = util::ToHex(key.view()) + "\n";
-  util::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  util::UniqueFd fd(
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!fd.valid()) {
-    if (errno == EEXIST) return util::Conflict("key file " + path + " exists already; not overwriting it");
+    if (errno == EEXIST)
+      return util::Conflict("key file " + path + " exists already; not overwriting it");
     return util::ErrnoError("cannot create key file " + path, errno);
   }
   MLV_TRY(util::WriteAll(fd.get(), util::AsBytes(text), path));
@@ -49,11 +52,13 @@ class VaultImpl final : public Vault {
     if (request.source.empty()) return util::InvalidArgument("backup source is empty");
     // The manifest records these as JSON strings: refuse what it cannot hold before any work.
     if (!IsUtf8(request.source)) {
-      return util::InvalidArgument("backup source path must be UTF-8: " + PrintablePath(request.source));
+      return util::InvalidArgument("backup source path must be UTF-8: " +
+                                   PrintablePath(request.source));
     }
     for (const auto& [k, v] : request.labels) {
       if (k.empty() || !IsUtf8(k) || !IsUtf8(v)) {
-        return util::InvalidArgument("labels must be non-empty UTF-8 keys with UTF-8 values: " + PrintablePath(k));
+        return util::InvalidArgument("labels must be non-empty UTF-8 keys with UTF-8 values: " +
+                                     PrintablePath(k));
       }
     }
     auto lock = MLV_TRY(Lock(false, "backup", cancel));
@@ -74,8 +79,9 @@ class VaultImpl final : public Vault {
     return InfoOf(m);
   }
 
-  Result<RestoreStats> Restore(const std::string& id, const std::string& target, const RestoreOptions& options,
-                               util::ProgressSink* progress, const util::CancelToken* cancel) override {
+  Result<RestoreStats> Restore(const std::string& id, const std::string& target,
+                               const RestoreOptions& options, util::ProgressSink* progress,
+                               const util::CancelToken* cancel) override {
     if (target.empty()) return util::InvalidArgument("restore target is empty");
     auto oid = MLV_TRY(repo_->ResolvePoint(id));
     auto lock = MLV_TRY(Lock(false, "restore", cancel));
@@ -83,7 +89,8 @@ class VaultImpl final : public Vault {
     return RunRestore(repo_.get(), m, target, options, progress, cancel);
   }
 
-  Result<VerifyReport> Verify(const std::optional<std::string>& id, bool read_data, util::ProgressSink* progress,
+  Result<VerifyReport> Verify(const std::optional<std::string>& id, bool read_data,
+                              util::ProgressSink* progress,
                               const util::CancelToken* cancel) override {
     std::optional<std::string> full;
     if (id) full = IdHex(MLV_TRY(repo_->ResolvePoint(*id)));
@@ -104,8 +111,10 @@ class VaultImpl final : public Vault {
   }
 
  private:
-  Result<std::unique_ptr<VaultLock>> Lock(bool exclusive, const char* op, const util::CancelToken* cancel) {
-    return VaultLock::Acquire(repo_->backend(), repo_->keys().encrypt, exclusive, op, repo_->options(), cancel);
+  Result<std::unique_ptr<VaultLock>> Lock(bool exclusive, const char* op,
+                                          const util::CancelToken* cancel) {
+    return VaultLock::Acquire(repo_->backend(), repo_->keys().encrypt, exclusive, op,
+                              repo_->options(), cancel);
   }
 
   const std::unique_ptr<Repository> repo_;
@@ -126,16 +135,17 @@ Status CheckOptions(const Options& o) {
 
 }  // namespace
 
-Result<std::unique_ptr<Vault>> Vault::Init(std::unique_ptr<backend::Backend> backend, const KeySource& key,
-                                           const InitOptions& init, const Options& options) {
+Result<std::unique_ptr<Vault>> Vault::Init(std::unique_ptr<backend::Backend> backend,
+                                           const KeySource& key, const InitOptions& init,
+                                           const Options& options) {
   MLV_TRY(CheckOptions(options));
   if (!backend) return util::InvalidArgument("no backend");
   auto repo = MLV_TRY(Repository::Init(std::move(backend), key, init, options));
   return std::unique_ptr<Vault>(new VaultImpl(std::move(repo)));
 }
 
-Result<std::unique_ptr<Vault>> Vault::Open(std::unique_ptr<backend::Backend> backend, const KeySource& key,
-                                           const Options& options) {
+Result<std::unique_ptr<Vault>> Vault::Open(std::unique_ptr<backend::Backend> backend,
+                                           const KeySource& key, const Options& options) {
   MLV_TRY(CheckOptions(options));
   if (!backend) return util::InvalidArgument("no backend");
   auto repo = MLV_TRY(Repository::Open(std::move(backend), key, options));

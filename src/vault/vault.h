@@ -110,7 +110,7 @@ struct BackupRequest {
 };
 
 struct BackupStats {
-  uint64_t files = 0;            // regular files (block: 1)
+  uint64_t files = 0;  // regular files (block: 1)
   uint64_t dirs = 0;
   uint64_t other_entries = 0;    // symlinks, FIFOs, devices, sockets recorded
   uint64_t files_unchanged = 0;  // taken from the parent without reading
@@ -134,14 +134,14 @@ struct BackupResult {
 struct RecoveryPointInfo {
   std::string id;
   VolumeKind kind = VolumeKind::kFilesystem;
-  std::string source;          // the source path as given at backup
-  util::TimeMicros time = 0;   // when the backup started
+  std::string source;         // the source path as given at backup
+  util::TimeMicros time = 0;  // when the backup started
   std::map<std::string, std::string> labels;
-  std::string parent;          // the parent recovery point used (empty: none)
+  std::string parent;  // the parent recovery point used (empty: none)
   uint64_t files = 0;
   uint64_t dirs = 0;
-  uint64_t bytes_total = 0;    // logical size
-  uint64_t bytes_stored = 0;   // what this backup added to the vault when it ran
+  uint64_t bytes_total = 0;   // logical size
+  uint64_t bytes_stored = 0;  // what this backup added to the vault when it ran
   double duration_seconds = 0;
 };
 
@@ -185,13 +185,13 @@ struct VerifyReport {
 };
 
 struct GcStats {
-  uint64_t recovery_points = 0;   // kept
-  uint64_t packs_removed = 0;     // wholly unused packs deleted
-  uint64_t packs_repacked = 0;    // partly used packs rewritten
+  uint64_t recovery_points = 0;  // kept
+  uint64_t packs_removed = 0;    // wholly unused packs deleted
+  uint64_t packs_repacked = 0;   // partly used packs rewritten
   uint64_t chunks_removed = 0;
-  uint64_t bytes_freed = 0;       // net bytes the vault shrank by
-  uint64_t leftovers_removed = 0; // objects of interrupted operations collected
-  uint64_t packs_adopted = 0;     // unindexed packs holding live data, indexed again (repair)
+  uint64_t bytes_freed = 0;        // net bytes the vault shrank by
+  uint64_t leftovers_removed = 0;  // objects of interrupted operations collected
+  uint64_t packs_adopted = 0;      // unindexed packs holding live data, indexed again (repair)
   double duration_seconds = 0;
 };
 

@@ -31,7 +31,8 @@ using testing::WriteFile;
 int RunCli(const std::vector<std::string>& args, int kill_after_ms, int kill_after_writes = -1) {
   pid_t pid = ::fork();
   if (pid == 0) {
-    if (kill_after_writes >= 0) ::setenv("MLVAULT_TEST_KILL_AFTER_WRITES", std::to_string(kill_after_writes).c_str(), 1);
+    if (kill_after_writes >= 0)
+      ::setenv("MLVAULT_TEST_KILL_AFTER_WRITES", std::to_string(kill_after_writes).c_str(), 1);
     std::vector<char*> argv;
     std::string bin = MLVAULT_CLI;
     argv.push_back(bin.data());
@@ -48,7 +49,8 @@ int RunCli(const std::vector<std::string>& args, int kill_after_ms, int kill_aft
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kill_after_ms);
     while (std::chrono::steady_clock::now() < deadline) {
       int status;
-      if (::waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+      if (::waitpid(pid, &status, WNOHANG) == pid)
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     ::kill(pid, SIGKILL);
@@ -79,7 +81,8 @@ struct Fixture {
     verb.insert(verb.end(), {"--vault", tv.dir, "--key-file", tv.key_file});
     return verb;
   }
-  void ExpectCleanAndRestorable(const std::vector<std::pair<std::string, std::string>>& points, const std::string& note) {
+  void ExpectCleanAndRestorable(const std::vector<std::pair<std::string, std::string>>& points,
+                                const std::string& note) {
     auto v = testing::ReopenVault(tv, fast);
     ASSERT_NE(v, nullptr);
     auto report = v->Verify(std::nullopt, true, nullptr, nullptr);
@@ -102,8 +105,8 @@ struct Fixture {
 TEST(VaultCrash, KilledBackupsLeaveEarlierPointsIntact) {
   Fixture f;
   MakeSource(f.tmp / "v1", 1);
-  auto first = f.tv.vault->Backup(BackupRequest{VolumeKind::kFilesystem, f.tmp / "v1", {}, std::nullopt}, nullptr,
-                                  nullptr);
+  auto first = f.tv.vault->Backup(
+      BackupRequest{VolumeKind::kFilesystem, f.tmp / "v1", {}, std::nullopt}, nullptr, nullptr);
   ASSERT_TRUE(first) << first.error().ToString();
   std::vector<std::pair<std::string, std::string>> points{{first->id, f.tmp / "v1"}};
   MakeSource(f.tmp / "work", 2);
@@ -112,9 +115,10 @@ TEST(VaultCrash, KilledBackupsLeaveEarlierPointsIntact) {
   WriteFile(f.tmp / "work/big-random.bin", testing::RandomBytes(10 << 20, 99));
   auto t0 = std::chrono::steady_clock::now();
   ASSERT_EQ(RunCli(f.Args({"backup", "--source", f.tmp / "work"}), -1), 0);
-  const int span_ms = std::max<int>(
-      20, static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
-                               .count()));
+  const int span_ms =
+      std::max<int>(20, static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             std::chrono::steady_clock::now() - t0)
+                                             .count()));
   std::mt19937 rng(12345);
   int killed = 0;
   // Kill points in the first half of a measured run make most rounds interrupted; rounds go on
@@ -124,8 +128,10 @@ TEST(VaultCrash, KilledBackupsLeaveEarlierPointsIntact) {
     WriteFile(f.tmp / "work/big-random.bin", testing::RandomBytes(10 << 20, 100 + round));
     int delay = static_cast<int>(rng() % static_cast<unsigned>(span_ms / 2 + 1));
     int rc = RunCli(f.Args({"backup", "--source", f.tmp / "work"}), delay);
-    if (rc == -SIGKILL) ++killed;
-    else ASSERT_EQ(rc, 0) << "round " << round;
+    if (rc == -SIGKILL)
+      ++killed;
+    else
+      ASSERT_EQ(rc, 0) << "round " << round;
     f.ExpectCleanAndRestorable(points, "after backup killed at " + std::to_string(delay) + " ms");
   }
   EXPECT_GE(killed, 3) << "backups should have been interrupted";
@@ -135,15 +141,16 @@ TEST(VaultCrash, KilledBackupsLeaveEarlierPointsIntact) {
   ASSERT_TRUE(gc) << gc.error().ToString();
   f.ExpectCleanAndRestorable(points, "after gc");
   // And the next backup works normally.
-  auto next = v->Backup(BackupRequest{VolumeKind::kFilesystem, f.tmp / "work", {}, std::nullopt}, nullptr, nullptr);
+  auto next = v->Backup(BackupRequest{VolumeKind::kFilesystem, f.tmp / "work", {}, std::nullopt},
+                        nullptr, nullptr);
   ASSERT_TRUE(next) << next.error().ToString();
 }
 
 TEST(VaultCrash, BackupKilledAtEveryWrite) {
   Fixture f;
   MakeSource(f.tmp / "v1", 3);
-  auto first = f.tv.vault->Backup(BackupRequest{VolumeKind::kFilesystem, f.tmp / "v1", {}, std::nullopt}, nullptr,
-                                  nullptr);
+  auto first = f.tv.vault->Backup(
+      BackupRequest{VolumeKind::kFilesystem, f.tmp / "v1", {}, std::nullopt}, nullptr, nullptr);
   ASSERT_TRUE(first) << first.error().ToString();
   std::vector<std::pair<std::string, std::string>> points{{first->id, f.tmp / "v1"}};
   MakeSource(f.tmp / "work", 4);
@@ -171,7 +178,8 @@ TEST(VaultCrash, GcKilledAtEveryWriteNeverLosesLiveData) {
     std::string src = f.tmp / ("keep" + std::to_string(i));
     MakeSource(src, 10);  // both share most content
     WriteFile(src + "/unique.bin", testing::RandomBytes(1 << 20, 50 + i));
-    auto b = v->Backup(BackupRequest{VolumeKind::kFilesystem, src, {}, std::nullopt}, nullptr, nullptr);
+    auto b =
+        v->Backup(BackupRequest{VolumeKind::kFilesystem, src, {}, std::nullopt}, nullptr, nullptr);
     ASSERT_TRUE(b) << b.error().ToString();
     keep.emplace_back(b->id, src);
   }
@@ -182,7 +190,8 @@ TEST(VaultCrash, GcKilledAtEveryWriteNeverLosesLiveData) {
     std::string src = f.tmp / "garbage";
     WriteFile(src + "/g.bin", testing::RandomBytes(2 << 20, 1000 + n));
     WriteFile(src + "/shared.txt", testing::Text(300000, 10 + n));
-    auto g = v->Backup(BackupRequest{VolumeKind::kFilesystem, src, {}, std::nullopt}, nullptr, nullptr);
+    auto g =
+        v->Backup(BackupRequest{VolumeKind::kFilesystem, src, {}, std::nullopt}, nullptr, nullptr);
     ASSERT_TRUE(g) << g.error().ToString();
     ASSERT_TRUE(v->Delete(g->id));
     int rc = RunCli(f.Args({"gc"}), -1, n);

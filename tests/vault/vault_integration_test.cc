@@ -26,7 +26,8 @@ using testing::MakeVault;
 using testing::TempDir;
 using testing::WriteFile;
 
-BackupResult MustBackup(Vault& v, const std::string& source, VolumeKind kind = VolumeKind::kFilesystem,
+BackupResult MustBackup(Vault& v, const std::string& source,
+                        VolumeKind kind = VolumeKind::kFilesystem,
                         std::optional<std::string> parent = std::nullopt) {
   BackupRequest req;
   req.kind = kind;
@@ -37,7 +38,8 @@ BackupResult MustBackup(Vault& v, const std::string& source, VolumeKind kind = V
   return r ? *r : BackupResult{};
 }
 
-void MustRestore(Vault& v, const std::string& id, const std::string& target, bool overwrite = false) {
+void MustRestore(Vault& v, const std::string& id, const std::string& target,
+                 bool overwrite = false) {
   RestoreOptions o;
   o.allow_nonempty_target = overwrite;
   auto r = v.Restore(id, target, o, nullptr, nullptr);
@@ -57,8 +59,9 @@ TEST(VaultRoundTrip, EveryKindOfEntryRestoresExactly) {
   auto b = MustBackup(*tv.vault, tmp / "src");
   EXPECT_EQ(b.id.size(), 32u);
   // The socket is skipped with a warning, never a failure.
-  bool socket_warned = std::any_of(b.warnings.begin(), b.warnings.end(),
-                                   [](const std::string& w) { return w.find("sock") != std::string::npos; });
+  bool socket_warned = std::any_of(b.warnings.begin(), b.warnings.end(), [](const std::string& w) {
+    return w.find("sock") != std::string::npos;
+  });
   EXPECT_TRUE(socket_warned) << Joined(b.warnings);
   MustRestore(*tv.vault, b.id, tmp / "dst");
   auto diff = CompareTrees(tmp / "src", tmp / "dst", ::geteuid() == 0);
@@ -96,7 +99,9 @@ TEST(VaultRoundTrip, RestoreRefusesANonEmptyTargetUnlessAsked) {
 
 TEST(VaultIncremental, UnchangedFilesAreNotReadAgain) {
   TempDir tmp;
-  for (int i = 0; i < 50; ++i) WriteFile(tmp / ("src/d" + std::to_string(i % 5) + "/f" + std::to_string(i)), testing::Text(3000, i));
+  for (int i = 0; i < 50; ++i)
+    WriteFile(tmp / ("src/d" + std::to_string(i % 5) + "/f" + std::to_string(i)),
+              testing::Text(3000, i));
   WriteFile(tmp / "src/big", testing::RandomBytes(5 << 20, 9));
   auto tv = MakeVault(tmp);
   auto b1 = MustBackup(*tv.vault, tmp / "src");
@@ -156,9 +161,11 @@ TEST(VaultBlock, HolesAndZerosCostNothingAndSmallChangesCostLittle) {
     std::string data = testing::RandomBytes(8 << 20, 21);
     ASSERT_EQ(::pwrite(fd, data.data(), data.size(), 16 << 20), static_cast<ssize_t>(data.size()));
     std::string zeros(4 << 20, '\0');  // written zeros: not a hole, still free
-    ASSERT_EQ(::pwrite(fd, zeros.data(), zeros.size(), 32 << 20), static_cast<ssize_t>(zeros.size()));
+    ASSERT_EQ(::pwrite(fd, zeros.data(), zeros.size(), 32 << 20),
+              static_cast<ssize_t>(zeros.size()));
     std::string text = testing::Text(2 << 20, 22);
-    ASSERT_EQ(::pwrite(fd, text.data(), text.size(), (50 << 20) + 12345), static_cast<ssize_t>(text.size()));
+    ASSERT_EQ(::pwrite(fd, text.data(), text.size(), (50 << 20) + 12345),
+              static_cast<ssize_t>(text.size()));
     ::close(fd);
   }
   auto tv = MakeVault(tmp);
@@ -170,7 +177,8 @@ TEST(VaultBlock, HolesAndZerosCostNothingAndSmallChangesCostLittle) {
   {
     int fd = ::open(img.c_str(), O_WRONLY);
     std::string change = testing::RandomBytes(2 << 20, 23);
-    ASSERT_EQ(::pwrite(fd, change.data(), change.size(), (18 << 20) + 100), static_cast<ssize_t>(change.size()));
+    ASSERT_EQ(::pwrite(fd, change.data(), change.size(), (18 << 20) + 100),
+              static_cast<ssize_t>(change.size()));
     ::close(fd);
   }
   auto b2 = MustBackup(*tv.vault, img, VolumeKind::kBlock);
@@ -212,7 +220,8 @@ class CountingSink : public util::ProgressSink {
 
 TEST(VaultProgress, ReportsProgressAndHonoursCancellation) {
   TempDir tmp;
-  for (int i = 0; i < 30; ++i) WriteFile(tmp / ("src/f" + std::to_string(i)), testing::Text(10000, i));
+  for (int i = 0; i < 30; ++i)
+    WriteFile(tmp / ("src/f" + std::to_string(i)), testing::Text(10000, i));
   auto tv = MakeVault(tmp);
   CountingSink sink;
   BackupRequest req;
@@ -267,7 +276,8 @@ struct Damaged {
   testing::TestVault tv;
   std::string id;
   Damaged() {
-    for (int i = 0; i < 20; ++i) WriteFile(tmp / ("src/small" + std::to_string(i)), testing::Text(2000 + i, i));
+    for (int i = 0; i < 20; ++i)
+      WriteFile(tmp / ("src/small" + std::to_string(i)), testing::Text(2000 + i, i));
     WriteFile(tmp / "src/large.bin", testing::RandomBytes(6 << 20, 5));
     tv = MakeVault(tmp);
     id = MustBackup(*tv.vault, tmp / "src").id;
@@ -280,9 +290,10 @@ struct Damaged {
   // The largest pack holds large.bin's chunks.
   std::string LargestPack() {
     auto packs = Packs();
-    return *std::max_element(packs.begin(), packs.end(), [](const std::string& a, const std::string& b) {
-      return std::filesystem::file_size(a) < std::filesystem::file_size(b);
-    });
+    return *std::max_element(packs.begin(), packs.end(),
+                             [](const std::string& a, const std::string& b) {
+                               return std::filesystem::file_size(a) < std::filesystem::file_size(b);
+                             });
   }
   bool Mentions(const VerifyReport& r, const std::string& what) {
     for (const auto& d : r.damaged) {
@@ -337,7 +348,8 @@ TEST(VaultVerify, PackCutShortIsFoundByTheStructuralCheck) {
 
 TEST(VaultVerify, DeletedIndexIsFoundAndGcReindexesThePacks) {
   Damaged d;
-  for (const auto& f : ListFiles(d.tv.dir + "/index")) ASSERT_EQ(::unlink((d.tv.dir + "/index/" + f).c_str()), 0);
+  for (const auto& f : ListFiles(d.tv.dir + "/index"))
+    ASSERT_EQ(::unlink((d.tv.dir + "/index/" + f).c_str()), 0);
   auto reopened = testing::ReopenVault(d.tv);
   auto quick = reopened->Verify(std::nullopt, false, nullptr, nullptr);
   ASSERT_TRUE(quick);
@@ -426,7 +438,8 @@ TEST(VaultGc, WaitsForAConcurrentBackupLock) {
   ASSERT_TRUE(be);
   auto repo = Repository::Open(std::move(*be), KeySource::FromKeyFile(tv.key_file), o);
   ASSERT_TRUE(repo);
-  auto held = VaultLock::Acquire((*repo)->backend(), (*repo)->keys().encrypt, false, "backup", o, nullptr);
+  auto held =
+      VaultLock::Acquire((*repo)->backend(), (*repo)->keys().encrypt, false, "backup", o, nullptr);
   ASSERT_TRUE(held);
   auto gc = tv.vault->Gc(nullptr, nullptr);
   ASSERT_FALSE(gc);
@@ -439,10 +452,12 @@ TEST(VaultGc, WaitsForAConcurrentBackupLock) {
 
 // Writes a recovery point whose root tree is `tree` (encoded as is, bypassing the encoder's
 // callers) and returns its id.
-std::string ForgePoint(Repository& repo, const Tree& tree, const std::vector<std::pair<BlobId, Bytes>>& blobs = {}) {
+std::string ForgePoint(Repository& repo, const Tree& tree,
+                       const std::vector<std::pair<BlobId, Bytes>>& blobs = {}) {
   IndexWriter iw(&repo, 64);
   PackWriter pw(&repo, 1 << 20, 1, [&](const IndexPack& p, uint64_t) { return iw.Add(p); });
-  for (const auto& [id, data] : blobs) EXPECT_TRUE(pw.Add(id, BlobType::kData, Compression::kNone, data, data.size()));
+  for (const auto& [id, data] : blobs)
+    EXPECT_TRUE(pw.Add(id, BlobType::kData, Compression::kNone, data, data.size()));
   Bytes plain = EncodeTree(tree);
   BlobId tid = repo.HashBlob(BlobType::kTree, plain);
   EXPECT_TRUE(pw.Add(tid, BlobType::kTree, Compression::kNone, plain, plain.size()));
@@ -476,12 +491,13 @@ TEST(VaultRestoreSafety, MaliciousNamesAndSymlinkTricksStayInsideTheTarget) {
     return e;
   };
   ASSERT_TRUE(util::MakeDirs(tmp / "outside"));
-  for (std::string bad : {std::string(".."), std::string("../outside/escaped"), std::string("a/../../outside/x"),
-                          std::string("/abs")}) {
+  for (std::string bad : {std::string(".."), std::string("../outside/escaped"),
+                          std::string("a/../../outside/x"), std::string("/abs")}) {
     Tree t;
     t.entries.push_back(file_entry(bad));
     std::string id = ForgePoint(**repo, t, {{pid, payload}});
-    auto r = tv.vault->Restore(id, tmp / ("dst-" + std::to_string(bad.size())), {}, nullptr, nullptr);
+    auto r =
+        tv.vault->Restore(id, tmp / ("dst-" + std::to_string(bad.size())), {}, nullptr, nullptr);
     ASSERT_FALSE(r) << bad;
     EXPECT_EQ(r.error().code(), util::ErrorCode::kCorruption) << r.error().ToString();
   }

@@ -38,7 +38,8 @@ void SetMtime(const std::string& path, int64_t sec, long nsec, bool nofollow) {
   ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), ts, nofollow ? AT_SYMLINK_NOFOLLOW : 0), 0) << path;
 }
 
-void WriteFile(const std::string& path, std::string_view data, mode_t mode, int64_t mtime_sec, long mtime_nsec) {
+void WriteFile(const std::string& path, std::string_view data, mode_t mode, int64_t mtime_sec,
+               long mtime_nsec) {
   auto slash = path.rfind('/');
   ASSERT_TRUE(util::MakeDirs(path.substr(0, slash)));
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -55,7 +56,8 @@ std::string ReadAll(const std::string& path) {
 }
 
 bool SameContent(const std::string& a, const std::string& b) {
-  util::UniqueFd fa(::open(a.c_str(), O_RDONLY | O_CLOEXEC)), fb(::open(b.c_str(), O_RDONLY | O_CLOEXEC));
+  util::UniqueFd fa(::open(a.c_str(), O_RDONLY | O_CLOEXEC)),
+      fb(::open(b.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fa.valid() || !fb.valid()) return false;
   static thread_local std::vector<char> ba(1 << 20), bb(1 << 20);
   off_t off = 0;
@@ -81,8 +83,9 @@ std::string RandomBytes(size_t n, uint32_t seed) {
 }
 
 std::string Text(size_t n, uint32_t seed) {
-  static const char* words[] = {"tensor", "batch", "epoch", "loss", "model", "layer", "weight", "the", "of", "data",
-                                "train", "eval", "gradient", "token", "mask", "vocab"};
+  static const char* words[] = {"tensor",   "batch", "epoch", "loss", "model", "layer",
+                                "weight",   "the",   "of",    "data", "train", "eval",
+                                "gradient", "token", "mask",  "vocab"};
   std::mt19937 rng(seed);
   std::string s;
   s.reserve(n + 16);
@@ -139,7 +142,7 @@ void MakeEverythingTree(const std::string& root) {
   {
     int s = ::socket(AF_UNIX, SOCK_STREAM, 0);
     ASSERT_GE(s, 0);
-    struct sockaddr_un addr{};
+    struct sockaddr_un addr {};
     addr.sun_family = AF_UNIX;
     std::string sp = root + "/sock";
     ASSERT_LT(sp.size(), sizeof(addr.sun_path));
@@ -184,7 +187,8 @@ void Walk(const std::string& root, const std::string& rel, std::map<std::string,
   if (d == nullptr) return;
   std::vector<std::string> names;
   while (struct dirent* de = ::readdir(d)) {
-    if (std::strcmp(de->d_name, ".") && std::strcmp(de->d_name, "..")) names.emplace_back(de->d_name);
+    if (std::strcmp(de->d_name, ".") && std::strcmp(de->d_name, ".."))
+      names.emplace_back(de->d_name);
   }
   ::closedir(d);
   for (const auto& name : names) Walk(root, rel.empty() ? name : rel + "/" + name, out);
@@ -215,20 +219,25 @@ std::vector<std::string> CompareTrees(const std::string& a, const std::string& b
       diff.push_back(name + ": mode " + std::to_string(na.st.st_mode & 07777) + " vs " +
                      std::to_string(nb.st.st_mode & 07777));
     }
-    if (owners && (na.st.st_uid != nb.st.st_uid || na.st.st_gid != nb.st.st_gid)) diff.push_back(name + ": owner");
-    if (na.st.st_mtim.tv_sec != nb.st.st_mtim.tv_sec || na.st.st_mtim.tv_nsec != nb.st.st_mtim.tv_nsec) {
+    if (owners && (na.st.st_uid != nb.st.st_uid || na.st.st_gid != nb.st.st_gid))
+      diff.push_back(name + ": owner");
+    if (na.st.st_mtim.tv_sec != nb.st.st_mtim.tv_sec ||
+        na.st.st_mtim.tv_nsec != nb.st.st_mtim.tv_nsec) {
       diff.push_back(name + ": mtime");
     }
     if (S_ISLNK(na.st.st_mode) && na.target != nb.target) diff.push_back(name + ": link target");
     if (S_ISCHR(na.st.st_mode) && na.st.st_rdev != nb.st.st_rdev) diff.push_back(name + ": rdev");
     if (S_ISREG(na.st.st_mode)) {
-      if (na.st.st_size != nb.st.st_size) diff.push_back(name + ": size");
-      else if (!SameContent(a + "/" + rel, b + "/" + rel)) diff.push_back(name + ": content");
+      if (na.st.st_size != nb.st.st_size)
+        diff.push_back(name + ": size");
+      else if (!SameContent(a + "/" + rel, b + "/" + rel))
+        diff.push_back(name + ": content");
       if (nb.st.st_blocks > na.st.st_blocks + 128) diff.push_back(name + ": less sparse");
       if (na.st.st_nlink != nb.st.st_nlink) diff.push_back(name + ": link count");
       if (na.st.st_nlink > 1) {
         auto [l, inserted] = links.emplace(na.st.st_ino, nb.st.st_ino);
-        if (!inserted && l->second != nb.st.st_ino) diff.push_back(name + ": hard link group broken");
+        if (!inserted && l->second != nb.st.st_ino)
+          diff.push_back(name + ": hard link group broken");
       }
     }
   }

@@ -29,8 +29,8 @@ class TempDir {
 };
 
 // Writes `data` to `path` (parents created), then sets mode and mtime (ns precision).
-void WriteFile(const std::string& path, std::string_view data, mode_t mode = 0644, int64_t mtime_sec = 1700000000,
-               long mtime_nsec = 123456789);
+void WriteFile(const std::string& path, std::string_view data, mode_t mode = 0644,
+               int64_t mtime_sec = 1700000000, long mtime_nsec = 123456789);
 std::string ReadAll(const std::string& path);
 // True if both files hold the same bytes (compared in blocks, without reading them whole).
 bool SameContent(const std::string& a, const std::string& b);
