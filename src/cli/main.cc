@@ -1,31 +1,10 @@
-// mlvault: one binary, every verb. Parsing and printing only; the work is in the libraries.
-#include "cli/common.h"
+// mlvault: one binary, every verb. The command line is cli::Application; the work is behind
+// api::Client.
+#include <iostream>
+
+#include "cli/app.h"
 
 int main(int argc, char** argv) {
-  using namespace mlvault::cli;
-  CLI::App app{"mlvault: consistent, deduplicated, encrypted backups of ML platform workspaces"};
-  app.require_subcommand(1);
-  app.set_help_all_flag("--help-all", "Show every verb's help");
-  auto& g = GlobalFlags();
-  app.add_option("--output", g.output, "Output format")
-      ->check(CLI::IsMember({"json", "table"}))
-      ->capture_default_str();
-  app.add_option("--endpoint", g.endpoint, "Talk to an mlvault server at this URL instead of running embedded")
-      ->envname("MLVAULT_ENDPOINT");
-  app.add_option("--profile", g.profile, "Credentials profile (from $MLVAULT_HOME/credentials)")
-      ->envname("MLVAULT_PROFILE");
-  RegisterVaultCommands(app);
-  RegisterWorkspaceCommands(app);
-  RegisterIamCommands(app);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    PrintError(mlvault::util::Error(mlvault::util::ErrorCode::kInvalidArgument, e.what()));
-    return 2;
-  }
-  return ExitCode();
+  mlvault::cli::Application app(std::cout, std::cerr);
+  return app.Run(argc, argv);
 }

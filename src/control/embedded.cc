@@ -58,6 +58,7 @@ util::Result<std::unique_ptr<Embedded>> Embedded::Open(const EmbeddedOptions& op
   oe.provider = e->provider_.get();
   oe.engine = e->engine_.get();
   e->ops_ = std::make_unique<Operations>(std::move(oe));
+  e->iam_ = std::make_unique<IamOperations>(*e->db_, *e->authorizer_, util::Clock::System());
   return e;
 }
 

@@ -1,6 +1,6 @@
 // An embedded mlvault process, wired: the SQLite catalog under $MLVAULT_HOME with every area's
 // migrations, the caller (from credentials; first use creates the account), the IAM authorizer,
-// the local workspace provider, the workflow engine and the operations.
+// the local workspace provider, the workflow engine and the operations (ml and iam).
 //
 // Construction also recovers workflows whose worker died (SPEC.md section 3: never left running
 // forever), spawning workers for the ones it resumes. Not thread-safe (one catalog connection).
@@ -13,6 +13,7 @@
 #include "catalog/db.h"
 #include "control/authorizer.h"
 #include "control/handlers.h"
+#include "control/iam_ops.h"
 #include "control/operations.h"
 #include "control/workflow_engine.h"
 #include "util/error.h"
@@ -45,6 +46,7 @@ class Embedded {
   const Caller& caller() const { return caller_; }
   WorkflowEngine& engine() { return *engine_; }
   Operations& ops() { return *ops_; }
+  IamOperations& iam() { return *iam_; }
   workspace::Provider& provider() { return *provider_; }
 
  private:
@@ -58,6 +60,7 @@ class Embedded {
   std::unique_ptr<WorkflowEngine> engine_;
   Caller caller_;
   std::unique_ptr<Operations> ops_;
+  std::unique_ptr<IamOperations> iam_;
 };
 
 }  // namespace mlvault::control

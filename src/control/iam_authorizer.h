@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/iam_types.h"
 #include "catalog/db.h"
 #include "control/authorizer.h"
 #include "util/clock.h"
@@ -45,21 +46,8 @@ inline constexpr std::string_view kAlsoResourceKey = "mlvault:AlsoResource";
 // mlvault:CurrentTime and audit events from `clock` (which must outlive it too).
 std::unique_ptr<Authorizer> MakeIamAuthorizer(catalog::Db& db, const util::Clock& clock);
 
-// One row of the audit log.
-struct AuditEvent {
-  std::string event_id;       // UUID; AppendAuditEvent fills it when empty
-  util::TimeMicros time = 0;  // AppendAuditEvent fills it from the clock when 0
-  std::string account_id;
-  std::string principal_crn;
-  std::string principal_name;
-  std::string action;      // "ml:BackupWorkspace", "iam:CreateUser", ...
-  std::string resource;    // CRN or "*"
-  std::string outcome;     // "succeeded", "failed" or "denied"
-  std::string error_code;  // util::CodeName of the failure; empty on success
-  std::string detail;      // the error sentence, or a short note on success
-  std::string source;      // "cli" or "api"
-  std::string source_ip;
-};
+// One row of the audit log (an API type: api/iam_types.h).
+using AuditEvent = api::AuditEvent;
 
 // Builds the event for `caller` doing `action` on `resource` with `outcome`: "succeeded" when
 // OK, "denied" for kPermissionDenied, "failed" otherwise (detail = the error's message unless

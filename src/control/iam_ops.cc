@@ -55,25 +55,27 @@ util::Result<AccountRow> IamOperations::Account(const Caller& caller) {
   return *account;
 }
 
-util::Result<UserRow> IamOperations::ResolveUser(const Caller& caller, const UserRef& ref) {
+util::Result<UserRow> IamOperations::AuthorizeOnUser(const Caller& caller, const UserRef& ref,
+                                                     std::string_view action) {
   IamStore store(db_);
   if (!ref.crn.empty() && !ref.name.empty())
     return util::InvalidArgument("give either --user-name or --user-crn, not both");
+  std::optional<UserRow> u;
+  std::string missing;
   if (!ref.crn.empty()) {
-    auto u = MLV_TRY(store.FindUserByCrn(ref.crn));
-    if (!u || u->account_id != caller.account_id)
-      return util::NotFound("no user " + ref.crn + " in this account");
-    return *u;
+    u = MLV_TRY(store.FindUserByCrn(ref.crn));
+    if (u && u->account_id != caller.account_id) u.reset();
+    missing = "no user " + ref.crn + " in this account";
+  } else if (!ref.name.empty()) {
+    u = MLV_TRY(store.FindUserByName(caller.account_id, ref.name));
+    missing = "no user named '" + ref.name + "' in this account (see mlvault list-users)";
+  } else {
+    u = MLV_TRY(store.FindUserByCrn(caller.principal_crn));
+    missing = "the calling user " + caller.principal_crn + " no longer exists";
   }
-  if (!ref.name.empty()) {
-    auto u = MLV_TRY(store.FindUserByName(caller.account_id, ref.name));
-    if (!u)
-      return util::NotFound("no user named '" + ref.name +
-                            "' in this account (see mlvault list-users)");
-    return *u;
-  }
-  auto u = MLV_TRY(store.FindUserByCrn(caller.principal_crn));
-  if (!u) return util::NotFound("the calling user " + caller.principal_crn + " no longer exists");
+  // Authorised first: whoever may not act on the user does not learn whether it exists.
+  MLV_TRY(authz_.Authorize(caller, {std::string(action), u ? u->crn : "*"}));
+  if (!u) return util::NotFound(missing);
   return *u;
 }
 
@@ -117,8 +119,7 @@ util::Result<std::vector<UserInfo>> IamOperations::ListUsers(const Caller& calle
 
 util::Result<AccessKeyInfo> IamOperations::CreateAccessKey(const Caller& caller,
                                                            const UserRef& ref) {
-  UserRow user = MLV_TRY(ResolveUser(caller, ref));
-  MLV_TRY(authz_.Authorize(caller, {"iam:CreateAccessKey", user.crn}));
+  UserRow user = MLV_TRY(AuthorizeOnUser(caller, ref, "iam:CreateAccessKey"));
   auto result = [&]() -> util::Result<AccessKeyInfo> {
     IamStore store(db_);
     NewAccessKey key = GenerateAccessKey();
@@ -142,8 +143,7 @@ util::Result<AccessKeyInfo> IamOperations::CreateAccessKey(const Caller& caller,
 
 util::Result<std::vector<AccessKeyInfo>> IamOperations::ListAccessKeys(const Caller& caller,
                                                                        const UserRef& ref) {
-  UserRow user = MLV_TRY(ResolveUser(caller, ref));
-  MLV_TRY(authz_.Authorize(caller, {"iam:ListAccessKeys", user.crn}));
+  UserRow user = MLV_TRY(AuthorizeOnUser(caller, ref, "iam:ListAccessKeys"));
   IamStore store(db_);
   std::vector<AccessKeyInfo> out;
   for (const auto& k : MLV_TRY(store.ListAccessKeys(user.crn))) out.push_back(KeyInfo(k, user));
@@ -154,12 +154,15 @@ util::Result<AccessKeyInfo> IamOperations::DeleteAccessKey(const Caller& caller,
                                                            std::string_view access_key_id) {
   IamStore store(db_);
   auto key = MLV_TRY(store.FindAccessKey(access_key_id));
-  if (!key || key->account_id != caller.account_id)
+  if (key && key->account_id != caller.account_id) key.reset();
+  std::optional<UserRow> user;
+  if (key) user = MLV_TRY(store.FindUserByCrn(key->user_crn));
+  // Authorised first: whoever may not delete the key does not learn whether it exists.
+  MLV_TRY(authz_.Authorize(caller, {"iam:DeleteAccessKey", user ? user->crn : "*"}));
+  if (!key)
     return util::NotFound("no access key " + std::string(access_key_id) + " in this account");
-  auto user = MLV_TRY(store.FindUserByCrn(key->user_crn));
   if (!user)
     return util::Internal("access key " + key->access_key_id + " belongs to a missing user");
-  MLV_TRY(authz_.Authorize(caller, {"iam:DeleteAccessKey", user->crn}));
   auto result = [&]() -> util::Result<AccessKeyInfo> {
     MLV_TRY(db_.Transaction([&]() -> util::Status {
       bool admin = false;
@@ -235,10 +238,11 @@ util::Result<std::vector<PolicyInfo>> IamOperations::ListPolicies(const Caller& 
 util::Result<PolicyInfo> IamOperations::GetPolicy(const Caller& caller, std::string_view name) {
   IamStore store(db_);
   auto p = MLV_TRY(store.FindPolicyByName(caller.account_id, name));
+  // Authorised first: whoever may not see the policy does not learn whether it exists.
+  MLV_TRY(authz_.Authorize(caller, {"iam:GetPolicy", p ? p->crn : "*"}));
   if (!p)
     return util::NotFound("no policy named '" + std::string(name) +
                           "' (see mlvault list-policies)");
-  MLV_TRY(authz_.Authorize(caller, {"iam:GetPolicy", p->crn}));
   PolicyInfo info{p->name,       p->crn, p->description, p->created_at,
                   p->created_by, {},     p->document,    {}};
   for (const auto& u : MLV_TRY(store.UsersOfPolicy(p->crn)))
@@ -249,10 +253,11 @@ util::Result<PolicyInfo> IamOperations::GetPolicy(const Caller& caller, std::str
 util::Result<PolicyInfo> IamOperations::DeletePolicy(const Caller& caller, std::string_view name) {
   IamStore store(db_);
   auto p = MLV_TRY(store.FindPolicyByName(caller.account_id, name));
+  // Authorised first: whoever may not see the policy does not learn whether it exists.
+  MLV_TRY(authz_.Authorize(caller, {"iam:DeletePolicy", p ? p->crn : "*"}));
   if (!p)
     return util::NotFound("no policy named '" + std::string(name) +
                           "' (see mlvault list-policies)");
-  MLV_TRY(authz_.Authorize(caller, {"iam:DeletePolicy", p->crn}));
   auto result = [&]() -> util::Result<PolicyInfo> {
     if (p->name == kAdmin)
       return util::Conflict(std::string(kAdmin) +
@@ -273,13 +278,12 @@ util::Result<PolicyInfo> IamOperations::DeletePolicy(const Caller& caller, std::
 
 util::Result<UserInfo> IamOperations::AttachPolicy(const Caller& caller, const UserRef& ref,
                                                    std::string_view policy_name) {
-  UserRow user = MLV_TRY(ResolveUser(caller, ref));
+  UserRow user = MLV_TRY(AuthorizeOnUser(caller, ref, "iam:AttachUserPolicy"));
   IamStore store(db_);
   auto p = MLV_TRY(store.FindPolicyByName(caller.account_id, policy_name));
   if (!p)
     return util::NotFound("no policy named '" + std::string(policy_name) +
                           "' (see mlvault list-policies)");
-  MLV_TRY(authz_.Authorize(caller, {"iam:AttachUserPolicy", user.crn}));
   auto result = [&]() -> util::Result<UserInfo> {
     MLV_TRY(store.Attach(user.crn, p->crn, util::FormatTime(clock_.Now())));
     return Info(user);
@@ -292,13 +296,12 @@ util::Result<UserInfo> IamOperations::AttachPolicy(const Caller& caller, const U
 
 util::Result<UserInfo> IamOperations::DetachPolicy(const Caller& caller, const UserRef& ref,
                                                    std::string_view policy_name) {
-  UserRow user = MLV_TRY(ResolveUser(caller, ref));
+  UserRow user = MLV_TRY(AuthorizeOnUser(caller, ref, "iam:DetachUserPolicy"));
   IamStore store(db_);
   auto p = MLV_TRY(store.FindPolicyByName(caller.account_id, policy_name));
   if (!p)
     return util::NotFound("no policy named '" + std::string(policy_name) +
                           "' (see mlvault list-policies)");
-  MLV_TRY(authz_.Authorize(caller, {"iam:DetachUserPolicy", user.crn}));
   auto result = [&]() -> util::Result<UserInfo> {
     MLV_TRY(db_.Transaction([&]() -> util::Status {
       if (p->name == kAdmin &&
@@ -338,8 +341,7 @@ util::Result<Simulation> IamOperations::SimulatePolicy(const Caller& caller,
       policies.push_back({"document" + std::to_string(i + 1), std::move(parsed->policy)});
     }
   } else {
-    user = MLV_TRY(ResolveUser(caller, req.principal));
-    MLV_TRY(authz_.Authorize(caller, {"iam:SimulatePrincipalPolicy", user->crn}));
+    user = MLV_TRY(AuthorizeOnUser(caller, req.principal, "iam:SimulatePrincipalPolicy"));
     for (const auto& row : MLV_TRY(store.PoliciesOfUser(user->crn))) {
       auto parsed = iam::ParsePolicy(row.document);
       if (!parsed) return util::Internal("stored policy '" + row.name + "' no longer parses");

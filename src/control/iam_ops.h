@@ -2,9 +2,10 @@
 // attachments, entitlements, policy simulation and the audit log.
 //
 // Every operation authorises itself exactly once, first, through the Authorizer (action
-// "iam:<Verb>" on the user, policy or account CRN, or "*" for create/list), so a denied call
-// changes nothing; every mutating call then records its outcome in the audit log. The CLI and
-// the REST API call these and only format their results.
+// "iam:<Verb>" on the user, policy or account CRN, or "*" for create/list and for a named
+// resource that does not exist), so a denied call changes nothing and reveals nothing: "not
+// found" is answered only to a caller allowed to act on the resource; every mutating call then records its outcome in the audit log. api::Dispatch
+// calls these and maps their typed results (api/iam_types.h) to JSON.
 //
 // An IamOperations uses the Db, Authorizer and Clock it is given (all must outlive it); like
 // the Db it is not thread-safe.
@@ -15,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/iam_types.h"
 #include "catalog/db.h"
 #include "control/authorizer.h"
 #include "control/iam_authorizer.h"
@@ -24,83 +26,16 @@
 
 namespace mlvault::control {
 
-// Names a user by name or by CRN; both empty means the caller.
-struct UserRef {
-  std::string name;
-  std::string crn;
-};
-
-struct UserInfo {
-  std::string user_name;
-  std::string user_crn;
-  std::string created_at;
-  std::vector<std::string> attached_policies;  // names
-  int active_access_keys = 0;
-};
-
-struct AccessKeyInfo {
-  std::string access_key_id;
-  std::string secret_access_key;  // only right after CreateAccessKey; never stored
-  std::string user_name;
-  std::string user_crn;
-  std::string status;  // "active" | "deleted"
-  std::string created_at;
-  std::string deleted_at;
-};
-
-struct PolicyInfo {
-  std::string policy_name;
-  std::string policy_crn;
-  std::string description;
-  std::string created_at;
-  std::string created_by;
-  std::vector<std::string> attached_to;  // user names
-  std::string document;                  // GetPolicy only
-  std::vector<std::string> warnings;     // CreatePolicy only
-};
-
-struct EntitlementInfo {
-  std::string name;
-  std::string description;
-  bool granted = false;
-  std::string granted_at;
-  std::string granted_by;
-};
-
-struct SimulateRequest {
-  UserRef principal;  // whose attached policies; ignored with policy_documents
-  std::vector<std::string> policy_documents;  // evaluate these instead (not stored)
-  std::vector<std::string> actions;           // at least one
-  std::string resource = "*";
-  std::vector<std::pair<std::string, std::vector<std::string>>> context;  // extra condition keys
-  std::string source_ip;                                                  // default: the caller's
-};
-
-struct StatementInfo {
-  std::string policy_name;
-  size_t statement_index = 0;
-  std::string sid;
-  std::string effect;
-};
-
-struct SimulationResult {
-  std::string action;
-  std::string resource;
-  std::string decision;  // "allowed" | "explicitDeny" | "implicitDeny" (policies alone)
-  std::optional<StatementInfo> deciding_statement;
-  std::vector<StatementInfo> matched_statements;
-  std::string required_entitlement;  // "" if the action needs none
-  bool entitlement_held = true;
-  bool allowed = false;     // policies allow it AND the entitlement (if any) is held
-  std::string explanation;  // one sentence
-};
-
-struct Simulation {
-  std::string principal_crn;  // "" for custom documents
-  std::string principal_name;
-  std::vector<std::string> evaluated_policies;
-  std::vector<SimulationResult> results;
-};
+// The values these operations return are the API's types (api/iam_types.h), by their names here.
+using UserRef = api::UserRef;
+using UserInfo = api::User;
+using AccessKeyInfo = api::AccessKey;
+using PolicyInfo = api::Policy;
+using EntitlementInfo = api::Entitlement;
+using SimulateRequest = api::SimulatePolicyRequest;
+using StatementInfo = api::Statement;
+using SimulationResult = api::SimulationResult;
+using Simulation = api::Simulation;
 
 class IamOperations {
  public:
@@ -156,7 +91,11 @@ class IamOperations {
   util::Result<std::vector<AuditEvent>> ListAuditEvents(const Caller& caller, AuditFilter filter);
 
  private:
-  util::Result<UserRow> ResolveUser(const Caller& caller, const UserRef& user);
+  // Finds the user `user` names and authorises `action` on it -- on "*" when there is no such
+  // user, so that a caller who may not act on users cannot learn which exist -- then answers
+  // kNotFound for a missing one.
+  util::Result<UserRow> AuthorizeOnUser(const Caller& caller, const UserRef& user,
+                                        std::string_view action);
   util::Result<UserInfo> Info(const UserRow& user);
   util::Result<AccountRow> Account(const Caller& caller);
   // Records the outcome of a mutating call and passes it through.

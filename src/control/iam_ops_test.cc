@@ -240,3 +240,43 @@ TEST_F(IamOpsTest, Entitlements) {
 
 }  // namespace
 }  // namespace mlvault::control
+
+namespace mlvault::control {
+namespace {
+
+// Authorised before "not found": a caller who may not act on a resource gets the same denial
+// whether it exists or not; only a caller allowed on it learns that it does not exist.
+TEST_F(IamOpsTest, ACallerWhoMayNotSeeAResourceCannotLearnWhetherItExists) {
+  Caller admin = Admin();
+  Caller op = UserWith(admin, "operator", kOperatorPolicy);
+  auto keys = ops_->ListAccessKeys(admin, {});
+  ASSERT_TRUE(keys && !keys->empty());
+  const std::string admin_key = (*keys)[0].access_key_id;
+  auto denied = [](const auto& r) {
+    return !r && r.error().code() == util::ErrorCode::kPermissionDenied;
+  };
+  auto not_found = [](const auto& r) {
+    return !r && r.error().code() == util::ErrorCode::kNotFound;
+  };
+
+  EXPECT_TRUE(denied(ops_->GetPolicy(op, "AdministratorAccess")));
+  EXPECT_TRUE(denied(ops_->GetPolicy(op, "no-such-policy")));
+  EXPECT_TRUE(denied(ops_->DeletePolicy(op, "no-such-policy")));
+  EXPECT_TRUE(denied(ops_->ListAccessKeys(op, {"admin", ""})));
+  EXPECT_TRUE(denied(ops_->ListAccessKeys(op, {"ghost", ""})));
+  EXPECT_TRUE(denied(ops_->CreateAccessKey(op, {"ghost", ""})));
+  EXPECT_TRUE(denied(ops_->DeleteAccessKey(op, admin_key)));
+  EXPECT_TRUE(denied(ops_->DeleteAccessKey(op, "MLVKNOSUCHKEY0000000")));
+  EXPECT_TRUE(denied(ops_->AttachPolicy(op, {"ghost", ""}, "AdministratorAccess")));
+  EXPECT_TRUE(denied(ops_->DetachPolicy(op, {"ghost", ""}, "AdministratorAccess")));
+
+  EXPECT_TRUE(not_found(ops_->GetPolicy(admin, "no-such-policy")));
+  EXPECT_TRUE(not_found(ops_->DeletePolicy(admin, "no-such-policy")));
+  EXPECT_TRUE(not_found(ops_->ListAccessKeys(admin, {"ghost", ""})));
+  EXPECT_TRUE(not_found(ops_->DeleteAccessKey(admin, "MLVKNOSUCHKEY0000000")));
+  EXPECT_TRUE(not_found(ops_->AttachPolicy(admin, {"ghost", ""}, "AdministratorAccess")));
+  EXPECT_TRUE(not_found(ops_->AttachPolicy(admin, {"operator", ""}, "no-such-policy")));
+}
+
+}  // namespace
+}  // namespace mlvault::control

@@ -1,10 +1,12 @@
 // The operations of SPEC.md section 2 (workspaces, backups, restores, workflows), embedded:
 // every verb of the CLI (and later of the REST API) is one method here.
 //
-// Each method validates its input, calls Authorizer::Authorize exactly once (before it reads or
-// changes anything a caller could learn from), does its work against the catalog, and for
-// mutating calls writes Authorizer::Audit with the outcome. Results are the JSON documents of
-// SPEC.md (camelCase keys) -- the response types the CLI prints and the REST API returns.
+// Each method takes the operation's typed request (api/ml_types.h) and returns its typed
+// response; api::Dispatch maps them to and from JSON. Each validates its input (an error names
+// the request field: Error::field()), calls Authorizer::Authorize exactly once (before it reads or
+// changes anything a caller could learn from; the request is built by one helper per resource
+// kind, control/resource_authz.h), does its work against the catalog, and for mutating calls
+// writes Authorizer::Audit with the outcome.
 // Long operations create a workflow; `Wait` decides whether this process runs it to the end
 // (with a progress bar) or a detached worker process does.
 //
@@ -12,10 +14,10 @@
 #pragma once
 
 #include <atomic>
-#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 
+#include "api/ml_types.h"
 #include "catalog/db.h"
 #include "control/authorizer.h"
 #include "control/workflow_engine.h"
@@ -25,8 +27,6 @@
 #include "workspace/provider.h"
 
 namespace mlvault::control {
-
-using Json = nlohmann::json;
 
 // How a verb that starts a workflow returns.
 struct Wait {
@@ -49,53 +49,48 @@ class Operations {
  public:
   explicit Operations(OperationsEnv env) : env_(std::move(env)) {}
 
-  // --- environments
-  // {"environment": {crn, name, region, storageRoot, createdAt}}
-  util::Result<Json> CreateEnvironment(const std::string& name, const std::string& storage_root,
-                                       const std::string& region);
-  // {"environments": [...]}
-  util::Result<Json> ListEnvironments();
+  // --- environments (environments_ops.cc)
+  util::Result<api::CreateEnvironmentResponse> CreateEnvironment(
+      const api::CreateEnvironmentRequest& request);
+  util::Result<api::ListEnvironmentsResponse> ListEnvironments(
+      const api::ListEnvironmentsRequest& request = {});
 
-  // --- workspaces
-  // `params_json`: the newWorkspaceParameters (or {"newWorkspaceParameters": ...}) document.
-  // {"workspaceCrn", "workflowId"} (with wait: also "status").
-  util::Result<Json> CreateWorkspace(const std::string& params_json, const Wait& wait);
-  // {"workspaces": [...]}; environment_name empty: all.
-  util::Result<Json> ListWorkspaces(const std::string& environment_name);
-  // {"workspace": {...}}
-  util::Result<Json> DescribeWorkspace(const std::string& workspace_crn);
-  // {"workspaceCrn", "status": "deleted"}
-  util::Result<Json> DeleteWorkspace(const std::string& workspace_crn);
-  // {"apiKey"}
-  util::Result<Json> GetWorkspaceApiKey(const std::string& workspace_crn);
+  // --- workspaces (workspace_ops.cc)
+  // The request's document: newWorkspaceParameters (or {"newWorkspaceParameters": ...}).
+  // With wait, the answer also holds the workspace's status.
+  util::Result<api::CreateWorkspaceResponse> CreateWorkspace(
+      const api::CreateWorkspaceRequest& request, const Wait& wait);
+  // environment_name empty: all.
+  util::Result<api::ListWorkspacesResponse> ListWorkspaces(
+      const api::ListWorkspacesRequest& request);
+  util::Result<api::DescribeWorkspaceResponse> DescribeWorkspace(
+      const api::DescribeWorkspaceRequest& request);
+  util::Result<api::DeleteWorkspaceResponse> DeleteWorkspace(
+      const api::DeleteWorkspaceRequest& request);
+  util::Result<api::GetWorkspaceApiKeyResponse> GetWorkspaceApiKey(
+      const api::GetWorkspaceApiKeyRequest& request);
 
-  // --- backups
-  // {"backupCrn", "vaultName", "workflowId", "backupStatus"}
-  util::Result<Json> BackupWorkspace(const std::string& workspace_crn,
-                                     const std::string& backup_name,
-                                     std::optional<int64_t> timeout_minutes, const Wait& wait);
+  // --- backups (backup_ops.cc)
+  util::Result<api::BackupWorkspaceResponse> BackupWorkspace(
+      const api::BackupWorkspaceRequest& request, const Wait& wait);
   // By CRN, or by workspace name + environment name (also after the workspace was deleted).
-  // {"backups": [...]}
-  util::Result<Json> ListWorkspaceBackups(const std::string& workspace_crn,
-                                          const std::string& workspace_name,
-                                          const std::string& environment_name);
-  // {"backup": {...}}
-  util::Result<Json> DescribeWorkspaceBackup(const std::string& backup_crn);
-  // {"workflowId"}
-  util::Result<Json> DeleteBackup(const std::string& backup_crn, const Wait& wait);
-  // {"backupCrn", "workflowId", "backupStatus"}
-  util::Result<Json> CancelBackup(const std::string& backup_crn);
-  // Verification report; a damaged backup is returned as data (ok=false), not as an error.
-  util::Result<Json> VerifyBackup(const std::string& backup_crn, bool read_data,
-                                  util::ProgressSink* progress);
+  util::Result<api::ListWorkspaceBackupsResponse> ListWorkspaceBackups(
+      const api::ListWorkspaceBackupsRequest& request);
+  util::Result<api::DescribeWorkspaceBackupResponse> DescribeWorkspaceBackup(
+      const api::DescribeWorkspaceBackupRequest& request);
+  util::Result<api::DeleteBackupResponse> DeleteBackup(const api::DeleteBackupRequest& request,
+                                                       const Wait& wait);
+  util::Result<api::CancelBackupResponse> CancelBackup(const api::CancelBackupRequest& request);
+  // A damaged backup is returned as data (ok=false), not as an error.
+  util::Result<api::VerifyBackupResponse> VerifyBackup(const api::VerifyBackupRequest& request,
+                                                       util::ProgressSink* progress);
 
-  // --- restore
-  // `input_json`: the restore-workspace document. {"workspaceCrn", "workflowId"}
-  util::Result<Json> RestoreWorkspace(const std::string& input_json, const Wait& wait);
-
-  // --- workflows
-  // {"workflow": {...}}
-  util::Result<Json> DescribeWorkflow(const std::string& workflow_id);
+  // --- restore and workflows (restore_ops.cc)
+  // The request's document: the restore-workspace input.
+  util::Result<api::RestoreWorkspaceResponse> RestoreWorkspace(
+      const api::RestoreWorkspaceRequest& request, const Wait& wait);
+  util::Result<api::DescribeWorkflowResponse> DescribeWorkflow(
+      const api::DescribeWorkflowRequest& request);
 
  private:
   // Starts (spawn) or runs (wait) a workflow; returns its record after a waited run.
@@ -103,6 +98,7 @@ class Operations {
                                                               const Wait& wait);
   void Audit(std::string_view action, std::string_view resource, const util::Status& outcome,
              std::string_view detail = {});
+  util::Status Authorize(const AuthzRequest& request);
 
   OperationsEnv env_;
 };

@@ -40,6 +40,13 @@ class RecordingAuthorizer : public Authorizer {
   const bool allow_;
 };
 
+// The outcome of an operation, its typed answer dropped.
+template <class T>
+util::Status St(util::Result<T> r) {
+  if (!r) return std::unexpected(r.error());
+  return util::Ok();
+}
+
 const char kAccount[] = "0f8e5a1c-3b7d-4c2e-9a6f-1d2b3c4d5e6f";
 
 class OperationsTest : public ::testing::Test {
@@ -122,7 +129,7 @@ class OperationsTest : public ::testing::Test {
     bool entitlement;
     std::vector<std::string> context_keys;
     bool mutating;
-    std::function<util::Result<Json>(Operations&)> call;
+    std::function<util::Status(Operations&)> call;
   };
   std::vector<Case> Cases() {
     std::string restore = json{
@@ -136,103 +143,103 @@ class OperationsTest : public ::testing::Test {
          false,
          {"ml:EnvironmentName"},
          true,
-         [](Operations& o) { return o.CreateEnvironment("prod", "", ""); }},
+         [](Operations& o) { return St(o.CreateEnvironment({"prod"})); }},
         {"ml:ListEnvironments",
          "*",
          false,
          {},
          false,
-         [](Operations& o) { return o.ListEnvironments(); }},
+         [](Operations& o) { return St(o.ListEnvironments()); }},
         {"ml:CreateWorkspace",
          env_.crn,
          false,
          {"ml:EnvironmentName", "ml:WorkspaceName", "ml:RequestTag/team"},
          true,
          [bg](Operations& o) {
-           return o.CreateWorkspace(R"({"environmentName": "dev", "workspaceName": "ws2",
-               "provisionK8sRequest": {"tags": [{"key": "team", "value": "cv"}]}})",
-                                    bg);
+           return St(o.CreateWorkspace({R"({"environmentName": "dev", "workspaceName": "ws2",
+               "provisionK8sRequest": {"tags": [{"key": "team", "value": "cv"}]}})"},
+                                       bg));
          }},
         {"ml:ListWorkspaces",
          "*",
          false,
          {},
          false,
-         [](Operations& o) { return o.ListWorkspaces(""); }},
+         [](Operations& o) { return St(o.ListWorkspaces({})); }},
         {"ml:DescribeWorkspace",
          ws_crn_,
          false,
          {"ml:EnvironmentName", "ml:WorkspaceName", "ml:WorkspaceCrn", "ml:ResourceTag/team"},
          false,
-         [this](Operations& o) { return o.DescribeWorkspace(ws_crn_); }},
+         [this](Operations& o) { return St(o.DescribeWorkspace({ws_crn_})); }},
         {"ml:GetWorkspaceApiKey",
          ws_crn_,
          false,
          {"ml:WorkspaceCrn"},
          true,
-         [this](Operations& o) { return o.GetWorkspaceApiKey(ws_crn_); }},
+         [this](Operations& o) { return St(o.GetWorkspaceApiKey({ws_crn_})); }},
         {"ml:BackupWorkspace",
          ws_crn_,
          true,
          {"ml:EnvironmentName", "ml:WorkspaceName", "ml:WorkspaceCrn", "ml:BackupName"},
          true,
          [this, bg](Operations& o) {
-           return o.BackupWorkspace(ws_crn_, "second", std::nullopt, bg);
+           return St(o.BackupWorkspace({ws_crn_, "second", std::nullopt}, bg));
          }},
         {"ml:ListWorkspaceBackups",
          ws_crn_,
          true,
          {"ml:WorkspaceCrn"},
          false,
-         [this](Operations& o) { return o.ListWorkspaceBackups(ws_crn_, "", ""); }},
+         [this](Operations& o) { return St(o.ListWorkspaceBackups({ws_crn_, "", ""})); }},
         {"ml:ListWorkspaceBackups",
          ws_crn_,
          true,
          {"ml:EnvironmentName", "ml:WorkspaceName"},
          false,
-         [](Operations& o) { return o.ListWorkspaceBackups("", "ws1", "dev"); }},
+         [](Operations& o) { return St(o.ListWorkspaceBackups({"", "ws1", "dev"})); }},
         {"ml:DescribeWorkspaceBackup",
          backup_crn_,
          true,
          {"ml:BackupName", "ml:WorkspaceCrn"},
          false,
-         [this](Operations& o) { return o.DescribeWorkspaceBackup(backup_crn_); }},
+         [this](Operations& o) { return St(o.DescribeWorkspaceBackup({backup_crn_})); }},
         {"ml:VerifyBackup",
          backup_crn_,
          true,
          {"ml:BackupName"},
          false,
-         [this](Operations& o) { return o.VerifyBackup(backup_crn_, false, nullptr); }},
+         [this](Operations& o) { return St(o.VerifyBackup({backup_crn_, false}, nullptr)); }},
         {"ml:CancelBackup",
          backup_crn_,
          true,
          {"ml:BackupName"},
          true,
-         [this](Operations& o) { return o.CancelBackup(backup_crn_); }},
+         [this](Operations& o) { return St(o.CancelBackup({backup_crn_})); }},
         {"ml:RestoreWorkspace",
          backup_crn_,
          true,
          {"ml:EnvironmentName", "ml:WorkspaceName", "ml:BackupName", std::string(kAlsoResourceKey)},
          true,
-         [restore, bg](Operations& o) { return o.RestoreWorkspace(restore, bg); }},
+         [restore, bg](Operations& o) { return St(o.RestoreWorkspace({restore}, bg)); }},
         {"ml:DescribeWorkflow",
          "*",
          false,
          {},
          false,
-         [](Operations& o) { return o.DescribeWorkflow("00000000-0000-4000-8000-000000000000"); }},
+         [](Operations& o) { return St(o.DescribeWorkflow({"00000000-0000-4000-8000-000000000000"})); }},
         {"ml:DeleteBackup",
          backup_crn_,
          true,
          {"ml:BackupName"},
          true,
-         [this, bg](Operations& o) { return o.DeleteBackup(backup_crn_, bg); }},
+         [this, bg](Operations& o) { return St(o.DeleteBackup({backup_crn_}, bg)); }},
         {"ml:DeleteWorkspace",
          ws_crn_,
          false,
          {"ml:WorkspaceName"},
          true,
-         [this](Operations& o) { return o.DeleteWorkspace(ws_crn_); }},
+         [this](Operations& o) { return St(o.DeleteWorkspace({ws_crn_})); }},
     };
   }
 
@@ -290,11 +297,11 @@ TEST_F(OperationsTest, ADenialChangesNothing) {
 TEST_F(OperationsTest, BadInputIsRefusedBeforeAuthorization) {
   RecordingAuthorizer authz(true);
   Operations ops = Ops(authz);
-  EXPECT_EQ(ops.DescribeWorkspace("crn:mlvault:ml:us-west-1:x:workspace:y").error().code(),
+  EXPECT_EQ(ops.DescribeWorkspace({"crn:mlvault:ml:us-west-1:x:workspace:y"}).error().code(),
             util::ErrorCode::kInvalidArgument);
-  EXPECT_EQ(ops.BackupWorkspace(ws_crn_, "bad name", std::nullopt, {}).error().code(),
+  EXPECT_EQ(ops.BackupWorkspace({ws_crn_, "bad name", std::nullopt}, {}).error().code(),
             util::ErrorCode::kInvalidArgument);
-  EXPECT_EQ(ops.RestoreWorkspace("{", {}).error().code(), util::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(ops.RestoreWorkspace({"{"}, {}).error().code(), util::ErrorCode::kInvalidArgument);
   EXPECT_TRUE(authz.requests.empty());
 }
 

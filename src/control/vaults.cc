@@ -2,7 +2,7 @@
 
 #include <sys/stat.h>
 
-#include "backend/backend.h"
+#include "backend/open.h"
 #include "util/files.h"
 
 namespace mlvault::control {
@@ -25,7 +25,7 @@ util::Result<std::unique_ptr<vault::Vault>> Open(const std::string& home,
   if (::stat(key.c_str(), &st) != 0)
     return util::NotFound("the key file of vault " + VaultName(workspace_id) + " is missing (" +
                           key + "); without it the vault cannot be read");
-  auto backend = MLV_TRY(backend::OpenLocal(VaultDir(home, workspace_id), /*create=*/false));
+  auto backend = MLV_TRY(backend::OpenBackend(VaultDir(home, workspace_id)));
   return vault::Vault::Open(std::move(backend), vault::KeySource::FromKeyFile(key), options);
 }
 
@@ -55,7 +55,7 @@ util::Result<std::unique_ptr<vault::Vault>> OpenOrCreateVault(const std::string&
   if (auto w = vault::WriteNewKeyFile(key); !w && w.error().code() != util::ErrorCode::kConflict)
     return std::unexpected(
         w.error().WithContext("creating the key of vault " + VaultName(workspace_id)));
-  auto backend = MLV_TRY(backend::OpenLocal(VaultDir(home, workspace_id), /*create=*/true));
+  auto backend = MLV_TRY(backend::OpenBackend(VaultDir(home, workspace_id), {.create = true}));
   auto v = vault::Vault::Init(std::move(backend), vault::KeySource::FromKeyFile(key), {}, options);
   if (v) return v;
   if (v.error().code() == util::ErrorCode::kConflict)

@@ -12,6 +12,7 @@
 #include "util/files.h"
 #include "util/log.h"
 #include "util/random.h"
+#include "util/test_hooks.h"
 #include "workspace/process.h"
 
 namespace mlvault::control {
@@ -191,16 +192,7 @@ std::string MakeOwner() {
          std::to_string(workspace::ProcessStartTicks(pid)) + "/" + util::RandomHex(4);
 }
 
-double LeaseSecondsFromEnv(double def) {
-  if (const char* v = std::getenv("MLVAULT_WORKFLOW_LEASE_SECONDS"); v && *v) {
-    char* end = nullptr;
-    double d = std::strtod(v, &end);
-    if (end && *end == '\0' && d >= 1 && d <= 3600) return d;
-    util::Log(util::LogLevel::kWarn, "ignoring MLVAULT_WORKFLOW_LEASE_SECONDS={} (want 1..3600)",
-              v);
-  }
-  return def;
-}
+double LeaseSecondsFromEnv(double def) { return util::test_hooks::LeaseSeconds(def); }
 
 }  // namespace
 

@@ -31,7 +31,7 @@ int ExitCodeFor(ErrorCode code) {
 }
 
 Error Error::WithContext(std::string_view context) const& {
-  return Error(code_, std::string(context) + ": " + message_);
+  return Error(code_, std::string(context) + ": " + message_, field_);
 }
 Error Error::WithContext(std::string_view context) && {
   message_.insert(0, std::string(context) + ": ");

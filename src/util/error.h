@@ -1,8 +1,10 @@
 // Error and Result: how every fallible operation in mlvault reports failure.
 //
-// A Result<T> is std::expected<T, Error>. An Error carries a category (ErrorCode) and one
-// human sentence. The category decides the CLI exit code and the HTTP status, each mapped in
-// exactly one place (ExitCodeFor here, HttpStatusFor in api/). Errors are plain values and are
+// A Result<T> is std::expected<T, Error>. An Error carries a category (ErrorCode), one human
+// sentence and, optionally, the path of the request field it is about (`backupCrn`,
+// `newWorkspaceParameters.workspaceName`), so the CLI can name its flag and the REST API its
+// field. The category decides the CLI exit code and the HTTP status, each mapped in exactly one
+// place (ExitCodeFor here, api::HttpStatusFor in api/status.h). Errors are plain values and are
 // safe to copy across threads.
 #pragma once
 
@@ -35,9 +37,13 @@ int ExitCodeFor(ErrorCode code);
 class Error {
  public:
   Error(ErrorCode code, std::string message) : code_(code), message_(std::move(message)) {}
+  Error(ErrorCode code, std::string message, std::string field)
+      : code_(code), message_(std::move(message)), field_(std::move(field)) {}
 
   ErrorCode code() const { return code_; }
   const std::string& message() const { return message_; }
+  // The request field (JSON path, camelCase) the error is about; empty if none.
+  const std::string& field() const { return field_; }
 
   // Returns this error with "context: " put before the message; the category is kept.
   Error WithContext(std::string_view context) const&;
@@ -49,6 +55,7 @@ class Error {
  private:
   ErrorCode code_;
   std::string message_;
+  std::string field_;
 };
 
 template <class T>
@@ -63,6 +70,12 @@ inline std::unexpected<Error> MakeError(ErrorCode code, std::string message) {
 inline std::unexpected<Error> InvalidArgument(std::string m) {
   return MakeError(ErrorCode::kInvalidArgument, std::move(m));
 }
+// kInvalidArgument about one request field: message "<field>: <what>", field() = field.
+inline std::unexpected<Error> InvalidField(std::string field, std::string what) {
+  std::string m = field + ": " + what;
+  return std::unexpected<Error>(Error(ErrorCode::kInvalidArgument, std::move(m), std::move(field)));
+}
+
 inline std::unexpected<Error> NotFound(std::string m) {
   return MakeError(ErrorCode::kNotFound, std::move(m));
 }

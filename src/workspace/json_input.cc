@@ -4,48 +4,17 @@
 #include <set>
 #include <vector>
 
+#include "util/json_reader.h"
+#include "util/strings.h"
+
 namespace mlvault::workspace::jsonin {
 namespace {
-
-// Levenshtein distance, for "did you mean" on unknown fields.
-size_t Distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t sub = prev[j - 1] + (std::tolower(a[i - 1]) == std::tolower(b[j - 1]) ? 0 : 1);
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
 
 std::string Quoted(std::string_view s) {
   std::string out = "\"";
   for (char c : s.substr(0, 60)) out += (static_cast<unsigned char>(c) < 0x20) ? '?' : c;
   if (s.size() > 60) out += "...";
   return out + "\"";
-}
-
-// Tracks where the parser is, to name duplicate keys by their path.
-struct Frame {
-  bool is_array = false;
-  size_t index = 0;
-  std::string key;
-  std::set<std::string> keys;
-};
-
-std::string PathOf(const std::vector<Frame>& frames, size_t upto) {
-  std::string p;
-  for (size_t i = 0; i < upto; ++i) {
-    if (frames[i].is_array)
-      p += "[" + std::to_string(frames[i].index) + "]";
-    else
-      p = Join(p, frames[i].key);
-  }
-  return p;
 }
 
 }  // namespace
@@ -78,67 +47,30 @@ std::string TypeName(const json& v) {
 }
 
 util::Result<json> ParseObject(std::string_view text, std::string_view what) {
-  std::vector<Frame> frames;
-  std::string duplicate;
-  auto element_done = [&]() {
-    if (!frames.empty() && frames.back().is_array) ++frames.back().index;
-  };
-  json::parser_callback_t cb = [&](int, json::parse_event_t ev, json& parsed) -> bool {
-    switch (ev) {
-      case json::parse_event_t::object_start:
-        frames.push_back(Frame{});
-        break;
-      case json::parse_event_t::array_start:
-        frames.push_back(Frame{true});
-        break;
-      case json::parse_event_t::key: {
-        auto& f = frames.back();
-        f.key = parsed.get<std::string>();
-        if (!f.keys.insert(f.key).second && duplicate.empty())
-          duplicate = PathOf(frames, frames.size());
-        break;
-      }
-      case json::parse_event_t::object_end:
-      case json::parse_event_t::array_end:
-        frames.pop_back();
-        element_done();
-        break;
-      case json::parse_event_t::value:
-        element_done();
-        break;
+  // The strict reader (util/json_reader.h) decides what is valid and names the place; nlohmann
+  // then gives the same document for typed access.
+  util::JsonLimits limits;
+  limits.max_bytes = 16u << 20;
+  auto strict = util::ParseJson(text, limits);
+  if (!strict) {
+    const util::DocumentError& e = strict.error();
+    constexpr std::string_view kDup = "duplicate key \"";
+    if (e.message.starts_with(kDup)) {
+      size_t end = e.message.find("\" (first at ");
+      std::string key = e.message.substr(kDup.size(), end == std::string::npos
+                                                          ? std::string::npos
+                                                          : end - kDup.size());
+      return util::InvalidArgument(Join(e.path, key) +
+                                   ": the field is given more than once in the " +
+                                   std::string(what));
     }
-    return true;
-  };
-  json doc;
-  try {
-    doc = json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/true,
-                      /*ignore_comments=*/false);
-  } catch (const json::parse_error& e) {
-    size_t line = 1, col = 1;
-    size_t upto = std::min<size_t>(e.byte == 0 ? 0 : e.byte - 1, text.size());
-    for (size_t i = 0; i < upto; ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        col = 1;
-      } else {
-        ++col;
-      }
-    }
-    std::string msg = e.what();
-    // nlohmann's message: "[json.exception.parse_error.101] parse error at line 1, column 2: ..."
-    size_t colon = msg.find(": ");
-    std::string detail = colon == std::string::npos ? msg : msg.substr(colon + 2);
-    if (text.find_first_not_of(" \t\r\n") == std::string_view::npos)
-      detail = "the document is empty";
     return util::InvalidArgument(std::string(what) + " is not valid JSON (line " +
-                                 std::to_string(line) + ", column " + std::to_string(col) +
-                                 "): " + detail);
-  } catch (const std::exception& e) {
-    return util::InvalidArgument(std::string(what) + " is not valid JSON: " + e.what());
+                                 std::to_string(e.pos.line) + ", column " +
+                                 std::to_string(e.pos.column) + "): " + e.message +
+                                 (e.path.empty() ? "" : " (in " + e.path + ")"));
   }
-  if (!duplicate.empty())
-    return util::InvalidArgument(duplicate + ": the field is given more than once in the " +
-                                 std::string(what));
+  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return util::InvalidArgument(std::string(what) + " is not valid JSON");
   if (!doc.is_object())
     return util::InvalidArgument(std::string(what) + " must be a JSON object, got " +
                                  TypeName(doc));
@@ -153,7 +85,7 @@ util::Status CheckKnown(const json& obj, std::string_view path,
     std::string best;
     size_t best_d = 3;
     for (auto cand : known) {
-      size_t d = Distance(k, cand);
+      size_t d = util::EditDistance(k, cand);
       if (d < best_d) {
         best_d = d;
         best = std::string(cand);

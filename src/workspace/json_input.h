@@ -1,4 +1,5 @@
-// Strict reading of JSON documents that come from users (restore input, create-workspace input):
+// Strict reading of JSON documents that come from users (restore input, create-workspace input)
+// through the one strict reader (util/json_reader.h):
 // syntax errors with line and column, duplicate keys refused, and typed field access whose
 // errors name the field's JSON path. Internal to the workspace library (includes nlohmann/json).
 #pragma once

@@ -5,10 +5,11 @@
 #include <cstdlib>
 #include <memory>
 
-#include "backend/backend.h"
-#include "cli/common.h"
+#include "backend/open.h"
+#include "cli/app.h"
 #include "util/clock.h"
 #include "util/progress.h"
+#include "util/test_hooks.h"
 #include "vault/vault.h"
 
 namespace mlvault::cli {
@@ -46,13 +47,13 @@ vault::Options OptionsFrom(const VaultFlags& f) {
   return o;
 }
 
-// Crash testing (tests/vault/vault_crash_test.cc): with MLVAULT_TEST_KILL_AFTER_WRITES=N the
-// process kills itself with SIGKILL just before its (N+1)-th write or removal in the vault, so
-// a test can stop an operation at every step it takes, deterministically.
+// Crash testing (util/test_hooks.h, KillAfterWrites): the process kills itself with SIGKILL
+// just before its (N+1)-th write or removal in the vault, so a test can stop an operation at
+// every step it takes, deterministically.
 std::unique_ptr<backend::Backend> MaybeKillAfterWrites(std::unique_ptr<backend::Backend> b) {
-  const char* env = std::getenv("MLVAULT_TEST_KILL_AFTER_WRITES");
-  if (env == nullptr || *env == '\0') return b;
-  auto limit = std::strtoll(env, nullptr, 10);
+  auto limit_opt = util::test_hooks::KillAfterWrites();
+  if (!limit_opt) return b;
+  long long limit = *limit_opt;
   auto count = std::make_shared<std::atomic<long long>>(0);
   return backend::WithFaults(std::move(b),
                              [limit, count](std::string_view op, std::string_view) -> util::Status {
@@ -64,7 +65,7 @@ std::unique_ptr<backend::Backend> MaybeKillAfterWrites(std::unique_ptr<backend::
 
 Result<std::unique_ptr<vault::Vault>> OpenVault(const VaultFlags& f) {
   auto key = MLV_TRY(KeyFrom(f));
-  auto backend = MLV_TRY(backend::OpenLocal(f.vault, false));
+  auto backend = MLV_TRY(backend::OpenBackend(f.vault));
   return vault::Vault::Open(MaybeKillAfterWrites(std::move(backend)), key, OptionsFrom(f));
 }
 
@@ -99,19 +100,19 @@ auto WithProgress(const std::string& label, F fn) {
 
 }  // namespace
 
-void RegisterVaultCommands(CLI::App& app) {
+void RegisterVaultVerbs(Application& app, CLI::App& root) {
   CLI::App* vault =
-      AddVerb(app, "vault", "Work with one vault directory directly (engine-level verbs)",
+      app.AddCommand(root, "vault", "Work with one vault directory directly (engine-level verbs)",
               "mlvault vault init --vault /srv/vault --key-file vault.key");
   vault->require_subcommand(1);
 
   {
     auto path = std::make_shared<std::string>();
-    auto* v = AddVerb(*vault, "keygen", "Write a new random key file (mode 0600)",
+    auto* v = app.AddCommand(*vault, "keygen", "Write a new random key file (mode 0600)",
                       "mlvault vault keygen --key-file vault.key");
     v->add_option("--key-file", *path, "Where to write the key")->required();
-    v->callback([path] {
-      Emit([&]() -> Result<json> {
+    v->callback([path, &app] {
+      app.Emit([&]() -> Result<json> {
         MLV_TRY(vault::WriteNewKeyFile(*path));
         return json{{"keyFile", *path}};
       }());
@@ -119,13 +120,13 @@ void RegisterVaultCommands(CLI::App& app) {
   }
   {
     auto f = std::make_shared<VaultFlags>();
-    auto* v = AddVerb(*vault, "init", "Create an empty vault in a directory",
+    auto* v = app.AddCommand(*vault, "init", "Create an empty vault in a directory",
                       "mlvault vault init --vault /srv/vault --key-file vault.key");
     AddVaultFlags(v, *f);
-    v->callback([f] {
-      Emit([&]() -> Result<json> {
+    v->callback([f, &app] {
+      app.Emit([&]() -> Result<json> {
         auto key = MLV_TRY(KeyFrom(*f));
-        auto backend = MLV_TRY(backend::OpenLocal(f->vault, true));
+        auto backend = MLV_TRY(backend::OpenBackend(f->vault, {.create = true}));
         auto vt = MLV_TRY(vault::Vault::Init(std::move(backend), key, {}, OptionsFrom(*f)));
         return json{{"vault", f->vault}, {"vaultId", vt->id()}};
       }());
@@ -138,7 +139,7 @@ void RegisterVaultCommands(CLI::App& app) {
     auto labels = std::make_shared<std::vector<std::string>>();
     auto parent = std::make_shared<std::string>();
     auto* v =
-        AddVerb(*vault, "backup", "Take a recovery point of a directory tree or an image file",
+        app.AddCommand(*vault, "backup", "Take a recovery point of a directory tree or an image file",
                 "mlvault vault backup --vault /srv/vault --key-file vault.key --kind filesystem "
                 "--source /data/projects --label volume=projects");
     AddVaultFlags(v, *f);
@@ -151,8 +152,8 @@ void RegisterVaultCommands(CLI::App& app) {
                   "Parent recovery point (default: the latest of the same source)");
     v->add_option("--compression-level", f->compression_level, "zstd level 1..19")
         ->capture_default_str();
-    v->callback([=] {
-      Emit([&]() -> Result<json> {
+    v->callback([=, &app] {
+      app.Emit([&]() -> Result<json> {
         vault::BackupRequest req;
         req.kind = MLV_TRY(vault::ParseVolumeKind(*kind));
         req.source = *source;
@@ -185,11 +186,11 @@ void RegisterVaultCommands(CLI::App& app) {
   }
   {
     auto f = std::make_shared<VaultFlags>();
-    auto* v = AddVerb(*vault, "list", "List the recovery points of a vault, oldest first",
+    auto* v = app.AddCommand(*vault, "list", "List the recovery points of a vault, oldest first",
                       "mlvault vault list --vault /srv/vault --key-file vault.key");
     AddVaultFlags(v, *f);
-    v->callback([f] {
-      Emit([&]() -> Result<json> {
+    v->callback([f, &app] {
+      app.Emit([&]() -> Result<json> {
         auto vt = MLV_TRY(OpenVault(*f));
         auto points = MLV_TRY(vt->List());
         json arr = json::array();
@@ -203,7 +204,7 @@ void RegisterVaultCommands(CLI::App& app) {
     auto id = std::make_shared<std::string>();
     auto target = std::make_shared<std::string>();
     auto overwrite = std::make_shared<bool>(false);
-    auto* v = AddVerb(
+    auto* v = app.AddCommand(
         *vault, "restore", "Restore a recovery point into an empty directory (or image file)",
         "mlvault vault restore --vault /srv/vault --key-file vault.key --recovery-point 3f09a1c2 "
         "--target /restore/projects");
@@ -212,8 +213,8 @@ void RegisterVaultCommands(CLI::App& app) {
     v->add_option("--target", *target, "Target directory (filesystem) or file (block)")->required();
     v->add_flag("--overwrite", *overwrite,
                 "Allow a non-empty target; entries of the same name are replaced");
-    v->callback([=] {
-      Emit([&]() -> Result<json> {
+    v->callback([=, &app] {
+      app.Emit([&]() -> Result<json> {
         auto vt = MLV_TRY(OpenVault(*f));
         vault::RestoreOptions opt;
         opt.allow_nonempty_target = *overwrite;
@@ -234,7 +235,7 @@ void RegisterVaultCommands(CLI::App& app) {
     auto f = std::make_shared<VaultFlags>();
     auto id = std::make_shared<std::string>();
     auto read_data = std::make_shared<bool>(false);
-    auto* v = AddVerb(
+    auto* v = app.AddCommand(
         *vault, "verify",
         "Check a vault (exit code 1 when anything is damaged; the report names what is affected)",
         "mlvault vault verify --vault /srv/vault --key-file vault.key --read-data");
@@ -242,7 +243,7 @@ void RegisterVaultCommands(CLI::App& app) {
     v->add_option("--recovery-point", *id, "Check only this recovery point");
     v->add_flag("--read-data", *read_data,
                 "Read, decrypt and re-hash every byte (otherwise structure only)");
-    v->callback([=] {
+    v->callback([=, &app] {
       auto result = [&]() -> Result<json> {
         auto vt = MLV_TRY(OpenVault(*f));
         std::optional<std::string> only;
@@ -263,24 +264,25 @@ void RegisterVaultCommands(CLI::App& app) {
                     {"durationSeconds", r.duration_seconds},
                     {"damaged", damaged}};
       }();
-      Emit(result);
+      app.Emit(result);
       if (result && !(*result)["ok"].get<bool>()) {
-        std::fprintf(stderr, "mlvault: the vault is damaged: %zu problems (see \"damaged\")\n",
-                     (*result)["damaged"].size());
-        ExitCode() = 1;
+        app.output().Note("mlvault: the vault is damaged: " +
+                          std::to_string((*result)["damaged"].size()) +
+                          " problems (see \"damaged\")");
+        app.SetExitCode(1);
       }
     });
   }
   {
     auto f = std::make_shared<VaultFlags>();
     auto id = std::make_shared<std::string>();
-    auto* v = AddVerb(
+    auto* v = app.AddCommand(
         *vault, "delete", "Delete a recovery point (run gc to reclaim its space)",
         "mlvault vault delete --vault /srv/vault --key-file vault.key --recovery-point 3f09a1c2");
     AddVaultFlags(v, *f);
     v->add_option("--recovery-point", *id, "Recovery point id")->required();
-    v->callback([=] {
-      Emit([&]() -> Result<json> {
+    v->callback([=, &app] {
+      app.Emit([&]() -> Result<json> {
         auto vt = MLV_TRY(OpenVault(*f));
         auto info = MLV_TRY(vt->Get(*id));
         MLV_TRY(vt->Delete(info.id));
@@ -290,12 +292,12 @@ void RegisterVaultCommands(CLI::App& app) {
   }
   {
     auto f = std::make_shared<VaultFlags>();
-    auto* v = AddVerb(*vault, "gc",
+    auto* v = app.AddCommand(*vault, "gc",
                       "Reclaim space no recovery point uses (takes the vault's exclusive lock)",
                       "mlvault vault gc --vault /srv/vault --key-file vault.key");
     AddVaultFlags(v, *f);
-    v->callback([f] {
-      Emit([&]() -> Result<json> {
+    v->callback([f, &app] {
+      app.Emit([&]() -> Result<json> {
         auto vt = MLV_TRY(OpenVault(*f));
         auto s =
             MLV_TRY(WithProgress("gc", [&](util::ProgressSink* p) { return vt->Gc(p, nullptr); }));

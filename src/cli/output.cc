@@ -1,32 +1,24 @@
-#include "cli/common.h"
+#include "cli/output.h"
 
-#include <cstdio>
-#include <iostream>
+#include <algorithm>
+#include <vector>
 
 namespace mlvault::cli {
-
-Globals& GlobalFlags() {
-  static Globals g;
-  return g;
-}
-
-int& ExitCode() {
-  static int code = 0;
-  return code;
-}
-
 namespace {
 
-std::string Cell(const nlohmann::json& v) {
+using nlohmann::json;
+
+std::string Cell(const json& v) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_null()) return "-";
-  if (v.is_array() || v.is_object()) return v.dump();
   return v.dump();
 }
 
+}  // namespace
+
 // A list of objects becomes columns (keys of the first row); an object becomes key/value rows.
-void PrintTable(const nlohmann::json& value) {
-  const nlohmann::json* rows = nullptr;
+void Output::Table(const json& value) {
+  const json* rows = nullptr;
   if (value.is_object() && value.size() == 1 && value.begin()->is_array()) rows = &*value.begin();
   else if (value.is_array()) rows = &value;
   std::vector<std::vector<std::string>> cells;
@@ -36,7 +28,7 @@ void PrintTable(const nlohmann::json& value) {
       for (auto it = r.begin(); it != r.end(); ++it)
         if (std::find(cols.begin(), cols.end(), it.key()) == cols.end()) cols.push_back(it.key());
     if (cols.empty()) {
-      std::cout << "(none)\n";
+      out_ << "(none)\n";
       return;
     }
     cells.push_back(cols);
@@ -46,10 +38,10 @@ void PrintTable(const nlohmann::json& value) {
       cells.push_back(line);
     }
   } else if (value.is_object()) {
-    const nlohmann::json& obj = (value.size() == 1 && value.begin()->is_object()) ? *value.begin() : value;
+    const json& obj = (value.size() == 1 && value.begin()->is_object()) ? *value.begin() : value;
     for (auto it = obj.begin(); it != obj.end(); ++it) cells.push_back({it.key(), Cell(it.value())});
   } else {
-    std::cout << Cell(value) << "\n";
+    out_ << Cell(value) << "\n";
     return;
   }
   std::vector<size_t> width;
@@ -65,39 +57,37 @@ void PrintTable(const nlohmann::json& value) {
       out += c;
       if (i + 1 < line.size()) out += std::string(width[i] - c.size() + 2, ' ');
     }
-    std::cout << out << "\n";
+    out_ << out << "\n";
   }
 }
 
-}  // namespace
-
-int PrintResult(const nlohmann::json& value) {
-  if (GlobalFlags().output == "table") PrintTable(value);
-  else std::cout << value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-  std::cout.flush();
+int Output::Result(const json& value) {
+  if (format_ == "table") Table(value);
+  else out_ << value.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+  out_.flush();
   return 0;
 }
 
-int PrintError(const util::Error& error) {
-  std::cerr << "mlvault: " << error.message() << "\n";
-  if (GlobalFlags().output == "json") {
-    nlohmann::json j = {{"error", {{"code", std::string(util::CodeName(error.code()))},
-                                   {"message", error.message()},
-                                   {"exitCode", util::ExitCodeFor(error.code())}}}};
-    std::cerr << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+int Output::Error(const util::Error& error) {
+  err_ << "mlvault: " << error.message() << "\n";
+  if (format_ == "json") {
+    json j = {{"error", {{"code", std::string(util::CodeName(error.code()))},
+                         {"message", error.message()},
+                         {"exitCode", util::ExitCodeFor(error.code())}}}};
+    err_ << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
   }
+  err_.flush();
   return util::ExitCodeFor(error.code());
 }
 
-void Emit(const util::Result<nlohmann::json>& result) {
-  ExitCode() = result ? PrintResult(*result) : PrintError(result.error());
+void Output::Text(const std::string& text) {
+  out_ << text;
+  out_.flush();
 }
 
-CLI::App* AddVerb(CLI::App& app, const std::string& name, const std::string& description,
-                  const std::string& example) {
-  CLI::App* verb = app.add_subcommand(name, description);
-  verb->footer("Example:\n  " + example);
-  return verb;
+void Output::Note(const std::string& line) {
+  err_ << line << "\n";
+  err_.flush();
 }
 
 }  // namespace mlvault::cli

@@ -1,10 +1,10 @@
-#include "iam/json.h"
+#include "util/json_reader.h"
 
 #include <cctype>
 #include <cstdint>
 #include <optional>
 
-namespace mlvault::iam {
+namespace mlvault::util {
 
 std::string DocumentError::ToString() const {
   std::string out = "line " + std::to_string(pos.line) + ", column " + std::to_string(pos.column);
@@ -508,4 +508,4 @@ std::expected<JsonValue, DocumentError> ParseJson(std::string_view text, const J
   return Parser(text, limits).Run();
 }
 
-}  // namespace mlvault::iam
+}  // namespace mlvault::util

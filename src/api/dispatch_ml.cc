@@ -1,0 +1,64 @@
+// Dispatch of the ml and environments services onto control::Operations.
+#include <functional>
+#include <map>
+
+#include "api/dispatch_internal.h"
+
+namespace mlvault::api::internal {
+namespace {
+
+using Handler = std::function<util::Result<json>(control::Operations&, const json&,
+                                                 const control::Wait&)>;
+
+template <class Req, class Method>
+Handler Plain(Method m) {
+  return [m](control::Operations& ops, const json& body, const control::Wait&) {
+    return Typed<Req>(body, [&](const Req& r) { return (ops.*m)(r); });
+  };
+}
+template <class Req, class Method>
+Handler Waited(Method m) {
+  return [m](control::Operations& ops, const json& body, const control::Wait& wait) {
+    return Typed<Req>(body, [&](const Req& r) { return (ops.*m)(r, wait); });
+  };
+}
+
+const std::map<std::string, Handler, std::less<>>& Handlers() {
+  using O = control::Operations;
+  static const std::map<std::string, Handler, std::less<>> handlers = {
+      {"createEnvironment", Plain<CreateEnvironmentRequest>(&O::CreateEnvironment)},
+      {"listEnvironments", Plain<ListEnvironmentsRequest>(&O::ListEnvironments)},
+      {"createWorkspace", Waited<CreateWorkspaceRequest>(&O::CreateWorkspace)},
+      {"listWorkspaces", Plain<ListWorkspacesRequest>(&O::ListWorkspaces)},
+      {"describeWorkspace", Plain<DescribeWorkspaceRequest>(&O::DescribeWorkspace)},
+      {"deleteWorkspace", Plain<DeleteWorkspaceRequest>(&O::DeleteWorkspace)},
+      {"getWorkspaceApiKey", Plain<GetWorkspaceApiKeyRequest>(&O::GetWorkspaceApiKey)},
+      {"backupWorkspace", Waited<BackupWorkspaceRequest>(&O::BackupWorkspace)},
+      {"listWorkspaceBackups", Plain<ListWorkspaceBackupsRequest>(&O::ListWorkspaceBackups)},
+      {"describeWorkspaceBackup",
+       Plain<DescribeWorkspaceBackupRequest>(&O::DescribeWorkspaceBackup)},
+      {"deleteBackup", Waited<DeleteBackupRequest>(&O::DeleteBackup)},
+      {"cancelBackup", Plain<CancelBackupRequest>(&O::CancelBackup)},
+      {"verifyBackup",
+       [](O& ops, const json& body, const control::Wait& wait) {
+         return Typed<VerifyBackupRequest>(
+             body, [&](const VerifyBackupRequest& r) { return ops.VerifyBackup(r, wait.progress); });
+       }},
+      {"restoreWorkspace", Waited<RestoreWorkspaceRequest>(&O::RestoreWorkspace)},
+      {"describeWorkflow", Plain<DescribeWorkflowRequest>(&O::DescribeWorkflow)},
+  };
+  return handlers;
+}
+
+}  // namespace
+
+util::Result<json> DispatchMl(ControlContext& c, std::string_view operation, const json& body,
+                              const CallOptions& options) {
+  auto it = Handlers().find(operation);
+  if (it == Handlers().end())
+    return util::Internal("operation \"" + std::string(operation) + "\" has no handler");
+  if (c.ops == nullptr) return util::Internal("no operations bound to a caller");
+  return it->second(*c.ops, body, control::Wait{options.wait, options.progress, options.interrupted});
+}
+
+}  // namespace mlvault::api::internal

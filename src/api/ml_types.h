@@ -1,0 +1,319 @@
+// The typed requests and responses of the `ml` and `environments` services (SPEC.md section 2):
+// one struct per operation's request and response, plain values with no behaviour. Their JSON
+// mapping (camelCase keys, exactly what the CLI prints) is api/json_mapping.h; the operation
+// catalog is api/operations.h. Field names are the snake_case of the JSON keys.
+//
+// Depends on util only, so control/ can take and return these types. Thread-safe as values.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mlvault::api {
+
+// A JSON document the catalog keeps whole (a backup's timings, a workflow's warnings and
+// output), passed through as its text. Empty or unparsable text encodes as the default given by
+// the field's comment.
+struct RawJson {
+  std::string text;
+};
+
+struct ErrorInfo {
+  std::string code;  // util::CodeName of the failure
+  std::string message;
+};
+
+// ------------------------------------------------------------------------------ environments
+
+struct Environment {
+  std::string crn;
+  std::string name;
+  std::string region;
+  std::string storage_root;
+  std::string created_at;
+  std::optional<int64_t> workspace_count;  // in listEnvironments only
+};
+
+struct CreateEnvironmentRequest {
+  std::string environment_name;  // required
+  std::string storage_root;      // default $MLVAULT_HOME/environments/<name>
+  std::string region;            // default us-west-1
+};
+struct CreateEnvironmentResponse {
+  Environment environment;
+};
+
+struct ListEnvironmentsRequest {};
+struct ListEnvironmentsResponse {
+  std::vector<Environment> environments;
+};
+
+// ------------------------------------------------------------------------------ workspaces
+
+// The request is the create input document itself: newWorkspaceParameters, or
+// {"newWorkspaceParameters": {...}}. workspace::ParseCreateWorkspaceInput validates it and names
+// the bad field by its path.
+struct CreateWorkspaceRequest {
+  std::string document;  // JSON text
+};
+struct CreateWorkspaceResponse {
+  std::string workspace_crn;
+  std::string workflow_id;
+  std::optional<std::string> status;  // after a waited run
+};
+
+struct ListWorkspacesRequest {
+  std::string environment_name;  // empty: all
+};
+struct WorkspaceSummary {
+  std::string crn;
+  std::string name;
+  std::string environment_name;
+  std::string status;
+  std::string endpoint;
+  std::string domain;
+  bool is_restored = false;
+  std::string created_at;
+};
+struct ListWorkspacesResponse {
+  std::vector<WorkspaceSummary> workspaces;
+};
+
+struct Tag {
+  std::string key;
+  std::string value;
+};
+struct Volume {
+  std::string name;
+  std::string kind;  // "filesystem" | "block"
+  std::string path;
+};
+struct BackupMetadata {
+  std::string vault_name;
+  int64_t backup_count = 0;
+  std::optional<std::string> last_backup_crn;  // null when there is none
+  std::optional<std::string> last_backup_name;
+  std::optional<std::string> last_backup_status;
+  std::optional<std::string> last_backup_at;
+  std::optional<std::string> last_succeeded_backup_crn;
+  std::optional<std::string> last_succeeded_backup_at;
+};
+struct Workspace {
+  std::string crn;
+  std::string name;
+  std::string environment_name;
+  std::string status;
+  std::optional<std::string> status_reason;  // omitted when empty
+  std::string version;
+  std::string domain;
+  std::string endpoint;
+  bool is_restored = false;
+  std::optional<std::string> restored_from_backup_crn;        // null
+  std::optional<std::string> restored_from_environment_name;  // omitted
+  std::string created_at;
+  std::optional<std::string> deleted_at;  // omitted
+  std::vector<Tag> tags;
+  std::vector<Volume> volumes;
+  BackupMetadata backup_metadata;
+};
+
+struct DescribeWorkspaceRequest {
+  std::string workspace_crn;
+};
+struct DescribeWorkspaceResponse {
+  Workspace workspace;
+};
+
+struct DeleteWorkspaceRequest {
+  std::string workspace_crn;
+};
+struct DeleteWorkspaceResponse {
+  std::string workspace_crn;
+  std::string status;  // "deleted"
+};
+
+struct GetWorkspaceApiKeyRequest {
+  std::string workspace_crn;
+};
+struct GetWorkspaceApiKeyResponse {
+  std::string api_key;
+};
+
+// ------------------------------------------------------------------------------ backups
+
+struct BackupWorkspaceRequest {
+  std::string workspace_crn;
+  std::string backup_name;
+  std::optional<int64_t> backup_job_timeout_minutes;
+};
+struct BackupWorkspaceResponse {
+  std::string backup_crn;
+  std::string vault_name;
+  std::string workflow_id;
+  std::string backup_status;
+};
+
+// By CRN, or by workspace name + environment name.
+struct ListWorkspaceBackupsRequest {
+  std::string workspace_crn;
+  std::string workspace_name;
+  std::string environment_name;
+};
+struct BackupSummary {
+  std::string backup_crn;
+  std::string backup_name;
+  std::string created_at;
+  std::string creator_crn;
+  std::string workspace_version_at_backup;
+  std::string backup_status;
+};
+struct ListWorkspaceBackupsResponse {
+  std::vector<BackupSummary> backups;
+};
+
+struct RecoveryPoint {
+  std::string volume;
+  std::string kind;
+  std::string recovery_point_id;
+  std::string source_path;
+  int64_t bytes_total = 0;
+  int64_t files = 0;
+  int64_t dirs = 0;
+  int64_t bytes_read = 0;
+  int64_t bytes_new = 0;
+  int64_t bytes_stored = 0;
+  int64_t files_unchanged = 0;
+  double duration_seconds = 0;
+};
+struct Progress {
+  std::string phase;
+  int64_t bytes_done = 0;
+  int64_t bytes_total = 0;
+  int64_t files_done = 0;
+  int64_t files_total = 0;
+  std::optional<double> percent;  // null when unknown
+};
+struct BackupSizes {
+  int64_t bytes_total = 0;
+  int64_t files_total = 0;
+  int64_t bytes_stored = 0;
+};
+struct Backup : BackupSummary {
+  std::string workspace_crn;
+  std::string workspace_name;
+  std::string environment_name;
+  std::string vault_name;
+  std::string workflow_id;
+  std::optional<std::string> started_at;  // null
+  std::optional<std::string> finished_at;
+  std::optional<double> quiesced_seconds;
+  std::optional<double> duration_seconds;
+  std::optional<int64_t> timeout_minutes;
+  BackupSizes sizes;
+  std::vector<RecoveryPoint> recovery_points;
+  RawJson timings;                    // default {}
+  std::optional<Progress> progress;   // null
+  RawJson warnings;                   // default []
+  std::optional<ErrorInfo> error;     // null; code kept as stored (may be "")
+  std::optional<std::string> delete_workflow_id;  // omitted
+  std::optional<std::string> deleted_at;          // omitted
+};
+
+struct DescribeWorkspaceBackupRequest {
+  std::string backup_crn;
+};
+struct DescribeWorkspaceBackupResponse {
+  Backup backup;
+};
+
+struct DeleteBackupRequest {
+  std::string backup_crn;
+};
+struct DeleteBackupResponse {
+  std::string workflow_id;
+};
+
+struct CancelBackupRequest {
+  std::string backup_crn;
+};
+struct CancelBackupResponse {
+  std::string backup_crn;
+  std::string workflow_id;
+  std::string backup_status;
+};
+
+struct VerifyBackupRequest {
+  std::string backup_crn;
+  bool read_data = false;
+};
+struct VerifiedPoint {
+  std::string volume;
+  std::string recovery_point_id;
+  bool ok = false;
+};
+struct Damage {
+  std::string object;
+  std::string problem;
+  std::vector<std::string> affected;  // "<volume>:<what>"
+};
+// A damaged backup is data (ok=false), not an error.
+struct VerifyBackupResponse {
+  std::string backup_crn;
+  bool ok = false;
+  bool read_data = false;
+  std::vector<VerifiedPoint> recovery_points;
+  uint64_t packs = 0;
+  uint64_t chunks = 0;
+  uint64_t bytes_read = 0;
+  std::vector<Damage> damaged;
+  double duration_seconds = 0;
+};
+
+// ------------------------------------------------------------------------------ restore
+
+// The request is the restore input document itself (restore-workspace --generate-cli-skeleton);
+// workspace::ParseRestoreInput validates it and names the bad field by its path.
+struct RestoreWorkspaceRequest {
+  std::string document;  // JSON text
+};
+struct RestoreWorkspaceResponse {
+  std::string workspace_crn;
+  std::string workflow_id;
+};
+
+// ------------------------------------------------------------------------------ workflows
+
+struct Lease {
+  std::string owner;
+  std::string expires_at;
+};
+struct Workflow {
+  std::string workflow_id;
+  std::string kind;
+  std::string status;
+  std::string resource_crn;
+  std::string created_at;
+  std::optional<std::string> started_at;  // null
+  std::optional<std::string> finished_at;
+  std::string updated_at;
+  Progress progress;
+  int64_t attempts = 0;
+  int64_t max_attempts = 0;
+  std::optional<int64_t> timeout_minutes;  // null
+  bool cancel_requested = false;
+  RawJson warnings;                 // default []
+  std::optional<ErrorInfo> error;   // null
+  RawJson output;                   // default {}
+  std::optional<Lease> lease;       // null
+};
+
+struct DescribeWorkflowRequest {
+  std::string workflow_id;
+};
+struct DescribeWorkflowResponse {
+  Workflow workflow;
+};
+
+}  // namespace mlvault::api

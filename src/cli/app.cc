@@ -1,0 +1,265 @@
+#include "cli/app.h"
+
+#include <signal.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+
+#include "api/embedded_client.h"
+#include "api/operations.h"
+#include "util/progress.h"
+
+namespace mlvault::cli {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+void OnSignal(int) { g_interrupted = true; }
+
+// At most `limit` bytes of `path`; kInvalidArgument if it holds more (/dev/zero included).
+util::Result<std::string> ReadLimited(const std::string& path, size_t limit) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return util::ErrnoError("open failed", errno);
+  std::string out;
+  char buf[1 << 16];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) {
+    out.append(buf, n);
+    if (out.size() > limit) {
+      std::fclose(f);
+      return util::InvalidArgument("it holds more than the " + std::to_string(limit >> 20) +
+                                   " MiB an input document may have");
+    }
+  }
+  bool failed = std::ferror(f) != 0;
+  int err = errno;
+  std::fclose(f);
+  if (failed) return util::ErrnoError("read failed", err);
+  return out;
+}
+
+}  // namespace
+
+ClientFactory EmbeddedClientFactory() {
+  return [](const Globals& g) -> util::Result<std::unique_ptr<api::Client>> {
+    if (!g.endpoint.empty())
+      return util::Unavailable(
+          "--endpoint " + g.endpoint +
+          ": talking to an mlvault server is not available in this build; run without --endpoint "
+          "(embedded mode)");
+    return std::make_unique<api::EmbeddedClient>(api::EmbeddedClientOptions{"", g.profile});
+  };
+}
+
+// ------------------------------------------------------------------------------ Verb
+
+Verb::Verb(Application& app, CLI::App* cli, std::string service, std::string operation)
+    : app_(app), cli_(cli), service_(std::move(service)), operation_(std::move(operation)) {
+  cli_->callback([this] { RunDefault(); });
+}
+
+Verb::Binding& Verb::Add(const std::string& flag, char kind) {
+  auto b = std::make_unique<Binding>();
+  b->flag = flag;
+  b->field = api::CamelCase(flag.substr(0, flag.find(',')));  // "--a-b,--c" -> "aB"
+  b->kind = kind;
+  bindings_.push_back(std::move(b));
+  return *bindings_.back();
+}
+
+Verb& Verb::String(const std::string& flag, const std::string& help, bool required) {
+  Binding& b = Add(flag, 's');
+  b.option = cli_->add_option(flag, b.s, help);
+  if (required) b.option->required();
+  return *this;
+}
+Verb& Verb::Int(const std::string& flag, const std::string& help) {
+  Binding& b = Add(flag, 'i');
+  b.option = cli_->add_option(flag, b.i, help);
+  return *this;
+}
+Verb& Verb::Flag(const std::string& flag, const std::string& help) {
+  Binding& b = Add(flag, 'b');
+  b.option = cli_->add_flag(flag, b.b, help);
+  return *this;
+}
+Verb& Verb::Strings(const std::string& flag, const std::string& help, bool required) {
+  Binding& b = Add(flag, 'l');
+  b.option = cli_->add_option(flag, b.list, help);
+  if (required) b.option->required();
+  return *this;
+}
+Verb& Verb::Wait(const std::string& help) {
+  cli_->add_flag("--wait", *wait_, help);
+  return *this;
+}
+
+json Verb::Request() const {
+  json r = json::object();
+  for (const auto& b : bindings_) {
+    if (b->option->count() == 0) continue;
+    switch (b->kind) {
+      case 's': r[b->field] = b->s; break;
+      case 'i': r[b->field] = b->i; break;
+      case 'b': r[b->field] = b->b; break;
+      case 'l': r[b->field] = b->list; break;
+    }
+  }
+  return r;
+}
+
+std::string Verb::Value(const std::string& flag) const {
+  for (const auto& b : bindings_)
+    if (b->flag == flag) return b->kind == 'i' ? std::to_string(b->i) : b->s;
+  return "";
+}
+const std::vector<std::string>& Verb::Values(const std::string& flag) const {
+  static const std::vector<std::string> none;
+  for (const auto& b : bindings_)
+    if (b->flag == flag) return b->list;
+  return none;
+}
+bool Verb::Given(const std::string& flag) const {
+  for (const auto& b : bindings_)
+    if (b->flag == flag) return b->option->count() > 0;
+  return false;
+}
+
+std::string Verb::FlagFor(const std::string& field) const {
+  for (const auto& b : bindings_)
+    if (b->field == field) return b->flag.substr(0, b->flag.find(','));
+  return "";
+}
+
+util::Result<json> Verb::Call(const json& request, const std::string& label) {
+  api::Client* client = MLV_TRY(app_.client());
+  std::unique_ptr<util::TerminalProgress> bar;
+  if (!label.empty()) bar = std::make_unique<util::TerminalProgress>(label);
+  api::CallOptions o{*wait_, bar.get(), app_.interrupted()};
+  if (o.wait) app_.CatchSignals();
+  return client->Call(service_, operation_, request, o);
+}
+
+void Verb::RunDefault() { app_.Emit(Call(Request()), this); }
+
+void Verb::OnRun(std::function<void(Verb&)> run) {
+  cli_->callback([this, run = std::move(run)] { run(*this); });
+}
+
+// ------------------------------------------------------------------------------ Application
+
+Application::Application(std::ostream& out, std::ostream& err, ClientFactory clients)
+    : out_(out),
+      err_(err),
+      clients_(std::move(clients)),
+      output_(std::make_unique<Output>(out, err, globals_.output)) {}
+
+Application::~Application() = default;
+
+util::Result<api::Client*> Application::client() {
+  if (!client_) client_ = MLV_TRY(clients_(globals_));
+  return client_.get();
+}
+
+Verb& Application::AddVerb(CLI::App& parent, std::string_view service, std::string_view operation,
+                           const std::string& verb, const std::string& description,
+                           const std::string& example) {
+  CLI::App* cli = AddCommand(parent, verb, description, example);
+  verbs_.push_back(
+      std::make_unique<Verb>(*this, cli, std::string(service), std::string(operation)));
+  return *verbs_.back();
+}
+
+CLI::App* Application::AddCommand(CLI::App& parent, const std::string& name,
+                                  const std::string& description, const std::string& example) {
+  CLI::App* cli = parent.add_subcommand(name, description);
+  cli->footer("Example:\n  " + example);
+  cli->fallthrough();  // global flags (--output, --profile) after the verb, as users type them
+  return cli;
+}
+
+void Application::Emit(const util::Result<json>& result, const Verb* verb) {
+  if (result) {
+    exit_code_ = output_->Result(*result);
+    return;
+  }
+  util::Error e = result.error();
+  // A request field the verb takes as a flag is named by its flag.
+  if (verb && !e.field().empty()) {
+    std::string flag = verb->FlagFor(e.field());
+    if (!flag.empty() && e.message().starts_with(e.field() + ":"))
+      e = util::Error(e.code(), flag + e.message().substr(e.field().size()), e.field());
+  }
+  exit_code_ = output_->Error(e);
+}
+
+util::Result<std::string> Application::ReadInput(const std::string& flag,
+                                                 const std::string& value, bool keep_category) {
+  if (value.starts_with("file://")) {
+    std::string path = value.substr(7);
+    auto text = ReadLimited(path, kMaxInputBytes);
+    if (!text)
+      return util::MakeError(
+          keep_category ? text.error().code() : util::ErrorCode::kInvalidArgument,
+          flag + ": cannot read " + path + ": " + text.error().message());
+    return *text;
+  }
+  size_t first = value.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos || value[first] != '{')
+    return util::InvalidArgument(flag + ": give file://<path> or the JSON document itself, got \"" +
+                                 value.substr(0, 64) + "\"");
+  return value;
+}
+
+const std::atomic<bool>* Application::interrupted() const { return &g_interrupted; }
+
+// SIGINT/SIGTERM during a waited run cancel the workflow cleanly (the workspace is resumed).
+void Application::CatchSignals() {
+  struct sigaction sa = {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+}
+
+void Application::RegisterVerbs(CLI::App& app) {
+  RegisterVaultVerbs(*this, app);
+  RegisterWorkspaceVerbs(*this, app);
+  RegisterIamVerbs(*this, app);
+}
+
+int Application::Run(const std::vector<std::string>& args) {
+  std::vector<const char*> argv = {"mlvault"};
+  for (const auto& a : args) argv.push_back(a.c_str());
+  return Run(static_cast<int>(argv.size()), argv.data());
+}
+
+int Application::Run(int argc, const char* const* argv) {
+  CLI::App app{"mlvault: consistent, deduplicated, encrypted backups of ML platform workspaces"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show every verb's help");
+  app.add_option("--output", globals_.output, "Output format")
+      ->check(CLI::IsMember({"json", "table"}))
+      ->capture_default_str();
+  app.add_option("--endpoint", globals_.endpoint,
+                 "Talk to an mlvault server at this URL instead of running embedded")
+      ->envname("MLVAULT_ENDPOINT");
+  app.add_option("--profile", globals_.profile,
+                 "Credentials profile (from $MLVAULT_HOME/credentials)")
+      ->envname("MLVAULT_PROFILE");
+  RegisterVerbs(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e, out_, err_);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e, out_, err_);
+  } catch (const CLI::ParseError& e) {
+    output_->Error(util::Error(util::ErrorCode::kInvalidArgument, e.what()));
+    return 2;
+  }
+  return exit_code_;
+}
+
+}  // namespace mlvault::cli

@@ -1,0 +1,147 @@
+// The mlvault command line as an application object: it owns the global flags, the output
+// streams and the api::Client, parses argv, runs one verb and returns the exit code. Verbs map
+// their flags to the operation's request JSON (the --cli-input-json shape: camelCase of each
+// flag) and call Client::Call; they never reach the catalog. Output goes one way (Output), an
+// error's request field is named by the verb's flag (backupCrn -> --backup-crn).
+//
+// Tests drive an Application in-process with string streams. One Application runs one command
+// line; not thread-safe. Included only by cli/ translation units (CLI11, nlohmann/json).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "api/client.h"
+#include "cli/output.h"
+#include "util/error.h"
+
+namespace mlvault::cli {
+
+using nlohmann::json;
+
+struct Globals {
+  std::string output = "json";  // json | table
+  std::string endpoint;         // empty: embedded mode
+  std::string profile;          // credentials profile
+};
+
+// Makes the client for the global flags (embedded, or an error for --endpoint until a remote
+// client exists).
+using ClientFactory =
+    std::function<util::Result<std::unique_ptr<api::Client>>(const Globals& globals)>;
+ClientFactory EmbeddedClientFactory();
+
+class Application;
+
+// One verb: its CLI11 subcommand, and the flags bound to request fields.
+class Verb {
+ public:
+  Verb(Application& app, CLI::App* cli, std::string service, std::string operation);
+
+  CLI::App* cli() { return cli_; }
+  // Flags bound to the request field CamelCase(flag) ("--backup-crn" -> "backupCrn").
+  Verb& String(const std::string& flag, const std::string& help, bool required = false);
+  Verb& Int(const std::string& flag, const std::string& help);
+  Verb& Flag(const std::string& flag, const std::string& help);  // a boolean field
+  Verb& Strings(const std::string& flag, const std::string& help, bool required = false);
+  // --wait: a workflow-starting verb runs to its end (CallOptions::wait).
+  Verb& Wait(const std::string& help);
+  bool waiting() const { return *wait_; }
+
+  // The request document of the flags given (absent flags are absent fields).
+  json Request() const;
+  // The value of a bound flag as given ("" if absent).
+  std::string Value(const std::string& flag) const;
+  const std::vector<std::string>& Values(const std::string& flag) const;
+  bool Given(const std::string& flag) const;
+
+  // Calls the verb's operation with `request` (progress labelled `label` when waiting).
+  util::Result<json> Call(const json& request, const std::string& label = "");
+  // The default action: Call(Request()) and print the result.
+  void RunDefault();
+  // Replaces the default action.
+  void OnRun(std::function<void(Verb&)> run);
+
+  // "--backup-crn" for field "backupCrn" if this verb has that flag; else "".
+  std::string FlagFor(const std::string& field) const;
+
+ private:
+  struct Binding {
+    std::string flag, field;
+    char kind;  // 's' string, 'i' int, 'b' bool, 'l' list
+    std::string s;
+    int64_t i = 0;
+    bool b = false;
+    std::vector<std::string> list;
+    CLI::Option* option = nullptr;
+  };
+  Binding& Add(const std::string& flag, char kind);
+
+  Application& app_;
+  CLI::App* cli_;
+  std::string service_, operation_;
+  std::vector<std::unique_ptr<Binding>> bindings_;
+  std::shared_ptr<bool> wait_ = std::make_shared<bool>(false);
+};
+
+class Application {
+ public:
+  Application(std::ostream& out, std::ostream& err, ClientFactory clients = EmbeddedClientFactory());
+  ~Application();
+
+  // Parses and runs one command line; returns the process exit code.
+  int Run(int argc, const char* const* argv);
+  int Run(const std::vector<std::string>& args);  // args without the program name
+
+  // --- for verbs
+  const Globals& globals() const { return globals_; }
+  Output& output() { return *output_; }
+  // The client, made on first use.
+  util::Result<api::Client*> client();
+  // Adds a verb of the API operation (service, operation): the CLI verb name, its help and an
+  // example (shown by --help); global flags are accepted after the verb too.
+  Verb& AddVerb(CLI::App& parent, std::string_view service, std::string_view operation,
+                const std::string& verb, const std::string& description,
+                const std::string& example);
+  // A verb that is not an API operation (engine-level: vault, worker).
+  CLI::App* AddCommand(CLI::App& parent, const std::string& name, const std::string& description,
+                       const std::string& example);
+  // Prints the result (or the error, its field named by `verb`'s flag) and sets the exit code.
+  void Emit(const util::Result<json>& result, const Verb* verb = nullptr);
+  void SetExitCode(int code) { exit_code_ = code; }
+  // Reads a flag's value given as file://PATH (at most kMaxInputBytes) or as the text itself.
+  // A file that cannot be read is invalid-argument, or with `keep_category` its own category
+  // (a missing policy document is not-found, exit 3, as docs/iam.md says).
+  util::Result<std::string> ReadInput(const std::string& flag, const std::string& value,
+                                      bool keep_category = false);
+  // True once SIGINT/SIGTERM arrived during a waited run.
+  const std::atomic<bool>* interrupted() const;
+  void CatchSignals();
+
+  static constexpr size_t kMaxInputBytes = 16u << 20;
+
+ private:
+  void RegisterVerbs(CLI::App& app);
+
+  std::ostream& out_;
+  std::ostream& err_;
+  ClientFactory clients_;
+  Globals globals_;
+  std::unique_ptr<Output> output_;
+  std::unique_ptr<api::Client> client_;
+  std::vector<std::unique_ptr<Verb>> verbs_;
+  int exit_code_ = 0;
+};
+
+// Each area registers its verbs (workspace_verbs.cc, iam_verbs.cc, vault_verbs.cc).
+void RegisterWorkspaceVerbs(Application& app, CLI::App& root);
+void RegisterIamVerbs(Application& app, CLI::App& root);
+void RegisterVaultVerbs(Application& app, CLI::App& root);
+
+}  // namespace mlvault::cli

@@ -1,0 +1,161 @@
+// The CLI in-process: cli::Application with captured streams over a real embedded control
+// plane in a temporary $MLVAULT_HOME. Flags become the request, results print as JSON or a
+// table, errors name the flag, file:// inputs are read with a size limit.
+#include "cli/app.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "util/files.h"
+
+namespace mlvault::cli {
+namespace {
+
+class AppTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ::unsetenv("MLVAULT_ACCESS_KEY_ID");
+    ::unsetenv("MLVAULT_PRIVATE_KEY");
+    ::unsetenv("MLVAULT_PROFILE");
+    ::unsetenv("MLVAULT_ENDPOINT");
+    home_ = *util::MakeTempDir("mlvault-cli-test");
+    ::setenv("MLVAULT_HOME", home_.c_str(), 1);
+  }
+  void TearDown() override {
+    ::unsetenv("MLVAULT_HOME");
+    ASSERT_TRUE(util::RemoveAll(home_));
+  }
+  // Runs one command line; keeps stdout, stderr and the exit code.
+  int Run(const std::vector<std::string>& args) {
+    std::ostringstream out, err;
+    Application app(out, err);
+    rc_ = app.Run(args);
+    out_ = out.str();
+    err_ = err.str();
+    return rc_;
+  }
+  json Out() const { return json::parse(out_); }
+
+  std::string home_, out_, err_;
+  int rc_ = -1;
+};
+
+TEST_F(AppTest, FlagsBecomeTheRequestAndTheResultPrintsAsJson) {
+  ASSERT_EQ(Run({"create-environment", "--environment-name", "dev", "--region", "eu-west-1"}), 0)
+      << err_;
+  EXPECT_EQ(Out()["environment"]["name"], "dev");
+  EXPECT_EQ(Out()["environment"]["region"], "eu-west-1");
+  ASSERT_EQ(Run({"list-environments"}), 0);
+  EXPECT_EQ(Out()["environments"].size(), 1u);
+  EXPECT_TRUE(err_.empty());
+}
+
+TEST_F(AppTest, TableOutputAlsoAfterTheVerb) {
+  ASSERT_EQ(Run({"create-environment", "--environment-name", "dev"}), 0);
+  ASSERT_EQ(Run({"list-environments", "--output", "table"}), 0);
+  EXPECT_EQ(out_.rfind("createdAt ", 0), 0u) << out_;
+  EXPECT_NE(out_.find("dev"), std::string::npos);
+}
+
+TEST_F(AppTest, AnErrorAboutARequestFieldNamesTheFlag) {
+  EXPECT_EQ(Run({"create-environment", "--environment-name", "Dev_1"}), 2);
+  EXPECT_EQ(err_.rfind("mlvault: --environment-name: ", 0), 0u) << err_;
+  EXPECT_NE(err_.find("\"code\":\"invalid-argument\""), std::string::npos);
+  EXPECT_TRUE(out_.empty());
+
+  EXPECT_EQ(Run({"describe-workspace", "--workspace-crn", "crn:mlvault:ml:us-west-1:x:workspace:y"}),
+            2);
+  EXPECT_EQ(err_.rfind("mlvault: --workspace-crn: ", 0), 0u) << err_;
+
+  EXPECT_EQ(Run({"describe-workflow", "--workflow-id", "nope"}), 2);
+  EXPECT_EQ(err_.rfind("mlvault: --workflow-id: must be a lowercase UUID", 0), 0u) << err_;
+}
+
+TEST_F(AppTest, ParseErrorsAndMissingFlagsAreBadInput) {
+  EXPECT_EQ(Run({"create-environment"}), 2);
+  EXPECT_NE(err_.find("--environment-name is required"), std::string::npos) << err_;
+  EXPECT_EQ(Run({"--output", "yaml", "list-environments"}), 2);
+}
+
+TEST_F(AppTest, NotFoundAndConflictExitCodes) {
+  ASSERT_EQ(Run({"create-environment", "--environment-name", "dev"}), 0);
+  EXPECT_EQ(Run({"create-environment", "--environment-name", "dev"}), 5);
+  EXPECT_EQ(Run({"list-workspaces", "--environment-name", "nope"}), 3);
+}
+
+TEST_F(AppTest, IamVerbsThroughTheSameClient) {
+  ASSERT_EQ(Run({"init", "--account-name", "research"}), 0) << err_;
+  EXPECT_TRUE(Out()["created"]);
+  EXPECT_EQ(Out()["account"]["accountName"], "research");
+  ASSERT_EQ(Run({"init"}), 0);
+  EXPECT_FALSE(Out()["created"]);
+  EXPECT_EQ(Out()["caller"]["userName"], "admin");
+  ASSERT_EQ(Run({"create-user", "--user-name", "ops"}), 0) << err_;
+  ASSERT_EQ(Run({"create-access-key", "--user-name", "ops", "--save-profile", "ops"}), 0) << err_;
+  EXPECT_EQ(Out()["savedToProfile"], "ops");
+  ASSERT_EQ(Run({"--profile", "ops", "get-caller-identity"}), 0) << err_;
+  EXPECT_EQ(Out()["userName"], "ops");
+  // ops has no policy: denied, exit 4, the denial names the action.
+  EXPECT_EQ(Run({"--profile", "ops", "list-users"}), 4);
+  EXPECT_NE(err_.find("iam:ListUsers"), std::string::npos) << err_;
+  EXPECT_EQ(Run({"attach-policy", "--policy-name", "AdministratorAccess"}), 2);
+  EXPECT_NE(err_.find("give --user-name or --user-crn"), std::string::npos);
+  ASSERT_EQ(Run({"simulate-policy", "--user-name", "ops", "--action-name", "ml:ListWorkspaces",
+                 "--context", "ml:EnvironmentName=dev,prod"}),
+            0)
+      << err_;
+  EXPECT_EQ(Out()["evaluationResults"][0]["decision"], "implicitDeny");
+  EXPECT_EQ(Run({"list-audit-events", "--since", "tomorrow"}), 2);
+  EXPECT_NE(err_.find("--since: 'tomorrow' is not a time"), std::string::npos) << err_;
+}
+
+TEST_F(AppTest, PolicyDocumentsFromFilesWithTheirPlaceInErrors) {
+  std::string good = home_ + "/p.json", bad = home_ + "/bad.json";
+  std::ofstream(good) << R"({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+    "Action": "ml:List*", "Resource": "*"}]})";
+  std::ofstream(bad) << "{\n  \"Version\": \"2012-10-17\",\n}\n";
+  ASSERT_EQ(Run({"create-policy", "--policy-name", "lister", "--policy-document", "file://" + good}),
+            0)
+      << err_;
+  EXPECT_EQ(Out()["policy"]["policyName"], "lister");
+  EXPECT_EQ(Run({"create-policy", "--policy-name", "p2", "--policy-document", "file://" + bad}), 2);
+  EXPECT_NE(err_.find(bad + ": "), std::string::npos) << err_;
+  EXPECT_NE(err_.find("line 2, column 26"), std::string::npos) << err_;
+  EXPECT_NE(err_.find("trailing comma"), std::string::npos) << err_;
+  // A missing policy document is not found (exit 3); a missing --cli-input-json is bad input.
+  EXPECT_EQ(Run({"create-policy", "--policy-name", "p3", "--policy-document",
+                 "file://" + home_ + "/absent.json"}),
+            3);
+  EXPECT_NE(err_.find("--policy-document: cannot read " + home_ + "/absent.json"),
+            std::string::npos)
+      << err_;
+}
+
+TEST_F(AppTest, FileInputsHaveASizeLimitAndAClearError) {
+  EXPECT_EQ(Run({"restore-workspace", "--cli-input-json", "file:///dev/zero"}), 2);
+  EXPECT_NE(err_.find("--cli-input-json: cannot read /dev/zero"), std::string::npos) << err_;
+  EXPECT_NE(err_.find("16 MiB"), std::string::npos) << err_;
+  EXPECT_EQ(Run({"restore-workspace", "--cli-input-json", "file:///nonexistent.json"}), 2);
+  EXPECT_EQ(Run({"restore-workspace", "--cli-input-json", "restore.json"}), 2);
+  EXPECT_NE(err_.find("give file://<path> or the JSON document itself"), std::string::npos);
+  EXPECT_EQ(Run({"restore-workspace", "--cli-input-json", "{\"backupCrn\": 1,}"}), 2);
+  EXPECT_NE(err_.find("restore input is not valid JSON (line 1"), std::string::npos) << err_;
+}
+
+TEST_F(AppTest, SkeletonAndHelpGoToStdout) {
+  ASSERT_EQ(Run({"restore-workspace", "--generate-cli-skeleton"}), 0);
+  EXPECT_NE(out_.find("newWorkspaceParameters"), std::string::npos);
+  ASSERT_EQ(Run({"backup-workspace", "--help"}), 0);
+  EXPECT_NE(out_.find("Example:"), std::string::npos);
+  EXPECT_NE(out_.find("mlvault backup-workspace"), std::string::npos);
+}
+
+TEST_F(AppTest, EndpointIsRefusedWithWhatToDo) {
+  EXPECT_EQ(Run({"--endpoint", "http://127.0.0.1:1", "list-environments"}), 1);
+  EXPECT_NE(err_.find("run without --endpoint"), std::string::npos) << err_;
+}
+
+}  // namespace
+}  // namespace mlvault::cli

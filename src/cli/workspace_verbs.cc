@@ -1,0 +1,205 @@
+// The workspace, backup, restore and workflow verbs (SPEC.md section 2), and `mlvault worker`.
+// Flags to request JSON and the response printed; the work is the API's operations.
+#include "api/documents.h"
+#include "api/embedded_client.h"
+#include "cli/app.h"
+
+namespace mlvault::cli {
+namespace {
+
+constexpr std::string_view ml = "ml";
+constexpr std::string_view envs = "environments";
+
+// The --cli-input-json document as a request: file://PATH or the text, read strictly (syntax
+// errors with line and column, duplicate keys refused) and named as `what` in errors.
+util::Result<json> InputDocument(Application& app, const std::string& value,
+                                 std::string_view what) {
+  std::string text = MLV_TRY(app.ReadInput("--cli-input-json", value));
+  return api::ParseInputDocument(text, what);
+}
+
+}  // namespace
+
+void RegisterWorkspaceVerbs(Application& app, CLI::App& root) {
+  // ---------------------------------------------------------------- environments
+  app.AddVerb(root, envs, "createEnvironment", "create-environment",
+              "Create an environment: a named place workspaces live in",
+              "mlvault create-environment --environment-name dev")
+      .String("--environment-name", "Name (lowercase letters, digits, dashes)", true)
+      .String("--storage-root",
+              "Folder for its workspaces (default $MLVAULT_HOME/environments/<name>)")
+      .String("--region", "Region (default us-west-1)");
+  app.AddVerb(root, envs, "listEnvironments", "list-environments", "List environments",
+              "mlvault list-environments --output table");
+
+  // ---------------------------------------------------------------- workspaces
+  {
+    Verb& v = app.AddVerb(
+        root, ml, "createWorkspace", "create-workspace",
+        "Provision a workspace (volumes, endpoint, runtime) from newWorkspaceParameters",
+        "mlvault create-workspace --environment-name dev --workspace-name ws1 --wait\n"
+        "  mlvault create-workspace --cli-input-json file://params.json");
+    v.String("--cli-input-json", "newWorkspaceParameters as file://<path> or JSON text")
+        .String("--environment-name", "Environment (with --workspace-name: defaults for the rest)")
+        .String("--workspace-name", "Workspace name")
+        .Wait("Wait until the workspace is running");
+    v.OnRun([&app](Verb& v) {
+      app.Emit(
+          [&]() -> util::Result<json> {
+            std::string input = v.Value("--cli-input-json"), env = v.Value("--environment-name"),
+                        name = v.Value("--workspace-name");
+            json doc;
+            if (!input.empty()) {
+              if (!env.empty() || !name.empty())
+                return util::InvalidArgument(
+                    "give either --cli-input-json, or --environment-name with --workspace-name "
+                    "(not both)");
+              doc = MLV_TRY(InputDocument(app, input, "create-workspace input"));
+            } else {
+              if (env.empty() || name.empty())
+                return util::InvalidArgument(
+                    "give --cli-input-json, or both --environment-name and --workspace-name");
+              doc = json{{"environmentName", env}, {"workspaceName", name}};
+            }
+            return v.Call(doc, "create-workspace");
+          }(),
+          &v);
+    });
+  }
+  app.AddVerb(root, ml, "listWorkspaces", "list-workspaces", "List workspaces",
+              "mlvault list-workspaces --environment-name dev")
+      .String("--environment-name", "Only this environment's");
+  app.AddVerb(root, ml, "describeWorkspace", "describe-workspace",
+              "Describe a workspace: status, endpoint, volumes, backups",
+              "mlvault describe-workspace --workspace-crn "
+              "crn:mlvault:ml:us-west-1:<account>:workspace:<uuid>")
+      .String("--workspace-crn", "Workspace CRN", true);
+  app.AddVerb(root, ml, "deleteWorkspace", "delete-workspace",
+              "Stop and remove a workspace (its backups stay, listable and restorable)",
+              "mlvault delete-workspace --workspace-crn "
+              "crn:mlvault:ml:us-west-1:<account>:workspace:<uuid>")
+      .String("--workspace-crn", "Workspace CRN", true);
+  app.AddVerb(root, ml, "getWorkspaceApiKey", "get-workspace-api-key",
+              "Print the API key of a workspace's REST API",
+              "mlvault get-workspace-api-key --workspace-crn "
+              "crn:mlvault:ml:us-west-1:<account>:workspace:<uuid>")
+      .String("--workspace-crn", "Workspace CRN", true);
+
+  // ---------------------------------------------------------------- backups
+  {
+    Verb& v = app.AddVerb(
+        root, ml, "backupWorkspace", "backup-workspace",
+        "Back up every volume of a workspace at one consistent moment into its vault",
+        "mlvault backup-workspace --workspace-crn "
+        "crn:mlvault:ml:us-west-1:<account>:workspace:<uuid> --backup-name nightly-1 --wait");
+    v.String("--workspace-crn", "Workspace CRN", true)
+        .String("--backup-name", "Name, unique per workspace", true)
+        .Int("--backup-job-timeout-minutes", "Fail the backup cleanly if it runs longer")
+        .Wait("Wait until the backup ends (the exit code reflects its outcome)");
+    v.OnRun([&app](Verb& v) { app.Emit(v.Call(v.Request(), "backup"), &v); });
+  }
+  app.AddVerb(
+         root, ml, "listWorkspaceBackups", "list-workspace-backups",
+         "List a workspace's backups (by CRN, or by name + environment, also after it was deleted)",
+         "mlvault list-workspace-backups --workspace-name ws1 --environment-name dev")
+      .String("--workspace-crn", "Workspace CRN")
+      .String("--workspace-name", "Workspace name (with --environment-name)")
+      .String("--environment-name", "Environment name (with --workspace-name)");
+  app.AddVerb(root, ml, "describeWorkspaceBackup", "describe-workspace-backup",
+              "Everything known about a backup: sizes, recovery points, timings, progress, "
+              "warnings, errors",
+              "mlvault describe-workspace-backup --backup-crn "
+              "crn:mlvault:ml:us-west-1:<account>:workspace_backup:<uuid>")
+      .String("--backup-crn", "Backup CRN", true);
+  {
+    Verb& v = app.AddVerb(
+        root, ml, "deleteBackup", "delete-backup",
+        "Delete a backup: remove its recovery points and reclaim the space no other backup uses",
+        "mlvault delete-backup --backup-crn "
+        "crn:mlvault:ml:us-west-1:<account>:workspace_backup:<uuid>");
+    v.String("--backup-crn", "Backup CRN", true).Wait("Wait until the deletion ends");
+    v.OnRun([&app](Verb& v) { app.Emit(v.Call(v.Request(), "delete"), &v); });
+  }
+  app.AddVerb(root, ml, "cancelBackup", "cancel-backup",
+              "Cancel a queued or running backup (the workspace is resumed)",
+              "mlvault cancel-backup --backup-crn "
+              "crn:mlvault:ml:us-west-1:<account>:workspace_backup:<uuid>")
+      .String("--backup-crn", "Backup CRN", true);
+  {
+    Verb& v = app.AddVerb(root, ml, "verifyBackup", "verify-backup",
+                          "Prove a backup restorable without restoring it (--read-data re-reads "
+                          "and checks every byte)",
+                          "mlvault verify-backup --backup-crn "
+                          "crn:mlvault:ml:us-west-1:<account>:workspace_backup:<uuid> --read-data");
+    v.String("--backup-crn", "Backup CRN", true)
+        .Flag("--read-data", "Read back and authenticate every chunk");
+    v.OnRun([&app](Verb& v) {
+      auto r = v.Call(v.Request(), "verify");
+      app.Emit(r, &v);
+      if (r && !(*r)["ok"].get<bool>())
+        app.SetExitCode(app.output().Error(util::Error(
+            util::ErrorCode::kCorruption,
+            "backup " + v.Value("--backup-crn") + " failed verification: " +
+                std::to_string((*r)["damaged"].size()) +
+                " damaged object(s); see \"damaged\" for the affected files")));
+    });
+  }
+
+  // ---------------------------------------------------------------- restore
+  {
+    Verb& v = app.AddVerb(
+        root, ml, "restoreWorkspace", "restore-workspace", "Restore a backup into a new workspace",
+        "mlvault restore-workspace --generate-cli-skeleton > restore-input.json\n"
+        "  mlvault restore-workspace --cli-input-json file://restore-input.json --wait");
+    v.String("--cli-input-json", "The restore input as file://<path> or JSON text")
+        .Flag("--generate-cli-skeleton", "Print an input document to fill in")
+        .Wait("Wait until the new workspace is running");
+    v.OnRun([&app](Verb& v) {
+      std::string input = v.Value("--cli-input-json");
+      if (v.Given("--generate-cli-skeleton")) {
+        if (!input.empty())
+          return app.Emit(util::InvalidArgument("--generate-cli-skeleton takes no --cli-input-json"));
+        return app.output().Text(api::RestoreSkeleton());
+      }
+      if (input.empty())
+        return app.Emit(util::InvalidArgument(
+            "--cli-input-json is required (start from --generate-cli-skeleton)"));
+      auto doc = InputDocument(app, input, "restore input");
+      if (!doc) return app.Emit(std::unexpected(doc.error()));
+      app.Emit(v.Call(*doc, "restore"), &v);
+    });
+  }
+
+  // ---------------------------------------------------------------- workflows
+  app.AddVerb(root, ml, "describeWorkflow", "describe-workflow",
+              "Status, progress, warnings and result of a backup, restore or delete",
+              "mlvault describe-workflow --workflow-id 3f1c...-...")
+      .String("--workflow-id", "Workflow id", true);
+  {
+    CLI::App* v = app.AddCommand(
+        root, "worker",
+        "Run a workflow (started by the verbs in the background), or recover interrupted ones",
+        "mlvault worker --recover");
+    auto id = std::make_shared<std::string>();
+    auto recover = std::make_shared<bool>(false);
+    v->add_option("--workflow-id", *id, "Run this workflow to its end");
+    v->add_flag("--recover", *recover,
+                "Resume or fail workflows whose worker died, running them here");
+    v->callback([&app, id, recover] {
+      if (id->empty() == !*recover)
+        return app.Emit(util::InvalidArgument("give exactly one of --workflow-id and --recover"));
+      app.CatchSignals();
+      auto run = api::RunWorker("", *recover ? "" : *id, app.interrupted());
+      if (!run) {
+        util::Error e = run.error();
+        if (e.field() == "workflowId")
+          e = util::Error(e.code(), "--workflow-id" + e.message().substr(e.field().size()));
+        return app.Emit(std::unexpected(e));
+      }
+      app.Emit(run->output);
+      if (!run->outcome) app.SetExitCode(app.output().Error(run->outcome.error()));
+    });
+  }
+}
+
+}  // namespace mlvault::cli

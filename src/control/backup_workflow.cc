@@ -1,0 +1,352 @@
+// The backup workflow: two-pass consistent backup of every volume of a workspace.
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <nlohmann/json.hpp>
+
+#include "control/handlers_internal.h"
+#include "control/vaults.h"
+#include "util/log.h"
+#include "util/random.h"
+#include "workspace/parameters.h"
+#include "workspace/runtime_client.h"
+
+namespace mlvault::control {
+
+using catalog::BackupRecord;
+using catalog::BackupStore;
+using catalog::WorkflowRecord;
+using catalog::WorkspaceRecord;
+using catalog::WorkspaceStore;
+using nlohmann::json;
+
+namespace {
+
+// ============================================================================ backup
+
+// Holds a workspace quiesced between Begin and End, renewing the runtime's lease meanwhile.
+class QuiescedWindow {
+ public:
+  QuiescedWindow(const workspace::RuntimeClient& rc, bool active) : rc_(rc), active_(active) {}
+  ~QuiescedWindow() { (void)End(); }
+
+  util::Status Begin() {
+    t0_ = util::MonotonicSeconds();
+    if (!active_) return util::Ok();
+    auto q = rc_.Quiesce(kLeaseSeconds);
+    if (!q) return std::unexpected(q.error().WithContext("could not quiesce the workspace"));
+    quiesce_call_ = util::MonotonicSeconds() - t0_;
+    quiesced_ = true;
+    renewer_ = std::thread([this] {
+      std::unique_lock lock(mu_);
+      while (
+          !cv_.wait_for(lock, std::chrono::seconds(kLeaseSeconds / 3), [this] { return stop_; })) {
+        if (auto r = rc_.Quiesce(kLeaseSeconds); !r)
+          util::Log(util::LogLevel::kWarn, "renewing the quiesce lease failed: {}",
+                    r.error().message());
+      }
+    });
+    return util::Ok();
+  }
+
+  // Resumes (if quiesced). Returns the resume error, if any; idempotent.
+  util::Status End() {
+    if (ended_) return util::Ok();
+    ended_ = true;
+    if (renewer_.joinable()) {
+      {
+        std::lock_guard lock(mu_);
+        stop_ = true;
+      }
+      cv_.notify_all();
+      renewer_.join();
+    }
+    util::Status st = util::Ok();
+    double r0 = util::MonotonicSeconds();
+    if (quiesced_) st = rc_.Resume();
+    t1_ = util::MonotonicSeconds();
+    resume_call_ = t1_ - r0;
+    return st;
+  }
+
+  bool quiesced() const { return quiesced_; }
+  double seconds() const { return t1_ - t0_; }
+  double quiesce_call() const { return quiesce_call_; }
+  double resume_call() const { return resume_call_; }
+
+ private:
+  static constexpr int kLeaseSeconds = 60;
+  const workspace::RuntimeClient& rc_;
+  const bool active_;
+  bool quiesced_ = false;
+  bool ended_ = false;
+  double t0_ = 0, t1_ = 0, quiesce_call_ = 0, resume_call_ = 0;
+  std::thread renewer_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;  // guarded by mu_
+};
+
+struct PassStats {
+  double seconds = 0;
+  uint64_t bytes_read = 0, bytes_new = 0, files_unchanged = 0, files = 0, bytes_total = 0;
+  json ToJson() const {
+    return {{"durationSeconds", seconds},
+            {"bytesRead", bytes_read},
+            {"bytesNew", bytes_new},
+            {"filesUnchanged", files_unchanged},
+            {"files", files},
+            {"bytesTotal", bytes_total}};
+  }
+  void Add(const vault::BackupStats& s) {
+    bytes_read += s.bytes_read;
+    bytes_new += s.bytes_new;
+    files_unchanged += s.files_unchanged;
+    files += s.files;
+    bytes_total += s.bytes_total;
+  }
+};
+
+class BackupHandler : public WorkflowHandler {
+ public:
+  explicit BackupHandler(const HandlerEnv& env) : env_(env) {}
+
+  util::Result<std::string> Run(WorkflowContext& ctx) override {
+    const WorkflowRecord& wf = ctx.workflow();
+    BackupStore bs(ctx.db());
+    BackupRecord b = MLV_TRY(bs.Get(wf.account_id, InputString(wf, "backupId")));
+    WorkspaceRecord ws = MLV_TRY(WorkspaceStore(ctx.db()).Get(wf.account_id, b.workspace_id));
+    if (ws.deleted_at)
+      return util::NotFound("workspace " + ws.crn + " was deleted before this backup could run");
+    workspace::WorkspaceSpec spec = SpecOf(ws);
+    vault::Options vopt;
+    vopt.lock_wait_seconds = 600;  // a GC of this vault may be running; wait for it
+    auto v = MLV_TRY(OpenOrCreateVault(env_.home, ws.id, vopt));
+    if (wf.attempts > 1)
+      for (const auto& w : DropLeftovers(*v, b.id)) ctx.Warn(w);
+
+    // Parents: the newest succeeded backup's recovery points, volume by volume.
+    std::map<std::string, std::string> parents;
+    if (auto prev = MLV_TRY(bs.LatestSucceeded(ws.id)))
+      for (const auto& rp : MLV_TRY(bs.RecoveryPoints(prev->id)))
+        parents[rp.volume] = rp.vault_point_id;
+
+    bool alive =
+        ws.runtime_pid > 0 && env_.provider->RuntimeAlive(spec, static_cast<int>(ws.runtime_pid));
+    workspace::RuntimeClient rc(ws.endpoint, ws.control_key, 30);
+    std::string version = ws.version;
+    if (alive) {
+      auto h = rc.GetHealth();
+      if (!h)
+        return std::unexpected(
+            h.error().WithContext("the workspace runtime is running but not answering"));
+      if (!h->version.empty()) version = h->version;
+    } else {
+      ctx.Warn(
+          "the workspace runtime was not running, so nothing was quiesced: the volumes were "
+          "captured as they "
+          "are on disk (no writer was active)");
+    }
+
+    std::vector<workspace::Volume> volumes = env_.provider->Volumes(spec);
+    std::vector<std::string> created;
+    auto fail = [&](util::Error e) -> util::Result<std::string> {
+      for (const auto& id : created) (void)v->Delete(id);
+      return std::unexpected(std::move(e));
+    };
+
+    // Pass 1, while the workspace runs: reads everything, so that pass 2 reads only changes.
+    ctx.SetPhase("prepass");
+    HoldWhileTestFileExists(ctx.cancel());
+    std::map<std::string, vault::BackupResult> first;
+    PassStats prepass;
+    double t = util::MonotonicSeconds();
+    for (const auto& vol : volumes) {
+      auto r = BackupVolume(*v, vol, b, "prepass", parents.count(vol.name) ? parents[vol.name] : "",
+                            ctx);
+      if (!r) return fail(r.error().WithContext("volume " + vol.name));
+      created.push_back(r->id);
+      prepass.Add(r->stats);
+      first[vol.name] = std::move(*r);
+    }
+    prepass.seconds = util::MonotonicSeconds() - t;
+
+    // Pass 2, quiesced: the consistent moment. Only what changed since pass 1 is read.
+    ctx.SetPhase("quiescing");
+    QuiescedWindow window(rc, alive);
+    if (auto q = window.Begin(); !q) return fail(q.error());
+    ctx.SetPhase("capturing");
+    std::map<std::string, vault::BackupResult> final;
+    PassStats consistent;
+    t = util::MonotonicSeconds();
+    // The volumes are captured in parallel: the window lasts as long as the slowest one.
+    std::vector<std::optional<util::Result<vault::BackupResult>>> results(volumes.size());
+    std::vector<double> seconds(volumes.size());
+    {
+      std::vector<std::thread> threads;
+      for (size_t i = 0; i < volumes.size(); ++i)
+        threads.emplace_back([&, i] {
+          double t0 = util::MonotonicSeconds();
+          results[i] = BackupVolume(*v, volumes[i], b, "final", first[volumes[i].name].id, ctx);
+          seconds[i] = util::MonotonicSeconds() - t0;
+        });
+      for (auto& th : threads) th.join();
+    }
+    json per_volume = json::object();
+    std::optional<util::Error> capture_error;
+    for (size_t i = 0; i < volumes.size(); ++i) {
+      auto& r = *results[i];
+      if (!r) {
+        if (!capture_error) capture_error = r.error().WithContext("volume " + volumes[i].name);
+        continue;
+      }
+      created.push_back(r->id);
+      consistent.Add(r->stats);
+      per_volume[volumes[i].name] = seconds[i];
+      final[volumes[i].name] = std::move(*r);
+    }
+    if (capture_error) {
+      if (auto e = window.End(); !e)
+        ctx.Warn("could not resume the workspace: " + e.error().message());
+      return fail(*capture_error);
+    }
+    consistent.seconds = util::MonotonicSeconds() - t;
+    if (auto e = window.End(); !e)
+      ctx.Warn(
+          "the backup is complete, but resuming the workspace failed (its quiesce lease ends it "
+          "within 60 s): " +
+          e.error().message());
+    ctx.SetPhase("finishing");
+    for (const auto& [name, r] : first)
+      if (auto d = v->Delete(r.id); !d)
+        ctx.Warn("could not drop the first-pass recovery point of volume " + name + ": " +
+                 d.error().message());
+
+    catalog::BackupOutcome o;
+    o.status = "succeeded";
+    o.workspace_version = version;
+    o.quiesced_micros = static_cast<int64_t>(window.seconds() * 1e6);
+    util::TimeMicros now = ctx.clock().Now();
+    for (const auto& vol : volumes) {
+      const vault::BackupResult& r = final[vol.name];
+      for (const auto& w : r.warnings) ctx.Warn("volume " + vol.name + ": " + w);
+      catalog::RecoveryPointRecord rp;
+      rp.volume = vol.name;
+      rp.kind = std::string(workspace::KindName(vol.kind));
+      rp.vault_point_id = r.id;
+      rp.source_path = vol.path;
+      rp.bytes_total = static_cast<int64_t>(r.stats.bytes_total);
+      rp.files = static_cast<int64_t>(r.stats.files);
+      rp.dirs = static_cast<int64_t>(r.stats.dirs);
+      rp.bytes_read = static_cast<int64_t>(r.stats.bytes_read + first[vol.name].stats.bytes_read);
+      rp.bytes_new = static_cast<int64_t>(r.stats.bytes_new + first[vol.name].stats.bytes_new);
+      rp.bytes_stored =
+          static_cast<int64_t>(r.stats.bytes_stored + first[vol.name].stats.bytes_stored);
+      rp.files_unchanged = static_cast<int64_t>(r.stats.files_unchanged);
+      rp.duration_micros = static_cast<int64_t>(
+          (r.stats.duration_seconds + first[vol.name].stats.duration_seconds) * 1e6);
+      rp.created_at = now;
+      o.bytes_total += rp.bytes_total;
+      o.files_total += rp.files;
+      o.bytes_stored += rp.bytes_stored;
+      o.recovery_points.push_back(std::move(rp));
+    }
+    json consistent_json = consistent.ToJson();
+    consistent_json["volumeSeconds"] = per_volume;
+    json details = {{"prepass", prepass.ToJson()},
+                    {"consistentPass", consistent_json},
+                    {"quiesce",
+                     {{"quiesced", window.quiesced()},
+                      {"seconds", window.seconds()},
+                      {"quiesceCallSeconds", window.quiesce_call()},
+                      {"resumeCallSeconds", window.resume_call()}}},
+                    {"vault", {{"name", VaultName(ws.id)}, {"id", v->id()}}},
+                    {"parentBackupRecoveryPoints", parents}};
+    o.details = details.dump();
+    outcome_ = std::move(o);
+    ctx.SetPhase("done");
+    ctx.progress()->Report({static_cast<uint64_t>(outcome_->bytes_total),
+                            static_cast<uint64_t>(outcome_->bytes_total),
+                            static_cast<uint64_t>(outcome_->files_total),
+                            static_cast<uint64_t>(outcome_->files_total), ""});
+    return json{{"backupCrn", b.crn},
+                {"quiescedSeconds", window.seconds()},
+                {"bytesTotal", outcome_->bytes_total}}
+        .dump();
+  }
+
+  util::Status OnStatus(catalog::Db& db, const WorkflowRecord& wf, const std::string& status,
+                        const util::Error* error, const std::string& warnings,
+                        util::TimeMicros now) override {
+    BackupStore bs(db);
+    std::string id = InputString(wf, "backupId");
+    if (status == "running") return bs.SetStarted(id, now);
+    if (status == "queued" || status == "pending") return bs.SetStatus(id, status, now);
+    catalog::BackupOutcome o;
+    if (status == "succeeded" && outcome_) o = *outcome_;
+    o.status = status;
+    o.warnings = warnings;
+    if (error) o.error = error->message();
+    return bs.Finish(id, o, now);
+  }
+
+  std::vector<std::string> Compensate(catalog::Db& db, const WorkflowRecord& wf) override {
+    std::vector<std::string> out;
+    auto b = BackupStore(db).Get(wf.account_id, InputString(wf, "backupId"));
+    if (!b) return out;
+    auto ws = WorkspaceStore(db).Get(wf.account_id, b->workspace_id);
+    if (!ws) return out;
+    auto spec = SpecOf(*ws);
+    if (ws->runtime_pid > 0 &&
+        env_.provider->RuntimeAlive(spec, static_cast<int>(ws->runtime_pid))) {
+      workspace::RuntimeClient rc(ws->endpoint, ws->control_key, 10);
+      auto h = rc.GetHealth();
+      if (auto r = rc.Resume(); r)
+        out.push_back(h && h->quiesced ? "resumed workspace " + ws->crn +
+                                             ", which the interrupted backup had left quiesced"
+                                       : "made sure workspace " + ws->crn + " is resumed");
+      else
+        out.push_back("could not resume workspace " + ws->crn +
+                      " (its quiesce lease ends it within 60 s): " + r.error().message());
+    }
+    return out;
+  }
+
+  void AfterEnd(catalog::Db& db, const WorkflowRecord& wf) override {
+    auto b = BackupStore(db).Get(wf.account_id, InputString(wf, "backupId"));
+    AuditEnd(env_, wf, "ml:BackupWorkspace", b ? b->crn : wf.resource_crn);
+  }
+
+ private:
+  util::Result<vault::BackupResult> BackupVolume(vault::Vault& v, const workspace::Volume& vol,
+                                                 const BackupRecord& b, const std::string& pass,
+                                                 const std::string& parent, WorkflowContext& ctx) {
+    vault::BackupRequest req;
+    req.kind = vol.kind == workspace::VolumeKind::kBlock ? vault::VolumeKind::kBlock
+                                                         : vault::VolumeKind::kFilesystem;
+    req.source = vol.path;
+    req.labels = {
+        {"workspace", b.workspace_crn}, {"volume", vol.name}, {"backup", b.id}, {"pass", pass}};
+    if (!parent.empty()) req.parent = parent;
+    auto r = v.Backup(req, ctx.progress(), ctx.cancel());
+    if (!r && !parent.empty() && r.error().code() == util::ErrorCode::kNotFound &&
+        !ctx.cancel()->cancelled()) {
+      // The parent went away (its backup was deleted meanwhile): read everything instead.
+      req.parent.reset();
+      r = v.Backup(req, ctx.progress(), ctx.cancel());
+    }
+    return r;
+  }
+
+  const HandlerEnv& env_;
+  std::optional<catalog::BackupOutcome> outcome_;
+};
+
+}  // namespace
+
+std::unique_ptr<WorkflowHandler> MakeBackupHandler(const HandlerEnv& env) {
+  return std::make_unique<BackupHandler>(env);
+}
+
+}  // namespace mlvault::control

@@ -1,0 +1,62 @@
+// The environment operations: createEnvironment, listEnvironments.
+#include <algorithm>
+
+#include "control/operations.h"
+#include "control/resource_authz.h"
+#include "control/responses.h"
+#include "util/files.h"
+#include "util/random.h"
+#include "workspace/crn.h"
+#include "workspace/parameters.h"
+
+namespace mlvault::control {
+
+using catalog::EnvironmentRecord;
+using catalog::EnvironmentStore;
+using catalog::WorkspaceRecord;
+using catalog::WorkspaceStore;
+
+util::Result<api::CreateEnvironmentResponse> Operations::CreateEnvironment(
+    const api::CreateEnvironmentRequest& r) {
+  const std::string& name = r.environment_name;
+  if (std::string why = workspace::CheckName(name); !why.empty())
+    return util::InvalidField("environmentName", why);
+  std::string region = r.region.empty() ? std::string(workspace::kDefaultRegion) : r.region;
+  std::string id = util::NewUuid();
+  auto crn = workspace::ParseCrn(
+      workspace::MakeCrn(workspace::kEnvironmentType, env_.caller.account_id, id, region)
+          .ToString());
+  if (!crn)
+    return util::InvalidField("region", "\"" + region + "\" is not a region like \"us-west-1\"");
+  std::string root = r.storage_root.empty() ? env_.home + "/environments/" + name : r.storage_root;
+  if (root.front() != '/')
+    return util::InvalidField("storageRoot", "must be an absolute path, got \"" + root + "\"");
+
+  AuthzRequest req = ActionRequest("ml:CreateEnvironment", "*");
+  req.context["ml:EnvironmentName"] = {name};
+  MLV_TRY(Authorize(req));
+  EnvironmentRecord e{id,   env_.caller.account_id,    crn->ToString(),  name, region,
+                      root, env_.caller.principal_crn, env_.clock->Now()};
+  util::Status st = util::MakeDirs(root, 0755);
+  if (st) st = EnvironmentStore(*env_.db).Insert(e);
+  Audit("ml:CreateEnvironment", e.crn, st, "environment " + name);
+  MLV_TRY(st);
+  return api::CreateEnvironmentResponse{EnvironmentOf(e)};
+}
+
+util::Result<api::ListEnvironmentsResponse> Operations::ListEnvironments(
+    const api::ListEnvironmentsRequest&) {
+  MLV_TRY(Authorize(ActionRequest("ml:ListEnvironments", "*")));
+  auto envs = MLV_TRY(EnvironmentStore(*env_.db).List(env_.caller.account_id));
+  auto wss = MLV_TRY(WorkspaceStore(*env_.db).List(env_.caller.account_id));
+  api::ListEnvironmentsResponse out;
+  for (const auto& e : envs) {
+    api::Environment a = EnvironmentOf(e);
+    a.workspace_count = std::count_if(
+        wss.begin(), wss.end(), [&](const WorkspaceRecord& w) { return w.environment_id == e.id; });
+    out.environments.push_back(std::move(a));
+  }
+  return out;
+}
+
+}  // namespace mlvault::control

@@ -1,0 +1,202 @@
+// The workspace operations: createWorkspace, listWorkspaces, describeWorkspace, deleteWorkspace,
+// getWorkspaceApiKey.
+#include <nlohmann/json.hpp>
+
+#include "control/handlers.h"
+#include "control/operations.h"
+#include "control/resource_authz.h"
+#include "control/responses.h"
+#include "control/vaults.h"
+#include "util/random.h"
+#include "workspace/crn.h"
+#include "workspace/parameters.h"
+
+namespace mlvault::control {
+
+using catalog::BackupRecord;
+using catalog::BackupStore;
+using catalog::EnvironmentStore;
+using catalog::WorkflowRecord;
+using catalog::WorkflowStore;
+using catalog::WorkspaceRecord;
+using catalog::WorkspaceStore;
+using nlohmann::json;
+
+util::Result<api::CreateWorkspaceResponse> Operations::CreateWorkspace(
+    const api::CreateWorkspaceRequest& r, const Wait& wait) {
+  workspace::WorkspaceParameters p = MLV_TRY(workspace::ParseCreateWorkspaceInput(r.document));
+  auto env = EnvironmentStore(*env_.db).GetByName(env_.caller.account_id, p.environment_name);
+  AuthzRequest req = ActionRequest("ml:CreateWorkspace", env ? env->crn : "*");
+  req.context["ml:EnvironmentName"] = {p.environment_name};
+  req.context["ml:WorkspaceName"] = {p.workspace_name};
+  for (const auto& t : p.tags) req.context["ml:RequestTag/" + t.key] = {t.value};
+  MLV_TRY(Authorize(req));
+  if (!env) {
+    Audit("ml:CreateWorkspace", req.resource, std::unexpected(env.error()));
+    return std::unexpected(env.error());
+  }
+
+  util::TimeMicros now = env_.clock->Now();
+  WorkspaceRecord ws;
+  ws.id = util::NewUuid();
+  ws.account_id = env_.caller.account_id;
+  ws.crn =
+      workspace::MakeCrn(workspace::kWorkspaceType, ws.account_id, ws.id, env->region).ToString();
+  ws.name = p.workspace_name;
+  ws.environment_id = env->id;
+  ws.environment_name = env->name;
+  ws.status = "provisioning";
+  ws.domain = workspace::MakeDomain(ws.name, env->name);
+  ws.parameters = workspace::ToJson(p);
+  ws.api_key = util::RandomHex(32);
+  ws.control_key = util::RandomHex(32);
+  ws.created_by = env_.caller.principal_crn;
+  ws.created_at = ws.updated_at = now;
+  WorkflowRecord wf;
+  wf.id = util::NewUuid();
+  wf.account_id = ws.account_id;
+  wf.kind = kCreateWorkspaceKind;
+  wf.queue_key = WorkspaceQueue(ws.id);
+  wf.resource_crn = ws.crn;
+  wf.caller = CallerToJson(env_.caller);
+  wf.input = json{{"workspaceId", ws.id}}.dump();
+  wf.max_attempts = 2;
+  wf.created_at = wf.updated_at = now;
+  util::Status st = env_.db->Transaction([&]() -> util::Status {
+    MLV_TRY(WorkspaceStore(*env_.db).Insert(ws));
+    MLV_TRY(WorkflowStore(*env_.db).Insert(wf));
+    return util::Ok();
+  });
+  Audit("ml:CreateWorkspace", ws.crn, st, "workspace " + ws.name + " in environment " + env->name);
+  MLV_TRY(st);
+  api::CreateWorkspaceResponse out{ws.crn, wf.id, std::nullopt};
+  auto done = MLV_TRY(Launch(wf.id, wait));
+  if (done) {
+    MLV_TRY(WorkflowOutcome(*done));
+    out.status = MLV_TRY(WorkspaceStore(*env_.db).Get(ws.account_id, ws.id)).status;
+  }
+  return out;
+}
+
+util::Result<api::ListWorkspacesResponse> Operations::ListWorkspaces(
+    const api::ListWorkspacesRequest& r) {
+  AuthzRequest req = ActionRequest("ml:ListWorkspaces", "*");
+  if (!r.environment_name.empty()) req.context["ml:EnvironmentName"] = {r.environment_name};
+  MLV_TRY(Authorize(req));
+  if (!r.environment_name.empty())
+    MLV_TRY(EnvironmentStore(*env_.db).GetByName(env_.caller.account_id, r.environment_name));
+  auto wss = MLV_TRY(WorkspaceStore(*env_.db).List(env_.caller.account_id));
+  api::ListWorkspacesResponse out;
+  for (const auto& w : wss) {
+    if (!r.environment_name.empty() && w.environment_name != r.environment_name) continue;
+    out.workspaces.push_back({w.crn, w.name, w.environment_name,
+                              EffectiveStatus(w, *env_.provider, nullptr), w.endpoint, w.domain,
+                              w.is_restored, Time(w.created_at)});
+  }
+  return out;
+}
+
+util::Result<api::DescribeWorkspaceResponse> Operations::DescribeWorkspace(
+    const api::DescribeWorkspaceRequest& r) {
+  auto t = MLV_TRY(LoadWorkspaceTarget(*env_.db, env_.caller.account_id, "ml:DescribeWorkspace",
+                                       "workspaceCrn", r.workspace_crn));
+  MLV_TRY(Authorize(t.request));
+  if (!t.found()) return util::NotFound("workspace " + r.workspace_crn + " does not exist");
+  const WorkspaceRecord& ws = *t.record;
+
+  api::Workspace w;
+  std::string reason;
+  w.status = EffectiveStatus(ws, *env_.provider, &reason);
+  if (!reason.empty()) w.status_reason = reason;
+  if (!ws.deleted_at)
+    for (const auto& v : env_.provider->Volumes(SpecOf(ws)))
+      w.volumes.push_back({v.name, std::string(workspace::KindName(v.kind)), v.path});
+  auto backups = MLV_TRY(BackupStore(*env_.db).ListByWorkspace(ws.account_id, ws.id));
+  api::BackupMetadata& meta = w.backup_metadata;
+  meta.vault_name = VaultName(ws.id);
+  const BackupRecord* last = nullptr;
+  const BackupRecord* last_ok = nullptr;
+  for (const auto& b : backups) {  // newest first
+    if (b.status == "deleted") continue;
+    ++meta.backup_count;
+    if (!last) last = &b;
+    if (!last_ok && b.status == "succeeded") last_ok = &b;
+  }
+  if (last) {
+    meta.last_backup_crn = last->crn;
+    meta.last_backup_name = last->name;
+    meta.last_backup_status = last->status;
+    meta.last_backup_at = Time(last->created_at);
+  }
+  if (last_ok) {
+    meta.last_succeeded_backup_crn = last_ok->crn;
+    meta.last_succeeded_backup_at = OptTime(last_ok->finished_at);
+  }
+  w.crn = ws.crn;
+  w.name = ws.name;
+  w.environment_name = ws.environment_name;
+  w.version = ws.version;
+  w.domain = ws.domain;
+  w.endpoint = ws.endpoint;
+  w.is_restored = ws.is_restored;
+  w.restored_from_backup_crn = ws.restored_from_backup_crn;
+  w.created_at = Time(ws.created_at);
+  w.tags = TagsOf(ws);
+  w.deleted_at = OptTime(ws.deleted_at);
+  if (ws.restored_from_backup_crn) {
+    auto bcrn = workspace::ParseCrn(*ws.restored_from_backup_crn, workspace::kBackupType);
+    if (bcrn)
+      if (auto b = BackupStore(*env_.db).Get(ws.account_id, bcrn->resource_id))
+        w.restored_from_environment_name = b->environment_name;
+  }
+  return api::DescribeWorkspaceResponse{std::move(w)};
+}
+
+util::Result<api::DeleteWorkspaceResponse> Operations::DeleteWorkspace(
+    const api::DeleteWorkspaceRequest& r) {
+  auto t = MLV_TRY(LoadWorkspaceTarget(*env_.db, env_.caller.account_id, "ml:DeleteWorkspace",
+                                       "workspaceCrn", r.workspace_crn));
+  MLV_TRY(Authorize(t.request));
+  WorkspaceStore wss(*env_.db);
+  util::Status st = [&]() -> util::Status {
+    if (!t.found()) return util::NotFound("workspace " + r.workspace_crn + " does not exist");
+    const WorkspaceRecord& ws = *t.record;
+    if (ws.deleted_at)
+      return util::NotFound("workspace " + r.workspace_crn + " was already deleted");
+    MLV_TRY(env_.db->Transaction([&]() -> util::Status {
+      auto active = MLV_TRY(WorkflowStore(*env_.db).ListActiveInQueue(WorkspaceQueue(ws.id)));
+      if (!active.empty())
+        return util::Conflict(
+            "workspace " + ws.name + " has a " + active[0].kind + " workflow in progress (" +
+            active[0].id + ", " + active[0].status +
+            "); wait for it to end, or cancel a backup with mlvault cancel-backup");
+      return wss.SetStatus(ws.id, "deleting", "", env_.clock->Now());
+    }));
+    auto spec = SpecOf(ws);
+    if (ws.runtime_pid > 0)
+      MLV_TRY_CTX(env_.provider->StopRuntime(spec, static_cast<int>(ws.runtime_pid)),
+                  "stopping the workspace runtime");
+    MLV_TRY_CTX(env_.provider->RemoveVolumes(spec), "removing the workspace's volumes");
+    return wss.MarkDeleted(ws.id, env_.clock->Now());
+  }();
+  Audit("ml:DeleteWorkspace", r.workspace_crn, st);
+  MLV_TRY(st);
+  return api::DeleteWorkspaceResponse{r.workspace_crn, "deleted"};
+}
+
+util::Result<api::GetWorkspaceApiKeyResponse> Operations::GetWorkspaceApiKey(
+    const api::GetWorkspaceApiKeyRequest& r) {
+  auto t = MLV_TRY(LoadWorkspaceTarget(*env_.db, env_.caller.account_id, "ml:GetWorkspaceApiKey",
+                                       "workspaceCrn", r.workspace_crn));
+  MLV_TRY(Authorize(t.request));
+  util::Status st = !t.found()
+                        ? util::NotFound("workspace " + r.workspace_crn + " does not exist")
+                    : t.record->deleted_at
+                        ? util::NotFound("workspace " + r.workspace_crn + " was deleted")
+                        : util::Ok();
+  Audit("ml:GetWorkspaceApiKey", r.workspace_crn, st, "API key read");
+  MLV_TRY(st);
+  return api::GetWorkspaceApiKeyResponse{t.record->api_key};
+}
+
+}  // namespace mlvault::control

@@ -1,0 +1,28 @@
+// Test hooks: the one place production code reads settings that exist only so tests can stop
+// or slow it at a known point. Each is an environment variable, read here and nowhere else;
+// unset (the normal case) means no effect. Thread-safe (reads the environment each call).
+//
+//   MLVAULT_TEST_HOLD_FILE=PATH         while PATH exists, a backup waits at the start of its
+//                                       first pass (tests/control/recovery_test.sh kills its
+//                                       worker there)
+//   MLVAULT_TEST_KILL_AFTER_WRITES=N    `mlvault vault ...` kills itself with SIGKILL just before
+//                                       its (N+1)-th write or removal in the vault
+//                                       (tests/vault/vault_crash_test.cc)
+//   MLVAULT_WORKFLOW_LEASE_SECONDS=S    workflow lease length, 1..3600 s (tests shorten it to
+//                                       see a dead worker's lease lapse quickly)
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace mlvault::util::test_hooks {
+
+// MLVAULT_TEST_HOLD_FILE, or "".
+std::string HoldFile();
+// MLVAULT_TEST_KILL_AFTER_WRITES as a count, or nullopt.
+std::optional<long long> KillAfterWrites();
+// MLVAULT_WORKFLOW_LEASE_SECONDS if set to a number in 1..3600, else `fallback` (a value out of
+// range is logged and ignored).
+double LeaseSeconds(double fallback);
+
+}  // namespace mlvault::util::test_hooks
