@@ -184,7 +184,7 @@ class S3BackendImpl final : public S3Backend {
   Status ListKeys(const std::string& key_prefix, Fn fn) {
     std::string token;
     for (;;) {
-      Pairs q = {{"list-type", "2"}, {"prefix", key_prefix}, {"max-keys", "1000"}};
+      Pairs q = {{"list-type", "2"}, {"prefix", key_prefix}, {"max-keys", std::to_string(c_.list_page_size)}};
       if (!token.empty()) q.push_back({"continuation-token", token});
       auto r = MLV_TRY(Call("GET", "", q, {}, {}, "list " + Describe() + "/" ));
       auto doc = MLV_TRY(xml::Parse(r.body));
@@ -373,7 +373,7 @@ Status ParseS3Location(std::string_view location, S3Config& config) {
   return util::Ok();
 }
 
-Result<std::unique_ptr<S3Backend>> S3Backend::Open(S3Config config, bool create_bucket) {
+Result<std::unique_ptr<S3Backend>> S3Backend::Open(S3Config config, bool create_bucket, bool object_lock) {
   if (config.endpoint.empty()) return util::InvalidArgument("no S3 endpoint: set MLVAULT_S3_ENDPOINT (e.g. https://s3.amazonaws.com)");
   if (!config.endpoint.starts_with("http://") && !config.endpoint.starts_with("https://")) {
     return util::InvalidArgument("the S3 endpoint must start with http:// or https://: " + config.endpoint);
@@ -386,7 +386,7 @@ Result<std::unique_ptr<S3Backend>> S3Backend::Open(S3Config config, bool create_
   auto b = std::make_unique<S3BackendImpl>(std::move(config));
   auto probe = b->Probe();
   if (!probe && create_bucket && probe.error().code() == util::ErrorCode::kNotFound) {
-    MLV_TRY(b->CreateBucket(false));
+    MLV_TRY(b->CreateBucket(object_lock));
     probe = b->Probe();
   }
   MLV_TRY(probe);

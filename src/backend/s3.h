@@ -33,6 +33,7 @@ struct S3Config {
   uint64_t multipart_threshold = 16 << 20;  // larger objects go as multipart uploads
   uint64_t part_size = 8 << 20;             // >= 5 MiB, the S3 minimum for all but the last part
   int parallel_parts = 4;
+  int list_page_size = 1000;  // keys per ListObjectsV2 page (1000 is the S3 maximum)
   long connect_timeout_ms = 10'000;
   long stall_timeout_seconds = 60;
   int64_t clock_offset_seconds = 0;  // added to this machine's clock when signing (tests)
@@ -45,8 +46,8 @@ Status ParseS3Location(std::string_view location, S3Config& config);
 class S3Backend : public Backend {
  public:
   // Checks that the bucket exists and the credentials are accepted (one listing request);
-  // with `create_bucket`, makes a missing bucket first.
-  static Result<std::unique_ptr<S3Backend>> Open(S3Config config, bool create_bucket);
+  // with `create_bucket`, makes a missing bucket first (with Object Lock when `object_lock`).
+  static Result<std::unique_ptr<S3Backend>> Open(S3Config config, bool create_bucket, bool object_lock = false);
 
   // Removes every object under the prefix (multi-object delete, with Content-MD5). For tests
   // and for dropping a whole vault.
