@@ -52,6 +52,11 @@ class Backend {
 
   // For messages: "local:/var/vaults/mlv-...", "s3://bucket/prefix".
   virtual std::string Describe() const = 0;
+
+  // The longest time after a Put or Remove returns until List shows the change (0: at once,
+  // as a local directory and S3 with strong consistency do). The vault lock protocol waits
+  // this long between writing its lock and trusting a listing (docs/vault-format.md §8).
+  virtual double ListingLagSeconds() const { return 0; }
 };
 
 // kInvalidArgument naming the problem unless `name` is a valid object name.
@@ -83,6 +88,9 @@ struct OpenOptions {
   std::string s3_access_key;
   std::string s3_secret_key;
   std::string s3_region;
+  // Listing lag of the store (S3Config::listing_lag_seconds); negative: from
+  // MLVAULT_S3_LISTING_LAG_SECONDS, else 0.
+  double s3_listing_lag_seconds = -1;
 };
 
 // The one way callers open storage: `location` is a local directory (as OpenLocal) or

@@ -33,6 +33,7 @@ class RetryBackend final : public Backend {
     return Retry([&] { return inner_->Remove(name); });
   }
   std::string Describe() const override { return inner_->Describe(); }
+  double ListingLagSeconds() const override { return inner_->ListingLagSeconds(); }
 
  private:
   static constexpr int kMaxBackoffMs = 10'000;
@@ -76,6 +77,7 @@ class ReadOnlyBackend final : public Backend {
   Result<std::vector<ObjectInfo>> List(std::string_view prefix) override { return inner_->List(prefix); }
   Status Remove(std::string_view name) override { return Refuse("remove", name); }
   std::string Describe() const override { return inner_->Describe() + " (read-only)"; }
+  double ListingLagSeconds() const override { return inner_->ListingLagSeconds(); }
 
  private:
   Status Refuse(std::string_view what, std::string_view name) const {
@@ -112,6 +114,7 @@ class FaultBackend final : public Backend {
     return inner_->Remove(name);
   }
   std::string Describe() const override { return inner_->Describe(); }
+  double ListingLagSeconds() const override { return inner_->ListingLagSeconds(); }
 
  private:
   std::unique_ptr<Backend> inner_;

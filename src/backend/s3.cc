@@ -101,6 +101,8 @@ class S3BackendImpl final : public S3Backend {
     return util::Ok();
   }
 
+  double ListingLagSeconds() const override { return c_.listing_lag_seconds; }
+
   std::string Describe() const override {
     return "s3://" + c_.bucket + (c_.prefix.empty() ? "" : "/" + c_.prefix);
   }

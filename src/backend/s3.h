@@ -36,7 +36,10 @@ struct S3Config {
   int list_page_size = 1000;  // keys per ListObjectsV2 page (1000 is the S3 maximum)
   long connect_timeout_ms = 10'000;
   long stall_timeout_seconds = 60;
-  int64_t clock_offset_seconds = 0;  // added to this machine's clock when signing (tests)
+  int64_t clock_offset_seconds = 0;
+  // Upper bound on how long a new or removed key may take to show in listings. 0 for AWS S3
+  // and RGW (both list-after-write consistent); set it for stores whose listings lag.
+  double listing_lag_seconds = 0;  // added to this machine's clock when signing (tests)
 };
 
 // "s3://bucket" or "s3://bucket/some/prefix" → bucket and prefix of `config`.

@@ -23,6 +23,7 @@ class PrefixOwner final : public Backend {
   Result<std::vector<ObjectInfo>> List(std::string_view p) override { return inner_->List(p); }
   Status Remove(std::string_view n) override { return inner_->Remove(n); }
   std::string Describe() const override { return inner_->Describe(); }
+  double ListingLagSeconds() const override { return inner_->ListingLagSeconds(); }
 
  private:
   std::unique_ptr<S3Backend> inner_;
