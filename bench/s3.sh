@@ -15,6 +15,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 SHARED=${SHARED_BENCH:-$REPO/../shared/bench}
+[ -d "$SHARED" ] || SHARED=$REPO/../../shared/bench  # a worktree under wt/
 SCALE=${1:-${SCALE:-1}}
 SEED=${SEED:-1}
 BENCH=${BENCH:-/tmp/mlvault-bench-s3}
@@ -75,9 +76,10 @@ step b3 mlvault "$MLVAULT" vault backup --vault "$MV" --source "$WS"
 step b3 restic restic -r "$RR" backup --host bench "$WS"
 ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["recoveryPointId"])' "$BENCH/mlvault.b3.log")
 step restore mlvault "$MLVAULT" vault restore --vault "$MV" --recovery-point "$ID" --target "$BENCH/r-mlvault"
-step restore restic restic -r "$RR" restore "latest:$WS" --target "$BENCH/r-restic"
+# restic 0.14 restores the absolute source path below the target (no snapshot:subfolder yet).
+step restore restic restic -r "$RR" restore latest --target "$BENCH/r-restic"
 diff -r --no-dereference "$WS" "$BENCH/r-mlvault" > /dev/null || { echo "s3.sh: mlvault restore differs" >&2; exit 1; }
-diff -r --no-dereference "$WS" "$BENCH/r-restic" > /dev/null || { echo "s3.sh: restic restore differs" >&2; exit 1; }
+diff -r --no-dereference "$WS" "$BENCH/r-restic$WS" > /dev/null || { echo "s3.sh: restic restore differs" >&2; exit 1; }
 echo "both restores are identical to the workspace"
 
 {
