@@ -15,7 +15,8 @@ std::string OrEnv(const std::string& value, const char* var) {
 
 }  // namespace
 
-Result<std::unique_ptr<Backend>> OpenBackend(std::string_view location, const OpenOptions& options) {
+Result<std::unique_ptr<Backend>> OpenBackend(std::string_view location,
+                                             const OpenOptions& options) {
   std::unique_ptr<Backend> b;
   if (location.starts_with("s3://")) {
     S3Config c;
@@ -29,11 +30,14 @@ Result<std::unique_ptr<Backend>> OpenBackend(std::string_view location, const Op
       const std::string lag = OrEnv("", "MLVAULT_S3_LISTING_LAG_SECONDS");
       char* end = nullptr;
       c.listing_lag_seconds = lag.empty() ? 0 : std::strtod(lag.c_str(), &end);
-      if (!lag.empty() && (end == nullptr || *end != '\0' || c.listing_lag_seconds < 0 || c.listing_lag_seconds > 600)) {
-        return util::InvalidArgument("MLVAULT_S3_LISTING_LAG_SECONDS must be a number of seconds in 0..600, not " + lag);
+      if (!lag.empty() && (end == nullptr || *end != '\0' || c.listing_lag_seconds < 0 ||
+                           c.listing_lag_seconds > 600)) {
+        return util::InvalidArgument(
+            "MLVAULT_S3_LISTING_LAG_SECONDS must be a number of seconds in 0..600, not " + lag);
       }
     }
-    auto s3 = MLV_TRY_CTX(S3Backend::Open(std::move(c), options.create), "cannot open vault " + std::string(location));
+    auto s3 = MLV_TRY_CTX(S3Backend::Open(std::move(c), options.create),
+                          "cannot open vault " + std::string(location));
     b = WithRetry(std::move(s3), options.retry);
   } else if (location.find("://") != std::string_view::npos) {
     return util::InvalidArgument("unknown vault location " + std::string(location) +

@@ -97,7 +97,8 @@ class S3BackendImpl final : public S3Backend {
 
   Status Remove(std::string_view name) override {
     MLV_TRY(ValidateName(name));
-    MLV_TRY(Call("DELETE", Key(name), {}, {}, {}, "remove " + Where(name), false, /*missing_ok=*/true));
+    MLV_TRY(
+        Call("DELETE", Key(name), {}, {}, {}, "remove " + Where(name), false, /*missing_ok=*/true));
     return util::Ok();
   }
 
@@ -109,18 +110,21 @@ class S3BackendImpl final : public S3Backend {
 
   Status RemoveAll() override {
     std::vector<std::string> keys;
-    MLV_TRY(ListKeys(key_prefix_, [&](std::string key, uint64_t) { keys.push_back(std::move(key)); }));
+    MLV_TRY(
+        ListKeys(key_prefix_, [&](std::string key, uint64_t) { keys.push_back(std::move(key)); }));
     for (size_t i = 0; i < keys.size(); i += 1000) {
       std::string body = "<Delete><Quiet>true</Quiet>";
-      for (size_t j = i; j < std::min(keys.size(), i + 1000); ++j) body += "<Object><Key>" + keys[j] + "</Key></Object>";
+      for (size_t j = i; j < std::min(keys.size(), i + 1000); ++j)
+        body += "<Object><Key>" + keys[j] + "</Key></Object>";
       body += "</Delete>";
       auto bytes = util::AsBytes(body);
-      auto r = MLV_TRY(Call("POST", "", {{"delete", ""}}, bytes, {{"content-md5", sigv4::Md5Base64(bytes)}},
+      auto r = MLV_TRY(Call("POST", "", {{"delete", ""}}, bytes,
+                            {{"content-md5", sigv4::Md5Base64(bytes)}},
                             "remove the objects of " + Describe()));
       auto doc = MLV_TRY(xml::Parse(r.body));
       if (const xml::Element* e = doc.Child("Error")) {
-        return util::Unavailable("cannot remove " + e->ChildText("Key") + " in " + Describe() + ": " +
-                                 e->ChildText("Code") + " " + e->ChildText("Message"));
+        return util::Unavailable("cannot remove " + e->ChildText("Key") + " in " + Describe() +
+                                 ": " + e->ChildText("Code") + " " + e->ChildText("Message"));
       }
     }
     return util::Ok();
@@ -141,10 +145,12 @@ class S3BackendImpl final : public S3Backend {
     return util::Ok();
   }
 
-  Status PutRetained(std::string_view name, ByteView data, std::string_view mode, int64_t retain_until_unix) override {
+  Status PutRetained(std::string_view name, ByteView data, std::string_view mode,
+                     int64_t retain_until_unix) override {
     MLV_TRY(ValidateName(name));
     if (mode != "COMPLIANCE" && mode != "GOVERNANCE") {
-      return util::InvalidArgument("object lock mode must be COMPLIANCE or GOVERNANCE, not " + std::string(mode));
+      return util::InvalidArgument("object lock mode must be COMPLIANCE or GOVERNANCE, not " +
+                                   std::string(mode));
     }
     std::time_t t = retain_until_unix;
     std::tm tm{};
@@ -161,8 +167,8 @@ class S3BackendImpl final : public S3Backend {
 
   // One listing request: proves the bucket exists and the credentials work.
   Status Probe() {
-    MLV_TRY(Call("GET", "", {{"list-type", "2"}, {"max-keys", "1"}, {"prefix", key_prefix_}}, {}, {},
-                 "open " + Describe()));
+    MLV_TRY(Call("GET", "", {{"list-type", "2"}, {"max-keys", "1"}, {"prefix", key_prefix_}}, {},
+                 {}, "open " + Describe()));
     return util::Ok();
   }
 
@@ -176,7 +182,8 @@ class S3BackendImpl final : public S3Backend {
     return std::strtoull(v.c_str() + slash + 1, nullptr, 10);
   }
 
-  std::unexpected<util::Error> TooShort(std::string_view name, uint64_t size, uint64_t offset, uint64_t length) const {
+  std::unexpected<util::Error> TooShort(std::string_view name, uint64_t size, uint64_t offset,
+                                        uint64_t length) const {
     return util::Corruption(Where(name) + " has " + std::to_string(size) + " bytes; cannot read " +
                             std::to_string(length) + " at offset " + std::to_string(offset));
   }
@@ -186,20 +193,26 @@ class S3BackendImpl final : public S3Backend {
   Status ListKeys(const std::string& key_prefix, Fn fn) {
     std::string token;
     for (;;) {
-      Pairs q = {{"list-type", "2"}, {"prefix", key_prefix}, {"max-keys", std::to_string(c_.list_page_size)}};
+      Pairs q = {{"list-type", "2"},
+                 {"prefix", key_prefix},
+                 {"max-keys", std::to_string(c_.list_page_size)}};
       if (!token.empty()) q.push_back({"continuation-token", token});
-      auto r = MLV_TRY(Call("GET", "", q, {}, {}, "list " + Describe() + "/" ));
+      auto r = MLV_TRY(Call("GET", "", q, {}, {}, "list " + Describe() + "/"));
       auto doc = MLV_TRY(xml::Parse(r.body));
-      if (doc.name != "ListBucketResult") return util::Corruption("unexpected listing answer <" + doc.name + "> from " + c_.endpoint);
+      if (doc.name != "ListBucketResult")
+        return util::Corruption("unexpected listing answer <" + doc.name + "> from " + c_.endpoint);
       for (const xml::Element& e : doc.children) {
         if (e.name != "Contents") continue;
         std::string key = e.ChildText("Key");
-        if (!key.starts_with(key_prefix)) return util::Corruption("listing of " + Describe() + " returned key outside the prefix");
+        if (!key.starts_with(key_prefix))
+          return util::Corruption("listing of " + Describe() + " returned key outside the prefix");
         fn(std::move(key), std::strtoull(e.ChildText("Size").c_str(), nullptr, 10));
       }
       if (doc.ChildText("IsTruncated") != "true") return util::Ok();
       token = doc.ChildText("NextContinuationToken");
-      if (token.empty()) return util::Corruption("truncated listing without a continuation token from " + c_.endpoint);
+      if (token.empty())
+        return util::Corruption("truncated listing without a continuation token from " +
+                                c_.endpoint);
     }
   }
 
@@ -208,7 +221,8 @@ class S3BackendImpl final : public S3Backend {
     auto start = MLV_TRY(Call("POST", key, {{"uploads", ""}}, {}, {}, what));
     auto doc = MLV_TRY(xml::Parse(start.body));
     const std::string upload = doc.ChildText("UploadId");
-    if (upload.empty()) return util::Corruption("no UploadId in the answer to a multipart upload of " + Where(name));
+    if (upload.empty())
+      return util::Corruption("no UploadId in the answer to a multipart upload of " + Where(name));
     const uint64_t part = std::max<uint64_t>(c_.part_size, 5 << 20);
     const size_t parts = static_cast<size_t>((data.size() + part - 1) / part);
     std::vector<std::string> etags(parts);
@@ -222,8 +236,8 @@ class S3BackendImpl final : public S3Backend {
           if (failure) return;
         }
         ByteView slice = data.subspan(i * part, std::min<uint64_t>(part, data.size() - i * part));
-        auto r = Call("PUT", key, {{"partNumber", std::to_string(i + 1)}, {"uploadId", upload}}, slice, {},
-                      what + " (part " + std::to_string(i + 1) + ")");
+        auto r = Call("PUT", key, {{"partNumber", std::to_string(i + 1)}, {"uploadId", upload}},
+                      slice, {}, what + " (part " + std::to_string(i + 1) + ")");
         std::lock_guard<std::mutex> lk(mu);
         if (!r) {
           if (!failure) failure = r.error();
@@ -243,10 +257,12 @@ class S3BackendImpl final : public S3Backend {
     } else {
       std::string body = "<CompleteMultipartUpload>";
       for (size_t i = 0; i < parts; ++i) {
-        body += "<Part><PartNumber>" + std::to_string(i + 1) + "</PartNumber><ETag>" + etags[i] + "</ETag></Part>";
+        body += "<Part><PartNumber>" + std::to_string(i + 1) + "</PartNumber><ETag>" + etags[i] +
+                "</ETag></Part>";
       }
       body += "</CompleteMultipartUpload>";
-      auto r = Call("POST", key, {{"uploadId", upload}}, util::AsBytes(body), {{"content-type", "application/xml"}}, what);
+      auto r = Call("POST", key, {{"uploadId", upload}}, util::AsBytes(body),
+                    {{"content-type", "application/xml"}}, what);
       if (!r) {
         done = std::unexpected(r.error());
       } else {
@@ -255,20 +271,24 @@ class S3BackendImpl final : public S3Backend {
         if (!answer) {
           done = std::unexpected(answer.error());
         } else if (answer->name == "Error") {
-          done = util::Unavailable("cannot " + what + ": " + answer->ChildText("Code") + " " + answer->ChildText("Message"));
+          done = util::Unavailable("cannot " + what + ": " + answer->ChildText("Code") + " " +
+                                   answer->ChildText("Message"));
         }
       }
     }
-    if (!done) (void)Call("DELETE", key, {{"uploadId", upload}}, {}, {}, "abort the upload of " + Where(name), false, true);
+    if (!done)
+      (void)Call("DELETE", key, {{"uploadId", upload}}, {}, {},
+                 "abort the upload of " + Where(name), false, true);
     return done;
   }
 
   // Signs and sends one request. `key` empty: a bucket-level request. Statuses 2xx are
   // answers; 404 with `missing_ok` too; 416 with `allow_416`; everything else an error.
-  Result<HttpResponse> Call(const std::string& method, const std::string& key, const Pairs& query, ByteView body,
-                            const Pairs& extra_headers, const std::string& what, bool allow_416 = false,
-                            bool missing_ok = false) {
-    const std::string path = "/" + sigv4::UriEncode(c_.bucket, false) + (key.empty() ? "" : "/" + sigv4::UriEncode(key, true));
+  Result<HttpResponse> Call(const std::string& method, const std::string& key, const Pairs& query,
+                            ByteView body, const Pairs& extra_headers, const std::string& what,
+                            bool allow_416 = false, bool missing_ok = false) {
+    const std::string path = "/" + sigv4::UriEncode(c_.bucket, false) +
+                             (key.empty() ? "" : "/" + sigv4::UriEncode(key, true));
     const std::string qs = sigv4::CanonicalQuery(query);
     const std::time_t now = std::time(nullptr) + c_.clock_offset_seconds;
     const std::string amz_date = sigv4::AmzDate(now);
@@ -277,21 +297,25 @@ class S3BackendImpl final : public S3Backend {
     sr.path = path;
     sr.query = query;
     sr.payload_hash = sigv4::Sha256Hex(body);
-    sr.headers = {{"host", host_}, {"x-amz-date", amz_date}, {"x-amz-content-sha256", sr.payload_hash}};
+    sr.headers = {
+        {"host", host_}, {"x-amz-date", amz_date}, {"x-amz-content-sha256", sr.payload_hash}};
     for (const auto& h : extra_headers) sr.headers.push_back(h);
     HttpRequest req;
     req.method = method;
     req.url = c_.endpoint + path + (qs.empty() ? "" : "?" + qs);
     req.body = body;
     for (const auto& [k, v] : sr.headers) req.headers.push_back(k + ": " + v);
-    req.headers.push_back("Authorization: " + sigv4::Authorization({c_.access_key, c_.secret_key}, {c_.region, "s3"}, sr, amz_date));
+    req.headers.push_back("Authorization: " + sigv4::Authorization({c_.access_key, c_.secret_key},
+                                                                   {c_.region, "s3"}, sr,
+                                                                   amz_date));
     auto r = MLV_TRY(http_.Perform(req, what + " at " + c_.endpoint));
     if (r.status >= 200 && r.status < 300) return r;
     if (r.status == 416 && allow_416) return r;
     return ErrorFor(r, what, missing_ok ? std::optional<HttpResponse>(r) : std::nullopt);
   }
 
-  Result<HttpResponse> ErrorFor(const HttpResponse& r, const std::string& what, std::optional<HttpResponse> missing_ok) const {
+  Result<HttpResponse> ErrorFor(const HttpResponse& r, const std::string& what,
+                                std::optional<HttpResponse> missing_ok) const {
     std::string code, message, region;
     if (!r.body.empty()) {
       if (auto doc = xml::Parse(r.body); doc && doc->name == "Error") {
@@ -302,37 +326,49 @@ class S3BackendImpl final : public S3Backend {
     }
     if (region.empty()) region = r.Header("x-amz-bucket-region");
     const std::string at = " at " + c_.endpoint;
-    const std::string detail = " (HTTP " + std::to_string(r.status) + (code.empty() ? "" : " " + code) +
+    const std::string detail = " (HTTP " + std::to_string(r.status) +
+                               (code.empty() ? "" : " " + code) +
                                (message.empty() ? "" : ": " + message) + ")";
     const std::string head = "cannot " + what + at;
     if (code == "NoSuchBucket" || (r.status == 404 && code.empty() && what.starts_with("open "))) {
-      return util::NotFound(head + ": bucket " + c_.bucket + " does not exist; create it first" + detail);
+      return util::NotFound(head + ": bucket " + c_.bucket + " does not exist; create it first" +
+                            detail);
     }
     if (r.status == 404 && missing_ok) return *missing_ok;
     if (r.status == 404) return util::NotFound(head + ": no such object" + detail);
     if (code == "RequestTimeTooSkewed") {
-      return util::PermissionDenied(head + ": the server refused the request because this machine's clock differs "
-                                    "from the server's by more than it allows (15 minutes); fix the clock (NTP)" +
-                                    (r.Header("date").empty() ? "" : "; server time: " + r.Header("date")) + detail);
+      return util::PermissionDenied(
+          head +
+          ": the server refused the request because this machine's clock differs "
+          "from the server's by more than it allows (15 minutes); fix the clock (NTP)" +
+          (r.Header("date").empty() ? "" : "; server time: " + r.Header("date")) + detail);
     }
-    if (code == "AuthorizationHeaderMalformed" || code == "PermanentRedirect" || code == "IllegalLocationConstraintException" ||
-        code == "InvalidLocationConstraint" || r.status == 301) {
-      return util::InvalidArgument(head + ": wrong region or endpoint for bucket " + c_.bucket + " (signed for region " +
-                                   c_.region + (region.empty() ? "" : "; the bucket is in " + region) +
+    if (code == "AuthorizationHeaderMalformed" || code == "PermanentRedirect" ||
+        code == "IllegalLocationConstraintException" || code == "InvalidLocationConstraint" ||
+        r.status == 301) {
+      return util::InvalidArgument(head + ": wrong region or endpoint for bucket " + c_.bucket +
+                                   " (signed for region " + c_.region +
+                                   (region.empty() ? "" : "; the bucket is in " + region) +
                                    "); set MLVAULT_S3_REGION / MLVAULT_S3_ENDPOINT" + detail);
     }
     if (code == "InvalidAccessKeyId") {
-      return util::PermissionDenied(head + ": the access key is not known to the server; check MLVAULT_S3_ACCESS_KEY" + detail);
+      return util::PermissionDenied(
+          head + ": the access key is not known to the server; check MLVAULT_S3_ACCESS_KEY" +
+          detail);
     }
     if (code == "SignatureDoesNotMatch") {
-      return util::PermissionDenied(head + ": the request signature does not match; check MLVAULT_S3_SECRET_KEY" +
-                                    " (HTTP " + std::to_string(r.status) + " SignatureDoesNotMatch)");
+      return util::PermissionDenied(
+          head + ": the request signature does not match; check MLVAULT_S3_SECRET_KEY" + " (HTTP " +
+          std::to_string(r.status) + " SignatureDoesNotMatch)");
     }
     if (r.status == 403) {
-      return util::PermissionDenied(head + ": access denied; the credentials lack permission for bucket " + c_.bucket + detail);
+      return util::PermissionDenied(head +
+                                    ": access denied; the credentials lack permission for bucket " +
+                                    c_.bucket + detail);
     }
     if (code == "XAmzContentSHA256Mismatch" || code == "BadDigest") {
-      return util::MakeError(util::ErrorCode::kIo, head + ": the body was damaged on the way" + detail);
+      return util::MakeError(util::ErrorCode::kIo,
+                             head + ": the body was damaged on the way" + detail);
     }
     if (r.status >= 500 || r.status == 429 || code == "SlowDown" || code == "RequestTimeout") {
       return util::Unavailable(head + ": the server is unavailable" + detail);
@@ -349,14 +385,16 @@ class S3BackendImpl final : public S3Backend {
 }  // namespace
 
 Status ParseS3Location(std::string_view location, S3Config& config) {
-  if (!location.starts_with("s3://")) return util::InvalidArgument("an S3 location starts with s3://, not " + std::string(location));
+  if (!location.starts_with("s3://"))
+    return util::InvalidArgument("an S3 location starts with s3://, not " + std::string(location));
   std::string_view rest = location.substr(5);
   size_t slash = rest.find('/');
   std::string bucket(rest.substr(0, slash));
   std::string prefix = slash == std::string_view::npos ? "" : std::string(rest.substr(slash + 1));
   while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
   if (bucket.size() < 3 || bucket.size() > 63) {
-    return util::InvalidArgument("invalid S3 location " + std::string(location) + ": a bucket name has 3 to 63 characters");
+    return util::InvalidArgument("invalid S3 location " + std::string(location) +
+                                 ": a bucket name has 3 to 63 characters");
   }
   for (char c : bucket) {
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.')) {
@@ -366,8 +404,8 @@ Status ParseS3Location(std::string_view location, S3Config& config) {
   }
   if (!prefix.empty()) {
     if (auto st = ValidateName(prefix); !st) {
-      return util::InvalidArgument("invalid S3 location " + std::string(location) + ": the prefix is not a valid name: " +
-                                   st.error().message());
+      return util::InvalidArgument("invalid S3 location " + std::string(location) +
+                                   ": the prefix is not a valid name: " + st.error().message());
     }
   }
   config.bucket = std::move(bucket);
@@ -375,13 +413,18 @@ Status ParseS3Location(std::string_view location, S3Config& config) {
   return util::Ok();
 }
 
-Result<std::unique_ptr<S3Backend>> S3Backend::Open(S3Config config, bool create_bucket, bool object_lock) {
-  if (config.endpoint.empty()) return util::InvalidArgument("no S3 endpoint: set MLVAULT_S3_ENDPOINT (e.g. https://s3.amazonaws.com)");
+Result<std::unique_ptr<S3Backend>> S3Backend::Open(S3Config config, bool create_bucket,
+                                                   bool object_lock) {
+  if (config.endpoint.empty())
+    return util::InvalidArgument(
+        "no S3 endpoint: set MLVAULT_S3_ENDPOINT (e.g. https://s3.amazonaws.com)");
   if (!config.endpoint.starts_with("http://") && !config.endpoint.starts_with("https://")) {
-    return util::InvalidArgument("the S3 endpoint must start with http:// or https://: " + config.endpoint);
+    return util::InvalidArgument("the S3 endpoint must start with http:// or https://: " +
+                                 config.endpoint);
   }
   if (config.access_key.empty() || config.secret_key.empty()) {
-    return util::InvalidArgument("no S3 credentials: set MLVAULT_S3_ACCESS_KEY and MLVAULT_S3_SECRET_KEY");
+    return util::InvalidArgument(
+        "no S3 credentials: set MLVAULT_S3_ACCESS_KEY and MLVAULT_S3_SECRET_KEY");
   }
   if (config.region.empty()) config.region = "us-east-1";
   if (config.bucket.empty()) return util::InvalidArgument("no S3 bucket given");

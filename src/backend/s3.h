@@ -50,7 +50,8 @@ class S3Backend : public Backend {
  public:
   // Checks that the bucket exists and the credentials are accepted (one listing request);
   // with `create_bucket`, makes a missing bucket first (with Object Lock when `object_lock`).
-  static Result<std::unique_ptr<S3Backend>> Open(S3Config config, bool create_bucket, bool object_lock = false);
+  static Result<std::unique_ptr<S3Backend>> Open(S3Config config, bool create_bucket,
+                                                 bool object_lock = false);
 
   // Removes every object under the prefix (multi-object delete, with Content-MD5). For tests
   // and for dropping a whole vault.

@@ -41,7 +41,8 @@ TEST(S3, ListingPagesThroughEveryKey) {
   c.list_page_size = 7;  // 23 objects: 4 pages
   auto b = S3Backend::Open(c, false);
   ASSERT_TRUE(b.has_value()) << b.error().ToString();
-  for (int i = 0; i < 23; ++i) ASSERT_TRUE((*b)->Put("p/" + std::to_string(i), util::AsBytes("x")).has_value());
+  for (int i = 0; i < 23; ++i)
+    ASSERT_TRUE((*b)->Put("p/" + std::to_string(i), util::AsBytes("x")).has_value());
   auto all = (*b)->List("p/");
   ASSERT_TRUE(all.has_value()) << all.error().ToString();
   EXPECT_EQ(all->size(), 23u);
@@ -80,7 +81,8 @@ TEST(S3, WrongSecretIsPermissionDeniedAndNeverPrinted) {
   auto b = S3Backend::Open(c, true);
   ASSERT_FALSE(b.has_value());
   EXPECT_EQ(b.error().code(), ErrorCode::kPermissionDenied) << b.error().ToString();
-  EXPECT_NE(b.error().message().find("MLVAULT_S3_SECRET_KEY"), std::string::npos) << b.error().message();
+  EXPECT_NE(b.error().message().find("MLVAULT_S3_SECRET_KEY"), std::string::npos)
+      << b.error().message();
   EXPECT_EQ(b.error().message().find(c.secret_key), std::string::npos);
   EXPECT_EQ(b.error().message().find(testing::RgwConfig()->secret_key), std::string::npos);
 }
@@ -92,7 +94,8 @@ TEST(S3, UnknownAccessKeyIsPermissionDenied) {
   auto b = S3Backend::Open(c, false);
   ASSERT_FALSE(b.has_value());
   EXPECT_EQ(b.error().code(), ErrorCode::kPermissionDenied) << b.error().ToString();
-  EXPECT_NE(b.error().message().find("MLVAULT_S3_ACCESS_KEY"), std::string::npos) << b.error().message();
+  EXPECT_NE(b.error().message().find("MLVAULT_S3_ACCESS_KEY"), std::string::npos)
+      << b.error().message();
 }
 
 TEST(S3, MissingBucketIsNotFoundUnlessCreated) {
@@ -137,14 +140,15 @@ TEST(S3, RetryRidesOutTransientFaults) {
   ASSERT_NE(s3, nullptr);
   int failures_left = 2;
   int calls = 0;
-  auto flaky = WithFaults(std::move(s3), [&](std::string_view op, std::string_view) -> util::Status {
-    ++calls;
-    if (op == "put" && failures_left > 0) {
-      --failures_left;
-      return util::Unavailable("injected: connection reset by peer");
-    }
-    return util::Ok();
-  });
+  auto flaky =
+      WithFaults(std::move(s3), [&](std::string_view op, std::string_view) -> util::Status {
+        ++calls;
+        if (op == "put" && failures_left > 0) {
+          --failures_left;
+          return util::Unavailable("injected: connection reset by peer");
+        }
+        return util::Ok();
+      });
   auto b = WithRetry(std::move(flaky), {.attempts = 4, .initial_backoff_ms = 5});
   ASSERT_TRUE(b->Put("after-faults", util::AsBytes("ok")).has_value());
   EXPECT_EQ(calls, 3);
@@ -191,8 +195,10 @@ TEST(OpenBackend, S3FromTheEnvironment) {
 }
 
 TEST(OpenBackend, LocationsAreChecked) {
-  for (const char* bad : {"s3://", "s3://ab", "s3://Upper/x", "s3://bucket/a//b", "s3://bucket/../x", "ftp://host/x"}) {
-    auto b = OpenBackend(bad, {.s3_endpoint = "http://127.0.0.1:1", .s3_access_key = "a", .s3_secret_key = "s"});
+  for (const char* bad : {"s3://", "s3://ab", "s3://Upper/x", "s3://bucket/a//b",
+                          "s3://bucket/../x", "ftp://host/x"}) {
+    auto b = OpenBackend(
+        bad, {.s3_endpoint = "http://127.0.0.1:1", .s3_access_key = "a", .s3_secret_key = "s"});
     ASSERT_FALSE(b.has_value()) << bad;
     EXPECT_EQ(b.error().code(), ErrorCode::kInvalidArgument) << bad << ": " << b.error().ToString();
   }
@@ -222,7 +228,8 @@ TEST(S3, WrongRegionIsNamed) {
   ASSERT_FALSE(b.has_value());
   EXPECT_EQ(b.error().code(), ErrorCode::kInvalidArgument) << b.error().ToString();
   EXPECT_NE(b.error().message().find("eu-central-7"), std::string::npos) << b.error().message();
-  EXPECT_NE(b.error().message().find("MLVAULT_S3_REGION"), std::string::npos) << b.error().message();
+  EXPECT_NE(b.error().message().find("MLVAULT_S3_REGION"), std::string::npos)
+      << b.error().message();
 }
 
 }  // namespace

@@ -1,9 +1,8 @@
 // The S3 backend against a deliberately failing HTTP server (cpp-httplib on 127.0.0.1): 503
 // SlowDown answers are retried by WithRetry with backoff until the server recovers; a server
 // that stops sending is cut off by the stall timeout; both surface as kUnavailable.
-#include <httplib.h>
-
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <atomic>
 #include <thread>
@@ -17,13 +16,16 @@ class FailingServer {
  public:
   FailingServer() {
     server_.Get("/b", [](const httplib::Request&, httplib::Response& res) {
-      res.set_content("<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>", "application/xml");
+      res.set_content("<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>",
+                      "application/xml");
     });
     server_.Put("/b/flaky", [this](const httplib::Request&, httplib::Response& res) {
       if (puts_.fetch_add(1) < 2) {
         res.status = 503;
-        res.set_content("<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>",
-                        "application/xml");
+        res.set_content(
+            "<Error><Code>SlowDown</Code><Message>Please reduce your request "
+            "rate.</Message></Error>",
+            "application/xml");
       } else {
         res.set_header("ETag", "\"x\"");
       }
@@ -81,7 +83,8 @@ TEST(S3FailingServer, StalledAnswersTimeOutAndRetriesGiveUp) {
   auto r = b->Get("stalls");
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code(), util::ErrorCode::kUnavailable) << r.error().ToString();
-  EXPECT_NE(r.error().message().find("gave up after 2 attempts"), std::string::npos) << r.error().message();
+  EXPECT_NE(r.error().message().find("gave up after 2 attempts"), std::string::npos)
+      << r.error().message();
 }
 
 }  // namespace

@@ -28,7 +28,8 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
   for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   std::string_view value = line.substr(colon + 1);
   while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-  while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.remove_suffix(1);
+  while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
+    value.remove_suffix(1);
   r->headers[name] = std::string(value);
   return size * n;
 }
@@ -72,8 +73,9 @@ util::Result<HttpResponse> HttpPool::Perform(const HttpRequest& req, const std::
   // No "Expect: 100-continue" round trip, and no default form content type on bodies.
   headers = curl_slist_append(headers, "Expect:");
   if (req.method == "PUT" || req.method == "POST") {
-    bool has_type = std::any_of(req.headers.begin(), req.headers.end(),
-                                [](const std::string& l) { return strncasecmp(l.c_str(), "content-type:", 13) == 0; });
+    bool has_type = std::any_of(req.headers.begin(), req.headers.end(), [](const std::string& l) {
+      return strncasecmp(l.c_str(), "content-type:", 13) == 0;
+    });
     if (!has_type) headers = curl_slist_append(headers, "Content-Type: application/octet-stream");
   }
   curl_easy_setopt(h, CURLOPT_URL, req.url.c_str());

@@ -15,10 +15,13 @@ class PrefixOwner final : public Backend {
  public:
   explicit PrefixOwner(std::unique_ptr<S3Backend> inner) : inner_(std::move(inner)) {}
   ~PrefixOwner() override {
-    if (auto st = inner_->RemoveAll(); !st) std::fprintf(stderr, "cleanup: %s\n", st.error().ToString().c_str());
+    if (auto st = inner_->RemoveAll(); !st)
+      std::fprintf(stderr, "cleanup: %s\n", st.error().ToString().c_str());
   }
   Status Put(std::string_view n, ByteView d) override { return inner_->Put(n, d); }
-  Result<Bytes> Get(std::string_view n, uint64_t o, uint64_t l) override { return inner_->Get(n, o, l); }
+  Result<Bytes> Get(std::string_view n, uint64_t o, uint64_t l) override {
+    return inner_->Get(n, o, l);
+  }
   Result<ObjectInfo> Stat(std::string_view n) override { return inner_->Stat(n); }
   Result<std::vector<ObjectInfo>> List(std::string_view p) override { return inner_->List(p); }
   Status Remove(std::string_view n) override { return inner_->Remove(n); }

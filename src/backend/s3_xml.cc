@@ -29,11 +29,14 @@ class Reader {
 
  private:
   std::unexpected<util::Error> Fail(const std::string& why) const {
-    return util::Corruption("malformed XML from the S3 server at byte " + std::to_string(pos_) + ": " + why);
+    return util::Corruption("malformed XML from the S3 server at byte " + std::to_string(pos_) +
+                            ": " + why);
   }
   bool Starts(std::string_view p) const { return s_.substr(pos_).starts_with(p); }
   void SkipSpace() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\r' || s_[pos_] == '\n')) ++pos_;
+    while (pos_ < s_.size() &&
+           (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\r' || s_[pos_] == '\n'))
+      ++pos_;
   }
   // Whitespace and comments between markup at the top level.
   util::Status SkipMisc() {
@@ -55,8 +58,8 @@ class Reader {
     return util::Ok();
   }
   static bool NameChar(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-           c == '.' || c == ':' || static_cast<unsigned char>(c) >= 0x80;
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.' || c == ':' || static_cast<unsigned char>(c) >= 0x80;
   }
   util::Result<std::string> Name() {
     size_t start = pos_;
@@ -97,20 +100,26 @@ class Reader {
       size_t semi = s_.find(';', pos_);
       if (semi == std::string_view::npos || semi - pos_ > 10) return Fail("bad entity reference");
       std::string_view ent = s_.substr(pos_ + 1, semi - pos_ - 1);
-      if (ent == "amp") out += '&';
-      else if (ent == "lt") out += '<';
-      else if (ent == "gt") out += '>';
-      else if (ent == "quot") out += '"';
-      else if (ent == "apos") out += '\'';
+      if (ent == "amp")
+        out += '&';
+      else if (ent == "lt")
+        out += '<';
+      else if (ent == "gt")
+        out += '>';
+      else if (ent == "quot")
+        out += '"';
+      else if (ent == "apos")
+        out += '\'';
       else if (ent.size() >= 2 && ent[0] == '#') {
         bool hex = ent[1] == 'x';
         std::string_view digits = ent.substr(hex ? 2 : 1);
         if (digits.empty()) return Fail("bad character reference");
         uint32_t cp = 0;
         for (char d : digits) {
-          int v = d >= '0' && d <= '9' ? d - '0'
+          int v = d >= '0' && d <= '9'          ? d - '0'
                   : hex && d >= 'a' && d <= 'f' ? d - 'a' + 10
-                  : hex && d >= 'A' && d <= 'F' ? d - 'A' + 10 : -1;
+                  : hex && d >= 'A' && d <= 'F' ? d - 'A' + 10
+                                                : -1;
           if (v < 0) return Fail("bad character reference");
           cp = cp * (hex ? 16 : 10) + static_cast<uint32_t>(v);
           if (cp > 0x10ffff) return Fail("character reference out of range");
@@ -141,7 +150,8 @@ class Reader {
       if (pos_ >= s_.size() || s_[pos_] != '=') return Fail("expected '=' in an attribute");
       ++pos_;
       SkipSpace();
-      if (pos_ >= s_.size() || (s_[pos_] != '"' && s_[pos_] != '\'')) return Fail("expected a quoted attribute value");
+      if (pos_ >= s_.size() || (s_[pos_] != '"' && s_[pos_] != '\''))
+        return Fail("expected a quoted attribute value");
       char q = s_[pos_++];
       std::string ignored;
       MLV_TRY(Text(ignored, q));
@@ -170,7 +180,8 @@ class Reader {
         MLV_TRY(SkipComment());
         continue;
       }
-      if (Starts("<!") || Starts("<?")) return Fail("CDATA, DTDs and processing instructions are not accepted");
+      if (Starts("<!") || Starts("<?"))
+        return Fail("CDATA, DTDs and processing instructions are not accepted");
       e.children.emplace_back();
       MLV_TRY(ParseElement(e.children.back(), depth + 1));
     }

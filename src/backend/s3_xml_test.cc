@@ -9,8 +9,10 @@ TEST(S3Xml, ParsesAListing) {
   auto doc = Parse(
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
       "<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>b</Name>"
-      "<IsTruncated>true</IsTruncated><NextContinuationToken>a&amp;b&#x3D;&#61;</NextContinuationToken>"
-      "<Contents><Key>p/a&lt;1&gt;</Key><Size>12</Size></Contents><Contents><Key>p/b</Key><Size>0</Size>"
+      "<IsTruncated>true</IsTruncated><NextContinuationToken>a&amp;b&#x3D;&#61;</"
+      "NextContinuationToken>"
+      "<Contents><Key>p/a&lt;1&gt;</Key><Size>12</Size></Contents><Contents><Key>p/b</Key><Size>0</"
+      "Size>"
       "</Contents><Empty/></ListBucketResult>");
   ASSERT_TRUE(doc.has_value()) << doc.error().ToString();
   EXPECT_EQ(doc->name, "ListBucketResult");
@@ -25,7 +27,9 @@ TEST(S3Xml, ParsesAListing) {
 }
 
 TEST(S3Xml, ParsesAnErrorWithPrefixedNamesAndComments) {
-  auto doc = Parse("<!-- c --><s3:Error a='1'><Code>NoSuchKey</Code><!-- x --><Message>m &#233;</Message></s3:Error>\n");
+  auto doc = Parse(
+      "<!-- c --><s3:Error a='1'><Code>NoSuchKey</Code><!-- x --><Message>m "
+      "&#233;</Message></s3:Error>\n");
   ASSERT_TRUE(doc.has_value()) << doc.error().ToString();
   EXPECT_EQ(doc->name, "Error");
   EXPECT_EQ(doc->ChildText("Code"), "NoSuchKey");
@@ -33,10 +37,11 @@ TEST(S3Xml, ParsesAnErrorWithPrefixedNamesAndComments) {
 }
 
 TEST(S3Xml, RefusesMalformedOrUnsafeDocuments) {
-  for (const char* bad : {"", "text", "<a>", "<a></b>", "<a><b></a></b>", "<a>&unknown;</a>", "<a>&#0;</a>",
-                          "<a>&#x110000;</a>", "<a></a><b></b>", "<a></a>trailing", "<!DOCTYPE a><a></a>",
-                          "<a><![CDATA[x]]></a>", "<a b></a>", "<a b=1></a>", "<a b=\"1></a>", "<a>&amp</a>",
-                          "<?xml version=\"1.0\"", "<a><?pi?></a>"}) {
+  for (const char* bad :
+       {"", "text", "<a>", "<a></b>", "<a><b></a></b>", "<a>&unknown;</a>", "<a>&#0;</a>",
+        "<a>&#x110000;</a>", "<a></a><b></b>", "<a></a>trailing", "<!DOCTYPE a><a></a>",
+        "<a><![CDATA[x]]></a>", "<a b></a>", "<a b=1></a>", "<a b=\"1></a>", "<a>&amp</a>",
+        "<?xml version=\"1.0\"", "<a><?pi?></a>"}) {
     auto doc = Parse(bad);
     EXPECT_FALSE(doc.has_value()) << bad;
     if (!doc) {

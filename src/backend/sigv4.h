@@ -30,11 +30,11 @@ struct Scope {
 };
 
 struct Request {
-  std::string method;       // "GET", "PUT", ...
-  std::string path;         // the path as sent, already URI-encoded ("/bucket/a%20b")
-  Pairs query;              // decoded names and values, any order; encoded when canonicalised
-  Pairs headers;            // every header to sign (must include host and x-amz-date)
-  std::string payload_hash; // lowercase hex SHA-256 of the body, or "UNSIGNED-PAYLOAD"
+  std::string method;        // "GET", "PUT", ...
+  std::string path;          // the path as sent, already URI-encoded ("/bucket/a%20b")
+  Pairs query;               // decoded names and values, any order; encoded when canonicalised
+  Pairs headers;             // every header to sign (must include host and x-amz-date)
+  std::string payload_hash;  // lowercase hex SHA-256 of the body, or "UNSIGNED-PAYLOAD"
 };
 
 // RFC 3986 percent-encoding as SigV4 wants it: unreserved A-Z a-z 0-9 - . _ ~ kept, every other
