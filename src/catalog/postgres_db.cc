@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <random>
+#include <set>
 #include <thread>
 
 #include <fmt/core.h>
@@ -28,6 +29,21 @@ constexpr int64_t kMigrationLockKey = 0x6d6c766d696772;
 // PostgreSQL type OIDs (pg_type.h) of the columns we turn into numbers.
 constexpr Oid kBoolOid = 16, kInt8Oid = 20, kInt2Oid = 21, kInt4Oid = 23, kOidOid = 26,
               kFloat4Oid = 700, kFloat8Oid = 701, kNumericOid = 1700;
+
+// libpq's messages span lines ("...failed: refused\n\tIs the server running...?"): one line.
+std::string OneLine(std::string msg) {
+  std::string out;
+  for (size_t i = 0; i < msg.size(); ++i) {
+    if (msg[i] == '\n') {
+      while (i + 1 < msg.size() && (msg[i + 1] == '\t' || msg[i + 1] == ' ')) ++i;
+      if (i + 1 < msg.size()) out += ' ';
+    } else {
+      out += msg[i];
+    }
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
 
 bool Retryable(const std::string& state) { return state == "40001" || state == "40P01"; }
 
@@ -93,6 +109,14 @@ class PostgresDb : public Db {
   }
 
   Status Migrate(const std::vector<Migration>& migrations) override {
+    // Fast path, one round trip: every migration is applied already (the usual case).
+    if (auto done = Run("SELECT id FROM schema_migrations", {}, nullptr); done) {
+      std::set<std::string> have;
+      for (const auto& r : *done) have.insert(r.Text(0));
+      if (std::all_of(migrations.begin(), migrations.end(),
+                      [&](const Migration& m) { return have.contains(m.id); }))
+        return util::Ok();
+    }
     // One migrator at a time across every process sharing the database: a session-level
     // advisory lock, held until every migration is applied (or one failed).
     MLV_TRY(Run(fmt::format("SELECT pg_advisory_lock({})", kMigrationLockKey), {}, nullptr));
@@ -138,7 +162,7 @@ class PostgresDb : public Db {
     PQreset(conn_);
     if (PQstatus(conn_) != CONNECTION_OK)
       return util::Unavailable("cannot reconnect to the catalog " + name_ + ": " +
-                               PQerrorMessage(conn_) + "; check that the server is running");
+                               OneLine(PQerrorMessage(conn_)) + " (check that the server is running)");
     return util::Ok();
   }
 
@@ -225,7 +249,7 @@ class PostgresDb : public Db {
     std::string msg = res && PQresultErrorMessage(res) && *PQresultErrorMessage(res)
                           ? PQresultErrorMessage(res)
                           : PQerrorMessage(conn_);
-    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    msg = OneLine(msg);
     if (PQstatus(conn_) != CONNECTION_OK || last_state_.starts_with("08") ||
         last_state_ == "57P01" || last_state_ == "57P02" || last_state_ == "57P03")
       return util::Unavailable("lost the connection to the catalog " + name_ + ": " + msg +
@@ -259,8 +283,7 @@ Result<std::unique_ptr<Db>> OpenPostgres(const std::string& url) {
   PGconn* conn = PQconnectdbParams(keys, vals, 1);
   if (!conn) return util::Unavailable("cannot connect to the catalog: out of memory");
   if (PQstatus(conn) != CONNECTION_OK) {
-    std::string msg = PQerrorMessage(conn);
-    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    std::string msg = OneLine(PQerrorMessage(conn));
     std::string where = Redacted(conn);
     PQfinish(conn);
     return util::Unavailable("cannot connect to the catalog " + where + ": " + msg +
