@@ -67,8 +67,9 @@ start() {
   [ -n "$DIR" ] || DIR=$(mktemp -d "${TMPDIR:-/tmp}/mlvault-pg-XXXXXX")
   [ -n "$PORT" ] || PORT=$(free_port)
   if [ -f "$DIR/data/postmaster.pid" ] && kill -0 "$(head -1 "$DIR/data/postmaster.pid")" 2>/dev/null; then
-    echo "start-postgres.sh: a server is already running in $DIR; stop it first: $0 stop --dir $DIR" >&2
-    exit 1
+    # A server left behind by an interrupted run in this throw-away folder: replace it.
+    echo "start-postgres.sh: stopping the server left running in $DIR" >&2
+    stop >/dev/null
   fi
   rm -rf "$DIR/data"
   mkdir -p "$DIR"
