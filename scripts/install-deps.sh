@@ -12,6 +12,8 @@ PKGS=(
   # libraries
   libssl-dev libzstd-dev libfmt-dev nlohmann-json3-dev libcli11-dev
   libsqlite3-dev sqlite3 libcpp-httplib-dev libcurl4-openssl-dev
+  # the PostgreSQL catalog (libpq) and the throw-away server its tests start
+  libpq-dev libpqxx-dev postgresql-15
   # tests
   libgtest-dev libgmock-dev
   # S3 backend tests: a throw-away Ceph RADOS Gateway (scripts/start-rgw.sh)
