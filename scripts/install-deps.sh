@@ -14,6 +14,9 @@ PKGS=(
   libsqlite3-dev sqlite3 libcpp-httplib-dev libcurl4-openssl-dev
   # tests
   libgtest-dev libgmock-dev
+  # fuzzing (libFuzzer), thread-safety analysis and clang-tidy: clang 16 is the first Debian 12
+  # clang that compiles libstdc++ 12's <expected>
+  clang-16 libclang-rt-16-dev clang-tidy-16
 )
 if [ "${1:-}" = "--bench" ]; then
   PKGS+=(restic borgbackup time hyperfine)
