@@ -18,6 +18,9 @@ PKGS=(
   libgtest-dev libgmock-dev
   # S3 backend tests: a throw-away Ceph RADOS Gateway (scripts/start-rgw.sh)
   ceph-mon ceph-osd radosgw ceph-common
+  # fuzzing (libFuzzer), thread-safety analysis and clang-tidy: clang 16 is the first Debian 12
+  # clang that compiles libstdc++ 12's <expected>
+  clang-16 libclang-rt-16-dev clang-tidy-16
 )
 if [ "${1:-}" = "--bench" ]; then
   PKGS+=(restic borgbackup time hyperfine)
