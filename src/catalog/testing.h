@@ -13,6 +13,7 @@
 
 #include <cstdlib>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "catalog/db.h"
@@ -22,6 +23,10 @@
 namespace mlvault::catalog {
 
 enum class Engine { kSqlite, kPostgres };
+
+inline void PrintTo(Engine engine, std::ostream* os) {
+  *os << (engine == Engine::kSqlite ? "sqlite" : "postgres");
+}
 
 inline std::string EngineName(const ::testing::TestParamInfo<Engine>& info) {
   return info.param == Engine::kSqlite ? "sqlite" : "postgres";
