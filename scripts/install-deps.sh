@@ -14,6 +14,8 @@ PKGS=(
   libsqlite3-dev sqlite3 libcpp-httplib-dev libcurl4-openssl-dev
   # tests
   libgtest-dev libgmock-dev
+  # vault fidelity tests: setfattr/getfattr, setfacl, setcap, chattr
+  attr acl libcap2-bin e2fsprogs
 )
 if [ "${1:-}" = "--bench" ]; then
   PKGS+=(restic borgbackup time hyperfine)

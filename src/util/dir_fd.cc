@@ -2,9 +2,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -149,6 +151,14 @@ Status RemoveTreeAt(int dirfd, const std::string& name, std::string_view shown_i
     stack.push_back(Frame{std::move(fd), std::move(children), std::move(child)});
   }
   return Ok();
+}
+
+void RaiseFdLimit() {
+  struct rlimit rl;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = std::min<rlim_t>(rl.rlim_max, 65536);
+    (void)::setrlimit(RLIMIT_NOFILE, &rl);
+  }
 }
 
 }  // namespace mlvault::util

@@ -44,4 +44,8 @@ bool DirIsEmpty(int fd);
 // directories on the way are made writable first. A missing name is fine.
 Status RemoveTreeAt(int dirfd, const std::string& name, std::string_view shown = {});
 
+// Raises the soft limit of open descriptors to the hard limit (at most 65536): walks that hold a
+// descriptor per directory in progress need more than the common default of 1024. Harmless.
+void RaiseFdLimit();
+
 }  // namespace mlvault::util

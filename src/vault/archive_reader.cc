@@ -39,6 +39,8 @@ void Archiver::ReadBatch(std::vector<FileJob*> batch) {
         continue;
       }
       fds[i].reset(fd);
+      TreeEntry& e = f->dir->entries[f->entry];
+      ReadExtras(fd, -1, e.name, f->path, e);
       (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
     }
   }
@@ -131,6 +133,7 @@ void Archiver::ReadBig(FileJob* f, bool block_mode) {
     return done();
   }
   UniqueFd fd(raw);
+  if (!block_mode) ReadExtras(fd.get(), -1, "", f->path, f->dir->entries[f->entry]);
   f->dirfd.reset();
   struct stat st;
   if (::fstat(fd.get(), &st) != 0 ||

@@ -30,7 +30,7 @@ void FillMeta(TreeEntry& e, const struct stat& st) {
 
 // Opens a file for reading without following a symlink and without touching its atime where
 
-bool Archiver::ReuseFromParent(TreeEntry& e, const TreeEntry* old) {
+bool Archiver::ReuseFromParent(TreeEntry& e, const TreeEntry* old, bool old_has_extras) {
   if (old == nullptr || old->type != EntryType::kFile || old->size != e.size ||
       old->mtime_sec != e.mtime_sec || old->mtime_nsec != e.mtime_nsec ||
       old->ctime_sec != e.ctime_sec || old->ctime_nsec != e.ctime_nsec || old->ino != e.ino) {
@@ -41,7 +41,24 @@ bool Archiver::ReuseFromParent(TreeEntry& e, const TreeEntry* old) {
     if (!p.hole && !index_->Contains(p.id)) return false;
   }
   e.pieces = old->pieces;
+  if (old_has_extras) {
+    e.xattrs = old->xattrs;
+    e.fs_flags = old->fs_flags;
+  }
   return true;
+}
+
+void Archiver::ReadExtras(int fd, int dirfd, const std::string& name, const std::string& path,
+                          TreeEntry& e) {
+  std::string via;
+  if (fd < 0) via = "/proc/self/fd/" + std::to_string(dirfd) + "/" + name;
+  auto x = vault::ReadXattrs(fd, via, PrintablePath(path));
+  if (x) {
+    e.xattrs = std::move(*x);
+  } else {
+    Warn(x.error().message() + "; recorded without them");
+  }
+  if (fd >= 0) e.fs_flags = ReadFsFlags(fd);
 }
 
 const TreeEntry* FindEntry(const Tree* tree, const std::string& name) {
@@ -130,6 +147,13 @@ void Archiver::ScanDir(DirNode* node, std::shared_ptr<UniqueFd> fd, std::vector<
     ::closedir(dir);
   }
   std::sort(names.begin(), names.end());
+  // This directory's own extended attributes and flags go into its entry in the parent (the
+  // parent's entries no longer change size; this slot is this scan's alone). The source root's
+  // are not recorded (the manifest holds the root's stat metadata only).
+  if (node->parent != nullptr) {
+    TreeEntry& self = node->parent->entries[node->parent_entry];
+    ReadExtras(fd->get(), -1, "", node->path, self);
+  }
 
   const Tree* old_tree = node->parent_tree.get();
   node->entries.reserve(names.size());
@@ -151,18 +175,26 @@ void Archiver::ScanDir(DirNode* node, std::shared_ptr<UniqueFd> fd, std::vector<
     TreeEntry e;
     e.name = name;
     FillMeta(e, st);
+    e.user = names_.User(e.uid);
+    e.group = names_.Group(e.gid);
     const TreeEntry* old = FindEntry(old_tree, name);
     if (S_ISREG(st.st_mode)) {
       e.type = EntryType::kFile;
       e.size = static_cast<uint64_t>(st.st_size);
       ++files_;
       bytes_total_ += e.size;
-      if (e.size == 0) {
+      const bool old_extras = old_tree != nullptr && old_tree->version >= 2;
+      if (e.size == 0 || ReuseFromParent(e, old, old_extras)) {
+        if (e.size != 0) {
+          ++unchanged_;
+          bytes_done_ += e.size;
+        }
         ++files_done_;
-      } else if (ReuseFromParent(e, old)) {
-        ++unchanged_;
-        ++files_done_;
-        bytes_done_ += e.size;
+        if (e.size == 0 || !old_extras) {
+          // Not read, so its extras are read here (an empty file, or a parent without them).
+          UniqueFd ffd(OpenForRead(fd->get(), name.c_str()));
+          if (ffd.valid()) ReadExtras(ffd.get(), -1, name, Join(node->path, name), e);
+        }
       } else {
         file_entries.push_back(node->entries.size());
       }
@@ -201,13 +233,16 @@ void Archiver::ScanDir(DirNode* node, std::shared_ptr<UniqueFd> fd, std::vector<
       }
       e.target = std::move(target);
       ++other_;
+      ReadExtras(-1, fd->get(), name, Join(node->path, name), e);
     } else if (S_ISFIFO(st.st_mode)) {
       e.type = EntryType::kFifo;
       ++other_;
+      ReadExtras(-1, fd->get(), name, Join(node->path, name), e);
     } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
       e.type = S_ISCHR(st.st_mode) ? EntryType::kCharDev : EntryType::kBlockDev;
       e.rdev = st.st_rdev;
       ++other_;
+      ReadExtras(-1, fd->get(), name, Join(node->path, name), e);
     } else {
       Warn(fmt::format("{} is a socket or unknown file type; skipped",
                        PrintablePath(Join(node->path, name))));

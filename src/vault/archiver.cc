@@ -24,6 +24,7 @@
 #include <cerrno>
 #include <thread>
 
+#include "util/dir_fd.h"
 #include "util/log.h"
 #include "vault/archiver_internal.h"
 #include "vault/lock.h"
@@ -41,26 +42,13 @@ Parallelism ParallelismFor(const Options& options) {
 }
 
 namespace archive {
-namespace {
-
-void RaiseFdLimit() {
-  // Scanners and batched readers hold directory and file descriptors in flight; the soft limit
-  // of 1024 common on Linux is too low for wide trees. Raising to the hard limit is harmless.
-  struct rlimit rl;
-  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = std::min<rlim_t>(rl.rlim_max, 65536);
-    (void)::setrlimit(RLIMIT_NOFILE, &rl);
-  }
-}
-
-}  // namespace
 
 Result<BackupResult> Archiver::Run() {
   const double t0 = util::MonotonicSeconds();
   const util::TimeMicros started = repo_->options().clock->Now();
   level_ = std::clamp(repo_->options().compression_level, 1, 19);
   block_kind_ = req_.kind == VolumeKind::kBlock;
-  RaiseFdLimit();
+  util::RaiseFdLimit();
 
   // The source.
   struct stat root_st;
@@ -137,7 +125,8 @@ Result<BackupResult> Archiver::Run() {
     files_total_ = 1;
     bytes_total_ = e.size;
     bool reused =
-        S_ISREG(root_st.st_mode) && ReuseFromParent(e, FindEntry(parent_root.get(), "image"));
+        S_ISREG(root_st.st_mode) &&
+        ReuseFromParent(e, FindEntry(parent_root.get(), "image"), /*old_has_extras=*/true);
     root->entries.push_back(std::move(e));
     if (reused) {
       ++unchanged_;

@@ -17,6 +17,7 @@
 #include "util/files.h"
 #include "util/thread_pool.h"
 #include "vault/engine.h"
+#include "vault/file_meta.h"
 #include "vault/operation_state.h"
 #include "vault/slab_pool.h"
 
@@ -143,7 +144,14 @@ class Archiver {
                size_t& batch_bytes);
   void PushDir(DirNode* node, std::shared_ptr<UniqueFd> parent_fd, std::string name);
   void FlushBatch(std::vector<FileJob*>& batch, size_t& batch_bytes);
-  bool ReuseFromParent(TreeEntry& e, const TreeEntry* old);
+  // Takes an unchanged file's pieces (and, from a version 2 tree, its extended attributes and
+  // inode flags: changing them changes the ctime) from the parent's entry.
+  bool ReuseFromParent(TreeEntry& e, const TreeEntry* old, bool old_has_extras);
+  // Reads extended attributes (and, for regular files and directories, inode flags) into `e`
+  // through an open descriptor, or when fd < 0 through `name` in `dirfd` without following a
+  // symlink. Unreadable attributes are a warning; the entry is kept.
+  void ReadExtras(int fd, int dirfd, const std::string& name, const std::string& path,
+                  TreeEntry& e);
 
   // ---- reading (archive_reader.cc)
   void ReadBatch(std::vector<FileJob*> batch);
@@ -174,6 +182,7 @@ class Archiver {
   int level_ = 3;
   bool block_kind_ = false;
 
+  OwnerNames names_;
   SlabPool slabs_;
   IndexWriter index_writer_;
   PackWriter data_packs_;

@@ -71,7 +71,7 @@ Status Restorer::RestoreBlock() {
     if (::fsync(f->fd.get()) != 0) return util::ErrnoError("cannot flush " + target_, errno);
     f->fd.reset();
   } else {
-    ApplyMeta(f->fd.get(), f->entry, target_);
+    ApplyMeta(f->fd.get(), f->entry, [this] { return target_; });
     f->fd.reset();
   }
   ++files_done_;

@@ -55,7 +55,7 @@ bool Restorer::Fetch(std::vector<Want>& wants, bool block_device) {
       if (plain.size() != w.length) {
         Fail(util::Error(util::ErrorCode::kCorruption,
                          fmt::format("chunk {} of {} has {} bytes, the tree says {}", IdHex(w.id),
-                                     PrintablePath(w.file->path), plain.size(), w.length)));
+                                     PrintablePath(w.file->Path()), plain.size(), w.length)));
         return false;
       }
       if (w.file->failed) continue;
@@ -66,7 +66,7 @@ bool Restorer::Fetch(std::vector<Want>& wants, bool block_device) {
                              static_cast<off_t>(w.file_offset + done));
         if (n < 0) {
           if (errno == EINTR) continue;
-          Fail(util::ErrnoError("cannot write " + PrintablePath(w.file->path), errno).error());
+          Fail(util::ErrnoError("cannot write " + PrintablePath(w.file->Path()), errno).error());
           return false;
         }
         done += static_cast<size_t>(n);
@@ -96,9 +96,15 @@ void Restorer::FlushBatch() {
 
 void Restorer::RunBatch(std::vector<std::unique_ptr<FileState>>& files) {
   std::vector<Want> wants;
+  bool ok = !Stopped();
   for (auto& f : files) {
-    if (Stopped()) return;
-    auto fd = CreateFile(f->dirfd->get(), f->name, f->path, f->entry.mode, &f->mode_set);
+    if (!ok || Stopped()) {
+      ok = false;
+      break;
+    }
+    FileState* fp = f.get();
+    auto fd = CreateFile(f->dir->fd.get(), f->name, [fp] { return fp->Path(); }, f->entry.mode,
+                         &f->mode_set);
     if (!fd) {
       if (fd.error().code() == util::ErrorCode::kConflict)
         Fail(fd.error());
@@ -108,22 +114,25 @@ void Restorer::RunBatch(std::vector<std::unique_ptr<FileState>>& files) {
       continue;
     }
     f->fd = std::move(*fd);
+    f->created = true;
     // Without holes the writes cover the whole file; holes need the size set first.
     const bool has_hole = std::any_of(f->entry.pieces.begin(), f->entry.pieces.end(),
                                       [](const Piece& p) { return p.hole; });
     if (has_hole && ::ftruncate(f->fd.get(), static_cast<off_t>(f->entry.size)) != 0) {
-      Fail(util::ErrnoError("cannot size " + PrintablePath(f->path), errno).error());
-      return;
+      Fail(util::ErrnoError("cannot size " + PrintablePath(f->Path()), errno).error());
+      ok = false;
+      break;
     }
     uint64_t off = 0;
     for (const auto& p : f->entry.pieces) {
       if (!p.hole) {
         const BlobLocation* loc = index_->Find(p.id);
         if (loc == nullptr) {
-          Fail(util::Error(
-              util::ErrorCode::kCorruption,
-              fmt::format("chunk {} of {} is in no index", IdHex(p.id), PrintablePath(f->path))));
-          return;
+          Fail(util::Error(util::ErrorCode::kCorruption,
+                           fmt::format("chunk {} of {} is in no index", IdHex(p.id),
+                                       PrintablePath(f->Path()))));
+          ok = false;
+          break;
         }
         wants.push_back(
             Want{loc->pack, loc->offset, loc->stored_len, p.id, loc, f.get(), off, p.length});
@@ -133,13 +142,15 @@ void Restorer::RunBatch(std::vector<std::unique_ptr<FileState>>& files) {
       off += p.length;
     }
   }
-  if (!Fetch(wants, false)) return;
+  if (ok) ok = Fetch(wants, false);
+  // Every file of the batch ends here, finished or not (an unfinished one is removed).
   for (auto& f : files) {
-    if (f->failed || !f->fd.valid()) continue;
-    ApplyMeta(f->fd.get(), f->entry, f->path, f->mode_set);
-    f->fd.reset();
-    f->dirfd.reset();
-    ++files_done_;
+    const bool complete = ok && !f->failed && f->fd.valid();
+    if (complete) {
+      ApplyMeta(f->fd.get(), f->entry, [&f] { return f->Path(); }, f->mode_set);
+      ++files_done_;
+    }
+    FileEnded(*f, complete);
   }
 }
 
@@ -161,7 +172,7 @@ void Restorer::RunSegment(std::shared_ptr<FileState> f, size_t first, size_t las
                 ::pwrite(f->fd.get(), zeros.data(), n, static_cast<off_t>(f->offsets[i] + done));
             if (w < 0) {
               if (errno == EINTR) continue;
-              Fail(util::ErrnoError("cannot write " + PrintablePath(f->path), errno).error());
+              Fail(util::ErrnoError("cannot write " + PrintablePath(f->Path()), errno).error());
               ok = false;
               break;
             }
@@ -175,7 +186,7 @@ void Restorer::RunSegment(std::shared_ptr<FileState> f, size_t first, size_t las
       if (loc == nullptr) {
         Fail(util::Error(
             util::ErrorCode::kCorruption,
-            fmt::format("chunk {} of {} is in no index", IdHex(p.id), PrintablePath(f->path))));
+            fmt::format("chunk {} of {} is in no index", IdHex(p.id), PrintablePath(f->Path()))));
         ok = false;
         break;
       }
@@ -188,12 +199,12 @@ void Restorer::RunSegment(std::shared_ptr<FileState> f, size_t first, size_t las
 }
 
 void Restorer::FinishLarge(FileState* f) {
-  if (!state_.failed() && f->fd.valid()) {
-    ApplyMeta(f->fd.get(), f->entry, f->path);
+  const bool complete = !state_.failed() && !f->failed && f->fd.valid();
+  if (complete) {
+    ApplyMeta(f->fd.get(), f->entry, [f] { return f->Path(); });
     ++files_done_;
   }
-  f->fd.reset();
-  f->dirfd.reset();
+  FileEnded(*f, complete);
 }
 
 }  // namespace mlvault::vault::restore

@@ -18,6 +18,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "vault/restorer_internal.h"
 
@@ -42,11 +43,23 @@ Result<RestoreStats> Restorer::Run() {
   }
   index_ = MLV_TRY(repo_->LoadIndex(nullptr, nullptr, /*keep_raw=*/false));
   writers_ = std::make_unique<util::ThreadPool>(par_.io, 2 * par_.io);
+  util::RaiseFdLimit();  // one descriptor per directory in progress (deep trees)
   Status st = point_.kind == VolumeKind::kBlock ? RestoreBlock() : RestoreFilesystem();
   writers_->Wait();
   writers_.reset();
-  if (!st) return std::unexpected(st.error());
-  if (auto e = state_.error()) return std::unexpected(*e);
+  std::optional<util::Error> error;
+  if (!st) error = st.error();
+  if (!error) error = state_.error();
+  if (error) {
+    // A failed restore into an empty (or new) target leaves nothing behind: no empty or partial
+    // file can be mistaken for a restored one. With --overwrite only unfinished files go.
+    if (point_.kind == VolumeKind::kFilesystem && target_was_empty_) {
+      RemovePartial();
+      return std::unexpected(error->WithContext("restore failed; what it had made in " + target_ +
+                                                " was removed"));
+    }
+    return std::unexpected(*error);
+  }
   RestoreStats s;
   s.files = files_;
   s.dirs = dirs_count_;
