@@ -21,6 +21,8 @@ PKGS=(
   # fuzzing (libFuzzer), thread-safety analysis and clang-tidy: clang 16 is the first Debian 12
   # clang that compiles libstdc++ 12's <expected>
   clang-16 libclang-rt-16-dev clang-tidy-16
+  # vault fidelity tests: setfattr/getfattr, setfacl, setcap, chattr
+  attr acl libcap2-bin e2fsprogs
 )
 if [ "${1:-}" = "--bench" ]; then
   PKGS+=(restic borgbackup time hyperfine)

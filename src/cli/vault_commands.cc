@@ -75,7 +75,8 @@ json Labels(const std::map<std::string, std::string>& labels) {
 }
 
 json PointJson(const vault::RecoveryPointInfo& p) {
-  return {{"id", p.id},
+  if (!p.problem.empty() && p.source.empty()) return {{"id", p.id}, {"problem", p.problem}};
+  json j = {{"id", p.id},
           {"kind", vault::VolumeKindName(p.kind)},
           {"source", p.source},
           {"time", util::FormatTime(p.time)},
@@ -86,6 +87,8 @@ json PointJson(const vault::RecoveryPointInfo& p) {
           {"bytesTotal", p.bytes_total},
           {"bytesStored", p.bytes_stored},
           {"durationSeconds", p.duration_seconds}};
+  if (!p.problem.empty()) j["problem"] = p.problem;
+  return j;
 }
 
 // Runs `fn` with a terminal progress bar (drawn only when stderr is a terminal).

@@ -1,10 +1,15 @@
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 
 #include "util/bytes.h"
 #include "util/clock.h"
+#include "util/dir_fd.h"
 #include "util/error.h"
 #include "util/files.h"
 #include "util/random.h"
@@ -90,6 +95,58 @@ TEST(ThreadPool, RunsEverythingWithBoundedQueue) {
     pool.Wait();
     EXPECT_EQ(sum.load(), 500500);
   }
+}
+
+TEST(DirFd, OpensBeneathWithoutFollowingSymlinksAndCreatesOnRequest) {
+  auto tmp = MakeTempDir("mlv-dirfd-");
+  ASSERT_TRUE(tmp);
+  std::filesystem::create_directories(*tmp + "/a/b");
+  std::filesystem::create_directory_symlink(*tmp + "/a", *tmp + "/link");
+  UniqueFd root(::open(tmp->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(root.valid());
+  std::vector<std::string> ab{"a", "b"}, via_link{"link", "b"}, dotdot{"a", ".."}, made{"x", "y"};
+  EXPECT_TRUE(OpenDirBeneath(root.get(), ab));
+  auto r = OpenDirBeneath(root.get(), via_link);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("link"), std::string::npos) << r.error().message();
+  auto bad = OpenDirBeneath(root.get(), dotdot);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code(), ErrorCode::kInvalidArgument);
+  auto missing = OpenDirBeneath(root.get(), made);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
+  EXPECT_TRUE(OpenDirBeneath(root.get(), made, /*create=*/true, 0700));
+  EXPECT_TRUE(std::filesystem::is_directory(*tmp + "/x/y"));
+  auto names = ListDirFd(root.get());
+  ASSERT_TRUE(names);
+  std::sort(names->begin(), names->end());
+  EXPECT_EQ(*names, (std::vector<std::string>{"a", "link", "x"}));
+  EXPECT_FALSE(DirIsEmpty(root.get()));
+  ASSERT_TRUE(RemoveAll(*tmp));
+}
+
+TEST(DirFd, RemoveTreeAtRemovesDeepTreesAndNeverFollowsSymlinks) {
+  auto tmp = MakeTempDir("mlv-dirfd-");
+  ASSERT_TRUE(tmp);
+  std::filesystem::create_directories(*tmp + "/keep");
+  ASSERT_TRUE(WriteFileAtomic(*tmp + "/keep/file", std::string_view("x"), false));
+  UniqueFd root(::open(tmp->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(::mkdirat(root.get(), "gone", 0500) == 0);
+  // A chain deeper than PATH_MAX allows as one path, a read-only directory and a symlink out.
+  UniqueFd cur(::openat(root.get(), "gone", O_RDONLY | O_DIRECTORY));
+  ASSERT_EQ(::symlinkat((*tmp + "/keep").c_str(), cur.get(), "out"), 0);
+  ASSERT_EQ(::fchmod(cur.get(), 0700), 0);
+  for (int i = 0; i < 3000; ++i) {
+    ASSERT_EQ(::mkdirat(cur.get(), "dd", 0700), 0);
+    cur.reset(::openat(cur.get(), "dd", O_RDONLY | O_DIRECTORY));
+    ASSERT_TRUE(cur.valid());
+  }
+  cur.reset();
+  ASSERT_TRUE(RemoveTreeAt(root.get(), "gone"));
+  EXPECT_FALSE(std::filesystem::exists(*tmp + "/gone"));
+  EXPECT_TRUE(std::filesystem::exists(*tmp + "/keep/file"));
+  EXPECT_TRUE(RemoveTreeAt(root.get(), "gone"));  // missing is fine
+  ASSERT_TRUE(RemoveAll(*tmp));
 }
 
 }  // namespace
