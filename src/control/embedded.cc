@@ -5,6 +5,7 @@
 #include "catalog/control_schema.h"
 #include "control/iam_authorizer.h"
 #include "control/identity.h"
+#include "control/workspace_keys.h"
 #include "util/files.h"
 #include "util/log.h"
 
@@ -18,8 +19,11 @@ std::vector<catalog::Migration> AllMigrations() {
 
 util::Result<std::unique_ptr<catalog::Db>> OpenCatalog(const std::string& home) {
   MLV_TRY_CTX(util::MakeDirs(home, 0700), "MLVAULT_HOME");
+  MLV_TRY_CTX(util::EnsurePrivateDir(home), "MLVAULT_HOME");  // issue 10 finding 2: as ssh does
   auto db = MLV_TRY(catalog::OpenSqlite(home + "/catalog.db"));
   MLV_TRY_CTX(db->Migrate(AllMigrations()), "catalog " + home + "/catalog.db");
+  MLV_TRY_CTX(util::EnsurePrivateDir(home), "MLVAULT_HOME");  // the catalog files it made: 0600
+  MLV_TRY(LoadCatalogSecret(home));  // to open the sealed workspace keys
   return db;
 }
 
