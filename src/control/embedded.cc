@@ -6,6 +6,7 @@
 #include "catalog/control_schema.h"
 #include "control/iam_authorizer.h"
 #include "control/identity.h"
+#include "control/workspace_keys.h"
 #include "util/files.h"
 #include "util/log.h"
 
@@ -24,8 +25,11 @@ std::string CatalogLocation(const std::string& home) {
 
 util::Result<std::unique_ptr<catalog::Db>> OpenCatalog(const std::string& home) {
   MLV_TRY_CTX(util::MakeDirs(home, 0700), "MLVAULT_HOME");
+  MLV_TRY_CTX(util::EnsurePrivateDir(home), "MLVAULT_HOME");  // checked as ssh checks ~/.ssh
   auto db = MLV_TRY(catalog::OpenCatalog(CatalogLocation(home)));
   MLV_TRY_CTX(db->Migrate(AllMigrations()), "catalog " + db->Describe());
+  MLV_TRY_CTX(util::EnsurePrivateDir(home), "MLVAULT_HOME");  // the catalog files it made: 0600
+  MLV_TRY(LoadCatalogSecret(home));  // to open the sealed workspace keys
   return db;
 }
 

@@ -1,3 +1,4 @@
+#include "control/workspace_keys.h"
 #include "control/operations.h"
 
 #include <algorithm>
@@ -258,8 +259,9 @@ util::Result<Json> Operations::CreateWorkspace(const std::string& params_json, c
   ws.status = "provisioning";
   ws.domain = workspace::MakeDomain(ws.name, env->name);
   ws.parameters = workspace::ToJson(p);
-  ws.api_key = util::RandomHex(32);
-  ws.control_key = util::RandomHex(32);
+  // issue 10 finding 2: the catalog holds the keys sealed (control/workspace_keys.h).
+  ws.api_key = MLV_TRY(SealWorkspaceKey(env_.home, util::RandomHex(32)));
+  ws.control_key = MLV_TRY(SealWorkspaceKey(env_.home, util::RandomHex(32)));
   ws.created_by = env_.caller.principal_crn;
   ws.created_at = ws.updated_at = now;
   WorkflowRecord wf;
@@ -415,7 +417,7 @@ util::Result<Json> Operations::GetWorkspaceApiKey(const std::string& workspace_c
                                      : util::Ok();
   Audit("ml:GetWorkspaceApiKey", workspace_crn, st, "API key read");
   MLV_TRY(st);
-  return json{{"apiKey", ws->api_key}};
+  return json{{"apiKey", MLV_TRY(OpenWorkspaceKey(ws->api_key))}};
 }
 
 // ============================================================================ backups
@@ -862,8 +864,9 @@ util::Result<Json> Operations::RestoreWorkspace(const std::string& input_json, c
     workspace::WorkspaceParameters p = in.params;
     p.environment_name = p.k8s_environment_name = env->name;
     ws.parameters = workspace::ToJson(p);
-    ws.api_key = util::RandomHex(32);
-    ws.control_key = util::RandomHex(32);
+    // issue 10 finding 2: the catalog holds the keys sealed (control/workspace_keys.h).
+    ws.api_key = MLV_TRY(SealWorkspaceKey(env_.home, util::RandomHex(32)));
+    ws.control_key = MLV_TRY(SealWorkspaceKey(env_.home, util::RandomHex(32)));
     ws.is_restored = true;
     ws.restored_from_backup_crn = b->crn;
     ws.version = b->workspace_version;

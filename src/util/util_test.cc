@@ -151,3 +151,58 @@ TEST(DirFd, RemoveTreeAtRemovesDeepTreesAndNeverFollowsSymlinks) {
 
 }  // namespace
 }  // namespace mlvault::util
+
+namespace mlvault::util {
+namespace {
+
+mode_t ModeOf(const std::string& p) {
+  struct stat st;
+  return ::lstat(p.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0;
+}
+
+// Issue 10 finding 2: MakeDirs ignored its mode, so $MLVAULT_HOME was 0755.
+TEST(Files, MakeDirsCreatesWithItsMode) {
+  std::string base = MakeTempDir("mlv-mkdirs-").value();
+  ASSERT_TRUE(MakeDirs(base + "/a/b/c", 0700));
+  EXPECT_EQ(ModeOf(base + "/a"), 0700u);
+  EXPECT_EQ(ModeOf(base + "/a/b/c"), 0700u);
+  ASSERT_TRUE(MakeDirs(base + "/a/b/c", 0755));  // existing: fine, left as it is
+  EXPECT_EQ(ModeOf(base + "/a/b/c"), 0700u);
+  ASSERT_TRUE(WriteFileAtomic(base + "/f", "x"));
+  EXPECT_FALSE(MakeDirs(base + "/f/g"));
+  (void)RemoveAll(base);
+}
+
+TEST(Files, EnsurePrivateDirRefusesWritableAndTightensReadable) {
+  std::string home = MakeTempDir("mlv-home-").value();
+  ASSERT_EQ(::chmod(home.c_str(), 0777), 0);
+  auto refused = EnsurePrivateDir(home);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), ErrorCode::kPermissionDenied);
+  EXPECT_NE(refused.error().message().find("chmod 700 " + home), std::string::npos)
+      << refused.error().message();
+  ASSERT_EQ(::chmod(home.c_str(), 0775), 0);
+  EXPECT_FALSE(EnsurePrivateDir(home));  // group-writable too
+
+  // Readable by others (as earlier versions left it): made private.
+  ASSERT_EQ(::chmod(home.c_str(), 0755), 0);
+  ASSERT_TRUE(WriteFileAtomic(home + "/catalog.db", "db", false, 0644));
+  ASSERT_TRUE(MakeDirs(home + "/vaults", 0755));
+  ASSERT_EQ(::chmod((home + "/vaults").c_str(), 0755), 0);
+  ASSERT_EQ(::symlink("/etc/passwd", (home + "/link").c_str()), 0);
+  ASSERT_TRUE(EnsurePrivateDir(home));
+  EXPECT_EQ(ModeOf(home), 0700u);
+  EXPECT_EQ(ModeOf(home + "/catalog.db"), 0600u);
+  EXPECT_EQ(ModeOf(home + "/vaults"), 0700u);
+  EXPECT_NE(ModeOf("/etc/passwd") & 0044, 0u) << "a symbolic link's target was changed";
+
+  // Not a directory (a symbolic link to one is refused too).
+  std::string link = home + "-link";
+  ASSERT_EQ(::symlink(home.c_str(), link.c_str()), 0);
+  EXPECT_FALSE(EnsurePrivateDir(link));
+  ::unlink(link.c_str());
+  (void)RemoveAll(home);
+}
+
+}  // namespace
+}  // namespace mlvault::util
