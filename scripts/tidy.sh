@@ -44,7 +44,7 @@ for f in "${files[@]}"; do
   grep -q "\"file\": \".*/$f\"" "$db/compile_commands.json" ||
     { echo "tidy: skip $f (not in the compile database)"; continue; }
   echo "tidy: $f"
-  "$TIDY" -p "$db" --quiet --extra-arg=-D__cpp_concepts=202002L \
+  "$TIDY" -p "$db" --quiet --extra-arg=-U__cpp_concepts --extra-arg=-D__cpp_concepts=202002L \
     --extra-arg=-Wno-macro-redefined --extra-arg=-Wno-unknown-warning-option "$f" || status=1
 done
 exit $status
