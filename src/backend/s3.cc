@@ -81,7 +81,7 @@ class S3BackendImpl final : public S3Backend {
     MLV_TRY(ValidateName(name));
     auto r = MLV_TRY(Call("HEAD", Key(name), {}, {}, {}, "look up " + Where(name)));
     const std::string len = r.Header("content-length");
-    return ObjectInfo{std::string(name), len.empty() ? 0 : std::stoull(len)};
+    return ObjectInfo{std::string(name), std::strtoull(len.c_str(), nullptr, 10)};
   }
 
   Result<std::vector<ObjectInfo>> List(std::string_view prefix) override {
