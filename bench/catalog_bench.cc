@@ -57,29 +57,30 @@ void Load(catalog::Db& db, bool pg, int64_t workspaces, int64_t backups) {
           Series(pg, workspaces));
   std::string pairs = pg ? Series(pg, workspaces) + " CROSS JOIN generate_series(0, " +
                                std::to_string(backups - 1) + ") AS h(j)"
-                         : Series(pg, workspaces) + " CROSS JOIN " +
-                               [&] {
-                                 std::string s = Series(pg, backups);
-                                 s.replace(s.rfind("AS g"), 4, "AS h");
-                                 return s;
-                               }();
+                         : Series(pg, workspaces) + " CROSS JOIN " + [&] {
+                             std::string s = Series(pg, backups);
+                             s.replace(s.rfind("AS g"), 4, "AS h");
+                             return s;
+                           }();
   std::string j = pg ? "j" : "h.i";
   std::string i = pg ? "i" : "g.i";
   run("backups",
       "INSERT INTO backups (id, account_id, crn, name, workspace_id, workspace_crn, "
       "workspace_name, environment_id, environment_name, vault_name, status, creator_crn, "
       "workflow_id, created_at, started_at, finished_at, bytes_total, files_total, bytes_stored) "
-      "SELECT 'b-' || " + i + " || '-' || " + j + ", 'acct', 'crn:b-' || " + i + " || '-' || " +
-          j + ", 'backup-' || " + j + ", 'ws-' || " + i + ", 'crn:ws-' || " + i + ", 'ws' || " +
-          i + ", 'env-0', 'bench', 'mlv-ws-' || " + i + ", 'succeeded', 'me', 'wf-' || " + i +
+      "SELECT 'b-' || " +
+          i + " || '-' || " + j + ", 'acct', 'crn:b-' || " + i + " || '-' || " + j +
+          ", 'backup-' || " + j + ", 'ws-' || " + i + ", 'crn:ws-' || " + i + ", 'ws' || " + i +
+          ", 'env-0', 'bench', 'mlv-ws-' || " + i + ", 'succeeded', 'me', 'wf-' || " + i +
           " || '-' || " + j + ", " + j + " * 1000000, " + j + " * 1000000, " + j +
           " * 1000000 + 5, 1000000, 100, 500000 FROM " + pairs);
   run("workflows",
       "INSERT INTO workflows (id, account_id, kind, status, queue_key, resource_crn, caller, "
       "input, created_at, updated_at, started_at, finished_at) "
-      "SELECT 'wf-' || " + i + " || '-' || " + j + ", 'acct', 'backup', 'succeeded', 'ws-' || " +
-          i + ", 'crn:b-' || " + i + " || '-' || " + j + ", '{}', '{}', " + j + ", " + j + ", " +
-          j + ", " + j + " FROM " + pairs);
+      "SELECT 'wf-' || " +
+          i + " || '-' || " + j + ", 'acct', 'backup', 'succeeded', 'ws-' || " + i +
+          ", 'crn:b-' || " + i + " || '-' || " + j + ", '{}', '{}', " + j + ", " + j + ", " + j +
+          ", " + j + " FROM " + pairs);
   run("analyze", "ANALYZE");  // fresh planner statistics, as autovacuum would gather
   std::printf("  load total %.1f s\n", std::chrono::duration<double>(Clock::now() - t0).count());
 }
@@ -89,7 +90,9 @@ struct Stats {
 };
 Stats Summarise(std::vector<double> ms) {
   std::sort(ms.begin(), ms.end());
-  auto at = [&](double q) { return ms[std::min(ms.size() - 1, static_cast<size_t>(q * ms.size()))]; };
+  auto at = [&](double q) {
+    return ms[std::min(ms.size() - 1, static_cast<size_t>(q * ms.size()))];
+  };
   return {at(0.50), at(0.99), ms.back()};
 }
 
@@ -108,13 +111,19 @@ int main(int argc, char** argv) {
       }
       return argv[++a];
     };
-    if (arg == "--catalog") location = next();
-    else if (arg == "--workspaces") workspaces = std::stoll(next());
-    else if (arg == "--backups") backups = std::stoll(next());
-    else if (arg == "--calls") calls = std::stoll(next());
-    else if (arg == "--skip-load") load = false;
+    if (arg == "--catalog")
+      location = next();
+    else if (arg == "--workspaces")
+      workspaces = std::stoll(next());
+    else if (arg == "--backups")
+      backups = std::stoll(next());
+    else if (arg == "--calls")
+      calls = std::stoll(next());
+    else if (arg == "--skip-load")
+      load = false;
     else {
-      std::fprintf(stderr, "catalog_bench: unknown argument %s (see the header of catalog_bench.cc)\n",
+      std::fprintf(stderr,
+                   "catalog_bench: unknown argument %s (see the header of catalog_bench.cc)\n",
                    arg.c_str());
       return 2;
     }
@@ -158,9 +167,12 @@ int main(int argc, char** argv) {
     if (!got) Die("describe " + wf, got.error());
   }
   Stats l = Summarise(list_ms), d = Summarise(describe_ms);
-  std::printf("listWorkspaceBackups (%lld rows each): p50 %.2f ms  p99 %.2f ms  max %.2f ms  (%lld calls)\n",
-              static_cast<long long>(backups), l.p50, l.p99, l.max, static_cast<long long>(calls));
-  std::printf("describeWorkflow:                    p50 %.2f ms  p99 %.2f ms  max %.2f ms  (%lld calls)\n",
-              d.p50, d.p99, d.max, static_cast<long long>(calls));
+  std::printf(
+      "listWorkspaceBackups (%lld rows each): p50 %.2f ms  p99 %.2f ms  max %.2f ms  (%lld "
+      "calls)\n",
+      static_cast<long long>(backups), l.p50, l.p99, l.max, static_cast<long long>(calls));
+  std::printf(
+      "describeWorkflow:                    p50 %.2f ms  p99 %.2f ms  max %.2f ms  (%lld calls)\n",
+      d.p50, d.p99, d.max, static_cast<long long>(calls));
   return 0;
 }

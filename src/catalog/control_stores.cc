@@ -28,27 +28,26 @@ const sqlite::Table<EnvironmentRecord> kEnvironments(
      Col("created_at", &EnvironmentRecord::created_at)});
 
 const sqlite::Table<WorkspaceRecord> kWorkspaces(
-    "workspaces",
-    {Col("id", &WorkspaceRecord::id),
-     Col("account_id", &WorkspaceRecord::account_id),
-     Col("crn", &WorkspaceRecord::crn),
-     Col("name", &WorkspaceRecord::name),
-     Col("environment_id", &WorkspaceRecord::environment_id),
-     Col("status", &WorkspaceRecord::status),
-     Col("status_reason", &WorkspaceRecord::status_reason),
-     Col("version", &WorkspaceRecord::version),
-     Col("domain", &WorkspaceRecord::domain),
-     Col("endpoint", &WorkspaceRecord::endpoint),
-     Col("runtime_pid", &WorkspaceRecord::runtime_pid),
-     Col("parameters", &WorkspaceRecord::parameters),
-     Col("api_key", &WorkspaceRecord::api_key),
-     Col("control_key", &WorkspaceRecord::control_key),
-     Col("is_restored", &WorkspaceRecord::is_restored),
-     Col("restored_from_backup_crn", &WorkspaceRecord::restored_from_backup_crn),
-     Col("created_by", &WorkspaceRecord::created_by),
-     Col("created_at", &WorkspaceRecord::created_at),
-     Col("updated_at", &WorkspaceRecord::updated_at),
-     Col("deleted_at", &WorkspaceRecord::deleted_at)});
+    "workspaces", {Col("id", &WorkspaceRecord::id),
+                   Col("account_id", &WorkspaceRecord::account_id),
+                   Col("crn", &WorkspaceRecord::crn),
+                   Col("name", &WorkspaceRecord::name),
+                   Col("environment_id", &WorkspaceRecord::environment_id),
+                   Col("status", &WorkspaceRecord::status),
+                   Col("status_reason", &WorkspaceRecord::status_reason),
+                   Col("version", &WorkspaceRecord::version),
+                   Col("domain", &WorkspaceRecord::domain),
+                   Col("endpoint", &WorkspaceRecord::endpoint),
+                   Col("runtime_pid", &WorkspaceRecord::runtime_pid),
+                   Col("parameters", &WorkspaceRecord::parameters),
+                   Col("api_key", &WorkspaceRecord::api_key),
+                   Col("control_key", &WorkspaceRecord::control_key),
+                   Col("is_restored", &WorkspaceRecord::is_restored),
+                   Col("restored_from_backup_crn", &WorkspaceRecord::restored_from_backup_crn),
+                   Col("created_by", &WorkspaceRecord::created_by),
+                   Col("created_at", &WorkspaceRecord::created_at),
+                   Col("updated_at", &WorkspaceRecord::updated_at),
+                   Col("deleted_at", &WorkspaceRecord::deleted_at)});
 // Workspaces are read joined with their environment (name and storage root, read only).
 const std::string kWsSelect = "SELECT " + kWorkspaces.Columns("w") +
                               ", e.name, e.storage_root FROM workspaces w JOIN environments e ON "
@@ -62,45 +61,42 @@ WorkspaceRecord WsFrom(const Row& r) {
 }
 
 const sqlite::Table<BackupRecord> kBackups(
-    "backups",
-    {Col("id", &BackupRecord::id),
-     Col("account_id", &BackupRecord::account_id),
-     Col("crn", &BackupRecord::crn),
-     Col("name", &BackupRecord::name),
-     Col("workspace_id", &BackupRecord::workspace_id),
-     Col("workspace_crn", &BackupRecord::workspace_crn),
-     Col("workspace_name", &BackupRecord::workspace_name),
-     Col("environment_id", &BackupRecord::environment_id),
-     Col("environment_name", &BackupRecord::environment_name),
-     Col("vault_name", &BackupRecord::vault_name),
-     Col("status", &BackupRecord::status),
-     Col("creator_crn", &BackupRecord::creator_crn),
-     Col("workspace_version", &BackupRecord::workspace_version),
-     Col("workflow_id", &BackupRecord::workflow_id),
-     Col("delete_workflow_id", &BackupRecord::delete_workflow_id),
-     Col("timeout_minutes", &BackupRecord::timeout_minutes),
-     Col("created_at", &BackupRecord::created_at),
-     Col("started_at", &BackupRecord::started_at),
-     Col("finished_at", &BackupRecord::finished_at),
-     Col("quiesced_micros", &BackupRecord::quiesced_micros),
-     Col("bytes_total", &BackupRecord::bytes_total),
-     Col("files_total", &BackupRecord::files_total),
-     Col("bytes_stored", &BackupRecord::bytes_stored),
-     Col("details", &BackupRecord::details),
-     Col("warnings", &BackupRecord::warnings),
-     Col("error", &BackupRecord::error),
-     Col("deleted_at", &BackupRecord::deleted_at)});
+    "backups", {Col("id", &BackupRecord::id),
+                Col("account_id", &BackupRecord::account_id),
+                Col("crn", &BackupRecord::crn),
+                Col("name", &BackupRecord::name),
+                Col("workspace_id", &BackupRecord::workspace_id),
+                Col("workspace_crn", &BackupRecord::workspace_crn),
+                Col("workspace_name", &BackupRecord::workspace_name),
+                Col("environment_id", &BackupRecord::environment_id),
+                Col("environment_name", &BackupRecord::environment_name),
+                Col("vault_name", &BackupRecord::vault_name),
+                Col("status", &BackupRecord::status),
+                Col("creator_crn", &BackupRecord::creator_crn),
+                Col("workspace_version", &BackupRecord::workspace_version),
+                Col("workflow_id", &BackupRecord::workflow_id),
+                Col("delete_workflow_id", &BackupRecord::delete_workflow_id),
+                Col("timeout_minutes", &BackupRecord::timeout_minutes),
+                Col("created_at", &BackupRecord::created_at),
+                Col("started_at", &BackupRecord::started_at),
+                Col("finished_at", &BackupRecord::finished_at),
+                Col("quiesced_micros", &BackupRecord::quiesced_micros),
+                Col("bytes_total", &BackupRecord::bytes_total),
+                Col("files_total", &BackupRecord::files_total),
+                Col("bytes_stored", &BackupRecord::bytes_stored),
+                Col("details", &BackupRecord::details),
+                Col("warnings", &BackupRecord::warnings),
+                Col("error", &BackupRecord::error),
+                Col("deleted_at", &BackupRecord::deleted_at)});
 
 const sqlite::Table<RecoveryPointRecord> kRecoveryPoints(
     "recovery_points",
-    {Col("backup_id", &RecoveryPointRecord::backup_id),
-     Col("volume", &RecoveryPointRecord::volume),
+    {Col("backup_id", &RecoveryPointRecord::backup_id), Col("volume", &RecoveryPointRecord::volume),
      Col("kind", &RecoveryPointRecord::kind),
      Col("vault_point_id", &RecoveryPointRecord::vault_point_id),
      Col("source_path", &RecoveryPointRecord::source_path),
      Col("bytes_total", &RecoveryPointRecord::bytes_total),
-     Col("files", &RecoveryPointRecord::files),
-     Col("dirs", &RecoveryPointRecord::dirs),
+     Col("files", &RecoveryPointRecord::files), Col("dirs", &RecoveryPointRecord::dirs),
      Col("bytes_read", &RecoveryPointRecord::bytes_read),
      Col("bytes_new", &RecoveryPointRecord::bytes_new),
      Col("bytes_stored", &RecoveryPointRecord::bytes_stored),
@@ -109,35 +105,34 @@ const sqlite::Table<RecoveryPointRecord> kRecoveryPoints(
      Col("created_at", &RecoveryPointRecord::created_at)});
 
 const sqlite::Table<WorkflowRecord> kWorkflows(
-    "workflows",
-    {Col("id", &WorkflowRecord::id),
-     Col("account_id", &WorkflowRecord::account_id),
-     Col("kind", &WorkflowRecord::kind),
-     Col("status", &WorkflowRecord::status),
-     Col("queue_key", &WorkflowRecord::queue_key),
-     Col("resource_crn", &WorkflowRecord::resource_crn),
-     Col("caller", &WorkflowRecord::caller),
-     Col("input", &WorkflowRecord::input),
-     Col("output", &WorkflowRecord::output),
-     Col("phase", &WorkflowRecord::phase),
-     Col("bytes_done", &WorkflowRecord::bytes_done),
-     Col("bytes_total", &WorkflowRecord::bytes_total),
-     Col("files_done", &WorkflowRecord::files_done),
-     Col("files_total", &WorkflowRecord::files_total),
-     Col("warnings", &WorkflowRecord::warnings),
-     Col("error_code", &WorkflowRecord::error_code),
-     Col("error_message", &WorkflowRecord::error_message),
-     Col("attempts", &WorkflowRecord::attempts),
-     Col("max_attempts", &WorkflowRecord::max_attempts),
-     Col("timeout_seconds", &WorkflowRecord::timeout_seconds),
-     Col("lease_owner", &WorkflowRecord::lease_owner),
-     Col("lease_expires_at", &WorkflowRecord::lease_expires_at),
-     Col("cancel_requested", &WorkflowRecord::cancel_requested),
-     Col("cancel_reason", &WorkflowRecord::cancel_reason),
-     Col("created_at", &WorkflowRecord::created_at),
-     Col("updated_at", &WorkflowRecord::updated_at),
-     Col("started_at", &WorkflowRecord::started_at),
-     Col("finished_at", &WorkflowRecord::finished_at)});
+    "workflows", {Col("id", &WorkflowRecord::id),
+                  Col("account_id", &WorkflowRecord::account_id),
+                  Col("kind", &WorkflowRecord::kind),
+                  Col("status", &WorkflowRecord::status),
+                  Col("queue_key", &WorkflowRecord::queue_key),
+                  Col("resource_crn", &WorkflowRecord::resource_crn),
+                  Col("caller", &WorkflowRecord::caller),
+                  Col("input", &WorkflowRecord::input),
+                  Col("output", &WorkflowRecord::output),
+                  Col("phase", &WorkflowRecord::phase),
+                  Col("bytes_done", &WorkflowRecord::bytes_done),
+                  Col("bytes_total", &WorkflowRecord::bytes_total),
+                  Col("files_done", &WorkflowRecord::files_done),
+                  Col("files_total", &WorkflowRecord::files_total),
+                  Col("warnings", &WorkflowRecord::warnings),
+                  Col("error_code", &WorkflowRecord::error_code),
+                  Col("error_message", &WorkflowRecord::error_message),
+                  Col("attempts", &WorkflowRecord::attempts),
+                  Col("max_attempts", &WorkflowRecord::max_attempts),
+                  Col("timeout_seconds", &WorkflowRecord::timeout_seconds),
+                  Col("lease_owner", &WorkflowRecord::lease_owner),
+                  Col("lease_expires_at", &WorkflowRecord::lease_expires_at),
+                  Col("cancel_requested", &WorkflowRecord::cancel_requested),
+                  Col("cancel_reason", &WorkflowRecord::cancel_reason),
+                  Col("created_at", &WorkflowRecord::created_at),
+                  Col("updated_at", &WorkflowRecord::updated_at),
+                  Col("started_at", &WorkflowRecord::started_at),
+                  Col("finished_at", &WorkflowRecord::finished_at)});
 
 template <typename R>
 std::vector<R> AllFrom(const sqlite::Table<R>& table, const std::vector<Row>& rows) {
@@ -162,9 +157,8 @@ util::Status EnvironmentStore::Insert(const EnvironmentRecord& e) {
 
 util::Result<EnvironmentRecord> EnvironmentStore::GetByName(const std::string& account_id,
                                                             const std::string& name) {
-  auto rows = MLV_TRY(db_.Query(
-      kEnvironments.SelectSql() + "WHERE account_id = ? AND name = ?",
-      {account_id, name}));
+  auto rows = MLV_TRY(db_.Query(kEnvironments.SelectSql() + "WHERE account_id = ? AND name = ?",
+                                {account_id, name}));
   if (rows.empty())
     return util::NotFound("environment \"" + name +
                           "\" does not exist (create it with: mlvault create-environment "
@@ -175,35 +169,31 @@ util::Result<EnvironmentRecord> EnvironmentStore::GetByName(const std::string& a
 
 util::Result<EnvironmentRecord> EnvironmentStore::GetById(const std::string& account_id,
                                                           const std::string& id) {
-  auto rows = MLV_TRY(db_.Query(
-      kEnvironments.SelectSql() + "WHERE account_id = ? AND id = ?",
-      {account_id, id}));
+  auto rows = MLV_TRY(
+      db_.Query(kEnvironments.SelectSql() + "WHERE account_id = ? AND id = ?", {account_id, id}));
   if (rows.empty()) return util::NotFound("environment " + id + " does not exist");
   return kEnvironments.FromRow(rows[0]);
 }
 
 util::Result<std::vector<EnvironmentRecord>> EnvironmentStore::List(const std::string& account_id) {
-  auto rows =
-      MLV_TRY(db_.Query(kEnvironments.SelectSql() +
-                            "WHERE account_id = ? ORDER BY created_at, name",
-                        {account_id}));
+  auto rows = MLV_TRY(db_.Query(
+      kEnvironments.SelectSql() + "WHERE account_id = ? ORDER BY created_at, name", {account_id}));
   return AllFrom(kEnvironments, rows);
 }
 
 // ============================================================================ workspaces
 
 util::Status WorkspaceStore::Insert(const WorkspaceRecord& w) {
-  return MapConflict(
-      db_.Exec(kWorkspaces.InsertSql(), kWorkspaces.Values(w)),
-      "a workspace named \"" + w.name + "\" already exists in environment \"" +
-          (w.environment_name.empty() ? w.environment_id : w.environment_name) + "\"");
+  return MapConflict(db_.Exec(kWorkspaces.InsertSql(), kWorkspaces.Values(w)),
+                     "a workspace named \"" + w.name + "\" already exists in environment \"" +
+                         (w.environment_name.empty() ? w.environment_id : w.environment_name) +
+                         "\"");
 }
 
 util::Result<WorkspaceRecord> WorkspaceStore::Get(const std::string& account_id,
                                                   const std::string& id) {
-  auto rows = MLV_TRY(
-      db_.Query(kWsSelect + "WHERE w.account_id = ? AND w.id = ?",
-                {account_id, id}));
+  auto rows =
+      MLV_TRY(db_.Query(kWsSelect + "WHERE w.account_id = ? AND w.id = ?", {account_id, id}));
   if (rows.empty()) return util::NotFound("workspace " + id + " does not exist");
   return WsFrom(rows[0]);
 }
@@ -220,8 +210,8 @@ util::Result<std::vector<WorkspaceRecord>> WorkspaceStore::List(const std::strin
 }
 
 util::Result<std::vector<WorkspaceRecord>> WorkspaceStore::ListAllLive() {
-  auto rows = MLV_TRY(db_.Query(kWsSelect +
-                                "WHERE w.deleted_at IS NULL ORDER BY w.created_at, w.id"));
+  auto rows =
+      MLV_TRY(db_.Query(kWsSelect + "WHERE w.deleted_at IS NULL ORDER BY w.created_at, w.id"));
   std::vector<WorkspaceRecord> out;
   for (const auto& r : rows) out.push_back(WsFrom(r));
   return out;
@@ -230,11 +220,10 @@ util::Result<std::vector<WorkspaceRecord>> WorkspaceStore::ListAllLive() {
 util::Result<WorkspaceRecord> WorkspaceStore::FindLiveByName(const std::string& account_id,
                                                              const std::string& environment_id,
                                                              const std::string& name) {
-  auto rows =
-      MLV_TRY(db_.Query(kWsSelect +
-                            "WHERE w.account_id = ? AND w.environment_id = ? AND w.name = ? AND "
+  auto rows = MLV_TRY(
+      db_.Query(kWsSelect + "WHERE w.account_id = ? AND w.environment_id = ? AND w.name = ? AND "
                             "w.deleted_at IS NULL",
-                        {account_id, environment_id, name}));
+                {account_id, environment_id, name}));
   if (rows.empty()) return util::NotFound("workspace \"" + name + "\" does not exist");
   return WsFrom(rows[0]);
 }
@@ -295,19 +284,18 @@ util::Status BackupStore::Insert(const BackupRecord& b) {
 }
 
 util::Result<BackupRecord> BackupStore::Get(const std::string& account_id, const std::string& id) {
-  auto rows = MLV_TRY(db_.Query(
-      kBackups.SelectSql() + "WHERE account_id = ? AND id = ?",
-      {account_id, id}));
+  auto rows = MLV_TRY(
+      db_.Query(kBackups.SelectSql() + "WHERE account_id = ? AND id = ?", {account_id, id}));
   if (rows.empty()) return util::NotFound("backup " + id + " does not exist");
   return kBackups.FromRow(rows[0]);
 }
 
 util::Result<std::vector<BackupRecord>> BackupStore::ListByWorkspace(
     const std::string& account_id, const std::string& workspace_id) {
-  auto rows = MLV_TRY(db_.Query(
-      kBackups.SelectSql() +
-          "WHERE account_id = ? AND workspace_id = ? ORDER BY created_at DESC, id",
-      {account_id, workspace_id}));
+  auto rows = MLV_TRY(
+      db_.Query(kBackups.SelectSql() +
+                    "WHERE account_id = ? AND workspace_id = ? ORDER BY created_at DESC, id",
+                {account_id, workspace_id}));
   return AllFrom(kBackups, rows);
 }
 
@@ -315,19 +303,18 @@ util::Result<std::vector<BackupRecord>> BackupStore::ListByWorkspaceName(
     const std::string& account_id, const std::string& environment_name,
     const std::string& workspace_name) {
   auto rows = MLV_TRY(db_.Query(
-      kBackups.SelectSql() +
-          "WHERE account_id = ? AND environment_name = ? AND workspace_name = ? "
-          "ORDER BY created_at DESC, id",
+      kBackups.SelectSql() + "WHERE account_id = ? AND environment_name = ? AND workspace_name = ? "
+                             "ORDER BY created_at DESC, id",
       {account_id, environment_name, workspace_name}));
   return AllFrom(kBackups, rows);
 }
 
 util::Result<std::optional<BackupRecord>> BackupStore::LatestSucceeded(
     const std::string& workspace_id) {
-  auto rows = MLV_TRY(db_.Query(kBackups.SelectSql() +
-                                    "WHERE workspace_id = ? AND status = 'succeeded' "
-                                    "ORDER BY created_at DESC, id LIMIT 1",
-                                {workspace_id}));
+  auto rows =
+      MLV_TRY(db_.Query(kBackups.SelectSql() + "WHERE workspace_id = ? AND status = 'succeeded' "
+                                               "ORDER BY created_at DESC, id LIMIT 1",
+                        {workspace_id}));
   if (rows.empty()) return std::optional<BackupRecord>();
   return std::optional<BackupRecord>(kBackups.FromRow(rows[0]));
 }
@@ -388,10 +375,9 @@ util::Status BackupStore::MarkDeleteFailed(const std::string& id, const std::str
 
 util::Result<std::vector<RecoveryPointRecord>> BackupStore::RecoveryPoints(
     const std::string& backup_id) {
-  auto rows =
-      MLV_TRY(db_.Query(kRecoveryPoints.SelectSql() +
-                            "WHERE backup_id = ? ORDER BY created_at, volume",
-                        {backup_id}));
+  auto rows = MLV_TRY(
+      db_.Query(kRecoveryPoints.SelectSql() + "WHERE backup_id = ? ORDER BY created_at, volume",
+                {backup_id}));
   return AllFrom(kRecoveryPoints, rows);
 }
 
@@ -581,17 +567,15 @@ util::Result<bool> WorkflowStore::RequestCancel(const std::string& id, const std
 }
 
 util::Result<std::vector<WorkflowRecord>> WorkflowStore::ListActive() {
-  auto rows =
-      MLV_TRY(db_.Query(kWorkflows.SelectSql() + "WHERE status IN " +
-                        kActive + " ORDER BY created_at, id"));
+  auto rows = MLV_TRY(db_.Query(kWorkflows.SelectSql() + "WHERE status IN " + kActive +
+                                " ORDER BY created_at, id"));
   return AllFrom(kWorkflows, rows);
 }
 
 util::Result<std::vector<WorkflowRecord>> WorkflowStore::ListActiveInQueue(
     const std::string& queue_key) {
-  auto rows = MLV_TRY(db_.Query(kWorkflows.SelectSql() +
-                                    "WHERE queue_key = ? AND status IN " + kActive +
-                                    " ORDER BY created_at, id",
+  auto rows = MLV_TRY(db_.Query(kWorkflows.SelectSql() + "WHERE queue_key = ? AND status IN " +
+                                    kActive + " ORDER BY created_at, id",
                                 {queue_key}));
   return AllFrom(kWorkflows, rows);
 }

@@ -49,7 +49,8 @@ class Db {
   // Runs a statement; returns the rows it produced (empty for DML).
   // Errors: kConflict for a uniqueness/constraint violation (message names the constraint),
   // kUnavailable when the database stayed locked past the busy timeout, kInternal for SQL bugs.
-  virtual Result<std::vector<Row>> Query(std::string_view sql, const std::vector<Value>& params = {}) = 0;
+  virtual Result<std::vector<Row>> Query(std::string_view sql,
+                                         const std::vector<Value>& params = {}) = 0;
 
   // Convenience: Query and return only the number of rows changed.
   virtual Result<int64_t> Exec(std::string_view sql, const std::vector<Value>& params = {}) = 0;

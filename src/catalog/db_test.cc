@@ -1,9 +1,10 @@
+#include "catalog/db.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
 
-#include "catalog/db.h"
 #include "catalog/postgres_sql.h"
 #include "catalog/testing.h"
 
@@ -51,8 +52,8 @@ TEST_P(DbTest, TypesRoundTripAsOnSqlite) {
   const int64_t big = 1'790'000'000'000'000;  // microseconds: needs 64 bits
   ASSERT_TRUE(db->Exec("INSERT INTO v (i, r, s, n) VALUES (?, ?, ?, ?)",
                        {big, 2.5, std::string("it's ? \"q\""), nullptr}));
-  auto rows = *db->Query("SELECT i, r, s, n, COUNT(*) OVER () FROM v WHERE i = ? AND s <> '?'",
-                         {big});
+  auto rows =
+      *db->Query("SELECT i, r, s, n, COUNT(*) OVER () FROM v WHERE i = ? AND s <> '?'", {big});
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].Int(0), big);
   EXPECT_DOUBLE_EQ(rows[0].Real(1), 2.5);
@@ -145,8 +146,9 @@ class PostgresDbTest : public DbTest {};
 
 TEST_P(PostgresDbTest, UniqueViolationNamesTheConstraint) {
   auto db = catalog_.Open();
-  ASSERT_TRUE(db->Migrate({{"0001", "CREATE TABLE e (id TEXT PRIMARY KEY, a TEXT, name TEXT, "
-                                    "CONSTRAINT e_name_unique UNIQUE (a, name))"}}));
+  ASSERT_TRUE(db->Migrate({{"0001",
+                            "CREATE TABLE e (id TEXT PRIMARY KEY, a TEXT, name TEXT, "
+                            "CONSTRAINT e_name_unique UNIQUE (a, name))"}}));
   ASSERT_TRUE(db->Exec("INSERT INTO e VALUES ('1', 'a', 'dev')"));
   auto dup = db->Exec("INSERT INTO e VALUES ('2', 'a', 'dev')");
   ASSERT_FALSE(dup);
@@ -205,8 +207,8 @@ TEST(PostgresSql, MigrationTypes) {
 }
 
 TEST(PostgresSql, UntranslatableTriggerIsRefused) {
-  auto r = PostgresMigration(
-      "CREATE TRIGGER t AFTER INSERT ON x BEGIN UPDATE y SET n = n + 1; END;");
+  auto r =
+      PostgresMigration("CREATE TRIGGER t AFTER INSERT ON x BEGIN UPDATE y SET n = n + 1; END;");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), util::ErrorCode::kInvalidArgument);
 }

@@ -5,6 +5,7 @@
 // it does under SQLite's single writer; a transaction that loses a serialization race (SQLSTATE
 // 40001) or a deadlock (40P01) is rolled back and its body run again (bounded, with jittered
 // backoff). Bodies therefore must only touch the database (the stores' bodies do).
+#include <fmt/core.h>
 #include <libpq-fe.h>
 
 #include <algorithm>
@@ -13,8 +14,6 @@
 #include <random>
 #include <set>
 #include <thread>
-
-#include <fmt/core.h>
 
 #include "catalog/db.h"
 #include "catalog/postgres_sql.h"
@@ -53,8 +52,8 @@ std::string Redacted(PGconn* conn) {
   std::string host = PQhost(conn) ? PQhost(conn) : "";
   std::string port = PQport(conn) ? PQport(conn) : "";
   std::string db = PQdb(conn) ? PQdb(conn) : "";
-  return "postgresql://" + (user.empty() ? "" : user + "@") + host + (port.empty() ? "" : ":" + port) +
-         "/" + db;
+  return "postgresql://" + (user.empty() ? "" : user + "@") + host +
+         (port.empty() ? "" : ":" + port) + "/" + db;
 }
 
 class PostgresDb : public Db {
@@ -66,8 +65,8 @@ class PostgresDb : public Db {
     int n = 0;
     std::string text = PostgresPlaceholders(sql, &n);
     if (n != static_cast<int>(params.size()))
-      return util::Internal(fmt::format("catalog: statement takes {} parameters, given {}", n,
-                                        params.size()));
+      return util::Internal(
+          fmt::format("catalog: statement takes {} parameters, given {}", n, params.size()));
     return Run(text, params, nullptr);
   }
 
@@ -75,8 +74,8 @@ class PostgresDb : public Db {
     int n = 0;
     std::string text = PostgresPlaceholders(sql, &n);
     if (n != static_cast<int>(params.size()))
-      return util::Internal(fmt::format("catalog: statement takes {} parameters, given {}", n,
-                                        params.size()));
+      return util::Internal(
+          fmt::format("catalog: statement takes {} parameters, given {}", n, params.size()));
     int64_t changed = 0;
     MLV_TRY(Run(text, params, &changed));
     return changed;
@@ -162,7 +161,8 @@ class PostgresDb : public Db {
     PQreset(conn_);
     if (PQstatus(conn_) != CONNECTION_OK)
       return util::Unavailable("cannot reconnect to the catalog " + name_ + ": " +
-                               OneLine(PQerrorMessage(conn_)) + " (check that the server is running)");
+                               OneLine(PQerrorMessage(conn_)) +
+                               " (check that the server is running)");
     return util::Ok();
   }
 
@@ -292,7 +292,8 @@ Result<std::unique_ptr<Db>> OpenPostgres(const std::string& url) {
   }
   auto db = std::make_unique<PostgresDb>(conn);
   // Quiet NOTICEs (e.g. "relation already exists, skipping") instead of printing them to stderr.
-  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn, [](void*, const char*) {}, nullptr);
   MLV_TRY(db->Exec("SET TIME ZONE 'UTC'", {}));
   return std::unique_ptr<Db>(std::move(db));
 }

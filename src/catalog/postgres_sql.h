@@ -2,8 +2,8 @@
 // driver; pure functions, no server needed, thread-safe).
 //
 // Statements: `?` placeholders become `$1, $2, ...` and SQLite's numbered `?NNN` becomes `$NNN`
-// (a `?` inside a quoted string, a quoted identifier or a comment is left alone). Everything else the stores write is already valid on
-// both engines (see control_schema.h for the rules).
+// (a `?` inside a quoted string, a quoted identifier or a comment is left alone). Everything else
+// the stores write is already valid on both engines (see control_schema.h for the rules).
 //
 // Migrations additionally get:
 //   INTEGER                      -> BIGINT (SQLite integers are 64-bit; times are microseconds)

@@ -18,9 +18,7 @@ class SqliteDb : public Db {
   Result<int64_t> Exec(std::string_view sql, const std::vector<Value>& params) override {
     return c_->Exec(sql, params);
   }
-  Status Transaction(const std::function<Status()>& body) override {
-    return c_->Transaction(body);
-  }
+  Status Transaction(const std::function<Status()>& body) override { return c_->Transaction(body); }
 
   Status Migrate(const std::vector<Migration>& migrations) override {
     MLV_TRY(c_->ExecScript(
@@ -51,9 +49,8 @@ class SqliteDb : public Db {
 }  // namespace
 
 Result<std::unique_ptr<Db>> OpenSqlite(const std::string& path) {
-  auto c = MLV_TRY(sqlite::Connection::Open(path, {.label = "catalog",
-                                                   .synchronous_full = false,
-                                                   .busy_timeout_ms = 30000}));
+  auto c = MLV_TRY(sqlite::Connection::Open(
+      path, {.label = "catalog", .synchronous_full = false, .busy_timeout_ms = 30000}));
   return std::unique_ptr<Db>(std::make_unique<SqliteDb>(std::move(c)));
 }
 

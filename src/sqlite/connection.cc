@@ -1,8 +1,7 @@
 #include "sqlite/connection.h"
 
-#include <sqlite3.h>
-
 #include <fmt/core.h>
+#include <sqlite3.h>
 
 namespace mlvault::sqlite {
 
@@ -14,8 +13,8 @@ Connection::~Connection() { sqlite3_close_v2(db_); }
 util::Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path,
                                                            const Options& options) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close_v2(db);
@@ -60,9 +59,8 @@ util::Status Connection::Run(std::string_view sql, const std::vector<Value>& par
   if (rc != SQLITE_OK) return Fail(rc, std::string("prepare: ") + sqlite3_errmsg(db_));
   std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> stmt(raw, sqlite3_finalize);
   if (static_cast<int>(params.size()) != sqlite3_bind_parameter_count(raw))
-    return util::Internal(fmt::format("{}: statement takes {} parameters, given {}",
-                                      options_.label, sqlite3_bind_parameter_count(raw),
-                                      params.size()));
+    return util::Internal(fmt::format("{}: statement takes {} parameters, given {}", options_.label,
+                                      sqlite3_bind_parameter_count(raw), params.size()));
   for (size_t i = 0; i < params.size(); ++i) {
     int idx = static_cast<int>(i + 1);
     const Value& v = params[i];

@@ -27,9 +27,9 @@ struct sqlite3;
 namespace mlvault::sqlite {
 
 struct Options {
-  std::string label = "database";    // how messages name it: "catalog", "metadata database"
-  bool synchronous_full = false;     // synchronous=FULL (else NORMAL, durable at checkpoints)
-  int busy_timeout_ms = 30000;       // how long a statement waits for another writer
+  std::string label = "database";  // how messages name it: "catalog", "metadata database"
+  bool synchronous_full = false;   // synchronous=FULL (else NORMAL, durable at checkpoints)
+  int busy_timeout_ms = 30000;     // how long a statement waits for another writer
 };
 
 class Connection {

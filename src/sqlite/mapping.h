@@ -75,9 +75,9 @@ struct Column {
 
 template <typename R, typename T>
 Column<R> Col(std::string name, T R::*member) {
-  return Column<R>{std::move(name),
-                   [member](const R& r) -> Value { return Codec<T>::To(r.*member); },
-                   [member](R& r, const Row& row, size_t i) { r.*member = Codec<T>::From(row, i); }};
+  return Column<R>{
+      std::move(name), [member](const R& r) -> Value { return Codec<T>::To(r.*member); },
+      [member](R& r, const Row& row, size_t i) { r.*member = Codec<T>::From(row, i); }};
 }
 
 template <typename R>

@@ -17,10 +17,10 @@ struct Thing {
   std::optional<int64_t> finished_at;
 };
 
-const Table<Thing> kThings("things", {Col("id", &Thing::id), Col("size", &Thing::size),
-                                      Col("done", &Thing::done), Col("score", &Thing::score),
-                                      Col("note", &Thing::note),
-                                      Col("finished_at", &Thing::finished_at)});
+const Table<Thing> kThings("things",
+                           {Col("id", &Thing::id), Col("size", &Thing::size),
+                            Col("done", &Thing::done), Col("score", &Thing::score),
+                            Col("note", &Thing::note), Col("finished_at", &Thing::finished_at)});
 
 class SqliteTest : public ::testing::Test {
  protected:

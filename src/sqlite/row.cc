@@ -5,7 +5,8 @@ namespace mlvault::sqlite {
 int64_t Row::Int(size_t i) const {
   if (auto* v = std::get_if<int64_t>(&values.at(i))) return *v;
   if (auto* d = std::get_if<double>(&values.at(i))) return static_cast<int64_t>(*d);
-  if (auto* s = std::get_if<std::string>(&values.at(i))) return std::strtoll(s->c_str(), nullptr, 10);
+  if (auto* s = std::get_if<std::string>(&values.at(i)))
+    return std::strtoll(s->c_str(), nullptr, 10);
   return 0;
 }
 double Row::Real(size_t i) const {
