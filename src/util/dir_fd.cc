@@ -28,8 +28,8 @@ Result<UniqueFd> DupFd(int fd) {
 }
 
 bool IsPathComponent(std::string_view name) {
-  return !name.empty() && name != "." && name != ".." &&
-         name.find('/') == std::string_view::npos && name.find('\0') == std::string_view::npos;
+  return !name.empty() && name != "." && name != ".." && name.find('/') == std::string_view::npos &&
+         name.find('\0') == std::string_view::npos;
 }
 
 Result<UniqueFd> OpenDirAt(int dirfd, const std::string& name, std::string_view shown) {

@@ -30,8 +30,8 @@ Result<UniqueFd> OpenDirAt(int dirfd, const std::string& name, std::string_view 
 // Opens `parts` below `rootfd` one component at a time, never following a symlink. With
 // `create`, missing directories are made with `mode`. kInvalidArgument for a part that is not
 // a single path component. An empty `parts` gives a duplicate of rootfd.
-Result<UniqueFd> OpenDirBeneath(int rootfd, std::span<const std::string> parts,
-                                bool create = false, int mode = 0755);
+Result<UniqueFd> OpenDirBeneath(int rootfd, std::span<const std::string> parts, bool create = false,
+                                int mode = 0755);
 
 // The names in the directory `fd` (without "." and ".."), in directory order. `fd` itself is
 // not moved (a duplicate is read).

@@ -190,7 +190,6 @@ class Archiver {
   std::unique_ptr<util::ThreadPool> readers_;
   std::unique_ptr<util::ThreadPool> compute_;
 
-
   std::mutex claim_mu_;
   std::unordered_set<BlobId, BlobIdHash> claimed_;  // guarded by claim_mu_
 

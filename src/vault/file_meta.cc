@@ -63,8 +63,8 @@ util::Result<Xattrs> ReadXattrs(int fd, const std::string& path, const std::stri
     }
     if (v < 0) {
       if (errno == ENODATA) continue;  // removed meanwhile
-      return util::ErrnoError("cannot read extended attribute " + std::string(name) + " of " + shown,
-                              errno);
+      return util::ErrnoError(
+          "cannot read extended attribute " + std::string(name) + " of " + shown, errno);
     }
     out.emplace_back(std::string(name, len), value.substr(0, static_cast<size_t>(v)));
   }
@@ -131,8 +131,7 @@ std::optional<uid_t> OwnerNames::Uid(const std::string& name) {
   struct passwd pw, *res = nullptr;
   char buf[4096];
   std::optional<uid_t> id;
-  if (::getpwnam_r(name.c_str(), &pw, buf, sizeof buf, &res) == 0 && res != nullptr)
-    id = pw.pw_uid;
+  if (::getpwnam_r(name.c_str(), &pw, buf, sizeof buf, &res) == 0 && res != nullptr) id = pw.pw_uid;
   uids_.emplace(name, id);
   return id;
 }
@@ -145,8 +144,7 @@ std::optional<gid_t> OwnerNames::Gid(const std::string& name) {
   struct group gr, *res = nullptr;
   char buf[16384];
   std::optional<gid_t> id;
-  if (::getgrnam_r(name.c_str(), &gr, buf, sizeof buf, &res) == 0 && res != nullptr)
-    id = gr.gr_gid;
+  if (::getgrnam_r(name.c_str(), &gr, buf, sizeof buf, &res) == 0 && res != nullptr) id = gr.gr_gid;
   gids_.emplace(name, id);
   return id;
 }

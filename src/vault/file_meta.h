@@ -38,9 +38,9 @@ std::vector<std::string> WriteXattrs(int fd, const std::string& path, const Xatt
 uint32_t ReadFsFlags(int fd);
 // The flags restore sets (those a user sets with chattr and that mean something on another
 // file system): immutable, append-only, no-dump, no-atime, synchronous updates, dirsync.
-inline constexpr uint32_t kRestorableFsFlags =
-    0x00000010 /*i*/ | 0x00000020 /*a*/ | 0x00000040 /*d*/ | 0x00000080 /*A*/ |
-    0x00000008 /*S*/ | 0x00010000 /*D*/;
+inline constexpr uint32_t kRestorableFsFlags = 0x00000010 /*i*/ | 0x00000020 /*a*/ |
+                                               0x00000040 /*d*/ | 0x00000080 /*A*/ |
+                                               0x00000008 /*S*/ | 0x00010000 /*D*/;
 // Adds the restorable bits of `flags` to `fd`'s flags. An error names the cause (EPERM without
 // CAP_LINUX_IMMUTABLE, ENOTTY/EOPNOTSUPP where the file system has no such flags).
 util::Status WriteFsFlags(int fd, uint32_t flags);
@@ -56,10 +56,10 @@ class OwnerNames {
 
  private:
   std::mutex mu_;
-  std::map<uid_t, std::string> users_;                    // guarded by mu_
-  std::map<gid_t, std::string> groups_;                   // guarded by mu_
-  std::map<std::string, std::optional<uid_t>> uids_;      // guarded by mu_
-  std::map<std::string, std::optional<gid_t>> gids_;      // guarded by mu_
+  std::map<uid_t, std::string> users_;                // guarded by mu_
+  std::map<gid_t, std::string> groups_;               // guarded by mu_
+  std::map<std::string, std::optional<uid_t>> uids_;  // guarded by mu_
+  std::map<std::string, std::optional<gid_t>> gids_;  // guarded by mu_
 };
 
 }  // namespace mlvault::vault

@@ -35,7 +35,8 @@ void OperationState::Warn(std::string warning) {
 std::vector<std::string> OperationState::Warnings() const {
   std::lock_guard<std::mutex> lk(mu_);
   std::vector<std::string> out = warnings_;
-  if (warnings_dropped_ > 0) out.push_back(fmt::format("... and {} more warnings", warnings_dropped_));
+  if (warnings_dropped_ > 0)
+    out.push_back(fmt::format("... and {} more warnings", warnings_dropped_));
   return out;
 }
 

@@ -22,8 +22,7 @@ std::pair<uid_t, gid_t> Restorer::OwnerOf(const TreeEntry& e) {
   return {uid, gid};
 }
 
-void Restorer::ApplyExtras(int fd, const std::string& via, const TreeEntry& e,
-                           const PathFn& path) {
+void Restorer::ApplyExtras(int fd, const std::string& via, const TreeEntry& e, const PathFn& path) {
   if (e.xattrs.empty()) return;
   for (const auto& refused : WriteXattrs(fd, via, e.xattrs))
     Warn(fmt::format("cannot restore extended {} of {}", refused, PrintablePath(path())));
@@ -91,7 +90,7 @@ void Restorer::ApplyMetaAt(int dirfd, const std::string& name, const TreeEntry& 
     return;
   }
   if (chown_ && ::fchownat(fd.get(), "", OwnerOf(e).first, OwnerOf(e).second,
-                          AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
+                           AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
     Warn(fmt::format("cannot set owner of {}: {}", PrintablePath(path()), std::strerror(errno)));
   }
   // fchmod and fsetxattr refuse O_PATH descriptors; the /proc magic link reaches exactly this

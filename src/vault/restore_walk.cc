@@ -71,7 +71,8 @@ void Restorer::DirDone(DirState* d) {
     if (d->pending.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
     // Children change a directory's mtime, and a read-only mode would stop them: metadata last.
     if (!state_.failed() && d->fd.valid())
-      ApplyMeta(d->fd.get(), d->meta, [d] { return d->Path(); }, false, d->created);
+      ApplyMeta(
+          d->fd.get(), d->meta, [d] { return d->Path(); }, false, d->created);
     d->fd.reset();
     d = d->parent.get();
   }
@@ -93,7 +94,7 @@ void Restorer::FileEnded(FileState& f, bool complete) {
 }
 
 Result<std::shared_ptr<DirState>> Restorer::MakeDir(const std::shared_ptr<DirState>& parent,
-                                                      const TreeEntry& e) {
+                                                    const TreeEntry& e) {
   const int pfd = parent->fd.get();
   bool made = ::mkdirat(pfd, e.name.c_str(), 0700) == 0;
   bool created = made;
@@ -324,8 +325,8 @@ Status Restorer::RestoreFilesystem() {
       const std::string path = l.dir->Path(l.name);
       if (!(errno == EEXIST && MakeRoom(to, l.name, path) &&
             ::linkat(from, l.primary_name.c_str(), to, l.name.c_str(), 0) == 0)) {
-        Warn(fmt::format("cannot make hard link {}: {}", PrintablePath(path),
-                         std::strerror(errno)));
+        Warn(
+            fmt::format("cannot make hard link {}: {}", PrintablePath(path), std::strerror(errno)));
       }
     }
     DirDone(l.dir.get());

@@ -103,8 +103,8 @@ void Restorer::RunBatch(std::vector<std::unique_ptr<FileState>>& files) {
       break;
     }
     FileState* fp = f.get();
-    auto fd = CreateFile(f->dir->fd.get(), f->name, [fp] { return fp->Path(); }, f->entry.mode,
-                         &f->mode_set);
+    auto fd = CreateFile(
+        f->dir->fd.get(), f->name, [fp] { return fp->Path(); }, f->entry.mode, &f->mode_set);
     if (!fd) {
       if (fd.error().code() == util::ErrorCode::kConflict)
         Fail(fd.error());
@@ -128,9 +128,9 @@ void Restorer::RunBatch(std::vector<std::unique_ptr<FileState>>& files) {
       if (!p.hole) {
         const BlobLocation* loc = index_->Find(p.id);
         if (loc == nullptr) {
-          Fail(util::Error(util::ErrorCode::kCorruption,
-                           fmt::format("chunk {} of {} is in no index", IdHex(p.id),
-                                       PrintablePath(f->Path()))));
+          Fail(util::Error(
+              util::ErrorCode::kCorruption,
+              fmt::format("chunk {} of {} is in no index", IdHex(p.id), PrintablePath(f->Path()))));
           ok = false;
           break;
         }
@@ -147,7 +147,8 @@ void Restorer::RunBatch(std::vector<std::unique_ptr<FileState>>& files) {
   for (auto& f : files) {
     const bool complete = ok && !f->failed && f->fd.valid();
     if (complete) {
-      ApplyMeta(f->fd.get(), f->entry, [&f] { return f->Path(); }, f->mode_set);
+      ApplyMeta(
+          f->fd.get(), f->entry, [&f] { return f->Path(); }, f->mode_set);
       ++files_done_;
     }
     FileEnded(*f, complete);

@@ -55,8 +55,8 @@ Result<RestoreStats> Restorer::Run() {
     // file can be mistaken for a restored one. With --overwrite only unfinished files go.
     if (point_.kind == VolumeKind::kFilesystem && target_was_empty_) {
       RemovePartial();
-      return std::unexpected(error->WithContext("restore failed; what it had made in " + target_ +
-                                                " was removed"));
+      return std::unexpected(
+          error->WithContext("restore failed; what it had made in " + target_ + " was removed"));
     }
     return std::unexpected(*error);
   }

@@ -7,9 +7,9 @@
 #include <atomic>
 #include <functional>
 #include <map>
-#include <string_view>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/dir_fd.h"
@@ -41,9 +41,9 @@ struct DirState {
   std::shared_ptr<DirState> parent;  // null for the root
   std::string name;                  // in the parent; empty for the root
   UniqueFd fd;
-  TreeEntry meta;                    // no pieces; for the root: from the manifest
-  std::atomic<int64_t> pending{1};   // the walk's reference + files, subdirectories, links
-  bool created = true;               // made by this restore (not an existing one reused)
+  TreeEntry meta;                   // no pieces; for the root: from the manifest
+  std::atomic<int64_t> pending{1};  // the walk's reference + files, subdirectories, links
+  bool created = true;              // made by this restore (not an existing one reused)
   // The path relative to the target ("." for the root) for messages, built on demand (a
   // directory never stores its full path: that would be quadratic in depth).
   std::string Path(std::string_view child = {}) const;
@@ -126,7 +126,7 @@ class Restorer {
   Status Walk(std::shared_ptr<DirState> root);
   // Creates or reuses the directory `e` in `parent`; its DirState holds the opened descriptor.
   Result<std::shared_ptr<DirState>> MakeDir(const std::shared_ptr<DirState>& parent,
-                                             const TreeEntry& e);
+                                            const TreeEntry& e);
   // Drops one pending reference of `d`; the last one applies its metadata and moves up.
   void DirDone(DirState* d);
   // Ends a file: its directory is told; an unfinished file this restore created is removed.
@@ -185,7 +185,7 @@ class Restorer {
   // Hard-link groups: (dev, ino) -> the first file's directory and name. The directory holds
   // a pending reference until the links are made.
   std::map<std::pair<uint64_t, uint64_t>, std::pair<std::shared_ptr<DirState>, std::string>>
-      primaries_;  // walker thread only
+      primaries_;                // walker thread only
   bool created_target_ = false;  // the target directory did not exist
   bool target_was_empty_ = false;
 

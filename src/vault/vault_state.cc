@@ -172,8 +172,8 @@ std::vector<StateProblem> VaultState::CheckClientCache(const std::string& cache_
   if (auto text = util::ReadFile(path)) {
     std::sscanf(text->c_str(), "mlvault-state 1 %lu %lu", &seen_seq, &seen_count);
   }
-  const uint64_t upto = static_cast<uint64_t>(
-      std::upper_bound(seqs_.begin(), seqs_.end(), seen_seq) - seqs_.begin());
+  const uint64_t upto =
+      static_cast<uint64_t>(std::upper_bound(seqs_.begin(), seqs_.end(), seen_seq) - seqs_.begin());
   if (max_seq_ < seen_seq) {
     out.push_back({"state/", "",
                    fmt::format("the vault state went back from sequence {} (seen by this client) "

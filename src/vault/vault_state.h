@@ -27,9 +27,9 @@ namespace mlvault::vault {
 
 // One problem the state reveals; `point` is the recovery point concerned (may be empty).
 struct StateProblem {
-  std::string object;  // "points/<id>" or "state/"
-  std::string point;   // the recovery point id, when one is concerned
-  std::string problem; // one sentence
+  std::string object;   // "points/<id>" or "state/"
+  std::string point;    // the recovery point id, when one is concerned
+  std::string problem;  // one sentence
 };
 
 class VaultState {
@@ -63,8 +63,8 @@ class VaultState {
  private:
   uint64_t max_seq_ = 0;
   uint64_t records_ = 0;
-  std::vector<uint64_t> seqs_;   // sorted
-  std::set<ObjectId> listed_;    // added or in a baseline, and not removed
+  std::vector<uint64_t> seqs_;  // sorted
+  std::set<ObjectId> listed_;   // added or in a baseline, and not removed
   std::set<ObjectId> removed_;
 };
 

@@ -165,7 +165,7 @@ TEST(VaultBrokenStorage, RemovedAndTruncatedPacksAreNamedWithEveryAffectedFile) 
   for (const auto& p : Packs(tv.dir))
     if (!packs_a.contains(p) && fs::file_size(p) > (512u << 10)) packs_b.push_back(p);
   ASSERT_GE(packs_b.size(), 2u);
-  fs::remove(packs_b[0]);                        // removed behind mlvault's back
+  fs::remove(packs_b[0]);                                      // removed behind mlvault's back
   fs::resize_file(packs_b[1], fs::file_size(packs_b[1]) / 2);  // truncated
 
   auto report = tv.vault->Verify(std::nullopt, true, nullptr, nullptr);

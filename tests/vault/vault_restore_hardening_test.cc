@@ -114,8 +114,8 @@ TEST(VaultRestoreHardening, RestoreIsLinearInDirectoryDepth) {
   auto r = tv.vault->Restore(b->id, tmp / "dst", {}, nullptr, nullptr);
   ASSERT_TRUE(r) << r.error().ToString();
   const long grown_kib = PeakRssKiB() - before;
-  EXPECT_LT(grown_kib, 128 * 1024) << "restore of a " << kDepth << "-deep chain grew RSS by "
-                                   << grown_kib / 1024 << " MiB";
+  EXPECT_LT(grown_kib, 128 * 1024)
+      << "restore of a " << kDepth << "-deep chain grew RSS by " << grown_kib / 1024 << " MiB";
   EXPECT_EQ(r->dirs, static_cast<uint64_t>(kDepth));
   // Walk the copy: every level a directory of mode 0750, the leaf at the bottom.
   util::UniqueFd cur(::open((tmp / "dst").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

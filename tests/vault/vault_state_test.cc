@@ -37,8 +37,8 @@ bool VerifyNames(Vault& v, const std::string& point, const std::string& words) {
   EXPECT_TRUE(r) << r.error().ToString();
   if (!r || r->ok) return false;
   for (const auto& d : r->damaged) {
-    bool names_point = point.empty() || std::find(d.affected.begin(), d.affected.end(), point) !=
-                                            d.affected.end();
+    bool names_point =
+        point.empty() || std::find(d.affected.begin(), d.affected.end(), point) != d.affected.end();
     if (names_point && d.problem.find(words) != std::string::npos) return true;
   }
   return false;
