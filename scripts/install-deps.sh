@@ -12,9 +12,15 @@ PKGS=(
   # libraries
   libssl-dev libzstd-dev libfmt-dev nlohmann-json3-dev libcli11-dev
   libsqlite3-dev sqlite3 libcpp-httplib-dev libcurl4-openssl-dev
+  # web console: node 18+ (bookworm has 18.20) to build it; chromium + selenium to test it
+  nodejs
   # tests
   libgtest-dev libgmock-dev
+  chromium chromium-driver python3-selenium
 )
+# Debian's npm, unless an npm already comes with the installed node (e.g. a nodesource build,
+# which conflicts with Debian's npm package).
+command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 if [ "${1:-}" = "--bench" ]; then
   PKGS+=(restic borgbackup time hyperfine)
 fi
