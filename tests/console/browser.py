@@ -1,0 +1,143 @@
+"""A headless Chromium driven by Selenium (Debian chromium + chromium-driver + python3-selenium),
+with the small vocabulary the console tests speak: open a page, log in, wait for text, check,
+screenshot. Run by /usr/bin/python3 (Debian's, which sees python3-selenium)."""
+import os
+import time
+
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException, WebDriverException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+DESKTOP = (1280, 800)
+PHONE = (390, 844)
+
+
+class Report:
+    """Counts checks the way tests/control/lib.sh does: "ok" / "FAIL" lines, a summary, exit code."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, desc, cond, detail=""):
+        if cond:
+            self.passed += 1
+            print(f"  ok   {desc}", flush=True)
+        else:
+            self.failed += 1
+            print(f"  FAIL {desc}{': ' + detail if detail else ''}", flush=True)
+        return cond
+
+
+class Browser:
+    def __init__(self, base_url, shots_dir, report):
+        self.base = base_url.rstrip("/")
+        self.shots = shots_dir
+        self.report = report
+        os.makedirs(shots_dir, exist_ok=True)
+        opts = webdriver.ChromeOptions()
+        opts.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+        for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                  "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+                  f"--window-size={DESKTOP[0]},{DESKTOP[1]}"):
+            opts.add_argument(a)
+        opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        service = Service(executable_path=os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
+        self.d = webdriver.Chrome(service=service, options=opts)
+        self.d.set_page_load_timeout(30)
+        self.d.set_script_timeout(30)
+
+    def quit(self):
+        try:
+            self.d.quit()
+        except WebDriverException:
+            pass
+
+    # ------------------------------------------------------------ navigation and waiting
+    def open(self, hash_path=""):
+        self.d.get(f"{self.base}/{hash_path}")
+
+    def go(self, hash_path):
+        self.d.execute_script("location.hash = arguments[0]", hash_path)
+
+    def wait(self, cond, timeout=20, what="condition"):
+        try:
+            return WebDriverWait(self.d, timeout, poll_frequency=0.1).until(cond)
+        except TimeoutException:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+    def css(self, sel, timeout=20):
+        return self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, sel)), timeout, sel)
+
+    def visible(self, sel, timeout=20):
+        return self.wait(EC.visibility_of_element_located((By.CSS_SELECTOR, sel)), timeout, sel)
+
+    def all(self, sel):
+        return self.d.find_elements(By.CSS_SELECTOR, sel)
+
+    def text_in(self, sel, text, timeout=20):
+        return self.wait(EC.text_to_be_present_in_element((By.CSS_SELECTOR, sel), text), timeout,
+                         f"{text!r} in {sel}")
+
+    def heading(self, text, timeout=20):
+        return self.text_in("main h1", text, timeout)
+
+    def link(self, text, timeout=20):
+        return self.wait(EC.element_to_be_clickable((By.LINK_TEXT, text)), timeout, f"link {text!r}")
+
+    def fill(self, sel, value):
+        el = self.visible(sel)
+        el.clear()
+        el.send_keys(value)
+        return el
+
+    def set_value(self, el, value):
+        """Sets a long value at once (send_keys is slow for key material) and fires input."""
+        self.d.execute_script(
+            "arguments[0].value = arguments[1];"
+            "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));", el, value)
+
+    def js(self, script, *args):
+        return self.d.execute_script(script, *args)
+
+    def fetch_status(self, path, method="GET"):
+        return self.d.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "fetch(arguments[0], {method: arguments[1], credentials: 'same-origin'})"
+            ".then(r => done(r.status), e => done(String(e)));", path, method)
+
+    # ------------------------------------------------------------ console vocabulary
+    def login(self, key_id, private_key):
+        self.open("#/login")
+        self.visible("#access-key-id")
+        self.fill("#access-key-id", key_id)
+        self.set_value(self.css("#private-key"), private_key)
+        self.css("#login-submit").click()
+        self.heading("Overview")
+
+    def logout(self):
+        self.css("#logout").click()
+        self.visible("#access-key-id")
+
+    def shot(self, name, size=DESKTOP):
+        self.d.set_window_size(*size)
+        time.sleep(0.3)  # let layout settle after the resize
+        path = os.path.join(self.shots, f"{name}.png")
+        self.d.save_screenshot(path)
+        if size != DESKTOP:
+            self.d.set_window_size(*DESKTOP)
+        return path
+
+    def no_horizontal_scroll(self):
+        return self.js("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+    def console_errors(self):
+        """Severe browser console messages (CSP violations, script errors)."""
+        try:
+            return [e["message"] for e in self.d.get_log("browser") if e.get("level") == "SEVERE"]
+        except WebDriverException:
+            return []
