@@ -49,6 +49,7 @@ class Browser:
         service = Service(executable_path=os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
         self.d = webdriver.Chrome(service=service, options=opts)
         self.d.set_page_load_timeout(30)
+        self.viewport(DESKTOP)
         self.d.set_script_timeout(30)
 
     def quit(self):
@@ -123,13 +124,26 @@ class Browser:
         self.css("#logout").click()
         self.visible("#access-key-id")
 
-    def shot(self, name, size=DESKTOP):
-        self.d.set_window_size(*size)
+    def viewport(self, size):
+        """Sets the page's viewport to exactly width x height CSS pixels (a phone when narrow)."""
+        w, h = size
+        self.d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {"width": w, "height": h, "deviceScaleFactor": 1, "mobile": w < 600})
+
+    def shot(self, name, size=DESKTOP, max_height=2400):
+        """Saves a screenshot of the whole page (up to max_height px) at the given viewport size."""
+        import base64
+        self.viewport(size)
         time.sleep(0.3)  # let layout settle after the resize
+        height = min(max_height, int(self.js("return document.documentElement.scrollHeight")))
+        png = self.d.execute_cdp_cmd("Page.captureScreenshot", {
+            "format": "png", "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": size[0], "height": max(height, size[1]), "scale": 1}})
         path = os.path.join(self.shots, f"{name}.png")
-        self.d.save_screenshot(path)
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(png["data"]))
         if size != DESKTOP:
-            self.d.set_window_size(*DESKTOP)
+            self.viewport(DESKTOP)
         return path
 
     def no_horizontal_scroll(self):

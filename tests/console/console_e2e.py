@@ -11,7 +11,7 @@ import time
 import traceback
 import urllib.request
 
-from browser import PHONE, Browser, Report
+from browser import DESKTOP, PHONE, Browser, Report
 
 E = os.environ
 NEW_BACKUP = E.get("NEW_BACKUP", "console-1")
@@ -44,9 +44,9 @@ def scenario(b, r):
     r.check("the overview shows a total vault size", "B" in b.css("#total-vault-size").text)
     b.shot("02-overview")
     b.shot("02-overview-phone", PHONE)
-    b.d.set_window_size(*PHONE)
+    b.viewport(PHONE)
     r.check("the overview fits a 390 px wide phone without sideways scrolling", b.no_horizontal_scroll())
-    b.d.set_window_size(1280, 800)
+    b.viewport(DESKTOP)
 
     print("-- back up now", flush=True)
     b.link(E["WS"]).click()
