@@ -130,16 +130,26 @@ export async function listBackups(workspaceCrn: string): Promise<BackupSummary[]
   return (await call<{ backups: BackupSummary[] }>(ML, "listWorkspaceBackups", { workspaceCrn })).backups;
 }
 
+// Most backups per workspace the console describes to sum a vault's size (one call each).
+export const VAULT_SIZE_LIMIT = 300;
+
 // Stored size of a workspace's vault as the console can tell it: what each backup that is not
-// deleted added when it ran (recovery points' bytesStored), and the logical bytes they hold.
-export async function vaultSize(workspaceCrn: string): Promise<{ stored: number; logical: number; backups: number }> {
+// deleted added when it ran (bytesStored), and the logical bytes they hold; `partial` when the
+// workspace has more successful backups than VAULT_SIZE_LIMIT (the newest are counted).
+// `cancelled()` true stops the remaining describes (the user left the page).
+export async function vaultSize(
+  workspaceCrn: string,
+  cancelled: () => boolean = () => false,
+): Promise<{ stored: number; logical: number; backups: number; partial: boolean }> {
   const live = (await listBackups(workspaceCrn)).filter((b) => b.backupStatus === "succeeded");
-  const described = await pool(live, 4, (b) => describeBackup(b.backupCrn));
+  const counted = live.slice(0, VAULT_SIZE_LIMIT);
+  const described = await pool(counted, 4, (b) => (cancelled() ? Promise.resolve(null) : describeBackup(b.backupCrn)));
   let stored = 0;
   let logical = 0;
   for (const b of described) {
+    if (!b) continue;
     stored += b.sizes.bytesStored;
     logical += b.sizes.bytesTotal;
   }
-  return { stored, logical, backups: described.length };
+  return { stored, logical, backups: described.length, partial: live.length > counted.length };
 }

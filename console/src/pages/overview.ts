@@ -2,7 +2,8 @@
 // protected / at risk for a chosen period, and the total vault size.
 import { call } from "../api";
 import { age, bytes, h, link, replace, section, statusBadge, table, time } from "../dom";
-import { ENV, Environment, ML, Workspace, WorkspaceSummary, pool, vaultSize } from "../data";
+import { onLeave } from "../router";
+import { ENV, Environment, ML, VAULT_SIZE_LIMIT, Workspace, WorkspaceSummary, pool, vaultSize } from "../data";
 
 const PERIODS: [string, number][] = [
   ["24 hours", 24],
@@ -100,17 +101,22 @@ export async function renderOverview(main: HTMLElement): Promise<void> {
   let stored = 0;
   let logical = 0;
   let done = 0;
+  let partial = false;
+  let left = false;
+  onLeave(() => (left = true));
   await pool(all, 2, async (w) => {
+    if (left) return;
     try {
-      const s = await vaultSize(w.crn);
+      const s = await vaultSize(w.crn, () => left);
       stored += s.stored;
       logical += s.logical;
+      partial ||= s.partial;
     } catch {
       // A workspace whose backups the user may not list adds nothing.
     }
     done++;
-    sizeOut.textContent = `${bytes(stored)}${done < all.length ? ` (${done} of ${all.length} vaults counted)` : ""}`;
-    sizeOut.title = `${bytes(logical)} logical in the backups kept`;
+    sizeOut.textContent = `${partial ? "at least " : ""}${bytes(stored)}${done < all.length ? ` (${done} of ${all.length} vaults counted)` : ""}`;
+    sizeOut.title = `${bytes(logical)} logical in the backups kept${partial ? `; the newest ${VAULT_SIZE_LIMIT} backups of each workspace counted` : ""}`;
   });
   if (!all.length) sizeOut.textContent = bytes(0);
 }

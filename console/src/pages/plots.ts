@@ -26,7 +26,11 @@ export async function renderPlots(main: HTMLElement, crn: string): Promise<void>
     h("h1", {}, `Plots of ${w.name}`),
     status,
   );
-  const backups: Backup[] = await pool(list, 4, (b) => describeBackup(b.backupCrn));
+  let left = false;
+  onLeave(() => (left = true));
+  const got = await pool(list, 4, (b) => (left ? Promise.resolve(null) : describeBackup(b.backupCrn)));
+  if (left) return;
+  const backups = got.filter((b): b is Backup => b !== null);
   if (!backups.length) {
     status.textContent = "No successful backups yet: nothing to plot.";
     return;
