@@ -130,12 +130,17 @@ class Browser:
         self.d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                                {"width": w, "height": h, "deviceScaleFactor": 1, "mobile": w < 600})
 
-    def shot(self, name, size=DESKTOP, max_height=2400):
-        """Saves a screenshot of the whole page (up to max_height px) at the given viewport size."""
+    def shot(self, name, size=DESKTOP, max_height=2400, full=True):
+        """Saves a screenshot of the whole page (up to max_height px), or of the viewport only,
+        at the given viewport size."""
         import base64
         self.viewport(size)
         time.sleep(0.3)  # let layout settle after the resize
         height = min(max_height, int(self.js("return document.documentElement.scrollHeight")))
+        if not full:
+            height = size[1]
+            self.d.save_screenshot(os.path.join(self.shots, f"{name}.png"))
+            return os.path.join(self.shots, f"{name}.png")
         png = self.d.execute_cdp_cmd("Page.captureScreenshot", {
             "format": "png", "captureBeyondViewport": True,
             "clip": {"x": 0, "y": 0, "width": size[0], "height": max(height, size[1]), "scale": 1}})

@@ -70,6 +70,8 @@ def scenario(b, r):
         b.css("#backup-progress .bytes").text))
     b.css(f'tr[data-backup="{NEW_BACKUP}"]')
     b.shot("03-backup-done")
+    b.js("document.querySelector('#backup-progress').closest('section').scrollIntoView()")
+    b.shot("03-backup-progress", full=False)  # the README's picture
 
     print("-- open the backup, verify", flush=True)
     b.css("#open-new-backup").click()
@@ -170,8 +172,8 @@ def scenario(b, r):
     b.css('tr[data-user="viewer"]')
     doc = b.css('[data-field="policyDocument"]')
     b.set_value(doc, '{\n  "Version": "2012-10-17",\n  "Statement": [\n    {"Effect": "Allow" "Action": "*"}\n  ]\n}')
-    b.text_in("#policy-validation", "Line 4", 20)
-    r.check("the policy editor shows the parser's line and column as you type", "column" in b.css("#policy-validation").text)
+    b.text_in("#policy-validation", "line 4, column", 20)
+    r.check("the policy editor shows the parser's line and column as you type", "Go there" in b.css("#policy-validation").text)
     b.shot("11-access")
     b.css("#audit-events table")
     r.check("the audit log lists the console's backup", "ml:BackupWorkspace" in b.css("#audit-events").text)

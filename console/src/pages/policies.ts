@@ -123,7 +123,7 @@ function editor(reload: () => void): HTMLElement {
       doc.setAttribute("aria-invalid", "true");
       replace(
         where,
-        h("span", { class: "error" }, lc ? `Line ${lc[0]}, column ${lc[1]}: ` : "", err.message),
+        h("span", { class: "error" }, err.message),
         lc
           ? h(
               "button",
