@@ -151,6 +151,31 @@ class Browser:
             self.viewport(DESKTOP)
         return path
 
+    def unlabelled(self):
+        """Form controls on the page without an accessible name (a <label>, aria-label(ledby) or text)."""
+        return self.js("""
+            return [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
+              .filter(c => !(c.labels && c.labels.length) && !c.getAttribute('aria-label')
+                           && !c.getAttribute('aria-labelledby') && !(c.tagName === 'BUTTON' && c.textContent.trim()))
+              .map(c => c.outerHTML.slice(0, 80));""")
+
+    def tab_to(self, css, max_tabs=60):
+        """Presses Tab until the element matching css has the focus; False if it never does."""
+        from selenium.webdriver.common.action_chains import ActionChains
+        from selenium.webdriver.common.keys import Keys
+        target = self.css(css)
+        self.js("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)")
+        for _ in range(max_tabs):
+            ActionChains(self.d).send_keys(Keys.TAB).perform()
+            if self.js("return document.activeElement === arguments[0]", target):
+                return True
+        return False
+
+    def press_enter(self):
+        from selenium.webdriver.common.action_chains import ActionChains
+        from selenium.webdriver.common.keys import Keys
+        ActionChains(self.d).send_keys(Keys.ENTER).perform()
+
     def no_horizontal_scroll(self):
         return self.js("return document.documentElement.scrollWidth <= window.innerWidth + 1")
 

@@ -48,10 +48,14 @@ def scenario(b, r):
     r.check("the overview fits a 390 px wide phone without sideways scrolling", b.no_horizontal_scroll())
     b.viewport(DESKTOP)
 
-    print("-- back up now", flush=True)
-    b.link(E["WS"]).click()
+    r.check("every control of the overview has a label", not b.unlabelled(), str(b.unlabelled()))
+
+    print("-- back up now (reached with the keyboard)", flush=True)
+    r.check("Tab reaches the workspace's link", b.tab_to(f'tr[data-workspace="{E["WS"]}"] a'))
+    b.press_enter()
     b.heading(f"Workspace {E['WS']}")
     b.css(f'tr[data-backup="{SEED}"]')
+    r.check("every control of the workspace page has a label", not b.unlabelled(), str(b.unlabelled()))
     b.fill('[data-field="backupName"]', NEW_BACKUP)
     b.css("#backup-now").click()
     b.css("#backup-progress progress")
@@ -131,6 +135,7 @@ def scenario(b, r):
     b.css("#restore-link").click()
     b.heading(f"Restore backup {SEED}")
     b.fill('[data-field="newWorkspaceParameters.workspaceName"]', RESTORED)
+    r.check("every control of the restore wizard has a label", not b.unlabelled(), str(b.unlabelled()))
     b.fill(f'[data-field="{MIN_INSTANCES}"]', "9")
     r.check("the CLI document follows the form",
             json.loads(b.css("#cli-input-json").text)["newWorkspaceParameters"]["provisionK8sRequest"]
@@ -170,6 +175,8 @@ def scenario(b, r):
     print("-- access", flush=True)
     b.go("#/access")
     b.css('tr[data-user="viewer"]')
+    b.css("#audit-events table")
+    r.check("every control of the access page has a label", not b.unlabelled(), str(b.unlabelled()))
     doc = b.css('[data-field="policyDocument"]')
     b.set_value(doc, '{\n  "Version": "2012-10-17",\n  "Statement": [\n    {"Effect": "Allow" "Action": "*"}\n  ]\n}')
     b.text_in("#policy-validation", "line 4, column", 20)
