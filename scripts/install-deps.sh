@@ -16,7 +16,10 @@ PKGS=(
   nodejs
   # tests
   libgtest-dev libgmock-dev
+  # web console tests: a headless Chromium driven by Selenium
   chromium chromium-driver python3-selenium
+  # S3 backend tests: a throw-away Ceph RADOS Gateway (scripts/start-rgw.sh)
+  ceph-mon ceph-osd radosgw ceph-common
 )
 # Debian's npm, unless an npm already comes with the installed node (e.g. a nodesource build,
 # which conflicts with Debian's npm package).
