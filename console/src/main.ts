@@ -21,7 +21,7 @@ const pages: Record<string, { title: string; render: Page; nav?: boolean }> = {
   workspace: { title: "Workspace", render: renderWorkspace },
   plots: { title: "Plots", render: renderPlots },
   backup: { title: "Backup", render: renderBackup },
-  restore: { title: "Restore", render: renderRestore },
+  restore: { title: "Restore", render: renderRestore, nav: true },
   workflows: { title: "Workflows", render: renderWorkflows, nav: true },
   access: { title: "Access", render: renderAccess, nav: true },
 };

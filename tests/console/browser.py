@@ -90,6 +90,11 @@ class Browser:
     def link(self, text, timeout=20):
         return self.wait(EC.element_to_be_clickable((By.LINK_TEXT, text)), timeout, f"link {text!r}")
 
+    def text(self, sel):
+        """The text of the first element matching sel, read at once (no stale element while a
+        live region re-renders), or "" when there is none."""
+        return self.js("const e = document.querySelector(arguments[0]); return e ? e.textContent : ''", sel)
+
     def fill(self, sel, value):
         el = self.visible(sel)
         el.clear()
@@ -177,7 +182,12 @@ class Browser:
         ActionChains(self.d).send_keys(Keys.ENTER).perform()
 
     def no_horizontal_scroll(self):
-        return self.js("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+        """True when the page does not scroll sideways and no control or heading sticks out of the
+        viewport (wide tables scroll inside their own frame)."""
+        return self.js("""
+            return document.documentElement.scrollWidth <= window.innerWidth + 1 &&
+              [...document.querySelectorAll('main input, main select, main textarea, main button, main h1, main h2')]
+                .every(e => e.getBoundingClientRect().right <= window.innerWidth + 1);""")
 
     def console_errors(self):
         """Severe browser console messages (CSP violations, script errors)."""

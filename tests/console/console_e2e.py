@@ -62,16 +62,16 @@ def scenario(b, r):
     seen = set()
     deadline = time.time() + 120
     while time.time() < deadline:
-        status = b.css("#backup-progress .badge").text
+        status = b.text("#backup-progress .badge")
         seen.add(status)
         if status in ("succeeded", "failed", "cancelled"):
             break
         time.sleep(0.1)
-    r.check("the progress box followed the backup to its end", status == "succeeded", f"last status {status}")
-    r.check("the progress reached 100 %", b.css("#backup-progress .percent").text == "100 %",
-            b.css("#backup-progress").text)
+    r.check("the progress box followed the backup to its end", status == "succeeded", f"statuses seen {sorted(seen)}")
+    r.check("the progress reached 100 %", b.text("#backup-progress .percent") == "100 %",
+            b.text("#backup-progress"))
     r.check("bytes done equal bytes total", (lambda t: t.split(" of ")[0] == t.split(" of ")[1])(
-        b.css("#backup-progress .bytes").text))
+        b.text("#backup-progress .bytes")))
     b.css(f'tr[data-backup="{NEW_BACKUP}"]')
     b.shot("03-backup-done")
     b.js("document.querySelector('#backup-progress').closest('section').scrollIntoView()")
@@ -136,6 +136,9 @@ def scenario(b, r):
     b.heading(f"Restore backup {SEED}")
     b.fill('[data-field="newWorkspaceParameters.workspaceName"]', RESTORED)
     r.check("every control of the restore wizard has a label", not b.unlabelled(), str(b.unlabelled()))
+    b.viewport(PHONE)
+    r.check("the restore wizard fits a 390 px wide phone", b.no_horizontal_scroll())
+    b.viewport(DESKTOP)
     b.fill(f'[data-field="{MIN_INSTANCES}"]', "9")
     r.check("the CLI document follows the form",
             json.loads(b.css("#cli-input-json").text)["newWorkspaceParameters"]["provisionK8sRequest"]

@@ -4,7 +4,7 @@
 // --cli-input-json document is shown as the form changes.
 import { ApiError, call } from "../api";
 import { clearFieldErrors, field, h, link, replace, section, showFieldError, statusBadge } from "../dom";
-import { ENV, Environment, ML, Workspace, describeBackup } from "../data";
+import { ENV, Environment, ML, Workspace, WorkspaceSummary, describeBackup, listBackups } from "../data";
 import { guard } from "../permissions";
 import { follow } from "../progress";
 import { onLeave } from "../router";
@@ -45,10 +45,7 @@ export function errorField(e: ApiError): string {
 }
 
 export async function renderRestore(main: HTMLElement, backupCrn: string): Promise<void> {
-  if (!backupCrn) {
-    replace(main, h("h1", {}, "Restore"), h("p", {}, "Choose a backup on a workspace's page, then Restore."), link("#/overview", "Overview"));
-    return;
-  }
+  if (!backupCrn) return chooseBackup(main);
   const [b, envs] = await Promise.all([describeBackup(backupCrn), call<{ environments: Environment[] }>(ENV, "listEnvironments")]);
 
   const env = h("select", {}, envs.environments.map((e) => h("option", { value: e.name, selected: e.name === b.environmentName }, e.name)));
@@ -196,5 +193,39 @@ export async function renderRestore(main: HTMLElement, backupCrn: string): Promi
     h("div", { class: "two-col" }, form, section("The same from the CLI", h("p", {}, "Save as restore.json and run ", h("code", {}, "mlvault restore-workspace --cli-input-json file://restore.json")), json)),
     progress,
     result,
+  );
+}
+
+// Step 1 without a backup in the address: a workspace (deleted ones too: their backups stay
+// restorable), then one of its successful backups.
+async function chooseBackup(main: HTMLElement): Promise<void> {
+  const ws = (await call<{ workspaces: WorkspaceSummary[] }>(ML, "listWorkspaces")).workspaces;
+  const wsSelect = h(
+    "select",
+    {},
+    h("option", { value: "" }, "choose…"),
+    ws.map((w) => h("option", { value: w.crn }, `${w.name} (${w.environmentName}${w.status === "deleted" ? ", deleted" : ""})`)),
+  );
+  const list = h("div", { "aria-live": "polite" });
+  wsSelect.addEventListener("change", async () => {
+    if (!wsSelect.value) return replace(list);
+    try {
+      const ok = (await listBackups(wsSelect.value)).filter((b) => b.backupStatus === "succeeded");
+      replace(
+        list,
+        ok.length
+          ? h("ul", { class: "choices" }, ok.slice(0, 100).map((b) => h("li", {}, link(`#/restore/${encodeURIComponent(b.backupCrn)}`, `${b.backupName} (${new Date(b.createdAt).toLocaleString()})`))))
+          : h("p", {}, "This workspace has no successful backup."),
+      );
+    } catch (e) {
+      replace(list, h("p", { class: "error", role: "alert" }, (e as ApiError).message));
+    }
+  });
+  replace(
+    main,
+    h("h1", {}, "Restore"),
+    h("ol", { class: "steps" }, h("li", { "aria-current": "step" }, "Choose a backup"), h("li", {}, "New workspace parameters"), h("li", {}, "Restore runs"), h("li", {}, "Open the new workspace")),
+    field("Workspace", wsSelect, "workspaceCrn"),
+    list,
   );
 }
