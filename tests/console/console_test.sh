@@ -33,6 +33,12 @@ seed "$WS_CRN"
 expect 0 "a first backup from the CLI" backup-workspace --workspace-crn "$WS_CRN" --backup-name seed-1 --wait
 SEED_BACKUP_CRN=$(j .backupCrn)
 
+echo "-- a workspace with a history of 1,000 backups (catalog rows copied from seed-1)"
+MANY_CRN=$(create_workspace dev many)
+sql "$(bash "$HERE/many_backups.sql.sh" "${SEED_BACKUP_CRN##*:}" "${MANY_CRN##*:}" "$MANY_CRN" 1000)"
+expect 0 "list-workspace-backups of many" list-workspace-backups --workspace-crn "$MANY_CRN"
+check "it lists 1000 backups" test "$(j '.backups | length')" = 1000
+
 echo "-- a read-only user"
 cat > "$MLVAULT_HOME/readonly.json" <<'JSON'
 {"Version": "2012-10-17",
@@ -56,7 +62,7 @@ check "the console is served with the agreed Content-Security-Policy" grep -q "s
 
 echo "-- the browser"
 rm -rf "$SHOTS"
-BASE_URL="http://127.0.0.1:$PORT" SHOTS="$SHOTS" WS=ws1 WS_CRN="$WS_CRN" SEED_BACKUP_CRN="$SEED_BACKUP_CRN" \
+BASE_URL="http://127.0.0.1:$PORT" SHOTS="$SHOTS" WS=ws1 WS_CRN="$WS_CRN" SEED_BACKUP_CRN="$SEED_BACKUP_CRN" MANY_CRN="$MANY_CRN" \
   ADMIN_KEY_ID="$ADMIN_KEY_ID" ADMIN_KEY="$ADMIN_KEY" VIEWER_KEY_ID="$VIEWER_KEY_ID" VIEWER_KEY="$VIEWER_KEY" \
   timeout 600 /usr/bin/python3 "$HERE/console_e2e.py"
 check "the browser scenario passed (console_e2e.py)" test $? -eq 0
