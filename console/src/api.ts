@@ -71,13 +71,21 @@ async function errorOf(r: Response): Promise<ApiError> {
   return new ApiError(r.status, code, message, field);
 }
 
-// Calls one operation. Resolves with its JSON answer; rejects with an ApiError.
+const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+
+// Calls one operation. Resolves with its JSON answer; rejects with an ApiError. A 429 (rate
+// limited) is retried after the server's Retry-After, up to 5 times: reads are safe to repeat,
+// and a refused mutating call was not carried out.
 export async function call<T = any>(service: string, operation: string, body: object = {}): Promise<T> {
   let r: Response;
-  try {
-    r = await post(`/api/v1/${service}/${operation}`, body, true);
-  } catch (e) {
-    throw new ApiError(0, "unavailable", `the server did not answer (${String(e)}); check that mlvault server runs`);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      r = await post(`/api/v1/${service}/${operation}`, body, true);
+    } catch (e) {
+      throw new ApiError(0, "unavailable", `the server did not answer (${String(e)}); check that mlvault server runs`);
+    }
+    if (r.status !== 429 || attempt >= 5) break;
+    await sleep(Math.max(1, Number(r.headers.get("Retry-After")) || 1) * 1000);
   }
   if (r.status === 401) {
     currentUser = null;
