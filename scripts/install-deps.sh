@@ -14,6 +14,8 @@ PKGS=(
   libsqlite3-dev sqlite3 libcpp-httplib-dev libcurl4-openssl-dev
   # tests
   libgtest-dev libgmock-dev
+  # S3 backend tests: a throw-away Ceph RADOS Gateway (scripts/start-rgw.sh)
+  ceph-mon ceph-osd radosgw ceph-common
 )
 if [ "${1:-}" = "--bench" ]; then
   PKGS+=(restic borgbackup time hyperfine)

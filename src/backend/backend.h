@@ -67,10 +67,29 @@ Result<std::unique_ptr<Backend>> OpenLocal(const std::string& root, bool create)
 
 struct RetryPolicy {
   int attempts = 5;              // total tries for kUnavailable / kIo errors
-  int initial_backoff_ms = 50;   // doubled each retry
+  int initial_backoff_ms = 50;   // doubled each retry (at most 10 s), plus up to 50 % jitter
 };
-// Retries transient failures (kUnavailable, kIo) of the inner backend; other errors pass.
+// Retries transient failures (kUnavailable, kIo) of the inner backend with exponential backoff
+// and jitter; other errors pass at once.
 std::unique_ptr<Backend> WithRetry(std::unique_ptr<Backend> inner, RetryPolicy policy = {});
+
+struct OpenOptions {
+  bool create = false;     // local: make the directory; S3: make the bucket when missing
+  bool read_only = false;  // wrap in ReadOnly
+  RetryPolicy retry;       // for remote storage (S3)
+  // S3 settings; an empty field is taken from the environment: MLVAULT_S3_ENDPOINT,
+  // MLVAULT_S3_ACCESS_KEY, MLVAULT_S3_SECRET_KEY, MLVAULT_S3_REGION (default us-east-1).
+  std::string s3_endpoint;
+  std::string s3_access_key;
+  std::string s3_secret_key;
+  std::string s3_region;
+};
+
+// The one way callers open storage: `location` is a local directory (as OpenLocal) or
+// "s3://bucket[/prefix]" (an S3Backend wrapped in WithRetry). Returns the decorated stack.
+// kInvalidArgument for a malformed location or missing S3 settings (naming the variable to
+// set, never printing a credential); otherwise the errors of OpenLocal / S3Backend::Open.
+Result<std::unique_ptr<Backend>> OpenBackend(std::string_view location, const OpenOptions& options = {});
 
 // Refuses Put and Remove with kPermissionDenied.
 std::unique_ptr<Backend> ReadOnly(std::unique_ptr<Backend> inner);

@@ -1,6 +1,7 @@
 // Decorators: backends that wrap another and add one behaviour (retry, read-only, faults).
 #include <algorithm>
 #include <chrono>
+#include <random>
 #include <thread>
 
 #include "backend/backend.h"
@@ -50,7 +51,11 @@ class RetryBackend final : public Backend {
         if (attempt == 1) return r;
         return std::unexpected(std::move(r).error().WithContext("gave up after " + std::to_string(attempt) + " attempts"));
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(backoff));
+      // Jitter: up to half the backoff on top, so clients that failed together do not retry
+      // in lockstep against a struggling server.
+      thread_local std::mt19937 rng(std::random_device{}());
+      const int jitter = std::uniform_int_distribution<int>(0, backoff / 2)(rng);
+      std::this_thread::sleep_for(std::chrono::milliseconds(backoff + jitter));
       backoff = std::min(backoff * 2, kMaxBackoffMs);
     }
   }

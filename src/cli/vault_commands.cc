@@ -25,7 +25,7 @@ struct VaultFlags {
 };
 
 void AddVaultFlags(CLI::App* verb, VaultFlags& f) {
-  verb->add_option("--vault", f.vault, "Vault directory")->required();
+  verb->add_option("--vault", f.vault, "Vault directory, or s3://bucket/prefix (settings from MLVAULT_S3_*)")->required();
   verb->add_option("--key-file", f.key_file,
                    "Key file (64 hex characters); without it the passphrase comes from "
                    "$MLVAULT_VAULT_PASSPHRASE");
@@ -64,7 +64,7 @@ std::unique_ptr<backend::Backend> MaybeKillAfterWrites(std::unique_ptr<backend::
 
 Result<std::unique_ptr<vault::Vault>> OpenVault(const VaultFlags& f) {
   auto key = MLV_TRY(KeyFrom(f));
-  auto backend = MLV_TRY(backend::OpenLocal(f.vault, false));
+  auto backend = MLV_TRY(backend::OpenBackend(f.vault));
   return vault::Vault::Open(MaybeKillAfterWrites(std::move(backend)), key, OptionsFrom(f));
 }
 
@@ -125,7 +125,7 @@ void RegisterVaultCommands(CLI::App& app) {
     v->callback([f] {
       Emit([&]() -> Result<json> {
         auto key = MLV_TRY(KeyFrom(*f));
-        auto backend = MLV_TRY(backend::OpenLocal(f->vault, true));
+        auto backend = MLV_TRY(backend::OpenBackend(f->vault, {.create = true}));
         auto vt = MLV_TRY(vault::Vault::Init(std::move(backend), key, {}, OptionsFrom(*f)));
         return json{{"vault", f->vault}, {"vaultId", vt->id()}};
       }());

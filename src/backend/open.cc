@@ -1,0 +1,39 @@
+// OpenBackend: from a location string to the decorated backend stack.
+#include <cstdlib>
+
+#include "backend/backend.h"
+#include "backend/s3.h"
+
+namespace mlvault::backend {
+namespace {
+
+std::string OrEnv(const std::string& value, const char* var) {
+  if (!value.empty()) return value;
+  const char* env = std::getenv(var);
+  return env != nullptr ? env : "";
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Backend>> OpenBackend(std::string_view location, const OpenOptions& options) {
+  std::unique_ptr<Backend> b;
+  if (location.starts_with("s3://")) {
+    S3Config c;
+    MLV_TRY(ParseS3Location(location, c));
+    c.endpoint = OrEnv(options.s3_endpoint, "MLVAULT_S3_ENDPOINT");
+    c.access_key = OrEnv(options.s3_access_key, "MLVAULT_S3_ACCESS_KEY");
+    c.secret_key = OrEnv(options.s3_secret_key, "MLVAULT_S3_SECRET_KEY");
+    c.region = OrEnv(options.s3_region, "MLVAULT_S3_REGION");
+    auto s3 = MLV_TRY_CTX(S3Backend::Open(std::move(c), options.create), "cannot open vault " + std::string(location));
+    b = WithRetry(std::move(s3), options.retry);
+  } else if (location.find("://") != std::string_view::npos) {
+    return util::InvalidArgument("unknown vault location " + std::string(location) +
+                                 ": give a local directory or s3://bucket/prefix");
+  } else {
+    b = MLV_TRY(OpenLocal(std::string(location), options.create));
+  }
+  if (options.read_only) b = ReadOnly(std::move(b));
+  return b;
+}
+
+}  // namespace mlvault::backend
