@@ -12,10 +12,15 @@ PKGS=(
   # libraries
   libssl-dev libzstd-dev libfmt-dev nlohmann-json3-dev libcli11-dev
   libsqlite3-dev sqlite3 libcpp-httplib-dev libcurl4-openssl-dev
+  # the PostgreSQL catalog (libpq) and the throw-away server its tests start
+  libpq-dev libpqxx-dev postgresql-15
   # tests
   libgtest-dev libgmock-dev
   # S3 backend tests: a throw-away Ceph RADOS Gateway (scripts/start-rgw.sh)
   ceph-mon ceph-osd radosgw ceph-common
+  # fuzzing (libFuzzer), thread-safety analysis and clang-tidy: clang 16 is the first Debian 12
+  # clang that compiles libstdc++ 12's <expected>
+  clang-16 libclang-rt-16-dev clang-tidy-16
 )
 if [ "${1:-}" = "--bench" ]; then
   PKGS+=(restic borgbackup time hyperfine)

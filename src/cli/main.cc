@@ -14,6 +14,13 @@ int main(int argc, char** argv) {
       ->envname("MLVAULT_ENDPOINT");
   app.add_option("--profile", g.profile, "Credentials profile (from $MLVAULT_HOME/credentials)")
       ->envname("MLVAULT_PROFILE");
+  // Exported to the environment: the embedded catalog reads it there, and workers inherit it.
+  app.add_option_function<std::string>(
+         "--catalog",
+         [](const std::string& v) { setenv("MLVAULT_CATALOG", v.c_str(), 1); },
+         "Catalog: a SQLite file or postgresql://user@host:port/db (default "
+         "$MLVAULT_HOME/catalog.db)")
+      ->envname("MLVAULT_CATALOG");
   RegisterVaultCommands(app);
   RegisterWorkspaceCommands(app);
   RegisterIamCommands(app);

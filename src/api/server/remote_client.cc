@@ -102,9 +102,9 @@ util::Result<json> RemoteClient::Post(std::string_view service, std::string_view
     }
     if (j.is_object() && j.contains("error") && j["error"].is_object()) {
       const json& e = j["error"];
-      util::Error err(CodeFromName(e.value("code", ""), r->status), e.value("message", ""));
-      if (e.contains("field") && e["field"].is_string()) err = err.WithField(e["field"]);
-      return std::unexpected(std::move(err));
+      std::string field = e.contains("field") && e["field"].is_string() ? e["field"].get<std::string>() : "";
+      return std::unexpected(
+          util::Error(CodeFromName(e.value("code", ""), r->status), e.value("message", ""), field));
     }
     return util::MakeError(CodeFromName("", r->status),
                            "the server at " + options_.endpoint + " answered " + path + " with HTTP " +
