@@ -36,8 +36,8 @@ struct ThreadControl {
 
 util::Result<std::unique_ptr<ThreadControl>> MakeThreadControl(const std::string& home) {
   auto t = std::make_unique<ThreadControl>();
-  const std::string path = home + "/catalog.db";
-  t->db = MLV_TRY(catalog::OpenSqlite(path));
+  const std::string path = control::CatalogLocation(home);
+  t->db = MLV_TRY(catalog::OpenCatalog(path));
   t->authz = control::MakeIamAuthorizer(*t->db, util::Clock::System());
   t->provider = workspace::MakeLocalProvider();
   t->handler_env.home = home;
@@ -46,7 +46,7 @@ util::Result<std::unique_ptr<ThreadControl>> MakeThreadControl(const std::string
   control::EngineOptions eo;
   eo.home = home;
   eo.self_exe = control::SelfExe();
-  eo.open_db = [path]() { return catalog::OpenSqlite(path); };
+  eo.open_db = [path]() { return catalog::OpenCatalog(path); };
   eo.spawn_workers = false;  // the pool runs them
   t->engine = std::make_unique<control::WorkflowEngine>(*t->db, std::move(eo),
                                                         control::MakeHandlerFactory(t->handler_env));
@@ -128,8 +128,8 @@ int RunServer(const ServerCommandOptions& o, std::ostream& out, std::ostream& er
   so.max_body_bytes = o.max_body_bytes;
 
   ServerEnv env;
-  const std::string path = home + "/catalog.db";
-  env.open_db = [path] { return catalog::OpenSqlite(path); };
+  const std::string path = control::CatalogLocation(home);
+  env.open_db = [path] { return catalog::OpenCatalog(path); };
   env.operations = Catalog();
   env.ready = [](catalog::Db& db) -> util::Status {
     MLV_TRY(db.Query("SELECT COUNT(*) FROM accounts"));
