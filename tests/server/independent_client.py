@@ -65,10 +65,10 @@ def call(path, payload=None, **kw):
 (status, hdrs, answer), sent, body = call("/api/v1/iam/getCallerIdentity")
 check(status == 200 and "userCrn" in (answer or {}), f"signed getCallerIdentity -> {status}")
 check(bool(hdrs.get("X-Request-Id")), "the answer carries X-Request-Id")
-(status, _, answer), _, _ = call("/api/v1/iam/listUsers")
+(status, _, answer), sent, body = call("/api/v1/iam/listUsers")
 check(status == 200 and isinstance((answer or {}).get("users"), list), f"signed listUsers -> {status}")
 
-# 2. The same request again (same nonce): a replay.
+# 2. The same request again (same headers, same nonce): a replay.
 status, _, answer = send("/api/v1/iam/listUsers", body, {**sent, "Content-Type": "application/json"})
 msg = ((answer or {}).get("error") or {}).get("message", "")
 check(status == 401 and "already used" in msg, f"replay refused: {status} {msg[:80]}")

@@ -61,12 +61,17 @@ class ServerTest : public ::testing::Test {
     env.dispatch = [](const control::Caller& c, const std::string& service,
                       const std::string& operation, const json& body) -> util::Result<json> {
       if (operation == "fail") return util::NotFound("no such thing");
+      // The answers' shapes of the two operations the independent client calls.
+      if (operation == "getCallerIdentity")
+        return json{{"userName", c.principal_name}, {"userCrn", c.principal_crn}};
       return json{{"principal", c.principal_name}, {"sourceIp", c.source_ip},
                   {"source", c.source},           {"secure", c.secure_transport},
                   {"service", service},           {"operation", operation},
-                  {"body", body}};
+                  {"body", body},
+                  {"users", json::array()}};  // listUsers' shape, for the independent client
     };
     env.operations = {{"iam", "listUsers", "list-users", "iam:ListUsers", false, false},
+                      {"iam", "getCallerIdentity", "get-caller-identity", "", false, false},
                       {"iam", "fail", "fail", "iam:Fail", false, false}};
     env.ready = [](catalog::Db& db) -> util::Status {
       MLV_TRY(db.Query("SELECT 1"));
@@ -455,12 +460,12 @@ TEST_F(ServerTest, TlsWithASelfSignedCertificate) {
   c.set_ca_cert_path(cert.c_str());
   c.enable_server_certificate_verification(true);
   auto h = SignRequest(key_id_, private_key_, "t", "POST", "/api/v1/iam/listUsers",
-                       "application/json", "{}", util::Clock::System().Now());
+                       "application/json", R"({"tls":true})", util::Clock::System().Now());
   auto r = c.Post("/api/v1/iam/listUsers",
                   {{"Authorization", h->authorization},
                    {std::string(kDateHeader), h->date},
                    {std::string(kNonceHeader), h->nonce}},
-                  "{}", "application/json");
+                  R"({"tls":true})", "application/json");
   ASSERT_TRUE(r) << httplib::to_string(r.error());
   ASSERT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(json::parse(r->body)["secure"], true);
@@ -469,6 +474,16 @@ TEST_F(ServerTest, TlsWithASelfSignedCertificate) {
   plain.set_read_timeout(5, 0);
   auto p = plain.Get("/healthz");
   EXPECT_TRUE(!p || p->status != 200);
+}
+
+// A client written only from docs/api.md (Python cryptography + urllib, no mlvault code) signs
+// requests, is refused as documented, and logs in to the console.
+TEST_F(ServerTest, IndependentPythonClientFromTheDocs) {
+  StartServer();
+  std::string cmd = "/usr/bin/python3 " MLVAULT_SOURCE_DIR "/tests/server/independent_client.py "
+                    "http://127.0.0.1:" + std::to_string(server_->port()) + " " + key_id_ + " " +
+                    private_key_;
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
 }
 
 }  // namespace
