@@ -79,13 +79,12 @@ Ed25519Signature Ed25519Sign(const Ed25519Seed& seed, util::ByteView message) {
 bool Ed25519Verify(util::ByteView public_key, util::ByteView message, util::ByteView signature) {
   if (public_key.size() != kEd25519PublicKeySize || signature.size() != kEd25519SignatureSize)
     return false;
-  Pkey k(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, public_key.data(),
-                                     public_key.size()));
+  Pkey k(
+      EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, public_key.data(), public_key.size()));
   if (!k) return false;
   MdCtx ctx(EVP_MD_CTX_new());
   if (!ctx) Die("EVP_MD_CTX_new");
-  if (EVP_DigestVerifyInit_ex(ctx.get(), nullptr, nullptr, nullptr, nullptr, k.get(), nullptr) !=
-      1)
+  if (EVP_DigestVerifyInit_ex(ctx.get(), nullptr, nullptr, nullptr, nullptr, k.get(), nullptr) != 1)
     return false;
   return EVP_DigestVerify(ctx.get(), signature.data(), signature.size(), message.data(),
                           message.size()) == 1;
@@ -120,8 +119,7 @@ std::string Base64Encode(util::ByteView data) {
 
 util::Result<util::Bytes> Base64Decode(std::string_view text, std::string_view what) {
   if (text.size() % 4 != 0)
-    return util::InvalidArgument(std::string(what) +
-                                 " is not standard base64: its length " +
+    return util::InvalidArgument(std::string(what) + " is not standard base64: its length " +
                                  std::to_string(text.size()) + " is not a multiple of 4");
   util::Bytes out;
   out.reserve(text.size() / 4 * 3);

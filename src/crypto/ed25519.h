@@ -45,7 +45,8 @@ bool Ed25519Verify(util::ByteView public_key, util::ByteView message, util::Byte
 std::string Base64Encode(util::ByteView data);
 // Inverse of Base64Encode. kInvalidArgument naming `what` for characters outside the alphabet,
 // a length that is not a multiple of 4, or misplaced padding.
-util::Result<util::Bytes> Base64Decode(std::string_view text, std::string_view what = "base64 text");
+util::Result<util::Bytes> Base64Decode(std::string_view text,
+                                       std::string_view what = "base64 text");
 
 // Lowercase hex SHA-256 of `data` (the body hash of a signed request).
 std::string Sha256Hex(util::ByteView data);

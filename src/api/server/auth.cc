@@ -26,8 +26,10 @@ std::string Duration(int64_t seconds) {
 std::string Escaped(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -37,10 +39,9 @@ std::expected<control::KeyOwner, AuthFailure> UsableKey(catalog::Db& db, const s
                                                         const std::string& source_ip) {
   auto owner = control::FindKeyOwner(db, id);
   if (!owner)
-    return Refuse("the server could not look up access key " + id + ": " +
-                  owner.error().message(), 503);
-  if (!*owner)
-    return Refuse("access key " + id + " is not known to this server");
+    return Refuse("the server could not look up access key " + id + ": " + owner.error().message(),
+                  503);
+  if (!*owner) return Refuse("access key " + id + " is not known to this server");
   control::KeyOwner& k = **owner;
   if (k.status != "active") {
     std::string msg = "access key " + id + " of user '" + k.caller.principal_name +
@@ -102,7 +103,8 @@ std::expected<Authenticated, AuthFailure> Authenticator::VerifySignature(catalog
   auto header = ParseAuthorization(r.authorization);
   if (!header) return Refuse(header.error().message());
   const std::string& id = header->access_key_id;
-  if (r.date.empty()) return Refuse("the request has no X-Mlvault-Date header (UTC, YYYYMMDDTHHMMSSZ)");
+  if (r.date.empty())
+    return Refuse("the request has no X-Mlvault-Date header (UTC, YYYYMMDDTHHMMSSZ)");
   auto date = ParseSigningDate(r.date);
   if (!date)
     return Refuse("the X-Mlvault-Date header '" + r.date.substr(0, 40) +
@@ -116,28 +118,32 @@ std::expected<Authenticated, AuthFailure> Authenticator::VerifySignature(catalog
                   "); requests are accepted within 5 minutes: check the client's clock");
   if (r.nonce.empty()) return Refuse("the request has no X-Mlvault-Nonce header");
   if (!ValidNonce(r.nonce))
-    return Refuse("the X-Mlvault-Nonce header is malformed: a nonce is 16 to 128 characters of "
-                  "A-Z a-z 0-9 _ -");
+    return Refuse(
+        "the X-Mlvault-Nonce header is malformed: a nonce is 16 to 128 characters of "
+        "A-Z a-z 0-9 _ -");
   auto sig = crypto::Base64Decode(header->signature_b64, "the signature");
   if (!sig || sig->size() != crypto::kEd25519SignatureSize)
-    return Refuse("the Signature in the Authorization header is malformed: expected standard "
-                  "base64 of a 64-byte Ed25519 signature");
+    return Refuse(
+        "the Signature in the Authorization header is malformed: expected standard "
+        "base64 of a 64-byte Ed25519 signature");
   auto key = UsableKey(db, id, r.source_ip);
   if (!key) return std::unexpected(key.error());
-  SignedParts parts{r.method, r.path, r.content_type, r.date, r.nonce,
-                    crypto::Sha256Hex(util::AsBytes(r.body))};
+  SignedParts parts{r.method, r.path,  r.content_type,
+                    r.date,   r.nonce, crypto::Sha256Hex(util::AsBytes(r.body))};
   const std::string canonical = CanonicalRequest(parts);
   if (!crypto::Ed25519Verify(util::AsBytes(key->public_key), util::AsBytes(canonical), *sig)) {
-    std::string msg = "the signature does not match: it must be the Ed25519 signature, by the "
-                      "private key of access key " + id + ", of the canonical request \"" +
-                      Escaped(canonical) + "\" (docs/api.md)";
+    std::string msg =
+        "the signature does not match: it must be the Ed25519 signature, by the "
+        "private key of access key " +
+        id + ", of the canonical request \"" + Escaped(canonical) + "\" (docs/api.md)";
     control::AuditAuthenticationFailure(db, *key, "the signature does not match", "api",
                                         r.source_ip);
     return Refuse(msg);
   }
   // Only a verified request consumes its nonce: a forger cannot burn nonces of real clients.
   if (auto st = nonces_.Insert(id, r.nonce, *date, now); !st) {
-    if (st.error().code() == util::ErrorCode::kUnavailable) return Refuse(st.error().message(), 503);
+    if (st.error().code() == util::ErrorCode::kUnavailable)
+      return Refuse(st.error().message(), 503);
     std::string msg = "the nonce " + r.nonce + " of access key " + id +
                       " was already used within the last 5 minutes: a replayed request is "
                       "refused; sign every request with a fresh nonce";
@@ -163,34 +169,41 @@ std::expected<std::pair<std::string, util::TimeMicros>, AuthFailure> Authenticat
   std::lock_guard lock(mu_);
   for (auto it = challenges_.begin(); it != challenges_.end();)
     it = it->second.expires_at < now ? challenges_.erase(it) : std::next(it);
-  if (challenges_.size() >= 100'000) return Refuse("too many pending console logins; retry later", 503);
+  if (challenges_.size() >= 100'000)
+    return Refuse("too many pending console logins; retry later", 503);
   util::TimeMicros expires = now + kChallengeSeconds * 1'000'000;
   challenges_[challenge] = {id, expires};
   return std::make_pair(challenge, expires);
 }
 
-std::expected<SessionInfo, AuthFailure> Authenticator::Login(
-    catalog::Db& db, const std::string& id, const std::string& challenge,
-    const std::string& signature_b64, const std::string& source_ip, bool secure) {
+std::expected<SessionInfo, AuthFailure> Authenticator::Login(catalog::Db& db, const std::string& id,
+                                                             const std::string& challenge,
+                                                             const std::string& signature_b64,
+                                                             const std::string& source_ip,
+                                                             bool secure) {
   const util::TimeMicros now = clock_.Now();
   {
     std::lock_guard lock(mu_);
     auto it = challenges_.find(challenge);
     if (it == challenges_.end() || it->second.expires_at < now || it->second.access_key_id != id)
-      return Refuse("the challenge is unknown, expired or was issued for another access key: "
-                    "ask for a new one (POST /api/v1/console/challenge)");
+      return Refuse(
+          "the challenge is unknown, expired or was issued for another access key: "
+          "ask for a new one (POST /api/v1/console/challenge)");
     challenges_.erase(it);  // one use, whatever the outcome
   }
   auto key = UsableKey(db, id, source_ip);
   if (!key) return std::unexpected(key.error());
   auto sig = crypto::Base64Decode(signature_b64, "the signature");
   const std::string message = std::string(kConsoleLoginPrefix) + challenge;
-  if (!sig || !crypto::Ed25519Verify(util::AsBytes(key->public_key), util::AsBytes(message), *sig)) {
+  if (!sig ||
+      !crypto::Ed25519Verify(util::AsBytes(key->public_key), util::AsBytes(message), *sig)) {
     control::AuditAuthenticationFailure(db, *key, "console login: the signature does not match",
                                         "api", source_ip);
-    return Refuse("the signature does not match: sign the UTF-8 bytes of "
-                  "\"mlvault-console-login\\n\" followed by the challenge with the private key of "
-                  "access key " + id);
+    return Refuse(
+        "the signature does not match: sign the UTF-8 bytes of "
+        "\"mlvault-console-login\\n\" followed by the challenge with the private key of "
+        "access key " +
+        id);
   }
   SessionInfo s;
   s.session_id = util::RandomHex(32);
@@ -218,8 +231,9 @@ std::expected<SessionInfo, AuthFailure> Authenticator::Session(catalog::Db& db,
     auto it = sessions_.find(id);
     if (it == sessions_.end() || it->second.expires_at < clock_.Now()) {
       if (it != sessions_.end()) sessions_.erase(it);
-      return Refuse("the console session has ended (expired, logged out, or the server "
-                    "restarted): log in again");
+      return Refuse(
+          "the console session has ended (expired, logged out, or the server "
+          "restarted): log in again");
     }
     s = it->second;
   }

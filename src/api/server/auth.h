@@ -82,7 +82,8 @@ class Authenticator {
                                                 const std::string& signature_b64,
                                                 const std::string& source_ip, bool secure);
   // The session named by the Cookie header (still valid, key still active), or 401.
-  std::expected<SessionInfo, AuthFailure> Session(catalog::Db& db, const std::string& cookie_header);
+  std::expected<SessionInfo, AuthFailure> Session(catalog::Db& db,
+                                                  const std::string& cookie_header);
   // Ends the session named by the Cookie header (no error if there is none).
   void Logout(const std::string& cookie_header);
 

@@ -85,7 +85,8 @@ void SlowClientGuard::Scan() {
       if (fstat(static_cast<int>(fd), &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
       sockaddr_storage local{}, peer{};
       socklen_t ll = sizeof local, pl = sizeof peer;
-      if (getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&local), &ll) != 0) continue;
+      if (getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&local), &ll) != 0)
+        continue;
       int lport = 0, pport = 0;
       if (AddrString(local, &lport).empty() || lport != port_) continue;
       if (getpeername(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&peer), &pl) != 0) continue;

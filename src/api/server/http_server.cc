@@ -42,8 +42,8 @@ void SendJson(httplib::Response& res, int status, const json& body) {
   res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
 }
 
-void SendError(httplib::Response& res, int status, std::string_view code, const std::string& message,
-               const std::string& field = "") {
+void SendError(httplib::Response& res, int status, std::string_view code,
+               const std::string& message, const std::string& field = "") {
   json e = {{"code", code}, {"message", message}, {"requestId", t_request.request_id}};
   if (!field.empty()) e["field"] = field;
   t_request.error_code = code;
@@ -112,15 +112,24 @@ json SessionJson(const SessionInfo& s) {
 
 int HttpStatusForCode(util::ErrorCode code) {
   switch (code) {
-    case util::ErrorCode::kInvalidArgument: return 400;
-    case util::ErrorCode::kNotFound: return 404;
-    case util::ErrorCode::kConflict: return 409;
-    case util::ErrorCode::kPermissionDenied: return 403;
-    case util::ErrorCode::kCorruption: return 500;
-    case util::ErrorCode::kUnavailable: return 503;
-    case util::ErrorCode::kIo: return 500;
-    case util::ErrorCode::kCancelled: return 409;
-    case util::ErrorCode::kInternal: return 500;
+    case util::ErrorCode::kInvalidArgument:
+      return 400;
+    case util::ErrorCode::kNotFound:
+      return 404;
+    case util::ErrorCode::kConflict:
+      return 409;
+    case util::ErrorCode::kPermissionDenied:
+      return 403;
+    case util::ErrorCode::kCorruption:
+      return 500;
+    case util::ErrorCode::kUnavailable:
+      return 503;
+    case util::ErrorCode::kIo:
+      return 500;
+    case util::ErrorCode::kCancelled:
+      return 409;
+    case util::ErrorCode::kInternal:
+      return 500;
   }
   return 500;
 }
@@ -167,11 +176,11 @@ util::Status ApiServer::Bind() {
     for (const auto& f : {options_.tls_cert, options_.tls_key})
       if (!std::filesystem::is_regular_file(f))
         return util::InvalidArgument("TLS file " + f + " does not exist or is not a file");
-    auto ssl = std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(),
-                                                    options_.tls_key.c_str());
+    auto ssl =
+        std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
     if (!ssl->is_valid())
-      return util::InvalidArgument("cannot use --tls-cert " + options_.tls_cert + " and --tls-key " +
-                                   options_.tls_key +
+      return util::InvalidArgument("cannot use --tls-cert " + options_.tls_cert +
+                                   " and --tls-key " + options_.tls_key +
                                    ": not a PEM certificate and its unencrypted private key");
     http_ = std::move(ssl);
   } else {
@@ -191,14 +200,14 @@ util::Status ApiServer::Bind() {
   http_->set_payload_max_length(options_.max_body_bytes);
   http_->set_keep_alive_max_count(options_.keep_alive_max_requests);
   http_->set_keep_alive_timeout(options_.keep_alive_seconds);
-  http_->set_read_timeout(std::min<time_t>(5, static_cast<time_t>(options_.header_timeout_seconds)), 0);
+  http_->set_read_timeout(std::min<time_t>(5, static_cast<time_t>(options_.header_timeout_seconds)),
+                          0);
   http_->set_write_timeout(10, 0);
   http_->set_tcp_nodelay(true);
   Routes();
   if (options_.port == 0) {
     port_ = http_->bind_to_any_port(options_.host);
-    if (port_ <= 0)
-      return util::Unavailable("cannot listen on " + options_.host + " (any port)");
+    if (port_ <= 0) return util::Unavailable("cannot listen on " + options_.host + " (any port)");
   } else {
     if (!http_->bind_to_port(options_.host, options_.port))
       return util::Unavailable("cannot listen on " + options_.host + ":" +
@@ -286,19 +295,20 @@ void ApiServer::Routes() {
     else if (res.status == 413)
       SendError(res, 413, "invalid-argument", "the request body is larger than the limit");
     else
-      SendError(res, res.status, "invalid-argument", "the request could not be handled (HTTP " +
-                                                          std::to_string(res.status) + ")");
+      SendError(res, res.status, "invalid-argument",
+                "the request could not be handled (HTTP " + std::to_string(res.status) + ")");
   });
-  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-    std::string what = "unknown exception";
-    try {
-      if (ep) std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    SendError(res, 500, "internal", "internal error: " + what);
-  });
+  s.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown exception";
+        try {
+          if (ep) std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        SendError(res, 500, "internal", "internal error: " + what);
+      });
 
   s.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     t_request.label = "/healthz";
@@ -319,10 +329,11 @@ void ApiServer::Routes() {
     catalog::Db* db = ThreadDb(&err);
     if (!db) return SendError(res, 503, "unavailable", "catalog unreachable: " + err);
     std::string text = metrics_.Render(*db);
-    text += "# HELP mlvault_http_slow_connections_cut_total Connections cut for sending too slowly.\n"
-            "# TYPE mlvault_http_slow_connections_cut_total counter\n"
-            "mlvault_http_slow_connections_cut_total " +
-            std::to_string(guard_ ? guard_->cut() : 0) + "\n";
+    text +=
+        "# HELP mlvault_http_slow_connections_cut_total Connections cut for sending too slowly.\n"
+        "# TYPE mlvault_http_slow_connections_cut_total counter\n"
+        "mlvault_http_slow_connections_cut_total " +
+        std::to_string(guard_ ? guard_->cut() : 0) + "\n";
     if (env_.extra_metrics) text += env_.extra_metrics();
     res.status = 200;
     res.set_content(text, "text/plain; version=0.0.4");
@@ -335,8 +346,9 @@ void ApiServer::Routes() {
 
   // --- console sessions (AGREEMENTS.md section 2)
   auto cookie = [secure](const std::string& value, int max_age) {
-    return std::string(kSessionCookie) + "=" + value + "; HttpOnly; SameSite=Strict; Path=/; Max-Age=" +
-           std::to_string(max_age) + (secure ? "; Secure" : "");
+    return std::string(kSessionCookie) + "=" + value +
+           "; HttpOnly; SameSite=Strict; Path=/; Max-Age=" + std::to_string(max_age) +
+           (secure ? "; Secure" : "");
   };
   s.Post("/api/v1/console/challenge", [this](const httplib::Request& req, httplib::Response& res) {
     t_request.label = "console/challenge";
@@ -353,26 +365,27 @@ void ApiServer::Routes() {
     if (!c) return SendError(res, c.error().status, "unauthenticated", c.error().message);
     SendJson(res, 200, {{"challenge", c->first}, {"expiresAt", util::FormatTime(c->second)}});
   });
-  s.Post("/api/v1/console/login", [this, secure, cookie](const httplib::Request& req,
-                                                         httplib::Response& res) {
-    t_request.label = "console/login";
-    if (guard_) guard_->BodyReceived(Peer(req));
-    auto body = ParseBody(req.body);
-    if (!body) return SendUtilError(res, body.error());
-    for (const char* f : {"accessKeyId", "challenge", "signature"})
-      if (!body->contains(f) || !(*body)[f].is_string())
-        return SendError(res, 400, "invalid-argument", std::string(f) + " (a string) is required", f);
-    std::string err;
-    catalog::Db* db = ThreadDb(&err);
-    if (!db) return SendError(res, 503, "unavailable", "catalog unreachable: " + err);
-    auto s = auth_.Login(*db, (*body)["accessKeyId"], (*body)["challenge"], (*body)["signature"],
-                         req.remote_addr, secure);
-    if (!s) return SendError(res, s.error().status, "unauthenticated", s.error().message);
-    t_request.access_key_id = s->access_key_id;
-    t_request.principal = s->caller.principal_crn;
-    res.set_header("Set-Cookie", cookie(s->session_id, static_cast<int>(kSessionSeconds)));
-    SendJson(res, 200, SessionJson(*s));
-  });
+  s.Post("/api/v1/console/login",
+         [this, secure, cookie](const httplib::Request& req, httplib::Response& res) {
+           t_request.label = "console/login";
+           if (guard_) guard_->BodyReceived(Peer(req));
+           auto body = ParseBody(req.body);
+           if (!body) return SendUtilError(res, body.error());
+           for (const char* f : {"accessKeyId", "challenge", "signature"})
+             if (!body->contains(f) || !(*body)[f].is_string())
+               return SendError(res, 400, "invalid-argument",
+                                std::string(f) + " (a string) is required", f);
+           std::string err;
+           catalog::Db* db = ThreadDb(&err);
+           if (!db) return SendError(res, 503, "unavailable", "catalog unreachable: " + err);
+           auto s = auth_.Login(*db, (*body)["accessKeyId"], (*body)["challenge"],
+                                (*body)["signature"], req.remote_addr, secure);
+           if (!s) return SendError(res, s.error().status, "unauthenticated", s.error().message);
+           t_request.access_key_id = s->access_key_id;
+           t_request.principal = s->caller.principal_crn;
+           res.set_header("Set-Cookie", cookie(s->session_id, static_cast<int>(kSessionSeconds)));
+           SendJson(res, 200, SessionJson(*s));
+         });
   s.Get("/api/v1/console/session", [this](const httplib::Request& req, httplib::Response& res) {
     t_request.label = "console/session";
     std::string err;
@@ -383,17 +396,17 @@ void ApiServer::Routes() {
     res.set_header("Cache-Control", "no-store");
     SendJson(res, 200, SessionJson(*s));
   });
-  s.Post("/api/v1/console/logout", [this, cookie](const httplib::Request& req,
-                                                  httplib::Response& res) {
-    t_request.label = "console/logout";
-    auth_.Logout(req.get_header_value("Cookie"));
-    res.set_header("Set-Cookie", cookie("", 0));
-    res.status = 204;
-  });
+  s.Post("/api/v1/console/logout",
+         [this, cookie](const httplib::Request& req, httplib::Response& res) {
+           t_request.label = "console/logout";
+           auth_.Logout(req.get_header_value("Cookie"));
+           res.set_header("Set-Cookie", cookie("", 0));
+           res.status = 204;
+         });
 
   // --- the API
   s.Post(R"(/api/v1/([a-z]+)/([A-Za-z0-9]+))", [this, secure](const httplib::Request& req,
-                                                             httplib::Response& res) {
+                                                              httplib::Response& res) {
     if (guard_) guard_->BodyReceived(Peer(req));
     const std::string service = req.matches[1], operation = req.matches[2];
     t_request.label = service + "/" + operation;

@@ -36,7 +36,7 @@ namespace mlvault::api {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  int port = 8080;  // 0: any free port (see ApiServer::port())
+  int port = 8080;                // 0: any free port (see ApiServer::port())
   std::string tls_cert, tls_key;  // both or neither
   int workers = 16;               // HTTP request threads
   std::string console_dir;        // "" or missing: no console

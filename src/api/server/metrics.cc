@@ -71,8 +71,9 @@ std::string Metrics::Render(catalog::Db& db) const {
     for (const auto& [key, n] : requests_)
       out += "mlvault_http_requests_total{operation=\"" + Label(key.first) + "\",status=\"" +
              std::to_string(key.second) + "\"} " + std::to_string(n) + "\n";
-    out += "# HELP mlvault_http_request_duration_seconds Time from the request's headers to its "
-           "answer, by operation.\n";
+    out +=
+        "# HELP mlvault_http_request_duration_seconds Time from the request's headers to its "
+        "answer, by operation.\n";
     out += "# TYPE mlvault_http_request_duration_seconds histogram\n";
     for (const auto& [op, h] : latency_) {
       std::string l = "operation=\"" + Label(op) + "\"";
@@ -105,11 +106,13 @@ std::string Metrics::Render(catalog::Db& db) const {
       "SELECT COALESCE(SUM(bytes_total), 0), COALESCE(SUM(bytes_stored), 0), COUNT(*) FROM "
       "backups WHERE status = 'succeeded'");
   if (bytes && !bytes->empty()) {
-    out += "# HELP mlvault_backup_bytes_scanned Bytes of the workspaces' volumes in succeeded "
-           "backups.\n# TYPE mlvault_backup_bytes_scanned gauge\n";
+    out +=
+        "# HELP mlvault_backup_bytes_scanned Bytes of the workspaces' volumes in succeeded "
+        "backups.\n# TYPE mlvault_backup_bytes_scanned gauge\n";
     out += "mlvault_backup_bytes_scanned " + std::to_string((*bytes)[0].Int(0)) + "\n";
-    out += "# HELP mlvault_backup_bytes_stored Bytes the succeeded backups added to their vaults.\n"
-           "# TYPE mlvault_backup_bytes_stored gauge\n";
+    out +=
+        "# HELP mlvault_backup_bytes_stored Bytes the succeeded backups added to their vaults.\n"
+        "# TYPE mlvault_backup_bytes_stored gauge\n";
     out += "mlvault_backup_bytes_stored " + std::to_string((*bytes)[0].Int(1)) + "\n";
   }
   auto times = db.Query(
@@ -121,12 +124,14 @@ std::string Metrics::Render(catalog::Db& db) const {
       durations.push_back(static_cast<double>(r.Int(0)) / 1e6);
       quiesce.push_back(static_cast<double>(r.Int(1)) / 1e6);
     }
-    out += "# HELP mlvault_backup_duration_seconds Duration of succeeded backups.\n"
-           "# TYPE mlvault_backup_duration_seconds histogram\n";
+    out +=
+        "# HELP mlvault_backup_duration_seconds Duration of succeeded backups.\n"
+        "# TYPE mlvault_backup_duration_seconds histogram\n";
     RenderHistogram(out, "mlvault_backup_duration_seconds", "",
                     {0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600}, durations);
-    out += "# HELP mlvault_backup_quiesce_seconds How long succeeded backups held their "
-           "workspace quiesced.\n# TYPE mlvault_backup_quiesce_seconds histogram\n";
+    out +=
+        "# HELP mlvault_backup_quiesce_seconds How long succeeded backups held their "
+        "workspace quiesced.\n# TYPE mlvault_backup_quiesce_seconds histogram\n";
     RenderHistogram(out, "mlvault_backup_quiesce_seconds", "",
                     {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60}, quiesce);
   }

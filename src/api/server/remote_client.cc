@@ -31,7 +31,8 @@ util::ErrorCode CodeFromName(const std::string& name, int status) {
   if (status == 404) return util::ErrorCode::kNotFound;
   if (status == 409) return util::ErrorCode::kConflict;
   if (status >= 400 && status < 500) return util::ErrorCode::kInvalidArgument;
-  return status == 503 || status == 429 ? util::ErrorCode::kUnavailable : util::ErrorCode::kInternal;
+  return status == 503 || status == 429 ? util::ErrorCode::kUnavailable
+                                        : util::ErrorCode::kInternal;
 }
 
 bool Terminal(const std::string& status) {
@@ -76,9 +77,9 @@ util::Result<json> RemoteClient::Post(std::string_view service, std::string_view
   const std::string path = "/api/v1/" + std::string(service) + "/" + std::string(operation);
   const std::string body = request.dump(-1, ' ', false, json::error_handler_t::replace);
   for (int attempt = 0;; ++attempt) {
-    auto h = MLV_TRY(SignRequest(options_.access_key_id, options_.private_key, options_.origin,
-                                 "POST", path, "application/json", body,
-                                 util::Clock::System().Now()));
+    auto h =
+        MLV_TRY(SignRequest(options_.access_key_id, options_.private_key, options_.origin, "POST",
+                            path, "application/json", body, util::Clock::System().Now()));
     httplib::Headers headers = {{"Authorization", h.authorization},
                                 {std::string(kDateHeader), h.date},
                                 {std::string(kNonceHeader), h.nonce},
@@ -102,13 +103,14 @@ util::Result<json> RemoteClient::Post(std::string_view service, std::string_view
     }
     if (j.is_object() && j.contains("error") && j["error"].is_object()) {
       const json& e = j["error"];
-      std::string field = e.contains("field") && e["field"].is_string() ? e["field"].get<std::string>() : "";
+      std::string field =
+          e.contains("field") && e["field"].is_string() ? e["field"].get<std::string>() : "";
       return std::unexpected(
           util::Error(CodeFromName(e.value("code", ""), r->status), e.value("message", ""), field));
     }
-    return util::MakeError(CodeFromName("", r->status),
-                           "the server at " + options_.endpoint + " answered " + path + " with HTTP " +
-                               std::to_string(r->status));
+    return util::MakeError(CodeFromName("", r->status), "the server at " + options_.endpoint +
+                                                            " answered " + path + " with HTTP " +
+                                                            std::to_string(r->status));
   }
 }
 
@@ -142,7 +144,8 @@ util::Result<json> RemoteClient::FollowWorkflow(std::string_view operation, json
                                                       p.value("phase", wf.value("phase", ""))});
     }
     if (Terminal(wf.value("status", ""))) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(options_.poll_seconds * 1000)));
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(static_cast<int>(options_.poll_seconds * 1000)));
   }
   const std::string status = wf.value("status", "");
   if (answer.contains("backupStatus") && answer.contains("backupCrn")) {
@@ -160,7 +163,8 @@ util::Result<json> RemoteClient::FollowWorkflow(std::string_view operation, json
     util::ErrorCode code = status == "cancelled"
                                ? util::ErrorCode::kCancelled
                                : CodeFromName(e.is_object() ? e.value("code", "") : "", 500);
-    util::Error err(code, "workflow " + id + " (" + wf.value("kind", "") + ") " + status + ": " + msg);
+    util::Error err(code,
+                    "workflow " + id + " (" + wf.value("kind", "") + ") " + status + ": " + msg);
     if (operation == "backupWorkspace" && answer.contains("backupCrn"))
       err = err.WithContext("backup " + answer["backupCrn"].get<std::string>());
     return std::unexpected(std::move(err));

@@ -48,8 +48,8 @@ util::Result<std::unique_ptr<ThreadControl>> MakeThreadControl(const std::string
   eo.self_exe = control::SelfExe();
   eo.open_db = [path]() { return catalog::OpenCatalog(path); };
   eo.spawn_workers = false;  // the pool runs them
-  t->engine = std::make_unique<control::WorkflowEngine>(*t->db, std::move(eo),
-                                                        control::MakeHandlerFactory(t->handler_env));
+  t->engine = std::make_unique<control::WorkflowEngine>(
+      *t->db, std::move(eo), control::MakeHandlerFactory(t->handler_env));
   t->iam = std::make_unique<control::IamOperations>(*t->db, *t->authz, util::Clock::System());
   return t;
 }
@@ -69,10 +69,11 @@ util::Result<std::pair<std::string, int>> ParseListen(const std::string& listen)
   std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
   std::string port = colon == std::string::npos ? listen : listen.substr(colon + 1);
   if (host.starts_with("[") && host.ends_with("]")) host = host.substr(1, host.size() - 2);
-  bool digits = !port.empty() && port.size() <= 5 && port.find_first_not_of("0123456789") == std::string::npos;
+  bool digits = !port.empty() && port.size() <= 5 &&
+                port.find_first_not_of("0123456789") == std::string::npos;
   if (host.empty() || !digits || std::stoi(port) > 65535)
-    return util::InvalidArgument("--listen '" + listen +
-                                 "' must be HOST:PORT, e.g. 127.0.0.1:8080 (port 0: any free port)");
+    return util::InvalidArgument(
+        "--listen '" + listen + "' must be HOST:PORT, e.g. 127.0.0.1:8080 (port 0: any free port)");
   return std::make_pair(host, std::stoi(port));
 }
 
@@ -80,10 +81,12 @@ std::string DefaultConsoleDir() {
   // The binary is build/src/cli/mlvault; the console bundle is built into build/console/dist.
   std::filesystem::path exe = control::SelfExe();
   for (auto p = exe.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path()) {
-    if (std::filesystem::is_directory(p / "console" / "dist")) return (p / "console" / "dist").string();
+    if (std::filesystem::is_directory(p / "console" / "dist"))
+      return (p / "console" / "dist").string();
     if (std::filesystem::exists(p / "CMakeCache.txt")) break;
   }
-  std::filesystem::path installed = exe.parent_path().parent_path() / "share" / "mlvault" / "console";
+  std::filesystem::path installed =
+      exe.parent_path().parent_path() / "share" / "mlvault" / "console";
   return std::filesystem::is_directory(installed) ? installed.string() : "";
 }
 
@@ -164,15 +167,17 @@ int RunServer(const ServerCommandOptions& o, std::ostream& out, std::ostream& er
     return Dispatch(ctx, service, operation, body, CallOptions{});
   };
 
-  WorkflowPool pool(o.workflow_workers, [home]() -> util::Result<std::unique_ptr<PoolThreadContext>> {
-    auto t = MLV_TRY(MakeThreadControl(home));
-    auto ctx = std::make_unique<PoolThreadContext>();
-    ctx->db = std::move(t->db);
-    ctx->engine = std::move(t->engine);
-    // The engine's handlers point into the rest of t (provider, authorizer, handler env).
-    ctx->keep_alive = std::shared_ptr<ThreadControl>(t.release());
-    return ctx;
-  });
+  WorkflowPool pool(o.workflow_workers,
+                    [home]() -> util::Result<std::unique_ptr<PoolThreadContext>> {
+                      auto t = MLV_TRY(MakeThreadControl(home));
+                      auto ctx = std::make_unique<PoolThreadContext>();
+                      ctx->db = std::move(t->db);
+                      ctx->engine = std::move(t->engine);
+                      // The engine's handlers point into the rest of t (provider, authorizer,
+                      // handler env).
+                      ctx->keep_alive = std::shared_ptr<ThreadControl>(t.release());
+                      return ctx;
+                    });
   env.extra_metrics = [&pool] { return pool.MetricsText(); };
 
   ApiServer server(so, env);
@@ -187,7 +192,7 @@ int RunServer(const ServerCommandOptions& o, std::ostream& out, std::ostream& er
     util::Log(util::LogLevel::kInfo, "signal {}: draining", sig);
     server.Stop();
   });
-  server.Serve();  // returns after Stop()
+  server.Serve();                                        // returns after Stop()
   pthread_kill(signal_thread.native_handle(), SIGTERM);  // if it stopped for another reason
   int left = pool.Drain(std::chrono::milliseconds(static_cast<int64_t>(o.drain_seconds * 1000)));
   signal_thread.join();

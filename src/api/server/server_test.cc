@@ -2,8 +2,6 @@
 // console sessions, request ids, limits, the operations endpoints and TLS. The dispatch
 // function here echoes the caller it was given, so these tests see exactly what the transport
 // hands to the operations.
-#include "api/server/http_server.h"
-
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -14,6 +12,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "api/server/http_server.h"
 #include "control/iam_authorizer.h"
 #include "control/iam_ops.h"
 #include "control/iam_store.h"
@@ -64,9 +63,12 @@ class ServerTest : public ::testing::Test {
       // The answers' shapes of the two operations the independent client calls.
       if (operation == "getCallerIdentity")
         return json{{"userName", c.principal_name}, {"userCrn", c.principal_crn}};
-      return json{{"principal", c.principal_name}, {"sourceIp", c.source_ip},
-                  {"source", c.source},           {"secure", c.secure_transport},
-                  {"service", service},           {"operation", operation},
+      return json{{"principal", c.principal_name},
+                  {"sourceIp", c.source_ip},
+                  {"source", c.source},
+                  {"secure", c.secure_transport},
+                  {"service", service},
+                  {"operation", operation},
                   {"body", body},
                   {"users", json::array()}};  // listUsers' shape, for the independent client
     };
@@ -114,7 +116,8 @@ class ServerTest : public ::testing::Test {
 
   static std::string Message(const httplib::Result& r) {
     json j = json::parse(r->body, nullptr, false);
-    return j.is_object() && j.contains("error") ? j["error"]["message"].get<std::string>() : r->body;
+    return j.is_object() && j.contains("error") ? j["error"]["message"].get<std::string>()
+                                                : r->body;
   }
 
   std::string home_;
@@ -180,15 +183,17 @@ TEST_F(ServerTest, EveryAuthenticationRefusalIs401WithItsSentence) {
   EXPECT_NE(Message(malformed_id).find("access key id 'bogus'"), std::string::npos);
 
   crypto::Ed25519KeyPair other = crypto::Ed25519Generate();
-  auto unknown = Signed(path, "{}", nullptr, 0, "MLVKAAAAAAAAAAAAAAAA",
-                        crypto::Base64Encode(other.seed));
+  auto unknown =
+      Signed(path, "{}", nullptr, 0, "MLVKAAAAAAAAAAAAAAAA", crypto::Base64Encode(other.seed));
   EXPECT_EQ(unknown->status, 401);
-  EXPECT_NE(Message(unknown).find("access key MLVKAAAAAAAAAAAAAAAA is not known"), std::string::npos);
+  EXPECT_NE(Message(unknown).find("access key MLVKAAAAAAAAAAAAAAAA is not known"),
+            std::string::npos);
 
   auto bad_sig = Signed(path, "{}", nullptr, 0, key_id_, crypto::Base64Encode(other.seed));
   EXPECT_EQ(bad_sig->status, 401);
   EXPECT_NE(Message(bad_sig).find("the signature does not match"), std::string::npos);
-  EXPECT_NE(Message(bad_sig).find("MLVAULT-ED25519\\nPOST\\n/api/v1/iam/listUsers"), std::string::npos);
+  EXPECT_NE(Message(bad_sig).find("MLVAULT-ED25519\\nPOST\\n/api/v1/iam/listUsers"),
+            std::string::npos);
 
   auto tampered = Signed(path, "{}", [](httplib::Headers& h) {
     h.erase(std::string(kDateHeader));
@@ -208,7 +213,8 @@ TEST_F(ServerTest, EveryAuthenticationRefusalIs401WithItsSentence) {
   auto no_date = Signed(path, "{}", [](httplib::Headers& h) { h.erase(std::string(kDateHeader)); });
   EXPECT_EQ(no_date->status, 401);
   EXPECT_NE(Message(no_date).find("no X-Mlvault-Date"), std::string::npos);
-  auto no_nonce = Signed(path, "{}", [](httplib::Headers& h) { h.erase(std::string(kNonceHeader)); });
+  auto no_nonce =
+      Signed(path, "{}", [](httplib::Headers& h) { h.erase(std::string(kNonceHeader)); });
   EXPECT_EQ(no_nonce->status, 401);
   EXPECT_NE(Message(no_nonce).find("no X-Mlvault-Nonce"), std::string::npos);
 
@@ -237,8 +243,9 @@ TEST_F(ServerTest, EveryAuthenticationRefusalIs401WithItsSentence) {
 TEST_F(ServerTest, LegacySecretKeysCannotSign) {
   control::IamStore store(*db_);
   auto users = store.ListUsers(admin_.account_id);
-  ASSERT_TRUE(store.InsertAccessKey({"MLVKLEGACYAAAAAAAAAA", admin_.account_id, admin_.principal_crn,
-                                     "v1$00$00", "active", "2026-01-01T00:00:00Z", ""}));
+  ASSERT_TRUE(
+      store.InsertAccessKey({"MLVKLEGACYAAAAAAAAAA", admin_.account_id, admin_.principal_crn,
+                             "v1$00$00", "active", "2026-01-01T00:00:00Z", ""}));
   StartServer();
   crypto::Ed25519KeyPair kp = crypto::Ed25519Generate();
   auto r = Signed("/api/v1/iam/listUsers", "{}", nullptr, 0, "MLVKLEGACYAAAAAAAAAA",
@@ -314,25 +321,30 @@ TEST_F(ServerTest, ConsoleSessionLoginCsrfAndLogout) {
 
   // A wrong signature is refused and burns the challenge.
   crypto::Ed25519KeyPair other = crypto::Ed25519Generate();
-  auto bad = c.Post("/api/v1/console/login",
-                    json{{"accessKeyId", key_id_}, {"challenge", challenge},
-                         {"signature", crypto::Base64Encode(crypto::Ed25519Sign(other.seed, util::AsBytes(msg)))}}
-                        .dump(),
-                    "application/json");
+  auto bad = c.Post(
+      "/api/v1/console/login",
+      json{{"accessKeyId", key_id_},
+           {"challenge", challenge},
+           {"signature", crypto::Base64Encode(crypto::Ed25519Sign(other.seed, util::AsBytes(msg)))}}
+          .dump(),
+      "application/json");
   EXPECT_EQ(bad->status, 401);
-  auto reused = c.Post("/api/v1/console/login",
-                       json{{"accessKeyId", key_id_}, {"challenge", challenge}, {"signature", sig}}.dump(),
-                       "application/json");
+  auto reused =
+      c.Post("/api/v1/console/login",
+             json{{"accessKeyId", key_id_}, {"challenge", challenge}, {"signature", sig}}.dump(),
+             "application/json");
   EXPECT_EQ(reused->status, 401);
   EXPECT_NE(Message(reused).find("challenge is unknown"), std::string::npos);
 
-  ch = c.Post("/api/v1/console/challenge", json{{"accessKeyId", key_id_}}.dump(), "application/json");
+  ch = c.Post("/api/v1/console/challenge", json{{"accessKeyId", key_id_}}.dump(),
+              "application/json");
   challenge = json::parse(ch->body)["challenge"];
   msg = "mlvault-console-login\n" + challenge;
   sig = crypto::Base64Encode(crypto::Ed25519Sign(seed, util::AsBytes(msg)));
-  auto login = c.Post("/api/v1/console/login",
-                      json{{"accessKeyId", key_id_}, {"challenge", challenge}, {"signature", sig}}.dump(),
-                      "application/json");
+  auto login =
+      c.Post("/api/v1/console/login",
+             json{{"accessKeyId", key_id_}, {"challenge", challenge}, {"signature", sig}}.dump(),
+             "application/json");
   ASSERT_EQ(login->status, 200) << login->body;
   json lj = json::parse(login->body);
   EXPECT_EQ(lj["user"]["userName"], "ops");
@@ -349,8 +361,8 @@ TEST_F(ServerTest, ConsoleSessionLoginCsrfAndLogout) {
   auto no_csrf = c.Post("/api/v1/iam/listUsers", {{"Cookie", cookie}}, "{}", "application/json");
   EXPECT_EQ(no_csrf->status, 403);
   EXPECT_NE(Message(no_csrf).find("no X-CSRF-Token"), std::string::npos);
-  auto wrong_csrf = c.Post("/api/v1/iam/listUsers", {{"Cookie", cookie}, {"X-CSRF-Token", "x"}}, "{}",
-                           "application/json");
+  auto wrong_csrf = c.Post("/api/v1/iam/listUsers", {{"Cookie", cookie}, {"X-CSRF-Token", "x"}},
+                           "{}", "application/json");
   EXPECT_EQ(wrong_csrf->status, 403);
   auto ok = c.Post("/api/v1/iam/listUsers", {{"Cookie", cookie}, {"X-CSRF-Token", csrf}}, "{}",
                    "application/json");
@@ -362,13 +374,15 @@ TEST_F(ServerTest, ConsoleSessionLoginCsrfAndLogout) {
   EXPECT_NE(out->get_header_value("Set-Cookie").find("Max-Age=0"), std::string::npos);
   EXPECT_EQ(c.Get("/api/v1/console/session", {{"Cookie", cookie}})->status, 401);
   EXPECT_EQ(c.Post("/api/v1/iam/listUsers", {{"Cookie", cookie}, {"X-CSRF-Token", csrf}}, "{}",
-                   "application/json")->status,
+                   "application/json")
+                ->status,
             401);
 }
 
 TEST_F(ServerTest, ConsoleFilesAreServedWithCsp) {
   ASSERT_TRUE(util::MakeDirs(home_ + "/console", 0755));
-  ASSERT_TRUE(util::WriteFileAtomic(home_ + "/console/index.html", "<html>console</html>", false, 0644));
+  ASSERT_TRUE(
+      util::WriteFileAtomic(home_ + "/console/index.html", "<html>console</html>", false, 0644));
   ServerOptions o;
   o.console_dir = home_ + "/console";
   StartServer(o);
@@ -377,7 +391,8 @@ TEST_F(ServerTest, ConsoleFilesAreServedWithCsp) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   EXPECT_NE(r->body.find("console"), std::string::npos);
-  EXPECT_NE(r->get_header_value("Content-Security-Policy").find("script-src 'self'"), std::string::npos);
+  EXPECT_NE(r->get_header_value("Content-Security-Policy").find("script-src 'self'"),
+            std::string::npos);
   EXPECT_EQ(c.Get("/../catalog.db")->status, 404);
 }
 
@@ -390,11 +405,13 @@ TEST_F(ServerTest, OperationsEndpoints) {
   Signed("/api/v1/iam/listUsers", "{}");
   auto m = c.Get("/metrics");
   ASSERT_EQ(m->status, 200);
-  EXPECT_NE(m->body.find("mlvault_http_requests_total{operation=\"iam/listUsers\",status=\"200\"} 1"),
-            std::string::npos)
+  EXPECT_NE(
+      m->body.find("mlvault_http_requests_total{operation=\"iam/listUsers\",status=\"200\"} 1"),
+      std::string::npos)
       << m->body;
-  EXPECT_NE(m->body.find("mlvault_http_request_duration_seconds_bucket{operation=\"iam/listUsers\""),
-            std::string::npos);
+  EXPECT_NE(
+      m->body.find("mlvault_http_request_duration_seconds_bucket{operation=\"iam/listUsers\""),
+      std::string::npos);
   auto api = c.Get("/api/v1/openapi.json");
   ASSERT_EQ(api->status, 200);
   json doc = json::parse(api->body);
@@ -448,9 +465,10 @@ TEST_F(ServerTest, SlowClientsAreCutAndDoNotHoldWorkers) {
 
 TEST_F(ServerTest, TlsWithASelfSignedCertificate) {
   std::string cert = home_ + "/cert.pem", key = home_ + "/key.pem";
-  std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout " +
-                    key + " -out " + cert +
-                    " -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null";
+  std::string cmd =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout " + key +
+      " -out " + cert +
+      " -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   ServerOptions o;
   o.tls_cert = cert;
@@ -480,9 +498,10 @@ TEST_F(ServerTest, TlsWithASelfSignedCertificate) {
 // requests, is refused as documented, and logs in to the console.
 TEST_F(ServerTest, IndependentPythonClientFromTheDocs) {
   StartServer();
-  std::string cmd = "/usr/bin/python3 " MLVAULT_SOURCE_DIR "/tests/server/independent_client.py "
-                    "http://127.0.0.1:" + std::to_string(server_->port()) + " " + key_id_ + " " +
-                    private_key_;
+  std::string cmd = "/usr/bin/python3 " MLVAULT_SOURCE_DIR
+                    "/tests/server/independent_client.py "
+                    "http://127.0.0.1:" +
+                    std::to_string(server_->port()) + " " + key_id_ + " " + private_key_;
   EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
 }
 

@@ -86,8 +86,7 @@ util::Result<SignatureHeaders> SignRequest(std::string_view access_key_id,
   auto seed_bytes = crypto::Base64Decode(private_key_b64, "the private key");
   if (!seed_bytes || seed_bytes->size() != crypto::kEd25519SeedSize)
     return util::InvalidArgument(
-        "the private key of access key " + std::string(access_key_id) + " (" +
-        std::string(origin) +
+        "the private key of access key " + std::string(access_key_id) + " (" + std::string(origin) +
         ") is not base64 of a 32-byte Ed25519 key; keys made before key pairs cannot sign "
         "requests to a server: create one with mlvault create-access-key");
   crypto::Ed25519Seed seed;
@@ -96,8 +95,12 @@ util::Result<SignatureHeaders> SignRequest(std::string_view access_key_id,
   SignatureHeaders h;
   h.date = FormatSigningDate(now);
   h.nonce = NewNonce();
-  SignedParts parts{std::string(method), std::string(path), std::string(content_type),
-                    h.date,              h.nonce,           crypto::Sha256Hex(util::AsBytes(body))};
+  SignedParts parts{std::string(method),
+                    std::string(path),
+                    std::string(content_type),
+                    h.date,
+                    h.nonce,
+                    crypto::Sha256Hex(util::AsBytes(body))};
   crypto::Ed25519Signature sig = crypto::Ed25519Sign(seed, util::AsBytes(CanonicalRequest(parts)));
   OPENSSL_cleanse(seed.data(), seed.size());
   h.authorization = std::string(kAuthScheme) + " Credential=" + std::string(access_key_id) +
@@ -108,10 +111,11 @@ util::Result<SignatureHeaders> SignRequest(std::string_view access_key_id,
 util::Result<AuthorizationHeader> ParseAuthorization(std::string_view h) {
   const std::string expected =
       "expected 'MLVAULT-ED25519 Credential=<access key id>, Signature=<base64 signature>'";
-  if (!h.starts_with(kAuthScheme) || h.size() <= kAuthScheme.size() ||
-      h[kAuthScheme.size()] != ' ')
-    return util::InvalidArgument("the Authorization header does not use the MLVAULT-ED25519 "
-                                 "scheme: " + expected);
+  if (!h.starts_with(kAuthScheme) || h.size() <= kAuthScheme.size() || h[kAuthScheme.size()] != ' ')
+    return util::InvalidArgument(
+        "the Authorization header does not use the MLVAULT-ED25519 "
+        "scheme: " +
+        expected);
   std::string_view rest = h.substr(kAuthScheme.size() + 1);
   AuthorizationHeader out;
   bool has_cred = false, has_sig = false;
@@ -133,8 +137,9 @@ util::Result<AuthorizationHeader> ParseAuthorization(std::string_view h) {
       out.signature_b64 = value;
       has_sig = true;
     } else {
-      return util::InvalidArgument("the Authorization header is malformed (unexpected or repeated '" +
-                                   std::string(name) + "'): " + expected);
+      return util::InvalidArgument(
+          "the Authorization header is malformed (unexpected or repeated '" + std::string(name) +
+          "'): " + expected);
     }
   }
   if (!has_cred || !has_sig)

@@ -91,8 +91,8 @@ class NonceCache {
   void Expire(util::TimeMicros now);
   mutable std::mutex mu_;
   const size_t max_entries_;
-  std::map<std::string, util::TimeMicros> seen_;              // key + "\n" + nonce -> expiry
-  std::multimap<util::TimeMicros, std::string> by_expiry_;   // expiry -> key
+  std::map<std::string, util::TimeMicros> seen_;            // key + "\n" + nonce -> expiry
+  std::multimap<util::TimeMicros, std::string> by_expiry_;  // expiry -> key
 };
 
 }  // namespace mlvault::api

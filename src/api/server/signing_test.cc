@@ -8,7 +8,10 @@ namespace mlvault::api {
 namespace {
 
 TEST(Signing, CanonicalRequestIsTheDocumentedLines) {
-  SignedParts p{"POST", "/api/v1/ml/listWorkspaces", "application/json", "20260126T032210Z",
+  SignedParts p{"POST",
+                "/api/v1/ml/listWorkspaces",
+                "application/json",
+                "20260126T032210Z",
                 "0123456789abcdef0123456789abcdef",
                 "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"};
   EXPECT_EQ(CanonicalRequest(p),
@@ -51,7 +54,11 @@ TEST(Signing, SignedHeadersParseAndVerify) {
   EXPECT_EQ(parsed->access_key_id, "MLVKABCDEFGHIJ234567");
   auto sig = crypto::Base64Decode(parsed->signature_b64);
   ASSERT_TRUE(sig);
-  SignedParts p{"POST", "/api/v1/iam/listUsers", "application/json", h->date, h->nonce,
+  SignedParts p{"POST",
+                "/api/v1/iam/listUsers",
+                "application/json",
+                h->date,
+                h->nonce,
                 crypto::Sha256Hex(util::AsBytes("{}"))};
   EXPECT_TRUE(crypto::Ed25519Verify(kp.public_key, util::AsBytes(CanonicalRequest(p)), *sig));
   p.path = "/api/v1/iam/createUser";

@@ -101,7 +101,8 @@ std::string WorkflowPool::MetricsText() const {
          "# TYPE mlvault_workflow_pool_running gauge\nmlvault_workflow_pool_running " +
          std::to_string(running_.load()) +
          "\n# HELP mlvault_workflow_pool_started_total Workflows this server's pool took.\n"
-         "# TYPE mlvault_workflow_pool_started_total counter\nmlvault_workflow_pool_started_total " +
+         "# TYPE mlvault_workflow_pool_started_total "
+         "counter\nmlvault_workflow_pool_started_total " +
          std::to_string(started_.load()) + "\n";
 }
 
