@@ -33,7 +33,9 @@ RULES = {
     "workspace": "util",
     "api_types": "util",
     "control": "util crypto vault catalog iam workspace api_types",
-    "api": "util api_types control",
+    # api/server: the HTTP server opens one catalog connection per request thread and builds
+    # the workspace provider for its workflow pool; requests are signed with crypto's Ed25519.
+    "api": "util api_types control crypto catalog workspace",
     "runtime": "util sqlite",
     # The `mlvault vault` verbs drive the vault engine through its public header.
     "cli": "util api api_types control/embedded.h vault/vault.h",

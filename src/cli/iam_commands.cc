@@ -61,7 +61,7 @@ json KeyJson(const control::AccessKeyInfo& k) {
             {"userCrn", k.user_crn},
             {"status", k.status},
             {"createdAt", k.created_at}};
-  if (!k.secret_access_key.empty()) j["secretAccessKey"] = k.secret_access_key;
+  if (!k.private_key.empty()) j["privateKey"] = k.private_key;
   if (!k.deleted_at.empty()) j["deletedAt"] = k.deleted_at;
   return j;
 }
@@ -244,7 +244,7 @@ void RegisterIamCommands(CLI::App& app) {
     static std::string save_profile;
     auto* v = Verb(
         app, "create-access-key",
-        "Create an access key for a user (default: yourself); the secret is shown only this once",
+        "Create an access key (an Ed25519 key pair) for a user (default: yourself); the private key is shown only this once",
         "mlvault create-access-key --user-name ops --save-profile ops");
     AddUserFlags(v, user, "the key is for");
     v->add_option("--save-profile", save_profile,
@@ -256,7 +256,7 @@ void RegisterIamCommands(CLI::App& app) {
         json out = {{"accessKey", KeyJson(key)}};
         if (!save_profile.empty()) {
           MLV_TRY(control::SaveProfile(s->home, save_profile, key.access_key_id,
-                                       key.secret_access_key));
+                                       key.private_key));
           out["savedToProfile"] = save_profile;
           out["credentialsFile"] = control::CredentialsPath(s->home);
         }
@@ -264,7 +264,7 @@ void RegisterIamCommands(CLI::App& app) {
       });
     });
     static UserFlags list_user;
-    auto* l = Verb(app, "list-access-keys", "List a user's access keys (never their secrets)",
+    auto* l = Verb(app, "list-access-keys", "List a user's access keys (never their private keys)",
                    "mlvault list-access-keys --user-name ops");
     AddUserFlags(l, list_user, "whose keys to list (default: yourself)");
     l->callback([] {

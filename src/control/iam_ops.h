@@ -40,7 +40,7 @@ struct UserInfo {
 
 struct AccessKeyInfo {
   std::string access_key_id;
-  std::string secret_access_key;  // only right after CreateAccessKey; never stored
+  std::string private_key;  // base64 Ed25519 seed: only right after CreateAccessKey; never stored
   std::string user_name;
   std::string user_crn;
   std::string status;  // "active" | "deleted"
@@ -112,7 +112,8 @@ class IamOperations {
   // iam:ListUsers on "*".
   util::Result<std::vector<UserInfo>> ListUsers(const Caller& caller);
 
-  // iam:CreateAccessKey on the user. The result holds the secret: it is shown this once.
+  // iam:CreateAccessKey on the user: a new Ed25519 key pair. The result holds the private key:
+  // it is shown this once (the catalog keeps the public key).
   util::Result<AccessKeyInfo> CreateAccessKey(const Caller& caller, const UserRef& user);
   // iam:ListAccessKeys on the user. No secrets.
   util::Result<std::vector<AccessKeyInfo>> ListAccessKeys(const Caller& caller,

@@ -368,6 +368,7 @@ util::Result<WorkflowRecord> WorkflowEngine::Run(const std::string& id,
 }
 
 util::Result<int> WorkflowEngine::Spawn(const std::string& id) {
+  if (!options_.spawn_workers) return 0;
   if (options_.self_exe.empty())
     return util::Internal("cannot start a worker: the mlvault binary is unknown");
   std::string logs = options_.home + "/logs";
