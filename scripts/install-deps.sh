@@ -12,9 +12,25 @@ PKGS=(
   # libraries
   libssl-dev libzstd-dev libfmt-dev nlohmann-json3-dev libcli11-dev
   libsqlite3-dev sqlite3 libcpp-httplib-dev libcurl4-openssl-dev
+  # web console: node 18+ (bookworm has 18.20) and npm to build it
+  nodejs
+  # the PostgreSQL catalog (libpq) and the throw-away server its tests start
+  libpq-dev libpqxx-dev postgresql-15
   # tests
   libgtest-dev libgmock-dev
+  # web console tests: a headless Chromium driven by Selenium
+  chromium chromium-driver python3-selenium
+  # S3 backend tests: a throw-away Ceph RADOS Gateway (scripts/start-rgw.sh)
+  ceph-mon ceph-osd radosgw ceph-common
+  # fuzzing (libFuzzer), thread-safety analysis and clang-tidy: clang 16 is the first Debian 12
+  # clang that compiles libstdc++ 12's <expected>
+  clang-16 libclang-rt-16-dev clang-tidy-16
+  # vault fidelity tests: setfattr/getfattr, setfacl, setcap, chattr
+  attr acl libcap2-bin e2fsprogs
 )
+# Debian's npm, unless an npm already comes with the installed node (e.g. a nodesource build,
+# which conflicts with Debian's npm package).
+command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 if [ "${1:-}" = "--bench" ]; then
   PKGS+=(restic borgbackup time hyperfine)
 fi

@@ -94,11 +94,11 @@ TEST_F(DispatchTest, IamOperationsAnswerTheirDocuments) {
   EXPECT_EQ((*user)["user"]["userName"], "ops");
   auto key = Call("iam", "createAccessKey", {{"userName", "ops"}});
   ASSERT_TRUE(key) << key.error().ToString();
-  EXPECT_TRUE((*key)["accessKey"].contains("secretAccessKey"));
+  EXPECT_TRUE((*key)["accessKey"].contains("privateKey"));
   auto keys = Call("iam", "listAccessKeys", {{"userName", "ops"}});
   ASSERT_TRUE(keys);
   ASSERT_EQ((*keys)["accessKeys"].size(), 1u);
-  EXPECT_FALSE((*keys)["accessKeys"][0].contains("secretAccessKey"));
+  EXPECT_FALSE((*keys)["accessKeys"][0].contains("privateKey"));
   auto sim = Call("iam", "simulatePolicy",
                   {{"userName", "ops"}, {"actionNames", {"ml:ListWorkspaces"}}});
   ASSERT_TRUE(sim) << sim.error().ToString();

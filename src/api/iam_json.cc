@@ -167,7 +167,7 @@ json Encode(const AccessKey& k) {
             {"userCrn", k.user_crn},
             {"status", k.status},
             {"createdAt", k.created_at}};
-  if (!k.secret_access_key.empty()) j["secretAccessKey"] = k.secret_access_key;
+  if (!k.private_key.empty()) j["privateKey"] = k.private_key;
   if (!k.deleted_at.empty()) j["deletedAt"] = k.deleted_at;
   return j;
 }

@@ -29,7 +29,7 @@ struct User {
 
 struct AccessKey {
   std::string access_key_id;
-  std::string secret_access_key;  // only right after CreateAccessKey; never stored
+  std::string private_key;  // base64 Ed25519 seed: only right after CreateAccessKey; never stored
   std::string user_name;
   std::string user_crn;
   std::string status;  // "active" | "deleted"

@@ -108,7 +108,7 @@ TEST(ApiTypesTest, EncodesNullsDefaultsAndOmissions) {
 
   AccessKey k{"MLVK1", "", "ops", "crn", "active", "t", ""};
   json kj = Encode(k);
-  EXPECT_FALSE(kj.contains("secretAccessKey"));
+  EXPECT_FALSE(kj.contains("privateKey"));
   EXPECT_FALSE(kj.contains("deletedAt"));
 }
 

@@ -52,6 +52,11 @@ class Backend {
 
   // For messages: "local:/var/vaults/mlv-...", "s3://bucket/prefix".
   virtual std::string Describe() const = 0;
+
+  // The longest time after a Put or Remove returns until List shows the change (0: at once,
+  // as a local directory and S3 with strong consistency do). The vault lock protocol waits
+  // this long between writing its lock and trusting a listing (docs/vault-format.md §8).
+  virtual double ListingLagSeconds() const { return 0; }
 };
 
 // kInvalidArgument naming the problem unless `name` is a valid object name.
@@ -67,10 +72,32 @@ Result<std::unique_ptr<Backend>> OpenLocal(const std::string& root, bool create)
 
 struct RetryPolicy {
   int attempts = 5;              // total tries for kUnavailable / kIo errors
-  int initial_backoff_ms = 50;   // doubled each retry
+  int initial_backoff_ms = 50;   // doubled each retry (at most 10 s), plus up to 50 % jitter
 };
-// Retries transient failures (kUnavailable, kIo) of the inner backend; other errors pass.
+// Retries transient failures (kUnavailable, kIo) of the inner backend with exponential backoff
+// and jitter; other errors pass at once.
 std::unique_ptr<Backend> WithRetry(std::unique_ptr<Backend> inner, RetryPolicy policy = {});
+
+struct OpenOptions {
+  bool create = false;     // local: make the directory; S3: make the bucket when missing
+  bool read_only = false;  // wrap in ReadOnly
+  RetryPolicy retry;       // for remote storage (S3)
+  // S3 settings; an empty field is taken from the environment: MLVAULT_S3_ENDPOINT,
+  // MLVAULT_S3_ACCESS_KEY, MLVAULT_S3_SECRET_KEY, MLVAULT_S3_REGION (default us-east-1).
+  std::string s3_endpoint;
+  std::string s3_access_key;
+  std::string s3_secret_key;
+  std::string s3_region;
+  // Listing lag of the store (S3Config::listing_lag_seconds); negative: from
+  // MLVAULT_S3_LISTING_LAG_SECONDS, else 0.
+  double s3_listing_lag_seconds = -1;
+};
+
+// The one way callers open storage: `location` is a local directory (as OpenLocal) or
+// "s3://bucket[/prefix]" (an S3Backend wrapped in WithRetry). Returns the decorated stack.
+// kInvalidArgument for a malformed location or missing S3 settings (naming the variable to
+// set, never printing a credential); otherwise the errors of OpenLocal / S3Backend::Open.
+Result<std::unique_ptr<Backend>> OpenBackend(std::string_view location, const OpenOptions& options = {});
 
 // Refuses Put and Remove with kPermissionDenied.
 std::unique_ptr<Backend> ReadOnly(std::unique_ptr<Backend> inner);

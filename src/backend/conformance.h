@@ -7,6 +7,8 @@
 //     return true;
 //   }();
 //
+// A factory may call GTEST_SKIP() (from a void helper) and return null when its storage is not
+// available (e.g. no S3 server configured); the case is then reported as skipped.
 // Each case calls the factory once and must get a backend over fresh, empty storage that it
 // owns alone (the backend's destructor may delete that storage). Cases are registered as
 // "<suite>.<Case>", so ctest and --gtest_filter see each one.

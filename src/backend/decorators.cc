@@ -1,6 +1,7 @@
 // Decorators: backends that wrap another and add one behaviour (retry, read-only, faults).
 #include <algorithm>
 #include <chrono>
+#include <random>
 #include <thread>
 
 #include "backend/backend.h"
@@ -32,6 +33,7 @@ class RetryBackend final : public Backend {
     return Retry([&] { return inner_->Remove(name); });
   }
   std::string Describe() const override { return inner_->Describe(); }
+  double ListingLagSeconds() const override { return inner_->ListingLagSeconds(); }
 
  private:
   static constexpr int kMaxBackoffMs = 10'000;
@@ -50,7 +52,11 @@ class RetryBackend final : public Backend {
         if (attempt == 1) return r;
         return std::unexpected(std::move(r).error().WithContext("gave up after " + std::to_string(attempt) + " attempts"));
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(backoff));
+      // Jitter: up to half the backoff on top, so clients that failed together do not retry
+      // in lockstep against a struggling server.
+      thread_local std::mt19937 rng(std::random_device{}());
+      const int jitter = std::uniform_int_distribution<int>(0, backoff / 2)(rng);
+      std::this_thread::sleep_for(std::chrono::milliseconds(backoff + jitter));
       backoff = std::min(backoff * 2, kMaxBackoffMs);
     }
   }
@@ -71,6 +77,7 @@ class ReadOnlyBackend final : public Backend {
   Result<std::vector<ObjectInfo>> List(std::string_view prefix) override { return inner_->List(prefix); }
   Status Remove(std::string_view name) override { return Refuse("remove", name); }
   std::string Describe() const override { return inner_->Describe() + " (read-only)"; }
+  double ListingLagSeconds() const override { return inner_->ListingLagSeconds(); }
 
  private:
   Status Refuse(std::string_view what, std::string_view name) const {
@@ -107,6 +114,7 @@ class FaultBackend final : public Backend {
     return inner_->Remove(name);
   }
   std::string Describe() const override { return inner_->Describe(); }
+  double ListingLagSeconds() const override { return inner_->ListingLagSeconds(); }
 
  private:
   std::unique_ptr<Backend> inner_;

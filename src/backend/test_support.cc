@@ -23,6 +23,7 @@ class DirOwner final : public Backend {
   Result<std::vector<ObjectInfo>> List(std::string_view prefix) override { return inner_->List(prefix); }
   Status Remove(std::string_view name) override { return inner_->Remove(name); }
   std::string Describe() const override { return inner_->Describe(); }
+  double ListingLagSeconds() const override { return inner_->ListingLagSeconds(); }
 
  private:
   std::unique_ptr<Backend> inner_;

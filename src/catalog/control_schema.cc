@@ -127,6 +127,11 @@ CREATE TABLE workflows (
 CREATE INDEX workflows_active ON workflows (status, lease_expires_at);
 CREATE INDEX workflows_queue ON workflows (queue_key, created_at);
 )sql"},
+      // listWorkspaceBackups by CRN reads one workspace's backups newest first: without this
+      // index it scanned every backup of the catalog.
+      {"0002_control_backups_by_workspace", R"sql(
+CREATE INDEX backups_by_workspace ON backups (workspace_id, created_at);
+)sql"},
   };
 }
 

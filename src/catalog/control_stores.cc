@@ -1,9 +1,10 @@
 #include "catalog/control_stores.h"
 
+#include "sqlite/mapping.h"
+
 namespace mlvault::catalog {
 namespace {
 
-Value Opt(const std::optional<std::string>& v) { return v ? Value(*v) : Value(nullptr); }
 Value Opt(const std::optional<int64_t>& v) { return v ? Value(*v) : Value(nullptr); }
 Value I(int64_t v) { return Value(v); }
 
@@ -14,215 +15,192 @@ util::Status MapConflict(util::Result<int64_t> r, const std::string& message) {
   return std::unexpected(r.error());
 }
 
-// ----- environments
-constexpr char kEnvCols[] =
-    "id, account_id, crn, name, region, storage_root, created_by, created_at";
+// ----- one mapping per table (sqlite/mapping.h): column lists, INSERTs and reads derive from it
+using sqlite::Col;
 
-EnvironmentRecord EnvFrom(const Row& r) {
-  return EnvironmentRecord{r.Text(0), r.Text(1), r.Text(2), r.Text(3),
-                           r.Text(4), r.Text(5), r.Text(6), r.Int(7)};
-}
+const sqlite::Table<EnvironmentRecord> kEnvironments(
+    "environments",
+    {Col("id", &EnvironmentRecord::id), Col("account_id", &EnvironmentRecord::account_id),
+     Col("crn", &EnvironmentRecord::crn), Col("name", &EnvironmentRecord::name),
+     Col("region", &EnvironmentRecord::region),
+     Col("storage_root", &EnvironmentRecord::storage_root),
+     Col("created_by", &EnvironmentRecord::created_by),
+     Col("created_at", &EnvironmentRecord::created_at)});
 
-// ----- workspaces
-constexpr char kWsCols[] =
-    "w.id, w.account_id, w.crn, w.name, w.environment_id, e.name, e.storage_root, w.status, "
-    "w.status_reason, "
-    "w.version, w.domain, w.endpoint, w.runtime_pid, w.parameters, w.api_key, w.control_key, "
-    "w.is_restored, "
-    "w.restored_from_backup_crn, w.created_by, w.created_at, w.updated_at, w.deleted_at";
-constexpr char kWsFrom[] = " FROM workspaces w JOIN environments e ON e.id = w.environment_id ";
+const sqlite::Table<WorkspaceRecord> kWorkspaces(
+    "workspaces", {Col("id", &WorkspaceRecord::id),
+                   Col("account_id", &WorkspaceRecord::account_id),
+                   Col("crn", &WorkspaceRecord::crn),
+                   Col("name", &WorkspaceRecord::name),
+                   Col("environment_id", &WorkspaceRecord::environment_id),
+                   Col("status", &WorkspaceRecord::status),
+                   Col("status_reason", &WorkspaceRecord::status_reason),
+                   Col("version", &WorkspaceRecord::version),
+                   Col("domain", &WorkspaceRecord::domain),
+                   Col("endpoint", &WorkspaceRecord::endpoint),
+                   Col("runtime_pid", &WorkspaceRecord::runtime_pid),
+                   Col("parameters", &WorkspaceRecord::parameters),
+                   Col("api_key", &WorkspaceRecord::api_key),
+                   Col("control_key", &WorkspaceRecord::control_key),
+                   Col("is_restored", &WorkspaceRecord::is_restored),
+                   Col("restored_from_backup_crn", &WorkspaceRecord::restored_from_backup_crn),
+                   Col("created_by", &WorkspaceRecord::created_by),
+                   Col("created_at", &WorkspaceRecord::created_at),
+                   Col("updated_at", &WorkspaceRecord::updated_at),
+                   Col("deleted_at", &WorkspaceRecord::deleted_at)});
+// Workspaces are read joined with their environment (name and storage root, read only).
+const std::string kWsSelect = "SELECT " + kWorkspaces.Columns("w") +
+                              ", e.name, e.storage_root FROM workspaces w JOIN environments e ON "
+                              "e.id = w.environment_id ";
 
 WorkspaceRecord WsFrom(const Row& r) {
-  WorkspaceRecord w;
-  w.id = r.Text(0);
-  w.account_id = r.Text(1);
-  w.crn = r.Text(2);
-  w.name = r.Text(3);
-  w.environment_id = r.Text(4);
-  w.environment_name = r.Text(5);
-  w.environment_root = r.Text(6);
-  w.status = r.Text(7);
-  w.status_reason = r.Text(8);
-  w.version = r.Text(9);
-  w.domain = r.Text(10);
-  w.endpoint = r.Text(11);
-  w.runtime_pid = r.Int(12);
-  w.parameters = r.Text(13);
-  w.api_key = r.Text(14);
-  w.control_key = r.Text(15);
-  w.is_restored = r.Int(16) != 0;
-  w.restored_from_backup_crn = r.OptText(17);
-  w.created_by = r.Text(18);
-  w.created_at = r.Int(19);
-  w.updated_at = r.Int(20);
-  w.deleted_at = r.OptInt(21);
+  WorkspaceRecord w = kWorkspaces.FromRow(r);
+  w.environment_name = r.Text(kWorkspaces.size());
+  w.environment_root = r.Text(kWorkspaces.size() + 1);
   return w;
 }
 
-// ----- backups
-constexpr char kBackupCols[] =
-    "id, account_id, crn, name, workspace_id, workspace_crn, workspace_name, environment_id, "
-    "environment_name, "
-    "vault_name, status, creator_crn, workspace_version, workflow_id, delete_workflow_id, "
-    "timeout_minutes, "
-    "created_at, started_at, finished_at, quiesced_micros, bytes_total, files_total, bytes_stored, "
-    "details, "
-    "warnings, error, deleted_at";
+const sqlite::Table<BackupRecord> kBackups(
+    "backups", {Col("id", &BackupRecord::id),
+                Col("account_id", &BackupRecord::account_id),
+                Col("crn", &BackupRecord::crn),
+                Col("name", &BackupRecord::name),
+                Col("workspace_id", &BackupRecord::workspace_id),
+                Col("workspace_crn", &BackupRecord::workspace_crn),
+                Col("workspace_name", &BackupRecord::workspace_name),
+                Col("environment_id", &BackupRecord::environment_id),
+                Col("environment_name", &BackupRecord::environment_name),
+                Col("vault_name", &BackupRecord::vault_name),
+                Col("status", &BackupRecord::status),
+                Col("creator_crn", &BackupRecord::creator_crn),
+                Col("workspace_version", &BackupRecord::workspace_version),
+                Col("workflow_id", &BackupRecord::workflow_id),
+                Col("delete_workflow_id", &BackupRecord::delete_workflow_id),
+                Col("timeout_minutes", &BackupRecord::timeout_minutes),
+                Col("created_at", &BackupRecord::created_at),
+                Col("started_at", &BackupRecord::started_at),
+                Col("finished_at", &BackupRecord::finished_at),
+                Col("quiesced_micros", &BackupRecord::quiesced_micros),
+                Col("bytes_total", &BackupRecord::bytes_total),
+                Col("files_total", &BackupRecord::files_total),
+                Col("bytes_stored", &BackupRecord::bytes_stored),
+                Col("details", &BackupRecord::details),
+                Col("warnings", &BackupRecord::warnings),
+                Col("error", &BackupRecord::error),
+                Col("deleted_at", &BackupRecord::deleted_at)});
 
-BackupRecord BackupFrom(const Row& r) {
-  BackupRecord b;
-  b.id = r.Text(0);
-  b.account_id = r.Text(1);
-  b.crn = r.Text(2);
-  b.name = r.Text(3);
-  b.workspace_id = r.Text(4);
-  b.workspace_crn = r.Text(5);
-  b.workspace_name = r.Text(6);
-  b.environment_id = r.Text(7);
-  b.environment_name = r.Text(8);
-  b.vault_name = r.Text(9);
-  b.status = r.Text(10);
-  b.creator_crn = r.Text(11);
-  b.workspace_version = r.Text(12);
-  b.workflow_id = r.Text(13);
-  b.delete_workflow_id = r.OptText(14);
-  b.timeout_minutes = r.OptInt(15);
-  b.created_at = r.Int(16);
-  b.started_at = r.OptInt(17);
-  b.finished_at = r.OptInt(18);
-  b.quiesced_micros = r.OptInt(19);
-  b.bytes_total = r.Int(20);
-  b.files_total = r.Int(21);
-  b.bytes_stored = r.Int(22);
-  b.details = r.Text(23);
-  b.warnings = r.Text(24);
-  b.error = r.Text(25);
-  b.deleted_at = r.OptInt(26);
-  return b;
-}
+const sqlite::Table<RecoveryPointRecord> kRecoveryPoints(
+    "recovery_points",
+    {Col("backup_id", &RecoveryPointRecord::backup_id), Col("volume", &RecoveryPointRecord::volume),
+     Col("kind", &RecoveryPointRecord::kind),
+     Col("vault_point_id", &RecoveryPointRecord::vault_point_id),
+     Col("source_path", &RecoveryPointRecord::source_path),
+     Col("bytes_total", &RecoveryPointRecord::bytes_total),
+     Col("files", &RecoveryPointRecord::files), Col("dirs", &RecoveryPointRecord::dirs),
+     Col("bytes_read", &RecoveryPointRecord::bytes_read),
+     Col("bytes_new", &RecoveryPointRecord::bytes_new),
+     Col("bytes_stored", &RecoveryPointRecord::bytes_stored),
+     Col("files_unchanged", &RecoveryPointRecord::files_unchanged),
+     Col("duration_micros", &RecoveryPointRecord::duration_micros),
+     Col("created_at", &RecoveryPointRecord::created_at)});
 
-constexpr char kRpCols[] =
-    "backup_id, volume, kind, vault_point_id, source_path, bytes_total, files, dirs, bytes_read, "
-    "bytes_new, "
-    "bytes_stored, files_unchanged, duration_micros, created_at";
+const sqlite::Table<WorkflowRecord> kWorkflows(
+    "workflows", {Col("id", &WorkflowRecord::id),
+                  Col("account_id", &WorkflowRecord::account_id),
+                  Col("kind", &WorkflowRecord::kind),
+                  Col("status", &WorkflowRecord::status),
+                  Col("queue_key", &WorkflowRecord::queue_key),
+                  Col("resource_crn", &WorkflowRecord::resource_crn),
+                  Col("caller", &WorkflowRecord::caller),
+                  Col("input", &WorkflowRecord::input),
+                  Col("output", &WorkflowRecord::output),
+                  Col("phase", &WorkflowRecord::phase),
+                  Col("bytes_done", &WorkflowRecord::bytes_done),
+                  Col("bytes_total", &WorkflowRecord::bytes_total),
+                  Col("files_done", &WorkflowRecord::files_done),
+                  Col("files_total", &WorkflowRecord::files_total),
+                  Col("warnings", &WorkflowRecord::warnings),
+                  Col("error_code", &WorkflowRecord::error_code),
+                  Col("error_message", &WorkflowRecord::error_message),
+                  Col("attempts", &WorkflowRecord::attempts),
+                  Col("max_attempts", &WorkflowRecord::max_attempts),
+                  Col("timeout_seconds", &WorkflowRecord::timeout_seconds),
+                  Col("lease_owner", &WorkflowRecord::lease_owner),
+                  Col("lease_expires_at", &WorkflowRecord::lease_expires_at),
+                  Col("cancel_requested", &WorkflowRecord::cancel_requested),
+                  Col("cancel_reason", &WorkflowRecord::cancel_reason),
+                  Col("created_at", &WorkflowRecord::created_at),
+                  Col("updated_at", &WorkflowRecord::updated_at),
+                  Col("started_at", &WorkflowRecord::started_at),
+                  Col("finished_at", &WorkflowRecord::finished_at)});
 
-// ----- workflows
-constexpr char kWfCols[] =
-    "id, account_id, kind, status, queue_key, resource_crn, caller, input, output, phase, "
-    "bytes_done, bytes_total, "
-    "files_done, files_total, warnings, error_code, error_message, attempts, max_attempts, "
-    "timeout_seconds, "
-    "lease_owner, lease_expires_at, cancel_requested, cancel_reason, created_at, updated_at, "
-    "started_at, finished_at";
-
-WorkflowRecord WfFrom(const Row& r) {
-  WorkflowRecord w;
-  w.id = r.Text(0);
-  w.account_id = r.Text(1);
-  w.kind = r.Text(2);
-  w.status = r.Text(3);
-  w.queue_key = r.Text(4);
-  w.resource_crn = r.Text(5);
-  w.caller = r.Text(6);
-  w.input = r.Text(7);
-  w.output = r.Text(8);
-  w.phase = r.Text(9);
-  w.bytes_done = r.Int(10);
-  w.bytes_total = r.Int(11);
-  w.files_done = r.Int(12);
-  w.files_total = r.Int(13);
-  w.warnings = r.Text(14);
-  w.error_code = r.Text(15);
-  w.error_message = r.Text(16);
-  w.attempts = r.Int(17);
-  w.max_attempts = r.Int(18);
-  w.timeout_seconds = r.Int(19);
-  w.lease_owner = r.Text(20);
-  w.lease_expires_at = r.Int(21);
-  w.cancel_requested = r.Int(22) != 0;
-  w.cancel_reason = r.Text(23);
-  w.created_at = r.Int(24);
-  w.updated_at = r.Int(25);
-  w.started_at = r.OptInt(26);
-  w.finished_at = r.OptInt(27);
-  return w;
+template <typename R>
+std::vector<R> AllFrom(const sqlite::Table<R>& table, const std::vector<Row>& rows) {
+  std::vector<R> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows) out.push_back(table.FromRow(r));
+  return out;
 }
 
 constexpr char kActive[] = "('queued', 'pending', 'running')";
+// A workflow row `owner` may claim at time `now` (parameters: owner, now).
+constexpr char kClaimable[] = "(lease_owner = '' OR lease_owner = ? OR lease_expires_at <= ?)";
 
 }  // namespace
 
 // ============================================================================ environments
 
 util::Status EnvironmentStore::Insert(const EnvironmentRecord& e) {
-  return MapConflict(db_.Exec(std::string("INSERT INTO environments (") + kEnvCols +
-                                  ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                              {e.id, e.account_id, e.crn, e.name, e.region, e.storage_root,
-                               e.created_by, e.created_at}),
+  return MapConflict(db_.Exec(kEnvironments.InsertSql(), kEnvironments.Values(e)),
                      "an environment named \"" + e.name + "\" already exists");
 }
 
 util::Result<EnvironmentRecord> EnvironmentStore::GetByName(const std::string& account_id,
                                                             const std::string& name) {
-  auto rows = MLV_TRY(db_.Query(
-      std::string("SELECT ") + kEnvCols + " FROM environments WHERE account_id = ? AND name = ?",
-      {account_id, name}));
+  auto rows = MLV_TRY(db_.Query(kEnvironments.SelectSql() + "WHERE account_id = ? AND name = ?",
+                                {account_id, name}));
   if (rows.empty())
     return util::NotFound("environment \"" + name +
                           "\" does not exist (create it with: mlvault create-environment "
                           "--environment-name " +
                           name + ")");
-  return EnvFrom(rows[0]);
+  return kEnvironments.FromRow(rows[0]);
 }
 
 util::Result<EnvironmentRecord> EnvironmentStore::GetById(const std::string& account_id,
                                                           const std::string& id) {
-  auto rows = MLV_TRY(db_.Query(
-      std::string("SELECT ") + kEnvCols + " FROM environments WHERE account_id = ? AND id = ?",
-      {account_id, id}));
+  auto rows = MLV_TRY(
+      db_.Query(kEnvironments.SelectSql() + "WHERE account_id = ? AND id = ?", {account_id, id}));
   if (rows.empty()) return util::NotFound("environment " + id + " does not exist");
-  return EnvFrom(rows[0]);
+  return kEnvironments.FromRow(rows[0]);
 }
 
 util::Result<std::vector<EnvironmentRecord>> EnvironmentStore::List(const std::string& account_id) {
-  auto rows =
-      MLV_TRY(db_.Query(std::string("SELECT ") + kEnvCols +
-                            " FROM environments WHERE account_id = ? ORDER BY created_at, name",
-                        {account_id}));
-  std::vector<EnvironmentRecord> out;
-  for (const auto& r : rows) out.push_back(EnvFrom(r));
-  return out;
+  auto rows = MLV_TRY(db_.Query(
+      kEnvironments.SelectSql() + "WHERE account_id = ? ORDER BY created_at, name", {account_id}));
+  return AllFrom(kEnvironments, rows);
 }
 
 // ============================================================================ workspaces
 
 util::Status WorkspaceStore::Insert(const WorkspaceRecord& w) {
-  return MapConflict(
-      db_.Exec("INSERT INTO workspaces (id, account_id, crn, name, environment_id, status, "
-               "status_reason, version, "
-               "domain, endpoint, runtime_pid, parameters, api_key, control_key, is_restored, "
-               "restored_from_backup_crn, created_by, created_at, updated_at, deleted_at) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-               {w.id, w.account_id, w.crn, w.name, w.environment_id, w.status, w.status_reason,
-                w.version, w.domain, w.endpoint, w.runtime_pid, w.parameters, w.api_key,
-                w.control_key, I(w.is_restored ? 1 : 0), Opt(w.restored_from_backup_crn),
-                w.created_by, w.created_at, w.updated_at}),
-      "a workspace named \"" + w.name + "\" already exists in environment \"" +
-          (w.environment_name.empty() ? w.environment_id : w.environment_name) + "\"");
+  return MapConflict(db_.Exec(kWorkspaces.InsertSql(), kWorkspaces.Values(w)),
+                     "a workspace named \"" + w.name + "\" already exists in environment \"" +
+                         (w.environment_name.empty() ? w.environment_id : w.environment_name) +
+                         "\"");
 }
 
 util::Result<WorkspaceRecord> WorkspaceStore::Get(const std::string& account_id,
                                                   const std::string& id) {
-  auto rows = MLV_TRY(
-      db_.Query(std::string("SELECT ") + kWsCols + kWsFrom + "WHERE w.account_id = ? AND w.id = ?",
-                {account_id, id}));
+  auto rows =
+      MLV_TRY(db_.Query(kWsSelect + "WHERE w.account_id = ? AND w.id = ?", {account_id, id}));
   if (rows.empty()) return util::NotFound("workspace " + id + " does not exist");
   return WsFrom(rows[0]);
 }
 
 util::Result<std::vector<WorkspaceRecord>> WorkspaceStore::List(const std::string& account_id,
                                                                 bool include_deleted) {
-  std::string sql = std::string("SELECT ") + kWsCols + kWsFrom + "WHERE w.account_id = ?";
+  std::string sql = kWsSelect + "WHERE w.account_id = ?";
   if (!include_deleted) sql += " AND w.deleted_at IS NULL";
   sql += " ORDER BY w.created_at, w.id";
   auto rows = MLV_TRY(db_.Query(sql, {account_id}));
@@ -232,8 +210,8 @@ util::Result<std::vector<WorkspaceRecord>> WorkspaceStore::List(const std::strin
 }
 
 util::Result<std::vector<WorkspaceRecord>> WorkspaceStore::ListAllLive() {
-  auto rows = MLV_TRY(db_.Query(std::string("SELECT ") + kWsCols + kWsFrom +
-                                "WHERE w.deleted_at IS NULL ORDER BY w.created_at, w.id"));
+  auto rows =
+      MLV_TRY(db_.Query(kWsSelect + "WHERE w.deleted_at IS NULL ORDER BY w.created_at, w.id"));
   std::vector<WorkspaceRecord> out;
   for (const auto& r : rows) out.push_back(WsFrom(r));
   return out;
@@ -242,11 +220,10 @@ util::Result<std::vector<WorkspaceRecord>> WorkspaceStore::ListAllLive() {
 util::Result<WorkspaceRecord> WorkspaceStore::FindLiveByName(const std::string& account_id,
                                                              const std::string& environment_id,
                                                              const std::string& name) {
-  auto rows =
-      MLV_TRY(db_.Query(std::string("SELECT ") + kWsCols + kWsFrom +
-                            "WHERE w.account_id = ? AND w.environment_id = ? AND w.name = ? AND "
+  auto rows = MLV_TRY(
+      db_.Query(kWsSelect + "WHERE w.account_id = ? AND w.environment_id = ? AND w.name = ? AND "
                             "w.deleted_at IS NULL",
-                        {account_id, environment_id, name}));
+                {account_id, environment_id, name}));
   if (rows.empty()) return util::NotFound("workspace \"" + name + "\" does not exist");
   return WsFrom(rows[0]);
 }
@@ -301,80 +278,45 @@ util::Status WorkspaceStore::MarkDeleted(const std::string& id, TimeMicros now) 
 // ============================================================================ backups
 
 util::Status BackupStore::Insert(const BackupRecord& b) {
-  return MapConflict(db_.Exec(std::string("INSERT INTO backups (") + kBackupCols +
-                                  ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                                  "?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                              {b.id,
-                               b.account_id,
-                               b.crn,
-                               b.name,
-                               b.workspace_id,
-                               b.workspace_crn,
-                               b.workspace_name,
-                               b.environment_id,
-                               b.environment_name,
-                               b.vault_name,
-                               b.status,
-                               b.creator_crn,
-                               b.workspace_version,
-                               b.workflow_id,
-                               Opt(b.delete_workflow_id),
-                               Opt(b.timeout_minutes),
-                               b.created_at,
-                               Opt(b.started_at),
-                               Opt(b.finished_at),
-                               Opt(b.quiesced_micros),
-                               b.bytes_total,
-                               b.files_total,
-                               b.bytes_stored,
-                               b.details,
-                               b.warnings,
-                               b.error,
-                               Opt(b.deleted_at)}),
+  return MapConflict(db_.Exec(kBackups.InsertSql(), kBackups.Values(b)),
                      "workspace \"" + b.workspace_name + "\" already has a backup named \"" +
                          b.name + "\" (backup names are unique per workspace)");
 }
 
 util::Result<BackupRecord> BackupStore::Get(const std::string& account_id, const std::string& id) {
-  auto rows = MLV_TRY(db_.Query(
-      std::string("SELECT ") + kBackupCols + " FROM backups WHERE account_id = ? AND id = ?",
-      {account_id, id}));
+  auto rows = MLV_TRY(
+      db_.Query(kBackups.SelectSql() + "WHERE account_id = ? AND id = ?", {account_id, id}));
   if (rows.empty()) return util::NotFound("backup " + id + " does not exist");
-  return BackupFrom(rows[0]);
+  return kBackups.FromRow(rows[0]);
 }
 
 util::Result<std::vector<BackupRecord>> BackupStore::ListByWorkspace(
     const std::string& account_id, const std::string& workspace_id) {
-  auto rows = MLV_TRY(db_.Query(
-      std::string("SELECT ") + kBackupCols +
-          " FROM backups WHERE account_id = ? AND workspace_id = ? ORDER BY created_at DESC, id",
-      {account_id, workspace_id}));
-  std::vector<BackupRecord> out;
-  for (const auto& r : rows) out.push_back(BackupFrom(r));
-  return out;
+  auto rows = MLV_TRY(
+      db_.Query(kBackups.SelectSql() +
+                    "WHERE account_id = ? AND workspace_id = ? ORDER BY created_at DESC, id",
+                {account_id, workspace_id}));
+  return AllFrom(kBackups, rows);
 }
 
 util::Result<std::vector<BackupRecord>> BackupStore::ListByWorkspaceName(
     const std::string& account_id, const std::string& environment_name,
     const std::string& workspace_name) {
   auto rows = MLV_TRY(db_.Query(
-      std::string("SELECT ") + kBackupCols +
-          " FROM backups WHERE account_id = ? AND environment_name = ? AND workspace_name = ? "
-          "ORDER BY created_at DESC, id",
+      kBackups.SelectSql() + "WHERE account_id = ? AND environment_name = ? AND workspace_name = ? "
+                             "ORDER BY created_at DESC, id",
       {account_id, environment_name, workspace_name}));
-  std::vector<BackupRecord> out;
-  for (const auto& r : rows) out.push_back(BackupFrom(r));
-  return out;
+  return AllFrom(kBackups, rows);
 }
 
 util::Result<std::optional<BackupRecord>> BackupStore::LatestSucceeded(
     const std::string& workspace_id) {
-  auto rows = MLV_TRY(db_.Query(std::string("SELECT ") + kBackupCols +
-                                    " FROM backups WHERE workspace_id = ? AND status = 'succeeded' "
-                                    "ORDER BY created_at DESC, id LIMIT 1",
-                                {workspace_id}));
+  auto rows =
+      MLV_TRY(db_.Query(kBackups.SelectSql() + "WHERE workspace_id = ? AND status = 'succeeded' "
+                                               "ORDER BY created_at DESC, id LIMIT 1",
+                        {workspace_id}));
   if (rows.empty()) return std::optional<BackupRecord>();
-  return std::optional<BackupRecord>(BackupFrom(rows[0]));
+  return std::optional<BackupRecord>(kBackups.FromRow(rows[0]));
 }
 
 util::Status BackupStore::SetStatus(const std::string& id, const std::string& status,
@@ -404,12 +346,10 @@ util::Status BackupStore::Finish(const std::string& id, const BackupOutcome& o, 
         {o.status, o.workspace_version, o.workspace_version, Opt(o.quiesced_micros), o.bytes_total,
          o.files_total, o.bytes_stored, o.details, o.warnings, o.error, now, id}));
     MLV_TRY(db_.Exec("DELETE FROM recovery_points WHERE backup_id = ?", {id}));
-    for (const auto& rp : o.recovery_points)
-      MLV_TRY(db_.Exec(std::string("INSERT INTO recovery_points (") + kRpCols +
-                           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       {id, rp.volume, rp.kind, rp.vault_point_id, rp.source_path, rp.bytes_total,
-                        rp.files, rp.dirs, rp.bytes_read, rp.bytes_new, rp.bytes_stored,
-                        rp.files_unchanged, rp.duration_micros, rp.created_at}));
+    for (RecoveryPointRecord rp : o.recovery_points) {
+      rp.backup_id = id;
+      MLV_TRY(db_.Exec(kRecoveryPoints.InsertSql(), kRecoveryPoints.Values(rp)));
+    }
     return util::Ok();
   });
 }
@@ -435,30 +375,10 @@ util::Status BackupStore::MarkDeleteFailed(const std::string& id, const std::str
 
 util::Result<std::vector<RecoveryPointRecord>> BackupStore::RecoveryPoints(
     const std::string& backup_id) {
-  auto rows =
-      MLV_TRY(db_.Query(std::string("SELECT ") + kRpCols +
-                            " FROM recovery_points WHERE backup_id = ? ORDER BY created_at, volume",
-                        {backup_id}));
-  std::vector<RecoveryPointRecord> out;
-  for (const auto& r : rows) {
-    RecoveryPointRecord rp;
-    rp.backup_id = r.Text(0);
-    rp.volume = r.Text(1);
-    rp.kind = r.Text(2);
-    rp.vault_point_id = r.Text(3);
-    rp.source_path = r.Text(4);
-    rp.bytes_total = r.Int(5);
-    rp.files = r.Int(6);
-    rp.dirs = r.Int(7);
-    rp.bytes_read = r.Int(8);
-    rp.bytes_new = r.Int(9);
-    rp.bytes_stored = r.Int(10);
-    rp.files_unchanged = r.Int(11);
-    rp.duration_micros = r.Int(12);
-    rp.created_at = r.Int(13);
-    out.push_back(std::move(rp));
-  }
-  return out;
+  auto rows = MLV_TRY(
+      db_.Query(kRecoveryPoints.SelectSql() + "WHERE backup_id = ? ORDER BY created_at, volume",
+                {backup_id}));
+  return AllFrom(kRecoveryPoints, rows);
 }
 
 // ============================================================================ workflows
@@ -476,37 +396,9 @@ util::Result<std::string> WorkflowStore::Insert(const WorkflowRecord& w) {
         if (rows[0].Int(0) > 0) status = "queued";
       }
     }
-    MLV_TRY(db_.Exec(std::string("INSERT INTO workflows (") + kWfCols +
-                         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                         "?, ?, ?, ?, ?, ?, ?)",
-                     {w.id,
-                      w.account_id,
-                      w.kind,
-                      status,
-                      w.queue_key,
-                      w.resource_crn,
-                      w.caller,
-                      w.input,
-                      w.output,
-                      w.phase,
-                      w.bytes_done,
-                      w.bytes_total,
-                      w.files_done,
-                      w.files_total,
-                      w.warnings,
-                      w.error_code,
-                      w.error_message,
-                      w.attempts,
-                      w.max_attempts,
-                      w.timeout_seconds,
-                      w.lease_owner,
-                      w.lease_expires_at,
-                      I(w.cancel_requested ? 1 : 0),
-                      w.cancel_reason,
-                      w.created_at,
-                      w.updated_at,
-                      Opt(w.started_at),
-                      Opt(w.finished_at)}));
+    WorkflowRecord row = w;
+    row.status = status;
+    MLV_TRY(db_.Exec(kWorkflows.InsertSql(), kWorkflows.Values(row)));
     return util::Ok();
   }));
   return status;
@@ -514,7 +406,7 @@ util::Result<std::string> WorkflowStore::Insert(const WorkflowRecord& w) {
 
 util::Result<WorkflowRecord> WorkflowStore::Get(const std::string& account_id,
                                                 const std::string& id) {
-  std::string sql = std::string("SELECT ") + kWfCols + " FROM workflows WHERE id = ?";
+  std::string sql = kWorkflows.SelectSql() + "WHERE id = ?";
   std::vector<Value> params = {id};
   if (!account_id.empty()) {
     sql += " AND account_id = ?";
@@ -522,7 +414,7 @@ util::Result<WorkflowRecord> WorkflowStore::Get(const std::string& account_id,
   }
   auto rows = MLV_TRY(db_.Query(sql, params));
   if (rows.empty()) return util::NotFound("workflow " + id + " does not exist");
-  return WfFrom(rows[0]);
+  return kWorkflows.FromRow(rows[0]);
 }
 
 util::Result<ClaimOutcome> WorkflowStore::Claim(const std::string& id, const std::string& owner,
@@ -549,20 +441,25 @@ util::Result<ClaimOutcome> WorkflowStore::Claim(const std::string& id, const std
               " AND (status = 'running' OR created_at < ? OR (created_at = ? AND id < ?))",
           {w.queue_key, id, w.created_at, w.created_at, id}));
       if (rows[0].Int(0) > 0) {
-        MLV_TRY(db_.Exec(
+        int64_t n = MLV_TRY(db_.Exec(
             "UPDATE workflows SET status = 'queued', lease_owner = ?, lease_expires_at = ?, "
-            "updated_at = ? WHERE id = ?",
-            {owner, now + lease_micros, now, id}));
-        outcome = ClaimOutcome::kWaiting;
+            "updated_at = ? WHERE id = ? AND status IN ('queued', 'pending') AND " +
+                std::string(kClaimable),
+            {owner, now + lease_micros, now, id, owner, now}));
+        outcome = n == 1 ? ClaimOutcome::kWaiting : ClaimOutcome::kOwnedByOther;
         return util::Ok();
       }
     }
-    MLV_TRY(
+    // The claim itself is a conditional UPDATE: it takes the row only if it is still unclaimed
+    // (or ours, or its lease ran out), so two workers never both win, whatever the isolation
+    // level and without a lock on anything but this row.
+    int64_t n = MLV_TRY(
         db_.Exec("UPDATE workflows SET status = 'running', lease_owner = ?, lease_expires_at = ?, "
                  "attempts = attempts + 1, started_at = COALESCE(started_at, ?), updated_at = ? "
-                 "WHERE id = ?",
-                 {owner, now + lease_micros, now, now, id}));
-    outcome = ClaimOutcome::kClaimed;
+                 "WHERE id = ? AND status IN ('queued', 'pending') AND " +
+                     std::string(kClaimable),
+                 {owner, now + lease_micros, now, now, id, owner, now}));
+    outcome = n == 1 ? ClaimOutcome::kClaimed : ClaimOutcome::kOwnedByOther;
     return util::Ok();
   }));
   return outcome;
@@ -670,23 +567,17 @@ util::Result<bool> WorkflowStore::RequestCancel(const std::string& id, const std
 }
 
 util::Result<std::vector<WorkflowRecord>> WorkflowStore::ListActive() {
-  auto rows =
-      MLV_TRY(db_.Query(std::string("SELECT ") + kWfCols + " FROM workflows WHERE status IN " +
-                        kActive + " ORDER BY created_at, id"));
-  std::vector<WorkflowRecord> out;
-  for (const auto& r : rows) out.push_back(WfFrom(r));
-  return out;
+  auto rows = MLV_TRY(db_.Query(kWorkflows.SelectSql() + "WHERE status IN " + kActive +
+                                " ORDER BY created_at, id"));
+  return AllFrom(kWorkflows, rows);
 }
 
 util::Result<std::vector<WorkflowRecord>> WorkflowStore::ListActiveInQueue(
     const std::string& queue_key) {
-  auto rows = MLV_TRY(db_.Query(std::string("SELECT ") + kWfCols +
-                                    " FROM workflows WHERE queue_key = ? AND status IN " + kActive +
-                                    " ORDER BY created_at, id",
+  auto rows = MLV_TRY(db_.Query(kWorkflows.SelectSql() + "WHERE queue_key = ? AND status IN " +
+                                    kActive + " ORDER BY created_at, id",
                                 {queue_key}));
-  std::vector<WorkflowRecord> out;
-  for (const auto& r : rows) out.push_back(WfFrom(r));
-  return out;
+  return AllFrom(kWorkflows, rows);
 }
 
 util::Result<bool> WorkflowStore::TakeOver(const WorkflowRecord& seen, const std::string& new_owner,

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "catalog/control_schema.h"
+#include "catalog/testing.h"
 #include "util/files.h"
 #include "util/random.h"
 
@@ -14,18 +15,38 @@ namespace {
 
 constexpr int64_t kLease = 10'000'000;
 
-class StoresTest : public ::testing::Test {
+// Every test runs on both engines (see catalog/testing.h).
+class StoresTest : public ::testing::TestWithParam<Engine> {
  protected:
   void SetUp() override {
-    dir_ = *util::MakeTempDir("mlvault-stores-test-");
+    catalog_.Create(GetParam());
+    if (IsSkipped() || HasFatalFailure()) return;
     db_ = Open();
     ASSERT_TRUE(db_->Migrate(ControlMigrations()));
   }
-  void TearDown() override {
-    db_.reset();
-    ASSERT_TRUE(util::RemoveAll(dir_));
+  void TearDown() override { db_.reset(); }
+  std::unique_ptr<Db> Open() { return catalog_.Open(); }
+
+  // An environment "e1" and a workspace `id` in it, for rows that reference a workspace.
+  void InsertWorkspace(const std::string& id) {
+    EnvironmentStore envs(*db_);
+    if (!envs.GetById("acct", "e1")) {
+      ASSERT_TRUE(envs.Insert({"e1", "acct", "crn:e1", "dev", "us-west-1", "/r", "me", 1}));
+    }
+    WorkspaceRecord w;
+    w.id = id;
+    w.account_id = "acct";
+    w.crn = "crn:" + id;
+    w.name = id;
+    w.environment_id = "e1";
+    w.status = "running";
+    w.domain = "d";
+    w.parameters = "{}";
+    w.api_key = "k";
+    w.control_key = "c";
+    w.created_by = "me";
+    ASSERT_TRUE(WorkspaceStore(*db_).Insert(w));
   }
-  std::unique_ptr<Db> Open() { return std::move(*OpenSqlite(dir_ + "/catalog.db")); }
 
   WorkflowRecord Wf(const std::string& queue, TimeMicros created) {
     WorkflowRecord w;
@@ -40,11 +61,11 @@ class StoresTest : public ::testing::Test {
     return w;
   }
 
-  std::string dir_;
+  TestCatalog catalog_;
   std::unique_ptr<Db> db_;
 };
 
-TEST_F(StoresTest, NamesAreUniqueWhereTheSpecSaysSo) {
+TEST_P(StoresTest, NamesAreUniqueWhereTheSpecSaysSo) {
   EnvironmentStore envs(*db_);
   EnvironmentRecord e{"e1", "acct", "crn:e1", "dev", "us-west-1", "/r", "me", 1};
   ASSERT_TRUE(envs.Insert(e));
@@ -110,7 +131,7 @@ TEST_F(StoresTest, NamesAreUniqueWhereTheSpecSaysSo) {
   ASSERT_TRUE(bs.Insert(b));
 }
 
-TEST_F(StoresTest, BackupFinishWritesRecoveryPointsAtomically) {
+TEST_P(StoresTest, BackupFinishWritesRecoveryPointsAtomically) {
   BackupStore bs(*db_);
   BackupRecord b;
   b.id = "b1";
@@ -120,7 +141,7 @@ TEST_F(StoresTest, BackupFinishWritesRecoveryPointsAtomically) {
   b.workspace_id = "w";
   b.status = "running";
   b.workflow_id = "wf";
-  ASSERT_TRUE(db_->Exec("PRAGMA foreign_keys=OFF"));
+  ASSERT_NO_FATAL_FAILURE(InsertWorkspace("w"));
   ASSERT_TRUE(bs.Insert(b));
   BackupOutcome o;
   o.status = "succeeded";
@@ -139,7 +160,7 @@ TEST_F(StoresTest, BackupFinishWritesRecoveryPointsAtomically) {
   EXPECT_EQ(bs.LatestSucceeded("w").value()->id, "b1");
 }
 
-TEST_F(StoresTest, QueueRunsOneAtATimeOldestFirst) {
+TEST_P(StoresTest, QueueRunsOneAtATimeOldestFirst) {
   WorkflowStore ws(*db_);
   auto a = Wf("ws1", 100), b = Wf("ws1", 200), other = Wf("ws2", 300);
   EXPECT_EQ(*ws.Insert(a), "pending");
@@ -161,7 +182,7 @@ TEST_F(StoresTest, QueueRunsOneAtATimeOldestFirst) {
   EXPECT_EQ(*ws.Claim(a.id, "w-a", 5000, kLease), ClaimOutcome::kFinished);
 }
 
-TEST_F(StoresTest, HeartbeatCancelAndTakeOver) {
+TEST_P(StoresTest, HeartbeatCancelAndTakeOver) {
   WorkflowStore ws(*db_);
   auto a = Wf("q", 100);
   ASSERT_TRUE(ws.Insert(a));
@@ -198,7 +219,7 @@ TEST_F(StoresTest, HeartbeatCancelAndTakeOver) {
 
 // Several connections (as several processes would) racing for one workflow: exactly one wins,
 // and concurrent inserts into one queue each get their own place (no lost update).
-TEST_F(StoresTest, ConcurrentClaimsHaveOneWinner) {
+TEST_P(StoresTest, ConcurrentClaimsHaveOneWinner) {
   WorkflowStore ws(*db_);
   auto a = Wf("q", 100);
   ASSERT_TRUE(ws.Insert(a));
@@ -228,6 +249,9 @@ TEST_F(StoresTest, ConcurrentClaimsHaveOneWinner) {
   for (const auto& w : burst) pending += w.status == "pending";
   EXPECT_EQ(pending, 1);
 }
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, StoresTest, ::testing::Values(Engine::kSqlite), EngineName);
+INSTANTIATE_TEST_SUITE_P(Postgres, StoresTest, ::testing::Values(Engine::kPostgres), EngineName);
 
 }  // namespace
 }  // namespace mlvault::catalog

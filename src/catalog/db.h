@@ -1,10 +1,16 @@
 // The catalog's database connection: a small SQL interface that stores are written against.
 //
 // Stores (workspace_store, iam_store, ...) speak portable SQL with `?` placeholders through
-// this interface only, so a PostgreSQL driver can implement Db later without touching them.
-// The SQLite driver is the embedded default: WAL mode, a busy timeout, and write transactions
-// that take the write lock up front (BEGIN IMMEDIATE), so concurrent mlvault processes on one
-// catalog never lose an update.
+// this interface only; two drivers implement it:
+//  - SQLite, the embedded default: WAL mode, a busy timeout, and write transactions that take the
+//    write lock up front (BEGIN IMMEDIATE), so concurrent mlvault processes on one catalog never
+//    lose an update.
+//  - PostgreSQL (libpq), for several servers sharing one catalog: the same SQL translated by
+//    postgres_sql.h, SERIALIZABLE transactions retried when they lose a race, migrations under an
+//    advisory lock. Connection loss is kUnavailable (the next call reconnects).
+// Portable SQL means: `?` placeholders; TEXT, INTEGER (64-bit) and REAL columns; partial unique
+// indexes; no engine-specific functions (no datetime(), group_concat, INSERT OR ..., RETURNING);
+// conditional UPDATEs (`... WHERE status = ?`) instead of row locks.
 //
 // A Db is NOT thread-safe: use one per thread (they are cheap to open).
 #pragma once
@@ -18,6 +24,7 @@
 #include <variant>
 #include <vector>
 
+#include "sqlite/row.h"
 #include "util/error.h"
 
 namespace mlvault::catalog {
@@ -25,19 +32,9 @@ namespace mlvault::catalog {
 using util::Result;
 using util::Status;
 
-// A SQL value: NULL, integer, real or text. Blobs are stored as text (hex or base64) by stores.
-using Value = std::variant<std::nullptr_t, int64_t, double, std::string>;
-
-struct Row {
-  std::vector<Value> values;
-  // Accessors: kInternal-free convenience; a NULL reads as 0 / "" / nullopt.
-  int64_t Int(size_t i) const;
-  double Real(size_t i) const;
-  std::string Text(size_t i) const;
-  std::optional<std::string> OptText(size_t i) const;
-  std::optional<int64_t> OptInt(size_t i) const;
-  bool IsNull(size_t i) const;
-};
+// SQL values and rows (sqlite/row.h: shared by both drivers and by the row mappings).
+using Value = sqlite::Value;
+using Row = sqlite::Row;
 
 // One schema migration; applied once, in id order, recorded in schema_migrations.
 struct Migration {
@@ -52,7 +49,8 @@ class Db {
   // Runs a statement; returns the rows it produced (empty for DML).
   // Errors: kConflict for a uniqueness/constraint violation (message names the constraint),
   // kUnavailable when the database stayed locked past the busy timeout, kInternal for SQL bugs.
-  virtual Result<std::vector<Row>> Query(std::string_view sql, const std::vector<Value>& params = {}) = 0;
+  virtual Result<std::vector<Row>> Query(std::string_view sql,
+                                         const std::vector<Value>& params = {}) = 0;
 
   // Convenience: Query and return only the number of rows changed.
   virtual Result<int64_t> Exec(std::string_view sql, const std::vector<Value>& params = {}) = 0;
@@ -70,5 +68,16 @@ class Db {
 
 // Opens (creating if needed) the SQLite catalog at `path`.
 Result<std::unique_ptr<Db>> OpenSqlite(const std::string& path);
+
+// Connects to a PostgreSQL catalog: a libpq URL (postgresql://user[:password]@host:port/db?...)
+// or keyword string. kUnavailable (with the server's reason) when it cannot connect.
+Result<std::unique_ptr<Db>> OpenPostgres(const std::string& url);
+
+// A catalog by location: `postgresql://...` or `postgres://...` -> PostgreSQL; anything else is a
+// file path -> SQLite. kInvalidArgument for another `scheme://`. Migrations are the caller's.
+Result<std::unique_ptr<Db>> OpenCatalog(const std::string& location);
+
+// True if `location` names a PostgreSQL catalog.
+bool IsPostgresLocation(std::string_view location);
 
 }  // namespace mlvault::catalog

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 
 #include "api/embedded_client.h"
 #include "api/operations.h"
@@ -248,6 +250,13 @@ int Application::Run(int argc, const char* const* argv) {
   app.add_option("--profile", globals_.profile,
                  "Credentials profile (from $MLVAULT_HOME/credentials)")
       ->envname("MLVAULT_PROFILE");
+  // Exported to the environment: the embedded catalog reads it there, and workers inherit it.
+  app.add_option_function<std::string>(
+         "--catalog",
+         [](const std::string& v) { setenv("MLVAULT_CATALOG", v.c_str(), 1); },
+         "Catalog: a SQLite file or postgresql://user@host:port/db (default "
+         "$MLVAULT_HOME/catalog.db)")
+      ->envname("MLVAULT_CATALOG");
   RegisterVerbs(app);
   try {
     app.parse(argc, argv);

@@ -56,7 +56,7 @@ void RegisterIamVerbs(Application& app, CLI::App& root) {
   {
     Verb& v = app.AddVerb(
         root, iam, "createAccessKey", "create-access-key",
-        "Create an access key for a user (default: yourself); the secret is shown only this once",
+        "Create an access key (an Ed25519 key pair) for a user (default: yourself); the private key is shown only this once",
         "mlvault create-access-key --user-name ops --save-profile ops");
     UserFlags(v, "the key is for");
     auto save = std::make_shared<std::string>();
@@ -71,7 +71,7 @@ void RegisterIamVerbs(Application& app, CLI::App& root) {
               const json& key = out["accessKey"];
               out["credentialsFile"] = MLV_TRY(api::SaveCredentialsProfile(
                   *save, key["accessKeyId"].get<std::string>(),
-                  key["secretAccessKey"].get<std::string>()));
+                  key["privateKey"].get<std::string>()));
               out["savedToProfile"] = *save;
             }
             return out;
@@ -81,7 +81,7 @@ void RegisterIamVerbs(Application& app, CLI::App& root) {
   }
   {
     Verb& v = app.AddVerb(root, iam, "listAccessKeys", "list-access-keys",
-                          "List a user's access keys (never their secrets)",
+                          "List a user's access keys (never their private keys)",
                           "mlvault list-access-keys --user-name ops");
     UserFlags(v, "whose keys to list (default: yourself)");
   }

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <memory>
 
-#include "backend/open.h"
+#include "backend/backend.h"
 #include "cli/app.h"
 #include "util/clock.h"
 #include "util/progress.h"
@@ -26,7 +26,7 @@ struct VaultFlags {
 };
 
 void AddVaultFlags(CLI::App* verb, VaultFlags& f) {
-  verb->add_option("--vault", f.vault, "Vault directory")->required();
+  verb->add_option("--vault", f.vault, "Vault directory, or s3://bucket/prefix (settings from MLVAULT_S3_*)")->required();
   verb->add_option("--key-file", f.key_file,
                    "Key file (64 hex characters); without it the passphrase comes from "
                    "$MLVAULT_VAULT_PASSPHRASE");
@@ -76,7 +76,8 @@ json Labels(const std::map<std::string, std::string>& labels) {
 }
 
 json PointJson(const vault::RecoveryPointInfo& p) {
-  return {{"id", p.id},
+  if (!p.problem.empty() && p.source.empty()) return {{"id", p.id}, {"problem", p.problem}};
+  json j = {{"id", p.id},
           {"kind", vault::VolumeKindName(p.kind)},
           {"source", p.source},
           {"time", util::FormatTime(p.time)},
@@ -87,6 +88,8 @@ json PointJson(const vault::RecoveryPointInfo& p) {
           {"bytesTotal", p.bytes_total},
           {"bytesStored", p.bytes_stored},
           {"durationSeconds", p.duration_seconds}};
+  if (!p.problem.empty()) j["problem"] = p.problem;
+  return j;
 }
 
 // Runs `fn` with a terminal progress bar (drawn only when stderr is a terminal).

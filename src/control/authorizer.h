@@ -21,6 +21,9 @@ struct Caller {
   std::string principal_name;  // user name, for messages and audit
   std::string source_ip;       // "127.0.0.1" in embedded mode; the peer address on a server
   std::string source = "cli";  // "cli" (embedded) or "api"
+  // True when the request reached us over TLS (or did not cross a network: embedded mode).
+  // The condition key mlvault:SecureTransport; audited as source "api+tls".
+  bool secure_transport = true;
 };
 
 struct AuthzRequest {

@@ -38,30 +38,40 @@ class QuiescedWindow {
     if (!q) return std::unexpected(q.error().WithContext("could not quiesce the workspace"));
     quiesce_call_ = util::MonotonicSeconds() - t0_;
     quiesced_ = true;
+    generation_ = q->generation;  // [lease generation] issue 10 finding 7
     renewer_ = std::thread([this] {
       std::unique_lock lock(mu_);
       while (
           !cv_.wait_for(lock, std::chrono::seconds(kLeaseSeconds / 3), [this] { return stop_; })) {
-        if (auto r = rc_.Quiesce(kLeaseSeconds); !r)
+        auto r = rc_.Quiesce(kLeaseSeconds);
+        if (!r)
           util::Log(util::LogLevel::kWarn, "renewing the quiesce lease failed: {}",
                     r.error().message());
+        // [lease generation] Our renewal is the next grant; anything else came in between.
+        else if (r->generation != generation_ + 1 && lost_.empty())
+          lost_ = "the quiesce lease was granted as generation " + std::to_string(generation_) +
+                  " and renewed as generation " + std::to_string(r->generation) +
+                  ": it lapsed, or another caller resumed or quiesced the workspace meanwhile";
+        if (r) generation_ = r->generation;
       }
     });
     return util::Ok();
+  }
+
+  // [lease generation] issue 10 finding 7: stops renewing and checks that the lease was held
+  // without a gap from Begin until now (so the pass just made is consistent). Call before End.
+  util::Status VerifyHeld() {
+    StopRenewer();
+    if (!quiesced_) return util::Ok();
+    if (!lost_.empty()) return util::Unavailable(lost_);
+    return rc_.LeaseHeld(generation_);
   }
 
   // Resumes (if quiesced). Returns the resume error, if any; idempotent.
   util::Status End() {
     if (ended_) return util::Ok();
     ended_ = true;
-    if (renewer_.joinable()) {
-      {
-        std::lock_guard lock(mu_);
-        stop_ = true;
-      }
-      cv_.notify_all();
-      renewer_.join();
-    }
+    StopRenewer();
     util::Status st = util::Ok();
     double r0 = util::MonotonicSeconds();
     if (quiesced_) st = rc_.Resume();
@@ -76,6 +86,16 @@ class QuiescedWindow {
   double resume_call() const { return resume_call_; }
 
  private:
+  void StopRenewer() {
+    if (!renewer_.joinable()) return;
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    renewer_.join();
+  }
+
   static constexpr int kLeaseSeconds = 60;
   const workspace::RuntimeClient& rc_;
   const bool active_;
@@ -86,6 +106,8 @@ class QuiescedWindow {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;  // guarded by mu_
+  uint64_t generation_ = 0;  // [lease generation] the last grant's; renewer thread until joined
+  std::string lost_;         // [lease generation] why the lease was not held throughout
 };
 
 struct PassStats {
@@ -134,7 +156,7 @@ class BackupHandler : public WorkflowHandler {
 
     bool alive =
         ws.runtime_pid > 0 && env_.provider->RuntimeAlive(spec, static_cast<int>(ws.runtime_pid));
-    workspace::RuntimeClient rc(ws.endpoint, ws.control_key, 30);
+    workspace::RuntimeClient rc(ws.endpoint, spec.control_key, 30);
     std::string version = ws.version;
     if (alive) {
       auto h = rc.GetHealth();
@@ -212,6 +234,13 @@ class BackupHandler : public WorkflowHandler {
       return fail(*capture_error);
     }
     consistent.seconds = util::MonotonicSeconds() - t;
+    // [lease generation] issue 10 finding 7: the pass is consistent only if the workspace stayed
+    // quiesced under our lease throughout.
+    if (auto held = window.VerifyHeld(); !held) {
+      if (auto e = window.End(); !e)
+        ctx.Warn("could not resume the workspace: " + e.error().message());
+      return fail(held.error().WithContext("the consistent pass is not consistent"));
+    }
     if (auto e = window.End(); !e)
       ctx.Warn(
           "the backup is complete, but resuming the workspace failed (its quiesce lease ends it "
@@ -300,7 +329,7 @@ class BackupHandler : public WorkflowHandler {
     auto spec = SpecOf(*ws);
     if (ws->runtime_pid > 0 &&
         env_.provider->RuntimeAlive(spec, static_cast<int>(ws->runtime_pid))) {
-      workspace::RuntimeClient rc(ws->endpoint, ws->control_key, 10);
+      workspace::RuntimeClient rc(ws->endpoint, spec.control_key, 10);
       auto h = rc.GetHealth();
       if (auto r = rc.Resume(); r)
         out.push_back(h && h->quiesced ? "resumed workspace " + ws->crn +

@@ -1,10 +1,12 @@
 #include "control/embedded.h"
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "catalog/control_schema.h"
 #include "control/iam_authorizer.h"
 #include "control/identity.h"
+#include "control/workspace_keys.h"
 #include "util/files.h"
 #include "util/log.h"
 
@@ -16,10 +18,18 @@ std::vector<catalog::Migration> AllMigrations() {
   return all;
 }
 
+std::string CatalogLocation(const std::string& home) {
+  const char* c = std::getenv("MLVAULT_CATALOG");
+  return c && *c ? std::string(c) : home + "/catalog.db";
+}
+
 util::Result<std::unique_ptr<catalog::Db>> OpenCatalog(const std::string& home) {
   MLV_TRY_CTX(util::MakeDirs(home, 0700), "MLVAULT_HOME");
-  auto db = MLV_TRY(catalog::OpenSqlite(home + "/catalog.db"));
-  MLV_TRY_CTX(db->Migrate(AllMigrations()), "catalog " + home + "/catalog.db");
+  MLV_TRY_CTX(util::EnsurePrivateDir(home), "MLVAULT_HOME");  // checked as ssh checks ~/.ssh
+  auto db = MLV_TRY(catalog::OpenCatalog(CatalogLocation(home)));
+  MLV_TRY_CTX(db->Migrate(AllMigrations()), "catalog " + db->Describe());
+  MLV_TRY_CTX(util::EnsurePrivateDir(home), "MLVAULT_HOME");  // the catalog files it made: 0600
+  MLV_TRY(LoadCatalogSecret(home));  // to open the sealed workspace keys
   return db;
 }
 
@@ -43,8 +53,8 @@ util::Result<std::unique_ptr<Embedded>> Embedded::Open(const EmbeddedOptions& op
   EngineOptions eo;
   eo.home = e->home_;
   eo.self_exe = SelfExe();
-  std::string catalog_path = e->home_ + "/catalog.db";
-  eo.open_db = [catalog_path]() { return catalog::OpenSqlite(catalog_path); };
+  std::string catalog_path = CatalogLocation(e->home_);
+  eo.open_db = [catalog_path]() { return catalog::OpenCatalog(catalog_path); };
   e->engine_ =
       std::make_unique<WorkflowEngine>(*e->db_, std::move(eo), MakeHandlerFactory(e->handler_env_));
   if (options.recover)

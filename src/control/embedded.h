@@ -24,7 +24,12 @@ namespace mlvault::control {
 // Every area's migrations: the control plane's and the iam area's.
 std::vector<catalog::Migration> AllMigrations();
 
-// Opens (creating) <home>/catalog.db and applies AllMigrations(). <home> is created with mode 0700.
+// The catalog: $MLVAULT_CATALOG (set by --catalog; a SQLite file or postgresql://...) if set,
+// else <home>/catalog.db.
+std::string CatalogLocation(const std::string& home);
+
+// Opens (creating) CatalogLocation(home) and applies AllMigrations(). <home> is created with
+// mode 0700.
 util::Result<std::unique_ptr<catalog::Db>> OpenCatalog(const std::string& home);
 
 // The running executable (/proc/self/exe), to start workers.

@@ -14,9 +14,10 @@
 
 #include "control/handlers_internal.h"
 #include "control/vaults.h"
-#include "util/test_hooks.h"
+#include "control/workspace_keys.h"
 #include "util/log.h"
 #include "util/random.h"
+#include "util/test_hooks.h"
 #include "workspace/parameters.h"
 #include "workspace/runtime_client.h"
 
@@ -54,8 +55,16 @@ workspace::WorkspaceSpec SpecOf(const WorkspaceRecord& ws) {
   s.environment_name = ws.environment_name;
   s.environment_root = ws.environment_root;
   s.domain = ws.domain;
-  s.api_key = ws.api_key;
-  s.control_key = ws.control_key;
+  // issue 10 finding 2: the catalog holds the keys sealed; opened here, where they are used.
+  auto api_key = OpenWorkspaceKey(ws.api_key);
+  auto control_key = OpenWorkspaceKey(ws.control_key);
+  if (api_key && control_key) {
+    s.api_key = *api_key;
+    s.control_key = *control_key;
+  } else {
+    util::Log(util::LogLevel::kError, "cannot open the keys of workspace {}: {}", ws.crn,
+              (api_key ? control_key.error() : api_key.error()).message());
+  }
   if (auto p = workspace::ParseWorkspaceParameters(ws.parameters, "", false)) {
     s.public_bind = p->use_public_load_balancer;
     if (p->whitelist_authorized_ip_ranges) s.authorized_ip_ranges = p->authorized_ip_ranges;

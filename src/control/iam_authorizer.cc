@@ -75,6 +75,7 @@ class IamAuthorizer : public Authorizer {
     context["mlvault:PrincipalAccount"] = {caller.account_id};
     context["mlvault:SourceIp"] = {caller.source_ip};
     context["mlvault:RequestSource"] = {caller.source};
+    context["mlvault:SecureTransport"] = {caller.secure_transport ? "true" : "false"};
     context["mlvault:CurrentTime"] = {util::FormatTime(now)};
     context["mlvault:EpochTime"] = {std::to_string(now / 1'000'000)};
 
@@ -117,7 +118,7 @@ AuditEvent MakeAuditEvent(const Caller& caller, std::string_view action, std::st
   e.principal_name = caller.principal_name;
   e.action = action;
   e.resource = resource;
-  e.source = caller.source;
+  e.source = caller.source == "api" && caller.secure_transport ? "api+tls" : caller.source;
   e.source_ip = caller.source_ip;
   if (outcome) {
     e.outcome = "succeeded";

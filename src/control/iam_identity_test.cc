@@ -1,4 +1,6 @@
 // Identity: account bootstrap, the credentials file, access keys and authentication.
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <sys/stat.h>
 
 #include <thread>
@@ -32,11 +34,14 @@ TEST_F(IdentityTest, FirstUseCreatesAccountAdministratorAndCredentials) {
   ASSERT_TRUE(policies);
   ASSERT_EQ(policies->size(), 1u);
   EXPECT_EQ((*policies)[0].name, "AdministratorAccess");
-  // The secret is stored only as a verifier.
+  // The catalog keeps only the public key.
   auto keys = db_->Query("SELECT secret_verifier FROM iam_access_keys");
   ASSERT_TRUE(keys);
   ASSERT_EQ(keys->size(), 1u);
-  std::string secret = text->substr(text->find("secret_access_key = ") + 20, 40);
+  ASSERT_NE(text->find("private_key = "), std::string::npos);
+  std::string secret = text->substr(text->find("private_key = ") + 14, 44);
+  EXPECT_TRUE((*keys)[0].Text(0).starts_with("ed25519$"));
+  EXPECT_EQ(PublicKeyOfVerifier((*keys)[0].Text(0)).size(), 32u);
   EXPECT_EQ((*keys)[0].Text(0).find(secret), std::string::npos);
   EXPECT_TRUE(VerifySecret((*keys)[0].Text(0), secret));
   EXPECT_FALSE(VerifySecret((*keys)[0].Text(0), secret + "x"));
@@ -93,8 +98,8 @@ TEST_F(IdentityTest, ProfilesAndEnvironmentVariables) {
   Caller ops = UserWith(admin, "ops");
   auto key = ops_->CreateAccessKey(admin, UserRef{"ops", ""});
   ASSERT_TRUE(key) << key.error().ToString();
-  EXPECT_EQ(key->secret_access_key.size(), 40u);
-  ASSERT_TRUE(SaveProfile(home_, "ops", key->access_key_id, key->secret_access_key));
+  EXPECT_EQ(key->private_key.size(), 44u);
+  ASSERT_TRUE(SaveProfile(home_, "ops", key->access_key_id, key->private_key));
   EXPECT_EQ(Mode(CredentialsPath(home_)), 0600);
 
   auto by_profile = ResolveCaller(*db_, home_, "ops");
@@ -104,7 +109,7 @@ TEST_F(IdentityTest, ProfilesAndEnvironmentVariables) {
   EXPECT_EQ(ResolveCaller(*db_, home_, "")->principal_crn, admin.principal_crn);
 
   setenv("MLVAULT_ACCESS_KEY_ID", key->access_key_id.c_str(), 1);
-  setenv("MLVAULT_PRIVATE_KEY", key->secret_access_key.c_str(), 1);
+  setenv("MLVAULT_PRIVATE_KEY", key->private_key.c_str(), 1);
   EXPECT_EQ(ResolveCaller(*db_, home_, "")->principal_crn, ops.principal_crn);
   // An explicit --profile wins over the environment.
   EXPECT_EQ(ResolveCaller(*db_, home_, "default")->principal_crn, admin.principal_crn);
@@ -131,18 +136,18 @@ TEST_F(IdentityTest, WrongUnknownAndDeletedKeysAreDenied) {
   auto wrong = Authenticate(*db_, key->access_key_id, "not-the-secret");
   ASSERT_FALSE(wrong);
   EXPECT_EQ(wrong.error().code(), util::ErrorCode::kPermissionDenied);
-  EXPECT_NE(wrong.error().message().find("secret given for access key"), std::string::npos);
+  EXPECT_NE(wrong.error().message().find("private key given for access key"), std::string::npos);
 
   auto unknown = Authenticate(*db_, "MLVKAAAAAAAAAAAAAAAA", "x");
   ASSERT_FALSE(unknown);
   EXPECT_EQ(unknown.error().code(), util::ErrorCode::kPermissionDenied);
   EXPECT_NE(unknown.error().message().find("not known"), std::string::npos);
 
-  ASSERT_TRUE(Authenticate(*db_, key->access_key_id, key->secret_access_key));
+  ASSERT_TRUE(Authenticate(*db_, key->access_key_id, key->private_key));
   auto deleted = ops_->DeleteAccessKey(admin, key->access_key_id);
   ASSERT_TRUE(deleted) << deleted.error().ToString();
   EXPECT_EQ(deleted->status, "deleted");
-  auto revoked = Authenticate(*db_, key->access_key_id, key->secret_access_key);
+  auto revoked = Authenticate(*db_, key->access_key_id, key->private_key);
   ASSERT_FALSE(revoked);
   EXPECT_EQ(revoked.error().code(), util::ErrorCode::kPermissionDenied);
   EXPECT_NE(revoked.error().message().find("was deleted"), std::string::npos);
@@ -215,18 +220,64 @@ TEST_F(IdentityTest, SaveProfileKeepsOtherProfiles) {
   auto b = FindCredentials(home_, "b");
   ASSERT_TRUE(a && *a && b && *b);
   EXPECT_EQ((*a)->access_key_id, "MLVKA2");
-  EXPECT_EQ((*b)->secret_access_key, "sb");
+  EXPECT_EQ((*b)->private_key, "sb");
   EXPECT_FALSE(SaveProfile(home_, "x]y", "k", "s"));
 }
 
-TEST_F(IdentityTest, GeneratedKeysAreDistinct) {
+TEST_F(IdentityTest, GeneratedKeysAreDistinctKeyPairs) {
   NewAccessKey a = GenerateAccessKey(), b = GenerateAccessKey();
   EXPECT_NE(a.access_key_id, b.access_key_id);
-  EXPECT_NE(a.secret_access_key, b.secret_access_key);
+  EXPECT_NE(a.private_key, b.private_key);
   EXPECT_EQ(a.access_key_id.size(), 20u);
-  EXPECT_TRUE(VerifySecret(a.secret_verifier, a.secret_access_key));
-  EXPECT_FALSE(VerifySecret(a.secret_verifier, b.secret_access_key));
-  EXPECT_FALSE(VerifySecret("garbage", a.secret_access_key));
+  EXPECT_EQ(a.private_key.size(), 44u);
+  EXPECT_EQ(a.verifier, "ed25519$" + a.public_key);
+  EXPECT_EQ(a.verifier.find(a.private_key), std::string::npos);
+  EXPECT_TRUE(VerifySecret(a.verifier, a.private_key));
+  EXPECT_FALSE(VerifySecret(a.verifier, b.private_key));
+  EXPECT_FALSE(VerifySecret(a.verifier, "not base64!"));
+  EXPECT_FALSE(VerifySecret("garbage", a.private_key));
+}
+
+TEST_F(IdentityTest, ProfilesKeepTheirEndpointAndReadTheOldSecretName) {
+  ASSERT_TRUE(util::WriteFileAtomic(
+      CredentialsPath(home_),
+      "[old]\naccess_key_id = MLVKOLD\nsecret_access_key = s3cr3t\nendpoint = http://h:1\n", true,
+      0600));
+  auto old = FindCredentials(home_, "old");
+  ASSERT_TRUE(old && *old) << (old ? "" : old.error().ToString());
+  EXPECT_EQ((*old)->private_key, "s3cr3t");
+  EXPECT_EQ((*old)->endpoint, "http://h:1");
+  ASSERT_TRUE(SaveProfile(home_, "old", "MLVKNEW", "bmV3"));
+  auto text = util::ReadFile(CredentialsPath(home_));
+  ASSERT_TRUE(text);
+  EXPECT_EQ(text->find("secret_access_key"), std::string::npos);
+  EXPECT_NE(text->find("endpoint = http://h:1"), std::string::npos);
+  EXPECT_NE(text->find("private_key = bmV3"), std::string::npos);
+}
+
+TEST_F(IdentityTest, LegacySecretKeysStillWorkEmbedded) {
+  Caller admin = Admin();
+  Caller ops = UserWith(admin, "ops");
+  // A key as versions before key pairs stored it: a salted HMAC verifier of a 40-char secret.
+  const std::string secret = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn";
+  const std::string salt = "00112233445566778899aabbccddeeff";
+  unsigned char mac[32];
+  unsigned int len = 0;
+  auto salt_bytes = *util::FromHex(salt);
+  HMAC(EVP_sha256(), salt_bytes.data(), static_cast<int>(salt_bytes.size()),
+       reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), mac, &len);
+  std::string verifier = "v1$" + salt + "$" + util::ToHex(util::ByteView(mac, len));
+  IamStore store(*db_);
+  ASSERT_TRUE(store.InsertAccessKey({"MLVKLEGACY0000000000", ops.account_id, ops.principal_crn,
+                                     verifier, "active", "2026-01-01T00:00:00Z", ""}));
+  auto c = Authenticate(*db_, "MLVKLEGACY0000000000", secret);
+  ASSERT_TRUE(c) << c.error().ToString();
+  EXPECT_EQ(c->principal_crn, ops.principal_crn);
+  EXPECT_FALSE(Authenticate(*db_, "MLVKLEGACY0000000000", secret + "x"));
+  // A server cannot verify signatures of it: no public key.
+  auto owner = FindKeyOwner(*db_, "MLVKLEGACY0000000000");
+  ASSERT_TRUE(owner && *owner);
+  EXPECT_TRUE((*owner)->public_key.empty());
 }
 
 }  // namespace

@@ -126,13 +126,13 @@ util::Result<AccessKeyInfo> IamOperations::CreateAccessKey(const Caller& caller,
     AccessKeyRow row{key.access_key_id,
                      user.account_id,
                      user.crn,
-                     key.secret_verifier,
+                     key.verifier,
                      "active",
                      util::FormatTime(clock_.Now()),
                      ""};
     MLV_TRY(store.InsertAccessKey(row));
     AccessKeyInfo info = KeyInfo(row, user);
-    info.secret_access_key = key.secret_access_key;
+    info.private_key = key.private_key;
     return info;
   }();
   authz_.Audit(caller, "iam:CreateAccessKey", user.crn,
@@ -367,6 +367,7 @@ util::Result<Simulation> IamOperations::SimulatePolicy(const Caller& caller,
   context["mlvault:PrincipalAccount"] = {caller.account_id};
   context["mlvault:SourceIp"] = {req.source_ip.empty() ? caller.source_ip : req.source_ip};
   context["mlvault:RequestSource"] = {caller.source};
+  context["mlvault:SecureTransport"] = {caller.secure_transport ? "true" : "false"};
   context["mlvault:CurrentTime"] = {util::FormatTime(now)};
   context["mlvault:EpochTime"] = {std::to_string(now / 1'000'000)};
   for (const auto& [k, v] : req.context) {

@@ -47,7 +47,8 @@ class IamOperations {
   // iam:ListUsers on "*".
   util::Result<std::vector<UserInfo>> ListUsers(const Caller& caller);
 
-  // iam:CreateAccessKey on the user. The result holds the secret: it is shown this once.
+  // iam:CreateAccessKey on the user: a new Ed25519 key pair. The result holds the private key:
+  // it is shown this once (the catalog keeps the public key).
   util::Result<AccessKeyInfo> CreateAccessKey(const Caller& caller, const UserRef& user);
   // iam:ListAccessKeys on the user. No secrets.
   util::Result<std::vector<AccessKeyInfo>> ListAccessKeys(const Caller& caller,

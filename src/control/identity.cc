@@ -11,6 +11,7 @@
 
 #include "control/iam_authorizer.h"
 #include "control/iam_store.h"
+#include "crypto/ed25519.h"
 #include "iam/policy.h"
 #include "util/bytes.h"
 #include "util/files.h"
@@ -153,13 +154,18 @@ util::Result<Credentials> ProfileCredentials(const Profiles& profiles, const std
     return util::NotFound("profile '" + name + "' is not in " + path +
                           " (profiles there: " + (names.empty() ? "none" : names) + ")");
   }
-  auto id = it->second.find("access_key_id");
-  auto secret = it->second.find("secret_access_key");
-  if (id == it->second.end() || id->second.empty() || secret == it->second.end() ||
-      secret->second.empty())
+  auto get = [&](const char* k) {
+    auto f = it->second.find(k);
+    return f == it->second.end() ? std::string() : f->second;
+  };
+  std::string id = get("access_key_id");
+  // `secret_access_key` is the name used before access keys became key pairs.
+  std::string key = get("private_key");
+  if (key.empty()) key = get("secret_access_key");
+  if (id.empty() || key.empty())
     return util::InvalidArgument("profile '" + name + "' in " + path +
-                                 " needs both access_key_id and secret_access_key");
-  return Credentials{id->second, secret->second, "profile '" + name + "' in " + path};
+                                 " needs both access_key_id and private_key");
+  return Credentials{id, key, get("endpoint"), "profile '" + name + "' in " + path};
 }
 
 std::string RenderProfiles(const Profiles& profiles) {
@@ -193,7 +199,8 @@ std::string Hmac(util::ByteView key, std::string_view data) {
 }
 
 void AuditAuthFailure(catalog::Db& db, const AccessKeyRow& key, const std::string& user_name,
-                      const std::string& message) {
+                      const std::string& message, const std::string& source = "cli",
+                      const std::string& source_ip = "127.0.0.1") {
   AuditEvent e;
   e.account_id = key.account_id;
   e.principal_crn = key.user_crn;
@@ -203,10 +210,23 @@ void AuditAuthFailure(catalog::Db& db, const AccessKeyRow& key, const std::strin
   e.outcome = "denied";
   e.error_code = "permission-denied";
   e.detail = message;
-  e.source = "cli";
-  e.source_ip = "127.0.0.1";
+  e.source = source;
+  e.source_ip = source_ip;
   if (auto st = AppendAuditEvent(db, e, util::Clock::System()); !st)
     util::Log(util::LogLevel::kWarn, "could not write audit event: {}", st.error().message());
+}
+
+constexpr std::string_view kEd25519Prefix = "ed25519$";
+
+bool VerifyLegacySecret(std::string_view verifier, std::string_view secret) {
+  if (!verifier.starts_with("v1$")) return false;
+  size_t d = verifier.find('$', 3);
+  if (d == std::string_view::npos) return false;
+  auto salt = util::FromHex(verifier.substr(3, d - 3));
+  if (!salt) return false;
+  std::string want(verifier.substr(d + 1));
+  std::string got = Hmac(*salt, secret);
+  return want.size() == got.size() && CRYPTO_memcmp(want.data(), got.data(), got.size()) == 0;
 }
 
 }  // namespace
@@ -239,22 +259,32 @@ std::string CredentialsPath(const std::string& home) { return home + "/credentia
 NewAccessKey GenerateAccessKey() {
   NewAccessKey k;
   k.access_key_id = "MLVK" + RandomFromAlphabet("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16);
-  k.secret_access_key =
-      RandomFromAlphabet("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 40);
-  util::Bytes salt = util::RandomBytes(16);
-  k.secret_verifier = "v1$" + util::ToHex(salt) + "$" + Hmac(salt, k.secret_access_key);
+  crypto::Ed25519KeyPair pair = crypto::Ed25519Generate();
+  k.private_key = crypto::Base64Encode(pair.seed);
+  k.public_key = crypto::Base64Encode(pair.public_key);
+  k.verifier = std::string(kEd25519Prefix) + k.public_key;
+  OPENSSL_cleanse(pair.seed.data(), pair.seed.size());
   return k;
 }
 
-bool VerifySecret(std::string_view verifier, std::string_view secret) {
-  if (!verifier.starts_with("v1$")) return false;
-  size_t d = verifier.find('$', 3);
-  if (d == std::string_view::npos) return false;
-  auto salt = util::FromHex(verifier.substr(3, d - 3));
-  if (!salt) return false;
-  std::string want(verifier.substr(d + 1));
-  std::string got = Hmac(*salt, secret);
-  return want.size() == got.size() && CRYPTO_memcmp(want.data(), got.data(), got.size()) == 0;
+std::string PublicKeyOfVerifier(std::string_view verifier) {
+  if (!verifier.starts_with(kEd25519Prefix)) return "";
+  auto pub = crypto::Base64Decode(verifier.substr(kEd25519Prefix.size()));
+  if (!pub || pub->size() != crypto::kEd25519PublicKeySize) return "";
+  return std::string(util::AsString(*pub));
+}
+
+bool VerifySecret(std::string_view verifier, std::string_view private_key) {
+  if (!verifier.starts_with(kEd25519Prefix)) return VerifyLegacySecret(verifier, private_key);
+  std::string want = PublicKeyOfVerifier(verifier);
+  auto seed_bytes = crypto::Base64Decode(private_key);
+  if (want.empty() || !seed_bytes || seed_bytes->size() != crypto::kEd25519SeedSize) return false;
+  crypto::Ed25519Seed seed;
+  std::copy(seed_bytes->begin(), seed_bytes->end(), seed.begin());
+  OPENSSL_cleanse(seed_bytes->data(), seed_bytes->size());
+  crypto::Ed25519PublicKey got = crypto::Ed25519PublicFromSeed(seed);
+  OPENSSL_cleanse(seed.data(), seed.size());
+  return CRYPTO_memcmp(want.data(), got.data(), got.size()) == 0;
 }
 
 util::Result<std::optional<Credentials>> FindCredentials(const std::string& home,
@@ -305,7 +335,7 @@ util::Result<Caller> Authenticate(catalog::Db& db, std::string_view access_key_i
     return util::PermissionDenied(msg);
   }
   if (!VerifySecret(key->secret_verifier, secret)) {
-    std::string msg = "the secret given for access key " + key->access_key_id + " is wrong";
+    std::string msg = "the private key given for access key " + key->access_key_id + " is wrong";
     AuditAuthFailure(db, *key, user->name, msg);
     return util::PermissionDenied(msg);
   }
@@ -316,6 +346,37 @@ util::Result<Caller> Authenticate(catalog::Db& db, std::string_view access_key_i
   c.source_ip = "127.0.0.1";
   c.source = "cli";
   return c;
+}
+
+util::Result<std::optional<KeyOwner>> FindKeyOwner(catalog::Db& db,
+                                                   std::string_view access_key_id) {
+  IamStore store(db);
+  auto key = MLV_TRY(store.FindAccessKey(access_key_id));
+  if (!key) return std::optional<KeyOwner>();
+  auto user = MLV_TRY(store.FindUserByCrn(key->user_crn));
+  if (!user)
+    return util::Internal("access key " + key->access_key_id + " belongs to a missing user " +
+                          key->user_crn);
+  KeyOwner k;
+  k.access_key_id = key->access_key_id;
+  k.status = key->status;
+  k.deleted_at = key->deleted_at;
+  k.public_key = PublicKeyOfVerifier(key->secret_verifier);
+  k.caller.account_id = user->account_id;
+  k.caller.principal_crn = user->crn;
+  k.caller.principal_name = user->name;
+  k.caller.source_ip = "127.0.0.1";
+  k.caller.source = "cli";
+  return std::optional<KeyOwner>(std::move(k));
+}
+
+void AuditAuthenticationFailure(catalog::Db& db, const KeyOwner& key, const std::string& message,
+                                const std::string& source, const std::string& source_ip) {
+  AccessKeyRow row;
+  row.access_key_id = key.access_key_id;
+  row.account_id = key.caller.account_id;
+  row.user_crn = key.caller.principal_crn;
+  AuditAuthFailure(db, row, key.caller.principal_name, message, source, source_ip);
 }
 
 util::Result<AccountInit> InitAccount(catalog::Db& db, const std::string& home,
@@ -367,7 +428,7 @@ util::Result<AccountInit> InitAccount(catalog::Db& db, const std::string& home,
     MLV_TRY(store.Attach(admin.crn, policy.crn, now));
     NewAccessKey key = GenerateAccessKey();
     MLV_TRY(store.InsertAccessKey(
-        {key.access_key_id, account.id, admin.crn, key.secret_verifier, "active", now, ""}));
+        {key.access_key_id, account.id, admin.crn, key.verifier, "active", now, ""}));
     Caller caller{account.id, admin.crn, admin.name, "127.0.0.1", "cli"};
     MLV_TRY(AppendAuditEvent(
         db,
@@ -376,7 +437,7 @@ util::Result<AccountInit> InitAccount(catalog::Db& db, const std::string& home,
         clock));
     // Written before the commit: a concurrent first run waits for our transaction, then finds
     // the account and this file together.
-    MLV_TRY(SaveProfile(home, "default", key.access_key_id, key.secret_access_key));
+    MLV_TRY(SaveProfile(home, "default", key.access_key_id, key.private_key));
     out = {true,      account.id, account.name,      account.region,
            admin.crn, admin.name, key.access_key_id, out.credentials_file};
     return util::Ok();
@@ -400,14 +461,14 @@ util::Result<Caller> ResolveCaller(catalog::Db& db, const std::string& home,
                                     " gives an access key; ask an administrator for one (mlvault "
                                     "create-access-key --user-name NAME)");
   }
-  auto caller = Authenticate(db, creds->access_key_id, creds->secret_access_key);
+  auto caller = Authenticate(db, creds->access_key_id, creds->private_key);
   if (!caller)
     return std::unexpected(caller.error().WithContext("credentials from " + creds->origin));
   return caller;
 }
 
 util::Status SaveProfile(const std::string& home, const std::string& profile,
-                         const std::string& access_key_id, const std::string& secret_access_key) {
+                         const std::string& access_key_id, const std::string& private_key) {
   if (profile.empty() || profile.find_first_of("[]\n\r=") != std::string::npos)
     return util::InvalidArgument("profile name '" + profile +
                                  "' must be non-empty without [ ] = or line breaks");
@@ -415,7 +476,10 @@ util::Status SaveProfile(const std::string& home, const std::string& profile,
   const std::string path = CredentialsPath(home);
   auto profiles = MLV_TRY(ReadCredentialsFile(path));
   Profiles p = profiles ? std::move(*profiles) : Profiles{};
-  p[profile] = {{"access_key_id", access_key_id}, {"secret_access_key", secret_access_key}};
+  auto& entry = p[profile];
+  entry.erase("secret_access_key");
+  entry["access_key_id"] = access_key_id;
+  entry["private_key"] = private_key;
   return util::WriteFileAtomic(path, RenderProfiles(p), true, 0600);
 }
 

@@ -5,8 +5,10 @@
 // An account is created on first use (`mlvault init`, or implicitly by the first verb run against
 // an empty catalog) with one administrator user that has the AdministratorAccess policy
 // (Action "*", Resource "*") attached -- a policy, not a bypass -- and one access key, written
-// to `<home>/credentials` (mode 0600) as profile [default]. Secrets are stored in the catalog
-// only as a salted verifier.
+// to `<home>/credentials` (mode 0600) as profile [default]. Access keys are Ed25519 key pairs:
+// the private key (the base64 32-byte seed) is shown once and the catalog keeps only the public
+// key. Keys created before key pairs (a 40-character secret, stored as a salted verifier) keep
+// working in embedded mode; a server refuses them (they cannot sign). See docs/iam.md.
 //
 // The schema (accounts, iam_*, audit_events) is IamMigrations(); apply it with the other areas'
 // migrations before calling anything here. Functions take the Db they use; a Db is not
@@ -41,11 +43,14 @@ std::string MlvaultHomeFromEnv();
 // `<home>/credentials`.
 std::string CredentialsPath(const std::string& home);
 
-// An access key pair and where it was found ("profile 'ops' in /h/credentials",
+// An access key and where it was found ("profile 'ops' in /h/credentials",
 // "environment variables MLVAULT_ACCESS_KEY_ID/MLVAULT_PRIVATE_KEY").
 struct Credentials {
   std::string access_key_id;
-  std::string secret_access_key;
+  // `private_key` of the profile or MLVAULT_PRIVATE_KEY: the base64 Ed25519 seed, or (a key made
+  // before key pairs) the 40-character secret, also read from `secret_access_key`.
+  std::string private_key;
+  std::string endpoint;  // `endpoint =` of the profile, "" if none (or from the environment)
   std::string origin;
 };
 
@@ -59,11 +64,29 @@ struct Credentials {
 util::Result<std::optional<Credentials>> FindCredentials(const std::string& home,
                                                          const std::string& profile);
 
-// Checks an access key against the catalog. Returns the Caller (source "cli", source_ip
-// "127.0.0.1"; a server overwrites both). kPermissionDenied for an unknown key, a deleted
-// (revoked) key or a wrong secret -- the message says which key and why, never the secret.
+// Checks an access key against the catalog (embedded mode: the private key's public key must be
+// the stored one; a legacy secret must match its verifier). Returns the Caller (source "cli",
+// source_ip "127.0.0.1"). kPermissionDenied for an unknown key, a deleted (revoked) key or a
+// wrong private key -- the message says which key and why, never the key.
 util::Result<Caller> Authenticate(catalog::Db& db, std::string_view access_key_id,
-                                  std::string_view secret_access_key);
+                                  std::string_view private_key);
+
+// An access key as a server sees it, to verify a signature.
+struct KeyOwner {
+  std::string access_key_id;
+  std::string status;      // "active" | "deleted"
+  std::string deleted_at;  // "" while active
+  // The 32-byte Ed25519 public key; empty for a legacy secret key (it cannot sign).
+  std::string public_key;
+  Caller caller;  // the key's user (source "cli", source_ip "127.0.0.1": the server sets them)
+};
+// nullopt for an unknown key id. kInternal if the key's user is missing.
+util::Result<std::optional<KeyOwner>> FindKeyOwner(catalog::Db& db, std::string_view access_key_id);
+
+// Writes an iam:Authenticate "denied" event for a failed authentication of a known key (best
+// effort: a failed write is logged).
+void AuditAuthenticationFailure(catalog::Db& db, const KeyOwner& key, const std::string& message,
+                                const std::string& source, const std::string& source_ip);
 
 // What InitAccount created (or found).
 struct AccountInit {
@@ -98,21 +121,26 @@ util::Result<AccountInit> InitAccount(catalog::Db& db, const std::string& home,
 util::Result<Caller> ResolveCaller(catalog::Db& db, const std::string& home,
                                    const std::string& profile);
 
-// A fresh access key: id "MLVK" + 16 base-32 characters, secret of 40 letters and digits, and
-// the verifier stored in place of the secret ("v1$<salt hex>$<HMAC-SHA-256(salt, secret) hex>";
-// secrets are 238-bit random, so a fast salted hash is as strong as a slow one here).
+// A fresh access key: id "MLVK" + 16 base-32 characters and an Ed25519 key pair. The catalog
+// column secret_verifier stores "ed25519$<base64 public key>" (legacy keys hold
+// "v1$<salt hex>$<HMAC-SHA-256(salt, secret) hex>" there).
 struct NewAccessKey {
   std::string access_key_id;
-  std::string secret_access_key;
-  std::string secret_verifier;
+  std::string private_key;  // base64 (standard, padded) of the 32-byte seed: shown once
+  std::string public_key;   // base64 of the 32-byte public key
+  std::string verifier;     // what the catalog stores
 };
 NewAccessKey GenerateAccessKey();
-// True if `secret` matches `verifier` (constant-time comparison).
-bool VerifySecret(std::string_view verifier, std::string_view secret);
+// True if `private_key` proves `verifier`: for "ed25519$..." the seed's public key is the
+// stored one; for a legacy "v1$..." the secret's HMAC matches (constant-time comparisons).
+bool VerifySecret(std::string_view verifier, std::string_view private_key);
+// The 32 raw public-key bytes of an "ed25519$..." verifier; "" for anything else.
+std::string PublicKeyOfVerifier(std::string_view verifier);
 
-// Adds or replaces `profile` in `<home>/credentials` (created with mode 0600, written
-// atomically; other profiles are kept).
+// Adds or replaces the key of `profile` in `<home>/credentials` (created with mode 0600,
+// written atomically; other profiles and other settings of the profile, such as endpoint, are
+// kept; an old secret_access_key entry is replaced by private_key).
 util::Status SaveProfile(const std::string& home, const std::string& profile,
-                         const std::string& access_key_id, const std::string& secret_access_key);
+                         const std::string& access_key_id, const std::string& private_key);
 
 }  // namespace mlvault::control

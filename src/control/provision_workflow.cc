@@ -132,7 +132,7 @@ class ProvisionHandler : public WorkflowHandler {
     MLV_TRY(
         WorkspaceStore(ctx.db()).RecordRuntime(ws.id, rt.pid, rt.endpoint, "", ctx.clock().Now()));
     ctx.SetPhase(restore_ ? "reconciling" : "waiting for health");
-    workspace::RuntimeClient rc(rt.endpoint, ws.control_key, 10);
+    workspace::RuntimeClient rc(rt.endpoint, spec.control_key, 10);
     workspace::Health h = MLV_TRY(WaitHealthy(rc, env_.health_timeout_seconds, ctx.cancel()));
     if (!h.workspace_crn.empty() && h.workspace_crn != ws.crn)
       return util::Internal("the runtime at " + rt.endpoint + " serves " + h.workspace_crn +

@@ -6,6 +6,7 @@
 #include "control/operations.h"
 #include "control/resource_authz.h"
 #include "control/responses.h"
+#include "control/workspace_keys.h"
 #include "util/files.h"
 #include "util/random.h"
 #include "workspace/crn.h"
@@ -100,8 +101,9 @@ util::Result<api::RestoreWorkspaceResponse> Operations::RestoreWorkspace(
     workspace::WorkspaceParameters p = in.params;
     p.environment_name = p.k8s_environment_name = env->name;
     ws.parameters = workspace::ToJson(p);
-    ws.api_key = util::RandomHex(32);
-    ws.control_key = util::RandomHex(32);
+    // issue 10 finding 2: the catalog holds the keys sealed (control/workspace_keys.h).
+    ws.api_key = MLV_TRY(SealWorkspaceKey(env_.home, util::RandomHex(32)));
+    ws.control_key = MLV_TRY(SealWorkspaceKey(env_.home, util::RandomHex(32)));
     ws.is_restored = true;
     ws.restored_from_backup_crn = b->crn;
     ws.version = b->workspace_version;

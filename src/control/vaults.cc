@@ -2,7 +2,7 @@
 
 #include <sys/stat.h>
 
-#include "backend/open.h"
+#include "backend/backend.h"
 #include "util/files.h"
 
 namespace mlvault::control {
@@ -17,6 +17,12 @@ std::string VaultKeyFile(const std::string& home, const std::string& workspace_i
 
 namespace {
 
+// This installation remembers how far each vault's signed state had come (rollback detection).
+vault::Options WithStateCache(const std::string& home, vault::Options options) {
+  if (options.state_cache_dir.empty()) options.state_cache_dir = home + "/vault-state";
+  return options;
+}
+
 util::Result<std::unique_ptr<vault::Vault>> Open(const std::string& home,
                                                  const std::string& workspace_id,
                                                  const vault::Options& options) {
@@ -26,7 +32,8 @@ util::Result<std::unique_ptr<vault::Vault>> Open(const std::string& home,
     return util::NotFound("the key file of vault " + VaultName(workspace_id) + " is missing (" +
                           key + "); without it the vault cannot be read");
   auto backend = MLV_TRY(backend::OpenBackend(VaultDir(home, workspace_id)));
-  return vault::Vault::Open(std::move(backend), vault::KeySource::FromKeyFile(key), options);
+  return vault::Vault::Open(std::move(backend), vault::KeySource::FromKeyFile(key),
+                            WithStateCache(home, options));
 }
 
 }  // namespace
@@ -48,6 +55,10 @@ util::Result<std::unique_ptr<vault::Vault>> OpenOrCreateVault(const std::string&
   if (::stat(VaultDir(home, workspace_id).c_str(), &st) == 0) {
     auto v = Open(home, workspace_id, options);
     if (v || v.error().code() != util::ErrorCode::kNotFound) return v;
+    // A vault that exists but lost its key file stays a not-found error: writing a new key at
+    // the canonical path would hide the loss (and the new key cannot open the vault anyway).
+    // Only a folder without a config (an interrupted first init) is initialised.
+    if (::stat((VaultDir(home, workspace_id) + "/config").c_str(), &st) == 0) return v;
   }
   MLV_TRY(util::MakeDirs(home + "/keys", 0700));
   MLV_TRY(util::MakeDirs(home + "/vaults", 0700));
@@ -56,7 +67,8 @@ util::Result<std::unique_ptr<vault::Vault>> OpenOrCreateVault(const std::string&
     return std::unexpected(
         w.error().WithContext("creating the key of vault " + VaultName(workspace_id)));
   auto backend = MLV_TRY(backend::OpenBackend(VaultDir(home, workspace_id), {.create = true}));
-  auto v = vault::Vault::Init(std::move(backend), vault::KeySource::FromKeyFile(key), {}, options);
+  auto v = vault::Vault::Init(std::move(backend), vault::KeySource::FromKeyFile(key), {},
+                              WithStateCache(home, options));
   if (v) return v;
   if (v.error().code() == util::ErrorCode::kConflict)
     return Open(home, workspace_id, options);  // lost the race

@@ -11,9 +11,9 @@
 
 #include "util/files.h"
 #include "util/log.h"
+#include "util/process.h"
 #include "util/random.h"
 #include "util/test_hooks.h"
-#include "workspace/process.h"
 
 namespace mlvault::control {
 
@@ -188,8 +188,8 @@ class Heartbeat {
 
 std::string MakeOwner() {
   int pid = static_cast<int>(::getpid());
-  return workspace::HostName() + "/" + std::to_string(pid) + "/" +
-         std::to_string(workspace::ProcessStartTicks(pid)) + "/" + util::RandomHex(4);
+  return util::HostName() + "/" + std::to_string(pid) + "/" +
+         std::to_string(util::ProcessStartTicks(pid)) + "/" + util::RandomHex(4);
 }
 
 double LeaseSecondsFromEnv(double def) { return util::test_hooks::LeaseSeconds(def); }
@@ -214,7 +214,7 @@ bool OwnerIsLocalAndGone(std::string_view owner) {
     if (slash == std::string_view::npos) break;
     start = slash + 1;
   }
-  if (parts.size() != 4 || parts[0] != workspace::HostName()) return false;
+  if (parts.size() != 4 || parts[0] != util::HostName()) return false;
   int pid = 0;
   uint64_t ticks = 0;
   try {
@@ -223,8 +223,8 @@ bool OwnerIsLocalAndGone(std::string_view owner) {
   } catch (...) {
     return false;
   }
-  if (!workspace::ProcessAlive(pid)) return true;
-  return ticks != 0 && workspace::ProcessStartTicks(pid) != ticks;
+  if (!util::ProcessAlive(pid)) return true;
+  return ticks != 0 && util::ProcessStartTicks(pid) != ticks;
 }
 
 WorkflowEngine::WorkflowEngine(catalog::Db& db, EngineOptions options, HandlerFactory handlers)
@@ -360,11 +360,12 @@ util::Result<WorkflowRecord> WorkflowEngine::Run(const std::string& id,
 }
 
 util::Result<int> WorkflowEngine::Spawn(const std::string& id) {
+  if (!options_.spawn_workers) return 0;
   if (options_.self_exe.empty())
     return util::Internal("cannot start a worker: the mlvault binary is unknown");
   std::string logs = options_.home + "/logs";
   MLV_TRY(util::MakeDirs(logs, 0700));
-  int pid = MLV_TRY(workspace::SpawnDetached({options_.self_exe, "worker", "--workflow-id", id},
+  int pid = MLV_TRY(util::SpawnDetached({options_.self_exe, "worker", "--workflow-id", id},
                                              logs + "/worker-" + id + ".log"));
   util::Log(util::LogLevel::kInfo, "workflow {}: worker pid {} started", id, pid);
   return pid;

@@ -81,6 +81,9 @@ struct EngineOptions {
   double heartbeat_seconds = 1;  // how often a worker renews its lease and stores progress
   double poll_seconds = 0.2;     // how often a queued worker looks whether it may start
   DbOpener open_db;              // a new catalog connection (for the heartbeat thread)
+  // false in `mlvault server`: Spawn starts no process (it returns 0) and recovered workflows
+  // stay queued with no owner, for the server's worker pool to claim.
+  bool spawn_workers = true;
 };
 
 class WorkflowEngine {
@@ -95,7 +98,8 @@ class WorkflowEngine {
                                             const std::atomic<bool>* interrupted = nullptr);
 
   // Starts a detached worker process for `id` (`<self_exe> worker --workflow-id <id>`, own
-  // session, log <home>/logs/worker-<id>.log). Returns its pid.
+  // session, log <home>/logs/worker-<id>.log). Returns its pid (0 without spawn_workers: the
+  // workflow stays queued for a server's pool).
   util::Result<int> Spawn(const std::string& id);
 
   // Detects stale workflows and resumes them (spawning workers, or running them here one after

@@ -8,7 +8,7 @@
 #include "catalog/control_schema.h"
 #include "util/files.h"
 #include "util/random.h"
-#include "workspace/process.h"
+#include "util/process.h"
 
 namespace mlvault::control {
 namespace {
@@ -221,7 +221,7 @@ TEST_F(EngineTest, RecoverResumesOrFailsADeadWorkersWorkflow) {
 
   // Make the local owner look local.
   ASSERT_TRUE(db_->Exec("UPDATE workflows SET lease_owner = ? WHERE id = ?",
-                        {workspace::HostName() + "/2147483632/5/ab", exhausted}));
+                        {util::HostName() + "/2147483632/5/ab", exhausted}));
   auto engine = Engine(*db_);
   auto report = engine->Recover(true);
   ASSERT_TRUE(report) << report.error().message();

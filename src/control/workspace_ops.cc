@@ -7,6 +7,7 @@
 #include "control/resource_authz.h"
 #include "control/responses.h"
 #include "control/vaults.h"
+#include "control/workspace_keys.h"
 #include "util/random.h"
 #include "workspace/crn.h"
 #include "workspace/parameters.h"
@@ -48,8 +49,9 @@ util::Result<api::CreateWorkspaceResponse> Operations::CreateWorkspace(
   ws.status = "provisioning";
   ws.domain = workspace::MakeDomain(ws.name, env->name);
   ws.parameters = workspace::ToJson(p);
-  ws.api_key = util::RandomHex(32);
-  ws.control_key = util::RandomHex(32);
+  // issue 10 finding 2: the catalog holds the keys sealed (control/workspace_keys.h).
+  ws.api_key = MLV_TRY(SealWorkspaceKey(env_.home, util::RandomHex(32)));
+  ws.control_key = MLV_TRY(SealWorkspaceKey(env_.home, util::RandomHex(32)));
   ws.created_by = env_.caller.principal_crn;
   ws.created_at = ws.updated_at = now;
   WorkflowRecord wf;
@@ -196,7 +198,7 @@ util::Result<api::GetWorkspaceApiKeyResponse> Operations::GetWorkspaceApiKey(
                         : util::Ok();
   Audit("ml:GetWorkspaceApiKey", r.workspace_crn, st, "API key read");
   MLV_TRY(st);
-  return api::GetWorkspaceApiKeyResponse{t.record->api_key};
+  return api::GetWorkspaceApiKeyResponse{MLV_TRY(OpenWorkspaceKey(t.record->api_key))};
 }
 
 }  // namespace mlvault::control

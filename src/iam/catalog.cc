@@ -69,6 +69,8 @@ constexpr std::array kConditionKeys = {
     ConditionKeyInfo{"mlvault:CurrentTime", "Date", "time of the request (RFC 3339, UTC)"},
     ConditionKeyInfo{"mlvault:EpochTime", "Numeric", "time of the request in seconds since 1970"},
     ConditionKeyInfo{"mlvault:RequestSource", "String", "\"cli\" (embedded) or \"api\" (server)"},
+    ConditionKeyInfo{"mlvault:SecureTransport", "Bool",
+                     "true if the request came over TLS (or embedded, without a network)"},
     ConditionKeyInfo{"ml:EnvironmentName", "String",
                      "environment of the target workspace, backup or restore"},
     ConditionKeyInfo{"ml:WorkspaceName", "String", "name of the target workspace"},

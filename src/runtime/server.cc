@@ -1,6 +1,7 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstring>
 
@@ -268,6 +269,12 @@ util::Result<std::unique_ptr<WorkspaceServer>> WorkspaceServer::Create(ServeOpti
   if (o.app_start_timeout_seconds < 1 || o.app_start_timeout_seconds > 3600)
     return util::InvalidArgument("--app-start-timeout-seconds must be between 1 and 3600");
   if (o.max_upload_bytes < 1) return util::InvalidArgument("--max-upload-bytes must be positive");
+  if (o.header_timeout_seconds < 1 || o.header_timeout_seconds > 600)
+    return util::InvalidArgument("--header-timeout-seconds must be between 1 and 600");
+  if (o.request_timeout_seconds < 1 || o.request_timeout_seconds > 86400)
+    return util::InvalidArgument("--request-timeout-seconds must be between 1 and 86400");
+  if (o.workers < 4 || o.workers > 1024)
+    return util::InvalidArgument("--workers must be between 4 and 1024");
   return std::unique_ptr<WorkspaceServer>(new WorkspaceServer(
       std::make_unique<Impl>(std::move(o), clock, std::move(listen), std::move(allow))));
 }
@@ -303,11 +310,8 @@ util::Result<int> WorkspaceServer::Impl::Start() {
   wo.start_timeout = std::chrono::seconds(options_.app_start_timeout_seconds);
   workloads_ = std::make_unique<Workloads>(*store_, *gate_, *projects_, *models_, clock_, wo);
 
-  http_.new_task_queue = [] { return new httplib::ThreadPool(32); };
+  // Timeouts, keep-alive and the worker pool are GuardedServer's (LimitsOf).
   http_.set_payload_max_length(options_.max_upload_bytes);
-  http_.set_read_timeout(60, 0);
-  http_.set_write_timeout(60, 0);
-  http_.set_keep_alive_max_count(100);
   http_.set_pre_routing_handler(
       [this](const httplib::Request& req, httplib::Response& res) { return PreRoute(req, res); });
   http_.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req,
@@ -328,7 +332,7 @@ util::Result<int> WorkspaceServer::Impl::Start() {
         return httplib::Server::HandlerResponse::Handled;
       }
       SendError(res, 404, "not-found", fmt::format("no such route: {} {}", req.method, req.path));
-    } else if (res.status == 413) {
+    } else if (res.status == 413 || (res.status == 400 && GuardedServer::BodyLimitHit())) {
       SendError(res, 413, "too-large", "the request body is too large");
     } else if (res.status == 400) {
       SendError(res, 400, "invalid-argument", "the request is malformed");
@@ -404,6 +408,7 @@ void WorkspaceServer::Impl::Stop() {
   // server's shutdown for their read timeout. Requests arriving meanwhile get "stopping".
   if (workloads_) workloads_->Shutdown();
   http_.stop();
+  http_.CloseAll();  // slow or idle clients do not hold the shutdown
   if (listener_.joinable()) listener_.join();
   std::lock_guard lock(life_mu_);
   done_ = true;
@@ -485,78 +490,127 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
 bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 }  // namespace
 
+ConnectionLimits WorkspaceServer::Impl::LimitsOf(const ServeOptions& o) {
+  ConnectionLimits l;
+  l.workers = o.workers;
+  l.header_timeout = std::chrono::seconds(o.header_timeout_seconds);
+  l.request_timeout = std::chrono::seconds(o.request_timeout_seconds);
+  return l;
+}
+
+WorkspaceServer::Impl::Caller WorkspaceServer::Impl::CallerOf(const httplib::Request& req) const {
+  std::string auth = req.get_header_value("Authorization");
+  if (auth.size() <= 7 || !(StartsWith(auth, "Bearer ") || StartsWith(auth, "bearer ")))
+    return Caller::kNone;
+  std::string_view token = std::string_view(auth).substr(7);
+  if (ConstantTimeEquals(token, options_.control_key)) return Caller::kControl;
+  if (ConstantTimeEquals(token, options_.api_key)) return Caller::kApi;
+  return Caller::kNone;
+}
+
+uint64_t WorkspaceServer::Impl::BodyLimitFor(const httplib::Request& req) const {
+  if (StartsWith(req.path, "/apps/") || StartsWith(req.path, "/models/")) return kMaxForwardBody;
+  // File uploads stream to disk: PUT /api/v1/projects/<id>/files/<path>.
+  if (req.method == "PUT" && StartsWith(req.path, "/api/v1/projects/") &&
+      req.path.find("/files/") != std::string::npos)
+    return options_.max_upload_bytes;
+  return kMaxJsonBody;
+}
+
 httplib::Server::HandlerResponse WorkspaceServer::Impl::PreRoute(const httplib::Request& req,
                                                                  httplib::Response& res) {
   using HR = httplib::Server::HandlerResponse;
+  // The headers are in: from here the request deadline applies, and no more body is read than
+  // the route takes (a chunked body's framing may add to it; the decoded size is checked again).
+  const uint64_t limit = BodyLimitFor(req);
+  const bool chunked = req.has_header("Transfer-Encoding");
+  std::optional<uint64_t> length;
+  if (req.has_header("Content-Length")) {
+    const std::string v = req.get_header_value("Content-Length");
+    uint64_t len = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), len);
+    if (v.empty() || ec != std::errc() || p != v.data() + v.size()) {
+      GuardedServer::HeadersDone(0);
+      GuardedServer::CloseAfterResponse();
+      SendError(res, 400, "invalid-argument", "the Content-Length header is not a number");
+      return HR::Handled;
+    }
+    length = len;
+  }
+  GuardedServer::HeadersDone(chunked ? 2 * limit + 65536 : length.value_or(0));
+  // Refused before its body was read: the connection cannot carry another request.
+  const bool has_body = chunked || length.value_or(0) > 0;
+  auto refuse = [&] {
+    if (has_body) GuardedServer::CloseAfterResponse();
+    return HR::Handled;
+  };
+
   if (!req.has_header("Host")) {
     SendError(res, 400, "invalid-argument", "the request has no Host header");
-    return HR::Handled;
+    return refuse();
   }
   std::string host = req.get_header_value("Host");
   if (!HostIsForWorkspace(host, options_.domain, listen_.host)) {
     SendError(res, 421, "misdirected",
               "this endpoint serves workspace " + options_.domain + ", not '" + host + "'");
-    return HR::Handled;
+    return refuse();
   }
   bool internal = StartsWith(req.path, "/internal/");
   if (!internal && !allow_.empty() && !allow_.Contains(req.remote_addr)) {
     SendError(
         res, 403, "forbidden",
         "client address " + req.remote_addr + " is not in the workspace's authorized IP ranges");
-    return HR::Handled;
+    return refuse();
   }
   bool health = req.path == "/api/v1/health" && (req.method == "GET" || req.method == "HEAD");
   if (!health) {
     std::string auth = req.get_header_value("Authorization");
-    const std::string& expected = internal ? options_.control_key : options_.api_key;
-    std::string_view token;
-    if (auth.size() > 7 && (StartsWith(auth, "Bearer ") || StartsWith(auth, "bearer ")))
-      token = std::string_view(auth).substr(7);
-    if (token.empty() || !ConstantTimeEquals(token, expected)) {
+    Caller caller = CallerOf(req);
+    if (caller != (internal ? Caller::kControl : Caller::kApi)) {
       res.set_header("WWW-Authenticate", "Bearer");
       SendError(res, 401, "unauthenticated",
                 auth.empty() ? std::string("an Authorization: Bearer token is required")
                              : std::string(internal ? "the control key is not valid"
                                                     : "the API key is not valid"));
-      return HR::Handled;
+      return refuse();
     }
   }
   // A request without Content-Length or Transfer-Encoding has no body (RFC 9112 6.3); say so,
   // because the HTTP library would otherwise refuse such a POST as malformed.
-  if ((req.method == "POST" || req.method == "PUT" || req.method == "PATCH") &&
-      !req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
+  if ((req.method == "POST" || req.method == "PUT" || req.method == "PATCH") && !length &&
+      !chunked) {
     const_cast<httplib::Request&>(req).set_header("Content-Length", "0");
   }
-  // Bodies beyond any limit are refused before they are read.
-  if (req.has_header("Content-Length")) {
-    uint64_t len = 0;
-    try {
-      len = std::stoull(req.get_header_value("Content-Length"));
-    } catch (...) {
-      SendError(res, 400, "invalid-argument", "the Content-Length header is not a number");
-      return HR::Handled;
-    }
-    if (len > options_.max_upload_bytes + kDrainLimit) {
+  // A body larger than the route takes is refused before it is read: a small excess is read
+  // and dropped (the client, still sending, then sees the answer), a large one closes the
+  // connection after the answer.
+  if (length && *length > limit) {
+    if (*length > kDrainLimit || !GuardedServer::DrainBody(*length)) {
       res.set_header("Connection", "close");
-      SendError(res, 413, "too-large",
-                fmt::format("the request body is {} bytes; at most {} are accepted", len,
-                            options_.max_upload_bytes));
-      return HR::Handled;
+      GuardedServer::CloseAfterResponse();
     }
+    SendError(res, 413, "too-large",
+              fmt::format("the request body is {} bytes; at most {} are accepted here", *length,
+                          limit));
+    return HR::Handled;
   }
   return HR::Unhandled;
 }
 
-util::Result<Reply> WorkspaceServer::Impl::Health() {
+util::Result<Reply> WorkspaceServer::Impl::Health(const httplib::Request& req) {
   Reply r;
   auto exp = gate_->lease_expires_at();
   r.body = {{"status", "ok"},
             {"version", kWorkspaceVersion},
-            {"workspaceCrn", options_.workspace_crn},
-            {"domain", options_.domain},
             {"quiesced", exp.has_value()},
             {"leaseExpiresAt", exp ? json(util::FormatTime(*exp)) : json(nullptr)},
             {"reconciled", workloads_->reconciled()}};
+  // Who the workspace is, only to a caller with one of its keys.
+  if (CallerOf(req) != Caller::kNone) {
+    r.body["workspaceCrn"] = options_.workspace_crn;
+    r.body["domain"] = options_.domain;
+    r.body["leaseGeneration"] = gate_->lease_generation();
+  }
   return r;
 }
 
@@ -565,17 +619,21 @@ util::Result<Reply> WorkspaceServer::Impl::Quiesce(const httplib::Request& req) 
   MLV_TRY(OnlyFields(body, {"leaseSeconds", "drainTimeoutSeconds"}));
   auto lease = MLV_TRY(IntField(body, "leaseSeconds", 1, 3600));
   auto drain = MLV_TRY(IntField(body, "drainTimeoutSeconds", 1, 600));
-  auto expiry =
-      MLV_TRY(gate_->Quiesce(std::chrono::seconds(lease.value_or(60)),
-                             std::chrono::seconds(drain.value_or(options_.quiesce_drain_seconds))));
+  uint64_t generation = 0;
+  auto expiry = MLV_TRY(
+      gate_->Quiesce(std::chrono::seconds(lease.value_or(60)),
+                     std::chrono::seconds(drain.value_or(options_.quiesce_drain_seconds)),
+                     &generation));
   Reply r;
-  r.body = {{"quiesced", true}, {"leaseExpiresAt", util::FormatTime(expiry)}};
+  r.body = {{"quiesced", true},
+            {"leaseExpiresAt", util::FormatTime(expiry)},
+            {"leaseGeneration", generation}};
   return r;
 }
 
 void WorkspaceServer::Impl::RegisterFrameRoutes() {
   Route("GET", "/api/v1/health", Access::kRead,
-        [this](const httplib::Request&) { return Health(); });
+        [this](const httplib::Request& req) { return Health(req); });
   Route("POST", "/internal/v1/quiesce", Access::kRead,
         [this](const httplib::Request& req) { return Quiesce(req); });
   Route("POST", "/internal/v1/resume", Access::kRead,
@@ -584,7 +642,7 @@ void WorkspaceServer::Impl::RegisterFrameRoutes() {
           MLV_TRY(OnlyFields(body, {}));
           gate_->Resume();
           Reply r;
-          r.body = {{"quiesced", false}};
+          r.body = {{"quiesced", false}, {"leaseGeneration", gate_->lease_generation()}};
           return r;
         });
   Route("GET", "/internal/v1/status", Access::kRead,
@@ -593,6 +651,7 @@ void WorkspaceServer::Impl::RegisterFrameRoutes() {
           Reply r;
           r.body = {{"quiesced", exp.has_value()},
                     {"leaseExpiresAt", exp ? json(util::FormatTime(*exp)) : json(nullptr)},
+                    {"leaseGeneration", gate_->lease_generation()},
                     {"writesInFlight", gate_->in_flight()},
                     {"reconciled", workloads_->reconciled()}};
           return r;

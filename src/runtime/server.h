@@ -34,6 +34,12 @@ struct ServeOptions {
   uint64_t max_upload_bytes = uint64_t{1} << 30;
   int quiesce_drain_seconds = 30;
   int app_start_timeout_seconds = 60;
+  // Connection handling (runtime/connections.h): request line and headers must arrive within
+  // header_timeout_seconds, the rest of a request (body, answer) within request_timeout_seconds;
+  // `workers` connections are served at once, the slowest closed to make room for new ones.
+  int header_timeout_seconds = 10;
+  int request_timeout_seconds = 600;
+  int workers = 32;
 };
 
 class WorkspaceServer {

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/connections.h"
 #include "runtime/net.h"
 #include "runtime/server.h"
 #include "runtime/store.h"
@@ -30,6 +31,8 @@ using json = nlohmann::json;
 
 // Largest JSON request body.
 inline constexpr size_t kMaxJsonBody = 1 << 20;
+// Largest body forwarded to an application or a deployed model (it is held in memory).
+inline constexpr size_t kMaxForwardBody = size_t{32} << 20;
 // A refused body up to this size is still read (and dropped) so that the client, which is
 // usually still sending, gets the error answer; a larger one is refused before it is read and
 // the connection closed.
@@ -88,7 +91,8 @@ class WorkspaceServer::Impl {
       : options_(std::move(options)),
         clock_(clock),
         listen_(std::move(listen)),
-        allow_(std::move(allow)) {}
+        allow_(std::move(allow)),
+        http_(LimitsOf(options_)) {}
 
   util::Result<int> Start();
   void Wait();
@@ -105,7 +109,13 @@ class WorkspaceServer::Impl {
   void SendError(httplib::Response& res, int status, std::string_view code, const std::string& msg);
   void SendBackupInProgress(httplib::Response& res);
   void Forward(const httplib::Request& req, httplib::Response& res, bool is_app);
-  util::Result<Reply> Health();
+  // Which key a request carries (health answers more to an authenticated caller).
+  enum class Caller { kNone, kApi, kControl };
+  Caller CallerOf(const httplib::Request& req) const;
+  // The most body bytes a request to this route may carry.
+  uint64_t BodyLimitFor(const httplib::Request& req) const;
+  static ConnectionLimits LimitsOf(const ServeOptions& o);
+  util::Result<Reply> Health(const httplib::Request& req);
   util::Result<Reply> Quiesce(const httplib::Request& req);
 
   // api.cc: handlers that need more than one helper.
@@ -132,7 +142,7 @@ class WorkspaceServer::Impl {
   std::unique_ptr<Store> store_;
   std::unique_ptr<WriteGate> gate_;
   std::unique_ptr<Workloads> workloads_;
-  httplib::Server http_;
+  GuardedServer http_;
   int port_ = 0;
   std::thread listener_;
   struct RouteEntry {

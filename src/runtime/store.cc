@@ -55,11 +55,11 @@ CREATE TABLE IF NOT EXISTS apps(
   created_at INTEGER NOT NULL, UNIQUE(project_id, name));
 )sql";
 
-SqlValue Opt(const std::optional<int64_t>& v) {
+sqlite::Value Opt(const std::optional<int64_t>& v) {
   if (v) return *v;
   return nullptr;
 }
-std::optional<int64_t> OptInt(const SqlRow& r, int col) {
+std::optional<int64_t> OptInt(const sqlite::Row& r, int col) {
   if (r.IsNull(col)) return std::nullopt;
   return r.Int(col);
 }
@@ -79,7 +79,7 @@ util::Status NotFoundUnless(bool found, const std::string& what, const std::stri
 
 constexpr const char* kRunCols =
     "id, job_id, project_id, status, exit_code, pid, started_at, finished_at, message";
-Run RunFrom(const SqlRow& r) {
+Run RunFrom(const sqlite::Row& r) {
   Run run;
   run.id = r.Text(0);
   run.job_id = r.Text(1);
@@ -94,7 +94,7 @@ Run RunFrom(const SqlRow& r) {
 }
 
 constexpr const char* kJobCols = "id, project_id, name, script, interpreter, args, created_at";
-Job JobFrom(const SqlRow& r) {
+Job JobFrom(const sqlite::Row& r) {
   Job j;
   j.id = r.Text(0);
   j.project_id = r.Text(1);
@@ -110,7 +110,7 @@ Job JobFrom(const SqlRow& r) {
 }
 
 constexpr const char* kExpRunCols = "id, experiment_id, name, status, params, started_at, ended_at";
-ExperimentRun ExpRunFrom(const SqlRow& r) {
+ExperimentRun ExpRunFrom(const sqlite::Row& r) {
   ExperimentRun e;
   e.id = r.Text(0);
   e.experiment_id = r.Text(1);
@@ -124,7 +124,7 @@ ExperimentRun ExpRunFrom(const SqlRow& r) {
 
 constexpr const char* kBuildCols =
     "id, model_id, serve_command, files, manifest_sha256, created_at";
-Build BuildFrom(const SqlRow& r) {
+Build BuildFrom(const sqlite::Row& r) {
   Build b;
   b.id = r.Text(0);
   b.model_id = r.Text(1);
@@ -145,7 +145,7 @@ Build BuildFrom(const SqlRow& r) {
   return b;
 }
 
-ServiceState StateFrom(const SqlRow& r, int col) {
+ServiceState StateFrom(const sqlite::Row& r, int col) {
   ServiceState s;
   s.status = r.Text(col);
   s.message = r.Text(col + 1);
@@ -158,7 +158,7 @@ ServiceState StateFrom(const SqlRow& r, int col) {
 constexpr const char* kDeploymentCols =
     "d.id, d.model_id, m.name, d.build_id, d.status, d.message, d.pid, d.port, d.started_at, "
     "d.created_at";
-Deployment DeploymentFrom(const SqlRow& r) {
+Deployment DeploymentFrom(const sqlite::Row& r) {
   Deployment d;
   d.id = r.Text(0);
   d.model_id = r.Text(1);
@@ -172,7 +172,7 @@ Deployment DeploymentFrom(const SqlRow& r) {
 constexpr const char* kAppCols =
     "id, project_id, name, subdomain, command, status, message, pid, port, started_at, "
     "created_at";
-App AppFrom(const SqlRow& r) {
+App AppFrom(const sqlite::Row& r) {
   App a;
   a.id = r.Text(0);
   a.project_id = r.Text(1);
@@ -187,7 +187,8 @@ App AppFrom(const SqlRow& r) {
 }  // namespace
 
 util::Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
-  auto db = MLV_TRY(Sqlite::Open(path));
+  auto db = MLV_TRY(sqlite::Connection::Open(
+      path, {.label = "metadata database", .synchronous_full = true, .busy_timeout_ms = 5000}));
   std::unique_ptr<Store> store(new Store(std::move(db)));
   MLV_TRY(store->Migrate());
   return store;
@@ -196,7 +197,7 @@ util::Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
 util::Status Store::Migrate() {
   std::lock_guard lock(mu_);
   int64_t version = 0;
-  MLV_TRY(db_->Query("PRAGMA user_version", {}, [&](const SqlRow& r) {
+  MLV_TRY(db_->Query("PRAGMA user_version", {}, [&](const sqlite::Row& r) {
     version = r.Int(0);
     return false;
   }));
@@ -232,7 +233,7 @@ util::Result<std::vector<Project>> Store::ListProjects() {
   std::lock_guard lock(mu_);
   std::vector<Project> out;
   MLV_TRY(db_->Query("SELECT id, name, description, created_at FROM projects ORDER BY name", {},
-                     [&](const SqlRow& r) {
+                     [&](const sqlite::Row& r) {
                        out.push_back({r.Text(0), r.Text(1), r.Text(2), r.Int(3)});
                        return true;
                      }));
@@ -243,7 +244,7 @@ util::Result<Project> Store::GetProject(const std::string& id) {
   std::lock_guard lock(mu_);
   std::optional<Project> p;
   MLV_TRY(db_->Query("SELECT id, name, description, created_at FROM projects WHERE id=?", {id},
-                     [&](const SqlRow& r) {
+                     [&](const sqlite::Row& r) {
                        p = Project{r.Text(0), r.Text(1), r.Text(2), r.Int(3)};
                        return false;
                      }));
@@ -258,7 +259,7 @@ util::Status Store::DeleteProject(const std::string& id) {
     MLV_TRY(db_->Query(
         "SELECT (SELECT count(*) FROM runs WHERE project_id=?1 AND status='running') + "
         "(SELECT count(*) FROM apps WHERE project_id=?1 AND status IN ('starting','running'))",
-        {id}, [&](const SqlRow& r) {
+        {id}, [&](const sqlite::Row& r) {
           busy = r.Int(0);
           return false;
         }));
@@ -288,7 +289,7 @@ util::Result<std::vector<Job>> Store::ListJobs(const std::string& project_id) {
   std::lock_guard lock(mu_);
   std::vector<Job> out;
   MLV_TRY(db_->Query(fmt::format("SELECT {} FROM jobs WHERE project_id=? ORDER BY name", kJobCols),
-                     {project_id}, [&](const SqlRow& r) {
+                     {project_id}, [&](const sqlite::Row& r) {
                        out.push_back(JobFrom(r));
                        return true;
                      }));
@@ -299,7 +300,7 @@ util::Result<Job> Store::GetJob(const std::string& id) {
   std::lock_guard lock(mu_);
   std::optional<Job> j;
   MLV_TRY(db_->Query(fmt::format("SELECT {} FROM jobs WHERE id=?", kJobCols), {id},
-                     [&](const SqlRow& r) {
+                     [&](const sqlite::Row& r) {
                        j = JobFrom(r);
                        return false;
                      }));
@@ -312,7 +313,7 @@ util::Status Store::DeleteJob(const std::string& id) {
   return db_->Transaction([&]() -> util::Status {
     int64_t running = 0;
     MLV_TRY(db_->Query("SELECT count(*) FROM runs WHERE job_id=? AND status='running'", {id},
-                       [&](const SqlRow& r) {
+                       [&](const sqlite::Row& r) {
                          running = r.Int(0);
                          return false;
                        }));
@@ -345,7 +346,7 @@ util::Result<std::vector<Run>> Store::ListRuns(const std::string& job_id) {
   std::vector<Run> out;
   MLV_TRY(db_->Query(
       fmt::format("SELECT {} FROM runs WHERE job_id=? ORDER BY started_at DESC, id", kRunCols),
-      {job_id}, [&](const SqlRow& r) {
+      {job_id}, [&](const sqlite::Row& r) {
         out.push_back(RunFrom(r));
         return true;
       }));
@@ -356,7 +357,7 @@ util::Result<std::vector<Run>> Store::ListRunsWithStatus(const std::string& stat
   std::lock_guard lock(mu_);
   std::vector<Run> out;
   MLV_TRY(db_->Query(fmt::format("SELECT {} FROM runs WHERE status=? ORDER BY id", kRunCols),
-                     {status}, [&](const SqlRow& r) {
+                     {status}, [&](const sqlite::Row& r) {
                        out.push_back(RunFrom(r));
                        return true;
                      }));
@@ -367,7 +368,7 @@ util::Result<Run> Store::GetRun(const std::string& id) {
   std::lock_guard lock(mu_);
   std::optional<Run> run;
   MLV_TRY(db_->Query(fmt::format("SELECT {} FROM runs WHERE id=?", kRunCols), {id},
-                     [&](const SqlRow& r) {
+                     [&](const sqlite::Row& r) {
                        run = RunFrom(r);
                        return false;
                      }));
@@ -393,7 +394,7 @@ util::Result<std::vector<Experiment>> Store::ListExperiments(const std::string& 
   MLV_TRY(db_->Query(
       "SELECT id, project_id, name, description, created_at FROM experiments WHERE project_id=? "
       "ORDER BY name",
-      {project_id}, [&](const SqlRow& r) {
+      {project_id}, [&](const sqlite::Row& r) {
         out.push_back({r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4)});
         return true;
       }));
@@ -405,7 +406,7 @@ util::Result<Experiment> Store::GetExperiment(const std::string& id) {
   std::optional<Experiment> e;
   MLV_TRY(
       db_->Query("SELECT id, project_id, name, description, created_at FROM experiments WHERE id=?",
-                 {id}, [&](const SqlRow& r) {
+                 {id}, [&](const sqlite::Row& r) {
                    e = Experiment{r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4)};
                    return false;
                  }));
@@ -435,7 +436,7 @@ util::Result<std::vector<ExperimentRun>> Store::ListExperimentRuns(
   MLV_TRY(db_->Query(fmt::format("SELECT {} FROM experiment_runs WHERE experiment_id=? "
                                  "ORDER BY started_at, id",
                                  kExpRunCols),
-                     {experiment_id}, [&](const SqlRow& r) {
+                     {experiment_id}, [&](const sqlite::Row& r) {
                        out.push_back(ExpRunFrom(r));
                        return true;
                      }));
@@ -446,7 +447,7 @@ util::Result<ExperimentRun> Store::GetExperimentRun(const std::string& id) {
   std::lock_guard lock(mu_);
   std::optional<ExperimentRun> e;
   MLV_TRY(db_->Query(fmt::format("SELECT {} FROM experiment_runs WHERE id=?", kExpRunCols), {id},
-                     [&](const SqlRow& r) {
+                     [&](const sqlite::Row& r) {
                        e = ExpRunFrom(r);
                        return false;
                      }));
@@ -459,7 +460,7 @@ util::Status Store::EndExperimentRun(const std::string& id, const std::string& s
   std::lock_guard lock(mu_);
   return db_->Transaction([&]() -> util::Status {
     std::optional<std::string> current;
-    MLV_TRY(db_->Query("SELECT status FROM experiment_runs WHERE id=?", {id}, [&](const SqlRow& r) {
+    MLV_TRY(db_->Query("SELECT status FROM experiment_runs WHERE id=?", {id}, [&](const sqlite::Row& r) {
       current = r.Text(0);
       return false;
     }));
@@ -477,7 +478,7 @@ util::Status Store::LogMetrics(const std::string& run_id, const std::vector<Metr
   std::lock_guard lock(mu_);
   return db_->Transaction([&]() -> util::Status {
     bool exists = false;
-    MLV_TRY(db_->Query("SELECT 1 FROM experiment_runs WHERE id=?", {run_id}, [&](const SqlRow&) {
+    MLV_TRY(db_->Query("SELECT 1 FROM experiment_runs WHERE id=?", {run_id}, [&](const sqlite::Row&) {
       exists = true;
       return false;
     }));
@@ -501,7 +502,7 @@ util::Result<std::vector<Metric>> Store::GetMetrics(const std::string& run_id,
                                                     const std::optional<std::string>& key) {
   std::lock_guard lock(mu_);
   std::vector<Metric> out;
-  auto on_row = [&](const SqlRow& r) {
+  auto on_row = [&](const sqlite::Row& r) {
     out.push_back({r.Text(0), r.Int(1), r.Real(2)});
     return true;
   };
@@ -532,7 +533,7 @@ util::Result<std::vector<Model>> Store::ListModels() {
   std::vector<Model> out;
   MLV_TRY(
       db_->Query("SELECT id, name, project_id, description, created_at FROM models ORDER BY name",
-                 {}, [&](const SqlRow& r) {
+                 {}, [&](const sqlite::Row& r) {
                    out.push_back({r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4)});
                    return true;
                  }));
@@ -543,7 +544,7 @@ util::Result<Model> Store::GetModel(const std::string& id) {
   std::lock_guard lock(mu_);
   std::optional<Model> m;
   MLV_TRY(db_->Query("SELECT id, name, project_id, description, created_at FROM models WHERE id=?",
-                     {id}, [&](const SqlRow& r) {
+                     {id}, [&](const sqlite::Row& r) {
                        m = Model{r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4)};
                        return false;
                      }));
@@ -556,7 +557,7 @@ util::Result<Model> Store::GetModelByName(const std::string& name) {
   std::optional<Model> m;
   MLV_TRY(
       db_->Query("SELECT id, name, project_id, description, created_at FROM models WHERE name=?",
-                 {name}, [&](const SqlRow& r) {
+                 {name}, [&](const sqlite::Row& r) {
                    m = Model{r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4)};
                    return false;
                  }));
@@ -571,7 +572,7 @@ util::Status Store::DeleteModel(const std::string& id) {
     MLV_TRY(
         db_->Query("SELECT count(*) FROM deployments WHERE model_id=? AND status IN "
                    "('starting','running')",
-                   {id}, [&](const SqlRow& r) {
+                   {id}, [&](const sqlite::Row& r) {
                      active = r.Int(0);
                      return false;
                    }));
@@ -601,7 +602,7 @@ util::Result<std::vector<Build>> Store::ListBuilds(const std::string& model_id) 
   std::vector<Build> out;
   MLV_TRY(db_->Query(
       fmt::format("SELECT {} FROM builds WHERE model_id=? ORDER BY created_at, id", kBuildCols),
-      {model_id}, [&](const SqlRow& r) {
+      {model_id}, [&](const sqlite::Row& r) {
         out.push_back(BuildFrom(r));
         return true;
       }));
@@ -612,7 +613,7 @@ util::Result<Build> Store::GetBuild(const std::string& id) {
   std::lock_guard lock(mu_);
   std::optional<Build> b;
   MLV_TRY(db_->Query(fmt::format("SELECT {} FROM builds WHERE id=?", kBuildCols), {id},
-                     [&](const SqlRow& r) {
+                     [&](const sqlite::Row& r) {
                        b = BuildFrom(r);
                        return false;
                      }));
@@ -627,7 +628,7 @@ util::Status Store::DeleteBuild(const std::string& id) {
     MLV_TRY(
         db_->Query("SELECT count(*) FROM deployments WHERE build_id=? AND status IN "
                    "('starting','running')",
-                   {id}, [&](const SqlRow& r) {
+                   {id}, [&](const sqlite::Row& r) {
                      active = r.Int(0);
                      return false;
                    }));
@@ -644,7 +645,7 @@ util::Status Store::CreateDeployment(const Deployment& d) {
   return db_->Transaction([&]() -> util::Status {
     std::optional<std::string> model_of_build;
     MLV_TRY(
-        db_->Query("SELECT model_id FROM builds WHERE id=?", {d.build_id}, [&](const SqlRow& r) {
+        db_->Query("SELECT model_id FROM builds WHERE id=?", {d.build_id}, [&](const sqlite::Row& r) {
           model_of_build = r.Text(0);
           return false;
         }));
@@ -655,7 +656,7 @@ util::Status Store::CreateDeployment(const Deployment& d) {
     MLV_TRY(
         db_->Query("SELECT id FROM deployments WHERE model_id=? AND status IN "
                    "('starting','running')",
-                   {d.model_id}, [&](const SqlRow& r) {
+                   {d.model_id}, [&](const sqlite::Row& r) {
                      active = r.Text(0);
                      return false;
                    }));
@@ -685,7 +686,7 @@ util::Result<std::vector<Deployment>> Store::ListDeployments() {
   MLV_TRY(db_->Query(fmt::format("SELECT {} FROM deployments d JOIN models m ON m.id=d.model_id "
                                  "ORDER BY d.created_at, d.id",
                                  kDeploymentCols),
-                     {}, [&](const SqlRow& r) {
+                     {}, [&](const sqlite::Row& r) {
                        out.push_back(DeploymentFrom(r));
                        return true;
                      }));
@@ -698,7 +699,7 @@ util::Result<Deployment> Store::GetDeployment(const std::string& id) {
   MLV_TRY(db_->Query(
       fmt::format("SELECT {} FROM deployments d JOIN models m ON m.id=d.model_id WHERE d.id=?",
                   kDeploymentCols),
-      {id}, [&](const SqlRow& r) {
+      {id}, [&](const sqlite::Row& r) {
         d = DeploymentFrom(r);
         return false;
       }));
@@ -718,7 +719,7 @@ util::Status Store::CreateApp(const App& a) {
   std::lock_guard lock(mu_);
   return db_->Transaction([&]() -> util::Status {
     bool project = false;
-    MLV_TRY(db_->Query("SELECT 1 FROM projects WHERE id=?", {a.project_id}, [&](const SqlRow&) {
+    MLV_TRY(db_->Query("SELECT 1 FROM projects WHERE id=?", {a.project_id}, [&](const sqlite::Row&) {
       project = true;
       return false;
     }));
@@ -728,7 +729,7 @@ util::Status Store::CreateApp(const App& a) {
         db_->Query("SELECT subdomain=?, name=? AND project_id=? FROM apps WHERE subdomain=? OR "
                    "(name=? AND project_id=?)",
                    {a.subdomain, a.name, a.project_id, a.subdomain, a.name, a.project_id},
-                   [&](const SqlRow& r) {
+                   [&](const sqlite::Row& r) {
                      sub_taken = sub_taken || r.Int(0) != 0;
                      name_taken = name_taken || r.Int(1) != 0;
                      return true;
@@ -756,7 +757,7 @@ util::Status Store::UpdateAppState(const std::string& id, const ServiceState& s)
 util::Result<std::vector<App>> Store::ListApps(const std::optional<std::string>& project_id) {
   std::lock_guard lock(mu_);
   std::vector<App> out;
-  auto on_row = [&](const SqlRow& r) {
+  auto on_row = [&](const sqlite::Row& r) {
     out.push_back(AppFrom(r));
     return true;
   };
@@ -774,7 +775,7 @@ util::Result<App> Store::GetApp(const std::string& id) {
   std::lock_guard lock(mu_);
   std::optional<App> a;
   MLV_TRY(db_->Query(fmt::format("SELECT {} FROM apps WHERE id=?", kAppCols), {id},
-                     [&](const SqlRow& r) {
+                     [&](const sqlite::Row& r) {
                        a = AppFrom(r);
                        return false;
                      }));

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/sqlite.h"
+#include "sqlite/connection.h"
 #include "util/clock.h"
 #include "util/error.h"
 
@@ -110,7 +110,7 @@ class Store {
   // written by a newer runtime.
   static util::Result<std::unique_ptr<Store>> Open(const std::string& path);
 
-  // Makes the database file complete by itself (see Sqlite::CheckpointTruncate).
+  // Makes the database file complete by itself (see sqlite::Connection::CheckpointTruncate).
   util::Status Checkpoint();
 
   // Projects.
@@ -176,11 +176,11 @@ class Store {
   util::Status DeleteApp(const std::string& id);
 
  private:
-  explicit Store(std::unique_ptr<Sqlite> db) : db_(std::move(db)) {}
+  explicit Store(std::unique_ptr<sqlite::Connection> db) : db_(std::move(db)) {}
   util::Status Migrate();
 
   std::mutex mu_;
-  std::unique_ptr<Sqlite> db_;  // guarded by mu_
+  std::unique_ptr<sqlite::Connection> db_;  // guarded by mu_
 };
 
 }  // namespace mlvault::runtime

@@ -7,12 +7,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
 #include "util/log.h"
-
-extern char** environ;
 
 namespace mlvault::runtime {
 
@@ -27,15 +26,14 @@ util::Result<pid_t> Supervisor::Spawn(const SpawnSpec& spec, OnExit on_exit) {
   int log_fd = ::open(spec.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) return util::ErrnoError("cannot open log " + spec.log_path, errno);
 
-  // Environment: ours, with the spec's entries replacing same-named ones.
+  // Environment: explicit, never ours (the runtime's own is already clean, but a child gets
+  // only what it is meant to have): the base names below from ours, then the spec's entries.
   std::vector<std::string> env_strings;
-  for (char** e = environ; e && *e; ++e) {
-    std::string_view kv(*e);
-    std::string_view key = kv.substr(0, kv.find('='));
+  for (const char* name : {"PATH", "HOME", "LANG", "TZ", "TMPDIR"}) {
     bool replaced = false;
-    for (const auto& [k, v] : spec.env)
-      if (k == key) replaced = true;
-    if (!replaced) env_strings.emplace_back(kv);
+    for (const auto& [k, v] : spec.env) replaced = replaced || k == name;
+    if (const char* v = std::getenv(name); v && !replaced)
+      env_strings.push_back(std::string(name) + "=" + v);
   }
   for (const auto& [k, v] : spec.env) env_strings.push_back(k + "=" + v);
   std::vector<char*> envp;
@@ -51,6 +49,9 @@ util::Result<pid_t> Supervisor::Spawn(const SpawnSpec& spec, OnExit on_exit) {
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, log_fd, 1);
   posix_spawn_file_actions_adddup2(&fa, log_fd, 2);
+  // Nothing else of the runtime's reaches the child: not its client connections, not its
+  // database, whatever the close-on-exec flags say.
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
   if (!spec.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, spec.cwd.c_str());
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);

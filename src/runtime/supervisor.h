@@ -4,7 +4,8 @@
 //
 // A waiter thread per child blocks in waitpid and then runs the child's exit callback. When a
 // leader exits, the rest of its group is killed, so nothing a job left behind keeps a port or
-// a file open. The destructor stops every child still running and waits for all callbacks.
+// a file open. Children get an explicit environment and no descriptor but 0-2. The destructor stops
+// every child still running and waits for all callbacks.
 //
 // Thread-safe.
 #pragma once
@@ -27,8 +28,10 @@ namespace mlvault::runtime {
 struct SpawnSpec {
   std::vector<std::string> argv;  // argv[0] is looked up in PATH
   std::string cwd;
-  std::vector<std::pair<std::string, std::string>> env;  // added to (or replacing in) ours
-  std::string log_path;                                  // stdout and stderr, appended
+  // The child's environment: PATH, HOME, LANG, TZ and TMPDIR of ours, then these (which replace
+  // same-named ones). Nothing else is inherited.
+  std::vector<std::pair<std::string, std::string>> env;
+  std::string log_path;  // stdout and stderr, appended
 };
 
 // How a child ended, from its wait status.

@@ -10,6 +10,7 @@ WriteGate::WriteGate(const util::Clock& clock, Hooks hooks)
 bool WriteGate::LapseLocked() {
   if (state_ == State::kQuiesced && clock_.Now() >= lease_expiry_) {
     state_ = State::kOpen;
+    ++generation_;
     changed_.notify_all();
     util::Log(util::LogLevel::kWarn, "quiesce lease lapsed; the workspace resumed by itself");
     return true;
@@ -56,13 +57,16 @@ void WriteGate::Leave() {
 }
 
 util::Result<util::TimeMicros> WriteGate::Quiesce(std::chrono::microseconds lease,
-                                                  std::chrono::milliseconds drain_timeout) {
+                                                  std::chrono::milliseconds drain_timeout,
+                                                  uint64_t* generation) {
   bool lapsed = false;
   {
     std::unique_lock lock(mu_);
     lapsed = LapseLocked();
     if (state_ == State::kQuiesced) {
       lease_expiry_ = clock_.Now() + lease.count();
+      ++generation_;
+      if (generation) *generation = generation_;
       return lease_expiry_;
     }
     if (state_ == State::kDraining) return util::Conflict("a quiesce is already in progress");
@@ -97,6 +101,10 @@ util::Result<util::TimeMicros> WriteGate::Quiesce(std::chrono::microseconds leas
     }
   }
   std::lock_guard lock(mu_);
+  if (state_ != State::kQuiesced)  // a Resume came in while the hook ran
+    return util::Conflict("the quiesce was ended by a resume before it completed");
+  ++generation_;
+  if (generation) *generation = generation_;
   return lease_expiry_;
 }
 
@@ -105,7 +113,10 @@ void WriteGate::Resume() {
   {
     std::lock_guard lock(mu_);
     was_quiesced = state_ == State::kQuiesced;
-    if (was_quiesced) state_ = State::kOpen;
+    if (was_quiesced) {
+      state_ = State::kOpen;
+      ++generation_;
+    }
     changed_.notify_all();
   }
   if (was_quiesced && hooks_.on_resumed) hooks_.on_resumed();
@@ -143,6 +154,12 @@ std::optional<util::TimeMicros> WriteGate::lease_expires_at() {
   std::lock_guard lock(mu_);
   if (state_ != State::kQuiesced) return std::nullopt;
   return lease_expiry_;
+}
+
+uint64_t WriteGate::lease_generation() {
+  CheckLease();
+  std::lock_guard lock(mu_);
+  return generation_;
 }
 
 int WriteGate::in_flight() {

@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -66,11 +67,13 @@ class WriteGate {
   // nullopt only after Shutdown(), when it would otherwise have to wait.
   std::optional<Ticket> EnterInternal();
 
-  // Quiesces, or renews the lease when already quiesced. Returns the new lease expiry. Fails
+  // Quiesces, or renews the lease when already quiesced. Returns the new lease expiry, and the
+  // lease generation of this grant in `*generation` when given. Fails
   // with kUnavailable when the writes in flight do not finish within `drain_timeout` (the gate
   // is then resumed), kConflict while another Quiesce call is draining, or the hook's error.
   util::Result<util::TimeMicros> Quiesce(std::chrono::microseconds lease,
-                                         std::chrono::milliseconds drain_timeout);
+                                         std::chrono::milliseconds drain_timeout,
+                                         uint64_t* generation = nullptr);
 
   // Ends the quiesce (no-op when not quiesced).
   void Resume();
@@ -89,6 +92,10 @@ class WriteGate {
   bool refusing_writes();
   std::optional<util::TimeMicros> lease_expires_at();
   int in_flight();
+  // The lease generation: 0 at start, +1 on every quiesce grant (renewals included), every
+  // Resume that ends a quiesce and every lapse. A holder that saw generation g at its last grant
+  // and still sees g held the lease without a gap since (docs/interfaces.md).
+  uint64_t lease_generation();
 
  private:
   enum class State { kOpen, kDraining, kQuiesced };
@@ -107,6 +114,7 @@ class WriteGate {
   int in_flight_ = 0;                  // guarded by mu_
   util::TimeMicros lease_expiry_ = 0;  // guarded by mu_, meaningful when kQuiesced
   bool shutdown_ = false;              // guarded by mu_
+  uint64_t generation_ = 0;            // guarded by mu_
 };
 
 }  // namespace mlvault::runtime

@@ -107,10 +107,57 @@ Status WriteFileAtomic(const std::string& path, ByteView data, bool durable, int
 }
 
 Status MakeDirs(const std::string& path, int mode) {
+  if (path.empty()) return InvalidArgument("cannot create a directory with an empty name");
+  // Each missing component is made with `mode` (less the umask); existing ones are left as
+  // they are.
+  std::string prefix;
+  size_t pos = 0;
+  while (pos <= path.size()) {
+    size_t slash = path.find('/', pos);
+    if (slash == std::string::npos) slash = path.size();
+    prefix = path.substr(0, slash);
+    pos = slash + 1;
+    if (prefix.empty() || prefix.back() == '/') continue;
+    if (::mkdir(prefix.c_str(), static_cast<mode_t>(mode)) == 0) continue;
+    int err = errno;
+    struct stat st;
+    if (err == EEXIST && ::stat(prefix.c_str(), &st) == 0) {
+      if (S_ISDIR(st.st_mode)) continue;
+      return ErrnoError("cannot create directory " + path + ": " + prefix + " is not a directory",
+                        ENOTDIR);
+    }
+    return ErrnoError("cannot create directory " + path, err);
+  }
+  return Ok();
+}
+
+Status EnsurePrivateDir(const std::string& dir) {
+  struct stat st;
+  if (::lstat(dir.c_str(), &st) != 0) return ErrnoError("cannot check " + dir, errno);
+  if (!S_ISDIR(st.st_mode))
+    return PermissionDenied(dir + " is not a directory (a symbolic link or a file); mlvault keeps "
+                            "its catalog and keys only in a real directory of its own");
+  if (st.st_uid != ::geteuid() && st.st_uid != 0)
+    return PermissionDenied(dir + " belongs to uid " + std::to_string(st.st_uid) +
+                            ", not to this user; use a folder of your own, or run: chown -R " +
+                            std::to_string(::geteuid()) + " " + dir);
+  if ((st.st_mode & 022) != 0)
+    return PermissionDenied(dir + " is writable by its group or by others, so anyone could " +
+                            "replace the catalog or the keys in it; run: chmod 700 " + dir);
+  if ((st.st_mode & 077) != 0 && ::chmod(dir.c_str(), st.st_mode & 07700) != 0)
+    return ErrnoError("cannot make " + dir + " private (chmod 700)", errno);
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoError("cannot open " + dir, errno);
   std::error_code ec;
-  std::filesystem::create_directories(path, ec);
-  if (ec) return ErrnoError("cannot create directory " + path, ec.value());
-  (void)mode;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    std::string name = e.path().filename().string();
+    struct stat es;
+    if (::fstatat(fd.get(), name.c_str(), &es, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (S_ISLNK(es.st_mode) || (es.st_mode & 077) == 0) continue;
+    if (::fchmodat(fd.get(), name.c_str(), es.st_mode & 07700, 0) != 0)
+      return ErrnoError("cannot make " + dir + "/" + name + " private", errno);
+  }
+  if (ec) return ErrnoError("cannot list " + dir, ec.value());
   return Ok();
 }
 

@@ -55,8 +55,16 @@ inline Status WriteFileAtomic(const std::string& path, std::string_view data, bo
 // fsyncs a directory so that renames and creations in it are durable.
 Status FsyncDir(const std::string& dir);
 
-// mkdir -p. Existing directories are fine.
+// mkdir -p: each missing directory is created with `mode` (less the umask); existing ones keep
+// their mode. kIo (ENOTDIR) if a component exists and is not a directory.
 Status MakeDirs(const std::string& path, int mode = 0755);
+
+// Checks a private state directory ($MLVAULT_HOME) as ssh checks ~/.ssh, and makes it private:
+// kPermissionDenied, with the command that fixes it, if `dir` is not a directory, is owned by
+// another user (other than root), or is writable by its group or others; otherwise sets `dir`
+// to 0700 and removes every group/other permission from the entries directly inside it (files
+// become at most 0600, directories 0700), so that earlier, looser modes are corrected.
+Status EnsurePrivateDir(const std::string& dir);
 
 // rm -rf. A missing path is fine.
 Status RemoveAll(const std::string& path);

@@ -1,10 +1,15 @@
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 
 #include "util/bytes.h"
 #include "util/clock.h"
+#include "util/dir_fd.h"
 #include "util/error.h"
 #include "util/files.h"
 #include "util/random.h"
@@ -90,6 +95,113 @@ TEST(ThreadPool, RunsEverythingWithBoundedQueue) {
     pool.Wait();
     EXPECT_EQ(sum.load(), 500500);
   }
+}
+
+TEST(DirFd, OpensBeneathWithoutFollowingSymlinksAndCreatesOnRequest) {
+  auto tmp = MakeTempDir("mlv-dirfd-");
+  ASSERT_TRUE(tmp);
+  std::filesystem::create_directories(*tmp + "/a/b");
+  std::filesystem::create_directory_symlink(*tmp + "/a", *tmp + "/link");
+  UniqueFd root(::open(tmp->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(root.valid());
+  std::vector<std::string> ab{"a", "b"}, via_link{"link", "b"}, dotdot{"a", ".."}, made{"x", "y"};
+  EXPECT_TRUE(OpenDirBeneath(root.get(), ab));
+  auto r = OpenDirBeneath(root.get(), via_link);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("link"), std::string::npos) << r.error().message();
+  auto bad = OpenDirBeneath(root.get(), dotdot);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code(), ErrorCode::kInvalidArgument);
+  auto missing = OpenDirBeneath(root.get(), made);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
+  EXPECT_TRUE(OpenDirBeneath(root.get(), made, /*create=*/true, 0700));
+  EXPECT_TRUE(std::filesystem::is_directory(*tmp + "/x/y"));
+  auto names = ListDirFd(root.get());
+  ASSERT_TRUE(names);
+  std::sort(names->begin(), names->end());
+  EXPECT_EQ(*names, (std::vector<std::string>{"a", "link", "x"}));
+  EXPECT_FALSE(DirIsEmpty(root.get()));
+  ASSERT_TRUE(RemoveAll(*tmp));
+}
+
+TEST(DirFd, RemoveTreeAtRemovesDeepTreesAndNeverFollowsSymlinks) {
+  auto tmp = MakeTempDir("mlv-dirfd-");
+  ASSERT_TRUE(tmp);
+  std::filesystem::create_directories(*tmp + "/keep");
+  ASSERT_TRUE(WriteFileAtomic(*tmp + "/keep/file", std::string_view("x"), false));
+  UniqueFd root(::open(tmp->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(::mkdirat(root.get(), "gone", 0500) == 0);
+  // A chain deeper than PATH_MAX allows as one path, a read-only directory and a symlink out.
+  UniqueFd cur(::openat(root.get(), "gone", O_RDONLY | O_DIRECTORY));
+  ASSERT_EQ(::symlinkat((*tmp + "/keep").c_str(), cur.get(), "out"), 0);
+  ASSERT_EQ(::fchmod(cur.get(), 0700), 0);
+  for (int i = 0; i < 3000; ++i) {
+    ASSERT_EQ(::mkdirat(cur.get(), "dd", 0700), 0);
+    cur.reset(::openat(cur.get(), "dd", O_RDONLY | O_DIRECTORY));
+    ASSERT_TRUE(cur.valid());
+  }
+  cur.reset();
+  ASSERT_TRUE(RemoveTreeAt(root.get(), "gone"));
+  EXPECT_FALSE(std::filesystem::exists(*tmp + "/gone"));
+  EXPECT_TRUE(std::filesystem::exists(*tmp + "/keep/file"));
+  EXPECT_TRUE(RemoveTreeAt(root.get(), "gone"));  // missing is fine
+  ASSERT_TRUE(RemoveAll(*tmp));
+}
+
+}  // namespace
+}  // namespace mlvault::util
+
+namespace mlvault::util {
+namespace {
+
+mode_t ModeOf(const std::string& p) {
+  struct stat st;
+  return ::lstat(p.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0;
+}
+
+// Issue 10 finding 2: MakeDirs ignored its mode, so $MLVAULT_HOME was 0755.
+TEST(Files, MakeDirsCreatesWithItsMode) {
+  std::string base = MakeTempDir("mlv-mkdirs-").value();
+  ASSERT_TRUE(MakeDirs(base + "/a/b/c", 0700));
+  EXPECT_EQ(ModeOf(base + "/a"), 0700u);
+  EXPECT_EQ(ModeOf(base + "/a/b/c"), 0700u);
+  ASSERT_TRUE(MakeDirs(base + "/a/b/c", 0755));  // existing: fine, left as it is
+  EXPECT_EQ(ModeOf(base + "/a/b/c"), 0700u);
+  ASSERT_TRUE(WriteFileAtomic(base + "/f", "x"));
+  EXPECT_FALSE(MakeDirs(base + "/f/g"));
+  (void)RemoveAll(base);
+}
+
+TEST(Files, EnsurePrivateDirRefusesWritableAndTightensReadable) {
+  std::string home = MakeTempDir("mlv-home-").value();
+  ASSERT_EQ(::chmod(home.c_str(), 0777), 0);
+  auto refused = EnsurePrivateDir(home);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), ErrorCode::kPermissionDenied);
+  EXPECT_NE(refused.error().message().find("chmod 700 " + home), std::string::npos)
+      << refused.error().message();
+  ASSERT_EQ(::chmod(home.c_str(), 0775), 0);
+  EXPECT_FALSE(EnsurePrivateDir(home));  // group-writable too
+
+  // Readable by others (as earlier versions left it): made private.
+  ASSERT_EQ(::chmod(home.c_str(), 0755), 0);
+  ASSERT_TRUE(WriteFileAtomic(home + "/catalog.db", "db", false, 0644));
+  ASSERT_TRUE(MakeDirs(home + "/vaults", 0755));
+  ASSERT_EQ(::chmod((home + "/vaults").c_str(), 0755), 0);
+  ASSERT_EQ(::symlink("/etc/passwd", (home + "/link").c_str()), 0);
+  ASSERT_TRUE(EnsurePrivateDir(home));
+  EXPECT_EQ(ModeOf(home), 0700u);
+  EXPECT_EQ(ModeOf(home + "/catalog.db"), 0600u);
+  EXPECT_EQ(ModeOf(home + "/vaults"), 0700u);
+  EXPECT_NE(ModeOf("/etc/passwd") & 0044, 0u) << "a symbolic link's target was changed";
+
+  // Not a directory (a symbolic link to one is refused too).
+  std::string link = home + "-link";
+  ASSERT_EQ(::symlink(home.c_str(), link.c_str()), 0);
+  EXPECT_FALSE(EnsurePrivateDir(link));
+  ::unlink(link.c_str());
+  (void)RemoveAll(home);
 }
 
 }  // namespace

@@ -304,6 +304,66 @@ Status ValidateEntryName(std::string_view name) {
   return util::Ok();
 }
 
+namespace {
+
+constexpr uint64_t kExtraXattrs = 1, kExtraFlags = 2, kExtraNames = 4;
+
+// Reads a length-prefixed string of at most `max` bytes (at least `min`).
+bool GetString(Decoder& d, size_t min, size_t max, std::string& out) {
+  uint64_t len = d.Varint();
+  if (!d.ok()) return false;
+  if (len < min || len > max) return false;
+  ByteView b = d.Raw(len);
+  if (!d.ok()) return false;
+  out.assign(util::AsString(b));
+  return true;
+}
+
+void DecodeExtras(Decoder& d, uint64_t i, TreeEntry& e) {
+  uint64_t extras = d.Varint();
+  if (!d.ok()) return;
+  if (extras & ~(kExtraXattrs | kExtraFlags | kExtraNames)) {
+    d.Fail(fmt::format("entry {}: unknown extras {}", i, extras));
+    return;
+  }
+  if (extras & kExtraXattrs) {
+    uint64_t n = d.Varint();
+    if (d.ok() && (n == 0 || n > kMaxXattrs)) {
+      d.Fail(fmt::format("entry {}: bad extended attribute count {}", i, n));
+      return;
+    }
+    for (uint64_t k = 0; k < n && d.ok(); ++k) {
+      std::string name, value;
+      if (!GetString(d, 1, kMaxXattrName, name) || !GetString(d, 0, kMaxXattrValue, value)) {
+        d.Fail(fmt::format("entry {}: bad extended attribute", i));
+        return;
+      }
+      if (name.find('\0') != std::string::npos ||
+          (!e.xattrs.empty() && !(e.xattrs.back().first < name))) {
+        d.Fail(fmt::format("entry {}: extended attribute names out of order or invalid", i));
+        return;
+      }
+      e.xattrs.emplace_back(std::move(name), std::move(value));
+    }
+  }
+  if (extras & kExtraFlags) {
+    uint64_t f = d.Varint();
+    if (d.ok() && (f == 0 || f > UINT32_MAX)) {
+      d.Fail(fmt::format("entry {}: bad inode flags", i));
+      return;
+    }
+    e.fs_flags = static_cast<uint32_t>(f);
+  }
+  if (extras & kExtraNames) {
+    if (!GetString(d, 0, kMaxOwnerName, e.user) || !GetString(d, 0, kMaxOwnerName, e.group)) {
+      d.Fail(fmt::format("entry {}: bad owner names", i));
+      return;
+    }
+  }
+}
+
+}  // namespace
+
 Bytes EncodeTree(const Tree& tree) {
   Bytes out;
   out.reserve(8 + tree.entries.size() * 96);
@@ -346,6 +406,27 @@ Bytes EncodeTree(const Tree& tree) {
       case EntryType::kFifo:
         break;
     }
+    // Version 2 extras: a bit set says which optional groups follow.
+    const uint64_t extras = (e.xattrs.empty() ? 0 : kExtraXattrs) |
+                            (e.fs_flags == 0 ? 0 : kExtraFlags) |
+                            (e.user.empty() && e.group.empty() ? 0 : kExtraNames);
+    PutVarint(out, extras);
+    if (extras & kExtraXattrs) {
+      PutVarint(out, e.xattrs.size());
+      for (const auto& [name, value] : e.xattrs) {
+        PutVarint(out, name.size());
+        out.insert(out.end(), name.begin(), name.end());
+        PutVarint(out, value.size());
+        out.insert(out.end(), value.begin(), value.end());
+      }
+    }
+    if (extras & kExtraFlags) PutVarint(out, e.fs_flags);
+    if (extras & kExtraNames) {
+      PutVarint(out, e.user.size());
+      out.insert(out.end(), e.user.begin(), e.user.end());
+      PutVarint(out, e.group.size());
+      out.insert(out.end(), e.group.begin(), e.group.end());
+    }
   }
   return out;
 }
@@ -353,11 +434,12 @@ Bytes EncodeTree(const Tree& tree) {
 Result<Tree> DecodeTree(ByteView plain) {
   Decoder d(plain);
   uint8_t version = d.U8();
-  if (d.ok() && version != kTreeVersion) {
+  if (d.ok() && (version < kTreeVersionMin || version > kTreeVersion)) {
     return util::Corruption(fmt::format("tree: unsupported version {}", version));
   }
   uint64_t n = GetCount(d, 16, "entry");
   Tree tree;
+  tree.version = version;
   if (d.ok()) tree.entries.reserve(n);
   for (uint64_t i = 0; i < n && d.ok(); ++i) {
     TreeEntry e;
@@ -457,6 +539,7 @@ Result<Tree> DecodeTree(ByteView plain) {
       case EntryType::kFifo:
         break;
     }
+    if (d.ok() && version >= 2) DecodeExtras(d, i, e);
     if (d.ok()) tree.entries.push_back(std::move(e));
   }
   if (d.ok() && !d.at_end()) d.Fail("trailing bytes");

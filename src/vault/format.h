@@ -28,7 +28,10 @@ using ObjectId = std::array<uint8_t, 16>;  // random id of a pack, index, point 
 inline constexpr uint32_t kFormatVersion = 1;
 inline constexpr uint8_t kPackVersion = 1;
 inline constexpr uint8_t kIndexVersion = 1;
-inline constexpr uint8_t kTreeVersion = 1;
+// Trees of version 1 (no extended attributes, inode flags or owner names) are still read;
+// version 2 is written.
+inline constexpr uint8_t kTreeVersion = 2;
+inline constexpr uint8_t kTreeVersionMin = 1;
 inline constexpr int kPointVersion = 1;
 inline constexpr int kLockVersion = 1;
 
@@ -38,6 +41,11 @@ inline constexpr uint64_t kMaxPackHeader = 64ull << 20;
 inline constexpr uint64_t kMaxBlobRaw = 64ull << 20;
 inline constexpr size_t kMaxNameLen = 4096;
 inline constexpr size_t kMaxLinkTarget = 65536;
+// Extended attributes per entry, name and value sizes (Linux: names <= 255, values <= 64 KiB).
+inline constexpr size_t kMaxXattrs = 1024;
+inline constexpr size_t kMaxXattrName = 255;
+inline constexpr size_t kMaxXattrValue = 65536;
+inline constexpr size_t kMaxOwnerName = 256;
 inline constexpr size_t kPackTrailer = 4;  // u32 LE length of the sealed header
 // Bytes AES-GCM adds to every sealed blob.
 inline constexpr uint32_t kSealOverhead = static_cast<uint32_t>(crypto::kSealOverhead);
@@ -175,11 +183,23 @@ struct TreeEntry {
   std::string target;
   // devices
   uint64_t rdev = 0;
+  // Version 2 extras (empty / 0 in version 1 trees):
+  // Extended attributes (name, value), sorted by name, names unique: user.*, trusted.*,
+  // security.* (file capabilities, SELinux labels), system.posix_acl_* (POSIX ACLs).
+  std::vector<std::pair<std::string, std::string>> xattrs;
+  // Inode flags (FS_IOC_GETFLAGS: immutable, append-only, no-dump, ...), 0 if none or unknown.
+  uint32_t fs_flags = 0;
+  // The owner's user and group names at backup time; empty when the id had no name.
+  std::string user;
+  std::string group;
   bool operator==(const TreeEntry&) const = default;
 };
 
 struct Tree {
   std::vector<TreeEntry> entries;  // sorted by name, unique
+  // The version it was decoded from (EncodeTree always writes kTreeVersion). Entries of a
+  // version 1 tree carry no extended attributes, inode flags or owner names.
+  uint8_t version = kTreeVersion;
   bool operator==(const Tree&) const = default;
 };
 

@@ -200,6 +200,30 @@ TEST(Tree, RoundTripsEveryEntryKind) {
   EXPECT_EQ(EncodeTree(*dec), enc);
 }
 
+TEST(Tree, VersionTwoExtrasRoundTripAndAreChecked) {
+  Tree t = SampleTree();
+  t.entries[0].xattrs = {{"security.capability", std::string("\x01\x00\x00\x02", 4)},
+                         {"user.note", "hello"}};
+  t.entries[0].fs_flags = 0x10;
+  t.entries[0].user = "alice";
+  t.entries[0].group = "staff";
+  t.entries[1].user = "bob";  // names without xattrs
+  Bytes enc = EncodeTree(t);
+  EXPECT_EQ(enc[0], kTreeVersion);
+  auto dec = DecodeTree(enc);
+  ASSERT_TRUE(dec) << dec.error().ToString();
+  EXPECT_EQ(*dec, t);
+  for (size_t n = 0; n < enc.size(); ++n) EXPECT_FALSE(DecodeTree(ByteView(enc.data(), n))) << n;
+  // Unsorted attribute names are refused.
+  Tree bad = SampleTree();
+  bad.entries[0].xattrs = {{"user.b", "1"}, {"user.a", "2"}};
+  EXPECT_FALSE(DecodeTree(EncodeTree(bad)));
+  // An unknown version is refused; version 1 (no extras) is read.
+  Bytes v9 = enc;
+  v9[0] = 9;
+  EXPECT_FALSE(DecodeTree(v9));
+}
+
 TEST(Tree, EveryTruncationFails) {
   Bytes enc = EncodeTree(SampleTree());
   for (size_t n = 0; n < enc.size(); ++n) {

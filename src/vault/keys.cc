@@ -186,7 +186,8 @@ Result<OpenedConfig> OpenConfig(std::string_view text, const KeySource& key) {
       return util::Corruption("config: unsupported algorithms " + pj.dump());
     }
     if (pj.at("packVersion") != kPackVersion || pj.at("indexVersion") != kIndexVersion ||
-        pj.at("treeVersion") != kTreeVersion || pj.at("pointVersion") != kPointVersion) {
+        pj.at("treeVersion").get<int>() < kTreeVersionMin ||
+        pj.at("treeVersion").get<int>() > kTreeVersion || pj.at("pointVersion") != kPointVersion) {
       return util::Corruption("config: unsupported object versions " + pj.dump());
     }
     out.params.chunk_min = pj.at("chunker").at("minSize").get<uint32_t>();

@@ -161,15 +161,16 @@ Result<std::unique_ptr<VaultLock>> VaultLock::Acquire(backend::Backend* backend,
   const double start = util::MonotonicSeconds();
   std::mt19937_64 rng(std::random_device{}());
   int attempt = 0;
-  while (true) {
-    me.refreshed = options.clock->Now();
-    MLV_TRY_CTX(backend->Put(name, SealLock(key, me)), "cannot write lock");
+  // Listing lag of the store: a lock written less than `lag` ago may be missing from a
+  // listing, so a clean listing counts only once it was taken `lag` after our own write.
+  const double lag = backend->ListingLagSeconds();
+  auto sleep_seconds = [](double s) {
+    std::this_thread::sleep_for(std::chrono::microseconds(static_cast<int64_t>(s * 1e6)));
+  };
+  // The first live lock that conflicts with ours; stale ones are removed on the way.
+  auto scan = [&]() -> Result<std::optional<LockInfo>> {
     auto locks = backend->List("locks/");
-    if (!locks) {
-      (void)backend->Remove(name);
-      return std::unexpected(locks.error().WithContext("cannot list locks"));
-    }
-    std::optional<LockInfo> conflict;
+    if (!locks) return std::unexpected(locks.error().WithContext("cannot list locks"));
     const util::TimeMicros now = options.clock->Now();
     for (const auto& o : *locks) {
       auto id = IdFromName(o.name, "locks/");
@@ -182,21 +183,36 @@ Result<std::unique_ptr<VaultLock>> VaultLock::Acquire(backend::Backend* backend,
         (void)backend->Remove(o.name);
         continue;
       }
-      if (exclusive || info->exclusive) {
-        conflict = *info;
-        break;
-      }
+      if (exclusive || info->exclusive) return std::optional<LockInfo>(*info);
+    }
+    return std::optional<LockInfo>();
+  };
+  while (true) {
+    me.refreshed = options.clock->Now();
+    MLV_TRY_CTX(backend->Put(name, SealLock(key, me)), "cannot write lock");
+    auto conflict = scan();
+    if (conflict && !*conflict && lag > 0) {
+      sleep_seconds(lag);
+      conflict = scan();
     }
     if (!conflict) {
+      (void)backend->Remove(name);
+      return std::unexpected(conflict.error());
+    }
+    if (!*conflict) {
+      // An exclusive holder (GC) also waits out the lag before it lists anything else, so its
+      // listings show every object written by operations that released their locks before.
+      if (exclusive && lag > 0) sleep_seconds(lag);
       std::unique_ptr<VaultLock> lock(new VaultLock(backend, key, me, options));
       lock->last_ok_ = me.refreshed;
       lock->thread_ = std::thread([l = lock.get()] { l->Heartbeat(); });
       return lock;
     }
+    const LockInfo holder = **conflict;
     (void)backend->Remove(name);
     if (cancel != nullptr && cancel->cancelled()) return util::Cancelled(cancel->reason());
     if (util::MonotonicSeconds() - start >= options.lock_wait_seconds) {
-      return util::Conflict("the vault is locked: " + DescribeHolder(*conflict));
+      return util::Conflict("the vault is locked: " + DescribeHolder(holder));
     }
     ++attempt;
     int max_ms = std::min(50 * (1 << std::min(attempt, 4)), 500);
@@ -214,6 +230,13 @@ void VaultLock::Heartbeat() {
   while (!stop_) {
     if (cv_.wait_for(lk, interval, [this] { return stop_; })) break;
     LockInfo info = info_;
+    const double since_ok = static_cast<double>(options_.clock->Now() - last_ok_.load()) / 1e6;
+    if (since_ok > options_.lock_stale_seconds) {
+      // Paused or cut off for longer than the stale timeout: another process may have removed
+      // our lock and gone ahead; rewriting it now would hide that. Give up the lock.
+      failure_ = fmt::format("the lock was not refreshed for {:.0f} s and may have been taken over", since_ok);
+      break;
+    }
     lk.unlock();
     const std::string name = LockName(info.id);
     // A lock that vanished was judged stale by someone else: we are no longer protected.

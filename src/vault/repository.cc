@@ -8,6 +8,7 @@
 
 #include "util/log.h"
 #include "vault/compress.h"
+#include "vault/manifest_codec.h"
 
 namespace mlvault::vault {
 namespace {
@@ -353,20 +354,10 @@ Status Repository::SaveManifest(const Manifest& m, uint64_t* size) {
   return backend_->Put(PointName(m.id), sealed);
 }
 
-Result<Manifest> Repository::LoadManifest(const ObjectId& id) {
-  auto data = backend_->Get(PointName(id));
-  if (!data) {
-    if (data.error().code() == util::ErrorCode::kNotFound) {
-      return util::NotFound("no recovery point " + IdHex(id));
-    }
-    return std::unexpected(data.error());
-  }
-  auto plain = crypto::Open(keys().encrypt, *data, LabelAad(kAadPoint, id));
-  if (!plain)
-    return util::Corruption("manifest of recovery point " + IdHex(id) + " fails authentication");
+Result<Manifest> DecodeManifest(std::string_view text, const ObjectId& id) {
   Manifest m;
   try {
-    json j = json::parse(util::AsString(*plain));
+    json j = json::parse(text);
     if (j.at("version").get<int>() != kPointVersion) {
       return util::Corruption("manifest of " + IdHex(id) + ": unsupported version");
     }
@@ -401,6 +392,20 @@ Result<Manifest> Repository::LoadManifest(const ObjectId& id) {
     return util::Corruption("manifest of " + IdHex(id) + " is malformed: " + e.what());
   }
   return m;
+}
+
+Result<Manifest> Repository::LoadManifest(const ObjectId& id) {
+  auto data = backend_->Get(PointName(id));
+  if (!data) {
+    if (data.error().code() == util::ErrorCode::kNotFound) {
+      return util::NotFound("no recovery point " + IdHex(id));
+    }
+    return std::unexpected(data.error());
+  }
+  auto plain = crypto::Open(keys().encrypt, *data, LabelAad(kAadPoint, id));
+  if (!plain)
+    return util::Corruption("manifest of recovery point " + IdHex(id) + " fails authentication");
+  return DecodeManifest(util::AsString(*plain), id);
 }
 
 Result<std::vector<Manifest>> Repository::ListManifests(std::vector<LoadProblem>* problems) {

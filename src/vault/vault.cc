@@ -4,12 +4,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <map>
+
 #include "backend/backend.h"
 #include "crypto/crypto.h"
 #include "util/files.h"
 #include "vault/engine.h"
 #include "vault/lock.h"
 #include "vault/repository.h"
+#include "vault/vault_state.h"
 
 namespace mlvault::vault {
 
@@ -62,14 +65,44 @@ class VaultImpl final : public Vault {
       }
     }
     auto lock = MLV_TRY(Lock(false, "backup", cancel));
-    return RunBackup(repo_.get(), lock.get(), request, progress, cancel);
+    auto result = MLV_TRY(RunBackup(repo_.get(), lock.get(), request, progress, cancel));
+    // The recovery point exists now; recording it in the signed state is what later lets a
+    // removal behind our back be noticed. Failing that is a warning, not a failed backup.
+    if (auto id = ParseObjectId(result.id)) {
+      if (auto st = VaultState::Append(repo_.get(), VaultState::Op::kAdd, *id); !st)
+        result.warnings.push_back("the recovery point is not in the vault's signed state (" +
+                                  st.error().message() + ")");
+    }
+    return result;
   }
 
   Result<std::vector<RecoveryPointInfo>> List() override {
-    auto all = MLV_TRY(repo_->ListManifests(nullptr));
+    std::vector<LoadProblem> damaged;
+    auto all = MLV_TRY(repo_->ListManifests(&damaged));
     std::vector<RecoveryPointInfo> out;
-    out.reserve(all.size());
-    for (const auto& m : all) out.push_back(InfoOf(m));
+    out.reserve(all.size() + damaged.size());
+    std::map<std::string, size_t> at;
+    for (const auto& m : all) {
+      at[IdHex(m.id)] = out.size();
+      out.push_back(InfoOf(m));
+    }
+    for (const auto& d : damaged) {
+      RecoveryPointInfo i;
+      if (auto id = IdFromName(d.object, "points/")) i.id = IdHex(*id);
+      i.problem = "damaged manifest: " + d.problem;
+      out.push_back(std::move(i));
+    }
+    for (auto& p : StateProblems(all, damaged)) {
+      auto it = at.find(p.point);
+      if (!p.point.empty() && it != at.end()) {
+        out[it->second].problem = p.problem;
+      } else {
+        RecoveryPointInfo i;
+        i.id = p.point;
+        i.problem = p.problem;
+        out.push_back(std::move(i));
+      }
+    }
     return out;
   }
 
@@ -95,13 +128,28 @@ class VaultImpl final : public Vault {
     std::optional<std::string> full;
     if (id) full = IdHex(MLV_TRY(repo_->ResolvePoint(*id)));
     auto lock = MLV_TRY(Lock(false, "verify", cancel));
-    return RunVerify(repo_.get(), full, read_data, progress, cancel);
+    auto report = MLV_TRY(RunVerify(repo_.get(), full, read_data, progress, cancel));
+    std::vector<LoadProblem> damaged;
+    auto all = MLV_TRY(repo_->ListManifests(&damaged));
+    for (auto& p : StateProblems(all, damaged)) {
+      if (full && !p.point.empty() && p.point != *full) continue;
+      Damage d;
+      d.object = p.object;
+      d.problem = p.problem;
+      if (!p.point.empty()) d.affected.push_back(p.point);
+      report.damaged.push_back(std::move(d));
+      report.ok = false;
+    }
+    return report;
   }
 
   Status Delete(const std::string& id) override {
     auto oid = MLV_TRY(repo_->ResolvePoint(id));
     auto lock = MLV_TRY(Lock(false, "delete", nullptr));
     MLV_TRY(repo_->LoadManifest(oid));  // kNotFound if it went meanwhile
+    // Recorded first: a copy of the manifest brought back later is then recognised.
+    MLV_TRY_CTX(VaultState::Append(repo_.get(), VaultState::Op::kRemove, oid),
+                "cannot record the deletion in the vault state");
     return repo_->backend()->Remove(PointName(oid));
   }
 
@@ -111,6 +159,22 @@ class VaultImpl final : public Vault {
   }
 
  private:
+  // What the signed state says about the manifests present (readable or not), plus this
+  // client's memory of it. A state that cannot be read is itself a problem, not an error.
+  std::vector<StateProblem> StateProblems(const std::vector<Manifest>& all,
+                                          const std::vector<LoadProblem>& damaged) {
+    auto state = VaultState::Load(repo_.get());
+    if (!state) return {StateProblem{"state/", "", state.error().message()}};
+    std::vector<ObjectId> present;
+    for (const auto& m : all) present.push_back(m.id);
+    for (const auto& d : damaged)
+      if (auto id = IdFromName(d.object, "points/")) present.push_back(*id);
+    auto out = state->Check(present);
+    auto cached = state->CheckClientCache(repo_->options().state_cache_dir, id());
+    out.insert(out.end(), cached.begin(), cached.end());
+    return out;
+  }
+
   Result<std::unique_ptr<VaultLock>> Lock(bool exclusive, const char* op,
                                           const util::CancelToken* cancel) {
     return VaultLock::Acquire(repo_->backend(), repo_->keys().encrypt, exclusive, op,

@@ -87,6 +87,10 @@ struct Options {
   double lock_stale_seconds = 300;
   // Clock for timestamps and lock heartbeats; injectable for tests. Must outlive the Vault.
   const util::Clock* clock = &util::Clock::System();
+  // A private directory where this client remembers how far each vault's signed state had
+  // come (one small file per vault id), so that a whole vault rolled back to an older copy is
+  // reported by List and Verify. Empty: not remembered (the vault's own state is still checked).
+  std::string state_cache_dir;
 };
 
 enum class VolumeKind { kFilesystem, kBlock };
@@ -143,6 +147,10 @@ struct RecoveryPointInfo {
   uint64_t bytes_total = 0;   // logical size
   uint64_t bytes_stored = 0;  // what this backup added to the vault when it ran
   double duration_seconds = 0;
+  // Empty for a sound recovery point. Otherwise one sentence saying why it cannot be trusted
+  // or used: its manifest is unreadable (only `id` is set then), it was deleted and came back
+  // (rollback), or it is in the vault's signed state but its manifest is missing.
+  std::string problem;
 };
 
 struct RestoreOptions {
@@ -219,7 +227,11 @@ class Vault {
   virtual Result<BackupResult> Backup(const BackupRequest& request, util::ProgressSink* progress,
                                       const util::CancelToken* cancel) = 0;
 
-  // Every recovery point, oldest first.
+  // Every recovery point, oldest first. Damage does not fail the list: a manifest that cannot
+  // be read, a recovery point that the vault's signed state says was deleted (a rollback) or
+  // that the state lists but is missing, and a vault whose state went back since this client
+  // last saw it (Options::state_cache_dir) come as entries with `problem` set (after the sound
+  // ones; the last kind with an empty id).
   virtual Result<std::vector<RecoveryPointInfo>> List() = 0;
   // One recovery point. kNotFound if unknown.
   virtual Result<RecoveryPointInfo> Get(const std::string& id) = 0;
@@ -234,7 +246,8 @@ class Vault {
 
   // Checks the vault (all recovery points, or only `id`): every referenced chunk is in the index
   // and its pack exists and is large enough; with `read_data`, every referenced pack is read,
-  // decrypted and every chunk re-hashed. Damage is reported in the VerifyReport (ok=false), not as
+  // decrypted and every chunk re-hashed. The vault's signed state is compared with the manifests
+  // present (rollback and removal, see List). Damage is reported in the VerifyReport (ok=false), not as
   // an error; errors are reserved for failures to run (wrong key, backend unreachable).
   virtual Result<VerifyReport> Verify(const std::optional<std::string>& id, bool read_data,
                                       util::ProgressSink* progress,

@@ -12,8 +12,8 @@
 #include "util/clock.h"
 #include "util/files.h"
 #include "util/log.h"
+#include "util/process.h"
 #include "util/random.h"
-#include "workspace/process.h"
 #include "workspace/provider.h"
 
 namespace mlvault::workspace {
@@ -22,8 +22,8 @@ namespace {
 namespace fs = std::filesystem;
 
 struct Paths {
-  std::string root, projects, models, metadata_dir, metadata_file, run, api_key, control_key, ready,
-      log;
+  std::string root, projects, models, metadata_dir, metadata_file, run, home, api_key, control_key,
+      ready, log;
 };
 
 Paths PathsOf(const WorkspaceSpec& ws) {
@@ -34,6 +34,8 @@ Paths PathsOf(const WorkspaceSpec& ws) {
   p.metadata_dir = p.root + "/metadata";
   p.metadata_file = p.metadata_dir + "/workspace.db";
   p.run = p.root + "/run";
+  p.home = p.run + "/home";
+  // Written by earlier versions; removed at start (the keys now travel over a pipe).
   p.api_key = p.run + "/api.key";
   p.control_key = p.run + "/control.key";
   p.ready = p.run + "/ready.json";
@@ -84,8 +86,10 @@ class LocalProvider : public Provider {
     if (bin.empty()) bin = MLV_TRY(FindRuntimeBinary());
     Paths p = PathsOf(ws);
     MLV_TRY(util::MakeDirs(p.run, 0700));
-    MLV_TRY(util::WriteFileAtomic(p.api_key, ws.api_key + "\n", true, 0600));
-    MLV_TRY(util::WriteFileAtomic(p.control_key, ws.control_key + "\n", true, 0600));
+    MLV_TRY(util::MakeDirs(p.home, 0700));
+    for (const std::string& old : {p.api_key, p.control_key})
+      if (::unlink(old.c_str()) != 0 && errno != ENOENT)
+        return util::ErrnoError("remove " + old, errno);
     if (::unlink(p.ready.c_str()) != 0 && errno != ENOENT)
       return util::ErrnoError("remove " + p.ready, errno);
 
@@ -103,10 +107,8 @@ class LocalProvider : public Provider {
                                      p.models,
                                      "--metadata",
                                      p.metadata_file,
-                                     "--api-key-file",
-                                     p.api_key,
-                                     "--control-key-file",
-                                     p.control_key,
+                                     "--keys-fd",
+                                     "3",
                                      "--ready-file",
                                      p.ready,
                                      "--log-file",
@@ -117,7 +119,14 @@ class LocalProvider : public Provider {
       args.push_back("--authorized-ip-ranges");
       args.push_back(joined);
     }
-    int pid = MLV_TRY(SpawnDetached(args, p.run + "/runtime.out"));
+    // The runtime gets a clean environment (no MLVAULT_HOME, no credentials of ours) and its
+    // keys on fd 3, never in a file or on its command line that its jobs could read.
+    util::DetachedSpec spawn;
+    spawn.args = std::move(args);
+    spawn.log_file = p.run + "/runtime.out";
+    spawn.env = util::CleanEnvironment(p.home);
+    spawn.fd3_data = "api-key=" + ws.api_key + "\ncontrol-key=" + ws.control_key + "\n";
+    int pid = MLV_TRY(util::SpawnDetached(spawn));
     util::Log(util::LogLevel::kInfo, "started workspace runtime pid {} for {}", pid,
               ws.workspace_crn);
 
@@ -134,7 +143,7 @@ class LocalProvider : public Provider {
           return info;
         }
       }
-      if (!ProcessAlive(pid))
+      if (!util::ProcessAlive(pid))
         return util::Unavailable("the workspace runtime (" + bin + ") exited while starting; " +
                                  LogTail(p.run + "/runtime.out") + "; " + LogTail(p.log));
       if (util::MonotonicSeconds() > deadline) {
@@ -149,22 +158,23 @@ class LocalProvider : public Provider {
 
   bool RuntimeAlive(const WorkspaceSpec& ws, int pid) const override {
     // The pid may have been reused by another process: it must be this workspace's runtime.
-    return ProcessAlive(pid) && ProcessCmdline(pid).find(ws.workspace_crn) != std::string::npos;
+    return util::ProcessAlive(pid) &&
+           util::ProcessCmdline(pid).find(ws.workspace_crn) != std::string::npos;
   }
 
   util::Status StopRuntime(const WorkspaceSpec& ws, int pid) override {
     if (!RuntimeAlive(ws, pid)) return util::Ok();
     ::kill(pid, SIGTERM);
     double deadline = util::MonotonicSeconds() + options_.stop_grace_seconds;
-    while (ProcessAlive(pid) && util::MonotonicSeconds() < deadline)
+    while (util::ProcessAlive(pid) && util::MonotonicSeconds() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    if (ProcessAlive(pid)) {
+    if (util::ProcessAlive(pid)) {
       util::Log(util::LogLevel::kWarn, "workspace runtime pid {} ignored SIGTERM; killing it", pid);
       ::kill(pid, SIGKILL);
       deadline = util::MonotonicSeconds() + 5;
-      while (ProcessAlive(pid) && util::MonotonicSeconds() < deadline)
+      while (util::ProcessAlive(pid) && util::MonotonicSeconds() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      if (ProcessAlive(pid))
+      if (util::ProcessAlive(pid))
         return util::Internal("workspace runtime pid " + std::to_string(pid) + " did not stop");
     }
     return util::Ok();

@@ -8,10 +8,12 @@
 //     projects/              volume "projects"  (filesystem)
 //     models/                volume "models"    (filesystem)
 //     metadata/workspace.db  volume "metadata"  (block: the runtime's SQLite file)
-//     run/                   api.key, control.key (0600), ready.json, runtime.log: not backed up
+//     run/                   (0700) ready.json, runtime.log, home/ (the runtime's HOME): not backed up
 //
 // and runs `mlvault-workspace serve` for it as a detached process (its own session), so the
-// workspace outlives the mlvault command that started it.
+// workspace outlives the mlvault command that started it. The runtime gets a clean environment
+// (util::CleanEnvironment: nothing of mlvault's, no credentials) and its API and control keys on
+// a pipe (fd 3), never in a file its jobs could read (docs/workspace-api.md, "Keys").
 //
 // Provider implementations are thread-safe (they keep no mutable state).
 #pragma once

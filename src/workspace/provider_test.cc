@@ -3,6 +3,8 @@
 #include "workspace/provider.h"
 
 #include <gtest/gtest.h>
+
+#include <filesystem>
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -24,7 +26,7 @@ while [ $# -gt 0 ]; do
   case "$1" in --ready-file) ready="$2"; shift;; --exit-now) exit 3;; esac
   shift
 done
-[ "${FAKE_FAIL:-}" = 1 ] && { echo "cannot open database" >&2; exit 1; }
+[ -e "$(dirname "$0")/fail" ] && { echo "cannot open database" >&2; exit 1; }
 trap 'exit 0' TERM
 echo "{\"pid\": $$, \"port\": 4321, \"endpoint\": \"http://127.0.0.1:4321\"}" > "$ready.tmp" && mv "$ready.tmp" "$ready"
 while true; do sleep 1 & wait $!; done
@@ -41,7 +43,6 @@ while true; do sleep 1 & wait $!; done
     ws_.control_key = "control";
   }
   void TearDown() override {
-    ::unsetenv("FAKE_FAIL");
     ASSERT_TRUE(util::RemoveAll(dir_));
   }
 
@@ -74,8 +75,10 @@ TEST_F(LocalProviderTest, CreatesFoldersStartsAndStopsTheRuntime) {
     struct stat s;
     return ::stat(f.c_str(), &s) == 0 ? (s.st_mode & 0777) : 0u;
   };
-  EXPECT_EQ(mode(LocalWorkspaceRoot(ws_) + "/run/control.key"), 0600u);
-  EXPECT_EQ(*util::ReadFile(LocalWorkspaceRoot(ws_) + "/run/api.key"), "api\n");
+  // The keys go over a pipe (fd 3): no key file in run/ (issue 10 finding 7).
+  EXPECT_EQ(mode(LocalWorkspaceRoot(ws_) + "/run"), 0700u);
+  EXPECT_FALSE(std::filesystem::exists(LocalWorkspaceRoot(ws_) + "/run/control.key"));
+  EXPECT_FALSE(std::filesystem::exists(LocalWorkspaceRoot(ws_) + "/run/api.key"));
   // Another workspace's CRN does not match this pid.
   WorkspaceSpec other = ws_;
   other.workspace_crn += "x";
@@ -91,7 +94,9 @@ TEST_F(LocalProviderTest, CreatesFoldersStartsAndStopsTheRuntime) {
 TEST_F(LocalProviderTest, ARuntimeThatExitsIsReportedWithItsLog) {
   auto p = MakeLocalProvider({.runtime_binary = fake_, .ready_timeout_seconds = 10});
   ASSERT_TRUE(p->CreateVolumes(ws_));
-  ::setenv("FAKE_FAIL", "1", 1);
+  // (a marker file: the runtime gets a clean environment, so an environment variable would not
+  // reach it)
+  ASSERT_TRUE(util::WriteFileAtomic(dir_ + "/fail", ""));
   auto rt = p->StartRuntime(ws_);
   ASSERT_FALSE(rt);
   EXPECT_EQ(rt.error().code(), util::ErrorCode::kUnavailable);
@@ -117,8 +122,29 @@ TEST_F(LocalProviderTest, RealRuntimeSpeaksTheAgreedProtocol) {
   ws_.control_key = util::RandomHex(16);
   auto p = MakeLocalProvider({.runtime_binary = *bin});
   ASSERT_TRUE(p->CreateVolumes(ws_));
+  // What mlvault holds must not reach the workspace (issue 10, findings 1 and 7).
+  ::setenv("MLVAULT_PRIVATE_KEY", "private-key-that-must-not-leak", 1);
   auto rt = p->StartRuntime(ws_);
+  ::unsetenv("MLVAULT_PRIVATE_KEY");
   ASSERT_TRUE(rt) << rt.error().message();
+  std::string proc = "/proc/" + std::to_string(rt->pid);
+  std::string environ_text = util::ReadFile(proc + "/environ").value_or("");
+  EXPECT_NE(environ_text.find("PATH="), std::string::npos);
+  EXPECT_EQ(environ_text.find("MLVAULT_PRIVATE_KEY"), std::string::npos) << "inherited";
+  EXPECT_EQ(environ_text.find("MLVAULT_HOME"), std::string::npos);
+  for (const std::string& key : {ws_.api_key, ws_.control_key}) {
+    EXPECT_EQ(environ_text.find(key), std::string::npos);
+    EXPECT_EQ(util::ReadFile(proc + "/cmdline").value_or("").find(key), std::string::npos);
+  }
+  // No key file a job could read: the keys came over a pipe.
+  std::string run = LocalWorkspaceRoot(ws_) + "/run";
+  for (const auto& e : std::filesystem::directory_iterator(run)) {
+    std::string text = util::ReadFile(e.path().string()).value_or("");
+    EXPECT_EQ(text.find(ws_.control_key), std::string::npos) << e.path();
+    EXPECT_EQ(text.find(ws_.api_key), std::string::npos) << e.path();
+  }
+  EXPECT_FALSE(std::filesystem::exists(run + "/control.key"));
+  EXPECT_FALSE(std::filesystem::exists(run + "/api.key"));
   RuntimeClient rc(rt->endpoint, ws_.control_key);
   auto h = rc.GetHealth();
   ASSERT_TRUE(h) << h.error().message();
@@ -127,10 +153,21 @@ TEST_F(LocalProviderTest, RealRuntimeSpeaksTheAgreedProtocol) {
   EXPECT_FALSE(h->version.empty());
   auto lease = rc.Quiesce(30);
   ASSERT_TRUE(lease) << lease.error().message();
-  EXPECT_GT(*lease, 0);
+  EXPECT_GT(lease->expires_at, 0);
+  EXPECT_EQ(lease->generation, 1u);
   EXPECT_TRUE(rc.GetHealth()->quiesced);
+  EXPECT_TRUE(rc.LeaseHeld(lease->generation));
+  auto renewed = rc.Quiesce(30);
+  ASSERT_TRUE(renewed);
+  EXPECT_EQ(renewed->generation, 2u);
+  // The first grant is no longer the one held: a renewal by someone else shows.
+  EXPECT_FALSE(rc.LeaseHeld(lease->generation));
   ASSERT_TRUE(rc.Resume());
   EXPECT_FALSE(rc.GetHealth()->quiesced);
+  auto held = rc.LeaseHeld(renewed->generation);
+  ASSERT_FALSE(held);
+  EXPECT_NE(held.error().message().find("not held for the whole consistent pass"),
+            std::string::npos);
   // The control key is required.
   RuntimeClient wrong(rt->endpoint, "not-the-key-0123456789");
   EXPECT_FALSE(wrong.Quiesce(30));

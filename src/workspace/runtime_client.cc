@@ -64,7 +64,7 @@ RuntimeClient::RuntimeClient(std::string endpoint, std::string control_key, doub
       timeout_seconds_(timeout_seconds) {}
 
 util::Result<Health> RuntimeClient::GetHealth() const {
-  json j = MLV_TRY(Call(endpoint_, "GET", "/api/v1/health", "", "", timeout_seconds_));
+  json j = MLV_TRY(Call(endpoint_, "GET", "/api/v1/health", control_key_, "", timeout_seconds_));
   Health h;
   h.status = StrOr(j, "status");
   h.version = StrOr(j, "version");
@@ -72,19 +72,43 @@ util::Result<Health> RuntimeClient::GetHealth() const {
   h.domain = StrOr(j, "domain");
   h.quiesced = BoolOr(j, "quiesced", false);
   h.reconciled = BoolOr(j, "reconciled", false);
+  if (auto it = j.find("leaseGeneration"); it != j.end() && it->is_number_unsigned())
+    h.lease_generation = it->get<uint64_t>();
   return h;
 }
 
-util::Result<util::TimeMicros> RuntimeClient::Quiesce(int lease_seconds) const {
+util::Result<Lease> RuntimeClient::Quiesce(int lease_seconds) const {
   json body = {{"leaseSeconds", lease_seconds}};
   json j = MLV_TRY(
       Call(endpoint_, "POST", "/internal/v1/quiesce", control_key_, body.dump(), timeout_seconds_));
   if (!BoolOr(j, "quiesced", false))
     return util::Unavailable("workspace runtime at " + endpoint_ +
                              " did not confirm the quiesce: " + j.dump());
+  Lease lease;
   if (auto it = j.find("leaseExpiresAt"); it != j.end() && it->is_string())
-    if (auto t = util::ParseTime(it->get<std::string>())) return *t;
-  return util::TimeMicros{0};
+    if (auto t = util::ParseTime(it->get<std::string>())) lease.expires_at = *t;
+  if (auto it = j.find("leaseGeneration"); it != j.end() && it->is_number_unsigned())
+    lease.generation = it->get<uint64_t>();
+  return lease;
+}
+
+util::Status RuntimeClient::LeaseHeld(uint64_t generation) const {
+  json j =
+      MLV_TRY(Call(endpoint_, "GET", "/internal/v1/status", control_key_, "", timeout_seconds_));
+  auto it = j.find("leaseGeneration");
+  if (it == j.end() || !it->is_number_unsigned())
+    return util::Unavailable("workspace runtime at " + endpoint_ +
+                             " does not report a lease generation, so the quiesce cannot be "
+                             "verified; upgrade the runtime");
+  uint64_t now = it->get<uint64_t>();
+  bool quiesced = BoolOr(j, "quiesced", false);
+  if (now == generation && quiesced) return util::Ok();
+  return util::Unavailable(
+      "the workspace's quiesce lease was not held for the whole consistent pass: it was granted "
+      "as generation " +
+      std::to_string(generation) + ", and the runtime now reports generation " +
+      std::to_string(now) + (quiesced ? " (quiesced again by someone else)" : " (not quiesced)") +
+      " — the lease lapsed, or another caller resumed or quiesced the workspace meanwhile");
 }
 
 util::Status RuntimeClient::Resume() const {

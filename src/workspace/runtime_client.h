@@ -6,6 +6,7 @@
 // one is kUnavailable with the status and body in the message.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "util/clock.h"
@@ -16,10 +17,21 @@ namespace mlvault::workspace {
 struct Health {
   std::string status;   // "ok" when serving
   std::string version;  // the runtime's workspace version, e.g. "1.4.0"
-  std::string workspace_crn;
+  std::string
+      workspace_crn;  // told only to a caller with a key (this client sends the control key)
   std::string domain;
   bool quiesced = false;
   bool reconciled = false;
+  uint64_t lease_generation = 0;
+};
+
+// A granted (or renewed) quiesce lease.
+struct Lease {
+  util::TimeMicros expires_at = 0;  // as the runtime reported it (0 if it did not say)
+  // The runtime's lease generation at this grant: +1 on every grant, resume and lapse. The
+  // lease was held without a gap from one grant to a later observation exactly when the
+  // generation did not move in between (LeaseHeld).
+  uint64_t generation = 0;
 };
 
 class RuntimeClient {
@@ -27,12 +39,15 @@ class RuntimeClient {
   // `endpoint` is "http://127.0.0.1:<port>"; `control_key` the bearer for /internal/v1/*.
   RuntimeClient(std::string endpoint, std::string control_key, double timeout_seconds = 15);
 
-  // GET /api/v1/health.
+  // GET /api/v1/health, with the control key (so the answer names the workspace).
   util::Result<Health> GetHealth() const;
   // POST /internal/v1/quiesce {"leaseSeconds": n}; returns when the runtime is quiesced (its
-  // database checkpointed, files flushed). Calling again renews the lease. Returns the lease's
-  // expiry as the runtime reported it (0 if it did not say).
-  util::Result<util::TimeMicros> Quiesce(int lease_seconds) const;
+  // database checkpointed, files flushed). Calling again renews the lease (a new generation).
+  util::Result<Lease> Quiesce(int lease_seconds) const;
+  // GET /internal/v1/status: Ok if the runtime is still quiesced under the lease granted as
+  // `generation` (no other grant, resume or lapse since); kUnavailable naming what happened
+  // otherwise, or when the runtime does not report a generation (an older runtime).
+  util::Status LeaseHeld(uint64_t generation) const;
   // POST /internal/v1/resume.
   util::Status Resume() const;
 

@@ -46,7 +46,14 @@ has_keys() {
   done
 }
 err_has() { grep -qF -- "$1" <<<"$ERR"; }
-sql() { sqlite3 -cmd '.timeout 10000' "$MLVAULT_HOME/catalog.db" "$@"; }
+# sql '<statement>': on the catalog (MLVAULT_CATALOG=postgresql://... runs the suite on PostgreSQL).
+if [[ "${MLVAULT_CATALOG:-}" == postgres* ]]; then
+  sql() { psql "$MLVAULT_CATALOG" -qtAX -v ON_ERROR_STOP=1 -c "$*"; }
+  catalog_exists() { true; }
+else
+  sql() { sqlite3 -cmd '.timeout 10000' "$MLVAULT_HOME/catalog.db" "$@"; }
+  catalog_exists() { [ -f "$MLVAULT_HOME/catalog.db" ]; }
+fi
 
 # Grants the backup entitlement to the account (the first verb run creates it).
 grant_backup_entitlement() {
@@ -92,7 +99,7 @@ restore_input() {  # restore_input <backup crn> <workspace name> [environment]: 
 cleanup() {
   local rc=$?
   # Let background workers finish (they end their workflows), then stop what is left, by pid.
-  if [ -f "$MLVAULT_HOME/catalog.db" ]; then
+  if catalog_exists; then
     wait_for 60 test "$(sql "SELECT COUNT(*) FROM workflows WHERE status IN ('queued','pending','running')" 2>/dev/null)" = 0 ||
       echo "  (workflows still active at cleanup)"
     local pid

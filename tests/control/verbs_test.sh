@@ -179,7 +179,7 @@ sql "UPDATE backups SET workspace_version = '$(health "$WS" | jq -r .version)' W
 expect 2 "--cli-input-json without file:// or JSON" restore-workspace --cli-input-json restore.json
 # Pre-flight checks against the size the catalog records for the backup: 2 GiB.
 B1_ID=${B1##*:}
-SIZES=$(sql "SELECT group_concat(volume || '=' || bytes_total) FROM recovery_points WHERE backup_id = '$B1_ID'")
+SIZES=$(sql "SELECT volume || '=' || bytes_total FROM recovery_points WHERE backup_id = '$B1_ID'" | paste -sd, -)
 sql "UPDATE recovery_points SET bytes_total = 2147483648 WHERE backup_id = '$B1_ID' AND volume = 'projects'"
 jq '.newWorkspaceParameters.provisionK8sRequest.instanceGroups[0].rootVolume.size = 1' "$IN" > "$IN.bad"
 expect 2 "a backup larger than the rootVolume.size quota" restore-workspace --cli-input-json "file://$IN.bad"

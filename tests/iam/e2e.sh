@@ -125,15 +125,15 @@ expect_jq '.user.attachedPolicies == ["operator"]' "attach-policy operator to op
 run create-access-key --user-name ops --save-profile ops
 expect_rc 0 "create-access-key for ops, saved as profile ops"
 OPS_KEY=$(echo "$OUT" | jq -r .accessKey.accessKeyId)
-OPS_SECRET=$(echo "$OUT" | jq -r .accessKey.secretAccessKey)
-if [ ${#OPS_SECRET} -eq 40 ]; then ok "the secret is shown once, 40 characters"; else bad "secret: '$OPS_SECRET'"; fi
+OPS_SECRET=$(echo "$OUT" | jq -r .accessKey.privateKey)
+if [ ${#OPS_SECRET} -eq 44 ]; then ok "the private key is shown once, base64 of 32 bytes"; else bad "private key: '$OPS_SECRET'"; fi
 if sqlite3 "$MLVAULT_HOME/catalog.db" "SELECT secret_verifier FROM iam_access_keys" | grep -q "$OPS_SECRET"; then
   bad "the secret is stored in the catalog"
 else
   ok "the catalog holds no secret, only a verifier"
 fi
 run list-access-keys --user-name ops
-expect_jq '.accessKeys | length == 1 and (.[0] | has("secretAccessKey") | not)' "list-access-keys shows no secret"
+expect_jq '.accessKeys | length == 1 and (.[0] | has("privateKey") | not) and (.[0] | has("secretAccessKey") | not)' "list-access-keys shows no private key"
 run --profile ops get-caller-identity
 expect_jq '.userName == "ops" and .userCrn == "'"$OPS_CRN"'"' "--profile ops runs as ops"
 

@@ -139,6 +139,7 @@ bool Workspace::Start(std::string* error) {
                                    "--ready-file",
                                    dir_ + "/ready.json"};
   argv.insert(argv.end(), options_.extra_flags.begin(), options_.extra_flags.end());
+  argv.insert(argv.begin(), options_.wrapper.begin(), options_.wrapper.end());
   pid_ = Spawn(argv, dir_ + "/server.log");
   if (pid_ < 0) {
     *error = "cannot spawn " + std::string(MLVAULT_WORKSPACE_BIN);

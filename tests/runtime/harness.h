@@ -55,6 +55,8 @@ class Workspace {
         "crn:mlvault:ml:us-west-1:11111111-1111-1111-1111-111111111111:workspace:"
         "22222222-2222-2222-2222-222222222222";
     std::vector<std::string> extra_flags;
+    // Run the server through this command prefix (e.g. setpriv to another uid).
+    std::vector<std::string> wrapper;
     // Use the volumes in this directory (projects/, models/, metadata/ws.db) instead of a new one.
     std::string copy_of;
   };

@@ -234,7 +234,7 @@ TEST(Quiesce, PausesJobRunsAndHoldsStatusChangesUntilResume) {
     std::string t = util::ReadFile(ticks).value_or("");
     return std::count(t.begin(), t.end(), '\n');
   };
-  for (int i = 0; i < 200 && lines() < 3; ++i) std::this_thread::sleep_for(10ms);
+  for (int i = 0; i < 1000 && lines() < 3; ++i) std::this_thread::sleep_for(10ms);
   ASSERT_GE(lines(), 3);
 
   // An application that answers only after a moment: it becomes reachable while quiesced, but

@@ -66,7 +66,7 @@ TEST(Reconcile, ACopyOfTheVolumesStartsAsANewWorkspaceWithEverythingRunning) {
   ASSERT_TRUE(b.Start(&error)) << error;
   ASSERT_NE(a.port(), b.port());
   ASSERT_TRUE(b.WaitReconciled(30s)) << b.Log();
-  json health = b.Call("GET", "/api/v1/health", "", "").Json();
+  json health = b.Call("GET", "/api/v1/health", "", kControlKey).Json();
   EXPECT_EQ(health["workspaceCrn"], kCrnB);
   EXPECT_EQ(health["domain"], "ws-b.example.test");
 

@@ -1,0 +1,13 @@
+// Fuzzes the vault's tree decoder (docs/vault-format.md); what decodes must round-trip.
+#include <cstdint>
+
+#include "vault/format.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace mlvault::vault;
+  auto tree = DecodeTree(mlvault::util::ByteView(data, size));
+  if (!tree) return 0;
+  auto again = DecodeTree(EncodeTree(*tree));
+  if (!again || *again != *tree) __builtin_trap();
+  return 0;
+}

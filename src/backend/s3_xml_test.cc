@@ -1,0 +1,58 @@
+#include "backend/s3_xml.h"
+
+#include <gtest/gtest.h>
+
+namespace mlvault::backend::xml {
+namespace {
+
+TEST(S3Xml, ParsesAListing) {
+  auto doc = Parse(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>b</Name>"
+      "<IsTruncated>true</IsTruncated><NextContinuationToken>a&amp;b&#x3D;&#61;</"
+      "NextContinuationToken>"
+      "<Contents><Key>p/a&lt;1&gt;</Key><Size>12</Size></Contents><Contents><Key>p/b</Key><Size>0</"
+      "Size>"
+      "</Contents><Empty/></ListBucketResult>");
+  ASSERT_TRUE(doc.has_value()) << doc.error().ToString();
+  EXPECT_EQ(doc->name, "ListBucketResult");
+  EXPECT_EQ(doc->ChildText("IsTruncated"), "true");
+  EXPECT_EQ(doc->ChildText("NextContinuationToken"), "a&b==");
+  ASSERT_EQ(doc->children.size(), 6u);
+  EXPECT_EQ(doc->children[3].ChildText("Key"), "p/a<1>");
+  EXPECT_EQ(doc->children[3].ChildText("Size"), "12");
+  EXPECT_NE(doc->Child("Empty"), nullptr);
+  EXPECT_EQ(doc->Child("Missing"), nullptr);
+  EXPECT_EQ(doc->ChildText("Missing"), "");
+}
+
+TEST(S3Xml, ParsesAnErrorWithPrefixedNamesAndComments) {
+  auto doc = Parse(
+      "<!-- c --><s3:Error a='1'><Code>NoSuchKey</Code><!-- x --><Message>m "
+      "&#233;</Message></s3:Error>\n");
+  ASSERT_TRUE(doc.has_value()) << doc.error().ToString();
+  EXPECT_EQ(doc->name, "Error");
+  EXPECT_EQ(doc->ChildText("Code"), "NoSuchKey");
+  EXPECT_EQ(doc->ChildText("Message"), "m \xc3\xa9");
+}
+
+TEST(S3Xml, RefusesMalformedOrUnsafeDocuments) {
+  for (const char* bad :
+       {"", "text", "<a>", "<a></b>", "<a><b></a></b>", "<a>&unknown;</a>", "<a>&#0;</a>",
+        "<a>&#x110000;</a>", "<a></a><b></b>", "<a></a>trailing", "<!DOCTYPE a><a></a>",
+        "<a><![CDATA[x]]></a>", "<a b></a>", "<a b=1></a>", "<a b=\"1></a>", "<a>&amp</a>",
+        "<?xml version=\"1.0\"", "<a><?pi?></a>"}) {
+    auto doc = Parse(bad);
+    EXPECT_FALSE(doc.has_value()) << bad;
+    if (!doc) {
+      EXPECT_EQ(doc.error().code(), util::ErrorCode::kCorruption) << bad;
+    }
+  }
+  std::string deep;
+  for (int i = 0; i < 40; ++i) deep += "<a>";
+  for (int i = 0; i < 40; ++i) deep += "</a>";
+  EXPECT_FALSE(Parse(deep).has_value());
+}
+
+}  // namespace
+}  // namespace mlvault::backend::xml

@@ -1,0 +1,211 @@
+// Restore, writer tasks: create batches of small files, fetch the blobs a task needs with few
+// coalesced range reads, authenticate and decompress them, and write them with pwrite (holes are
+// never written); large files are written in segments by several writers at once.
+#include <fcntl.h>
+#include <fmt/core.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "vault/restorer_internal.h"
+
+namespace mlvault::vault::restore {
+
+bool Restorer::Fetch(std::vector<Want>& wants, bool block_device) {
+  (void)block_device;
+  std::sort(wants.begin(), wants.end(), [](const Want& a, const Want& b) {
+    return a.pack != b.pack ? a.pack < b.pack : a.offset < b.offset;
+  });
+  Bytes plain;
+  size_t i = 0;
+  while (i < wants.size()) {
+    if (Stopped()) return false;
+    // Merge neighbours in one pack into one range read.
+    size_t j = i + 1;
+    uint64_t start = wants[i].offset;
+    uint64_t end = start + wants[i].stored_len;
+    while (j < wants.size() && wants[j].pack == wants[i].pack &&
+           wants[j].offset <= end + kCoalesceGap &&
+           std::max<uint64_t>(end, wants[j].offset + wants[j].stored_len) - start <= kCoalesceMax) {
+      end = std::max<uint64_t>(end, wants[j].offset + wants[j].stored_len);
+      ++j;
+    }
+    const ObjectId& pack = index_->packs()[wants[i].pack];
+    auto range = repo_->backend()->Get(PackName(pack), start, end - start);
+    if (!range) {
+      Fail(range.error().WithContext("pack " + IdHex(pack)));
+      return false;
+    }
+    const BlobId* last_id = nullptr;
+    for (size_t k = i; k < j; ++k) {
+      Want& w = wants[k];
+      if (last_id == nullptr || *last_id != w.id) {
+        ByteView sealed(range->data() + (w.offset - start), w.stored_len);
+        if (auto s = repo_->OpenBlob(sealed, w.id, w.loc->type, w.loc->comp, w.loc->raw_len, true,
+                                     plain);
+            !s) {
+          Fail(s.error().WithContext("pack " + IdHex(pack)));
+          return false;
+        }
+        last_id = &w.id;
+      }
+      if (plain.size() != w.length) {
+        Fail(util::Error(util::ErrorCode::kCorruption,
+                         fmt::format("chunk {} of {} has {} bytes, the tree says {}", IdHex(w.id),
+                                     PrintablePath(w.file->Path()), plain.size(), w.length)));
+        return false;
+      }
+      if (w.file->failed) continue;
+      int fd = w.file->fd.get();
+      size_t done = 0;
+      while (done < plain.size()) {
+        ssize_t n = ::pwrite(fd, plain.data() + done, plain.size() - done,
+                             static_cast<off_t>(w.file_offset + done));
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          Fail(util::ErrnoError("cannot write " + PrintablePath(w.file->Path()), errno).error());
+          return false;
+        }
+        done += static_cast<size_t>(n);
+      }
+      bytes_written_ += plain.size();
+      bytes_done_ += plain.size();
+    }
+    i = j;
+    Report();
+  }
+  return true;
+}
+
+void Restorer::QueueFile(std::unique_ptr<FileState> f) {
+  batch_bytes_ += f->entry.size;
+  batch_.push_back(std::move(f));
+  if (batch_.size() >= kBatchFiles || batch_bytes_ >= kBatchBytes) FlushBatch();
+}
+
+void Restorer::FlushBatch() {
+  if (batch_.empty()) return;
+  auto files = std::make_shared<std::vector<std::unique_ptr<FileState>>>(std::move(batch_));
+  batch_.clear();
+  batch_bytes_ = 0;
+  writers_->Submit([this, files] { RunBatch(*files); });
+}
+
+void Restorer::RunBatch(std::vector<std::unique_ptr<FileState>>& files) {
+  std::vector<Want> wants;
+  bool ok = !Stopped();
+  for (auto& f : files) {
+    if (!ok || Stopped()) {
+      ok = false;
+      break;
+    }
+    FileState* fp = f.get();
+    auto fd = CreateFile(
+        f->dir->fd.get(), f->name, [fp] { return fp->Path(); }, f->entry.mode, &f->mode_set);
+    if (!fd) {
+      if (fd.error().code() == util::ErrorCode::kConflict)
+        Fail(fd.error());
+      else
+        Warn(fd.error().message());
+      f->failed = true;
+      continue;
+    }
+    f->fd = std::move(*fd);
+    f->created = true;
+    // Without holes the writes cover the whole file; holes need the size set first.
+    const bool has_hole = std::any_of(f->entry.pieces.begin(), f->entry.pieces.end(),
+                                      [](const Piece& p) { return p.hole; });
+    if (has_hole && ::ftruncate(f->fd.get(), static_cast<off_t>(f->entry.size)) != 0) {
+      Fail(util::ErrnoError("cannot size " + PrintablePath(f->Path()), errno).error());
+      ok = false;
+      break;
+    }
+    uint64_t off = 0;
+    for (const auto& p : f->entry.pieces) {
+      if (!p.hole) {
+        const BlobLocation* loc = index_->Find(p.id);
+        if (loc == nullptr) {
+          Fail(util::Error(
+              util::ErrorCode::kCorruption,
+              fmt::format("chunk {} of {} is in no index", IdHex(p.id), PrintablePath(f->Path()))));
+          ok = false;
+          break;
+        }
+        wants.push_back(
+            Want{loc->pack, loc->offset, loc->stored_len, p.id, loc, f.get(), off, p.length});
+      } else {
+        bytes_done_ += p.length;
+      }
+      off += p.length;
+    }
+  }
+  if (ok) ok = Fetch(wants, false);
+  // Every file of the batch ends here, finished or not (an unfinished one is removed).
+  for (auto& f : files) {
+    const bool complete = ok && !f->failed && f->fd.valid();
+    if (complete) {
+      ApplyMeta(
+          f->fd.get(), f->entry, [&f] { return f->Path(); }, f->mode_set);
+      ++files_done_;
+    }
+    FileEnded(*f, complete);
+  }
+}
+
+void Restorer::RunSegment(std::shared_ptr<FileState> f, size_t first, size_t last,
+                          bool block_device) {
+  if (!Stopped()) {
+    std::vector<Want> wants;
+    bool ok = true;
+    for (size_t i = first; i < last; ++i) {
+      const Piece& p = f->entry.pieces[i];
+      if (p.hole) {
+        if (block_device) {
+          // A device has no holes: write the zeros.
+          static const Bytes zeros(1u << 20, 0);
+          uint64_t done = 0;
+          while (done < p.length && ok) {
+            size_t n = static_cast<size_t>(std::min<uint64_t>(zeros.size(), p.length - done));
+            ssize_t w =
+                ::pwrite(f->fd.get(), zeros.data(), n, static_cast<off_t>(f->offsets[i] + done));
+            if (w < 0) {
+              if (errno == EINTR) continue;
+              Fail(util::ErrnoError("cannot write " + PrintablePath(f->Path()), errno).error());
+              ok = false;
+              break;
+            }
+            done += static_cast<uint64_t>(w);
+          }
+        }
+        bytes_done_ += p.length;
+        continue;
+      }
+      const BlobLocation* loc = index_->Find(p.id);
+      if (loc == nullptr) {
+        Fail(util::Error(
+            util::ErrorCode::kCorruption,
+            fmt::format("chunk {} of {} is in no index", IdHex(p.id), PrintablePath(f->Path()))));
+        ok = false;
+        break;
+      }
+      wants.push_back(Want{loc->pack, loc->offset, loc->stored_len, p.id, loc, f.get(),
+                           f->offsets[i], p.length});
+    }
+    if (ok) Fetch(wants, block_device);
+  }
+  if (f->pending.fetch_sub(1) == 1) FinishLarge(f.get());
+}
+
+void Restorer::FinishLarge(FileState* f) {
+  const bool complete = !state_.failed() && !f->failed && f->fd.valid();
+  if (complete) {
+    ApplyMeta(f->fd.get(), f->entry, [f] { return f->Path(); });
+    ++files_done_;
+  }
+  FileEnded(*f, complete);
+}
+
+}  // namespace mlvault::vault::restore

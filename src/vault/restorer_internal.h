@@ -1,0 +1,197 @@
+// The restore engine's internals, shared by its part files (not a public interface; use
+// RunRestore in engine.h). See restorer.cc for how a restore proceeds.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/dir_fd.h"
+#include "util/files.h"
+#include "util/thread_pool.h"
+#include "vault/engine.h"
+#include "vault/file_meta.h"
+#include "vault/operation_state.h"
+
+namespace mlvault::vault::restore {
+
+using util::UniqueFd;
+// Builds an entry's path for a message, only when one is needed (paths are never stored:
+// building one costs its depth).
+using PathFn = std::function<std::string()>;
+
+constexpr size_t kBatchFiles = 128;
+constexpr uint64_t kBatchBytes = 8ull << 20;
+constexpr uint64_t kSegmentBytes = 32ull << 20;
+// Range reads of neighbouring blobs are merged across gaps up to this size, up to a total.
+constexpr uint64_t kCoalesceGap = 256u << 10;
+constexpr uint64_t kCoalesceMax = 8ull << 20;
+
+// A directory being restored. It keeps the descriptor the walk opened (O_NOFOLLOW) until
+// everything inside it is done (its files written, its subdirectories finished, hard links into
+// it made); then its owner, mode and times are set through that descriptor, it is closed, and
+// its parent is told. Each directory is opened once, relative to its parent, whatever its depth.
+struct DirState {
+  std::shared_ptr<DirState> parent;  // null for the root
+  std::string name;                  // in the parent; empty for the root
+  UniqueFd fd;
+  TreeEntry meta;                   // no pieces; for the root: from the manifest
+  std::atomic<int64_t> pending{1};  // the walk's reference + files, subdirectories, links
+  bool created = true;              // made by this restore (not an existing one reused)
+  // The path relative to the target ("." for the root) for messages, built on demand (a
+  // directory never stores its full path: that would be quadratic in depth).
+  std::string Path(std::string_view child = {}) const;
+};
+
+struct FileState {
+  std::shared_ptr<DirState> dir;  // null for a block volume's image
+  std::string name;
+  std::string path;               // block volumes only (the target); see Path()
+  TreeEntry entry;                // metadata and pieces
+  std::vector<uint64_t> offsets;  // file offset of each piece
+  UniqueFd fd;                    // open while segments are written (large files)
+  bool mode_set = false;          // created with its final permissions
+  bool created = false;           // this restore created it (removed again if unfinished)
+  std::atomic<int> pending{0};    // segments outstanding (large files)
+  std::atomic<bool> failed{false};
+  std::string Path() const { return dir ? dir->Path(name) : path; }
+};
+
+// A hard link to make once every file is written. Both directories hold a pending reference
+// (so their descriptors stay open) until it is made.
+struct LinkRecord {
+  std::shared_ptr<DirState> dir;
+  std::string name;
+  std::shared_ptr<DirState> primary_dir;
+  std::string primary_name;
+};
+
+// A blob a task needs and where its bytes go.
+struct Want {
+  uint32_t pack;
+  uint32_t offset;
+  uint32_t stored_len;
+  BlobId id;
+  const BlobLocation* loc;
+  FileState* file;
+  uint64_t file_offset;
+  uint64_t length;
+};
+
+// One restore run. Its parts live in separate files: restore_walk.cc (the tree walk that
+// creates directories and entries and queues files), restore_writer.cc (writer tasks: fetch
+// blobs, write files), restore_meta.cc (owners, modes, times), restore_block.cc (block volumes)
+// and restorer.cc (the run).
+class Restorer {
+ public:
+  Restorer(Repository* repo, const Manifest& point, const std::string& target,
+           const RestoreOptions& options, util::ProgressSink* progress,
+           const util::CancelToken* cancel)
+      : repo_(repo),
+        point_(point),
+        target_(target),
+        options_(options),
+        progress_(progress),
+        cancel_(cancel),
+        state_("restore", cancel),
+        par_(ParallelismFor(repo->options())) {}
+
+  Result<RestoreStats> Run();
+
+ private:
+  void Fail(util::Error e) { state_.Fail(std::move(e)); }
+  bool Stopped() { return state_.Stopped(); }
+  void Warn(std::string w) { state_.Warn(std::move(w)); }
+  void Report() {
+    if (progress_ == nullptr) return;
+    util::ProgressSnapshot s;
+    s.bytes_done = bytes_done_;
+    s.bytes_total = point_.stats.bytes_total;
+    s.files_done = files_done_;
+    s.files_total = point_.stats.files;
+    s.phase = "restoring";
+    progress_->Report(s);
+  }
+
+  Status RestoreFilesystem();
+  Status RestoreBlock();
+  // Walks the recovery point's trees depth-first with an explicit stack (no recursion: depth is
+  // bounded by the recovery point, not by the thread's stack).
+  Status Walk(std::shared_ptr<DirState> root);
+  // Creates or reuses the directory `e` in `parent`; its DirState holds the opened descriptor.
+  Result<std::shared_ptr<DirState>> MakeDir(const std::shared_ptr<DirState>& parent,
+                                            const TreeEntry& e);
+  // Drops one pending reference of `d`; the last one applies its metadata and moves up.
+  void DirDone(DirState* d);
+  // Ends a file: its directory is told; an unfinished file this restore created is removed.
+  void FileEnded(FileState& f, bool complete);
+  // Creates (replacing when allowed) a non-directory entry; returns false after a warning.
+  bool MakeRoom(int dirfd, const std::string& name, const std::string& path);
+  // Creates a file. When its final permissions can be given at creation (no setuid/setgid/
+  // sticky bits, owner-writable, unchanged by the umask) they are, and *mode_set says so: one
+  // fchmod less per file (restores of many small files are syscall-bound).
+  Result<UniqueFd> CreateFile(int dirfd, const std::string& name, const PathFn& path,
+                              uint32_t mode = 0, bool* mode_set = nullptr);
+  // Sets owner, mode and times through `fd`. `mode_set`: the mode is right already. `created`:
+  // this restore made the entry (so its owner is this process's).
+  void ApplyMeta(int fd, const TreeEntry& e, const PathFn& path, bool mode_set = false,
+                 bool created = true);
+  // Sets owner, mode and times of a symlink, FIFO or device node `name` in `dirfd` through an
+  // O_PATH descriptor of the entry itself (checked to be of type `e.type`), never by name.
+  void ApplyMetaAt(int dirfd, const std::string& name, const TreeEntry& e, const PathFn& path);
+  // The owner to give `e`: by name where the name exists here, else the recorded ids.
+  std::pair<uid_t, gid_t> OwnerOf(const TreeEntry& e);
+  // Sets `e`'s extended attributes through `fd` (or the /proc link `via` when fd < 0); each
+  // one the target refuses is a warning naming the file and the attribute.
+  void ApplyExtras(int fd, const std::string& via, const TreeEntry& e, const PathFn& path);
+  // After a failed restore into a target that was empty: removes what the restore made.
+  void RemovePartial();
+  void QueueFile(std::unique_ptr<FileState> f);
+  void FlushBatch();
+  void RunBatch(std::vector<std::unique_ptr<FileState>>& files);
+  void RunSegment(std::shared_ptr<FileState> f, size_t first, size_t last, bool block_device);
+  // Fetches and writes every wanted blob; false after recording the failure.
+  bool Fetch(std::vector<Want>& wants, bool block_device);
+  void FinishLarge(FileState* f);
+
+  Repository* const repo_;
+  const Manifest point_;
+  const std::string target_;
+  const RestoreOptions options_;
+  util::ProgressSink* const progress_;
+  const util::CancelToken* const cancel_;
+  OperationState state_;
+  const Parallelism par_;
+  std::shared_ptr<MasterIndex> index_;
+  bool as_root_ = false;
+  bool chown_ = false;
+  int umask_ = -1;  // the process umask, -1 if unknown
+  uid_t euid_ = 0;
+  gid_t egid_ = 0;
+  bool owner_is_creator_ = false;  // new files get euid_/egid_ (no setgid target directory)
+  OwnerNames names_;
+  UniqueFd root_fd_;
+  std::unique_ptr<util::ThreadPool> writers_;
+
+  std::vector<std::unique_ptr<FileState>> batch_;  // walker thread only
+  uint64_t batch_bytes_ = 0;                       // walker thread only
+  std::vector<LinkRecord> links_;                  // walker thread only
+  // Hard-link groups: (dev, ino) -> the first file's directory and name. The directory holds
+  // a pending reference until the links are made.
+  std::map<std::pair<uint64_t, uint64_t>, std::pair<std::shared_ptr<DirState>, std::string>>
+      primaries_;                // walker thread only
+  bool created_target_ = false;  // the target directory did not exist
+  bool target_was_empty_ = false;
+
+  std::atomic<bool> owner_warned_{false};
+  std::atomic<uint64_t> files_{0}, dirs_count_{0}, other_{0}, bytes_written_{0}, bytes_done_{0},
+      files_done_{0};
+};
+
+}  // namespace mlvault::vault::restore

@@ -1,0 +1,158 @@
+// The vault's signed state (issue 10, finding 8): one garbage manifest does not break List (it
+// is listed as damaged, the rest as usual); a deleted recovery point whose old manifest is
+// copied back (rollback), a manifest removed behind mlvault's back, and a whole vault rolled
+// back to an older copy are reported by List and Verify; vaults without a state keep working.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "util/files.h"
+#include "vault/vault.h"
+#include "vault_test_support.h"
+
+namespace mlvault::vault {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::MakeVault;
+using testing::TempDir;
+using testing::WriteFile;
+
+std::string Backup(Vault& v, const std::string& src) {
+  BackupRequest req;
+  req.source = src;
+  auto b = v.Backup(req, nullptr, nullptr);
+  EXPECT_TRUE(b) << b.error().ToString();
+  return b ? b->id : "";
+}
+
+const RecoveryPointInfo* Find(const std::vector<RecoveryPointInfo>& l, const std::string& id) {
+  auto it = std::find_if(l.begin(), l.end(), [&](const auto& p) { return p.id == id; });
+  return it == l.end() ? nullptr : &*it;
+}
+
+bool VerifyNames(Vault& v, const std::string& point, const std::string& words) {
+  auto r = v.Verify(std::nullopt, false, nullptr, nullptr);
+  EXPECT_TRUE(r) << r.error().ToString();
+  if (!r || r->ok) return false;
+  for (const auto& d : r->damaged) {
+    bool names_point =
+        point.empty() || std::find(d.affected.begin(), d.affected.end(), point) != d.affected.end();
+    if (names_point && d.problem.find(words) != std::string::npos) return true;
+  }
+  return false;
+}
+
+TEST(VaultState, OneGarbageManifestIsListedAsDamagedAndTheRestAsUsual) {
+  TempDir tmp;
+  WriteFile(tmp / "src/a", "alpha");
+  auto tv = MakeVault(tmp);
+  std::string a = Backup(*tv.vault, tmp / "src");
+  std::string b = Backup(*tv.vault, tmp / "src");
+  const std::string garbage = "0123456789abcdef0123456789abcdef";
+  WriteFile(tv.dir + "/points/" + garbage, "this is not a manifest");
+  auto list = tv.vault->List();
+  ASSERT_TRUE(list) << list.error().ToString();
+  ASSERT_EQ(list->size(), 3u);
+  EXPECT_EQ((*list)[0].id, a);
+  EXPECT_TRUE((*list)[0].problem.empty()) << (*list)[0].problem;
+  EXPECT_EQ((*list)[1].id, b);
+  const auto* bad = Find(*list, garbage);
+  ASSERT_NE(bad, nullptr);
+  EXPECT_NE(bad->problem.find("damaged manifest"), std::string::npos) << bad->problem;
+}
+
+TEST(VaultState, ADeletedPointCopiedBackAndARemovedManifestAreReported) {
+  TempDir tmp;
+  WriteFile(tmp / "src/a", "alpha");
+  auto tv = MakeVault(tmp);
+  std::string a = Backup(*tv.vault, tmp / "src");
+  std::string b = Backup(*tv.vault, tmp / "src");
+  std::string c = Backup(*tv.vault, tmp / "src");
+  {
+    auto clean = tv.vault->Verify(std::nullopt, false, nullptr, nullptr);
+    ASSERT_TRUE(clean);
+    EXPECT_TRUE(clean->ok);
+  }
+  // Rollback of one recovery point: deleted through mlvault, its manifest copied back.
+  fs::copy_file(tv.dir + "/points/" + a, tmp / "saved-manifest");
+  ASSERT_TRUE(tv.vault->Delete(a));
+  fs::copy_file(tmp / "saved-manifest", tv.dir + "/points/" + a);
+  // Removal behind mlvault's back.
+  fs::remove(tv.dir + "/points/" + b);
+
+  auto list = tv.vault->List();
+  ASSERT_TRUE(list) << list.error().ToString();
+  const auto* pa = Find(*list, a);
+  ASSERT_NE(pa, nullptr);
+  EXPECT_NE(pa->problem.find("was deleted"), std::string::npos) << pa->problem;
+  const auto* pb = Find(*list, b);
+  ASSERT_NE(pb, nullptr);
+  EXPECT_NE(pb->problem.find("removed outside mlvault"), std::string::npos) << pb->problem;
+  const auto* pc = Find(*list, c);
+  ASSERT_NE(pc, nullptr);
+  EXPECT_TRUE(pc->problem.empty()) << pc->problem;
+
+  EXPECT_TRUE(VerifyNames(*tv.vault, a, "was deleted"));
+  EXPECT_TRUE(VerifyNames(*tv.vault, b, "removed outside mlvault"));
+  // Deleting the rolled-back point again settles it.
+  ASSERT_TRUE(tv.vault->Delete(a));
+  auto after = tv.vault->List();
+  ASSERT_TRUE(after);
+  EXPECT_EQ(Find(*after, a), nullptr);
+}
+
+TEST(VaultState, AWholeVaultRolledBackIsReportedToAClientThatSawItNewer) {
+  TempDir tmp;
+  WriteFile(tmp / "src/a", "alpha");
+  Options o;
+  o.state_cache_dir = tmp / "client-state";
+  auto tv = MakeVault(tmp, o);
+  Backup(*tv.vault, tmp / "src");
+  fs::copy(tv.dir, tmp / "old-copy", fs::copy_options::recursive);
+  Backup(*tv.vault, tmp / "src");
+  Backup(*tv.vault, tmp / "src");
+  {
+    auto list = tv.vault->List();  // this client sees the newest state
+    ASSERT_TRUE(list);
+    for (const auto& p : *list) EXPECT_TRUE(p.problem.empty()) << p.problem;
+  }
+  // Someone puts the older copy of the whole vault back (manifests and state alike).
+  tv.vault.reset();
+  fs::remove_all(tv.dir);
+  fs::copy(tmp / "old-copy", tv.dir, fs::copy_options::recursive);
+  auto v = testing::ReopenVault(tv, o);
+  ASSERT_NE(v, nullptr);
+  auto list = v->List();
+  ASSERT_TRUE(list);
+  bool reported = std::any_of(list->begin(), list->end(), [](const auto& p) {
+    return p.problem.find("rolled back") != std::string::npos;
+  });
+  EXPECT_TRUE(reported);
+  EXPECT_TRUE(VerifyNames(*v, "", "rolled back"));
+  // A client without that memory cannot tell (documented): the state itself is consistent.
+  auto other = testing::ReopenVault(tv);
+  auto l2 = other->List();
+  ASSERT_TRUE(l2);
+  for (const auto& p : *l2) EXPECT_TRUE(p.problem.empty()) << p.problem;
+}
+
+TEST(VaultState, AVaultWithoutStateKeepsWorkingAndGetsABaseline) {
+  TempDir tmp;
+  WriteFile(tmp / "src/a", "alpha");
+  auto tv = MakeVault(tmp);
+  std::string a = Backup(*tv.vault, tmp / "src");
+  // A vault written before the state existed: no state records.
+  fs::remove_all(tv.dir + "/state");
+  auto list = tv.vault->List();
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_TRUE((*list)[0].problem.empty());
+  std::string b = Backup(*tv.vault, tmp / "src");  // writes a baseline holding `a`, then `b`
+  fs::remove(tv.dir + "/points/" + a);
+  EXPECT_TRUE(VerifyNames(*tv.vault, a, "removed outside mlvault"));
+}
+
+}  // namespace
+}  // namespace mlvault::vault
