@@ -81,7 +81,26 @@ ws_field() { "$MLVAULT" describe-workspace --workspace-crn "$1" | jq -r ".worksp
 api_key() { "$MLVAULT" get-workspace-api-key --workspace-crn "$1" | jq -r .apiKey; }
 snapshot() { "$MLVAULT_WORKSPACE_BIN" snapshot --endpoint "$(ws_field "$1" endpoint)" --api-key "$(api_key "$1")"; }
 seed() { "$MLVAULT_WORKSPACE_BIN" seed --endpoint "$(ws_field "$1" endpoint)" --api-key "$(api_key "$1")" >/dev/null; }
-health() { curl -s "$(ws_field "$1" endpoint)/api/v1/health"; }
+# Health with the workspace's API key: only an authenticated caller sees its CRN and domain.
+health() { curl -s -H "Authorization: Bearer $(api_key "$1")" "$(ws_field "$1" endpoint)/api/v1/health"; }
+# control_key <ws crn>: the workspace's control key, opened from the catalog as the control plane
+# opens it (AES-256-GCM under $MLVAULT_HOME/catalog.key; see src/control/workspace_keys.cc).
+control_key() {
+  local stored
+  stored=$(sql "SELECT control_key FROM workspaces WHERE crn = '$1'")
+  /usr/bin/python3 - "$MLVAULT_HOME/catalog.key" "$stored" <<'PY'
+import sys
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+secret = bytes.fromhex(open(sys.argv[1]).read().strip())
+stored = sys.argv[2]
+prefix = "sealed:v1:"
+if not stored.startswith(prefix):
+    print(stored)
+else:
+    sealed = bytes.fromhex(stored[len(prefix):].split(":", 1)[1])
+    print(AESGCM(secret).decrypt(sealed[:12], sealed[12:], b"mlvault workspace key v1").decode())
+PY
+}
 # An HTTP call to a workspace's API: api <ws crn> <method> <path> [curl args...]
 api() {
   local ws=$1 method=$2 path=$3; shift 3

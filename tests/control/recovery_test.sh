@@ -11,7 +11,7 @@ seed "$WS"
 SNAP=$(snapshot "$WS")
 PROJECTS=$(ws_field "$WS" 'volumes[0].path')
 PROJECT=$(api "$WS" GET /api/v1/projects | jq -r '.projects[0].id')
-CONTROL_KEY=$(cat "$MLVAULT_HOME/environments/dev/${WS##*:}/run/control.key")
+CONTROL_KEY=$(control_key "$WS")
 EP=$(ws_field "$WS" endpoint)
 big_change() { head -c 150M /dev/urandom > "$PROJECTS/$PROJECT/data/$1.bin"; }
 # Workers started while this file exists wait at the start of their first pass (a test seam of

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <thread>
 
@@ -126,6 +127,17 @@ TEST(Security, JobsGetACleanEnvironmentAndNoDescriptorOfTheRuntime) {
 
   // Every socket of the runtime is close-on-exec (accepted ones included).
   std::string fd_dir = "/proc/" + std::to_string(ws.pid()) + "/fd";
+  auto count_sockets = [&] {
+    int n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(fd_dir)) {
+      std::error_code ec;
+      if (std::filesystem::read_symlink(e.path(), ec).string().starts_with("socket:")) ++n;
+    }
+    return n;
+  };
+  // The runtime accepts the client's connection on its own schedule: wait for it (bounded).
+  for (int i = 0; i < 100 && count_sockets() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   int sockets = 0;
   for (const auto& e : std::filesystem::directory_iterator(fd_dir)) {
     std::error_code ec;
