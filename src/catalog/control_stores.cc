@@ -384,8 +384,10 @@ util::Result<std::vector<RecoveryPointRecord>> BackupStore::RecoveryPoints(
 // ============================================================================ workflows
 
 util::Result<std::string> WorkflowStore::Insert(const WorkflowRecord& w) {
-  std::string status = w.status;
+  std::string status;
   MLV_TRY(db_.Transaction([&]() -> util::Status {
+    // Decided afresh on every attempt: PostgreSQL re-runs the body after a serialization failure.
+    status = w.status;
     if (status.empty()) {
       status = "pending";
       if (!w.queue_key.empty()) {
