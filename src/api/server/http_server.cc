@@ -7,6 +7,7 @@
 #include <map>
 #include <thread>
 
+#include "api/status.h"
 #include "util/clock.h"
 #include "util/random.h"
 
@@ -51,7 +52,7 @@ void SendError(httplib::Response& res, int status, std::string_view code,
 }
 
 void SendUtilError(httplib::Response& res, const util::Error& error) {
-  SendError(res, HttpStatusForCode(error.code()), util::CodeName(error.code()), error.message());
+  SendError(res, HttpStatusFor(error.code()), util::CodeName(error.code()), error.message());
 }
 
 RequestView ViewOf(const httplib::Request& req, bool secure) {
@@ -109,30 +110,6 @@ json SessionJson(const SessionInfo& s) {
 }
 
 }  // namespace
-
-int HttpStatusForCode(util::ErrorCode code) {
-  switch (code) {
-    case util::ErrorCode::kInvalidArgument:
-      return 400;
-    case util::ErrorCode::kNotFound:
-      return 404;
-    case util::ErrorCode::kConflict:
-      return 409;
-    case util::ErrorCode::kPermissionDenied:
-      return 403;
-    case util::ErrorCode::kCorruption:
-      return 500;
-    case util::ErrorCode::kUnavailable:
-      return 503;
-    case util::ErrorCode::kIo:
-      return 500;
-    case util::ErrorCode::kCancelled:
-      return 409;
-    case util::ErrorCode::kInternal:
-      return 500;
-  }
-  return 500;
-}
 
 ApiServer::ApiServer(ServerOptions options, ServerEnv env)
     : options_(std::move(options)),

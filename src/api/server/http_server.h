@@ -75,9 +75,6 @@ struct ServerEnv {
   std::function<std::string()> extra_metrics;
 };
 
-// The HTTP status of an error category (400, 404, 409, 403, 500, 503, 500, 409, 500).
-int HttpStatusForCode(util::ErrorCode code);
-
 class ApiServer {
  public:
   ApiServer(ServerOptions options, ServerEnv env);
