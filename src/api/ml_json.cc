@@ -21,6 +21,7 @@ json EnvironmentJson(const Environment& e) {
             {"region", e.region},
             {"storageRoot", e.storage_root},
             {"createdAt", e.created_at}};
+  if (!e.vault_location.empty()) j["vaultLocation"] = e.vault_location;
   if (e.workspace_count) j["workspaceCount"] = *e.workspace_count;
   return j;
 }
@@ -55,7 +56,8 @@ util::Status DecodeInto(const json& j, CreateEnvironmentRequest* out) {
   ObjectReader r(j);
   r.String("environmentName", &out->environment_name, true)
       .String("storageRoot", &out->storage_root)
-      .String("region", &out->region);
+      .String("region", &out->region)
+      .String("vaultLocation", &out->vault_location);
   return r.Finish();
 }
 util::Status DecodeInto(const json& j, ListEnvironmentsRequest*) { return ObjectReader(j).Finish(); }

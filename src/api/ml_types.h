@@ -34,6 +34,7 @@ struct Environment {
   std::string name;
   std::string region;
   std::string storage_root;
+  std::string vault_location;  // "" : the local vaults folder of the control plane
   std::string created_at;
   std::optional<int64_t> workspace_count;  // in listEnvironments only
 };
@@ -42,6 +43,7 @@ struct CreateEnvironmentRequest {
   std::string environment_name;  // required
   std::string storage_root;      // default $MLVAULT_HOME/environments/<name>
   std::string region;            // default us-west-1
+  std::string vault_location;    // default: $MLVAULT_HOME/vaults; or s3://bucket[/prefix]
 };
 struct CreateEnvironmentResponse {
   Environment environment;

@@ -132,6 +132,16 @@ CREATE INDEX workflows_queue ON workflows (queue_key, created_at);
       {"0002_control_backups_by_workspace", R"sql(
 CREATE INDEX backups_by_workspace ON backups (workspace_id, created_at);
 )sql"},
+      // Vaults of an environment may live elsewhere than <home>/vaults (object storage shared by
+      // several servers); their keys are then kept sealed in the catalog, not in key files.
+      {"0003_control_vault_locations", R"sql(
+ALTER TABLE environments ADD COLUMN vault_location TEXT NOT NULL DEFAULT '';
+CREATE TABLE vault_keys (
+  vault_name TEXT PRIMARY KEY,
+  sealed_key TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+)sql"},
   };
 }
 

@@ -25,7 +25,8 @@ const sqlite::Table<EnvironmentRecord> kEnvironments(
      Col("region", &EnvironmentRecord::region),
      Col("storage_root", &EnvironmentRecord::storage_root),
      Col("created_by", &EnvironmentRecord::created_by),
-     Col("created_at", &EnvironmentRecord::created_at)});
+     Col("created_at", &EnvironmentRecord::created_at),
+     Col("vault_location", &EnvironmentRecord::vault_location)});
 
 const sqlite::Table<WorkspaceRecord> kWorkspaces(
     "workspaces", {Col("id", &WorkspaceRecord::id),

@@ -32,6 +32,7 @@ struct EnvironmentRecord {
   std::string storage_root;
   std::string created_by;  // principal CRN
   TimeMicros created_at = 0;
+  std::string vault_location;  // "" : <home>/vaults; else e.g. s3://bucket/prefix (control/vaults.h)
 };
 
 class EnvironmentStore {

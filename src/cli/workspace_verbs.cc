@@ -28,7 +28,11 @@ void RegisterWorkspaceVerbs(Application& app, CLI::App& root) {
       .String("--environment-name", "Name (lowercase letters, digits, dashes)", true)
       .String("--storage-root",
               "Folder for its workspaces (default $MLVAULT_HOME/environments/<name>)")
-      .String("--region", "Region (default us-west-1)");
+      .String("--region", "Region (default us-west-1)")
+      .String("--vault-location",
+              "Where the environment's vaults live: s3://BUCKET[/PREFIX] (object storage shared "
+              "by several servers; MLVAULT_S3_* settings) or an absolute path (default "
+              "$MLVAULT_HOME/vaults)");
   app.AddVerb(root, envs, "listEnvironments", "list-environments", "List environments",
               "mlvault list-environments --output table");
 

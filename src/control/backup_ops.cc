@@ -302,7 +302,7 @@ util::Result<api::VerifyBackupResponse> Operations::VerifyBackup(
     return util::Conflict("backup " + backup_crn + " is " + b.status +
                           "; only succeeded backups can be verified");
   auto points = MLV_TRY(BackupStore(*env_.db).RecoveryPoints(b.id));
-  auto v = MLV_TRY(OpenExistingVault(env_.home, b.workspace_id));
+  auto v = MLV_TRY(OpenExistingVault(*env_.db, env_.home, b.workspace_id));
   double t0 = util::MonotonicSeconds();
   api::VerifyBackupResponse out;
   out.backup_crn = backup_crn;

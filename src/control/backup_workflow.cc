@@ -144,7 +144,7 @@ class BackupHandler : public WorkflowHandler {
     workspace::WorkspaceSpec spec = SpecOf(ws);
     vault::Options vopt;
     vopt.lock_wait_seconds = 600;  // a GC of this vault may be running; wait for it
-    auto v = MLV_TRY(OpenOrCreateVault(env_.home, ws.id, vopt));
+    auto v = MLV_TRY(OpenOrCreateVault(ctx.db(), env_.home, ws.id, vopt));
     if (wf.attempts > 1)
       for (const auto& w : DropLeftovers(*v, b.id)) ctx.Warn(w);
 

@@ -36,7 +36,7 @@ class DeleteBackupHandler : public WorkflowHandler {
     auto points = MLV_TRY(bs.RecoveryPoints(b.id));
     vault::Options vopt;
     vopt.lock_wait_seconds = 5;  // short: a running backup is waited for below, cancellably
-    auto v = OpenExistingVault(env_.home, b.workspace_id, vopt);
+    auto v = OpenExistingVault(ctx.db(), env_.home, b.workspace_id, vopt);
     if (!v) {
       if (v.error().code() != util::ErrorCode::kNotFound || !points.empty())
         return std::unexpected(v.error());

@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "control/operations.h"
+#include "control/vaults.h"
 #include "control/resource_authz.h"
 #include "control/responses.h"
 #include "util/files.h"
@@ -32,11 +33,14 @@ util::Result<api::CreateEnvironmentResponse> Operations::CreateEnvironment(
   if (root.front() != '/')
     return util::InvalidField("storageRoot", "must be an absolute path, got \"" + root + "\"");
 
+  MLV_TRY(CheckVaultLocation(r.vault_location, /*probe=*/false));
+
   AuthzRequest req = ActionRequest("ml:CreateEnvironment", "*");
   req.context["ml:EnvironmentName"] = {name};
   MLV_TRY(Authorize(req));
+  MLV_TRY(CheckVaultLocation(r.vault_location, /*probe=*/true));  // reachable, before recording it
   EnvironmentRecord e{id,   env_.caller.account_id,    crn->ToString(),  name, region,
-                      root, env_.caller.principal_crn, env_.clock->Now()};
+                      root, env_.caller.principal_crn, env_.clock->Now(), r.vault_location};
   util::Status st = util::MakeDirs(root, 0755);
   if (st) st = EnvironmentStore(*env_.db).Insert(e);
   Audit("ml:CreateEnvironment", e.crn, st, "environment " + name);

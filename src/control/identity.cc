@@ -307,7 +307,7 @@ util::Result<std::optional<Credentials>> FindCredentials(const std::string& home
         " is not; set both, or neither to use " + path);
   if (has_id)
     return std::optional<Credentials>(Credentials{
-        env_id, env_secret, "environment variables MLVAULT_ACCESS_KEY_ID/MLVAULT_PRIVATE_KEY"});
+        env_id, env_secret, /*endpoint=*/"", "environment variables MLVAULT_ACCESS_KEY_ID/MLVAULT_PRIVATE_KEY"});
   auto profiles = MLV_TRY(ReadCredentialsFile(path));
   if (!profiles || !profiles->contains("default")) return std::optional<Credentials>();
   return std::optional<Credentials>(MLV_TRY(ProfileCredentials(*profiles, "default", path)));

@@ -100,7 +100,7 @@ class ProvisionHandler : public WorkflowHandler {
       BackupStore bs(ctx.db());
       BackupRecord b = MLV_TRY(bs.Get(wf.account_id, InputString(wf, "backupId")));
       auto points = MLV_TRY(bs.RecoveryPoints(b.id));
-      auto v = MLV_TRY(OpenExistingVault(env_.home, b.workspace_id));
+      auto v = MLV_TRY(OpenExistingVault(ctx.db(), env_.home, b.workspace_id));
       std::map<std::string, workspace::Volume> volumes;
       for (auto& vol : env_.provider->Volumes(spec)) volumes[vol.name] = vol;
       ctx.SetPhase("restoring");

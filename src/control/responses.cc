@@ -13,7 +13,7 @@ std::optional<std::string> OptTime(const std::optional<util::TimeMicros>& t) {
 }
 
 api::Environment EnvironmentOf(const catalog::EnvironmentRecord& e) {
-  return {e.crn, e.name, e.region, e.storage_root, Time(e.created_at), std::nullopt};
+  return {e.crn, e.name, e.region, e.storage_root, e.vault_location, Time(e.created_at), std::nullopt};
 }
 
 api::BackupSummary BackupSummaryOf(const catalog::BackupRecord& b) {

@@ -3,7 +3,11 @@
 #include <sys/stat.h>
 
 #include "backend/backend.h"
+#include "control/workspace_keys.h"
+#include "util/bytes.h"
+#include "util/clock.h"
 #include "util/files.h"
+#include "util/random.h"
 
 namespace mlvault::control {
 
@@ -73,6 +77,104 @@ util::Result<std::unique_ptr<vault::Vault>> OpenOrCreateVault(const std::string&
   if (v.error().code() == util::ErrorCode::kConflict)
     return Open(home, workspace_id, options);  // lost the race
   return std::unexpected(v.error().WithContext("creating vault " + VaultName(workspace_id)));
+}
+
+namespace {
+
+util::Result<std::string> LocationOf(catalog::Db& db, const std::string& workspace_id) {
+  auto rows = MLV_TRY(db.Query(
+      "SELECT e.vault_location FROM workspaces w JOIN environments e ON e.id = w.environment_id "
+      "WHERE w.id = ?",
+      {workspace_id}));
+  if (rows.empty()) return util::NotFound("workspace " + workspace_id + " is not in the catalog");
+  return rows[0].Text(0);
+}
+
+std::string RemoteVaultPath(const std::string& location, const std::string& workspace_id) {
+  std::string base = location;
+  while (base.size() > 1 && base.back() == '/') base.pop_back();
+  return base + "/" + VaultName(workspace_id);
+}
+
+// The vault's passphrase from the catalog; with `create`, made (and sealed) when missing. Two
+// servers creating it at once: the first insert wins and both use its passphrase.
+util::Result<std::optional<std::string>> CatalogPassphrase(catalog::Db& db,
+                                                           const std::string& home,
+                                                           const std::string& vault_name,
+                                                           bool create) {
+  auto read = [&]() -> util::Result<std::optional<std::string>> {
+    auto rows =
+        MLV_TRY(db.Query("SELECT sealed_key FROM vault_keys WHERE vault_name = ?", {vault_name}));
+    if (rows.empty()) return std::optional<std::string>();
+    std::string p = MLV_TRY_CTX(OpenWorkspaceKey(rows[0].Text(0)), "the key of vault " + vault_name);
+    return std::optional<std::string>(std::move(p));
+  };
+  auto found = MLV_TRY(read());
+  if (found || !create) return found;
+  std::string passphrase = util::ToHex(util::RandomBytes(32));
+  std::string sealed = MLV_TRY(SealWorkspaceKey(home, passphrase));
+  MLV_TRY(db.Exec(
+      "INSERT INTO vault_keys (vault_name, sealed_key, created_at) VALUES (?, ?, ?) "
+      "ON CONFLICT (vault_name) DO NOTHING",
+      {vault_name, sealed, util::Clock::System().Now()}));
+  return read();
+}
+
+}  // namespace
+
+util::Result<std::unique_ptr<vault::Vault>> OpenExistingVault(catalog::Db& db,
+                                                              const std::string& home,
+                                                              const std::string& workspace_id,
+                                                              const vault::Options& options) {
+  std::string location = MLV_TRY(LocationOf(db, workspace_id));
+  if (location.empty()) return OpenExistingVault(home, workspace_id, options);
+  const std::string name = VaultName(workspace_id);
+  auto passphrase = MLV_TRY(CatalogPassphrase(db, home, name, /*create=*/false));
+  if (!passphrase)
+    return util::NotFound("vault " + name + " does not exist (" +
+                          RemoteVaultPath(location, workspace_id) + ": no key in the catalog)");
+  auto backend = MLV_TRY(backend::OpenBackend(RemoteVaultPath(location, workspace_id)));
+  return vault::Vault::Open(std::move(backend), vault::KeySource::FromPassphrase(*passphrase),
+                            WithStateCache(home, options));
+}
+
+util::Result<std::unique_ptr<vault::Vault>> OpenOrCreateVault(catalog::Db& db,
+                                                              const std::string& home,
+                                                              const std::string& workspace_id,
+                                                              const vault::Options& options) {
+  std::string location = MLV_TRY(LocationOf(db, workspace_id));
+  if (location.empty()) return OpenOrCreateVault(home, workspace_id, options);
+  const std::string name = VaultName(workspace_id);
+  const std::string path = RemoteVaultPath(location, workspace_id);
+  auto stored = MLV_TRY(CatalogPassphrase(db, home, name, /*create=*/true));
+  if (!stored) return util::Internal("the key of vault " + name + " vanished from the catalog");
+  const std::string passphrase = *stored;
+  auto key = vault::KeySource::FromPassphrase(passphrase);
+  auto opened = [&]() -> util::Result<std::unique_ptr<vault::Vault>> {
+    auto backend = MLV_TRY(backend::OpenBackend(path));
+    return vault::Vault::Open(std::move(backend), key, WithStateCache(home, options));
+  };
+  auto v = opened();
+  if (v || v.error().code() != util::ErrorCode::kNotFound) return v;
+  auto backend = MLV_TRY(backend::OpenBackend(path, {.create = true}));
+  auto made = vault::Vault::Init(std::move(backend), key, {}, WithStateCache(home, options));
+  if (made) return made;
+  if (made.error().code() == util::ErrorCode::kConflict) return opened();  // lost the race
+  return std::unexpected(made.error().WithContext("creating vault " + name + " at " + path));
+}
+
+util::Status CheckVaultLocation(const std::string& location, bool probe) {
+  if (location.empty()) return util::Ok();
+  if (!location.starts_with("s3://") && !location.starts_with("/"))
+    return util::InvalidField("vaultLocation",
+                              "must be s3://BUCKET[/PREFIX] or an absolute path, got \"" +
+                                  location + "\"");
+  if (!probe) return util::Ok();
+  auto b = backend::OpenBackend(location, {.create = true});
+  if (!b)
+    return util::InvalidField("vaultLocation", "cannot open " + location + ": " +
+                                                   b.error().message());
+  return util::Ok();
 }
 
 }  // namespace mlvault::control

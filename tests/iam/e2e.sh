@@ -343,7 +343,7 @@ run list-audit-events --principal ops --action ml:BackupWorkspace
 expect_jq '[.auditEvents[] | .outcome + " " + .resource] | index("succeeded '"$OPS_BACKUP"'") != null and
            index("denied '"$WS_DEV"'") != null' "the operator's backup and its denied backup are in the log"
 run list-audit-events --principal restorer --action ml:RestoreWorkspace --outcome denied
-expect_jq '.auditEvents | length == 1 and .[0].sourceIp == "127.0.0.1" and .[0].source == "cli"' \
+expect_jq '.auditEvents | length == 1 and .[0].sourceIp == "127.0.0.1" and .[0].source == (env.MLVAULT_EXPECT_SOURCE // "cli")' \
   "the denied restore is in the log with its source"
 run list-audit-events --since 2000-01-01T00:00:00Z --action iam:CreateAccount
 expect_jq '.auditEvents | length == 1 and .[0].principalCrn == "'"$ADMIN_CRN"'"' "account creation is in the log"

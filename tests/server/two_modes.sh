@@ -9,6 +9,7 @@ HERE=$(dirname "$(readlink -f "$0")")
 SUITE=$1 REAL=$(readlink -f "$2")
 shift 2
 export MLVAULT_REAL=$REAL
+export MLVAULT_EXPECT_SOURCE=api  # the audit log says a call came through the API
 export MLVAULT_VIA_SERVER_PIDS=$(mktemp "${TMPDIR:-/tmp}/mlvault-via-server-pids.XXXXXX")
 unset MLVAULT_ENDPOINT
 stop_servers() {

@@ -36,8 +36,8 @@ struct RemoteOptions {
 
 class RemoteClient : public Client {
  public:
-  // kInvalidArgument for an endpoint that is not http(s)://host[:port] or a private key that
-  // cannot sign (a key made before key pairs).
+  // kInvalidArgument for an endpoint that is not http(s)://host[:port]; kPermissionDenied for
+  // a private key that cannot sign (a key made before key pairs), as a wrong key is embedded.
   static util::Result<std::unique_ptr<RemoteClient>> Open(RemoteOptions options);
   ~RemoteClient() override;
 

@@ -85,7 +85,7 @@ util::Result<SignatureHeaders> SignRequest(std::string_view access_key_id,
                                            std::string_view body, util::TimeMicros now) {
   auto seed_bytes = crypto::Base64Decode(private_key_b64, "the private key");
   if (!seed_bytes || seed_bytes->size() != crypto::kEd25519SeedSize)
-    return util::InvalidArgument(
+    return util::PermissionDenied(
         "the private key of access key " + std::string(access_key_id) + " (" + std::string(origin) +
         ") is not base64 of a 32-byte Ed25519 key; keys made before key pairs cannot sign "
         "requests to a server: create one with mlvault create-access-key");
