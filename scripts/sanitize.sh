@@ -7,6 +7,7 @@
 #   SANITIZE_ALL=1 scripts/sanitize.sh address   every target and every CTest test but the shell
 #                                 end-to-end suites (slow: about the cost of two plain builds)
 # Extra arguments go to ctest (e.g. -R WriteGate). Any sanitizer report fails the test.
+# SANITIZE_TARGETS="a b ..." builds only those targets (ctest then runs what is built).
 # Suppressions of third-party false positives: scripts/sanitize/*.supp (each says why).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +49,7 @@ case $kind in
       ctest --test-dir "$BUILD" --output-on-failure -j"$(nproc)" --timeout 900 \
         -E '^(control_e2e_|iam_e2e|vault_cli_test)' "$@"
     else
+      [ -z "${SANITIZE_TARGETS:-}" ] || read -ra ASAN_TARGETS <<<"$SANITIZE_TARGETS"
       cmake --build "$BUILD" -j"$(nproc)" --target "${ASAN_TARGETS[@]}"
       ctest --test-dir "$BUILD" --output-on-failure -j"$(nproc)" --timeout 900 -E "$NOT_HERE" "$@"
     fi
@@ -55,6 +57,7 @@ case $kind in
   thread)
     BUILD=${TSAN_BUILD_DIR:-build-tsan}
     configure "$BUILD" thread
+    [ -z "${SANITIZE_TARGETS:-}" ] || read -ra TSAN_TARGETS <<<"$SANITIZE_TARGETS"
     cmake --build "$BUILD" -j"$(nproc)" --target "${TSAN_TARGETS[@]}"
     # RepoTest.HeartbeatRefreshesAndNoticesALostLock times a 0.1 s heartbeat: left out (it
     # fails now and then on a loaded machine even without a sanitizer).

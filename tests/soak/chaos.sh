@@ -36,7 +36,7 @@ source "$(dirname "$0")/../control/lib.sh" "$1" "$2"
 RANDOM=$SEED
 STATE=$MLVAULT_HOME/chaos-state   # <backup id>.json: the snapshot a succeeded backup must restore
 mkdir -p "$STATE"
-ROUNDS=0 FAULTED=0 KILLS=0 CHECKS=0 VIOLATIONS=0
+ROUNDS=0 FAULTED=0 KILLS=0 CHECKS=0 VIOLATIONS=0 NB=0
 DEADLINE=$(( $(date +%s) + $(awk -v m="$MINUTES" 'BEGIN { printf "%d", m * 60 }') ))
 
 say() { echo "[chaos $(( $(date +%s) - T0 ))s round $ROUNDS] $*"; }
@@ -110,37 +110,38 @@ record_if_succeeded() {  # record_if_succeeded <backup crn> <snapshot file>
 
 # ---------------------------------------------------------------------------------- actions
 act_backup() {  # act_backup <ws> clean|faults|kill|cancel
-  local ws=$1 mode=$2 snap b wf
+  local ws=$1 mode=$2 snap b wf name
+  NB=$((NB + 1)) name="b$NB-$mode"
   client_writes "$ws"
   snap=$(mktemp "$MLVAULT_HOME/snap-XXXXXX")
   snapshot "$ws" >"$snap"
   case $mode in
-    clean)
-      mlv backup-workspace --workspace-crn "$ws" --backup-name "r$ROUNDS" --wait
-      [ "$RC" = 0 ] || violation "a backup without faults failed: $(head -c 300 <<<"$ERR")"
-      b=$(j .backupCrn) ;;
+    clean) mlv backup-workspace --workspace-crn "$ws" --backup-name "$name" ;;
     faults)
       FAULTED=$((FAULTED + 1))
       MLVAULT_TEST_VAULT_FAULTS="$FAULT_PERCENT:$((SEED * 1000 + ROUNDS))" \
-        mlv backup-workspace --workspace-crn "$ws" --backup-name "r$ROUNDS" --wait
-      b=$(j .backupCrn)
-      if [ "$RC" != 0 ] && ! grep -q "injected\|interrupted\|failed" <<<"$ERR"; then
-        violation "a backup failed for a reason other than the injected faults: $(head -c 300 <<<"$ERR")"
-      fi ;;
-    kill)
-      mlv_slow backup-workspace --workspace-crn "$ws" --backup-name "r$ROUNDS"
-      b=$(j .backupCrn) wf=$(j .workflowId)
-      kill_worker_soon "$wf"
-      "$MLVAULT" worker --recover >/dev/null 2>&1 ;;
-    cancel)
-      mlv backup-workspace --workspace-crn "$ws" --backup-name "r$ROUNDS"
-      b=$(j .backupCrn)
-      sleep "0.$(pick 10)"
-      "$MLVAULT" cancel-backup --backup-crn "$b" >/dev/null 2>&1 ;;
+        mlv backup-workspace --workspace-crn "$ws" --backup-name "$name" ;;
+    kill|cancel) mlv_slow backup-workspace --workspace-crn "$ws" --backup-name "$name" ;;
   esac
-  [ -n "$b" ] && [ "$b" != null ] || { violation "backup-workspace answered no backup: $(head -c 300 <<<"$ERR")"; rm -f "$snap"; return; }
-  wait_for 300 backup_ended "$b" ||
-    violation "backup $b did not end within 300 s"
+  b=$(j .backupCrn) wf=$(j .workflowId)
+  [ "$RC" = 0 ] && [ -n "$b" ] && [ "$b" != null ] ||
+    { violation "backup-workspace was not accepted: $(head -c 300 <<<"$ERR")"; rm -f "$snap"; return; }
+  case $mode in
+    kill) kill_worker_soon "$wf"; "$MLVAULT" worker --recover >/dev/null 2>&1 ;;
+    cancel) sleep "0.$(pick 10)"; "$MLVAULT" cancel-backup --backup-crn "$b" >/dev/null 2>&1 ;;
+  esac
+  wait_for 300 backup_ended "$b" || violation "backup $b did not end within 300 s"
+  local status cause
+  status=$(catalog_status "$b")
+  cause=$(sql "SELECT error FROM backups WHERE crn = '$b'")
+  case $mode/$status in
+    clean/succeeded | faults/succeeded | kill/succeeded | cancel/succeeded | cancel/cancelled) ;;
+    faults/failed) grep -q "injected by MLVAULT_TEST_VAULT_FAULTS" <<<"$cause" ||
+      violation "backup $b failed for another reason than the injected faults: ${cause:0:300}" ;;
+    kill/failed) grep -q "interrupted" <<<"$cause" ||
+      violation "backup $b failed for another reason than the kill: ${cause:0:300}" ;;
+    *) violation "backup ($mode) $b ended $status: ${cause:0:300}" ;;
+  esac
   record_if_succeeded "$b" "$snap"
   say "backup ($mode) of ${ws##*:}: $(catalog_status "$b")"
 }
