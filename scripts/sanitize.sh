@@ -1,35 +1,77 @@
 #!/usr/bin/env bash
 # Builds and runs tests under the sanitizers (CI runs both; see docs/testing.md).
-#   scripts/sanitize.sh address   build-asan/: ASan+UBSan, the unit and integration tests
-#   scripts/sanitize.sh thread    build-tsan/: TSan, the concurrency tests (workflow engine,
-#                                 vault locks, runtime write gate); builds only their targets
+#   scripts/sanitize.sh address   build-asan/: ASan+UBSan over the unit-test executables, the
+#                                 vault integration tests and the fuzz replays (ASAN_TARGETS)
+#   scripts/sanitize.sh thread    build-tsan/: TSan over the concurrency tests (workflow engine,
+#                                 catalog claims, vault locks, runtime write gate, API server)
+#   SANITIZE_ALL=1 scripts/sanitize.sh address   every target and every CTest test but the shell
+#                                 end-to-end suites (slow: about the cost of two plain builds)
 # Extra arguments go to ctest (e.g. -R WriteGate). Any sanitizer report fails the test.
+# SANITIZE_TARGETS="a b ..." builds only those targets (ctest then runs what is built).
+# Suppressions of third-party false positives: scripts/sanitize/*.supp (each says why).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kind=${1:-}
 shift || true
+supp=$PWD/scripts/sanitize
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$supp/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$supp/tsan.supp}
+
+# ASan+UBSan: every gtest executable below the control plane and the fuzz replays. The control
+# plane, API and runtime tests start servers and child processes and take several times longer
+# under ASan; they run in the plain build (and under TSan for their concurrency).
+ASAN_TARGETS=(util_test crypto_test ed25519_test chunking_test sqlite_test backend_test
+  backend_conformance_test vault_format_test vault_repository_test catalog_db_test
+  catalog_control_stores_test iam_json_test iam_policy_test iam_evaluator_test
+  iam_evaluator_property_test workspace_crn_test workspace_parameters_test api_types_test
+  vault_integration_test vault_restore_hardening_test vault_state_test vault_key_file_test
+  fuzz_vault_tree_replay fuzz_vault_pack_replay fuzz_vault_index_replay fuzz_crn_replay
+  fuzz_runtime_request_replay fuzz_vault_config_replay fuzz_workspace_input_replay
+  fuzz_iam_policy_replay fuzz_vault_manifest_replay)
+TSAN_TARGETS=(control_workflow_engine_test catalog_control_stores_test vault_repository_test
+  vault_integration_test runtime_test api_server_test)
+# What ctest must not run in a partial build: executables not built, and the tests that need
+# the whole product (shell suites, the console, the S3 gateway).
+NOT_HERE='_NOT_BUILT$|^(check_layers|chaos_smoke|console_.*|control_e2e_.*|iam_e2e|rgw_.*|s3_.*|vault_cli_test)$'
+not_built_replays() {  # not_built_replays <build dir>: an ctest -E alternative for missing replays
+  local t out=""
+  for t in $(sed -n 's/^mlvault_fuzzer(\([a-z_]*\).*/\1/p' fuzz/CMakeLists.txt); do
+    [ -x "$1/fuzz/fuzz_${t}_replay" ] || out+="|^fuzz_replay_$t\$"
+  done
+  echo "$out"
+}
+
+configure() {  # configure <dir> <sanitizer>
+  [ -f "$1/build.ninja" ] ||
+    cmake -S . -B "$1" -G Ninja -DMLVAULT_SANITIZE="$2" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+}
 case $kind in
   address)
     BUILD=${ASAN_BUILD_DIR:-build-asan}
-    [ -f "$BUILD/build.ninja" ] ||
-      cmake -S . -B "$BUILD" -G Ninja -DMLVAULT_SANITIZE=address -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-    cmake --build "$BUILD" -j"$(nproc)"
-    # The shell end-to-end suites drive the same code as the integration tests through the
-    # binaries and take several times longer under ASan; they run in the plain build.
-    ctest --test-dir "$BUILD" --output-on-failure -j"$(nproc)" --timeout 900 \
-      -E '^(control_e2e_|iam_e2e|vault_cli_test)' "$@"
+    configure "$BUILD" address
+    if [ -n "${SANITIZE_ALL:-}" ]; then
+      cmake --build "$BUILD" -j"$(nproc)"
+      ctest --test-dir "$BUILD" --output-on-failure -j"$(nproc)" --timeout 900 \
+        -E '^(control_e2e_|iam_e2e|vault_cli_test)' "$@"
+    else
+      [ -z "${SANITIZE_TARGETS:-}" ] || read -ra ASAN_TARGETS <<<"$SANITIZE_TARGETS"
+      cmake --build "$BUILD" -j"$(nproc)" --target "${ASAN_TARGETS[@]}"
+      ctest --test-dir "$BUILD" --output-on-failure -j"$(nproc)" --timeout 900 \
+        -E "$NOT_HERE$(not_built_replays "$BUILD")" "$@"
+    fi
     ;;
   thread)
     BUILD=${TSAN_BUILD_DIR:-build-tsan}
-    [ -f "$BUILD/build.ninja" ] ||
-      cmake -S . -B "$BUILD" -G Ninja -DMLVAULT_SANITIZE=thread -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-    cmake --build "$BUILD" -j"$(nproc)" --target runtime_test control_workflow_engine_test \
-      vault_repository_test vault_integration_test
+    configure "$BUILD" thread
+    [ -z "${SANITIZE_TARGETS:-}" ] || read -ra TSAN_TARGETS <<<"$SANITIZE_TARGETS"
+    cmake --build "$BUILD" -j"$(nproc)" --target "${TSAN_TARGETS[@]}"
+    # RepoTest.HeartbeatRefreshesAndNoticesALostLock times a 0.1 s heartbeat: left out (it
+    # fails now and then on a loaded machine even without a sanitizer).
     ctest --test-dir "$BUILD" --output-on-failure -j"$(nproc)" --timeout 900 \
-      -R '^(WriteGate\.|EngineTest\.|RepoTest\.Locks|VaultGc\.WaitsForAConcurrent)' "$@"
+      -R '^(WriteGate\.|EngineTest\.|RepoTest\.Locks|VaultGc\.WaitsForAConcurrent|.*StoresTest\.Concurrent|ServerTest\.|NonceCache\.)' \
+      "$@"
     ;;
   *)
     echo "usage: scripts/sanitize.sh address|thread [ctest args]" >&2

@@ -439,6 +439,7 @@ util::Result<ClaimOutcome> WorkflowStore::Claim(const std::string& id, const std
                                                 TimeMicros now, int64_t lease_micros) {
   ClaimOutcome outcome = ClaimOutcome::kFinished;
   MLV_TRY(db_.Transaction([&]() -> util::Status {
+    outcome = ClaimOutcome::kFinished;  // every attempt decides afresh (see Insert)
     WorkflowRecord w = MLV_TRY(Get("", id));
     if (w.terminal()) {
       outcome = ClaimOutcome::kFinished;
@@ -489,6 +490,7 @@ util::Result<HeartbeatResult> WorkflowStore::Heartbeat(const std::string& id,
                                                        const util::ProgressSnapshot* p) {
   HeartbeatResult hr;
   MLV_TRY(db_.Transaction([&]() -> util::Status {
+    hr = {};  // every attempt decides afresh (see Insert)
     int64_t n;
     if (p) {
       n = MLV_TRY(db_.Exec(
@@ -563,6 +565,9 @@ util::Result<bool> WorkflowStore::RequestCancel(const std::string& id, const std
                                                 TimeMicros now) {
   bool ended = false;
   MLV_TRY(db_.Transaction([&]() -> util::Status {
+    // Decided afresh on every attempt: PostgreSQL re-runs the body after a serialization failure
+    // (a worker may have claimed the workflow in between: then it is only flagged).
+    ended = false;
     WorkflowRecord w = MLV_TRY(Get("", id));
     if (w.terminal())
       return util::Conflict("workflow " + id + " has already ended (" + w.status + ")");

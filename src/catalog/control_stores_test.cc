@@ -269,6 +269,38 @@ TEST_P(StoresTest, HeartbeatCancelAndTakeOver) {
   EXPECT_EQ(ws.RequestCancel(b.id, "again", 9000).error().code(), util::ErrorCode::kConflict);
 }
 
+// A cancel whose transaction is retried after a worker claimed the workflow in between: the
+// retry sees it running, so it only flags it (the first attempt's "ended" must not survive).
+TEST_P(StoresTest, CancelRetriedAfterAClaimOnlyFlagsTheRunningWorkflow) {
+  auto a = Wf("q", 100);
+  ASSERT_TRUE(WorkflowStore(*db_).Insert(a));
+  auto other = Open();
+  RacingDb racing(*db_, [&] {
+    ASSERT_EQ(*WorkflowStore(*other).Claim(a.id, "w1", 1000, kLease), ClaimOutcome::kClaimed);
+  });
+  auto ended = WorkflowStore(racing).RequestCancel(a.id, "cancelled by admin", 2000);
+  ASSERT_TRUE(ended) << ended.error().message();
+  EXPECT_EQ(racing.attempts(), 2);
+  EXPECT_FALSE(*ended);
+  auto got = *WorkflowStore(*db_).Get("", a.id);
+  EXPECT_EQ(got.status, "running");
+  EXPECT_EQ(got.lease_owner, "w1");
+  EXPECT_TRUE(got.cancel_requested);
+}
+
+// The same for a new workflow's queue place (WorkflowStore::Insert): decided on the last attempt.
+TEST_P(StoresTest, InsertRetriedAfterAnotherInsertTakesTheQueuePlaceItSeesLast) {
+  auto first = Wf("q", 100), second = Wf("q", 200);
+  auto other = Open();
+  RacingDb racing(*db_, [&] { ASSERT_TRUE(WorkflowStore(*other).Insert(first)); });
+  auto status = WorkflowStore(racing).Insert(second);
+  ASSERT_TRUE(status) << status.error().message();
+  EXPECT_EQ(racing.attempts(), 2);
+  EXPECT_EQ(*status, "queued");
+  EXPECT_EQ(WorkflowStore(*db_).Get("", first.id)->status, "pending");
+  EXPECT_EQ(WorkflowStore(*db_).Get("", second.id)->status, "queued");
+}
+
 // Several connections (as several processes would) racing for one workflow: exactly one wins,
 // and concurrent inserts into one queue each get their own place (no lost update).
 TEST_P(StoresTest, ConcurrentClaimsHaveOneWinner) {

@@ -56,7 +56,9 @@ class Db {
   virtual Result<int64_t> Exec(std::string_view sql, const std::vector<Value>& params = {}) = 0;
 
   // Runs `body` in a write transaction; commits if it returns OK, rolls back otherwise.
-  // Nested calls join the outer transaction.
+  // Nested calls join the outer transaction. `body` may run more than once (PostgreSQL runs it
+  // again after a serialization failure, which may come at COMMIT): every value it hands out
+  // must be decided inside it, afresh on each run (catalog/testing.h RacingDb tests that).
   virtual Status Transaction(const std::function<Status()>& body) = 0;
 
   // Applies the migrations not applied yet, each in its own transaction. Safe to call from

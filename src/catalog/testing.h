@@ -12,9 +12,11 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <ostream>
 #include <string>
+#include <utility>
 
 #include "catalog/db.h"
 #include "util/files.h"
@@ -88,6 +90,58 @@ class TestCatalog {
   std::string admin_;
   std::string name_;
   std::string location_;
+};
+
+// A Db whose next write transaction loses a race at COMMIT, to test that a transaction body
+// decides everything afresh on every attempt (PostgreSQL runs the body again after a
+// serialization failure, which SERIALIZABLE may report only at COMMIT, after the whole body ran).
+//
+// The next outermost Transaction is played as PostgresDb plays a failed COMMIT: the body runs to
+// its end, that attempt is rolled back, `race` runs (another connection commits a change, as the
+// transaction that won would have), and the body runs again. The same on both engines (SQLite
+// itself never re-runs a body: it takes the write lock up front). Not thread-safe (as every Db).
+class RacingDb : public Db {
+ public:
+  RacingDb(Db& inner, std::function<void()> race) : inner_(inner), race_(std::move(race)) {}
+
+  Result<std::vector<Row>> Query(std::string_view sql, const std::vector<Value>& params) override {
+    return inner_.Query(sql, params);
+  }
+  Result<int64_t> Exec(std::string_view sql, const std::vector<Value>& params) override {
+    return inner_.Exec(sql, params);
+  }
+  Status Transaction(const std::function<Status()>& body) override {
+    if (depth_ > 0 || !race_) return Counted(body);
+    bool lost = false;
+    Status first = inner_.Transaction([&]() -> Status {
+      MLV_TRY(Counted(body));
+      lost = true;
+      return util::Unavailable("could not serialize access (played by RacingDb)");
+    });
+    if (!lost) return first;  // the body itself failed: no retry, as PostgresDb
+    std::exchange(race_, nullptr)();
+    return inner_.Transaction([&] { return Counted(body); });
+  }
+  Status Migrate(const std::vector<Migration>& migrations) override {
+    return inner_.Migrate(migrations);
+  }
+  std::string Describe() const override { return inner_.Describe(); }
+
+  // How many times an outermost transaction body ran (every attempt counts).
+  int attempts() const { return attempts_; }
+
+ private:
+  Status Counted(const std::function<Status()>& body) {
+    if (++depth_ == 1) ++attempts_;
+    Status st = body();
+    --depth_;
+    return st;
+  }
+
+  Db& inner_;
+  std::function<void()> race_;
+  int depth_ = 0;
+  int attempts_ = 0;
 };
 
 }  // namespace mlvault::catalog

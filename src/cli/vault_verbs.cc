@@ -3,7 +3,9 @@
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
+#include <string_view>
 
 #include "backend/backend.h"
 #include "cli/app.h"
@@ -69,6 +71,28 @@ Result<std::unique_ptr<vault::Vault>> OpenVault(const VaultFlags& f) {
   return vault::Vault::Open(MaybeKillAfterWrites(std::move(backend)), key, OptionsFrom(f));
 }
 
+// A workspace vault of the control plane: <home>/vaults/mlv-<workspace id>, its key in
+// <home>/keys/mlv-<workspace id>.key (control/vaults.cc). The engine verbs read such a vault
+// (list, verify, restore) but do not change it: a recovery point removed or added behind the
+// catalog's back leaves the catalog saying what is no longer true. kPermissionDenied names the
+// control-plane verbs to use instead.
+util::Status RefuseCatalogVault(const VaultFlags& f, std::string_view verb) {
+  if (f.vault.find("://") != std::string::npos) return util::Ok();
+  std::error_code ec;
+  std::filesystem::path dir = std::filesystem::weakly_canonical(f.vault, ec);
+  if (ec) return util::Ok();
+  std::string name = dir.filename().string();
+  std::filesystem::path home = dir.parent_path().parent_path();
+  if (!name.starts_with("mlv-") || dir.parent_path().filename() != "vaults" ||
+      !std::filesystem::exists(home / "keys" / (name + ".key"), ec))
+    return util::Ok();
+  return util::PermissionDenied(
+      "vault " + f.vault + " belongs to the mlvault catalog in " + home.string() +
+      " (the vault of workspace " + name.substr(4) + "); `mlvault vault " + std::string(verb) +
+      "` would change it behind the catalog's back. Use the control-plane verbs instead: "
+      "backup-workspace, delete-backup (which also reclaims space), verify-backup");
+}
+
 json Labels(const std::map<std::string, std::string>& labels) {
   json j = json::object();
   for (const auto& [k, v] : labels) j[k] = v;
@@ -128,6 +152,7 @@ void RegisterVaultVerbs(Application& app, CLI::App& root) {
     AddVaultFlags(v, *f);
     v->callback([f, &app] {
       app.Emit([&]() -> Result<json> {
+        MLV_TRY(RefuseCatalogVault(*f, "init"));
         auto key = MLV_TRY(KeyFrom(*f));
         auto backend = MLV_TRY(backend::OpenBackend(f->vault, {.create = true}));
         auto vt = MLV_TRY(vault::Vault::Init(std::move(backend), key, {}, OptionsFrom(*f)));
@@ -167,6 +192,7 @@ void RegisterVaultVerbs(Application& app, CLI::App& root) {
           req.labels[l.substr(0, eq)] = l.substr(eq + 1);
         }
         if (!parent->empty()) req.parent = *parent;
+        MLV_TRY(RefuseCatalogVault(*f, "backup"));
         auto vt = MLV_TRY(OpenVault(*f));
         auto r = MLV_TRY(WithProgress(
             "backup", [&](util::ProgressSink* p) { return vt->Backup(req, p, nullptr); }));
@@ -286,6 +312,7 @@ void RegisterVaultVerbs(Application& app, CLI::App& root) {
     v->add_option("--recovery-point", *id, "Recovery point id")->required();
     v->callback([=, &app] {
       app.Emit([&]() -> Result<json> {
+        MLV_TRY(RefuseCatalogVault(*f, "delete"));
         auto vt = MLV_TRY(OpenVault(*f));
         auto info = MLV_TRY(vt->Get(*id));
         MLV_TRY(vt->Delete(info.id));
@@ -301,6 +328,7 @@ void RegisterVaultVerbs(Application& app, CLI::App& root) {
     AddVaultFlags(v, *f);
     v->callback([f, &app] {
       app.Emit([&]() -> Result<json> {
+        MLV_TRY(RefuseCatalogVault(*f, "gc"));
         auto vt = MLV_TRY(OpenVault(*f));
         auto s =
             MLV_TRY(WithProgress("gc", [&](util::ProgressSink* p) { return vt->Gc(p, nullptr); }));

@@ -41,6 +41,8 @@ util::Result<api::BackupWorkspaceResponse> Operations::BackupWorkspace(
   BackupRecord b;
   WorkflowRecord wf;
   util::Status st = env_.db->Transaction([&]() -> util::Status {
+    b = {};  // every attempt decides afresh (a PostgreSQL retry re-runs the body)
+    wf = {};
     if (!t.found()) return util::NotFound("workspace " + r.workspace_crn + " does not exist");
     // Re-read under the write lock.
     WorkspaceRecord cur = MLV_TRY(wss.Get(t.record->account_id, t.record->id));
@@ -200,6 +202,10 @@ util::Result<api::DeleteBackupResponse> Operations::DeleteBackup(const api::Dele
   std::string workflow_id;
   bool started = false;
   util::Status st = env_.db->Transaction([&]() -> util::Status {
+    // Decided afresh on every attempt: PostgreSQL re-runs the body after a serialization failure
+    // (another delete may have started in between: then its workflow is the answer).
+    workflow_id.clear();
+    started = false;
     if (!t.found()) return util::NotFound("backup " + backup_crn + " does not exist");
     BackupRecord cur = MLV_TRY(bs.Get(t.record->account_id, t.record->id));
     if (cur.status == "queued" || cur.status == "pending" || cur.status == "running")

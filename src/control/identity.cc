@@ -389,6 +389,10 @@ util::Result<AccountInit> InitAccount(catalog::Db& db, const std::string& home,
   AccountInit out;
   out.credentials_file = CredentialsPath(home);
   MLV_TRY(db.Transaction([&]() -> util::Status {
+    // Decided afresh on every attempt: PostgreSQL re-runs the body after a serialization failure
+    // (another first run may have created the account in between).
+    out = {};
+    out.credentials_file = CredentialsPath(home);
     if (auto existing = MLV_TRY(store.FirstAccount())) {
       out.created = false;
       out.account_id = existing->id;

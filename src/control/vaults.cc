@@ -2,12 +2,18 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
+#include <mutex>
+#include <random>
+#include <thread>
+
 #include "backend/backend.h"
 #include "control/workspace_keys.h"
 #include "util/bytes.h"
 #include "util/clock.h"
 #include "util/files.h"
 #include "util/random.h"
+#include "util/test_hooks.h"
 
 namespace mlvault::control {
 
@@ -20,6 +26,33 @@ std::string VaultKeyFile(const std::string& home, const std::string& workspace_i
 }
 
 namespace {
+
+// Chaos testing (util/test_hooks.h, MLVAULT_TEST_VAULT_FAULTS): writes and removals in the
+// vault fail at random, as a failing disk (EIO) or a full one (ENOSPC) would make them fail, and
+// may each be slowed down first.
+std::unique_ptr<backend::Backend> MaybeFaulty(std::unique_ptr<backend::Backend> b) {
+  auto rate = util::test_hooks::VaultFaultRate();
+  if (!rate || (rate->percent <= 0 && rate->slow_ms <= 0)) return b;
+  struct State {
+    std::mutex mu;
+    std::mt19937_64 rng;
+  };
+  auto state = std::make_shared<State>();
+  state->rng.seed(rate->seed ? rate->seed : std::random_device{}());
+  double p = rate->percent / 100;
+  long slow_ms = rate->slow_ms;
+  return backend::WithFaults(
+      std::move(b), [state, p, slow_ms](std::string_view op, std::string_view name) -> util::Status {
+        if (op != "put" && op != "remove") return util::Ok();
+        if (slow_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(slow_ms));
+        std::lock_guard lock(state->mu);
+        if (std::uniform_real_distribution<double>(0, 1)(state->rng) >= p) return util::Ok();
+        bool full = state->rng() % 2 == 0;
+        return util::IoError(std::string(op) + " " + std::string(name) + ": " +
+                             (full ? "No space left on device" : "Input/output error") +
+                             " (injected by MLVAULT_TEST_VAULT_FAULTS)");
+      });
+}
 
 // This installation remembers how far each vault's signed state had come (rollback detection).
 vault::Options WithStateCache(const std::string& home, vault::Options options) {
@@ -35,7 +68,7 @@ util::Result<std::unique_ptr<vault::Vault>> Open(const std::string& home,
   if (::stat(key.c_str(), &st) != 0)
     return util::NotFound("the key file of vault " + VaultName(workspace_id) + " is missing (" +
                           key + "); without it the vault cannot be read");
-  auto backend = MLV_TRY(backend::OpenBackend(VaultDir(home, workspace_id)));
+  auto backend = MaybeFaulty(MLV_TRY(backend::OpenBackend(VaultDir(home, workspace_id))));
   return vault::Vault::Open(std::move(backend), vault::KeySource::FromKeyFile(key),
                             WithStateCache(home, options));
 }

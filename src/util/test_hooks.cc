@@ -35,4 +35,19 @@ double LeaseSeconds(double fallback) {
   return fallback;
 }
 
+std::optional<VaultFaults> VaultFaultRate() {
+  const char* v = Get("MLVAULT_TEST_VAULT_FAULTS");
+  if (!v) return std::nullopt;
+  char* end = nullptr;
+  VaultFaults f;
+  f.percent = std::strtod(v, &end);
+  if (end && *end == ':') f.seed = std::strtoull(end + 1, &end, 10);
+  if (end && *end == ':') f.slow_ms = std::strtol(end + 1, &end, 10);
+  if (end && *end == '\0' && f.percent >= 0 && f.percent <= 100 && f.slow_ms >= 0 &&
+      f.slow_ms <= 60'000)
+    return f;
+  Log(LogLevel::kWarn, "ignoring MLVAULT_TEST_VAULT_FAULTS={} (want PERCENT[:SEED[:MS]])", v);
+  return std::nullopt;
+}
+
 }  // namespace mlvault::util::test_hooks

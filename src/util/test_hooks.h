@@ -10,6 +10,10 @@
 //                                       (tests/vault/vault_crash_test.cc)
 //   MLVAULT_WORKFLOW_LEASE_SECONDS=S    workflow lease length, 1..3600 s (tests shorten it to
 //                                       see a dead worker's lease lapse quickly)
+//   MLVAULT_TEST_VAULT_FAULTS=P[:SEED[:MS]]  each write or removal in a workspace vault fails
+//                                       with probability P percent (0..100), as EIO or ENOSPC,
+//                                       and first waits MS milliseconds (a slow disk)
+//                                       (tests/soak/chaos.sh); SEED makes the sequence repeatable
 #pragma once
 
 #include <optional>
@@ -24,5 +28,13 @@ std::optional<long long> KillAfterWrites();
 // MLVAULT_WORKFLOW_LEASE_SECONDS if set to a number in 1..3600, else `fallback` (a value out of
 // range is logged and ignored).
 double LeaseSeconds(double fallback);
+
+// MLVAULT_TEST_VAULT_FAULTS parsed, or nullopt (unset, or malformed: logged and ignored).
+struct VaultFaults {
+  double percent = 0;  // 0..100
+  unsigned long long seed = 0;  // 0: a random sequence
+  long slow_ms = 0;             // delay before each write or removal
+};
+std::optional<VaultFaults> VaultFaultRate();
 
 }  // namespace mlvault::util::test_hooks

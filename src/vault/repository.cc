@@ -11,6 +11,20 @@
 #include "vault/manifest_codec.h"
 
 namespace mlvault::vault {
+
+// Declared in vault.h; defined here, beside the manifest code that writes and reads the names
+// (so the manifest decoder links without the rest of the vault: fuzz/vault_manifest).
+const char* VolumeKindName(VolumeKind kind) {
+  return kind == VolumeKind::kBlock ? "block" : "filesystem";
+}
+
+Result<VolumeKind> ParseVolumeKind(const std::string& name) {
+  if (name == "filesystem") return VolumeKind::kFilesystem;
+  if (name == "block") return VolumeKind::kBlock;
+  return util::InvalidArgument("volume kind must be \"filesystem\" or \"block\", not \"" + name +
+                               "\"");
+}
+
 namespace {
 
 using nlohmann::json;

@@ -16,17 +16,6 @@
 
 namespace mlvault::vault {
 
-const char* VolumeKindName(VolumeKind kind) {
-  return kind == VolumeKind::kBlock ? "block" : "filesystem";
-}
-
-Result<VolumeKind> ParseVolumeKind(const std::string& name) {
-  if (name == "filesystem") return VolumeKind::kFilesystem;
-  if (name == "block") return VolumeKind::kBlock;
-  return util::InvalidArgument("volume kind must be \"filesystem\" or \"block\", not \"" + name +
-                               "\"");
-}
-
 Status WriteNewKeyFile(const std::string& path) {
   crypto::Key key = crypto::Key::Random();
   std::string text = util::ToHex(key.view()) + "\n";

@@ -75,5 +75,29 @@ expect 3 "delete again" "$M" vault delete --vault "$T/v" --key-file "$T/key" --r
 expect 0 "gc" "$M" vault gc --vault "$T/v" --key-file "$T/key"
 expect 1 "gc does not hide damage a recovery point still has" "$M" vault verify --vault "$T/v" --key-file "$T/key" --read-data
 
+# A workspace vault of the control plane (<home>/vaults/mlv-<id>, key in <home>/keys/) is read,
+# never changed, by the engine verbs: the catalog would no longer say what the vault holds.
+H=$T/home
+mkdir -p "$H/vaults" "$H/keys"
+rm -rf "$T/src/sub"  # the damaged pack above holds only blob.bin
+"$M" vault init --vault "$T/w" --key-file "$T/key" >/dev/null
+"$M" vault backup --vault "$T/w" --key-file "$T/key" --source "$T/src" > "$T/out" && WID=$(json 'd["recoveryPointId"]')
+cp -a "$T/w" "$H/vaults/mlv-ws1"
+cp "$T/key" "$H/keys/mlv-ws1.key"
+CV=$H/vaults/mlv-ws1 CK=$H/keys/mlv-ws1.key
+expect 4 "backup into a catalog's vault is refused" "$M" vault backup --vault "$CV" --key-file "$CK" --source "$T/src"
+grep -q "belongs to the mlvault catalog" "$T/err" && grep -q "delete-backup" "$T/err" &&
+  pass "the refusal names the control-plane verbs" || fail "refusal message: $(head -c 400 "$T/err")"
+expect 4 "delete in a catalog's vault is refused" "$M" vault delete --vault "$CV" --key-file "$CK" --recovery-point "$WID"
+expect 4 "gc of a catalog's vault is refused" "$M" vault gc --vault "$CV" --key-file "$CK"
+cp "$T/key" "$H/keys/mlv-ws2.key"
+expect 4 "init of a catalog's vault is refused" "$M" vault init --vault "$H/vaults/mlv-ws2" --key-file "$CK"
+expect 4 "also through another spelling of the path" "$M" vault gc --vault "$H/keys/../vaults/./mlv-ws1/" --key-file "$CK"
+[ ! -e "$H/vaults/mlv-ws2" ] && pass "nothing was created" || fail "init created $H/vaults/mlv-ws2"
+expect 0 "list of a catalog's vault" "$M" vault list --vault "$CV" --key-file "$CK"
+[ "$(json 'len(d["recoveryPoints"])')" = 1 ] && pass "it still has its one point" || fail "list: $(cat "$T/out")"
+expect 0 "verify of a catalog's vault" "$M" vault verify --vault "$CV" --key-file "$CK" --read-data
+expect 0 "restore from a catalog's vault" "$M" vault restore --vault "$CV" --key-file "$CK" --recovery-point "$WID" --target "$T/dst2"
+
 echo "cli_test: $fails failure(s)"
 [ "$fails" = 0 ]
