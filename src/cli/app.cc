@@ -229,6 +229,7 @@ void Application::RegisterVerbs(CLI::App& app) {
   RegisterVaultVerbs(*this, app);
   RegisterWorkspaceVerbs(*this, app);
   RegisterIamVerbs(*this, app);
+  RegisterPlanVerbs(*this, app);
 }
 
 int Application::Run(const std::vector<std::string>& args) {

@@ -57,17 +57,17 @@ std::string PeriodOf(const char* rule, const cctz::civil_second& c) {
 util::Status CheckRetentionRules(const RetentionRules& r) {
   auto check = [](const std::optional<int64_t>& v, const char* field) -> util::Status {
     if (v && (*v < 1 || *v > kMaxCount))
-      return util::InvalidField(std::string("retention.") + field,
+      return util::InvalidField(field,
                                 "must be between 1 and " + std::to_string(kMaxCount) + ", got " +
                                     std::to_string(*v));
     return util::Ok();
   };
   MLV_TRY(check(r.keep_last, "keepLast"));
-  MLV_TRY(check(r.hourly, "hourly"));
-  MLV_TRY(check(r.daily, "daily"));
-  MLV_TRY(check(r.weekly, "weekly"));
-  MLV_TRY(check(r.monthly, "monthly"));
-  MLV_TRY(check(r.yearly, "yearly"));
+  MLV_TRY(check(r.hourly, "keepHourly"));
+  MLV_TRY(check(r.daily, "keepDaily"));
+  MLV_TRY(check(r.weekly, "keepWeekly"));
+  MLV_TRY(check(r.monthly, "keepMonthly"));
+  MLV_TRY(check(r.yearly, "keepYearly"));
   MLV_TRY(check(r.max_age_days, "maxAgeDays"));
   return util::Ok();
 }

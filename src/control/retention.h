@@ -46,8 +46,8 @@ struct RetentionRules {
   bool has_keep_rule() const { return keep_last || hourly || daily || weekly || monthly || yearly; }
 };
 
-// OK, or kInvalidArgument naming the field (retention.keepLast, ...) of a count below 1 or
-// above 100000.
+// OK, or kInvalidArgument naming the request field (keepLast, keepHourly, ..., maxAgeDays) of a
+// count below 1 or above 100000.
 util::Status CheckRetentionRules(const RetentionRules& rules);
 
 struct RetentionCandidate {

@@ -169,8 +169,8 @@ TEST(RetentionTest, InvalidRules) {
   r.daily = 0;
   auto e = ApplyRetention(r, {}, 0, "UTC");
   ASSERT_FALSE(e);
-  EXPECT_EQ(e.error().field(), "retention.daily");
-  EXPECT_EQ(e.error().message(), "retention.daily: must be between 1 and 100000, got 0");
+  EXPECT_EQ(e.error().field(), "keepDaily");
+  EXPECT_EQ(e.error().message(), "keepDaily: must be between 1 and 100000, got 0");
   EXPECT_FALSE(ApplyRetention(RetentionRules{}, {}, 0, "Nowhere/Special"));
 }
 
