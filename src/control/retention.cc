@@ -52,6 +52,19 @@ std::string PeriodOf(const char* rule, const cctz::civil_second& c) {
   return std::to_string(c.year());
 }
 
+// "keep-last 3, daily 7": the keep rules that are set.
+std::string KeepRules(const RetentionRules& r) {
+  std::string out;
+  auto add = [&](const char* name, const std::optional<int64_t>& v) {
+    if (!v) return;
+    if (!out.empty()) out += ", ";
+    out += std::string(name) + " " + std::to_string(*v);
+  };
+  add("keep-last", r.keep_last);
+  for (const auto& p : kPeriods) add(p.rule, r.*(p.count));
+  return out;
+}
+
 }  // namespace
 
 util::Status CheckRetentionRules(const RetentionRules& r) {
@@ -138,7 +151,7 @@ util::Result<std::vector<RetentionDecision>> ApplyRetention(
                ? "younger than " + std::to_string(*rules.max_age_days) + " days"
                : std::string("the plan has no retention rules: every backup is kept")};
     } else {
-      d = {b->backup_id, false, "not-kept", "no keep rule keeps it"};
+      d = {b->backup_id, false, "not-kept", "not kept by " + KeepRules(rules)};
     }
     out.push_back(std::move(d));
   }

@@ -94,10 +94,13 @@ TEST(RetentionTest, GrandfatherFatherSon) {
                          {"2025-11-30", "keep monthly"}}));
   // 2026-01-20 also holds day, week, month and year 2026; 2025-12-31 is the year 2025's newest.
   EXPECT_EQ(d.size(), 81u);
+  EXPECT_EQ(d["2026-01-10"], "expire not-kept");
   auto full = ApplyRetention(r, b, T("2026-01-21T00:00:00Z"), "UTC");
   ASSERT_TRUE(full);
   for (const auto& x : *full)
     if (x.backup_id == "2025-11-30") EXPECT_EQ(x.reason, "the newest of 2025-11 (monthly 3)");
+    else if (x.backup_id == "2026-01-10")
+      EXPECT_EQ(x.reason, "not kept by daily 3, weekly 3, monthly 3, yearly 2");
 }
 
 TEST(RetentionTest, PeriodsAreReadInThePlansTimeZone) {
