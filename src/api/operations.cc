@@ -58,6 +58,12 @@ constexpr std::array kOperations = {
     OperationInfo{iam, "revokeEntitlement",        "revoke-entitlement",        "iam:RevokeEntitlement",        true,  false},
     OperationInfo{iam, "listEntitlements",         "list-entitlements",         "iam:ListEntitlements",         false, false},
     OperationInfo{iam, "listAuditEvents",          "list-audit-events",         "iam:ListAuditEvents",          false, false},
+    // roles that backup plans act as (docs/plans.md)
+    OperationInfo{iam, "createRole",               "create-role",               "iam:CreateRole",               true,  false},
+    OperationInfo{iam, "listRoles",                "list-roles",                "iam:ListRoles",                false, false},
+    OperationInfo{iam, "deleteRole",               "delete-role",               "iam:DeleteRole",               true,  false},
+    OperationInfo{iam, "attachRolePolicy",         "attach-role-policy",        "iam:AttachRolePolicy",         true,  false},
+    OperationInfo{iam, "detachRolePolicy",         "detach-role-policy",        "iam:DetachRolePolicy",         true,  false},
 };
 // clang-format on
 

@@ -37,7 +37,8 @@ struct BackupPlan {
   int64_t start_window_minutes = 60;
   std::vector<std::string> selection;  // workspace CRNs and "tag:key=value"
   RetentionRulesJson retention;
-  std::string owner_crn;  // whose authority the scheduled backups and expiries use
+  std::string owner_crn;  // who created the plan
+  std::optional<std::string> iam_role_crn;  // the role its runs act as (null: as the owner)
   std::string created_at;
   std::string updated_at;
   std::optional<std::string> next_run_at;    // null when the schedule has no more slots
@@ -51,6 +52,7 @@ struct CreateBackupPlanRequest {
   std::optional<int64_t> start_window_minutes;  // default 60
   std::vector<std::string> selection;           // required, not empty
   RetentionRulesJson retention;                 // flattened: keepLast, ..., maxAgeDays
+  std::string iam_role_name;  // act as this role (it must trust backup.mlvault); default: the owner
 };
 struct BackupPlanResponse {
   BackupPlan plan;
@@ -73,6 +75,7 @@ struct UpdateBackupPlanRequest {
   std::optional<int64_t> start_window_minutes;
   std::vector<std::string> selection;  // empty: unchanged
   RetentionRulesJson retention;        // 0 removes a rule
+  std::string iam_role_name;           // act as this role from now on ("-": as the owner again)
 };
 
 struct DeleteBackupPlanResponse {
@@ -166,6 +169,42 @@ struct VaultLockResponse {
 };
 struct DeleteVaultLockResponse {
   std::string workspace_crn;
+  bool deleted = true;
+};
+
+// ------------------------------------------------------------------------------ roles (iam)
+
+struct Role {
+  std::string role_crn;
+  std::string role_name;
+  std::string description;
+  RawJson trust_policy;                     // the document as stored
+  bool trusts_backup_service = false;       // a plan may act as it
+  std::vector<std::string> attached_policies;  // policy names
+  std::string created_at;
+};
+struct CreateRoleRequest {
+  std::string role_name;
+  std::string trust_policy_document;  // JSON text
+  std::string description;
+};
+struct RoleNameRequest {
+  std::string role_name;
+};
+struct RolePolicyRequest {
+  std::string role_name;
+  std::string policy_name;
+};
+struct RoleResponse {
+  Role role;
+};
+struct ListRolesRequest {};
+struct ListRolesResponse {
+  std::vector<Role> roles;
+};
+struct DeleteRoleResponse {
+  std::string role_crn;
+  std::string role_name;
   bool deleted = true;
 };
 

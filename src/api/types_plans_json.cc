@@ -67,7 +67,8 @@ util::Status DecodeInto(const json& j, CreateBackupPlanRequest* out) {
       .String("schedule", &out->schedule, true)
       .String("timeZone", &out->time_zone)
       .OptionalInt("startWindowMinutes", &out->start_window_minutes)
-      .StringList("selection", &out->selection, true);
+      .StringList("selection", &out->selection, true)
+      .String("iamRoleName", &out->iam_role_name);
   ReadRetention(r, &out->retention);
   return r.Finish();
 }
@@ -83,7 +84,8 @@ util::Status DecodeInto(const json& j, UpdateBackupPlanRequest* out) {
       .String("schedule", &out->schedule)
       .String("timeZone", &out->time_zone)
       .OptionalInt("startWindowMinutes", &out->start_window_minutes)
-      .StringList("selection", &out->selection);
+      .StringList("selection", &out->selection)
+      .String("iamRoleName", &out->iam_role_name);
   ReadRetention(r, &out->retention);
   return r.Finish();
 }
@@ -117,7 +119,45 @@ util::Status DecodeInto(const json& j, WorkspaceCrnRequest* out) {
   return r.Finish();
 }
 
+util::Status DecodeInto(const json& j, CreateRoleRequest* out) {
+  ObjectReader r(j);
+  r.String("roleName", &out->role_name, true)
+      .Document("trustPolicyDocument", &out->trust_policy_document, true)
+      .String("description", &out->description);
+  return r.Finish();
+}
+util::Status DecodeInto(const json& j, RoleNameRequest* out) {
+  ObjectReader r(j);
+  r.String("roleName", &out->role_name, true);
+  return r.Finish();
+}
+util::Status DecodeInto(const json& j, RolePolicyRequest* out) {
+  ObjectReader r(j);
+  r.String("roleName", &out->role_name, true).String("policyName", &out->policy_name, true);
+  return r.Finish();
+}
+util::Status DecodeInto(const json& j, ListRolesRequest*) { return ObjectReader(j).Finish(); }
+
 // ------------------------------------------------------------------ responses
+
+json Encode(const Role& r) {
+  return {{"roleCrn", r.role_crn},
+          {"roleName", r.role_name},
+          {"description", r.description},
+          {"trustPolicy", Raw(r.trust_policy, json::object())},
+          {"trustsBackupService", r.trusts_backup_service},
+          {"attachedPolicies", r.attached_policies},
+          {"createdAt", r.created_at}};
+}
+json Encode(const RoleResponse& r) { return {{"role", Encode(r.role)}}; }
+json Encode(const ListRolesResponse& r) {
+  json a = json::array();
+  for (const auto& x : r.roles) a.push_back(Encode(x));
+  return {{"roles", a}};
+}
+json Encode(const DeleteRoleResponse& r) {
+  return {{"roleCrn", r.role_crn}, {"roleName", r.role_name}, {"deleted", r.deleted}};
+}
 
 json Encode(const BackupPlan& p) {
   return {{"planCrn", p.plan_crn},
@@ -128,6 +168,7 @@ json Encode(const BackupPlan& p) {
           {"selection", p.selection},
           {"retention", RetentionJson(p.retention)},
           {"ownerCrn", p.owner_crn},
+          {"iamRoleCrn", Opt(p.iam_role_crn)},
           {"createdAt", p.created_at},
           {"updatedAt", p.updated_at},
           {"nextRunAt", Opt(p.next_run_at)},

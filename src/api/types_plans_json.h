@@ -17,6 +17,10 @@ util::Status DecodeInto(const json& j, LegalHoldRequest* out);
 util::Status DecodeInto(const json& j, ListLegalHoldsRequest* out);
 util::Status DecodeInto(const json& j, PutVaultLockRequest* out);
 util::Status DecodeInto(const json& j, WorkspaceCrnRequest* out);
+util::Status DecodeInto(const json& j, CreateRoleRequest* out);
+util::Status DecodeInto(const json& j, RoleNameRequest* out);
+util::Status DecodeInto(const json& j, RolePolicyRequest* out);
+util::Status DecodeInto(const json& j, ListRolesRequest* out);
 
 json Encode(const BackupPlan& p);
 json Encode(const BackupPlanResponse& r);
@@ -28,5 +32,9 @@ json Encode(const LegalHoldResponse& r);
 json Encode(const ListLegalHoldsResponse& r);
 json Encode(const VaultLockResponse& r);
 json Encode(const DeleteVaultLockResponse& r);
+json Encode(const Role& r);
+json Encode(const RoleResponse& r);
+json Encode(const ListRolesResponse& r);
+json Encode(const DeleteRoleResponse& r);
 
 }  // namespace mlvault::api

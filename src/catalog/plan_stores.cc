@@ -18,6 +18,7 @@ CREATE TABLE backup_plans (
   retention             TEXT NOT NULL,
   owner_crn             TEXT NOT NULL,
   owner_caller          TEXT NOT NULL,
+  role_crn              TEXT,
   anchor_at             INTEGER NOT NULL,
   last_slot_at          INTEGER,
   created_at            INTEGER NOT NULL,
@@ -78,6 +79,26 @@ CREATE TABLE vault_locks (
   created_at          INTEGER NOT NULL,
   updated_at          INTEGER NOT NULL
 );
+)sql"},
+          // Roles a plan acts as (docs/plans.md): a trust policy says who may use the role
+          // (the backup service backup.mlvault, named users); policies attach as to users.
+          {"0301_plan_roles", R"sql(
+CREATE TABLE iam_roles (
+  crn           TEXT PRIMARY KEY,
+  account_id    TEXT NOT NULL,
+  name          TEXT NOT NULL,
+  description   TEXT NOT NULL DEFAULT '',
+  trust_policy  TEXT NOT NULL,
+  created_by    TEXT NOT NULL,
+  created_at    INTEGER NOT NULL,
+  CONSTRAINT iam_roles_name_unique UNIQUE (account_id, name)
+);
+CREATE TABLE iam_role_policies (
+  role_crn     TEXT NOT NULL REFERENCES iam_roles (crn),
+  policy_crn   TEXT NOT NULL,
+  attached_at  INTEGER NOT NULL,
+  PRIMARY KEY (role_crn, policy_crn)
+);
 )sql"}};
 }
 
@@ -93,6 +114,7 @@ const sqlite::Table<PlanRecord> kPlans(
      Col("start_window_minutes", &PlanRecord::start_window_minutes),
      Col("selection", &PlanRecord::selection), Col("retention", &PlanRecord::retention),
      Col("owner_crn", &PlanRecord::owner_crn), Col("owner_caller", &PlanRecord::owner_caller),
+     Col("role_crn", &PlanRecord::role_crn),
      Col("anchor_at", &PlanRecord::anchor_at), Col("last_slot_at", &PlanRecord::last_slot_at),
      Col("created_at", &PlanRecord::created_at), Col("updated_at", &PlanRecord::updated_at)});
 
@@ -173,9 +195,9 @@ util::Result<std::vector<PlanRecord>> PlanStore::ListAll() {
 util::Status PlanStore::Update(const PlanRecord& p) {
   MLV_TRY(db_.Exec(
       "UPDATE backup_plans SET schedule = ?, time_zone = ?, start_window_minutes = ?, "
-      "selection = ?, retention = ?, anchor_at = ?, updated_at = ? WHERE id = ?",
-      {p.schedule, p.time_zone, p.start_window_minutes, p.selection, p.retention, p.anchor_at,
-       p.updated_at, p.id}));
+      "selection = ?, retention = ?, role_crn = ?, anchor_at = ?, updated_at = ? WHERE id = ?",
+      {p.schedule, p.time_zone, p.start_window_minutes, p.selection, p.retention,
+       p.role_crn ? Value(*p.role_crn) : Value(nullptr), p.anchor_at, p.updated_at, p.id}));
   return util::Ok();
 }
 

@@ -1,4 +1,4 @@
-// The backup plan, retention, legal hold and vault lock verbs (docs/plans.md), and
+// The backup plan, retention, legal hold, vault lock and role verbs (docs/plans.md), and
 // `mlvault scheduler`, the foreground loop that runs plans in embedded mode.
 #include <chrono>
 #include <thread>
@@ -39,7 +39,9 @@ void RegisterPlanVerbs(Application& app, CLI::App& root) {
         .String("--time-zone", "IANA time zone the cron fields are read in (default UTC)")
         .Int("--start-window-minutes", "How late a slot may start before it counts as late "
                                        "(default 60)")
-        .Strings("--selection", "Workspace CRNs and/or tag:<key>=<value>", true);
+        .Strings("--selection", "Workspace CRNs and/or tag:<key>=<value>", true)
+        .String("--iam-role-name",
+                "Act as this role (it must trust backup.mlvault; default: as you)");
     RetentionFlags(v, "");
   }
   app.AddVerb(root, ml, "listBackupPlans", "list-backup-plans", "List backup plans",
@@ -57,7 +59,8 @@ void RegisterPlanVerbs(Application& app, CLI::App& root) {
         .String("--schedule", "New schedule")
         .String("--time-zone", "New time zone")
         .Int("--start-window-minutes", "New start window")
-        .Strings("--selection", "New selection (replaces the old one)");
+        .Strings("--selection", "New selection (replaces the old one)")
+        .String("--iam-role-name", "Act as this role from now on (- : as the plan's owner)");
     RetentionFlags(v, " (0 removes the rule)");
   }
   app.AddVerb(root, ml, "deleteBackupPlan", "delete-backup-plan",
@@ -109,6 +112,44 @@ void RegisterPlanVerbs(Application& app, CLI::App& root) {
               "mlvault delete-vault-lock --workspace-crn "
               "crn:mlvault:ml:us-west-1:<account>:workspace:<uuid>")
       .String("--workspace-crn", "Workspace CRN", true);
+
+  // ---------------------------------------------------------------- roles
+  constexpr std::string_view iam = "iam";
+  {
+    Verb& v = app.AddVerb(
+        root, iam, "createRole", "create-role",
+        "Create a role: policies attach to it like to a user, and its trust policy says who may "
+        "act as it (the backup service backup.mlvault for plans, named users)",
+        "mlvault create-role --role-name backup-operator --trust-policy-document file://trust.json");
+    v.String("--role-name", "Name of the role", true)
+        .String("--trust-policy-document", "file://PATH, or the JSON document itself", true)
+        .String("--description", "What the role is for");
+    v.OnRun([&app](Verb& v) {
+      app.Emit(
+          [&]() -> util::Result<json> {
+            std::string arg = v.Value("--trust-policy-document");
+            json request = v.Request();
+            request["trustPolicyDocument"] =
+                MLV_TRY(app.ReadInput("--trust-policy-document", arg, true));
+            return v.Call(request);
+          }(),
+          &v);
+    });
+  }
+  app.AddVerb(root, iam, "listRoles", "list-roles", "List the account's roles",
+              "mlvault list-roles");
+  app.AddVerb(root, iam, "deleteRole", "delete-role",
+              "Delete a role (not while a backup plan acts as it)",
+              "mlvault delete-role --role-name backup-operator")
+      .String("--role-name", "Name of the role", true);
+  app.AddVerb(root, iam, "attachRolePolicy", "attach-role-policy", "Attach a policy to a role",
+              "mlvault attach-role-policy --role-name backup-operator --policy-name backups")
+      .String("--role-name", "Name of the role", true)
+      .String("--policy-name", "Name of the policy", true);
+  app.AddVerb(root, iam, "detachRolePolicy", "detach-role-policy", "Detach a policy from a role",
+              "mlvault detach-role-policy --role-name backup-operator --policy-name backups")
+      .String("--role-name", "Name of the role", true)
+      .String("--policy-name", "Name of the policy", true);
 
   // ---------------------------------------------------------------- the scheduler
   {

@@ -11,6 +11,7 @@
 #include "api/types_plans.h"
 #include "catalog/control_stores.h"
 #include "catalog/plan_stores.h"
+#include "control/authorizer.h"
 #include "control/retention.h"
 #include "control/schedule.h"
 #include "util/error.h"
@@ -49,6 +50,11 @@ struct PlanVerdict {
 util::Result<std::vector<PlanVerdict>> DecidePlanRetention(catalog::Db& db,
                                                            const catalog::PlanRecord& plan,
                                                            util::TimeMicros now);
+
+// Whom a plan's runs act as: its role (the role's CRN as principal, "<role>/<plan>" as name:
+// the plan is the session) when it has one, else its owner; source "scheduler". kNotFound /
+// kPermissionDenied when the role is gone or no longer trusts the backup service.
+util::Result<Caller> PlanCaller(catalog::Db& db, const catalog::PlanRecord& plan);
 
 // "<plan>-20260129T030000Z": the name of the backup a plan takes at `slot`.
 std::string ScheduledBackupName(const std::string& plan_name, util::TimeMicros slot);

@@ -7,6 +7,7 @@
 #include "control/operations.h"
 #include "control/plan_internal.h"
 #include "control/resource_authz.h"
+#include "control/roles.h"
 #include "control/responses.h"
 #include "util/random.h"
 #include "workspace/crn.h"
@@ -89,6 +90,7 @@ api::BackupPlan PlanOf(const PlanRecord& p, util::TimeMicros now) {
   out.selection = SelectionOf(p);
   out.retention = RulesJsonOf(p);
   out.owner_crn = p.owner_crn;
+  out.iam_role_crn = p.role_crn;
   out.created_at = Time(p.created_at);
   out.updated_at = Time(p.updated_at);
   if (auto s = ScheduleOf(p))
@@ -114,9 +116,47 @@ util::Result<PlanTarget> LoadPlan(catalog::Db& db, const std::string& account,
   return t;
 }
 
+// The role a plan is to act as: it exists and trusts the backup service. (The caller's
+// iam:PassRole on it is authorised by the operation.)
+util::Result<RoleRow> PlanRole(catalog::Db& db, const std::string& account,
+                               const std::string& role_name) {
+  auto role = MLV_TRY(FindRoleByName(db, account, role_name));
+  if (!role)
+    return util::InvalidField("iamRoleName", "no role named '" + role_name + "' (see list-roles)");
+  auto trust = ParseTrustPolicy(role->trust_policy);
+  if (!trust || !TrustsService(*trust, kBackupServicePrincipal))
+    return util::InvalidField(
+        "iamRoleName", "role '" + role_name +
+                           "' does not trust the backup service: its trust policy must allow "
+                           "{\"Service\": \"backup.mlvault\"} to sts:AssumeRole");
+  return *role;
+}
+
 }  // namespace
 
 // ------------------------------------------------------------------------------ shared
+
+util::Result<Caller> PlanCaller(catalog::Db& db, const PlanRecord& plan) {
+  Caller c = CallerFromJson(plan.owner_caller);
+  if (plan.role_crn) {
+    auto role = MLV_TRY(FindRoleByCrn(db, *plan.role_crn));
+    if (!role)
+      return util::NotFound("the plan's role " + *plan.role_crn +
+                            " no longer exists; give the plan a role with update-backup-plan "
+                            "--iam-role-name");
+    auto trust = ParseTrustPolicy(role->trust_policy);
+    if (!trust || !TrustsService(*trust, kBackupServicePrincipal))
+      return util::PermissionDenied("role '" + role->name +
+                                    "' no longer trusts the backup service backup.mlvault");
+    c.account_id = plan.account_id;
+    c.principal_crn = role->crn;
+    c.principal_name = role->name + "/" + plan.name;
+  }
+  c.source = "scheduler";
+  c.source_ip = "127.0.0.1";
+  c.secure_transport = true;
+  return c;
+}
 
 RetentionRules RulesOf(const PlanRecord& p) { return ToRules(RulesJsonOf(p)); }
 
@@ -266,6 +306,12 @@ util::Result<api::BackupPlanResponse> Operations::CreateBackupPlan(
   AuthzRequest req = ActionRequest("ml:CreateBackupPlan", "*");
   req.context["ml:PlanName"] = {r.plan_name};
   MLV_TRY(Authorize(req));
+  std::optional<std::string> role_crn;
+  if (!r.iam_role_name.empty()) {
+    RoleRow role = MLV_TRY(PlanRole(*env_.db, env_.caller.account_id, r.iam_role_name));
+    MLV_TRY(Authorize(ActionRequest("iam:PassRole", role.crn)));  // may hand the role to a plan
+    role_crn = role.crn;
+  }
 
   PlanRecord p;
   p.id = util::NewUuid();
@@ -279,6 +325,7 @@ util::Result<api::BackupPlanResponse> Operations::CreateBackupPlan(
   p.retention = RetentionToJson(r.retention).dump();
   p.owner_crn = env_.caller.principal_crn;
   p.owner_caller = CallerToJson(env_.caller);
+  p.role_crn = role_crn;
   p.anchor_at = p.created_at = p.updated_at = now;
   util::Status st = PlanStore(*env_.db).Insert(p);
   Audit("ml:CreateBackupPlan", st ? p.crn : "*", st, "plan " + p.name + " " + p.schedule);
@@ -320,6 +367,13 @@ util::Result<api::BackupPlanResponse> Operations::UpdateBackupPlan(
     p.schedule = MLV_TRY(Schedule::Parse(schedule, tz, now)).expression();
     p.time_zone = tz;
     p.anchor_at = now;  // the new schedule's slots begin now
+  }
+  if (r.iam_role_name == "-") {
+    p.role_crn.reset();
+  } else if (!r.iam_role_name.empty()) {
+    RoleRow role = MLV_TRY(PlanRole(*env_.db, env_.caller.account_id, r.iam_role_name));
+    MLV_TRY(Authorize(ActionRequest("iam:PassRole", role.crn)));
+    p.role_crn = role.crn;
   }
   if (r.start_window_minutes) p.start_window_minutes = *r.start_window_minutes;
   if (!r.selection.empty()) p.selection = json(r.selection).dump();

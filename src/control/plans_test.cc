@@ -8,6 +8,7 @@
 
 #include "api/types_plans_json.h"
 #include "control/plan_test_util.h"
+#include "control/roles.h"
 
 namespace mlvault::control {
 namespace {
@@ -243,6 +244,108 @@ TEST_F(PlansTest, AnOwnerWithoutPermissionGetsTheDenialInTheRun) {
   EXPECT_EQ(runs[0].status, "failed");
   ASSERT_EQ(runs[0].errors.size(), 2u);
   EXPECT_NE(runs[0].errors[0].find("ml:BackupWorkspace"), std::string::npos) << runs[0].errors[0];
+}
+
+}  // namespace
+}  // namespace mlvault::control
+
+namespace mlvault::control {
+namespace {
+
+constexpr char kTrustBackup[] = R"({"Version":"2012-10-17","Statement":[
+    {"Effect":"Allow","Principal":{"Service":"backup.mlvault"},"Action":"sts:AssumeRole"}]})";
+constexpr char kBackupPolicy[] = R"({"Version":"2012-10-17","Statement":[
+    {"Effect":"Allow","Action":["ml:BackupWorkspace","ml:DeleteBackup"],"Resource":"*"}]})";
+
+class PlanRolesTest : public PlansTest {
+ protected:
+  void MakeRole(const std::string& name, const std::string& trust, bool with_policy) {
+    auto r = ops_->CreateRole(admin_, {name, trust, "for plans"});
+    ASSERT_TRUE(r) << r.error().ToString();
+    if (!with_policy) return;
+    if (!IamStore(*db_).FindPolicyByName(admin_.account_id, "backups").value_or(std::nullopt))
+      ASSERT_TRUE(ops_->CreatePolicy(admin_, "backups", kBackupPolicy, ""));
+    ASSERT_TRUE(ops_->AttachRolePolicy(admin_, {name, "backups"}));
+  }
+};
+
+TEST_F(PlanRolesTest, TrustPoliciesAreChecked) {
+  auto bad = ops_->CreateRole(admin_, {"r", R"({"Version":"2012-10-17","Statement":[
+      {"Effect":"Allow","Principal":{"Service":"backup.example"},"Action":"sts:AssumeRole"}]})",
+                                       ""});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().field(), "trustPolicyDocument");
+  EXPECT_EQ(bad.error().message(),
+            "trustPolicyDocument: Statement[0].Principal.Service: unknown service "
+            "\"backup.example\" (known: backup.mlvault)");
+  auto no_action = ops_->CreateRole(
+      admin_, {"r", R"({"Statement":{"Effect":"Allow","Principal":{"User":"alice"}}})", ""});
+  ASSERT_FALSE(no_action);
+  EXPECT_EQ(no_action.error().message(),
+            "trustPolicyDocument: Statement[0].Action: must be (or contain) sts:AssumeRole");
+  auto t = ParseTrustPolicy(R"({"Statement":[
+      {"Effect":"Allow","Principal":{"Service":"backup.mlvault","User":["alice","bob"]},"Action":"sts:AssumeRole"},
+      {"Effect":"Deny","Principal":{"User":"bob"},"Action":"sts:AssumeRole"}]})");
+  ASSERT_TRUE(t) << t.error().ToString();
+  EXPECT_TRUE(TrustsService(*t, kBackupServicePrincipal));
+  EXPECT_TRUE(TrustsUser(*t, "alice", ""));
+  EXPECT_FALSE(TrustsUser(*t, "bob", ""));  // the Deny wins
+  EXPECT_FALSE(TrustsUser(*t, "carol", ""));
+}
+
+TEST_F(PlanRolesTest, APlanActsAsItsRole) {
+  MakeRole("backup-operator", kTrustBackup, true);
+  MakeRole("users-only", R"({"Statement":{"Effect":"Allow","Principal":{"User":"alice"},"Action":"sts:AssumeRole"}})",
+           true);
+  auto req = Nightly();
+  req.iam_role_name = "users-only";
+  auto refused = OpsAs(admin_).CreateBackupPlan(req);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().field(), "iamRoleName");
+  EXPECT_NE(refused.error().message().find("does not trust the backup service"), std::string::npos);
+
+  req.iam_role_name = "backup-operator";
+  auto plan = OpsAs(admin_).CreateBackupPlan(req);
+  ASSERT_TRUE(plan) << plan.error().ToString();
+  auto role = FindRoleByName(*db_, admin_.account_id, "backup-operator");
+  ASSERT_TRUE(role && *role);
+  EXPECT_EQ(plan->plan.iam_role_crn, (*role)->crn);
+
+  auto runs = Tick("2026-01-11T02:00:00Z");
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].status, "succeeded") << DescribeRun(runs[0]);
+  auto b = catalog::BackupStore(*db_).ListByWorkspace(admin_.account_id, prod1_.id);
+  ASSERT_TRUE(b && b->size() == 1u);
+  EXPECT_EQ((*b)[0].creator_crn, (*role)->crn);
+  auto audited = db_->Query(
+      "SELECT COUNT(*) FROM audit_events WHERE action = 'ml:BackupWorkspace' AND "
+      "principal_name = 'backup-operator/nightly' AND source = 'scheduler'");
+  ASSERT_TRUE(audited);
+  EXPECT_EQ((*audited)[0].Int(0), 2);
+
+  // The role in use cannot be deleted; without its policy the next run fails, naming the denial.
+  EXPECT_EQ(ops_->DeleteRole(admin_, "backup-operator").error().code(),
+            util::ErrorCode::kConflict);
+  ASSERT_TRUE(ops_->DetachRolePolicy(admin_, {"backup-operator", "backups"}));
+  runs = Tick("2026-01-12T02:00:00Z");
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].status, "failed");
+  ASSERT_FALSE(runs[0].errors.empty());
+  EXPECT_NE(runs[0].errors[0].find("is not allowed to perform ml:BackupWorkspace"),
+            std::string::npos)
+      << runs[0].errors[0];
+}
+
+TEST_F(PlanRolesTest, HandingARoleToAPlanNeedsPassRole) {
+  MakeRole("backup-operator", kTrustBackup, true);
+  Caller planner = UserWith(admin_, "planner", R"({"Version":"2012-10-17","Statement":[
+      {"Effect":"Allow","Action":"ml:CreateBackupPlan","Resource":"*"}]})");
+  auto req = Nightly();
+  req.iam_role_name = "backup-operator";
+  auto denied = OpsAs(planner).CreateBackupPlan(req);
+  ASSERT_FALSE(denied);
+  EXPECT_EQ(denied.error().code(), util::ErrorCode::kPermissionDenied);
+  EXPECT_NE(denied.error().message().find("iam:PassRole"), std::string::npos);
 }
 
 }  // namespace

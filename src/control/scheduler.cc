@@ -69,15 +69,22 @@ util::Result<PlanRunReport> Scheduler::RunClaimed(const PlanRecord& plan, PlanRu
   report.slot_at = run.slot_at;
   report.missed_slots = run.missed_slots;
 
-  // The plan acts with its owner's authority; the audit log says it came from the scheduler.
+  // The plan acts as its role (or its owner); the audit log says it came from the scheduler.
+  auto caller = PlanCaller(*env_.db, plan);
+  if (!caller) {
+    run.status = "failed";
+    run.finished_at = env_.clock->Now();
+    run.errors = json::array({caller.error().message()}).dump();
+    MLV_TRY(catalog::PlanRunStore(*env_.db).Finish(run));
+    report.status = run.status;
+    report.errors.push_back(caller.error().message());
+    return report;
+  }
   OperationsEnv oe;
   oe.home = env_.home;
   oe.db = env_.db;
   oe.authorizer = env_.authorizer;
-  oe.caller = CallerFromJson(plan.owner_caller);
-  oe.caller.source = "scheduler";
-  oe.caller.source_ip = "127.0.0.1";
-  oe.caller.secure_transport = true;
+  oe.caller = *caller;
   oe.clock = env_.clock;
   oe.provider = env_.provider;
   oe.engine = env_.engine;

@@ -72,6 +72,13 @@ constexpr std::array kActions = {
     ActionInfo{"iam:RevokeEntitlement", "revoke-entitlement", "account", true, false},
     ActionInfo{"iam:ListEntitlements", "list-entitlements", "account", false, false},
     ActionInfo{"iam:ListAuditEvents", "list-audit-events", "account", false, false},
+    // Roles that backup plans act as (docs/plans.md).
+    ActionInfo{"iam:CreateRole", "create-role", "*", true, false},
+    ActionInfo{"iam:ListRoles", "list-roles", "*", false, false},
+    ActionInfo{"iam:DeleteRole", "delete-role", "role", true, false},
+    ActionInfo{"iam:AttachRolePolicy", "attach-role-policy", "role", true, false},
+    ActionInfo{"iam:DetachRolePolicy", "detach-role-policy", "role", true, false},
+    ActionInfo{"iam:PassRole", "create-backup-plan --iam-role-name", "role", false, false},
 };
 
 constexpr std::array<std::string_view, 2> kServices = {"ml", "iam"};

@@ -90,3 +90,22 @@ expect 0 "update-backup-plan" update-backup-plan --plan-name hourly --keep-last 
 check "the rule changed" test "$(j .plan.retention.keepDaily) $(j .plan.retention.keepLast)" = "7 null"
 expect 0 "delete-backup-plan" delete-backup-plan --plan-name hourly
 check "its backups stay" backup_is "$B2" succeeded
+
+echo "-- roles"
+TRUST=$(mktemp)
+echo '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"backup.mlvault"},"Action":"sts:AssumeRole"}]}' >"$TRUST"
+expect 2 "a malformed trust policy is refused, naming the place" create-role --role-name r --trust-policy-document '{"Statement":{"Effect":"Allow","Principal":{"Service":"x"},"Action":"sts:AssumeRole"}}'
+check "  ... " err_has "Statement[0].Principal.Service: unknown service"
+expect 0 "create-role" create-role --role-name backup-operator --trust-policy-document "file://$TRUST"
+check "it trusts the backup service" test "$(j .role.trustsBackupService)" = true
+expect 0 "create-role (users only)" create-role --role-name people --trust-policy-document '{"Statement":{"Effect":"Allow","Principal":{"User":"admin"},"Action":"sts:AssumeRole"}}'
+expect 2 "a plan cannot act as a role that does not trust the backup service" create-backup-plan --plan-name r --schedule "rate(1 day)" --selection "$WS" --iam-role-name people
+expect 0 "a plan acting as a role" create-backup-plan --plan-name r --schedule "rate(1 day)" --selection "$WS" --iam-role-name backup-operator
+check "it names the role" test "$(j .plan.iamRoleCrn)" != null
+expect 5 "delete-role while a plan uses it" delete-role --role-name backup-operator
+expect 0 "update-backup-plan back to the owner" update-backup-plan --plan-name r --iam-role-name -
+check "  ... no role" test "$(j .plan.iamRoleCrn)" = null
+expect 0 "delete-role" delete-role --role-name backup-operator
+expect 0 "list-roles" list-roles
+check "one role left" test "$(j '.roles | length')" = 1
+rm -f "$TRUST"
