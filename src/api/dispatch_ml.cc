@@ -55,6 +55,7 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
       {"deleteBackupPlan", Plain<PlanNameRequest>(&O::DeleteBackupPlan)},
       {"listBackupPlanRuns", Plain<PlanNameRequest>(&O::ListBackupPlanRuns)},
       {"previewRetention", Plain<PlanNameRequest>(&O::PreviewRetention)},
+      {"getProtectionReport", Plain<GetProtectionReportRequest>(&O::GetProtectionReport)},
       {"putLegalHold", Plain<PutLegalHoldRequest>(&O::PutLegalHold)},
       {"releaseLegalHold", Plain<LegalHoldRequest>(&O::ReleaseLegalHold)},
       {"listLegalHolds", Plain<ListLegalHoldsRequest>(&O::ListLegalHolds)},

@@ -32,6 +32,7 @@ constexpr std::array kOperations = {
     OperationInfo{ml,  "deleteBackupPlan",         "delete-backup-plan",        "ml:DeleteBackupPlan",          true,  false},
     OperationInfo{ml,  "listBackupPlanRuns",       "list-backup-plan-runs",     "ml:ListBackupPlanRuns",        false, false},
     OperationInfo{ml,  "previewRetention",         "preview-retention",         "ml:PreviewRetention",          false, false},
+    OperationInfo{ml,  "getProtectionReport",      "get-protection-report",     "ml:GetProtectionReport",       false, false},
     OperationInfo{ml,  "putLegalHold",             "put-legal-hold",            "ml:PutLegalHold",              true,  false},
     OperationInfo{ml,  "releaseLegalHold",         "release-legal-hold",        "ml:ReleaseLegalHold",          true,  false},
     OperationInfo{ml,  "listLegalHolds",           "list-legal-holds",          "ml:ListLegalHolds",            false, false},

@@ -172,6 +172,30 @@ struct DeleteVaultLockResponse {
   bool deleted = true;
 };
 
+// ------------------------------------------------------------------------------ protection report
+
+struct ProtectedWorkspace {
+  std::string workspace_crn;
+  std::string workspace_name;
+  std::string environment_name;
+  std::vector<std::string> plans;  // the plans whose selection covers it
+  std::optional<std::string> last_succeeded_backup_crn;  // null: none
+  std::optional<std::string> last_succeeded_backup_at;
+  std::optional<int64_t> last_succeeded_backup_age_seconds;
+  // The tightest objective of its plans: the gap between the plan's slots around now plus its
+  // start window. null without a plan.
+  std::optional<int64_t> recovery_point_objective_seconds;
+  std::optional<bool> meets_objective;  // null without a plan
+  std::optional<std::string> last_drill_result;  // null: restore drills are not built yet
+  int64_t legal_holds = 0;
+  std::optional<std::string> vault_lock_mode;  // null: no lock
+};
+struct GetProtectionReportRequest {};
+struct GetProtectionReportResponse {
+  std::string generated_at;
+  std::vector<ProtectedWorkspace> workspaces;
+};
+
 // ------------------------------------------------------------------------------ roles (iam)
 
 struct Role {

@@ -137,8 +137,30 @@ util::Status DecodeInto(const json& j, RolePolicyRequest* out) {
   return r.Finish();
 }
 util::Status DecodeInto(const json& j, ListRolesRequest*) { return ObjectReader(j).Finish(); }
+util::Status DecodeInto(const json& j, GetProtectionReportRequest*) {
+  return ObjectReader(j).Finish();
+}
 
 // ------------------------------------------------------------------ responses
+
+json Encode(const GetProtectionReportResponse& r) {
+  auto num = [](const std::optional<int64_t>& v) { return v ? json(*v) : json(nullptr); };
+  json a = json::array();
+  for (const auto& w : r.workspaces)
+    a.push_back({{"workspaceCrn", w.workspace_crn},
+                 {"workspaceName", w.workspace_name},
+                 {"environmentName", w.environment_name},
+                 {"plans", w.plans},
+                 {"lastSucceededBackupCrn", Opt(w.last_succeeded_backup_crn)},
+                 {"lastSucceededBackupAt", Opt(w.last_succeeded_backup_at)},
+                 {"lastSucceededBackupAgeSeconds", num(w.last_succeeded_backup_age_seconds)},
+                 {"recoveryPointObjectiveSeconds", num(w.recovery_point_objective_seconds)},
+                 {"meetsObjective", w.meets_objective ? json(*w.meets_objective) : json(nullptr)},
+                 {"lastDrillResult", Opt(w.last_drill_result)},
+                 {"legalHolds", w.legal_holds},
+                 {"vaultLockMode", Opt(w.vault_lock_mode)}});
+  return {{"generatedAt", r.generated_at}, {"workspaces", a}};
+}
 
 json Encode(const Role& r) {
   return {{"roleCrn", r.role_crn},

@@ -21,6 +21,7 @@ util::Status DecodeInto(const json& j, CreateRoleRequest* out);
 util::Status DecodeInto(const json& j, RoleNameRequest* out);
 util::Status DecodeInto(const json& j, RolePolicyRequest* out);
 util::Status DecodeInto(const json& j, ListRolesRequest* out);
+util::Status DecodeInto(const json& j, GetProtectionReportRequest* out);
 
 json Encode(const BackupPlan& p);
 json Encode(const BackupPlanResponse& r);
@@ -32,6 +33,7 @@ json Encode(const LegalHoldResponse& r);
 json Encode(const ListLegalHoldsResponse& r);
 json Encode(const VaultLockResponse& r);
 json Encode(const DeleteVaultLockResponse& r);
+json Encode(const GetProtectionReportResponse& r);
 json Encode(const Role& r);
 json Encode(const RoleResponse& r);
 json Encode(const ListRolesResponse& r);

@@ -76,6 +76,11 @@ void RegisterPlanVerbs(Application& app, CLI::App& root) {
               "mlvault preview-retention --plan-name nightly --output table")
       .String("--plan-name", "Plan name", true);
 
+  app.AddVerb(root, ml, "getProtectionReport", "get-protection-report",
+              "Every workspace: its plans, last succeeded backup and its age, and whether that "
+              "meets the plans' recovery point objective",
+              "mlvault get-protection-report --output table");
+
   // ---------------------------------------------------------------- legal holds
   app.AddVerb(root, ml, "putLegalHold", "put-legal-hold",
               "Hold a backup: nobody and no plan can delete it until the hold is released",

@@ -101,6 +101,10 @@ class Operations {
   util::Result<api::DeleteBackupPlanResponse> DeleteBackupPlan(const api::PlanNameRequest& r);
   util::Result<api::ListBackupPlanRunsResponse> ListBackupPlanRuns(const api::PlanNameRequest& r);
   util::Result<api::PreviewRetentionResponse> PreviewRetention(const api::PlanNameRequest& r);
+  // Every live workspace: its plans, last succeeded backup and age, and whether that meets the
+  // tightest recovery point objective of its plans.
+  util::Result<api::GetProtectionReportResponse> GetProtectionReport(
+      const api::GetProtectionReportRequest& r);
   // Deletes a backup for a plan's retention: delete-backup (authorised as ml:DeleteBackup, held
   // and locked backups refused) whose workflow and audit record say `expired_by` (the plan and
   // the rule). Never waits.

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 
 #include "api/types_plans_json.h"
 #include "control/plan_test_util.h"
@@ -346,6 +347,36 @@ TEST_F(PlanRolesTest, HandingARoleToAPlanNeedsPassRole) {
   ASSERT_FALSE(denied);
   EXPECT_EQ(denied.error().code(), util::ErrorCode::kPermissionDenied);
   EXPECT_NE(denied.error().message().find("iam:PassRole"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mlvault::control
+
+namespace mlvault::control {
+namespace {
+
+TEST_F(PlansTest, ProtectionReport) {
+  ASSERT_TRUE(OpsAs(admin_).CreateBackupPlan(Nightly()));  // covers prod1 and prod2
+  clock_.Set(T("2026-01-12T12:00:00Z"));
+  auto recent = AddBackup(prod1_, "recent", T("2026-01-12T02:00:00Z"));
+  AddBackup(prod2_, "old", T("2026-01-10T02:00:00Z"));
+  ASSERT_TRUE(OpsAs(admin_).PutLegalHold({recent.crn, "keep"}));
+  auto r = OpsAs(admin_).GetProtectionReport({});
+  ASSERT_TRUE(r) << r.error().ToString();
+  ASSERT_EQ(r->workspaces.size(), 3u);
+  std::map<std::string, api::ProtectedWorkspace> by;
+  for (const auto& w : r->workspaces) by[w.workspace_name] = w;
+  // Daily at 03:00 Berlin, 60 minutes of start window: 25 hours.
+  EXPECT_EQ(by["prod1"].recovery_point_objective_seconds, 25 * 3600);
+  EXPECT_EQ(by["prod1"].plans, std::vector<std::string>{"nightly"});
+  EXPECT_EQ(by["prod1"].last_succeeded_backup_crn, recent.crn);
+  EXPECT_EQ(by["prod1"].last_succeeded_backup_age_seconds, 10 * 3600);
+  EXPECT_EQ(by["prod1"].meets_objective, true);
+  EXPECT_EQ(by["prod1"].legal_holds, 1);
+  EXPECT_EQ(by["prod2"].meets_objective, false);  // 58 hours old
+  EXPECT_TRUE(by["dev1"].plans.empty());
+  EXPECT_FALSE(by["dev1"].meets_objective.has_value());
+  EXPECT_FALSE(by["dev1"].last_succeeded_backup_crn.has_value());
 }
 
 }  // namespace

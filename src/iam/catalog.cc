@@ -33,6 +33,7 @@ constexpr std::array kActions = {
     ActionInfo{"ml:DeleteBackupPlan", "delete-backup-plan", "backup_plan", true, true},
     ActionInfo{"ml:ListBackupPlanRuns", "list-backup-plan-runs", "backup_plan", false, true},
     ActionInfo{"ml:PreviewRetention", "preview-retention", "backup_plan", false, true},
+    ActionInfo{"ml:GetProtectionReport", "get-protection-report", "*", false, true},
     ActionInfo{"ml:PutLegalHold", "put-legal-hold", "backup", true, true},
     ActionInfo{"ml:ReleaseLegalHold", "release-legal-hold", "backup", true, true},
     ActionInfo{"ml:ListLegalHolds", "list-legal-holds", "*", false, true},
