@@ -12,6 +12,8 @@ PKGS=(
   # libraries
   libssl-dev libzstd-dev libfmt-dev nlohmann-json3-dev libcli11-dev
   libsqlite3-dev sqlite3 libcpp-httplib-dev libcurl4-openssl-dev
+  # backup plan schedules: IANA time zones (the OS tzdata, read through CCTZ)
+  libcctz-dev tzdata
   # web console: node 18+ (bookworm has 18.20) and npm to build it
   nodejs
   # the PostgreSQL catalog (libpq) and the throw-away server its tests start

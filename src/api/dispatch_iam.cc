@@ -4,6 +4,7 @@
 #include <map>
 
 #include "api/dispatch_internal.h"
+#include "api/types_plans_json.h"
 #include "control/identity.h"
 
 namespace mlvault::api::internal {
@@ -41,6 +42,36 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
          MLV_TRY(Decode<GetCallerIdentityRequest>(body));
          return Encode(GetCallerIdentityResponse{c.caller.account_id, c.caller.principal_name,
                                                  c.caller.principal_crn});
+       }},
+      // roles that backup plans act as (docs/plans.md)
+      {"createRole",
+       [](ControlContext& c, const json& body) {
+         return Typed<CreateRoleRequest>(body, [&](const CreateRoleRequest& r) {
+           return As<RoleResponse>(c.iam->CreateRole(c.caller, r));
+         });
+       }},
+      {"listRoles",
+       [](ControlContext& c, const json& body) {
+         return Typed<ListRolesRequest>(body, [&](const ListRolesRequest&) {
+           return As<ListRolesResponse>(c.iam->ListRoles(c.caller));
+         });
+       }},
+      {"deleteRole",
+       [](ControlContext& c, const json& body) {
+         return Typed<RoleNameRequest>(
+             body, [&](const RoleNameRequest& r) { return c.iam->DeleteRole(c.caller, r.role_name); });
+       }},
+      {"attachRolePolicy",
+       [](ControlContext& c, const json& body) {
+         return Typed<RolePolicyRequest>(body, [&](const RolePolicyRequest& r) {
+           return As<RoleResponse>(c.iam->AttachRolePolicy(c.caller, r));
+         });
+       }},
+      {"detachRolePolicy",
+       [](ControlContext& c, const json& body) {
+         return Typed<RolePolicyRequest>(body, [&](const RolePolicyRequest& r) {
+           return As<RoleResponse>(c.iam->DetachRolePolicy(c.caller, r));
+         });
        }},
       {"createUser",
        [](ControlContext& c, const json& body) {

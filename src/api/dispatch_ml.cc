@@ -3,6 +3,7 @@
 #include <map>
 
 #include "api/dispatch_internal.h"
+#include "api/types_plans_json.h"
 
 namespace mlvault::api::internal {
 namespace {
@@ -46,6 +47,21 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
        }},
       {"restoreWorkspace", Waited<RestoreWorkspaceRequest>(&O::RestoreWorkspace)},
       {"describeWorkflow", Plain<DescribeWorkflowRequest>(&O::DescribeWorkflow)},
+      // backup plans, retention, legal holds and vault locks (docs/plans.md)
+      {"createBackupPlan", Plain<CreateBackupPlanRequest>(&O::CreateBackupPlan)},
+      {"listBackupPlans", Plain<ListBackupPlansRequest>(&O::ListBackupPlans)},
+      {"describeBackupPlan", Plain<PlanNameRequest>(&O::DescribeBackupPlan)},
+      {"updateBackupPlan", Plain<UpdateBackupPlanRequest>(&O::UpdateBackupPlan)},
+      {"deleteBackupPlan", Plain<PlanNameRequest>(&O::DeleteBackupPlan)},
+      {"listBackupPlanRuns", Plain<PlanNameRequest>(&O::ListBackupPlanRuns)},
+      {"previewRetention", Plain<PlanNameRequest>(&O::PreviewRetention)},
+      {"getProtectionReport", Plain<GetProtectionReportRequest>(&O::GetProtectionReport)},
+      {"putLegalHold", Plain<PutLegalHoldRequest>(&O::PutLegalHold)},
+      {"releaseLegalHold", Plain<LegalHoldRequest>(&O::ReleaseLegalHold)},
+      {"listLegalHolds", Plain<ListLegalHoldsRequest>(&O::ListLegalHolds)},
+      {"putVaultLock", Plain<PutVaultLockRequest>(&O::PutVaultLock)},
+      {"describeVaultLock", Plain<WorkspaceCrnRequest>(&O::DescribeVaultLock)},
+      {"deleteVaultLock", Plain<WorkspaceCrnRequest>(&O::DeleteVaultLock)},
   };
   return handlers;
 }

@@ -24,6 +24,21 @@ constexpr std::array kOperations = {
     OperationInfo{ml,  "verifyBackup",             "verify-backup",             "ml:VerifyBackup",              false, false},
     OperationInfo{ml,  "restoreWorkspace",         "restore-workspace",         "ml:RestoreWorkspace",          true,  true},
     OperationInfo{ml,  "describeWorkflow",         "describe-workflow",         "ml:DescribeWorkflow",          false, false},
+    // backup plans, retention, legal holds and vault locks (docs/plans.md)
+    OperationInfo{ml,  "createBackupPlan",         "create-backup-plan",        "ml:CreateBackupPlan",          true,  false},
+    OperationInfo{ml,  "listBackupPlans",          "list-backup-plans",         "ml:ListBackupPlans",           false, false},
+    OperationInfo{ml,  "describeBackupPlan",       "describe-backup-plan",      "ml:DescribeBackupPlan",        false, false},
+    OperationInfo{ml,  "updateBackupPlan",         "update-backup-plan",        "ml:UpdateBackupPlan",          true,  false},
+    OperationInfo{ml,  "deleteBackupPlan",         "delete-backup-plan",        "ml:DeleteBackupPlan",          true,  false},
+    OperationInfo{ml,  "listBackupPlanRuns",       "list-backup-plan-runs",     "ml:ListBackupPlanRuns",        false, false},
+    OperationInfo{ml,  "previewRetention",         "preview-retention",         "ml:PreviewRetention",          false, false},
+    OperationInfo{ml,  "getProtectionReport",      "get-protection-report",     "ml:GetProtectionReport",       false, false},
+    OperationInfo{ml,  "putLegalHold",             "put-legal-hold",            "ml:PutLegalHold",              true,  false},
+    OperationInfo{ml,  "releaseLegalHold",         "release-legal-hold",        "ml:ReleaseLegalHold",          true,  false},
+    OperationInfo{ml,  "listLegalHolds",           "list-legal-holds",          "ml:ListLegalHolds",            false, false},
+    OperationInfo{ml,  "putVaultLock",             "put-vault-lock",            "ml:PutVaultLock",              true,  false},
+    OperationInfo{ml,  "describeVaultLock",        "describe-vault-lock",       "ml:DescribeVaultLock",         false, false},
+    OperationInfo{ml,  "deleteVaultLock",          "delete-vault-lock",         "ml:DeleteVaultLock",           true,  false},
     OperationInfo{env, "createEnvironment",        "create-environment",        "ml:CreateEnvironment",         true,  false},
     OperationInfo{env, "listEnvironments",         "list-environments",         "ml:ListEnvironments",          false, false},
     OperationInfo{iam, "init",                     "init",                      "",                             true,  false, true},
@@ -44,6 +59,12 @@ constexpr std::array kOperations = {
     OperationInfo{iam, "revokeEntitlement",        "revoke-entitlement",        "iam:RevokeEntitlement",        true,  false},
     OperationInfo{iam, "listEntitlements",         "list-entitlements",         "iam:ListEntitlements",         false, false},
     OperationInfo{iam, "listAuditEvents",          "list-audit-events",         "iam:ListAuditEvents",          false, false},
+    // roles that backup plans act as (docs/plans.md)
+    OperationInfo{iam, "createRole",               "create-role",               "iam:CreateRole",               true,  false},
+    OperationInfo{iam, "listRoles",                "list-roles",                "iam:ListRoles",                false, false},
+    OperationInfo{iam, "deleteRole",               "delete-role",               "iam:DeleteRole",               true,  false},
+    OperationInfo{iam, "attachRolePolicy",         "attach-role-policy",        "iam:AttachRolePolicy",         true,  false},
+    OperationInfo{iam, "detachRolePolicy",         "detach-role-policy",        "iam:DetachRolePolicy",         true,  false},
 };
 // clang-format on
 

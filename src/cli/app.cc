@@ -271,6 +271,7 @@ void Application::RegisterVerbs(CLI::App& app) {
   RegisterWorkspaceVerbs(*this, app);
   RegisterIamVerbs(*this, app);
   RegisterServerVerbs(*this, app);
+  RegisterPlanVerbs(*this, app);
 }
 
 int Application::Run(const std::vector<std::string>& args) {

@@ -157,5 +157,6 @@ void RegisterWorkspaceVerbs(Application& app, CLI::App& root);
 void RegisterIamVerbs(Application& app, CLI::App& root);
 void RegisterVaultVerbs(Application& app, CLI::App& root);
 void RegisterServerVerbs(Application& app, CLI::App& root);
+void RegisterPlanVerbs(Application& app, CLI::App& root);  // plan_verbs.cc
 
 }  // namespace mlvault::cli

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "catalog/plan_stores.h"
 #include "control/handlers.h"
 #include "control/operations.h"
 #include "control/resource_authz.h"
@@ -194,10 +195,21 @@ util::Result<api::DescribeWorkspaceBackupResponse> Operations::DescribeWorkspace
 
 util::Result<api::DeleteBackupResponse> Operations::DeleteBackup(const api::DeleteBackupRequest& r,
                                                                  const Wait& wait) {
-  const std::string& backup_crn = r.backup_crn;
+  return StartDelete(r.backup_crn, wait, "");
+}
+
+util::Result<api::DeleteBackupResponse> Operations::StartDelete(const std::string& backup_crn,
+                                                                const Wait& wait,
+                                                                const std::string& expired_by) {
   auto t = MLV_TRY(LoadBackupTarget(*env_.db, env_.caller.account_id, "ml:DeleteBackup",
                                     "backupCrn", backup_crn));
   MLV_TRY(Authorize(t.request));
+  // Legal holds and vault locks (docs/plans.md); checked again under the write lock below.
+  if (t.found()) {
+    util::Status protect = CheckDeletable(*t.record, t.request);
+    if (!protect) Audit("ml:DeleteBackup", backup_crn, protect, expired_by);
+    MLV_TRY(protect);
+  }
   BackupStore bs(*env_.db);
   std::string workflow_id;
   bool started = false;
@@ -224,6 +236,10 @@ util::Result<api::DeleteBackupResponse> Operations::DeleteBackup(const api::Dele
                               w.resource_crn + " (workflow " + w.id +
                               "); delete it after the restore ends");
     }
+    if (auto hold = MLV_TRY(catalog::LegalHoldStore(*env_.db).Active(cur.id)))
+      return util::Conflict("backup " + backup_crn + " is under a legal hold (" + hold->reason +
+                            "); release it first with: mlvault release-legal-hold --backup-crn " +
+                            backup_crn);
     if (cur.status == "deleting" && cur.delete_workflow_id) {
       workflow_id = *cur.delete_workflow_id;  // already on its way: the same answer again
       return util::Ok();
@@ -236,7 +252,9 @@ util::Result<api::DeleteBackupResponse> Operations::DeleteBackup(const api::Dele
     wf.queue_key = VaultGcQueue(cur.workspace_id);
     wf.resource_crn = cur.crn;
     wf.caller = CallerToJson(env_.caller);
-    wf.input = json{{"backupId", cur.id}}.dump();
+    json input = {{"backupId", cur.id}};
+    if (!expired_by.empty()) input["expiredBy"] = expired_by;
+    wf.input = input.dump();
     wf.max_attempts = 3;
     wf.created_at = wf.updated_at = now;
     MLV_TRY(WorkflowStore(*env_.db).Insert(wf));
@@ -245,7 +263,9 @@ util::Result<api::DeleteBackupResponse> Operations::DeleteBackup(const api::Dele
     started = true;
     return util::Ok();
   });
-  Audit("ml:DeleteBackup", backup_crn, st, st ? "delete workflow " + workflow_id : "");
+  std::string detail = st ? "delete workflow " + workflow_id : "";
+  if (!expired_by.empty()) detail += (detail.empty() ? "" : "; ") + std::string("expired by ") + expired_by;
+  Audit("ml:DeleteBackup", backup_crn, st, detail);
   MLV_TRY(st);
   if (started) {
     auto done = MLV_TRY(Launch(workflow_id, wait));

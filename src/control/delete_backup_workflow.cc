@@ -23,6 +23,18 @@ using nlohmann::json;
 
 namespace {
 
+// A retention expiry says which plan and rule expired the backup (docs/plans.md).
+std::string ExpiredBy(const WorkflowRecord& wf) {
+  json in = json::parse(wf.input, nullptr, false);
+  return in.is_object() && in.contains("expiredBy") && in["expiredBy"].is_string()
+             ? in["expiredBy"].get<std::string>()
+             : std::string();
+}
+json WithExpiry(const WorkflowRecord& wf, json out) {
+  if (std::string by = ExpiredBy(wf); !by.empty()) out["expiredBy"] = by;
+  return out;
+}
+
 // ============================================================================ delete backup
 
 class DeleteBackupHandler : public WorkflowHandler {
@@ -41,7 +53,7 @@ class DeleteBackupHandler : public WorkflowHandler {
       if (v.error().code() != util::ErrorCode::kNotFound || !points.empty())
         return std::unexpected(v.error());
       ctx.Warn("the workspace's vault does not exist; there was nothing to remove");
-      return json{{"backupCrn", b.crn}}.dump();
+      return WithExpiry(wf, json{{"backupCrn", b.crn}}).dump();
     }
     ctx.SetPhase("removing recovery points");
     for (const auto& rp : points) {
@@ -63,7 +75,7 @@ class DeleteBackupHandler : public WorkflowHandler {
                    {"chunksRemoved", g->chunks_removed},
                    {"bytesFreed", g->bytes_freed},
                    {"leftoversRemoved", g->leftovers_removed}};
-        return json{{"backupCrn", b.crn}, {"gc", gc}}.dump();
+        return WithExpiry(wf, json{{"backupCrn", b.crn}, {"gc", gc}}).dump();
       }
       if (g.error().code() != util::ErrorCode::kConflict)
         return std::unexpected(g.error().WithContext("vault GC"));
@@ -74,7 +86,7 @@ class DeleteBackupHandler : public WorkflowHandler {
             "stayed busy for " +
             std::to_string(static_cast<int>(kMaxGcWaitSeconds)) + " s (" + g.error().message() +
             "); the next delete reclaims it");
-        return json{{"backupCrn", b.crn}, {"gc", nullptr}}.dump();
+        return WithExpiry(wf, json{{"backupCrn", b.crn}, {"gc", nullptr}}).dump();
       }
       ctx.SetPhase("reclaiming space (waiting for a running backup)");
       SleepOrCancel(0.5, ctx.cancel());
@@ -98,7 +110,8 @@ class DeleteBackupHandler : public WorkflowHandler {
 
   void AfterEnd(catalog::Db& db, const WorkflowRecord& wf) override {
     (void)db;
-    AuditEnd(env_, wf, "ml:DeleteBackup", wf.resource_crn);
+    std::string by = ExpiredBy(wf);
+    AuditEnd(env_, wf, "ml:DeleteBackup", wf.resource_crn, by.empty() ? "" : "expired by " + by);
   }
 
  private:

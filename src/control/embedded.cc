@@ -4,8 +4,10 @@
 #include <filesystem>
 
 #include "catalog/control_schema.h"
+#include "catalog/plan_stores.h"
 #include "control/iam_authorizer.h"
 #include "control/identity.h"
+#include "control/scheduler.h"
 #include "control/workspace_keys.h"
 #include "util/files.h"
 #include "util/log.h"
@@ -15,6 +17,7 @@ namespace mlvault::control {
 std::vector<catalog::Migration> AllMigrations() {
   std::vector<catalog::Migration> all = catalog::ControlMigrations();
   for (auto& m : IamMigrations()) all.push_back(std::move(m));
+  for (auto& m : catalog::PlanMigrations()) all.push_back(std::move(m));  // backup plans
   return all;
 }
 
@@ -70,6 +73,19 @@ util::Result<std::unique_ptr<Embedded>> Embedded::Open(const EmbeddedOptions& op
   e->ops_ = std::make_unique<Operations>(std::move(oe));
   e->iam_ = std::make_unique<IamOperations>(*e->db_, *e->authorizer_, util::Clock::System());
   return e;
+}
+
+util::Result<std::vector<std::string>> Embedded::RunSchedulerStep(util::TimeMicros now) {
+  SchedulerEnv se;
+  se.home = home_;
+  se.db = db_.get();
+  se.authorizer = authorizer_.get();
+  se.provider = provider_.get();
+  se.engine = engine_.get();
+  Scheduler scheduler(se);
+  std::vector<std::string> out;
+  for (const auto& r : MLV_TRY(scheduler.RunDue(now))) out.push_back(DescribeRun(r));
+  return out;
 }
 
 }  // namespace mlvault::control

@@ -53,6 +53,9 @@ class Embedded {
   Operations& ops() { return *ops_; }
   IamOperations& iam() { return *iam_; }
   workspace::Provider& provider() { return *provider_; }
+  // One step of the backup plan scheduler at `now` (control/scheduler.h): claims the due slots,
+  // starts their backups and expiries (in worker processes). One line per run it claimed.
+  util::Result<std::vector<std::string>> RunSchedulerStep(util::TimeMicros now);
 
  private:
   Embedded() = default;

@@ -143,7 +143,7 @@ util::Result<workspace::Health> WaitHealthy(const workspace::RuntimeClient& rc, 
 }
 
 void AuditEnd(const HandlerEnv& env, const WorkflowRecord& wf, const std::string& action,
-              const std::string& resource) {
+              const std::string& resource, const std::string& extra_detail) {
   if (!env.authorizer) return;
   util::Status outcome = util::Ok();
   if (wf.status != "succeeded") {
@@ -152,7 +152,8 @@ void AuditEnd(const HandlerEnv& env, const WorkflowRecord& wf, const std::string
         std::unexpected(util::Error(code, wf.error_message.empty() ? wf.status : wf.error_message));
   }
   env.authorizer->Audit(CallerFromJson(wf.caller), action, resource, outcome,
-                        "workflow " + wf.id + " (" + wf.kind + ") ended " + wf.status);
+                        "workflow " + wf.id + " (" + wf.kind + ") ended " + wf.status +
+                            (extra_detail.empty() ? "" : "; " + extra_detail));
 }
 
 // Deletes every recovery point of the vault labelled with this backup id (leftovers of an

@@ -32,7 +32,7 @@ util::Result<workspace::Health> WaitHealthy(const workspace::RuntimeClient& rc, 
                                             const util::CancelToken* cancel);
 // The audit record of a workflow's end, as its caller.
 void AuditEnd(const HandlerEnv& env, const catalog::WorkflowRecord& wf, const std::string& action,
-              const std::string& resource);
+              const std::string& resource, const std::string& extra_detail = "");
 // Deletes every recovery point of the vault labelled with this backup id (leftovers of an
 // attempt that did not finish), except `keep`. Returns problems as warnings.
 std::vector<std::string> DropLeftovers(vault::Vault& v, const std::string& backup_id,

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "control/iam_store.h"
+#include "control/roles.h"
 #include "iam/catalog.h"
 #include "iam/evaluator.h"
 #include "iam/pattern.h"
@@ -80,7 +81,10 @@ class IamAuthorizer : public Authorizer {
     context["mlvault:EpochTime"] = {std::to_string(now / 1'000'000)};
 
     std::vector<iam::NamedPolicy> policies;
-    for (const auto& row : MLV_TRY(store.PoliciesOfUser(caller.principal_crn))) {
+    // A role (a backup plan acting as one: docs/plans.md) has its own attached policies.
+    auto rows = IsRoleCrn(caller.principal_crn) ? MLV_TRY(PoliciesOfRole(db_, caller.principal_crn))
+                                                : MLV_TRY(store.PoliciesOfUser(caller.principal_crn));
+    for (const auto& row : rows) {
       auto parsed = iam::ParsePolicy(row.document);
       if (!parsed)
         return util::Internal("stored policy '" + row.name +

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "api/iam_types.h"
+#include "api/types_plans.h"
 #include "catalog/db.h"
 #include "control/authorizer.h"
 #include "control/iam_authorizer.h"
@@ -90,6 +91,16 @@ class IamOperations {
 
   // iam:ListAuditEvents on the account CRN; filter.account_id is set to the caller's.
   util::Result<std::vector<AuditEvent>> ListAuditEvents(const Caller& caller, AuditFilter filter);
+
+  // --- roles (role_ops.cc; control/roles.h, docs/plans.md). iam:CreateRole / iam:ListRoles on
+  // "*", iam:DeleteRole / iam:AttachRolePolicy / iam:DetachRolePolicy on the role (on "*" for a
+  // name that does not exist). The trust policy is parsed whole first (kInvalidArgument naming
+  // the place); a role used by a backup plan cannot be deleted (kConflict).
+  util::Result<api::Role> CreateRole(const Caller& caller, const api::CreateRoleRequest& r);
+  util::Result<std::vector<api::Role>> ListRoles(const Caller& caller);
+  util::Result<api::DeleteRoleResponse> DeleteRole(const Caller& caller, std::string_view name);
+  util::Result<api::Role> AttachRolePolicy(const Caller& caller, const api::RolePolicyRequest& r);
+  util::Result<api::Role> DetachRolePolicy(const Caller& caller, const api::RolePolicyRequest& r);
 
  private:
   // Finds the user `user` names and authorises `action` on it -- on "*" when there is no such

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "api/ml_types.h"
+#include "api/types_plans.h"
 #include "catalog/db.h"
 #include "control/authorizer.h"
 #include "control/workflow_engine.h"
@@ -92,10 +93,43 @@ class Operations {
   util::Result<api::DescribeWorkflowResponse> DescribeWorkflow(
       const api::DescribeWorkflowRequest& request);
 
+  // --- backup plans and retention (plan_ops.cc; docs/plans.md)
+  util::Result<api::BackupPlanResponse> CreateBackupPlan(const api::CreateBackupPlanRequest& r);
+  util::Result<api::ListBackupPlansResponse> ListBackupPlans(const api::ListBackupPlansRequest& r);
+  util::Result<api::BackupPlanResponse> DescribeBackupPlan(const api::PlanNameRequest& r);
+  util::Result<api::BackupPlanResponse> UpdateBackupPlan(const api::UpdateBackupPlanRequest& r);
+  util::Result<api::DeleteBackupPlanResponse> DeleteBackupPlan(const api::PlanNameRequest& r);
+  util::Result<api::ListBackupPlanRunsResponse> ListBackupPlanRuns(const api::PlanNameRequest& r);
+  util::Result<api::PreviewRetentionResponse> PreviewRetention(const api::PlanNameRequest& r);
+  // Every live workspace: its plans, last succeeded backup and age, and whether that meets the
+  // tightest recovery point objective of its plans.
+  util::Result<api::GetProtectionReportResponse> GetProtectionReport(
+      const api::GetProtectionReportRequest& r);
+  // Deletes a backup for a plan's retention: delete-backup (authorised as ml:DeleteBackup, held
+  // and locked backups refused) whose workflow and audit record say `expired_by` (the plan and
+  // the rule). Never waits.
+  util::Result<api::DeleteBackupResponse> ExpireBackup(const std::string& backup_crn,
+                                                       const std::string& expired_by);
+
+  // --- legal holds and vault locks (protection_ops.cc; docs/plans.md)
+  util::Result<api::LegalHoldResponse> PutLegalHold(const api::PutLegalHoldRequest& r);
+  util::Result<api::LegalHoldResponse> ReleaseLegalHold(const api::LegalHoldRequest& r);
+  util::Result<api::ListLegalHoldsResponse> ListLegalHolds(const api::ListLegalHoldsRequest& r);
+  util::Result<api::VaultLockResponse> PutVaultLock(const api::PutVaultLockRequest& r);
+  util::Result<api::VaultLockResponse> DescribeVaultLock(const api::WorkspaceCrnRequest& r);
+  util::Result<api::DeleteVaultLockResponse> DeleteVaultLock(const api::WorkspaceCrnRequest& r);
+
  private:
   // Starts (spawn) or runs (wait) a workflow; returns its record after a waited run.
   util::Result<std::optional<catalog::WorkflowRecord>> Launch(const std::string& workflow_id,
                                                               const Wait& wait);
+  // delete-backup with an optional retention reason (backup_ops.cc).
+  util::Result<api::DeleteBackupResponse> StartDelete(const std::string& backup_crn,
+                                                      const Wait& wait,
+                                                      const std::string& expired_by);
+  // Refuses the deletion of a held backup or one a vault lock keeps (governance: unless the
+  // caller may ml:BypassVaultLock). Called before the deletion's transaction (protection_ops.cc).
+  util::Status CheckDeletable(const catalog::BackupRecord& b, const AuthzRequest& delete_request);
   void Audit(std::string_view action, std::string_view resource, const util::Status& outcome,
              std::string_view detail = {});
   util::Status Authorize(const AuthzRequest& request);

@@ -25,6 +25,23 @@ constexpr std::array kActions = {
     ActionInfo{"ml:CancelBackup", "cancel-backup", "backup", true, true},
     ActionInfo{"ml:RestoreWorkspace", "restore-workspace", "backup, environment", true, true},
     ActionInfo{"ml:VerifyBackup", "verify-backup", "backup", false, true},
+    // Backup plans, retention, legal holds and vault locks (docs/plans.md).
+    ActionInfo{"ml:CreateBackupPlan", "create-backup-plan", "backup_plan", true, true},
+    ActionInfo{"ml:ListBackupPlans", "list-backup-plans", "*", false, true},
+    ActionInfo{"ml:DescribeBackupPlan", "describe-backup-plan", "backup_plan", false, true},
+    ActionInfo{"ml:UpdateBackupPlan", "update-backup-plan", "backup_plan", true, true},
+    ActionInfo{"ml:DeleteBackupPlan", "delete-backup-plan", "backup_plan", true, true},
+    ActionInfo{"ml:ListBackupPlanRuns", "list-backup-plan-runs", "backup_plan", false, true},
+    ActionInfo{"ml:PreviewRetention", "preview-retention", "backup_plan", false, true},
+    ActionInfo{"ml:GetProtectionReport", "get-protection-report", "*", false, true},
+    ActionInfo{"ml:PutLegalHold", "put-legal-hold", "backup", true, true},
+    ActionInfo{"ml:ReleaseLegalHold", "release-legal-hold", "backup", true, true},
+    ActionInfo{"ml:ListLegalHolds", "list-legal-holds", "*", false, true},
+    ActionInfo{"ml:PutVaultLock", "put-vault-lock", "workspace", true, true},
+    ActionInfo{"ml:DescribeVaultLock", "describe-vault-lock", "workspace", false, true},
+    ActionInfo{"ml:DeleteVaultLock", "delete-vault-lock", "workspace", true, true},
+    ActionInfo{"ml:BypassVaultLock", "delete-backup (of a backup a governance lock keeps)",
+               "backup", true, true},
     // Workspaces, environments, workflows.
     ActionInfo{"ml:CreateWorkspace", "create-workspace", "environment", true, false},
     ActionInfo{"ml:ListWorkspaces", "list-workspaces", "*", false, false},
@@ -56,6 +73,13 @@ constexpr std::array kActions = {
     ActionInfo{"iam:RevokeEntitlement", "revoke-entitlement", "account", true, false},
     ActionInfo{"iam:ListEntitlements", "list-entitlements", "account", false, false},
     ActionInfo{"iam:ListAuditEvents", "list-audit-events", "account", false, false},
+    // Roles that backup plans act as (docs/plans.md).
+    ActionInfo{"iam:CreateRole", "create-role", "*", true, false},
+    ActionInfo{"iam:ListRoles", "list-roles", "*", false, false},
+    ActionInfo{"iam:DeleteRole", "delete-role", "role", true, false},
+    ActionInfo{"iam:AttachRolePolicy", "attach-role-policy", "role", true, false},
+    ActionInfo{"iam:DetachRolePolicy", "detach-role-policy", "role", true, false},
+    ActionInfo{"iam:PassRole", "create-backup-plan --iam-role-name", "role", false, false},
 };
 
 constexpr std::array<std::string_view, 2> kServices = {"ml", "iam"};
@@ -76,6 +100,7 @@ constexpr std::array kConditionKeys = {
     ConditionKeyInfo{"ml:WorkspaceName", "String", "name of the target workspace"},
     ConditionKeyInfo{"ml:WorkspaceCrn", "Crn", "CRN of the target workspace"},
     ConditionKeyInfo{"ml:BackupName", "String", "name of the target backup"},
+    ConditionKeyInfo{"ml:PlanName", "String", "name of the target backup plan"},
     ConditionKeyInfo{"ml:ResourceTag/", "String",
                      "tag <key> of the target workspace (ml:ResourceTag/<key>)"},
     ConditionKeyInfo{"ml:RequestTag/", "String",

@@ -13,9 +13,10 @@ struct TypeInfo {
   std::string_view service;
 };
 // Every resource type mlvault names, with the service that owns it. New types are added here.
-constexpr std::array<TypeInfo, 9> kTypes = {{
+constexpr std::array<TypeInfo, 10> kTypes = {{
     {"workspace", "ml"},
     {"workspace_backup", "ml"},
+    {"backup_plan", "ml"},
     {"workflow", "ml"},
     {"user", "iam"},
     {"policy", "iam"},

@@ -20,6 +20,7 @@ inline constexpr std::string_view kDefaultRegion = "us-west-1";
 // Resource types in use (service in parentheses).
 inline constexpr std::string_view kWorkspaceType = "workspace";      // (ml)
 inline constexpr std::string_view kBackupType = "workspace_backup";  // (ml)
+inline constexpr std::string_view kBackupPlanType = "backup_plan";   // (ml)
 inline constexpr std::string_view kUserType = "user";                // (iam)
 inline constexpr std::string_view kEnvironmentType = "environment";  // (environments)
 

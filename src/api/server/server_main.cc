@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <thread>
 
@@ -17,6 +18,7 @@
 #include "control/iam_ops.h"
 #include "control/identity.h"
 #include "control/operations.h"
+#include "control/scheduler.h"
 #include "util/log.h"
 #include "workspace/provider.h"
 
@@ -186,6 +188,24 @@ int RunServer(const ServerCommandOptions& o, std::ostream& out, std::ostream& er
   out << "mlvault server listening on " << (server.tls() ? "https" : "http") << "://" << so.host
       << ":" << server.port() << (so.console_dir.empty() ? "" : " (console at /)") << std::endl;
 
+  // Backup plans (docs/plans.md): one scheduler step every 30 s on its own catalog connection;
+  // servers sharing a catalog run each slot once, and the pool runs the backups it starts.
+  std::atomic<bool> scheduler_stop{false};
+  std::thread scheduler_thread([&scheduler_stop, home] {
+    auto t = MakeThreadControl(home);
+    if (!t) return util::Log(util::LogLevel::kError, "scheduler: {}", t.error().message());
+    control::SchedulerEnv se{home, (*t)->db.get(), (*t)->authz.get(), &util::Clock::System(),
+                             (*t)->provider.get(), (*t)->engine.get(), ""};
+    while (!scheduler_stop.load()) {
+      if (auto runs = control::SchedulerTick(se); !runs)
+        util::Log(util::LogLevel::kWarn, "scheduler step failed: {}", runs.error().message());
+      else
+        for (const auto& r : *runs) util::Log(util::LogLevel::kInfo, "{}", control::DescribeRun(r));
+      for (int i = 0; i < 300 && !scheduler_stop.load(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+
   std::thread signal_thread([&] {
     int sig = 0;
     sigwait(&signals, &sig);
@@ -194,6 +214,8 @@ int RunServer(const ServerCommandOptions& o, std::ostream& out, std::ostream& er
   });
   server.Serve();                                        // returns after Stop()
   pthread_kill(signal_thread.native_handle(), SIGTERM);  // if it stopped for another reason
+  scheduler_stop = true;
+  scheduler_thread.join();
   int left = pool.Drain(std::chrono::milliseconds(static_cast<int64_t>(o.drain_seconds * 1000)));
   signal_thread.join();
   if (left > 0) {

@@ -1,0 +1,42 @@
+// The JSON mapping of api/types_plans.h (backup plans, retention, legal holds, vault locks):
+// strict request decoding (api/json_mapping.h's rules: the error names the field) and the
+// response documents the CLI prints. Include only from .cc files of api/, control/ and cli/.
+#pragma once
+
+#include "api/json_mapping.h"
+#include "api/types_plans.h"
+
+namespace mlvault::api {
+
+util::Status DecodeInto(const json& j, CreateBackupPlanRequest* out);
+util::Status DecodeInto(const json& j, ListBackupPlansRequest* out);
+util::Status DecodeInto(const json& j, PlanNameRequest* out);
+util::Status DecodeInto(const json& j, UpdateBackupPlanRequest* out);
+util::Status DecodeInto(const json& j, PutLegalHoldRequest* out);
+util::Status DecodeInto(const json& j, LegalHoldRequest* out);
+util::Status DecodeInto(const json& j, ListLegalHoldsRequest* out);
+util::Status DecodeInto(const json& j, PutVaultLockRequest* out);
+util::Status DecodeInto(const json& j, WorkspaceCrnRequest* out);
+util::Status DecodeInto(const json& j, CreateRoleRequest* out);
+util::Status DecodeInto(const json& j, RoleNameRequest* out);
+util::Status DecodeInto(const json& j, RolePolicyRequest* out);
+util::Status DecodeInto(const json& j, ListRolesRequest* out);
+util::Status DecodeInto(const json& j, GetProtectionReportRequest* out);
+
+json Encode(const BackupPlan& p);
+json Encode(const BackupPlanResponse& r);
+json Encode(const ListBackupPlansResponse& r);
+json Encode(const DeleteBackupPlanResponse& r);
+json Encode(const ListBackupPlanRunsResponse& r);
+json Encode(const PreviewRetentionResponse& r);
+json Encode(const LegalHoldResponse& r);
+json Encode(const ListLegalHoldsResponse& r);
+json Encode(const VaultLockResponse& r);
+json Encode(const DeleteVaultLockResponse& r);
+json Encode(const GetProtectionReportResponse& r);
+json Encode(const Role& r);
+json Encode(const RoleResponse& r);
+json Encode(const ListRolesResponse& r);
+json Encode(const DeleteRoleResponse& r);
+
+}  // namespace mlvault::api

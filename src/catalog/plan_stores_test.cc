@@ -1,0 +1,149 @@
+#include "catalog/plan_stores.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "catalog/control_schema.h"
+#include "catalog/testing.h"
+#include "util/random.h"
+
+namespace mlvault::catalog {
+namespace {
+
+// Every test runs on both engines (see catalog/testing.h).
+class PlanStoresTest : public ::testing::TestWithParam<Engine> {
+ protected:
+  void SetUp() override {
+    catalog_.Create(GetParam());
+    if (IsSkipped() || HasFatalFailure()) return;
+    db_ = catalog_.Open();
+    auto all = ControlMigrations();
+    for (auto& m : PlanMigrations()) all.push_back(m);
+    ASSERT_TRUE(db_->Migrate(all));
+  }
+  void TearDown() override { db_.reset(); }
+
+  PlanRecord Plan(const std::string& name) {
+    PlanRecord p;
+    p.id = util::NewUuid();
+    p.account_id = "acct";
+    p.crn = "crn:" + p.id;
+    p.name = name;
+    p.schedule = "cron(0 3 * * ? *)";
+    p.time_zone = "Europe/Berlin";
+    p.selection = R"(["tag:env=prod"])";
+    p.retention = R"({"keepLast":3})";
+    p.owner_crn = "crn:user";
+    p.owner_caller = "{}";
+    p.anchor_at = p.created_at = p.updated_at = 100;
+    return p;
+  }
+
+  TestCatalog catalog_;
+  std::unique_ptr<Db> db_;
+};
+
+TEST_P(PlanStoresTest, PlansRoundTripAndNamesAreUnique) {
+  PlanStore plans(*db_);
+  PlanRecord p = Plan("nightly");
+  ASSERT_TRUE(plans.Insert(p));
+  auto dup = plans.Insert(Plan("nightly"));
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().code(), util::ErrorCode::kConflict);
+  EXPECT_EQ(dup.error().message(), "a backup plan named \"nightly\" exists already");
+  auto got = plans.GetByName("acct", "nightly");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->schedule, p.schedule);
+  EXPECT_EQ(got->selection, p.selection);
+  EXPECT_FALSE(got->last_slot_at);
+  EXPECT_EQ(plans.GetByName("other", "nightly").error().code(), util::ErrorCode::kNotFound);
+
+  ASSERT_TRUE(plans.AdvanceCursor(p.id, 500));
+  ASSERT_TRUE(plans.AdvanceCursor(p.id, 400));  // never back
+  EXPECT_EQ(plans.GetByName("acct", "nightly")->last_slot_at, 500);
+
+  p.schedule = "rate(6 hours)";
+  p.updated_at = 200;
+  ASSERT_TRUE(plans.Update(p));
+  EXPECT_EQ(plans.GetByName("acct", "nightly")->schedule, "rate(6 hours)");
+  EXPECT_EQ(plans.List("acct")->size(), 1u);
+  ASSERT_TRUE(plans.Delete(p.id));
+  EXPECT_TRUE(plans.ListAll()->empty());
+}
+
+TEST_P(PlanStoresTest, ASlotIsClaimedExactlyOnceByConcurrentSchedulers) {
+  PlanRecord p = Plan("hourly");
+  ASSERT_TRUE(PlanStore(*db_).Insert(p));
+  constexpr int kSchedulers = 6;
+  std::atomic<int> won{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kSchedulers; ++i)
+    threads.emplace_back([&, i] {
+      auto db = catalog_.Open();
+      PlanRunRecord run;
+      run.id = util::NewUuid();
+      run.plan_id = p.id;
+      run.account_id = "acct";
+      run.slot_at = 3600;
+      run.claimed_by = "scheduler-" + std::to_string(i);
+      run.started_at = 3601;
+      auto claimed = PlanRunStore(*db).Claim(run);
+      if (!claimed) ++failed;
+      else if (*claimed) ++won;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(won.load(), 1);
+  auto runs = PlanRunStore(*db_).List(p.id);
+  ASSERT_TRUE(runs);
+  ASSERT_EQ(runs->size(), 1u);
+  PlanRunRecord r = runs->front();
+  r.status = "succeeded";
+  r.finished_at = 4000;
+  r.backups = R"([{"backupName":"x"}])";
+  ASSERT_TRUE(PlanRunStore(*db_).Finish(r));
+  EXPECT_EQ(PlanRunStore(*db_).List(p.id)->front().status, "succeeded");
+  EXPECT_EQ(PlanRunStore(*db_).List(p.id)->front().backups, r.backups);
+}
+
+TEST_P(PlanStoresTest, LegalHoldsAndVaultLocks) {
+  LegalHoldStore holds(*db_);
+  LegalHoldRecord h{util::NewUuid(), "acct", "b1", "crn:b1", "case 7", "crn:user", 10, {}, {}};
+  ASSERT_TRUE(holds.Put(h));
+  h.id = util::NewUuid();
+  auto again = holds.Put(h);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code(), util::ErrorCode::kConflict);
+  EXPECT_EQ(holds.Active("b1")->value().reason, "case 7");
+  auto released = holds.Release("b1", "crn:admin", 20);
+  ASSERT_TRUE(released);
+  EXPECT_EQ(released->released_at, 20);
+  EXPECT_FALSE(holds.Active("b1")->has_value());
+  EXPECT_EQ(holds.Release("b1", "x", 30).error().code(), util::ErrorCode::kNotFound);
+  ASSERT_TRUE(holds.Put(h));  // held again after the release
+  EXPECT_EQ(holds.List("acct", false)->size(), 1u);
+  EXPECT_EQ(holds.List("acct", true)->size(), 2u);
+
+  VaultLockStore locks(*db_);
+  VaultLockRecord l{"w1", "acct", "crn:w1", "governance", 7, std::nullopt, std::nullopt,
+                    "crn:user", 1, 1};
+  ASSERT_TRUE(locks.Put(l));
+  l.mode = "compliance";
+  l.changeable_until = 99;
+  ASSERT_TRUE(locks.Put(l));
+  auto got = locks.Get("w1");
+  ASSERT_TRUE(got && *got);
+  EXPECT_EQ((*got)->mode, "compliance");
+  EXPECT_EQ((*got)->changeable_until, 99);
+  ASSERT_TRUE(locks.Delete("w1"));
+  EXPECT_FALSE(locks.Get("w1")->has_value());
+}
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, PlanStoresTest, ::testing::Values(Engine::kSqlite), EngineName);
+INSTANTIATE_TEST_SUITE_P(Postgres, PlanStoresTest, ::testing::Values(Engine::kPostgres),
+                         EngineName);
+
+}  // namespace
+}  // namespace mlvault::catalog

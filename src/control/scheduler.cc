@@ -1,0 +1,178 @@
+#include "control/scheduler.h"
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "catalog/plan_stores.h"
+#include "control/handlers.h"
+#include "control/operations.h"
+#include "control/plan_internal.h"
+#include "control/responses.h"
+#include "util/log.h"
+#include "util/random.h"
+#include "workspace/crn.h"
+
+namespace mlvault::control {
+
+using catalog::PlanRecord;
+using catalog::PlanRunRecord;
+using nlohmann::json;
+
+namespace {
+
+constexpr int64_t kMicrosPerMinute = 60'000'000;
+constexpr int64_t kMaxMissedCount = 10000;  // counting missed slots stops here
+
+std::string DefaultName() {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return std::string(host) + "/" + std::to_string(::getpid());
+}
+
+}  // namespace
+
+util::Result<std::vector<PlanRunReport>> Scheduler::RunDue(util::TimeMicros now) {
+  std::vector<PlanRunReport> out;
+  for (const auto& plan : MLV_TRY(catalog::PlanStore(*env_.db).ListAll())) {
+    auto schedule = ScheduleOf(plan);
+    if (!schedule) {
+      util::Log(util::LogLevel::kWarn, "backup plan {}: {}", plan.name, schedule.error().message());
+      continue;
+    }
+    util::TimeMicros not_before = NotBefore(plan);
+    auto slot = schedule->LatestAtOrBefore(now, not_before);
+    if (!slot) continue;
+    PlanRunRecord run;
+    run.id = util::NewUuid();
+    run.plan_id = plan.id;
+    run.account_id = plan.account_id;
+    run.slot_at = *slot;
+    run.claimed_by = env_.name.empty() ? DefaultName() : env_.name;
+    run.started_at = now;
+    run.late = now > *slot + plan.start_window_minutes * kMicrosPerMinute;
+    for (auto t = schedule->NextAfter(not_before - 1); t && *t < *slot; t = schedule->NextAfter(*t))
+      if (++run.missed_slots >= kMaxMissedCount) break;
+    // Exactly one scheduler gets the slot (the unique (plan, slot) row).
+    if (!MLV_TRY(catalog::PlanRunStore(*env_.db).Claim(run))) continue;
+    MLV_TRY(catalog::PlanStore(*env_.db).AdvanceCursor(plan.id, *slot));
+    out.push_back(MLV_TRY(RunClaimed(plan, run, now)));
+  }
+  return out;
+}
+
+util::Result<PlanRunReport> Scheduler::RunClaimed(const PlanRecord& plan, PlanRunRecord run,
+                                                  util::TimeMicros now) {
+  PlanRunReport report;
+  report.plan_name = plan.name;
+  report.run_id = run.id;
+  report.slot_at = run.slot_at;
+  report.missed_slots = run.missed_slots;
+
+  // The plan acts as its role (or its owner); the audit log says it came from the scheduler.
+  auto caller = PlanCaller(*env_.db, plan);
+  if (!caller) {
+    run.status = "failed";
+    run.finished_at = env_.clock->Now();
+    run.errors = json::array({caller.error().message()}).dump();
+    MLV_TRY(catalog::PlanRunStore(*env_.db).Finish(run));
+    report.status = run.status;
+    report.errors.push_back(caller.error().message());
+    return report;
+  }
+  OperationsEnv oe;
+  oe.home = env_.home;
+  oe.db = env_.db;
+  oe.authorizer = env_.authorizer;
+  oe.caller = *caller;
+  oe.clock = env_.clock;
+  oe.provider = env_.provider;
+  oe.engine = env_.engine;
+  Operations ops(std::move(oe));
+
+  json backups = json::array(), expired = json::array(), errors = json::array();
+  auto fail = [&](const std::string& e) {
+    errors.push_back(e);
+    report.errors.push_back(e);
+  };
+
+  // 1. A backup of every selected workspace.
+  std::string name = ScheduledBackupName(plan.name, run.slot_at);
+  auto workspaces = SelectWorkspaces(*env_.db, plan);
+  if (!workspaces) {
+    fail("selecting workspaces: " + workspaces.error().message());
+  } else if (workspaces->empty()) {
+    fail("the selection matched no live workspace");
+  } else {
+    for (const auto& ws : *workspaces) {
+      json entry = {{"workspaceCrn", ws.crn}, {"backupName", name}};
+      api::BackupWorkspaceRequest req{ws.crn, name, std::nullopt};
+      auto started = ops.BackupWorkspace(req, Wait{});
+      if (started) {
+        entry["backupCrn"] = started->backup_crn;
+        entry["workflowId"] = started->workflow_id;
+        ++report.backups_started;
+        if (auto crn = workspace::ParseCrn(started->backup_crn))
+          if (auto st = catalog::PlanBackupStore(*env_.db).Add(crn->resource_id, plan.id, run.id);
+              !st)
+            fail("recording backup " + started->backup_crn + ": " + st.error().message());
+      } else {
+        entry["error"] = started.error().message();
+        fail("backup of " + ws.crn + ": " + started.error().message());
+      }
+      backups.push_back(entry);
+    }
+  }
+
+  // 2. Retention over the backups the plan made.
+  auto verdicts = DecidePlanRetention(*env_.db, plan, now);
+  if (!verdicts) {
+    fail("retention: " + verdicts.error().message());
+  } else {
+    for (const auto& v : *verdicts) {
+      if (v.decision.keep) continue;
+      std::string by = "backup plan " + plan.name + ", rule " + v.decision.rule + ": " +
+                       v.decision.reason;
+      json entry = {{"backupCrn", v.backup.crn},
+                    {"backupName", v.backup.name},
+                    {"rule", v.decision.rule},
+                    {"reason", v.decision.reason}};
+      auto del = ops.ExpireBackup(v.backup.crn, by);
+      if (del) {
+        entry["workflowId"] = del->workflow_id;
+        ++report.expiries_started;
+      } else {
+        entry["error"] = del.error().message();
+        fail("expiring " + v.backup.crn + ": " + del.error().message());
+      }
+      expired.push_back(entry);
+    }
+  }
+
+  bool started_any = report.backups_started > 0 || report.expiries_started > 0;
+  run.status = errors.empty() ? "succeeded" : started_any ? "partial" : "failed";
+  run.finished_at = env_.clock->Now();
+  run.backups = backups.dump();
+  run.expired = expired.dump();
+  run.errors = errors.dump();
+  MLV_TRY(catalog::PlanRunStore(*env_.db).Finish(run));
+  report.status = run.status;
+  return report;
+}
+
+util::Result<std::vector<PlanRunReport>> SchedulerTick(const SchedulerEnv& env) {
+  Scheduler s(env);
+  return s.RunDue(env.clock->Now());
+}
+
+std::string DescribeRun(const PlanRunReport& r) {
+  std::string s = "backup plan " + r.plan_name + ": slot " + util::FormatTime(r.slot_at) + " " +
+                  r.status + ", " + std::to_string(r.backups_started) + " backup(s) and " +
+                  std::to_string(r.expiries_started) + " expiry(ies) started";
+  if (r.missed_slots > 0)
+    s += ", standing for " + std::to_string(r.missed_slots) + " missed earlier slot(s)";
+  for (const auto& e : r.errors) s += "; " + e;
+  return s;
+}
+
+}  // namespace mlvault::control
