@@ -46,6 +46,12 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
        }},
       {"restoreWorkspace", Waited<RestoreWorkspaceRequest>(&O::RestoreWorkspace)},
       {"describeWorkflow", Plain<DescribeWorkflowRequest>(&O::DescribeWorkflow)},
+      // backup contents (issue 16)
+      {"describeBackupContents", Plain<DescribeBackupContentsRequest>(&O::DescribeBackupContents)},
+      {"diffBackups", Plain<DiffBackupsRequest>(&O::DiffBackups)},
+      {"searchBackups", Plain<SearchBackupsRequest>(&O::SearchBackups)},
+      {"restoreFiles", Waited<RestoreFilesRequest>(&O::RestoreFiles)},
+      {"restoreWorkspaceItems", Waited<RestoreWorkspaceItemsRequest>(&O::RestoreWorkspaceItems)},
   };
   return handlers;
 }

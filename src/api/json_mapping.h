@@ -85,6 +85,12 @@ util::Status DecodeInto(const json& j, AttachPolicyRequest* out);
 util::Status DecodeInto(const json& j, SimulatePolicyRequest* out);
 util::Status DecodeInto(const json& j, EntitlementRequest* out);
 util::Status DecodeInto(const json& j, ListEntitlementsRequest* out);
+// backup contents (issue 16)
+util::Status DecodeInto(const json& j, DescribeBackupContentsRequest* out);
+util::Status DecodeInto(const json& j, DiffBackupsRequest* out);
+util::Status DecodeInto(const json& j, SearchBackupsRequest* out);
+util::Status DecodeInto(const json& j, RestoreFilesRequest* out);
+util::Status DecodeInto(const json& j, RestoreWorkspaceItemsRequest* out);
 // `now` resolves an age given as "since" ("2h").
 util::Status DecodeInto(const json& j, ListAuditEventsRequest* out, util::TimeMicros now);
 
@@ -114,6 +120,12 @@ json Encode(const RestoreWorkspaceResponse& r);
 json Encode(const DescribeWorkflowResponse& r);
 json Encode(const Workflow& w);
 json Encode(const Progress& p);
+// backup contents (issue 16)
+json Encode(const DescribeBackupContentsResponse& r);
+json Encode(const DiffBackupsResponse& r);
+json Encode(const SearchBackupsResponse& r);
+json Encode(const RestoreFilesResponse& r);
+json Encode(const RestoreWorkspaceItemsResponse& r);
 
 // ------------------------------------------------------------------ iam
 json Encode(const User& u);

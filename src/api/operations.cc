@@ -24,6 +24,12 @@ constexpr std::array kOperations = {
     OperationInfo{ml,  "verifyBackup",             "verify-backup",             "ml:VerifyBackup",              false, false},
     OperationInfo{ml,  "restoreWorkspace",         "restore-workspace",         "ml:RestoreWorkspace",          true,  true},
     OperationInfo{ml,  "describeWorkflow",         "describe-workflow",         "ml:DescribeWorkflow",          false, false},
+    // backup contents (issue 16): inventory, diff, search, files and items out of a backup
+    OperationInfo{ml,  "describeBackupContents",   "describe-backup-contents",  "ml:DescribeBackupContents",    false, false},
+    OperationInfo{ml,  "diffBackups",              "diff-backups",              "ml:DiffBackups",               false, false},
+    OperationInfo{ml,  "searchBackups",            "search-backups",            "ml:SearchBackups",             false, false},
+    OperationInfo{ml,  "restoreFiles",             "restore-files",             "ml:RestoreFiles",              false, false, true},
+    OperationInfo{ml,  "restoreWorkspaceItems",    "restore-workspace-items",   "ml:RestoreWorkspaceItems",     true,  true},
     OperationInfo{env, "createEnvironment",        "create-environment",        "ml:CreateEnvironment",         true,  false},
     OperationInfo{env, "listEnvironments",         "list-environments",         "ml:ListEnvironments",          false, false},
     OperationInfo{iam, "init",                     "init",                      "",                             true,  false, true},

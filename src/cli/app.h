@@ -143,5 +143,6 @@ class Application {
 void RegisterWorkspaceVerbs(Application& app, CLI::App& root);
 void RegisterIamVerbs(Application& app, CLI::App& root);
 void RegisterVaultVerbs(Application& app, CLI::App& root);
+void RegisterContentsVerbs(Application& app, CLI::App& root);  // contents_verbs.cc (issue 16)
 
 }  // namespace mlvault::cli

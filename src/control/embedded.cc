@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "catalog/control_schema.h"
+#include "catalog/inventory_store.h"
 #include "control/iam_authorizer.h"
 #include "control/identity.h"
 #include "control/workspace_keys.h"
@@ -15,6 +16,7 @@ namespace mlvault::control {
 std::vector<catalog::Migration> AllMigrations() {
   std::vector<catalog::Migration> all = catalog::ControlMigrations();
   for (auto& m : IamMigrations()) all.push_back(std::move(m));
+  for (auto& m : catalog::InventoryMigrations()) all.push_back(std::move(m));  // backup contents
   return all;
 }
 

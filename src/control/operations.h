@@ -92,6 +92,21 @@ class Operations {
   util::Result<api::DescribeWorkflowResponse> DescribeWorkflow(
       const api::DescribeWorkflowRequest& request);
 
+  // --- backup contents (issue 16; contents_ops.cc, items_ops.cc)
+  // What a backup holds in ML terms (computed from the backup on first ask, then cached).
+  util::Result<api::DescribeBackupContentsResponse> DescribeBackupContents(
+      const api::DescribeBackupContentsRequest& request);
+  // What changed from one backup to another (any two backups of the account).
+  util::Result<api::DiffBackupsResponse> DiffBackups(const api::DiffBackupsRequest& request);
+  // Which backups (of workspaces the caller may search) hold an item or a path, newest first.
+  util::Result<api::SearchBackupsResponse> SearchBackups(const api::SearchBackupsRequest& request);
+  // Plain files of a backup out to a local folder (never outside it). Embedded mode only.
+  util::Result<api::RestoreFilesResponse> RestoreFiles(const api::RestoreFilesRequest& request,
+                                                       const Wait& wait);
+  // Items of a backup into a running workspace, through its runtime's API (a workflow).
+  util::Result<api::RestoreWorkspaceItemsResponse> RestoreWorkspaceItems(
+      const api::RestoreWorkspaceItemsRequest& request, const Wait& wait);
+
  private:
   // Starts (spawn) or runs (wait) a workflow; returns its record after a waited run.
   util::Result<std::optional<catalog::WorkflowRecord>> Launch(const std::string& workflow_id,

@@ -25,6 +25,13 @@ constexpr std::array kActions = {
     ActionInfo{"ml:CancelBackup", "cancel-backup", "backup", true, true},
     ActionInfo{"ml:RestoreWorkspace", "restore-workspace", "backup, environment", true, true},
     ActionInfo{"ml:VerifyBackup", "verify-backup", "backup", false, true},
+    // Backup contents (issue 16).
+    ActionInfo{"ml:DescribeBackupContents", "describe-backup-contents", "backup", false, true},
+    ActionInfo{"ml:DiffBackups", "diff-backups", "backup (both)", false, true},
+    ActionInfo{"ml:SearchBackups", "search-backups", "workspace (of each match)", false, true},
+    ActionInfo{"ml:RestoreFiles", "restore-files", "backup", false, true},
+    ActionInfo{"ml:RestoreWorkspaceItems", "restore-workspace-items", "backup, workspace", true,
+               true},
     // Workspaces, environments, workflows.
     ActionInfo{"ml:CreateWorkspace", "create-workspace", "environment", true, false},
     ActionInfo{"ml:ListWorkspaces", "list-workspaces", "*", false, false},
