@@ -1,5 +1,6 @@
 // JSON mapping of the backup-contents operations (issue 16): describeBackupContents,
-// diffBackups, searchBackups, restoreFiles, restoreWorkspaceItems (api/json_mapping.h).
+// diffBackups, searchBackups, restoreFiles, restoreWorkspaceItems; and of stopWorkspace and
+// startWorkspace (api/json_mapping.h).
 #include "api/json_mapping.h"
 
 namespace mlvault::api {
@@ -47,6 +48,30 @@ util::Status DecodeInto(const json& j, RestoreWorkspaceItemsRequest* out) {
       .StringList("items", &out->items, true)
       .String("conflictPolicy", &out->conflict_policy);
   return r.Finish();
+}
+
+util::Status DecodeInto(const json& j, StopWorkspaceRequest* out) {
+  ObjectReader r(j);
+  r.String("workspaceCrn", &out->workspace_crn, true);
+  return r.Finish();
+}
+util::Status DecodeInto(const json& j, StartWorkspaceRequest* out) {
+  ObjectReader r(j);
+  r.String("workspaceCrn", &out->workspace_crn).Bool("all", &out->all);
+  return r.Finish();
+}
+
+json Encode(const WorkspaceLifecycleResponse& r) {
+  json a = json::array();
+  for (const auto& w : r.workspaces) {
+    json o = {{"workspaceCrn", w.workspace_crn},
+              {"workspaceName", w.workspace_name},
+              {"status", w.status},
+              {"endpoint", w.endpoint}};
+    if (w.reason) o["reason"] = *w.reason;
+    a.push_back(o);
+  }
+  return {{"workspaces", a}};
 }
 
 json Encode(const DescribeBackupContentsResponse& r) {

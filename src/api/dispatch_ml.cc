@@ -52,6 +52,8 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
       {"searchBackups", Plain<SearchBackupsRequest>(&O::SearchBackups)},
       {"restoreFiles", Waited<RestoreFilesRequest>(&O::RestoreFiles)},
       {"restoreWorkspaceItems", Waited<RestoreWorkspaceItemsRequest>(&O::RestoreWorkspaceItems)},
+      {"stopWorkspace", Plain<StopWorkspaceRequest>(&O::StopWorkspace)},
+      {"startWorkspace", Plain<StartWorkspaceRequest>(&O::StartWorkspace)},
   };
   return handlers;
 }

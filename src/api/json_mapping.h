@@ -91,6 +91,8 @@ util::Status DecodeInto(const json& j, DiffBackupsRequest* out);
 util::Status DecodeInto(const json& j, SearchBackupsRequest* out);
 util::Status DecodeInto(const json& j, RestoreFilesRequest* out);
 util::Status DecodeInto(const json& j, RestoreWorkspaceItemsRequest* out);
+util::Status DecodeInto(const json& j, StopWorkspaceRequest* out);
+util::Status DecodeInto(const json& j, StartWorkspaceRequest* out);
 // `now` resolves an age given as "since" ("2h").
 util::Status DecodeInto(const json& j, ListAuditEventsRequest* out, util::TimeMicros now);
 
@@ -126,6 +128,7 @@ json Encode(const DiffBackupsResponse& r);
 json Encode(const SearchBackupsResponse& r);
 json Encode(const RestoreFilesResponse& r);
 json Encode(const RestoreWorkspaceItemsResponse& r);
+json Encode(const WorkspaceLifecycleResponse& r);
 
 // ------------------------------------------------------------------ iam
 json Encode(const User& u);

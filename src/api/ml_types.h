@@ -391,4 +391,25 @@ struct RestoreWorkspaceItemsResponse {
   RawJson results;                    // after a waited run: [{"item","result",...}]; default []
 };
 
+// ------------------------------------------------------------------------------ workspace lifecycle
+// (issue 16: stop and start a workspace's runtime; start every workspace after a host restart)
+
+struct StopWorkspaceRequest {
+  std::string workspace_crn;
+};
+struct StartWorkspaceRequest {
+  std::string workspace_crn;  // one workspace, or
+  bool all = false;           // every workspace of the account that should run and does not
+};
+struct WorkspaceRuntimeState {
+  std::string workspace_crn;
+  std::string workspace_name;
+  std::string status;  // running | stopped | failed (start) | unchanged
+  std::string endpoint;
+  std::optional<std::string> reason;  // omitted when empty
+};
+struct WorkspaceLifecycleResponse {
+  std::vector<WorkspaceRuntimeState> workspaces;
+};
+
 }  // namespace mlvault::api

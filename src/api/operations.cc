@@ -30,6 +30,8 @@ constexpr std::array kOperations = {
     OperationInfo{ml,  "searchBackups",            "search-backups",            "ml:SearchBackups",             false, false},
     OperationInfo{ml,  "restoreFiles",             "restore-files",             "ml:RestoreFiles",              false, false, true},
     OperationInfo{ml,  "restoreWorkspaceItems",    "restore-workspace-items",   "ml:RestoreWorkspaceItems",     true,  true},
+    OperationInfo{ml,  "stopWorkspace",            "stop-workspace",            "ml:StopWorkspace",             true,  false},
+    OperationInfo{ml,  "startWorkspace",           "start-workspace",           "ml:StartWorkspace",            true,  false},
     OperationInfo{env, "createEnvironment",        "create-environment",        "ml:CreateEnvironment",         true,  false},
     OperationInfo{env, "listEnvironments",         "list-environments",         "ml:ListEnvironments",          false, false},
     OperationInfo{iam, "init",                     "init",                      "",                             true,  false, true},

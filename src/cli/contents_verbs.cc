@@ -1,5 +1,6 @@
-// The backup-contents verbs (issue 16): describe-backup-contents, diff-backups, search-backups,
-// restore-files (and restore-workspace-items). Flags to request JSON; the work is the API's.
+// The verbs of issue 16: describe-backup-contents, diff-backups, search-backups, restore-files,
+// restore-workspace-items; stop-workspace and start-workspace. Flags to request JSON; the work is
+// the API's.
 #include "cli/app.h"
 
 namespace mlvault::cli {
@@ -136,6 +137,36 @@ void RegisterContentsVerbs(Application& app, CLI::App& root) {
         app.SetExitCode(app.output().Error(util::Error(util::ErrorCode::kUnavailable, "not restored: " + failed)));
       else if (!refused.empty())
         app.SetExitCode(app.output().Error(util::Error(util::ErrorCode::kConflict, "refused: " + refused)));
+    });
+  }
+
+  // ---------------------------------------------------------------- workspace lifecycle
+  app.AddVerb(root, ml, "stopWorkspace", "stop-workspace",
+              "Stop a workspace's runtime (its volumes, keys and backups stay)",
+              "mlvault stop-workspace --workspace-crn "
+              "crn:mlvault:ml:us-west-1:<account>:workspace:<uuid>")
+      .String("--workspace-crn", "Workspace CRN", true);
+  {
+    Verb& v = app.AddVerb(
+        root, ml, "startWorkspace", "start-workspace",
+        "Start a stopped workspace and wait until it serves; --all starts every workspace that "
+        "was running and is not (after a host restart)",
+        "mlvault start-workspace --workspace-crn crn:mlvault:ml:us-west-1:<account>:workspace:<uuid>\n"
+        "  mlvault start-workspace --all");
+    v.String("--workspace-crn", "Workspace CRN")
+        .Flag("--all", "Every workspace that should be running and is not");
+    v.OnRun([&app](Verb& v) {
+      auto r = v.Call(v.Request());
+      app.Emit(r, &v);
+      if (!r) return;
+      std::string failed;
+      for (const auto& w : (*r)["workspaces"])
+        if (w.value("status", "") == "failed")
+          failed += (failed.empty() ? "" : "; ") + w.value("workspaceName", "") + ": " +
+                    w.value("reason", "");
+      if (!failed.empty())
+        app.SetExitCode(app.output().Error(
+            util::Error(util::ErrorCode::kUnavailable, "not started: " + failed)));
     });
   }
 }

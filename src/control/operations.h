@@ -107,6 +107,15 @@ class Operations {
   util::Result<api::RestoreWorkspaceItemsResponse> RestoreWorkspaceItems(
       const api::RestoreWorkspaceItemsRequest& request, const Wait& wait);
 
+  // --- workspace lifecycle (issue 16; lifecycle_ops.cc)
+  // Stops a workspace's runtime (status "stopped"); its volumes and backups stay.
+  util::Result<api::WorkspaceLifecycleResponse> StopWorkspace(
+      const api::StopWorkspaceRequest& request);
+  // Starts a stopped workspace's runtime (or one that died, e.g. after a host restart) and waits
+  // until it is healthy and reconciled; with `all`, every such workspace the caller may start.
+  util::Result<api::WorkspaceLifecycleResponse> StartWorkspace(
+      const api::StartWorkspaceRequest& request);
+
  private:
   // Starts (spawn) or runs (wait) a workflow; returns its record after a waited run.
   util::Result<std::optional<catalog::WorkflowRecord>> Launch(const std::string& workflow_id,

@@ -38,6 +38,8 @@ constexpr std::array kActions = {
     ActionInfo{"ml:DescribeWorkspace", "describe-workspace", "workspace", false, false},
     ActionInfo{"ml:DeleteWorkspace", "delete-workspace", "workspace", true, false},
     ActionInfo{"ml:GetWorkspaceApiKey", "get-workspace-api-key", "workspace", false, false},
+    ActionInfo{"ml:StopWorkspace", "stop-workspace", "workspace", true, false},
+    ActionInfo{"ml:StartWorkspace", "start-workspace", "workspace", true, false},
     ActionInfo{"ml:CreateEnvironment", "create-environment", "*", true, false},
     ActionInfo{"ml:ListEnvironments", "list-environments", "*", false, false},
     ActionInfo{"ml:DescribeEnvironment", "describe-environment", "environment", false, false},

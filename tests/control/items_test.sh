@@ -119,3 +119,28 @@ POLICY
 expect 4 "allowed on the backup but not on the target workspace" --profile restorer restore-workspace-items \
   --backup-crn "$B" --target-workspace-crn "$WS2" --items job:train
 check "the denial names the action and the target" err_has "ml:RestoreWorkspaceItems"
+
+echo "-- stop-workspace, start-workspace, start-workspace --all"
+BEFORE=$(snapshot "$WS2")
+expect 0 "stop-workspace" stop-workspace --workspace-crn "$WS2"
+check "answers stopped" test "$(j '.workspaces[0].status')" = stopped
+check "describe-workspace says stopped" test "$(ws_field "$WS2" status)" = stopped
+check "the runtime no longer answers" test -z "$(curl -s --max-time 2 "$(ws_field "$WS2" endpoint)/api/v1/health")"
+expect 0 "start-workspace" start-workspace --workspace-crn "$WS2"
+check "answers running with its endpoint" test "$(j '.workspaces[0] | "\(.status) \(.endpoint == "")"')" = "running false"
+check "the workspace is as it was (snapshot)" test "$(snapshot "$WS2")" = "$BEFORE"
+check "its deployment serves again" test "$(snapshot "$WS2" | jq -r '.models[0].deployments[0].status')" = running
+BEFORE=$(snapshot "$WS")
+PID=$(sql "SELECT runtime_pid FROM workspaces WHERE crn = '$WS'")
+# As a host restart would: the runtime and the processes it started (each in its own group) die.
+CHILDREN=$(ps -o pid= --ppid "$PID")
+kill -9 "$PID"; for c in $CHILDREN; do kill -9 -- "-$c" 2>/dev/null || kill -9 "$c" 2>/dev/null; done
+wait_for 10 test ! -e "/proc/$PID"
+check "a runtime that died shows as stopped" test "$(ws_field "$WS" status)" = stopped
+expect 0 "stop-workspace the other one on purpose" stop-workspace --workspace-crn "$WS2"
+expect 0 "start-workspace --all (as after a host restart)" start-workspace --all
+check "starts the one that died, not the one stopped on purpose" test "$(j '[.workspaces[] | "\(.workspaceName)=\(.status)"] | join(",")')" = "ws1=running"
+check "it is as it was (snapshot)" test "$(snapshot "$WS")" = "$BEFORE"
+check "the other stays stopped" test "$(ws_field "$WS2" status)" = stopped
+expect 2 "start-workspace needs --workspace-crn or --all" start-workspace
+expect 3 "stop-workspace of an unknown workspace" stop-workspace --workspace-crn "${WS%:*}:00000000-0000-4000-8000-000000000000"
