@@ -176,6 +176,10 @@ util::Result<api::SearchBackupsResponse> Operations::SearchBackups(
     return util::InvalidField("path", "a glob over backup paths such as 'projects/p1/**', got \"" +
                                           r.path.substr(0, 80) + "\"");
 
+  // Allowed account-wide first (one audited decision); each workspace's backups are then listed
+  // only if the caller may search that workspace (quiet checks: an explicit Deny on a workspace
+  // hides its backups).
+  MLV_TRY(Authorize(ActionRequest("ml:SearchBackups", "*")));
   const std::string& account = env_.caller.account_id;
   InventoryStore store(*env_.db);
   BackupStore bs(*env_.db);
@@ -236,10 +240,9 @@ util::Result<api::SearchBackupsResponse> Operations::SearchBackups(
     if (it == allowed.end()) {
       AuthzRequest req = ActionRequest("ml:SearchBackups", b->workspace_crn);
       AddBackupContext(req, *b);
-      util::Status st = Authorize(req);
-      if (!st && st.error().message().find(kBackupRestoreEntitlement) != std::string::npos)
-        return std::unexpected(st.error());
-      it = allowed.emplace(b->workspace_crn, static_cast<bool>(st)).first;
+      it = allowed.emplace(b->workspace_crn,
+                           static_cast<bool>(env_.authorizer->Check(env_.caller, req)))
+               .first;
     }
     if (!it->second) continue;
     out.backups.push_back(api::BackupMatch{b->crn, b->name, b->workspace_crn, b->workspace_name,
