@@ -113,6 +113,21 @@ sql "DELETE FROM backup_inventory_files; DELETE FROM backup_inventory_items; DEL
 expect 0 "search indexes backups that have no inventory yet" search-backups --query 'experiment:e2'
 check "two backups indexed, B found" test "$(j '"\(.backupsIndexed) \([.backups[].backupName] | join(","))"')" = "2 b"
 
+echo "-- search-backups lists only backups of workspaces the caller may search"
+"$MLVAULT" create-user --user-name searcher >/dev/null
+printf '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["ml:SearchBackups"], "Resource": "*"}]}' >"$MLVAULT_HOME/search.json"
+printf '{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": ["ml:SearchBackups"], "Resource": "%s"}]}' "$WS" >"$MLVAULT_HOME/deny.json"
+"$MLVAULT" create-policy --policy-name search --policy-document "file://$MLVAULT_HOME/search.json" >/dev/null
+"$MLVAULT" create-policy --policy-name deny-ws1 --policy-document "file://$MLVAULT_HOME/deny.json" >/dev/null
+"$MLVAULT" attach-policy --user-name searcher --policy-name search >/dev/null
+"$MLVAULT" create-access-key --user-name searcher --save-profile searcher >/dev/null
+expect 0 "a user allowed to search" --profile searcher search-backups --query 'model:churn'
+check "finds both backups" test "$(j '.backups | length')" = 2
+"$MLVAULT" attach-policy --user-name searcher --policy-name deny-ws1 >/dev/null
+expect 0 "the same user, denied on workspace ws1" --profile searcher search-backups --query 'model:churn'
+check "finds none of ws1's backups" test "$(j '.backups | length')" = 0
+expect 4 "a user without ml:SearchBackups" --profile searcher describe-backup-contents --backup-crn "$A"
+
 echo "-- restore-files"
 T=$MLVAULT_HOME/out
 expect 0 "restore-files projects/churn-prediction/**" restore-files --backup-crn "$A" --path 'projects/churn-prediction/**' --target "$T"
