@@ -62,6 +62,14 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
       {"putVaultLock", Plain<PutVaultLockRequest>(&O::PutVaultLock)},
       {"describeVaultLock", Plain<WorkspaceCrnRequest>(&O::DescribeVaultLock)},
       {"deleteVaultLock", Plain<WorkspaceCrnRequest>(&O::DeleteVaultLock)},
+      // backup contents (issue 16)
+      {"describeBackupContents", Plain<DescribeBackupContentsRequest>(&O::DescribeBackupContents)},
+      {"diffBackups", Plain<DiffBackupsRequest>(&O::DiffBackups)},
+      {"searchBackups", Plain<SearchBackupsRequest>(&O::SearchBackups)},
+      {"restoreFiles", Waited<RestoreFilesRequest>(&O::RestoreFiles)},
+      {"restoreWorkspaceItems", Waited<RestoreWorkspaceItemsRequest>(&O::RestoreWorkspaceItems)},
+      {"stopWorkspace", Plain<StopWorkspaceRequest>(&O::StopWorkspace)},
+      {"startWorkspace", Plain<StartWorkspaceRequest>(&O::StartWorkspace)},
   };
   return handlers;
 }

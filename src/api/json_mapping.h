@@ -85,6 +85,14 @@ util::Status DecodeInto(const json& j, AttachPolicyRequest* out);
 util::Status DecodeInto(const json& j, SimulatePolicyRequest* out);
 util::Status DecodeInto(const json& j, EntitlementRequest* out);
 util::Status DecodeInto(const json& j, ListEntitlementsRequest* out);
+// backup contents (issue 16)
+util::Status DecodeInto(const json& j, DescribeBackupContentsRequest* out);
+util::Status DecodeInto(const json& j, DiffBackupsRequest* out);
+util::Status DecodeInto(const json& j, SearchBackupsRequest* out);
+util::Status DecodeInto(const json& j, RestoreFilesRequest* out);
+util::Status DecodeInto(const json& j, RestoreWorkspaceItemsRequest* out);
+util::Status DecodeInto(const json& j, StopWorkspaceRequest* out);
+util::Status DecodeInto(const json& j, StartWorkspaceRequest* out);
 // `now` resolves an age given as "since" ("2h").
 util::Status DecodeInto(const json& j, ListAuditEventsRequest* out, util::TimeMicros now);
 
@@ -114,6 +122,13 @@ json Encode(const RestoreWorkspaceResponse& r);
 json Encode(const DescribeWorkflowResponse& r);
 json Encode(const Workflow& w);
 json Encode(const Progress& p);
+// backup contents (issue 16)
+json Encode(const DescribeBackupContentsResponse& r);
+json Encode(const DiffBackupsResponse& r);
+json Encode(const SearchBackupsResponse& r);
+json Encode(const RestoreFilesResponse& r);
+json Encode(const RestoreWorkspaceItemsResponse& r);
+json Encode(const WorkspaceLifecycleResponse& r);
 
 // ------------------------------------------------------------------ iam
 json Encode(const User& u);

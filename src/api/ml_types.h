@@ -324,4 +324,100 @@ struct DescribeWorkflowResponse {
   Workflow workflow;
 };
 
+
+// ------------------------------------------------------------------------------ backup contents
+// (issue 16: inventory, diff, search, single files and items out of a backup)
+
+struct DescribeBackupContentsRequest {
+  std::string backup_crn;
+  std::string item_type;  // empty: every type but files; project | job | experiment | model |
+                          // application | file
+  std::optional<int64_t> max_items;  // 1..1000, default 100
+  std::string starting_token;        // a nextToken of an earlier answer
+};
+struct DescribeBackupContentsResponse {
+  std::string backup_crn;
+  std::string computed_at;
+  RawJson summary;  // {"projects": n, ...; "files", "bytes"}; default {}
+  RawJson items;    // [{"itemType", "name", ...}]; default []
+  std::optional<std::string> next_token;  // omitted on the last page
+};
+
+struct DiffBackupsRequest {
+  std::string from_backup_crn;
+  std::string to_backup_crn;
+};
+struct DiffBackupsResponse {
+  std::string from_backup_crn;
+  std::string to_backup_crn;
+  RawJson changes;  // {"projects": {"added","removed","changed"}, "files": ..., ...}; default {}
+};
+
+struct SearchBackupsRequest {
+  std::string query;  // "model:churn build:7"
+  std::string path;   // a glob over inventory paths: "projects/p1/data/*.csv"
+  std::optional<int64_t> max_items;
+};
+struct BackupMatch {
+  std::string backup_crn;
+  std::string backup_name;
+  std::string workspace_crn;
+  std::string workspace_name;
+  std::string environment_name;
+  std::string created_at;
+  std::vector<std::string> matched;  // the items or paths that matched
+};
+struct SearchBackupsResponse {
+  std::vector<BackupMatch> backups;  // newest first
+  int64_t backups_indexed = 0;       // backups whose inventory was computed for this search
+};
+
+struct RestoreFilesRequest {
+  std::string backup_crn;
+  std::vector<std::string> path;  // globs over inventory paths
+  std::string target;             // a local folder
+  bool overwrite = false;
+};
+struct RestoreFilesResponse {
+  std::string backup_crn;
+  std::string target;
+  int64_t files = 0;
+  int64_t bytes = 0;
+  std::vector<std::string> restored;  // the paths written, relative to target
+};
+
+struct RestoreWorkspaceItemsRequest {
+  std::string backup_crn;
+  std::string target_workspace_crn;
+  std::vector<std::string> items;  // "project:p1", "model:churn@build-7", ...
+  std::string conflict_policy;     // fail (default) | rename | overwrite
+};
+struct RestoreWorkspaceItemsResponse {
+  std::string workflow_id;
+  std::string target_workspace_crn;
+  std::optional<std::string> status;  // after a waited run
+  RawJson results;                    // after a waited run: [{"item","result",...}]; default []
+};
+
+// ------------------------------------------------------------------------------ workspace lifecycle
+// (issue 16: stop and start a workspace's runtime; start every workspace after a host restart)
+
+struct StopWorkspaceRequest {
+  std::string workspace_crn;
+};
+struct StartWorkspaceRequest {
+  std::string workspace_crn;  // one workspace, or
+  bool all = false;           // every workspace of the account that should run and does not
+};
+struct WorkspaceRuntimeState {
+  std::string workspace_crn;
+  std::string workspace_name;
+  std::string status;  // running | stopped | failed (start) | unchanged
+  std::string endpoint;
+  std::optional<std::string> reason;  // omitted when empty
+};
+struct WorkspaceLifecycleResponse {
+  std::vector<WorkspaceRuntimeState> workspaces;
+};
+
 }  // namespace mlvault::api

@@ -269,6 +269,7 @@ void Application::CatchSignals() {
 void Application::RegisterVerbs(CLI::App& app) {
   RegisterVaultVerbs(*this, app);
   RegisterWorkspaceVerbs(*this, app);
+  RegisterContentsVerbs(*this, app);
   RegisterIamVerbs(*this, app);
   RegisterServerVerbs(*this, app);
   RegisterPlanVerbs(*this, app);

@@ -158,5 +158,6 @@ void RegisterIamVerbs(Application& app, CLI::App& root);
 void RegisterVaultVerbs(Application& app, CLI::App& root);
 void RegisterServerVerbs(Application& app, CLI::App& root);
 void RegisterPlanVerbs(Application& app, CLI::App& root);  // plan_verbs.cc
+void RegisterContentsVerbs(Application& app, CLI::App& root);  // contents_verbs.cc (issue 16)
 
 }  // namespace mlvault::cli

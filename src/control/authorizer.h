@@ -44,6 +44,12 @@ class Authorizer {
   // names the action and the resource (or the missing entitlement and how to grant it); the
   // denial is written to the audit log before returning.
   virtual util::Status Authorize(const Caller& caller, const AuthzRequest& request) = 0;
+  // The same decision as Authorize without an audit record: for narrowing an answer to what the
+  // caller may see (search-backups lists only backups of workspaces it may search) after
+  // Authorize allowed the operation itself. The default asks Authorize.
+  virtual util::Status Check(const Caller& caller, const AuthzRequest& request) {
+    return Authorize(caller, request);
+  }
   // Appends a mutating call's outcome to the audit log. Never fails the operation: an audit
   // write that fails is logged.
   virtual void Audit(const Caller& caller, std::string_view action, std::string_view resource,

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "control/handlers_internal.h"
+#include "control/inventory.h"
 #include "control/vaults.h"
 #include "util/log.h"
 #include "util/random.h"
@@ -345,6 +346,12 @@ class BackupHandler : public WorkflowHandler {
   void AfterEnd(catalog::Db& db, const WorkflowRecord& wf) override {
     auto b = BackupStore(db).Get(wf.account_id, InputString(wf, "backupId"));
     AuditEnd(env_, wf, "ml:BackupWorkspace", b ? b->crn : wf.resource_crn);
+    // What the backup holds, recorded now so that searches find it (issue 16). Best effort: a
+    // backup whose inventory could not be read is indexed on first ask instead.
+    if (b && b->status == "succeeded")
+      if (auto inv = EnsureInventory(db, env_.home, *b, env_.clock->Now()); !inv)
+        util::Log(util::LogLevel::kWarn, "the contents of backup {} were not recorded: {}", b->crn,
+                  inv.error().message());
   }
 
  private:

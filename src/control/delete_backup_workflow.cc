@@ -5,6 +5,7 @@
 #include <thread>
 #include <nlohmann/json.hpp>
 
+#include "catalog/inventory_store.h"
 #include "control/handlers_internal.h"
 #include "control/vaults.h"
 #include "util/log.h"
@@ -98,7 +99,10 @@ class DeleteBackupHandler : public WorkflowHandler {
                         util::TimeMicros now) override {
     BackupStore bs(db);
     std::string id = InputString(wf, "backupId");
-    if (status == "succeeded") return bs.MarkDeleted(id, now);
+    if (status == "succeeded") {
+      MLV_TRY(catalog::InventoryStore(db).Remove(id));  // its contents are no longer searchable
+      return bs.MarkDeleted(id, now);
+    }
     if (status == "failed" || status == "cancelled")
       return bs.MarkDeleteFailed(id, "deletion " + status + ": " +
                                          (error ? error->message() : std::string("?")) +

@@ -5,6 +5,7 @@
 
 #include "catalog/control_schema.h"
 #include "catalog/plan_stores.h"
+#include "catalog/inventory_store.h"
 #include "control/iam_authorizer.h"
 #include "control/identity.h"
 #include "control/scheduler.h"
@@ -18,6 +19,7 @@ std::vector<catalog::Migration> AllMigrations() {
   std::vector<catalog::Migration> all = catalog::ControlMigrations();
   for (auto& m : IamMigrations()) all.push_back(std::move(m));
   for (auto& m : catalog::PlanMigrations()) all.push_back(std::move(m));  // backup plans
+  for (auto& m : catalog::InventoryMigrations()) all.push_back(std::move(m));  // backup contents
   return all;
 }
 

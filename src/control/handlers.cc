@@ -180,6 +180,7 @@ HandlerFactory MakeHandlerFactory(const HandlerEnv& env) {
     if (kind == kRestoreKind) return MakeProvisionHandler(env, true);
     if (kind == kCreateWorkspaceKind) return MakeProvisionHandler(env, false);
     if (kind == kDeleteBackupKind) return MakeDeleteBackupHandler(env);
+    if (kind == kRestoreItemsKind) return MakeRestoreItemsHandler(env);
     return nullptr;
   };
 }

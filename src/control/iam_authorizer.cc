@@ -31,6 +31,10 @@ class IamAuthorizer : public Authorizer {
     return st;
   }
 
+  util::Status Check(const Caller& caller, const AuthzRequest& request) override {
+    return Decide(caller, request);
+  }
+
   void Audit(const Caller& caller, std::string_view action, std::string_view resource,
              const util::Status& outcome, std::string_view detail) override {
     util::Status st =

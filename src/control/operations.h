@@ -118,6 +118,29 @@ class Operations {
   util::Result<api::VaultLockResponse> PutVaultLock(const api::PutVaultLockRequest& r);
   util::Result<api::VaultLockResponse> DescribeVaultLock(const api::WorkspaceCrnRequest& r);
   util::Result<api::DeleteVaultLockResponse> DeleteVaultLock(const api::WorkspaceCrnRequest& r);
+  // --- backup contents (issue 16; contents_ops.cc, items_ops.cc)
+  // What a backup holds in ML terms (computed from the backup on first ask, then cached).
+  util::Result<api::DescribeBackupContentsResponse> DescribeBackupContents(
+      const api::DescribeBackupContentsRequest& request);
+  // What changed from one backup to another (any two backups of the account).
+  util::Result<api::DiffBackupsResponse> DiffBackups(const api::DiffBackupsRequest& request);
+  // Which backups (of workspaces the caller may search) hold an item or a path, newest first.
+  util::Result<api::SearchBackupsResponse> SearchBackups(const api::SearchBackupsRequest& request);
+  // Plain files of a backup out to a local folder (never outside it). Embedded mode only.
+  util::Result<api::RestoreFilesResponse> RestoreFiles(const api::RestoreFilesRequest& request,
+                                                       const Wait& wait);
+  // Items of a backup into a running workspace, through its runtime's API (a workflow).
+  util::Result<api::RestoreWorkspaceItemsResponse> RestoreWorkspaceItems(
+      const api::RestoreWorkspaceItemsRequest& request, const Wait& wait);
+
+  // --- workspace lifecycle (issue 16; lifecycle_ops.cc)
+  // Stops a workspace's runtime (status "stopped"); its volumes and backups stay.
+  util::Result<api::WorkspaceLifecycleResponse> StopWorkspace(
+      const api::StopWorkspaceRequest& request);
+  // Starts a stopped workspace's runtime (or one that died, e.g. after a host restart) and waits
+  // until it is healthy and reconciled; with `all`, every such workspace the caller may start.
+  util::Result<api::WorkspaceLifecycleResponse> StartWorkspace(
+      const api::StartWorkspaceRequest& request);
 
  private:
   // Starts (spawn) or runs (wait) a workflow; returns its record after a waited run.

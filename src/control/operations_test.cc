@@ -240,6 +240,47 @@ class OperationsTest : public ::testing::Test {
          {"ml:WorkspaceName"},
          true,
          [this](Operations& o) { return St(o.DeleteWorkspace({ws_crn_})); }},
+        // backup contents and workspace lifecycle (issue 16)
+        {"ml:DescribeBackupContents",
+         backup_crn_,
+         true,
+         {"ml:BackupName", "ml:WorkspaceCrn"},
+         false,
+         [this](Operations& o) { return St(o.DescribeBackupContents({backup_crn_, "", {}, ""})); }},
+        {"ml:DiffBackups",
+         backup_crn_,
+         true,
+         {"ml:BackupName", std::string(kAlsoResourceKey)},
+         false,
+         [this](Operations& o) { return St(o.DiffBackups({backup_crn_, backup_crn_})); }},
+        {"ml:SearchBackups",
+         "*",
+         true,
+         {},
+         false,
+         [](Operations& o) { return St(o.SearchBackups({"model:churn", "", {}})); }},
+        {"ml:RestoreFiles",
+         backup_crn_,
+         true,
+         {"ml:BackupName"},
+         false,
+         [this, bg](Operations& o) {
+           return St(o.RestoreFiles({backup_crn_, {"projects/**"}, home_ + "/files", false}, bg));
+         }},
+        {"ml:RestoreWorkspaceItems",
+         backup_crn_,
+         true,
+         {"ml:BackupName", std::string(kAlsoResourceKey)},
+         true,
+         [this, bg](Operations& o) {
+           return St(o.RestoreWorkspaceItems({backup_crn_, ws_crn_, {"project:p1"}, ""}, bg));
+         }},
+        {"ml:StopWorkspace",
+         ws_crn_,
+         false,
+         {"ml:WorkspaceName"},
+         true,
+         [this](Operations& o) { return St(o.StopWorkspace({ws_crn_})); }},
     };
   }
 

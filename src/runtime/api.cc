@@ -208,8 +208,16 @@ util::Result<Reply> WorkspaceServer::Impl::CreateBuild(const httplib::Request& r
                                                        const std::string& model_id) {
   if (gate_->refusing_writes()) return util::Unavailable("backup in progress");
   json body = MLV_TRY(ParseJsonBody(req, false));
-  MLV_TRY(OnlyFields(body, {"files", "serveCommand"}));
+  MLV_TRY(OnlyFields(body, {"files", "serveCommand", "sourcePrefix"}));
   std::string serve = MLV_TRY(CommandField(body, "serveCommand"));
+  // sourcePrefix: the files are read from this folder of the project but keep their paths in
+  // the build (how mlvault restores a build's exact files without touching the project's own).
+  PathParts source_prefix;
+  if (auto p = body.find("sourcePrefix"); p != body.end()) {
+    if (!p->is_string()) return util::InvalidArgument("field 'sourcePrefix' must be a string");
+    source_prefix =
+        MLV_TRY_CTX(SplitRelativePath(p->get<std::string>()), "field 'sourcePrefix'");
+  }
   auto files_it = body.find("files");
   if (files_it == body.end() || !files_it->is_array() || files_it->empty())
     return util::InvalidArgument("field 'files' must be a non-empty array of project file paths");
@@ -250,6 +258,7 @@ util::Result<Reply> WorkspaceServer::Impl::CreateBuild(const httplib::Request& r
   json manifest_files = json::array();
   for (const auto& [path, parts] : files) {
     PathParts src = {model.project_id};
+    src.insert(src.end(), source_prefix.begin(), source_prefix.end());
     src.insert(src.end(), parts.begin(), parts.end());
     auto fd = projects_->OpenFile(src);
     if (!fd) return std::unexpected(fd.error().WithContext("files: '" + path + "'"));

@@ -37,6 +37,13 @@ Result<VerifyReport> RunVerify(Repository* repo, const std::optional<std::string
 Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* progress,
                       const util::CancelToken* cancel);
 
+// Browsing a recovery point without restoring it (browse.cc): its entries, one file's bytes.
+Result<std::vector<EntryInfo>> RunListEntries(Repository* repo, const Manifest& point,
+                                              const util::CancelToken* cancel);
+Status RunReadFile(Repository* repo, const Manifest& point, const std::string& path,
+                   const std::function<Status(util::ByteView)>& sink,
+                   const util::CancelToken* cancel);
+
 // Visits every distinct tree reachable from `roots` once (depth-first). A tree that cannot be
 // read is passed to `on_error` (which returns false to stop the walk); without `on_error` the
 // walk stops with that error.

@@ -111,6 +111,23 @@ class VaultImpl final : public Vault {
     return RunRestore(repo_.get(), m, target, options, progress, cancel);
   }
 
+  Result<std::vector<EntryInfo>> ListEntries(const std::string& id,
+                                             const util::CancelToken* cancel) override {
+    auto oid = MLV_TRY(repo_->ResolvePoint(id));
+    auto lock = MLV_TRY(Lock(false, "browse", cancel));
+    auto m = MLV_TRY(repo_->LoadManifest(oid));
+    return RunListEntries(repo_.get(), m, cancel);
+  }
+
+  Status ReadFile(const std::string& id, const std::string& path,
+                  const std::function<Status(util::ByteView)>& sink,
+                  const util::CancelToken* cancel) override {
+    auto oid = MLV_TRY(repo_->ResolvePoint(id));
+    auto lock = MLV_TRY(Lock(false, "browse", cancel));
+    auto m = MLV_TRY(repo_->LoadManifest(oid));
+    return RunReadFile(repo_.get(), m, path, sink, cancel);
+  }
+
   Result<VerifyReport> Verify(const std::optional<std::string>& id, bool read_data,
                               util::ProgressSink* progress,
                               const util::CancelToken* cancel) override {

@@ -25,12 +25,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "util/bytes.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/progress.h"
@@ -203,6 +205,18 @@ struct GcStats {
   double duration_seconds = 0;
 };
 
+// One entry of a recovery point's tree, as ListEntries reports it.
+struct EntryInfo {
+  std::string path;  // relative to the volume's root, '/'-separated, raw bytes of the names
+  enum class Type { kFile, kDir, kSymlink, kOther } type = Type::kFile;
+  uint64_t size = 0;  // files: logical size
+  int64_t mtime_sec = 0;
+  uint32_t mode = 0;  // permission bits
+  // Files: the hex of a digest over the ids of its chunks. Two files of one vault with equal
+  // content have the same content id (within a vault: ids are keyed by the vault's key).
+  std::string content_id;
+};
+
 class Vault {
  public:
   // Creates a new vault in `backend` (which must be empty of vault objects: kConflict
@@ -243,6 +257,18 @@ class Vault {
   virtual Result<RestoreStats> Restore(const std::string& id, const std::string& target,
                                        const RestoreOptions& options, util::ProgressSink* progress,
                                        const util::CancelToken* cancel) = 0;
+
+  // Every entry of a filesystem recovery point (directories before what they hold, names in
+  // byte order); for a block recovery point its one image. Reads trees only, never file data.
+  // kNotFound if `id` is unknown; kCorruption for a tree that fails authentication.
+  virtual Result<std::vector<EntryInfo>> ListEntries(const std::string& id,
+                                                     const util::CancelToken* cancel) = 0;
+  // Streams the content of the regular file `path` (as ListEntries names it) of recovery point
+  // `id` to `sink`, in order, every chunk authenticated; stops at the first error of `sink`.
+  // kNotFound if there is no such file; kInvalidArgument if `path` is not a regular file.
+  virtual Status ReadFile(const std::string& id, const std::string& path,
+                          const std::function<Status(util::ByteView)>& sink,
+                          const util::CancelToken* cancel) = 0;
 
   // Checks the vault (all recovery points, or only `id`): every referenced chunk is in the index
   // and its pack exists and is large enough; with `read_data`, every referenced pack is read,

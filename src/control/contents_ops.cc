@@ -1,0 +1,255 @@
+// The backup-contents operations (issue 16): describeBackupContents, diffBackups,
+// searchBackups. Each reads the backup's inventory (control/inventory.h), computing and caching
+// it first when the backup has none yet.
+#include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "control/iam_authorizer.h"
+#include "control/inventory.h"
+#include "control/operations.h"
+#include "control/resource_authz.h"
+#include "control/responses.h"
+
+namespace mlvault::control {
+
+using catalog::BackupRecord;
+using catalog::BackupStore;
+using catalog::InventoryStore;
+using nlohmann::json;
+
+namespace {
+
+// The item types of describeBackupContents and their key in the inventory document.
+const std::map<std::string, std::string, std::less<>>& ItemTypes() {
+  static const std::map<std::string, std::string, std::less<>> types = {
+      {"project", "projects"}, {"job", "jobs"}, {"experiment", "experiments"},
+      {"model", "models"},     {"application", "applications"}};
+  return types;
+}
+
+util::Result<int64_t> PageSize(const std::optional<int64_t>& max_items) {
+  int64_t n = max_items.value_or(100);
+  if (n < 1 || n > 1000)
+    return util::InvalidField("maxItems", "must be between 1 and 1000, got " + std::to_string(n));
+  return n;
+}
+
+// Tokens are "o<offset>": opaque to callers, checked strictly.
+util::Result<int64_t> TokenOffset(const std::string& token) {
+  if (token.empty()) return 0;
+  if (token.size() < 2 || token.size() > 12 || token[0] != 'o' ||
+      token.find_first_not_of("0123456789", 1) != std::string::npos)
+    return util::InvalidField("startingToken",
+                              "\"" + token.substr(0, 40) +
+                                  "\" is not a nextToken this operation returned; start again "
+                                  "without --starting-token");
+  return std::stoll(token.substr(1));
+}
+
+util::Status RequireSucceeded(const BackupRecord& b) {
+  if (b.status != "succeeded")
+    return util::Conflict("backup " + b.crn + " is " + b.status +
+                          "; only a succeeded backup has contents");
+  return util::Ok();
+}
+
+}  // namespace
+
+util::Result<api::DescribeBackupContentsResponse> Operations::DescribeBackupContents(
+    const api::DescribeBackupContentsRequest& r) {
+  auto t = MLV_TRY(LoadBackupTarget(*env_.db, env_.caller.account_id,
+                                    "ml:DescribeBackupContents", "backupCrn", r.backup_crn));
+  bool files = r.item_type == "file";
+  if (!r.item_type.empty() && !files && !ItemTypes().contains(r.item_type))
+    return util::InvalidField("itemType", "must be project, job, experiment, model, application "
+                                          "or file, got \"" + r.item_type.substr(0, 40) + "\"");
+  int64_t limit = MLV_TRY(PageSize(r.max_items));
+  int64_t offset = MLV_TRY(TokenOffset(r.starting_token));
+  MLV_TRY(Authorize(t.request));
+  if (!t.found()) return util::NotFound("backup " + r.backup_crn + " does not exist");
+  MLV_TRY(RequireSucceeded(*t.record));
+  auto inv = MLV_TRY(EnsureInventory(*env_.db, env_.home, *t.record, env_.clock->Now()));
+  InventoryStore store(*env_.db);
+  json doc = json::parse(inv.document, nullptr, false);
+  if (!doc.is_object()) return util::Corruption("the stored inventory of " + r.backup_crn + " is not JSON");
+
+  auto [file_count, file_bytes] = MLV_TRY(store.CountFiles(t.record->id));
+  json summary = json::object();
+  int64_t runs = 0, builds = 0, deployments = 0;
+  for (const auto& e : doc["experiments"]) runs += static_cast<int64_t>(e["runs"].size());
+  for (const auto& m : doc["models"]) {
+    builds += static_cast<int64_t>(m["builds"].size());
+    deployments += static_cast<int64_t>(m["deployments"].size());
+  }
+  for (const auto& [type, key] : ItemTypes()) summary[key] = doc[key].size();
+  summary["experimentRuns"] = runs;
+  summary["builds"] = builds;
+  summary["deployments"] = deployments;
+  summary["files"] = file_count;
+  summary["bytes"] = file_bytes;
+
+  json items = json::array();
+  bool more = false;
+  if (files) {
+    auto page = MLV_TRY(store.Files(t.record->id, "", offset, limit + 1));
+    more = static_cast<int64_t>(page.size()) > limit;
+    for (size_t i = 0; i < page.size() && static_cast<int64_t>(i) < limit; ++i)
+      items.push_back({{"itemType", "file"}, {"name", page[i].path}, {"size", page[i].size}});
+  } else {
+    // The types in a fixed order (project, job, experiment, model, application), each by name.
+    std::vector<json> all;
+    for (std::string_view type : {"project", "job", "experiment", "model", "application"}) {
+      if (!r.item_type.empty() && r.item_type != type) continue;
+      for (const auto& o : doc[ItemTypes().find(type)->second]) {
+        json item = {{"itemType", type}};
+        item.update(o);
+        all.push_back(std::move(item));
+      }
+    }
+    for (int64_t i = offset; i < static_cast<int64_t>(all.size()) && i < offset + limit; ++i)
+      items.push_back(all[static_cast<size_t>(i)]);
+    more = offset + limit < static_cast<int64_t>(all.size());
+  }
+  api::DescribeBackupContentsResponse out;
+  out.backup_crn = r.backup_crn;
+  out.computed_at = Time(inv.computed_at);
+  out.summary.text = summary.dump();
+  out.items.text = items.dump();
+  if (more) out.next_token = "o" + std::to_string(offset + limit);
+  return out;
+}
+
+util::Result<api::DiffBackupsResponse> Operations::DiffBackups(const api::DiffBackupsRequest& r) {
+  const std::string& account = env_.caller.account_id;
+  auto from = MLV_TRY(
+      LoadBackupTarget(*env_.db, account, "ml:DiffBackups", "fromBackupCrn", r.from_backup_crn));
+  auto to =
+      MLV_TRY(LoadBackupTarget(*env_.db, account, "ml:DiffBackups", "toBackupCrn", r.to_backup_crn));
+  // Authorised on both backups: the second as an also-resource.
+  from.request.context[std::string(kAlsoResourceKey)] = {r.to_backup_crn};
+  MLV_TRY(Authorize(from.request));
+  for (auto* t : {&from, &to})
+    if (!t->found()) {
+      std::string field = t == &from ? "fromBackupCrn" : "toBackupCrn";
+      return std::unexpected(util::Error(util::ErrorCode::kNotFound,
+                                         field + ": backup " + t->crn_text + " does not exist",
+                                         field));
+    }
+  MLV_TRY(RequireSucceeded(*from.record));
+  MLV_TRY(RequireSucceeded(*to.record));
+  auto a = MLV_TRY(EnsureInventory(*env_.db, env_.home, *from.record, env_.clock->Now()));
+  auto b = MLV_TRY(EnsureInventory(*env_.db, env_.home, *to.record, env_.clock->Now()));
+  InventoryStore store(*env_.db);
+  auto fa = MLV_TRY(store.AllFiles(from.record->id));
+  auto fb = MLV_TRY(store.AllFiles(to.record->id));
+  api::DiffBackupsResponse out;
+  out.from_backup_crn = r.from_backup_crn;
+  out.to_backup_crn = r.to_backup_crn;
+  out.changes.text = DiffInventories(a.document, fa, b.document, fb);
+  return out;
+}
+
+util::Result<api::SearchBackupsResponse> Operations::SearchBackups(
+    const api::SearchBackupsRequest& r) {
+  static const std::set<std::string, std::less<>> kTypes = {
+      "project", "job", "experiment", "model", "build", "deployment", "application"};
+  if (r.query.empty() == r.path.empty())
+    return util::InvalidArgument("give --query 'type:name ...' or --path GLOB (one of them)");
+  int64_t limit = MLV_TRY(PageSize(r.max_items));
+  std::map<std::string, std::string> terms;  // type -> name
+  std::istringstream words(r.query);
+  for (std::string w; words >> w;) {
+    size_t colon = w.find(':');
+    std::string type = w.substr(0, colon);
+    if (colon == std::string::npos || colon + 1 == w.size() || !kTypes.contains(type))
+      return util::InvalidField("query", "\"" + w.substr(0, 60) +
+                                             "\" is not type:name; types: project, job, "
+                                             "experiment, model, build, deployment, application");
+    if (terms.contains(type))
+      return util::InvalidField("query", "type \"" + type + "\" is given twice");
+    terms[type] = w.substr(colon + 1);
+  }
+  if (!r.path.empty() && (r.path.starts_with("/") || r.path.find("..") != std::string::npos))
+    return util::InvalidField("path", "a glob over backup paths such as 'projects/p1/**', got \"" +
+                                          r.path.substr(0, 80) + "\"");
+
+  // Allowed account-wide first (one audited decision); each workspace's backups are then listed
+  // only if the caller may search that workspace (quiet checks: an explicit Deny on a workspace
+  // hides its backups).
+  MLV_TRY(Authorize(ActionRequest("ml:SearchBackups", "*")));
+  const std::string& account = env_.caller.account_id;
+  InventoryStore store(*env_.db);
+  BackupStore bs(*env_.db);
+  api::SearchBackupsResponse out;
+  // Backups made before inventories existed (or whose inventory failed) are indexed now.
+  for (const auto& id : MLV_TRY(store.BackupsWithoutInventory(account))) {
+    auto b = bs.Get(account, id);
+    if (!b) continue;
+    if (auto inv = EnsureInventory(*env_.db, env_.home, *b, env_.clock->Now()); inv)
+      ++out.backups_indexed;
+  }
+
+  // backup id -> (created_at, matched)
+  std::map<std::string, std::pair<int64_t, std::vector<std::string>>> hits;
+  if (!r.path.empty()) {
+    for (const auto& [hit, path] : MLV_TRY(store.FindPathPrefix(account, GlobLiteralPrefix(r.path))))
+      if (PathGlobMatch(r.path, path)) {
+        auto& h = hits[hit.backup_id];
+        h.first = hit.backup_created_at;
+        if (h.second.size() < 20) h.second.push_back(path);
+      }
+  } else {
+    bool first = true;
+    for (auto [type, name] : terms) {
+      bool suffix = false;
+      std::string shown = type + ":" + name;
+      if (type == "build") {
+        std::string n = name.starts_with("build-") ? name.substr(6) : name;
+        if (terms.contains("model")) {
+          name = terms["model"] + "@" + n;
+        } else {
+          name = "@" + n;
+          suffix = true;
+        }
+      }
+      std::map<std::string, std::pair<int64_t, std::vector<std::string>>> these;
+      for (const auto& h : MLV_TRY(store.FindItem(account, type, name, suffix)))
+        if (first || hits.contains(h.backup_id)) {
+          these[h.backup_id] = first ? std::make_pair(h.backup_created_at, std::vector<std::string>())
+                                     : hits[h.backup_id];
+          these[h.backup_id].second.push_back(shown);
+        }
+      hits = std::move(these);
+      first = false;
+    }
+  }
+
+  // Newest first; only backups of workspaces the caller may search.
+  std::vector<std::pair<int64_t, std::string>> order;
+  for (const auto& [id, h] : hits) order.push_back({h.first, id});
+  std::sort(order.begin(), order.end(), std::greater<>());
+  std::map<std::string, bool> allowed;  // workspace CRN -> may search
+  for (const auto& [created, id] : order) {
+    if (static_cast<int64_t>(out.backups.size()) >= limit) break;
+    auto b = bs.Get(account, id);
+    if (!b || b->status != "succeeded") continue;
+    auto it = allowed.find(b->workspace_crn);
+    if (it == allowed.end()) {
+      AuthzRequest req = ActionRequest("ml:SearchBackups", b->workspace_crn);
+      AddBackupContext(req, *b);
+      it = allowed.emplace(b->workspace_crn,
+                           static_cast<bool>(env_.authorizer->Check(env_.caller, req)))
+               .first;
+    }
+    if (!it->second) continue;
+    out.backups.push_back(api::BackupMatch{b->crn, b->name, b->workspace_crn, b->workspace_name,
+                                           b->environment_name, Time(b->created_at),
+                                           hits[id].second});
+  }
+  return out;
+}
+
+}  // namespace mlvault::control
