@@ -10,6 +10,7 @@
 
 #include "api/embedded_client.h"
 #include "api/operations.h"
+#include "cli/usage.h"
 #include "util/progress.h"
 
 namespace mlvault::cli {
@@ -155,9 +156,14 @@ Application::Application(std::ostream& out, std::ostream& err, ClientFactory cli
     : out_(out),
       err_(err),
       clients_(std::move(clients)),
-      output_(std::make_unique<Output>(out, err, globals_.output)) {}
+      output_(std::make_unique<Output>(out, err, globals_.output, output_settings_)) {}
 
 Application::~Application() = default;
+
+void Application::SetTerminal(size_t stdout_columns, bool stderr_is_terminal) {
+  output_settings_.width = stdout_columns;
+  stderr_is_terminal_ = stderr_is_terminal;
+}
 
 util::Result<api::Client*> Application::client() {
   if (!client_) client_ = MLV_TRY(clients_(globals_));
@@ -229,7 +235,18 @@ void Application::RegisterVerbs(CLI::App& app) {
   RegisterVaultVerbs(*this, app);
   RegisterWorkspaceVerbs(*this, app);
   RegisterIamVerbs(*this, app);
+  RegisterHelpVerbs(*this, app);
 }
+
+namespace {
+// Every verb's help ends with the global flags (they are accepted after the verb too).
+void AddGlobalFlagsToHelp(CLI::App& verb, const std::string& text) {
+  for (CLI::App* sub : verb.get_subcommands([](CLI::App*) { return true; })) {
+    sub->footer(sub->get_footer() + "\n\n" + text);
+    AddGlobalFlagsToHelp(*sub, text);
+  }
+}
+}  // namespace
 
 int Application::Run(const std::vector<std::string>& args) {
   std::vector<const char*> argv = {"mlvault"};
@@ -241,9 +258,15 @@ int Application::Run(int argc, const char* const* argv) {
   CLI::App app{"mlvault: consistent, deduplicated, encrypted backups of ML platform workspaces"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show every verb's help");
-  app.add_option("--output", globals_.output, "Output format")
-      ->check(CLI::IsMember({"json", "table"}))
-      ->capture_default_str();
+  app.add_option("--output", globals_.output,
+                 "json (default), table (fits the terminal), wide (every column) or text (one "
+                 "value per line)")
+      ->check(CLI::IsMember({"json", "table", "wide", "text"}))
+      ->each([this](const std::string&) { output_settings_.format_given = true; })
+      ->option_text("FORMAT");
+  app.add_option("--query", output_settings_.query,
+                 "Select part of the answer, e.g. 'backups[].backupCrn' (mlvault help query)")
+      ->option_text("EXPR");
   app.add_option("--endpoint", globals_.endpoint,
                  "Talk to an mlvault server at this URL instead of running embedded")
       ->envname("MLVAULT_ENDPOINT");
@@ -258,10 +281,35 @@ int Application::Run(int argc, const char* const* argv) {
          "$MLVAULT_HOME/catalog.db)")
       ->envname("MLVAULT_CATALOG");
   RegisterVerbs(app);
+  AddGlobalFlagsToHelp(app, GlobalFlagsHelp(app));
+  std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
+  if (args.empty()) {
+    err_ << TopLevelHelp(app);
+    output_->Error(util::Error(util::ErrorCode::kInvalidArgument,
+                               "give a verb (mlvault help lists them)"));
+    return 2;
+  }
+  for (const auto& a : args) {
+    if (a == "--") break;
+    if (a == "--version") {
+      output_->Text(VersionLine());
+      return 0;
+    }
+  }
+  if (auto checked = CheckArguments(app, args); !checked) return output_->Error(checked.error());
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
-    return app.exit(e, out_, err_);
+    const CLI::App* verb = SelectedVerb(app);
+    if (verb == &app) {
+      output_->Text(TopLevelHelp(app));
+      return 0;
+    }
+    std::string prefix = "mlvault";
+    for (const CLI::App* p = verb->get_parent(); p != nullptr && p != &app; p = p->get_parent())
+      prefix += " " + p->get_name();
+    output_->Text(verb->help(prefix));
+    return 0;
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e, out_, err_);
   } catch (const CLI::ParseError& e) {

@@ -26,7 +26,7 @@ namespace mlvault::cli {
 using nlohmann::json;
 
 struct Globals {
-  std::string output = "json";  // json | table
+  std::string output = "json";  // json | table | wide | text (cli/output.h)
   std::string endpoint;         // empty: embedded mode
   std::string profile;          // credentials profile
 };
@@ -102,6 +102,10 @@ class Application {
   // --- for verbs
   const Globals& globals() const { return globals_; }
   Output& output() { return *output_; }
+  // What the terminal is (main.cc asks; tests set it): the columns of stdout (0: not a
+  // terminal, tables are not fitted) and whether stderr is a terminal (progress bars drawn).
+  void SetTerminal(size_t stdout_columns, bool stderr_is_terminal);
+  bool stderr_is_terminal() const { return stderr_is_terminal_; }
   // The client, made on first use.
   util::Result<api::Client*> client();
   // Adds a verb of the API operation (service, operation): the CLI verb name, its help and an
@@ -133,6 +137,8 @@ class Application {
   std::ostream& err_;
   ClientFactory clients_;
   Globals globals_;
+  OutputSettings output_settings_;
+  bool stderr_is_terminal_ = false;
   std::unique_ptr<Output> output_;
   std::unique_ptr<api::Client> client_;
   std::vector<std::unique_ptr<Verb>> verbs_;
@@ -143,5 +149,9 @@ class Application {
 void RegisterWorkspaceVerbs(Application& app, CLI::App& root);
 void RegisterIamVerbs(Application& app, CLI::App& root);
 void RegisterVaultVerbs(Application& app, CLI::App& root);
+// help [VERB], version, completion (help_verbs.cc).
+void RegisterHelpVerbs(Application& app, CLI::App& root);
+// "mlvault 0.1.0 (commit ..., catalog schema ...)\n" for --version.
+std::string VersionLine();
 
 }  // namespace mlvault::cli

@@ -26,7 +26,7 @@ expect 2 "missing required flag is bad input" create-environment
 expect 0 "list-environments" list-environments
 check "list-environments lists both" test "$(j '[.environments[].name] | sort | join(",")')" = "dev,prod"
 expect 0 "list-environments --output table" --output table list-environments
-check "table has a header row" grep -q "^createdAt .*name" <<<"$OUT"
+check "table has a header row, the identifying column first" grep -q "^crn  *name" <<<"$OUT"
 expect 0 "global flags also after the verb" list-environments --output table
 
 echo "-- workspaces"
