@@ -2,7 +2,9 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -129,19 +131,51 @@ bool Verb::Given(const std::string& flag) const {
   return false;
 }
 
+std::string Verb::WithFlagNames(std::string message) const {
+  auto word_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
+  for (const auto& b : bindings_) {
+    const std::string& field = b->field;
+    std::string flag = b->flag.substr(0, b->flag.find(','));
+    // A one-word field ("since") only where it leads the message; a compound one anywhere.
+    if (std::none_of(field.begin(), field.end(), [](char c) { return std::isupper(c); })) {
+      if (message.starts_with(field + ":")) message.replace(0, field.size(), flag);
+      continue;
+    }
+    for (size_t at = 0; (at = message.find(field, at)) != std::string::npos;) {
+      size_t end = at + field.size();
+      if ((at > 0 && (word_char(message[at - 1]) || message[at - 1] == '-')) ||
+          (end < message.size() && word_char(message[end]))) {
+        at = end;
+        continue;
+      }
+      message.replace(at, field.size(), flag);
+      at += flag.size();
+    }
+  }
+  return message;
+}
+
 std::string Verb::FlagFor(const std::string& field) const {
   for (const auto& b : bindings_)
     if (b->field == field) return b->flag.substr(0, b->flag.find(','));
   return "";
 }
 
-util::Result<json> Verb::Call(const json& request, const std::string& label) {
+util::Result<json> Verb::Call(const json& request, const std::string& label,
+                              const Summarizer& summary) {
   api::Client* client = MLV_TRY(app_.client());
-  std::unique_ptr<util::TerminalProgress> bar;
-  if (!label.empty()) bar = std::make_unique<util::TerminalProgress>(label);
+  std::unique_ptr<ProgressBar> bar;
+  if (!label.empty())
+    bar = std::make_unique<ProgressBar>(app_.output().err(), label, app_.stderr_is_terminal());
   api::CallOptions o{*wait_, bar.get(), app_.interrupted()};
   if (o.wait) app_.CatchSignals();
-  return client->Call(service_, operation_, request, o);
+  auto answer = client->Call(service_, operation_, request, o);
+  if (bar) {
+    std::string line = answer && summary && bar->enabled() ? summary(*answer, bar->elapsed()) : "";
+    if (!line.empty()) bar->Summary(line);
+    else bar->Finish();
+  }
+  return answer;
 }
 
 void Verb::RunDefault() { app_.Emit(Call(Request()), this); }
@@ -193,12 +227,9 @@ void Application::Emit(const util::Result<json>& result, const Verb* verb) {
     return;
   }
   util::Error e = result.error();
-  // A request field the verb takes as a flag is named by its flag.
-  if (verb && !e.field().empty()) {
-    std::string flag = verb->FlagFor(e.field());
-    if (!flag.empty() && e.message().starts_with(e.field() + ":"))
-      e = util::Error(e.code(), flag + e.message().substr(e.field().size()), e.field());
-  }
+  // The request fields the verb takes as flags are named by their flags ("backupCrn: ..." ->
+  // "--backup-crn: ...", "give backupCrn, or backupName" -> "give --backup-crn, or ...").
+  if (verb) e = util::Error(e.code(), verb->WithFlagNames(e.message()), e.field());
   exit_code_ = output_->Error(e);
 }
 

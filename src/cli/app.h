@@ -19,6 +19,7 @@
 
 #include "api/client.h"
 #include "cli/output.h"
+#include "cli/progress.h"
 #include "util/error.h"
 
 namespace mlvault::cli {
@@ -61,8 +62,12 @@ class Verb {
   const std::vector<std::string>& Values(const std::string& flag) const;
   bool Given(const std::string& flag) const;
 
-  // Calls the verb's operation with `request` (progress labelled `label` when waiting).
-  util::Result<json> Call(const json& request, const std::string& label = "");
+  // The line that stays after a waited call succeeded: from its answer and its seconds.
+  using Summarizer = std::function<std::string(const json& answer, double seconds)>;
+  // Calls the verb's operation with `request`. With a `label`, a progress bar (cli/progress.h)
+  // is drawn while it runs (on a terminal) and replaced by `summary`'s line when it succeeds.
+  util::Result<json> Call(const json& request, const std::string& label = "",
+                          const Summarizer& summary = {});
   // The default action: Call(Request()) and print the result.
   void RunDefault();
   // Replaces the default action.
@@ -70,6 +75,8 @@ class Verb {
 
   // "--backup-crn" for field "backupCrn" if this verb has that flag; else "".
   std::string FlagFor(const std::string& field) const;
+  // `message` with every request field the verb has a flag for named by that flag.
+  std::string WithFlagNames(std::string message) const;
 
  private:
   struct Binding {

@@ -106,7 +106,8 @@ TEST_F(AppTest, FileInputsHaveASizeLimitAndAClearError) {
   EXPECT_EQ(Run({"restore-workspace", "--cli-input-json", "restore.json"}), 2);
   EXPECT_NE(err_.find("give file://<path> or the JSON document itself"), std::string::npos);
   EXPECT_EQ(Run({"restore-workspace", "--cli-input-json", "{\"backupCrn\": 1,}"}), 2);
-  EXPECT_NE(err_.find("restore input is not valid JSON (line 1"), std::string::npos) << err_;
+  EXPECT_NE(err_.find("restore input is not valid JSON: trailing comma after the last member of the "
+                      "object at line 1, column 16"), std::string::npos) << err_;
 }
 
 TEST_F(AppTest, SkeletonAndHelpGoToStdout) {

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <sstream>
 #include <string>
 #include <vector>
@@ -22,8 +24,22 @@ class AppTest : public ::testing::Test {
     ::unsetenv("MLVAULT_ENDPOINT");
     home_ = *util::MakeTempDir("mlvault-cli-test");
     ::setenv("MLVAULT_HOME", home_.c_str(), 1);
+#ifdef MLVAULT_TEST_WORKSPACE_BIN
+    ::setenv("MLVAULT_WORKSPACE_BIN", MLVAULT_TEST_WORKSPACE_BIN, 0);
+#endif
   }
   void TearDown() override {
+    // Stop the runtimes of the workspaces a test provisioned.
+    std::ostringstream out, err;
+    Application list(out, err);
+    if (::access((home_ + "/catalog.db").c_str(), F_OK) == 0 &&
+        list.Run({"list-workspaces", "--query", "workspaces[].crn", "--output", "text"}) == 0) {
+      std::istringstream crns(out.str());
+      for (std::string crn; std::getline(crns, crn);) {
+        std::ostringstream o, e;
+        Application(o, e).Run({"delete-workspace", "--workspace-crn", crn});
+      }
+    }
     ::unsetenv("MLVAULT_HOME");
     ASSERT_TRUE(util::RemoveAll(home_));
   }

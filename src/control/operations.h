@@ -96,6 +96,18 @@ class Operations {
   // Starts (spawn) or runs (wait) a workflow; returns its record after a waited run.
   util::Result<std::optional<catalog::WorkflowRecord>> Launch(const std::string& workflow_id,
                                                               const Wait& wait);
+  // Names instead of CRNs (name_ops.cc): the CRN given, or that of the one resource the names
+  // select. kInvalidArgument naming the field for neither/both or an ambiguous name (listing the
+  // candidates); kNotFound (after authorising `action` with the names) for no match.
+  util::Result<std::string> WorkspaceCrnOf(std::string_view action, const std::string& crn,
+                                           const std::string& name, const std::string& environment);
+  util::Result<std::string> BackupCrnOf(std::string_view action, const std::string& crn,
+                                        const std::string& backup_name,
+                                        const std::string& workspace_crn,
+                                        const std::string& workspace_name,
+                                        const std::string& environment);
+  // The restore input document with a backup named by name replaced by its CRN.
+  util::Result<std::string> RestoreInputByCrn(const std::string& document);
   void Audit(std::string_view action, std::string_view resource, const util::Status& outcome,
              std::string_view detail = {});
   util::Status Authorize(const AuthzRequest& request);

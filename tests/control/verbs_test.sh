@@ -233,8 +233,10 @@ check "the backup is deleted" test "$(backup_status "$B2")" = deleted
 expect 5 "deleting it again is a conflict" delete-backup --backup-crn "$B2"
 expect 0 "the first backup still verifies with its data" verify-backup --backup-crn "$B1" --read-data
 check "ok" test "$(j .ok)" = true
-expect 0 "a deleted backup's name can be used again" list-workspace-backups --workspace-crn "$WS"
+expect 0 "a deleted backup's name can be used again" list-workspace-backups --workspace-crn "$WS" --include-deleted
 check "statuses are listed" test "$(j '[.backups[].backupStatus] | join(",")')" = "deleted,succeeded"
+expect 0 "without --include-deleted" list-workspace-backups --workspace-crn "$WS"
+check "deleted backups are left out" test "$(j '[.backups[].backupStatus] | join(",")')" = "succeeded"
 
 echo "-- damage is detected"
 PACK=$(find "$MLVAULT_HOME/vaults/mlv-${WS##*:}" -path '*data*' -type f -size +100k | head -1)
