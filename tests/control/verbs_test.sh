@@ -142,10 +142,9 @@ expect 5 "cancel-backup of a finished backup is a conflict" cancel-backup --back
 
 echo "-- restore input errors"
 expect 0 "restore-workspace --generate-cli-skeleton" restore-workspace --generate-cli-skeleton
-check "the skeleton has every field" has_keys .newWorkspaceParameters environmentName workspaceName usePublicLoadBalancer \
-  disableTLS provisionK8sRequest disableSSO enableMonitoring enableGovernance loadBalancerIPWhitelists enableModelMetrics \
-  whitelistAuthorizedIPRanges authorizedIPRanges skipValidation
-check "and backupCrn" has_keys . backupCrn
+check "the skeleton asks for the new workspace's name" has_keys .newWorkspaceParameters workspaceName
+check "and the backup by name" has_keys . backupName sourceWorkspaceName sourceEnvironmentName
+check "nothing is pre-filled" test "$(j '[.. | scalars] | all(. == "")')" = true
 IN=$MLVAULT_HOME/restore.json
 restore_input "$B1" restored > "$IN"
 jq '.newWorkspaceParameters.provisionK8sRequest.instanceGroups[0].autoscaling.minInstances = 9' "$IN" > "$IN.bad"
@@ -159,7 +158,7 @@ expect 2 "an unknown field" restore-workspace --cli-input-json "file://$IN.bad"
 check "names the unknown field's path" err_has "newWorkspaceParameters.provisionK8sRequest.network.colour: unknown field"
 printf '{\n "backupCrn": "%s",\n "newWorkspaceParameters": {\n' "$B1" > "$IN.bad"
 expect 2 "malformed JSON" restore-workspace --cli-input-json "file://$IN.bad"
-check "names line and column" err_has "(line 4, column 1)"
+check "names line and column" err_has "at line 4, column 1"
 jq --arg b "${B1/:ml:/:iam:}" '.backupCrn = $b' "$IN" > "$IN.bad"
 expect 2 "a malformed backup CRN" restore-workspace --cli-input-json "file://$IN.bad"
 check "names backupCrn" err_has "backupCrn: malformed CRN"
