@@ -48,6 +48,25 @@ util::Status One(const json& j, T* out, std::string_view key, std::string T::*fi
   return r.Finish();
 }
 
+// The requests that name a workspace by CRN or by name + environment (resolved by control).
+template <class T>
+util::Status ByWorkspace(const json& j, T* out) {
+  ObjectReader r(j);
+  r.String("workspaceCrn", &out->workspace_crn)
+      .String("workspaceName", &out->workspace_name)
+      .String("environmentName", &out->environment_name);
+  return r.Finish();
+}
+// The requests that name a backup by CRN or by name within its workspace.
+template <class T>
+void ByBackup(ObjectReader& r, T* out) {
+  r.String("backupCrn", &out->backup_crn)
+      .String("backupName", &out->backup_name)
+      .String("workspaceCrn", &out->workspace_crn)
+      .String("workspaceName", &out->workspace_name)
+      .String("environmentName", &out->environment_name);
+}
+
 }  // namespace
 
 // ------------------------------------------------------------------ requests
@@ -72,21 +91,24 @@ util::Status DecodeInto(const json& j, ListWorkspacesRequest* out) {
   ObjectReader r(j);
   r.String("environmentName", &out->environment_name)
       .OptionalInt("maxItems", &out->page.max_items)
-      .String("startingToken", &out->page.starting_token);
+      .String("startingToken", &out->page.starting_token)
+      .Bool("includeDeleted", &out->include_deleted);
   return r.Finish();
 }
 util::Status DecodeInto(const json& j, DescribeWorkspaceRequest* out) {
-  return One(j, out, "workspaceCrn", &DescribeWorkspaceRequest::workspace_crn);
+  return ByWorkspace(j, out);
 }
 util::Status DecodeInto(const json& j, DeleteWorkspaceRequest* out) {
-  return One(j, out, "workspaceCrn", &DeleteWorkspaceRequest::workspace_crn);
+  return ByWorkspace(j, out);
 }
 util::Status DecodeInto(const json& j, GetWorkspaceApiKeyRequest* out) {
-  return One(j, out, "workspaceCrn", &GetWorkspaceApiKeyRequest::workspace_crn);
+  return ByWorkspace(j, out);
 }
 util::Status DecodeInto(const json& j, BackupWorkspaceRequest* out) {
   ObjectReader r(j);
-  r.String("workspaceCrn", &out->workspace_crn, true)
+  r.String("workspaceCrn", &out->workspace_crn)
+      .String("workspaceName", &out->workspace_name)
+      .String("environmentName", &out->environment_name)
       .String("backupName", &out->backup_name, true)
       .OptionalInt("backupJobTimeoutMinutes", &out->backup_job_timeout_minutes);
   return r.Finish();
@@ -97,21 +119,29 @@ util::Status DecodeInto(const json& j, ListWorkspaceBackupsRequest* out) {
       .String("workspaceName", &out->workspace_name)
       .String("environmentName", &out->environment_name)
       .OptionalInt("maxItems", &out->page.max_items)
-      .String("startingToken", &out->page.starting_token);
+      .String("startingToken", &out->page.starting_token)
+      .Bool("includeDeleted", &out->include_deleted);
   return r.Finish();
 }
 util::Status DecodeInto(const json& j, DescribeWorkspaceBackupRequest* out) {
-  return One(j, out, "backupCrn", &DescribeWorkspaceBackupRequest::backup_crn);
+  ObjectReader r(j);
+  ByBackup(r, out);
+  return r.Finish();
 }
 util::Status DecodeInto(const json& j, DeleteBackupRequest* out) {
-  return One(j, out, "backupCrn", &DeleteBackupRequest::backup_crn);
+  ObjectReader r(j);
+  ByBackup(r, out);
+  return r.Finish();
 }
 util::Status DecodeInto(const json& j, CancelBackupRequest* out) {
-  return One(j, out, "backupCrn", &CancelBackupRequest::backup_crn);
+  ObjectReader r(j);
+  ByBackup(r, out);
+  return r.Finish();
 }
 util::Status DecodeInto(const json& j, VerifyBackupRequest* out) {
   ObjectReader r(j);
-  r.String("backupCrn", &out->backup_crn, true).Bool("readData", &out->read_data);
+  ByBackup(r, out);
+  r.Bool("readData", &out->read_data);
   return r.Finish();
 }
 util::Status DecodeInto(const json& j, RestoreWorkspaceRequest* out) {
@@ -136,19 +166,24 @@ json Encode(const ListEnvironmentsResponse& r) {
 json Encode(const CreateWorkspaceResponse& r) {
   json j = {{"workspaceCrn", r.workspace_crn}, {"workflowId", r.workflow_id}};
   if (r.status) j["status"] = *r.status;
+  if (r.endpoint) j["endpoint"] = *r.endpoint;
+  if (r.domain) j["domain"] = *r.domain;
   return j;
 }
 json Encode(const ListWorkspacesResponse& r) {
   json a = json::array();
-  for (const auto& w : r.workspaces)
-    a.push_back({{"crn", w.crn},
-                 {"name", w.name},
-                 {"environmentName", w.environment_name},
-                 {"status", w.status},
-                 {"endpoint", w.endpoint},
-                 {"domain", w.domain},
-                 {"isRestored", w.is_restored},
-                 {"createdAt", w.created_at}});
+  for (const auto& w : r.workspaces) {
+    json j = {{"crn", w.crn},
+              {"name", w.name},
+              {"environmentName", w.environment_name},
+              {"status", w.status},
+              {"endpoint", w.endpoint},
+              {"domain", w.domain},
+              {"isRestored", w.is_restored},
+              {"createdAt", w.created_at}};
+    if (w.deleted_at) j["deletedAt"] = *w.deleted_at;
+    a.push_back(std::move(j));
+  }
   json out = {{"workspaces", a}};
   if (!r.next_token.empty()) out["nextToken"] = r.next_token;
   return out;
@@ -275,7 +310,11 @@ json Encode(const VerifyBackupResponse& r) {
           {"durationSeconds", r.duration_seconds}};
 }
 json Encode(const RestoreWorkspaceResponse& r) {
-  return {{"workspaceCrn", r.workspace_crn}, {"workflowId", r.workflow_id}};
+  json j = {{"workspaceCrn", r.workspace_crn}, {"workflowId", r.workflow_id}};
+  if (r.status) j["status"] = *r.status;
+  if (r.endpoint) j["endpoint"] = *r.endpoint;
+  if (r.domain) j["domain"] = *r.domain;
+  return j;
 }
 json Encode(const Workflow& w) {
   json j = {{"workflowId", w.workflow_id},

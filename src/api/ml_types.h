@@ -66,11 +66,14 @@ struct CreateWorkspaceResponse {
   std::string workspace_crn;
   std::string workflow_id;
   std::optional<std::string> status;  // after a waited run
+  std::optional<std::string> endpoint;  // after a waited run: where the workspace answers
+  std::optional<std::string> domain;    // after a waited run
 };
 
 struct ListWorkspacesRequest {
   std::string environment_name;  // empty: all
   PageRequest page;              // api/paging.h
+  bool include_deleted = false;  // also deleted workspaces
 };
 struct WorkspaceSummary {
   std::string crn;
@@ -81,6 +84,7 @@ struct WorkspaceSummary {
   std::string domain;
   bool is_restored = false;
   std::string created_at;
+  std::optional<std::string> deleted_at;  // omitted unless deleted (includeDeleted)
 };
 struct ListWorkspacesResponse {
   std::vector<WorkspaceSummary> workspaces;
@@ -127,6 +131,9 @@ struct Workspace {
 
 struct DescribeWorkspaceRequest {
   std::string workspace_crn;
+  // Or by name (control resolves them; an ambiguous name is an error listing the CRNs).
+  std::string workspace_name;
+  std::string environment_name;
 };
 struct DescribeWorkspaceResponse {
   Workspace workspace;
@@ -134,6 +141,9 @@ struct DescribeWorkspaceResponse {
 
 struct DeleteWorkspaceRequest {
   std::string workspace_crn;
+  // Or by name (control resolves them; an ambiguous name is an error listing the CRNs).
+  std::string workspace_name;
+  std::string environment_name;
 };
 struct DeleteWorkspaceResponse {
   std::string workspace_crn;
@@ -142,6 +152,9 @@ struct DeleteWorkspaceResponse {
 
 struct GetWorkspaceApiKeyRequest {
   std::string workspace_crn;
+  // Or by name (control resolves them; an ambiguous name is an error listing the CRNs).
+  std::string workspace_name;
+  std::string environment_name;
 };
 struct GetWorkspaceApiKeyResponse {
   std::string api_key;
@@ -153,6 +166,8 @@ struct BackupWorkspaceRequest {
   std::string workspace_crn;
   std::string backup_name;
   std::optional<int64_t> backup_job_timeout_minutes;
+  std::string workspace_name;    // or the workspace by name, with environment_name
+  std::string environment_name;
 };
 struct BackupWorkspaceResponse {
   std::string backup_crn;
@@ -167,6 +182,7 @@ struct ListWorkspaceBackupsRequest {
   std::string workspace_name;
   std::string environment_name;
   PageRequest page;  // api/paging.h
+  bool include_deleted = false;  // also backups whose status is "deleted"
 };
 struct BackupSummary {
   std::string backup_crn;
@@ -231,6 +247,11 @@ struct Backup : BackupSummary {
 
 struct DescribeWorkspaceBackupRequest {
   std::string backup_crn;
+  // Or by name within its workspace (by CRN, or by name + environment).
+  std::string backup_name;
+  std::string workspace_crn;
+  std::string workspace_name;
+  std::string environment_name;
 };
 struct DescribeWorkspaceBackupResponse {
   Backup backup;
@@ -238,6 +259,11 @@ struct DescribeWorkspaceBackupResponse {
 
 struct DeleteBackupRequest {
   std::string backup_crn;
+  // Or by name within its workspace (by CRN, or by name + environment).
+  std::string backup_name;
+  std::string workspace_crn;
+  std::string workspace_name;
+  std::string environment_name;
 };
 struct DeleteBackupResponse {
   std::string workflow_id;
@@ -245,6 +271,11 @@ struct DeleteBackupResponse {
 
 struct CancelBackupRequest {
   std::string backup_crn;
+  // Or by name within its workspace (by CRN, or by name + environment).
+  std::string backup_name;
+  std::string workspace_crn;
+  std::string workspace_name;
+  std::string environment_name;
 };
 struct CancelBackupResponse {
   std::string backup_crn;
@@ -255,6 +286,10 @@ struct CancelBackupResponse {
 struct VerifyBackupRequest {
   std::string backup_crn;
   bool read_data = false;
+  std::string backup_name;  // or by name within its workspace
+  std::string workspace_crn;
+  std::string workspace_name;
+  std::string environment_name;
 };
 struct VerifiedPoint {
   std::string volume;
@@ -289,6 +324,9 @@ struct RestoreWorkspaceRequest {
 struct RestoreWorkspaceResponse {
   std::string workspace_crn;
   std::string workflow_id;
+  std::optional<std::string> status;    // after a waited run
+  std::optional<std::string> endpoint;  // after a waited run
+  std::optional<std::string> domain;    // after a waited run
 };
 
 // ------------------------------------------------------------------------------ workflows

@@ -12,11 +12,12 @@ namespace mlvault::api {
 namespace {
 
 TEST(ApiTypesTest, MissingRequiredFieldIsNamed) {
-  auto r = Decode<DescribeWorkspaceBackupRequest>(json::object());
+  // (A backup is named by backupCrn or by backupName + its workspace, checked by control.)
+  auto r = Decode<DescribeWorkflowRequest>(json::object());
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), util::ErrorCode::kInvalidArgument);
-  EXPECT_EQ(r.error().field(), "backupCrn");
-  EXPECT_EQ(r.error().message(), "backupCrn: is required");
+  EXPECT_EQ(r.error().field(), "workflowId");
+  EXPECT_EQ(r.error().message(), "workflowId: is required");
 }
 
 TEST(ApiTypesTest, UnknownFieldIsNamed) {

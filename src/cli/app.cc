@@ -2,7 +2,9 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -10,6 +12,7 @@
 
 #include "api/server/connect.h"
 #include "api/operations.h"
+#include "cli/usage.h"
 #include "util/progress.h"
 
 namespace mlvault::cli {
@@ -123,19 +126,51 @@ bool Verb::Given(const std::string& flag) const {
   return false;
 }
 
+std::string Verb::WithFlagNames(std::string message) const {
+  auto word_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
+  for (const auto& b : bindings_) {
+    const std::string& field = b->field;
+    std::string flag = b->flag.substr(0, b->flag.find(','));
+    // A one-word field ("since") only where it leads the message; a compound one anywhere.
+    if (std::none_of(field.begin(), field.end(), [](char c) { return std::isupper(c); })) {
+      if (message.starts_with(field + ":")) message.replace(0, field.size(), flag);
+      continue;
+    }
+    for (size_t at = 0; (at = message.find(field, at)) != std::string::npos;) {
+      size_t end = at + field.size();
+      if ((at > 0 && (word_char(message[at - 1]) || message[at - 1] == '-')) ||
+          (end < message.size() && word_char(message[end]))) {
+        at = end;
+        continue;
+      }
+      message.replace(at, field.size(), flag);
+      at += flag.size();
+    }
+  }
+  return message;
+}
+
 std::string Verb::FlagFor(const std::string& field) const {
   for (const auto& b : bindings_)
     if (b->field == field) return b->flag.substr(0, b->flag.find(','));
   return "";
 }
 
-util::Result<json> Verb::Call(const json& request, const std::string& label) {
+util::Result<json> Verb::Call(const json& request, const std::string& label,
+                              const Summarizer& summary) {
   api::Client* client = MLV_TRY(app_.client());
-  std::unique_ptr<util::TerminalProgress> bar;
-  if (!label.empty()) bar = std::make_unique<util::TerminalProgress>(label);
+  std::unique_ptr<ProgressBar> bar;
+  if (!label.empty())
+    bar = std::make_unique<ProgressBar>(app_.output().err(), label, app_.stderr_is_terminal());
   api::CallOptions o{*wait_, bar.get(), app_.interrupted()};
   if (o.wait) app_.CatchSignals();
-  return client->Call(service_, operation_, request, o);
+  auto answer = client->Call(service_, operation_, request, o);
+  if (bar) {
+    std::string line = answer && summary && bar->enabled() ? summary(*answer, bar->elapsed()) : "";
+    if (!line.empty()) bar->Summary(line);
+    else bar->Finish();
+  }
+  return answer;
 }
 
 Verb& Verb::Paginated(const std::string& list_field) {
@@ -196,9 +231,14 @@ Application::Application(std::ostream& out, std::ostream& err, ClientFactory cli
     : out_(out),
       err_(err),
       clients_(std::move(clients)),
-      output_(std::make_unique<Output>(out, err, globals_.output)) {}
+      output_(std::make_unique<Output>(out, err, globals_.output, output_settings_)) {}
 
 Application::~Application() = default;
+
+void Application::SetTerminal(size_t stdout_columns, bool stderr_is_terminal) {
+  output_settings_.width = stdout_columns;
+  stderr_is_terminal_ = stderr_is_terminal;
+}
 
 util::Result<api::Client*> Application::client() {
   if (!client_) client_ = MLV_TRY(clients_(globals_));
@@ -228,12 +268,9 @@ void Application::Emit(const util::Result<json>& result, const Verb* verb) {
     return;
   }
   util::Error e = result.error();
-  // A request field the verb takes as a flag is named by its flag.
-  if (verb && !e.field().empty()) {
-    std::string flag = verb->FlagFor(e.field());
-    if (!flag.empty() && e.message().starts_with(e.field() + ":"))
-      e = util::Error(e.code(), flag + e.message().substr(e.field().size()), e.field());
-  }
+  // The request fields the verb takes as flags are named by their flags ("backupCrn: ..." ->
+  // "--backup-crn: ...", "give backupCrn, or backupName" -> "give --backup-crn, or ...").
+  if (verb) e = util::Error(e.code(), verb->WithFlagNames(e.message()), e.field());
   exit_code_ = output_->Error(e);
 }
 
@@ -273,7 +310,18 @@ void Application::RegisterVerbs(CLI::App& app) {
   RegisterIamVerbs(*this, app);
   RegisterServerVerbs(*this, app);
   RegisterPlanVerbs(*this, app);
+  RegisterHelpVerbs(*this, app);
 }
+
+namespace {
+// Every verb's help ends with the global flags (they are accepted after the verb too).
+void AddGlobalFlagsToHelp(CLI::App& verb, const std::string& text) {
+  for (CLI::App* sub : verb.get_subcommands([](CLI::App*) { return true; })) {
+    sub->footer(sub->get_footer() + "\n\n" + text);
+    AddGlobalFlagsToHelp(*sub, text);
+  }
+}
+}  // namespace
 
 int Application::Run(const std::vector<std::string>& args) {
   std::vector<const char*> argv = {"mlvault"};
@@ -285,9 +333,15 @@ int Application::Run(int argc, const char* const* argv) {
   CLI::App app{"mlvault: consistent, deduplicated, encrypted backups of ML platform workspaces"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show every verb's help");
-  app.add_option("--output", globals_.output, "Output format")
-      ->check(CLI::IsMember({"json", "table"}))
-      ->capture_default_str();
+  app.add_option("--output", globals_.output,
+                 "json (default), table (fits the terminal), wide (every column) or text (one "
+                 "value per line)")
+      ->check(CLI::IsMember({"json", "table", "wide", "text"}))
+      ->each([this](const std::string&) { output_settings_.format_given = true; })
+      ->option_text("FORMAT");
+  app.add_option("--query", output_settings_.query,
+                 "Select part of the answer, e.g. 'backups[].backupCrn' (mlvault help query)")
+      ->option_text("EXPR");
   app.add_option("--endpoint", globals_.endpoint,
                  "Talk to an mlvault server at this URL instead of running embedded")
       ->envname("MLVAULT_ENDPOINT");
@@ -302,10 +356,35 @@ int Application::Run(int argc, const char* const* argv) {
          "$MLVAULT_HOME/catalog.db)")
       ->envname("MLVAULT_CATALOG");
   RegisterVerbs(app);
+  AddGlobalFlagsToHelp(app, GlobalFlagsHelp(app));
+  std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
+  if (args.empty()) {
+    err_ << TopLevelHelp(app);
+    output_->Error(util::Error(util::ErrorCode::kInvalidArgument,
+                               "give a verb (mlvault help lists them)"));
+    return 2;
+  }
+  for (const auto& a : args) {
+    if (a == "--") break;
+    if (a == "--version") {
+      output_->Text(VersionLine());
+      return 0;
+    }
+  }
+  if (auto checked = CheckArguments(app, args); !checked) return output_->Error(checked.error());
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
-    return app.exit(e, out_, err_);
+    const CLI::App* verb = SelectedVerb(app);
+    if (verb == &app) {
+      output_->Text(TopLevelHelp(app));
+      return 0;
+    }
+    std::string prefix = "mlvault";
+    for (const CLI::App* p = verb->get_parent(); p != nullptr && p != &app; p = p->get_parent())
+      prefix += " " + p->get_name();
+    output_->Text(verb->help(prefix));
+    return 0;
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e, out_, err_);
   } catch (const CLI::ParseError& e) {

@@ -19,6 +19,7 @@
 
 #include "api/client.h"
 #include "cli/output.h"
+#include "cli/progress.h"
 #include "util/error.h"
 
 namespace mlvault::cli {
@@ -26,7 +27,7 @@ namespace mlvault::cli {
 using nlohmann::json;
 
 struct Globals {
-  std::string output = "json";  // json | table
+  std::string output = "json";  // json | table | wide | text (cli/output.h)
   std::string endpoint;         // empty: embedded mode
   std::string profile;          // credentials profile
 };
@@ -66,8 +67,12 @@ class Verb {
   const std::vector<std::string>& Values(const std::string& flag) const;
   bool Given(const std::string& flag) const;
 
-  // Calls the verb's operation with `request` (progress labelled `label` when waiting).
-  util::Result<json> Call(const json& request, const std::string& label = "");
+  // The line that stays after a waited call succeeded: from its answer and its seconds.
+  using Summarizer = std::function<std::string(const json& answer, double seconds)>;
+  // Calls the verb's operation with `request`. With a `label`, a progress bar (cli/progress.h)
+  // is drawn while it runs (on a terminal) and replaced by `summary`'s line when it succeeds.
+  util::Result<json> Call(const json& request, const std::string& label = "",
+                          const Summarizer& summary = {});
   // The default action: Call(Request()) and print the result.
   void RunDefault();
   // Replaces the default action.
@@ -75,6 +80,8 @@ class Verb {
 
   // "--backup-crn" for field "backupCrn" if this verb has that flag; else "".
   std::string FlagFor(const std::string& field) const;
+  // `message` with every request field the verb has a flag for named by that flag.
+  std::string WithFlagNames(std::string message) const;
 
  private:
   struct Binding {
@@ -115,6 +122,10 @@ class Application {
   std::ostream& out() { return out_; }
   std::ostream& err() { return err_; }
   Output& output() { return *output_; }
+  // What the terminal is (main.cc asks; tests set it): the columns of stdout (0: not a
+  // terminal, tables are not fitted) and whether stderr is a terminal (progress bars drawn).
+  void SetTerminal(size_t stdout_columns, bool stderr_is_terminal);
+  bool stderr_is_terminal() const { return stderr_is_terminal_; }
   // The client, made on first use.
   util::Result<api::Client*> client();
   // Adds a verb of the API operation (service, operation): the CLI verb name, its help and an
@@ -146,6 +157,8 @@ class Application {
   std::ostream& err_;
   ClientFactory clients_;
   Globals globals_;
+  OutputSettings output_settings_;
+  bool stderr_is_terminal_ = false;
   std::unique_ptr<Output> output_;
   std::unique_ptr<api::Client> client_;
   std::vector<std::unique_ptr<Verb>> verbs_;
@@ -159,5 +172,9 @@ void RegisterVaultVerbs(Application& app, CLI::App& root);
 void RegisterServerVerbs(Application& app, CLI::App& root);
 void RegisterPlanVerbs(Application& app, CLI::App& root);  // plan_verbs.cc
 void RegisterContentsVerbs(Application& app, CLI::App& root);  // contents_verbs.cc (issue 16)
+// help [VERB], version, completion (help_verbs.cc).
+void RegisterHelpVerbs(Application& app, CLI::App& root);
+// "mlvault 0.1.0 (commit ..., catalog schema ...)\n" for --version.
+std::string VersionLine();
 
 }  // namespace mlvault::cli

@@ -1,46 +1,12 @@
 // The CLI in-process: cli::Application with captured streams over a real embedded control
 // plane in a temporary $MLVAULT_HOME. Flags become the request, results print as JSON or a
 // table, errors name the flag, file:// inputs are read with a size limit.
-#include "cli/app.h"
-
-#include <gtest/gtest.h>
-
 #include <fstream>
-#include <sstream>
 
-#include "util/files.h"
+#include "cli/app_test_util.h"
 
 namespace mlvault::cli {
 namespace {
-
-class AppTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ::unsetenv("MLVAULT_ACCESS_KEY_ID");
-    ::unsetenv("MLVAULT_PRIVATE_KEY");
-    ::unsetenv("MLVAULT_PROFILE");
-    ::unsetenv("MLVAULT_ENDPOINT");
-    home_ = *util::MakeTempDir("mlvault-cli-test");
-    ::setenv("MLVAULT_HOME", home_.c_str(), 1);
-  }
-  void TearDown() override {
-    ::unsetenv("MLVAULT_HOME");
-    ASSERT_TRUE(util::RemoveAll(home_));
-  }
-  // Runs one command line; keeps stdout, stderr and the exit code.
-  int Run(const std::vector<std::string>& args) {
-    std::ostringstream out, err;
-    Application app(out, err);
-    rc_ = app.Run(args);
-    out_ = out.str();
-    err_ = err.str();
-    return rc_;
-  }
-  json Out() const { return json::parse(out_); }
-
-  std::string home_, out_, err_;
-  int rc_ = -1;
-};
 
 TEST_F(AppTest, FlagsBecomeTheRequestAndTheResultPrintsAsJson) {
   ASSERT_EQ(Run({"create-environment", "--environment-name", "dev", "--region", "eu-west-1"}), 0)
@@ -55,14 +21,13 @@ TEST_F(AppTest, FlagsBecomeTheRequestAndTheResultPrintsAsJson) {
 TEST_F(AppTest, TableOutputAlsoAfterTheVerb) {
   ASSERT_EQ(Run({"create-environment", "--environment-name", "dev"}), 0);
   ASSERT_EQ(Run({"list-environments", "--output", "table"}), 0);
-  EXPECT_EQ(out_.rfind("createdAt ", 0), 0u) << out_;
+  EXPECT_EQ(out_.rfind("crn ", 0), 0u) << out_;  // the identifying column first
   EXPECT_NE(out_.find("dev"), std::string::npos);
 }
 
 TEST_F(AppTest, AnErrorAboutARequestFieldNamesTheFlag) {
   EXPECT_EQ(Run({"create-environment", "--environment-name", "Dev_1"}), 2);
   EXPECT_EQ(err_.rfind("mlvault: --environment-name: ", 0), 0u) << err_;
-  EXPECT_NE(err_.find("\"code\":\"invalid-argument\""), std::string::npos);
   EXPECT_TRUE(out_.empty());
 
   EXPECT_EQ(Run({"describe-workspace", "--workspace-crn", "crn:mlvault:ml:us-west-1:x:workspace:y"}),
@@ -141,7 +106,8 @@ TEST_F(AppTest, FileInputsHaveASizeLimitAndAClearError) {
   EXPECT_EQ(Run({"restore-workspace", "--cli-input-json", "restore.json"}), 2);
   EXPECT_NE(err_.find("give file://<path> or the JSON document itself"), std::string::npos);
   EXPECT_EQ(Run({"restore-workspace", "--cli-input-json", "{\"backupCrn\": 1,}"}), 2);
-  EXPECT_NE(err_.find("restore input is not valid JSON (line 1"), std::string::npos) << err_;
+  EXPECT_NE(err_.find("restore input is not valid JSON: trailing comma after the last member of the "
+                      "object at line 1, column 16"), std::string::npos) << err_;
 }
 
 TEST_F(AppTest, SkeletonAndHelpGoToStdout) {

@@ -1,5 +1,7 @@
 // The workspace, backup, restore and workflow verbs (SPEC.md section 2), and `mlvault worker`.
 // Flags to request JSON and the response printed; the work is the API's operations.
+#include <cstdio>
+
 #include "api/documents.h"
 #include "api/embedded_client.h"
 #include "cli/app.h"
@@ -16,6 +18,60 @@ util::Result<json> InputDocument(Application& app, const std::string& value,
                                  std::string_view what) {
   std::string text = MLV_TRY(app.ReadInput("--cli-input-json", value));
   return api::ParseInputDocument(text, what);
+}
+
+// A workspace by CRN, or by name + environment (resolved by the control plane).
+Verb& WorkspaceFlags(Verb& v) {
+  return v.String("--workspace-crn", "Workspace CRN (or --workspace-name with --environment-name)")
+      .String("--workspace-name", "Workspace name (with --environment-name)")
+      .String("--environment-name", "The workspace's environment (with --workspace-name)");
+}
+// A backup by CRN, or by name within its workspace.
+Verb& BackupFlags(Verb& v) {
+  v.String("--backup-crn", "Backup CRN (or --backup-name with its workspace)")
+      .String("--backup-name",
+              "Backup name, with --workspace-name + --environment-name (or --workspace-crn)");
+  return WorkspaceFlags(v);
+}
+
+std::string Str(const json& j, const char* key) {
+  return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+}
+
+// "workspace ws1 is running at http://127.0.0.1:8443 (ws1-1a2b.dev.mlvault.local), 2.3 s"
+Verb::Summarizer WorkspaceSummary(const Verb& v, std::string done) {
+  return [&v, done](const json& a, double s) -> std::string {
+    if (!v.waiting()) return "";
+    return "workspace " + Str(a, "workspaceCrn") + " " + done + " in " + HumanSeconds(s) + ": " +
+           Str(a, "status") + " at " + Str(a, "endpoint") + " (" + Str(a, "domain") + ")";
+  };
+}
+
+// "backup nightly-2 succeeded in 3.1 s: 2.1 GiB scanned, 12 MiB new, workspace paused 0.18 s"
+Verb::Summarizer BackupSummary(Application& app, const Verb& v) {
+  return [&app, &v](const json& a, double s) -> std::string {
+    if (!v.waiting()) return "";
+    std::string line = "backup " + Str(a, "backupCrn") + " " + Str(a, "backupStatus") + " in " +
+                       HumanSeconds(s);
+    auto client = app.client();
+    if (!client) return line;
+    auto d = (*client)->Call(ml, "describeWorkspaceBackup", {{"backupCrn", Str(a, "backupCrn")}},
+                             {});
+    if (!d) return line;
+    const json& b = (*d)["backup"];
+    uint64_t fresh = 0;
+    for (const auto& rp : b["recoveryPoints"]) fresh += rp.value("bytesNew", uint64_t{0});
+    line = "backup " + Str(b, "backupName") + " " + Str(b, "backupStatus") + " in " +
+           HumanSeconds(s) + ": " +
+           util::HumanBytes(b["sizes"].value("bytesTotal", uint64_t{0})) + " scanned, " +
+           util::HumanBytes(fresh) + " new";
+    if (b["quiescedSeconds"].is_number()) {
+      char paused[32];
+      std::snprintf(paused, sizeof paused, "%.2f s", b["quiescedSeconds"].get<double>());
+      line += std::string(", workspace paused ") + paused;
+    }
+    return line;
+  };
 }
 
 }  // namespace
@@ -65,7 +121,7 @@ void RegisterWorkspaceVerbs(Application& app, CLI::App& root) {
                     "give --cli-input-json, or both --environment-name and --workspace-name");
               doc = json{{"environmentName", env}, {"workspaceName", name}};
             }
-            return v.Call(doc, "create-workspace");
+            return v.Call(doc, "create-workspace", WorkspaceSummary(v, "created"));
           }(),
           &v);
     });
@@ -73,22 +129,20 @@ void RegisterWorkspaceVerbs(Application& app, CLI::App& root) {
   app.AddVerb(root, ml, "listWorkspaces", "list-workspaces", "List workspaces",
               "mlvault list-workspaces --environment-name dev")
       .String("--environment-name", "Only this environment's")
+      .Flag("--include-deleted", "Also deleted workspaces (with deletedAt)")
       .Paginated("workspaces");
-  app.AddVerb(root, ml, "describeWorkspace", "describe-workspace",
+  WorkspaceFlags(app.AddVerb(root, ml, "describeWorkspace", "describe-workspace",
               "Describe a workspace: status, endpoint, volumes, backups",
               "mlvault describe-workspace --workspace-crn "
-              "crn:mlvault:ml:us-west-1:<account>:workspace:<uuid>")
-      .String("--workspace-crn", "Workspace CRN", true);
-  app.AddVerb(root, ml, "deleteWorkspace", "delete-workspace",
+              "crn:mlvault:ml:us-west-1:<account>:workspace:<uuid>"));
+  WorkspaceFlags(app.AddVerb(root, ml, "deleteWorkspace", "delete-workspace",
               "Stop and remove a workspace (its backups stay, listable and restorable)",
               "mlvault delete-workspace --workspace-crn "
-              "crn:mlvault:ml:us-west-1:<account>:workspace:<uuid>")
-      .String("--workspace-crn", "Workspace CRN", true);
-  app.AddVerb(root, ml, "getWorkspaceApiKey", "get-workspace-api-key",
+              "crn:mlvault:ml:us-west-1:<account>:workspace:<uuid>"));
+  WorkspaceFlags(app.AddVerb(root, ml, "getWorkspaceApiKey", "get-workspace-api-key",
               "Print the API key of a workspace's REST API",
               "mlvault get-workspace-api-key --workspace-crn "
-              "crn:mlvault:ml:us-west-1:<account>:workspace:<uuid>")
-      .String("--workspace-crn", "Workspace CRN", true);
+              "crn:mlvault:ml:us-west-1:<account>:workspace:<uuid>"));
 
   // ---------------------------------------------------------------- backups
   {
@@ -97,11 +151,13 @@ void RegisterWorkspaceVerbs(Application& app, CLI::App& root) {
         "Back up every volume of a workspace at one consistent moment into its vault",
         "mlvault backup-workspace --workspace-crn "
         "crn:mlvault:ml:us-west-1:<account>:workspace:<uuid> --backup-name nightly-1 --wait");
-    v.String("--workspace-crn", "Workspace CRN", true)
+    WorkspaceFlags(v)
         .String("--backup-name", "Name, unique per workspace", true)
         .Int("--backup-job-timeout-minutes", "Fail the backup cleanly if it runs longer")
         .Wait("Wait until the backup ends (the exit code reflects its outcome)");
-    v.OnRun([&app](Verb& v) { app.Emit(v.Call(v.Request(), "backup"), &v); });
+    v.OnRun([&app](Verb& v) {
+      app.Emit(v.Call(v.Request(), "backup", BackupSummary(app, v)), &v);
+    });
   }
   app.AddVerb(
          root, ml, "listWorkspaceBackups", "list-workspace-backups",
@@ -110,42 +166,52 @@ void RegisterWorkspaceVerbs(Application& app, CLI::App& root) {
       .String("--workspace-crn", "Workspace CRN")
       .String("--workspace-name", "Workspace name (with --environment-name)")
       .String("--environment-name", "Environment name (with --workspace-name)")
+      .Flag("--include-deleted", "Also deleted backups (backupStatus \"deleted\")")
       .Paginated("backups");
-  app.AddVerb(root, ml, "describeWorkspaceBackup", "describe-workspace-backup",
+  BackupFlags(app.AddVerb(root, ml, "describeWorkspaceBackup", "describe-workspace-backup",
               "Everything known about a backup: sizes, recovery points, timings, progress, "
               "warnings, errors",
               "mlvault describe-workspace-backup --backup-crn "
-              "crn:mlvault:ml:us-west-1:<account>:workspace_backup:<uuid>")
-      .String("--backup-crn", "Backup CRN", true);
+              "crn:mlvault:ml:us-west-1:<account>:workspace_backup:<uuid>"));
   {
     Verb& v = app.AddVerb(
         root, ml, "deleteBackup", "delete-backup",
         "Delete a backup: remove its recovery points and reclaim the space no other backup uses",
         "mlvault delete-backup --backup-crn "
         "crn:mlvault:ml:us-west-1:<account>:workspace_backup:<uuid>");
-    v.String("--backup-crn", "Backup CRN", true).Wait("Wait until the deletion ends");
-    v.OnRun([&app](Verb& v) { app.Emit(v.Call(v.Request(), "delete"), &v); });
+    BackupFlags(v).Wait("Wait until the deletion ends");
+    v.OnRun([&app](Verb& v) {
+      app.Emit(v.Call(v.Request(), "delete",
+                      [&v](const json& a, double s) {
+                        return v.waiting() ? "backup deleted in " + HumanSeconds(s) +
+                                                 " (workflow " + Str(a, "workflowId") + ")"
+                                           : std::string();
+                      }),
+               &v);
+    });
   }
-  app.AddVerb(root, ml, "cancelBackup", "cancel-backup",
+  BackupFlags(app.AddVerb(root, ml, "cancelBackup", "cancel-backup",
               "Cancel a queued or running backup (the workspace is resumed)",
               "mlvault cancel-backup --backup-crn "
-              "crn:mlvault:ml:us-west-1:<account>:workspace_backup:<uuid>")
-      .String("--backup-crn", "Backup CRN", true);
+              "crn:mlvault:ml:us-west-1:<account>:workspace_backup:<uuid>"));
   {
     Verb& v = app.AddVerb(root, ml, "verifyBackup", "verify-backup",
                           "Prove a backup restorable without restoring it (--read-data re-reads "
                           "and checks every byte)",
                           "mlvault verify-backup --backup-crn "
                           "crn:mlvault:ml:us-west-1:<account>:workspace_backup:<uuid> --read-data");
-    v.String("--backup-crn", "Backup CRN", true)
-        .Flag("--read-data", "Read back and authenticate every chunk");
+    BackupFlags(v).Flag("--read-data", "Read back and authenticate every chunk");
     v.OnRun([&app](Verb& v) {
-      auto r = v.Call(v.Request(), "verify");
+      auto r = v.Call(v.Request(), "verify", [](const json& a, double s) {
+        return "backup " + Str(a, "backupCrn") + (a.value("ok", false) ? " verified" : " DAMAGED") +
+               " in " + HumanSeconds(s) + ": " + std::to_string(a.value("chunks", 0)) +
+               " chunks, " + util::HumanBytes(a.value("bytesRead", uint64_t{0})) + " read";
+      });
       app.Emit(r, &v);
       if (r && !(*r)["ok"].get<bool>())
         app.SetExitCode(app.output().Error(util::Error(
             util::ErrorCode::kCorruption,
-            "backup " + v.Value("--backup-crn") + " failed verification: " +
+            "backup " + (*r)["backupCrn"].get<std::string>() + " failed verification: " +
                 std::to_string((*r)["damaged"].size()) +
                 " damaged object(s); see \"damaged\" for the affected files")));
     });
@@ -172,7 +238,7 @@ void RegisterWorkspaceVerbs(Application& app, CLI::App& root) {
             "--cli-input-json is required (start from --generate-cli-skeleton)"));
       auto doc = InputDocument(app, input, "restore input");
       if (!doc) return app.Emit(std::unexpected(doc.error()));
-      app.Emit(v.Call(*doc, "restore"), &v);
+      app.Emit(v.Call(*doc, "restore", WorkspaceSummary(v, "restored")), &v);
     });
   }
 

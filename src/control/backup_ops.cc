@@ -24,7 +24,10 @@ using catalog::WorkspaceStore;
 using nlohmann::json;
 
 util::Result<api::BackupWorkspaceResponse> Operations::BackupWorkspace(
-    const api::BackupWorkspaceRequest& r, const Wait& wait) {
+    const api::BackupWorkspaceRequest& request, const Wait& wait) {
+  api::BackupWorkspaceRequest r = request;
+  r.workspace_crn = MLV_TRY(WorkspaceCrnOf("ml:BackupWorkspace", r.workspace_crn, r.workspace_name,
+                                            r.environment_name));
   auto t = MLV_TRY(LoadWorkspaceTarget(*env_.db, env_.caller.account_id, "ml:BackupWorkspace",
                                        "workspaceCrn", r.workspace_crn));
   const std::string& backup_name = r.backup_name;
@@ -155,12 +158,16 @@ util::Result<api::ListWorkspaceBackupsResponse> Operations::ListWorkspaceBackups
     backups.pop_back();
     out.next_token = api::EncodePageToken({backups.back().created_at, backups.back().id});
   }
-  for (const auto& b : backups) out.backups.push_back(BackupSummaryOf(b));
+  for (const auto& b : backups)
+    if (r.include_deleted || b.status != "deleted") out.backups.push_back(BackupSummaryOf(b));
   return out;
 }
 
 util::Result<api::DescribeWorkspaceBackupResponse> Operations::DescribeWorkspaceBackup(
-    const api::DescribeWorkspaceBackupRequest& r) {
+    const api::DescribeWorkspaceBackupRequest& request) {
+  api::DescribeWorkspaceBackupRequest r = request;
+  r.backup_crn = MLV_TRY(BackupCrnOf("ml:DescribeWorkspaceBackup", r.backup_crn, r.backup_name, r.workspace_crn,
+                                      r.workspace_name, r.environment_name));
   auto t = MLV_TRY(LoadBackupTarget(*env_.db, env_.caller.account_id,
                                     "ml:DescribeWorkspaceBackup", "backupCrn", r.backup_crn));
   MLV_TRY(Authorize(t.request));
@@ -193,9 +200,12 @@ util::Result<api::DescribeWorkspaceBackupResponse> Operations::DescribeWorkspace
   return api::DescribeWorkspaceBackupResponse{std::move(j)};
 }
 
-util::Result<api::DeleteBackupResponse> Operations::DeleteBackup(const api::DeleteBackupRequest& r,
+util::Result<api::DeleteBackupResponse> Operations::DeleteBackup(const api::DeleteBackupRequest& request,
                                                                  const Wait& wait) {
-  return StartDelete(r.backup_crn, wait, "");
+  const std::string backup_crn =
+      MLV_TRY(BackupCrnOf("ml:DeleteBackup", request.backup_crn, request.backup_name,
+                          request.workspace_crn, request.workspace_name, request.environment_name));
+  return StartDelete(backup_crn, wait, "");
 }
 
 util::Result<api::DeleteBackupResponse> Operations::StartDelete(const std::string& backup_crn,
@@ -278,7 +288,10 @@ util::Result<api::DeleteBackupResponse> Operations::StartDelete(const std::strin
 }
 
 util::Result<api::CancelBackupResponse> Operations::CancelBackup(
-    const api::CancelBackupRequest& r) {
+    const api::CancelBackupRequest& request) {
+  api::CancelBackupRequest r = request;
+  r.backup_crn = MLV_TRY(BackupCrnOf("ml:CancelBackup", r.backup_crn, r.backup_name, r.workspace_crn,
+                                      r.workspace_name, r.environment_name));
   const std::string& backup_crn = r.backup_crn;
   auto t = MLV_TRY(LoadBackupTarget(*env_.db, env_.caller.account_id, "ml:CancelBackup",
                                     "backupCrn", backup_crn));
@@ -317,7 +330,10 @@ util::Result<api::CancelBackupResponse> Operations::CancelBackup(
 }
 
 util::Result<api::VerifyBackupResponse> Operations::VerifyBackup(
-    const api::VerifyBackupRequest& r, util::ProgressSink* progress) {
+    const api::VerifyBackupRequest& request, util::ProgressSink* progress) {
+  api::VerifyBackupRequest r = request;
+  r.backup_crn = MLV_TRY(BackupCrnOf("ml:VerifyBackup", r.backup_crn, r.backup_name, r.workspace_crn,
+                                      r.workspace_name, r.environment_name));
   const std::string& backup_crn = r.backup_crn;
   auto t = MLV_TRY(LoadBackupTarget(*env_.db, env_.caller.account_id, "ml:VerifyBackup",
                                     "backupCrn", backup_crn));

@@ -153,6 +153,18 @@ class Operations {
   // Refuses the deletion of a held backup or one a vault lock keeps (governance: unless the
   // caller may ml:BypassVaultLock). Called before the deletion's transaction (protection_ops.cc).
   util::Status CheckDeletable(const catalog::BackupRecord& b, const AuthzRequest& delete_request);
+  // Names instead of CRNs (name_ops.cc): the CRN given, or that of the one resource the names
+  // select. kInvalidArgument naming the field for neither/both or an ambiguous name (listing the
+  // candidates); kNotFound (after authorising `action` with the names) for no match.
+  util::Result<std::string> WorkspaceCrnOf(std::string_view action, const std::string& crn,
+                                           const std::string& name, const std::string& environment);
+  util::Result<std::string> BackupCrnOf(std::string_view action, const std::string& crn,
+                                        const std::string& backup_name,
+                                        const std::string& workspace_crn,
+                                        const std::string& workspace_name,
+                                        const std::string& environment);
+  // The restore input document with a backup named by name replaced by its CRN.
+  util::Result<std::string> RestoreInputByCrn(const std::string& document);
   void Audit(std::string_view action, std::string_view resource, const util::Status& outcome,
              std::string_view detail = {});
   util::Status Authorize(const AuthzRequest& request);

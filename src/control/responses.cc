@@ -30,10 +30,15 @@ api::RecoveryPoint RecoveryPointOf(const catalog::RecoveryPointRecord& rp) {
 
 api::Progress ProgressOf(const catalog::WorkflowRecord& w) {
   api::Progress p{w.phase, w.bytes_done, w.bytes_total, w.files_done, w.files_total, std::nullopt};
+  // Never an empty phase: before its first heartbeat a workflow is queued or starting.
+  if (p.phase.empty()) p.phase = w.status == "running" ? "starting" : w.status;
   if (w.terminal() && w.status == "succeeded") p.percent = 100.0;
   else if (w.bytes_total > 0)
     p.percent = std::min(100.0, 100.0 * static_cast<double>(w.bytes_done) /
                                     static_cast<double>(w.bytes_total));
+  else if (w.files_total > 0)  // sizes not known yet, the file count is
+    p.percent = std::min(100.0, 100.0 * static_cast<double>(w.files_done) /
+                                    static_cast<double>(w.files_total));
   return p;
 }
 

@@ -25,7 +25,8 @@ using nlohmann::json;
 
 util::Result<api::RestoreWorkspaceResponse> Operations::RestoreWorkspace(
     const api::RestoreWorkspaceRequest& r, const Wait& wait) {
-  workspace::RestoreInput in = MLV_TRY(workspace::ParseRestoreInput(r.document));
+  workspace::RestoreInput in =
+      MLV_TRY(workspace::ParseRestoreInput(MLV_TRY(RestoreInputByCrn(r.document))));
   const std::string& account = env_.caller.account_id;
   auto bcrn = MLV_TRY(workspace::ParseCrn(in.backup_crn, workspace::kBackupType));
   BackupStore bs(*env_.db);
@@ -136,9 +137,16 @@ util::Result<api::RestoreWorkspaceResponse> Operations::RestoreWorkspace(
                       : "")
            : "");
   MLV_TRY(st);
+  api::RestoreWorkspaceResponse out{ws.crn, wf.id};
   auto done = MLV_TRY(Launch(wf.id, wait));
-  if (done) MLV_TRY(WorkflowOutcome(*done));
-  return api::RestoreWorkspaceResponse{ws.crn, wf.id};
+  if (done) {
+    MLV_TRY(WorkflowOutcome(*done));
+    WorkspaceRecord now_ws = MLV_TRY(WorkspaceStore(*env_.db).Get(ws.account_id, ws.id));
+    out.status = now_ws.status;
+    out.endpoint = now_ws.endpoint;
+    out.domain = now_ws.domain;
+  }
+  return out;
 }
 
 util::Result<api::DescribeWorkflowResponse> Operations::DescribeWorkflow(

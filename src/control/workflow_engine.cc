@@ -45,12 +45,18 @@ class RecordingProgress : public util::ProgressSink {
   void Finish() override {
     if (next_) next_->Finish();
   }
+  // A new phase is shown at once (the terminal bar names it before its first report).
   void SetPhase(const std::string& phase) {
-    std::lock_guard lock(mu_);
-    phase_ = phase;
-    latest_ = util::ProgressSnapshot{};
-    latest_.phase = phase;
-    dirty_ = true;
+    util::ProgressSnapshot s;
+    {
+      std::lock_guard lock(mu_);
+      phase_ = phase;
+      latest_ = util::ProgressSnapshot{};
+      latest_.phase = phase;
+      dirty_ = true;
+      s = latest_;
+    }
+    if (next_) next_->Report(s);
   }
   // The snapshot if it changed since the last call.
   bool Take(util::ProgressSnapshot& out) {

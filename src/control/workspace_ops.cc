@@ -71,11 +71,14 @@ util::Result<api::CreateWorkspaceResponse> Operations::CreateWorkspace(
   });
   Audit("ml:CreateWorkspace", ws.crn, st, "workspace " + ws.name + " in environment " + env->name);
   MLV_TRY(st);
-  api::CreateWorkspaceResponse out{ws.crn, wf.id, std::nullopt};
+  api::CreateWorkspaceResponse out{ws.crn, wf.id};
   auto done = MLV_TRY(Launch(wf.id, wait));
   if (done) {
     MLV_TRY(WorkflowOutcome(*done));
-    out.status = MLV_TRY(WorkspaceStore(*env_.db).Get(ws.account_id, ws.id)).status;
+    WorkspaceRecord now_ws = MLV_TRY(WorkspaceStore(*env_.db).Get(ws.account_id, ws.id));
+    out.status = now_ws.status;
+    out.endpoint = now_ws.endpoint;
+    out.domain = now_ws.domain;
   }
   return out;
 }
@@ -92,7 +95,7 @@ util::Result<api::ListWorkspacesResponse> Operations::ListWorkspaces(
   std::string last_id;
   std::optional<api::PageKey> after;
   if (!r.page.starting_token.empty()) after = MLV_TRY(api::DecodePageToken(r.page.starting_token));
-  auto wss = MLV_TRY(WorkspaceStore(*env_.db).List(env_.caller.account_id));  // oldest first
+  auto wss = MLV_TRY(WorkspaceStore(*env_.db).List(env_.caller.account_id, r.include_deleted));  // oldest first
   api::ListWorkspacesResponse out;
   for (const auto& w : wss) {
     if (!r.environment_name.empty() && w.environment_name != r.environment_name) continue;
@@ -106,13 +109,16 @@ util::Result<api::ListWorkspacesResponse> Operations::ListWorkspaces(
     last_id = w.id;
     out.workspaces.push_back({w.crn, w.name, w.environment_name,
                               EffectiveStatus(w, *env_.provider, nullptr), w.endpoint, w.domain,
-                              w.is_restored, Time(w.created_at)});
+                              w.is_restored, Time(w.created_at), OptTime(w.deleted_at)});
   }
   return out;
 }
 
 util::Result<api::DescribeWorkspaceResponse> Operations::DescribeWorkspace(
-    const api::DescribeWorkspaceRequest& r) {
+    const api::DescribeWorkspaceRequest& request) {
+  api::DescribeWorkspaceRequest r = request;
+  r.workspace_crn = MLV_TRY(WorkspaceCrnOf("ml:DescribeWorkspace", r.workspace_crn, r.workspace_name,
+                                            r.environment_name));
   auto t = MLV_TRY(LoadWorkspaceTarget(*env_.db, env_.caller.account_id, "ml:DescribeWorkspace",
                                        "workspaceCrn", r.workspace_crn));
   MLV_TRY(Authorize(t.request));
@@ -168,7 +174,10 @@ util::Result<api::DescribeWorkspaceResponse> Operations::DescribeWorkspace(
 }
 
 util::Result<api::DeleteWorkspaceResponse> Operations::DeleteWorkspace(
-    const api::DeleteWorkspaceRequest& r) {
+    const api::DeleteWorkspaceRequest& request) {
+  api::DeleteWorkspaceRequest r = request;
+  r.workspace_crn = MLV_TRY(WorkspaceCrnOf("ml:DeleteWorkspace", r.workspace_crn, r.workspace_name,
+                                            r.environment_name));
   auto t = MLV_TRY(LoadWorkspaceTarget(*env_.db, env_.caller.account_id, "ml:DeleteWorkspace",
                                        "workspaceCrn", r.workspace_crn));
   MLV_TRY(Authorize(t.request));
@@ -200,7 +209,10 @@ util::Result<api::DeleteWorkspaceResponse> Operations::DeleteWorkspace(
 }
 
 util::Result<api::GetWorkspaceApiKeyResponse> Operations::GetWorkspaceApiKey(
-    const api::GetWorkspaceApiKeyRequest& r) {
+    const api::GetWorkspaceApiKeyRequest& request) {
+  api::GetWorkspaceApiKeyRequest r = request;
+  r.workspace_crn = MLV_TRY(WorkspaceCrnOf("ml:GetWorkspaceApiKey", r.workspace_crn, r.workspace_name,
+                                            r.environment_name));
   auto t = MLV_TRY(LoadWorkspaceTarget(*env_.db, env_.caller.account_id, "ml:GetWorkspaceApiKey",
                                        "workspaceCrn", r.workspace_crn));
   MLV_TRY(Authorize(t.request));

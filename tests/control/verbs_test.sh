@@ -26,7 +26,7 @@ expect 2 "missing required flag is bad input" create-environment
 expect 0 "list-environments" list-environments
 check "list-environments lists both" test "$(j '[.environments[].name] | sort | join(",")')" = "dev,prod"
 expect 0 "list-environments --output table" --output table list-environments
-check "table has a header row" grep -q "^createdAt .*name" <<<"$OUT"
+check "table has a header row, the identifying column first" grep -q "^crn  *name" <<<"$OUT"
 expect 0 "global flags also after the verb" list-environments --output table
 
 echo "-- workspaces"
@@ -142,10 +142,9 @@ expect 5 "cancel-backup of a finished backup is a conflict" cancel-backup --back
 
 echo "-- restore input errors"
 expect 0 "restore-workspace --generate-cli-skeleton" restore-workspace --generate-cli-skeleton
-check "the skeleton has every field" has_keys .newWorkspaceParameters environmentName workspaceName usePublicLoadBalancer \
-  disableTLS provisionK8sRequest disableSSO enableMonitoring enableGovernance loadBalancerIPWhitelists enableModelMetrics \
-  whitelistAuthorizedIPRanges authorizedIPRanges skipValidation
-check "and backupCrn" has_keys . backupCrn
+check "the skeleton asks for the new workspace's name" has_keys .newWorkspaceParameters workspaceName
+check "and the backup by name" has_keys . backupName sourceWorkspaceName sourceEnvironmentName
+check "nothing is pre-filled" test "$(j '[.. | scalars] | all(. == "")')" = true
 IN=$MLVAULT_HOME/restore.json
 restore_input "$B1" restored > "$IN"
 jq '.newWorkspaceParameters.provisionK8sRequest.instanceGroups[0].autoscaling.minInstances = 9' "$IN" > "$IN.bad"
@@ -159,7 +158,7 @@ expect 2 "an unknown field" restore-workspace --cli-input-json "file://$IN.bad"
 check "names the unknown field's path" err_has "newWorkspaceParameters.provisionK8sRequest.network.colour: unknown field"
 printf '{\n "backupCrn": "%s",\n "newWorkspaceParameters": {\n' "$B1" > "$IN.bad"
 expect 2 "malformed JSON" restore-workspace --cli-input-json "file://$IN.bad"
-check "names line and column" err_has "(line 4, column 1)"
+check "names line and column" err_has "at line 4, column 1"
 jq --arg b "${B1/:ml:/:iam:}" '.backupCrn = $b' "$IN" > "$IN.bad"
 expect 2 "a malformed backup CRN" restore-workspace --cli-input-json "file://$IN.bad"
 check "names backupCrn" err_has "backupCrn: malformed CRN"
@@ -233,8 +232,10 @@ check "the backup is deleted" test "$(backup_status "$B2")" = deleted
 expect 5 "deleting it again is a conflict" delete-backup --backup-crn "$B2"
 expect 0 "the first backup still verifies with its data" verify-backup --backup-crn "$B1" --read-data
 check "ok" test "$(j .ok)" = true
-expect 0 "a deleted backup's name can be used again" list-workspace-backups --workspace-crn "$WS"
+expect 0 "a deleted backup's name can be used again" list-workspace-backups --workspace-crn "$WS" --include-deleted
 check "statuses are listed" test "$(j '[.backups[].backupStatus] | join(",")')" = "deleted,succeeded"
+expect 0 "without --include-deleted" list-workspace-backups --workspace-crn "$WS"
+check "deleted backups are left out" test "$(j '[.backups[].backupStatus] | join(",")')" = "succeeded"
 
 echo "-- damage is detected"
 PACK=$(find "$MLVAULT_HOME/vaults/mlv-${WS##*:}" -path '*data*' -type f -size +100k | head -1)
