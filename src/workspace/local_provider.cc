@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include "util/log.h"
 #include "util/process.h"
 #include "util/random.h"
+#include "workspace/btrfs.h"
 #include "workspace/provider.h"
 
 namespace mlvault::workspace {
@@ -23,7 +25,11 @@ namespace fs = std::filesystem;
 
 struct Paths {
   std::string root, projects, models, metadata_dir, metadata_file, run, home, api_key, control_key,
-      ready, log;
+      ready, log, snapshots;
+  // The folders that hold the volumes (a subvolume each on btrfs), with their volume names.
+  std::vector<std::pair<std::string, std::string>> VolumeDirs() const {
+    return {{"projects", projects}, {"models", models}, {"metadata", metadata_dir}};
+  }
 };
 
 Paths PathsOf(const WorkspaceSpec& ws) {
@@ -40,6 +46,7 @@ Paths PathsOf(const WorkspaceSpec& ws) {
   p.control_key = p.run + "/control.key";
   p.ready = p.run + "/ready.json";
   p.log = p.run + "/runtime.log";
+  p.snapshots = p.root + "/.snapshots";
   return p;
 }
 
@@ -58,6 +65,14 @@ std::string LogTail(const std::string& path) {
   return "last log lines: " + t;
 }
 
+// A snapshot tag names one folder under .snapshots/: letters, digits, '-' and '_' only.
+bool SafeTag(const std::string& tag) {
+  if (tag.empty() || tag.size() > 100) return false;
+  for (char c : tag)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+  return true;
+}
+
 class LocalProvider : public Provider {
  public:
   explicit LocalProvider(LocalProviderOptions o) : options_(std::move(o)) {}
@@ -67,9 +82,18 @@ class LocalProvider : public Provider {
     std::error_code ec;
     if (fs::exists(p.root, ec) && !fs::is_empty(p.root, ec))
       return util::Conflict("workspace folder " + p.root + " already exists and is not empty");
-    MLV_TRY(util::MakeDirs(p.projects));
-    MLV_TRY(util::MakeDirs(p.models));
-    MLV_TRY(util::MakeDirs(p.metadata_dir));
+    MLV_TRY(util::MakeDirs(p.root));
+    // On btrfs each volume is a subvolume, so that a backup can snapshot it.
+    bool subvolumes = btrfs::IsBtrfs(p.root);
+    for (const auto& [name, dir] : p.VolumeDirs()) {
+      if (subvolumes) {
+        std::error_code ec2;
+        if (fs::is_directory(dir, ec2) && fs::is_empty(dir, ec2)) ::rmdir(dir.c_str());
+        MLV_TRY(btrfs::CreateSubvolume(dir));
+      } else {
+        MLV_TRY(util::MakeDirs(dir));
+      }
+    }
     MLV_TRY(util::MakeDirs(p.run, 0700));
     return util::FsyncDir(p.root);
   }
@@ -185,11 +209,88 @@ class LocalProvider : public Provider {
     // Never remove something that is not a workspace folder of ours.
     if (ws.workspace_id.empty() || !util::IsUuid(ws.workspace_id) || ws.environment_root.empty())
       return util::Internal("refusing to remove " + root + ": not a workspace folder");
+    std::error_code ec;
+    if (!fs::exists(root, ec)) return util::Ok();
+    if (btrfs::IsBtrfs(root)) {
+      // Read-only snapshots cannot be emptied file by file; subvolumes go in one call each.
+      MLV_TRY(DropSnapshots(ws, ""));
+      for (const auto& [name, dir] : PathsOf(ws).VolumeDirs())
+        if (btrfs::IsSubvolume(dir)) MLV_TRY(btrfs::DeleteSubvolume(dir));
+    }
     return util::RemoveAll(root);
   }
 
   util::Result<uint64_t> FreeBytes(const WorkspaceSpec& ws) const override {
     return util::FreeSpace(ws.environment_root);
+  }
+
+  SnapshotSupport Snapshots(const WorkspaceSpec& ws) const override {
+    Paths p = PathsOf(ws);
+    if (!btrfs::IsBtrfs(p.root)) return {};
+    for (const auto& [name, dir] : p.VolumeDirs())
+      if (!btrfs::IsSubvolume(dir))
+        return {false, "volume " + name + " (" + dir +
+                           ") is on btrfs but is a plain folder, not a subvolume (the workspace "
+                           "was created before its storage was btrfs, or the folder was "
+                           "replaced), so it cannot be snapshotted"};
+    return {true, ""};
+  }
+
+  util::Status FlushVolumes(const WorkspaceSpec& ws) override {
+    return btrfs::Sync(PathsOf(ws).root);
+  }
+
+  util::Result<std::vector<Volume>> SnapshotVolumes(const WorkspaceSpec& ws,
+                                                    const std::string& tag) override {
+    if (!SafeTag(tag)) return util::Internal("snapshot tag \"" + tag + "\" is not a name");
+    SnapshotSupport support = Snapshots(ws);
+    if (!support.available)
+      return util::InvalidArgument("the volumes of workspace " + ws.workspace_crn +
+                                   " cannot be snapshotted" +
+                                   (support.why_not.empty() ? std::string(": not on btrfs")
+                                                            : ": " + support.why_not));
+    Paths p = PathsOf(ws);
+    std::string dir = p.snapshots + "/" + tag;
+    std::error_code ec;
+    if (fs::exists(dir, ec))
+      return util::Conflict("snapshots " + dir + " exist already (an earlier attempt left them)");
+    MLV_TRY(util::MakeDirs(dir, 0700));
+    util::Status st = util::Ok();
+    for (const auto& [name, src] : p.VolumeDirs()) {
+      st = btrfs::CreateReadOnlySnapshot(src, dir + "/" + name);
+      if (!st) break;
+    }
+    if (!st) {
+      (void)DropSnapshots(ws, tag);
+      return std::unexpected(st.error());
+    }
+    return std::vector<Volume>{{"projects", VolumeKind::kFilesystem, dir + "/projects"},
+                               {"models", VolumeKind::kFilesystem, dir + "/models"},
+                               {"metadata", VolumeKind::kBlock, dir + "/metadata/workspace.db"}};
+  }
+
+  util::Result<int> DropSnapshots(const WorkspaceSpec& ws, const std::string& tag) override {
+    Paths p = PathsOf(ws);
+    std::vector<std::string> dirs;
+    std::error_code ec;
+    if (!tag.empty()) {
+      if (!SafeTag(tag)) return util::Internal("snapshot tag \"" + tag + "\" is not a name");
+      if (fs::exists(p.snapshots + "/" + tag, ec)) dirs.push_back(p.snapshots + "/" + tag);
+    } else if (fs::is_directory(p.snapshots, ec)) {
+      for (const auto& e : fs::directory_iterator(p.snapshots, ec)) dirs.push_back(e.path().string());
+    }
+    int removed = 0;
+    for (const auto& dir : dirs) {
+      for (const auto& e : fs::directory_iterator(dir, ec)) {
+        std::string path = e.path().string();
+        if (btrfs::IsSubvolume(path)) {
+          MLV_TRY(btrfs::DeleteSubvolume(path));
+          ++removed;
+        }
+      }
+      MLV_TRY(util::RemoveAll(dir));
+    }
+    return removed;
   }
 
  private:
