@@ -255,11 +255,20 @@ class LocalProvider : public Provider {
     if (fs::exists(dir, ec))
       return util::Conflict("snapshots " + dir + " exist already (an earlier attempt left them)");
     MLV_TRY(util::MakeDirs(dir, 0700));
-    util::Status st = util::Ok();
-    for (const auto& [name, src] : p.VolumeDirs()) {
-      st = btrfs::CreateReadOnlySnapshot(src, dir + "/" + name);
-      if (!st) break;
+    // In parallel: the snapshots then share one transaction commit instead of waiting for three.
+    auto dirs = p.VolumeDirs();
+    std::vector<util::Status> results(dirs.size(), util::Ok());
+    {
+      std::vector<std::thread> threads;
+      for (size_t i = 0; i < dirs.size(); ++i)
+        threads.emplace_back([&, i] {
+          results[i] = btrfs::CreateReadOnlySnapshot(dirs[i].second, dir + "/" + dirs[i].first);
+        });
+      for (auto& t : threads) t.join();
     }
+    util::Status st = util::Ok();
+    for (const auto& r : results)
+      if (!r && st) st = r;
     if (!st) {
       (void)DropSnapshots(ws, tag);
       return std::unexpected(st.error());
