@@ -1,6 +1,6 @@
 // btrfs subvolumes and read-only snapshots (through libbtrfsutil), for the local provider: on a
 // btrfs storage root each volume is a subvolume, and a backup's consistent moment is a read-only
-// snapshot of each, taken while the workspace is quiesced (docs/workspace-api.md, "Snapshots").
+// snapshot of each, taken while the workspace is quiesced (docs/control-plane.md, "Backup").
 //
 // Stateless functions; thread-safe. Errors: kNotFound when a path does not exist,
 // kPermissionDenied when the kernel refuses (deleting a snapshot needs CAP_SYS_ADMIN unless the
