@@ -55,7 +55,8 @@ util::Status DecodeInto(const json& j, CreateEnvironmentRequest* out) {
   ObjectReader r(j);
   r.String("environmentName", &out->environment_name, true)
       .String("storageRoot", &out->storage_root)
-      .String("region", &out->region);
+      .String("region", &out->region)
+      .String("storageKind", &out->storage_kind);  // [btrfs snapshots]
   return r.Finish();
 }
 util::Status DecodeInto(const json& j, ListEnvironmentsRequest*) { return ObjectReader(j).Finish(); }

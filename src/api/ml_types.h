@@ -40,6 +40,9 @@ struct CreateEnvironmentRequest {
   std::string environment_name;  // required
   std::string storage_root;      // default $MLVAULT_HOME/environments/<name>
   std::string region;            // default us-west-1
+  // [btrfs snapshots] "auto" (default: btrfs subvolumes where the storage root is on btrfs,
+  // else folders), "btrfs" (required; refused if the root is not on btrfs) or "folders".
+  std::string storage_kind;
 };
 struct CreateEnvironmentResponse {
   Environment environment;

@@ -28,7 +28,10 @@ void RegisterWorkspaceVerbs(Application& app, CLI::App& root) {
       .String("--environment-name", "Name (lowercase letters, digits, dashes)", true)
       .String("--storage-root",
               "Folder for its workspaces (default $MLVAULT_HOME/environments/<name>)")
-      .String("--region", "Region (default us-west-1)");
+      .String("--region", "Region (default us-west-1)")
+      .String("--storage-kind",
+              "auto (default: btrfs subvolumes, snapshotted by backups, where the storage root is "
+              "on btrfs; else folders), btrfs (required) or folders");
   app.AddVerb(root, envs, "listEnvironments", "list-environments", "List environments",
               "mlvault list-environments --output table");
 

@@ -50,6 +50,17 @@ Paths PathsOf(const WorkspaceSpec& ws) {
   return p;
 }
 
+constexpr const char* kStorageKindFile = ".mlvault-storage";
+
+// The storage kind chosen for an environment root ("auto" when none was).
+std::string StorageKindOf(const std::string& root) {
+  auto text = util::ReadFile(root + "/" + kStorageKindFile);
+  if (!text) return "auto";
+  std::string k = *text;
+  while (!k.empty() && (k.back() == '\n' || k.back() == ' ')) k.pop_back();
+  return k;
+}
+
 bool IsExecutable(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
@@ -84,7 +95,12 @@ class LocalProvider : public Provider {
       return util::Conflict("workspace folder " + p.root + " already exists and is not empty");
     MLV_TRY(util::MakeDirs(p.root));
     // On btrfs each volume is a subvolume, so that a backup can snapshot it.
-    bool subvolumes = btrfs::IsBtrfs(p.root);
+    std::string kind = StorageKindOf(ws.environment_root);
+    bool subvolumes = kind != "folders" && btrfs::IsBtrfs(p.root);
+    if (kind == "btrfs" && !subvolumes)
+      return util::InvalidArgument("environment storage root " + ws.environment_root +
+                                   " was created with storage kind btrfs but is not on btrfs now "
+                                   "(mount the btrfs filesystem there again)");
     for (const auto& [name, dir] : p.VolumeDirs()) {
       if (subvolumes) {
         std::error_code ec2;
@@ -226,7 +242,7 @@ class LocalProvider : public Provider {
 
   SnapshotSupport Snapshots(const WorkspaceSpec& ws) const override {
     Paths p = PathsOf(ws);
-    if (!btrfs::IsBtrfs(p.root)) return {};
+    if (!btrfs::IsBtrfs(p.root) || StorageKindOf(ws.environment_root) == "folders") return {};
     for (const auto& [name, dir] : p.VolumeDirs())
       if (!btrfs::IsSubvolume(dir))
         return {false, "volume " + name + " (" + dir +
@@ -315,6 +331,19 @@ std::string_view KindName(VolumeKind kind) {
 std::string MakeDomain(std::string_view workspace_name, std::string_view environment_name) {
   return std::string(workspace_name) + "-" + util::RandomHex(4) + "." +
          std::string(environment_name) + ".mlvault.local";
+}
+
+util::Status SetStorageKind(const std::string& root, const std::string& kind) {
+  if (kind.empty() || kind == "auto") return util::Ok();
+  if (kind != "btrfs" && kind != "folders")
+    return util::InvalidField("storageKind",
+                              "must be auto, btrfs or folders, got \"" + kind + "\"");
+  if (kind == "btrfs" && !btrfs::IsBtrfs(root))
+    return util::InvalidField("storageKind",
+                              "btrfs was asked for, but " + root +
+                                  " is not on a btrfs filesystem: give a --storage-root on btrfs, "
+                                  "or leave --storage-kind out");
+  return util::WriteFileAtomic(root + "/" + kStorageKindFile, kind + "\n");
 }
 
 std::string LocalWorkspaceRoot(const WorkspaceSpec& ws) {

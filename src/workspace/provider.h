@@ -120,6 +120,13 @@ struct LocalProviderOptions {
 };
 std::unique_ptr<Provider> MakeLocalProvider(LocalProviderOptions options = {});
 
+// How the local provider lays out the volumes of an environment's workspaces: "auto" (btrfs
+// subvolumes where the storage root is on btrfs, else folders), "btrfs" (required) or "folders"
+// (plain folders, also on btrfs). The choice is kept in <root>/.mlvault-storage (no file: auto).
+// kInvalidArgument (field storageKind) for another value or "btrfs" on a root not on btrfs;
+// kIo if the choice cannot be written.
+util::Status SetStorageKind(const std::string& root, const std::string& kind);
+
 // The local provider's folder of a workspace: <environment_root>/<workspace_id>.
 std::string LocalWorkspaceRoot(const WorkspaceSpec& ws);
 

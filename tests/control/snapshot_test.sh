@@ -15,7 +15,15 @@ source "$HERE/lib.sh" "$@"
 at_cleanup() { btrfs_unmount; }
 btrfs_mount 1G || { fail "could not make and mount a btrfs image"; exit 1; }
 
-expect 0 "create-environment on btrfs" create-environment --environment-name snap --storage-root "$BTRFS_MNT/env"
+echo "-- the storage kind: detected, or chosen"
+expect 2 "--storage-kind btrfs on a root not on btrfs is refused" create-environment --environment-name nob \
+  --storage-root "$MLVAULT_HOME/not-btrfs" --storage-kind btrfs
+check "the error says why and what to do" err_has "is not on a btrfs filesystem"
+expect 2 "an unknown --storage-kind is refused" create-environment --environment-name bad --storage-kind zfs
+check "the error names the choices" err_has "must be auto, btrfs or folders"
+expect 0 "--storage-kind folders on btrfs" create-environment --environment-name plain --storage-root "$BTRFS_MNT/plain" --storage-kind folders
+expect 0 "create-environment on btrfs (detected)" create-environment --environment-name snap --storage-root "$BTRFS_MNT/env"
+expect 0 "--storage-kind btrfs on btrfs" create-environment --environment-name snap2 --storage-root "$BTRFS_MNT/env2" --storage-kind btrfs
 grant_backup_entitlement
 WS=$(create_workspace snap ws1)
 check "workspace created" test -n "$WS"
@@ -102,6 +110,17 @@ expect 0 "describe it" describe-workspace-backup --backup-crn "$B4"
 check "succeeded" test "$(j .backup.backupStatus)" = succeeded
 check "two passes" test "$(j .backup.timings.quiesce.method)" = two-pass
 check "a warning names the plain folder" grep -q "models.*plain folder, not a subvolume" <<<"$(j '.backup.warnings | tostring')"
+
+echo "-- storage kind folders on btrfs: plain folders, two passes, no warning"
+WP=$(create_workspace plain wsp)
+PP=$(dirname "$(ws_field "$WP" 'volumes[0].path')")
+check "projects is a plain folder" test "$(stat -c %i "$PP/projects")" != 256
+expect 0 "backup" backup-workspace --workspace-crn "$WP" --backup-name plain --wait
+expect 0 "describe it" describe-workspace-backup --backup-crn "$(j .backupCrn)"
+check "two passes" test "$(j .backup.timings.quiesce.method)" = two-pass
+check "no warning" test "$(j '.backup.warnings | length')" = 0
+W2=$(create_workspace snap2 wsb)
+check "storage kind btrfs: projects is a subvolume" is_subvolume "$(ws_field "$W2" 'volumes[0].path')"
 
 echo "-- deleting the workspaces removes their subvolumes"
 expect 0 "delete-workspace" delete-workspace --workspace-crn "$WS"
