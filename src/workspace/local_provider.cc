@@ -230,8 +230,13 @@ class LocalProvider : public Provider {
     if (btrfs::IsBtrfs(root)) {
       // Read-only snapshots cannot be emptied file by file; subvolumes go in one call each.
       MLV_TRY(DropSnapshots(ws, ""));
-      for (const auto& [name, dir] : PathsOf(ws).VolumeDirs())
-        if (btrfs::IsSubvolume(dir)) MLV_TRY(btrfs::DeleteSubvolume(dir));
+      for (const auto& [name, dir] : PathsOf(ws).VolumeDirs()) {
+        if (!btrfs::IsSubvolume(dir)) continue;
+        // Without the privilege to delete a subvolume, emptying it and rmdir (Linux 4.18+) do.
+        if (auto d = btrfs::DeleteSubvolume(dir);
+            !d && d.error().code() != util::ErrorCode::kPermissionDenied)
+          return d;
+      }
     }
     return util::RemoveAll(root);
   }
