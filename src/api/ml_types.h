@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "api/paging.h"
+
 namespace mlvault::api {
 
 // A JSON document the catalog keeps whole (a backup's timings, a workflow's warnings and
@@ -69,6 +71,7 @@ struct CreateWorkspaceResponse {
 
 struct ListWorkspacesRequest {
   std::string environment_name;  // empty: all
+  PageRequest page;              // api/paging.h
 };
 struct WorkspaceSummary {
   std::string crn;
@@ -82,6 +85,7 @@ struct WorkspaceSummary {
 };
 struct ListWorkspacesResponse {
   std::vector<WorkspaceSummary> workspaces;
+  std::string next_token;  // "" : this was the last page
 };
 
 struct Tag {
@@ -163,6 +167,7 @@ struct ListWorkspaceBackupsRequest {
   std::string workspace_crn;
   std::string workspace_name;
   std::string environment_name;
+  PageRequest page;  // api/paging.h
 };
 struct BackupSummary {
   std::string backup_crn;
@@ -174,6 +179,7 @@ struct BackupSummary {
 };
 struct ListWorkspaceBackupsResponse {
   std::vector<BackupSummary> backups;
+  std::string next_token;  // "" : this was the last page
 };
 
 struct RecoveryPoint {
