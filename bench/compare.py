@@ -5,15 +5,57 @@ Reads RES/results.csv (peers.sh), RES/<tool>.verify.txt and RES/versions.txt; pr
 and writes RES/compare.csv and RES/compare.md. For every operation it shows each tool's wall
 time, CPU (user+sys), peak RSS and repository size after the step, and the ratios
 mlvault / faster peer, the faster peer being the successful peer with the lower wall time.
+When RES/limits.txt (../shared/bench/limits.sh, run by compare.sh in the same run) is there, it
+also shows each mlvault step as a ratio to the machine's limit for it:
+  initial backup: reading the dataset with tar -cS | cat (holes
+    skipped), cold or warm as the run was;
+  unchanged backup: the metadata walk (find -printf), cold or warm;
+  full restore: writing the dataset's allocated bytes at dd's fdatasync'ed rate (random data);
+and mlvault's CPU seconds per wall second of the initial backup against the machine's cores.
 Exit status 1 if any tool failed a step or its restore did not verify.
 """
 import csv
 import os
+import re
 import sys
 
 MiB = 1 << 20
 OPS = [("b1", "initial backup"), ("b2", "unchanged backup"), ("b3", "backup after mutation"),
        ("restore", "full restore")]
+
+
+def read_limits(res, cold):
+    """{op: (seconds, what)} from RES/limits.txt; {} if it is missing or unreadable."""
+    p = os.path.join(res, "limits.txt")
+    if not os.path.exists(p):
+        return {}
+    text = open(p, errors="replace").read()
+    temp = "cold" if cold == {"1"} else "warm"
+
+    def wall(label_start):
+        for ln in text.splitlines():
+            if ln.startswith(label_start):
+                m = re.search(r"wall=\s*([0-9.]+)s\s+([0-9.]+) MB/s", ln)
+                if m:
+                    return float(m.group(1)), float(m.group(2))
+        return None
+
+    out = {}
+    read = wall(f"read {temp}: tar -cSf - ws-base | cat (holes skipped)")
+    if read:
+        out["b1"] = (read[0], f"{temp} read, tar -cS | cat: {read[0]:.2f} s")
+    walk = wall(f"stat {temp}: find ws-base -printf")
+    if walk:
+        out["b2"] = (walk[0], f"{temp} metadata walk, find: {walk[0]:.2f} s")
+    m = re.search(r"allocated (\d+)", text)
+    write = wall("dd write 2 GiB random (from page cache) conv=fdatasync")
+    if m and write and write[1] > 0:
+        secs = int(m.group(1)) / (write[1] * 1e6)
+        out["restore"] = (secs, f"writing {int(m.group(1)) / 1e9:.2f} GB at {write[1]:.0f} MB/s (dd fdatasync): {secs:.2f} s")
+    cores = re.search(r"on (\d+) cpus", text)
+    if cores:
+        out["cores"] = int(cores.group(1))
+    return out
 
 
 def main():
@@ -32,6 +74,7 @@ def main():
         verify[t] = result[0] if result else (f"no verification result (see {t}.verify.txt)" if lines else "not run")
     peers = [t for t in tools if t != "mlvault"]
     cold = {r.get("cold", "?") for r in rows.values()}
+    limits = read_limits(res, cold)
 
     def metrics(t, op):
         r = rows.get((t, op))
@@ -88,6 +131,13 @@ def main():
                 return a / b if a is not None and b else None
             table.append((label, f"mlvault/{best[0]}", None, ratio("wall"), ratio("cpu"), ratio("rss"),
                           None if op == "restore" else ratio("size"), "ratio to the faster peer"))
+        if op in limits and mv and mv["rc"] == 0 and mv["wall"] is not None:
+            secs, what = limits[op]
+            note = f"ratio to the machine's limit ({what})"
+            if op == "b1" and mv["cpu"] is not None and "cores" in limits:
+                note += f"; mlvault used {mv['cpu'] / mv['wall']:.2f} of {limits['cores']} cores"
+            table.append((label, "mlvault/limit", None, mv["wall"] / secs if secs > 0 else None,
+                          None, None, None, note))
 
     def fmt_num(v, kind):
         if v is None:

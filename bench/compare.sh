@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# compare.sh [--smoke] [--peers-only] [--keep]
+# compare.sh [--smoke] [--peers-only] [--keep] [--no-limits]
 #
 # Benchmarks mlvault against restic and Borg on the synthetic ML workspace, all three in ONE
 # run of ../shared/bench/peers.sh: same working copy, same mutation, same cold/warm page-cache
@@ -13,8 +13,12 @@
 # --parent <previous id>`, `vault restore --recovery-point <b3 id> --target DIR`; the key is the
 # same passphrase the peers use (MLVAULT_VAULT_PASSPHRASE).
 #
-# Output: a table on stdout (wall, CPU user+sys, peak RSS, vault size per tool and operation, and
-# ratios mlvault / faster peer), written also to $RES/compare.csv and $RES/compare.md (with
+# Then, in the same run, ../shared/bench/limits.sh measures the machine's limits on the same
+# dataset (reading it with tar, its metadata walk, writing at dd's rate, hashing, compression),
+# and each mlvault step is also shown as a ratio to its limit (see compare.py).
+#
+# Output: a table on stdout (wall, CPU user+sys, peak RSS, vault size per tool and operation,
+# ratios mlvault / faster peer and mlvault / the machine's limit), written also to $RES/compare.csv and $RES/compare.md (with
 # peers.sh's detailed tables from summarize.py appended).  A tool that fails is shown as FAILED
 # with its exit code and log; the script then exits 1.
 #
@@ -22,6 +26,7 @@
 #   --smoke        quick run: SCALE=0.01, BENCH=/tmp/mlvault-bench-smoke, COLD=0 (unless set)
 #   --peers-only   restic and Borg only (no mlvault)
 #   --keep         keep repositories and restored trees (KEEP=1 of peers.sh)
+#   --no-limits    do not run limits.sh (no ratios to the machine's limits)
 # Environment:
 #   BENCH=/tmp/mlvault-bench   dataset, repositories, caches, restores, results
 #   SCALE=1 SEED=1             dataset parameters; $BENCH/ws-base is generated once and reused
@@ -37,12 +42,14 @@ SHARED=${SHARED_BENCH:-$REPO/../shared/bench}
 
 SMOKE=0
 PEERS_ONLY=0
+LIMITS=1
 for a in "$@"; do
   case "$a" in
     --smoke) SMOKE=1 ;;
     --peers-only) PEERS_ONLY=1 ;;
     --keep) export KEEP=1 ;;
-    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+    --no-limits) LIMITS=0 ;;
+    -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown argument '$a' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -136,6 +143,17 @@ echo "compare.sh: running peers.sh ${TOOLS[*]} (SCALE=$SCALE COLD=$COLD) -> $RES
 peers_rc=$?
 [ $peers_rc -eq 0 ] || echo "compare.sh: peers.sh exited $peers_rc (see $RES/peers.stderr)" >&2
 [ -f "$RES/results.csv" ] || { tail -20 "$RES/peers.stderr" >&2; die "peers.sh produced no results.csv"; }
+
+# ---------------------------------------------------------------- the machine's limits, same run
+if [ "$LIMITS" = 1 ]; then
+  if [ -x "$SHARED/limits.sh" ] || [ -f "$SHARED/limits.sh" ]; then
+    echo "compare.sh: running limits.sh -> $RES/limits.txt" >&2
+    BENCH=$BENCH RES=$RES bash "$SHARED/limits.sh" > "$RES/limits.stdout" 2> "$RES/limits.stderr" ||
+      echo "compare.sh: limits.sh exited $? (see $RES/limits.stderr); ratios to limits may be missing" >&2
+  else
+    echo "compare.sh: no limits.sh in $SHARED; no ratios to the machine's limits" >&2
+  fi
+fi
 
 # ---------------------------------------------------------------- (d) the comparison
 python3 "$HERE/compare.py" "$RES" "${TOOLS[@]}"

@@ -29,6 +29,9 @@ PKGS=(
   clang-16 libclang-rt-16-dev clang-tidy-16
   # vault fidelity tests: setfattr/getfattr, setfacl, setcap, chattr
   attr acl libcap2-bin e2fsprogs
+  # btrfs snapshots for the consistent moment (libbtrfsutil) and the loop-mounted btrfs the
+  # snapshot tests make (mkfs.btrfs, util-linux's mount/losetup)
+  libbtrfsutil-dev btrfs-progs
 )
 # Debian's npm, unless an npm already comes with the installed node (e.g. a nodesource build,
 # which conflicts with Debian's npm package).

@@ -76,7 +76,8 @@ util::Status DecodeInto(const json& j, CreateEnvironmentRequest* out) {
   r.String("environmentName", &out->environment_name, true)
       .String("storageRoot", &out->storage_root)
       .String("region", &out->region)
-      .String("vaultLocation", &out->vault_location);
+      .String("vaultLocation", &out->vault_location)
+      .String("storageKind", &out->storage_kind);  // [btrfs snapshots]
   return r.Finish();
 }
 util::Status DecodeInto(const json& j, ListEnvironmentsRequest*) { return ObjectReader(j).Finish(); }

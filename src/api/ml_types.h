@@ -44,6 +44,9 @@ struct CreateEnvironmentRequest {
   std::string storage_root;      // default $MLVAULT_HOME/environments/<name>
   std::string region;            // default us-west-1
   std::string vault_location;    // default: $MLVAULT_HOME/vaults; or s3://bucket[/prefix]
+  // [btrfs snapshots] "auto" (default: btrfs subvolumes where the storage root is on btrfs,
+  // else folders), "btrfs" (required; refused if the root is not on btrfs) or "folders".
+  std::string storage_kind;
 };
 struct CreateEnvironmentResponse {
   Environment environment;

@@ -89,6 +89,9 @@ void RegisterWorkspaceVerbs(Application& app, CLI::App& root) {
               "Where the environment's vaults live: s3://BUCKET[/PREFIX] (object storage shared "
               "by several servers; MLVAULT_S3_* settings) or an absolute path (default "
               "$MLVAULT_HOME/vaults)");
+      .String("--storage-kind",
+              "auto (default: btrfs subvolumes, snapshotted by backups, where the storage root is "
+              "on btrfs; else folders), btrfs (required) or folders");
   app.AddVerb(root, envs, "listEnvironments", "list-environments", "List environments",
               "mlvault list-environments --output table");
 

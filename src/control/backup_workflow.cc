@@ -1,4 +1,6 @@
-// The backup workflow: two-pass consistent backup of every volume of a workspace.
+// The backup workflow: a consistent backup of every volume of a workspace, from read-only
+// snapshots where the storage has them (btrfs), else in two passes.
+#include <algorithm>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -131,6 +133,22 @@ struct PassStats {
   }
 };
 
+// What the consistent moment produced: the recovery points to keep (final), those of a first
+// pass to drop once the backup is recorded (first), and the timings for the backup's details.
+struct Capture {
+  std::map<std::string, vault::BackupResult> first, final;
+  double quiesced_seconds = 0;
+  json details = json::object();
+};
+
+json WindowJson(const QuiescedWindow& w, const std::string& method) {
+  return {{"method", method},
+          {"quiesced", w.quiesced()},
+          {"seconds", w.seconds()},
+          {"quiesceCallSeconds", w.quiesce_call()},
+          {"resumeCallSeconds", w.resume_call()}};
+}
+
 class BackupHandler : public WorkflowHandler {
  public:
   explicit BackupHandler(const HandlerEnv& env) : env_(env) {}
@@ -179,84 +197,30 @@ class BackupHandler : public WorkflowHandler {
       return std::unexpected(std::move(e));
     };
 
-    // Pass 1, while the workspace runs: reads everything, so that pass 2 reads only changes.
-    ctx.SetPhase("prepass");
-    HoldWhileTestFileExists(ctx.cancel());
-    std::map<std::string, vault::BackupResult> first;
-    PassStats prepass;
-    double t = util::MonotonicSeconds();
-    for (const auto& vol : volumes) {
-      auto r = BackupVolume(*v, vol, b, "prepass", parents.count(vol.name) ? parents[vol.name] : "",
-                            ctx);
-      if (!r) return fail(r.error().WithContext("volume " + vol.name));
-      created.push_back(r->id);
-      prepass.Add(r->stats);
-      first[vol.name] = std::move(*r);
-    }
-    prepass.seconds = util::MonotonicSeconds() - t;
-
-    // Pass 2, quiesced: the consistent moment. Only what changed since pass 1 is read.
-    ctx.SetPhase("quiescing");
-    QuiescedWindow window(rc, alive);
-    if (auto q = window.Begin(); !q) return fail(q.error());
-    ctx.SetPhase("capturing");
-    std::map<std::string, vault::BackupResult> final;
-    PassStats consistent;
-    t = util::MonotonicSeconds();
-    // The volumes are captured in parallel: the window lasts as long as the slowest one.
-    std::vector<std::optional<util::Result<vault::BackupResult>>> results(volumes.size());
-    std::vector<double> seconds(volumes.size());
-    {
-      std::vector<std::thread> threads;
-      for (size_t i = 0; i < volumes.size(); ++i)
-        threads.emplace_back([&, i] {
-          double t0 = util::MonotonicSeconds();
-          results[i] = BackupVolume(*v, volumes[i], b, "final", first[volumes[i].name].id, ctx);
-          seconds[i] = util::MonotonicSeconds() - t0;
-        });
-      for (auto& th : threads) th.join();
-    }
-    json per_volume = json::object();
-    std::optional<util::Error> capture_error;
-    for (size_t i = 0; i < volumes.size(); ++i) {
-      auto& r = *results[i];
-      if (!r) {
-        if (!capture_error) capture_error = r.error().WithContext("volume " + volumes[i].name);
-        continue;
-      }
-      created.push_back(r->id);
-      consistent.Add(r->stats);
-      per_volume[volumes[i].name] = seconds[i];
-      final[volumes[i].name] = std::move(*r);
-    }
-    if (capture_error) {
-      if (auto e = window.End(); !e)
-        ctx.Warn("could not resume the workspace: " + e.error().message());
-      return fail(*capture_error);
-    }
-    consistent.seconds = util::MonotonicSeconds() - t;
-    // [lease generation] issue 10 finding 7: the pass is consistent only if the workspace stayed
-    // quiesced under our lease throughout.
-    if (auto held = window.VerifyHeld(); !held) {
-      if (auto e = window.End(); !e)
-        ctx.Warn("could not resume the workspace: " + e.error().message());
-      return fail(held.error().WithContext("the consistent pass is not consistent"));
-    }
-    if (auto e = window.End(); !e)
-      ctx.Warn(
-          "the backup is complete, but resuming the workspace failed (its quiesce lease ends it "
-          "within 60 s): " +
-          e.error().message());
+    // The consistent moment: a read-only snapshot of every volume where the storage has them,
+    // else a second pass over the files while the workspace is quiesced.
+    workspace::SnapshotSupport snap = env_.provider->Snapshots(spec);
+    if (!snap.available && !snap.why_not.empty())
+      ctx.Warn(snap.why_not + "; the backup used the two-pass method instead of a snapshot");
+    Capture cap;
+    util::Status st = snap.available
+                          ? CaptureFromSnapshots(*v, spec, volumes, b, parents, rc, alive, ctx, cap)
+                          : CaptureTwoPass(*v, volumes, b, parents, rc, alive, ctx, cap);
+    for (const auto& [name, r] : cap.first) created.push_back(r.id);
+    for (const auto& [name, r] : cap.final) created.push_back(r.id);
+    if (!st) return fail(st.error());
     ctx.SetPhase("finishing");
-    for (const auto& [name, r] : first)
+    for (const auto& [name, r] : cap.first)
       if (auto d = v->Delete(r.id); !d)
         ctx.Warn("could not drop the first-pass recovery point of volume " + name + ": " +
                  d.error().message());
+    auto& final = cap.final;
+    auto& first = cap.first;
 
     catalog::BackupOutcome o;
     o.status = "succeeded";
     o.workspace_version = version;
-    o.quiesced_micros = static_cast<int64_t>(window.seconds() * 1e6);
+    o.quiesced_micros = static_cast<int64_t>(cap.quiesced_seconds * 1e6);
     util::TimeMicros now = ctx.clock().Now();
     for (const auto& vol : volumes) {
       const vault::BackupResult& r = final[vol.name];
@@ -282,17 +246,9 @@ class BackupHandler : public WorkflowHandler {
       o.bytes_stored += rp.bytes_stored;
       o.recovery_points.push_back(std::move(rp));
     }
-    json consistent_json = consistent.ToJson();
-    consistent_json["volumeSeconds"] = per_volume;
-    json details = {{"prepass", prepass.ToJson()},
-                    {"consistentPass", consistent_json},
-                    {"quiesce",
-                     {{"quiesced", window.quiesced()},
-                      {"seconds", window.seconds()},
-                      {"quiesceCallSeconds", window.quiesce_call()},
-                      {"resumeCallSeconds", window.resume_call()}}},
-                    {"vault", {{"name", VaultName(ws.id)}, {"id", v->id()}}},
-                    {"parentBackupRecoveryPoints", parents}};
+    json details = cap.details;
+    details["vault"] = {{"name", VaultName(ws.id)}, {"id", v->id()}};
+    details["parentBackupRecoveryPoints"] = parents;
     o.details = details.dump();
     outcome_ = std::move(o);
     ctx.SetPhase("done");
@@ -301,7 +257,7 @@ class BackupHandler : public WorkflowHandler {
                             static_cast<uint64_t>(outcome_->files_total),
                             static_cast<uint64_t>(outcome_->files_total), ""});
     return json{{"backupCrn", b.crn},
-                {"quiescedSeconds", window.seconds()},
+                {"quiescedSeconds", cap.quiesced_seconds},
                 {"bytesTotal", outcome_->bytes_total}}
         .dump();
   }
@@ -340,6 +296,11 @@ class BackupHandler : public WorkflowHandler {
         out.push_back("could not resume workspace " + ws->crn +
                       " (its quiesce lease ends it within 60 s): " + r.error().message());
     }
+    if (auto d = env_.provider->DropSnapshots(spec, b->id); !d)
+      out.push_back("could not remove the snapshots the interrupted backup left: " +
+                    d.error().message());
+    else if (*d > 0)
+      out.push_back("removed " + std::to_string(*d) + " snapshots the interrupted backup left");
     return out;
   }
 
@@ -373,6 +334,168 @@ class BackupHandler : public WorkflowHandler {
       r = v.Backup(req, ctx.progress(), ctx.cancel());
     }
     return r;
+  }
+
+  std::string ParentOf(const std::map<std::string, std::string>& parents, const std::string& vol) {
+    auto it = parents.find(vol);
+    return it == parents.end() ? "" : it->second;
+  }
+
+  // Two passes: one while the workspace runs (reads everything), then one quiesced that reads
+  // only what changed since (the consistent moment; its length grows with the number of files).
+  util::Status CaptureTwoPass(vault::Vault& v, const std::vector<workspace::Volume>& volumes,
+                              const BackupRecord& b,
+                              const std::map<std::string, std::string>& parents,
+                              const workspace::RuntimeClient& rc, bool alive, WorkflowContext& ctx,
+                              Capture& cap) {
+    ctx.SetPhase("prepass");
+    HoldWhileTestFileExists(ctx.cancel());
+    PassStats prepass;
+    double t = util::MonotonicSeconds();
+    for (const auto& vol : volumes) {
+      auto r = BackupVolume(v, vol, b, "prepass", ParentOf(parents, vol.name), ctx);
+      if (!r) return std::unexpected(r.error().WithContext("volume " + vol.name));
+      prepass.Add(r->stats);
+      cap.first[vol.name] = std::move(*r);
+    }
+    prepass.seconds = util::MonotonicSeconds() - t;
+
+    // Pass 2, quiesced: the consistent moment. Only what changed since pass 1 is read.
+    ctx.SetPhase("quiescing");
+    QuiescedWindow window(rc, alive);
+    MLV_TRY(window.Begin());
+    ctx.SetPhase("capturing");
+    PassStats consistent;
+    t = util::MonotonicSeconds();
+    // The volumes are captured in parallel: the window lasts as long as the slowest one.
+    std::vector<std::optional<util::Result<vault::BackupResult>>> results(volumes.size());
+    std::vector<double> seconds(volumes.size());
+    {
+      std::vector<std::thread> threads;
+      for (size_t i = 0; i < volumes.size(); ++i)
+        threads.emplace_back([&, i] {
+          double t0 = util::MonotonicSeconds();
+          results[i] = BackupVolume(v, volumes[i], b, "final", cap.first[volumes[i].name].id, ctx);
+          seconds[i] = util::MonotonicSeconds() - t0;
+        });
+      for (auto& th : threads) th.join();
+    }
+    json per_volume = json::object();
+    std::optional<util::Error> capture_error;
+    for (size_t i = 0; i < volumes.size(); ++i) {
+      auto& r = *results[i];
+      if (!r) {
+        if (!capture_error) capture_error = r.error().WithContext("volume " + volumes[i].name);
+        continue;
+      }
+      consistent.Add(r->stats);
+      per_volume[volumes[i].name] = seconds[i];
+      cap.final[volumes[i].name] = std::move(*r);
+    }
+    if (capture_error) {
+      if (auto e = window.End(); !e)
+        ctx.Warn("could not resume the workspace: " + e.error().message());
+      return std::unexpected(*capture_error);
+    }
+    consistent.seconds = util::MonotonicSeconds() - t;
+    // [lease generation] issue 10 finding 7: the pass is consistent only if the workspace stayed
+    // quiesced under our lease throughout.
+    if (auto held = window.VerifyHeld(); !held) {
+      if (auto e = window.End(); !e)
+        ctx.Warn("could not resume the workspace: " + e.error().message());
+      return std::unexpected(held.error().WithContext("the consistent pass is not consistent"));
+    }
+    if (auto e = window.End(); !e)
+      ctx.Warn(
+          "the backup is complete, but resuming the workspace failed (its quiesce lease ends it "
+          "within 60 s): " +
+          e.error().message());
+    json consistent_json = consistent.ToJson();
+    consistent_json["volumeSeconds"] = per_volume;
+    cap.quiesced_seconds = window.seconds();
+    cap.details = {{"prepass", prepass.ToJson()},
+                   {"consistentPass", consistent_json},
+                   {"quiesce", WindowJson(window, "two-pass")}};
+    return util::Ok();
+  }
+
+  // Snapshots: quiesce, take a read-only snapshot of every volume, resume (the window does not
+  // grow with the number of files), then read the snapshots while the workspace runs and remove
+  // them. Snapshots an interrupted attempt left are removed first (and by Compensate).
+  util::Status CaptureFromSnapshots(vault::Vault& v, const workspace::WorkspaceSpec& spec,
+                                    const std::vector<workspace::Volume>& volumes,
+                                    const BackupRecord& b,
+                                    const std::map<std::string, std::string>& parents,
+                                    const workspace::RuntimeClient& rc, bool alive,
+                                    WorkflowContext& ctx, Capture& cap) {
+    ctx.SetPhase("snapshotting");
+    if (auto d = env_.provider->DropSnapshots(spec, b.id); !d)
+      return std::unexpected(d.error().WithContext("removing the snapshots of an earlier attempt"));
+    else if (*d > 0)
+      ctx.Warn("removed " + std::to_string(*d) + " snapshots an interrupted attempt had left");
+    // Most dirty data is written out before the window, so the snapshots have little to flush.
+    double t = util::MonotonicSeconds();
+    if (auto f = env_.provider->FlushVolumes(spec); !f)
+      ctx.Warn("could not flush the volumes before the snapshot: " + f.error().message());
+    double flush_seconds = util::MonotonicSeconds() - t;
+
+    QuiescedWindow window(rc, alive);
+    MLV_TRY(window.Begin());
+    t = util::MonotonicSeconds();
+    auto snaps = env_.provider->SnapshotVolumes(spec, b.id);
+    double snapshot_seconds = util::MonotonicSeconds() - t;
+    util::Status held = snaps ? window.VerifyHeld() : util::Ok();
+    if (auto e = window.End(); !e)
+      ctx.Warn("resuming the workspace after the snapshot failed (its quiesce lease ends it "
+               "within 60 s): " +
+               e.error().message());
+    if (!snaps) return std::unexpected(snaps.error().WithContext("taking the snapshots"));
+    auto drop = [&] {
+      if (auto d = env_.provider->DropSnapshots(spec, b.id); !d)
+        ctx.Warn("could not remove the backup's snapshots (the next backup or `mlvault worker "
+                 "--recover` retries): " +
+                 d.error().message());
+    };
+    if (!held) {
+      drop();
+      return std::unexpected(held.error().WithContext("the snapshot is not consistent"));
+    }
+
+    // Read the snapshots while the workspace runs (a crash from here on leaves snapshots that
+    // the next attempt or Compensate removes).
+    ctx.SetPhase("reading-snapshots");
+    HoldWhileTestFileExists(ctx.cancel());
+    PassStats pass;
+    json per_volume = json::object();
+    t = util::MonotonicSeconds();
+    for (size_t i = 0; i < volumes.size(); ++i) {
+      const workspace::Volume& live = volumes[i];
+      auto it = std::find_if(snaps->begin(), snaps->end(),
+                             [&](const workspace::Volume& s) { return s.name == live.name; });
+      if (it == snaps->end()) {
+        drop();
+        return util::Internal("no snapshot of volume " + live.name);
+      }
+      double t0 = util::MonotonicSeconds();
+      auto r = BackupVolume(v, *it, b, "snapshot", ParentOf(parents, live.name), ctx);
+      if (!r) {
+        drop();
+        return std::unexpected(r.error().WithContext("volume " + live.name));
+      }
+      per_volume[live.name] = util::MonotonicSeconds() - t0;
+      pass.Add(r->stats);
+      cap.final[live.name] = std::move(*r);
+    }
+    pass.seconds = util::MonotonicSeconds() - t;
+    drop();
+    json pass_json = pass.ToJson();
+    pass_json["volumeSeconds"] = per_volume;
+    json q = WindowJson(window, "snapshot");
+    q["snapshotSeconds"] = snapshot_seconds;
+    q["flushSeconds"] = flush_seconds;
+    cap.quiesced_seconds = window.seconds();
+    cap.details = {{"snapshotPass", pass_json}, {"quiesce", q}};
+    return util::Ok();
   }
 
   const HandlerEnv& env_;

@@ -9,6 +9,7 @@
 #include "util/random.h"
 #include "workspace/crn.h"
 #include "workspace/parameters.h"
+#include "workspace/provider.h"
 
 namespace mlvault::control {
 
@@ -42,6 +43,7 @@ util::Result<api::CreateEnvironmentResponse> Operations::CreateEnvironment(
   EnvironmentRecord e{id,   env_.caller.account_id,    crn->ToString(),  name, region,
                       root, env_.caller.principal_crn, env_.clock->Now(), r.vault_location};
   util::Status st = util::MakeDirs(root, 0755);
+  if (st) st = workspace::SetStorageKind(root, r.storage_kind);  // [btrfs snapshots]
   if (st) st = EnvironmentStore(*env_.db).Insert(e);
   Audit("ml:CreateEnvironment", e.crn, st, "environment " + name);
   MLV_TRY(st);

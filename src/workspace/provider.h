@@ -9,6 +9,11 @@
 //     models/                volume "models"    (filesystem)
 //     metadata/workspace.db  volume "metadata"  (block: the runtime's SQLite file)
 //     run/                   (0700) ready.json, runtime.log, home/ (the runtime's HOME): not backed up
+//     .snapshots/<tag>/      read-only snapshots of the volumes while a backup reads them (btrfs)
+//
+// On a btrfs storage root (detected by its statfs magic) projects/, models/ and metadata/ are
+// btrfs subvolumes, so a backup's consistent moment is a read-only snapshot of each (taken in
+// milliseconds while the workspace is quiesced) instead of a second pass over the files.
 //
 // and runs `mlvault-workspace serve` for it as a detached process (its own session), so the
 // workspace outlives the mlvault command that started it. The runtime gets a clean environment
@@ -34,6 +39,15 @@ struct Volume {
   std::string name;  // "projects", "models", "metadata"
   VolumeKind kind;
   std::string path;  // a directory (filesystem) or a file (block)
+};
+
+// Whether a workspace's volumes can be snapshotted atomically.
+struct SnapshotSupport {
+  bool available = false;
+  // When not available: empty if the storage has no snapshots at all (a plain filesystem: the
+  // normal case, nothing to say), else one sentence saying why not although it could (e.g. a
+  // volume on btrfs that is a plain folder, not a subvolume), for a warning.
+  std::string why_not;
 };
 
 // What a provider needs to know about one workspace.
@@ -75,6 +89,21 @@ class Provider {
   virtual util::Status RemoveVolumes(const WorkspaceSpec& ws) = 0;
   // Free bytes where the workspace's volumes live (for pre-flight checks of a restore).
   virtual util::Result<uint64_t> FreeBytes(const WorkspaceSpec& ws) const = 0;
+
+  // -- Snapshots (the consistent moment of a backup on storage that has them).
+  virtual SnapshotSupport Snapshots(const WorkspaceSpec& ws) const = 0;
+  // Flushes the volumes' dirty data, so that a snapshot taken next is quick. Call it before
+  // quiescing. Errors as for a write (kIo).
+  virtual util::Status FlushVolumes(const WorkspaceSpec& ws) = 0;
+  // Takes a read-only snapshot of every volume under `tag` (a backup id) and returns the volumes
+  // as they are in the snapshots (same names and kinds, paths inside the snapshots). On an error
+  // the snapshots it made are removed again. kInvalidArgument if snapshots are not available,
+  // kConflict if snapshots under `tag` exist already, kIo/kPermissionDenied from the filesystem.
+  virtual util::Result<std::vector<Volume>> SnapshotVolumes(const WorkspaceSpec& ws,
+                                                            const std::string& tag) = 0;
+  // Removes the snapshots under `tag`, or all of the workspace's when `tag` is empty (recovery
+  // after a crash). Returns how many snapshots it removed (0 if there were none).
+  virtual util::Result<int> DropSnapshots(const WorkspaceSpec& ws, const std::string& tag) = 0;
 };
 
 // The domain of a new workspace: "<workspace-name>-<8 hex>.<environment>.mlvault.local".
@@ -90,6 +119,13 @@ struct LocalProviderOptions {
   double stop_grace_seconds = 10;     // SIGTERM → SIGKILL
 };
 std::unique_ptr<Provider> MakeLocalProvider(LocalProviderOptions options = {});
+
+// How the local provider lays out the volumes of an environment's workspaces: "auto" (btrfs
+// subvolumes where the storage root is on btrfs, else folders), "btrfs" (required) or "folders"
+// (plain folders, also on btrfs). The choice is kept in <root>/.mlvault-storage (no file: auto).
+// kInvalidArgument (field storageKind) for another value or "btrfs" on a root not on btrfs;
+// kIo if the choice cannot be written.
+util::Status SetStorageKind(const std::string& root, const std::string& kind);
 
 // The local provider's folder of a workspace: <environment_root>/<workspace_id>.
 std::string LocalWorkspaceRoot(const WorkspaceSpec& ws);

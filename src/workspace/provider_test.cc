@@ -10,6 +10,7 @@
 
 #include "util/files.h"
 #include "util/random.h"
+#include "workspace/btrfs.h"
 #include "workspace/runtime_client.h"
 
 namespace mlvault::workspace {
@@ -49,6 +50,37 @@ while true; do sleep 1 & wait $!; done
   std::string dir_, fake_;
   WorkspaceSpec ws_;
 };
+
+// [btrfs snapshots] Off btrfs (the test's temporary folder is not on btrfs here; the btrfs side
+// is tests/control/snapshot_test.sh on a loop-mounted image).
+TEST_F(LocalProviderTest, StorageKindAndSnapshotsOffBtrfs) {
+  if (btrfs::IsBtrfs(dir_)) GTEST_SKIP() << dir_ << " is on btrfs";
+  ASSERT_TRUE(util::MakeDirs(ws_.environment_root));
+  auto bad = SetStorageKind(ws_.environment_root, "zfs");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code(), util::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(bad.error().field(), "storageKind");
+  auto not_btrfs = SetStorageKind(ws_.environment_root, "btrfs");
+  ASSERT_FALSE(not_btrfs);
+  EXPECT_NE(not_btrfs.error().message().find("is not on a btrfs filesystem"), std::string::npos);
+  EXPECT_TRUE(SetStorageKind(ws_.environment_root, "auto"));
+  EXPECT_FALSE(std::filesystem::exists(ws_.environment_root + "/.mlvault-storage"));
+  ASSERT_TRUE(SetStorageKind(ws_.environment_root, "folders"));
+  EXPECT_EQ(*util::ReadFile(ws_.environment_root + "/.mlvault-storage"), "folders\n");
+
+  auto p = MakeLocalProvider({.runtime_binary = fake_});
+  ASSERT_TRUE(p->CreateVolumes(ws_));
+  SnapshotSupport s = p->Snapshots(ws_);
+  EXPECT_FALSE(s.available);
+  EXPECT_EQ(s.why_not, "");  // a plain filesystem: nothing to warn about
+  auto snaps = p->SnapshotVolumes(ws_, "b1");
+  ASSERT_FALSE(snaps);
+  EXPECT_EQ(snaps.error().code(), util::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(*p->DropSnapshots(ws_, ""), 0);
+  EXPECT_EQ(p->DropSnapshots(ws_, "../x").error().code(), util::ErrorCode::kInternal);
+  EXPECT_TRUE(p->RemoveVolumes(ws_));
+  EXPECT_FALSE(std::filesystem::exists(LocalWorkspaceRoot(ws_)));
+}
 
 TEST_F(LocalProviderTest, CreatesFoldersStartsAndStopsTheRuntime) {
   auto p = MakeLocalProvider(

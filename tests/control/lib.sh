@@ -132,6 +132,8 @@ cleanup() {
       grep -q mlvault-workspace "/proc/$pid/cmdline" 2>/dev/null && kill -9 "$pid" 2>/dev/null
     done
   fi
+  # A suite's own teardown (e.g. unmounting a filesystem it made), after its workspaces are gone.
+  if declare -F at_cleanup >/dev/null; then at_cleanup; fi
   rm -rf "$MLVAULT_HOME"
   local t
   t=$(( $(date +%s) - T0 ))

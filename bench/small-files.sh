@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# small-files.sh [FILES]
+#
+# Many small files: FILES (default 1,000,000) files of 0-4 KiB random bytes in FILES/100 folders
+# (10,000 for 1M; bench/make-small-files.py, fixed seed), backed up and restored by mlvault,
+# restic and Borg in ONE run, each step under /usr/bin/time -v: wall, files/s, user and system
+# CPU, peak RSS, repository size. Steps: init, initial backup, unchanged backup, full restore
+# (into an empty folder, then compared with the source: file list, sizes and an md5 of every
+# file). The page cache is warm (the tree was just written or read). Peer settings as in
+# ../shared/bench/peers.sh (restic --compression auto; Borg repokey-blake2, zstd,3). For scale,
+# the same run also times a warm metadata walk (find -printf) and a warm read (tar -c | cat).
+# Environment:
+#   BENCH=/tmp/mlvault-small-files   tree, repositories, restores, results ($BENCH/results-<n>)
+#   TOOLS="mlvault restic borg"      which tools
+#   MLVAULT=<path>                   default build/src/cli/mlvault of this repo
+#   KEEP=1                           keep the repositories and restored trees
+# Output: a table on stdout and $RES/small-files.md, $RES/results.csv.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+FILES=${1:-1000000}
+[[ "$FILES" =~ ^[0-9]+$ ]] && [ "$FILES" -gt 0 ] || { echo "small-files.sh: FILES must be a positive number, got '$FILES'" >&2; exit 2; }
+BENCH=${BENCH:-/tmp/mlvault-small-files}
+TOOLS=(${TOOLS:-mlvault restic borg})
+MLVAULT=${MLVAULT:-$REPO/build/src/cli/mlvault}
+KEEP=${KEEP:-0}
+TREE=$BENCH/tree-$FILES
+RES=$BENCH/results-$FILES-$(date +%Y%m%d-%H%M%S)
+REPOS=$BENCH/repos
+CACHES=$BENCH/caches
+RESTORES=$BENCH/restore
+PASS=bench-passphrase-0123456789
+export RESTIC_PASSWORD=$PASS BORG_PASSPHRASE=$PASS MLVAULT_VAULT_PASSPHRASE=$PASS
+export RESTIC_CACHE_DIR=$CACHES/restic BORG_BASE_DIR=$CACHES/borg
+export BORG_RELOCATED_REPO_ACCESS_IS_OK=yes BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes
+for t in /usr/bin/time python3 "${TOOLS[@]/mlvault/$MLVAULT}"; do
+  command -v "$t" >/dev/null || { echo "small-files.sh: '$t' is not installed (scripts/install-deps.sh --bench)" >&2; exit 2; }
+done
+mkdir -p "$BENCH" "$RES" "$REPOS" "$CACHES" "$RESTORES"
+log() { echo "[$(date +%T)] $*" | tee -a "$RES/run.log" >&2; }
+
+if [ ! -d "$TREE" ]; then
+  log "generating $FILES files in $((FILES / 100 > 0 ? FILES / 100 : 1)) folders: $TREE"
+  rm -rf "$TREE.partial"
+  python3 "$HERE/make-small-files.py" "$TREE.partial" "$FILES" || { echo "generation failed" >&2; exit 1; }
+  mv "$TREE.partial" "$TREE"
+fi
+BYTES=$(du -sb --apparent-size "$TREE" | cut -f1)
+log "tree: $FILES files, $BYTES bytes; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+# A fingerprint of a tree: relative path, size and md5 of every file, sorted.
+fingerprint() { (cd "$1" && find . -type f -printf '%P\0' | sort -z | xargs -0 md5sum) | md5sum | cut -d' ' -f1; }
+WANT=$(fingerprint "$TREE")
+
+CSV=$RES/results.csv
+echo "tool,step,rc,wall_s,user_s,sys_s,maxrss_kb,repo_bytes" > "$CSV"
+measure() {  # measure TOOL STEP CMD...
+  local tool=$1 step=$2; shift 2
+  local tf=$RES/$tool.$step.time lf=$RES/$tool.$step.log
+  /usr/bin/time -v -o "$tf" "$@" > "$lf" 2>&1
+  local rc=$?
+  local wall user sys rss repo
+  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$tf")
+  user=$(awk -F': ' '/User time/ {print $2}' "$tf")
+  sys=$(awk -F': ' '/System time/ {print $2}' "$tf")
+  rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tf")
+  repo=$(du -sb "$REPOS/$tool" 2>/dev/null | cut -f1)
+  echo "$tool,$step,$rc,$wall,$user,$sys,$rss,${repo:-0}" >> "$CSV"
+  log "$tool $step: rc=$rc wall=${wall}s user=${user}s sys=${sys}s rss=${rss}kB repo=${repo:-0}B"
+  [ "$rc" -eq 0 ] || { log "FAILED, see $lf"; tail -5 "$lf" >&2; }
+}
+
+# The machine, same run: a warm metadata walk and a warm read of the tree.
+cat_tree() { tar -C "$TREE" -cf - . | cat > /dev/null; }
+find "$TREE" -printf '%s %T@\n' > /dev/null
+measure machine walk find "$TREE" -printf '%s %T@\n'
+export TREE
+measure machine read bash -c 'tar -C "$TREE" -cf - . | cat > /dev/null'
+
+for t in "${TOOLS[@]}"; do
+  rm -rf "${REPOS:?}/$t" "${CACHES:?}/$t" "${RESTORES:?}/$t"
+  mkdir -p "$CACHES/$t" "$RESTORES/$t"
+  case $t in
+    mlvault)
+      measure mlvault init "$MLVAULT" vault init --vault "$REPOS/mlvault"
+      measure mlvault initial "$MLVAULT" vault backup --vault "$REPOS/mlvault" --kind filesystem --source "$TREE"
+      id=$(jq -r '.recoveryPointId // .id' "$RES/mlvault.initial.log" 2>/dev/null | tail -1)
+      measure mlvault unchanged "$MLVAULT" vault backup --vault "$REPOS/mlvault" --kind filesystem --source "$TREE" --parent "$id"
+      id=$(jq -r '.recoveryPointId // .id' "$RES/mlvault.unchanged.log" 2>/dev/null | tail -1)
+      measure mlvault restore "$MLVAULT" vault restore --vault "$REPOS/mlvault" --recovery-point "$id" --target "$RESTORES/mlvault"
+      root=$RESTORES/mlvault ;;
+    restic)
+      measure restic init restic -r "$REPOS/restic" init --repository-version 2
+      measure restic initial restic -r "$REPOS/restic" --compression auto backup --host bench "$TREE"
+      measure restic unchanged restic -r "$REPOS/restic" --compression auto backup --host bench "$TREE"
+      measure restic restore restic -r "$REPOS/restic" restore latest --host bench --target "$RESTORES/restic"
+      root=$RESTORES/restic$TREE ;;
+    borg)
+      measure borg init borg init --encryption repokey-blake2 "$REPOS/borg"
+      measure borg initial bash -c "cd '$(dirname "$TREE")' && borg create --compression zstd,3 '$REPOS/borg::b1' '$(basename "$TREE")'"
+      measure borg unchanged bash -c "cd '$(dirname "$TREE")' && borg create --compression zstd,3 '$REPOS/borg::b2' '$(basename "$TREE")'"
+      measure borg restore bash -c "cd '$RESTORES/borg' && borg extract '$REPOS/borg::b2'"
+      root=$RESTORES/borg/$(basename "$TREE") ;;
+    *) log "unknown tool $t"; continue ;;
+  esac
+  got=$(fingerprint "$root" 2>/dev/null)
+  if [ "$got" = "$WANT" ]; then echo "$t OK" >> "$RES/verify.txt"; log "$t restore: identical to the source"
+  else echo "$t DIFFERENT" >> "$RES/verify.txt"; log "$t restore: DIFFERS from the source"; fi
+  [ "$KEEP" = 1 ] || rm -rf "${RESTORES:?}/$t"
+done
+[ "$KEEP" = 1 ] || rm -rf "${REPOS:?}" "${CACHES:?}"
+
+python3 - "$CSV" "$FILES" "$RES/verify.txt" "$BYTES" <<'PY' | tee "$RES/small-files.md"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+files, nbytes = int(sys.argv[2]), int(sys.argv[4])
+verify = dict(l.split() for l in open(sys.argv[3])) if len(open(sys.argv[3]).read()) else {}
+print(f"{files:,} files, {nbytes / 2**20:,.0f} MiB; warm page cache\n")
+print("| tool | step | wall s | files/s | user s | sys s | peak RSS MB | repository MiB | note |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---|")
+for r in rows:
+    w = float(r["wall_s"] or 0)
+    rate = f"{files / w:,.0f}" if w > 0 and r["step"] not in ("init",) else "-"
+    note = "" if r["rc"] == "0" else f"FAILED rc={r['rc']}"
+    if r["step"] == "restore":
+        note = (note + " " if note else "") + ("restore identical" if verify.get(r["tool"]) == "OK" else "restore DIFFERS")
+    repo = f"{int(r['repo_bytes']) / 2**20:,.0f}" if r["tool"] != "machine" else "-"
+    print(f"| {r['tool']} | {r['step']} | {w:.2f} | {rate} | {r['user_s']} | {r['sys_s']} | "
+          f"{int(r['maxrss_kb'] or 0) / 1000:.0f} | {repo} | {note} |")
+PY
+grep -q DIFFERENT "$RES/verify.txt" && exit 1
+exit 0
