@@ -16,6 +16,7 @@ export MLVAULT_WORKSPACE_BIN=$(readlink -f "$2")
 N=${SCALEOUT_WORKSPACES:-10}
 [ -n "${MLVAULT_TEST_PG:-}" ] || { echo "needs MLVAULT_TEST_PG (scripts/start-postgres.sh start)"; exit 1; }
 [ -n "${MLVAULT_TEST_RGW_ENV:-}" ] || { echo "needs MLVAULT_TEST_RGW_ENV (scripts/start-rgw.sh start DIR)"; exit 1; }
+[ -r "$MLVAULT_TEST_RGW_ENV" ] || { echo "cannot read $MLVAULT_TEST_RGW_ENV (is the rgw fixture up?)"; exit 1; }
 set -a
 # shellcheck disable=SC1090
 . "$MLVAULT_TEST_RGW_ENV"
@@ -98,7 +99,7 @@ cli a create-environment --environment-name nope --vault-location "ftp://x"
 echo "== any server answers any request"
 cli a create-workspace --environment-name prod --workspace-name ws1 --wait
 WS=$(jq -r .workspaceCrn <<<"$OUT")
-[ "$RC" = 0 ] && ok "create-workspace on a" || bad "create-workspace: $RC $ERR"
+[ "$RC" = 0 ] && ok "create-workspace on a" || { bad "create-workspace: $RC $ERR"; exit 1; }
 cli b backup-workspace --workspace-crn "$WS" --backup-name first --wait
 B1=$(jq -r .backupCrn <<<"$OUT")
 [ "$RC" = 0 ] && [ "$(jq -r .backupStatus <<<"$OUT")" = succeeded ] && ok "backup-workspace on b" || bad "backup on b: $RC $OUT $ERR"
@@ -160,7 +161,7 @@ i=0
 for crn in $WSS; do
   i=$((i + 1)); s=$([ $((i % 2)) = 0 ] && echo a || echo b)
   cli "$s" backup-workspace --workspace-crn "$crn" --backup-name "concurrent"
-  WFS+=("$(jq -r .workflowId <<<"$OUT")")
+  [ "$RC" = 0 ] && WFS+=("$(jq -r .workflowId <<<"$OUT")") || bad "backup of $crn on $s: $ERR"
 done
 [ "${#WFS[@]}" = "$N" ] && ok "$N backups accepted" || bad "accepted ${#WFS[@]} of $N"
 SUCC=0
