@@ -152,9 +152,15 @@ util::Result<json> RemoteClient::FollowWorkflow(std::string_view operation, json
     auto b = Post("ml", "describeWorkspaceBackup", json{{"backupCrn", answer["backupCrn"]}});
     if (b && b->contains("backup")) answer["backupStatus"] = (*b)["backup"].value("status", status);
   }
-  if (operation == "createWorkspace" && answer.contains("workspaceCrn")) {
+  // A waited create or restore answers where the workspace is, as embedded does.
+  if ((operation == "createWorkspace" || operation == "restoreWorkspace") &&
+      answer.contains("workspaceCrn") && status == "succeeded") {
     auto w = Post("ml", "describeWorkspace", json{{"workspaceCrn", answer["workspaceCrn"]}});
-    if (w && w->contains("workspace")) answer["status"] = (*w)["workspace"].value("status", "");
+    if (w && w->contains("workspace")) {
+      const json& ws = (*w)["workspace"];
+      for (const char* k : {"status", "endpoint", "domain"})
+        if (ws.contains(k) && ws[k].is_string()) answer[k] = ws[k];
+    }
   }
   if (status != "succeeded") {
     const json& e = wf.value("error", json::object());
