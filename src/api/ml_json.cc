@@ -68,7 +68,9 @@ util::Status DecodeInto(const json& j, CreateWorkspaceRequest* out) {
 }
 util::Status DecodeInto(const json& j, ListWorkspacesRequest* out) {
   ObjectReader r(j);
-  r.String("environmentName", &out->environment_name);
+  r.String("environmentName", &out->environment_name)
+      .OptionalInt("maxItems", &out->page.max_items)
+      .String("startingToken", &out->page.starting_token);
   return r.Finish();
 }
 util::Status DecodeInto(const json& j, DescribeWorkspaceRequest* out) {
@@ -91,7 +93,9 @@ util::Status DecodeInto(const json& j, ListWorkspaceBackupsRequest* out) {
   ObjectReader r(j);
   r.String("workspaceCrn", &out->workspace_crn)
       .String("workspaceName", &out->workspace_name)
-      .String("environmentName", &out->environment_name);
+      .String("environmentName", &out->environment_name)
+      .OptionalInt("maxItems", &out->page.max_items)
+      .String("startingToken", &out->page.starting_token);
   return r.Finish();
 }
 util::Status DecodeInto(const json& j, DescribeWorkspaceBackupRequest* out) {
@@ -143,7 +147,9 @@ json Encode(const ListWorkspacesResponse& r) {
                  {"domain", w.domain},
                  {"isRestored", w.is_restored},
                  {"createdAt", w.created_at}});
-  return {{"workspaces", a}};
+  json out = {{"workspaces", a}};
+  if (!r.next_token.empty()) out["nextToken"] = r.next_token;
+  return out;
 }
 json Encode(const DescribeWorkspaceResponse& r) {
   const Workspace& ws = r.workspace;
@@ -193,7 +199,9 @@ json Encode(const BackupWorkspaceResponse& r) {
 json Encode(const ListWorkspaceBackupsResponse& r) {
   json a = json::array();
   for (const auto& b : r.backups) a.push_back(BackupSummaryJson(b));
-  return {{"backups", a}};
+  json out = {{"backups", a}};
+  if (!r.next_token.empty()) out["nextToken"] = r.next_token;
+  return out;
 }
 json Encode(const Progress& p) {
   return {{"phase", p.phase},

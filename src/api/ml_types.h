@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "api/paging.h"
+
 namespace mlvault::api {
 
 // A JSON document the catalog keeps whole (a backup's timings, a workflow's warnings and
@@ -66,6 +68,7 @@ struct CreateWorkspaceResponse {
 
 struct ListWorkspacesRequest {
   std::string environment_name;  // empty: all
+  PageRequest page;              // api/paging.h
 };
 struct WorkspaceSummary {
   std::string crn;
@@ -79,6 +82,7 @@ struct WorkspaceSummary {
 };
 struct ListWorkspacesResponse {
   std::vector<WorkspaceSummary> workspaces;
+  std::string next_token;  // "" : this was the last page
 };
 
 struct Tag {
@@ -160,6 +164,7 @@ struct ListWorkspaceBackupsRequest {
   std::string workspace_crn;
   std::string workspace_name;
   std::string environment_name;
+  PageRequest page;  // api/paging.h
 };
 struct BackupSummary {
   std::string backup_crn;
@@ -171,6 +176,7 @@ struct BackupSummary {
 };
 struct ListWorkspaceBackupsResponse {
   std::vector<BackupSummary> backups;
+  std::string next_token;  // "" : this was the last page
 };
 
 struct RecoveryPoint {

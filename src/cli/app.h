@@ -31,8 +31,8 @@ struct Globals {
   std::string profile;          // credentials profile
 };
 
-// Makes the client for the global flags (embedded, or an error for --endpoint until a remote
-// client exists).
+// Makes the client for the global flags: remote (api::RemoteClient) when --endpoint,
+// MLVAULT_ENDPOINT or the profile's `endpoint =` names a server, else embedded.
 using ClientFactory =
     std::function<util::Result<std::unique_ptr<api::Client>>(const Globals& globals)>;
 ClientFactory EmbeddedClientFactory();
@@ -50,6 +50,11 @@ class Verb {
   Verb& Int(const std::string& flag, const std::string& help);
   Verb& Flag(const std::string& flag, const std::string& help);  // a boolean field
   Verb& Strings(const std::string& flag, const std::string& help, bool required = false);
+  // A list verb whose answer's array `list_field` is paginated (api/paging.h): adds
+  // --max-items (at most that many items, with nextToken when more exist), --starting-token,
+  // --page-size and --no-paginate (one page only). Without them the verb follows nextToken and
+  // prints every item, as one answer.
+  Verb& Paginated(const std::string& list_field);
   // --wait: a workflow-starting verb runs to its end (CallOptions::wait).
   Verb& Wait(const std::string& help);
   bool waiting() const { return *wait_; }
@@ -83,9 +88,15 @@ class Verb {
   };
   Binding& Add(const std::string& flag, char kind);
 
+  // The paginated call of RunDefault (Paginated()).
+  util::Result<json> CallPages(json request);
+
   Application& app_;
   CLI::App* cli_;
   std::string service_, operation_;
+  std::string list_field_;  // Paginated(): the answer's array
+  int64_t page_size_ = 0;
+  bool no_paginate_ = false;
   std::vector<std::unique_ptr<Binding>> bindings_;
   std::shared_ptr<bool> wait_ = std::make_shared<bool>(false);
 };
@@ -101,6 +112,8 @@ class Application {
 
   // --- for verbs
   const Globals& globals() const { return globals_; }
+  std::ostream& out() { return out_; }
+  std::ostream& err() { return err_; }
   Output& output() { return *output_; }
   // The client, made on first use.
   util::Result<api::Client*> client();
@@ -143,6 +156,7 @@ class Application {
 void RegisterWorkspaceVerbs(Application& app, CLI::App& root);
 void RegisterIamVerbs(Application& app, CLI::App& root);
 void RegisterVaultVerbs(Application& app, CLI::App& root);
+void RegisterServerVerbs(Application& app, CLI::App& root);
 void RegisterContentsVerbs(Application& app, CLI::App& root);  // contents_verbs.cc (issue 16)
 
 }  // namespace mlvault::cli

@@ -68,7 +68,8 @@ void RegisterWorkspaceVerbs(Application& app, CLI::App& root) {
   }
   app.AddVerb(root, ml, "listWorkspaces", "list-workspaces", "List workspaces",
               "mlvault list-workspaces --environment-name dev")
-      .String("--environment-name", "Only this environment's");
+      .String("--environment-name", "Only this environment's")
+      .Paginated("workspaces");
   app.AddVerb(root, ml, "describeWorkspace", "describe-workspace",
               "Describe a workspace: status, endpoint, volumes, backups",
               "mlvault describe-workspace --workspace-crn "
@@ -104,7 +105,8 @@ void RegisterWorkspaceVerbs(Application& app, CLI::App& root) {
          "mlvault list-workspace-backups --workspace-name ws1 --environment-name dev")
       .String("--workspace-crn", "Workspace CRN")
       .String("--workspace-name", "Workspace name (with --environment-name)")
-      .String("--environment-name", "Environment name (with --workspace-name)");
+      .String("--environment-name", "Environment name (with --workspace-name)")
+      .Paginated("backups");
   app.AddVerb(root, ml, "describeWorkspaceBackup", "describe-workspace-backup",
               "Everything known about a backup: sizes, recovery points, timings, progress, "
               "warnings, errors",
