@@ -51,7 +51,7 @@ EXCEPTIONS = "scripts/layer-exceptions.txt"
 # JSON mapping and the operation catalog. The rest of src/api is mlvault_api, above control.
 API_TYPES_FILES = {
     "operations.h", "operations.cc", "ml_types.h", "iam_types.h", "json_mapping.h",
-    "object_reader.cc", "ml_json.cc", "iam_json.cc", "types_test.cc",
+    "object_reader.cc", "ml_json.cc", "iam_json.cc", "types_test.cc", "paging.h", "paging.cc",
 }
 
 

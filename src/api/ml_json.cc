@@ -88,7 +88,9 @@ util::Status DecodeInto(const json& j, CreateWorkspaceRequest* out) {
 util::Status DecodeInto(const json& j, ListWorkspacesRequest* out) {
   ObjectReader r(j);
   r.String("environmentName", &out->environment_name)
-      .Bool("includeDeleted", &out->include_deleted);
+      .Bool("includeDeleted", &out->include_deleted)
+      .OptionalInt("maxItems", &out->page.max_items)
+      .String("startingToken", &out->page.starting_token);
   return r.Finish();
 }
 util::Status DecodeInto(const json& j, DescribeWorkspaceRequest* out) {
@@ -114,7 +116,9 @@ util::Status DecodeInto(const json& j, ListWorkspaceBackupsRequest* out) {
   r.String("workspaceCrn", &out->workspace_crn)
       .String("workspaceName", &out->workspace_name)
       .String("environmentName", &out->environment_name)
-      .Bool("includeDeleted", &out->include_deleted);
+      .Bool("includeDeleted", &out->include_deleted)
+      .OptionalInt("maxItems", &out->page.max_items)
+      .String("startingToken", &out->page.starting_token);
   return r.Finish();
 }
 util::Status DecodeInto(const json& j, DescribeWorkspaceBackupRequest* out) {
@@ -178,7 +182,9 @@ json Encode(const ListWorkspacesResponse& r) {
     if (w.deleted_at) j["deletedAt"] = *w.deleted_at;
     a.push_back(std::move(j));
   }
-  return {{"workspaces", a}};
+  json out = {{"workspaces", a}};
+  if (!r.next_token.empty()) out["nextToken"] = r.next_token;
+  return out;
 }
 json Encode(const DescribeWorkspaceResponse& r) {
   const Workspace& ws = r.workspace;
@@ -228,7 +234,9 @@ json Encode(const BackupWorkspaceResponse& r) {
 json Encode(const ListWorkspaceBackupsResponse& r) {
   json a = json::array();
   for (const auto& b : r.backups) a.push_back(BackupSummaryJson(b));
-  return {{"backups", a}};
+  json out = {{"backups", a}};
+  if (!r.next_token.empty()) out["nextToken"] = r.next_token;
+  return out;
 }
 json Encode(const Progress& p) {
   return {{"phase", p.phase},

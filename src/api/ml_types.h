@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "api/paging.h"
+
 namespace mlvault::api {
 
 // A JSON document the catalog keeps whole (a backup's timings, a workflow's warnings and
@@ -68,6 +70,7 @@ struct CreateWorkspaceResponse {
 
 struct ListWorkspacesRequest {
   std::string environment_name;  // empty: all
+  PageRequest page;              // api/paging.h
   bool include_deleted = false;  // also deleted workspaces
 };
 struct WorkspaceSummary {
@@ -83,6 +86,7 @@ struct WorkspaceSummary {
 };
 struct ListWorkspacesResponse {
   std::vector<WorkspaceSummary> workspaces;
+  std::string next_token;  // "" : this was the last page
 };
 
 struct Tag {
@@ -175,6 +179,7 @@ struct ListWorkspaceBackupsRequest {
   std::string workspace_crn;
   std::string workspace_name;
   std::string environment_name;
+  PageRequest page;  // api/paging.h
   bool include_deleted = false;  // also backups whose status is "deleted"
 };
 struct BackupSummary {
@@ -187,6 +192,7 @@ struct BackupSummary {
 };
 struct ListWorkspaceBackupsResponse {
   std::vector<BackupSummary> backups;
+  std::string next_token;  // "" : this was the last page
 };
 
 struct RecoveryPoint {

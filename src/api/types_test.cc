@@ -6,6 +6,7 @@
 
 #include "api/json_mapping.h"
 #include "api/operations.h"
+#include "api/paging.h"
 
 namespace mlvault::api {
 namespace {
@@ -133,6 +134,34 @@ TEST(ApiTypesTest, TheCatalogNamesEachOperationByItsVerb) {
   EXPECT_EQ(FindOperationByVerb("list-workspace-backups")->name, "listWorkspaceBackups");
   EXPECT_FALSE(FindOperation("ml", "createUser"));  // iam's, not ml's
   EXPECT_EQ(CamelCase("--backup-crn"), "backupCrn");
+}
+
+TEST(Paging, TokensRoundTripAndStrangersAreRefusedNamingTheField) {
+  PageKey k{1700000000123456, "0b7c9e1a-5c1e-4c1b-9a57-0d3c2f1e8a11"};
+  auto back = DecodePageToken(EncodePageToken(k));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->time, k.time);
+  EXPECT_EQ(back->id, k.id);
+  for (const std::string& bad : std::vector<std::string>{"", "zz", "00", "76313a", EncodePageToken(k).substr(2),
+                          std::string(600, 'a')}) {
+    auto r = DecodePageToken(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().field(), "startingToken");
+    EXPECT_NE(r.error().message().find("without --starting-token"), std::string::npos);
+  }
+  EXPECT_EQ(*PageSize({}), kMaxPageSize);
+  EXPECT_EQ(*PageSize({5, ""}), 5);
+  EXPECT_EQ(*PageSize({5000, ""}), kMaxPageSize);
+  EXPECT_EQ(PageSize({0, ""}).error().field(), "maxItems");
+  // The request fields decode into the typed request; a wrong type names the field.
+  auto r = Decode<ListWorkspaceBackupsRequest>(
+      json{{"workspaceCrn", "c"}, {"maxItems", 3}, {"startingToken", "t"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->page.max_items, 3);
+  EXPECT_EQ(r->page.starting_token, "t");
+  auto wrong = Decode<ListWorkspaceBackupsRequest>(json{{"workspaceCrn", "c"}, {"maxItems", "three"}});
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().field(), "maxItems");
 }
 
 }  // namespace

@@ -290,22 +290,37 @@ util::Result<BackupRecord> BackupStore::Get(const std::string& account_id, const
   return kBackups.FromRow(rows[0]);
 }
 
+namespace {
+// The keyset condition and limit of a page of backups (newest first), appended to `sql`.
+void AddPage(const BackupStore::Page* page, std::string& sql, std::vector<Value>& params) {
+  if (page && page->after) {
+    sql += " AND (created_at < ? OR (created_at = ? AND id > ?))";
+    params.push_back(page->after->first);
+    params.push_back(page->after->first);
+    params.push_back(page->after->second);
+  }
+  sql += " ORDER BY created_at DESC, id";
+  if (page && page->limit > 0) sql += " LIMIT " + std::to_string(page->limit);
+}
+}  // namespace
+
 util::Result<std::vector<BackupRecord>> BackupStore::ListByWorkspace(
-    const std::string& account_id, const std::string& workspace_id) {
-  auto rows = MLV_TRY(
-      db_.Query(kBackups.SelectSql() +
-                    "WHERE account_id = ? AND workspace_id = ? ORDER BY created_at DESC, id",
-                {account_id, workspace_id}));
+    const std::string& account_id, const std::string& workspace_id, const Page* page) {
+  std::string sql = kBackups.SelectSql() + "WHERE account_id = ? AND workspace_id = ?";
+  std::vector<Value> params = {account_id, workspace_id};
+  AddPage(page, sql, params);
+  auto rows = MLV_TRY(db_.Query(sql, params));
   return AllFrom(kBackups, rows);
 }
 
 util::Result<std::vector<BackupRecord>> BackupStore::ListByWorkspaceName(
     const std::string& account_id, const std::string& environment_name,
-    const std::string& workspace_name) {
-  auto rows = MLV_TRY(db_.Query(
-      kBackups.SelectSql() + "WHERE account_id = ? AND environment_name = ? AND workspace_name = ? "
-                             "ORDER BY created_at DESC, id",
-      {account_id, environment_name, workspace_name}));
+    const std::string& workspace_name, const Page* page) {
+  std::string sql = kBackups.SelectSql() +
+                    "WHERE account_id = ? AND environment_name = ? AND workspace_name = ?";
+  std::vector<Value> params = {account_id, environment_name, workspace_name};
+  AddPage(page, sql, params);
+  auto rows = MLV_TRY(db_.Query(sql, params));
   return AllFrom(kBackups, rows);
 }
 

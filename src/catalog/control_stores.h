@@ -177,13 +177,20 @@ class BackupStore {
   // kConflict if the workspace already has a (not deleted) backup of that name.
   util::Status Insert(const BackupRecord& b);
   util::Result<BackupRecord> Get(const std::string& account_id, const std::string& id);
-  // Newest first.
+  // Newest first (created_at descending, then id). With `page`: at most page->limit backups,
+  // those after the one whose (created_at, id) is page->after (keyset paging: an index seek).
+  struct Page {
+    std::optional<std::pair<TimeMicros, std::string>> after;
+    int64_t limit = 0;
+  };
   util::Result<std::vector<BackupRecord>> ListByWorkspace(const std::string& account_id,
-                                                          const std::string& workspace_id);
+                                                          const std::string& workspace_id,
+                                                          const Page* page = nullptr);
   // Every backup of every workspace (live or deleted) that had this name in this environment.
   util::Result<std::vector<BackupRecord>> ListByWorkspaceName(const std::string& account_id,
                                                               const std::string& environment_name,
-                                                              const std::string& workspace_name);
+                                                              const std::string& workspace_name,
+                                                              const Page* page = nullptr);
   // The newest succeeded backup of the workspace, if any.
   util::Result<std::optional<BackupRecord>> LatestSucceeded(const std::string& workspace_id);
   util::Status SetStatus(const std::string& id, const std::string& status, TimeMicros now);

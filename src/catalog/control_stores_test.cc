@@ -131,6 +131,58 @@ TEST_P(StoresTest, NamesAreUniqueWhereTheSpecSaysSo) {
   ASSERT_TRUE(bs.Insert(b));
 }
 
+TEST_P(StoresTest, BackupListsPageByKeyset) {
+  ASSERT_TRUE(EnvironmentStore(*db_).Insert({"e1", "acct", "crn:e1", "dev", "us-west-1", "/r", "me", 1}));
+  WorkspaceRecord w;
+  w.id = "w1";
+  w.account_id = "acct";
+  w.crn = "crn:w1";
+  w.name = "ws";
+  w.environment_id = "e1";
+  w.status = "running";
+  w.domain = "d";
+  w.parameters = "{}";
+  w.api_key = "k";
+  w.control_key = "c";
+  w.created_by = "me";
+  ASSERT_TRUE(WorkspaceStore(*db_).Insert(w));
+  BackupStore bs(*db_);
+  // 7 backups, two of them at the same time (ties are ordered by id).
+  for (int i = 0; i < 7; ++i) {
+    BackupRecord b;
+    b.id = "b" + std::to_string(i);
+    b.account_id = "acct";
+    b.crn = "crn:" + b.id;
+    b.name = "n" + std::to_string(i);
+    b.workspace_id = "w1";
+    b.workspace_name = "ws";
+    b.environment_name = "dev";
+    b.status = "succeeded";
+    b.workflow_id = "wf";
+    b.created_at = i == 6 ? 5 : i;
+    auto st = bs.Insert(b);
+    ASSERT_TRUE(st) << st.error().message();
+  }
+  auto all = *bs.ListByWorkspace("acct", "w1");
+  ASSERT_EQ(all.size(), 7u);
+  std::vector<std::string> want;
+  for (const auto& b : all) want.push_back(b.id);
+  EXPECT_EQ(want, (std::vector<std::string>{"b5", "b6", "b4", "b3", "b2", "b1", "b0"}));
+  for (bool by_name : {false, true}) {
+    std::vector<std::string> got;
+    BackupStore::Page page;
+    page.limit = 3;
+    for (int pages = 0; pages < 10; ++pages) {
+      auto p = by_name ? *bs.ListByWorkspaceName("acct", "dev", "ws", &page)
+                       : *bs.ListByWorkspace("acct", "w1", &page);
+      for (const auto& b : p) got.push_back(b.id);
+      if (p.size() < 3) break;
+      page.after = std::make_pair(p.back().created_at, p.back().id);
+    }
+    EXPECT_EQ(got, want) << (by_name ? "by name" : "by workspace");
+  }
+}
+
 TEST_P(StoresTest, BackupFinishWritesRecoveryPointsAtomically) {
   BackupStore bs(*db_);
   BackupRecord b;

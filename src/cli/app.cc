@@ -12,7 +12,7 @@
 #include <string>
 
 #include "api/credentials.h"
-#include "api/embedded_client.h"
+#include "api/server/connect.h"
 #include "api/operations.h"
 #include "cli/usage.h"
 #include "util/progress.h"
@@ -50,12 +50,7 @@ util::Result<std::string> ReadLimited(const std::string& path, size_t limit) {
 
 ClientFactory EmbeddedClientFactory() {
   return [](const Globals& g) -> util::Result<std::unique_ptr<api::Client>> {
-    if (!g.endpoint.empty())
-      return util::Unavailable(
-          "--endpoint " + g.endpoint +
-          ": talking to an mlvault server is not available in this build; run without --endpoint "
-          "(embedded mode)");
-    return std::make_unique<api::EmbeddedClient>(api::EmbeddedClientOptions{"", g.profile});
+    return api::Connect(api::ConnectOptions{g.endpoint, g.profile, "", ""});
   };
 }
 
@@ -188,7 +183,53 @@ util::Result<json> Verb::Call(const json& request, const std::string& label,
   return answer;
 }
 
-void Verb::RunDefault() { app_.Emit(Call(Request()), this); }
+Verb& Verb::Paginated(const std::string& list_field) {
+  list_field_ = list_field;
+  Int("--max-items", "At most this many items; the answer's nextToken continues the list");
+  String("--starting-token", "Continue a list from the nextToken of an earlier answer");
+  cli_->add_option("--page-size", page_size_, "Items fetched per request (at most 1000)")
+      ->check(CLI::Range(1, 1000));
+  cli_->add_flag("--no-paginate", no_paginate_, "Fetch one page only (with its nextToken)");
+  return *this;
+}
+
+util::Result<json> Verb::CallPages(json request) {
+  // --max-items N: N items in all (fetched in pages of --page-size), nextToken when more exist.
+  const bool limited = request.contains("maxItems");
+  const int64_t want = limited ? request["maxItems"].get<int64_t>() : 0;
+  if (limited && want < 1)
+    return util::InvalidArgument("--max-items must be at least 1 (got " + std::to_string(want) + ")");
+  json all;
+  for (;;) {
+    int64_t size = page_size_ > 0 ? page_size_ : 1000;
+    if (limited) size = std::min(size, want - static_cast<int64_t>(all.is_null() ? 0 : all[list_field_].size()));
+    request["maxItems"] = size;
+    json page = MLV_TRY(Call(request));
+    std::string next = page.value("nextToken", "");
+    if (all.is_null()) {
+      all = std::move(page);
+    } else {
+      for (auto& item : page[list_field_]) all[list_field_].push_back(std::move(item));
+    }
+    all.erase("nextToken");
+    const bool full = limited && static_cast<int64_t>(all[list_field_].size()) >= want;
+    if (next.empty()) break;
+    if (no_paginate_ || full) {
+      all["nextToken"] = next;
+      break;
+    }
+    request["startingToken"] = next;
+  }
+  return all;
+}
+
+void Verb::RunDefault() {
+  if (list_field_.empty()) {
+    app_.Emit(Call(Request()), this);
+    return;
+  }
+  app_.Emit(CallPages(Request()), this);
+}
 
 void Verb::OnRun(std::function<void(Verb&)> run) {
   cli_->callback([this, run = std::move(run)] { run(*this); });
@@ -276,6 +317,7 @@ void Application::RegisterVerbs(CLI::App& app) {
   RegisterVaultVerbs(*this, app);
   RegisterWorkspaceVerbs(*this, app);
   RegisterIamVerbs(*this, app);
+  RegisterServerVerbs(*this, app);
   RegisterHelpVerbs(*this, app);
 }
 

@@ -32,8 +32,8 @@ struct Globals {
   std::string profile;          // credentials profile
 };
 
-// Makes the client for the global flags (embedded, or an error for --endpoint until a remote
-// client exists).
+// Makes the client for the global flags: remote (api::RemoteClient) when --endpoint,
+// MLVAULT_ENDPOINT or the profile's `endpoint =` names a server, else embedded.
 using ClientFactory =
     std::function<util::Result<std::unique_ptr<api::Client>>(const Globals& globals)>;
 ClientFactory EmbeddedClientFactory();
@@ -51,6 +51,11 @@ class Verb {
   Verb& Int(const std::string& flag, const std::string& help);
   Verb& Flag(const std::string& flag, const std::string& help);  // a boolean field
   Verb& Strings(const std::string& flag, const std::string& help, bool required = false);
+  // A list verb whose answer's array `list_field` is paginated (api/paging.h): adds
+  // --max-items (at most that many items, with nextToken when more exist), --starting-token,
+  // --page-size and --no-paginate (one page only). Without them the verb follows nextToken and
+  // prints every item, as one answer.
+  Verb& Paginated(const std::string& list_field);
   // --wait: a workflow-starting verb runs to its end (CallOptions::wait).
   Verb& Wait(const std::string& help);
   bool waiting() const { return *wait_; }
@@ -90,9 +95,15 @@ class Verb {
   };
   Binding& Add(const std::string& flag, char kind);
 
+  // The paginated call of RunDefault (Paginated()).
+  util::Result<json> CallPages(json request);
+
   Application& app_;
   CLI::App* cli_;
   std::string service_, operation_;
+  std::string list_field_;  // Paginated(): the answer's array
+  int64_t page_size_ = 0;
+  bool no_paginate_ = false;
   std::vector<std::unique_ptr<Binding>> bindings_;
   std::shared_ptr<bool> wait_ = std::make_shared<bool>(false);
 };
@@ -108,6 +119,8 @@ class Application {
 
   // --- for verbs
   const Globals& globals() const { return globals_; }
+  std::ostream& out() { return out_; }
+  std::ostream& err() { return err_; }
   Output& output() { return *output_; }
   // What the terminal is (main.cc asks; tests set it): the columns of stdout (0: not a
   // terminal, tables are not fitted) and whether stderr is a terminal (progress bars drawn).
@@ -156,6 +169,7 @@ class Application {
 void RegisterWorkspaceVerbs(Application& app, CLI::App& root);
 void RegisterIamVerbs(Application& app, CLI::App& root);
 void RegisterVaultVerbs(Application& app, CLI::App& root);
+void RegisterServerVerbs(Application& app, CLI::App& root);
 // help [VERB], version, completion (help_verbs.cc).
 void RegisterHelpVerbs(Application& app, CLI::App& root);
 // "mlvault 0.1.0 (commit ..., catalog schema ...)\n" for --version.

@@ -119,9 +119,85 @@ TEST_F(AppTest, SkeletonAndHelpGoToStdout) {
   EXPECT_NE(out_.find("mlvault backup-workspace"), std::string::npos);
 }
 
-TEST_F(AppTest, EndpointIsRefusedWithWhatToDo) {
+TEST_F(AppTest, EndpointErrorsSayWhatToDo) {
+  ASSERT_EQ(Run({"init"}), 0) << err_;
+  EXPECT_EQ(Run({"--endpoint", "ftp://127.0.0.1:1", "list-environments"}), 2);
+  EXPECT_NE(err_.find("is not a URL of an mlvault server"), std::string::npos) << err_;
+  EXPECT_EQ(Run({"--endpoint", "http://127.0.0.1:1/api", "list-environments"}), 2);
+  EXPECT_NE(err_.find("root URL"), std::string::npos) << err_;
+  // Nothing listens on port 1: unreachable, with the settings to check.
   EXPECT_EQ(Run({"--endpoint", "http://127.0.0.1:1", "list-environments"}), 1);
-  EXPECT_NE(err_.find("run without --endpoint"), std::string::npos) << err_;
+  EXPECT_NE(err_.find("cannot reach the mlvault server at http://127.0.0.1:1"), std::string::npos)
+      << err_;
+  EXPECT_NE(err_.find("MLVAULT_ENDPOINT"), std::string::npos) << err_;
+}
+
+TEST_F(AppTest, EndpointWithoutAnAccessKeyNamesWhereKeysAreLookedFor) {
+  EXPECT_EQ(Run({"--endpoint", "http://127.0.0.1:1", "list-environments"}), 4);
+  EXPECT_NE(err_.find("no access key to sign requests"), std::string::npos) << err_;
+  EXPECT_NE(err_.find("MLVAULT_ACCESS_KEY_ID"), std::string::npos) << err_;
+}
+
+// A client that answers pages of a list of `total` backups, `maxItems` at a time, as the server
+// does (startingToken = the index to start at), and records the requests.
+class PagingClient : public api::Client {
+ public:
+  PagingClient(int total, std::vector<json>* requests) : total_(total), requests_(requests) {}
+  util::Result<json> Call(std::string_view, std::string_view operation, const json& request,
+                          const api::CallOptions&) override {
+    requests_->push_back(request);
+    EXPECT_EQ(operation, "listWorkspaceBackups");
+    int start = request.contains("startingToken") ? std::stoi(request["startingToken"].get<std::string>()) : 0;
+    int size = request.value("maxItems", 1000);
+    json out = {{"backups", json::array()}};
+    for (int i = start; i < std::min(total_, start + size); ++i)
+      out["backups"].push_back({{"backupName", "b" + std::to_string(i)}});
+    if (start + size < total_) out["nextToken"] = std::to_string(start + size);
+    return out;
+  }
+
+ private:
+  int total_;
+  std::vector<json>* requests_;
+};
+
+TEST_F(AppTest, ListVerbsFollowTokensUnlessToldNot) {
+  std::vector<json> requests;
+  auto run = [&](const std::vector<std::string>& args) {
+    requests.clear();
+    std::ostringstream out, err;
+    Application app(out, err, [&](const Globals&) -> util::Result<std::unique_ptr<api::Client>> {
+      return std::make_unique<PagingClient>(25, &requests);
+    });
+    int rc = app.Run(args);
+    EXPECT_EQ(rc, 0) << err.str();
+    return json::parse(out.str());
+  };
+  const std::vector<std::string> list = {"list-workspace-backups", "--workspace-crn", "c"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> a = list;
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  };
+  // Every item, in pages of --page-size, as one answer without a token.
+  json all = run(with({"--page-size", "10"}));
+  EXPECT_EQ(all["backups"].size(), 25u);
+  EXPECT_EQ(all["backups"][24]["backupName"], "b24");
+  EXPECT_FALSE(all.contains("nextToken"));
+  EXPECT_EQ(requests.size(), 3u);
+  // --max-items: that many, and the token to go on.
+  json some = run(with({"--max-items", "12", "--page-size", "5"}));
+  EXPECT_EQ(some["backups"].size(), 12u);
+  EXPECT_EQ(some["nextToken"], "12");
+  EXPECT_EQ(requests.back()["maxItems"], 2);
+  json rest = run(with({"--starting-token", "12"}));
+  EXPECT_EQ(rest["backups"].size(), 13u);
+  EXPECT_EQ(rest["backups"][0]["backupName"], "b12");
+  // --no-paginate: one page and its token.
+  json one = run(with({"--no-paginate", "--page-size", "7"}));
+  EXPECT_EQ(one["backups"].size(), 7u);
+  EXPECT_EQ(one["nextToken"], "7");
+  EXPECT_EQ(requests.size(), 1u);
 }
 
 }  // namespace

@@ -125,7 +125,8 @@ void RegisterWorkspaceVerbs(Application& app, CLI::App& root) {
   app.AddVerb(root, ml, "listWorkspaces", "list-workspaces", "List workspaces",
               "mlvault list-workspaces --environment-name dev")
       .String("--environment-name", "Only this environment's")
-      .Flag("--include-deleted", "Also deleted workspaces (with deletedAt)");
+      .Flag("--include-deleted", "Also deleted workspaces (with deletedAt)")
+      .Paginated("workspaces");
   WorkspaceFlags(app.AddVerb(root, ml, "describeWorkspace", "describe-workspace",
               "Describe a workspace: status, endpoint, volumes, backups",
               "mlvault describe-workspace --workspace-crn "
@@ -161,7 +162,8 @@ void RegisterWorkspaceVerbs(Application& app, CLI::App& root) {
       .String("--workspace-crn", "Workspace CRN")
       .String("--workspace-name", "Workspace name (with --environment-name)")
       .String("--environment-name", "Environment name (with --workspace-name)")
-      .Flag("--include-deleted", "Also deleted backups (backupStatus \"deleted\")");
+      .Flag("--include-deleted", "Also deleted backups (backupStatus \"deleted\")")
+      .Paginated("backups");
   BackupFlags(app.AddVerb(root, ml, "describeWorkspaceBackup", "describe-workspace-backup",
               "Everything known about a backup: sizes, recovery points, timings, progress, "
               "warnings, errors",

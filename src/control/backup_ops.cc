@@ -115,12 +115,19 @@ util::Result<api::ListWorkspaceBackupsResponse> Operations::ListWorkspaceBackups
   const std::string& account = env_.caller.account_id;
   BackupStore bs(*env_.db);
   std::vector<BackupRecord> backups;
+  // One more than the page holds: whether a next page exists.
+  BackupStore::Page page;
+  page.limit = MLV_TRY(api::PageSize(r.page)) + 1;
+  if (!r.page.starting_token.empty()) {
+    api::PageKey key = MLV_TRY(api::DecodePageToken(r.page.starting_token));
+    page.after = std::make_pair(key.time, key.id);
+  }
   if (by_crn) {
     auto t = MLV_TRY(LoadWorkspaceTarget(*env_.db, account, "ml:ListWorkspaceBackups",
                                          "workspaceCrn", r.workspace_crn));
     MLV_TRY(Authorize(t.request));
     if (!t.found()) return util::NotFound("workspace " + r.workspace_crn + " does not exist");
-    backups = MLV_TRY(bs.ListByWorkspace(account, t.record->id));
+    backups = MLV_TRY(bs.ListByWorkspace(account, t.record->id, &page));
   } else {
     auto env = EnvironmentStore(*env_.db).GetByName(account, environment_name);
     // The workspace of that name: the live one, else the newest deleted one.
@@ -138,12 +145,17 @@ util::Result<api::ListWorkspaceBackupsResponse> Operations::ListWorkspaceBackups
     req.context["ml:WorkspaceName"] = {workspace_name};
     MLV_TRY(Authorize(req));
     if (!env) return std::unexpected(env.error());
-    backups = MLV_TRY(bs.ListByWorkspaceName(account, environment_name, workspace_name));
-    if (!ws && backups.empty())
+    backups = MLV_TRY(bs.ListByWorkspaceName(account, environment_name, workspace_name, &page));
+    if (!ws && backups.empty() && !page.after)
       return util::NotFound("no workspace named \"" + workspace_name +
                             "\" has existed in environment \"" + environment_name + "\"");
   }
   api::ListWorkspaceBackupsResponse out;
+  if (static_cast<int64_t>(backups.size()) == page.limit) {
+    backups.pop_back();
+    out.next_token = api::EncodePageToken({backups.back().created_at, backups.back().id});
+  }
+  // Deleted backups only when asked for (a page may hold fewer; nextToken continues).
   for (const auto& b : backups)
     if (r.include_deleted || b.status != "deleted") out.backups.push_back(BackupSummaryOf(b));
   return out;

@@ -90,10 +90,23 @@ util::Result<api::ListWorkspacesResponse> Operations::ListWorkspaces(
   MLV_TRY(Authorize(req));
   if (!r.environment_name.empty())
     MLV_TRY(EnvironmentStore(*env_.db).GetByName(env_.caller.account_id, r.environment_name));
-  auto wss = MLV_TRY(WorkspaceStore(*env_.db).List(env_.caller.account_id, r.include_deleted));
+  const int64_t size = MLV_TRY(api::PageSize(r.page));
+  int64_t last_created_at = 0;
+  std::string last_id;
+  std::optional<api::PageKey> after;
+  if (!r.page.starting_token.empty()) after = MLV_TRY(api::DecodePageToken(r.page.starting_token));
+  auto wss = MLV_TRY(WorkspaceStore(*env_.db).List(env_.caller.account_id, r.include_deleted));  // oldest first
   api::ListWorkspacesResponse out;
   for (const auto& w : wss) {
     if (!r.environment_name.empty() && w.environment_name != r.environment_name) continue;
+    if (after && std::make_pair(w.created_at, w.id) <= std::make_pair(after->time, after->id))
+      continue;
+    if (static_cast<int64_t>(out.workspaces.size()) == size) {
+      out.next_token = api::EncodePageToken({last_created_at, last_id});
+      break;
+    }
+    last_created_at = w.created_at;
+    last_id = w.id;
     out.workspaces.push_back({w.crn, w.name, w.environment_name,
                               EffectiveStatus(w, *env_.provider, nullptr), w.endpoint, w.domain,
                               w.is_restored, Time(w.created_at), OptTime(w.deleted_at)});

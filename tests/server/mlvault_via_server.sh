@@ -27,7 +27,7 @@ start_server() {
     { echo "mlvault_via_server: mlvault init failed" >&2; exit 1; }
   local out=$STATE/server.out
   MLVAULT_ENDPOINT= "$REAL" server --listen 127.0.0.1:0 --access-log "$STATE/access.log" \
-    --drain-seconds 5 >"$out" 2>"$STATE/server.err" </dev/null &
+    --drain-seconds 5 >"$out" 2>"$STATE/server.err" </dev/null 9>&- &
   local pid=$!
   echo "$pid" >>"${MLVAULT_VIA_SERVER_PIDS:-$STATE/pids}"
   for _ in $(seq 200); do

@@ -52,7 +52,8 @@ void SendError(httplib::Response& res, int status, std::string_view code,
 }
 
 void SendUtilError(httplib::Response& res, const util::Error& error) {
-  SendError(res, HttpStatusFor(error.code()), util::CodeName(error.code()), error.message());
+  SendError(res, HttpStatusFor(error.code()), util::CodeName(error.code()), error.message(),
+            error.field());
 }
 
 RequestView ViewOf(const httplib::Request& req, bool secure) {

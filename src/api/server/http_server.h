@@ -51,7 +51,7 @@ struct ServerOptions {
 };
 
 // What one operation of the API is, for routing and the OpenAPI document.
-struct OperationInfo {
+struct ServedOperation {
   std::string service;    // "ml"
   std::string operation;  // "listWorkspaceBackups"
   std::string verb;       // "list-workspace-backups"
@@ -68,7 +68,7 @@ using DbOpener = std::function<util::Result<std::unique_ptr<catalog::Db>>()>;
 struct ServerEnv {
   DbOpener open_db;  // a catalog connection (one per request thread)
   DispatchFn dispatch;
-  std::vector<OperationInfo> operations;  // routing of unknown operations and OpenAPI
+  std::vector<ServedOperation> operations;  // routing of unknown operations and OpenAPI
   // /readyz: OK when the catalog is reachable and its migrations are current.
   std::function<util::Status(catalog::Db&)> ready;
   // Extra lines for /metrics (e.g. the workflow pool's), may be null.
@@ -111,6 +111,6 @@ class ApiServer {
 };
 
 // The OpenAPI 3.0 document of `operations` (docs/api.md is its prose).
-nlohmann::json OpenApiDocument(const std::vector<OperationInfo>& operations);
+nlohmann::json OpenApiDocument(const std::vector<ServedOperation>& operations);
 
 }  // namespace mlvault::api

@@ -3,7 +3,7 @@
 
 namespace mlvault::api {
 
-nlohmann::json OpenApiDocument(const std::vector<OperationInfo>& operations) {
+nlohmann::json OpenApiDocument(const std::vector<ServedOperation>& operations) {
   using nlohmann::json;
   json error_schema = {{"type", "object"},
                        {"required", {"error"}},

@@ -54,8 +54,8 @@ util::Result<std::unique_ptr<ThreadControl>> MakeThreadControl(const std::string
   return t;
 }
 
-std::vector<OperationInfo> Catalog() {
-  std::vector<OperationInfo> out;
+std::vector<ServedOperation> Catalog() {
+  std::vector<ServedOperation> out;
   for (const auto& op : AllOperations()) {
     if (op.embedded_only) continue;
     out.push_back({std::string(op.service), std::string(op.name), std::string(op.verb),
