@@ -4,6 +4,10 @@
 
 namespace mlvault::api {
 
+std::string CredentialsFilePath() {
+  return control::CredentialsPath(control::MlvaultHomeFromEnv());
+}
+
 util::Result<std::string> SaveCredentialsProfile(const std::string& profile,
                                                  const std::string& access_key_id,
                                                  const std::string& secret) {

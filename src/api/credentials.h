@@ -15,4 +15,7 @@ util::Result<std::string> SaveCredentialsProfile(const std::string& profile,
                                                  const std::string& access_key_id,
                                                  const std::string& secret);
 
+// The credentials file the embedded client reads: $MLVAULT_HOME/credentials.
+std::string CredentialsFilePath();
+
 }  // namespace mlvault::api

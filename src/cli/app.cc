@@ -1,6 +1,7 @@
 #include "cli/app.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -10,6 +11,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "api/credentials.h"
 #include "api/server/connect.h"
 #include "api/operations.h"
 #include "cli/usage.h"
@@ -164,7 +166,15 @@ util::Result<json> Verb::Call(const json& request, const std::string& label,
     bar = std::make_unique<ProgressBar>(app_.output().err(), label, app_.stderr_is_terminal());
   api::CallOptions o{*wait_, bar.get(), app_.interrupted()};
   if (o.wait) app_.CatchSignals();
+  // The first command run in embedded mode creates the account: said once, on stderr.
+  bool first_use = app_.globals().endpoint.empty() && operation_ != "init" &&
+                   std::getenv("MLVAULT_ACCESS_KEY_ID") == nullptr &&
+                   ::access(api::CredentialsFilePath().c_str(), F_OK) != 0;
   auto answer = client->Call(service_, operation_, request, o);
+  if (first_use && ::access(api::CredentialsFilePath().c_str(), F_OK) == 0)
+    app_.output().Note("mlvault: first use: created an account and its administrator \"admin\"; "
+                       "its access key is in " + api::CredentialsFilePath() +
+                       " (profile default). mlvault get-caller-identity shows who you are.");
   if (bar) {
     std::string line = answer && summary && bar->enabled() ? summary(*answer, bar->elapsed()) : "";
     if (!line.empty()) bar->Summary(line);

@@ -26,6 +26,7 @@ TEST_F(AppTest, TableOutputAlsoAfterTheVerb) {
 }
 
 TEST_F(AppTest, AnErrorAboutARequestFieldNamesTheFlag) {
+  ASSERT_EQ(Run({"list-environments"}), 0);  // first use: the account (said on stderr)
   EXPECT_EQ(Run({"create-environment", "--environment-name", "Dev_1"}), 2);
   EXPECT_EQ(err_.rfind("mlvault: --environment-name: ", 0), 0u) << err_;
   EXPECT_TRUE(out_.empty());

@@ -128,7 +128,18 @@ TEST_F(AppTest, CompletionScriptsCompleteVerbsFlagsAndValues) {
   EXPECT_TRUE(ErrHas("give bash or zsh"));
 }
 
+TEST_F(AppTest, TheFirstCommandSaysOnceThatItCreatedTheAccount) {
+  ASSERT_EQ(Run({"list-environments"}), 0) << err_;
+  EXPECT_EQ(err_, "mlvault: first use: created an account and its administrator \"admin\"; its "
+                  "access key is in " + home_ + "/credentials (profile default). mlvault "
+                  "get-caller-identity shows who you are.\n");
+  EXPECT_EQ(Out()["environments"].size(), 0u);  // stdout is the answer alone
+  ASSERT_EQ(Run({"list-environments"}), 0);
+  EXPECT_TRUE(err_.empty()) << err_;
+}
+
 TEST_F(AppTest, AnErrorIsPrintedOnceAndAsJsonOnlyWhenAsked) {
+  ASSERT_EQ(Run({"list-environments"}), 0);  // the account exists
   EXPECT_EQ(Run({"list-workspaces", "--environment-name", "nope"}), 3);
   EXPECT_EQ(std::count(err_.begin(), err_.end(), '\n'), 1) << err_;
   EXPECT_EQ(err_.rfind("mlvault: ", 0), 0u);

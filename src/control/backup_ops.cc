@@ -158,6 +158,7 @@ util::Result<api::ListWorkspaceBackupsResponse> Operations::ListWorkspaceBackups
     backups.pop_back();
     out.next_token = api::EncodePageToken({backups.back().created_at, backups.back().id});
   }
+  // Deleted backups only when asked for (a page may hold fewer; nextToken continues).
   for (const auto& b : backups)
     if (r.include_deleted || b.status != "deleted") out.backups.push_back(BackupSummaryOf(b));
   return out;

@@ -75,7 +75,7 @@ check "the error says who cancelled it" grep -q "cancelled by" <<<"$(j .backup.e
 check "it has no recovery points" test "$(j '.backup.recoveryPoints | length')" = 0
 check "the workspace is not left quiesced" test "$(health "$WS" | jq -r .quiesced)" = false
 expect 5 "a cancelled backup cannot be cancelled again" cancel-backup --backup-crn "$B4"
-expect 0 "the name of a cancelled backup stays taken" list-workspace-backups --workspace-crn "$WS"
+expect 0 "the name of a cancelled backup stays taken" list-workspace-backups --workspace-crn "$WS" --include-deleted
 check "statuses: cancelled, cancelled, succeeded, deleted, deleted" \
   test "$(j '[.backups[].backupStatus] | join(",")')" = "cancelled,cancelled,succeeded,deleted,deleted"
 
