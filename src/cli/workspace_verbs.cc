@@ -88,7 +88,7 @@ void RegisterWorkspaceVerbs(Application& app, CLI::App& root) {
       .String("--vault-location",
               "Where the environment's vaults live: s3://BUCKET[/PREFIX] (object storage shared "
               "by several servers; MLVAULT_S3_* settings) or an absolute path (default "
-              "$MLVAULT_HOME/vaults)");
+              "$MLVAULT_HOME/vaults)")
       .String("--storage-kind",
               "auto (default: btrfs subvolumes, snapshotted by backups, where the storage root is "
               "on btrfs; else folders), btrfs (required) or folders");
