@@ -49,8 +49,8 @@ BUILD_FILES=$(jq '[.models[].builds[].files | length + 1] | add' <<<"$SNAP")  # 
 check "the pages together list every project and build file once ($N)" test "$N" = $((TOTAL + BUILD_FILES))
 check "more than one page" test "$PAGES" -gt 1
 expect 0 "--output table" --output table describe-backup-contents --backup-crn "$A"
-check "table columns: detail itemType name project" grep -Eq "^detail +itemType +name +project *$" <<<"$OUT"
-check "table shows the model's builds" grep -Eq "^1 builds, 1 deployments +model +churn +churn-prediction" <<<"$OUT"
+check "table columns: detail name itemType project" grep -Eq "^detail +name +itemType +project *$" <<<"$OUT"
+check "table shows the model's builds" grep -Eq "^1 builds, 1 deployments +churn +model +churn-prediction" <<<"$OUT"
 expect 2 "a bad --item-type" describe-backup-contents --backup-crn "$A" --item-type models
 check "the error names the flag" err_has "--item-type"
 expect 2 "a forged --starting-token" describe-backup-contents --backup-crn "$A" --starting-token xyz
