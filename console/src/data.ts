@@ -126,8 +126,19 @@ export async function pool<T, R>(items: T[], limit: number, f: (t: T) => Promise
   return out;
 }
 
+// Every backup of the workspace, deleted ones included (the console shows them as deleted),
+// following the API's pages (docs/api.md: nextToken).
 export async function listBackups(workspaceCrn: string): Promise<BackupSummary[]> {
-  return (await call<{ backups: BackupSummary[] }>(ML, "listWorkspaceBackups", { workspaceCrn })).backups;
+  const all: BackupSummary[] = [];
+  let startingToken: string | undefined;
+  do {
+    const page = await call<{ backups: BackupSummary[]; nextToken?: string }>(
+      ML, "listWorkspaceBackups",
+      { workspaceCrn, includeDeleted: true, ...(startingToken ? { startingToken } : {}) });
+    all.push(...page.backups);
+    startingToken = page.nextToken;
+  } while (startingToken);
+  return all;
 }
 
 // Most backups per workspace the console describes to sum a vault's size (one call each).
