@@ -4,6 +4,11 @@
 # left quiesced, and resumes the workflow -- or, out of attempts, fails it with the cause.
 source "$(dirname "$0")/lib.sh" "$@"
 
+# Workers started while this file exists wait at the start of their first pass (a test seam of
+# the backup workflow), so each kill below lands at a known point rather than racing the backup.
+export MLVAULT_TEST_HOLD_FILE="$MLVAULT_HOME/hold-first-pass"
+# Exported before the first command: in server mode (tests/server/two_modes.sh) the server that
+# runs the workflows starts with it and must see it too.
 "$MLVAULT" create-environment --environment-name dev >/dev/null
 grant_backup_entitlement
 WS=$(create_workspace dev ws1)
@@ -14,9 +19,6 @@ PROJECT=$(api "$WS" GET /api/v1/projects | jq -r '.projects[0].id')
 CONTROL_KEY=$(control_key "$WS")
 EP=$(ws_field "$WS" endpoint)
 big_change() { head -c 150M /dev/urandom > "$PROJECTS/$PROJECT/data/$1.bin"; }
-# Workers started while this file exists wait at the start of their first pass (a test seam of
-# the backup workflow), so each kill below lands at a known point rather than racing the backup.
-export MLVAULT_TEST_HOLD_FILE="$MLVAULT_HOME/hold-first-pass"
 hold() { touch "$MLVAULT_TEST_HOLD_FILE"; }
 release() { rm -f "$MLVAULT_TEST_HOLD_FILE"; }
 # Between a kill and the recovery under test, look only at the catalog and the runtime: any
