@@ -437,7 +437,9 @@ Result<Tree> DecodeTree(ByteView plain) {
   if (d.ok() && (version < kTreeVersionMin || version > kTreeVersion)) {
     return util::Corruption(fmt::format("tree: unsupported version {}", version));
   }
-  uint64_t n = GetCount(d, 16, "entry");
+  // The smallest entry: a one-byte name, its length, the type and nine one-byte varints (mode
+  // to nlink) -- a fifo or device has nothing more -- plus the extras byte from version 2.
+  uint64_t n = GetCount(d, version >= 2 ? 13 : 12, "entry");
   Tree tree;
   tree.version = version;
   if (d.ok()) tree.entries.reserve(n);
