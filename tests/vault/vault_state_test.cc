@@ -5,8 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
+#include <memory>
 
+#include "backend/backend.h"
 #include "util/files.h"
 #include "vault/vault.h"
 #include "vault_test_support.h"
@@ -152,6 +155,42 @@ TEST(VaultState, AVaultWithoutStateKeepsWorkingAndGetsABaseline) {
   std::string b = Backup(*tv.vault, tmp / "src");  // writes a baseline holding `a`, then `b`
   fs::remove(tv.dir + "/points/" + a);
   EXPECT_TRUE(VerifyNames(*tv.vault, a, "removed outside mlvault"));
+}
+
+// The vault of `tv`, opened again over a backend that fails a removal of an object whose name
+// starts with `prefix` while `*failures` is above zero (each failure counts it down), as a
+// failing disk would (EIO): what the chaos soak's MLVAULT_TEST_VAULT_FAULTS does at random.
+std::unique_ptr<Vault> OpenFailingRemovals(const testing::TestVault& tv, std::string prefix,
+                                           std::shared_ptr<std::atomic<int>> failures) {
+  auto be = backend::OpenLocal(tv.dir, false);
+  EXPECT_TRUE(be);
+  auto faulty = backend::WithFaults(
+      std::move(*be), [prefix, failures](std::string_view op, std::string_view name) -> Status {
+        if (op != "remove" || !name.starts_with(prefix)) return util::Ok();
+        if (failures->fetch_sub(1) <= 0) return util::Ok();
+        return util::IoError(std::string(name) + ": Input/output error (injected)");
+      });
+  auto v = Vault::Open(std::move(faulty), KeySource::FromKeyFile(tv.key_file), {});
+  EXPECT_TRUE(v) << v.error().ToString();
+  return v ? std::move(*v) : nullptr;
+}
+
+// Regression (chaos soak, seed 11): an operation whose lock removal failed once left its lock
+// in the vault. A lock whose first removals fail is removed all the same.
+TEST(VaultState, ALockWhoseRemovalFailsAtFirstIsRemovedAllTheSame) {
+  TempDir tmp;
+  WriteFile(tmp / "src/a", "alpha");
+  auto tv = MakeVault(tmp);
+  Backup(*tv.vault, tmp / "src");
+  {
+    auto failures = std::make_shared<std::atomic<int>>(2);
+    auto v = OpenFailingRemovals(tv, "locks/", failures);
+    ASSERT_NE(v, nullptr);
+    auto r = v->Verify(std::nullopt, false, nullptr, nullptr);
+    ASSERT_TRUE(r) << r.error().ToString();
+    EXPECT_LE(failures->load(), 0) << "the lock's removal was tried";
+  }
+  EXPECT_TRUE(testing::ListFiles(tv.dir + "/locks").empty());
 }
 
 }  // namespace
