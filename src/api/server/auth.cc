@@ -67,7 +67,8 @@ std::string SecretHash(const std::string& secret) {
 }
 
 std::unexpected<AuthFailure> CatalogDown(const util::Error& e) {
-  return Refuse("the server could not reach the catalog to check the session: " + e.message(),
+  return Refuse("the server could not use the catalog, where console logins and sessions are "
+                "kept: " + e.message() + "; retry",
                 503);
 }
 
