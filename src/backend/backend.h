@@ -57,6 +57,12 @@ class Backend {
   // as a local directory and S3 with strong consistency do). The vault lock protocol waits
   // this long between writing its lock and trusting a listing (docs/vault-format.md §8).
   virtual double ListingLagSeconds() const { return 0; }
+
+  // How many reads a caller should keep in flight to use this storage well. 1 for a local
+  // directory (a read is a copy out of the page cache; a reader thread per core is all it
+  // takes); more for remote storage, where each request waits a network round trip (S3: its
+  // connection pool). Readers that can fetch ahead (restore) use it to size their read-ahead.
+  virtual int ConcurrentReads() const { return 1; }
 };
 
 // kInvalidArgument naming the problem unless `name` is a valid object name.

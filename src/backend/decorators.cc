@@ -34,6 +34,7 @@ class RetryBackend final : public Backend {
   }
   std::string Describe() const override { return inner_->Describe(); }
   double ListingLagSeconds() const override { return inner_->ListingLagSeconds(); }
+  int ConcurrentReads() const override { return inner_->ConcurrentReads(); }
 
  private:
   static constexpr int kMaxBackoffMs = 10'000;
@@ -78,6 +79,7 @@ class ReadOnlyBackend final : public Backend {
   Status Remove(std::string_view name) override { return Refuse("remove", name); }
   std::string Describe() const override { return inner_->Describe() + " (read-only)"; }
   double ListingLagSeconds() const override { return inner_->ListingLagSeconds(); }
+  int ConcurrentReads() const override { return inner_->ConcurrentReads(); }
 
  private:
   Status Refuse(std::string_view what, std::string_view name) const {
@@ -115,6 +117,7 @@ class FaultBackend final : public Backend {
   }
   std::string Describe() const override { return inner_->Describe(); }
   double ListingLagSeconds() const override { return inner_->ListingLagSeconds(); }
+  int ConcurrentReads() const override { return inner_->ConcurrentReads(); }
 
  private:
   std::unique_ptr<Backend> inner_;

@@ -103,6 +103,9 @@ class S3BackendImpl final : public S3Backend {
   }
 
   double ListingLagSeconds() const override { return c_.listing_lag_seconds; }
+  int ConcurrentReads() const override {
+    return static_cast<int>(std::max<size_t>(1, c_.max_idle_connections));
+  }
 
   std::string Describe() const override {
     return "s3://" + c_.bucket + (c_.prefix.empty() ? "" : "/" + c_.prefix);

@@ -6,6 +6,7 @@
 #include "catalog/control_schema.h"
 #include "catalog/plan_stores.h"
 #include "catalog/inventory_store.h"
+#include "catalog/auth_state_store.h"
 #include "control/iam_authorizer.h"
 #include "control/identity.h"
 #include "control/scheduler.h"
@@ -20,6 +21,7 @@ std::vector<catalog::Migration> AllMigrations() {
   for (auto& m : IamMigrations()) all.push_back(std::move(m));
   for (auto& m : catalog::PlanMigrations()) all.push_back(std::move(m));  // backup plans
   for (auto& m : catalog::InventoryMigrations()) all.push_back(std::move(m));  // backup contents
+  for (auto& m : catalog::AuthStateMigrations()) all.push_back(std::move(m));  // shared auth state
   return all;
 }
 

@@ -5,7 +5,8 @@
 // batches, large files in segments of up to 32 MiB so one large file keeps every core busy.
 // Writers fetch the blobs a task needs with few, coalesced range reads (blobs of neighbouring
 // files sit next to each other in packs), authenticate, decompress and re-hash each one, and
-// write it with pwrite; holes are never written. Hard links, then directory metadata (deepest
+// write it with pwrite; holes are never written. On remote storage (S3) tasks and ranges are
+// larger and writers read their next ranges ahead on a pool of fetch threads. Hard links, then directory metadata (deepest
 // first) are applied at the end.
 //
 // Safety: every name comes from a decoded tree (validated: no '/', no "..", no NUL) and is
@@ -16,6 +17,7 @@
 // Parts: restore_walk.cc, restore_writer.cc, restore_meta.cc, restore_block.cc.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
@@ -42,11 +44,24 @@ Result<RestoreStats> Restorer::Run() {
     Warn("not running as root: owners (uid/gid) are not restored");
   }
   index_ = MLV_TRY(repo_->LoadIndex(nullptr, nullptr, /*keep_raw=*/false));
-  writers_ = std::make_unique<util::ThreadPool>(par_.io, 2 * par_.io);
+  size_t writers = par_.io;
+  if (const int reads = repo_->backend()->ConcurrentReads(); reads > 1) {
+    // Remote storage: every range read waits a round trip. More writers keep more reads in
+    // flight, and each writer reads its next ranges ahead (Fetch) on the fetch threads.
+    writers = std::max(writers, kRemoteWriters);
+    fetchers_ = std::make_unique<util::ThreadPool>(static_cast<size_t>(reads),
+                                                   2 * static_cast<size_t>(reads));
+    batch_files_ = kRemoteBatchFiles;
+    batch_bytes_max_ = kRemoteBatchBytes;
+    coalesce_gap_ = kRemoteCoalesceGap;
+    coalesce_max_ = kRemoteCoalesceMax;
+  }
+  writers_ = std::make_unique<util::ThreadPool>(writers, 2 * writers);
   util::RaiseFdLimit();  // one descriptor per directory in progress (deep trees)
   Status st = point_.kind == VolumeKind::kBlock ? RestoreBlock() : RestoreFilesystem();
   writers_->Wait();
   writers_.reset();
+  fetchers_.reset();  // after the writers: only they queue reads; waits for reads still running
   std::optional<util::Error> error;
   if (!st) error = st.error();
   if (!error) error = state_.error();

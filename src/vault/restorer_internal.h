@@ -32,6 +32,17 @@ constexpr uint64_t kSegmentBytes = 32ull << 20;
 // Range reads of neighbouring blobs are merged across gaps up to this size, up to a total.
 constexpr uint64_t kCoalesceGap = 256u << 10;
 constexpr uint64_t kCoalesceMax = 8ull << 20;
+// Remote storage (Backend::ConcurrentReads() > 1), where every request costs a round trip and
+// the server's per-request work: at least kRemoteWriters writers, batches and merged ranges twice
+// as large (fewer, larger requests; a gap up to kRemoteCoalesceGap is read rather than
+// split), and each writer reads up to kReadAheadBytes of its task's next ranges ahead, on a pool
+// of fetch threads (one per concurrent read the backend wants), while it writes the current one.
+constexpr size_t kRemoteWriters = 8;
+constexpr size_t kRemoteBatchFiles = 2 * kBatchFiles;
+constexpr uint64_t kRemoteBatchBytes = 2 * kBatchBytes;
+constexpr uint64_t kRemoteCoalesceGap = 1u << 20;
+constexpr uint64_t kRemoteCoalesceMax = 2 * kCoalesceMax;
+constexpr uint64_t kReadAheadBytes = 16ull << 20;
 
 // A directory being restored. It keeps the descriptor the walk opened (O_NOFOLLOW) until
 // everything inside it is done (its files written, its subdirectories finished, hard links into
@@ -178,6 +189,13 @@ class Restorer {
   OwnerNames names_;
   UniqueFd root_fd_;
   std::unique_ptr<util::ThreadPool> writers_;
+  // Remote storage only (null for a local vault): runs the reads writers issue ahead.
+  std::unique_ptr<util::ThreadPool> fetchers_;
+  // Batch and range limits: the k* constants, or the kRemote* ones for remote storage.
+  size_t batch_files_ = kBatchFiles;
+  uint64_t batch_bytes_max_ = kBatchBytes;
+  uint64_t coalesce_gap_ = kCoalesceGap;
+  uint64_t coalesce_max_ = kCoalesceMax;
 
   std::vector<std::unique_ptr<FileState>> batch_;  // walker thread only
   uint64_t batch_bytes_ = 0;                       // walker thread only

@@ -115,6 +115,7 @@ json SessionJson(const SessionInfo& s) {
 ApiServer::ApiServer(ServerOptions options, ServerEnv env)
     : options_(std::move(options)),
       env_(std::move(env)),
+      auth_(util::Clock::System(), env_.catalog_wide_auth),
       limiter_(options_.rate_limit_per_second, options_.rate_limit_burst) {
   openapi_ = OpenApiDocument(env_.operations).dump(2);
 }
@@ -377,7 +378,11 @@ void ApiServer::Routes() {
   s.Post("/api/v1/console/logout",
          [this, cookie](const httplib::Request& req, httplib::Response& res) {
            t_request.label = "console/logout";
-           auth_.Logout(req.get_header_value("Cookie"));
+           std::string err;
+           catalog::Db* db = ThreadDb(&err);
+           if (!db) return SendError(res, 503, "unavailable", "catalog unreachable: " + err);
+           if (auto out = auth_.Logout(*db, req.get_header_value("Cookie")); !out)
+             return SendError(res, out.error().status, "unavailable", out.error().message);
            res.set_header("Set-Cookie", cookie("", 0));
            res.status = 204;
          });

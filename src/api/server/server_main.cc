@@ -135,6 +135,8 @@ int RunServer(const ServerCommandOptions& o, std::ostream& out, std::ostream& er
   ServerEnv env;
   const std::string path = control::CatalogLocation(home);
   env.open_db = [path] { return catalog::OpenCatalog(path); };
+  // Several servers share a PostgreSQL catalog: replay protection and sessions must span them.
+  env.catalog_wide_auth = catalog::IsPostgresLocation(path);
   env.operations = Catalog();
   env.ready = [](catalog::Db& db) -> util::Status {
     MLV_TRY(db.Query("SELECT COUNT(*) FROM accounts"));
