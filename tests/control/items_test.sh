@@ -152,7 +152,7 @@ echo "-- restore-workspace --start-mode paused, resume-workspace; new keys; what
 SRC_KEY=$(api_key "$WS"); SRC_DOMAIN=$(ws_field "$WS" domain); SRC_ENDPOINT=$(ws_field "$WS" endpoint)
 restore_input "$B" copy dev >"$MLVAULT_HOME/restore.json"
 expect 2 "an unknown start mode" restore-workspace --cli-input-json "file://$MLVAULT_HOME/restore.json" --start-mode halted
-check "names startMode and the values" err_has 'startMode: must be'
+check "names the flag and the values" err_has '--start-mode: must be "running" or "paused"'
 expect 0 "restore paused" restore-workspace --cli-input-json "file://$MLVAULT_HOME/restore.json" --start-mode paused --wait
 COPY=$(j .workspaceCrn)
 check "answers startMode paused" test "$(j .startMode)" = paused
