@@ -52,13 +52,34 @@ util::Status DecodeInto(const json& j, RestoreWorkspaceItemsRequest* out) {
 
 util::Status DecodeInto(const json& j, StopWorkspaceRequest* out) {
   ObjectReader r(j);
-  r.String("workspaceCrn", &out->workspace_crn, true);
+  r.String("workspaceCrn", &out->workspace_crn)
+      .String("workspaceName", &out->workspace_name)
+      .String("environmentName", &out->environment_name);
   return r.Finish();
 }
 util::Status DecodeInto(const json& j, StartWorkspaceRequest* out) {
   ObjectReader r(j);
-  r.String("workspaceCrn", &out->workspace_crn).Bool("all", &out->all);
+  r.String("workspaceCrn", &out->workspace_crn)
+      .String("workspaceName", &out->workspace_name)
+      .String("environmentName", &out->environment_name)
+      .Bool("all", &out->all);
   return r.Finish();
+}
+util::Status DecodeInto(const json& j, ResumeWorkspaceRequest* out) {
+  ObjectReader r(j);
+  r.String("workspaceCrn", &out->workspace_crn)
+      .String("workspaceName", &out->workspace_name)
+      .String("environmentName", &out->environment_name);
+  return r.Finish();
+}
+json Encode(const ResumeWorkspaceResponse& r) {
+  json a = json::array();
+  for (const auto& s : r.started) {
+    json o = {{"type", s.type}, {"name", s.name}, {"status", s.status}};
+    if (s.message) o["message"] = *s.message;
+    a.push_back(o);
+  }
+  return {{"workspaceCrn", r.workspace_crn}, {"workspaceName", r.workspace_name}, {"started", a}};
 }
 
 json Encode(const WorkspaceLifecycleResponse& r) {

@@ -70,6 +70,7 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
       {"restoreWorkspaceItems", Waited<RestoreWorkspaceItemsRequest>(&O::RestoreWorkspaceItems)},
       {"stopWorkspace", Plain<StopWorkspaceRequest>(&O::StopWorkspace)},
       {"startWorkspace", Plain<StartWorkspaceRequest>(&O::StartWorkspace)},
+      {"resumeWorkspace", Plain<ResumeWorkspaceRequest>(&O::ResumeWorkspace)},
   };
   return handlers;
 }

@@ -315,6 +315,11 @@ json Encode(const RestoreWorkspaceResponse& r) {
   if (r.status) j["status"] = *r.status;
   if (r.endpoint) j["endpoint"] = *r.endpoint;
   if (r.domain) j["domain"] = *r.domain;
+  if (r.start_mode) j["startMode"] = *r.start_mode;  // issue 16
+  if (!r.repointed.text.empty()) {
+    json rp = json::parse(r.repointed.text, nullptr, false);
+    if (!rp.is_discarded()) j["repointed"] = rp;
+  }
   return j;
 }
 json Encode(const Workflow& w) {

@@ -330,6 +330,10 @@ struct RestoreWorkspaceResponse {
   std::optional<std::string> status;    // after a waited run
   std::optional<std::string> endpoint;  // after a waited run
   std::optional<std::string> domain;    // after a waited run
+  // issue 16: after a waited run, "running" or "paused", and what the new workspace answers
+  // differently from its source: [{"what": "endpoint"|"domain"|"apiKey", "from", "to"}].
+  std::optional<std::string> start_mode;
+  RawJson repointed;  // omitted when empty
 };
 
 // ------------------------------------------------------------------------------ workflows
@@ -445,10 +449,15 @@ struct RestoreWorkspaceItemsResponse {
 
 struct StopWorkspaceRequest {
   std::string workspace_crn;
+  // Or by name (control resolves them; an ambiguous name is an error listing the CRNs).
+  std::string workspace_name;
+  std::string environment_name;
 };
 struct StartWorkspaceRequest {
-  std::string workspace_crn;  // one workspace, or
-  bool all = false;           // every workspace of the account that should run and does not
+  std::string workspace_crn;  // one workspace (or by name, as above), or
+  std::string workspace_name;
+  std::string environment_name;
+  bool all = false;  // every workspace of the account that should run and does not
 };
 struct WorkspaceRuntimeState {
   std::string workspace_crn;
@@ -459,6 +468,25 @@ struct WorkspaceRuntimeState {
 };
 struct WorkspaceLifecycleResponse {
   std::vector<WorkspaceRuntimeState> workspaces;
+};
+
+// resume-workspace: start the applications and deployments a restore with --start-mode paused
+// left "paused".
+struct ResumeWorkspaceRequest {
+  std::string workspace_crn;
+  std::string workspace_name;  // or by name, with environment_name
+  std::string environment_name;
+};
+struct ResumedService {
+  std::string type;  // application | deployment
+  std::string name;
+  std::string status;  // starting | running | failed
+  std::optional<std::string> message;  // omitted when empty
+};
+struct ResumeWorkspaceResponse {
+  std::string workspace_crn;
+  std::string workspace_name;
+  std::vector<ResumedService> started;  // empty when nothing was paused
 };
 
 }  // namespace mlvault::api

@@ -47,6 +47,7 @@ constexpr std::array kOperations = {
     OperationInfo{ml,  "restoreWorkspaceItems",    "restore-workspace-items",   "ml:RestoreWorkspaceItems",     true,  true},
     OperationInfo{ml,  "stopWorkspace",            "stop-workspace",            "ml:StopWorkspace",             true,  false},
     OperationInfo{ml,  "startWorkspace",           "start-workspace",           "ml:StartWorkspace",            true,  false},
+    OperationInfo{ml,  "resumeWorkspace",          "resume-workspace",          "ml:ResumeWorkspace",           true,  false},
     OperationInfo{env, "createEnvironment",        "create-environment",        "ml:CreateEnvironment",         true,  false},
     OperationInfo{env, "listEnvironments",         "list-environments",         "ml:ListEnvironments",          false, false},
     OperationInfo{iam, "init",                     "init",                      "",                             true,  false, true},

@@ -95,9 +95,12 @@ TEST_P(InventoryStoreTest, StoresOnceAndFindsNewestFirst) {
   EXPECT_EQ(under[2].first.backup_id, "b1");
   for (const auto& [hit, path] : under) EXPECT_EQ(path.rfind("projects/p1/", 0), 0u) << path;
 
-  auto page = *s.Files("b2", "", 1, 1);
+  auto first = *s.Files("b2", "", 1);
+  ASSERT_EQ(first.size(), 1u);
+  auto page = *s.Files("b2", first[0].path, 1);  // the next page: after the last path answered
   ASSERT_EQ(page.size(), 1u);
   EXPECT_EQ(page[0].path, "projects/p1/data/b.csv");
+  EXPECT_EQ(s.Files("b2", "projects/p1/data/b.csv", 10)->size(), 1u);
   EXPECT_EQ(*s.CountFiles("b2"), (std::pair<int64_t, int64_t>(3, 35)));
   EXPECT_EQ(s.AllFiles("b2")->size(), 3u);
 

@@ -1,6 +1,6 @@
 // The verbs of issue 16: describe-backup-contents, diff-backups, search-backups, restore-files,
-// restore-workspace-items; stop-workspace and start-workspace. Flags to request JSON; the work is
-// the API's.
+// restore-workspace-items; stop-workspace, start-workspace and resume-workspace. Flags to request
+// JSON; the work is the API's.
 #include "cli/app.h"
 
 namespace mlvault::cli {
@@ -33,6 +33,13 @@ json TableRow(const json& item) {
           {"name", item.value("name", "")},
           {"project", item.value("project", "-")},
           {"detail", detail}};
+}
+
+// A workspace by CRN, or by name within its environment (control resolves the name).
+Verb& ByWorkspace(Verb& v) {
+  return v.String("--workspace-crn", "Workspace CRN (or --workspace-name with --environment-name)")
+      .String("--workspace-name", "Workspace name (with --environment-name)")
+      .String("--environment-name", "The workspace's environment (with --workspace-name)");
 }
 
 }  // namespace
@@ -141,20 +148,20 @@ void RegisterContentsVerbs(Application& app, CLI::App& root) {
   }
 
   // ---------------------------------------------------------------- workspace lifecycle
-  app.AddVerb(root, ml, "stopWorkspace", "stop-workspace",
-              "Stop a workspace's runtime (its volumes, keys and backups stay)",
-              "mlvault stop-workspace --workspace-crn "
-              "crn:mlvault:ml:us-west-1:<account>:workspace:<uuid>")
-      .String("--workspace-crn", "Workspace CRN", true);
+  ByWorkspace(app.AddVerb(root, ml, "stopWorkspace", "stop-workspace",
+                          "Stop a workspace's runtime (its volumes, keys and backups stay)",
+                          "mlvault stop-workspace --workspace-name ws1 --environment-name dev\n"
+                          "  mlvault stop-workspace --workspace-crn "
+                          "crn:mlvault:ml:us-west-1:<account>:workspace:<uuid>"));
   {
     Verb& v = app.AddVerb(
         root, ml, "startWorkspace", "start-workspace",
         "Start a stopped workspace and wait until it serves; --all starts every workspace that "
         "was running and is not (after a host restart)",
-        "mlvault start-workspace --workspace-crn crn:mlvault:ml:us-west-1:<account>:workspace:<uuid>\n"
+        "mlvault start-workspace --workspace-name ws1 --environment-name dev\n"
+        "  mlvault start-workspace --workspace-crn crn:mlvault:ml:us-west-1:<account>:workspace:<uuid>\n"
         "  mlvault start-workspace --all");
-    v.String("--workspace-crn", "Workspace CRN")
-        .Flag("--all", "Every workspace that should be running and is not");
+    ByWorkspace(v).Flag("--all", "Every workspace that should be running and is not");
     v.OnRun([&app](Verb& v) {
       auto r = v.Call(v.Request());
       app.Emit(r, &v);
@@ -164,6 +171,26 @@ void RegisterContentsVerbs(Application& app, CLI::App& root) {
         if (w.value("status", "") == "failed")
           failed += (failed.empty() ? "" : "; ") + w.value("workspaceName", "") + ": " +
                     w.value("reason", "");
+      if (!failed.empty())
+        app.SetExitCode(app.output().Error(
+            util::Error(util::ErrorCode::kUnavailable, "not started: " + failed)));
+    });
+  }
+  {
+    Verb& v = app.AddVerb(
+        root, ml, "resumeWorkspace", "resume-workspace",
+        "Start the applications and deployments of a workspace restored with --start-mode paused",
+        "mlvault resume-workspace --workspace-name ws1-copy --environment-name dev");
+    ByWorkspace(v);
+    v.OnRun([&app](Verb& v) {
+      auto r = v.Call(v.Request());
+      app.Emit(r, &v);
+      if (!r) return;
+      std::string failed;
+      for (const auto& s : (*r)["started"])
+        if (s.value("status", "") == "failed")
+          failed += (failed.empty() ? "" : "; ") + s.value("type", "") + " " +
+                    s.value("name", "") + ": " + s.value("message", "");
       if (!failed.empty())
         app.SetExitCode(app.output().Error(
             util::Error(util::ErrorCode::kUnavailable, "not started: " + failed)));

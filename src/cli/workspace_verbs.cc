@@ -228,6 +228,9 @@ void RegisterWorkspaceVerbs(Application& app, CLI::App& root) {
         "  mlvault restore-workspace --cli-input-json file://restore-input.json --wait");
     v.String("--cli-input-json", "The restore input as file://<path> or JSON text")
         .Flag("--generate-cli-skeleton", "Print an input document to fill in")
+        .String("--start-mode",
+                "running (default: applications and deployments come back as they were) or "
+                "paused (none started until resume-workspace); sets the input's startMode")
         .Wait("Wait until the new workspace is running");
     v.OnRun([&app](Verb& v) {
       std::string input = v.Value("--cli-input-json");
@@ -241,6 +244,7 @@ void RegisterWorkspaceVerbs(Application& app, CLI::App& root) {
             "--cli-input-json is required (start from --generate-cli-skeleton)"));
       auto doc = InputDocument(app, input, "restore input");
       if (!doc) return app.Emit(std::unexpected(doc.error()));
+      if (v.Given("--start-mode")) (*doc)["startMode"] = v.Value("--start-mode");
       app.Emit(v.Call(*doc, "restore", WorkspaceSummary(v, "restored")), &v);
     });
   }

@@ -141,6 +141,10 @@ class Operations {
   // until it is healthy and reconciled; with `all`, every such workspace the caller may start.
   util::Result<api::WorkspaceLifecycleResponse> StartWorkspace(
       const api::StartWorkspaceRequest& request);
+  // Starts the applications and deployments a restore with --start-mode paused left "paused"
+  // (an empty list when none is). kConflict unless the workspace is running.
+  util::Result<api::ResumeWorkspaceResponse> ResumeWorkspace(
+      const api::ResumeWorkspaceRequest& request);
 
  private:
   // Starts (spawn) or runs (wait) a workflow; returns its record after a waited run.

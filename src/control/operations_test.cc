@@ -281,6 +281,12 @@ class OperationsTest : public ::testing::Test {
          {"ml:WorkspaceName"},
          true,
          [this](Operations& o) { return St(o.StopWorkspace({ws_crn_})); }},
+        {"ml:ResumeWorkspace",
+         ws_crn_,
+         false,
+         {"ml:WorkspaceName"},
+         true,
+         [this](Operations& o) { return St(o.ResumeWorkspace({ws_crn_})); }},
     };
   }
 

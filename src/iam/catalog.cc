@@ -57,6 +57,7 @@ constexpr std::array kActions = {
     ActionInfo{"ml:GetWorkspaceApiKey", "get-workspace-api-key", "workspace", false, false},
     ActionInfo{"ml:StopWorkspace", "stop-workspace", "workspace", true, false},
     ActionInfo{"ml:StartWorkspace", "start-workspace", "workspace", true, false},
+    ActionInfo{"ml:ResumeWorkspace", "resume-workspace", "workspace", true, false},
     ActionInfo{"ml:CreateEnvironment", "create-environment", "*", true, false},
     ActionInfo{"ml:ListEnvironments", "list-environments", "*", false, false},
     ActionInfo{"ml:DescribeEnvironment", "describe-environment", "environment", false, false},

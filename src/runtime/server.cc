@@ -308,6 +308,7 @@ util::Result<int> WorkspaceServer::Impl::Start() {
   WorkloadOptions wo;
   wo.workspace_crn = options_.workspace_crn;
   wo.start_timeout = std::chrono::seconds(options_.app_start_timeout_seconds);
+  wo.start_paused = options_.start_paused;
   workloads_ = std::make_unique<Workloads>(*store_, *gate_, *projects_, *models_, clock_, wo);
 
   // Timeouts, keep-alive and the worker pool are GuardedServer's (LimitsOf).
@@ -643,6 +644,22 @@ void WorkspaceServer::Impl::RegisterFrameRoutes() {
           gate_->Resume();
           Reply r;
           r.body = {{"quiesced", false}, {"leaseGeneration", gate_->lease_generation()}};
+          return r;
+        });
+  // Starts the applications and deployments a paused start left "paused".
+  Route("POST", "/internal/v1/resume-services", Access::kRead,
+        [this](const httplib::Request& req) -> util::Result<Reply> {
+          json body = MLV_TRY(ParseJsonBody(req, true));
+          MLV_TRY(OnlyFields(body, {}));
+          json started = json::array();
+          for (const ResumedService& s : MLV_TRY(workloads_->ResumePaused()))
+            started.push_back({{"type", s.type},
+                               {"id", s.id},
+                               {"name", s.name},
+                               {"status", s.status},
+                               {"message", s.message}});
+          Reply r;
+          r.body = {{"started", started}};
           return r;
         });
   Route("GET", "/internal/v1/status", Access::kRead,

@@ -479,6 +479,81 @@ void Workloads::KillOrphan(std::optional<int64_t> pid, const std::string& entity
   }
 }
 
+namespace {
+
+ServiceState PausedState() {
+  ServiceState s;
+  s.status = "paused";
+  s.message = "the workspace started paused (restore-workspace --start-mode paused); "
+              "resume-workspace starts it";
+  return s;
+}
+
+}  // namespace
+
+util::Result<std::vector<ResumedService>> Workloads::ResumePaused() {
+  if (!reconciled_.load())
+    return util::Unavailable("the workspace is still reconciling after its start; retry shortly");
+  std::vector<ResumedService> out;
+  // Started services are waited for (until they answer HTTP, fail, or the start timeout).
+  std::vector<std::string> started;
+  for (const App& a : MLV_TRY(store_.ListApps(std::nullopt))) {
+    if (a.state.status != "paused") continue;
+    ResumedService r{"application", a.id, a.name, "failed", ""};
+    if (auto app = StartApp(a.id); app)
+      started.push_back(a.id);
+    else
+      r.message = app.error().message();
+    out.push_back(std::move(r));
+  }
+  for (const Deployment& d : MLV_TRY(store_.ListDeployments())) {
+    if (d.state.status != "paused") continue;
+    ResumedService r{"deployment", d.id, d.model_name, "failed", ""};
+    if (auto dep = StartDeployment(d.id); dep)
+      started.push_back(d.id);
+    else
+      r.message = dep.error().message();
+    out.push_back(std::move(r));
+  }
+  // The live ones' status as the monitor set it (the Store follows just after); those gone
+  // ended (failed) and their row says why.
+  std::map<std::string, std::string> live;
+  {
+    std::unique_lock lock(mu_);
+    changed_.wait_for(lock, options_.start_timeout + std::chrono::seconds(2), [&] {
+      if (stop_threads_.load()) return true;
+      for (const auto& id : started)
+        if (auto it = procs_.find(id); it != procs_.end() && it->second->status == "starting")
+          return false;
+      return true;
+    });
+    for (const auto& id : started)
+      if (auto it = procs_.find(id); it != procs_.end()) live[id] = it->second->status;
+  }
+  for (ResumedService& r : out) {
+    if (!r.message.empty()) continue;  // could not be started: said why
+    if (auto it = live.find(r.id); it != live.end()) {
+      r.status = it->second;
+      continue;
+    }
+    util::Result<ServiceState> state = util::Unavailable("unknown");
+    if (r.type == "application") {
+      if (auto a = store_.GetApp(r.id)) state = a->state;
+      else state = std::unexpected(a.error());
+    } else {
+      if (auto d = store_.GetDeployment(r.id)) state = d->state;
+      else state = std::unexpected(d.error());
+    }
+    if (!state) {
+      r.message = state.error().message();
+      continue;
+    }
+    r.status = state->status;
+    r.message = state->message;
+  }
+  return out;
+}
+
 void Workloads::StartReconcile() { reconciler_ = std::thread(&Workloads::Reconcile, this); }
 
 void Workloads::Reconcile() {
@@ -505,6 +580,10 @@ void Workloads::Reconcile() {
     if (stop_threads_.load()) return;
     if (!revive(a.state)) continue;
     KillOrphan(a.state.pid, a.id);
+    if (options_.start_paused) {
+      WriteServiceState(Kind::kApp, a.id, PausedState(), true);
+      continue;
+    }
     auto dir = projects_.OpenDir({a.project_id}, /*create=*/true);
     if (!dir) {
       ServiceState s{"failed", "cannot open the project directory: " + dir.error().message()};
@@ -524,6 +603,10 @@ void Workloads::Reconcile() {
     if (stop_threads_.load()) return;
     if (!revive(d.state)) continue;
     KillOrphan(d.state.pid, d.id);
+    if (options_.start_paused) {
+      WriteServiceState(Kind::kDeployment, d.id, PausedState(), true);
+      continue;
+    }
     auto build = store_.GetBuild(d.build_id);
     util::Status verified =
         build ? VerifyBuild(*build) : util::Status(std::unexpected(build.error()));

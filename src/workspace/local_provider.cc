@@ -153,6 +153,7 @@ class LocalProvider : public Provider {
                                      p.ready,
                                      "--log-file",
                                      p.log};
+    if (ws.start_paused) args.push_back("--start-paused");
     if (!ws.authorized_ip_ranges.empty()) {
       std::string joined;
       for (const auto& r : ws.authorized_ip_ranges) joined += (joined.empty() ? "" : ",") + r;

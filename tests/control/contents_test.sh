@@ -41,10 +41,24 @@ check "job train ran once and succeeded" test "$(j '.items[] | select(.name=="tr
 expect 0 "--item-type file, pages of 5" describe-backup-contents --backup-crn "$A" --item-type file --max-items 5
 TOTAL=$(jq '[.projects[].files | length] | add' <<<"$SNAP")
 N=$(j '.items | length'); TOKEN=$(j '.nextToken // empty'); PAGES=1
+FILE_TOKEN=$TOKEN; j '.items[].name' >"$MLVAULT_HOME/paged.txt"
 while [ -n "$TOKEN" ] && [ "$PAGES" -lt 100 ]; do
   mlv describe-backup-contents --backup-crn "$A" --item-type file --max-items 5 --starting-token "$TOKEN"
   N=$((N + $(j '.items | length'))); TOKEN=$(j '.nextToken // empty'); PAGES=$((PAGES + 1))
+  j '.items[].name' >>"$MLVAULT_HOME/paged.txt"
 done
+check "no path twice, in path order (keyset pages)" test "$(LC_ALL=C sort -u "$MLVAULT_HOME/paged.txt")" = "$(cat "$MLVAULT_HOME/paged.txt")"
+expect 2 "a token of the file listing is refused for items" describe-backup-contents --backup-crn "$A" --starting-token "$FILE_TOKEN"
+check "saying so" err_has "listing of files"
+expect 0 "every item at once" describe-backup-contents --backup-crn "$A" --max-items 1000
+ALL_ITEMS=$(jq -c '[.items[] | "\(.itemType):\(.name)"]' <<<"$OUT")
+ITEMS=""; TOKEN=""
+for _ in $(seq 1 200); do
+  mlv describe-backup-contents --backup-crn "$A" --max-items 2 ${TOKEN:+--starting-token "$TOKEN"}
+  ITEMS="$ITEMS$(j '.items[] | "\(.itemType):\(.name)"')"$'\n'; TOKEN=$(j '.nextToken // empty')
+  [ -z "$TOKEN" ] && break
+done
+check "pages of 2 items give the same items in the same order" test "$(jq -R . <<<"${ITEMS%$'\n'}" | jq -sc .)" = "$ALL_ITEMS"
 BUILD_FILES=$(jq '[.models[].builds[].files | length + 1] | add' <<<"$SNAP")  # + manifest.json
 check "the pages together list every project and build file once ($N)" test "$N" = $((TOTAL + BUILD_FILES))
 check "more than one page" test "$PAGES" -gt 1
