@@ -335,11 +335,17 @@ util::Result<api::BackupPlanResponse> Operations::CreateBackupPlan(
 
 util::Result<api::ListBackupPlansResponse> Operations::ListBackupPlans(
     const api::ListBackupPlansRequest&) {
-  MLV_TRY(Authorize(ActionRequest("ml:ListBackupPlans", "*")));
+  // Only the plans the caller may list, when it may not list "*" (docs/iam.md).
+  ListFilter visible = MLV_TRY(ListFilter::Begin(*env_.authorizer, env_.caller,
+                                                 ActionRequest("ml:ListBackupPlans", "*")));
   util::TimeMicros now = env_.clock->Now();
   api::ListBackupPlansResponse out;
-  for (const auto& p : MLV_TRY(PlanStore(*env_.db).List(env_.caller.account_id)))
-    out.plans.push_back(PlanOf(p, now));
+  for (const auto& p : MLV_TRY(PlanStore(*env_.db).List(env_.caller.account_id))) {
+    AuthzRequest one = visible.On(p.crn);
+    one.context["ml:PlanName"] = {p.name};
+    if (MLV_TRY(visible.Sees(one))) out.plans.push_back(PlanOf(p, now));
+  }
+  MLV_TRY(visible.Finish());
   return out;
 }
 

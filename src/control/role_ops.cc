@@ -4,6 +4,7 @@
 
 #include "catalog/plan_stores.h"
 #include "control/iam_ops.h"
+#include "control/resource_authz.h"
 #include "control/roles.h"
 #include "util/random.h"
 
@@ -229,12 +230,18 @@ util::Result<api::Role> IamOperations::CreateRole(const Caller& caller,
 }
 
 util::Result<std::vector<api::Role>> IamOperations::ListRoles(const Caller& caller) {
-  MLV_TRY(authz_.Authorize(caller, {"iam:ListRoles", "*", {}, false}));
+  // Only the roles the caller may list, when it may not list "*" (docs/iam.md).
+  ListFilter visible =
+      MLV_TRY(ListFilter::Begin(authz_, caller, {"iam:ListRoles", "*", {}, false}));
   auto rows = MLV_TRY(db_.Query(std::string("SELECT ") + kRoleCols +
                                     " FROM iam_roles WHERE account_id = ? ORDER BY name",
                                 {caller.account_id}));
   std::vector<api::Role> out;
-  for (const auto& r : rows) out.push_back(MLV_TRY(RoleOf(db_, RowOf(r))));
+  for (const auto& r : rows) {
+    RoleRow row = RowOf(r);
+    if (MLV_TRY(visible.Sees(visible.On(row.crn)))) out.push_back(MLV_TRY(RoleOf(db_, row)));
+  }
+  MLV_TRY(visible.Finish());
   return out;
 }
 
