@@ -260,7 +260,7 @@ json Encode(const DescribeWorkspaceBackupResponse& r) {
                       {"bytesTotal", rp.bytes_total},
                       {"files", rp.files},
                       {"dirs", rp.dirs},
-                      {"bytesRead", rp.bytes_read},
+                      {"bytesReadAllPasses", rp.bytes_read},
                       {"bytesNew", rp.bytes_new},
                       {"bytesStored", rp.bytes_stored},
                       {"filesUnchanged", rp.files_unchanged},

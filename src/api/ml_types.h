@@ -208,6 +208,8 @@ struct RecoveryPoint {
   int64_t bytes_total = 0;
   int64_t files = 0;
   int64_t dirs = 0;
+  // Bytes read from the volume by every pass of the backup (the prepass and the consistent
+  // pass): larger than bytes_total when a file was read twice. JSON "bytesReadAllPasses".
   int64_t bytes_read = 0;
   int64_t bytes_new = 0;
   int64_t bytes_stored = 0;

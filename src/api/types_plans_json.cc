@@ -21,21 +21,6 @@ void ReadRetention(ObjectReader& r, RetentionRulesJson* out) {
       .OptionalInt("maxAgeDays", &out->max_age_days);
 }
 
-json RetentionJson(const RetentionRulesJson& r) {
-  json j = json::object();
-  auto put = [&](const char* k, const std::optional<int64_t>& v) {
-    if (v) j[k] = *v;
-  };
-  put("keepLast", r.keep_last);
-  put("keepHourly", r.keep_hourly);
-  put("keepDaily", r.keep_daily);
-  put("keepWeekly", r.keep_weekly);
-  put("keepMonthly", r.keep_monthly);
-  put("keepYearly", r.keep_yearly);
-  put("maxAgeDays", r.max_age_days);
-  return j;
-}
-
 json HoldJson(const LegalHold& h) {
   json j = {{"backupCrn", h.backup_crn},
             {"reason", h.reason},
@@ -58,6 +43,35 @@ json LockJson(const VaultLock& l) {
 }
 
 }  // namespace
+
+// The rules' members, one list for writing and reading them.
+template <typename Rules, typename F>
+void ForEachRule(Rules& r, F&& f) {
+  f("keepLast", r.keep_last);
+  f("keepHourly", r.keep_hourly);
+  f("keepDaily", r.keep_daily);
+  f("keepWeekly", r.keep_weekly);
+  f("keepMonthly", r.keep_monthly);
+  f("keepYearly", r.keep_yearly);
+  f("maxAgeDays", r.max_age_days);
+}
+
+json RetentionJson(const RetentionRulesJson& r) {
+  json j = json::object();
+  ForEachRule(r, [&](const char* k, const std::optional<int64_t>& v) {
+    if (v) j[k] = *v;
+  });
+  return j;
+}
+
+RetentionRulesJson RetentionFromJson(const json& j) {
+  RetentionRulesJson r;
+  if (!j.is_object()) return r;
+  ForEachRule(r, [&](const char* k, std::optional<int64_t>& v) {
+    if (auto it = j.find(k); it != j.end() && it->is_number_integer()) v = it->get<int64_t>();
+  });
+  return r;
+}
 
 // ------------------------------------------------------------------ requests
 

@@ -23,6 +23,13 @@ util::Status DecodeInto(const json& j, RolePolicyRequest* out);
 util::Status DecodeInto(const json& j, ListRolesRequest* out);
 util::Status DecodeInto(const json& j, GetProtectionReportRequest* out);
 
+// Retention rules as a JSON object of the rules that are set ({"keepDaily": 7, ...}): the form
+// answers show and the catalog stores (backup_plans.retention).
+json RetentionJson(const RetentionRulesJson& r);
+// The rules of such an object, leniently (catalog text this code wrote): a member that is
+// missing or not an integer is left unset; anything but an object gives no rules.
+RetentionRulesJson RetentionFromJson(const json& j);
+
 json Encode(const BackupPlan& p);
 json Encode(const BackupPlanResponse& r);
 json Encode(const ListBackupPlansResponse& r);

@@ -318,7 +318,8 @@ class BackupHandler : public WorkflowHandler {
  private:
   util::Result<vault::BackupResult> BackupVolume(vault::Vault& v, const workspace::Volume& vol,
                                                  const BackupRecord& b, const std::string& pass,
-                                                 const std::string& parent, WorkflowContext& ctx) {
+                                                 const std::string& parent, WorkflowContext& ctx,
+                                                 util::PartsProgress* parts = nullptr) {
     vault::BackupRequest req;
     req.kind = vol.kind == workspace::VolumeKind::kBlock ? vault::VolumeKind::kBlock
                                                          : vault::VolumeKind::kFilesystem;
@@ -326,13 +327,20 @@ class BackupHandler : public WorkflowHandler {
     req.labels = {
         {"workspace", b.workspace_crn}, {"volume", vol.name}, {"backup", b.id}, {"pass", pass}};
     if (!parent.empty()) req.parent = parent;
-    auto r = v.Backup(req, ctx.progress(), ctx.cancel());
+    // A sequential pass shows one total across the volumes (util::PartsProgress).
+    util::ProgressSink* progress = ctx.progress();
+    if (parts) {
+      parts->BeginPart("volume " + vol.name);
+      progress = parts;
+    }
+    auto r = v.Backup(req, progress, ctx.cancel());
     if (!r && !parent.empty() && r.error().code() == util::ErrorCode::kNotFound &&
         !ctx.cancel()->cancelled()) {
       // The parent went away (its backup was deleted meanwhile): read everything instead.
       req.parent.reset();
-      r = v.Backup(req, ctx.progress(), ctx.cancel());
+      r = v.Backup(req, progress, ctx.cancel());
     }
+    if (r && parts) parts->EndPart(r->stats.bytes_total, r->stats.files);
     return r;
   }
 
@@ -352,8 +360,10 @@ class BackupHandler : public WorkflowHandler {
     HoldWhileTestFileExists(ctx.cancel());
     PassStats prepass;
     double t = util::MonotonicSeconds();
+    util::PartsProgress prepass_progress(ctx.progress());
     for (const auto& vol : volumes) {
-      auto r = BackupVolume(v, vol, b, "prepass", ParentOf(parents, vol.name), ctx);
+      auto r = BackupVolume(v, vol, b, "prepass", ParentOf(parents, vol.name), ctx,
+                            &prepass_progress);
       if (!r) return std::unexpected(r.error().WithContext("volume " + vol.name));
       prepass.Add(r->stats);
       cap.first[vol.name] = std::move(*r);
@@ -468,6 +478,7 @@ class BackupHandler : public WorkflowHandler {
     PassStats pass;
     json per_volume = json::object();
     t = util::MonotonicSeconds();
+    util::PartsProgress pass_progress(ctx.progress());
     for (size_t i = 0; i < volumes.size(); ++i) {
       const workspace::Volume& live = volumes[i];
       auto it = std::find_if(snaps->begin(), snaps->end(),
@@ -477,7 +488,8 @@ class BackupHandler : public WorkflowHandler {
         return util::Internal("no snapshot of volume " + live.name);
       }
       double t0 = util::MonotonicSeconds();
-      auto r = BackupVolume(v, *it, b, "snapshot", ParentOf(parents, live.name), ctx);
+      auto r = BackupVolume(v, *it, b, "snapshot", ParentOf(parents, live.name), ctx,
+                            &pass_progress);
       if (!r) {
         drop();
         return std::unexpected(r.error().WithContext("volume " + live.name));

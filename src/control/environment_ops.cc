@@ -52,16 +52,22 @@ util::Result<api::CreateEnvironmentResponse> Operations::CreateEnvironment(
 
 util::Result<api::ListEnvironmentsResponse> Operations::ListEnvironments(
     const api::ListEnvironmentsRequest&) {
-  MLV_TRY(Authorize(ActionRequest("ml:ListEnvironments", "*")));
+  // Only the environments the caller may list, when it may not list "*" (docs/iam.md).
+  ListFilter visible = MLV_TRY(ListFilter::Begin(*env_.authorizer, env_.caller,
+                                                 ActionRequest("ml:ListEnvironments", "*")));
   auto envs = MLV_TRY(EnvironmentStore(*env_.db).List(env_.caller.account_id));
   auto wss = MLV_TRY(WorkspaceStore(*env_.db).List(env_.caller.account_id));
   api::ListEnvironmentsResponse out;
   for (const auto& e : envs) {
+    AuthzRequest one = visible.On(e.crn);
+    one.context["ml:EnvironmentName"] = {e.name};
+    if (!MLV_TRY(visible.Sees(one))) continue;
     api::Environment a = EnvironmentOf(e);
     a.workspace_count = std::count_if(
         wss.begin(), wss.end(), [&](const WorkspaceRecord& w) { return w.environment_id == e.id; });
     out.environments.push_back(std::move(a));
   }
+  MLV_TRY(visible.Finish());
   return out;
 }
 

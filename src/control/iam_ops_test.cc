@@ -278,5 +278,40 @@ TEST_F(IamOpsTest, ACallerWhoMayNotSeeAResourceCannotLearnWhetherItExists) {
   EXPECT_TRUE(not_found(ops_->AttachPolicy(admin, {"operator", ""}, "no-such-policy")));
 }
 
+// A list verb answers what the caller may see (docs/iam.md, "Listings"): a caller allowed
+// iam:ListUsers on one user's CRN lists that user, without audit records for the ones left out;
+// a caller who may see nothing is denied, once, in the audit log.
+TEST_F(IamOpsTest, ListsAnswerWhatTheCallerMaySee) {
+  Caller admin = Admin();
+  Caller alice = UserWith(admin, "alice");
+  const std::string doc = R"({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+      "Action": ["iam:ListUsers", "iam:ListPolicies"],
+      "Resource": [")" + alice.principal_crn + R"(", "crn:mlvault:iam:*:*:policy:*"],
+      "Condition": {"StringEquals": {"mlvault:UserName": "viewer"}}}]})";
+  Caller viewer = UserWith(admin, "viewer", doc);
+  Caller nobody = UserWith(admin, "nobody");
+
+  const int64_t denied_before = CountAudit("denied");
+  auto users = ops_->ListUsers(viewer);
+  ASSERT_TRUE(users) << users.error().ToString();
+  ASSERT_EQ(users->size(), 1u);
+  EXPECT_EQ((*users)[0].user_name, "alice");
+  auto policies = ops_->ListPolicies(viewer);
+  ASSERT_TRUE(policies) << policies.error().ToString();
+  EXPECT_EQ(policies->size(), 2u);  // AdministratorAccess and viewer-policy: every policy CRN
+  EXPECT_EQ(CountAudit("denied"), denied_before) << "a narrowed listing writes no denials";
+
+  auto all = ops_->ListUsers(admin);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), 4u) << "whoever may list * sees everything";
+
+  auto none = ops_->ListUsers(nobody);
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code(), util::ErrorCode::kPermissionDenied);
+  EXPECT_NE(none.error().message().find("iam:ListUsers on *"), std::string::npos)
+      << none.error().message();
+  EXPECT_EQ(CountAudit("denied"), denied_before + 1);
+}
+
 }  // namespace
 }  // namespace mlvault::control

@@ -3,6 +3,7 @@
 // code shares (control/plan_internal.h). docs/plans.md describes them.
 #include <nlohmann/json.hpp>
 
+#include "api/types_plans_json.h"
 #include "control/handlers.h"
 #include "control/operations.h"
 #include "control/plan_internal.h"
@@ -33,21 +34,6 @@ std::string CheckPlanName(const std::string& n) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'))
       return "may contain only letters, digits, '.', '_' and '-'";
   return "";
-}
-
-json RetentionToJson(const api::RetentionRulesJson& r) {
-  json j = json::object();
-  auto put = [&](const char* k, const std::optional<int64_t>& v) {
-    if (v) j[k] = *v;
-  };
-  put("keepLast", r.keep_last);
-  put("keepHourly", r.keep_hourly);
-  put("keepDaily", r.keep_daily);
-  put("keepWeekly", r.keep_weekly);
-  put("keepMonthly", r.keep_monthly);
-  put("keepYearly", r.keep_yearly);
-  put("maxAgeDays", r.max_age_days);
-  return j;
 }
 
 RetentionRules ToRules(const api::RetentionRulesJson& j) {
@@ -161,20 +147,7 @@ util::Result<Caller> PlanCaller(catalog::Db& db, const PlanRecord& plan) {
 RetentionRules RulesOf(const PlanRecord& p) { return ToRules(RulesJsonOf(p)); }
 
 api::RetentionRulesJson RulesJsonOf(const PlanRecord& p) {
-  api::RetentionRulesJson r;
-  json j = json::parse(p.retention, nullptr, false);
-  if (!j.is_object()) return r;
-  auto get = [&](const char* k, std::optional<int64_t>& v) {
-    if (j.contains(k) && j[k].is_number_integer()) v = j[k].get<int64_t>();
-  };
-  get("keepLast", r.keep_last);
-  get("keepHourly", r.keep_hourly);
-  get("keepDaily", r.keep_daily);
-  get("keepWeekly", r.keep_weekly);
-  get("keepMonthly", r.keep_monthly);
-  get("keepYearly", r.keep_yearly);
-  get("maxAgeDays", r.max_age_days);
-  return r;
+  return api::RetentionFromJson(json::parse(p.retention, nullptr, false));
 }
 
 std::vector<std::string> SelectionOf(const PlanRecord& p) {
@@ -322,7 +295,7 @@ util::Result<api::BackupPlanResponse> Operations::CreateBackupPlan(
   p.time_zone = tz;
   p.start_window_minutes = r.start_window_minutes.value_or(60);
   p.selection = json(r.selection).dump();
-  p.retention = RetentionToJson(r.retention).dump();
+  p.retention = api::RetentionJson(r.retention).dump();
   p.owner_crn = env_.caller.principal_crn;
   p.owner_caller = CallerToJson(env_.caller);
   p.role_crn = role_crn;
@@ -335,11 +308,17 @@ util::Result<api::BackupPlanResponse> Operations::CreateBackupPlan(
 
 util::Result<api::ListBackupPlansResponse> Operations::ListBackupPlans(
     const api::ListBackupPlansRequest&) {
-  MLV_TRY(Authorize(ActionRequest("ml:ListBackupPlans", "*")));
+  // Only the plans the caller may list, when it may not list "*" (docs/iam.md).
+  ListFilter visible = MLV_TRY(ListFilter::Begin(*env_.authorizer, env_.caller,
+                                                 ActionRequest("ml:ListBackupPlans", "*")));
   util::TimeMicros now = env_.clock->Now();
   api::ListBackupPlansResponse out;
-  for (const auto& p : MLV_TRY(PlanStore(*env_.db).List(env_.caller.account_id)))
-    out.plans.push_back(PlanOf(p, now));
+  for (const auto& p : MLV_TRY(PlanStore(*env_.db).List(env_.caller.account_id))) {
+    AuthzRequest one = visible.On(p.crn);
+    one.context["ml:PlanName"] = {p.name};
+    if (MLV_TRY(visible.Sees(one))) out.plans.push_back(PlanOf(p, now));
+  }
+  MLV_TRY(visible.Finish());
   return out;
 }
 
@@ -379,7 +358,7 @@ util::Result<api::BackupPlanResponse> Operations::UpdateBackupPlan(
   if (!r.selection.empty()) p.selection = json(r.selection).dump();
   api::RetentionRulesJson rules = Merge(RulesJsonOf(p), r.retention);
   MLV_TRY(CheckRetentionRules(ToRules(rules)));
-  p.retention = RetentionToJson(rules).dump();
+  p.retention = api::RetentionJson(rules).dump();
   p.updated_at = now;
   util::Status st = PlanStore(*env_.db).Update(p);
   Audit("ml:UpdateBackupPlan", p.crn, st, "plan " + p.name + " " + p.schedule);

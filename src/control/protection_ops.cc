@@ -126,11 +126,22 @@ util::Result<api::LegalHoldResponse> Operations::ReleaseLegalHold(
 
 util::Result<api::ListLegalHoldsResponse> Operations::ListLegalHolds(
     const api::ListLegalHoldsRequest& r) {
-  MLV_TRY(Authorize(ActionRequest("ml:ListLegalHolds", "*")));
+  // Only the holds on backups the caller may list them of, when it may not list "*"
+  // (docs/iam.md).
+  ListFilter visible = MLV_TRY(ListFilter::Begin(*env_.authorizer, env_.caller,
+                                                 ActionRequest("ml:ListLegalHolds", "*")));
   api::ListLegalHoldsResponse out;
   for (const auto& h :
-       MLV_TRY(LegalHoldStore(*env_.db).List(env_.caller.account_id, r.include_released)))
-    out.legal_holds.push_back(HoldOf(h));
+       MLV_TRY(LegalHoldStore(*env_.db).List(env_.caller.account_id, r.include_released))) {
+    AuthzRequest one = visible.On(h.backup_crn);
+    if (!visible.everything()) {
+      auto t = MLV_TRY(LoadBackupTarget(*env_.db, env_.caller.account_id, "ml:ListLegalHolds",
+                                        "backupCrn", h.backup_crn));
+      one = std::move(t.request);
+    }
+    if (MLV_TRY(visible.Sees(one))) out.legal_holds.push_back(HoldOf(h));
+  }
+  MLV_TRY(visible.Finish());
   return out;
 }
 

@@ -12,6 +12,7 @@
 #include "util/dir_fd.h"
 #include "util/error.h"
 #include "util/files.h"
+#include "util/progress.h"
 #include "util/random.h"
 #include "util/thread_pool.h"
 
@@ -85,6 +86,32 @@ TEST(Files, AtomicWriteReplacesWholeFile) {
   for (auto& e : std::filesystem::directory_iterator(dir)) (void)e, ++entries;
   EXPECT_EQ(entries, 1) << "no temporary files left behind";
   ASSERT_TRUE(RemoveAll(dir));
+}
+
+// A sink that keeps the last snapshot it was given.
+class LastProgress : public ProgressSink {
+ public:
+  void Report(const ProgressSnapshot& p) override { last = p; }
+  ProgressSnapshot last;
+};
+
+TEST(PartsProgress, AddsThePartsDoneBeforeAndNamesThePart) {
+  LastProgress sink;
+  PartsProgress parts(&sink);
+  parts.BeginPart("volume home");
+  parts.Report({100, 0, 2, 0, "scanning"});
+  EXPECT_EQ(sink.last.bytes_done, 100u);
+  EXPECT_EQ(sink.last.bytes_total, 0u) << "a total stays unknown until the part knows it";
+  EXPECT_EQ(sink.last.phase, "volume home: scanning");
+  parts.Report({400, 400, 4, 4, "uploading"});
+  parts.EndPart(400, 4);
+  parts.BeginPart("volume data");
+  parts.Report({50, 1000, 1, 10, ""});
+  EXPECT_EQ(sink.last.bytes_done, 450u) << "one total across parts: it does not start again";
+  EXPECT_EQ(sink.last.bytes_total, 1400u);
+  EXPECT_EQ(sink.last.files_done, 5u);
+  EXPECT_EQ(sink.last.files_total, 14u);
+  EXPECT_EQ(sink.last.phase, "volume data");
 }
 
 TEST(ThreadPool, RunsEverythingWithBoundedQueue) {
