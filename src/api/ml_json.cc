@@ -261,6 +261,8 @@ json Encode(const DescribeWorkspaceBackupResponse& r) {
                       {"files", rp.files},
                       {"dirs", rp.dirs},
                       {"bytesReadAllPasses", rp.bytes_read},
+                      // The same figure under its first name, kept for scripts that read it.
+                      {"bytesRead", rp.bytes_read},
                       {"bytesNew", rp.bytes_new},
                       {"bytesStored", rp.bytes_stored},
                       {"filesUnchanged", rp.files_unchanged},
