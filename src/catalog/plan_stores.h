@@ -1,6 +1,6 @@
 // The catalog of backup plans (docs/plans.md): plans, their runs (one row per claimed slot),
 // which backups a plan made, legal holds and vault locks; and the roles plans act as. Migrations
-// "0300_plans" and "0301_plan_roles" (PlanMigrations), run on SQLite and PostgreSQL alike.
+// "0300_plans", "0301_plan_roles" and the restore tests' "0302_restore_tests" (PlanMigrations), run on SQLite and PostgreSQL alike.
 //
 // Exactly one run per slot: a run is claimed by inserting (plan_id, slot_at), which is unique; a
 // second server or process that tries the same slot gets `false` from PlanRunStore::Claim.

@@ -81,6 +81,30 @@ void RegisterPlanVerbs(Application& app, CLI::App& root) {
               "meets the plans' recovery point objective",
               "mlvault get-protection-report --output table");
 
+  // ---------------------------------------------------------------- restore tests (drills)
+  app.AddVerb(root, ml, "startRestoreTest", "start-restore-test",
+              "Drill: restore a backup into a throw-away workspace of a sandbox environment, "
+              "check that it works (runtime, entities, applications, models, file checksums), "
+              "record the result and recovery time, delete the throw-away workspace",
+              "mlvault start-restore-test --workspace-crn "
+              "crn:mlvault:ml:us-west-1:<account>:workspace:<uuid> "
+              "--sandbox-environment-name drills")
+      .String("--backup-crn", "The backup to test (or --workspace-crn)")
+      .String("--workspace-crn", "Test this workspace's newest succeeded backup")
+      .String("--sandbox-environment-name", "Environment the throw-away workspace is made in",
+              true);
+  app.AddVerb(root, ml, "listRestoreTests", "list-restore-tests",
+              "Restore tests, newest first: status, recovery time, recovery point age, checks",
+              "mlvault list-restore-tests --workspace-crn "
+              "crn:mlvault:ml:us-west-1:<account>:workspace:<uuid> --output table")
+      .String("--workspace-crn", "Only the tests of this workspace")
+      .Paginated("restoreTests");
+  app.AddVerb(root, ml, "describeRestoreTest", "describe-restore-test",
+              "One restore test: every check with its result, the recovery time, the cause of a "
+              "failure",
+              "mlvault describe-restore-test --restore-test-id <uuid>")
+      .String("--restore-test-id", "The restore test's id", true);
+
   // ---------------------------------------------------------------- legal holds
   app.AddVerb(root, ml, "putLegalHold", "put-legal-hold",
               "Hold a backup: nobody and no plan can delete it until the hold is released",
