@@ -63,6 +63,8 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
       {"describeVaultLock", Plain<WorkspaceCrnRequest>(&O::DescribeVaultLock)},
       {"deleteVaultLock", Plain<WorkspaceCrnRequest>(&O::DeleteVaultLock)},
       // restore tests (drills, docs/plans.md)
+      {"createRestoreTestingPlan",
+       Plain<CreateRestoreTestingPlanRequest>(&O::CreateRestoreTestingPlan)},
       {"startRestoreTest", Waited<StartRestoreTestRequest>(&O::StartRestoreTest)},
       {"listRestoreTests", Plain<ListRestoreTestsRequest>(&O::ListRestoreTests)},
       {"describeRestoreTest", Plain<DescribeRestoreTestRequest>(&O::DescribeRestoreTest)},

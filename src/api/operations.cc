@@ -40,6 +40,7 @@ constexpr std::array kOperations = {
     OperationInfo{ml,  "describeVaultLock",        "describe-vault-lock",       "ml:DescribeVaultLock",         false, false},
     OperationInfo{ml,  "deleteVaultLock",          "delete-vault-lock",         "ml:DeleteVaultLock",           true,  false},
     // restore tests (drills) of backup plans (docs/plans.md)
+    OperationInfo{ml,  "createRestoreTestingPlan", "create-restore-testing-plan", "ml:CreateBackupPlan",        true,  false},
     OperationInfo{ml,  "startRestoreTest",         "start-restore-test",        "ml:StartRestoreTest",          true,  false},
     OperationInfo{ml,  "listRestoreTests",         "list-restore-tests",        "ml:ListRestoreTests",          false, false},
     OperationInfo{ml,  "describeRestoreTest",      "describe-restore-test",     "ml:DescribeRestoreTest",       false, false},

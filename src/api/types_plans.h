@@ -39,6 +39,7 @@ struct BackupPlan {
   RetentionRulesJson retention;
   std::string owner_crn;  // who created the plan
   std::optional<std::string> iam_role_crn;  // the role its runs act as (null: as the owner)
+  std::optional<std::string> sandbox_environment_name;  // a restore testing plan's (else null)
   std::string created_at;
   std::string updated_at;
   std::optional<std::string> next_run_at;    // null when the schedule has no more slots
@@ -53,6 +54,17 @@ struct CreateBackupPlanRequest {
   std::vector<std::string> selection;           // required, not empty
   RetentionRulesJson retention;                 // flattened: keepLast, ..., maxAgeDays
   std::string iam_role_name;  // act as this role (it must trust backup.mlvault); default: the owner
+  std::string sandbox_environment_name;  // not in JSON: set by createRestoreTestingPlan
+};
+// A plan whose runs drill (start-restore-test) the newest backup of each selected workspace.
+struct CreateRestoreTestingPlanRequest {
+  std::string plan_name;
+  std::string schedule;
+  std::string time_zone;
+  std::optional<int64_t> start_window_minutes;
+  std::vector<std::string> selection;
+  std::string sandbox_environment_name;  // required
+  std::string iam_role_name;
 };
 struct BackupPlanResponse {
   BackupPlan plan;

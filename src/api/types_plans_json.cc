@@ -72,6 +72,17 @@ util::Status DecodeInto(const json& j, CreateBackupPlanRequest* out) {
   ReadRetention(r, &out->retention);
   return r.Finish();
 }
+util::Status DecodeInto(const json& j, CreateRestoreTestingPlanRequest* out) {
+  ObjectReader r(j);
+  r.String("planName", &out->plan_name, true)
+      .String("schedule", &out->schedule, true)
+      .String("timeZone", &out->time_zone)
+      .OptionalInt("startWindowMinutes", &out->start_window_minutes)
+      .StringList("selection", &out->selection, true)
+      .String("sandboxEnvironmentName", &out->sandbox_environment_name, true)
+      .String("iamRoleName", &out->iam_role_name);
+  return r.Finish();
+}
 util::Status DecodeInto(const json& j, ListBackupPlansRequest*) { return ObjectReader(j).Finish(); }
 util::Status DecodeInto(const json& j, PlanNameRequest* out) {
   ObjectReader r(j);
@@ -243,6 +254,7 @@ json Encode(const BackupPlan& p) {
           {"retention", RetentionJson(p.retention)},
           {"ownerCrn", p.owner_crn},
           {"iamRoleCrn", Opt(p.iam_role_crn)},
+          {"sandboxEnvironmentName", Opt(p.sandbox_environment_name)},
           {"createdAt", p.created_at},
           {"updatedAt", p.updated_at},
           {"nextRunAt", Opt(p.next_run_at)},

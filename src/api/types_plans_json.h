@@ -23,6 +23,7 @@ util::Status DecodeInto(const json& j, RolePolicyRequest* out);
 util::Status DecodeInto(const json& j, ListRolesRequest* out);
 util::Status DecodeInto(const json& j, GetProtectionReportRequest* out);
 util::Status DecodeInto(const json& j, StartRestoreTestRequest* out);
+util::Status DecodeInto(const json& j, CreateRestoreTestingPlanRequest* out);
 util::Status DecodeInto(const json& j, DescribeRestoreTestRequest* out);
 util::Status DecodeInto(const json& j, ListRestoreTestsRequest* out);
 

@@ -119,6 +119,7 @@ const sqlite::Table<PlanRecord> kPlans(
      Col("selection", &PlanRecord::selection), Col("retention", &PlanRecord::retention),
      Col("owner_crn", &PlanRecord::owner_crn), Col("owner_caller", &PlanRecord::owner_caller),
      Col("role_crn", &PlanRecord::role_crn),
+     Col("sandbox_environment", &PlanRecord::sandbox_environment),
      Col("anchor_at", &PlanRecord::anchor_at), Col("last_slot_at", &PlanRecord::last_slot_at),
      Col("created_at", &PlanRecord::created_at), Col("updated_at", &PlanRecord::updated_at)});
 

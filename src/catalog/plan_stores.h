@@ -37,6 +37,9 @@ struct PlanRecord {
   std::string owner_crn;         // the principal whose authority the runs use
   std::string owner_caller;      // its Caller, as JSON (control/handlers.h CallerToJson)
   std::optional<std::string> role_crn;  // the role the runs act as, when set (else the owner)
+  // A restore testing plan: its runs drill the selected workspaces' newest backups in this
+  // environment instead of backing them up (no retention).
+  std::optional<std::string> sandbox_environment;
   TimeMicros anchor_at = 0;      // start of a rate's period (the creation)
   std::optional<int64_t> last_slot_at;  // the newest slot claimed
   TimeMicros created_at = 0;

@@ -27,6 +27,11 @@ CREATE TABLE restore_tests (
 );
 CREATE INDEX restore_tests_by_workspace ON restore_tests (account_id, workspace_crn, started_at);
 CREATE INDEX restore_tests_by_account ON restore_tests (account_id, started_at);
+)sql"},
+          // Restore testing plans: a backup plan with a sandbox environment drills instead of
+          // backing up (docs/plans.md).
+          {"0303_restore_testing_plans", R"sql(
+ALTER TABLE backup_plans ADD COLUMN sandbox_environment TEXT;
 )sql"}};
 }
 

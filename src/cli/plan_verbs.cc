@@ -82,6 +82,19 @@ void RegisterPlanVerbs(Application& app, CLI::App& root) {
               "mlvault get-protection-report --output table");
 
   // ---------------------------------------------------------------- restore tests (drills)
+  app.AddVerb(root, ml, "createRestoreTestingPlan", "create-restore-testing-plan",
+              "Create a restore testing plan: on its schedule, drill (start-restore-test) the "
+              "newest backup of each selected workspace in a sandbox environment",
+              "mlvault create-restore-testing-plan --plan-name weekly-drill --schedule "
+              "\"cron(0 4 ? * SUN *)\" --selection tag:env=prod --sandbox-environment-name drills")
+      .String("--plan-name", "Name (letters, digits, '.', '_', '-'; at most 64)", true)
+      .String("--schedule", "cron(...) or rate(...), as for create-backup-plan", true)
+      .String("--time-zone", "IANA time zone the cron fields are read in (default UTC)")
+      .Int("--start-window-minutes", "How late a slot may start before it counts as late")
+      .Strings("--selection", "Workspace CRNs and/or tag:<key>=<value>", true)
+      .String("--sandbox-environment-name", "Environment the throw-away workspaces are made in",
+              true)
+      .String("--iam-role-name", "Act as this role (it must trust backup.mlvault; default: as you)");
   app.AddVerb(root, ml, "startRestoreTest", "start-restore-test",
               "Drill: restore a backup into a throw-away workspace of a sandbox environment, "
               "check that it works (runtime, entities, applications, models, file checksums), "

@@ -124,6 +124,10 @@ class Operations {
   // result with the measured recovery time, and deletes the throw-away workspace. A drill whose
   // checks fail is an answer (status "failed", error the cause), not an error; errors are for
   // requests that cannot start one (validation, authorisation, a missing backup or environment).
+  // A backup plan whose runs drill instead of backing up (authorised as ml:CreateBackupPlan;
+  // shown, changed and deleted with the backup plan verbs).
+  util::Result<api::BackupPlanResponse> CreateRestoreTestingPlan(
+      const api::CreateRestoreTestingPlanRequest& r);
   util::Result<api::RestoreTestResponse> StartRestoreTest(const api::StartRestoreTestRequest& r,
                                                           const Wait& wait);
   // The same, recorded as run by backup plan `plan_name` ("" : by hand).

@@ -143,9 +143,12 @@ util::Result<api::RestoreTestResponse> Operations::RunRestoreTest(
   Wait here{true, wait.progress, wait.interrupted};
   auto restored = RestoreWorkspace(
       api::RestoreWorkspaceRequest{SandboxRestoreInput(*env_.db, b, name, env->name)}, here);
+  // The throw-away workspace, if the restore made one (a failed restore leaves it failed and
+  // deleted, its volumes removed by the workflow).
   std::optional<catalog::WorkspaceRecord> sandbox;
-  if (auto found = catalog::WorkspaceStore(*env_.db).FindLiveByName(account, env->id, name))
-    sandbox = *found;
+  if (auto all = catalog::WorkspaceStore(*env_.db).List(account, /*include_deleted=*/true))
+    for (auto it = all->rbegin(); it != all->rend() && !sandbox; ++it)
+      if (it->environment_id == env->id && it->name == name) sandbox = *it;
   if (sandbox) rec.sandbox_workspace_crn = sandbox->crn;
   if (!restored) {
     checks.push_back({{"check", "restore"}, {"ok", false}, {"detail", restored.error().message()}});
@@ -171,7 +174,9 @@ util::Result<api::RestoreTestResponse> Operations::RunRestoreTest(
     if (rec.error.empty()) rec.recovery_time_micros = env_.clock->Now() - restore_start;
   }
   // 3. Remove the throw-away workspace (also after a failed restore).
-  if (sandbox) {
+  if (sandbox && sandbox->deleted_at) {
+    rec.sandbox_deleted = true;
+  } else if (sandbox) {
     auto del = DeleteWorkspace(api::DeleteWorkspaceRequest{sandbox->crn, "", ""});
     rec.sandbox_deleted = static_cast<bool>(del);
     if (!del) {

@@ -2,7 +2,8 @@
 # Restore tests (drills, docs/plans.md) through the real binaries: a seeded workspace (projects,
 # a deployed model, a running application) is backed up and drilled into a sandbox environment:
 # every check passes, the recovery time is recorded, the throw-away workspace is gone, and the
-# protection report shows the drill. Then a model build is broken on disk before a backup: the
+# protection report shows the drill; a restore testing plan drills on its slot from the
+# scheduler. Then a model build is broken on disk before a backup: the
 # drill of that backup fails, naming the model and why. Bad requests say what to do.
 source "$(dirname "$0")/lib.sh" "$@"
 
@@ -48,6 +49,26 @@ check "it shows the last drill" test "$(j ".workspaces[] | select(.workspaceCrn 
 expect 0 "audit: the drill's restore and delete are ordinary audited calls" list-audit-events
 check "  ... restore, delete-workspace and the drill" test "$(j '[.auditEvents[] | select(.action == "ml:RestoreWorkspace" or .action == "ml:DeleteWorkspace" or .action == "ml:StartRestoreTest")] | length >= 4')" = true
 
+echo "-- a restore testing plan"
+expect 2 "a plan with an unknown sandbox environment" create-restore-testing-plan --plan-name drill \
+  --schedule "rate(1 hour)" --selection "$WS" --sandbox-environment-name nope
+check "  ... says how to make it" err_has "create-environment --environment-name nope"
+expect 0 "create-restore-testing-plan" create-restore-testing-plan --plan-name drill \
+  --schedule "rate(1 hour)" --selection "$WS" --sandbox-environment-name drills
+check "the plan names its sandbox" test "$(j .plan.sandboxEnvironmentName)" = drills
+now=$(( $(date +%s) * 1000000 ))
+sql "UPDATE backup_plans SET anchor_at = $(( now - 3660 * 1000000 )), last_slot_at = NULL WHERE name = 'drill'" >/dev/null
+expect 0 "scheduler --once runs the due drill" scheduler --once
+check "one run" test "$(j '.runs | length')" = 1
+expect 0 "list-backup-plan-runs" list-backup-plan-runs --plan-name drill
+check "the run succeeded with one drill" test "$(j '.runs[0].status') $(j '.runs[0].backups | length') $(j '.runs[0].backups[0].status')" = "succeeded 1 succeeded"
+TP=$(j '.runs[0].backups[0].restoreTestId')
+check "it drilled the newest backup" test "$(j '.runs[0].backups[0].backupCrn')" = "$B1"
+check "no backup was taken" test "$("$MLVAULT" list-workspace-backups --workspace-crn "$WS" | jq '.backups | length')" = 1
+expect 0 "describe-restore-test of the plan's drill" describe-restore-test --restore-test-id "$TP"
+check "it names the plan" test "$(j .restoreTest.planName) $(j .restoreTest.status)" = "drill succeeded"
+expect 0 "delete-backup-plan" delete-backup-plan --plan-name drill
+
 echo "-- a drill that fails: a broken model build"
 MANIFEST=$(find "$MLVAULT_HOME" -path "*$WSID*/models/*" -name manifest.json | head -1)
 check "the model build is on disk" test -n "$MANIFEST"
@@ -67,8 +88,8 @@ check "it shows the failed drill" test "$(j ".workspaces[] | select(.workspaceCr
 
 echo "-- listing"
 expect 0 "list-restore-tests" list-restore-tests --workspace-crn "$WS"
-check "two, newest first" test "$(j '[.restoreTests[].restoreTestId] | join(" ")')" = "$T2 $T1"
+check "three, newest first" test "$(j '[.restoreTests[].restoreTestId] | join(" ")')" = "$T2 $TP $T1"
 expect 0 "list-restore-tests one page" list-restore-tests --max-items 1
 check "one, and a token" test "$(j '.restoreTests | length') $(j '.nextToken != null')" = "1 true"
 expect 0 "the next page" list-restore-tests --max-items 1 --starting-token "$(j .nextToken)"
-check "the older one" test "$(j '.restoreTests[0].restoreTestId')" = "$T1"
+check "the next older one" test "$(j '.restoreTests[0].restoreTestId')" = "$TP"
