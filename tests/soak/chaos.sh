@@ -200,8 +200,8 @@ runtime_ok() {  # every live workspace's runtime runs; no other runtime of this 
 not_quiesced() {
   [ "$(curl -s -H "Authorization: Bearer ${WS_KEY[$1]}" "${WS_EP[$1]}/api/v1/health" | jq -r .quiesced)" = false ]
 }
-vault_verifies() { "$MLVAULT" vault verify --vault "$1" --key-file "$2" --read-data >/dev/null 2>"$MLVAULT_HOME/verify.err" ||
-  { head -c 600 "$MLVAULT_HOME/verify.err" >&2; return 1; }; }
+vault_verifies() { "$MLVAULT" vault verify --vault "$1" --key-file "$2" --read-data >"$MLVAULT_HOME/verify.out" 2>"$MLVAULT_HOME/verify.err" ||
+  { head -c 600 "$MLVAULT_HOME/verify.err" >&2; jq -c '.damaged // .' "$MLVAULT_HOME/verify.out" 2>/dev/null | head -c 3000 >&2; echo >&2; return 1; }; }
 # No lock left, except after a worker was killed since the last check: a killed worker's lock
 # stays until an operation that conflicts with it meets it and removes it as stale (a shared
 # lock is met only by an exclusive one; docs/vault-format.md section 8); it blocks nothing.
