@@ -40,18 +40,19 @@ namespace {
 using sqlite::Col;
 using R = RestoreTestRecord;
 
-const sqlite::Table<R> kTests(
-    "restore_tests",
-    {Col("id", &R::id), Col("account_id", &R::account_id), Col("backup_id", &R::backup_id),
-     Col("backup_crn", &R::backup_crn), Col("workspace_crn", &R::workspace_crn),
-     Col("sandbox_environment", &R::sandbox_environment),
-     Col("sandbox_workspace_crn", &R::sandbox_workspace_crn), Col("plan_name", &R::plan_name),
-     Col("status", &R::status), Col("started_by", &R::started_by),
-     Col("started_at", &R::started_at), Col("finished_at", &R::finished_at),
-     Col("recovery_time_micros", &R::recovery_time_micros),
-     Col("recovery_point_age_micros", &R::recovery_point_age_micros),
-     Col("sandbox_deleted", &R::sandbox_deleted), Col("checks", &R::checks),
-     Col("error", &R::error)});
+const sqlite::Table<R> kTests("restore_tests",
+                              {Col("id", &R::id), Col("account_id", &R::account_id),
+                               Col("backup_id", &R::backup_id), Col("backup_crn", &R::backup_crn),
+                               Col("workspace_crn", &R::workspace_crn),
+                               Col("sandbox_environment", &R::sandbox_environment),
+                               Col("sandbox_workspace_crn", &R::sandbox_workspace_crn),
+                               Col("plan_name", &R::plan_name), Col("status", &R::status),
+                               Col("started_by", &R::started_by), Col("started_at", &R::started_at),
+                               Col("finished_at", &R::finished_at),
+                               Col("recovery_time_micros", &R::recovery_time_micros),
+                               Col("recovery_point_age_micros", &R::recovery_point_age_micros),
+                               Col("sandbox_deleted", &R::sandbox_deleted),
+                               Col("checks", &R::checks), Col("error", &R::error)});
 
 Value Opt(const std::optional<int64_t>& v) { return v ? Value(*v) : Value(nullptr); }
 
@@ -77,8 +78,8 @@ util::Status RestoreTestStore::Update(const R& t) {
       "recovery_time_micros = ?, recovery_point_age_micros = ?, sandbox_deleted = ?, checks = ?, "
       "error = ? WHERE id = ?",
       {t.sandbox_workspace_crn, t.status, Opt(t.finished_at), Opt(t.recovery_time_micros),
-       Opt(t.recovery_point_age_micros), static_cast<int64_t>(t.sandbox_deleted ? 1 : 0),
-       t.checks, t.error, t.id}));
+       Opt(t.recovery_point_age_micros), static_cast<int64_t>(t.sandbox_deleted ? 1 : 0), t.checks,
+       t.error, t.id}));
   return util::Ok();
 }
 

@@ -135,7 +135,7 @@ util::Result<std::vector<api::RestoreTestCheck>> RunDrillChecks(
   auto health = rc.GetHealth();
   bool healthy = health && health->status == "ok" && health->reconciled;
   out.push_back({"runtime", healthy,
-                 healthy ? "healthy and reconciled, version " + health->version
+                 healthy  ? "healthy and reconciled, version " + health->version
                  : health ? "status \"" + health->status + "\", reconciled " +
                                 (health->reconciled ? "true" : "false")
                           : "no answer: " + health.error().message()});
@@ -147,10 +147,10 @@ util::Result<std::vector<api::RestoreTestCheck>> RunDrillChecks(
   {
     std::vector<std::string> problems;
     size_t expected = 0;
-    for (auto [kind, path, key] : {std::tuple{"projects", "/api/v1/projects", "project"},
-                                   std::tuple{"models", "/api/v1/models", "model"},
-                                   std::tuple{"applications", "/api/v1/applications",
-                                              "application"}}) {
+    for (auto [kind, path, key] :
+         {std::tuple{"projects", "/api/v1/projects", "project"},
+          std::tuple{"models", "/api/v1/models", "model"},
+          std::tuple{"applications", "/api/v1/applications", "application"}}) {
       auto want = Names(doc, kind);
       expected += want.size();
       auto got = GetJson(api, path);
@@ -183,15 +183,15 @@ util::Result<std::vector<api::RestoreTestCheck>> RunDrillChecks(
         if (!now.is_object()) {
           problems.push_back("application " + name + " is missing");
         } else if (now.value("status", "") != "running") {
-          problems.push_back("application " + name + " is " + now.value("status", "?") +
-                             (now.value("message", "").empty() ? ""
-                                                               : ": " + now.value("message", "")));
+          problems.push_back(
+              "application " + name + " is " + now.value("status", "?") +
+              (now.value("message", "").empty() ? "" : ": " + now.value("message", "")));
         } else if (auto st = Answers(api, "/apps/" + now.value("subdomain", "") + "/"); !st) {
           problems.push_back("application " + name + " does not answer: " + st.error().message());
         }
       }
-    out.push_back(Check("applications", problems,
-                        std::to_string(n) + " running application(s) answer"));
+    out.push_back(
+        Check("applications", problems, std::to_string(n) + " running application(s) answer"));
   }
 
   // models
@@ -214,10 +214,10 @@ util::Result<std::vector<api::RestoreTestCheck>> RunDrillChecks(
         if (!now.is_object()) {
           problems.push_back("model " + name + " has no deployment");
         } else if (now.value("status", "") != "running") {
-          problems.push_back("model " + name + ": deployment " + now.value("id", "") + " is " +
-                             now.value("status", "?") +
-                             (now.value("message", "").empty() ? ""
-                                                               : ": " + now.value("message", "")));
+          problems.push_back(
+              "model " + name + ": deployment " + now.value("id", "") + " is " +
+              now.value("status", "?") +
+              (now.value("message", "").empty() ? "" : ": " + now.value("message", "")));
         } else if (auto st = Answers(api, "/models/" + name + "/"); !st) {
           problems.push_back("model " + name + " does not answer: " + st.error().message());
         }
@@ -262,8 +262,10 @@ util::Result<std::vector<api::RestoreTestCheck>> RunDrillChecks(
         if (got.empty())
           problems.push_back(f.path + " is missing or unreadable in the sandbox");
         else if (got != want)
-          problems.push_back(f.path + ": SHA-256 " + got.substr(0, 12) + "... differs from the "
-                             "backup's " + want.substr(0, 12) + "...");
+          problems.push_back(f.path + ": SHA-256 " + got.substr(0, 12) +
+                             "... differs from the "
+                             "backup's " +
+                             want.substr(0, 12) + "...");
         bytes += static_cast<uint64_t>(f.size);
       }
       return util::Ok();

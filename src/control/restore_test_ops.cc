@@ -85,11 +85,11 @@ util::Result<api::RestoreTestResponse> Operations::RunRestoreTest(
   // workspace before its absence is told).
   std::string backup_crn = r.backup_crn;
   if (backup_crn.empty()) {
-    auto t = MLV_TRY(LoadWorkspaceTarget(*env_.db, account, "ml:StartRestoreTest",
-                                         "workspaceCrn", r.workspace_crn));
+    auto t = MLV_TRY(LoadWorkspaceTarget(*env_.db, account, "ml:StartRestoreTest", "workspaceCrn",
+                                         r.workspace_crn));
     MLV_TRY(Authorize(t.request));
-    if (!t.found()) return util::NotFound("workspaceCrn: workspace " + r.workspace_crn +
-                                          " does not exist");
+    if (!t.found())
+      return util::NotFound("workspaceCrn: workspace " + r.workspace_crn + " does not exist");
     auto latest = MLV_TRY(catalog::BackupStore(*env_.db).LatestSucceeded(t.record->id));
     if (!latest)
       return util::NotFound("workspace " + t.record->name +
@@ -98,8 +98,8 @@ util::Result<api::RestoreTestResponse> Operations::RunRestoreTest(
                             r.workspace_crn);
     backup_crn = latest->crn;
   }
-  auto t = MLV_TRY(
-      LoadBackupTarget(*env_.db, account, "ml:StartRestoreTest", "backupCrn", backup_crn));
+  auto t =
+      MLV_TRY(LoadBackupTarget(*env_.db, account, "ml:StartRestoreTest", "backupCrn", backup_crn));
   auto env = catalog::EnvironmentStore(*env_.db).GetByName(account, r.sandbox_environment_name);
   t.request.context["ml:EnvironmentName"] = {r.sandbox_environment_name};
   if (env) t.request.context[std::string(kAlsoResourceKey)] = {env->crn};
@@ -110,8 +110,7 @@ util::Result<api::RestoreTestResponse> Operations::RunRestoreTest(
     return util::Conflict("backupCrn: backup " + b.crn + " is " + b.status +
                           "; only a succeeded backup can be tested");
   if (!env)
-    return util::NotFound("sandboxEnvironmentName: environment \"" +
-                          r.sandbox_environment_name +
+    return util::NotFound("sandboxEnvironmentName: environment \"" + r.sandbox_environment_name +
                           "\" does not exist; create one for drills with mlvault "
                           "create-environment --environment-name " +
                           r.sandbox_environment_name);
@@ -126,8 +125,7 @@ util::Result<api::RestoreTestResponse> Operations::RunRestoreTest(
   rec.plan_name = plan_name;
   rec.started_by = env_.caller.principal_crn;
   rec.started_at = env_.clock->Now();
-  rec.recovery_point_age_micros =
-      rec.started_at - (b.finished_at ? *b.finished_at : b.created_at);
+  rec.recovery_point_age_micros = rec.started_at - (b.finished_at ? *b.finished_at : b.created_at);
   RestoreTestStore store(*env_.db);
   MLV_TRY(store.Insert(rec));
   Audit("ml:StartRestoreTest", b.crn, util::Ok(),
@@ -160,10 +158,11 @@ util::Result<api::RestoreTestResponse> Operations::RunRestoreTest(
     // 2. Validate it.
     DrillCheckEnv ce{env_.db, env_.home, env_.provider, 120, nullptr};
     auto results = sandbox ? RunDrillChecks(ce, b, *sandbox)
-                           : util::Result<std::vector<api::RestoreTestCheck>>(util::Internal(
-                                 "the restored workspace is not in the catalog"));
+                           : util::Result<std::vector<api::RestoreTestCheck>>(
+                                 util::Internal("the restored workspace is not in the catalog"));
     if (!results) {
-      checks.push_back({{"check", "validate"}, {"ok", false}, {"detail", results.error().message()}});
+      checks.push_back(
+          {{"check", "validate"}, {"ok", false}, {"detail", results.error().message()}});
       fail("validate: " + results.error().message());
     } else {
       for (const auto& c : *results) {
@@ -180,8 +179,7 @@ util::Result<api::RestoreTestResponse> Operations::RunRestoreTest(
     auto del = DeleteWorkspace(api::DeleteWorkspaceRequest{sandbox->crn, "", ""});
     rec.sandbox_deleted = static_cast<bool>(del);
     if (!del) {
-      checks.push_back(
-          {{"check", "cleanup"}, {"ok", false}, {"detail", del.error().message()}});
+      checks.push_back({{"check", "cleanup"}, {"ok", false}, {"detail", del.error().message()}});
       fail("cleanup: deleting the sandbox workspace " + sandbox->crn + ": " +
            del.error().message() + "; delete it with mlvault delete-workspace");
     }
@@ -222,13 +220,13 @@ util::Result<api::ListRestoreTestsResponse> Operations::ListRestoreTests(
 util::Result<api::RestoreTestResponse> Operations::DescribeRestoreTest(
     const api::DescribeRestoreTestRequest& r) {
   if (!util::IsUuid(r.restore_test_id))
-    return util::InvalidField("restoreTestId", "must be a lowercase UUID (list-restore-tests "
-                                               "shows them), got \"" +
-                                                   r.restore_test_id.substr(0, 64) + "\"");
+    return util::InvalidField("restoreTestId",
+                              "must be a lowercase UUID (list-restore-tests "
+                              "shows them), got \"" +
+                                  r.restore_test_id.substr(0, 64) + "\"");
   MLV_TRY(Authorize(ActionRequest("ml:DescribeRestoreTest", "*")));
-  return api::RestoreTestResponse{
-      RestoreTestOf(MLV_TRY(RestoreTestStore(*env_.db).Get(env_.caller.account_id,
-                                                           r.restore_test_id)))};
+  return api::RestoreTestResponse{RestoreTestOf(
+      MLV_TRY(RestoreTestStore(*env_.db).Get(env_.caller.account_id, r.restore_test_id)))};
 }
 
 }  // namespace mlvault::control

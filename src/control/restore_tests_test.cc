@@ -26,9 +26,9 @@ TEST_F(RestoreTestsTest, RequestsThatCannotStartADrillSayWhatToDo) {
   auto no_backup = ops.StartRestoreTest({"", prod1_.crn, "dev"}, Wait{});
   ASSERT_FALSE(no_backup);
   EXPECT_EQ(no_backup.error().code(), util::ErrorCode::kNotFound);
-  EXPECT_NE(no_backup.error().message().find("mlvault backup-workspace --workspace-crn " +
-                                             prod1_.crn),
-            std::string::npos);
+  EXPECT_NE(
+      no_backup.error().message().find("mlvault backup-workspace --workspace-crn " + prod1_.crn),
+      std::string::npos);
 
   auto b = AddBackup(prod1_, "b1", clock_.Now() - 3'600'000'000);
   auto no_env = ops.StartRestoreTest({b.crn, "", "nope"}, Wait{});
@@ -38,8 +38,7 @@ TEST_F(RestoreTestsTest, RequestsThatCannotStartADrillSayWhatToDo) {
             std::string::npos);
 
   EXPECT_EQ(ops.DescribeRestoreTest({"42"}).error().code(), util::ErrorCode::kInvalidArgument);
-  EXPECT_EQ(ops.DescribeRestoreTest({util::NewUuid()}).error().code(),
-            util::ErrorCode::kNotFound);
+  EXPECT_EQ(ops.DescribeRestoreTest({util::NewUuid()}).error().code(), util::ErrorCode::kNotFound);
   // Nothing was recorded for requests that did not start.
   EXPECT_TRUE(ops.ListRestoreTests({})->restore_tests.empty());
 }
@@ -63,9 +62,8 @@ TEST_F(RestoreTestsTest, ADrillWhoseRestoreFailsIsRecordedWithTheCauseAndCleansU
   // The throw-away workspace the restore made is gone (a failed restore deletes it itself).
   ASSERT_FALSE(t.sandbox_workspace_crn.empty()) << t.error;
   EXPECT_TRUE(t.sandbox_deleted);
-  auto sandbox = catalog::WorkspaceStore(*db_).Get(admin_.account_id,
-                                                   workspace::ParseCrn(t.sandbox_workspace_crn)
-                                                       ->resource_id);
+  auto sandbox = catalog::WorkspaceStore(*db_).Get(
+      admin_.account_id, workspace::ParseCrn(t.sandbox_workspace_crn)->resource_id);
   ASSERT_TRUE(sandbox);
   EXPECT_TRUE(sandbox->deleted_at);
 
@@ -76,7 +74,8 @@ TEST_F(RestoreTestsTest, ADrillWhoseRestoreFailsIsRecordedWithTheCauseAndCleansU
   auto report = ops.GetProtectionReport({});
   ASSERT_TRUE(report);
   for (const auto& w : report->workspaces) {
-    EXPECT_NE(w.workspace_crn, t.sandbox_workspace_crn);  // the sandbox is not a workspace to protect
+    EXPECT_NE(w.workspace_crn,
+              t.sandbox_workspace_crn);  // the sandbox is not a workspace to protect
     if (w.workspace_crn == prod1_.crn) {
       EXPECT_EQ(w.last_drill_result, "failed");
       EXPECT_EQ(w.last_drill_test_id, t.restore_test_id);
