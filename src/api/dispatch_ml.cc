@@ -62,6 +62,12 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
       {"putVaultLock", Plain<PutVaultLockRequest>(&O::PutVaultLock)},
       {"describeVaultLock", Plain<WorkspaceCrnRequest>(&O::DescribeVaultLock)},
       {"deleteVaultLock", Plain<WorkspaceCrnRequest>(&O::DeleteVaultLock)},
+      // restore tests (drills, docs/plans.md)
+      {"createRestoreTestingPlan",
+       Plain<CreateRestoreTestingPlanRequest>(&O::CreateRestoreTestingPlan)},
+      {"startRestoreTest", Waited<StartRestoreTestRequest>(&O::StartRestoreTest)},
+      {"listRestoreTests", Plain<ListRestoreTestsRequest>(&O::ListRestoreTests)},
+      {"describeRestoreTest", Plain<DescribeRestoreTestRequest>(&O::DescribeRestoreTest)},
       // backup contents (issue 16)
       {"describeBackupContents", Plain<DescribeBackupContentsRequest>(&O::DescribeBackupContents)},
       {"diffBackups", Plain<DiffBackupsRequest>(&O::DiffBackups)},

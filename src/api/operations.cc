@@ -39,6 +39,11 @@ constexpr std::array kOperations = {
     OperationInfo{ml,  "putVaultLock",             "put-vault-lock",            "ml:PutVaultLock",              true,  false},
     OperationInfo{ml,  "describeVaultLock",        "describe-vault-lock",       "ml:DescribeVaultLock",         false, false},
     OperationInfo{ml,  "deleteVaultLock",          "delete-vault-lock",         "ml:DeleteVaultLock",           true,  false},
+    // restore tests (drills) of backup plans (docs/plans.md)
+    OperationInfo{ml,  "createRestoreTestingPlan", "create-restore-testing-plan", "ml:CreateBackupPlan",        true,  false},
+    OperationInfo{ml,  "startRestoreTest",         "start-restore-test",        "ml:StartRestoreTest",          true,  false},
+    OperationInfo{ml,  "listRestoreTests",         "list-restore-tests",        "ml:ListRestoreTests",          false, false},
+    OperationInfo{ml,  "describeRestoreTest",      "describe-restore-test",     "ml:DescribeRestoreTest",       false, false},
     // backup contents (issue 16): inventory, diff, search, files and items out of a backup
     OperationInfo{ml,  "describeBackupContents",   "describe-backup-contents",  "ml:DescribeBackupContents",    false, false},
     OperationInfo{ml,  "diffBackups",              "diff-backups",              "ml:DiffBackups",               false, false},

@@ -39,6 +39,7 @@ struct BackupPlan {
   RetentionRulesJson retention;
   std::string owner_crn;  // who created the plan
   std::optional<std::string> iam_role_crn;  // the role its runs act as (null: as the owner)
+  std::optional<std::string> sandbox_environment_name;  // a restore testing plan's (else null)
   std::string created_at;
   std::string updated_at;
   std::optional<std::string> next_run_at;    // null when the schedule has no more slots
@@ -53,6 +54,17 @@ struct CreateBackupPlanRequest {
   std::vector<std::string> selection;           // required, not empty
   RetentionRulesJson retention;                 // flattened: keepLast, ..., maxAgeDays
   std::string iam_role_name;  // act as this role (it must trust backup.mlvault); default: the owner
+  std::string sandbox_environment_name;  // not in JSON: set by createRestoreTestingPlan
+};
+// A plan whose runs drill (start-restore-test) the newest backup of each selected workspace.
+struct CreateRestoreTestingPlanRequest {
+  std::string plan_name;
+  std::string schedule;
+  std::string time_zone;
+  std::optional<int64_t> start_window_minutes;
+  std::vector<std::string> selection;
+  std::string sandbox_environment_name;  // required
+  std::string iam_role_name;
 };
 struct BackupPlanResponse {
   BackupPlan plan;
@@ -186,7 +198,9 @@ struct ProtectedWorkspace {
   // start window. null without a plan.
   std::optional<int64_t> recovery_point_objective_seconds;
   std::optional<bool> meets_objective;  // null without a plan
-  std::optional<std::string> last_drill_result;  // null: restore drills are not built yet
+  std::optional<std::string> last_drill_result;  // succeeded | failed; null: no drill yet
+  std::optional<std::string> last_drill_at;      // when that drill started
+  std::optional<std::string> last_drill_test_id;  // describe-restore-test shows it
   int64_t legal_holds = 0;
   std::optional<std::string> vault_lock_mode;  // null: no lock
 };
@@ -194,6 +208,51 @@ struct GetProtectionReportRequest {};
 struct GetProtectionReportResponse {
   std::string generated_at;
   std::vector<ProtectedWorkspace> workspaces;
+};
+
+// ------------------------------------------------------------------------------ restore tests
+
+// One check of a drill: runtime, entities, applications, models, files.
+struct RestoreTestCheck {
+  std::string check;
+  bool ok = false;
+  std::string detail;
+};
+struct RestoreTest {
+  std::string restore_test_id;
+  std::string backup_crn;
+  std::string workspace_crn;
+  std::string sandbox_environment_name;
+  std::string sandbox_workspace_crn;  // "" when the restore did not create it
+  bool sandbox_deleted = false;
+  std::string plan_name;  // "" for a drill started by hand
+  std::string status;     // running | succeeded | failed
+  std::string started_by;
+  std::string started_at;
+  std::optional<std::string> finished_at;
+  std::optional<double> recovery_time_seconds;       // restore start -> validated
+  std::optional<double> recovery_point_age_seconds;  // the backup's age at the drill's start
+  std::vector<RestoreTestCheck> checks;
+  std::string error;  // failed: the cause
+};
+struct StartRestoreTestRequest {
+  std::string backup_crn;     // this backup, or
+  std::string workspace_crn;  // the newest succeeded backup of this workspace
+  std::string sandbox_environment_name;
+};
+struct RestoreTestResponse {
+  RestoreTest restore_test;
+};
+struct DescribeRestoreTestRequest {
+  std::string restore_test_id;
+};
+struct ListRestoreTestsRequest {
+  std::string workspace_crn;  // "" : every workspace
+  PageRequest page;           // api/paging.h
+};
+struct ListRestoreTestsResponse {
+  std::vector<RestoreTest> restore_tests;
+  std::string next_token;  // "" : the last page
 };
 
 // ------------------------------------------------------------------------------ roles (iam)

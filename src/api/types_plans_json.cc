@@ -86,6 +86,17 @@ util::Status DecodeInto(const json& j, CreateBackupPlanRequest* out) {
   ReadRetention(r, &out->retention);
   return r.Finish();
 }
+util::Status DecodeInto(const json& j, CreateRestoreTestingPlanRequest* out) {
+  ObjectReader r(j);
+  r.String("planName", &out->plan_name, true)
+      .String("schedule", &out->schedule, true)
+      .String("timeZone", &out->time_zone)
+      .OptionalInt("startWindowMinutes", &out->start_window_minutes)
+      .StringList("selection", &out->selection, true)
+      .String("sandboxEnvironmentName", &out->sandbox_environment_name, true)
+      .String("iamRoleName", &out->iam_role_name);
+  return r.Finish();
+}
 util::Status DecodeInto(const json& j, ListBackupPlansRequest*) { return ObjectReader(j).Finish(); }
 util::Status DecodeInto(const json& j, PlanNameRequest* out) {
   ObjectReader r(j);
@@ -154,6 +165,26 @@ util::Status DecodeInto(const json& j, ListRolesRequest*) { return ObjectReader(
 util::Status DecodeInto(const json& j, GetProtectionReportRequest*) {
   return ObjectReader(j).Finish();
 }
+// restore tests (drills)
+util::Status DecodeInto(const json& j, StartRestoreTestRequest* out) {
+  ObjectReader r(j);
+  r.String("backupCrn", &out->backup_crn)
+      .String("workspaceCrn", &out->workspace_crn)
+      .String("sandboxEnvironmentName", &out->sandbox_environment_name, true);
+  return r.Finish();
+}
+util::Status DecodeInto(const json& j, DescribeRestoreTestRequest* out) {
+  ObjectReader r(j);
+  r.String("restoreTestId", &out->restore_test_id, true);
+  return r.Finish();
+}
+util::Status DecodeInto(const json& j, ListRestoreTestsRequest* out) {
+  ObjectReader r(j);
+  r.String("workspaceCrn", &out->workspace_crn)
+      .OptionalInt("maxItems", &out->page.max_items)
+      .String("startingToken", &out->page.starting_token);
+  return r.Finish();
+}
 
 // ------------------------------------------------------------------ responses
 
@@ -171,9 +202,41 @@ json Encode(const GetProtectionReportResponse& r) {
                  {"recoveryPointObjectiveSeconds", num(w.recovery_point_objective_seconds)},
                  {"meetsObjective", w.meets_objective ? json(*w.meets_objective) : json(nullptr)},
                  {"lastDrillResult", Opt(w.last_drill_result)},
+                 {"lastDrillAt", Opt(w.last_drill_at)},
+                 {"lastDrillTestId", Opt(w.last_drill_test_id)},
                  {"legalHolds", w.legal_holds},
                  {"vaultLockMode", Opt(w.vault_lock_mode)}});
   return {{"generatedAt", r.generated_at}, {"workspaces", a}};
+}
+
+json Encode(const RestoreTest& t) {
+  auto num = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
+  json checks = json::array();
+  for (const auto& c : t.checks)
+    checks.push_back({{"check", c.check}, {"ok", c.ok}, {"detail", c.detail}});
+  return {{"restoreTestId", t.restore_test_id},
+          {"backupCrn", t.backup_crn},
+          {"workspaceCrn", t.workspace_crn},
+          {"sandboxEnvironmentName", t.sandbox_environment_name},
+          {"sandboxWorkspaceCrn", t.sandbox_workspace_crn},
+          {"sandboxDeleted", t.sandbox_deleted},
+          {"planName", t.plan_name},
+          {"status", t.status},
+          {"startedBy", t.started_by},
+          {"startedAt", t.started_at},
+          {"finishedAt", Opt(t.finished_at)},
+          {"recoveryTimeSeconds", num(t.recovery_time_seconds)},
+          {"recoveryPointAgeSeconds", num(t.recovery_point_age_seconds)},
+          {"checks", checks},
+          {"error", t.error}};
+}
+json Encode(const RestoreTestResponse& r) { return {{"restoreTest", Encode(r.restore_test)}}; }
+json Encode(const ListRestoreTestsResponse& r) {
+  json a = json::array();
+  for (const auto& t : r.restore_tests) a.push_back(Encode(t));
+  json out = {{"restoreTests", a}};
+  if (!r.next_token.empty()) out["nextToken"] = r.next_token;
+  return out;
 }
 
 json Encode(const Role& r) {
@@ -205,6 +268,7 @@ json Encode(const BackupPlan& p) {
           {"retention", RetentionJson(p.retention)},
           {"ownerCrn", p.owner_crn},
           {"iamRoleCrn", Opt(p.iam_role_crn)},
+          {"sandboxEnvironmentName", Opt(p.sandbox_environment_name)},
           {"createdAt", p.created_at},
           {"updatedAt", p.updated_at},
           {"nextRunAt", Opt(p.next_run_at)},

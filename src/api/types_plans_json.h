@@ -22,6 +22,10 @@ util::Status DecodeInto(const json& j, RoleNameRequest* out);
 util::Status DecodeInto(const json& j, RolePolicyRequest* out);
 util::Status DecodeInto(const json& j, ListRolesRequest* out);
 util::Status DecodeInto(const json& j, GetProtectionReportRequest* out);
+util::Status DecodeInto(const json& j, StartRestoreTestRequest* out);
+util::Status DecodeInto(const json& j, CreateRestoreTestingPlanRequest* out);
+util::Status DecodeInto(const json& j, DescribeRestoreTestRequest* out);
+util::Status DecodeInto(const json& j, ListRestoreTestsRequest* out);
 
 // Retention rules as a JSON object of the rules that are set ({"keepDaily": 7, ...}): the form
 // answers show and the catalog stores (backup_plans.retention).
@@ -41,6 +45,9 @@ json Encode(const ListLegalHoldsResponse& r);
 json Encode(const VaultLockResponse& r);
 json Encode(const DeleteVaultLockResponse& r);
 json Encode(const GetProtectionReportResponse& r);
+json Encode(const RestoreTest& t);
+json Encode(const RestoreTestResponse& r);
+json Encode(const ListRestoreTestsResponse& r);
 json Encode(const Role& r);
 json Encode(const RoleResponse& r);
 json Encode(const ListRolesResponse& r);

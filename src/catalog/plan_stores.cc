@@ -1,11 +1,12 @@
 #include "catalog/plan_stores.h"
 
+#include "catalog/restore_test_store.h"
 #include "sqlite/mapping.h"
 
 namespace mlvault::catalog {
 
 std::vector<Migration> PlanMigrations() {
-  return {{"0300_plans", R"sql(
+  std::vector<Migration> out = {{"0300_plans", R"sql(
 CREATE TABLE backup_plans (
   id                    TEXT PRIMARY KEY,
   account_id            TEXT NOT NULL,
@@ -100,6 +101,9 @@ CREATE TABLE iam_role_policies (
   PRIMARY KEY (role_crn, policy_crn)
 );
 )sql"}};
+  // Restore tests (drills): catalog/restore_test_store.h.
+  for (auto& m : RestoreTestMigrations()) out.push_back(std::move(m));
+  return out;
 }
 
 namespace {
@@ -115,6 +119,7 @@ const sqlite::Table<PlanRecord> kPlans(
      Col("selection", &PlanRecord::selection), Col("retention", &PlanRecord::retention),
      Col("owner_crn", &PlanRecord::owner_crn), Col("owner_caller", &PlanRecord::owner_caller),
      Col("role_crn", &PlanRecord::role_crn),
+     Col("sandbox_environment", &PlanRecord::sandbox_environment),
      Col("anchor_at", &PlanRecord::anchor_at), Col("last_slot_at", &PlanRecord::last_slot_at),
      Col("created_at", &PlanRecord::created_at), Col("updated_at", &PlanRecord::updated_at)});
 

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "catalog/control_schema.h"
+#include "catalog/restore_test_store.h"
 #include "catalog/testing.h"
 #include "util/random.h"
 
@@ -139,6 +140,60 @@ TEST_P(PlanStoresTest, LegalHoldsAndVaultLocks) {
   EXPECT_EQ((*got)->changeable_until, 99);
   ASSERT_TRUE(locks.Delete("w1"));
   EXPECT_FALSE(locks.Get("w1")->has_value());
+}
+
+TEST_P(PlanStoresTest, RestoreTestsPageNewestFirstAndTheLatestFinishedIsFound) {
+  RestoreTestStore tests(*db_);
+  auto make = [&](const std::string& ws, int64_t at) {
+    RestoreTestRecord t;
+    t.id = util::NewUuid();
+    t.account_id = "acct";
+    t.backup_id = "b";
+    t.backup_crn = "crn:b";
+    t.workspace_crn = ws;
+    t.sandbox_environment = "drills";
+    t.started_by = "crn:user";
+    t.started_at = at;
+    EXPECT_TRUE(tests.Insert(t));
+    return t;
+  };
+  RestoreTestRecord a = make("crn:w1", 10), b = make("crn:w1", 20), c = make("crn:w2", 20);
+  EXPECT_FALSE(*tests.LatestFinished("acct", "crn:w1"));  // all still running
+  a.status = "succeeded";
+  a.finished_at = 15;
+  a.recovery_time_micros = 4'000'000;
+  a.sandbox_deleted = true;
+  a.checks = R"j([{"check":"files","ok":true,"detail":"2 file(s)"}])j";
+  ASSERT_TRUE(tests.Update(a));
+  auto got = tests.Get("acct", a.id);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->status, "succeeded");
+  EXPECT_EQ(got->recovery_time_micros, 4'000'000);
+  EXPECT_FALSE(got->recovery_point_age_micros);
+  EXPECT_TRUE(got->sandbox_deleted);
+  EXPECT_EQ(got->checks, a.checks);
+  EXPECT_EQ(tests.Get("other", a.id).error().code(), util::ErrorCode::kNotFound);
+  auto latest = tests.LatestFinished("acct", "crn:w1");
+  ASSERT_TRUE(latest && *latest);
+  EXPECT_EQ((*latest)->id, a.id);  // b is newer but still running
+  b.status = "failed";
+  b.error = "models: model churn: deployment is failed";
+  ASSERT_TRUE(tests.Update(b));
+  EXPECT_EQ((*tests.LatestFinished("acct", "crn:w1"))->id, b.id);
+
+  // Pages: newest first, the sort key (started_at, id) continues without repeats.
+  auto all = tests.List("acct", "", 10);
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ(all->back().id, a.id);
+  auto first = tests.List("acct", "", 2);
+  ASSERT_EQ(first->size(), 2u);
+  auto rest = tests.List("acct", "", 2, std::make_pair(first->back().started_at, first->back().id));
+  ASSERT_TRUE(rest);
+  ASSERT_EQ(rest->size(), 1u);
+  EXPECT_EQ(rest->front().id, a.id);
+  EXPECT_EQ(tests.List("acct", "crn:w2", 10)->size(), 1u);
+  EXPECT_EQ(tests.List("acct", "crn:w2", 10)->front().id, c.id);
 }
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, PlanStoresTest, ::testing::Values(Engine::kSqlite), EngineName);

@@ -81,6 +81,43 @@ void RegisterPlanVerbs(Application& app, CLI::App& root) {
               "meets the plans' recovery point objective",
               "mlvault get-protection-report --output table");
 
+  // ---------------------------------------------------------------- restore tests (drills)
+  app.AddVerb(root, ml, "createRestoreTestingPlan", "create-restore-testing-plan",
+              "Create a restore testing plan: on its schedule, drill (start-restore-test) the "
+              "newest backup of each selected workspace in a sandbox environment",
+              "mlvault create-restore-testing-plan --plan-name weekly-drill --schedule "
+              "\"cron(0 4 ? * SUN *)\" --selection tag:env=prod --sandbox-environment-name drills")
+      .String("--plan-name", "Name (letters, digits, '.', '_', '-'; at most 64)", true)
+      .String("--schedule", "cron(...) or rate(...), as for create-backup-plan", true)
+      .String("--time-zone", "IANA time zone the cron fields are read in (default UTC)")
+      .Int("--start-window-minutes", "How late a slot may start before it counts as late")
+      .Strings("--selection", "Workspace CRNs and/or tag:<key>=<value>", true)
+      .String("--sandbox-environment-name", "Environment the throw-away workspaces are made in",
+              true)
+      .String("--iam-role-name", "Act as this role (it must trust backup.mlvault; default: as you)");
+  app.AddVerb(root, ml, "startRestoreTest", "start-restore-test",
+              "Drill: restore a backup into a throw-away workspace of a sandbox environment, "
+              "check that it works (runtime, entities, applications, models, file checksums), "
+              "record the result and recovery time, delete the throw-away workspace",
+              "mlvault start-restore-test --workspace-crn "
+              "crn:mlvault:ml:us-west-1:<account>:workspace:<uuid> "
+              "--sandbox-environment-name drills")
+      .String("--backup-crn", "The backup to test (or --workspace-crn)")
+      .String("--workspace-crn", "Test this workspace's newest succeeded backup")
+      .String("--sandbox-environment-name", "Environment the throw-away workspace is made in",
+              true);
+  app.AddVerb(root, ml, "listRestoreTests", "list-restore-tests",
+              "Restore tests, newest first: status, recovery time, recovery point age, checks",
+              "mlvault list-restore-tests --workspace-crn "
+              "crn:mlvault:ml:us-west-1:<account>:workspace:<uuid> --output table")
+      .String("--workspace-crn", "Only the tests of this workspace")
+      .Paginated("restoreTests");
+  app.AddVerb(root, ml, "describeRestoreTest", "describe-restore-test",
+              "One restore test: every check with its result, the recovery time, the cause of a "
+              "failure",
+              "mlvault describe-restore-test --restore-test-id <uuid>")
+      .String("--restore-test-id", "The restore test's id", true);
+
   // ---------------------------------------------------------------- legal holds
   app.AddVerb(root, ml, "putLegalHold", "put-legal-hold",
               "Hold a backup: nobody and no plan can delete it until the hold is released",

@@ -118,6 +118,27 @@ class Operations {
   util::Result<api::VaultLockResponse> PutVaultLock(const api::PutVaultLockRequest& r);
   util::Result<api::VaultLockResponse> DescribeVaultLock(const api::WorkspaceCrnRequest& r);
   util::Result<api::DeleteVaultLockResponse> DeleteVaultLock(const api::WorkspaceCrnRequest& r);
+  // --- restore tests (drills; restore_test_ops.cc, docs/plans.md)
+  // Restores a backup (or a workspace's newest succeeded one) into a throw-away workspace of the
+  // sandbox environment, here and to the end, validates it (control/drill_checks.h), records the
+  // result with the measured recovery time, and deletes the throw-away workspace. A drill whose
+  // checks fail is an answer (status "failed", error the cause), not an error; errors are for
+  // requests that cannot start one (validation, authorisation, a missing backup or environment).
+  // A backup plan whose runs drill instead of backing up (authorised as ml:CreateBackupPlan;
+  // shown, changed and deleted with the backup plan verbs).
+  util::Result<api::BackupPlanResponse> CreateRestoreTestingPlan(
+      const api::CreateRestoreTestingPlanRequest& r);
+  util::Result<api::RestoreTestResponse> StartRestoreTest(const api::StartRestoreTestRequest& r,
+                                                          const Wait& wait);
+  // The same, recorded as run by backup plan `plan_name` ("" : by hand).
+  util::Result<api::RestoreTestResponse> RunRestoreTest(const api::StartRestoreTestRequest& r,
+                                                        const Wait& wait,
+                                                        const std::string& plan_name);
+  util::Result<api::ListRestoreTestsResponse> ListRestoreTests(
+      const api::ListRestoreTestsRequest& r);
+  util::Result<api::RestoreTestResponse> DescribeRestoreTest(
+      const api::DescribeRestoreTestRequest& r);
+
   // --- backup contents (issue 16; contents_ops.cc, items_ops.cc)
   // What a backup holds in ML terms (computed from the backup on first ask, then cached).
   util::Result<api::DescribeBackupContentsResponse> DescribeBackupContents(

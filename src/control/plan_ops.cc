@@ -77,6 +77,7 @@ api::BackupPlan PlanOf(const PlanRecord& p, util::TimeMicros now) {
   out.retention = RulesJsonOf(p);
   out.owner_crn = p.owner_crn;
   out.iam_role_crn = p.role_crn;
+  out.sandbox_environment_name = p.sandbox_environment;
   out.created_at = Time(p.created_at);
   out.updated_at = Time(p.updated_at);
   if (auto s = ScheduleOf(p))
@@ -299,11 +300,35 @@ util::Result<api::BackupPlanResponse> Operations::CreateBackupPlan(
   p.owner_crn = env_.caller.principal_crn;
   p.owner_caller = CallerToJson(env_.caller);
   p.role_crn = role_crn;
+  if (!r.sandbox_environment_name.empty()) p.sandbox_environment = r.sandbox_environment_name;
   p.anchor_at = p.created_at = p.updated_at = now;
   util::Status st = PlanStore(*env_.db).Insert(p);
-  Audit("ml:CreateBackupPlan", st ? p.crn : "*", st, "plan " + p.name + " " + p.schedule);
+  Audit("ml:CreateBackupPlan", st ? p.crn : "*", st,
+        (p.sandbox_environment ? "restore testing plan " : "plan ") + p.name + " " + p.schedule);
   MLV_TRY(st);
   return api::BackupPlanResponse{PlanOf(p, now)};
+}
+
+util::Result<api::BackupPlanResponse> Operations::CreateRestoreTestingPlan(
+    const api::CreateRestoreTestingPlanRequest& r) {
+  if (r.sandbox_environment_name.empty())
+    return util::InvalidField("sandboxEnvironmentName", "is required");
+  if (!catalog::EnvironmentStore(*env_.db).GetByName(env_.caller.account_id,
+                                                     r.sandbox_environment_name))
+    return util::InvalidField("sandboxEnvironmentName",
+                              "environment \"" + r.sandbox_environment_name +
+                                  "\" does not exist; create one for drills with mlvault "
+                                  "create-environment --environment-name " +
+                                  r.sandbox_environment_name);
+  api::CreateBackupPlanRequest b;
+  b.plan_name = r.plan_name;
+  b.schedule = r.schedule;
+  b.time_zone = r.time_zone;
+  b.start_window_minutes = r.start_window_minutes;
+  b.selection = r.selection;
+  b.iam_role_name = r.iam_role_name;
+  b.sandbox_environment_name = r.sandbox_environment_name;
+  return CreateBackupPlan(b);
 }
 
 util::Result<api::ListBackupPlansResponse> Operations::ListBackupPlans(

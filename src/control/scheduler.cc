@@ -96,6 +96,45 @@ util::Result<PlanRunReport> Scheduler::RunClaimed(const PlanRecord& plan, PlanRu
     report.errors.push_back(e);
   };
 
+  // A restore testing plan: one drill of every selected workspace, no backups, no retention.
+  if (plan.sandbox_environment) {
+    int drills = 0;
+    auto workspaces = SelectWorkspaces(*env_.db, plan);
+    if (!workspaces) {
+      fail("selecting workspaces: " + workspaces.error().message());
+    } else if (workspaces->empty()) {
+      fail("the selection matched no live workspace");
+    } else {
+      for (const auto& ws : *workspaces) {
+        json entry = {{"workspaceCrn", ws.crn}};
+        api::StartRestoreTestRequest req{"", ws.crn, *plan.sandbox_environment};
+        auto drill = ops.RunRestoreTest(req, Wait{}, plan.name);
+        if (drill) {
+          ++drills;
+          entry["restoreTestId"] = drill->restore_test.restore_test_id;
+          entry["backupCrn"] = drill->restore_test.backup_crn;
+          entry["status"] = drill->restore_test.status;
+          if (!drill->restore_test.error.empty()) {
+            entry["error"] = drill->restore_test.error;
+            fail("restore test of " + ws.crn + " failed: " + drill->restore_test.error);
+          }
+        } else {
+          entry["error"] = drill.error().message();
+          fail("restore test of " + ws.crn + ": " + drill.error().message());
+        }
+        backups.push_back(entry);
+      }
+    }
+    report.backups_started = drills;
+    run.status = errors.empty() ? "succeeded" : drills > 0 ? "partial" : "failed";
+    run.finished_at = env_.clock->Now();
+    run.backups = backups.dump();
+    run.errors = errors.dump();
+    MLV_TRY(catalog::PlanRunStore(*env_.db).Finish(run));
+    report.status = run.status;
+    return report;
+  }
+
   // 1. A backup of every selected workspace.
   std::string name = ScheduledBackupName(plan.name, run.slot_at);
   auto workspaces = SelectWorkspaces(*env_.db, plan);

@@ -42,6 +42,11 @@ constexpr std::array kActions = {
     ActionInfo{"ml:DeleteVaultLock", "delete-vault-lock", "workspace", true, true},
     ActionInfo{"ml:BypassVaultLock", "delete-backup (of a backup a governance lock keeps)",
                "backup", true, true},
+    // Restore tests (drills, docs/plans.md); a drill also needs ml:RestoreWorkspace and
+    // ml:DeleteWorkspace for its throw-away workspace.
+    ActionInfo{"ml:StartRestoreTest", "start-restore-test", "backup, environment", true, true},
+    ActionInfo{"ml:ListRestoreTests", "list-restore-tests", "*", false, true},
+    ActionInfo{"ml:DescribeRestoreTest", "describe-restore-test", "*", false, true},
     // Backup contents (issue 16).
     ActionInfo{"ml:DescribeBackupContents", "describe-backup-contents", "backup", false, true},
     ActionInfo{"ml:DiffBackups", "diff-backups", "backup (both)", false, true},
