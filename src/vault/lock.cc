@@ -91,7 +91,7 @@ Result<LockInfo> OpenLock(const crypto::Key& key, const ObjectId& id, ByteView s
   if (!plain) return util::Corruption("lock " + IdHex(id) + " fails authentication");
   try {
     json j = json::parse(util::AsString(*plain));
-    if (j.at("version").get<int>() != kLockVersion)
+    if (j.at("version") != kLockVersion)
       return util::Corruption("lock: unsupported version");
     LockInfo l;
     l.id = id;

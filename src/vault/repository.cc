@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "util/log.h"
@@ -368,11 +369,31 @@ Status Repository::SaveManifest(const Manifest& m, uint64_t* size) {
   return backend_->Put(PointName(m.id), sealed);
 }
 
+namespace {
+// The integer `v` holds as T. Throws json::type_error for anything else (a float such as 1e27,
+// which get<T>() would convert with undefined behaviour) or a value out of T's range.
+template <class T>
+T Int(const json& v) {
+  if (!v.is_number_integer()) throw json::type_error::create(302, "not an integer", &v);
+  if (v.is_number_unsigned()) {
+    auto u = v.get<uint64_t>();
+    if (u > static_cast<uint64_t>(std::numeric_limits<T>::max()))
+      throw json::out_of_range::create(406, "integer out of range", &v);
+    return static_cast<T>(u);
+  }
+  auto i = v.get<int64_t>();
+  if (i < static_cast<int64_t>(std::numeric_limits<T>::min()) ||
+      (i > 0 && static_cast<uint64_t>(i) > static_cast<uint64_t>(std::numeric_limits<T>::max())))
+    throw json::out_of_range::create(406, "integer out of range", &v);
+  return static_cast<T>(i);
+}
+}  // namespace
+
 Result<Manifest> DecodeManifest(std::string_view text, const ObjectId& id) {
   Manifest m;
   try {
     json j = json::parse(text);
-    if (j.at("version").get<int>() != kPointVersion) {
+    if (Int<int>(j.at("version")) != kPointVersion) {
       return util::Corruption("manifest of " + IdHex(id) + ": unsupported version");
     }
     if (j.at("id").get<std::string>() != IdHex(id)) {
@@ -386,21 +407,21 @@ Result<Manifest> DecodeManifest(std::string_view text, const ObjectId& id) {
     m.tree = *tree;
     m.source = j.at("source").get<std::string>();
     m.hostname = j.at("hostname").get<std::string>();
-    m.time = j.at("time").get<int64_t>();
+    m.time = Int<int64_t>(j.at("time"));
     for (const auto& [k, v] : j.at("labels").items()) m.labels[k] = v.get<std::string>();
     m.parent = j.at("parent").get<std::string>();
     const json& r = j.at("root");
-    m.root_mode = r.at("mode").get<uint32_t>() & 07777;
-    m.root_uid = r.at("uid").get<uint32_t>();
-    m.root_gid = r.at("gid").get<uint32_t>();
-    m.root_mtime_sec = r.at("mtimeSec").get<int64_t>();
-    m.root_mtime_nsec = r.at("mtimeNsec").get<uint32_t>() % 1000000000u;
+    m.root_mode = Int<uint32_t>(r.at("mode")) & 07777;
+    m.root_uid = Int<uint32_t>(r.at("uid"));
+    m.root_gid = Int<uint32_t>(r.at("gid"));
+    m.root_mtime_sec = Int<int64_t>(r.at("mtimeSec"));
+    m.root_mtime_nsec = Int<uint32_t>(r.at("mtimeNsec")) % 1000000000u;
     const json& s = j.at("stats");
-    m.stats.files = s.at("files").get<uint64_t>();
-    m.stats.dirs = s.at("dirs").get<uint64_t>();
-    m.stats.other_entries = s.at("otherEntries").get<uint64_t>();
-    m.stats.bytes_total = s.at("bytesTotal").get<uint64_t>();
-    m.stats.bytes_stored = s.at("bytesStored").get<uint64_t>();
+    m.stats.files = Int<uint64_t>(s.at("files"));
+    m.stats.dirs = Int<uint64_t>(s.at("dirs"));
+    m.stats.other_entries = Int<uint64_t>(s.at("otherEntries"));
+    m.stats.bytes_total = Int<uint64_t>(s.at("bytesTotal"));
+    m.stats.bytes_stored = Int<uint64_t>(s.at("bytesStored"));
     m.stats.duration_seconds = s.at("durationSeconds").get<double>();
   } catch (const json::exception& e) {
     return util::Corruption("manifest of " + IdHex(id) + " is malformed: " + e.what());
