@@ -224,12 +224,20 @@ Status Restorer::Walk(std::shared_ptr<DirState> root) {
             }
           }
           if (segs.empty()) segs.emplace_back(0, 0);
+          if (planned_) {
+            const uint64_t size = shared->entry.size;
+            PlanLarge(std::move(shared));
+            PlanCounted(size);
+            break;
+          }
           shared->pending = static_cast<int>(segs.size());
           for (auto [a, b] : segs)
             writers_->Submit([this, shared, a, b] { RunSegment(shared, a, b, false); });
         } else {
           dir->pending.fetch_add(1, std::memory_order_relaxed);
+          const uint64_t size = f->entry.size;
           QueueFile(std::move(f));
+          if (planned_) PlanCounted(size);
         }
         break;
       }
@@ -314,6 +322,7 @@ Status Restorer::RestoreFilesystem() {
   util::Log(util::LogLevel::kDebug, "restore: walk done at {:.3f} s ({} bytes written so far)",
             util::MonotonicSeconds() - t0, bytes_written_.load());
   writers_->Wait();
+  if (planned_) RunPlan();  // the last window (after a failure: ends its files)
   util::Log(util::LogLevel::kDebug, "restore: files done at {:.3f} s",
             util::MonotonicSeconds() - t0);
   if (!walked) return walked;

@@ -35,7 +35,8 @@ bool Restorer::Fetch(std::vector<Want>& wants, bool block_device) {
     uint64_t end = start + wants[i].stored_len;
     while (j < wants.size() && wants[j].pack == wants[i].pack &&
            wants[j].offset <= end + coalesce_gap_ &&
-           std::max<uint64_t>(end, wants[j].offset + wants[j].stored_len) - start <= coalesce_max_) {
+           std::max<uint64_t>(end, wants[j].offset + wants[j].stored_len) - start <=
+               coalesce_max_) {
       end = std::max<uint64_t>(end, wants[j].offset + wants[j].stored_len);
       ++j;
     }
@@ -56,8 +57,9 @@ bool Restorer::Fetch(std::vector<Want>& wants, bool block_device) {
     Read read = std::make_shared<std::promise<Result<Bytes>>>();
     ahead.push_back(read->get_future());
     ahead_bytes += r.end - r.start;
-    fetchers_->Submit([storage, read, name = name_of(r), start = r.start,
-                       len = r.end - r.start] { read->set_value(storage->Get(name, start, len)); });
+    fetchers_->Submit([storage, read, name = name_of(r), start = r.start, len = r.end - r.start] {
+      read->set_value(storage->Get(name, start, len));
+    });
   };
 
   Bytes plain;
@@ -184,6 +186,11 @@ void Restorer::RunBatch(std::vector<std::unique_ptr<FileState>>& files) {
       }
       off += p.length;
     }
+  }
+  if (ok && planned_) {
+    // Remote storage: the window fetches the blobs in pack order and ends the files.
+    PlanBatch(wants, files);
+    return;
   }
   if (ok) ok = Fetch(wants, false);
   // Every file of the batch ends here, finished or not (an unfinished one is removed).
