@@ -1,6 +1,5 @@
 #include "control/object_lock.h"
 
-#include "backend/backend.h"
 #include "catalog/control_stores.h"
 #include "control/vaults.h"
 
@@ -38,9 +37,7 @@ util::Result<ObjectLockOutcome> RetainLockedBackups(catalog::Db& db, const std::
     out.status = "local-vault";
     return out;
   }
-  auto storage = backend::OpenBackend(out.location);
-  auto supported = storage ? (*storage)->SupportsRetention()
-                           : util::Result<bool>(std::unexpected(storage.error()));
+  auto supported = StorageSupportsRetention(out.location);
   if (!supported) {
     out.status = "unavailable";
     out.warnings.push_back("could not ask " + out.location +

@@ -201,6 +201,11 @@ util::Result<std::string> VaultLocation(catalog::Db& db, const std::string& work
   return location.empty() ? location : RemoteVaultPath(location, workspace_id);
 }
 
+util::Result<bool> StorageSupportsRetention(const std::string& vault_location) {
+  auto storage = MLV_TRY(backend::OpenBackend(vault_location));
+  return storage->SupportsRetention();
+}
+
 util::Status CheckVaultLocation(const std::string& location, bool probe) {
   if (location.empty()) return util::Ok();
   if (!location.starts_with("s3://") && !location.starts_with("/"))
