@@ -176,8 +176,17 @@ struct PutVaultLockRequest {
 struct WorkspaceCrnRequest {
   std::string workspace_crn;
 };
+// S3 Object Lock retention of the vault's objects (putVaultLock answers it).
+struct ObjectLockInfo {
+  std::string status;    // applied | partial | bucket-without-object-lock | local-vault | unavailable
+  std::string location;  // the vault's location ("" for a local vault)
+  int64_t backups_retained = 0;
+  int64_t objects_retained = 0;
+};
 struct VaultLockResponse {
   VaultLock vault_lock;
+  std::optional<ObjectLockInfo> object_lock;  // putVaultLock only
+  std::vector<std::string> warnings;
 };
 struct DeleteVaultLockResponse {
   std::string workspace_crn;

@@ -317,7 +317,18 @@ json Encode(const ListLegalHoldsResponse& r) {
   for (const auto& h : r.legal_holds) a.push_back(HoldJson(h));
   return {{"legalHolds", a}};
 }
-json Encode(const VaultLockResponse& r) { return {{"vaultLock", LockJson(r.vault_lock)}}; }
+json Encode(const VaultLockResponse& r) {
+  json out = {{"vaultLock", LockJson(r.vault_lock)}};
+  if (r.object_lock) {
+    const ObjectLockInfo& o = *r.object_lock;
+    out["objectLock"] = {{"status", o.status},
+                         {"location", o.location},
+                         {"backupsRetained", o.backups_retained},
+                         {"objectsRetained", o.objects_retained}};
+    out["warnings"] = r.warnings;
+  }
+  return out;
+}
 json Encode(const DeleteVaultLockResponse& r) {
   return {{"workspaceCrn", r.workspace_crn}, {"deleted", r.deleted}};
 }

@@ -9,6 +9,7 @@
 
 #include "control/handlers_internal.h"
 #include "control/inventory.h"
+#include "control/object_lock.h"
 #include "control/vaults.h"
 #include "util/log.h"
 #include "util/random.h"
@@ -216,6 +217,11 @@ class BackupHandler : public WorkflowHandler {
                  d.error().message());
     auto& final = cap.final;
     auto& first = cap.first;
+    {  // S3 Object Lock for a workspace with a vault lock (control/object_lock.h)
+      std::vector<std::string> ids;
+      for (const auto& [name, r] : final) ids.push_back(r.id);
+      for (const auto& w : RetainNewBackup(ctx.db(), *v, ws.id, b.created_at, ids)) ctx.Warn(w);
+    }
 
     catalog::BackupOutcome o;
     o.status = "succeeded";

@@ -75,7 +75,11 @@ class DeleteBackupHandler : public WorkflowHandler {
                    {"packsRepacked", g->packs_repacked},
                    {"chunksRemoved", g->chunks_removed},
                    {"bytesFreed", g->bytes_freed},
-                   {"leftoversRemoved", g->leftovers_removed}};
+                   {"leftoversRemoved", g->leftovers_removed},
+                   {"packsRetained", g->packs_retained},
+                   {"pointsRetained", g->points_retained}};
+        // S3 Object Lock keeps some objects until their retention ends (a later GC frees them).
+        for (const auto& note : g->notes) ctx.Warn("left in the vault: " + note);
         return WithExpiry(wf, json{{"backupCrn", b.crn}, {"gc", gc}}).dump();
       }
       if (g.error().code() != util::ErrorCode::kConflict)

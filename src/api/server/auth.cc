@@ -97,18 +97,6 @@ void Authenticator::MaybeSweep(catalog::Db& db, util::TimeMicros now) {
   (void)catalog::AuthStateStore(db).Sweep(now);
 }
 
-std::string CookieValue(std::string_view header, std::string_view name) {
-  while (!header.empty()) {
-    size_t semi = header.find(';');
-    std::string_view item = header.substr(0, semi);
-    header = semi == std::string_view::npos ? std::string_view() : header.substr(semi + 1);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    if (item.size() > name.size() && item.starts_with(name) && item[name.size()] == '=')
-      return std::string(item.substr(name.size() + 1));
-  }
-  return "";
-}
-
 std::expected<Authenticated, AuthFailure> Authenticator::Authenticate(catalog::Db& db,
                                                                       const RequestView& r) {
   if (!r.authorization.empty()) return VerifySignature(db, r);
