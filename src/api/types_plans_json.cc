@@ -82,7 +82,8 @@ util::Status DecodeInto(const json& j, CreateBackupPlanRequest* out) {
       .String("timeZone", &out->time_zone)
       .OptionalInt("startWindowMinutes", &out->start_window_minutes)
       .StringList("selection", &out->selection, true)
-      .String("iamRoleName", &out->iam_role_name);
+      .String("iamRoleName", &out->iam_role_name)
+      .String("copyToEnvironmentName", &out->copy_to_environment_name);
   ReadRetention(r, &out->retention);
   return r.Finish();
 }
@@ -110,7 +111,8 @@ util::Status DecodeInto(const json& j, UpdateBackupPlanRequest* out) {
       .String("timeZone", &out->time_zone)
       .OptionalInt("startWindowMinutes", &out->start_window_minutes)
       .StringList("selection", &out->selection)
-      .String("iamRoleName", &out->iam_role_name);
+      .String("iamRoleName", &out->iam_role_name)
+      .String("copyToEnvironmentName", &out->copy_to_environment_name);
   ReadRetention(r, &out->retention);
   return r.Finish();
 }
@@ -183,6 +185,14 @@ util::Status DecodeInto(const json& j, ListRestoreTestsRequest* out) {
   r.String("workspaceCrn", &out->workspace_crn)
       .OptionalInt("maxItems", &out->page.max_items)
       .String("startingToken", &out->page.starting_token);
+  return r.Finish();
+}
+// backup copies
+util::Status DecodeInto(const json& j, CopyBackupRequest* out) {
+  ObjectReader r(j);
+  r.String("backupCrn", &out->backup_crn, true)
+      .String("destinationEnvironmentName", &out->destination_environment_name, true)
+      .String("backupName", &out->backup_name);
   return r.Finish();
 }
 
@@ -269,6 +279,7 @@ json Encode(const BackupPlan& p) {
           {"ownerCrn", p.owner_crn},
           {"iamRoleCrn", Opt(p.iam_role_crn)},
           {"sandboxEnvironmentName", Opt(p.sandbox_environment_name)},
+          {"copyToEnvironmentName", Opt(p.copy_to_environment_name)},
           {"createdAt", p.created_at},
           {"updatedAt", p.updated_at},
           {"nextRunAt", Opt(p.next_run_at)},
@@ -320,6 +331,16 @@ json Encode(const ListLegalHoldsResponse& r) {
 json Encode(const VaultLockResponse& r) { return {{"vaultLock", LockJson(r.vault_lock)}}; }
 json Encode(const DeleteVaultLockResponse& r) {
   return {{"workspaceCrn", r.workspace_crn}, {"deleted", r.deleted}};
+}
+
+json Encode(const CopyBackupResponse& r) {
+  return {{"backupCrn", r.backup_crn},
+          {"sourceBackupCrn", r.source_backup_crn},
+          {"destinationEnvironmentName", r.destination_environment_name},
+          {"vaultName", r.vault_name},
+          {"vaultLocation", r.vault_location},
+          {"workflowId", r.workflow_id},
+          {"backupStatus", r.backup_status}};
 }
 
 }  // namespace mlvault::api

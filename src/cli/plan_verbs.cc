@@ -41,7 +41,9 @@ void RegisterPlanVerbs(Application& app, CLI::App& root) {
                                        "(default 60)")
         .Strings("--selection", "Workspace CRNs and/or tag:<key>=<value>", true)
         .String("--iam-role-name",
-                "Act as this role (it must trust backup.mlvault; default: as you)");
+                "Act as this role (it must trust backup.mlvault; default: as you)")
+        .String("--copy-to-environment-name",
+                "Also copy every backup into this environment's vault location (copy-backup)");
     RetentionFlags(v, "");
   }
   app.AddVerb(root, ml, "listBackupPlans", "list-backup-plans", "List backup plans",
@@ -60,7 +62,9 @@ void RegisterPlanVerbs(Application& app, CLI::App& root) {
         .String("--time-zone", "New time zone")
         .Int("--start-window-minutes", "New start window")
         .Strings("--selection", "New selection (replaces the old one)")
-        .String("--iam-role-name", "Act as this role from now on (- : as the plan's owner)");
+        .String("--iam-role-name", "Act as this role from now on (- : as the plan's owner)")
+        .String("--copy-to-environment-name",
+                "Copy backups into this environment from now on (- : stop copying)");
     RetentionFlags(v, " (0 removes the rule)");
   }
   app.AddVerb(root, ml, "deleteBackupPlan", "delete-backup-plan",
@@ -117,6 +121,31 @@ void RegisterPlanVerbs(Application& app, CLI::App& root) {
               "failure",
               "mlvault describe-restore-test --restore-test-id <uuid>")
       .String("--restore-test-id", "The restore test's id", true);
+
+  // ---------------------------------------------------------------- backup copies
+  {
+    Verb& v = app.AddVerb(
+        root, ml, "copyBackup", "copy-backup",
+        "Copy a backup into the vault location of another environment (a backup of the same "
+        "workspace, deduplicated and encrypted there); restore either",
+        std::string("mlvault copy-backup --backup-crn ") + kBackupCrnExample +
+            " --destination-environment-name offsite --wait");
+    v.String("--backup-crn", "The backup to copy (succeeded)", true)
+        .String("--destination-environment-name",
+                "Environment whose vault location receives the copy", true)
+        .String("--backup-name", "The copy's name (default <name>-copy-<environment>)")
+        .Wait("Wait until the copy ends (the exit code reflects its outcome)");
+    v.OnRun([&app](Verb& v) {
+      app.Emit(v.Call(v.Request(), "copy",
+                      [&v](const json& a, double s) {
+                        if (!v.waiting()) return std::string();
+                        return "backup copy " + a.value("backupCrn", std::string()) + " " +
+                               a.value("backupStatus", std::string()) + " in " +
+                               std::to_string(static_cast<int>(s + 0.5)) + " s";
+                      }),
+               &v);
+    });
+  }
 
   // ---------------------------------------------------------------- legal holds
   app.AddVerb(root, ml, "putLegalHold", "put-legal-hold",

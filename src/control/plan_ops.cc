@@ -78,6 +78,7 @@ api::BackupPlan PlanOf(const PlanRecord& p, util::TimeMicros now) {
   out.owner_crn = p.owner_crn;
   out.iam_role_crn = p.role_crn;
   out.sandbox_environment_name = p.sandbox_environment;
+  out.copy_to_environment_name = p.copy_to_environment;
   out.created_at = Time(p.created_at);
   out.updated_at = Time(p.updated_at);
   if (auto s = ScheduleOf(p))
@@ -257,6 +258,17 @@ util::Result<std::vector<PlanVerdict>> DecidePlanRetention(catalog::Db& db, cons
   return out;
 }
 
+// A plan's --copy-to-environment-name: an environment of the account.
+static util::Status CheckCopyEnvironment(catalog::Db& db, const std::string& account,
+                                  const std::string& name) {
+  if (catalog::EnvironmentStore(db).GetByName(account, name)) return util::Ok();
+  return util::InvalidField("copyToEnvironmentName",
+                            "environment \"" + name +
+                                "\" does not exist; create one with mlvault create-environment "
+                                "--environment-name " +
+                                name + " --vault-location <where copies go>");
+}
+
 std::string ScheduledBackupName(const std::string& plan_name, util::TimeMicros slot) {
   std::string t = util::FormatTime(slot);  // 2026-01-29T03:00:00.000000+00:00
   std::string compact;
@@ -301,6 +313,10 @@ util::Result<api::BackupPlanResponse> Operations::CreateBackupPlan(
   p.owner_caller = CallerToJson(env_.caller);
   p.role_crn = role_crn;
   if (!r.sandbox_environment_name.empty()) p.sandbox_environment = r.sandbox_environment_name;
+  if (!r.copy_to_environment_name.empty()) {
+    MLV_TRY(CheckCopyEnvironment(*env_.db, env_.caller.account_id, r.copy_to_environment_name));
+    p.copy_to_environment = r.copy_to_environment_name;
+  }
   p.anchor_at = p.created_at = p.updated_at = now;
   util::Status st = PlanStore(*env_.db).Insert(p);
   Audit("ml:CreateBackupPlan", st ? p.crn : "*", st,
@@ -378,6 +394,16 @@ util::Result<api::BackupPlanResponse> Operations::UpdateBackupPlan(
     RoleRow role = MLV_TRY(PlanRole(*env_.db, env_.caller.account_id, r.iam_role_name));
     MLV_TRY(Authorize(ActionRequest("iam:PassRole", role.crn)));
     p.role_crn = role.crn;
+  }
+  if (r.copy_to_environment_name == "-") {
+    p.copy_to_environment.reset();
+  } else if (!r.copy_to_environment_name.empty()) {
+    if (p.sandbox_environment)
+      return util::InvalidField("copyToEnvironmentName",
+                                "plan " + p.name + " is a restore testing plan: it takes no "
+                                "backups to copy");
+    MLV_TRY(CheckCopyEnvironment(*env_.db, env_.caller.account_id, r.copy_to_environment_name));
+    p.copy_to_environment = r.copy_to_environment_name;
   }
   if (r.start_window_minutes) p.start_window_minutes = *r.start_window_minutes;
   if (!r.selection.empty()) p.selection = json(r.selection).dump();

@@ -47,6 +47,8 @@ constexpr std::array kActions = {
     ActionInfo{"ml:StartRestoreTest", "start-restore-test", "backup, environment", true, true},
     ActionInfo{"ml:ListRestoreTests", "list-restore-tests", "*", false, true},
     ActionInfo{"ml:DescribeRestoreTest", "describe-restore-test", "*", false, true},
+    // Backup copies (docs/plans.md): on the backup, with the destination environment.
+    ActionInfo{"ml:CopyBackup", "copy-backup", "backup, environment", true, true},
     // Backup contents (issue 16).
     ActionInfo{"ml:DescribeBackupContents", "describe-backup-contents", "backup", false, true},
     ActionInfo{"ml:DiffBackups", "diff-backups", "backup (both)", false, true},
