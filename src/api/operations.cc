@@ -81,6 +81,8 @@ constexpr std::array kOperations = {
     OperationInfo{iam, "deleteRole",               "delete-role",               "iam:DeleteRole",               true,  false},
     OperationInfo{iam, "attachRolePolicy",         "attach-role-policy",        "iam:AttachRolePolicy",         true,  false},
     OperationInfo{iam, "detachRolePolicy",         "detach-role-policy",        "iam:DetachRolePolicy",         true,  false},
+    // assume-role: short-lived credentials acting as a role (docs/plans.md)
+    OperationInfo{iam, "assumeRole",               "assume-role",               "iam:AssumeRole",               true,  false},
 };
 // clang-format on
 

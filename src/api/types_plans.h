@@ -294,6 +294,22 @@ struct DeleteRoleResponse {
   bool deleted = true;
 };
 
+// assume-role: short-lived credentials acting as a role (docs/plans.md "Roles").
+struct AssumeRoleRequest {
+  std::string role_name;
+  std::string session_name;
+  std::optional<int64_t> duration_seconds;  // 900..43200, default 3600
+};
+struct AssumeRoleResponse {
+  std::string access_key_id;  // "MLVS..."
+  std::string private_key;    // base64 Ed25519 seed: shown this once
+  std::string expiration;
+  std::string role_crn;
+  std::string role_name;
+  std::string session_name;
+  std::string assumed_role_name;  // how requests with it are audited
+};
+
 // ------------------------------------------------------------------------------ backup copies
 struct CopyBackupRequest {
   std::string backup_crn;                    // required: the backup to copy (succeeded)

@@ -195,6 +195,13 @@ util::Status DecodeInto(const json& j, CopyBackupRequest* out) {
       .String("backupName", &out->backup_name);
   return r.Finish();
 }
+util::Status DecodeInto(const json& j, AssumeRoleRequest* out) {
+  ObjectReader r(j);
+  r.String("roleName", &out->role_name, true)
+      .String("sessionName", &out->session_name, true)
+      .OptionalInt("durationSeconds", &out->duration_seconds);
+  return r.Finish();
+}
 
 // ------------------------------------------------------------------ responses
 
@@ -341,6 +348,17 @@ json Encode(const CopyBackupResponse& r) {
           {"vaultLocation", r.vault_location},
           {"workflowId", r.workflow_id},
           {"backupStatus", r.backup_status}};
+}
+
+json Encode(const AssumeRoleResponse& r) {
+  return {{"credentials",
+           {{"accessKeyId", r.access_key_id},
+            {"privateKey", r.private_key},
+            {"expiration", r.expiration}}},
+          {"roleCrn", r.role_crn},
+          {"roleName", r.role_name},
+          {"sessionName", r.session_name},
+          {"assumedRoleName", r.assumed_role_name}};
 }
 
 }  // namespace mlvault::api

@@ -106,6 +106,22 @@ CREATE TABLE iam_role_policies (
   for (auto& m : RestoreTestMigrations()) out.push_back(std::move(m));
   // Backup copies and plans that copy (catalog/backup_copy_store.h).
   for (auto& m : BackupCopyMigrations()) out.push_back(std::move(m));
+  // Role sessions: assume-role's short-lived credentials (control/role_sessions.h).
+  out.push_back({"0305_role_sessions", R"sql(
+CREATE TABLE iam_role_sessions (
+  access_key_id    TEXT PRIMARY KEY,
+  account_id       TEXT NOT NULL,
+  role_crn         TEXT NOT NULL,
+  role_name        TEXT NOT NULL,
+  session_name     TEXT NOT NULL,
+  assumed_by_crn   TEXT NOT NULL,
+  assumed_by_name  TEXT NOT NULL,
+  verifier         TEXT NOT NULL,
+  created_at       INTEGER NOT NULL,
+  expires_at       INTEGER NOT NULL
+);
+CREATE INDEX iam_role_sessions_by_role ON iam_role_sessions (role_crn);
+)sql"});
   return out;
 }
 

@@ -221,6 +221,15 @@ void RegisterPlanVerbs(Application& app, CLI::App& root) {
               "mlvault detach-role-policy --role-name backup-operator --policy-name backups")
       .String("--role-name", "Name of the role", true)
       .String("--policy-name", "Name of the policy", true);
+  app.AddVerb(root, iam, "assumeRole", "assume-role",
+              "Short-lived credentials acting as a role whose trust policy names you: use them "
+              "as MLVAULT_ACCESS_KEY_ID / MLVAULT_PRIVATE_KEY or in a profile",
+              "mlvault assume-role --role-name backup-operator --session-name fix-1234 "
+              "--duration-seconds 900")
+      .String("--role-name", "Name of the role", true)
+      .String("--session-name", "Names this session in the audit log (2-64 of A-Z a-z 0-9 =,.@_-)",
+              true)
+      .Int("--duration-seconds", "How long the credentials work: 900 to 43200 (default 3600)");
 
   // ---------------------------------------------------------------- the scheduler
   {

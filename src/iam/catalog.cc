@@ -97,6 +97,9 @@ constexpr std::array kActions = {
     ActionInfo{"iam:AttachRolePolicy", "attach-role-policy", "role", true, false},
     ActionInfo{"iam:DetachRolePolicy", "detach-role-policy", "role", true, false},
     ActionInfo{"iam:PassRole", "create-backup-plan --iam-role-name", "role", false, false},
+    // Audited when assume-role runs; allowed by the role's trust policy (naming the user), not by
+    // an identity policy (docs/plans.md "Roles").
+    ActionInfo{"iam:AssumeRole", "assume-role", "role", true, false},
 };
 
 constexpr std::array<std::string_view, 2> kServices = {"ml", "iam"};
