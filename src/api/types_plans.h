@@ -72,9 +72,12 @@ struct BackupPlanResponse {
   BackupPlan plan;
 };
 
-struct ListBackupPlansRequest {};
+struct ListBackupPlansRequest {
+  PageRequest page;  // maxItems, startingToken (oldest first)
+};
 struct ListBackupPlansResponse {
   std::vector<BackupPlan> plans;
+  std::string next_token;  // "" : this was the last page
 };
 
 struct PlanNameRequest {

@@ -98,7 +98,12 @@ util::Status DecodeInto(const json& j, CreateRestoreTestingPlanRequest* out) {
       .String("iamRoleName", &out->iam_role_name);
   return r.Finish();
 }
-util::Status DecodeInto(const json& j, ListBackupPlansRequest*) { return ObjectReader(j).Finish(); }
+util::Status DecodeInto(const json& j, ListBackupPlansRequest* out) {
+  ObjectReader r(j);
+  r.OptionalInt("maxItems", &out->page.max_items)
+      .String("startingToken", &out->page.starting_token);
+  return r.Finish();
+}
 util::Status DecodeInto(const json& j, PlanNameRequest* out) {
   ObjectReader r(j);
   r.String("planName", &out->plan_name, true);
@@ -296,7 +301,9 @@ json Encode(const BackupPlanResponse& r) { return {{"plan", Encode(r.plan)}}; }
 json Encode(const ListBackupPlansResponse& r) {
   json a = json::array();
   for (const auto& p : r.plans) a.push_back(Encode(p));
-  return {{"plans", a}};
+  json out = {{"plans", a}};
+  if (!r.next_token.empty()) out["nextToken"] = r.next_token;
+  return out;
 }
 json Encode(const DeleteBackupPlanResponse& r) {
   return {{"planCrn", r.plan_crn}, {"planName", r.plan_name}, {"deleted", r.deleted}};

@@ -47,7 +47,8 @@ void RegisterPlanVerbs(Application& app, CLI::App& root) {
     RetentionFlags(v, "");
   }
   app.AddVerb(root, ml, "listBackupPlans", "list-backup-plans", "List backup plans",
-              "mlvault list-backup-plans --output table");
+              "mlvault list-backup-plans --output table")
+      .Paginated("plans");
   app.AddVerb(root, ml, "describeBackupPlan", "describe-backup-plan",
               "Describe a backup plan: schedule, selection, retention, next run",
               "mlvault describe-backup-plan --plan-name nightly")

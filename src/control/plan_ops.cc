@@ -3,6 +3,8 @@
 // code shares (control/plan_internal.h). docs/plans.md describes them.
 #include <nlohmann/json.hpp>
 
+#include "api/paging.h"
+
 #include "api/types_plans_json.h"
 #include "control/handlers.h"
 #include "control/operations.h"
@@ -246,7 +248,10 @@ util::Result<std::vector<PlanVerdict>> DecidePlanRetention(catalog::Db& db, cons
     c.status = b->status;
     c.newest_succeeded = newest[b->workspace_id] == b->id;
     if (auto h = MLV_TRY(holds.Active(b->id))) c.legal_hold = h->reason;
-    if (const auto& l = lock_of[b->workspace_id]) c.vault_lock = LockKeeps(*l, *b, now);
+    if (const auto& l = lock_of[b->workspace_id]) {
+      c.vault_lock = LockKeeps(*l, *b, now);
+      c.max_retention_days = l->max_retention_days;  // expired beyond it (vault-lock-max)
+    }
     candidates.push_back(std::move(c));
     backups.push_back(std::move(*b));
   }
@@ -348,16 +353,30 @@ util::Result<api::BackupPlanResponse> Operations::CreateRestoreTestingPlan(
 }
 
 util::Result<api::ListBackupPlansResponse> Operations::ListBackupPlans(
-    const api::ListBackupPlansRequest&) {
+    const api::ListBackupPlansRequest& r) {
+  // Pages, oldest first, after the plan whose (created_at, id) the token holds. An account has
+  // few plans: they are read whole and paged here.
+  int64_t limit = MLV_TRY(api::PageSize(r.page));
+  std::optional<api::PageKey> after;
+  if (!r.page.starting_token.empty()) after = MLV_TRY(api::DecodePageToken(r.page.starting_token));
   // Only the plans the caller may list, when it may not list "*" (docs/iam.md).
   ListFilter visible = MLV_TRY(ListFilter::Begin(*env_.authorizer, env_.caller,
                                                  ActionRequest("ml:ListBackupPlans", "*")));
   util::TimeMicros now = env_.clock->Now();
   api::ListBackupPlansResponse out;
+  std::optional<api::PageKey> last;
   for (const auto& p : MLV_TRY(PlanStore(*env_.db).List(env_.caller.account_id))) {
+    if (after && std::make_pair(p.created_at, p.id) <= std::make_pair(after->time, after->id))
+      continue;
     AuthzRequest one = visible.On(p.crn);
     one.context["ml:PlanName"] = {p.name};
-    if (MLV_TRY(visible.Sees(one))) out.plans.push_back(PlanOf(p, now));
+    if (!MLV_TRY(visible.Sees(one))) continue;
+    if (static_cast<int64_t>(out.plans.size()) == limit) {
+      out.next_token = api::EncodePageToken(*last);
+      break;
+    }
+    out.plans.push_back(PlanOf(p, now));
+    last = api::PageKey{p.created_at, p.id};
   }
   MLV_TRY(visible.Finish());
   return out;
