@@ -187,6 +187,14 @@ struct ListWorkspaceBackupsRequest {
   PageRequest page;  // api/paging.h
   bool include_deleted = false;  // also backups whose status is "deleted"
 };
+// Backup copies (copy-backup, docs/plans.md): where a copy's recovery points are kept.
+struct BackupCopyInfo {
+  std::string backup_crn;        // the copy
+  std::string backup_status;     // the copy's
+  std::string environment_name;  // the environment whose vault location holds it
+  std::string vault_name;
+  std::string vault_location;  // "" : the mlvault home
+};
 struct BackupSummary {
   std::string backup_crn;
   std::string backup_name;
@@ -194,6 +202,11 @@ struct BackupSummary {
   std::string creator_crn;
   std::string workspace_version_at_backup;
   std::string backup_status;
+  // Backup copies: a copy names the backup it copies and where it is kept ("copyOf",
+  // "copyLocation"); a backup that was copied lists its copies ("copies"). Absent otherwise.
+  std::optional<std::string> copy_of;
+  std::optional<BackupCopyInfo> copy_location;
+  std::vector<BackupCopyInfo> copies;
 };
 struct ListWorkspaceBackupsResponse {
   std::vector<BackupSummary> backups;

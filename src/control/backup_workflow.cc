@@ -7,6 +7,7 @@
 #include <thread>
 #include <nlohmann/json.hpp>
 
+#include "catalog/backup_copy_store.h"
 #include "control/handlers_internal.h"
 #include "control/inventory.h"
 #include "control/object_lock.h"
@@ -168,10 +169,12 @@ class BackupHandler : public WorkflowHandler {
     if (wf.attempts > 1)
       for (const auto& w : DropLeftovers(*v, b.id)) ctx.Warn(w);
 
-    // Parents: the newest succeeded backup's recovery points, volume by volume.
+    // Parents: the newest succeeded backup's recovery points, volume by volume (not a copy's:
+    // those are in another vault).
     std::map<std::string, std::string> parents;
-    if (auto prev = MLV_TRY(bs.LatestSucceeded(ws.id)))
-      for (const auto& rp : MLV_TRY(bs.RecoveryPoints(prev->id)))
+    if (auto prev = MLV_TRY(catalog::BackupCopyStore(ctx.db()).LatestSucceededIn(
+            ws.id, VaultName(ws.id))))
+      for (const auto& rp : MLV_TRY(bs.RecoveryPoints(*prev)))
         parents[rp.volume] = rp.vault_point_id;
 
     bool alive =

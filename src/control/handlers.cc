@@ -181,6 +181,7 @@ HandlerFactory MakeHandlerFactory(const HandlerEnv& env) {
     if (kind == kCreateWorkspaceKind) return MakeProvisionHandler(env, false);
     if (kind == kDeleteBackupKind) return MakeDeleteBackupHandler(env);
     if (kind == kRestoreItemsKind) return MakeRestoreItemsHandler(env);
+    if (kind == kCopyBackupKind) return MakeCopyBackupHandler(env);
     return nullptr;
   };
 }

@@ -18,6 +18,7 @@ std::unique_ptr<WorkflowHandler> MakeBackupHandler(const HandlerEnv& env);
 std::unique_ptr<WorkflowHandler> MakeProvisionHandler(const HandlerEnv& env, bool restore);
 std::unique_ptr<WorkflowHandler> MakeDeleteBackupHandler(const HandlerEnv& env);
 std::unique_ptr<WorkflowHandler> MakeRestoreItemsHandler(const HandlerEnv& env);
+std::unique_ptr<WorkflowHandler> MakeCopyBackupHandler(const HandlerEnv& env);  // copy-backup
 
 // The string `key` of the workflow's input document ("" if absent).
 std::string InputString(const catalog::WorkflowRecord& wf, const char* key);

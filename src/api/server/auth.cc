@@ -46,8 +46,12 @@ std::expected<control::KeyOwner, AuthFailure> UsableKey(catalog::Db& db, const s
   if (!*owner) return Refuse("access key " + id + " is not known to this server");
   control::KeyOwner& k = **owner;
   if (k.status != "active") {
-    std::string msg = "access key " + id + " of user '" + k.caller.principal_name +
-                      "' was deleted at " + k.deleted_at + " and no longer works";
+    std::string msg = k.status == "expired"  // assume-role's temporary credentials
+                          ? "the temporary credentials " + id + " of " + k.caller.principal_name +
+                                " expired at " + k.deleted_at +
+                                " (or their role was deleted); assume the role again"
+                          : "access key " + id + " of user '" + k.caller.principal_name +
+                                "' was deleted at " + k.deleted_at + " and no longer works";
     control::AuditAuthenticationFailure(db, k, msg, "api", source_ip);
     return Refuse(msg);
   }

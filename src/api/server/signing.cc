@@ -72,7 +72,8 @@ bool ValidNonce(std::string_view n) {
 }
 
 bool ValidAccessKeyId(std::string_view id) {
-  if (id.size() != 20 || !id.starts_with("MLVK")) return false;
+  // MLVK: an access key; MLVS: assume-role's temporary credentials (control/role_sessions.h).
+  if (id.size() != 20 || !(id.starts_with("MLVK") || id.starts_with("MLVS"))) return false;
   for (char c : id.substr(4))
     if (!((c >= 'A' && c <= 'Z') || (c >= '2' && c <= '7'))) return false;
   return true;
@@ -148,7 +149,7 @@ util::Result<AuthorizationHeader> ParseAuthorization(std::string_view h) {
   if (!ValidAccessKeyId(out.access_key_id))
     return util::InvalidArgument("the access key id '" + out.access_key_id.substr(0, 40) +
                                  "' in the Authorization header is malformed: an access key id "
-                                 "is MLVK followed by 16 characters A-Z and 2-7");
+                                 "is MLVK (MLVS: assume-role's) followed by 16 characters A-Z and 2-7");
   return out;
 }
 
