@@ -23,7 +23,8 @@ small_disk() {  # small_disk <dir> <size>: a tmpfs of that size at dir
 }
 HOME2=$MLVAULT_HOME/home-on-small-disk
 at_cleanup() {
-  # The workspaces of the second home, then every mount the test made.
+  # The server of the second home, its workspaces, then every mount the test made.
+  declare -F at_cleanup_server >/dev/null && at_cleanup_server
   if [ -f "$HOME2/catalog.db" ]; then
     rm -f "$HOME2/filler"
     for crn in $(sqlite3 "$HOME2/catalog.db" "SELECT crn FROM workspaces WHERE deleted_at IS NULL" 2>/dev/null); do
@@ -141,3 +142,34 @@ m2 backup-workspace --workspace-crn "$W2" --backup-name afterfull --wait
 check "and a backup succeeds" test "$RC $(j .backupStatus)" = "0 succeeded"
 m2 list-environments
 check "both environments are listed" test "$(j '[.environments[].name] | sort | join(",")')" = "e1,e2"
+
+echo "-- 3b. the catalog's disk fills under a running server (its catalog open)"
+MLVAULT_HOME=$HOME2 "$MLVAULT" server --listen 127.0.0.1:0 --no-start-workspaces >"$MLVAULT_HOME/server2.out" 2>"$MLVAULT_HOME/server2.err" </dev/null &
+SERVER2=$!
+at_cleanup_server() { kill -TERM "$SERVER2" 2>/dev/null && wait "$SERVER2" 2>/dev/null; }
+wait_for 30 grep -q "listening on" "$MLVAULT_HOME/server2.out"
+URL2=$(sed -n 's/^mlvault server listening on \([^ ]*\).*/\1/p' "$MLVAULT_HOME/server2.out")
+CLIENT=$MLVAULT_HOME/client2
+mkdir -p "$CLIENT" && chmod 700 "$CLIENT" && cp "$HOME2/credentials" "$CLIENT/credentials" && chmod 600 "$CLIENT/credentials"
+rc() { MLVAULT_HOME=$CLIENT MLVAULT_ENDPOINT=$URL2 mlv "$@"; }
+rc list-environments
+check "the server answers (at $URL2)" test "$RC" = 0
+dd if=/dev/zero of="$HOME2/filler" bs=64k 2>/dev/null
+rc create-environment --environment-name e3
+check "a write through the server fails cleanly (exit $RC)" no_crash
+check "saying the disk is full" grep -qiE "disk is full|no space left" <<<"$ERR"
+echo "    $(head -c 300 <<<"$ERR")"
+rc backup-workspace --workspace-crn "$W2" --backup-name underserver --wait
+check "a backup through the server fails cleanly (exit $RC)" no_crash
+rc list-environments
+check "a read through the server fails cleanly or answers (exit $RC)" test "$RC" = 0 -o "$RC" -lt 64
+check "the server is still running" kill -0 "$SERVER2"
+rm -f "$HOME2/filler"
+rc create-environment --environment-name e3
+check "once space is freed, writes through the server work again" test "$RC" = 0
+rc backup-workspace --workspace-crn "$W2" --backup-name underserver2 --wait
+check "and a backup through it succeeds" test "$RC $(j .backupStatus)" = "0 succeeded"
+check "the workspace is not left quiesced" test "$(curl -s -H "Authorization: Bearer $(MLVAULT_HOME=$HOME2 "$MLVAULT" get-workspace-api-key --workspace-crn "$W2" | jq -r .apiKey)" \
+  "$W2_ENDPOINT/api/v1/health" | jq -r .quiesced)" = false
+at_cleanup_server
+check "the catalog is intact" test "$(sqlite3 "$HOME2/catalog.db" 'PRAGMA integrity_check')" = ok
