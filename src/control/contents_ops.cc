@@ -185,12 +185,11 @@ util::Result<api::DiffBackupsResponse> Operations::DiffBackups(
       return util::InvalidField(p + "BackupCrn", "give " + p + "BackupCrn, or " + p +
                                                      "BackupName with workspaceCrn or "
                                                      "workspaceName and environmentName");
-    if (!name->empty() || !crn->empty())
-      *crn = MLV_TRY(BackupCrnOf("ml:DiffBackups", *crn, *name,
-                                 name->empty() ? "" : r.workspace_crn,
-                                 name->empty() ? "" : r.workspace_name,
-                                 name->empty() ? "" : r.environment_name,
-                                 {{"backupCrn", p + "BackupCrn"}, {"backupName", p + "BackupName"}}));
+    *crn = MLV_TRY(BackupCrnOf("ml:DiffBackups", *crn, *name,
+                               name->empty() ? "" : r.workspace_crn,
+                               name->empty() ? "" : r.workspace_name,
+                               name->empty() ? "" : r.environment_name,
+                               {{"backupCrn", p + "BackupCrn"}, {"backupName", p + "BackupName"}}));
   }
   const std::string& account = env_.caller.account_id;
   auto from = MLV_TRY(

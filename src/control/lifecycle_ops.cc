@@ -10,7 +10,6 @@
 #include <thread>
 
 #include "catalog/workspace_start_claim.h"
-
 #include "control/handlers.h"
 #include "control/handlers_internal.h"
 #include "control/operations.h"
@@ -29,9 +28,10 @@ using catalog::WorkspaceStore;
 namespace {
 
 constexpr double kStartTimeoutSeconds = 90;
-// A start claim lasts the start's timeout and this much more (a holder that died is noticed
-// when its lease lapses, or at once when it was a process of this host).
-constexpr double kClaimMarginSeconds = 30;
+// A start claim lasts the start's timeout and this much more, which covers the provider's wait
+// for the runtime's ready file (30 s). A holder that died is noticed when its claim lapses, or at
+// once when it was a process of this host.
+constexpr double kClaimMarginSeconds = 60;
 
 // Refuses while a backup, restore or item restore of the workspace is queued or running.
 util::Status NoWorkflowActive(catalog::Db& db, const WorkspaceRecord& ws, std::string_view verb) {
