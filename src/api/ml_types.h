@@ -394,6 +394,10 @@ struct DescribeBackupContentsRequest {
                           // application | file
   std::optional<int64_t> max_items;  // 1..1000, default 100
   std::string starting_token;        // a nextToken of an earlier answer
+  std::string backup_name;  // or by name within its workspace (by CRN, or name + environment)
+  std::string workspace_crn;
+  std::string workspace_name;
+  std::string environment_name;
 };
 struct DescribeBackupContentsResponse {
   std::string backup_crn;
@@ -406,6 +410,12 @@ struct DescribeBackupContentsResponse {
 struct DiffBackupsRequest {
   std::string from_backup_crn;
   std::string to_backup_crn;
+  // Or either by name, within one workspace (by CRN, or by name + environment).
+  std::string from_backup_name;
+  std::string to_backup_name;
+  std::string workspace_crn;
+  std::string workspace_name;
+  std::string environment_name;
 };
 struct DiffBackupsResponse {
   std::string from_backup_crn;
@@ -437,6 +447,10 @@ struct RestoreFilesRequest {
   std::vector<std::string> path;  // globs over inventory paths
   std::string target;             // a local folder
   bool overwrite = false;
+  std::string backup_name;  // or by name within its workspace (by CRN, or name + environment)
+  std::string workspace_crn;
+  std::string workspace_name;
+  std::string environment_name;
 };
 struct RestoreFilesResponse {
   std::string backup_crn;
@@ -451,6 +465,14 @@ struct RestoreWorkspaceItemsRequest {
   std::string target_workspace_crn;
   std::vector<std::string> items;  // "project:p1", "model:churn@build-7", ...
   std::string conflict_policy;     // fail (default) | rename | overwrite
+  // Or the backup by name within its workspace (by CRN, or name + environment), and the target
+  // by name + environment.
+  std::string backup_name;
+  std::string workspace_crn;
+  std::string workspace_name;
+  std::string environment_name;
+  std::string target_workspace_name;
+  std::string target_environment_name;
 };
 struct RestoreWorkspaceItemsResponse {
   std::string workflow_id;

@@ -206,6 +206,19 @@ class Operations {
                                         const std::string& environment);
   // The restore input document with a backup named by name replaced by its CRN.
   util::Result<std::string> RestoreInputByCrn(const std::string& document);
+  // As WorkspaceCrnOf / BackupCrnOf, for a request whose fields have other names (diffBackups'
+  // fromBackupName, restoreWorkspaceItems' targetWorkspaceName): `renames` maps the field names
+  // those speak of to the request's, in the error's message and field.
+  using FieldRenames = std::vector<std::pair<std::string, std::string>>;
+  util::Result<std::string> WorkspaceCrnOf(std::string_view action, const std::string& crn,
+                                           const std::string& name, const std::string& environment,
+                                           const FieldRenames& renames);
+  util::Result<std::string> BackupCrnOf(std::string_view action, const std::string& crn,
+                                        const std::string& backup_name,
+                                        const std::string& workspace_crn,
+                                        const std::string& workspace_name,
+                                        const std::string& environment,
+                                        const FieldRenames& renames);
   void Audit(std::string_view action, std::string_view resource, const util::Status& outcome,
              std::string_view detail = {});
   util::Status Authorize(const AuthzRequest& request);
