@@ -103,6 +103,10 @@ TEST(S3Answers, RetentionAndTimes) {
   EXPECT_FALSE(ParseIsoTime("2026-02-30T10:00:00Z").has_value());
   EXPECT_FALSE(ParseIsoTime("2026-12-01 10:00:00Z").has_value());
   EXPECT_FALSE(ParseIsoTime("2026-12-01T10:00:00.Z").has_value());
+  // A year before 1970 is refused (it would not print back in this form: a fuzz finding).
+  EXPECT_FALSE(ParseIsoTime("0024-02-29T12:00:60Z").has_value());
+  EXPECT_FALSE(ParseIsoTime("1969-12-31T23:59:59Z").has_value());
+  EXPECT_TRUE(ParseIsoTime("1970-01-01T00:00:00Z").has_value());
   EXPECT_EQ(*ParseObjectLockEnabled(
                 "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled>"
                 "</ObjectLockConfiguration>"),
