@@ -274,16 +274,8 @@ class BackupHandler : public WorkflowHandler {
   util::Status OnStatus(catalog::Db& db, const WorkflowRecord& wf, const std::string& status,
                         const util::Error* error, const std::string& warnings,
                         util::TimeMicros now) override {
-    BackupStore bs(db);
-    std::string id = InputString(wf, "backupId");
-    if (status == "running") return bs.SetStarted(id, now);
-    if (status == "queued" || status == "pending") return bs.SetStatus(id, status, now);
-    catalog::BackupOutcome o;
-    if (status == "succeeded" && outcome_) o = *outcome_;
-    o.status = status;
-    o.warnings = warnings;
-    if (error) o.error = error->message();
-    return bs.Finish(id, o, now);
+    return MirrorBackupStatus(db, wf, status, error, warnings, now,
+                              outcome_ ? &*outcome_ : nullptr);
   }
 
   std::vector<std::string> Compensate(catalog::Db& db, const WorkflowRecord& wf) override {

@@ -97,20 +97,10 @@ void Restorer::RunPlan() {
   for (size_t a = 0; a < files->size(); a += group) {
     const size_t b = std::min(files->size(), a + group);
     writers_->Submit([this, files, a, b] {
-      const bool ok = !state_.failed();
-      for (size_t k = a; k < b; ++k) {
-        FileState& f = *(*files)[k];
-        const bool complete = ok && !f.failed && f.fd.valid();
-        if (complete) {
-          ApplyMeta(
-              f.fd.get(), f.entry, [&f] { return f.Path(); }, f.mode_set);
-          ++files_done_;
-        }
-        FileEnded(f, complete);
-      }
+      for (size_t k = a; k < b; ++k) FinishFile(*(*files)[k], !state_.failed());
     });
   }
-  for (auto& f : large) FinishLarge(f.get());
+  for (auto& f : large) FinishFile(*f, !state_.failed());
   writers_->Wait();
   util::Log(util::LogLevel::kDebug,
             "restore: window of {} files, {} blobs: files made in {:.3f} s, written in {:.3f} s",

@@ -194,15 +194,7 @@ void Restorer::RunBatch(std::vector<std::unique_ptr<FileState>>& files) {
   }
   if (ok) ok = Fetch(wants, false);
   // Every file of the batch ends here, finished or not (an unfinished one is removed).
-  for (auto& f : files) {
-    const bool complete = ok && !f->failed && f->fd.valid();
-    if (complete) {
-      ApplyMeta(
-          f->fd.get(), f->entry, [&f] { return f->Path(); }, f->mode_set);
-      ++files_done_;
-    }
-    FileEnded(*f, complete);
-  }
+  for (auto& f : files) FinishFile(*f, ok);
 }
 
 void Restorer::RunSegment(std::shared_ptr<FileState> f, size_t first, size_t last,
@@ -246,16 +238,17 @@ void Restorer::RunSegment(std::shared_ptr<FileState> f, size_t first, size_t las
     }
     if (ok) Fetch(wants, block_device);
   }
-  if (f->pending.fetch_sub(1) == 1) FinishLarge(f.get());
+  if (f->pending.fetch_sub(1) == 1) FinishFile(*f, !state_.failed());
 }
 
-void Restorer::FinishLarge(FileState* f) {
-  const bool complete = !state_.failed() && !f->failed && f->fd.valid();
+void Restorer::FinishFile(FileState& f, bool ok) {
+  const bool complete = ok && !f.failed && f.fd.valid();
   if (complete) {
-    ApplyMeta(f->fd.get(), f->entry, [f] { return f->Path(); });
+    ApplyMeta(
+        f.fd.get(), f.entry, [&f] { return f.Path(); }, f.mode_set);
     ++files_done_;
   }
-  FileEnded(*f, complete);
+  FileEnded(f, complete);
 }
 
 }  // namespace mlvault::vault::restore

@@ -179,7 +179,10 @@ class Restorer {
   void RunSegment(std::shared_ptr<FileState> f, size_t first, size_t last, bool block_device);
   // Fetches and writes every wanted blob; false after recording the failure.
   bool Fetch(std::vector<Want>& wants, bool block_device);
-  void FinishLarge(FileState* f);
+  // Ends a file: when `ok` (its data is written), it did not fail and it is open, its metadata is
+  // set through its descriptor and it counts as done; otherwise an unfinished file this restore
+  // made is removed.
+  void FinishFile(FileState& f, bool ok);
   // Remote storage (planned_): a writer hands its batch's files and wants to the window.
   void PlanBatch(std::vector<Want>& wants, std::vector<std::unique_ptr<FileState>>& files);
   // The walker hands a large file (created and sized) to the window.
