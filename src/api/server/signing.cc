@@ -53,8 +53,9 @@ std::optional<util::TimeMicros> ParseSigningDate(std::string_view s) {
   tm.tm_hour = num(9, 2);
   tm.tm_min = num(11, 2);
   tm.tm_sec = num(13, 2);
-  if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
-      tm.tm_min > 59 || tm.tm_sec > 60)
+  // A request signed before 1970 is no request (and its date would not print back the same).
+  if (tm.tm_year < 70 || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+      tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
     return std::nullopt;
   struct tm check = tm;
   time_t t = timegm(&check);
