@@ -14,6 +14,8 @@
 #include "control/workspace_keys.h"
 #include "util/files.h"
 #include "util/log.h"
+#include "util/private_dir.h"
+#include "workspace/owner.h"
 
 namespace mlvault::control {
 
@@ -34,10 +36,13 @@ std::string CatalogLocation(const std::string& home) {
 
 util::Result<std::unique_ptr<catalog::Db>> OpenCatalog(const std::string& home) {
   MLV_TRY_CTX(util::MakeDirs(home, 0700), "MLVAULT_HOME");
-  MLV_TRY_CTX(util::EnsurePrivateDir(home), "MLVAULT_HOME");  // checked as ssh checks ~/.ssh
+  // As root, workspaces run as users of their own, which must pass through to the default
+  // storage roots $MLVAULT_HOME/environments/<name>: those two folders 0711 (workspace/owner.h).
+  const std::vector<std::string> searchable = workspace::SearchableHomeEntries();
+  MLV_TRY_CTX(util::EnsurePrivateDir(home, searchable), "MLVAULT_HOME");  // as ssh checks ~/.ssh
   auto db = MLV_TRY(catalog::OpenCatalog(CatalogLocation(home)));
   MLV_TRY_CTX(db->Migrate(AllMigrations()), "catalog " + db->Describe());
-  MLV_TRY_CTX(util::EnsurePrivateDir(home), "MLVAULT_HOME");  // the catalog files it made: 0600
+  MLV_TRY_CTX(util::EnsurePrivateDir(home, searchable), "MLVAULT_HOME");  // catalog files: 0600
   MLV_TRY(LoadCatalogSecret(home));  // to open the sealed workspace keys
   return db;
 }

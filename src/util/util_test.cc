@@ -12,6 +12,7 @@
 #include "util/dir_fd.h"
 #include "util/error.h"
 #include "util/files.h"
+#include "util/private_dir.h"
 #include "util/progress.h"
 #include "util/random.h"
 #include "util/thread_pool.h"
@@ -222,6 +223,22 @@ TEST(Files, EnsurePrivateDirRefusesWritableAndTightensReadable) {
   EXPECT_EQ(ModeOf(home + "/catalog.db"), 0600u);
   EXPECT_EQ(ModeOf(home + "/vaults"), 0700u);
   EXPECT_NE(ModeOf("/etc/passwd") & 0044, 0u) << "a symbolic link's target was changed";
+
+  // Searchable entries (the path to workspace storage when workspaces run as users of their
+  // own): those and the folder itself 0711, everything else as private as before.
+  ASSERT_TRUE(MakeDirs(home + "/environments", 0755));
+  ASSERT_EQ(::chmod((home + "/environments").c_str(), 0775), 0);
+  ASSERT_TRUE(WriteFileAtomic(home + "/environments-file", "x", false, 0644));
+  ASSERT_TRUE(EnsurePrivateDir(home, {"environments", "environments-file"}));
+  EXPECT_EQ(ModeOf(home), 0711u);
+  EXPECT_EQ(ModeOf(home + "/environments"), 0711u);
+  EXPECT_EQ(ModeOf(home + "/environments-file"), 0600u) << "only folders are made searchable";
+  EXPECT_EQ(ModeOf(home + "/vaults"), 0700u);
+  EXPECT_EQ(ModeOf(home + "/catalog.db"), 0600u);
+  // Without the list again: private.
+  ASSERT_TRUE(EnsurePrivateDir(home));
+  EXPECT_EQ(ModeOf(home), 0700u);
+  EXPECT_EQ(ModeOf(home + "/environments"), 0700u);
 
   // Not a directory (a symbolic link to one is refused too).
   std::string link = home + "-link";
