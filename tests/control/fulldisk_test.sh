@@ -80,8 +80,11 @@ expect 0 "both backups still verify" verify-backup --backup-crn "$B1" --read-dat
 expect 0 "" verify-backup --backup-crn "$B3" --read-data
 
 echo "-- 2. the restore target fills during restore-workspace"
-TARGETFS=$MLVAULT_HOME/targetfs
+# (under environments/, the folder of $MLVAULT_HOME a workspace's own uid may pass through when
+# mlvault runs as root; the disk's root searchable for the same reason)
+TARGETFS=$MLVAULT_HOME/environments/targetfs
 small_disk "$TARGETFS" 8m || { fail "could not mount an 8 MiB tmpfs"; exit 1; }
+chmod 711 "$TARGETFS"
 echo "someone else's file" >"$TARGETFS/keep"
 expect 0 "an environment whose storage root is on the 8 MiB disk" create-environment --environment-name tiny \
   --storage-root "$TARGETFS/root"
@@ -113,7 +116,7 @@ m2() { MLVAULT_HOME=$HOME2 mlv "$@"; }
 m2 init
 check "a home on the 16 MiB disk" test "$RC" = 0
 m2 grant-entitlement --entitlement-name ML_ENABLE_BACKUP_RESTORE
-m2 create-environment --environment-name e1 --storage-root "$MLVAULT_HOME/storage2" --vault-location "$MLVAULT_HOME/vaults2"
+m2 create-environment --environment-name e1 --storage-root "$MLVAULT_HOME/environments/storage2" --vault-location "$MLVAULT_HOME/vaults2"
 check "an environment with storage and vaults elsewhere" test "$RC" = 0
 m2 create-workspace --environment-name e1 --workspace-name w2 --wait
 W2=$(j .workspaceCrn)

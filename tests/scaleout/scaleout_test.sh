@@ -28,6 +28,7 @@ export MLVAULT_LOG=${MLVAULT_LOG:-warn}
 export MLVAULT_WORKFLOW_LEASE_SECONDS=5  # a server on another host is noticed gone by its lease
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/mlvault-scaleout.XXXXXX")
+chmod 711 "$T"  # as root, workspaces run as users of their own that must reach $T/storage
 DB=mlvault_scaleout_$$_$RANDOM
 psql "$MLVAULT_TEST_PG" -qX -v ON_ERROR_STOP=1 -c "CREATE DATABASE $DB" || exit 1
 export MLVAULT_CATALOG="${MLVAULT_TEST_PG%/*}/$DB"
