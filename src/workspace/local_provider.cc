@@ -138,9 +138,9 @@ class LocalProvider : public Provider {
       for (const auto& [name, dir] : p.VolumeDirs()) dirs.push_back(dir);
       for (const auto& dir : dirs)
         if (::lchown(dir.c_str(), owner->uid, owner->gid) != 0)
-          return util::ErrnoError("cannot give " + dir + " to the workspace's uid " +
-                                      std::to_string(owner->uid),
-                                  errno);
+          return util::ErrnoError(
+              "cannot give " + dir + " to the workspace's uid " + std::to_string(owner->uid),
+              errno);
       // Not yet adopted: a restore writes the files next, with the owners of its backup; the
       // first start gives them to the workspace.
     }
@@ -375,7 +375,7 @@ class LocalProvider : public Provider {
   // owners existed gets one now; files not yet adopted (a restore wrote them with the owners
   // its backup recorded, or the workspace predates owners) are given to it first.
   static util::Result<std::optional<WorkspaceOwner>> PrepareOwner(const WorkspaceSpec& ws,
-                                                                   const Paths& p) {
+                                                                  const Paths& p) {
     if (!WorkspaceOwnersApply()) return std::nullopt;
     MLV_TRY(CheckSearchable(ws.environment_root));
     std::optional<WorkspaceOwner> owner = MLV_TRY(ReadOwner(p.root));

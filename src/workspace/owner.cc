@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <vector>
 
 #include "util/files.h"
@@ -45,7 +46,8 @@ util::Result<Range> ConfiguredRange() {
     return util::InvalidArgument(
         "MLVAULT_WORKSPACE_UIDS=" + std::string(text) +
         " is not a range FIRST-LAST of unused numeric user ids (1000 <= FIRST <= LAST < "
-        "4294967295), e.g. " + kDefaultRange);
+        "4294967295), e.g. " +
+        kDefaultRange);
   return r;
 }
 
@@ -77,6 +79,9 @@ util::Result<std::string> ReadNoFollow(const std::string& path) {
 // The registry folder, opened and locked (root's own, 0700).
 util::Result<util::UniqueFd> LockRegistry() {
   std::string dir = RegistryDir();
+  // Its parents searchable (/var/lib/mlvault may hold an $MLVAULT_HOME too), itself private.
+  std::string parent = std::filesystem::path(dir).parent_path().string();
+  if (!parent.empty()) MLV_TRY_CTX(util::MakeDirs(parent, 0755), "the workspace uid registry");
   MLV_TRY_CTX(util::MakeDirs(dir, 0700), "the workspace uid registry");
   util::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd.valid()) return util::ErrnoError("cannot open the workspace uid registry " + dir, errno);
@@ -85,7 +90,8 @@ util::Result<util::UniqueFd> LockRegistry() {
   if (st.st_uid != ::geteuid() || (st.st_mode & 022) != 0)
     return util::PermissionDenied("the workspace uid registry " + dir +
                                   " must belong to this user and be writable by no one else; "
-                                  "run: chown root " + dir + " && chmod 700 " + dir);
+                                  "run: chown root " +
+                                  dir + " && chmod 700 " + dir);
   while (::flock(fd.get(), LOCK_EX) != 0)
     if (errno != EINTR) return util::ErrnoError("cannot lock " + dir, errno);
   return fd;
@@ -119,9 +125,10 @@ util::Result<std::optional<WorkspaceOwner>> ReadOwner(const std::string& workspa
   size_t a = t.find(' '), b = a == std::string_view::npos ? a : t.find(' ', a + 1);
   std::string_view state = b == std::string_view::npos ? "" : t.substr(b + 1);
   if (b == std::string_view::npos || !ParseId(t.substr(0, a), &uid) ||
-      !ParseId(t.substr(a + 1, b - a - 1), &gid) || uid == 0 || gid == 0 ||
-      uid >= 0xFFFFFFFFull || gid >= 0xFFFFFFFFull || (state != "new" && state != "adopted"))
-    return util::Corruption(workspace_root + kOwnerFile + " does not say \"<uid> <gid> new|adopted\"");
+      !ParseId(t.substr(a + 1, b - a - 1), &gid) || uid == 0 || gid == 0 || uid >= 0xFFFFFFFFull ||
+      gid >= 0xFFFFFFFFull || (state != "new" && state != "adopted"))
+    return util::Corruption(workspace_root + kOwnerFile +
+                            " does not say \"<uid> <gid> new|adopted\"");
   return WorkspaceOwner{static_cast<uid_t>(uid), static_cast<gid_t>(gid), state == "adopted"};
 }
 
@@ -205,7 +212,8 @@ util::Status CheckSearchable(const std::string& dir) {
       std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
       return util::PermissionDenied(
           "as root, mlvault runs each workspace as its own unprivileged user, which must reach "
-          "its folder under " + dir + ", but " + at + " (mode " + mode +
+          "its folder under " +
+          dir + ", but " + at + " (mode " + mode +
           ") may not be searched by other users: allow it (chmod o+x " + at +
           "; others still cannot list or read it) or keep the environment's storage root under "
           "folders every user may search, e.g. /srv/mlvault/<environment> or the default "
@@ -256,8 +264,8 @@ util::Status ChownTree(const std::string& path, uid_t uid, gid_t gid) {
       bool is_dir = e->d_type == DT_DIR;
       if (e->d_type == DT_UNKNOWN) {
         struct stat es;
-        is_dir = ::fstatat(cur.get(), e->d_name, &es, AT_SYMLINK_NOFOLLOW) == 0 &&
-                 S_ISDIR(es.st_mode);
+        is_dir =
+            ::fstatat(cur.get(), e->d_name, &es, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(es.st_mode);
       }
       if (is_dir) {
         f.subdirs.emplace_back(name);  // changed when entered
@@ -281,7 +289,8 @@ util::Status ChownTree(const std::string& path, uid_t uid, gid_t gid) {
       std::string name = std::move(f.subdirs.back());
       f.subdirs.pop_back();
       std::string rel = f.rel + "/" + name;
-      int child = ::openat(cur.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      int child =
+          ::openat(cur.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (child < 0) {
         if (errno == ENOENT) continue;
         if (errno == ENOTDIR || errno == ELOOP) {  // replaced by a file or link meanwhile
@@ -301,7 +310,8 @@ util::Status ChownTree(const std::string& path, uid_t uid, gid_t gid) {
     if (parent < 0 || ::fstat(parent, &st) != 0 || st.st_dev != stack.back().dev ||
         st.st_ino != stack.back().ino) {
       if (parent >= 0) ::close(parent);
-      return util::IoError(path + rel + " was moved while its owner was being changed; start again");
+      return util::IoError(path + rel +
+                           " was moved while its owner was being changed; start again");
     }
     cur = util::UniqueFd(parent);
   }

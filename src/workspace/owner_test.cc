@@ -164,7 +164,8 @@ TEST_F(OwnerTest, EachWorkspaceRunsAsItsOwnUnprivilegedUid) {
 TEST_F(OwnerTest, RestoredAndOldFilesAreGivenToTheWorkspaceAtItsFirstStart) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root";
   MakeHome();
-  auto p = MakeLocalProvider({.runtime_binary = fake_, .ready_timeout_seconds = 10, .stop_grace_seconds = 3});
+  auto p = MakeLocalProvider(
+      {.runtime_binary = fake_, .ready_timeout_seconds = 10, .stop_grace_seconds = 3});
   WorkspaceSpec a = Spec("a");
   ASSERT_TRUE(p->CreateVolumes(a));
   std::string projects = LocalWorkspaceRoot(a) + "/projects";
@@ -199,7 +200,8 @@ TEST_F(OwnerTest, RestoredAndOldFilesAreGivenToTheWorkspaceAtItsFirstStart) {
   auto o = ReadOwner(LocalWorkspaceRoot(a));
   ASSERT_TRUE(o && o->has_value());
   EXPECT_TRUE((*o)->adopted);
-  for (const std::string& f : std::vector<std::string>{"/old-uid.txt", "/root.txt", "/link", "/" + d}) {
+  for (const std::string& f :
+       std::vector<std::string>{"/old-uid.txt", "/root.txt", "/link", "/" + d}) {
     EXPECT_EQ(Stat(projects + f).st_uid, (*o)->uid) << f;
     EXPECT_EQ(Stat(projects + f).st_gid, (*o)->gid) << f;
   }
