@@ -10,7 +10,6 @@
 //     metadata/workspace.db  volume "metadata"  (block: the runtime's SQLite file)
 //     run/                   (0700) ready.json, runtime.log, home/ (the runtime's HOME): not backed up
 //     .snapshots/<tag>/      read-only snapshots of the volumes while a backup reads them (btrfs)
-//     .mlvault-owner         (as root) the uid/gid the workspace runs as (workspace/owner.h)
 //
 // On a btrfs storage root (detected by its statfs magic) projects/, models/ and metadata/ are
 // btrfs subvolumes, so a backup's consistent moment is a read-only snapshot of each (taken in
@@ -19,11 +18,7 @@
 // and runs `mlvault-workspace serve` for it as a detached process (its own session), so the
 // workspace outlives the mlvault command that started it. The runtime gets a clean environment
 // (util::CleanEnvironment: nothing of mlvault's, no credentials) and its API and control keys on
-// a pipe (fd 3), never in a file its jobs could read (docs/workspace-api.md, "Keys"). When
-// mlvault runs as root, the runtime (and so every job) runs as an unprivileged uid of the
-// workspace's own, which owns its volumes and run/; the folder itself is root:<gid> 0750
-// (workspace/owner.h; docs/workspace-api.md, "Who the workspace runs as"). Files a restore wrote
-// are given to that uid at the runtime's first start.
+// a pipe (fd 3), never in a file its jobs could read (docs/workspace-api.md, "Keys").
 //
 // Provider implementations are thread-safe (they keep no mutable state).
 #pragma once
