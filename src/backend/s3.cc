@@ -70,12 +70,14 @@ class S3BackendImpl final : public S3Backend {
       if (offset > r.body.size() || (length != 0 && length > r.body.size() - offset)) {
         return TooShort(name, r.body.size(), offset, length);
       }
-      r.body = r.body.substr(offset, length != 0 ? length : std::string::npos);
+      const uint64_t end = length != 0 ? offset + length : r.body.size();
+      return Bytes(r.body.begin() + static_cast<ptrdiff_t>(offset),
+                   r.body.begin() + static_cast<ptrdiff_t>(end));
     } else if (length != 0 && r.body.size() != length) {
       uint64_t total = TotalFromContentRange(r.Header("content-range"));
       return TooShort(name, total, offset, length);
     }
-    return Bytes(r.body.begin(), r.body.end());
+    return std::move(r.body);
   }
 
   Result<ObjectInfo> Stat(std::string_view name) override {
@@ -128,7 +130,7 @@ class S3BackendImpl final : public S3Backend {
                           "read the Object Lock configuration of " + Describe(), false,
                           /*missing_ok=*/true));
     if (r.status == 404) return false;  // ObjectLockConfigurationNotFoundError
-    auto enabled = s3::ParseObjectLockEnabled(r.body);
+    auto enabled = s3::ParseObjectLockEnabled(r.Text());
     if (!enabled) return Garbled(enabled.error(), "Object Lock configuration");
     return *enabled;
   }
@@ -144,12 +146,12 @@ class S3BackendImpl final : public S3Backend {
       return Retention{};
     }
     if (r->status == 404) {
-      if (s3::ParseErrorAnswer(r->body).code == "NoSuchKey")
+      if (s3::ParseErrorAnswer(r->Text()).code == "NoSuchKey")
         return util::NotFound("cannot read the retention of " + Where(name) + ": no such object");
       MLV_TRY(Stat(name));  // NoSuchObjectLockConfiguration: the object has none
       return Retention{};
     }
-    auto held = s3::ParseRetention(r->body);
+    auto held = s3::ParseRetention(r->Text());
     if (!held) return Garbled(held.error(), "object retention");
     return Retention{held->mode, held->until_unix};
   }
@@ -197,7 +199,7 @@ class S3BackendImpl final : public S3Backend {
       auto r = MLV_TRY(Call("POST", "", {{"delete", ""}}, bytes,
                             {{"content-md5", sigv4::Md5Base64(bytes)}},
                             "remove the objects of " + Describe()));
-      auto doc = MLV_TRY(xml::Parse(r.body));
+      auto doc = MLV_TRY(xml::Parse(r.Text()));
       if (const xml::Element* e = doc.Child("Error")) {
         return util::Unavailable("cannot remove " + e->ChildText("Key") + " in " + Describe() +
                                  ": " + e->ChildText("Code") + " " + e->ChildText("Message"));
@@ -270,7 +272,7 @@ class S3BackendImpl final : public S3Backend {
                  {"max-keys", std::to_string(c_.list_page_size)}};
       if (!token.empty()) q.push_back({"continuation-token", token});
       auto r = MLV_TRY(Call("GET", "", q, {}, {}, "list " + Describe() + "/"));
-      auto page = s3::ParseListPage(r.body);
+      auto page = s3::ParseListPage(r.Text());
       if (!page) return Garbled(page.error(), "listing");
       for (s3::ListedObject& o : page->objects) {
         if (!o.key.starts_with(key_prefix))
@@ -292,7 +294,7 @@ class S3BackendImpl final : public S3Backend {
       if (!version_marker.empty()) q.push_back({"version-id-marker", version_marker});
       auto r = MLV_TRY(Call("GET", "", q, {}, {}, "list the versions of " + key + " in " +
                                                       Describe()));
-      auto page = s3::ParseVersionsPage(r.body);
+      auto page = s3::ParseVersionsPage(r.Text());
       if (!page) return Garbled(page.error(), "version listing");
       for (s3::ObjectVersion& v : page->versions)
         if (v.key == key) out.push_back(std::move(v));
@@ -311,7 +313,7 @@ class S3BackendImpl final : public S3Backend {
     }
     auto r = MLV_TRY(
         Call("GET", "", {{"versioning", ""}}, {}, {}, "read the versioning of " + Describe()));
-    auto status = s3::ParseVersioningStatus(r.body);
+    auto status = s3::ParseVersioningStatus(r.Text());
     if (!status) return Garbled(status.error(), "versioning status");
     std::lock_guard<std::mutex> lk(mu_);
     versioned_ = !status->empty();
@@ -326,7 +328,7 @@ class S3BackendImpl final : public S3Backend {
   Status PutMultipart(std::string_view name, ByteView data) {
     const std::string key = Key(name), what = "store " + Where(name);
     auto start = MLV_TRY(Call("POST", key, {{"uploads", ""}}, {}, {}, what));
-    auto started = s3::ParseUploadId(start.body);
+    auto started = s3::ParseUploadId(start.Text());
     if (!started) return Garbled(started.error(), "multipart upload of " + Where(name));
     const std::string upload = *started;
     const uint64_t part = std::max<uint64_t>(c_.part_size, 5 << 20);
@@ -373,11 +375,11 @@ class S3BackendImpl final : public S3Backend {
         done = std::unexpected(r.error());
       } else {
         // S3 may answer 200 and still report an error in the body.
-        auto answer = xml::Parse(r->body);
+        auto answer = xml::Parse(r->Text());
         if (!answer) {
           done = std::unexpected(answer.error());
         } else if (answer->name == "Error") {
-          s3::ErrorAnswer e = s3::ParseErrorAnswer(r->body);
+          s3::ErrorAnswer e = s3::ParseErrorAnswer(r->Text());
           done = util::Unavailable("cannot " + what + ": " + e.code + " " + e.message);
         }
       }
@@ -422,7 +424,7 @@ class S3BackendImpl final : public S3Backend {
 
   Result<HttpResponse> ErrorFor(const HttpResponse& r, const std::string& what,
                                 std::optional<HttpResponse> missing_ok) const {
-    s3::ErrorAnswer answer = s3::ParseErrorAnswer(r.body);
+    s3::ErrorAnswer answer = s3::ParseErrorAnswer(r.Text());
     const std::string& code = answer.code;
     const std::string& message = answer.message;
     std::string region = answer.region;
