@@ -14,26 +14,12 @@
 #include "api/server/request_body.h"
 #include "api/server/signing.h"
 #include "crypto/ed25519.h"
-
-namespace {
-std::vector<std::string_view> Fields(std::string_view in, size_t n) {
-  std::vector<std::string_view> out;
-  while (out.size() + 1 < n) {
-    size_t nl = in.find('\n');
-    if (nl == std::string_view::npos) break;
-    out.push_back(in.substr(0, nl));
-    in.remove_prefix(nl + 1);
-  }
-  out.push_back(in);
-  out.resize(n);
-  return out;
-}
-}  // namespace
+#include "fuzz_fields.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace mlvault;
   using namespace mlvault::api;
-  auto f = Fields(std::string_view(reinterpret_cast<const char*>(data), size), 7);
+  auto f = mlvault::fuzz::Fields(data, size, 7);
   static const crypto::Ed25519KeyPair kKey = crypto::Ed25519Generate();
 
   auto header = ParseAuthorization(f[0]);

@@ -2,27 +2,10 @@
 // diffBackups, searchBackups, restoreFiles, restoreWorkspaceItems; and of stopWorkspace and
 // startWorkspace (api/json_mapping.h).
 #include "api/json_mapping.h"
+#include "api/types_json_internal.h"
 
 namespace mlvault::api {
-namespace {
-
-json Raw(const RawJson& r, json fallback) {
-  if (r.text.empty()) return fallback;
-  json j = json::parse(r.text, nullptr, false);
-  return j.is_discarded() ? fallback : j;
-}
-
-// A backup by CRN, or by name within its workspace (resolved by control).
-template <class T>
-void ByBackup(ObjectReader& r, T* out) {
-  r.String("backupCrn", &out->backup_crn)
-      .String("backupName", &out->backup_name)
-      .String("workspaceCrn", &out->workspace_crn)
-      .String("workspaceName", &out->workspace_name)
-      .String("environmentName", &out->environment_name);
-}
-
-}  // namespace
+using namespace mapping;
 
 util::Status DecodeInto(const json& j, DescribeBackupContentsRequest* out) {
   ObjectReader r(j);
@@ -37,10 +20,8 @@ util::Status DecodeInto(const json& j, DiffBackupsRequest* out) {
   r.String("fromBackupCrn", &out->from_backup_crn)
       .String("toBackupCrn", &out->to_backup_crn)
       .String("fromBackupName", &out->from_backup_name)
-      .String("toBackupName", &out->to_backup_name)
-      .String("workspaceCrn", &out->workspace_crn)
-      .String("workspaceName", &out->workspace_name)
-      .String("environmentName", &out->environment_name);
+      .String("toBackupName", &out->to_backup_name);
+  WorkspaceMembers(r, out);
   return r.Finish();
 }
 util::Status DecodeInto(const json& j, SearchBackupsRequest* out) {
@@ -68,26 +49,15 @@ util::Status DecodeInto(const json& j, RestoreWorkspaceItemsRequest* out) {
 }
 
 util::Status DecodeInto(const json& j, StopWorkspaceRequest* out) {
-  ObjectReader r(j);
-  r.String("workspaceCrn", &out->workspace_crn)
-      .String("workspaceName", &out->workspace_name)
-      .String("environmentName", &out->environment_name);
-  return r.Finish();
+  return ByWorkspace(j, out);
 }
 util::Status DecodeInto(const json& j, StartWorkspaceRequest* out) {
   ObjectReader r(j);
-  r.String("workspaceCrn", &out->workspace_crn)
-      .String("workspaceName", &out->workspace_name)
-      .String("environmentName", &out->environment_name)
-      .Bool("all", &out->all);
+  WorkspaceMembers(r, out).Bool("all", &out->all);
   return r.Finish();
 }
 util::Status DecodeInto(const json& j, ResumeWorkspaceRequest* out) {
-  ObjectReader r(j);
-  r.String("workspaceCrn", &out->workspace_crn)
-      .String("workspaceName", &out->workspace_name)
-      .String("environmentName", &out->environment_name);
-  return r.Finish();
+  return ByWorkspace(j, out);
 }
 json Encode(const ResumeWorkspaceResponse& r) {
   json a = json::array();

@@ -1,19 +1,10 @@
 // JSON mapping of the ml and environments services (api/json_mapping.h).
 #include "api/json_mapping.h"
+#include "api/types_json_internal.h"
 
 namespace mlvault::api {
+using namespace mapping;
 namespace {
-
-json Opt(const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); }
-template <class T>
-json OptNum(const std::optional<T>& v) {
-  return v ? json(*v) : json(nullptr);
-}
-json Raw(const RawJson& r, json fallback) {
-  if (r.text.empty()) return fallback;
-  json j = json::parse(r.text, nullptr, false);
-  return j.is_discarded() ? fallback : j;
-}
 
 json EnvironmentJson(const Environment& e) {
   json j = {{"crn", e.crn},
@@ -56,33 +47,6 @@ json ErrorJson(const std::optional<ErrorInfo>& e) {
   return {{"code", e->code}, {"message", e->message}};
 }
 
-// The requests that name one resource by a single required string field.
-template <class T>
-util::Status One(const json& j, T* out, std::string_view key, std::string T::*field) {
-  ObjectReader r(j);
-  r.String(key, &(out->*field), true);
-  return r.Finish();
-}
-
-// The requests that name a workspace by CRN or by name + environment (resolved by control).
-template <class T>
-util::Status ByWorkspace(const json& j, T* out) {
-  ObjectReader r(j);
-  r.String("workspaceCrn", &out->workspace_crn)
-      .String("workspaceName", &out->workspace_name)
-      .String("environmentName", &out->environment_name);
-  return r.Finish();
-}
-// The requests that name a backup by CRN or by name within its workspace.
-template <class T>
-void ByBackup(ObjectReader& r, T* out) {
-  r.String("backupCrn", &out->backup_crn)
-      .String("backupName", &out->backup_name)
-      .String("workspaceCrn", &out->workspace_crn)
-      .String("workspaceName", &out->workspace_name)
-      .String("environmentName", &out->environment_name);
-}
-
 }  // namespace
 
 // ------------------------------------------------------------------ requests
@@ -123,38 +87,24 @@ util::Status DecodeInto(const json& j, GetWorkspaceApiKeyRequest* out) {
 }
 util::Status DecodeInto(const json& j, BackupWorkspaceRequest* out) {
   ObjectReader r(j);
-  r.String("workspaceCrn", &out->workspace_crn)
-      .String("workspaceName", &out->workspace_name)
-      .String("environmentName", &out->environment_name)
+  WorkspaceMembers(r, out)
       .String("backupName", &out->backup_name, true)
       .OptionalInt("backupJobTimeoutMinutes", &out->backup_job_timeout_minutes);
   return r.Finish();
 }
 util::Status DecodeInto(const json& j, ListWorkspaceBackupsRequest* out) {
   ObjectReader r(j);
-  r.String("workspaceCrn", &out->workspace_crn)
-      .String("workspaceName", &out->workspace_name)
-      .String("environmentName", &out->environment_name)
+  WorkspaceMembers(r, out)
       .OptionalInt("maxItems", &out->page.max_items)
       .String("startingToken", &out->page.starting_token)
       .Bool("includeDeleted", &out->include_deleted);
   return r.Finish();
 }
 util::Status DecodeInto(const json& j, DescribeWorkspaceBackupRequest* out) {
-  ObjectReader r(j);
-  ByBackup(r, out);
-  return r.Finish();
+  return ByBackup(j, out);
 }
-util::Status DecodeInto(const json& j, DeleteBackupRequest* out) {
-  ObjectReader r(j);
-  ByBackup(r, out);
-  return r.Finish();
-}
-util::Status DecodeInto(const json& j, CancelBackupRequest* out) {
-  ObjectReader r(j);
-  ByBackup(r, out);
-  return r.Finish();
-}
+util::Status DecodeInto(const json& j, DeleteBackupRequest* out) { return ByBackup(j, out); }
+util::Status DecodeInto(const json& j, CancelBackupRequest* out) { return ByBackup(j, out); }
 util::Status DecodeInto(const json& j, VerifyBackupRequest* out) {
   ObjectReader r(j);
   ByBackup(r, out);

@@ -1,15 +1,11 @@
 // JSON mapping of backup plans, retention, legal holds and vault locks (api/types_plans_json.h).
 #include "api/types_plans_json.h"
 
-namespace mlvault::api {
-namespace {
+#include "api/types_json_internal.h"
 
-json Opt(const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); }
-json Raw(const RawJson& r, json fallback) {
-  if (r.text.empty()) return fallback;
-  json j = json::parse(r.text, nullptr, false);
-  return j.is_discarded() ? fallback : j;
-}
+namespace mlvault::api {
+using namespace mapping;
+namespace {
 
 void ReadRetention(ObjectReader& r, RetentionRulesJson* out) {
   r.OptionalInt("keepLast", &out->keep_last)
@@ -105,9 +101,7 @@ util::Status DecodeInto(const json& j, ListBackupPlansRequest* out) {
   return r.Finish();
 }
 util::Status DecodeInto(const json& j, PlanNameRequest* out) {
-  ObjectReader r(j);
-  r.String("planName", &out->plan_name, true);
-  return r.Finish();
+  return One(j, out, "planName", &PlanNameRequest::plan_name);
 }
 util::Status DecodeInto(const json& j, UpdateBackupPlanRequest* out) {
   ObjectReader r(j);
@@ -127,9 +121,7 @@ util::Status DecodeInto(const json& j, PutLegalHoldRequest* out) {
   return r.Finish();
 }
 util::Status DecodeInto(const json& j, LegalHoldRequest* out) {
-  ObjectReader r(j);
-  r.String("backupCrn", &out->backup_crn, true);
-  return r.Finish();
+  return One(j, out, "backupCrn", &LegalHoldRequest::backup_crn);
 }
 util::Status DecodeInto(const json& j, ListLegalHoldsRequest* out) {
   ObjectReader r(j);
@@ -146,9 +138,7 @@ util::Status DecodeInto(const json& j, PutVaultLockRequest* out) {
   return r.Finish();
 }
 util::Status DecodeInto(const json& j, WorkspaceCrnRequest* out) {
-  ObjectReader r(j);
-  r.String("workspaceCrn", &out->workspace_crn, true);
-  return r.Finish();
+  return One(j, out, "workspaceCrn", &WorkspaceCrnRequest::workspace_crn);
 }
 
 util::Status DecodeInto(const json& j, CreateRoleRequest* out) {
@@ -159,9 +149,7 @@ util::Status DecodeInto(const json& j, CreateRoleRequest* out) {
   return r.Finish();
 }
 util::Status DecodeInto(const json& j, RoleNameRequest* out) {
-  ObjectReader r(j);
-  r.String("roleName", &out->role_name, true);
-  return r.Finish();
+  return One(j, out, "roleName", &RoleNameRequest::role_name);
 }
 util::Status DecodeInto(const json& j, RolePolicyRequest* out) {
   ObjectReader r(j);
@@ -181,9 +169,7 @@ util::Status DecodeInto(const json& j, StartRestoreTestRequest* out) {
   return r.Finish();
 }
 util::Status DecodeInto(const json& j, DescribeRestoreTestRequest* out) {
-  ObjectReader r(j);
-  r.String("restoreTestId", &out->restore_test_id, true);
-  return r.Finish();
+  return One(j, out, "restoreTestId", &DescribeRestoreTestRequest::restore_test_id);
 }
 util::Status DecodeInto(const json& j, ListRestoreTestsRequest* out) {
   ObjectReader r(j);
@@ -254,11 +240,7 @@ json Encode(const RestoreTest& t) {
 }
 json Encode(const RestoreTestResponse& r) { return {{"restoreTest", Encode(r.restore_test)}}; }
 json Encode(const ListRestoreTestsResponse& r) {
-  json a = json::array();
-  for (const auto& t : r.restore_tests) a.push_back(Encode(t));
-  json out = {{"restoreTests", a}};
-  if (!r.next_token.empty()) out["nextToken"] = r.next_token;
-  return out;
+  return Page("restoreTests", r.restore_tests, r.next_token);
 }
 
 json Encode(const Role& r) {
@@ -271,11 +253,7 @@ json Encode(const Role& r) {
           {"createdAt", r.created_at}};
 }
 json Encode(const RoleResponse& r) { return {{"role", Encode(r.role)}}; }
-json Encode(const ListRolesResponse& r) {
-  json a = json::array();
-  for (const auto& x : r.roles) a.push_back(Encode(x));
-  return {{"roles", a}};
-}
+json Encode(const ListRolesResponse& r) { return Page("roles", r.roles, /*next_token=*/""); }
 json Encode(const DeleteRoleResponse& r) {
   return {{"roleCrn", r.role_crn}, {"roleName", r.role_name}, {"deleted", r.deleted}};
 }
@@ -298,13 +276,7 @@ json Encode(const BackupPlan& p) {
           {"lastSlotAt", Opt(p.last_slot_at)}};
 }
 json Encode(const BackupPlanResponse& r) { return {{"plan", Encode(r.plan)}}; }
-json Encode(const ListBackupPlansResponse& r) {
-  json a = json::array();
-  for (const auto& p : r.plans) a.push_back(Encode(p));
-  json out = {{"plans", a}};
-  if (!r.next_token.empty()) out["nextToken"] = r.next_token;
-  return out;
-}
+json Encode(const ListBackupPlansResponse& r) { return Page("plans", r.plans, r.next_token); }
 json Encode(const DeleteBackupPlanResponse& r) {
   return {{"planCrn", r.plan_crn}, {"planName", r.plan_name}, {"deleted", r.deleted}};
 }

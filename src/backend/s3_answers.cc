@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "backend/s3_xml.h"
+#include "util/utc_time.h"
 
 namespace mlvault::backend::s3 {
 namespace {
@@ -105,46 +106,21 @@ util::Result<int64_t> ParseIsoTime(std::string_view s) {
   };
   // YYYY-MM-DDTHH:MM:SS, then an optional fraction, then Z.
   if (s.size() < 20 || s.size() > 40 || s.back() != 'Z') return bad();
-  static constexpr std::string_view kShape = "dddd-dd-ddTdd:dd:dd";
-  for (size_t i = 0; i < kShape.size(); ++i) {
-    bool digit = s[i] >= '0' && s[i] <= '9';
-    if (kShape[i] == 'd' ? !digit : s[i] != kShape[i]) return bad();
-  }
-  std::string_view rest = s.substr(kShape.size(), s.size() - kShape.size() - 1);
+  static constexpr std::string_view kLayout = "YYYY-MM-DDThh:mm:ss";
+  std::string_view rest = s.substr(kLayout.size(), s.size() - kLayout.size() - 1);
   if (!rest.empty()) {
     if (rest[0] != '.' || rest.size() < 2) return bad();
     for (char c : rest.substr(1))
       if (c < '0' || c > '9') return bad();
   }
-  auto num = [&](size_t at, size_t n) {
-    int v = 0;
-    for (size_t i = 0; i < n; ++i) v = v * 10 + (s[at + i] - '0');
-    return v;
-  };
-  std::tm tm{};
-  tm.tm_year = num(0, 4) - 1900;
-  tm.tm_mon = num(5, 2) - 1;
-  tm.tm_mday = num(8, 2);
-  tm.tm_hour = num(11, 2);
-  tm.tm_min = num(14, 2);
-  tm.tm_sec = num(17, 2);
   // Times before 1970 are not S3's (and would not print back in this form).
-  if (tm.tm_year < 70 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
-      tm.tm_min > 59 || tm.tm_sec > 60)
-    return bad();
-  std::tm check = tm;
-  std::time_t t = timegm(&check);
-  if (check.tm_mday != tm.tm_mday) return bad();  // 31 February
-  return static_cast<int64_t>(t);
+  auto secs = util::ParseUtcSeconds(s.substr(0, kLayout.size()), kLayout);
+  if (!secs) return bad();
+  return *secs;
 }
 
 std::string FormatIsoTime(int64_t unix_seconds) {
-  std::time_t t = unix_seconds;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char out[32];
-  std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return out;
+  return util::FormatUtcSeconds(unix_seconds, "YYYY-MM-DDThh:mm:ssZ");
 }
 
 util::Result<RetentionAnswer> ParseRetention(std::string_view body) {

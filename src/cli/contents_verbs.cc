@@ -35,21 +35,6 @@ json TableRow(const json& item) {
           {"detail", detail}};
 }
 
-// A workspace by CRN, or by name within its environment (control resolves the name).
-Verb& ByWorkspace(Verb& v) {
-  return v.String("--workspace-crn", "Workspace CRN (or --workspace-name with --environment-name)")
-      .String("--workspace-name", "Workspace name (with --environment-name)")
-      .String("--environment-name", "The workspace's environment (with --workspace-name)");
-}
-
-// A backup by CRN, or by name within its workspace (control resolves the names).
-Verb& ByBackup(Verb& v) {
-  v.String("--backup-crn", "Backup CRN (or --backup-name with its workspace)")
-      .String("--backup-name",
-              "Backup name, with --workspace-name + --environment-name (or --workspace-crn)");
-  return ByWorkspace(v);
-}
-
 }  // namespace
 
 void RegisterContentsVerbs(Application& app, CLI::App& root) {
@@ -64,7 +49,7 @@ void RegisterContentsVerbs(Application& app, CLI::App& root) {
         "  mlvault describe-backup-contents --backup-name nightly-1 --workspace-name ws1 "
         "--environment-name dev\n"
         "  mlvault describe-backup-contents --backup-crn ... --item-type file --max-items 50");
-    ByBackup(v)
+    BackupFlags(v)
         .String("--item-type", "project, job, experiment, model, application or file "
                                "(default: all but files)")
         .Int("--max-items", "Items per page (1-1000, default 100)")
@@ -122,7 +107,7 @@ void RegisterContentsVerbs(Application& app, CLI::App& root) {
       app.Emit(r, &v);
     });
   }
-  ByBackup(app.AddVerb(root, ml, "restoreFiles", "restore-files",
+  BackupFlags(app.AddVerb(root, ml, "restoreFiles", "restore-files",
                        "Copy plain files of a backup into a local folder (never outside it); on "
                        "this machine only, not through a server",
                        "mlvault restore-files --backup-crn <crn> --path 'projects/p1/**' --target "
@@ -145,7 +130,7 @@ void RegisterContentsVerbs(Application& app, CLI::App& root) {
         "  mlvault restore-workspace-items --backup-name nightly-1 --workspace-name ws1 "
         "--environment-name dev \\\n"
         "      --target-workspace-name ws1 --target-environment-name dev --items project:p1 --wait");
-    ByBackup(v)
+    BackupFlags(v)
         .String("--target-workspace-crn",
                 "The running workspace to restore into (or --target-workspace-name with "
                 "--target-environment-name)")
@@ -177,7 +162,7 @@ void RegisterContentsVerbs(Application& app, CLI::App& root) {
   }
 
   // ---------------------------------------------------------------- workspace lifecycle
-  ByWorkspace(app.AddVerb(root, ml, "stopWorkspace", "stop-workspace",
+  WorkspaceFlags(app.AddVerb(root, ml, "stopWorkspace", "stop-workspace",
                           "Stop a workspace's runtime (its volumes, keys and backups stay)",
                           "mlvault stop-workspace --workspace-name ws1 --environment-name dev\n"
                           "  mlvault stop-workspace --workspace-crn "
@@ -190,7 +175,7 @@ void RegisterContentsVerbs(Application& app, CLI::App& root) {
         "mlvault start-workspace --workspace-name ws1 --environment-name dev\n"
         "  mlvault start-workspace --workspace-crn crn:mlvault:ml:us-west-1:<account>:workspace:<uuid>\n"
         "  mlvault start-workspace --all");
-    ByWorkspace(v).Flag("--all", "Every workspace that should be running and is not");
+    WorkspaceFlags(v).Flag("--all", "Every workspace that should be running and is not");
     v.OnRun([&app](Verb& v) {
       auto r = v.Call(v.Request());
       app.Emit(r, &v);
@@ -210,7 +195,7 @@ void RegisterContentsVerbs(Application& app, CLI::App& root) {
         root, ml, "resumeWorkspace", "resume-workspace",
         "Start the applications and deployments of a workspace restored with --start-mode paused",
         "mlvault resume-workspace --workspace-name ws1-copy --environment-name dev");
-    ByWorkspace(v);
+    WorkspaceFlags(v);
     v.OnRun([&app](Verb& v) {
       auto r = v.Call(v.Request());
       app.Emit(r, &v);

@@ -20,19 +20,6 @@ util::Result<json> InputDocument(Application& app, const std::string& value,
   return api::ParseInputDocument(text, what);
 }
 
-// A workspace by CRN, or by name + environment (resolved by the control plane).
-Verb& WorkspaceFlags(Verb& v) {
-  return v.String("--workspace-crn", "Workspace CRN (or --workspace-name with --environment-name)")
-      .String("--workspace-name", "Workspace name (with --environment-name)")
-      .String("--environment-name", "The workspace's environment (with --workspace-name)");
-}
-// A backup by CRN, or by name within its workspace.
-Verb& BackupFlags(Verb& v) {
-  v.String("--backup-crn", "Backup CRN (or --backup-name with its workspace)")
-      .String("--backup-name",
-              "Backup name, with --workspace-name + --environment-name (or --workspace-crn)");
-  return WorkspaceFlags(v);
-}
 
 std::string Str(const json& j, const char* key) {
   return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();

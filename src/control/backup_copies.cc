@@ -2,13 +2,13 @@
 
 #include <sys/stat.h>
 
-#include "backend/backend.h"
 #include "catalog/backup_copy_store.h"
 #include "control/vaults.h"
 #include "control/workspace_keys.h"
 #include "util/bytes.h"
 #include "util/files.h"
 #include "util/random.h"
+#include "vault/storage.h"
 
 namespace mlvault::control {
 
@@ -83,7 +83,7 @@ util::Result<std::unique_ptr<vault::Vault>> OpenCopyVault(catalog::Db& db, const
     key = vault::KeySource::FromPassphrase(*passphrase);
   }
   auto opened = [&]() -> util::Result<std::unique_ptr<vault::Vault>> {
-    auto backend = MLV_TRY(backend::OpenBackend(path));
+    auto backend = MLV_TRY(vault::OpenStorage(path));
     return vault::Vault::Open(std::move(backend), *key, opts);
   };
   auto v = opened();
@@ -92,7 +92,7 @@ util::Result<std::unique_ptr<vault::Vault>> OpenCopyVault(catalog::Db& db, const
       return std::unexpected(v.error().WithContext("copy vault " + name + " at " + path));
     return v;
   }
-  auto backend = MLV_TRY(backend::OpenBackend(path, {.create = true}));
+  auto backend = MLV_TRY(vault::OpenStorage(path, {.create = true}));
   auto made = vault::Vault::Init(std::move(backend), *key, {}, opts);
   if (made) return made;
   if (made.error().code() == util::ErrorCode::kConflict) return opened();  // lost the race

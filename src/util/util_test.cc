@@ -16,6 +16,7 @@
 #include "util/progress.h"
 #include "util/random.h"
 #include "util/thread_pool.h"
+#include "util/utc_time.h"
 
 namespace mlvault::util {
 namespace {
@@ -64,6 +65,25 @@ TEST(Clock, FormatAndParseRoundTrip) {
   EXPECT_FALSE(ParseTime("2026-13-26T03:22:10Z"));
   EXPECT_FALSE(ParseTime("2026-01-26 03:22"));
   EXPECT_FALSE(ParseTime("2026-01-26T03:22:10"));
+}
+
+TEST(UtcTime, ParseAndFormatByLayout) {
+  EXPECT_EQ(FormatUtcSeconds(1769397730, "YYYYMMDDThhmmssZ"), "20260126T032210Z");
+  EXPECT_EQ(FormatUtcSeconds(0, "YYYY-MM-DDThh:mm:ssZ"), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(ParseUtcSeconds("20260126T032210Z", "YYYYMMDDThhmmssZ"), 1769397730);
+  EXPECT_EQ(ParseUtcSeconds("2026-01-26T03:22:10", "YYYY-MM-DDThh:mm:ss"), 1769397730);
+  EXPECT_EQ(ParseUtcSeconds("1970-01-01T00:00:00", "YYYY-MM-DDThh:mm:ss"), 0);
+  for (const char* bad : {"20260126T032210", "20260126T032210z", "2026012xT032210Z",
+                          "20260230T032210Z", "20260026T032210Z", "20261326T032210Z",
+                          "20260100T032210Z", "20260126T242210Z", "20260126T036010Z",
+                          "20260126T032261Z", "19691231T235959Z", "02260126T032210Z"})
+    EXPECT_FALSE(ParseUtcSeconds(bad, "YYYYMMDDThhmmssZ")) << bad;
+  // 29 February only in leap years.
+  EXPECT_TRUE(ParseUtcSeconds("20240229T000000Z", "YYYYMMDDThhmmssZ"));
+  EXPECT_TRUE(ParseUtcSeconds("20000229T000000Z", "YYYYMMDDThhmmssZ"));
+  EXPECT_FALSE(ParseUtcSeconds("20230229T000000Z", "YYYYMMDDThhmmssZ"));
+  EXPECT_FALSE(ParseUtcSeconds("21000229T000000Z", "YYYYMMDDThhmmssZ"));
+  EXPECT_FALSE(ParseUtcSeconds("20240431T000000Z", "YYYYMMDDThhmmssZ"));
 }
 
 TEST(Random, UuidShape) {

@@ -30,15 +30,7 @@ void Restorer::PlanLarge(std::shared_ptr<FileState> f) {
       bytes_done_ += p.length;
       continue;
     }
-    const BlobLocation* loc = index_->Find(p.id);
-    if (loc == nullptr) {
-      Fail(util::Error(
-          util::ErrorCode::kCorruption,
-          fmt::format("chunk {} of {} is in no index", IdHex(p.id), PrintablePath(f->Path()))));
-      break;
-    }
-    wants.push_back(
-        Want{loc->pack, loc->offset, loc->stored_len, p.id, loc, f.get(), f->offsets[i], p.length});
+    if (!AddWant(f.get(), p, f->offsets[i], wants)) break;
   }
   std::lock_guard lock(plan_mu_);
   plan_wants_.insert(plan_wants_.end(), wants.begin(), wants.end());

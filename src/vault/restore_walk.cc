@@ -236,22 +236,7 @@ Status Restorer::Walk(std::shared_ptr<DirState> root) {
             return err;
           }
           std::shared_ptr<FileState> shared(f.release());
-          uint64_t off = 0;
-          for (const auto& p : shared->entry.pieces) {
-            shared->offsets.push_back(off);
-            off += p.length;
-          }
-          std::vector<std::pair<size_t, size_t>> segs;
-          size_t first = 0;
-          uint64_t seg_bytes = 0;
-          for (size_t i = 0; i < shared->entry.pieces.size(); ++i) {
-            seg_bytes += shared->entry.pieces[i].hole ? 0 : shared->entry.pieces[i].length;
-            if (seg_bytes >= kSegmentBytes || i + 1 == shared->entry.pieces.size()) {
-              segs.emplace_back(first, i + 1);
-              first = i + 1;
-              seg_bytes = 0;
-            }
-          }
+          auto segs = CutSegments(*shared, /*count_holes=*/false);
           if (segs.empty()) segs.emplace_back(0, 0);
           if (planned_) {
             const uint64_t size = shared->entry.size;

@@ -171,16 +171,10 @@ void Restorer::RunBatch(std::vector<std::unique_ptr<FileState>>& files) {
     uint64_t off = 0;
     for (const auto& p : f->entry.pieces) {
       if (!p.hole) {
-        const BlobLocation* loc = index_->Find(p.id);
-        if (loc == nullptr) {
-          Fail(util::Error(
-              util::ErrorCode::kCorruption,
-              fmt::format("chunk {} of {} is in no index", IdHex(p.id), PrintablePath(f->Path()))));
+        if (!AddWant(f.get(), p, off, wants)) {
           ok = false;
           break;
         }
-        wants.push_back(
-            Want{loc->pack, loc->offset, loc->stored_len, p.id, loc, f.get(), off, p.length});
       } else {
         bytes_done_ += p.length;
       }
@@ -195,6 +189,39 @@ void Restorer::RunBatch(std::vector<std::unique_ptr<FileState>>& files) {
   if (ok) ok = Fetch(wants, false);
   // Every file of the batch ends here, finished or not (an unfinished one is removed).
   for (auto& f : files) FinishFile(*f, ok);
+}
+
+std::vector<std::pair<size_t, size_t>> CutSegments(FileState& f, bool count_holes) {
+  const auto& pieces = f.entry.pieces;
+  uint64_t off = 0;
+  for (const auto& p : pieces) {
+    f.offsets.push_back(off);
+    off += p.length;
+  }
+  std::vector<std::pair<size_t, size_t>> segs;
+  size_t first = 0;
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    if (count_holes || !pieces[i].hole) bytes += pieces[i].length;
+    if (bytes >= kSegmentBytes || i + 1 == pieces.size()) {
+      segs.emplace_back(first, i + 1);
+      first = i + 1;
+      bytes = 0;
+    }
+  }
+  return segs;
+}
+
+bool Restorer::AddWant(FileState* f, const Piece& p, uint64_t offset, std::vector<Want>& wants) {
+  const BlobLocation* loc = index_->Find(p.id);
+  if (loc == nullptr) {
+    Fail(util::Error(
+        util::ErrorCode::kCorruption,
+        fmt::format("chunk {} of {} is in no index", IdHex(p.id), PrintablePath(f->Path()))));
+    return false;
+  }
+  wants.push_back(Want{loc->pack, loc->offset, loc->stored_len, p.id, loc, f, offset, p.length});
+  return true;
 }
 
 void Restorer::RunSegment(std::shared_ptr<FileState> f, size_t first, size_t last,
@@ -225,16 +252,10 @@ void Restorer::RunSegment(std::shared_ptr<FileState> f, size_t first, size_t las
         bytes_done_ += p.length;
         continue;
       }
-      const BlobLocation* loc = index_->Find(p.id);
-      if (loc == nullptr) {
-        Fail(util::Error(
-            util::ErrorCode::kCorruption,
-            fmt::format("chunk {} of {} is in no index", IdHex(p.id), PrintablePath(f->Path()))));
+      if (!AddWant(f.get(), p, f->offsets[i], wants)) {
         ok = false;
         break;
       }
-      wants.push_back(Want{loc->pack, loc->offset, loc->stored_len, p.id, loc, f.get(),
-                           f->offsets[i], p.length});
     }
     if (ok) Fetch(wants, block_device);
   }

@@ -105,6 +105,11 @@ struct Want {
   uint64_t length;
 };
 
+// Records where each piece of `f` starts (f.offsets) and cuts its pieces into runs of about
+// kSegmentBytes, each [first, last) one writer task. `count_holes`: holes count towards a run's
+// size (a block device writes them as zeros). No pieces: no runs.
+std::vector<std::pair<size_t, size_t>> CutSegments(FileState& f, bool count_holes);
+
 // One restore run. Its parts live in separate files: restore_walk.cc (the tree walk that
 // creates directories and entries and queues files), restore_writer.cc (writer tasks: fetch
 // blobs, write files), restore_plan.cc (remote storage: windows in pack order), restore_meta.cc
@@ -177,6 +182,9 @@ class Restorer {
   void FlushBatch();
   void RunBatch(std::vector<std::unique_ptr<FileState>>& files);
   void RunSegment(std::shared_ptr<FileState> f, size_t first, size_t last, bool block_device);
+  // Adds the blob of piece `p` (not a hole) of `f`, `offset` bytes into the file, to `wants`;
+  // false after recording a kCorruption failure when no index holds the blob.
+  bool AddWant(FileState* f, const Piece& p, uint64_t offset, std::vector<Want>& wants);
   // Fetches and writes every wanted blob; false after recording the failure.
   bool Fetch(std::vector<Want>& wants, bool block_device);
   // Ends a file: when `ok` (its data is written), it did not fail and it is open, its metadata is
