@@ -6,8 +6,9 @@
 # scheduler. Then a model build is broken on disk before a backup: the
 # drill of that backup fails, naming the model and why. Each backup records what every deployed
 # model answers to its sample request; a drill replays it: a model answering differently fails the
-# drill (named, with both answers), and a backup without samples keeps the answer-only check. Bad
-# requests say what to do.
+# drill (named, with both answers), and a backup without samples keeps the answer-only check. A
+# drill is a workflow: kill -9 of its process in the middle, and recovery ends it (failed,
+# "interrupted") and deletes its sandbox workspace. Bad requests say what to do.
 source "$(dirname "$0")/lib.sh" "$@"
 
 "$MLVAULT" create-environment --environment-name dev >/dev/null
@@ -68,8 +69,11 @@ sql "UPDATE backup_plans SET anchor_at = $(( now - 3660 * 1000000 )), last_slot_
 expect 0 "scheduler --once runs the due drill" scheduler --once
 check "one run" test "$(j '.runs | length')" = 1
 expect 0 "list-backup-plan-runs" list-backup-plan-runs --plan-name drill
-check "the run succeeded with one drill" test "$(j '.runs[0].status') $(j '.runs[0].backups | length') $(j '.runs[0].backups[0].status')" = "succeeded 1 succeeded"
+check "the run started one drill, in a worker" test "$(j '.runs[0].status') $(j '.runs[0].backups | length') $(j '.runs[0].backups[0].status')" = "succeeded 1 running"
 TP=$(j '.runs[0].backups[0].restoreTestId')
+check "  ... as a restore_test workflow" test "$("$MLVAULT" describe-workflow --workflow-id "$(j '.runs[0].backups[0].workflowId')" | jq -r .workflow.kind)" = restore_test
+drill_ended() { [ "$("$MLVAULT" describe-restore-test --restore-test-id "$1" | jq -r .restoreTest.status)" != running ]; }
+check "the drill ends" wait_for 240 drill_ended "$TP"
 check "it drilled the newest backup" test "$(j '.runs[0].backups[0].backupCrn')" = "$B1"
 check "no backup was taken" test "$("$MLVAULT" list-workspace-backups --workspace-crn "$WS" | jq '.backups | length')" = 1
 expect 0 "describe-restore-test of the plan's drill" describe-restore-test --restore-test-id "$TP"
@@ -132,6 +136,32 @@ check "succeeded" test "$(j .restoreTest.status)" = succeeded
 check "the models check says no sample was recorded" \
   test "$(j '.restoreTest.checks[] | select(.check == "models") | .detail' | grep -c 'no sample answer was recorded with the backup for churn (the backup predates model sample requests)')" = 1
 
+echo "-- kill -9 of the process running a drill: recovery ends it and deletes its sandbox"
+touch "$MLVAULT_HOME/hold-drill"
+MLVAULT_TEST_HOLD_FILE="$MLVAULT_HOME/hold-drill" "$MLVAULT" start-restore-test --backup-crn "$B1" \
+  --sandbox-environment-name drills >/dev/null 2>&1 &
+DP=$!
+drill_validating() { [ "$(sql "SELECT w.phase FROM workflows w JOIN restore_tests t ON t.workflow_id = w.id WHERE t.status = 'running'")" = validating ]; }
+check "the drill is in its checks" wait_for 120 drill_validating
+TK=$(sql "SELECT id FROM restore_tests WHERE status = 'running'")
+live_sandboxes() { "$MLVAULT" list-workspaces --environment-name drills | jq '.workspaces | length'; }
+check "its sandbox workspace runs" test "$(live_sandboxes)" = 1
+kill -9 "$DP"
+wait "$DP" 2>/dev/null
+rm -f "$MLVAULT_HOME/hold-drill"
+check "the catalog still says running" test "$(sql "SELECT status FROM restore_tests WHERE id = '$TK'")" = running
+expect 0 "mlvault worker --recover" worker --recover
+check "it recovered the drill's workflow" test "$(j '[.recovered[] | select(test("restore_test"))] | length >= 1')" = true
+expect 0 "describe-restore-test" describe-restore-test --restore-test-id "$TK"
+check "the drill is failed, not running" test "$(j .restoreTest.status)" = failed
+check "the cause: interrupted in its checks, the worker named" \
+  test "$(j .restoreTest.error | grep -c '^interrupted: workflow interrupted during phase "validating": its worker .* stopped (the process is gone)')" = 1
+check "an interrupted check" test "$(j '[.restoreTest.checks[] | select(.check == "interrupted" and (.ok | not))] | length')" = 1
+check "the sandbox was deleted" test "$(j .restoreTest.sandboxDeleted)" = true
+check "  ... and is gone" test "$(live_sandboxes)" = 0
+expect 0 "describe-workflow" describe-workflow --workflow-id "$(j .restoreTest.workflowId)"
+check "its workflow ended in its second attempt" test "$(j .workflow.status) $(j .workflow.attempts)" = "succeeded 2"
+
 echo "-- a drill that fails: a broken model build"
 MANIFEST=$(find "$MLVAULT_HOME" -path "*$WSID*/models/$CHURN_MODEL/*" -name manifest.json | head -1)
 check "the model build is on disk" test -n "$MANIFEST"
@@ -151,8 +181,8 @@ check "it shows the failed drill" test "$(j ".workspaces[] | select(.workspaceCr
 
 echo "-- listing"
 expect 0 "list-restore-tests" list-restore-tests --workspace-crn "$WS"
-check "five, newest first" test "$(j '[.restoreTests[].restoreTestId] | join(" ")')" = "$T2 $T4 $T3 $TP $T1"
+check "six, newest first" test "$(j '[.restoreTests[].restoreTestId] | join(" ")')" = "$T2 $TK $T4 $T3 $TP $T1"
 expect 0 "list-restore-tests one page" list-restore-tests --max-items 1
 check "one, and a token" test "$(j '.restoreTests | length') $(j '.nextToken != null')" = "1 true"
 expect 0 "the next page" list-restore-tests --max-items 1 --starting-token "$(j .nextToken)"
-check "the next older one" test "$(j '.restoreTests[0].restoreTestId')" = "$T4"
+check "the next older one" test "$(j '.restoreTests[0].restoreTestId')" = "$TK"
