@@ -57,7 +57,8 @@ util::Status DecodeInto(const json& j, CreateEnvironmentRequest* out) {
       .String("storageRoot", &out->storage_root)
       .String("region", &out->region)
       .String("vaultLocation", &out->vault_location)
-      .String("storageKind", &out->storage_kind);  // [btrfs snapshots]
+      .String("storageKind", &out->storage_kind)          // [btrfs snapshots]
+      .Bool("vaultObjectLock", &out->vault_object_lock);  // [plans: vault Object Lock]
   return r.Finish();
 }
 util::Status DecodeInto(const json& j, ListEnvironmentsRequest*) { return ObjectReader(j).Finish(); }

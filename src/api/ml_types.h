@@ -47,6 +47,9 @@ struct CreateEnvironmentRequest {
   // [btrfs snapshots] "auto" (default: btrfs subvolumes where the storage root is on btrfs,
   // else folders), "btrfs" (required; refused if the root is not on btrfs) or "folders".
   std::string storage_kind;
+  // [plans: vault Object Lock] make the s3:// vault location's bucket with S3 Object Lock (or
+  // require that it has it), so vault locks are also enforced by the object store.
+  bool vault_object_lock = false;
 };
 struct CreateEnvironmentResponse {
   Environment environment;

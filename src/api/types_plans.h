@@ -249,6 +249,7 @@ struct RestoreTest {
   std::optional<double> recovery_point_age_seconds;  // the backup's age at the drill's start
   std::vector<RestoreTestCheck> checks;
   std::string error;  // failed: the cause
+  std::string workflow_id;  // the restore_test workflow that runs the drill ("" : older drills)
 };
 struct StartRestoreTestRequest {
   std::string backup_crn;     // this backup, or

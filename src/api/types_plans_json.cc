@@ -236,7 +236,8 @@ json Encode(const RestoreTest& t) {
           {"recoveryTimeSeconds", num(t.recovery_time_seconds)},
           {"recoveryPointAgeSeconds", num(t.recovery_point_age_seconds)},
           {"checks", checks},
-          {"error", t.error}};
+          {"error", t.error},
+          {"workflowId", t.workflow_id.empty() ? json(nullptr) : json(t.workflow_id)}};
 }
 json Encode(const RestoreTestResponse& r) { return {{"restoreTest", Encode(r.restore_test)}}; }
 json Encode(const ListRestoreTestsResponse& r) {

@@ -115,6 +115,7 @@ std::unique_ptr<Backend> WithRetry(std::unique_ptr<Backend> inner, RetryPolicy p
 
 struct OpenOptions {
   bool create = false;     // local: make the directory; S3: make the bucket when missing
+  bool s3_object_lock = false;  // S3 with `create`: make a missing bucket with Object Lock
   bool read_only = false;  // wrap in ReadOnly
   RetryPolicy retry;       // for remote storage (S3)
   // S3 settings; an empty field is taken from the environment: MLVAULT_S3_ENDPOINT,

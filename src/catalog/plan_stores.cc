@@ -1,6 +1,7 @@
 #include "catalog/plan_stores.h"
 
 #include "catalog/backup_copy_store.h"
+#include "catalog/model_sample_store.h"
 #include "catalog/restore_test_store.h"
 #include "sqlite/mapping.h"
 
@@ -122,6 +123,8 @@ CREATE TABLE iam_role_sessions (
 );
 CREATE INDEX iam_role_sessions_by_role ON iam_role_sessions (role_crn);
 )sql"});
+  // Model sample requests recorded at backup time, replayed by drills (catalog/model_sample_store.h).
+  for (auto& m : ModelSampleMigrations()) out.push_back(std::move(m));
   return out;
 }
 

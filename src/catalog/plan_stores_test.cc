@@ -8,6 +8,7 @@
 #include "catalog/backup_copy_store.h"
 #include "catalog/control_schema.h"
 #include "catalog/control_testing.h"
+#include "catalog/model_sample_store.h"
 #include "catalog/restore_test_store.h"
 #include "catalog/testing.h"
 #include "util/random.h"
@@ -200,6 +201,44 @@ TEST_P(PlanStoresTest, RestoreTestsPageNewestFirstAndTheLatestFinishedIsFound) {
 
 // Backup copies (copy-backup): the copy record, the copies of a backup, the parent of the next
 // backup passing copies over, and a plan's copy environment.
+TEST_P(PlanStoresTest, ModelSamplesAreReplacedPerBackup) {
+  ModelSampleStore store(*db_);
+  ModelSampleRecord a;
+  a.model_name = "churn";
+  a.method = "POST";
+  a.path = "/predict";
+  a.content_type = "application/json";
+  a.request_body = R"({"x": 1})";
+  a.status_code = 200;
+  a.response_body = "{\"p\": 0.25, \"name\": \"\u00fcber\"}";
+  a.response_sha256 = "ab";
+  a.response_bytes = static_cast<int64_t>(a.response_body.size());
+  a.recorded_at = 42;
+  ModelSampleRecord b = a;
+  b.model_name = "apple";
+  b.status_code = 0;
+  b.error = "no answer";
+  ASSERT_TRUE(store.Replace("b1", {a, b}));
+  ASSERT_TRUE(store.Replace("b2", {a}));
+  auto got = store.List("b1");
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_EQ((*got)[0].model_name, "apple");  // by name
+  EXPECT_EQ((*got)[0].error, "no answer");
+  EXPECT_EQ((*got)[1].backup_id, "b1");
+  EXPECT_EQ((*got)[1].request_body, a.request_body);
+  EXPECT_EQ((*got)[1].response_body, a.response_body);
+  EXPECT_EQ((*got)[1].status_code, 200);
+  EXPECT_EQ((*got)[1].recorded_at, 42);
+  // A retried backup records afresh: the earlier rows go.
+  ASSERT_TRUE(store.Replace("b1", {b}));
+  EXPECT_EQ(store.List("b1")->size(), 1u);
+  EXPECT_EQ(store.List("b2")->size(), 1u);
+  ASSERT_TRUE(store.DeleteForBackup("b2"));
+  EXPECT_TRUE(store.List("b2")->empty());
+  EXPECT_TRUE(store.List("nope")->empty());
+}
+
 TEST_P(PlanStoresTest, BackupCopiesAndPlansThatCopy) {
   ASSERT_TRUE(EnvironmentStore(*db_).Insert(TestEnvironment()));
   ASSERT_TRUE(WorkspaceStore(*db_).Insert(TestWorkspace("w1", "ws")));

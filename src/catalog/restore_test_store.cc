@@ -32,6 +32,10 @@ CREATE INDEX restore_tests_by_account ON restore_tests (account_id, started_at);
           // backing up (docs/plans.md).
           {"0303_restore_testing_plans", R"sql(
 ALTER TABLE backup_plans ADD COLUMN sandbox_environment TEXT;
+)sql"},
+          // Drills run as workflows of their own (kind restore_test; docs/plans.md).
+          {"0307_restore_test_workflows", R"sql(
+ALTER TABLE restore_tests ADD COLUMN workflow_id TEXT NOT NULL DEFAULT '';
 )sql"}};
 }
 
@@ -52,7 +56,8 @@ const sqlite::Table<R> kTests("restore_tests",
                                Col("recovery_time_micros", &R::recovery_time_micros),
                                Col("recovery_point_age_micros", &R::recovery_point_age_micros),
                                Col("sandbox_deleted", &R::sandbox_deleted),
-                               Col("checks", &R::checks), Col("error", &R::error)});
+                               Col("checks", &R::checks), Col("error", &R::error),
+                               Col("workflow_id", &R::workflow_id)});
 
 Value Opt(const std::optional<int64_t>& v) { return v ? Value(*v) : Value(nullptr); }
 
@@ -76,10 +81,10 @@ util::Status RestoreTestStore::Update(const R& t) {
   MLV_TRY(db_.Exec(
       "UPDATE restore_tests SET sandbox_workspace_crn = ?, status = ?, finished_at = ?, "
       "recovery_time_micros = ?, recovery_point_age_micros = ?, sandbox_deleted = ?, checks = ?, "
-      "error = ? WHERE id = ?",
+      "error = ?, workflow_id = ? WHERE id = ?",
       {t.sandbox_workspace_crn, t.status, Opt(t.finished_at), Opt(t.recovery_time_micros),
        Opt(t.recovery_point_age_micros), static_cast<int64_t>(t.sandbox_deleted ? 1 : 0), t.checks,
-       t.error, t.id}));
+       t.error, t.workflow_id, t.id}));
   return util::Ok();
 }
 

@@ -1,5 +1,6 @@
 // The catalog of restore tests (drills, docs/plans.md): one row per drill that restored a backup
-// into a throw-away workspace, validated it and removed it again. Migration "0302_restore_tests"
+// into a throw-away workspace, validated it and removed it again. Migrations "0302_restore_tests"
+// and "0307_restore_test_workflows"
 // (RestoreTestMigrations, applied with the plan migrations), on SQLite and PostgreSQL alike.
 //
 // A store is a thin object over a Db (which must outlive it), NOT thread-safe, one statement per
@@ -37,6 +38,7 @@ struct RestoreTestRecord {
   bool sandbox_deleted = false;
   std::string checks = "[]";  // JSON: [{"check","ok","detail"}]
   std::string error;          // failed: the first failing check or step, with its cause
+  std::string workflow_id;    // the restore_test workflow ("" : drills before 0307)
 };
 
 class RestoreTestStore {

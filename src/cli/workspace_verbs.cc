@@ -78,7 +78,10 @@ void RegisterWorkspaceVerbs(Application& app, CLI::App& root) {
               "$MLVAULT_HOME/vaults)")
       .String("--storage-kind",
               "auto (default: btrfs subvolumes, snapshotted by backups, where the storage root is "
-              "on btrfs; else folders), btrfs (required) or folders");
+              "on btrfs; else folders), btrfs (required) or folders")
+      .Flag("--vault-object-lock",
+            "Make the s3:// vault location's bucket with S3 Object Lock (or require that it has "
+            "it), so vault locks are also enforced by the object store");
   app.AddVerb(root, envs, "listEnvironments", "list-environments", "List environments",
               "mlvault list-environments --output table");
 

@@ -10,6 +10,7 @@
 #include "catalog/backup_copy_store.h"
 #include "control/handlers_internal.h"
 #include "control/inventory.h"
+#include "control/model_samples.h"
 #include "control/object_lock.h"
 #include "control/vaults.h"
 #include "util/log.h"
@@ -195,6 +196,14 @@ class BackupHandler : public WorkflowHandler {
     }
 
     std::vector<workspace::Volume> volumes = env_.provider->Volumes(spec);
+    if (alive) {  // what each deployed model answers now, for drills (control/model_samples.h)
+      std::string models_dir;
+      for (const auto& vol : volumes)
+        if (vol.name == "models") models_dir = vol.path;
+      for (const auto& w : RecordModelSamples(ctx.db(), b.id, ws.endpoint, spec.api_key, models_dir,
+                                              ctx.clock().Now()))
+        ctx.Warn(w);
+    }
     std::vector<std::string> created;
     auto fail = [&](util::Error e) -> util::Result<std::string> {
       for (const auto& id : created) (void)v->Delete(id);

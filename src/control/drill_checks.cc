@@ -13,6 +13,7 @@
 
 #include "control/handlers.h"
 #include "control/inventory.h"
+#include "control/model_samples.h"
 #include "control/vaults.h"
 #include "util/clock.h"
 #include "workspace/api_client.h"
@@ -195,10 +196,19 @@ util::Result<std::vector<api::RestoreTestCheck>> RunDrillChecks(
         Check("applications", problems, std::to_string(n) + " running application(s) answer"));
   }
 
-  // models
+  // models: running again, and answering the sample request recorded at backup time as then
+  // (control/model_samples.h); a model without a recorded sample is checked to answer only.
   {
     std::vector<std::string> problems;
-    int n = 0;
+    int n = 0, replayed = 0;
+    std::vector<std::string> unsampled;
+    std::map<std::string, catalog::ModelSampleRecord> sample_of;
+    auto samples = SamplesOfBackup(*env.db, backup);
+    if (!samples)
+      problems.push_back("reading the model samples recorded with the backup: " +
+                         samples.error().message());
+    else
+      for (auto& s : *samples) sample_of[s.model_name] = std::move(s);
     if (doc.contains("models"))
       for (const auto& m : doc["models"]) {
         bool deployed = false;
@@ -212,6 +222,9 @@ util::Result<std::vector<api::RestoreTestCheck>> RunDrillChecks(
             api, "/api/v1/deployments", "deployments",
             [&](const json& x) { return x.value("modelName", "") == name; },
             env.start_timeout_seconds, env.cancel);
+        auto sample = sample_of.find(name);
+        bool has_sample = sample != sample_of.end() && sample->second.status_code > 0 &&
+                          sample->second.error.empty();
         if (!now.is_object()) {
           problems.push_back("model " + name + " has no deployment");
         } else if (now.value("status", "") != "running") {
@@ -219,12 +232,36 @@ util::Result<std::vector<api::RestoreTestCheck>> RunDrillChecks(
               "model " + name + ": deployment " + now.value("id", "") + " is " +
               now.value("status", "?") +
               (now.value("message", "").empty() ? "" : ": " + now.value("message", "")));
-        } else if (auto st = Answers(api, "/models/" + name + "/"); !st) {
-          problems.push_back("model " + name + " does not answer: " + st.error().message());
+        } else if (has_sample) {
+          const catalog::ModelSampleRecord& rec = sample->second;
+          SampleRequest req{rec.method, rec.path, rec.content_type, rec.request_body, rec.compare};
+          auto answer = SendSample(sandbox.endpoint, spec.api_key, name, req, 30);
+          std::string differs =
+              answer ? CompareSample(rec, answer->status, answer->body)
+                     : "does not answer its sample request " + rec.method + " " + rec.path + ": " +
+                           answer.error().message();
+          if (!differs.empty())
+            problems.push_back("model " + name + ": " + differs);
+          else
+            ++replayed;
+        } else {
+          if (auto st = Answers(api, "/models/" + name + "/"); !st)
+            problems.push_back("model " + name + " does not answer: " + st.error().message());
+          unsampled.push_back(name + (sample == sample_of.end()
+                                          ? ""
+                                          : " (at backup time: " + sample->second.error + ")"));
         }
       }
-    out.push_back(
-        Check("models", problems, std::to_string(n) + " deployed model(s) run and answer"));
+    std::string ok = std::to_string(n) + " deployed model(s) run and answer";
+    if (replayed > 0)
+      ok += "; " + std::to_string(replayed) +
+            " answered the sample request recorded at backup time as then";
+    if (!unsampled.empty())
+      ok += "; no sample answer was recorded with the backup for " + Named(unsampled) +
+            (samples && samples->empty()
+                 ? " (the backup predates model sample requests): checked to answer only"
+                 : ": checked to answer only");
+    out.push_back(Check("models", problems, ok));
   }
 
   // files

@@ -5,7 +5,9 @@
 //   applications  every application that was running at backup time runs again and answers HTTP
 //   models        every model whose deployment was running at backup time is deployed again
 //                 (its build files checked against the build's manifest by the runtime) and
-//                 answers HTTP at /models/<name>/
+//                 answers the sample request recorded at backup time as it did then
+//                 (control/model_samples.h); without a recorded sample, answers HTTP at
+//                 /models/<name>/
 //   files         every project file and model build file of the backup is in the sandbox with
 //                 the SHA-256 of the backup's copy (read back from the vault)
 // What the backup held comes from its inventory (control/inventory.h), never from the sandbox.

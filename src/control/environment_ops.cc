@@ -34,12 +34,13 @@ util::Result<api::CreateEnvironmentResponse> Operations::CreateEnvironment(
   if (root.front() != '/')
     return util::InvalidField("storageRoot", "must be an absolute path, got \"" + root + "\"");
 
-  MLV_TRY(CheckVaultLocation(r.vault_location, /*probe=*/false));
+  MLV_TRY(CheckVaultLocation(r.vault_location, /*probe=*/false, r.vault_object_lock));
 
   AuthzRequest req = ActionRequest("ml:CreateEnvironment", "*");
   req.context["ml:EnvironmentName"] = {name};
   MLV_TRY(Authorize(req));
-  MLV_TRY(CheckVaultLocation(r.vault_location, /*probe=*/true));  // reachable, before recording it
+  // Reachable (and with Object Lock when asked), before recording it.
+  MLV_TRY(CheckVaultLocation(r.vault_location, /*probe=*/true, r.vault_object_lock));
   EnvironmentRecord e{id,   env_.caller.account_id,    crn->ToString(),  name, region,
                       root, env_.caller.principal_crn, env_.clock->Now(), r.vault_location};
   util::Status st = util::MakeDirs(root, 0755);

@@ -198,6 +198,7 @@ HandlerFactory MakeHandlerFactory(const HandlerEnv& env) {
     if (kind == kDeleteBackupKind) return MakeDeleteBackupHandler(env);
     if (kind == kRestoreItemsKind) return MakeRestoreItemsHandler(env);
     if (kind == kCopyBackupKind) return MakeCopyBackupHandler(env);
+    if (kind == kRestoreTestKind) return MakeRestoreTestHandler(env);
     return nullptr;
   };
 }

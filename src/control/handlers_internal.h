@@ -19,6 +19,7 @@ std::unique_ptr<WorkflowHandler> MakeProvisionHandler(const HandlerEnv& env, boo
 std::unique_ptr<WorkflowHandler> MakeDeleteBackupHandler(const HandlerEnv& env);
 std::unique_ptr<WorkflowHandler> MakeRestoreItemsHandler(const HandlerEnv& env);
 std::unique_ptr<WorkflowHandler> MakeCopyBackupHandler(const HandlerEnv& env);  // copy-backup
+std::unique_ptr<WorkflowHandler> MakeRestoreTestHandler(const HandlerEnv& env);  // drills
 
 // The string `key` of the workflow's input document ("" if absent).
 std::string InputString(const catalog::WorkflowRecord& wf, const char* key);

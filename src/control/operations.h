@@ -20,6 +20,7 @@
 #include "api/ml_types.h"
 #include "api/types_plans.h"
 #include "catalog/db.h"
+#include "catalog/restore_test_store.h"
 #include "control/authorizer.h"
 #include "control/workflow_engine.h"
 #include "util/clock.h"
@@ -130,10 +131,17 @@ class Operations {
       const api::CreateRestoreTestingPlanRequest& r);
   util::Result<api::RestoreTestResponse> StartRestoreTest(const api::StartRestoreTestRequest& r,
                                                           const Wait& wait);
-  // The same, recorded as run by backup plan `plan_name` ("" : by hand).
+  // The same, recorded as run by backup plan `plan_name` ("" : by hand); the drill's workflow
+  // (kind restore_test) runs here with wait.wait, else in a worker (the answer: status running).
   util::Result<api::RestoreTestResponse> RunRestoreTest(const api::StartRestoreTestRequest& r,
                                                         const Wait& wait,
                                                         const std::string& plan_name);
+  // The drill itself, as the restore_test workflow runs it (`ctx` may be null): restore, checks,
+  // clean-up, record. On a resumed attempt (the process of the first one died) it only ends the
+  // drill: deletes the sandbox workspace (after its restore ended) and records it as failed,
+  // "interrupted". Errors only when the catalog fails.
+  util::Result<catalog::RestoreTestRecord> ExecuteRestoreTest(const std::string& restore_test_id,
+                                                              WorkflowContext* ctx);
   util::Result<api::ListRestoreTestsResponse> ListRestoreTests(
       const api::ListRestoreTestsRequest& r);
   util::Result<api::RestoreTestResponse> DescribeRestoreTest(

@@ -118,20 +118,83 @@ TEST_F(RestoreTestsTest, ARestoreTestingPlanDrillsOnItsSlotWithoutTakingBackups)
   ASSERT_TRUE(runs) << runs.error().ToString();
   ASSERT_EQ(runs->size(), 1u);
   EXPECT_EQ((*runs)[0].backups_started, 1);  // one drill
-  // The drill ran and failed (no vault here), so the run names it.
-  EXPECT_EQ((*runs)[0].status, "partial") << DescribeRun((*runs)[0]);
-  ASSERT_EQ((*runs)[0].errors.size(), 1u);
-  EXPECT_NE((*runs)[0].errors[0].find("restore test of " + prod1_.crn + " failed: restore: "),
-            std::string::npos);
+  // The step only started it: a restore_test workflow for a worker (which does nothing here).
+  EXPECT_EQ((*runs)[0].status, "succeeded") << DescribeRun((*runs)[0]);
+  EXPECT_TRUE((*runs)[0].errors.empty());
   // No backup was taken; the drill is recorded as the plan's.
   EXPECT_EQ(catalog::BackupStore(*db_).ListByWorkspace(admin_.account_id, prod1_.id)->size(), 1u);
   auto tests = ops.ListRestoreTests({prod1_.crn, {}});
   ASSERT_TRUE(tests);
   ASSERT_EQ(tests->restore_tests.size(), 1u);
   EXPECT_EQ(tests->restore_tests[0].plan_name, "drill");
+  EXPECT_EQ(tests->restore_tests[0].status, "running");
+  const std::string wf_id = tests->restore_tests[0].workflow_id;
+  ASSERT_FALSE(wf_id.empty());
+  // A worker runs it: the drill fails (no vault here) with the cause, as the plan's caller.
+  auto wf = engine_->Run(wf_id, nullptr);
+  ASSERT_TRUE(wf) << wf.error().ToString();
+  EXPECT_EQ(wf->kind, "restore_test");
+  EXPECT_EQ(wf->status, "succeeded");  // it ran the drill to its end
+  auto done = ops.DescribeRestoreTest({tests->restore_tests[0].restore_test_id});
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->restore_test.status, "failed");
+  EXPECT_EQ(done->restore_test.error.rfind("restore: ", 0), 0u) << done->restore_test.error;
+  EXPECT_TRUE(done->restore_test.sandbox_deleted);
   auto listed = api::Encode(*ops.ListBackupPlanRuns({"drill"}))["runs"];
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(listed[0]["backups"][0]["restoreTestId"], tests->restore_tests[0].restore_test_id);
+}
+
+TEST_F(RestoreTestsTest, ADrillWhoseWorkerDiedIsEndedByRecoveryAndItsSandboxDeleted) {
+  AddBackup(prod1_, "b1", clock_.Now() - 60'000'000);
+  Operations ops = OpsAs(admin_);
+  auto started = ops.RunRestoreTest({"", prod1_.crn, "dev"}, Wait{}, "");
+  ASSERT_TRUE(started) << started.error().ToString();
+  const api::RestoreTest& t = started->restore_test;
+  EXPECT_EQ(t.status, "running");
+  // A worker took it, restored the sandbox workspace, and died during the checks.
+  catalog::WorkspaceRecord sandbox = AddWorkspace("drill-" + t.restore_test_id.substr(0, 8), "");
+  ASSERT_TRUE(
+      db_->Exec("UPDATE workflows SET status = 'running', attempts = 1, phase = 'validating', "
+                "lease_owner = 'elsewhere/4242/1/x', lease_expires_at = ? WHERE id = ?",
+                {clock_.Now() + 30'000'000, t.workflow_id}));
+  // Not stale before its lease ends.
+  auto early = engine_->Recover(true);
+  ASSERT_TRUE(early);
+  EXPECT_TRUE(early->empty());
+  EXPECT_EQ(ops.DescribeRestoreTest({t.restore_test_id})->restore_test.status, "running");
+
+  clock_.Set(clock_.Now() + 31'000'000);
+  auto recovered = engine_->Recover(true);
+  ASSERT_TRUE(recovered) << recovered.error().ToString();
+  ASSERT_FALSE(recovered->empty());
+  EXPECT_NE((*recovered)[0].find("resumed workflow " + t.workflow_id + " (restore_test)"),
+            std::string::npos)
+      << (*recovered)[0];
+  auto done = ops.DescribeRestoreTest({t.restore_test_id});
+  ASSERT_TRUE(done);
+  const api::RestoreTest& d = done->restore_test;
+  EXPECT_EQ(d.status, "failed");
+  EXPECT_EQ(d.error.rfind("interrupted: workflow interrupted during phase \"validating\": its "
+                          "worker elsewhere/4242/1/x stopped (lease expired at ",
+                          0),
+            0u)
+      << d.error;
+  ASSERT_FALSE(d.checks.empty());
+  EXPECT_EQ(d.checks.back().check, "interrupted");
+  EXPECT_FALSE(d.checks.back().ok);
+  EXPECT_FALSE(d.recovery_time_seconds);
+  EXPECT_EQ(d.sandbox_workspace_crn, sandbox.crn);
+  EXPECT_TRUE(d.sandbox_deleted);
+  EXPECT_TRUE(catalog::WorkspaceStore(*db_).Get(admin_.account_id, sandbox.id)->deleted_at);
+  auto wf = catalog::WorkflowStore(*db_).Get("", t.workflow_id);
+  ASSERT_TRUE(wf);
+  EXPECT_EQ(wf->status, "succeeded");
+  EXPECT_EQ(wf->attempts, 2);
+  // Nothing is left to recover.
+  auto again = engine_->Recover(true);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->empty());
 }
 
 }  // namespace

@@ -97,6 +97,8 @@ util::Result<PlanRunReport> Scheduler::RunClaimed(const PlanRecord& plan, PlanRu
   };
 
   // A restore testing plan: one drill of every selected workspace, no backups, no retention.
+  // Each drill is a restore_test workflow that a worker runs (the server's pool, or a detached
+  // `mlvault worker`); the run records the drills it started, their results are the reports.
   if (plan.sandbox_environment) {
     int drills = 0;
     auto workspaces = SelectWorkspaces(*env_.db, plan);
@@ -114,6 +116,7 @@ util::Result<PlanRunReport> Scheduler::RunClaimed(const PlanRecord& plan, PlanRu
           entry["restoreTestId"] = drill->restore_test.restore_test_id;
           entry["backupCrn"] = drill->restore_test.backup_crn;
           entry["status"] = drill->restore_test.status;
+          entry["workflowId"] = drill->restore_test.workflow_id;
           if (!drill->restore_test.error.empty()) {
             entry["error"] = drill->restore_test.error;
             fail("restore test of " + ws.crn + " failed: " + drill->restore_test.error);

@@ -206,17 +206,35 @@ util::Result<bool> StorageSupportsRetention(const std::string& vault_location) {
   return storage->SupportsRetention();
 }
 
-util::Status CheckVaultLocation(const std::string& location, bool probe) {
+util::Status CheckVaultLocation(const std::string& location, bool probe, bool object_lock) {
+  if (object_lock && !location.starts_with("s3://"))
+    return util::InvalidField(
+        "vaultObjectLock",
+        "needs an s3://BUCKET[/PREFIX] --vault-location: Object Lock is a setting of an S3 "
+        "bucket (a local vault is kept by mlvault's vault locks alone)");
   if (location.empty()) return util::Ok();
   if (!location.starts_with("s3://") && !location.starts_with("/"))
     return util::InvalidField("vaultLocation",
                               "must be s3://BUCKET[/PREFIX] or an absolute path, got \"" +
                                   location + "\"");
   if (!probe) return util::Ok();
-  auto b = vault::OpenStorage(location, {.create = true});
+  auto b = vault::OpenStorage(location, {.create = true, .s3_object_lock = object_lock});
   if (!b)
     return util::InvalidField("vaultLocation", "cannot open " + location + ": " +
                                                    b.error().message());
+  if (object_lock) {
+    auto on = (*b)->SupportsRetention();
+    if (!on)
+      return util::InvalidField("vaultObjectLock", "cannot read the Object Lock configuration of " +
+                                                       location + ": " + on.error().message());
+    if (!*on)
+      return util::InvalidField(
+          "vaultObjectLock",
+          "the bucket of " + location +
+              " exists without Object Lock, which S3 enables only when a bucket is made: give "
+              "a bucket that does not exist yet (mlvault makes it with Object Lock) or one made "
+              "with it");
+  }
   return util::Ok();
 }
 

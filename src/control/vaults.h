@@ -57,6 +57,9 @@ util::Result<bool> StorageSupportsRetention(const std::string& vault_location);
 // A vault location as create-environment takes it: "" (local), an absolute path, or
 // s3://bucket[/prefix]. kInvalidArgument naming vaultLocation otherwise; with `probe`, the
 // storage is opened (the bucket made when missing) so a wrong endpoint or key is said now.
-util::Status CheckVaultLocation(const std::string& location, bool probe);
+// With `object_lock` (create-environment --vault-object-lock) the location must be s3://, a
+// missing bucket is made with S3 Object Lock, and an existing one must have it
+// (kInvalidArgument naming vaultObjectLock otherwise).
+util::Status CheckVaultLocation(const std::string& location, bool probe, bool object_lock = false);
 
 }  // namespace mlvault::control

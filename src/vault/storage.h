@@ -27,6 +27,8 @@ struct StorageOptions {
   // Local: make the directory when missing; S3: make the bucket when missing. Otherwise a
   // missing location is kNotFound.
   bool create = false;
+  // S3 with `create`: a missing bucket is made with S3 Object Lock enabled.
+  bool s3_object_lock = false;
   // Fault injection for tests (util/test_hooks.h). Empty: no faults.
   StorageFault fault;
 };

@@ -2,6 +2,8 @@
 # Vault locks on S3 vaults become S3 Object Lock retention (docs/plans.md "Vault locks",
 # docs/vault-format.md section 10.1), checked against the throw-away RADOS Gateway of the `rgw`
 # fixture and, past mlvault, with an independent S3 client (tests/s3/s3_probe.py, boto3):
+# - create-environment --vault-object-lock makes the bucket with Object Lock (RGW confirms it), and
+#   refuses a local location or an existing bucket without it;
 # - compliance lock on a bucket made with Object Lock: every version of the backup's manifest,
 #   packs and config refuses deletion through RGW directly (AccessDenied), the backup still
 #   verifies; a backup made after the lock is retained as it finishes;
@@ -22,7 +24,6 @@ PROBE="/usr/bin/python3 $(dirname "$(readlink -f "$0")")/s3_probe.py"
 RAND=$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')
 LB=mlv-lock-$RAND
 NB=mlv-nolock-$RAND
-$PROBE mkbucket "$LB" --object-lock || { fail "make a bucket with Object Lock"; exit 1; }
 $PROBE mkbucket "$NB" || { fail "make a bucket"; exit 1; }
 prefix_of() { echo "v/mlv-$(sql "SELECT id FROM workspaces WHERE crn = '$1'")"; }
 denied_all() {  # denied_all <prefix>: every version under it refuses deletion
@@ -32,8 +33,17 @@ denied_all() {  # denied_all <prefix>: every version under it refuses deletion
   ! grep -qv " denied AccessDenied$" <<<"$out"
 }
 
-expect 0 "an environment on the Object Lock bucket" create-environment --environment-name locked --vault-location "s3://$LB/v"
+echo "-- create-environment --vault-object-lock"
+expect 2 "on a local vault location" create-environment --environment-name bad --vault-location /tmp/x --vault-object-lock
+check "  ... says it needs an s3:// location" err_has "--vault-object-lock: needs an s3://"
+expect 2 "on an existing bucket without Object Lock" create-environment --environment-name bad --vault-location "s3://$NB/v" --vault-object-lock
+check "  ... says why and what to do" err_has "exists without Object Lock, which S3 enables only when a bucket is made"
+check "  ... and records nothing" test "$("$MLVAULT" list-environments | jq '.environments | length')" = 0
+expect 0 "an environment on a new bucket, made with Object Lock" create-environment --environment-name locked --vault-location "s3://$LB/v" --vault-object-lock
+check "  ... RGW says the bucket has Object Lock" test "$($PROBE lock-config "$LB")" = Enabled
+expect 0 "a second environment on the same bucket (it has Object Lock)" create-environment --environment-name locked2 --vault-location "s3://$LB/w" --vault-object-lock
 expect 0 "an environment on a bucket without it" create-environment --environment-name plain --vault-location "s3://$NB/v"
+check "  ... which has no Object Lock" test "$($PROBE lock-config "$NB")" = none
 grant_backup_entitlement
 
 echo "-- compliance"

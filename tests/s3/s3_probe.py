@@ -3,6 +3,8 @@
 destroy object versions directly through the RADOS Gateway, past mlvault.
 
   s3_probe.py mkbucket BUCKET [--object-lock]
+  s3_probe.py lock-config BUCKET              prints the bucket's ObjectLockEnabled ("Enabled")
+                                              or "none"
   s3_probe.py delete-versions BUCKET PREFIX   tries to delete every version under PREFIX; prints
                                               one line per version: "<key> denied|deleted <code>"
   s3_probe.py retention-under BUCKET PREFIX   one line per object: "<key> <mode> <retain-until,
@@ -31,6 +33,15 @@ def main(argv):
     s3 = client()
     if argv[0] == "mkbucket":
         s3.create_bucket(Bucket=argv[1], ObjectLockEnabledForBucket="--object-lock" in argv)
+        return 0
+    if argv[0] == "lock-config":
+        try:
+            c = s3.get_object_lock_configuration(Bucket=argv[1])["ObjectLockConfiguration"]
+            print(c.get("ObjectLockEnabled", "none"))
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "ObjectLockConfigurationNotFoundError":
+                raise
+            print("none")
         return 0
     if argv[0] == "delete-versions":
         bucket, prefix = argv[1], argv[2]
