@@ -25,14 +25,13 @@ export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:supp
 # TSan for their concurrency).
 ASAN_TARGETS=(util_test crypto_test ed25519_test chunking_test sqlite_test backend_test
   backend_conformance_test vault_format_test vault_repository_test fuzz_vault_tree_replay fuzz_vault_pack_replay fuzz_vault_index_replay
-  fuzz_vault_config_replay fuzz_vault_manifest_replay)
-# Next, once each has had a clean run under ASan (the shared development machine could not
-# build them in the time available; docs/testing.md): SANITIZE_TARGETS="${ASAN_NEXT[*]}".
-ASAN_NEXT=(catalog_db_test catalog_control_stores_test iam_json_test iam_policy_test
-  iam_evaluator_test iam_evaluator_property_test workspace_crn_test workspace_parameters_test
-  api_types_test fuzz_crn_replay fuzz_workspace_input_replay fuzz_iam_policy_replay
-  vault_integration_test vault_restore_hardening_test vault_state_test
-  vault_key_file_test fuzz_runtime_request_replay)
+  fuzz_vault_config_replay fuzz_vault_manifest_replay
+  catalog_db_test catalog_control_stores_test iam_json_test iam_policy_test iam_evaluator_test
+  iam_evaluator_property_test workspace_crn_test workspace_parameters_test fuzz_crn_replay
+  fuzz_workspace_input_replay fuzz_iam_policy_replay vault_integration_test
+  vault_restore_hardening_test vault_state_test)
+# Next, once each has had a clean run under ASan: SANITIZE_TARGETS="${ASAN_NEXT[*]}".
+ASAN_NEXT=(api_types_test vault_key_file_test fuzz_runtime_request_replay)
 TSAN_TARGETS=(control_workflow_engine_test catalog_control_stores_test vault_repository_test
   vault_integration_test runtime_test api_server_test)
 # The CTest tests whose executable is one of the given targets (fixtures they need come along),
