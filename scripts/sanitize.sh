@@ -29,9 +29,9 @@ ASAN_TARGETS=(util_test crypto_test ed25519_test chunking_test sqlite_test backe
   catalog_db_test catalog_control_stores_test iam_json_test iam_policy_test iam_evaluator_test
   iam_evaluator_property_test workspace_crn_test workspace_parameters_test fuzz_crn_replay
   fuzz_workspace_input_replay fuzz_iam_policy_replay vault_integration_test
-  vault_restore_hardening_test vault_state_test)
+  vault_restore_hardening_test vault_state_test api_types_test fuzz_s3_xml_replay)
 # Next, once each has had a clean run under ASan: SANITIZE_TARGETS="${ASAN_NEXT[*]}".
-ASAN_NEXT=(api_types_test vault_key_file_test fuzz_runtime_request_replay)
+ASAN_NEXT=(vault_key_file_test fuzz_runtime_request_replay)
 TSAN_TARGETS=(control_workflow_engine_test catalog_control_stores_test vault_repository_test
   vault_integration_test runtime_test api_server_test)
 # The CTest tests whose executable is one of the given targets (fixtures they need come along),
