@@ -208,6 +208,7 @@ void RegisterVaultVerbs(Application& app, CLI::App& root) {
                     {"bytesStored", s.bytes_stored},
                     {"chunks", s.chunks},
                     {"chunksNew", s.chunks_new},
+                    {"dirsReused", s.dirs_reused},
                     {"durationSeconds", s.duration_seconds},
                     {"warnings", r.warnings}};
       }());

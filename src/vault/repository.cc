@@ -357,6 +357,10 @@ Status Repository::SaveManifest(const Manifest& m, uint64_t* size) {
               {"bytesTotal", m.stats.bytes_total},
               {"bytesStored", m.stats.bytes_stored},
               {"durationSeconds", m.stats.duration_seconds}}}};
+  if (!m.change_subvolume.empty()) {
+    j["changeBase"] = {{"btrfsSubvolume", m.change_subvolume},
+                       {"generation", m.change_generation}};
+  }
   std::string text;
   try {
     text = j.dump();
@@ -402,6 +406,10 @@ Result<Manifest> DecodeManifest(std::string_view text, const ObjectId& id) {
     m.stats.bytes_total = s.at("bytesTotal").get<uint64_t>();
     m.stats.bytes_stored = s.at("bytesStored").get<uint64_t>();
     m.stats.duration_seconds = s.at("durationSeconds").get<double>();
+    if (auto c = j.find("changeBase"); c != j.end()) {
+      m.change_subvolume = c->at("btrfsSubvolume").get<std::string>();
+      m.change_generation = c->at("generation").get<uint64_t>();
+    }
   } catch (const json::exception& e) {
     return util::Corruption("manifest of " + IdHex(id) + " is malformed: " + e.what());
   }
