@@ -49,8 +49,8 @@ btrfs subvolume create "$VOL" >/dev/null
 log "generating $FILES files in $VOL"
 python3 "$HERE/make-small-files.py" "$VOL/tree" "$FILES" || { echo "generation failed" >&2; exit 1; }
 sync
-N=0
-snap() { N=$((N + 1)); btrfs subvolume snapshot -r "$VOL" "$BTRFS_MNT/s$N" >/dev/null; echo "$BTRFS_MNT/s$N"; }
+# snap NAME: a read-only snapshot of the workspace at $BTRFS_MNT/NAME.
+snap() { btrfs subvolume snapshot -r "$VOL" "$BTRFS_MNT/$1" >/dev/null || { echo "snapshot failed" >&2; exit 1; }; }
 log "$FILES files; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 CSV=$RES/results.csv
@@ -76,7 +76,7 @@ change_1pct() { find "$VOL/tree" -type f | awk 'NR % 100 == 0' | while read -r f
 V=(vault backup --vault "$BENCH/vault" --kind filesystem)
 
 "$MLVAULT" vault init --vault "$BENCH/vault" > /dev/null || exit 1
-S1=$(snap)
+snap s1; S1=$BTRFS_MNT/s1
 find "$S1" -printf '%s %T@\n' > /dev/null
 measure machine walk find "$S1" -printf '%s %T@\n'
 measure mlvault initial "$MLVAULT" "${V[@]}" --source "$S1"
@@ -88,7 +88,7 @@ case $TOOLS in *" restic "*)
   measure restic initial restic -r "$BENCH/restic" --compression auto backup --host bench "$VOL" ;;
 esac
 
-S2=$(snap)
+snap s2; S2=$BTRFS_MNT/s2
 measure mlvault unchanged "$MLVAULT" "${V[@]}" --source "$S2" --parent "$P1"
 P2=$(point mlvault.unchanged)
 measure walk unchanged "$MLVAULT" "${V[@]}" --source "$VOL" --parent "$W1"
@@ -100,7 +100,7 @@ esac
 log "changing 1% of the files"
 change_1pct
 sync
-S3=$(snap)
+snap s3; S3=$BTRFS_MNT/s3
 measure mlvault 1pct "$MLVAULT" "${V[@]}" --source "$S3" --parent "$P2"
 P3=$(point mlvault.1pct)
 measure walk 1pct "$MLVAULT" "${V[@]}" --source "$VOL" --parent "$W2"
