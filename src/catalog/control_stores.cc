@@ -294,6 +294,7 @@ util::Result<BackupRecord> BackupStore::Get(const std::string& account_id, const
 namespace {
 // The keyset condition and limit of a page of backups (newest first), appended to `sql`.
 void AddPage(const BackupStore::Page* page, std::string& sql, std::vector<Value>& params) {
+  if (page && !page->include_deleted) sql += " AND status <> 'deleted'";
   if (page && page->after) {
     sql += " AND (created_at < ? OR (created_at = ? AND id > ?))";
     params.push_back(page->after->first);

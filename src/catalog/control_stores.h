@@ -183,6 +183,9 @@ class BackupStore {
   struct Page {
     std::optional<std::pair<TimeMicros, std::string>> after;
     int64_t limit = 0;
+    // false: deleted backups are left out by the query itself, so a page holds `limit` of the
+    // others when there are that many.
+    bool include_deleted = true;
   };
   util::Result<std::vector<BackupRecord>> ListByWorkspace(const std::string& account_id,
                                                           const std::string& workspace_id,

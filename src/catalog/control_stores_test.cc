@@ -181,6 +181,21 @@ TEST_P(StoresTest, BackupListsPageByKeyset) {
     }
     EXPECT_EQ(got, want) << (by_name ? "by name" : "by workspace");
   }
+  // Without deleted backups, every page but the last is full of the others.
+  ASSERT_TRUE(bs.MarkDeleted("b4", 100));
+  ASSERT_TRUE(bs.MarkDeleted("b2", 100));
+  BackupStore::Page page;
+  page.limit = 2;
+  page.include_deleted = false;
+  std::vector<std::vector<std::string>> pages;
+  for (int n = 0; n < 10; ++n) {
+    auto p = *bs.ListByWorkspace("acct", "w1", &page);
+    pages.emplace_back();
+    for (const auto& b : p) pages.back().push_back(b.id);
+    if (p.size() < 2) break;
+    page.after = std::make_pair(p.back().created_at, p.back().id);
+  }
+  EXPECT_EQ(pages, (std::vector<std::vector<std::string>>{{"b5", "b6"}, {"b3", "b1"}, {"b0"}}));
 }
 
 TEST_P(StoresTest, BackupFinishWritesRecoveryPointsAtomically) {

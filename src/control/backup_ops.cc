@@ -121,6 +121,7 @@ util::Result<api::ListWorkspaceBackupsResponse> Operations::ListWorkspaceBackups
   // One more than the page holds: whether a next page exists.
   BackupStore::Page page;
   page.limit = MLV_TRY(api::PageSize(r.page)) + 1;
+  page.include_deleted = r.include_deleted;
   if (!r.page.starting_token.empty()) {
     api::PageKey key = MLV_TRY(api::DecodePageToken(r.page.starting_token));
     page.after = std::make_pair(key.time, key.id);
@@ -158,9 +159,7 @@ util::Result<api::ListWorkspaceBackupsResponse> Operations::ListWorkspaceBackups
     backups.pop_back();
     out.next_token = api::EncodePageToken({backups.back().created_at, backups.back().id});
   }
-  // Deleted backups only when asked for (a page may hold fewer; nextToken continues).
-  for (const auto& b : backups)
-    if (r.include_deleted || b.status != "deleted") out.backups.push_back(BackupSummaryOf(b));
+  for (const auto& b : backups) out.backups.push_back(BackupSummaryOf(b));
   return out;
 }
 

@@ -121,6 +121,16 @@ bool IsStale(const LockInfo& l, util::TimeMicros now, double stale_seconds) {
   return false;
 }
 
+Status RemoveRetrying(backend::Backend* backend, const std::string& name) {
+  Status st = util::Ok();
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100 << (attempt - 1)));
+    st = backend->Remove(name);
+    if (st || st.error().code() == util::ErrorCode::kNotFound) return util::Ok();
+  }
+  return st;
+}
+
 Result<std::vector<LockInfo>> ListLocks(backend::Backend* backend, const crypto::Key& key) {
   auto objects = MLV_TRY(backend->List("locks/"));
   std::vector<LockInfo> out;
@@ -196,7 +206,7 @@ Result<std::unique_ptr<VaultLock>> VaultLock::Acquire(backend::Backend* backend,
       conflict = scan();
     }
     if (!conflict) {
-      (void)backend->Remove(name);
+      (void)RemoveRetrying(backend, name);
       return std::unexpected(conflict.error());
     }
     if (!*conflict) {
@@ -209,7 +219,7 @@ Result<std::unique_ptr<VaultLock>> VaultLock::Acquire(backend::Backend* backend,
       return lock;
     }
     const LockInfo holder = **conflict;
-    (void)backend->Remove(name);
+    (void)RemoveRetrying(backend, name);
     if (cancel != nullptr && cancel->cancelled()) return util::Cancelled(cancel->reason());
     if (util::MonotonicSeconds() - start >= options.lock_wait_seconds) {
       return util::Conflict("the vault is locked: " + DescribeHolder(holder));
@@ -281,7 +291,11 @@ VaultLock::~VaultLock() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  (void)backend_->Remove(LockName(info_.id));
+  // A lock left behind by a live process would block GC until it goes stale: retry. If it
+  // still cannot be removed, it is stale as soon as this process ends (docs/vault-format.md 8).
+  if (auto st = RemoveRetrying(backend_, LockName(info_.id)); !st)
+    util::Log(util::LogLevel::kWarn, "cannot remove vault lock {}: {}", LockName(info_.id),
+              st.error().message());
 }
 
 }  // namespace mlvault::vault

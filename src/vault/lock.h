@@ -82,6 +82,12 @@ class VaultLock {
   std::thread thread_;
 };
 
+// Removes object `name`, retrying a failed removal a few times (about 1.5 s in all) because a
+// transient EIO, ENOSPC or network error must not leave behind what completes an operation (a
+// lock, a deleted recovery point's manifest). Not found counts as removed. The last error if
+// every attempt failed.
+Status RemoveRetrying(backend::Backend* backend, const std::string& name);
+
 // Every lock object in the vault (undecodable ones are returned with an empty hostname and
 // refreshed = 0, so they count as stale).
 Result<std::vector<LockInfo>> ListLocks(backend::Backend* backend, const crypto::Key& key);

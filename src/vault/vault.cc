@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 #include <map>
+#include <set>
 
 #include "backend/backend.h"
 #include "crypto/crypto.h"
 #include "util/files.h"
+#include "util/log.h"
 #include "vault/engine.h"
 #include "vault/lock.h"
 #include "vault/repository.h"
@@ -68,10 +70,17 @@ class VaultImpl final : public Vault {
   Result<std::vector<RecoveryPointInfo>> List() override {
     std::vector<LoadProblem> damaged;
     auto all = MLV_TRY(repo_->ListManifests(&damaged));
+    std::set<ObjectId> pending;  // deleted; only their manifests are left (the next GC)
+    if (auto state = VaultState::Load(repo_.get())) {
+      std::vector<ObjectId> present;
+      for (const auto& m : all) present.push_back(m.id);
+      for (const auto& id : state->PendingDeletions(present)) pending.insert(id);
+    }
     std::vector<RecoveryPointInfo> out;
     out.reserve(all.size() + damaged.size());
     std::map<std::string, size_t> at;
     for (const auto& m : all) {
+      if (pending.contains(m.id)) continue;
       at[IdHex(m.id)] = out.size();
       out.push_back(InfoOf(m));
     }
@@ -153,18 +162,57 @@ class VaultImpl final : public Vault {
     auto oid = MLV_TRY(repo_->ResolvePoint(id));
     auto lock = MLV_TRY(Lock(false, "delete", nullptr));
     MLV_TRY(repo_->LoadManifest(oid));  // kNotFound if it went meanwhile
-    // Recorded first: a copy of the manifest brought back later is then recognised.
+    // Recorded first: from here on the point is deleted, whatever happens to this process.
     MLV_TRY_CTX(VaultState::Append(repo_.get(), VaultState::Op::kRemove, oid),
                 "cannot record the deletion in the vault state");
-    return repo_->backend()->Remove(PointName(oid));
+    return RemoveDeletedManifest(oid);
   }
 
   Result<GcStats> Gc(util::ProgressSink* progress, const util::CancelToken* cancel) override {
     auto lock = MLV_TRY(Lock(true, "gc", cancel));
-    return RunGc(repo_.get(), lock.get(), progress, cancel);
+    // Deletions interrupted after their record first: their manifests are no roots any more.
+    uint64_t finished = MLV_TRY(FinishInterruptedDeletions());
+    auto stats = MLV_TRY(RunGc(repo_.get(), lock.get(), progress, cancel));
+    stats.leftovers_removed += finished;
+    return stats;
   }
 
  private:
+  // Removes the manifest of a point whose deletion is recorded, then records the removal as
+  // done (which is what later tells a manifest copied back, a rollback, from this deletion
+  // interrupted). A failure to write that record is harmless: the point stays deleted.
+  Status RemoveDeletedManifest(const ObjectId& oid) {
+    if (auto st = RemoveRetrying(repo_->backend(), PointName(oid)); !st) {
+      return std::unexpected(st.error().WithContext(
+          "recovery point " + IdHex(oid) +
+          " is deleted, but its manifest could not be removed (the next delete or GC of this "
+          "vault removes it)"));
+    }
+    if (auto st = VaultState::Append(repo_.get(), VaultState::Op::kRemoved, oid); !st)
+      util::Log(util::LogLevel::kWarn, "vault state: cannot record that {} was removed: {}",
+                IdHex(oid), st.error().message());
+    return util::Ok();
+  }
+
+  // Under the exclusive lock: removes the manifests of deletions that were recorded but
+  // interrupted before the manifest went (a failed write, a killed process). Returns how many.
+  // A state that cannot be read is left to verify to report; nothing is removed then.
+  Result<uint64_t> FinishInterruptedDeletions() {
+    auto state = VaultState::Load(repo_.get());
+    if (!state) return 0;
+    auto objects =
+        MLV_TRY_CTX(repo_->backend()->List("points/"), "cannot list recovery points");
+    std::vector<ObjectId> present;
+    for (const auto& o : objects)
+      if (auto id = IdFromName(o.name, "points/")) present.push_back(*id);
+    uint64_t n = 0;
+    for (const auto& id : state->PendingDeletions(present)) {
+      MLV_TRY(RemoveDeletedManifest(id));
+      ++n;
+    }
+    return n;
+  }
+
   // What the signed state says about the manifests present (readable or not), plus this
   // client's memory of it. A state that cannot be read is itself a problem, not an error.
   std::vector<StateProblem> StateProblems(const std::vector<Manifest>& all,

@@ -282,11 +282,15 @@ class Vault {
                                       util::ProgressSink* progress,
                                       const util::CancelToken* cancel) = 0;
 
-  // Removes a recovery point (its manifest). Space is reclaimed by Gc. kNotFound if unknown.
+  // Removes a recovery point: records its deletion in the vault's signed state, then removes its
+  // manifest. Space is reclaimed by Gc. kNotFound if unknown. An error after the record (the
+  // manifest's removal failed, retried) leaves the point deleted all the same: List leaves it
+  // out, Verify does not count it as damage, and the next Delete or Gc removes the manifest.
   virtual Status Delete(const std::string& id) = 0;
 
   // Reclaims space no remaining recovery point uses: removes unused packs, repacks partly used
-  // ones, rewrites the index, and collects leftovers of interrupted operations. Never removes
+  // ones, rewrites the index, and collects leftovers of interrupted operations (among them the
+  // manifests of interrupted deletes, counted in leftovers_removed). Never removes
   // data that a backup running concurrently (holding its lock) may need.
   virtual Result<GcStats> Gc(util::ProgressSink* progress, const util::CancelToken* cancel) = 0;
 };

@@ -28,6 +28,8 @@ const char* OpName(VaultState::Op op) {
       return "add";
     case VaultState::Op::kRemove:
       return "remove";
+    case VaultState::Op::kRemoved:
+      return "removed";
   }
   return "?";
 }
@@ -83,7 +85,12 @@ Status WriteRecord(Repository* repo, uint64_t seq, VaultState::Op op,
 Result<VaultState> VaultState::Load(Repository* repo) {
   auto objects = MLV_TRY_CTX(repo->backend()->List(kPrefix), "cannot list the vault state");
   VaultState s;
-  std::vector<std::pair<ObjectId, bool>> changes;  // (point, removed)
+  struct Change {
+    ObjectId point;
+    bool removed;    // "remove" or "removed"
+    bool completed;  // "removed"
+  };
+  std::vector<Change> changes;
   for (const auto& o : objects) {
     auto seq = SeqOfName(o.name);
     if (!seq) continue;  // not a state record (a temporary file of the backend, say)
@@ -101,12 +108,12 @@ Result<VaultState> VaultState::Load(Repository* repo) {
       if (j.at("seq").get<uint64_t>() != *seq)
         return util::Corruption("vault state record " + o.name + " names another sequence");
       const std::string op = j.at("op").get<std::string>();
-      if (op != "baseline" && op != "add" && op != "remove")
+      if (op != "baseline" && op != "add" && op != "remove" && op != "removed")
         return util::Corruption("vault state record " + o.name + ": unknown operation " + op);
       for (const auto& p : j.at("points")) {
         auto id = ParseObjectId(p.get<std::string>());
         if (!id) return util::Corruption("vault state record " + o.name + ": bad point id");
-        changes.emplace_back(*id, op == "remove");
+        changes.push_back({*id, op == "remove" || op == "removed", op == "removed"});
       }
     } catch (const json::exception& e) {
       return util::Corruption("vault state record " + o.name + " does not decode: " + e.what());
@@ -117,10 +124,12 @@ Result<VaultState> VaultState::Load(Repository* repo) {
   }
   std::sort(s.seqs_.begin(), s.seqs_.end());
   // Removal wins whatever the order (ids are random: a removed point never comes back).
-  for (const auto& [id, removed] : changes)
-    if (removed) s.removed_.insert(id);
-  for (const auto& [id, removed] : changes)
-    if (!removed && !s.removed_.contains(id)) s.listed_.insert(id);
+  for (const auto& c : changes) {
+    if (c.removed) s.removed_.insert(c.point);
+    if (c.completed) s.completed_.insert(c.point);
+  }
+  for (const auto& c : changes)
+    if (!c.removed && !s.removed_.contains(c.point)) s.listed_.insert(c.point);
   return s;
 }
 
@@ -144,12 +153,12 @@ std::vector<StateProblem> VaultState::Check(const std::vector<ObjectId>& present
   if (empty()) return out;
   std::set<ObjectId> here(present.begin(), present.end());
   for (const auto& id : here) {
-    if (removed_.contains(id)) {
+    if (completed_.contains(id)) {
       out.push_back({PointName(id), IdHex(id),
                      "recovery point " + IdHex(id) +
                          " was deleted (the signed vault state records it) but its manifest is "
-                         "back: an old manifest was copied into the vault (a rollback), or a "
-                         "delete was interrupted; delete it again"});
+                         "back: an old manifest was copied into the vault (a rollback); delete "
+                         "it again"});
     }
   }
   for (const auto& id : listed_) {
@@ -160,6 +169,15 @@ std::vector<StateProblem> VaultState::Check(const std::vector<ObjectId>& present
                          "removed outside mlvault"});
     }
   }
+  return out;
+}
+
+std::vector<ObjectId> VaultState::PendingDeletions(const std::vector<ObjectId>& present) const {
+  std::vector<ObjectId> out;
+  for (const auto& id : present)
+    if (removed_.contains(id) && !completed_.contains(id)) out.push_back(id);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 

@@ -4,8 +4,11 @@
 //
 // The state is a set of records `state/<seq><random>`, each sealed under the vault key (a
 // record cannot be forged, altered or renamed without it) and never rewritten. Every backup adds
-// one ("add <point>"), every delete one ("remove <point>"); the first record of a vault that had
-// none is a baseline listing the recovery points present then. Sequence numbers are one above
+// one ("add <point>"); a delete records "remove <point>" before it removes the manifest and
+// "removed <point>" after; the first record of a vault that had none is a baseline listing the
+// recovery points present then. A point with a "remove" but no "removed" whose manifest is still
+// there is a deletion that was interrupted (a failed write, a kill): it is deleted, not damage,
+// and the next delete or GC removes its manifest (PendingDeletions). Sequence numbers are one above
 // the highest listed when written, so they only grow. A client that passes
 // Options::state_cache_dir also remembers, per vault, the highest sequence number and how many
 // records it saw up to it, and reports a vault whose state went backwards (whole-vault rollback,
@@ -34,7 +37,7 @@ struct StateProblem {
 
 class VaultState {
  public:
-  enum class Op { kBaseline, kAdd, kRemove };
+  enum class Op { kBaseline, kAdd, kRemove, kRemoved };
 
   // Reads every state record. kCorruption naming the record if one fails authentication or
   // does not decode (a vault without records loads as empty()).
@@ -48,10 +51,15 @@ class VaultState {
   uint64_t max_seq() const { return max_seq_; }
 
   // Compares the state with the recovery points present (`present`, ids of every manifest
-  // object, readable or not): a point the state says was removed but is present (rollback, or
-  // a delete interrupted between its record and the removal: delete it again), a point the
-  // state lists that is missing (removed outside mlvault).
+  // object, readable or not): a point whose removal was completed ("removed") but is present
+  // (an old manifest copied back: a rollback), a point the state lists that is missing (removed
+  // outside mlvault). Pending deletions are not problems.
   std::vector<StateProblem> Check(const std::vector<ObjectId>& present) const;
+
+  // The points of `present` whose deletion was recorded ("remove") but never completed
+  // ("removed"): a delete interrupted between its record and the manifest's removal. They are
+  // deleted; only their manifests are left, for the next delete or GC to remove.
+  std::vector<ObjectId> PendingDeletions(const std::vector<ObjectId>& present) const;
 
   // Compares with, then raises, this client's remembered state of vault `vault_id` in
   // `cache_dir` (a file per vault). A vault whose highest sequence number, or number of
@@ -65,7 +73,8 @@ class VaultState {
   uint64_t records_ = 0;
   std::vector<uint64_t> seqs_;  // sorted
   std::set<ObjectId> listed_;   // added or in a baseline, and not removed
-  std::set<ObjectId> removed_;
+  std::set<ObjectId> removed_;    // a "remove" or "removed" names it
+  std::set<ObjectId> completed_;  // a "removed" names it: its manifest was removed
 };
 
 }  // namespace mlvault::vault

@@ -4,6 +4,11 @@
 # queued backups can be cancelled (the workspace is resumed).
 source "$(dirname "$0")/lib.sh" "$@"
 
+# While this file exists a backup waits at the start of its first pass (a test seam of the backup
+# workflow; it honours cancellation), so the cancel below lands while the backup runs however
+# loaded the machine is. Exported before the first command so that a server started by it (server
+# mode, tests/server/two_modes.sh) sees it too.
+export MLVAULT_TEST_HOLD_FILE="$MLVAULT_HOME/hold-first-pass"
 "$MLVAULT" create-environment --environment-name dev >/dev/null
 grant_backup_entitlement
 WS=$(create_workspace dev ws1)
@@ -59,6 +64,7 @@ check "succeeded" test "$("$MLVAULT" describe-workflow --workflow-id "$RW" | jq 
 
 echo "-- cancel"
 big_change c 250
+touch "$MLVAULT_TEST_HOLD_FILE"
 expect 0 "fourth backup accepted" backup-workspace --workspace-crn "$WS" --backup-name four
 B4=$(j .backupCrn)
 W4=$(j .workflowId)
@@ -70,6 +76,7 @@ check "cancel-backup answers backupCrn, workflowId, backupStatus" has_keys . bac
 check "the running one is in its first pass" wait_for 60 running_in_prepass "$B4" "$W4"
 expect 0 "cancel-backup of the running one" cancel-backup --backup-crn "$B4"
 check "it ends cancelled" wait_for 30 backup_is "$B4" cancelled
+rm -f "$MLVAULT_TEST_HOLD_FILE"
 expect 0 "describe the cancelled backup" describe-workspace-backup --backup-crn "$B4"
 check "the error says who cancelled it" grep -q "cancelled by" <<<"$(j .backup.error.message)"
 check "it has no recovery points" test "$(j '.backup.recoveryPoints | length')" = 0
