@@ -22,6 +22,7 @@ for t in wrk sqlite3 python3; do command -v $t >/dev/null || { echo "bench/api.s
 [ -x "$MLVAULT" ] || { echo "build mlvault first: $MLVAULT" >&2; exit 1; }
 
 WORK=$(mktemp -d /tmp/mlvault-api-bench.XXXXXX)
+chmod 711 "$WORK"  # as root, workspaces run as users of their own that must reach $WORK/storage
 SERVER_PID=
 cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT

@@ -9,27 +9,13 @@
 #include <string_view>
 #include <vector>
 
+#include "fuzz_fields.h"
 #include "runtime/net.h"
 #include "runtime/volume.h"
 
-namespace {
-std::vector<std::string_view> Fields(std::string_view in, size_t n) {
-  std::vector<std::string_view> out;
-  while (out.size() + 1 < n) {
-    size_t nl = in.find('\n');
-    if (nl == std::string_view::npos) break;
-    out.push_back(in.substr(0, nl));
-    in.remove_prefix(nl + 1);
-  }
-  out.push_back(in);
-  out.resize(n);
-  return out;
-}
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace mlvault::runtime;
-  auto f = Fields(std::string_view(reinterpret_cast<const char*>(data), size), 5);
+  auto f = mlvault::fuzz::Fields(data, size, 5);
   auto listen = ParseListenAddress(f[1]);
   (void)HostIsForWorkspace(f[0], "ws-1.example.test", listen ? listen->host : "127.0.0.1");
   if (auto allow = CidrSet::Parse(f[2])) (void)allow->Contains(f[3]);

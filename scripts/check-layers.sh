@@ -37,8 +37,9 @@ RULES = {
     # the workspace provider for its workflow pool; requests are signed with crypto's Ed25519.
     "api": "util api_types control crypto catalog workspace",
     "runtime": "util sqlite",
-    # The `mlvault vault` verbs drive the vault engine through its public header.
-    "cli": "util api api_types control/embedded.h vault/vault.h",
+    # The `mlvault vault` verbs drive the vault engine through its public header and open the
+    # vault's storage through the vault layer (vault/storage.h), never backend/ directly.
+    "cli": "util api api_types control/embedded.h vault/vault.h vault/storage.h",
 }
 # Headers private to their layer even where the layer itself may be used.
 #   workspace/process.h: spawning processes is a utility (util), not something control

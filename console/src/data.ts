@@ -56,7 +56,7 @@ export interface RecoveryPoint {
   bytesTotal: number;
   files: number;
   dirs: number;
-  bytesRead: number;
+  bytesReadAllPasses: number;
   bytesNew: number;
   bytesStored: number;
   filesUnchanged: number;

@@ -2,30 +2,26 @@
 // diffBackups, searchBackups, restoreFiles, restoreWorkspaceItems; and of stopWorkspace and
 // startWorkspace (api/json_mapping.h).
 #include "api/json_mapping.h"
+#include "api/types_json_internal.h"
 
 namespace mlvault::api {
-namespace {
-
-json Raw(const RawJson& r, json fallback) {
-  if (r.text.empty()) return fallback;
-  json j = json::parse(r.text, nullptr, false);
-  return j.is_discarded() ? fallback : j;
-}
-
-}  // namespace
+using namespace mapping;
 
 util::Status DecodeInto(const json& j, DescribeBackupContentsRequest* out) {
   ObjectReader r(j);
-  r.String("backupCrn", &out->backup_crn, true)
-      .String("itemType", &out->item_type)
+  ByBackup(r, out);
+  r.String("itemType", &out->item_type)
       .OptionalInt("maxItems", &out->max_items)
       .String("startingToken", &out->starting_token);
   return r.Finish();
 }
 util::Status DecodeInto(const json& j, DiffBackupsRequest* out) {
   ObjectReader r(j);
-  r.String("fromBackupCrn", &out->from_backup_crn, true)
-      .String("toBackupCrn", &out->to_backup_crn, true);
+  r.String("fromBackupCrn", &out->from_backup_crn)
+      .String("toBackupCrn", &out->to_backup_crn)
+      .String("fromBackupName", &out->from_backup_name)
+      .String("toBackupName", &out->to_backup_name);
+  WorkspaceMembers(r, out);
   return r.Finish();
 }
 util::Status DecodeInto(const json& j, SearchBackupsRequest* out) {
@@ -35,30 +31,42 @@ util::Status DecodeInto(const json& j, SearchBackupsRequest* out) {
 }
 util::Status DecodeInto(const json& j, RestoreFilesRequest* out) {
   ObjectReader r(j);
-  r.String("backupCrn", &out->backup_crn, true)
-      .StringList("path", &out->path, true)
+  ByBackup(r, out);
+  r.StringList("path", &out->path, true)
       .String("target", &out->target, true)
       .Bool("overwrite", &out->overwrite);
   return r.Finish();
 }
 util::Status DecodeInto(const json& j, RestoreWorkspaceItemsRequest* out) {
   ObjectReader r(j);
-  r.String("backupCrn", &out->backup_crn, true)
-      .String("targetWorkspaceCrn", &out->target_workspace_crn, true)
+  ByBackup(r, out);
+  r.String("targetWorkspaceCrn", &out->target_workspace_crn)
+      .String("targetWorkspaceName", &out->target_workspace_name)
+      .String("targetEnvironmentName", &out->target_environment_name)
       .StringList("items", &out->items, true)
       .String("conflictPolicy", &out->conflict_policy);
   return r.Finish();
 }
 
 util::Status DecodeInto(const json& j, StopWorkspaceRequest* out) {
-  ObjectReader r(j);
-  r.String("workspaceCrn", &out->workspace_crn, true);
-  return r.Finish();
+  return ByWorkspace(j, out);
 }
 util::Status DecodeInto(const json& j, StartWorkspaceRequest* out) {
   ObjectReader r(j);
-  r.String("workspaceCrn", &out->workspace_crn).Bool("all", &out->all);
+  WorkspaceMembers(r, out).Bool("all", &out->all);
   return r.Finish();
+}
+util::Status DecodeInto(const json& j, ResumeWorkspaceRequest* out) {
+  return ByWorkspace(j, out);
+}
+json Encode(const ResumeWorkspaceResponse& r) {
+  json a = json::array();
+  for (const auto& s : r.started) {
+    json o = {{"type", s.type}, {"name", s.name}, {"status", s.status}};
+    if (s.message) o["message"] = *s.message;
+    a.push_back(o);
+  }
+  return {{"workspaceCrn", r.workspace_crn}, {"workspaceName", r.workspace_name}, {"started", a}};
 }
 
 json Encode(const WorkspaceLifecycleResponse& r) {

@@ -62,6 +62,14 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
       {"putVaultLock", Plain<PutVaultLockRequest>(&O::PutVaultLock)},
       {"describeVaultLock", Plain<WorkspaceCrnRequest>(&O::DescribeVaultLock)},
       {"deleteVaultLock", Plain<WorkspaceCrnRequest>(&O::DeleteVaultLock)},
+      // restore tests (drills, docs/plans.md)
+      {"createRestoreTestingPlan",
+       Plain<CreateRestoreTestingPlanRequest>(&O::CreateRestoreTestingPlan)},
+      {"startRestoreTest", Waited<StartRestoreTestRequest>(&O::StartRestoreTest)},
+      {"listRestoreTests", Plain<ListRestoreTestsRequest>(&O::ListRestoreTests)},
+      {"describeRestoreTest", Plain<DescribeRestoreTestRequest>(&O::DescribeRestoreTest)},
+      // backup copies (docs/plans.md)
+      {"copyBackup", Waited<CopyBackupRequest>(&O::CopyBackup)},
       // backup contents (issue 16)
       {"describeBackupContents", Plain<DescribeBackupContentsRequest>(&O::DescribeBackupContents)},
       {"diffBackups", Plain<DiffBackupsRequest>(&O::DiffBackups)},
@@ -70,6 +78,7 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
       {"restoreWorkspaceItems", Waited<RestoreWorkspaceItemsRequest>(&O::RestoreWorkspaceItems)},
       {"stopWorkspace", Plain<StopWorkspaceRequest>(&O::StopWorkspace)},
       {"startWorkspace", Plain<StartWorkspaceRequest>(&O::StartWorkspace)},
+      {"resumeWorkspace", Plain<ResumeWorkspaceRequest>(&O::ResumeWorkspace)},
   };
   return handlers;
 }

@@ -92,6 +92,7 @@ util::Status DecodeInto(const json& j, SearchBackupsRequest* out);
 util::Status DecodeInto(const json& j, RestoreFilesRequest* out);
 util::Status DecodeInto(const json& j, RestoreWorkspaceItemsRequest* out);
 util::Status DecodeInto(const json& j, StopWorkspaceRequest* out);
+util::Status DecodeInto(const json& j, ResumeWorkspaceRequest* out);  // issue 16
 util::Status DecodeInto(const json& j, StartWorkspaceRequest* out);
 // `now` resolves an age given as "since" ("2h").
 util::Status DecodeInto(const json& j, ListAuditEventsRequest* out, util::TimeMicros now);
@@ -129,6 +130,7 @@ json Encode(const SearchBackupsResponse& r);
 json Encode(const RestoreFilesResponse& r);
 json Encode(const RestoreWorkspaceItemsResponse& r);
 json Encode(const WorkspaceLifecycleResponse& r);
+json Encode(const ResumeWorkspaceResponse& r);  // issue 16
 
 // ------------------------------------------------------------------ iam
 json Encode(const User& u);

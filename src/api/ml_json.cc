@@ -1,19 +1,10 @@
 // JSON mapping of the ml and environments services (api/json_mapping.h).
 #include "api/json_mapping.h"
+#include "api/types_json_internal.h"
 
 namespace mlvault::api {
+using namespace mapping;
 namespace {
-
-json Opt(const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); }
-template <class T>
-json OptNum(const std::optional<T>& v) {
-  return v ? json(*v) : json(nullptr);
-}
-json Raw(const RawJson& r, json fallback) {
-  if (r.text.empty()) return fallback;
-  json j = json::parse(r.text, nullptr, false);
-  return j.is_discarded() ? fallback : j;
-}
 
 json EnvironmentJson(const Environment& e) {
   json j = {{"crn", e.crn},
@@ -27,44 +18,33 @@ json EnvironmentJson(const Environment& e) {
 }
 
 json BackupSummaryJson(const BackupSummary& b) {
-  return {{"backupCrn", b.backup_crn},
-          {"backupName", b.backup_name},
-          {"createdAt", b.created_at},
-          {"creatorCrn", b.creator_crn},
-          {"workspaceVersionAtBackup", b.workspace_version_at_backup},
-          {"backupStatus", b.backup_status}};
+  json j = {{"backupCrn", b.backup_crn},
+            {"backupName", b.backup_name},
+            {"createdAt", b.created_at},
+            {"creatorCrn", b.creator_crn},
+            {"workspaceVersionAtBackup", b.workspace_version_at_backup},
+            {"backupStatus", b.backup_status}};
+  // backup copies (docs/plans.md)
+  auto where = [](const BackupCopyInfo& c) {
+    return json{{"backupCrn", c.backup_crn},
+                {"backupStatus", c.backup_status},
+                {"environmentName", c.environment_name},
+                {"vaultName", c.vault_name},
+                {"vaultLocation", c.vault_location}};
+  };
+  if (b.copy_of) j["copyOf"] = *b.copy_of;
+  if (b.copy_location) j["copyLocation"] = where(*b.copy_location);
+  if (!b.copies.empty()) {
+    json a = json::array();
+    for (const auto& c : b.copies) a.push_back(where(c));
+    j["copies"] = a;
+  }
+  return j;
 }
 
 json ErrorJson(const std::optional<ErrorInfo>& e) {
   if (!e) return nullptr;
   return {{"code", e->code}, {"message", e->message}};
-}
-
-// The requests that name one resource by a single required string field.
-template <class T>
-util::Status One(const json& j, T* out, std::string_view key, std::string T::*field) {
-  ObjectReader r(j);
-  r.String(key, &(out->*field), true);
-  return r.Finish();
-}
-
-// The requests that name a workspace by CRN or by name + environment (resolved by control).
-template <class T>
-util::Status ByWorkspace(const json& j, T* out) {
-  ObjectReader r(j);
-  r.String("workspaceCrn", &out->workspace_crn)
-      .String("workspaceName", &out->workspace_name)
-      .String("environmentName", &out->environment_name);
-  return r.Finish();
-}
-// The requests that name a backup by CRN or by name within its workspace.
-template <class T>
-void ByBackup(ObjectReader& r, T* out) {
-  r.String("backupCrn", &out->backup_crn)
-      .String("backupName", &out->backup_name)
-      .String("workspaceCrn", &out->workspace_crn)
-      .String("workspaceName", &out->workspace_name)
-      .String("environmentName", &out->environment_name);
 }
 
 }  // namespace
@@ -77,7 +57,8 @@ util::Status DecodeInto(const json& j, CreateEnvironmentRequest* out) {
       .String("storageRoot", &out->storage_root)
       .String("region", &out->region)
       .String("vaultLocation", &out->vault_location)
-      .String("storageKind", &out->storage_kind);  // [btrfs snapshots]
+      .String("storageKind", &out->storage_kind)          // [btrfs snapshots]
+      .Bool("vaultObjectLock", &out->vault_object_lock);  // [plans: vault Object Lock]
   return r.Finish();
 }
 util::Status DecodeInto(const json& j, ListEnvironmentsRequest*) { return ObjectReader(j).Finish(); }
@@ -107,38 +88,24 @@ util::Status DecodeInto(const json& j, GetWorkspaceApiKeyRequest* out) {
 }
 util::Status DecodeInto(const json& j, BackupWorkspaceRequest* out) {
   ObjectReader r(j);
-  r.String("workspaceCrn", &out->workspace_crn)
-      .String("workspaceName", &out->workspace_name)
-      .String("environmentName", &out->environment_name)
+  WorkspaceMembers(r, out)
       .String("backupName", &out->backup_name, true)
       .OptionalInt("backupJobTimeoutMinutes", &out->backup_job_timeout_minutes);
   return r.Finish();
 }
 util::Status DecodeInto(const json& j, ListWorkspaceBackupsRequest* out) {
   ObjectReader r(j);
-  r.String("workspaceCrn", &out->workspace_crn)
-      .String("workspaceName", &out->workspace_name)
-      .String("environmentName", &out->environment_name)
+  WorkspaceMembers(r, out)
       .OptionalInt("maxItems", &out->page.max_items)
       .String("startingToken", &out->page.starting_token)
       .Bool("includeDeleted", &out->include_deleted);
   return r.Finish();
 }
 util::Status DecodeInto(const json& j, DescribeWorkspaceBackupRequest* out) {
-  ObjectReader r(j);
-  ByBackup(r, out);
-  return r.Finish();
+  return ByBackup(j, out);
 }
-util::Status DecodeInto(const json& j, DeleteBackupRequest* out) {
-  ObjectReader r(j);
-  ByBackup(r, out);
-  return r.Finish();
-}
-util::Status DecodeInto(const json& j, CancelBackupRequest* out) {
-  ObjectReader r(j);
-  ByBackup(r, out);
-  return r.Finish();
-}
+util::Status DecodeInto(const json& j, DeleteBackupRequest* out) { return ByBackup(j, out); }
+util::Status DecodeInto(const json& j, CancelBackupRequest* out) { return ByBackup(j, out); }
 util::Status DecodeInto(const json& j, VerifyBackupRequest* out) {
   ObjectReader r(j);
   ByBackup(r, out);
@@ -260,6 +227,8 @@ json Encode(const DescribeWorkspaceBackupResponse& r) {
                       {"bytesTotal", rp.bytes_total},
                       {"files", rp.files},
                       {"dirs", rp.dirs},
+                      {"bytesReadAllPasses", rp.bytes_read},
+                      // The same figure under its first name, kept for scripts that read it.
                       {"bytesRead", rp.bytes_read},
                       {"bytesNew", rp.bytes_new},
                       {"bytesStored", rp.bytes_stored},
@@ -315,6 +284,11 @@ json Encode(const RestoreWorkspaceResponse& r) {
   if (r.status) j["status"] = *r.status;
   if (r.endpoint) j["endpoint"] = *r.endpoint;
   if (r.domain) j["domain"] = *r.domain;
+  if (r.start_mode) j["startMode"] = *r.start_mode;  // issue 16
+  if (!r.repointed.text.empty()) {
+    json rp = json::parse(r.repointed.text, nullptr, false);
+    if (!rp.is_discarded()) j["repointed"] = rp;
+  }
   return j;
 }
 json Encode(const Workflow& w) {

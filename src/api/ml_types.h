@@ -47,6 +47,9 @@ struct CreateEnvironmentRequest {
   // [btrfs snapshots] "auto" (default: btrfs subvolumes where the storage root is on btrfs,
   // else folders), "btrfs" (required; refused if the root is not on btrfs) or "folders".
   std::string storage_kind;
+  // [plans: vault Object Lock] make the s3:// vault location's bucket with S3 Object Lock (or
+  // require that it has it), so vault locks are also enforced by the object store.
+  bool vault_object_lock = false;
 };
 struct CreateEnvironmentResponse {
   Environment environment;
@@ -187,6 +190,14 @@ struct ListWorkspaceBackupsRequest {
   PageRequest page;  // api/paging.h
   bool include_deleted = false;  // also backups whose status is "deleted"
 };
+// Backup copies (copy-backup, docs/plans.md): where a copy's recovery points are kept.
+struct BackupCopyInfo {
+  std::string backup_crn;        // the copy
+  std::string backup_status;     // the copy's
+  std::string environment_name;  // the environment whose vault location holds it
+  std::string vault_name;
+  std::string vault_location;  // "" : the mlvault home
+};
 struct BackupSummary {
   std::string backup_crn;
   std::string backup_name;
@@ -194,6 +205,11 @@ struct BackupSummary {
   std::string creator_crn;
   std::string workspace_version_at_backup;
   std::string backup_status;
+  // Backup copies: a copy names the backup it copies and where it is kept ("copyOf",
+  // "copyLocation"); a backup that was copied lists its copies ("copies"). Absent otherwise.
+  std::optional<std::string> copy_of;
+  std::optional<BackupCopyInfo> copy_location;
+  std::vector<BackupCopyInfo> copies;
 };
 struct ListWorkspaceBackupsResponse {
   std::vector<BackupSummary> backups;
@@ -208,6 +224,8 @@ struct RecoveryPoint {
   int64_t bytes_total = 0;
   int64_t files = 0;
   int64_t dirs = 0;
+  // Bytes read from the volume by every pass of the backup (the prepass and the consistent
+  // pass): larger than bytes_total when a file was read twice. JSON "bytesReadAllPasses".
   int64_t bytes_read = 0;
   int64_t bytes_new = 0;
   int64_t bytes_stored = 0;
@@ -330,6 +348,10 @@ struct RestoreWorkspaceResponse {
   std::optional<std::string> status;    // after a waited run
   std::optional<std::string> endpoint;  // after a waited run
   std::optional<std::string> domain;    // after a waited run
+  // issue 16: after a waited run, "running" or "paused", and what the new workspace answers
+  // differently from its source: [{"what": "endpoint"|"domain"|"apiKey", "from", "to"}].
+  std::optional<std::string> start_mode;
+  RawJson repointed;  // omitted when empty
 };
 
 // ------------------------------------------------------------------------------ workflows
@@ -375,6 +397,10 @@ struct DescribeBackupContentsRequest {
                           // application | file
   std::optional<int64_t> max_items;  // 1..1000, default 100
   std::string starting_token;        // a nextToken of an earlier answer
+  std::string backup_name;  // or by name within its workspace (by CRN, or name + environment)
+  std::string workspace_crn;
+  std::string workspace_name;
+  std::string environment_name;
 };
 struct DescribeBackupContentsResponse {
   std::string backup_crn;
@@ -387,6 +413,12 @@ struct DescribeBackupContentsResponse {
 struct DiffBackupsRequest {
   std::string from_backup_crn;
   std::string to_backup_crn;
+  // Or either by name, within one workspace (by CRN, or by name + environment).
+  std::string from_backup_name;
+  std::string to_backup_name;
+  std::string workspace_crn;
+  std::string workspace_name;
+  std::string environment_name;
 };
 struct DiffBackupsResponse {
   std::string from_backup_crn;
@@ -418,6 +450,10 @@ struct RestoreFilesRequest {
   std::vector<std::string> path;  // globs over inventory paths
   std::string target;             // a local folder
   bool overwrite = false;
+  std::string backup_name;  // or by name within its workspace (by CRN, or name + environment)
+  std::string workspace_crn;
+  std::string workspace_name;
+  std::string environment_name;
 };
 struct RestoreFilesResponse {
   std::string backup_crn;
@@ -432,6 +468,14 @@ struct RestoreWorkspaceItemsRequest {
   std::string target_workspace_crn;
   std::vector<std::string> items;  // "project:p1", "model:churn@build-7", ...
   std::string conflict_policy;     // fail (default) | rename | overwrite
+  // Or the backup by name within its workspace (by CRN, or name + environment), and the target
+  // by name + environment.
+  std::string backup_name;
+  std::string workspace_crn;
+  std::string workspace_name;
+  std::string environment_name;
+  std::string target_workspace_name;
+  std::string target_environment_name;
 };
 struct RestoreWorkspaceItemsResponse {
   std::string workflow_id;
@@ -445,10 +489,15 @@ struct RestoreWorkspaceItemsResponse {
 
 struct StopWorkspaceRequest {
   std::string workspace_crn;
+  // Or by name (control resolves them; an ambiguous name is an error listing the CRNs).
+  std::string workspace_name;
+  std::string environment_name;
 };
 struct StartWorkspaceRequest {
-  std::string workspace_crn;  // one workspace, or
-  bool all = false;           // every workspace of the account that should run and does not
+  std::string workspace_crn;  // one workspace (or by name, as above), or
+  std::string workspace_name;
+  std::string environment_name;
+  bool all = false;  // every workspace of the account that should run and does not
 };
 struct WorkspaceRuntimeState {
   std::string workspace_crn;
@@ -459,6 +508,25 @@ struct WorkspaceRuntimeState {
 };
 struct WorkspaceLifecycleResponse {
   std::vector<WorkspaceRuntimeState> workspaces;
+};
+
+// resume-workspace: start the applications and deployments a restore with --start-mode paused
+// left "paused".
+struct ResumeWorkspaceRequest {
+  std::string workspace_crn;
+  std::string workspace_name;  // or by name, with environment_name
+  std::string environment_name;
+};
+struct ResumedService {
+  std::string type;  // application | deployment
+  std::string name;
+  std::string status;  // starting | running | failed
+  std::optional<std::string> message;  // omitted when empty
+};
+struct ResumeWorkspaceResponse {
+  std::string workspace_crn;
+  std::string workspace_name;
+  std::vector<ResumedService> started;  // empty when nothing was paused
 };
 
 }  // namespace mlvault::api

@@ -39,6 +39,13 @@ constexpr std::array kOperations = {
     OperationInfo{ml,  "putVaultLock",             "put-vault-lock",            "ml:PutVaultLock",              true,  false},
     OperationInfo{ml,  "describeVaultLock",        "describe-vault-lock",       "ml:DescribeVaultLock",         false, false},
     OperationInfo{ml,  "deleteVaultLock",          "delete-vault-lock",         "ml:DeleteVaultLock",           true,  false},
+    // restore tests (drills) of backup plans (docs/plans.md)
+    OperationInfo{ml,  "createRestoreTestingPlan", "create-restore-testing-plan", "ml:CreateBackupPlan",        true,  false},
+    OperationInfo{ml,  "startRestoreTest",         "start-restore-test",        "ml:StartRestoreTest",          true,  false},
+    OperationInfo{ml,  "listRestoreTests",         "list-restore-tests",        "ml:ListRestoreTests",          false, false},
+    OperationInfo{ml,  "describeRestoreTest",      "describe-restore-test",     "ml:DescribeRestoreTest",       false, false},
+    // backup copies (docs/plans.md)
+    OperationInfo{ml,  "copyBackup",               "copy-backup",               "ml:CopyBackup",                true,  true},
     // backup contents (issue 16): inventory, diff, search, files and items out of a backup
     OperationInfo{ml,  "describeBackupContents",   "describe-backup-contents",  "ml:DescribeBackupContents",    false, false},
     OperationInfo{ml,  "diffBackups",              "diff-backups",              "ml:DiffBackups",               false, false},
@@ -47,6 +54,7 @@ constexpr std::array kOperations = {
     OperationInfo{ml,  "restoreWorkspaceItems",    "restore-workspace-items",   "ml:RestoreWorkspaceItems",     true,  true},
     OperationInfo{ml,  "stopWorkspace",            "stop-workspace",            "ml:StopWorkspace",             true,  false},
     OperationInfo{ml,  "startWorkspace",           "start-workspace",           "ml:StartWorkspace",            true,  false},
+    OperationInfo{ml,  "resumeWorkspace",          "resume-workspace",          "ml:ResumeWorkspace",           true,  false},
     OperationInfo{env, "createEnvironment",        "create-environment",        "ml:CreateEnvironment",         true,  false},
     OperationInfo{env, "listEnvironments",         "list-environments",         "ml:ListEnvironments",          false, false},
     OperationInfo{iam, "init",                     "init",                      "",                             true,  false, true},
@@ -73,6 +81,8 @@ constexpr std::array kOperations = {
     OperationInfo{iam, "deleteRole",               "delete-role",               "iam:DeleteRole",               true,  false},
     OperationInfo{iam, "attachRolePolicy",         "attach-role-policy",        "iam:AttachRolePolicy",         true,  false},
     OperationInfo{iam, "detachRolePolicy",         "detach-role-policy",        "iam:DetachRolePolicy",         true,  false},
+    // assume-role: short-lived credentials acting as a role (docs/plans.md)
+    OperationInfo{iam, "assumeRole",               "assume-role",               "iam:AssumeRole",               true,  false},
 };
 // clang-format on
 

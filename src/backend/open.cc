@@ -36,7 +36,7 @@ Result<std::unique_ptr<Backend>> OpenBackend(std::string_view location,
             "MLVAULT_S3_LISTING_LAG_SECONDS must be a number of seconds in 0..600, not " + lag);
       }
     }
-    auto s3 = MLV_TRY_CTX(S3Backend::Open(std::move(c), options.create),
+    auto s3 = MLV_TRY_CTX(S3Backend::Open(std::move(c), options.create, options.s3_object_lock),
                           "cannot open vault " + std::string(location));
     b = WithRetry(std::move(s3), options.retry);
   } else if (location.find("://") != std::string_view::npos) {

@@ -1,6 +1,8 @@
 #include "backend/s3_http.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 namespace mlvault::backend::s3 {
@@ -10,16 +12,31 @@ struct GlobalInit {
   GlobalInit() { curl_global_init(CURL_GLOBAL_DEFAULT); }
 };
 
+// The most a Content-Length makes us reserve ahead (a larger body still arrives, growing).
+constexpr uint64_t kMaxReserve = 256ull << 20;
+// curl's receive buffer: fewer, larger reads from the socket (its default is 16 KiB).
+constexpr long kReceiveBuffer = 512L << 10;
+
+// What the callbacks fill: the response, and whether a body is coming (not for HEAD).
+struct Sink {
+  HttpResponse* response;
+  bool body_expected;
+};
+
 size_t OnBody(char* data, size_t size, size_t n, void* user) {
-  static_cast<HttpResponse*>(user)->body.append(data, size * n);
+  auto& body = static_cast<Sink*>(user)->response->body;
+  const auto* p = reinterpret_cast<const uint8_t*>(data);
+  body.insert(body.end(), p, p + size * n);
   return size * n;
 }
 
 size_t OnHeader(char* data, size_t size, size_t n, void* user) {
-  auto* r = static_cast<HttpResponse*>(user);
+  auto* sink = static_cast<Sink*>(user);
+  HttpResponse* r = sink->response;
   std::string_view line(data, size * n);
   if (line.starts_with("HTTP/")) {
     r->headers.clear();  // a new response (after 100 Continue or a redirect)
+    r->body.clear();
     return size * n;
   }
   size_t colon = line.find(':');
@@ -30,6 +47,10 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
   while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
   while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
     value.remove_suffix(1);
+  if (name == "content-length" && sink->body_expected) {
+    const uint64_t len = std::strtoull(std::string(value).c_str(), nullptr, 10);
+    if (len > r->body.capacity()) r->body.reserve(std::min(len, kMaxReserve));
+  }
   r->headers[name] = std::string(value);
   return size * n;
 }
@@ -86,10 +107,12 @@ util::Result<HttpResponse> HttpPool::Perform(const HttpRequest& req, const std::
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, limits_.connect_timeout_ms);
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, limits_.stall_timeout_seconds);
+  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, kReceiveBuffer);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, OnBody);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
+  Sink sink{&resp, req.method != "HEAD"};
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, OnHeader);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, &resp);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &sink);
   if (req.method == "HEAD") {
     curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
   } else if (req.method == "GET") {

@@ -10,6 +10,7 @@
 
 #include <map>
 #include <mutex>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,13 @@ struct HttpRequest {
 struct HttpResponse {
   long status = 0;
   std::map<std::string, std::string> headers;  // lowercase names
-  std::string body;
+  // Received straight into the buffer the caller keeps (a GET's data is returned without a
+  // copy); reserved from Content-Length so a large object is not re-allocated as it arrives.
+  util::Bytes body;
+
+  std::string_view Text() const {
+    return {reinterpret_cast<const char*>(body.data()), body.size()};
+  }
 
   std::string Header(const std::string& lowercase_name) const {
     auto it = headers.find(lowercase_name);

@@ -27,6 +27,7 @@ class PrefixOwner final : public Backend {
   Status Remove(std::string_view n) override { return inner_->Remove(n); }
   std::string Describe() const override { return inner_->Describe(); }
   double ListingLagSeconds() const override { return inner_->ListingLagSeconds(); }
+  int ConcurrentReads() const override { return inner_->ConcurrentReads(); }
 
  private:
   std::unique_ptr<S3Backend> inner_;

@@ -24,6 +24,7 @@ class DirOwner final : public Backend {
   Status Remove(std::string_view name) override { return inner_->Remove(name); }
   std::string Describe() const override { return inner_->Describe(); }
   double ListingLagSeconds() const override { return inner_->ListingLagSeconds(); }
+  int ConcurrentReads() const override { return inner_->ConcurrentReads(); }
 
  private:
   std::unique_ptr<Backend> inner_;

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "catalog/control_schema.h"
+#include "catalog/control_testing.h"
 #include "catalog/testing.h"
 #include "util/files.h"
 #include "util/random.h"
@@ -31,21 +32,9 @@ class StoresTest : public ::testing::TestWithParam<Engine> {
   void InsertWorkspace(const std::string& id) {
     EnvironmentStore envs(*db_);
     if (!envs.GetById("acct", "e1")) {
-      ASSERT_TRUE(envs.Insert({"e1", "acct", "crn:e1", "dev", "us-west-1", "/r", "me", 1}));
+      ASSERT_TRUE(envs.Insert(TestEnvironment()));
     }
-    WorkspaceRecord w;
-    w.id = id;
-    w.account_id = "acct";
-    w.crn = "crn:" + id;
-    w.name = id;
-    w.environment_id = "e1";
-    w.status = "running";
-    w.domain = "d";
-    w.parameters = "{}";
-    w.api_key = "k";
-    w.control_key = "c";
-    w.created_by = "me";
-    ASSERT_TRUE(WorkspaceStore(*db_).Insert(w));
+    ASSERT_TRUE(WorkspaceStore(*db_).Insert(TestWorkspace(id, id)));
   }
 
   WorkflowRecord Wf(const std::string& queue, TimeMicros created) {
@@ -67,7 +56,7 @@ class StoresTest : public ::testing::TestWithParam<Engine> {
 
 TEST_P(StoresTest, NamesAreUniqueWhereTheSpecSaysSo) {
   EnvironmentStore envs(*db_);
-  EnvironmentRecord e{"e1", "acct", "crn:e1", "dev", "us-west-1", "/r", "me", 1};
+  EnvironmentRecord e = TestEnvironment();
   ASSERT_TRUE(envs.Insert(e));
   e.id = "e2";
   e.crn = "crn:e2";
@@ -80,18 +69,7 @@ TEST_P(StoresTest, NamesAreUniqueWhereTheSpecSaysSo) {
   EXPECT_EQ(envs.GetByName("acct", "nope").error().code(), util::ErrorCode::kNotFound);
 
   WorkspaceStore wss(*db_);
-  WorkspaceRecord w;
-  w.id = "w1";
-  w.account_id = "acct";
-  w.crn = "crn:w1";
-  w.name = "ws";
-  w.environment_id = "e1";
-  w.status = "running";
-  w.domain = "d";
-  w.parameters = "{}";
-  w.api_key = "k";
-  w.control_key = "c";
-  w.created_by = "me";
+  WorkspaceRecord w = TestWorkspace("w1", "ws");
   ASSERT_TRUE(wss.Insert(w));
   WorkspaceRecord w2 = w;
   w2.id = "w2";
@@ -104,16 +82,7 @@ TEST_P(StoresTest, NamesAreUniqueWhereTheSpecSaysSo) {
   EXPECT_EQ(wss.Get("acct", "w1")->environment_name, "dev");
 
   BackupStore bs(*db_);
-  BackupRecord b;
-  b.id = "b1";
-  b.account_id = "acct";
-  b.crn = "crn:b1";
-  b.name = "nightly";
-  b.workspace_id = "w2";
-  b.workspace_name = "ws";
-  b.environment_name = "dev";
-  b.status = "pending";
-  b.workflow_id = "wf";
+  BackupRecord b = TestBackup("b1", "nightly", "w2", "pending");
   ASSERT_TRUE(bs.Insert(b));
   BackupRecord b2 = b;
   b2.id = "b2";
@@ -132,33 +101,14 @@ TEST_P(StoresTest, NamesAreUniqueWhereTheSpecSaysSo) {
 }
 
 TEST_P(StoresTest, BackupListsPageByKeyset) {
-  ASSERT_TRUE(EnvironmentStore(*db_).Insert({"e1", "acct", "crn:e1", "dev", "us-west-1", "/r", "me", 1}));
-  WorkspaceRecord w;
-  w.id = "w1";
-  w.account_id = "acct";
-  w.crn = "crn:w1";
-  w.name = "ws";
-  w.environment_id = "e1";
-  w.status = "running";
-  w.domain = "d";
-  w.parameters = "{}";
-  w.api_key = "k";
-  w.control_key = "c";
-  w.created_by = "me";
+  ASSERT_TRUE(EnvironmentStore(*db_).Insert(TestEnvironment()));
+  WorkspaceRecord w = TestWorkspace("w1", "ws");
   ASSERT_TRUE(WorkspaceStore(*db_).Insert(w));
   BackupStore bs(*db_);
   // 7 backups, two of them at the same time (ties are ordered by id).
   for (int i = 0; i < 7; ++i) {
-    BackupRecord b;
-    b.id = "b" + std::to_string(i);
-    b.account_id = "acct";
-    b.crn = "crn:" + b.id;
-    b.name = "n" + std::to_string(i);
-    b.workspace_id = "w1";
-    b.workspace_name = "ws";
-    b.environment_name = "dev";
-    b.status = "succeeded";
-    b.workflow_id = "wf";
+    BackupRecord b =
+        TestBackup("b" + std::to_string(i), "n" + std::to_string(i), "w1", "succeeded");
     b.created_at = i == 6 ? 5 : i;
     auto st = bs.Insert(b);
     ASSERT_TRUE(st) << st.error().message();

@@ -102,12 +102,12 @@ util::Result<std::optional<InventoryRecord>> InventoryStore::Get(const std::stri
 }
 
 util::Result<std::vector<InventoryFile>> InventoryStore::Files(const std::string& backup_id,
-                                                               const std::string& prefix,
-                                                               int64_t offset, int64_t limit) {
+                                                               const std::string& after_path,
+                                                               int64_t limit) {
   auto rows = MLV_TRY(db_.Query(
       "SELECT path, volume, volume_path, size, content_id FROM backup_inventory_files "
-      "WHERE backup_id = ? AND path >= ? AND path < ? ORDER BY path LIMIT ? OFFSET ?",
-      {backup_id, prefix, PrefixEnd(prefix), limit, offset}));
+      "WHERE backup_id = ? AND path > ? ORDER BY path LIMIT ?",
+      {backup_id, after_path, limit}));
   std::vector<InventoryFile> out;
   for (const auto& r : rows) out.push_back(FileOf(r));
   return out;

@@ -56,10 +56,10 @@ class InventoryStore {
   util::Result<bool> Put(const InventoryRecord& record);
   // The document and computation time (items and files are not loaded); nullopt if none yet.
   util::Result<std::optional<InventoryRecord>> Get(const std::string& backup_id);
-  // Files of a backup by path order, `limit` from `offset`; `prefix` limits to paths under it.
+  // Files of a backup by path order: at most `limit` whose path sorts after `after_path`
+  // ("" : from the first). A keyset page: an index seek on (backup_id, path) however deep.
   util::Result<std::vector<InventoryFile>> Files(const std::string& backup_id,
-                                                 const std::string& prefix, int64_t offset,
-                                                 int64_t limit);
+                                                 const std::string& after_path, int64_t limit);
   // (number of files, their bytes) of a backup.
   util::Result<std::pair<int64_t, int64_t>> CountFiles(const std::string& backup_id);
   // Every file of a backup (for a diff or a file restore).

@@ -7,6 +7,7 @@
 
 #include "catalog/control_schema.h"
 #include "catalog/control_stores.h"
+#include "catalog/control_testing.h"
 #include "catalog/testing.h"
 
 namespace mlvault::catalog {
@@ -21,33 +22,13 @@ class InventoryStoreTest : public ::testing::TestWithParam<Engine> {
     auto all = ControlMigrations();
     for (auto& m : InventoryMigrations()) all.push_back(m);
     ASSERT_TRUE(db_->Migrate(all));
-    ASSERT_TRUE(EnvironmentStore(*db_).Insert({"e1", "acct", "crn:e1", "dev", "us-west-1", "/r", "me", 1}));
-    WorkspaceRecord w;
-    w.id = "w1";
-    w.account_id = "acct";
-    w.crn = "crn:w1";
-    w.name = "ws";
-    w.environment_id = "e1";
-    w.status = "running";
-    w.domain = "d";
-    w.parameters = "{}";
-    w.api_key = "k";
-    w.control_key = "c";
-    w.created_by = "me";
-    ASSERT_TRUE(WorkspaceStore(*db_).Insert(w));
+    ASSERT_TRUE(EnvironmentStore(*db_).Insert(TestEnvironment()));
+    ASSERT_TRUE(WorkspaceStore(*db_).Insert(TestWorkspace("w1", "ws")));
   }
   void TearDown() override { db_.reset(); }
 
   void Backup(const std::string& id, int64_t created, const std::string& status = "succeeded") {
-    BackupRecord b;
-    b.id = id;
-    b.account_id = "acct";
-    b.crn = "crn:" + id;
-    b.name = id;
-    b.workspace_id = "w1";
-    b.workspace_name = "ws";
-    b.environment_name = "dev";
-    b.status = status;
+    BackupRecord b = TestBackup(id, id, "w1", status);
     b.workflow_id = "wf-" + id;
     b.created_at = created;
     ASSERT_TRUE(BackupStore(*db_).Insert(b));
@@ -95,9 +76,12 @@ TEST_P(InventoryStoreTest, StoresOnceAndFindsNewestFirst) {
   EXPECT_EQ(under[2].first.backup_id, "b1");
   for (const auto& [hit, path] : under) EXPECT_EQ(path.rfind("projects/p1/", 0), 0u) << path;
 
-  auto page = *s.Files("b2", "", 1, 1);
+  auto first = *s.Files("b2", "", 1);
+  ASSERT_EQ(first.size(), 1u);
+  auto page = *s.Files("b2", first[0].path, 1);  // the next page: after the last path answered
   ASSERT_EQ(page.size(), 1u);
   EXPECT_EQ(page[0].path, "projects/p1/data/b.csv");
+  EXPECT_EQ(s.Files("b2", "projects/p1/data/b.csv", 10)->size(), 1u);
   EXPECT_EQ(*s.CountFiles("b2"), (std::pair<int64_t, int64_t>(3, 35)));
   EXPECT_EQ(s.AllFiles("b2")->size(), 3u);
 

@@ -1,6 +1,6 @@
 // The catalog of backup plans (docs/plans.md): plans, their runs (one row per claimed slot),
 // which backups a plan made, legal holds and vault locks; and the roles plans act as. Migrations
-// "0300_plans" and "0301_plan_roles" (PlanMigrations), run on SQLite and PostgreSQL alike.
+// "0300_plans", "0301_plan_roles" and the restore tests' "0302_restore_tests" (PlanMigrations), run on SQLite and PostgreSQL alike.
 //
 // Exactly one run per slot: a run is claimed by inserting (plan_id, slot_at), which is unique; a
 // second server or process that tries the same slot gets `false` from PlanRunStore::Claim.
@@ -37,6 +37,11 @@ struct PlanRecord {
   std::string owner_crn;         // the principal whose authority the runs use
   std::string owner_caller;      // its Caller, as JSON (control/handlers.h CallerToJson)
   std::optional<std::string> role_crn;  // the role the runs act as, when set (else the owner)
+  // A restore testing plan: its runs drill the selected workspaces' newest backups in this
+  // environment instead of backing them up (no retention).
+  std::optional<std::string> sandbox_environment;
+  // A backup plan that copies each backup it takes into this environment (copy-backup).
+  std::optional<std::string> copy_to_environment;
   TimeMicros anchor_at = 0;      // start of a rate's period (the creation)
   std::optional<int64_t> last_slot_at;  // the newest slot claimed
   TimeMicros created_at = 0;
@@ -53,7 +58,8 @@ class PlanStore {
   util::Result<std::vector<PlanRecord>> List(const std::string& account_id);
   // Every plan of every account (the scheduler).
   util::Result<std::vector<PlanRecord>> ListAll();
-  // Writes schedule, time zone, window, selection, retention, role, anchor and updated_at.
+  // Writes schedule, time zone, window, selection, retention, role, copy environment, anchor
+  // and updated_at.
   util::Status Update(const PlanRecord& p);
   // Removes the plan and its runs (the backups it made stay).
   util::Status Delete(const std::string& id);

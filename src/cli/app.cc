@@ -56,6 +56,18 @@ ClientFactory EmbeddedClientFactory() {
 
 // ------------------------------------------------------------------------------ Verb
 
+Verb& WorkspaceFlags(Verb& v) {
+  return v.String("--workspace-crn", "Workspace CRN (or --workspace-name with --environment-name)")
+      .String("--workspace-name", "Workspace name (with --environment-name)")
+      .String("--environment-name", "The workspace's environment (with --workspace-name)");
+}
+Verb& BackupFlags(Verb& v) {
+  v.String("--backup-crn", "Backup CRN (or --backup-name with its workspace)")
+      .String("--backup-name",
+              "Backup name, with --workspace-name + --environment-name (or --workspace-crn)");
+  return WorkspaceFlags(v);
+}
+
 Verb::Verb(Application& app, CLI::App* cli, std::string service, std::string operation)
     : app_(app), cli_(cli), service_(std::move(service)), operation_(std::move(operation)) {
   cli_->callback([this] { RunDefault(); });

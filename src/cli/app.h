@@ -39,6 +39,13 @@ using ClientFactory =
 ClientFactory EmbeddedClientFactory();
 
 class Application;
+class Verb;
+
+// The flags that name a workspace: --workspace-crn, or --workspace-name with --environment-name
+// (the control plane resolves the names). Returns `v`.
+Verb& WorkspaceFlags(Verb& v);
+// The flags that name a backup: --backup-crn, or --backup-name with the workspace's flags.
+Verb& BackupFlags(Verb& v);
 
 // One verb: its CLI11 subcommand, and the flags bound to request fields.
 class Verb {

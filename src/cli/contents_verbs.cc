@@ -1,6 +1,6 @@
 // The verbs of issue 16: describe-backup-contents, diff-backups, search-backups, restore-files,
-// restore-workspace-items; stop-workspace and start-workspace. Flags to request JSON; the work is
-// the API's.
+// restore-workspace-items; stop-workspace, start-workspace and resume-workspace. Flags to request
+// JSON; the work is the API's.
 #include "cli/app.h"
 
 namespace mlvault::cli {
@@ -46,8 +46,10 @@ void RegisterContentsVerbs(Application& app, CLI::App& root) {
         "files",
         "mlvault describe-backup-contents --backup-crn "
         "crn:mlvault:ml:us-west-1:<account>:workspace_backup:<uuid> --item-type model\n"
+        "  mlvault describe-backup-contents --backup-name nightly-1 --workspace-name ws1 "
+        "--environment-name dev\n"
         "  mlvault describe-backup-contents --backup-crn ... --item-type file --max-items 50");
-    v.String("--backup-crn", "Backup CRN", true)
+    BackupFlags(v)
         .String("--item-type", "project, job, experiment, model, application or file "
                                "(default: all but files)")
         .Int("--max-items", "Items per page (1-1000, default 100)")
@@ -68,9 +70,18 @@ void RegisterContentsVerbs(Application& app, CLI::App& root) {
   app.AddVerb(root, ml, "diffBackups", "diff-backups",
               "What changed between two backups: projects and files (with sizes), jobs, "
               "experiments and runs, models, builds and deployments, applications",
-              "mlvault diff-backups --from-backup-crn <older> --to-backup-crn <newer>")
-      .String("--from-backup-crn", "The backup to compare from", true)
-      .String("--to-backup-crn", "The backup to compare to", true);
+              "mlvault diff-backups --from-backup-crn <older> --to-backup-crn <newer>\n"
+              "  mlvault diff-backups --from-backup-name nightly-1 --to-backup-name nightly-2 "
+              "--workspace-name ws1 --environment-name dev")
+      .String("--from-backup-crn", "The backup to compare from (or --from-backup-name)")
+      .String("--to-backup-crn", "The backup to compare to (or --to-backup-name)")
+      .String("--from-backup-name", "The backup to compare from, by name within the workspace "
+                                    "--workspace-name + --environment-name (or --workspace-crn)")
+      .String("--to-backup-name", "The backup to compare to, by name within that workspace")
+      .String("--workspace-crn", "The workspace of the backups named by name")
+      .String("--workspace-name", "The workspace of the backups named by name (with "
+                                  "--environment-name)")
+      .String("--environment-name", "That workspace's environment (with --workspace-name)");
   {
     Verb& v = app.AddVerb(
         root, ml, "searchBackups", "search-backups",
@@ -96,11 +107,13 @@ void RegisterContentsVerbs(Application& app, CLI::App& root) {
       app.Emit(r, &v);
     });
   }
-  app.AddVerb(root, ml, "restoreFiles", "restore-files",
-              "Copy plain files of a backup into a local folder (never outside it); on this "
-              "machine only, not through a server",
-              "mlvault restore-files --backup-crn <crn> --path 'projects/p1/**' --target ./out")
-      .String("--backup-crn", "Backup CRN", true)
+  BackupFlags(app.AddVerb(root, ml, "restoreFiles", "restore-files",
+                       "Copy plain files of a backup into a local folder (never outside it); on "
+                       "this machine only, not through a server",
+                       "mlvault restore-files --backup-crn <crn> --path 'projects/p1/**' --target "
+                       "./out\n"
+                       "  mlvault restore-files --backup-name nightly-1 --workspace-name ws1 "
+                       "--environment-name dev --path 'projects/p1/**' --target ./out"))
       .Strings("--path", "Glob over backup paths (repeatable): 'projects/<project>/...', "
                          "'models/<model>/build-<n>/...'",
                true)
@@ -113,9 +126,17 @@ void RegisterContentsVerbs(Application& app, CLI::App& root) {
         "stopping it): projects with files and jobs, models with builds and deployment, "
         "experiments with runs and metrics, jobs, applications",
         "mlvault restore-workspace-items --backup-crn <crn> --target-workspace-crn <crn> \\\n"
-        "      --items project:p1,model:churn@build-7,experiment:e2 --conflict-policy rename --wait");
-    v.String("--backup-crn", "Backup CRN", true)
-        .String("--target-workspace-crn", "The running workspace to restore into", true)
+        "      --items project:p1,model:churn@build-7,experiment:e2 --conflict-policy rename --wait\n"
+        "  mlvault restore-workspace-items --backup-name nightly-1 --workspace-name ws1 "
+        "--environment-name dev \\\n"
+        "      --target-workspace-name ws1 --target-environment-name dev --items project:p1 --wait");
+    BackupFlags(v)
+        .String("--target-workspace-crn",
+                "The running workspace to restore into (or --target-workspace-name with "
+                "--target-environment-name)")
+        .String("--target-workspace-name", "The target workspace by name (with "
+                                           "--target-environment-name)")
+        .String("--target-environment-name", "The target workspace's environment")
         .Strings("--items",
                  "Comma-separated type:name (project, model[@build-N], experiment, job, "
                  "application)",
@@ -141,20 +162,20 @@ void RegisterContentsVerbs(Application& app, CLI::App& root) {
   }
 
   // ---------------------------------------------------------------- workspace lifecycle
-  app.AddVerb(root, ml, "stopWorkspace", "stop-workspace",
-              "Stop a workspace's runtime (its volumes, keys and backups stay)",
-              "mlvault stop-workspace --workspace-crn "
-              "crn:mlvault:ml:us-west-1:<account>:workspace:<uuid>")
-      .String("--workspace-crn", "Workspace CRN", true);
+  WorkspaceFlags(app.AddVerb(root, ml, "stopWorkspace", "stop-workspace",
+                          "Stop a workspace's runtime (its volumes, keys and backups stay)",
+                          "mlvault stop-workspace --workspace-name ws1 --environment-name dev\n"
+                          "  mlvault stop-workspace --workspace-crn "
+                          "crn:mlvault:ml:us-west-1:<account>:workspace:<uuid>"));
   {
     Verb& v = app.AddVerb(
         root, ml, "startWorkspace", "start-workspace",
         "Start a stopped workspace and wait until it serves; --all starts every workspace that "
         "was running and is not (after a host restart)",
-        "mlvault start-workspace --workspace-crn crn:mlvault:ml:us-west-1:<account>:workspace:<uuid>\n"
+        "mlvault start-workspace --workspace-name ws1 --environment-name dev\n"
+        "  mlvault start-workspace --workspace-crn crn:mlvault:ml:us-west-1:<account>:workspace:<uuid>\n"
         "  mlvault start-workspace --all");
-    v.String("--workspace-crn", "Workspace CRN")
-        .Flag("--all", "Every workspace that should be running and is not");
+    WorkspaceFlags(v).Flag("--all", "Every workspace that should be running and is not");
     v.OnRun([&app](Verb& v) {
       auto r = v.Call(v.Request());
       app.Emit(r, &v);
@@ -164,6 +185,26 @@ void RegisterContentsVerbs(Application& app, CLI::App& root) {
         if (w.value("status", "") == "failed")
           failed += (failed.empty() ? "" : "; ") + w.value("workspaceName", "") + ": " +
                     w.value("reason", "");
+      if (!failed.empty())
+        app.SetExitCode(app.output().Error(
+            util::Error(util::ErrorCode::kUnavailable, "not started: " + failed)));
+    });
+  }
+  {
+    Verb& v = app.AddVerb(
+        root, ml, "resumeWorkspace", "resume-workspace",
+        "Start the applications and deployments of a workspace restored with --start-mode paused",
+        "mlvault resume-workspace --workspace-name ws1-copy --environment-name dev");
+    WorkspaceFlags(v);
+    v.OnRun([&app](Verb& v) {
+      auto r = v.Call(v.Request());
+      app.Emit(r, &v);
+      if (!r) return;
+      std::string failed;
+      for (const auto& s : (*r)["started"])
+        if (s.value("status", "") == "failed")
+          failed += (failed.empty() ? "" : "; ") + s.value("type", "") + " " +
+                    s.value("name", "") + ": " + s.value("message", "");
       if (!failed.empty())
         app.SetExitCode(app.output().Error(
             util::Error(util::ErrorCode::kUnavailable, "not started: " + failed)));

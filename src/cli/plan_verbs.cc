@@ -41,11 +41,14 @@ void RegisterPlanVerbs(Application& app, CLI::App& root) {
                                        "(default 60)")
         .Strings("--selection", "Workspace CRNs and/or tag:<key>=<value>", true)
         .String("--iam-role-name",
-                "Act as this role (it must trust backup.mlvault; default: as you)");
+                "Act as this role (it must trust backup.mlvault; default: as you)")
+        .String("--copy-to-environment-name",
+                "Also copy every backup into this environment's vault location (copy-backup)");
     RetentionFlags(v, "");
   }
   app.AddVerb(root, ml, "listBackupPlans", "list-backup-plans", "List backup plans",
-              "mlvault list-backup-plans --output table");
+              "mlvault list-backup-plans --output table")
+      .Paginated("plans");
   app.AddVerb(root, ml, "describeBackupPlan", "describe-backup-plan",
               "Describe a backup plan: schedule, selection, retention, next run",
               "mlvault describe-backup-plan --plan-name nightly")
@@ -60,7 +63,9 @@ void RegisterPlanVerbs(Application& app, CLI::App& root) {
         .String("--time-zone", "New time zone")
         .Int("--start-window-minutes", "New start window")
         .Strings("--selection", "New selection (replaces the old one)")
-        .String("--iam-role-name", "Act as this role from now on (- : as the plan's owner)");
+        .String("--iam-role-name", "Act as this role from now on (- : as the plan's owner)")
+        .String("--copy-to-environment-name",
+                "Copy backups into this environment from now on (- : stop copying)");
     RetentionFlags(v, " (0 removes the rule)");
   }
   app.AddVerb(root, ml, "deleteBackupPlan", "delete-backup-plan",
@@ -80,6 +85,68 @@ void RegisterPlanVerbs(Application& app, CLI::App& root) {
               "Every workspace: its plans, last succeeded backup and its age, and whether that "
               "meets the plans' recovery point objective",
               "mlvault get-protection-report --output table");
+
+  // ---------------------------------------------------------------- restore tests (drills)
+  app.AddVerb(root, ml, "createRestoreTestingPlan", "create-restore-testing-plan",
+              "Create a restore testing plan: on its schedule, drill (start-restore-test) the "
+              "newest backup of each selected workspace in a sandbox environment",
+              "mlvault create-restore-testing-plan --plan-name weekly-drill --schedule "
+              "\"cron(0 4 ? * SUN *)\" --selection tag:env=prod --sandbox-environment-name drills")
+      .String("--plan-name", "Name (letters, digits, '.', '_', '-'; at most 64)", true)
+      .String("--schedule", "cron(...) or rate(...), as for create-backup-plan", true)
+      .String("--time-zone", "IANA time zone the cron fields are read in (default UTC)")
+      .Int("--start-window-minutes", "How late a slot may start before it counts as late")
+      .Strings("--selection", "Workspace CRNs and/or tag:<key>=<value>", true)
+      .String("--sandbox-environment-name", "Environment the throw-away workspaces are made in",
+              true)
+      .String("--iam-role-name", "Act as this role (it must trust backup.mlvault; default: as you)");
+  app.AddVerb(root, ml, "startRestoreTest", "start-restore-test",
+              "Drill: restore a backup into a throw-away workspace of a sandbox environment, "
+              "check that it works (runtime, entities, applications, models, file checksums), "
+              "record the result and recovery time, delete the throw-away workspace",
+              "mlvault start-restore-test --workspace-crn "
+              "crn:mlvault:ml:us-west-1:<account>:workspace:<uuid> "
+              "--sandbox-environment-name drills")
+      .String("--backup-crn", "The backup to test (or --workspace-crn)")
+      .String("--workspace-crn", "Test this workspace's newest succeeded backup")
+      .String("--sandbox-environment-name", "Environment the throw-away workspace is made in",
+              true);
+  app.AddVerb(root, ml, "listRestoreTests", "list-restore-tests",
+              "Restore tests, newest first: status, recovery time, recovery point age, checks",
+              "mlvault list-restore-tests --workspace-crn "
+              "crn:mlvault:ml:us-west-1:<account>:workspace:<uuid> --output table")
+      .String("--workspace-crn", "Only the tests of this workspace")
+      .Paginated("restoreTests");
+  app.AddVerb(root, ml, "describeRestoreTest", "describe-restore-test",
+              "One restore test: every check with its result, the recovery time, the cause of a "
+              "failure",
+              "mlvault describe-restore-test --restore-test-id <uuid>")
+      .String("--restore-test-id", "The restore test's id", true);
+
+  // ---------------------------------------------------------------- backup copies
+  {
+    Verb& v = app.AddVerb(
+        root, ml, "copyBackup", "copy-backup",
+        "Copy a backup into the vault location of another environment (a backup of the same "
+        "workspace, deduplicated and encrypted there); restore either",
+        std::string("mlvault copy-backup --backup-crn ") + kBackupCrnExample +
+            " --destination-environment-name offsite --wait");
+    v.String("--backup-crn", "The backup to copy (succeeded)", true)
+        .String("--destination-environment-name",
+                "Environment whose vault location receives the copy", true)
+        .String("--backup-name", "The copy's name (default <name>-copy-<environment>)")
+        .Wait("Wait until the copy ends (the exit code reflects its outcome)");
+    v.OnRun([&app](Verb& v) {
+      app.Emit(v.Call(v.Request(), "copy",
+                      [&v](const json& a, double s) {
+                        if (!v.waiting()) return std::string();
+                        return "backup copy " + a.value("backupCrn", std::string()) + " " +
+                               a.value("backupStatus", std::string()) + " in " +
+                               std::to_string(static_cast<int>(s + 0.5)) + " s";
+                      }),
+               &v);
+    });
+  }
 
   // ---------------------------------------------------------------- legal holds
   app.AddVerb(root, ml, "putLegalHold", "put-legal-hold",
@@ -155,6 +222,15 @@ void RegisterPlanVerbs(Application& app, CLI::App& root) {
               "mlvault detach-role-policy --role-name backup-operator --policy-name backups")
       .String("--role-name", "Name of the role", true)
       .String("--policy-name", "Name of the policy", true);
+  app.AddVerb(root, iam, "assumeRole", "assume-role",
+              "Short-lived credentials acting as a role whose trust policy names you: use them "
+              "as MLVAULT_ACCESS_KEY_ID / MLVAULT_PRIVATE_KEY or in a profile",
+              "mlvault assume-role --role-name backup-operator --session-name fix-1234 "
+              "--duration-seconds 900")
+      .String("--role-name", "Name of the role", true)
+      .String("--session-name", "Names this session in the audit log (2-64 of A-Z a-z 0-9 =,.@_-)",
+              true)
+      .Int("--duration-seconds", "How long the credentials work: 900 to 43200 (default 3600)");
 
   // ---------------------------------------------------------------- the scheduler
   {

@@ -38,6 +38,9 @@ void RegisterServerVerbs(Application& app, CLI::App& root) {
                   "leaves them to be resumed")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  cmd->add_flag("--start-workspaces,!--no-start-workspaces", o->start_workspaces,
+                "At start, start every workspace that was running before (after a host restart; the default), or not")
+      ->capture_default_str();
   cmd->callback([&app, o] {
     if (o->tls_cert.empty() != o->tls_key.empty()) {
       app.Emit(util::InvalidArgument("--tls-cert and --tls-key go together: give both to serve "

@@ -7,11 +7,11 @@
 #include <memory>
 #include <string_view>
 
-#include "backend/backend.h"
 #include "cli/app.h"
 #include "util/clock.h"
 #include "util/progress.h"
 #include "util/test_hooks.h"
+#include "vault/storage.h"
 #include "vault/vault.h"
 
 namespace mlvault::cli {
@@ -52,23 +52,21 @@ vault::Options OptionsFrom(const VaultFlags& f) {
 // Crash testing (util/test_hooks.h, KillAfterWrites): the process kills itself with SIGKILL
 // just before its (N+1)-th write or removal in the vault, so a test can stop an operation at
 // every step it takes, deterministically.
-std::unique_ptr<backend::Backend> MaybeKillAfterWrites(std::unique_ptr<backend::Backend> b) {
+vault::StorageFault KillAfterWrites() {
   auto limit_opt = util::test_hooks::KillAfterWrites();
-  if (!limit_opt) return b;
+  if (!limit_opt) return {};
   long long limit = *limit_opt;
   auto count = std::make_shared<std::atomic<long long>>(0);
-  return backend::WithFaults(std::move(b),
-                             [limit, count](std::string_view op, std::string_view) -> util::Status {
-                               if ((op == "put" || op == "remove") && count->fetch_add(1) >= limit)
-                                 ::raise(SIGKILL);
-                               return util::Ok();
-                             });
+  return [limit, count](std::string_view op, std::string_view) -> util::Status {
+    if ((op == "put" || op == "remove") && count->fetch_add(1) >= limit) ::raise(SIGKILL);
+    return util::Ok();
+  };
 }
 
 Result<std::unique_ptr<vault::Vault>> OpenVault(const VaultFlags& f) {
   auto key = MLV_TRY(KeyFrom(f));
-  auto backend = MLV_TRY(backend::OpenBackend(f.vault));
-  return vault::Vault::Open(MaybeKillAfterWrites(std::move(backend)), key, OptionsFrom(f));
+  auto storage = MLV_TRY(vault::OpenStorage(f.vault, {.fault = KillAfterWrites()}));
+  return vault::Vault::Open(std::move(storage), key, OptionsFrom(f));
 }
 
 // A workspace vault of the control plane: <home>/vaults/mlv-<workspace id>, its key in
@@ -154,8 +152,8 @@ void RegisterVaultVerbs(Application& app, CLI::App& root) {
       app.Emit([&]() -> Result<json> {
         MLV_TRY(RefuseCatalogVault(*f, "init"));
         auto key = MLV_TRY(KeyFrom(*f));
-        auto backend = MLV_TRY(backend::OpenBackend(f->vault, {.create = true}));
-        auto vt = MLV_TRY(vault::Vault::Init(std::move(backend), key, {}, OptionsFrom(*f)));
+        auto storage = MLV_TRY(vault::OpenStorage(f->vault, {.create = true}));
+        auto vt = MLV_TRY(vault::Vault::Init(std::move(storage), key, {}, OptionsFrom(*f)));
         return json{{"vault", f->vault}, {"vaultId", vt->id()}};
       }());
     });
@@ -337,7 +335,9 @@ void RegisterVaultVerbs(Application& app, CLI::App& root) {
             {"recoveryPoints", s.recovery_points}, {"packsRemoved", s.packs_removed},
             {"packsRepacked", s.packs_repacked},   {"chunksRemoved", s.chunks_removed},
             {"bytesFreed", s.bytes_freed},         {"leftoversRemoved", s.leftovers_removed},
-            {"packsAdopted", s.packs_adopted},     {"durationSeconds", s.duration_seconds}};
+            {"packsAdopted", s.packs_adopted},     {"durationSeconds", s.duration_seconds},
+            {"packsRetained", s.packs_retained},   {"pointsRetained", s.points_retained},
+            {"notes", s.notes}};
       }());
     });
   }

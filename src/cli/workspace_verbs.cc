@@ -20,19 +20,6 @@ util::Result<json> InputDocument(Application& app, const std::string& value,
   return api::ParseInputDocument(text, what);
 }
 
-// A workspace by CRN, or by name + environment (resolved by the control plane).
-Verb& WorkspaceFlags(Verb& v) {
-  return v.String("--workspace-crn", "Workspace CRN (or --workspace-name with --environment-name)")
-      .String("--workspace-name", "Workspace name (with --environment-name)")
-      .String("--environment-name", "The workspace's environment (with --workspace-name)");
-}
-// A backup by CRN, or by name within its workspace.
-Verb& BackupFlags(Verb& v) {
-  v.String("--backup-crn", "Backup CRN (or --backup-name with its workspace)")
-      .String("--backup-name",
-              "Backup name, with --workspace-name + --environment-name (or --workspace-crn)");
-  return WorkspaceFlags(v);
-}
 
 std::string Str(const json& j, const char* key) {
   return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
@@ -91,7 +78,10 @@ void RegisterWorkspaceVerbs(Application& app, CLI::App& root) {
               "$MLVAULT_HOME/vaults)")
       .String("--storage-kind",
               "auto (default: btrfs subvolumes, snapshotted by backups, where the storage root is "
-              "on btrfs; else folders), btrfs (required) or folders");
+              "on btrfs; else folders), btrfs (required) or folders")
+      .Flag("--vault-object-lock",
+            "Make the s3:// vault location's bucket with S3 Object Lock (or require that it has "
+            "it), so vault locks are also enforced by the object store");
   app.AddVerb(root, envs, "listEnvironments", "list-environments", "List environments",
               "mlvault list-environments --output table");
 
@@ -228,6 +218,9 @@ void RegisterWorkspaceVerbs(Application& app, CLI::App& root) {
         "  mlvault restore-workspace --cli-input-json file://restore-input.json --wait");
     v.String("--cli-input-json", "The restore input as file://<path> or JSON text")
         .Flag("--generate-cli-skeleton", "Print an input document to fill in")
+        .String("--start-mode",
+                "running (default: applications and deployments come back as they were) or "
+                "paused (none started until resume-workspace); sets the input's startMode")
         .Wait("Wait until the new workspace is running");
     v.OnRun([&app](Verb& v) {
       std::string input = v.Value("--cli-input-json");
@@ -241,6 +234,7 @@ void RegisterWorkspaceVerbs(Application& app, CLI::App& root) {
             "--cli-input-json is required (start from --generate-cli-skeleton)"));
       auto doc = InputDocument(app, input, "restore input");
       if (!doc) return app.Emit(std::unexpected(doc.error()));
+      if (v.Given("--start-mode")) (*doc)["startMode"] = v.Value("--start-mode");
       app.Emit(v.Call(*doc, "restore", WorkspaceSummary(v, "restored")), &v);
     });
   }

@@ -7,8 +7,11 @@
 #include <thread>
 #include <nlohmann/json.hpp>
 
+#include "catalog/backup_copy_store.h"
 #include "control/handlers_internal.h"
 #include "control/inventory.h"
+#include "control/model_samples.h"
+#include "control/object_lock.h"
 #include "control/vaults.h"
 #include "util/log.h"
 #include "util/random.h"
@@ -167,10 +170,12 @@ class BackupHandler : public WorkflowHandler {
     if (wf.attempts > 1)
       for (const auto& w : DropLeftovers(*v, b.id)) ctx.Warn(w);
 
-    // Parents: the newest succeeded backup's recovery points, volume by volume.
+    // Parents: the newest succeeded backup's recovery points, volume by volume (not a copy's:
+    // those are in another vault).
     std::map<std::string, std::string> parents;
-    if (auto prev = MLV_TRY(bs.LatestSucceeded(ws.id)))
-      for (const auto& rp : MLV_TRY(bs.RecoveryPoints(prev->id)))
+    if (auto prev = MLV_TRY(catalog::BackupCopyStore(ctx.db()).LatestSucceededIn(
+            ws.id, VaultName(ws.id))))
+      for (const auto& rp : MLV_TRY(bs.RecoveryPoints(*prev)))
         parents[rp.volume] = rp.vault_point_id;
 
     bool alive =
@@ -191,6 +196,14 @@ class BackupHandler : public WorkflowHandler {
     }
 
     std::vector<workspace::Volume> volumes = env_.provider->Volumes(spec);
+    if (alive) {  // what each deployed model answers now, for drills (control/model_samples.h)
+      std::string models_dir;
+      for (const auto& vol : volumes)
+        if (vol.name == "models") models_dir = vol.path;
+      for (const auto& w : RecordModelSamples(ctx.db(), b.id, ws.endpoint, spec.api_key, models_dir,
+                                              ctx.clock().Now()))
+        ctx.Warn(w);
+    }
     std::vector<std::string> created;
     auto fail = [&](util::Error e) -> util::Result<std::string> {
       for (const auto& id : created) (void)v->Delete(id);
@@ -216,6 +229,11 @@ class BackupHandler : public WorkflowHandler {
                  d.error().message());
     auto& final = cap.final;
     auto& first = cap.first;
+    {  // S3 Object Lock for a workspace with a vault lock (control/object_lock.h)
+      std::vector<std::string> ids;
+      for (const auto& [name, r] : final) ids.push_back(r.id);
+      for (const auto& w : RetainNewBackup(ctx.db(), *v, ws.id, b.created_at, ids)) ctx.Warn(w);
+    }
 
     catalog::BackupOutcome o;
     o.status = "succeeded";
@@ -265,16 +283,8 @@ class BackupHandler : public WorkflowHandler {
   util::Status OnStatus(catalog::Db& db, const WorkflowRecord& wf, const std::string& status,
                         const util::Error* error, const std::string& warnings,
                         util::TimeMicros now) override {
-    BackupStore bs(db);
-    std::string id = InputString(wf, "backupId");
-    if (status == "running") return bs.SetStarted(id, now);
-    if (status == "queued" || status == "pending") return bs.SetStatus(id, status, now);
-    catalog::BackupOutcome o;
-    if (status == "succeeded" && outcome_) o = *outcome_;
-    o.status = status;
-    o.warnings = warnings;
-    if (error) o.error = error->message();
-    return bs.Finish(id, o, now);
+    return MirrorBackupStatus(db, wf, status, error, warnings, now,
+                              outcome_ ? &*outcome_ : nullptr);
   }
 
   std::vector<std::string> Compensate(catalog::Db& db, const WorkflowRecord& wf) override {
@@ -318,7 +328,8 @@ class BackupHandler : public WorkflowHandler {
  private:
   util::Result<vault::BackupResult> BackupVolume(vault::Vault& v, const workspace::Volume& vol,
                                                  const BackupRecord& b, const std::string& pass,
-                                                 const std::string& parent, WorkflowContext& ctx) {
+                                                 const std::string& parent, WorkflowContext& ctx,
+                                                 util::PartsProgress* parts = nullptr) {
     vault::BackupRequest req;
     req.kind = vol.kind == workspace::VolumeKind::kBlock ? vault::VolumeKind::kBlock
                                                          : vault::VolumeKind::kFilesystem;
@@ -326,13 +337,20 @@ class BackupHandler : public WorkflowHandler {
     req.labels = {
         {"workspace", b.workspace_crn}, {"volume", vol.name}, {"backup", b.id}, {"pass", pass}};
     if (!parent.empty()) req.parent = parent;
-    auto r = v.Backup(req, ctx.progress(), ctx.cancel());
+    // A sequential pass shows one total across the volumes (util::PartsProgress).
+    util::ProgressSink* progress = ctx.progress();
+    if (parts) {
+      parts->BeginPart("volume " + vol.name);
+      progress = parts;
+    }
+    auto r = v.Backup(req, progress, ctx.cancel());
     if (!r && !parent.empty() && r.error().code() == util::ErrorCode::kNotFound &&
         !ctx.cancel()->cancelled()) {
       // The parent went away (its backup was deleted meanwhile): read everything instead.
       req.parent.reset();
-      r = v.Backup(req, ctx.progress(), ctx.cancel());
+      r = v.Backup(req, progress, ctx.cancel());
     }
+    if (r && parts) parts->EndPart(r->stats.bytes_total, r->stats.files);
     return r;
   }
 
@@ -352,8 +370,10 @@ class BackupHandler : public WorkflowHandler {
     HoldWhileTestFileExists(ctx.cancel());
     PassStats prepass;
     double t = util::MonotonicSeconds();
+    util::PartsProgress prepass_progress(ctx.progress());
     for (const auto& vol : volumes) {
-      auto r = BackupVolume(v, vol, b, "prepass", ParentOf(parents, vol.name), ctx);
+      auto r = BackupVolume(v, vol, b, "prepass", ParentOf(parents, vol.name), ctx,
+                            &prepass_progress);
       if (!r) return std::unexpected(r.error().WithContext("volume " + vol.name));
       prepass.Add(r->stats);
       cap.first[vol.name] = std::move(*r);
@@ -468,6 +488,7 @@ class BackupHandler : public WorkflowHandler {
     PassStats pass;
     json per_volume = json::object();
     t = util::MonotonicSeconds();
+    util::PartsProgress pass_progress(ctx.progress());
     for (size_t i = 0; i < volumes.size(); ++i) {
       const workspace::Volume& live = volumes[i];
       auto it = std::find_if(snaps->begin(), snaps->end(),
@@ -477,7 +498,8 @@ class BackupHandler : public WorkflowHandler {
         return util::Internal("no snapshot of volume " + live.name);
       }
       double t0 = util::MonotonicSeconds();
-      auto r = BackupVolume(v, *it, b, "snapshot", ParentOf(parents, live.name), ctx);
+      auto r = BackupVolume(v, *it, b, "snapshot", ParentOf(parents, live.name), ctx,
+                            &pass_progress);
       if (!r) {
         drop();
         return std::unexpected(r.error().WithContext("volume " + live.name));

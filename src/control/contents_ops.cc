@@ -6,12 +6,15 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <tuple>
 
+#include "api/paging.h"
 #include "control/iam_authorizer.h"
 #include "control/inventory.h"
 #include "control/operations.h"
 #include "control/resource_authz.h"
 #include "control/responses.h"
+#include "util/bytes.h"
 
 namespace mlvault::control {
 
@@ -37,16 +40,39 @@ util::Result<int64_t> PageSize(const std::optional<int64_t>& max_items) {
   return n;
 }
 
-// Tokens are "o<offset>": opaque to callers, checked strictly.
-util::Result<int64_t> TokenOffset(const std::string& token) {
-  if (token.empty()) return 0;
-  if (token.size() < 2 || token.size() > 12 || token[0] != 'o' ||
-      token.find_first_not_of("0123456789", 1) != std::string::npos)
+// Keyset pages (api/paging.h): a token holds the sort key of the last item answered. Files sort
+// by path (key time kFileKey, id the path in hex); items by type (key time: the type's place in
+// the fixed order), then name and project (id "<hex name>.<hex project>"). Hex keeps any name
+// or path inside the token's alphabet.
+constexpr int64_t kFileKey = -1;
+
+std::string Hex(std::string_view s) { return util::ToHex(util::AsBytes(s)); }
+
+std::string ItemKeyId(const json& item) {
+  auto str = [&](const char* k) {
+    return item.contains(k) && item[k].is_string() ? item[k].get<std::string>() : std::string();
+  };
+  return Hex(str("name")) + "." + Hex(str("project"));
+}
+
+// The key of a token for this listing: kInvalidArgument naming startingToken for another
+// listing's token (files vs items) or one no answer gave.
+util::Result<std::optional<api::PageKey>> TokenKey(const std::string& token, bool files) {
+  if (token.empty()) return std::optional<api::PageKey>();
+  api::PageKey key = MLV_TRY(api::DecodePageToken(token));
+  if ((key.time == kFileKey) != files || key.time < kFileKey || key.time > 4)
     return util::InvalidField("startingToken",
-                              "\"" + token.substr(0, 40) +
-                                  "\" is not a nextToken this operation returned; start again "
-                                  "without --starting-token");
-  return std::stoll(token.substr(1));
+                              std::string("is a nextToken of a listing of ") +
+                                  (files ? "items" : "files") + ", not of " +
+                                  (files ? "files" : "items") +
+                                  "; start again without --starting-token");
+  if (files) {
+    auto path = util::FromHex(key.id);
+    if (!path)
+      return util::InvalidField("startingToken", "is not a nextToken of an earlier answer");
+    key.id.assign(path->begin(), path->end());
+  }
+  return std::optional<api::PageKey>(std::move(key));
 }
 
 util::Status RequireSucceeded(const BackupRecord& b) {
@@ -59,7 +85,10 @@ util::Status RequireSucceeded(const BackupRecord& b) {
 }  // namespace
 
 util::Result<api::DescribeBackupContentsResponse> Operations::DescribeBackupContents(
-    const api::DescribeBackupContentsRequest& r) {
+    const api::DescribeBackupContentsRequest& request) {
+  api::DescribeBackupContentsRequest r = request;
+  r.backup_crn = MLV_TRY(BackupCrnOf("ml:DescribeBackupContents", r.backup_crn, r.backup_name,
+                                     r.workspace_crn, r.workspace_name, r.environment_name));
   auto t = MLV_TRY(LoadBackupTarget(*env_.db, env_.caller.account_id,
                                     "ml:DescribeBackupContents", "backupCrn", r.backup_crn));
   bool files = r.item_type == "file";
@@ -67,7 +96,7 @@ util::Result<api::DescribeBackupContentsResponse> Operations::DescribeBackupCont
     return util::InvalidField("itemType", "must be project, job, experiment, model, application "
                                           "or file, got \"" + r.item_type.substr(0, 40) + "\"");
   int64_t limit = MLV_TRY(PageSize(r.max_items));
-  int64_t offset = MLV_TRY(TokenOffset(r.starting_token));
+  auto after = MLV_TRY(TokenKey(r.starting_token, files));
   MLV_TRY(Authorize(t.request));
   if (!t.found()) return util::NotFound("backup " + r.backup_crn + " does not exist");
   MLV_TRY(RequireSucceeded(*t.record));
@@ -93,36 +122,75 @@ util::Result<api::DescribeBackupContentsResponse> Operations::DescribeBackupCont
 
   json items = json::array();
   bool more = false;
+  std::optional<api::PageKey> last;
   if (files) {
-    auto page = MLV_TRY(store.Files(t.record->id, "", offset, limit + 1));
+    auto page = MLV_TRY(store.Files(t.record->id, after ? after->id : "", limit + 1));
     more = static_cast<int64_t>(page.size()) > limit;
-    for (size_t i = 0; i < page.size() && static_cast<int64_t>(i) < limit; ++i)
+    for (size_t i = 0; i < page.size() && static_cast<int64_t>(i) < limit; ++i) {
       items.push_back({{"itemType", "file"}, {"name", page[i].path}, {"size", page[i].size}});
+      last = api::PageKey{kFileKey, Hex(page[i].path)};
+    }
   } else {
-    // The types in a fixed order (project, job, experiment, model, application), each by name.
-    std::vector<json> all;
+    // The types in a fixed order (project, job, experiment, model, application), each by name
+    // and project; the page starts after the token's key.
+    int64_t type_index = -1;
     for (std::string_view type : {"project", "job", "experiment", "model", "application"}) {
+      ++type_index;
       if (!r.item_type.empty() && r.item_type != type) continue;
+      if (after && type_index < after->time) continue;
+      std::vector<std::pair<std::string, json>> of_type;
       for (const auto& o : doc[ItemTypes().find(type)->second]) {
         json item = {{"itemType", type}};
         item.update(o);
-        all.push_back(std::move(item));
+        std::string id = ItemKeyId(item);
+        if (after && type_index == after->time && id <= after->id) continue;
+        of_type.emplace_back(std::move(id), std::move(item));
       }
+      std::stable_sort(of_type.begin(), of_type.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
+      for (auto& [id, item] : of_type) {
+        if (static_cast<int64_t>(items.size()) == limit) {
+          more = true;
+          break;
+        }
+        items.push_back(std::move(item));
+        last = api::PageKey{type_index, id};
+      }
+      if (more) break;
     }
-    for (int64_t i = offset; i < static_cast<int64_t>(all.size()) && i < offset + limit; ++i)
-      items.push_back(all[static_cast<size_t>(i)]);
-    more = offset + limit < static_cast<int64_t>(all.size());
   }
   api::DescribeBackupContentsResponse out;
   out.backup_crn = r.backup_crn;
   out.computed_at = Time(inv.computed_at);
   out.summary.text = summary.dump();
   out.items.text = items.dump();
-  if (more) out.next_token = "o" + std::to_string(offset + limit);
+  if (more && last) out.next_token = api::EncodePageToken(*last);
   return out;
 }
 
-util::Result<api::DiffBackupsResponse> Operations::DiffBackups(const api::DiffBackupsRequest& r) {
+util::Result<api::DiffBackupsResponse> Operations::DiffBackups(
+    const api::DiffBackupsRequest& request) {
+  api::DiffBackupsRequest r = request;
+  // Either backup by CRN or by name; names within the one workspace the request names.
+  bool named = !r.from_backup_name.empty() || !r.to_backup_name.empty();
+  if (!named && (!r.workspace_crn.empty() || !r.workspace_name.empty() ||
+                 !r.environment_name.empty()))
+    return util::InvalidField("workspaceCrn", "names the workspace of fromBackupName or "
+                                              "toBackupName; give one of them, or neither");
+  for (auto [crn, name, prefix] :
+       {std::tuple{&r.from_backup_crn, &r.from_backup_name, "from"},
+        std::tuple{&r.to_backup_crn, &r.to_backup_name, "to"}}) {
+    std::string p = prefix;
+    if (crn->empty() && name->empty())
+      return util::InvalidField(p + "BackupCrn", "give " + p + "BackupCrn, or " + p +
+                                                     "BackupName with workspaceCrn or "
+                                                     "workspaceName and environmentName");
+    *crn = MLV_TRY(BackupCrnOf("ml:DiffBackups", *crn, *name,
+                               name->empty() ? "" : r.workspace_crn,
+                               name->empty() ? "" : r.workspace_name,
+                               name->empty() ? "" : r.environment_name,
+                               {{"backupCrn", p + "BackupCrn"}, {"backupName", p + "BackupName"}}));
+  }
   const std::string& account = env_.caller.account_id;
   auto from = MLV_TRY(
       LoadBackupTarget(*env_.db, account, "ml:DiffBackups", "fromBackupCrn", r.from_backup_crn));

@@ -6,12 +6,16 @@
 #include "catalog/control_schema.h"
 #include "catalog/plan_stores.h"
 #include "catalog/inventory_store.h"
+#include "catalog/auth_state_store.h"
+#include "catalog/workspace_start_claim.h"
 #include "control/iam_authorizer.h"
 #include "control/identity.h"
 #include "control/scheduler.h"
 #include "control/workspace_keys.h"
 #include "util/files.h"
 #include "util/log.h"
+#include "util/private_dir.h"
+#include "workspace/owner.h"
 
 namespace mlvault::control {
 
@@ -20,6 +24,8 @@ std::vector<catalog::Migration> AllMigrations() {
   for (auto& m : IamMigrations()) all.push_back(std::move(m));
   for (auto& m : catalog::PlanMigrations()) all.push_back(std::move(m));  // backup plans
   for (auto& m : catalog::InventoryMigrations()) all.push_back(std::move(m));  // backup contents
+  for (auto& m : catalog::AuthStateMigrations()) all.push_back(std::move(m));  // shared auth state
+  for (auto& m : catalog::WorkspaceStartMigrations()) all.push_back(std::move(m));  // start claim
   return all;
 }
 
@@ -30,10 +36,13 @@ std::string CatalogLocation(const std::string& home) {
 
 util::Result<std::unique_ptr<catalog::Db>> OpenCatalog(const std::string& home) {
   MLV_TRY_CTX(util::MakeDirs(home, 0700), "MLVAULT_HOME");
-  MLV_TRY_CTX(util::EnsurePrivateDir(home), "MLVAULT_HOME");  // checked as ssh checks ~/.ssh
+  // As root, workspaces run as users of their own, which must pass through to the default
+  // storage roots $MLVAULT_HOME/environments/<name>: those two folders 0711 (workspace/owner.h).
+  const std::vector<std::string> searchable = workspace::SearchableHomeEntries();
+  MLV_TRY_CTX(util::EnsurePrivateDir(home, searchable), "MLVAULT_HOME");  // as ssh checks ~/.ssh
   auto db = MLV_TRY(catalog::OpenCatalog(CatalogLocation(home)));
   MLV_TRY_CTX(db->Migrate(AllMigrations()), "catalog " + db->Describe());
-  MLV_TRY_CTX(util::EnsurePrivateDir(home), "MLVAULT_HOME");  // the catalog files it made: 0600
+  MLV_TRY_CTX(util::EnsurePrivateDir(home, searchable), "MLVAULT_HOME");  // catalog files: 0600
   MLV_TRY(LoadCatalogSecret(home));  // to open the sealed workspace keys
   return db;
 }

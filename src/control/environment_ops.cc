@@ -1,5 +1,6 @@
 // The environment operations: createEnvironment, listEnvironments.
 #include <algorithm>
+#include <filesystem>
 
 #include "control/operations.h"
 #include "control/vaults.h"
@@ -8,6 +9,7 @@
 #include "util/files.h"
 #include "util/random.h"
 #include "workspace/crn.h"
+#include "workspace/owner.h"
 #include "workspace/parameters.h"
 #include "workspace/provider.h"
 
@@ -30,16 +32,30 @@ util::Result<api::CreateEnvironmentResponse> Operations::CreateEnvironment(
           .ToString());
   if (!crn)
     return util::InvalidField("region", "\"" + region + "\" is not a region like \"us-west-1\"");
-  std::string root = r.storage_root.empty() ? env_.home + "/environments/" + name : r.storage_root;
+  std::string root = r.storage_root;
+  if (root.empty()) {
+    root = env_.home + "/environments/" + name;
+    // As root, each workspace runs as a user of its own that must reach its folder by path
+    // (docs/workspace-api.md, "Who the workspace runs as"). When $MLVAULT_HOME sits behind a
+    // folder others may not search (the default /root/.mlvault), the storage goes to
+    // /var/lib/mlvault/storage/<environment id> instead of failing at the first workspace.
+    // (The folders above $MLVAULT_HOME decide: the home itself is made searchable, 0711, when
+    // the catalog is opened as root.)
+    const std::string above = std::filesystem::path(env_.home).parent_path().string();
+    if (workspace::WorkspaceOwnersApply() && !above.empty() &&
+        !workspace::CheckSearchable(above))
+      root = std::string(workspace::kSystemStorageDir) + "/" + id;
+  }
   if (root.front() != '/')
     return util::InvalidField("storageRoot", "must be an absolute path, got \"" + root + "\"");
 
-  MLV_TRY(CheckVaultLocation(r.vault_location, /*probe=*/false));
+  MLV_TRY(CheckVaultLocation(r.vault_location, /*probe=*/false, r.vault_object_lock));
 
   AuthzRequest req = ActionRequest("ml:CreateEnvironment", "*");
   req.context["ml:EnvironmentName"] = {name};
   MLV_TRY(Authorize(req));
-  MLV_TRY(CheckVaultLocation(r.vault_location, /*probe=*/true));  // reachable, before recording it
+  // Reachable (and with Object Lock when asked), before recording it.
+  MLV_TRY(CheckVaultLocation(r.vault_location, /*probe=*/true, r.vault_object_lock));
   EnvironmentRecord e{id,   env_.caller.account_id,    crn->ToString(),  name, region,
                       root, env_.caller.principal_crn, env_.clock->Now(), r.vault_location};
   util::Status st = util::MakeDirs(root, 0755);
@@ -52,16 +68,22 @@ util::Result<api::CreateEnvironmentResponse> Operations::CreateEnvironment(
 
 util::Result<api::ListEnvironmentsResponse> Operations::ListEnvironments(
     const api::ListEnvironmentsRequest&) {
-  MLV_TRY(Authorize(ActionRequest("ml:ListEnvironments", "*")));
+  // Only the environments the caller may list, when it may not list "*" (docs/iam.md).
+  ListFilter visible = MLV_TRY(ListFilter::Begin(*env_.authorizer, env_.caller,
+                                                 ActionRequest("ml:ListEnvironments", "*")));
   auto envs = MLV_TRY(EnvironmentStore(*env_.db).List(env_.caller.account_id));
   auto wss = MLV_TRY(WorkspaceStore(*env_.db).List(env_.caller.account_id));
   api::ListEnvironmentsResponse out;
   for (const auto& e : envs) {
+    AuthzRequest one = visible.On(e.crn);
+    one.context["ml:EnvironmentName"] = {e.name};
+    if (!MLV_TRY(visible.Sees(one))) continue;
     api::Environment a = EnvironmentOf(e);
     a.workspace_count = std::count_if(
         wss.begin(), wss.end(), [&](const WorkspaceRecord& w) { return w.environment_id == e.id; });
     out.environments.push_back(std::move(a));
   }
+  MLV_TRY(visible.Finish());
   return out;
 }
 

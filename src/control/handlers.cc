@@ -104,6 +104,22 @@ std::string InputString(const WorkflowRecord& wf, const char* key) {
   return "";
 }
 
+util::Status MirrorBackupStatus(catalog::Db& db, const WorkflowRecord& wf,
+                                const std::string& status, const util::Error* error,
+                                const std::string& warnings, util::TimeMicros now,
+                                const catalog::BackupOutcome* outcome) {
+  catalog::BackupStore bs(db);
+  std::string id = InputString(wf, "backupId");
+  if (status == "running") return bs.SetStarted(id, now);
+  if (status == "queued" || status == "pending") return bs.SetStatus(id, status, now);
+  catalog::BackupOutcome o;
+  if (status == "succeeded" && outcome != nullptr) o = *outcome;
+  o.status = status;
+  o.warnings = warnings;
+  if (error) o.error = error->message();
+  return bs.Finish(id, o, now);
+}
+
 void SleepOrCancel(double seconds, const util::CancelToken* cancel) {
   double until = util::MonotonicSeconds() + seconds;
   while (util::MonotonicSeconds() < until && !(cancel && cancel->cancelled()))
@@ -181,6 +197,8 @@ HandlerFactory MakeHandlerFactory(const HandlerEnv& env) {
     if (kind == kCreateWorkspaceKind) return MakeProvisionHandler(env, false);
     if (kind == kDeleteBackupKind) return MakeDeleteBackupHandler(env);
     if (kind == kRestoreItemsKind) return MakeRestoreItemsHandler(env);
+    if (kind == kCopyBackupKind) return MakeCopyBackupHandler(env);
+    if (kind == kRestoreTestKind) return MakeRestoreTestHandler(env);
     return nullptr;
   };
 }

@@ -1,6 +1,7 @@
 #include "control/iam_ops.h"
 
 #include "control/identity.h"
+#include "control/resource_authz.h"
 #include "iam/catalog.h"
 #include "iam/evaluator.h"
 #include "iam/policy.h"
@@ -110,10 +111,15 @@ util::Result<UserInfo> IamOperations::CreateUser(const Caller& caller, std::stri
 }
 
 util::Result<std::vector<UserInfo>> IamOperations::ListUsers(const Caller& caller) {
-  MLV_TRY(authz_.Authorize(caller, {"iam:ListUsers", "*"}));
+  // Only the users the caller may list, when it may not list "*" (docs/iam.md).
+  ListFilter visible = MLV_TRY(ListFilter::Begin(authz_, caller, {"iam:ListUsers", "*"}));
   IamStore store(db_);
   std::vector<UserInfo> out;
-  for (const auto& u : MLV_TRY(store.ListUsers(caller.account_id))) out.push_back(MLV_TRY(Info(u)));
+  for (const auto& u : MLV_TRY(store.ListUsers(caller.account_id))) {
+    AuthzRequest one = visible.On(u.crn);
+    if (MLV_TRY(visible.Sees(one))) out.push_back(MLV_TRY(Info(u)));
+  }
+  MLV_TRY(visible.Finish());
   return out;
 }
 
@@ -223,15 +229,18 @@ util::Result<PolicyInfo> IamOperations::CreatePolicy(const Caller& caller, std::
 }
 
 util::Result<std::vector<PolicyInfo>> IamOperations::ListPolicies(const Caller& caller) {
-  MLV_TRY(authz_.Authorize(caller, {"iam:ListPolicies", "*"}));
+  // Only the policies the caller may list, when it may not list "*" (docs/iam.md).
+  ListFilter visible = MLV_TRY(ListFilter::Begin(authz_, caller, {"iam:ListPolicies", "*"}));
   IamStore store(db_);
   std::vector<PolicyInfo> out;
   for (const auto& p : MLV_TRY(store.ListPolicies(caller.account_id))) {
+    if (!MLV_TRY(visible.Sees(visible.On(p.crn)))) continue;
     PolicyInfo info{p.name, p.crn, p.description, p.created_at, p.created_by, {}, "", {}};
     for (const auto& u : MLV_TRY(store.UsersOfPolicy(p.crn)))
       if (auto user = MLV_TRY(store.FindUserByCrn(u))) info.attached_to.push_back(user->name);
     out.push_back(std::move(info));
   }
+  MLV_TRY(visible.Finish());
   return out;
 }
 
@@ -263,11 +272,27 @@ util::Result<PolicyInfo> IamOperations::DeletePolicy(const Caller& caller, std::
       return util::Conflict(std::string(kAdmin) +
                             " is the administrators' policy and cannot be deleted");
     MLV_TRY(db_.Transaction([&]() -> util::Status {
+      // Attached to users or roles: refused, quoting the detach command for the first one.
       auto users = MLV_TRY(store.UsersOfPolicy(p->crn));
-      if (!users.empty())
+      auto roles = MLV_TRY(db_.Query(
+          "SELECT r.name FROM iam_role_policies a JOIN iam_roles r ON r.crn = a.role_crn "
+          "WHERE a.policy_crn = ? ORDER BY r.name",
+          {p->crn}));
+      if (!users.empty() || !roles.empty()) {
+        std::string first;
+        if (!users.empty()) {
+          auto u = MLV_TRY(store.FindUserByCrn(users[0]));
+          first = "mlvault detach-policy --user-name " + (u ? u->name : users[0]) +
+                  " --policy-name " + p->name;
+        } else {
+          first = "mlvault detach-role-policy --role-name " + roles[0].Text(0) +
+                  " --policy-name " + p->name;
+        }
         return util::Conflict("policy '" + p->name + "' is attached to " +
-                              std::to_string(users.size()) +
-                              " user(s); detach it first (mlvault detach-policy)");
+                              std::to_string(users.size()) + " user(s) and " +
+                              std::to_string(roles.size()) +
+                              " role(s); detach it from each first, e.g.: " + first);
+      }
       MLV_TRY(store.DeletePolicy(p->crn));
       return util::Ok();
     }));

@@ -1,6 +1,7 @@
 // The IAM verbs as operations: authorised first, audited, and all-or-nothing.
 #include "control/iam_store.h"
 #include "control/iam_test_util.h"
+#include "control/role_sessions.h"
 
 namespace mlvault::control {
 namespace {
@@ -90,6 +91,9 @@ TEST_F(IamOpsTest, PolicyLifecycle) {
   auto del = ops_->DeletePolicy(admin, "operator");
   ASSERT_FALSE(del);
   EXPECT_EQ(del.error().code(), util::ErrorCode::kConflict);
+  EXPECT_NE(del.error().message().find("mlvault detach-policy --user-name ops --policy-name operator"),
+            std::string::npos)
+      << del.error().message();
   auto detached = ops_->DetachPolicy(admin, UserRef{"ops", ""}, "operator");
   ASSERT_TRUE(detached);
   EXPECT_TRUE(detached->attached_policies.empty());
@@ -276,6 +280,75 @@ TEST_F(IamOpsTest, ACallerWhoMayNotSeeAResourceCannotLearnWhetherItExists) {
   EXPECT_TRUE(not_found(ops_->DeleteAccessKey(admin, "MLVKNOSUCHKEY0000000")));
   EXPECT_TRUE(not_found(ops_->AttachPolicy(admin, {"ghost", ""}, "AdministratorAccess")));
   EXPECT_TRUE(not_found(ops_->AttachPolicy(admin, {"operator", ""}, "no-such-policy")));
+}
+
+// A list verb answers what the caller may see (docs/iam.md, "Listings"): a caller allowed
+// iam:ListUsers on one user's CRN lists that user, without audit records for the ones left out;
+// a caller who may see nothing is denied, once, in the audit log.
+TEST_F(IamOpsTest, ListsAnswerWhatTheCallerMaySee) {
+  Caller admin = Admin();
+  Caller alice = UserWith(admin, "alice");
+  const std::string doc = R"({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+      "Action": ["iam:ListUsers", "iam:ListPolicies"],
+      "Resource": [")" + alice.principal_crn + R"(", "crn:mlvault:iam:*:*:policy:*"],
+      "Condition": {"StringEquals": {"mlvault:UserName": "viewer"}}}]})";
+  Caller viewer = UserWith(admin, "viewer", doc);
+  Caller nobody = UserWith(admin, "nobody");
+
+  const int64_t denied_before = CountAudit("denied");
+  auto users = ops_->ListUsers(viewer);
+  ASSERT_TRUE(users) << users.error().ToString();
+  ASSERT_EQ(users->size(), 1u);
+  EXPECT_EQ((*users)[0].user_name, "alice");
+  auto policies = ops_->ListPolicies(viewer);
+  ASSERT_TRUE(policies) << policies.error().ToString();
+  EXPECT_EQ(policies->size(), 2u);  // AdministratorAccess and viewer-policy: every policy CRN
+  EXPECT_EQ(CountAudit("denied"), denied_before) << "a narrowed listing writes no denials";
+
+  auto all = ops_->ListUsers(admin);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), 4u) << "whoever may list * sees everything";
+
+  auto none = ops_->ListUsers(nobody);
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code(), util::ErrorCode::kPermissionDenied);
+  EXPECT_NE(none.error().message().find("iam:ListUsers on *"), std::string::npos)
+      << none.error().message();
+  EXPECT_EQ(CountAudit("denied"), denied_before + 1);
+}
+
+// assume-role: a trusted user gets credentials that authenticate as the role until they expire
+// (the time is given, so nothing waits); an untrusted user is refused naming the trust policy.
+TEST_F(IamOpsTest, AssumeRoleSessionsActAsTheRoleUntilTheyExpire) {
+  Caller admin = Admin();
+  Caller alice = UserWith(admin, "alice");
+  Caller bob = UserWith(admin, "bob");
+  ASSERT_TRUE(ops_->CreateRole(
+      admin, {"operator",
+              R"({"Statement":{"Effect":"Allow","Principal":{"User":"alice"},"Action":"sts:AssumeRole"}})",
+              ""}));
+  auto refused = ops_->AssumeRole(bob, {"operator", "s1", std::nullopt});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), util::ErrorCode::kPermissionDenied);
+  EXPECT_NE(refused.error().message().find("the trust policy of role 'operator' does not allow "
+                                           "user 'bob'"),
+            std::string::npos);
+  auto s = ops_->AssumeRole(alice, {"operator", "s1", 900});
+  ASSERT_TRUE(s) << s.error().ToString();
+  util::TimeMicros now = clock_.Now();
+  auto c = AuthenticateRoleSession(*db_, s->access_key_id, s->private_key, now);
+  ASSERT_TRUE(c && *c) << (c ? "not a session" : c.error().ToString());
+  EXPECT_EQ((*c)->principal_crn, s->role_crn);
+  EXPECT_EQ((*c)->principal_name, "operator/s1 (assumed by alice)");
+  EXPECT_FALSE(AuthenticateRoleSession(*db_, s->access_key_id, "d3Jvbmc=", now));
+  auto late = AuthenticateRoleSession(*db_, s->access_key_id, s->private_key,
+                                      now + 901LL * 1'000'000 + 60'000'000);
+  ASSERT_FALSE(late);
+  EXPECT_NE(late.error().message().find("expired at"), std::string::npos);
+  auto owner = FindRoleSessionKeyOwner(*db_, s->access_key_id, now + 2000LL * 1'000'000);
+  ASSERT_TRUE(owner && *owner);
+  EXPECT_EQ((*owner)->status, "expired");
+  EXPECT_FALSE(*AuthenticateRoleSession(*db_, "MLVKAAAAAAAAAAAAAAAA", "x", now));  // not a session
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include "api/ml_types.h"
 #include "api/types_plans.h"
 #include "catalog/db.h"
+#include "catalog/restore_test_store.h"
 #include "control/authorizer.h"
 #include "control/workflow_engine.h"
 #include "util/clock.h"
@@ -118,6 +119,47 @@ class Operations {
   util::Result<api::VaultLockResponse> PutVaultLock(const api::PutVaultLockRequest& r);
   util::Result<api::VaultLockResponse> DescribeVaultLock(const api::WorkspaceCrnRequest& r);
   util::Result<api::DeleteVaultLockResponse> DeleteVaultLock(const api::WorkspaceCrnRequest& r);
+  // --- restore tests (drills; restore_test_ops.cc, docs/plans.md)
+  // Restores a backup (or a workspace's newest succeeded one) into a throw-away workspace of the
+  // sandbox environment, here and to the end, validates it (control/drill_checks.h), records the
+  // result with the measured recovery time, and deletes the throw-away workspace. A drill whose
+  // checks fail is an answer (status "failed", error the cause), not an error; errors are for
+  // requests that cannot start one (validation, authorisation, a missing backup or environment).
+  // A backup plan whose runs drill instead of backing up (authorised as ml:CreateBackupPlan;
+  // shown, changed and deleted with the backup plan verbs).
+  util::Result<api::BackupPlanResponse> CreateRestoreTestingPlan(
+      const api::CreateRestoreTestingPlanRequest& r);
+  util::Result<api::RestoreTestResponse> StartRestoreTest(const api::StartRestoreTestRequest& r,
+                                                          const Wait& wait);
+  // The same, recorded as run by backup plan `plan_name` ("" : by hand); the drill's workflow
+  // (kind restore_test) runs here with wait.wait, else in a worker (the answer: status running).
+  util::Result<api::RestoreTestResponse> RunRestoreTest(const api::StartRestoreTestRequest& r,
+                                                        const Wait& wait,
+                                                        const std::string& plan_name);
+  // The drill itself, as the restore_test workflow runs it (`ctx` may be null): restore, checks,
+  // clean-up, record. On a resumed attempt (the process of the first one died) it only ends the
+  // drill: deletes the sandbox workspace (after its restore ended) and records it as failed,
+  // "interrupted". Errors only when the catalog fails.
+  util::Result<catalog::RestoreTestRecord> ExecuteRestoreTest(const std::string& restore_test_id,
+                                                              WorkflowContext* ctx);
+  util::Result<api::ListRestoreTestsResponse> ListRestoreTests(
+      const api::ListRestoreTestsRequest& r);
+  util::Result<api::RestoreTestResponse> DescribeRestoreTest(
+      const api::DescribeRestoreTestRequest& r);
+
+  // --- backup copies (copy_ops.cc, copy_backup_workflow.cc; docs/plans.md)
+  // Copies a succeeded backup into the workspace's copy vault in another environment (its vault
+  // location): a new backup of the same workspace, filled by a copy_backup workflow. Authorised
+  // as ml:CopyBackup on the backup with the destination environment as a second resource.
+  // kNotFound naming the environment or backup, kConflict for a backup that did not succeed.
+  util::Result<api::CopyBackupResponse> CopyBackup(const api::CopyBackupRequest& r,
+                                                   const Wait& wait);
+  // A backup plan's copy of a backup it has just started: as CopyBackup, but the backup may not
+  // have finished (the copy runs after it on the workspace's queue and fails if it did not
+  // succeed). Never waits.
+  util::Result<api::CopyBackupResponse> CopyPlanBackup(const std::string& backup_crn,
+                                                       const std::string& environment_name);
+
   // --- backup contents (issue 16; contents_ops.cc, items_ops.cc)
   // What a backup holds in ML terms (computed from the backup on first ask, then cached).
   util::Result<api::DescribeBackupContentsResponse> DescribeBackupContents(
@@ -141,6 +183,10 @@ class Operations {
   // until it is healthy and reconciled; with `all`, every such workspace the caller may start.
   util::Result<api::WorkspaceLifecycleResponse> StartWorkspace(
       const api::StartWorkspaceRequest& request);
+  // Starts the applications and deployments a restore with --start-mode paused left "paused"
+  // (an empty list when none is). kConflict unless the workspace is running.
+  util::Result<api::ResumeWorkspaceResponse> ResumeWorkspace(
+      const api::ResumeWorkspaceRequest& request);
 
  private:
   // Starts (spawn) or runs (wait) a workflow; returns its record after a waited run.
@@ -150,6 +196,9 @@ class Operations {
   util::Result<api::DeleteBackupResponse> StartDelete(const std::string& backup_crn,
                                                       const Wait& wait,
                                                       const std::string& expired_by);
+  // copy-backup, for a backup that may still be running when `plan_copy` (copy_ops.cc).
+  util::Result<api::CopyBackupResponse> StartCopy(const api::CopyBackupRequest& r,
+                                                  const Wait& wait, bool plan_copy);
   // Refuses the deletion of a held backup or one a vault lock keeps (governance: unless the
   // caller may ml:BypassVaultLock). Called before the deletion's transaction (protection_ops.cc).
   util::Status CheckDeletable(const catalog::BackupRecord& b, const AuthzRequest& delete_request);
@@ -165,6 +214,19 @@ class Operations {
                                         const std::string& environment);
   // The restore input document with a backup named by name replaced by its CRN.
   util::Result<std::string> RestoreInputByCrn(const std::string& document);
+  // As WorkspaceCrnOf / BackupCrnOf, for a request whose fields have other names (diffBackups'
+  // fromBackupName, restoreWorkspaceItems' targetWorkspaceName): `renames` maps the field names
+  // those speak of to the request's, in the error's message and field.
+  using FieldRenames = std::vector<std::pair<std::string, std::string>>;
+  util::Result<std::string> WorkspaceCrnOf(std::string_view action, const std::string& crn,
+                                           const std::string& name, const std::string& environment,
+                                           const FieldRenames& renames);
+  util::Result<std::string> BackupCrnOf(std::string_view action, const std::string& crn,
+                                        const std::string& backup_name,
+                                        const std::string& workspace_crn,
+                                        const std::string& workspace_name,
+                                        const std::string& environment,
+                                        const FieldRenames& renames);
   void Audit(std::string_view action, std::string_view resource, const util::Status& outcome,
              std::string_view detail = {});
   util::Status Authorize(const AuthzRequest& request);

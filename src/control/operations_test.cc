@@ -26,9 +26,18 @@ class RecordingAuthorizer : public Authorizer {
   explicit RecordingAuthorizer(bool allow) : allow_(allow) {}
   util::Status Authorize(const Caller&, const AuthzRequest& r) override {
     requests.push_back(r);
+    ++authorized;
     if (allow_) return util::Ok();
     return util::PermissionDenied("denied " + r.action);
   }
+  // The non-auditing check (list operations narrow their answer with it): recorded in order
+  // with the others, but not counted as an audited decision.
+  util::Status Check(const Caller&, const AuthzRequest& r) override {
+    requests.push_back(r);
+    if (allow_) return util::Ok();
+    return util::PermissionDenied("denied " + r.action);
+  }
+  int authorized = 0;  // calls of Authorize (each denial of which is audited)
   void Audit(const Caller&, std::string_view action, std::string_view, const util::Status&,
              std::string_view) override {
     audited.emplace_back(action);
@@ -281,6 +290,12 @@ class OperationsTest : public ::testing::Test {
          {"ml:WorkspaceName"},
          true,
          [this](Operations& o) { return St(o.StopWorkspace({ws_crn_})); }},
+        {"ml:ResumeWorkspace",
+         ws_crn_,
+         false,
+         {"ml:WorkspaceName"},
+         true,
+         [this](Operations& o) { return St(o.ResumeWorkspace({ws_crn_})); }},
     };
   }
 
@@ -323,7 +338,10 @@ TEST_F(OperationsTest, ADenialChangesNothing) {
     SCOPED_TRACE(c.action);
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code(), util::ErrorCode::kPermissionDenied);
-    EXPECT_EQ(authz.requests.size(), 1u);
+    // One audited decision, the last request made; a list operation asks the non-auditing
+    // check first (on "*", then on each resource) before it denies.
+    EXPECT_EQ(authz.authorized, 1);
+    EXPECT_EQ(authz.requests.back().action, c.action);
   }
   EXPECT_EQ(Rows("environments"), envs);
   EXPECT_EQ(Rows("workspaces"), wss);

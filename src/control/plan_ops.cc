@@ -3,6 +3,9 @@
 // code shares (control/plan_internal.h). docs/plans.md describes them.
 #include <nlohmann/json.hpp>
 
+#include "api/paging.h"
+
+#include "api/types_plans_json.h"
 #include "control/handlers.h"
 #include "control/operations.h"
 #include "control/plan_internal.h"
@@ -33,21 +36,6 @@ std::string CheckPlanName(const std::string& n) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'))
       return "may contain only letters, digits, '.', '_' and '-'";
   return "";
-}
-
-json RetentionToJson(const api::RetentionRulesJson& r) {
-  json j = json::object();
-  auto put = [&](const char* k, const std::optional<int64_t>& v) {
-    if (v) j[k] = *v;
-  };
-  put("keepLast", r.keep_last);
-  put("keepHourly", r.keep_hourly);
-  put("keepDaily", r.keep_daily);
-  put("keepWeekly", r.keep_weekly);
-  put("keepMonthly", r.keep_monthly);
-  put("keepYearly", r.keep_yearly);
-  put("maxAgeDays", r.max_age_days);
-  return j;
 }
 
 RetentionRules ToRules(const api::RetentionRulesJson& j) {
@@ -91,6 +79,8 @@ api::BackupPlan PlanOf(const PlanRecord& p, util::TimeMicros now) {
   out.retention = RulesJsonOf(p);
   out.owner_crn = p.owner_crn;
   out.iam_role_crn = p.role_crn;
+  out.sandbox_environment_name = p.sandbox_environment;
+  out.copy_to_environment_name = p.copy_to_environment;
   out.created_at = Time(p.created_at);
   out.updated_at = Time(p.updated_at);
   if (auto s = ScheduleOf(p))
@@ -161,20 +151,7 @@ util::Result<Caller> PlanCaller(catalog::Db& db, const PlanRecord& plan) {
 RetentionRules RulesOf(const PlanRecord& p) { return ToRules(RulesJsonOf(p)); }
 
 api::RetentionRulesJson RulesJsonOf(const PlanRecord& p) {
-  api::RetentionRulesJson r;
-  json j = json::parse(p.retention, nullptr, false);
-  if (!j.is_object()) return r;
-  auto get = [&](const char* k, std::optional<int64_t>& v) {
-    if (j.contains(k) && j[k].is_number_integer()) v = j[k].get<int64_t>();
-  };
-  get("keepLast", r.keep_last);
-  get("keepHourly", r.keep_hourly);
-  get("keepDaily", r.keep_daily);
-  get("keepWeekly", r.keep_weekly);
-  get("keepMonthly", r.keep_monthly);
-  get("keepYearly", r.keep_yearly);
-  get("maxAgeDays", r.max_age_days);
-  return r;
+  return api::RetentionFromJson(json::parse(p.retention, nullptr, false));
 }
 
 std::vector<std::string> SelectionOf(const PlanRecord& p) {
@@ -271,7 +248,10 @@ util::Result<std::vector<PlanVerdict>> DecidePlanRetention(catalog::Db& db, cons
     c.status = b->status;
     c.newest_succeeded = newest[b->workspace_id] == b->id;
     if (auto h = MLV_TRY(holds.Active(b->id))) c.legal_hold = h->reason;
-    if (const auto& l = lock_of[b->workspace_id]) c.vault_lock = LockKeeps(*l, *b, now);
+    if (const auto& l = lock_of[b->workspace_id]) {
+      c.vault_lock = LockKeeps(*l, *b, now);
+      c.max_retention_days = l->max_retention_days;  // expired beyond it (vault-lock-max)
+    }
     candidates.push_back(std::move(c));
     backups.push_back(std::move(*b));
   }
@@ -281,6 +261,17 @@ util::Result<std::vector<PlanVerdict>> DecidePlanRetention(catalog::Db& db, cons
     for (const auto& b : backups)
       if (b.id == d.backup_id) out.push_back({b, std::move(d)});
   return out;
+}
+
+// A plan's --copy-to-environment-name: an environment of the account.
+static util::Status CheckCopyEnvironment(catalog::Db& db, const std::string& account,
+                                  const std::string& name) {
+  if (catalog::EnvironmentStore(db).GetByName(account, name)) return util::Ok();
+  return util::InvalidField("copyToEnvironmentName",
+                            "environment \"" + name +
+                                "\" does not exist; create one with mlvault create-environment "
+                                "--environment-name " +
+                                name + " --vault-location <where copies go>");
 }
 
 std::string ScheduledBackupName(const std::string& plan_name, util::TimeMicros slot) {
@@ -322,24 +313,72 @@ util::Result<api::BackupPlanResponse> Operations::CreateBackupPlan(
   p.time_zone = tz;
   p.start_window_minutes = r.start_window_minutes.value_or(60);
   p.selection = json(r.selection).dump();
-  p.retention = RetentionToJson(r.retention).dump();
+  p.retention = api::RetentionJson(r.retention).dump();
   p.owner_crn = env_.caller.principal_crn;
   p.owner_caller = CallerToJson(env_.caller);
   p.role_crn = role_crn;
+  if (!r.sandbox_environment_name.empty()) p.sandbox_environment = r.sandbox_environment_name;
+  if (!r.copy_to_environment_name.empty()) {
+    MLV_TRY(CheckCopyEnvironment(*env_.db, env_.caller.account_id, r.copy_to_environment_name));
+    p.copy_to_environment = r.copy_to_environment_name;
+  }
   p.anchor_at = p.created_at = p.updated_at = now;
   util::Status st = PlanStore(*env_.db).Insert(p);
-  Audit("ml:CreateBackupPlan", st ? p.crn : "*", st, "plan " + p.name + " " + p.schedule);
+  Audit("ml:CreateBackupPlan", st ? p.crn : "*", st,
+        (p.sandbox_environment ? "restore testing plan " : "plan ") + p.name + " " + p.schedule);
   MLV_TRY(st);
   return api::BackupPlanResponse{PlanOf(p, now)};
 }
 
+util::Result<api::BackupPlanResponse> Operations::CreateRestoreTestingPlan(
+    const api::CreateRestoreTestingPlanRequest& r) {
+  if (r.sandbox_environment_name.empty())
+    return util::InvalidField("sandboxEnvironmentName", "is required");
+  if (!catalog::EnvironmentStore(*env_.db).GetByName(env_.caller.account_id,
+                                                     r.sandbox_environment_name))
+    return util::InvalidField("sandboxEnvironmentName",
+                              "environment \"" + r.sandbox_environment_name +
+                                  "\" does not exist; create one for drills with mlvault "
+                                  "create-environment --environment-name " +
+                                  r.sandbox_environment_name);
+  api::CreateBackupPlanRequest b;
+  b.plan_name = r.plan_name;
+  b.schedule = r.schedule;
+  b.time_zone = r.time_zone;
+  b.start_window_minutes = r.start_window_minutes;
+  b.selection = r.selection;
+  b.iam_role_name = r.iam_role_name;
+  b.sandbox_environment_name = r.sandbox_environment_name;
+  return CreateBackupPlan(b);
+}
+
 util::Result<api::ListBackupPlansResponse> Operations::ListBackupPlans(
-    const api::ListBackupPlansRequest&) {
-  MLV_TRY(Authorize(ActionRequest("ml:ListBackupPlans", "*")));
+    const api::ListBackupPlansRequest& r) {
+  // Pages, oldest first, after the plan whose (created_at, id) the token holds. An account has
+  // few plans: they are read whole and paged here.
+  int64_t limit = MLV_TRY(api::PageSize(r.page));
+  std::optional<api::PageKey> after;
+  if (!r.page.starting_token.empty()) after = MLV_TRY(api::DecodePageToken(r.page.starting_token));
+  // Only the plans the caller may list, when it may not list "*" (docs/iam.md).
+  ListFilter visible = MLV_TRY(ListFilter::Begin(*env_.authorizer, env_.caller,
+                                                 ActionRequest("ml:ListBackupPlans", "*")));
   util::TimeMicros now = env_.clock->Now();
   api::ListBackupPlansResponse out;
-  for (const auto& p : MLV_TRY(PlanStore(*env_.db).List(env_.caller.account_id)))
+  std::optional<api::PageKey> last;
+  for (const auto& p : MLV_TRY(PlanStore(*env_.db).List(env_.caller.account_id))) {
+    if (after && std::make_pair(p.created_at, p.id) <= std::make_pair(after->time, after->id))
+      continue;
+    AuthzRequest one = visible.On(p.crn);
+    one.context["ml:PlanName"] = {p.name};
+    if (!MLV_TRY(visible.Sees(one))) continue;
+    if (static_cast<int64_t>(out.plans.size()) == limit) {
+      out.next_token = api::EncodePageToken(*last);
+      break;
+    }
     out.plans.push_back(PlanOf(p, now));
+    last = api::PageKey{p.created_at, p.id};
+  }
+  MLV_TRY(visible.Finish());
   return out;
 }
 
@@ -375,11 +414,21 @@ util::Result<api::BackupPlanResponse> Operations::UpdateBackupPlan(
     MLV_TRY(Authorize(ActionRequest("iam:PassRole", role.crn)));
     p.role_crn = role.crn;
   }
+  if (r.copy_to_environment_name == "-") {
+    p.copy_to_environment.reset();
+  } else if (!r.copy_to_environment_name.empty()) {
+    if (p.sandbox_environment)
+      return util::InvalidField("copyToEnvironmentName",
+                                "plan " + p.name + " is a restore testing plan: it takes no "
+                                "backups to copy");
+    MLV_TRY(CheckCopyEnvironment(*env_.db, env_.caller.account_id, r.copy_to_environment_name));
+    p.copy_to_environment = r.copy_to_environment_name;
+  }
   if (r.start_window_minutes) p.start_window_minutes = *r.start_window_minutes;
   if (!r.selection.empty()) p.selection = json(r.selection).dump();
   api::RetentionRulesJson rules = Merge(RulesJsonOf(p), r.retention);
   MLV_TRY(CheckRetentionRules(ToRules(rules)));
-  p.retention = RetentionToJson(rules).dump();
+  p.retention = api::RetentionJson(rules).dump();
   p.updated_at = now;
   util::Status st = PlanStore(*env_.db).Update(p);
   Audit("ml:UpdateBackupPlan", p.crn, st, "plan " + p.name + " " + p.schedule);

@@ -35,6 +35,8 @@ class PlanFixture : public IamFixture {
     eo.open_db = [this]() { return catalog::OpenSqlite(home_ + "/catalog.db"); };
     handler_env_.home = home_;
     handler_env_.provider = provider_.get();
+    handler_env_.authorizer = authz_.get();  // drills (restore_test workflows) act as their caller
+    handler_env_.clock = &clock_;
     engine_ = std::make_unique<WorkflowEngine>(*db_, eo, MakeHandlerFactory(handler_env_));
 
     env_.id = util::NewUuid();

@@ -2,6 +2,7 @@
 // describeVaultLock, deleteVaultLock, and the check every deletion passes (CheckDeletable).
 // docs/plans.md describes them.
 #include "catalog/plan_stores.h"
+#include "control/object_lock.h"
 #include "control/operations.h"
 #include "control/plan_internal.h"
 #include "control/resource_authz.h"
@@ -126,11 +127,22 @@ util::Result<api::LegalHoldResponse> Operations::ReleaseLegalHold(
 
 util::Result<api::ListLegalHoldsResponse> Operations::ListLegalHolds(
     const api::ListLegalHoldsRequest& r) {
-  MLV_TRY(Authorize(ActionRequest("ml:ListLegalHolds", "*")));
+  // Only the holds on backups the caller may list them of, when it may not list "*"
+  // (docs/iam.md).
+  ListFilter visible = MLV_TRY(ListFilter::Begin(*env_.authorizer, env_.caller,
+                                                 ActionRequest("ml:ListLegalHolds", "*")));
   api::ListLegalHoldsResponse out;
   for (const auto& h :
-       MLV_TRY(LegalHoldStore(*env_.db).List(env_.caller.account_id, r.include_released)))
-    out.legal_holds.push_back(HoldOf(h));
+       MLV_TRY(LegalHoldStore(*env_.db).List(env_.caller.account_id, r.include_released))) {
+    AuthzRequest one = visible.On(h.backup_crn);
+    if (!visible.everything()) {
+      auto t = MLV_TRY(LoadBackupTarget(*env_.db, env_.caller.account_id, "ml:ListLegalHolds",
+                                        "backupCrn", h.backup_crn));
+      one = std::move(t.request);
+    }
+    if (MLV_TRY(visible.Sees(one))) out.legal_holds.push_back(HoldOf(h));
+  }
+  MLV_TRY(visible.Finish());
   return out;
 }
 
@@ -181,7 +193,13 @@ util::Result<api::VaultLockResponse> Operations::PutVaultLock(const api::PutVaul
   Audit("ml:PutVaultLock", r.workspace_crn, st,
         "vault lock " + r.mode + ", " + std::to_string(*r.min_retention_days) + " days minimum");
   MLV_TRY(st);
-  return api::VaultLockResponse{LockOf(l)};
+  api::VaultLockResponse out{LockOf(l), {}, {}};
+  // On S3 vaults, the lock also becomes S3 Object Lock retention (control/object_lock.h).
+  auto ol = MLV_TRY(RetainLockedBackups(*env_.db, env_.home, l, now));
+  out.object_lock = api::ObjectLockInfo{ol.status, ol.location, static_cast<int64_t>(ol.backups),
+                                        static_cast<int64_t>(ol.objects)};
+  out.warnings = std::move(ol.warnings);
+  return out;
 }
 
 util::Result<api::VaultLockResponse> Operations::DescribeVaultLock(
@@ -192,7 +210,7 @@ util::Result<api::VaultLockResponse> Operations::DescribeVaultLock(
   if (!t.found()) return util::NotFound("workspace " + r.workspace_crn + " does not exist");
   auto lock = MLV_TRY(VaultLockStore(*env_.db).Get(t.record->id));
   if (!lock) return util::NotFound("workspace " + r.workspace_crn + " has no vault lock");
-  return api::VaultLockResponse{LockOf(*lock)};
+  return api::VaultLockResponse{LockOf(*lock), {}, {}};
 }
 
 util::Result<api::DeleteVaultLockResponse> Operations::DeleteVaultLock(

@@ -6,6 +6,7 @@
 #include <thread>
 #include <nlohmann/json.hpp>
 
+#include "control/backup_copies.h"
 #include "control/handlers_internal.h"
 #include "control/vaults.h"
 #include "util/log.h"
@@ -36,6 +37,7 @@ class ProvisionHandler : public WorkflowHandler {
     WorkspaceStore wss(ctx.db());
     WorkspaceRecord ws = MLV_TRY(wss.Get(wf.account_id, InputString(wf, "workspaceId")));
     workspace::WorkspaceSpec spec = SpecOf(ws);
+    spec.start_paused = restore_ && InputString(wf, "startMode") == "paused";
     // A resumed attempt starts from a clean slate.
     if (ws.runtime_pid > 0)
       MLV_TRY(env_.provider->StopRuntime(spec, static_cast<int>(ws.runtime_pid)));
@@ -100,7 +102,7 @@ class ProvisionHandler : public WorkflowHandler {
       BackupStore bs(ctx.db());
       BackupRecord b = MLV_TRY(bs.Get(wf.account_id, InputString(wf, "backupId")));
       auto points = MLV_TRY(bs.RecoveryPoints(b.id));
-      auto v = MLV_TRY(OpenExistingVault(ctx.db(), env_.home, b.workspace_id));
+      auto v = MLV_TRY(OpenBackupVault(ctx.db(), env_.home, b));
       std::map<std::string, workspace::Volume> volumes;
       for (auto& vol : env_.provider->Volumes(spec)) volumes[vol.name] = vol;
       ctx.SetPhase("restoring");
@@ -138,11 +140,38 @@ class ProvisionHandler : public WorkflowHandler {
       return util::Internal("the runtime at " + rt.endpoint + " serves " + h.workspace_crn +
                             ", not " + ws.crn);
     version_ = h.version;
+    if (restore_) {
+      out["startMode"] = spec.start_paused ? "paused" : "running";
+      out["repointed"] = Repointed(ctx, ws, rt.endpoint);
+    }
     ctx.SetPhase("done");
     ctx.progress()->Report({bytes, bytes, files, files, ""});
     out["endpoint"] = rt.endpoint;
     out["version"] = h.version;
     return out.dump();
+  }
+
+  // What a restored workspace answers differently from its source: the endpoint, the domain and
+  // the API key (a new one: the source's key is not valid on it).
+  static json Repointed(WorkflowContext& ctx, const WorkspaceRecord& ws,
+                        const std::string& endpoint) {
+    std::string src_endpoint, src_domain, src_crn;
+    auto b = BackupStore(ctx.db()).Get(ws.account_id, InputString(ctx.workflow(), "backupId"));
+    if (b) {
+      src_crn = b->workspace_crn;
+      if (auto src = WorkspaceStore(ctx.db()).Get(ws.account_id, b->workspace_id)) {
+        src_endpoint = src->endpoint;
+        src_domain = src->domain;
+      }
+    }
+    auto from = [](const std::string& v) { return v.empty() ? json(nullptr) : json(v); };
+    return json::array(
+        {{{"what", "endpoint"}, {"from", from(src_endpoint)}, {"to", endpoint}},
+         {{"what", "domain"}, {"from", from(src_domain)}, {"to", ws.domain}},
+         {{"what", "apiKey"},
+          {"from", "the API key of " + (src_crn.empty() ? std::string("the source") : src_crn) +
+                       " (not valid here)"},
+          {"to", "a new key: mlvault get-workspace-api-key --workspace-crn " + ws.crn}}});
   }
 
   const HandlerEnv& env_;

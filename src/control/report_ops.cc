@@ -1,6 +1,7 @@
 // getProtectionReport: every live workspace, the plans covering it, its last succeeded backup and
 // whether that backup is recent enough for the tightest recovery point objective of its plans.
 // docs/plans.md describes it.
+#include "catalog/restore_test_store.h"
 #include "control/operations.h"
 #include "control/plan_internal.h"
 #include "control/resource_authz.h"
@@ -71,6 +72,11 @@ util::Result<api::GetProtectionReportResponse> Operations::GetProtectionReport(
       w.recovery_point_objective_seconds = it->second / 1'000'000;
       w.meets_objective =
           last && now - last->finished_at.value_or(last->created_at) <= it->second;
+    }
+    if (auto drill = MLV_TRY(catalog::RestoreTestStore(*env_.db).LatestFinished(account, ws.crn))) {
+      w.last_drill_result = drill->status;
+      w.last_drill_at = Time(drill->started_at);
+      w.last_drill_test_id = drill->id;
     }
     w.legal_holds = holds_of[ws.id];
     if (auto lock = MLV_TRY(catalog::VaultLockStore(*env_.db).Get(ws.id))) w.vault_lock_mode = lock->mode;

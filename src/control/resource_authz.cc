@@ -60,3 +60,42 @@ util::Result<BackupTarget> LoadBackupTarget(catalog::Db& db, const std::string& 
 }
 
 }  // namespace mlvault::control
+
+namespace mlvault::control {
+
+namespace {
+// OK -> true, kPermissionDenied -> false, anything else is an error.
+util::Result<bool> Allowed(const util::Status& st) {
+  if (st) return true;
+  if (st.error().code() == util::ErrorCode::kPermissionDenied) return false;
+  return std::unexpected(st.error());
+}
+}  // namespace
+
+util::Result<ListFilter> ListFilter::Begin(Authorizer& authz, const Caller& caller,
+                                           AuthzRequest all) {
+  bool everything = MLV_TRY(Allowed(authz.Check(caller, all)));
+  return ListFilter(authz, caller, std::move(all), everything);
+}
+
+AuthzRequest ListFilter::On(std::string crn) const {
+  AuthzRequest req = all_;
+  req.resource = std::move(crn);
+  return req;
+}
+
+util::Result<bool> ListFilter::Sees(const AuthzRequest& request) {
+  bool seen = everything_ || MLV_TRY(Allowed(authz_->Check(*caller_, request)));
+  any_ = any_ || seen;
+  return seen;
+}
+
+util::Status ListFilter::Finish() {
+  if (everything_ || any_) return util::Ok();
+  MLV_TRY(authz_->Authorize(*caller_, all_));
+  // Allowed now although Check denied it a moment ago (a policy changed in between): the
+  // caller may list "*".
+  return util::Ok();
+}
+
+}  // namespace mlvault::control

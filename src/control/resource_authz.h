@@ -57,3 +57,41 @@ util::Result<BackupTarget> LoadBackupTarget(catalog::Db& db, const std::string& 
                                             const std::string& crn_text);
 
 }  // namespace mlvault::control
+
+namespace mlvault::control {
+
+// Narrowing a listing to what the caller may see (docs/iam.md, "Listings"). A caller allowed
+// the list action on "*" (with the listing's condition keys) sees everything, as before.
+// Otherwise every resource is checked with the same action on its own CRN and condition keys
+// (Authorizer::Check: no audit record), and the listing holds the ones allowed. A caller who
+// may see none of them is denied as before: Finish returns the audited denial of "*", which
+// names the action and why. Not thread-safe; the Authorizer must outlive it.
+class ListFilter {
+ public:
+  // Decides `all` (the list action on "*"). Errors other than kPermissionDenied (the catalog's)
+  // are returned.
+  static util::Result<ListFilter> Begin(Authorizer& authz, const Caller& caller,
+                                        AuthzRequest all);
+  // True if the caller may list "*": every resource is visible (Sees need not be asked).
+  bool everything() const { return everything_; }
+  // The list request on `crn` (the listing's action and condition keys), to add the resource's
+  // own condition keys to before asking Sees.
+  AuthzRequest On(std::string crn) const;
+  // Whether the caller may see the resource of `request` (made by On). Errors other than
+  // kPermissionDenied are returned.
+  util::Result<bool> Sees(const AuthzRequest& request);
+  // After every resource was offered to Sees: OK if the caller may list "*" or saw at least
+  // one; otherwise the denial of "*" (kPermissionDenied, written to the audit log).
+  util::Status Finish();
+
+ private:
+  ListFilter(Authorizer& authz, const Caller& caller, AuthzRequest all, bool everything)
+      : authz_(&authz), caller_(&caller), all_(std::move(all)), everything_(everything) {}
+  Authorizer* authz_;
+  const Caller* caller_;
+  AuthzRequest all_;
+  bool everything_;
+  bool any_ = false;
+};
+
+}  // namespace mlvault::control

@@ -116,7 +116,8 @@ util::Result<api::RestoreWorkspaceResponse> Operations::RestoreWorkspace(
     wf.queue_key = WorkspaceQueue(ws.id);
     wf.resource_crn = ws.crn;
     wf.caller = CallerToJson(env_.caller);
-    wf.input = json{{"workspaceId", ws.id}, {"backupId", b->id}}.dump();
+    wf.input =
+        json{{"workspaceId", ws.id}, {"backupId", b->id}, {"startMode", in.start_mode}}.dump();
     wf.max_attempts = 2;
     wf.timeout_seconds = in.restore_job_timeout_minutes ? *in.restore_job_timeout_minutes * 60 : 0;
     wf.created_at = wf.updated_at = now;
@@ -145,6 +146,13 @@ util::Result<api::RestoreWorkspaceResponse> Operations::RestoreWorkspace(
     out.status = now_ws.status;
     out.endpoint = now_ws.endpoint;
     out.domain = now_ws.domain;
+    // What the restore re-pointed and how it started (the workflow's output).
+    json o = json::parse(done->output, nullptr, false);
+    if (o.is_object()) {
+      if (o.contains("startMode") && o["startMode"].is_string())
+        out.start_mode = o["startMode"].get<std::string>();
+      if (o.contains("repointed")) out.repointed = api::RawJson{o["repointed"].dump()};
+    }
   }
   return out;
 }

@@ -4,6 +4,7 @@
 
 #include "catalog/plan_stores.h"
 #include "control/iam_ops.h"
+#include "control/resource_authz.h"
 #include "control/roles.h"
 #include "util/random.h"
 
@@ -197,6 +198,26 @@ util::Result<api::Role> RoleOf(catalog::Db& db, const RoleRow& r) {
   return out;
 }
 
+// The role and the policy an attach/detach-role-policy request names: authorised on the role
+// first (on "*" when there is no such role, so that existence is not revealed), then both must
+// exist.
+struct RoleAndPolicy {
+  RoleRow role;
+  PolicyRow policy;
+};
+util::Result<RoleAndPolicy> FindRoleAndPolicy(catalog::Db& db, Authorizer& authz,
+                                              const Caller& caller, std::string_view action,
+                                              const api::RolePolicyRequest& r) {
+  auto role = MLV_TRY(FindRoleByName(db, caller.account_id, r.role_name));
+  MLV_TRY(authz.Authorize(caller, {std::string(action), role ? role->crn : "*", {}, false}));
+  if (!role)
+    return util::NotFound("no role named '" + r.role_name + "' (see list-roles)");
+  auto p = MLV_TRY(IamStore(db).FindPolicyByName(caller.account_id, r.policy_name));
+  if (!p)
+    return util::NotFound("no policy named '" + r.policy_name + "' (see mlvault list-policies)");
+  return RoleAndPolicy{std::move(*role), std::move(*p)};
+}
+
 }  // namespace
 
 util::Result<api::Role> IamOperations::CreateRole(const Caller& caller,
@@ -229,12 +250,18 @@ util::Result<api::Role> IamOperations::CreateRole(const Caller& caller,
 }
 
 util::Result<std::vector<api::Role>> IamOperations::ListRoles(const Caller& caller) {
-  MLV_TRY(authz_.Authorize(caller, {"iam:ListRoles", "*", {}, false}));
+  // Only the roles the caller may list, when it may not list "*" (docs/iam.md).
+  ListFilter visible =
+      MLV_TRY(ListFilter::Begin(authz_, caller, {"iam:ListRoles", "*", {}, false}));
   auto rows = MLV_TRY(db_.Query(std::string("SELECT ") + kRoleCols +
                                     " FROM iam_roles WHERE account_id = ? ORDER BY name",
                                 {caller.account_id}));
   std::vector<api::Role> out;
-  for (const auto& r : rows) out.push_back(MLV_TRY(RoleOf(db_, RowOf(r))));
+  for (const auto& r : rows) {
+    RoleRow row = RowOf(r);
+    if (MLV_TRY(visible.Sees(visible.On(row.crn)))) out.push_back(MLV_TRY(RoleOf(db_, row)));
+  }
+  MLV_TRY(visible.Finish());
   return out;
 }
 
@@ -261,49 +288,41 @@ util::Result<api::DeleteRoleResponse> IamOperations::DeleteRole(const Caller& ca
 
 util::Result<api::Role> IamOperations::AttachRolePolicy(const Caller& caller,
                                                         const api::RolePolicyRequest& r) {
-  auto role = MLV_TRY(FindRoleByName(db_, caller.account_id, r.role_name));
-  MLV_TRY(authz_.Authorize(caller, {"iam:AttachRolePolicy", role ? role->crn : "*", {}, false}));
-  if (!role)
-    return util::NotFound("no role named '" + r.role_name + "' (see list-roles)");
-  auto p = MLV_TRY(IamStore(db_).FindPolicyByName(caller.account_id, r.policy_name));
-  if (!p)
-    return util::NotFound("no policy named '" + r.policy_name + "' (see mlvault list-policies)");
+  auto found = MLV_TRY(FindRoleAndPolicy(db_, authz_, caller, "iam:AttachRolePolicy", r));
+  const RoleRow& role = found.role;
+  const PolicyRow& p = found.policy;
   auto result = [&]() -> util::Result<api::Role> {
     MLV_TRY(db_.Transaction([&]() -> util::Status {
       auto has = MLV_TRY(db_.Query(
-          "SELECT 1 FROM iam_role_policies WHERE role_crn = ? AND policy_crn = ?", {role->crn, p->crn}));
+          "SELECT 1 FROM iam_role_policies WHERE role_crn = ? AND policy_crn = ?", {role.crn, p.crn}));
       if (has.empty())
         MLV_TRY(db_.Exec("INSERT INTO iam_role_policies (role_crn, policy_crn, attached_at) "
                          "VALUES (?, ?, ?)",
-                         {role->crn, p->crn, clock_.Now()}));
+                         {role.crn, p.crn, clock_.Now()}));
       return util::Ok();
     }));
-    return RoleOf(db_, *role);
+    return RoleOf(db_, role);
   }();
-  authz_.Audit(caller, "iam:AttachRolePolicy", role->crn,
-               StatusOf(result ? nullptr : &result.error()), "policy '" + p->name + "'");
+  authz_.Audit(caller, "iam:AttachRolePolicy", role.crn,
+               StatusOf(result ? nullptr : &result.error()), "policy '" + p.name + "'");
   return result;
 }
 
 util::Result<api::Role> IamOperations::DetachRolePolicy(const Caller& caller,
                                                         const api::RolePolicyRequest& r) {
-  auto role = MLV_TRY(FindRoleByName(db_, caller.account_id, r.role_name));
-  MLV_TRY(authz_.Authorize(caller, {"iam:DetachRolePolicy", role ? role->crn : "*", {}, false}));
-  if (!role)
-    return util::NotFound("no role named '" + r.role_name + "' (see list-roles)");
-  auto p = MLV_TRY(IamStore(db_).FindPolicyByName(caller.account_id, r.policy_name));
-  if (!p)
-    return util::NotFound("no policy named '" + r.policy_name + "' (see mlvault list-policies)");
+  auto found = MLV_TRY(FindRoleAndPolicy(db_, authz_, caller, "iam:DetachRolePolicy", r));
+  const RoleRow& role = found.role;
+  const PolicyRow& p = found.policy;
   auto result = [&]() -> util::Result<api::Role> {
     auto n = MLV_TRY(db_.Exec("DELETE FROM iam_role_policies WHERE role_crn = ? AND policy_crn = ?",
-                              {role->crn, p->crn}));
+                              {role.crn, p.crn}));
     if (n == 0)
-      return util::NotFound("policy '" + p->name + "' is not attached to role '" + role->name +
+      return util::NotFound("policy '" + p.name + "' is not attached to role '" + role.name +
                             "'");
-    return RoleOf(db_, *role);
+    return RoleOf(db_, role);
   }();
-  authz_.Audit(caller, "iam:DetachRolePolicy", role->crn,
-               StatusOf(result ? nullptr : &result.error()), "policy '" + p->name + "'");
+  authz_.Audit(caller, "iam:DetachRolePolicy", role.crn,
+               StatusOf(result ? nullptr : &result.error()), "policy '" + p.name + "'");
   return result;
 }
 

@@ -96,6 +96,48 @@ util::Result<PlanRunReport> Scheduler::RunClaimed(const PlanRecord& plan, PlanRu
     report.errors.push_back(e);
   };
 
+  // A restore testing plan: one drill of every selected workspace, no backups, no retention.
+  // Each drill is a restore_test workflow that a worker runs (the server's pool, or a detached
+  // `mlvault worker`); the run records the drills it started, their results are the reports.
+  if (plan.sandbox_environment) {
+    int drills = 0;
+    auto workspaces = SelectWorkspaces(*env_.db, plan);
+    if (!workspaces) {
+      fail("selecting workspaces: " + workspaces.error().message());
+    } else if (workspaces->empty()) {
+      fail("the selection matched no live workspace");
+    } else {
+      for (const auto& ws : *workspaces) {
+        json entry = {{"workspaceCrn", ws.crn}};
+        api::StartRestoreTestRequest req{"", ws.crn, *plan.sandbox_environment};
+        auto drill = ops.RunRestoreTest(req, Wait{}, plan.name);
+        if (drill) {
+          ++drills;
+          entry["restoreTestId"] = drill->restore_test.restore_test_id;
+          entry["backupCrn"] = drill->restore_test.backup_crn;
+          entry["status"] = drill->restore_test.status;
+          entry["workflowId"] = drill->restore_test.workflow_id;
+          if (!drill->restore_test.error.empty()) {
+            entry["error"] = drill->restore_test.error;
+            fail("restore test of " + ws.crn + " failed: " + drill->restore_test.error);
+          }
+        } else {
+          entry["error"] = drill.error().message();
+          fail("restore test of " + ws.crn + ": " + drill.error().message());
+        }
+        backups.push_back(entry);
+      }
+    }
+    report.backups_started = drills;
+    run.status = errors.empty() ? "succeeded" : drills > 0 ? "partial" : "failed";
+    run.finished_at = env_.clock->Now();
+    run.backups = backups.dump();
+    run.errors = errors.dump();
+    MLV_TRY(catalog::PlanRunStore(*env_.db).Finish(run));
+    report.status = run.status;
+    return report;
+  }
+
   // 1. A backup of every selected workspace.
   std::string name = ScheduledBackupName(plan.name, run.slot_at);
   auto workspaces = SelectWorkspaces(*env_.db, plan);
@@ -116,6 +158,19 @@ util::Result<PlanRunReport> Scheduler::RunClaimed(const PlanRecord& plan, PlanRu
           if (auto st = catalog::PlanBackupStore(*env_.db).Add(crn->resource_id, plan.id, run.id);
               !st)
             fail("recording backup " + started->backup_crn + ": " + st.error().message());
+        // Its copy (copy-backup), which runs after it on the workspace's queue.
+        if (plan.copy_to_environment) {
+          auto copy = ops.CopyPlanBackup(started->backup_crn, *plan.copy_to_environment);
+          if (copy) {
+            entry["copyBackupCrn"] = copy->backup_crn;
+            entry["copyWorkflowId"] = copy->workflow_id;
+            entry["copyEnvironmentName"] = copy->destination_environment_name;
+          } else {
+            entry["copyError"] = copy.error().message();
+            fail("copy of " + started->backup_crn + " into environment " +
+                 *plan.copy_to_environment + ": " + copy.error().message());
+          }
+        }
       } else {
         entry["error"] = started.error().message();
         fail("backup of " + ws.crn + ": " + started.error().message());

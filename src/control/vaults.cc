@@ -7,13 +7,13 @@
 #include <random>
 #include <thread>
 
-#include "backend/backend.h"
 #include "control/workspace_keys.h"
 #include "util/bytes.h"
 #include "util/clock.h"
 #include "util/files.h"
 #include "util/random.h"
 #include "util/test_hooks.h"
+#include "vault/storage.h"
 
 namespace mlvault::control {
 
@@ -30,9 +30,9 @@ namespace {
 // Chaos testing (util/test_hooks.h, MLVAULT_TEST_VAULT_FAULTS): writes and removals in the
 // vault fail at random, as a failing disk (EIO) or a full one (ENOSPC) would make them fail, and
 // may each be slowed down first.
-std::unique_ptr<backend::Backend> MaybeFaulty(std::unique_ptr<backend::Backend> b) {
+vault::StorageFault InjectedFaults() {
   auto rate = util::test_hooks::VaultFaultRate();
-  if (!rate || (rate->percent <= 0 && rate->slow_ms <= 0)) return b;
+  if (!rate || (rate->percent <= 0 && rate->slow_ms <= 0)) return {};
   struct State {
     std::mutex mu;
     std::mt19937_64 rng;
@@ -41,17 +41,16 @@ std::unique_ptr<backend::Backend> MaybeFaulty(std::unique_ptr<backend::Backend> 
   state->rng.seed(rate->seed ? rate->seed : std::random_device{}());
   double p = rate->percent / 100;
   long slow_ms = rate->slow_ms;
-  return backend::WithFaults(
-      std::move(b), [state, p, slow_ms](std::string_view op, std::string_view name) -> util::Status {
-        if (op != "put" && op != "remove") return util::Ok();
-        if (slow_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(slow_ms));
-        std::lock_guard lock(state->mu);
-        if (std::uniform_real_distribution<double>(0, 1)(state->rng) >= p) return util::Ok();
-        bool full = state->rng() % 2 == 0;
-        return util::IoError(std::string(op) + " " + std::string(name) + ": " +
-                             (full ? "No space left on device" : "Input/output error") +
-                             " (injected by MLVAULT_TEST_VAULT_FAULTS)");
-      });
+  return [state, p, slow_ms](std::string_view op, std::string_view name) -> util::Status {
+    if (op != "put" && op != "remove") return util::Ok();
+    if (slow_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(slow_ms));
+    std::lock_guard lock(state->mu);
+    if (std::uniform_real_distribution<double>(0, 1)(state->rng) >= p) return util::Ok();
+    bool full = state->rng() % 2 == 0;
+    return util::IoError(std::string(op) + " " + std::string(name) + ": " +
+                         (full ? "No space left on device" : "Input/output error") +
+                         " (injected by MLVAULT_TEST_VAULT_FAULTS)");
+  };
 }
 
 // This installation remembers how far each vault's signed state had come (rollback detection).
@@ -68,7 +67,8 @@ util::Result<std::unique_ptr<vault::Vault>> Open(const std::string& home,
   if (::stat(key.c_str(), &st) != 0)
     return util::NotFound("the key file of vault " + VaultName(workspace_id) + " is missing (" +
                           key + "); without it the vault cannot be read");
-  auto backend = MaybeFaulty(MLV_TRY(backend::OpenBackend(VaultDir(home, workspace_id))));
+  auto backend =
+      MLV_TRY(vault::OpenStorage(VaultDir(home, workspace_id), {.fault = InjectedFaults()}));
   return vault::Vault::Open(std::move(backend), vault::KeySource::FromKeyFile(key),
                             WithStateCache(home, options));
 }
@@ -103,7 +103,7 @@ util::Result<std::unique_ptr<vault::Vault>> OpenOrCreateVault(const std::string&
   if (auto w = vault::WriteNewKeyFile(key); !w && w.error().code() != util::ErrorCode::kConflict)
     return std::unexpected(
         w.error().WithContext("creating the key of vault " + VaultName(workspace_id)));
-  auto backend = MLV_TRY(backend::OpenBackend(VaultDir(home, workspace_id), {.create = true}));
+  auto backend = MLV_TRY(vault::OpenStorage(VaultDir(home, workspace_id), {.create = true}));
   auto v = vault::Vault::Init(std::move(backend), vault::KeySource::FromKeyFile(key), {},
                               WithStateCache(home, options));
   if (v) return v;
@@ -166,7 +166,7 @@ util::Result<std::unique_ptr<vault::Vault>> OpenExistingVault(catalog::Db& db,
   if (!passphrase)
     return util::NotFound("vault " + name + " does not exist (" +
                           RemoteVaultPath(location, workspace_id) + ": no key in the catalog)");
-  auto backend = MLV_TRY(backend::OpenBackend(RemoteVaultPath(location, workspace_id)));
+  auto backend = MLV_TRY(vault::OpenStorage(RemoteVaultPath(location, workspace_id)));
   return vault::Vault::Open(std::move(backend), vault::KeySource::FromPassphrase(*passphrase),
                             WithStateCache(home, options));
 }
@@ -184,29 +184,57 @@ util::Result<std::unique_ptr<vault::Vault>> OpenOrCreateVault(catalog::Db& db,
   const std::string passphrase = *stored;
   auto key = vault::KeySource::FromPassphrase(passphrase);
   auto opened = [&]() -> util::Result<std::unique_ptr<vault::Vault>> {
-    auto backend = MLV_TRY(backend::OpenBackend(path));
+    auto backend = MLV_TRY(vault::OpenStorage(path));
     return vault::Vault::Open(std::move(backend), key, WithStateCache(home, options));
   };
   auto v = opened();
   if (v || v.error().code() != util::ErrorCode::kNotFound) return v;
-  auto backend = MLV_TRY(backend::OpenBackend(path, {.create = true}));
+  auto backend = MLV_TRY(vault::OpenStorage(path, {.create = true}));
   auto made = vault::Vault::Init(std::move(backend), key, {}, WithStateCache(home, options));
   if (made) return made;
   if (made.error().code() == util::ErrorCode::kConflict) return opened();  // lost the race
   return std::unexpected(made.error().WithContext("creating vault " + name + " at " + path));
 }
 
-util::Status CheckVaultLocation(const std::string& location, bool probe) {
+util::Result<std::string> VaultLocation(catalog::Db& db, const std::string& workspace_id) {
+  std::string location = MLV_TRY(LocationOf(db, workspace_id));
+  return location.empty() ? location : RemoteVaultPath(location, workspace_id);
+}
+
+util::Result<bool> StorageSupportsRetention(const std::string& vault_location) {
+  auto storage = MLV_TRY(vault::OpenStorage(vault_location));
+  return storage->SupportsRetention();
+}
+
+util::Status CheckVaultLocation(const std::string& location, bool probe, bool object_lock) {
+  if (object_lock && !location.starts_with("s3://"))
+    return util::InvalidField(
+        "vaultObjectLock",
+        "needs an s3://BUCKET[/PREFIX] --vault-location: Object Lock is a setting of an S3 "
+        "bucket (a local vault is kept by mlvault's vault locks alone)");
   if (location.empty()) return util::Ok();
   if (!location.starts_with("s3://") && !location.starts_with("/"))
     return util::InvalidField("vaultLocation",
                               "must be s3://BUCKET[/PREFIX] or an absolute path, got \"" +
                                   location + "\"");
   if (!probe) return util::Ok();
-  auto b = backend::OpenBackend(location, {.create = true});
+  auto b = vault::OpenStorage(location, {.create = true, .s3_object_lock = object_lock});
   if (!b)
     return util::InvalidField("vaultLocation", "cannot open " + location + ": " +
                                                    b.error().message());
+  if (object_lock) {
+    auto on = (*b)->SupportsRetention();
+    if (!on)
+      return util::InvalidField("vaultObjectLock", "cannot read the Object Lock configuration of " +
+                                                       location + ": " + on.error().message());
+    if (!*on)
+      return util::InvalidField(
+          "vaultObjectLock",
+          "the bucket of " + location +
+              " exists without Object Lock, which S3 enables only when a bucket is made: give "
+              "a bucket that does not exist yet (mlvault makes it with Object Lock) or one made "
+              "with it");
+  }
   return util::Ok();
 }
 

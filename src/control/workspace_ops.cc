@@ -87,9 +87,8 @@ util::Result<api::ListWorkspacesResponse> Operations::ListWorkspaces(
     const api::ListWorkspacesRequest& r) {
   AuthzRequest req = ActionRequest("ml:ListWorkspaces", "*");
   if (!r.environment_name.empty()) req.context["ml:EnvironmentName"] = {r.environment_name};
-  MLV_TRY(Authorize(req));
-  if (!r.environment_name.empty())
-    MLV_TRY(EnvironmentStore(*env_.db).GetByName(env_.caller.account_id, r.environment_name));
+  // Only the workspaces the caller may list, when it may not list "*" (docs/iam.md).
+  ListFilter visible = MLV_TRY(ListFilter::Begin(*env_.authorizer, env_.caller, req));
   const int64_t size = MLV_TRY(api::PageSize(r.page));
   int64_t last_created_at = 0;
   std::string last_id;
@@ -97,8 +96,13 @@ util::Result<api::ListWorkspacesResponse> Operations::ListWorkspaces(
   if (!r.page.starting_token.empty()) after = MLV_TRY(api::DecodePageToken(r.page.starting_token));
   auto wss = MLV_TRY(WorkspaceStore(*env_.db).List(env_.caller.account_id, r.include_deleted));  // oldest first
   api::ListWorkspacesResponse out;
+  bool env_seen = false;
   for (const auto& w : wss) {
     if (!r.environment_name.empty() && w.environment_name != r.environment_name) continue;
+    env_seen = true;
+    AuthzRequest one = visible.On(w.crn);
+    AddWorkspaceContext(one, w);
+    if (!MLV_TRY(visible.Sees(one))) continue;
     if (after && std::make_pair(w.created_at, w.id) <= std::make_pair(after->time, after->id))
       continue;
     if (static_cast<int64_t>(out.workspaces.size()) == size) {
@@ -111,6 +115,9 @@ util::Result<api::ListWorkspacesResponse> Operations::ListWorkspaces(
                               EffectiveStatus(w, *env_.provider, nullptr), w.endpoint, w.domain,
                               w.is_restored, Time(w.created_at), OptTime(w.deleted_at)});
   }
+  MLV_TRY(visible.Finish());
+  if (!r.environment_name.empty() && !env_seen)
+    MLV_TRY(EnvironmentStore(*env_.db).GetByName(env_.caller.account_id, r.environment_name));
   return out;
 }
 

@@ -180,6 +180,9 @@ int main(int argc, char** argv) {
                    "the rest of a request (body and answer) must be done within this")
       ->capture_default_str();
   serve->add_option("--workers", so.workers, "connections served at once")->capture_default_str();
+  serve->add_flag("--start-paused", so.start_paused,
+                  "start no application or deployment (they show \"paused\") until POST "
+                  "/internal/v1/resume-services");
   serve->footer(
       "Example:\n  mlvault-workspace serve --listen 127.0.0.1:0 --domain ws1.local "
       "--workspace-crn crn:mlvault:ml:us-west-1:<account>:workspace:<uuid> --projects ws/projects "

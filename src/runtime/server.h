@@ -34,6 +34,9 @@ struct ServeOptions {
   uint64_t max_upload_bytes = uint64_t{1} << 30;
   int quiesce_drain_seconds = 30;
   int app_start_timeout_seconds = 60;
+  // Start no application or deployment (they become "paused") until POST
+  // /internal/v1/resume-services: a restore with --start-mode paused.
+  bool start_paused = false;
   // Connection handling (runtime/connections.h): request line and headers must arrive within
   // header_timeout_seconds, the rest of a request (body, answer) within request_timeout_seconds;
   // `workers` connections are served at once, the slowest closed to make room for new ones.

@@ -72,6 +72,13 @@ util::Result<std::string> StringField(const json& body, const char* field, bool 
 util::Result<std::string> NameField(const json& body, const char* field, bool required);
 util::Result<std::optional<int64_t>> IntField(const json& body, const char* field, int64_t lo,
                                               int64_t hi);
+// A command line: at most 4096 bytes, not blank.
+util::Result<std::string> CommandField(const json& body, const char* field);
+
+// ---- replies
+Reply Created(json body);  // 201 with `body`
+Reply Ok(json body);       // 200 with `body`
+Reply Deleted(const std::string& id);  // 200 {"id": id, "deleted": true}
 
 std::string TimeOrNull(std::optional<util::TimeMicros> t);
 json ToJson(const Project& p);

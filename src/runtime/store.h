@@ -85,7 +85,7 @@ struct Build {
 
 // The state shared by deployments and applications: a long-running process.
 struct ServiceState {
-  std::string status;  // starting, running, failed, stopped
+  std::string status;  // starting, running, failed, stopped, paused (a paused start)
   std::string message;
   std::optional<int64_t> pid;
   std::optional<int64_t> port;

@@ -1,3 +1,6 @@
+// Workloads while the workspace is up: job runs, applications and deployed models as supervised
+// processes, their exits and the monitor; start-up reconcile and shutdown are in
+// workloads_reconcile.cc. See workloads.h.
 #include "runtime/workloads.h"
 
 #include <fmt/core.h>
@@ -448,126 +451,6 @@ void Workloads::Monitor() {
     std::unique_lock lock(mu_);
     changed_.wait_for(lock, std::chrono::milliseconds(100), [&] { return stop_threads_.load(); });
   }
-}
-
-// ---- reconcile
-
-void Workloads::KillOrphan(std::optional<int64_t> pid, const std::string& entity_id) {
-  if (!pid || *pid <= 1) return;
-  auto environ_text = util::ReadFile(fmt::format("/proc/{}/environ", *pid));
-  if (!environ_text) return;
-  // Only a process this workspace started for this entity: the pid may have been reused, and
-  // a restored copy shares its source's pids but not its CRN.
-  std::string crn = "MLVAULT_WORKSPACE_CRN=" + options_.workspace_crn;
-  std::string pid_marker = "MLVAULT_PROCESS_ID=" + entity_id;
-  bool has_crn = false, has_id = false;
-  size_t pos = 0;
-  const std::string& env = *environ_text;
-  while (pos < env.size()) {
-    size_t end = env.find('\0', pos);
-    if (end == std::string::npos) end = env.size();
-    std::string_view kv(env.data() + pos, end - pos);
-    if (kv == crn) has_crn = true;
-    if (kv == pid_marker) has_id = true;
-    pos = end + 1;
-  }
-  if (has_crn && has_id) {
-    util::Log(util::LogLevel::kWarn,
-              "killing process group {} left by an earlier run of this workspace", *pid);
-    ::kill(-static_cast<pid_t>(*pid), SIGKILL);
-    ::kill(static_cast<pid_t>(*pid), SIGKILL);
-  }
-}
-
-void Workloads::StartReconcile() { reconciler_ = std::thread(&Workloads::Reconcile, this); }
-
-void Workloads::Reconcile() {
-  auto runs = store_.ListRunsWithStatus("running");
-  if (!runs) util::Log(util::LogLevel::kError, "reconcile: {}", runs.error().ToString());
-  for (Run& r : runs ? *runs : std::vector<Run>{}) {
-    if (stop_threads_.load()) return;
-    KillOrphan(r.pid, r.id);
-    auto ticket = gate_.EnterInternal();
-    if (!ticket) return;
-    r.status = "interrupted";
-    r.finished_at = clock_.Now();
-    r.message = "the workspace restarted while the run was in flight";
-    if (auto st = store_.UpdateRun(r); !st)
-      util::Log(util::LogLevel::kError, "reconcile run {}: {}", r.id, st.error().ToString());
-  }
-
-  auto revive = [](const ServiceState& s) {
-    return s.status == "starting" || s.status == "running";
-  };
-  auto apps = store_.ListApps(std::nullopt);
-  if (!apps) util::Log(util::LogLevel::kError, "reconcile: {}", apps.error().ToString());
-  for (const App& a : apps ? *apps : std::vector<App>{}) {
-    if (stop_threads_.load()) return;
-    if (!revive(a.state)) continue;
-    KillOrphan(a.state.pid, a.id);
-    auto dir = projects_.OpenDir({a.project_id}, /*create=*/true);
-    if (!dir) {
-      ServiceState s{"failed", "cannot open the project directory: " + dir.error().message()};
-      WriteServiceState(Kind::kApp, a.id, s, true);
-      continue;
-    }
-    auto st =
-        SpawnService(Kind::kApp, a.id, a.subdomain, a.command, projects_.PathOf({a.project_id}),
-                     AppLogPath(a.id), "/apps/" + a.subdomain, /*reconciling=*/true);
-    if (!st)
-      util::Log(util::LogLevel::kError, "reconcile application {}: {}", a.id,
-                st.error().ToString());
-  }
-  auto deps = store_.ListDeployments();
-  if (!deps) util::Log(util::LogLevel::kError, "reconcile: {}", deps.error().ToString());
-  for (const Deployment& d : deps ? *deps : std::vector<Deployment>{}) {
-    if (stop_threads_.load()) return;
-    if (!revive(d.state)) continue;
-    KillOrphan(d.state.pid, d.id);
-    auto build = store_.GetBuild(d.build_id);
-    util::Status verified =
-        build ? VerifyBuild(*build) : util::Status(std::unexpected(build.error()));
-    if (!verified) {
-      ServiceState s{"failed", verified.error().message()};
-      WriteServiceState(Kind::kDeployment, d.id, s, true);
-      continue;
-    }
-    auto st =
-        SpawnService(Kind::kDeployment, d.id, d.model_name, build->serve_command,
-                     models_.PathOf(BuildDir(build->model_id, build->id)), DeploymentLogPath(d.id),
-                     "/models/" + d.model_name, /*reconciling=*/true);
-    if (!st)
-      util::Log(util::LogLevel::kError, "reconcile deployment {}: {}", d.id, st.error().ToString());
-  }
-
-  // Done when none of the revived services is still starting (running, or failed and gone).
-  std::unique_lock lock(mu_);
-  changed_.wait(lock, [&] {
-    if (stop_threads_.load()) return true;
-    for (const auto& [id, p] : procs_)
-      if (p->reconciling && p->status == "starting") return false;
-    return true;
-  });
-  if (!stop_threads_.load()) {
-    reconciled_ = true;
-    util::Log(util::LogLevel::kInfo, "reconciled");
-  }
-}
-
-void Workloads::Shutdown() {
-  {
-    std::lock_guard lock(mu_);
-    if (shutting_down_ && !monitor_.joinable() && !reconciler_.joinable()) return;
-    shutting_down_ = true;
-    for (auto& [id, p] : procs_)
-      if (p->end == EndReason::kNone) p->end = EndReason::kShutdown;
-    stop_threads_ = true;
-    changed_.notify_all();
-  }
-  gate_.Shutdown();
-  if (reconciler_.joinable()) reconciler_.join();
-  if (monitor_.joinable()) monitor_.join();
-  supervisor_.StopAll(options_.stop_grace);
 }
 
 }  // namespace mlvault::runtime

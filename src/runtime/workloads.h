@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "runtime/store.h"
 #include "runtime/supervisor.h"
@@ -36,6 +37,18 @@ struct WorkloadOptions {
   std::string workspace_crn;
   std::chrono::milliseconds start_timeout{60000};  // services must answer HTTP within this
   std::chrono::milliseconds stop_grace{5000};      // SIGTERM -> SIGKILL
+  // Start paused (a restore with --start-mode paused): Reconcile starts no application or
+  // deployment; those recorded as starting or running become "paused" until ResumePaused().
+  bool start_paused = false;
+};
+
+// One service ResumePaused() started.
+struct ResumedService {
+  std::string type;  // "application" | "deployment"
+  std::string id;
+  std::string name;    // the application's name, the deployment's model name
+  std::string status;  // its status after the start (starting, running, failed)
+  std::string message;
 };
 
 class Workloads {
@@ -69,6 +82,11 @@ class Workloads {
   // Where to forward: the port of the running application / deployment, or nullopt.
   std::optional<int> AppPort(const std::string& subdomain);
   std::optional<int> ModelPort(const std::string& model_name);
+
+  // Starts every application and deployment whose status is "paused" (left so by a paused
+  // start), waits until each answers HTTP, fails or its start times out, and returns them with
+  // their status then. kUnavailable while the reconciliation is still running (retry).
+  util::Result<std::vector<ResumedService>> ResumePaused();
 
   // True if a process for this entity is live (any status).
   bool IsLive(const std::string& id);

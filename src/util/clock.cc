@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "util/utc_time.h"
+
 namespace mlvault::util {
 
 namespace {
@@ -81,15 +83,7 @@ std::optional<TimeMicros> ParseTime(std::string_view s) {
     return std::nullopt;
   }
   if (pos != s.size()) return std::nullopt;
-  struct tm tm = {};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = se;
-  time_t secs = timegm(&tm);
-  return (static_cast<int64_t>(secs) - offset) * 1'000'000 + micros;
+  return (UnixSecondsOf(y, mo, d, h, mi, se) - offset) * 1'000'000 + micros;
 }
 
 }  // namespace mlvault::util

@@ -5,10 +5,12 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 
+#include "util/private_dir.h"
 #include "util/random.h"
 
 namespace mlvault::util {
@@ -131,7 +133,9 @@ Status MakeDirs(const std::string& path, int mode) {
   return Ok();
 }
 
-Status EnsurePrivateDir(const std::string& dir) {
+Status EnsurePrivateDir(const std::string& dir) { return EnsurePrivateDir(dir, {}); }
+
+Status EnsurePrivateDir(const std::string& dir, const std::vector<std::string>& searchable) {
   struct stat st;
   if (::lstat(dir.c_str(), &st) != 0) return ErrnoError("cannot check " + dir, errno);
   if (!S_ISDIR(st.st_mode))
@@ -144,7 +148,10 @@ Status EnsurePrivateDir(const std::string& dir) {
   if ((st.st_mode & 022) != 0)
     return PermissionDenied(dir + " is writable by its group or by others, so anyone could " +
                             "replace the catalog or the keys in it; run: chmod 700 " + dir);
-  if ((st.st_mode & 077) != 0 && ::chmod(dir.c_str(), st.st_mode & 07700) != 0)
+  // Search-only for others where asked (0711), nothing at all otherwise (0700). Set only when it
+  // differs: a running workspace never sees its way through closed for a moment.
+  const mode_t dir_mode = searchable.empty() ? (st.st_mode & 07700) : ((st.st_mode & 07700) | 0711);
+  if ((st.st_mode & 07777) != dir_mode && ::chmod(dir.c_str(), dir_mode) != 0)
     return ErrnoError("cannot make " + dir + " private (chmod 700)", errno);
   UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd.valid()) return ErrnoError("cannot open " + dir, errno);
@@ -153,8 +160,12 @@ Status EnsurePrivateDir(const std::string& dir) {
     std::string name = e.path().filename().string();
     struct stat es;
     if (::fstatat(fd.get(), name.c_str(), &es, AT_SYMLINK_NOFOLLOW) != 0) continue;
-    if (S_ISLNK(es.st_mode) || (es.st_mode & 077) == 0) continue;
-    if (::fchmodat(fd.get(), name.c_str(), es.st_mode & 07700, 0) != 0)
+    if (S_ISLNK(es.st_mode)) continue;
+    bool search = S_ISDIR(es.st_mode) &&
+                  std::find(searchable.begin(), searchable.end(), name) != searchable.end();
+    const mode_t want = search ? ((es.st_mode & 07700) | 0711) : (es.st_mode & 07700);
+    if ((es.st_mode & 07777) == want) continue;
+    if (::fchmodat(fd.get(), name.c_str(), want, 0) != 0)
       return ErrnoError("cannot make " + dir + "/" + name + " private", errno);
   }
   if (ec) return ErrnoError("cannot list " + dir, ec.value());

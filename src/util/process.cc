@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -75,6 +77,7 @@ Result<int> SpawnDetached(const DetachedSpec& spec) {
   const int secret_fd = secret.get();
   const uid_t uid = spec.uid;
   const gid_t gid = spec.gid;
+  const char* cwd = spec.cwd.empty() ? nullptr : spec.cwd.c_str();
 
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoError("pipe", errno);
@@ -96,8 +99,15 @@ Result<int> SpawnDetached(const DetachedSpec& spec) {
       ::signal(SIGPIPE, SIG_DFL);
       int devnull = ::open("/dev/null", O_RDONLY);
       if (devnull >= 0) ::dup2(devnull, 0);
-      int log = ::open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+      // (as root in a folder the workspace's uid may own: no link followed, no FIFO waited on)
+      int log = ::open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK, 0600);
+      struct stat log_st;
+      if (log >= 0 && (::fstat(log, &log_st) != 0 || !S_ISREG(log_st.st_mode))) {
+        ::close(log);
+        log = -1;
+      }
       if (log >= 0) {
+        ::fcntl(log, F_SETFL, O_WRONLY | O_APPEND);
         ::dup2(log, 1);
         ::dup2(log, 2);
       }
@@ -110,10 +120,36 @@ Result<int> SpawnDetached(const DetachedSpec& spec) {
         keep = 4;
       }
       ::close_range(keep, ~0U, 0);
-      if (gid != static_cast<gid_t>(-1)) {
-        if (::setgroups(0, nullptr) != 0 || ::setresgid(gid, gid, gid) != 0) ::_exit(126);
+      auto fail = [](const char* msg, size_t n) {
+        (void)!::write(2, msg, n);
+        ::_exit(126);
+      };
+      if (cwd && ::chdir(cwd) != 0) {
+        const char msg[] = "mlvault: cannot enter the working directory\n";
+        fail(msg, sizeof(msg) - 1);
       }
-      if (uid != static_cast<uid_t>(-1) && ::setresuid(uid, uid, uid) != 0) ::_exit(126);
+      // Opened while still root: the program's folder (a build tree under /root, say) need not
+      // be traversable by the uid it runs as. Not close-on-exec, so that a script's interpreter
+      // can read it through /dev/fd.
+      int exe = uid != static_cast<uid_t>(-1) ? ::open(argv[0], O_RDONLY) : -1;
+      if (uid != static_cast<uid_t>(-1)) {
+        // Capabilities go for good: emptied bounding set (needs CAP_SETPCAP, which root has).
+        for (int cap = 0; cap < 64; ++cap)
+          if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno == EINVAL) break;
+      }
+      if (gid != static_cast<gid_t>(-1)) {
+        if (::setgroups(0, nullptr) != 0 || ::setresgid(gid, gid, gid) != 0) {
+          const char msg[] = "mlvault: cannot change to the workspace's group id\n";
+          fail(msg, sizeof(msg) - 1);
+        }
+      }
+      if (uid != static_cast<uid_t>(-1)) {
+        if (::setresuid(uid, uid, uid) != 0 || ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+          const char msg[] = "mlvault: cannot change to the workspace's user id\n";
+          fail(msg, sizeof(msg) - 1);
+        }
+      }
+      if (exe >= 0) ::fexecve(exe, argv.data(), child_env);
       ::execve(argv[0], argv.data(), child_env);
       const char msg[] = "mlvault: cannot execute the program\n";
       (void)!::write(2, msg, sizeof(msg) - 1);

@@ -24,14 +24,21 @@ struct DetachedSpec {
   // When not empty: the child reads these bytes from fd 3 (a pipe, closed after them), the way
   // secrets reach a child without a file or its command line.
   std::string fd3_data;
-  // Run as this uid/gid (supplementary groups dropped); -1 keeps ours. Needs root.
+  // Run as this uid/gid (supplementary groups dropped); -1 keeps ours. Needs root. With a uid,
+  // the child also loses every capability for good (the bounding set is emptied) and gets
+  // no_new_privs, so no set-user-id program or file capability gives it any back.
   uid_t uid = static_cast<uid_t>(-1);
   gid_t gid = static_cast<gid_t>(-1);
+  // When not empty: the child's working directory, entered before it gives up root (so it can
+  // be a folder whose parents the uid above cannot traverse; the child then reaches its files
+  // by paths relative to it).
+  std::string cwd;
 };
 
 // Runs spec.args[0] in its own session, detached (double fork: it never becomes our zombie and
 // outlives us), stdin from /dev/null, every other descriptor but 0-2 (and 3 with fd3_data)
-// closed. Returns its pid. kInvalidArgument for a secret larger than a pipe holds; kInternal if
+// closed. The log is opened by the child before it changes uid, never through a symbolic link
+// or as anything but a regular file (no log then). Returns its pid. kInvalidArgument for a secret larger than a pipe holds; kInternal if
 // it could not be started.
 Result<int> SpawnDetached(const DetachedSpec& spec);
 // The same with the inherited environment.

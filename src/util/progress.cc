@@ -75,4 +75,30 @@ std::string CancelToken::reason() const {
   return reason_;
 }
 
+void PartsProgress::BeginPart(std::string name) {
+  std::lock_guard lock(mu_);
+  part_ = std::move(name);
+}
+
+void PartsProgress::EndPart(uint64_t bytes, uint64_t files) {
+  std::lock_guard lock(mu_);
+  bytes_ += bytes;
+  files_ += files;
+}
+
+ProgressSnapshot PartsProgress::Combined(const ProgressSnapshot& p) const {
+  std::lock_guard lock(mu_);
+  ProgressSnapshot s = p;
+  s.bytes_done += bytes_;
+  s.files_done += files_;
+  if (p.bytes_total > 0) s.bytes_total += bytes_;
+  if (p.files_total > 0) s.files_total += files_;
+  if (!part_.empty()) s.phase = p.phase.empty() ? part_ : part_ + ": " + p.phase;
+  return s;
+}
+
+void PartsProgress::Report(const ProgressSnapshot& p) {
+  if (next_) next_->Report(Combined(p));
+}
+
 }  // namespace mlvault::util

@@ -45,6 +45,30 @@ class TerminalProgress : public ProgressSink {
   bool drawn_ = false;    // guarded by mu_
 };
 
+// One operation over several parts (a backup pass over a workspace's volumes): forwards each
+// part's reports to `next` with the counters of the parts done before added, so a bar shows one
+// total across parts instead of starting again at each. A part's total is only shown once the
+// part knows it (0 = unknown until then). The phase is prefixed with the part's name ("volume
+// data: scanning"). EndPart(stats) folds a finished part into the base. Report is thread-safe
+// (a part's workers report in parallel); Begin/EndPart are called between parts.
+class PartsProgress : public ProgressSink {
+ public:
+  explicit PartsProgress(ProgressSink* next) : next_(next) {}
+  // The part now running, named in the phase.
+  void BeginPart(std::string name);
+  // The part ended having processed `bytes` and `files`: they join the base as done and total.
+  void EndPart(uint64_t bytes, uint64_t files);
+  void Report(const ProgressSnapshot& p) override;
+  // What Report forwards for the part's snapshot `p`.
+  ProgressSnapshot Combined(const ProgressSnapshot& p) const;
+
+ private:
+  ProgressSink* const next_;
+  mutable std::mutex mu_;
+  std::string part_;            // guarded by mu_
+  uint64_t bytes_ = 0, files_ = 0;  // of the parts done; guarded by mu_
+};
+
 // Cooperative cancellation with an optional deadline. Thread-safe; cheap to poll.
 class CancelToken {
  public:

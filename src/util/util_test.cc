@@ -12,8 +12,11 @@
 #include "util/dir_fd.h"
 #include "util/error.h"
 #include "util/files.h"
+#include "util/private_dir.h"
+#include "util/progress.h"
 #include "util/random.h"
 #include "util/thread_pool.h"
+#include "util/utc_time.h"
 
 namespace mlvault::util {
 namespace {
@@ -64,6 +67,25 @@ TEST(Clock, FormatAndParseRoundTrip) {
   EXPECT_FALSE(ParseTime("2026-01-26T03:22:10"));
 }
 
+TEST(UtcTime, ParseAndFormatByLayout) {
+  EXPECT_EQ(FormatUtcSeconds(1769397730, "YYYYMMDDThhmmssZ"), "20260126T032210Z");
+  EXPECT_EQ(FormatUtcSeconds(0, "YYYY-MM-DDThh:mm:ssZ"), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(ParseUtcSeconds("20260126T032210Z", "YYYYMMDDThhmmssZ"), 1769397730);
+  EXPECT_EQ(ParseUtcSeconds("2026-01-26T03:22:10", "YYYY-MM-DDThh:mm:ss"), 1769397730);
+  EXPECT_EQ(ParseUtcSeconds("1970-01-01T00:00:00", "YYYY-MM-DDThh:mm:ss"), 0);
+  for (const char* bad : {"20260126T032210", "20260126T032210z", "2026012xT032210Z",
+                          "20260230T032210Z", "20260026T032210Z", "20261326T032210Z",
+                          "20260100T032210Z", "20260126T242210Z", "20260126T036010Z",
+                          "20260126T032261Z", "19691231T235959Z", "02260126T032210Z"})
+    EXPECT_FALSE(ParseUtcSeconds(bad, "YYYYMMDDThhmmssZ")) << bad;
+  // 29 February only in leap years.
+  EXPECT_TRUE(ParseUtcSeconds("20240229T000000Z", "YYYYMMDDThhmmssZ"));
+  EXPECT_TRUE(ParseUtcSeconds("20000229T000000Z", "YYYYMMDDThhmmssZ"));
+  EXPECT_FALSE(ParseUtcSeconds("20230229T000000Z", "YYYYMMDDThhmmssZ"));
+  EXPECT_FALSE(ParseUtcSeconds("21000229T000000Z", "YYYYMMDDThhmmssZ"));
+  EXPECT_FALSE(ParseUtcSeconds("20240431T000000Z", "YYYYMMDDThhmmssZ"));
+}
+
 TEST(Random, UuidShape) {
   std::string u = NewUuid();
   EXPECT_TRUE(IsUuid(u)) << u;
@@ -85,6 +107,32 @@ TEST(Files, AtomicWriteReplacesWholeFile) {
   for (auto& e : std::filesystem::directory_iterator(dir)) (void)e, ++entries;
   EXPECT_EQ(entries, 1) << "no temporary files left behind";
   ASSERT_TRUE(RemoveAll(dir));
+}
+
+// A sink that keeps the last snapshot it was given.
+class LastProgress : public ProgressSink {
+ public:
+  void Report(const ProgressSnapshot& p) override { last = p; }
+  ProgressSnapshot last;
+};
+
+TEST(PartsProgress, AddsThePartsDoneBeforeAndNamesThePart) {
+  LastProgress sink;
+  PartsProgress parts(&sink);
+  parts.BeginPart("volume home");
+  parts.Report({100, 0, 2, 0, "scanning"});
+  EXPECT_EQ(sink.last.bytes_done, 100u);
+  EXPECT_EQ(sink.last.bytes_total, 0u) << "a total stays unknown until the part knows it";
+  EXPECT_EQ(sink.last.phase, "volume home: scanning");
+  parts.Report({400, 400, 4, 4, "uploading"});
+  parts.EndPart(400, 4);
+  parts.BeginPart("volume data");
+  parts.Report({50, 1000, 1, 10, ""});
+  EXPECT_EQ(sink.last.bytes_done, 450u) << "one total across parts: it does not start again";
+  EXPECT_EQ(sink.last.bytes_total, 1400u);
+  EXPECT_EQ(sink.last.files_done, 5u);
+  EXPECT_EQ(sink.last.files_total, 14u);
+  EXPECT_EQ(sink.last.phase, "volume data");
 }
 
 TEST(ThreadPool, RunsEverythingWithBoundedQueue) {
@@ -195,6 +243,22 @@ TEST(Files, EnsurePrivateDirRefusesWritableAndTightensReadable) {
   EXPECT_EQ(ModeOf(home + "/catalog.db"), 0600u);
   EXPECT_EQ(ModeOf(home + "/vaults"), 0700u);
   EXPECT_NE(ModeOf("/etc/passwd") & 0044, 0u) << "a symbolic link's target was changed";
+
+  // Searchable entries (the path to workspace storage when workspaces run as users of their
+  // own): those and the folder itself 0711, everything else as private as before.
+  ASSERT_TRUE(MakeDirs(home + "/environments", 0755));
+  ASSERT_EQ(::chmod((home + "/environments").c_str(), 0775), 0);
+  ASSERT_TRUE(WriteFileAtomic(home + "/environments-file", "x", false, 0644));
+  ASSERT_TRUE(EnsurePrivateDir(home, {"environments", "environments-file"}));
+  EXPECT_EQ(ModeOf(home), 0711u);
+  EXPECT_EQ(ModeOf(home + "/environments"), 0711u);
+  EXPECT_EQ(ModeOf(home + "/environments-file"), 0600u) << "only folders are made searchable";
+  EXPECT_EQ(ModeOf(home + "/vaults"), 0700u);
+  EXPECT_EQ(ModeOf(home + "/catalog.db"), 0600u);
+  // Without the list again: private.
+  ASSERT_TRUE(EnsurePrivateDir(home));
+  EXPECT_EQ(ModeOf(home), 0700u);
+  EXPECT_EQ(ModeOf(home + "/environments"), 0700u);
 
   // Not a directory (a symbolic link to one is refused too).
   std::string link = home + "-link";

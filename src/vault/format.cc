@@ -279,7 +279,9 @@ Result<std::vector<IndexPack>> DecodeIndex(ByteView plain) {
       GetLengths(d, b);
       b.id = d.Fixed<32>();
       if (!d.ok()) break;
-      if (offset + b.stored_len > kMaxPackSize) {
+      // stored_len <= kMaxPackSize (GetLengths), so this cannot overflow as offset + stored_len
+      // could for a huge offset.
+      if (offset > kMaxPackSize - b.stored_len) {
         d.Fail("blob offset past the largest pack");
         break;
       }

@@ -126,7 +126,7 @@ Result<OpenedConfig> OpenConfig(std::string_view text, const KeySource& key) {
     json cfg = json::parse(text);
     if (cfg.value("format", "") != "mlvault-vault")
       return util::Corruption("config: not an mlvault vault");
-    if (cfg.at("version").get<uint32_t>() != kFormatVersion) {
+    if (cfg.at("version") != kFormatVersion) {
       return util::Corruption(
           fmt::format("unsupported vault version {}", cfg.at("version").dump()));
     }

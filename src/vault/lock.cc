@@ -91,7 +91,7 @@ Result<LockInfo> OpenLock(const crypto::Key& key, const ObjectId& id, ByteView s
   if (!plain) return util::Corruption("lock " + IdHex(id) + " fails authentication");
   try {
     json j = json::parse(util::AsString(*plain));
-    if (j.at("version").get<int>() != kLockVersion)
+    if (j.at("version") != kLockVersion)
       return util::Corruption("lock: unsupported version");
     LockInfo l;
     l.id = id;
@@ -127,6 +127,7 @@ Status RemoveRetrying(backend::Backend* backend, const std::string& name) {
     if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100 << (attempt - 1)));
     st = backend->Remove(name);
     if (st || st.error().code() == util::ErrorCode::kNotFound) return util::Ok();
+    if (st.error().code() == util::ErrorCode::kConflict) return st;  // retained: no use retrying
   }
   return st;
 }

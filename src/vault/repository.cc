@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "util/log.h"
@@ -372,11 +373,31 @@ Status Repository::SaveManifest(const Manifest& m, uint64_t* size) {
   return backend_->Put(PointName(m.id), sealed);
 }
 
+namespace {
+// The integer `v` holds as T. Throws json::type_error for anything else (a float such as 1e27,
+// which get<T>() would convert with undefined behaviour) or a value out of T's range.
+template <class T>
+T Int(const json& v) {
+  if (!v.is_number_integer()) throw json::type_error::create(302, "not an integer", &v);
+  if (v.is_number_unsigned()) {
+    auto u = v.get<uint64_t>();
+    if (u > static_cast<uint64_t>(std::numeric_limits<T>::max()))
+      throw json::out_of_range::create(406, "integer out of range", &v);
+    return static_cast<T>(u);
+  }
+  auto i = v.get<int64_t>();
+  if (i < static_cast<int64_t>(std::numeric_limits<T>::min()) ||
+      (i > 0 && static_cast<uint64_t>(i) > static_cast<uint64_t>(std::numeric_limits<T>::max())))
+    throw json::out_of_range::create(406, "integer out of range", &v);
+  return static_cast<T>(i);
+}
+}  // namespace
+
 Result<Manifest> DecodeManifest(std::string_view text, const ObjectId& id) {
   Manifest m;
   try {
     json j = json::parse(text);
-    if (j.at("version").get<int>() != kPointVersion) {
+    if (Int<int>(j.at("version")) != kPointVersion) {
       return util::Corruption("manifest of " + IdHex(id) + ": unsupported version");
     }
     if (j.at("id").get<std::string>() != IdHex(id)) {
@@ -390,21 +411,21 @@ Result<Manifest> DecodeManifest(std::string_view text, const ObjectId& id) {
     m.tree = *tree;
     m.source = j.at("source").get<std::string>();
     m.hostname = j.at("hostname").get<std::string>();
-    m.time = j.at("time").get<int64_t>();
+    m.time = Int<int64_t>(j.at("time"));
     for (const auto& [k, v] : j.at("labels").items()) m.labels[k] = v.get<std::string>();
     m.parent = j.at("parent").get<std::string>();
     const json& r = j.at("root");
-    m.root_mode = r.at("mode").get<uint32_t>() & 07777;
-    m.root_uid = r.at("uid").get<uint32_t>();
-    m.root_gid = r.at("gid").get<uint32_t>();
-    m.root_mtime_sec = r.at("mtimeSec").get<int64_t>();
-    m.root_mtime_nsec = r.at("mtimeNsec").get<uint32_t>() % 1000000000u;
+    m.root_mode = Int<uint32_t>(r.at("mode")) & 07777;
+    m.root_uid = Int<uint32_t>(r.at("uid"));
+    m.root_gid = Int<uint32_t>(r.at("gid"));
+    m.root_mtime_sec = Int<int64_t>(r.at("mtimeSec"));
+    m.root_mtime_nsec = Int<uint32_t>(r.at("mtimeNsec")) % 1000000000u;
     const json& s = j.at("stats");
-    m.stats.files = s.at("files").get<uint64_t>();
-    m.stats.dirs = s.at("dirs").get<uint64_t>();
-    m.stats.other_entries = s.at("otherEntries").get<uint64_t>();
-    m.stats.bytes_total = s.at("bytesTotal").get<uint64_t>();
-    m.stats.bytes_stored = s.at("bytesStored").get<uint64_t>();
+    m.stats.files = Int<uint64_t>(s.at("files"));
+    m.stats.dirs = Int<uint64_t>(s.at("dirs"));
+    m.stats.other_entries = Int<uint64_t>(s.at("otherEntries"));
+    m.stats.bytes_total = Int<uint64_t>(s.at("bytesTotal"));
+    m.stats.bytes_stored = Int<uint64_t>(s.at("bytesStored"));
     m.stats.duration_seconds = s.at("durationSeconds").get<double>();
     if (auto c = j.find("changeBase"); c != j.end()) {
       m.change_subvolume = c->at("btrfsSubvolume").get<std::string>();
@@ -472,178 +493,6 @@ Result<ObjectId> Repository::ResolvePoint(const std::string& s) {
   }
   if (!found) return util::NotFound("no recovery point " + s);
   return *found;
-}
-
-// ---- pack writer -------------------------------------------------------------------------------
-
-namespace {
-// Pack buffers are allocated once at their full size (target + the largest chunk + room for
-// the header) and reused for every pack: no reallocation copies, no page faults after the first
-// pack, and no freed megabytes for malloc to keep resident. At most three exist per writer
-// (filling, queued, being written). `reserve` does not touch memory, so a writer that only ever
-// holds small trees costs only what it writes.
-constexpr size_t kPackSlack = (4u << 20) + (512u << 10);
-
-void Reserve(Bytes& data, size_t more, uint64_t target) {
-  size_t need = data.size() + more + (256u << 10);
-  if (need <= data.capacity()) return;
-  data.reserve(std::max<size_t>(need, target + kPackSlack));
-}
-}  // namespace
-
-PackWriter::PackWriter(Repository* repo, uint64_t target_size, size_t uploaders,
-                       WrittenFn on_written)
-    : repo_(repo), target_(target_size), max_pending_(1), on_written_(std::move(on_written)) {
-  current_.id = NewObjectId();
-  for (size_t i = 0; i < std::max<size_t>(1, uploaders); ++i)
-    threads_.emplace_back([this] { Upload(); });
-}
-
-PackWriter::~PackWriter() {
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  for (auto& t : threads_) t.join();
-}
-
-Status PackWriter::Add(const BlobId& id, BlobType type, Compression comp, ByteView stored,
-                       uint32_t raw_len) {
-  std::unique_lock<std::mutex> lk(mu_);
-  if (error_) return std::unexpected(*error_);
-  if (current_.data.capacity() == 0 && !spare_.empty()) {
-    current_.data = std::move(spare_.back());
-    spare_.pop_back();
-  }
-  Reserve(current_.data, stored.size() + kSealOverhead, target_);
-  BlobEntry e;
-  e.type = type;
-  e.comp = comp;
-  e.offset = static_cast<uint32_t>(current_.data.size());
-  e.raw_len = raw_len;
-  e.id = id;
-  auto aad = BlobAad(id, type, comp);
-  crypto::SealAppend(repo_->keys().encrypt, stored, aad, current_.data);
-  e.stored_len = static_cast<uint32_t>(current_.data.size() - e.offset);
-  current_.blobs.push_back(e);
-  if (current_.data.size() >= target_) return CloseLocked(lk);
-  return util::Ok();
-}
-
-Status PackWriter::AddSealed(const BlobEntry& entry, ByteView sealed) {
-  std::unique_lock<std::mutex> lk(mu_);
-  if (error_) return std::unexpected(*error_);
-  if (current_.data.capacity() == 0 && !spare_.empty()) {
-    current_.data = std::move(spare_.back());
-    spare_.pop_back();
-  }
-  Reserve(current_.data, sealed.size(), target_);
-  BlobEntry e = entry;
-  e.offset = static_cast<uint32_t>(current_.data.size());
-  e.stored_len = static_cast<uint32_t>(sealed.size());
-  current_.data.insert(current_.data.end(), sealed.begin(), sealed.end());
-  current_.blobs.push_back(e);
-  if (current_.data.size() >= target_) return CloseLocked(lk);
-  return util::Ok();
-}
-
-Status PackWriter::CloseLocked(std::unique_lock<std::mutex>& lk) {
-  if (current_.blobs.empty()) return util::Ok();
-  Open pack = std::move(current_);
-  current_ = Open{};
-  current_.id = NewObjectId();
-  Bytes header = EncodePackHeader(pack.blobs);
-  size_t before = pack.data.size();
-  if (before + header.size() + kSealOverhead + kPackTrailer > pack.data.capacity()) {
-    pack.data.reserve(before + header.size() + kSealOverhead + kPackTrailer);  // exact: no doubling
-  }
-  crypto::SealAppend(repo_->keys().encrypt, header, LabelAad(kAadPack, pack.id), pack.data);
-  util::PutU32(pack.data, static_cast<uint32_t>(pack.data.size() - before));
-  // Backpressure: hold the producer until an uploader takes the pack, so at most
-  // uploaders + max_pending_ closed packs exist at once.
-  cv_.wait(lk, [this] { return pending_.size() < max_pending_ || error_.has_value(); });
-  if (error_) return std::unexpected(*error_);
-  pending_.push_back(std::move(pack));
-  cv_.notify_all();
-  return util::Ok();
-}
-
-void PackWriter::Upload() {
-  std::unique_lock<std::mutex> lk(mu_);
-  while (true) {
-    cv_.wait(lk, [this] { return stop_ || !pending_.empty(); });
-    if (pending_.empty()) return;  // stop_ and nothing left
-    Open pack = std::move(pending_.front());
-    pending_.pop_front();
-    ++uploading_;
-    cv_.notify_all();
-    lk.unlock();
-    Status st = repo_->backend()->Put(PackName(pack.id), pack.data);
-    uint64_t size = pack.data.size();
-    if (st) {
-      IndexPack ip{pack.id, std::move(pack.blobs)};
-      st = on_written_(ip, size);
-    }
-    lk.lock();
-    pack.data.clear();
-    spare_.push_back(std::move(pack.data));  // bounded: at most three buffers exist
-    --uploading_;
-    if (!st && !error_) error_ = st.error().WithContext("cannot write pack");
-    cv_.notify_all();
-  }
-}
-
-Status PackWriter::Finish() {
-  std::unique_lock<std::mutex> lk(mu_);
-  if (!error_) {
-    if (auto st = CloseLocked(lk); !st && !error_) error_ = st.error();
-  }
-  cv_.wait(lk, [this] { return (pending_.empty() && uploading_ == 0) || error_.has_value(); });
-  // Even on error, wait for uploads in progress so no thread touches freed state.
-  cv_.wait(lk, [this] { return uploading_ == 0; });
-  if (error_) return std::unexpected(*error_);
-  return util::Ok();
-}
-
-// ---- index writer ------------------------------------------------------------------------------
-
-Status IndexWriter::Add(const IndexPack& pack) {
-  std::unique_lock<std::mutex> lk(mu_);
-  pending_.push_back(pack);
-  if (pending_.size() >= per_file_) return WriteLocked(lk);
-  return util::Ok();
-}
-
-Status IndexWriter::Flush() {
-  std::unique_lock<std::mutex> lk(mu_);
-  if (pending_.empty()) return util::Ok();
-  return WriteLocked(lk);
-}
-
-Status IndexWriter::WriteLocked(std::unique_lock<std::mutex>& lk) {
-  std::vector<IndexPack> packs = std::move(pending_);
-  pending_.clear();
-  // Index writes are rare (every 64 packs); holding the lock keeps the file order simple.
-  (void)lk;
-  auto r = repo_->WriteIndex(packs);
-  if (!r) {
-    pending_ = std::move(packs);
-    return std::unexpected(r.error());
-  }
-  files_.push_back(r->first);
-  bytes_ += r->second;
-  return util::Ok();
-}
-
-uint64_t IndexWriter::bytes_written() const {
-  std::lock_guard<std::mutex> lk(mu_);
-  return bytes_;
-}
-
-std::vector<ObjectId> IndexWriter::files() const {
-  std::lock_guard<std::mutex> lk(mu_);
-  return files_;
 }
 
 }  // namespace mlvault::vault

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <random>
 #include <thread>
@@ -14,6 +15,7 @@
 #include "vault/compress.h"
 #include "vault/keys.h"
 #include "vault/lock.h"
+#include "vault/storage.h"
 
 namespace mlvault::vault {
 namespace {
@@ -306,6 +308,30 @@ TEST_F(RepoTest, HeartbeatRefreshesAndNoticesALostLock) {
   auto st = (*lock)->Check();
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code(), util::ErrorCode::kConflict);
+}
+
+TEST(OpenStorage, CreatesOnRequestAndAddsTheFault) {
+  TempDir dir;
+  const std::string where = dir.path() + "/vault";
+  auto missing = OpenStorage(where);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), util::ErrorCode::kNotFound);
+  ASSERT_TRUE(OpenStorage(where, {.create = true}));
+  ASSERT_TRUE(std::filesystem::is_directory(where));
+
+  std::vector<std::string> asked;
+  auto fault = [&](std::string_view op, std::string_view name) -> util::Status {
+    asked.push_back(std::string(op) + " " + std::string(name));
+    if (op == "put") return util::IoError("full");
+    return util::Ok();
+  };
+  auto storage = OpenStorage(where, {.fault = fault});
+  ASSERT_TRUE(storage);
+  const Bytes data = {1, 2, 3};
+  auto put = (*storage)->Put("config", data);
+  ASSERT_FALSE(put);
+  EXPECT_EQ(put.error().message(), "full");
+  EXPECT_EQ(asked, std::vector<std::string>{"put config"});
 }
 
 TEST(IsUtf8, AcceptsUtf8AndRefusesTheRest) {

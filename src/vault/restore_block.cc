@@ -45,22 +45,7 @@ Status Restorer::RestoreBlock() {
   if (!device && ::ftruncate(f->fd.get(), static_cast<off_t>(f->entry.size)) != 0) {
     return util::ErrnoError("cannot size " + target_, errno);
   }
-  uint64_t off = 0;
-  for (const auto& p : f->entry.pieces) {
-    f->offsets.push_back(off);
-    off += p.length;
-  }
-  std::vector<std::pair<size_t, size_t>> segs;
-  size_t first = 0;
-  uint64_t bytes = 0;
-  for (size_t i = 0; i < f->entry.pieces.size(); ++i) {
-    bytes += f->entry.pieces[i].length;
-    if (bytes >= kSegmentBytes || i + 1 == f->entry.pieces.size()) {
-      segs.emplace_back(first, i + 1);
-      first = i + 1;
-      bytes = 0;
-    }
-  }
+  auto segs = CutSegments(*f, /*count_holes=*/true);
   f->pending = static_cast<int>(segs.size()) + 1;
   ++files_;
   for (auto [a, b] : segs)

@@ -1,6 +1,7 @@
 // Restore, writer tasks: create batches of small files, fetch the blobs a task needs with few
 // coalesced range reads, authenticate and decompress them, and write them with pwrite (holes are
-// never written); large files are written in segments by several writers at once.
+// never written); large files are written in segments by several writers at once. On remote
+// storage each writer reads its task's next ranges ahead while it writes the current one.
 #include <fcntl.h>
 #include <fmt/core.h>
 #include <sys/stat.h>
@@ -9,6 +10,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <deque>
+#include <future>
+#include <memory>
 
 #include "vault/restorer_internal.h"
 
@@ -19,31 +23,73 @@ bool Restorer::Fetch(std::vector<Want>& wants, bool block_device) {
   std::sort(wants.begin(), wants.end(), [](const Want& a, const Want& b) {
     return a.pack != b.pack ? a.pack < b.pack : a.offset < b.offset;
   });
-  Bytes plain;
-  size_t i = 0;
-  while (i < wants.size()) {
-    if (Stopped()) return false;
-    // Merge neighbours in one pack into one range read.
+  // Merge neighbours in one pack into one range read: wants [first, last) in [start, end).
+  struct Range {
+    size_t first, last;
+    uint64_t start, end;
+  };
+  std::vector<Range> ranges;
+  for (size_t i = 0; i < wants.size();) {
     size_t j = i + 1;
     uint64_t start = wants[i].offset;
     uint64_t end = start + wants[i].stored_len;
     while (j < wants.size() && wants[j].pack == wants[i].pack &&
-           wants[j].offset <= end + kCoalesceGap &&
-           std::max<uint64_t>(end, wants[j].offset + wants[j].stored_len) - start <= kCoalesceMax) {
+           wants[j].offset <= end + coalesce_gap_ &&
+           std::max<uint64_t>(end, wants[j].offset + wants[j].stored_len) - start <=
+               coalesce_max_) {
       end = std::max<uint64_t>(end, wants[j].offset + wants[j].stored_len);
       ++j;
     }
-    const ObjectId& pack = index_->packs()[wants[i].pack];
-    auto range = repo_->backend()->Get(PackName(pack), start, end - start);
+    ranges.push_back({i, j, start, end});
+    i = j;
+  }
+  backend::Backend* storage = repo_->backend();
+  auto name_of = [&](const Range& r) { return PackName(index_->packs()[wants[r.first].pack]); };
+  // Remote storage: the next ranges are read on the fetch threads while this one is written, up
+  // to kReadAheadBytes ahead (at least one range). Reads left running after a failure end on
+  // their own (the promise outlives this call).
+  using Read = std::shared_ptr<std::promise<Result<Bytes>>>;
+  std::deque<std::future<Result<Bytes>>> ahead;
+  size_t issued = 0;
+  uint64_t ahead_bytes = 0;
+  auto issue = [&] {
+    const Range& r = ranges[issued++];
+    Read read = std::make_shared<std::promise<Result<Bytes>>>();
+    ahead.push_back(read->get_future());
+    ahead_bytes += r.end - r.start;
+    fetchers_->Submit([storage, read, name = name_of(r), start = r.start, len = r.end - r.start] {
+      read->set_value(storage->Get(name, start, len));
+    });
+  };
+
+  Bytes plain;
+  for (size_t n = 0; n < ranges.size(); ++n) {
+    if (Stopped()) return false;
+    const Range& r = ranges[n];
+    const ObjectId& pack = index_->packs()[wants[r.first].pack];
+    Result<Bytes> range;
+    if (fetchers_ != nullptr) {
+      while (issued < ranges.size() &&
+             (issued <= n ||
+              ahead_bytes + (ranges[issued].end - ranges[issued].start) <= kReadAheadBytes)) {
+        issue();
+      }
+      range = ahead.front().get();
+      ahead.pop_front();
+      ahead_bytes -= r.end - r.start;
+    } else {
+      range = storage->Get(name_of(r), r.start, r.end - r.start);
+    }
     if (!range) {
       Fail(range.error().WithContext("pack " + IdHex(pack)));
       return false;
     }
+    const uint8_t* base = range->data();  // byte r.start of the pack
     const BlobId* last_id = nullptr;
-    for (size_t k = i; k < j; ++k) {
+    for (size_t k = r.first; k < r.last; ++k) {
       Want& w = wants[k];
       if (last_id == nullptr || *last_id != w.id) {
-        ByteView sealed(range->data() + (w.offset - start), w.stored_len);
+        ByteView sealed(base + (w.offset - r.start), w.stored_len);
         if (auto s = repo_->OpenBlob(sealed, w.id, w.loc->type, w.loc->comp, w.loc->raw_len, true,
                                      plain);
             !s) {
@@ -62,19 +108,18 @@ bool Restorer::Fetch(std::vector<Want>& wants, bool block_device) {
       int fd = w.file->fd.get();
       size_t done = 0;
       while (done < plain.size()) {
-        ssize_t n = ::pwrite(fd, plain.data() + done, plain.size() - done,
-                             static_cast<off_t>(w.file_offset + done));
-        if (n < 0) {
+        ssize_t written = ::pwrite(fd, plain.data() + done, plain.size() - done,
+                                   static_cast<off_t>(w.file_offset + done));
+        if (written < 0) {
           if (errno == EINTR) continue;
           Fail(util::ErrnoError("cannot write " + PrintablePath(w.file->Path()), errno).error());
           return false;
         }
-        done += static_cast<size_t>(n);
+        done += static_cast<size_t>(written);
       }
       bytes_written_ += plain.size();
       bytes_done_ += plain.size();
     }
-    i = j;
     Report();
   }
   return true;
@@ -83,7 +128,7 @@ bool Restorer::Fetch(std::vector<Want>& wants, bool block_device) {
 void Restorer::QueueFile(std::unique_ptr<FileState> f) {
   batch_bytes_ += f->entry.size;
   batch_.push_back(std::move(f));
-  if (batch_.size() >= kBatchFiles || batch_bytes_ >= kBatchBytes) FlushBatch();
+  if (batch_.size() >= batch_files_ || batch_bytes_ >= batch_bytes_max_) FlushBatch();
 }
 
 void Restorer::FlushBatch() {
@@ -126,33 +171,57 @@ void Restorer::RunBatch(std::vector<std::unique_ptr<FileState>>& files) {
     uint64_t off = 0;
     for (const auto& p : f->entry.pieces) {
       if (!p.hole) {
-        const BlobLocation* loc = index_->Find(p.id);
-        if (loc == nullptr) {
-          Fail(util::Error(
-              util::ErrorCode::kCorruption,
-              fmt::format("chunk {} of {} is in no index", IdHex(p.id), PrintablePath(f->Path()))));
+        if (!AddWant(f.get(), p, off, wants)) {
           ok = false;
           break;
         }
-        wants.push_back(
-            Want{loc->pack, loc->offset, loc->stored_len, p.id, loc, f.get(), off, p.length});
       } else {
         bytes_done_ += p.length;
       }
       off += p.length;
     }
   }
+  if (ok && planned_) {
+    // Remote storage: the window fetches the blobs in pack order and ends the files.
+    PlanBatch(wants, files);
+    return;
+  }
   if (ok) ok = Fetch(wants, false);
   // Every file of the batch ends here, finished or not (an unfinished one is removed).
-  for (auto& f : files) {
-    const bool complete = ok && !f->failed && f->fd.valid();
-    if (complete) {
-      ApplyMeta(
-          f->fd.get(), f->entry, [&f] { return f->Path(); }, f->mode_set);
-      ++files_done_;
-    }
-    FileEnded(*f, complete);
+  for (auto& f : files) FinishFile(*f, ok);
+}
+
+std::vector<std::pair<size_t, size_t>> CutSegments(FileState& f, bool count_holes) {
+  const auto& pieces = f.entry.pieces;
+  uint64_t off = 0;
+  for (const auto& p : pieces) {
+    f.offsets.push_back(off);
+    off += p.length;
   }
+  std::vector<std::pair<size_t, size_t>> segs;
+  size_t first = 0;
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    if (count_holes || !pieces[i].hole) bytes += pieces[i].length;
+    if (bytes >= kSegmentBytes || i + 1 == pieces.size()) {
+      segs.emplace_back(first, i + 1);
+      first = i + 1;
+      bytes = 0;
+    }
+  }
+  return segs;
+}
+
+bool Restorer::AddWant(FileState* f, const Piece& p, uint64_t offset, std::vector<Want>& wants) {
+  const BlobLocation* loc = index_->Find(p.id);
+  if (loc == nullptr) {
+    Fail(util::Error(
+        util::ErrorCode::kCorruption,
+        fmt::format("chunk {} of {} is in no index", IdHex(p.id), PrintablePath(f->Path()))));
+    return false;
+  }
+  wants.push_back(Want{loc->pack, loc->offset, loc->stored_len, p.id, loc, f, offset, p.length});
+  return true;
 }
 
 void Restorer::RunSegment(std::shared_ptr<FileState> f, size_t first, size_t last,
@@ -183,29 +252,24 @@ void Restorer::RunSegment(std::shared_ptr<FileState> f, size_t first, size_t las
         bytes_done_ += p.length;
         continue;
       }
-      const BlobLocation* loc = index_->Find(p.id);
-      if (loc == nullptr) {
-        Fail(util::Error(
-            util::ErrorCode::kCorruption,
-            fmt::format("chunk {} of {} is in no index", IdHex(p.id), PrintablePath(f->Path()))));
+      if (!AddWant(f.get(), p, f->offsets[i], wants)) {
         ok = false;
         break;
       }
-      wants.push_back(Want{loc->pack, loc->offset, loc->stored_len, p.id, loc, f.get(),
-                           f->offsets[i], p.length});
     }
     if (ok) Fetch(wants, block_device);
   }
-  if (f->pending.fetch_sub(1) == 1) FinishLarge(f.get());
+  if (f->pending.fetch_sub(1) == 1) FinishFile(*f, !state_.failed());
 }
 
-void Restorer::FinishLarge(FileState* f) {
-  const bool complete = !state_.failed() && !f->failed && f->fd.valid();
+void Restorer::FinishFile(FileState& f, bool ok) {
+  const bool complete = ok && !f.failed && f.fd.valid();
   if (complete) {
-    ApplyMeta(f->fd.get(), f->entry, [f] { return f->Path(); });
+    ApplyMeta(
+        f.fd.get(), f.entry, [&f] { return f.Path(); }, f.mode_set);
     ++files_done_;
   }
-  FileEnded(*f, complete);
+  FileEnded(f, complete);
 }
 
 }  // namespace mlvault::vault::restore

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,26 @@ constexpr uint64_t kSegmentBytes = 32ull << 20;
 // Range reads of neighbouring blobs are merged across gaps up to this size, up to a total.
 constexpr uint64_t kCoalesceGap = 256u << 10;
 constexpr uint64_t kCoalesceMax = 8ull << 20;
+// Remote storage (Backend::ConcurrentReads() > 1), where every request costs a round trip and
+// the server's per-request work: at least kRemoteWriters writers, batches and merged ranges twice
+// as large (fewer, larger requests; a gap up to kRemoteCoalesceGap is read rather than
+// split), and each writer reads up to kReadAheadBytes of its task's next ranges ahead, on a pool
+// of fetch threads (one per concurrent read the backend wants), while it writes the current one.
+constexpr size_t kRemoteWriters = 8;
+constexpr size_t kRemoteBatchFiles = 2 * kBatchFiles;
+constexpr uint64_t kRemoteBatchBytes = 2 * kBatchBytes;
+constexpr uint64_t kRemoteCoalesceGap = 1u << 20;
+constexpr uint64_t kRemoteCoalesceMax = 2 * kCoalesceMax;
+constexpr uint64_t kReadAheadBytes = 16ull << 20;
+// Remote storage restores files in windows planned in pack order (restore_plan.cc): the walk
+// creates a window's files, then every blob they need is fetched pack by pack, each pack (or
+// the part of it the window needs) with one read, and written to every file that needs it.
+// A window closes at kPlanWindowFiles open files (fewer when the descriptor limit is lower)
+// or kPlanWindowBytes of file data; a pack whose wanted bytes exceed kPlanChunkBytes is
+// split over several tasks.
+constexpr size_t kPlanWindowFiles = 16384;
+constexpr uint64_t kPlanWindowBytes = 16ull << 30;
+constexpr uint64_t kPlanChunkBytes = 32ull << 20;
 
 // A directory being restored. It keeps the descriptor the walk opened (O_NOFOLLOW) until
 // everything inside it is done (its files written, its subdirectories finished, hard links into
@@ -84,10 +105,15 @@ struct Want {
   uint64_t length;
 };
 
+// Records where each piece of `f` starts (f.offsets) and cuts its pieces into runs of about
+// kSegmentBytes, each [first, last) one writer task. `count_holes`: holes count towards a run's
+// size (a block device writes them as zeros). No pieces: no runs.
+std::vector<std::pair<size_t, size_t>> CutSegments(FileState& f, bool count_holes);
+
 // One restore run. Its parts live in separate files: restore_walk.cc (the tree walk that
 // creates directories and entries and queues files), restore_writer.cc (writer tasks: fetch
-// blobs, write files), restore_meta.cc (owners, modes, times), restore_block.cc (block volumes)
-// and restorer.cc (the run).
+// blobs, write files), restore_plan.cc (remote storage: windows in pack order), restore_meta.cc
+// (owners, modes, times), restore_block.cc (block volumes) and restorer.cc (the run).
 class Restorer {
  public:
   Restorer(Repository* repo, const Manifest& point, const std::string& target,
@@ -156,9 +182,24 @@ class Restorer {
   void FlushBatch();
   void RunBatch(std::vector<std::unique_ptr<FileState>>& files);
   void RunSegment(std::shared_ptr<FileState> f, size_t first, size_t last, bool block_device);
+  // Adds the blob of piece `p` (not a hole) of `f`, `offset` bytes into the file, to `wants`;
+  // false after recording a kCorruption failure when no index holds the blob.
+  bool AddWant(FileState* f, const Piece& p, uint64_t offset, std::vector<Want>& wants);
   // Fetches and writes every wanted blob; false after recording the failure.
   bool Fetch(std::vector<Want>& wants, bool block_device);
-  void FinishLarge(FileState* f);
+  // Ends a file: when `ok` (its data is written), it did not fail and it is open, its metadata is
+  // set through its descriptor and it counts as done; otherwise an unfinished file this restore
+  // made is removed.
+  void FinishFile(FileState& f, bool ok);
+  // Remote storage (planned_): a writer hands its batch's files and wants to the window.
+  void PlanBatch(std::vector<Want>& wants, std::vector<std::unique_ptr<FileState>>& files);
+  // The walker hands a large file (created and sized) to the window.
+  void PlanLarge(std::shared_ptr<FileState> f);
+  // The walker counts a file into the window and runs the window when it is full.
+  void PlanCounted(uint64_t bytes);
+  // Runs the window: waits for the batches still being created, fetches every wanted blob in
+  // pack order, then finishes every file of the window (metadata, or removal if unfinished).
+  void RunPlan();
 
   Repository* const repo_;
   const Manifest point_;
@@ -178,6 +219,22 @@ class Restorer {
   OwnerNames names_;
   UniqueFd root_fd_;
   std::unique_ptr<util::ThreadPool> writers_;
+  // Remote storage only (null for a local vault): runs the reads writers issue ahead.
+  std::unique_ptr<util::ThreadPool> fetchers_;
+  // Batch and range limits: the k* constants, or the kRemote* ones for remote storage.
+  size_t batch_files_ = kBatchFiles;
+  uint64_t batch_bytes_max_ = kBatchBytes;
+  uint64_t coalesce_gap_ = kCoalesceGap;
+  uint64_t coalesce_max_ = kCoalesceMax;
+  // Remote storage: files are restored in windows planned in pack order (restore_plan.cc).
+  bool planned_ = false;
+  size_t plan_window_files_ = kPlanWindowFiles;
+  std::mutex plan_mu_;
+  std::vector<Want> plan_wants_;                        // guarded by plan_mu_
+  std::vector<std::unique_ptr<FileState>> plan_files_;  // guarded by plan_mu_
+  std::vector<std::shared_ptr<FileState>> plan_large_;  // guarded by plan_mu_
+  size_t plan_counted_files_ = 0;                       // walker thread only
+  uint64_t plan_counted_bytes_ = 0;                     // walker thread only
 
   std::vector<std::unique_ptr<FileState>> batch_;  // walker thread only
   uint64_t batch_bytes_ = 0;                       // walker thread only

@@ -103,7 +103,7 @@ Result<VaultState> VaultState::Load(Repository* repo) {
     if (!plain) return util::Corruption("vault state record " + o.name + " fails authentication");
     try {
       json j = json::parse(util::AsString(*plain));
-      if (j.at("version").get<int>() != kStateVersion)
+      if (j.at("version") != kStateVersion)
         return util::Corruption("vault state record " + o.name + ": unsupported version");
       if (j.at("seq").get<uint64_t>() != *seq)
         return util::Corruption("vault state record " + o.name + " names another sequence");

@@ -16,6 +16,7 @@
 #include "util/process.h"
 #include "util/random.h"
 #include "workspace/btrfs.h"
+#include "workspace/owner.h"
 #include "workspace/provider.h"
 
 namespace mlvault::workspace {
@@ -66,8 +67,22 @@ bool IsExecutable(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
 }
 
+// Reads a file the workspace's uid may have replaced: never through a symbolic link, never a
+// FIFO or device (root reads it), at most the last 64 KiB.
+std::optional<std::string> ReadWorkspaceFile(const std::string& path) {
+  util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  struct stat st;
+  if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  off_t from = st.st_size > 65536 ? st.st_size - 65536 : 0;
+  std::string out(static_cast<size_t>(st.st_size - from), '\0');
+  ssize_t n = ::pread(fd.get(), out.data(), out.size(), from);
+  if (n < 0) return std::nullopt;
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
 std::string LogTail(const std::string& path) {
-  auto text = util::ReadFile(path);
+  auto text = ReadWorkspaceFile(path);
   if (!text || text->empty()) return "(its log " + path + " is empty)";
   std::string t = text->size() > 600 ? text->substr(text->size() - 600) : *text;
   while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
@@ -94,6 +109,13 @@ class LocalProvider : public Provider {
     if (fs::exists(p.root, ec) && !fs::is_empty(p.root, ec))
       return util::Conflict("workspace folder " + p.root + " already exists and is not empty");
     MLV_TRY(util::MakeDirs(p.root));
+    // As root, the workspace runs as its own uid (workspace/owner.h): claimed here, before
+    // anything is made in the folder.
+    std::optional<WorkspaceOwner> owner;
+    if (WorkspaceOwnersApply()) {
+      MLV_TRY(CheckSearchable(ws.environment_root));
+      owner = MLV_TRY(ClaimOwner(p.root, ws.workspace_id));
+    }
     // On btrfs each volume is a subvolume, so that a backup can snapshot it.
     std::string kind = StorageKindOf(ws.environment_root);
     bool subvolumes = kind != "folders" && btrfs::IsBtrfs(p.root);
@@ -111,6 +133,17 @@ class LocalProvider : public Provider {
       }
     }
     MLV_TRY(util::MakeDirs(p.run, 0700));
+    if (owner) {
+      std::vector<std::string> dirs = {p.run};
+      for (const auto& [name, dir] : p.VolumeDirs()) dirs.push_back(dir);
+      for (const auto& dir : dirs)
+        if (::lchown(dir.c_str(), owner->uid, owner->gid) != 0)
+          return util::ErrnoError(
+              "cannot give " + dir + " to the workspace's uid " + std::to_string(owner->uid),
+              errno);
+      // Not yet adopted: a restore writes the files next, with the owners of its backup; the
+      // first start gives them to the workspace.
+    }
     return util::FsyncDir(p.root);
   }
 
@@ -125,8 +158,13 @@ class LocalProvider : public Provider {
     std::string bin = options_.runtime_binary;
     if (bin.empty()) bin = MLV_TRY(FindRuntimeBinary());
     Paths p = PathsOf(ws);
+    std::optional<WorkspaceOwner> owner = MLV_TRY(PrepareOwner(ws, p));
     MLV_TRY(util::MakeDirs(p.run, 0700));
     MLV_TRY(util::MakeDirs(p.home, 0700));
+    if (owner)
+      for (const auto& dir : {p.run, p.home})
+        if (::lchown(dir.c_str(), owner->uid, owner->gid) != 0)
+          return util::ErrnoError("cannot give " + dir + " to the workspace's uid", errno);
     for (const std::string& old : {p.api_key, p.control_key})
       if (::unlink(old.c_str()) != 0 && errno != ENOENT)
         return util::ErrnoError("remove " + old, errno);
@@ -153,6 +191,7 @@ class LocalProvider : public Provider {
                                      p.ready,
                                      "--log-file",
                                      p.log};
+    if (ws.start_paused) args.push_back("--start-paused");
     if (!ws.authorized_ip_ranges.empty()) {
       std::string joined;
       for (const auto& r : ws.authorized_ip_ranges) joined += (joined.empty() ? "" : ",") + r;
@@ -166,18 +205,25 @@ class LocalProvider : public Provider {
     spawn.log_file = p.run + "/runtime.out";
     spawn.env = util::CleanEnvironment(p.home);
     spawn.fd3_data = "api-key=" + ws.api_key + "\ncontrol-key=" + ws.control_key + "\n";
+    spawn.cwd = p.root;
+    if (owner) {
+      spawn.uid = owner->uid;
+      spawn.gid = owner->gid;
+    }
     int pid = MLV_TRY(util::SpawnDetached(spawn));
-    util::Log(util::LogLevel::kInfo, "started workspace runtime pid {} for {}", pid,
-              ws.workspace_crn);
+    util::Log(util::LogLevel::kInfo, "started workspace runtime pid {} for {}{}", pid,
+              ws.workspace_crn, owner ? " as uid " + std::to_string(owner->uid) : std::string());
 
     double deadline = util::MonotonicSeconds() + options_.ready_timeout_seconds;
     for (;;) {
-      if (auto text = util::ReadFile(p.ready)) {
+      if (auto text = ReadWorkspaceFile(p.ready)) {
         auto j = nlohmann::json::parse(*text, nullptr, false);
         if (j.is_object() && j.contains("port") && j["port"].is_number_integer() &&
             j.contains("endpoint") && j["endpoint"].is_string()) {
           RuntimeInfo info;
           info.pid = j.contains("pid") && j["pid"].is_number_integer() ? j["pid"].get<int>() : pid;
+          // Written by the workspace's uid: the pid mlvault signals later is the one it started.
+          if (owner) info.pid = pid;
           info.port = j["port"].get<int>();
           info.endpoint = j["endpoint"].get<std::string>();
           return info;
@@ -227,6 +273,7 @@ class LocalProvider : public Provider {
       return util::Internal("refusing to remove " + root + ": not a workspace folder");
     std::error_code ec;
     if (!fs::exists(root, ec)) return util::Ok();
+    ReleaseOwner(root);
     if (btrfs::IsBtrfs(root)) {
       // Read-only snapshots cannot be emptied file by file; subvolumes go in one call each.
       MLV_TRY(DropSnapshots(ws, ""));
@@ -324,6 +371,29 @@ class LocalProvider : public Provider {
   }
 
  private:
+  // The owner the runtime runs as (nullopt when mlvault is not root). A workspace made before
+  // owners existed gets one now; files not yet adopted (a restore wrote them with the owners
+  // its backup recorded, or the workspace predates owners) are given to it first.
+  static util::Result<std::optional<WorkspaceOwner>> PrepareOwner(const WorkspaceSpec& ws,
+                                                                  const Paths& p) {
+    if (!WorkspaceOwnersApply()) return std::nullopt;
+    MLV_TRY(CheckSearchable(ws.environment_root));
+    std::optional<WorkspaceOwner> owner = MLV_TRY(ReadOwner(p.root));
+    if (!owner) owner = MLV_TRY(ClaimOwner(p.root, ws.workspace_id));
+    if (!owner->adopted) {
+      std::vector<std::string> dirs = {p.run};
+      for (const auto& [name, dir] : p.VolumeDirs()) dirs.push_back(dir);
+      for (const auto& dir : dirs)
+        MLV_TRY_CTX(ChownTree(dir, owner->uid, owner->gid),
+                    "giving the workspace's files to its uid " + std::to_string(owner->uid));
+      MLV_TRY(MarkAdopted(p.root, *owner));
+      owner->adopted = true;
+      util::Log(util::LogLevel::kInfo, "workspace {}: its files now belong to uid {}",
+                ws.workspace_crn, owner->uid);
+    }
+    return owner;
+  }
+
   const LocalProviderOptions options_;
 };
 

@@ -265,7 +265,8 @@ util::Result<WorkspaceParameters> ParseCreateWorkspaceInput(std::string_view tex
 util::Result<RestoreInput> ParseRestoreInput(std::string_view text) {
   json doc = MLV_TRY(jsonin::ParseObject(text, "restore input"));
   MLV_TRY(jsonin::CheckKnown(doc, "",
-                             {"newWorkspaceParameters", "backupCrn", "restoreJobTimeoutMinutes"}));
+                             {"newWorkspaceParameters", "backupCrn", "restoreJobTimeoutMinutes",
+                              "startMode"}));
   RestoreInput in;
   if (!doc.contains("newWorkspaceParameters")) return Bad("newWorkspaceParameters", "is required");
   MLV_TRY(jsonin::ExpectObject(doc["newWorkspaceParameters"], "newWorkspaceParameters"));
@@ -279,6 +280,12 @@ util::Result<RestoreInput> ParseRestoreInput(std::string_view text) {
   bool present = false;
   MLV_TRY(jsonin::Int(doc, "", "restoreJobTimeoutMinutes", 1, 7 * 24 * 60, minutes, &present));
   if (present) in.restore_job_timeout_minutes = minutes;
+  if (doc.contains("startMode")) {
+    MLV_TRY(jsonin::String(doc, "", "startMode", in.start_mode));
+    if (in.start_mode != "running" && in.start_mode != "paused")
+      return Bad("startMode", "must be \"running\" or \"paused\", got \"" +
+                                  in.start_mode.substr(0, 40) + "\"");
+  }
   return in;
 }
 

@@ -67,6 +67,9 @@ struct RestoreInput {
   WorkspaceParameters params;
   std::string backup_crn;                              // validated as a workspace_backup CRN
   std::optional<int64_t> restore_job_timeout_minutes;  // restoreJobTimeoutMinutes
+  // startMode: "running" (default: applications and deployments come back as they were) or
+  // "paused" (none started until resume-workspace).
+  std::string start_mode = "running";
 };
 
 // Parses a newWorkspaceParameters object given as JSON text. `path` is the prefix used in error
@@ -80,7 +83,8 @@ util::Result<WorkspaceParameters> ParseWorkspaceParameters(std::string_view json
 util::Result<WorkspaceParameters> ParseCreateWorkspaceInput(std::string_view json);
 
 // Parses restore-workspace's --cli-input-json document:
-//   {"newWorkspaceParameters": {...}, "backupCrn": "...", "restoreJobTimeoutMinutes": N}
+//   {"newWorkspaceParameters": {...}, "backupCrn": "...", "restoreJobTimeoutMinutes": N,
+//    "startMode": "running" | "paused"}
 util::Result<RestoreInput> ParseRestoreInput(std::string_view json);
 
 // The skeleton printed by `restore-workspace --generate-cli-skeleton`: every field, with

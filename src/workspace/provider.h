@@ -62,6 +62,8 @@ struct WorkspaceSpec {
   std::vector<std::string> authorized_ip_ranges;  // enforced by the runtime when not empty
   std::string api_key;
   std::string control_key;
+  // StartRuntime starts no application or deployment (restore --start-mode paused).
+  bool start_paused = false;
 };
 
 struct RuntimeInfo {

@@ -20,6 +20,10 @@ class LocalProviderTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = *util::MakeTempDir("mlvault-provider-test-");
+    // (as root: the workspaces run as users of their own, which must search the path to their
+    // folders; and their uid claims go in a registry of the test's own)
+    ASSERT_EQ(::chmod(dir_.c_str(), 0711), 0);
+    ::setenv("MLVAULT_WORKSPACE_UID_REGISTRY", (dir_ + "/uids").c_str(), 1);
     fake_ = dir_ + "/fake-runtime";
     ASSERT_TRUE(util::WriteFileAtomic(fake_, R"(#!/bin/bash
 ready=""
@@ -27,7 +31,7 @@ while [ $# -gt 0 ]; do
   case "$1" in --ready-file) ready="$2"; shift;; --exit-now) exit 3;; esac
   shift
 done
-[ -e "$(dirname "$0")/fail" ] && { echo "cannot open database" >&2; exit 1; }
+[ -e fail ] && { echo "cannot open database" >&2; exit 1; }
 trap 'exit 0' TERM
 echo "{\"pid\": $$, \"port\": 4321, \"endpoint\": \"http://127.0.0.1:4321\"}" > "$ready.tmp" && mv "$ready.tmp" "$ready"
 while true; do sleep 1 & wait $!; done
@@ -126,9 +130,9 @@ TEST_F(LocalProviderTest, CreatesFoldersStartsAndStopsTheRuntime) {
 TEST_F(LocalProviderTest, ARuntimeThatExitsIsReportedWithItsLog) {
   auto p = MakeLocalProvider({.runtime_binary = fake_, .ready_timeout_seconds = 10});
   ASSERT_TRUE(p->CreateVolumes(ws_));
-  // (a marker file: the runtime gets a clean environment, so an environment variable would not
-  // reach it)
-  ASSERT_TRUE(util::WriteFileAtomic(dir_ + "/fail", ""));
+  // (a marker file in the workspace folder, the runtime's working directory: the runtime gets a
+  // clean environment, so an environment variable would not reach it)
+  ASSERT_TRUE(util::WriteFileAtomic(LocalWorkspaceRoot(ws_) + "/fail", ""));
   auto rt = p->StartRuntime(ws_);
   ASSERT_FALSE(rt);
   EXPECT_EQ(rt.error().code(), util::ErrorCode::kUnavailable);

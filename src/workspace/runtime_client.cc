@@ -120,4 +120,19 @@ util::Status RuntimeClient::Resume() const {
   return util::Ok();
 }
 
+util::Result<std::vector<ResumedService>> RuntimeClient::ResumeServices() const {
+  json j = MLV_TRY(Call(endpoint_, "POST", "/internal/v1/resume-services", control_key_, "{}",
+                        timeout_seconds_));
+  if (!j.contains("started") || !j["started"].is_array())
+    return util::Unavailable("workspace runtime at " + endpoint_ +
+                             " answered resume-services without \"started\": " + j.dump());
+  std::vector<ResumedService> out;
+  for (const json& s : j["started"]) {
+    if (!s.is_object()) continue;
+    out.push_back({s.value("type", ""), s.value("name", ""), s.value("status", ""),
+                   s.value("message", "")});
+  }
+  return out;
+}
+
 }  // namespace mlvault::workspace

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "util/clock.h"
 #include "util/error.h"
@@ -34,6 +35,14 @@ struct Lease {
   uint64_t generation = 0;
 };
 
+// An application or deployment a paused start left "paused" and ResumeServices started.
+struct ResumedService {
+  std::string type;  // "application" | "deployment"
+  std::string name;  // the application's name, the deployment's model name
+  std::string status;  // after the start: starting, running or failed
+  std::string message;
+};
+
 class RuntimeClient {
  public:
   // `endpoint` is "http://127.0.0.1:<port>"; `control_key` the bearer for /internal/v1/*.
@@ -50,6 +59,10 @@ class RuntimeClient {
   util::Status LeaseHeld(uint64_t generation) const;
   // POST /internal/v1/resume.
   util::Status Resume() const;
+  // POST /internal/v1/resume-services: starts every application and deployment left "paused"
+  // by a paused start (--start-paused) and lists them (empty if none was paused).
+  // kUnavailable while the runtime is still reconciling, or from a runtime without the route.
+  util::Result<std::vector<ResumedService>> ResumeServices() const;
 
   const std::string& endpoint() const { return endpoint_; }
 

@@ -104,6 +104,22 @@ check "both restored, the project first" test "$(j '[.results[] | "\(.item)=\(.r
 check "the deployment serves in the other environment" test "$(j '.results[1].deployment')" = running
 expect 3 "a build the backup does not have" restore-workspace-items --backup-crn "$B" --target-workspace-crn "$WS2" --items model:churn@build-9
 check "the error names the build" err_has "no build 9 of model churn"
+expect 0 "by names: the backup by name in its workspace, the target by name" restore-workspace-items \
+  --backup-name before --workspace-name ws1 --environment-name dev \
+  --target-workspace-name other --target-environment-name prod --items project:churn-prediction --conflict-policy rename --wait
+check "into the target named" test "$(j .targetWorkspaceCrn)" = "$WS2"
+check "the project restored (renamed: it is there already)" test "$(j '.results[0] | "\(.result) \(.name)"')" = "renamed churn-prediction-restored"
+expect 2 "a target by CRN and by name" restore-workspace-items --backup-crn "$B" --target-workspace-crn "$WS2" \
+  --target-workspace-name other --target-environment-name prod --items job:train
+check "says not both, naming the target flags" err_has "give either --target-workspace-crn, or --target-workspace-name"
+expect 2 "no target" restore-workspace-items --backup-crn "$B" --items job:train
+check "says to give the target" err_has "give --target-workspace-crn, or --target-workspace-name"
+expect 3 "an unknown target name" restore-workspace-items --backup-crn "$B" --target-workspace-name nope \
+  --target-environment-name prod --items job:train
+check "names it" err_has 'no workspace named "nope" in environment "prod"'
+expect 3 "an unknown backup name" restore-workspace-items --backup-name nope --workspace-name ws1 --environment-name dev \
+  --target-workspace-crn "$WS2" --items job:train
+check "names it" err_has 'no backup named "nope"'
 expect 2 "a malformed item" restore-workspace-items --backup-crn "$B" --target-workspace-crn "$WS2" --items churn
 expect 2 "an unknown policy" restore-workspace-items --backup-crn "$B" --target-workspace-crn "$WS2" --items job:train --conflict-policy merge
 
@@ -122,11 +138,11 @@ check "the denial names the action and the target" err_has "ml:RestoreWorkspaceI
 
 echo "-- stop-workspace, start-workspace, start-workspace --all"
 BEFORE=$(snapshot "$WS2")
-expect 0 "stop-workspace" stop-workspace --workspace-crn "$WS2"
+expect 0 "stop-workspace by name" stop-workspace --workspace-name other --environment-name prod
 check "answers stopped" test "$(j '.workspaces[0].status')" = stopped
 check "describe-workspace says stopped" test "$(ws_field "$WS2" status)" = stopped
 check "the runtime no longer answers" test -z "$(curl -s --max-time 2 "$(ws_field "$WS2" endpoint)/api/v1/health")"
-expect 0 "start-workspace" start-workspace --workspace-crn "$WS2"
+expect 0 "start-workspace by name" start-workspace --workspace-name other --environment-name prod
 check "answers running with its endpoint" test "$(j '.workspaces[0] | "\(.status) \(.endpoint == "")"')" = "running false"
 check "the workspace is as it was (snapshot)" test "$(snapshot "$WS2")" = "$BEFORE"
 check "its deployment serves again" test "$(snapshot "$WS2" | jq -r '.models[0].deployments[0].status')" = running
@@ -143,4 +159,60 @@ check "starts the one that died, not the one stopped on purpose" test "$(j '[.wo
 check "it is as it was (snapshot)" test "$(snapshot "$WS")" = "$BEFORE"
 check "the other stays stopped" test "$(ws_field "$WS2" status)" = stopped
 expect 2 "start-workspace needs --workspace-crn or --all" start-workspace
+expect 2 "start-workspace: a name and --all" start-workspace --all --workspace-name ws1 --environment-name dev
 expect 3 "stop-workspace of an unknown workspace" stop-workspace --workspace-crn "${WS%:*}:00000000-0000-4000-8000-000000000000"
+expect 3 "stop-workspace of an unknown name" stop-workspace --workspace-name nope --environment-name dev
+check "naming the name and the environment" err_has 'no workspace named "nope" in environment "dev"'
+
+echo "-- restore-workspace --start-mode paused, resume-workspace; new keys; what was re-pointed"
+SRC_KEY=$(api_key "$WS"); SRC_DOMAIN=$(ws_field "$WS" domain); SRC_ENDPOINT=$(ws_field "$WS" endpoint)
+restore_input "$B" copy dev >"$MLVAULT_HOME/restore.json"
+expect 2 "an unknown start mode" restore-workspace --cli-input-json "file://$MLVAULT_HOME/restore.json" --start-mode halted
+check "names the flag and the values" err_has '--start-mode: must be "running" or "paused"'
+expect 0 "restore paused" restore-workspace --cli-input-json "file://$MLVAULT_HOME/restore.json" --start-mode paused --wait
+COPY=$(j .workspaceCrn)
+check "answers startMode paused" test "$(j .startMode)" = paused
+check "re-pointed: the endpoint, from the source's" test "$(j '.repointed[] | select(.what=="endpoint") | "\(.from) \(.to)"')" = "$SRC_ENDPOINT $(j .endpoint)"
+check "re-pointed: the domain" test "$(j '.repointed[] | select(.what=="domain") | "\(.from) \(.to)"')" = "$SRC_DOMAIN $(j .domain)"
+check "a new domain" test "$(j .domain)" != "$SRC_DOMAIN"
+check "re-pointed: a new API key, saying how to get it" test "$(j '.repointed[] | select(.what=="apiKey") | .to' | grep -c get-workspace-api-key)" = 1
+COPY_ENDPOINT=$(ws_field "$COPY" endpoint)
+check "the source's API key is refused by the restored workspace" test \
+  "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $SRC_KEY" "$COPY_ENDPOINT/api/v1/projects")" = 401
+check "its own new key is accepted" test \
+  "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(api_key "$COPY")" "$COPY_ENDPOINT/api/v1/projects")" = 200
+PAUSED=$(snapshot "$COPY")
+check "its applications are paused, not started" test "$(jq -r '[.projects[].applications[] | select(.name=="dashboard") | .status] | join(",")' <<<"$PAUSED")" = paused
+check "its deployments are paused, not started" test "$(jq -r '[.models[] | select(.name=="churn") | .deployments[].status] | unique | join(",")' <<<"$PAUSED")" = paused
+check "the application does not answer" test "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(api_key "$COPY")" "$COPY_ENDPOINT/apps/dashboard/")" = 503
+expect 0 "stop the paused workspace" stop-workspace --workspace-crn "$COPY"
+expect 0 "and start it again" start-workspace --workspace-crn "$COPY"
+check "it stays paused across a restart" test "$(snapshot "$COPY" | jq -r '[.projects[].applications[] | select(.name=="dashboard") | .status] | join(",")')" = paused
+expect 0 "resume-workspace by name" resume-workspace --workspace-name copy --environment-name dev
+echo "    started: $(jq -c .started <<<"$OUT")"
+check "started the application and the deployment, both running" test \
+  "$(j '[.started[] | "\(.type):\(.name)=\(.status)"] | sort | unique | join(",")')" = "application:dashboard=running,deployment:churn=running"
+check "the application answers" curl -sf -o /dev/null -H "Authorization: Bearer $(api_key "$COPY")" "$(ws_field "$COPY" endpoint)/apps/dashboard/"
+check "the model serves" grep -q . <<<"$(curl -sf -H "Authorization: Bearer $(api_key "$COPY")" -X POST -H 'Content-Type: application/json' \
+  -d '{"tenure_months": 3, "monthly_charges": 80, "support_calls": 4}' "$(ws_field "$COPY" endpoint)/models/churn/predict")"
+expect 0 "resume-workspace again: nothing paused" resume-workspace --workspace-crn "$COPY"
+check "answers an empty list" test "$(j '.started | length')" = 0
+expect 5 "resume-workspace of a stopped workspace" resume-workspace --workspace-crn "$WS2"
+check "says to start it first" err_has "start-workspace"
+
+echo "-- mlvault server brings back the workspaces that were running"
+BEFORE=$(snapshot "$WS")
+PID=$(sql "SELECT runtime_pid FROM workspaces WHERE crn = '$WS'")
+CHILDREN=$(ps -o pid= --ppid "$PID")
+kill -9 "$PID"; for c in $CHILDREN; do kill -9 -- "-$c" 2>/dev/null || kill -9 "$c" 2>/dev/null; done
+wait_for 10 test ! -e "/proc/$PID"
+check "the runtime died (as in a host restart)" test "$(ws_field "$WS" status)" = stopped
+"$MLVAULT" server --listen 127.0.0.1:0 >"$MLVAULT_HOME/server.out" 2>"$MLVAULT_HOME/server.err" &
+SERVER=$!
+ws_is_running() { [ "$(ws_field "$1" status)" = running ]; }
+check "the server brings ws1 back" wait_for 120 ws_is_running "$WS"
+check "as it was (snapshot)" test "$(snapshot "$WS")" = "$BEFORE"
+check "and leaves the one stopped on purpose stopped" test "$(ws_field "$WS2" status)" = stopped
+check "it logged the start" wait_for 10 grep -q "ws1 .* was running before; started again" "$MLVAULT_HOME/server.err"
+check "and audited it as the server" test "$(sql "SELECT COUNT(*) FROM audit_events WHERE action = 'ml:StartWorkspace' AND resource = '$WS' AND detail LIKE 'brought back%' AND source = 'server'")" -ge 1
+kill -TERM "$SERVER"; wait "$SERVER"

@@ -101,7 +101,7 @@ run_storage() {  # run_storage plain|btrfs
     btrfs_mount "${need}M" || { echo "== btrfs: could not mount an image"; return; }
     root="$BTRFS_MNT/env"
   else
-    root="$MLVAULT_HOME/env-plain"
+    root="$MLVAULT_HOME/environments/env-plain"  # (reachable by the workspace uid as root)
   fi
   "$MLVAULT" create-environment --environment-name "bench-$kind" --storage-root "$root" >/dev/null
   local ws proot project run

@@ -237,6 +237,36 @@ run --profile ops verify-backup --backup-crn "$OPS_BACKUP"
 expect_rc 4 "ops: verify-backup is denied"
 run --profile ops list-workspaces
 expect_rc 4 "ops: list-workspaces is denied"
+
+echo "== list verbs answer what the caller may see"
+jq -n '{Version: "2012-10-17", Statement: [{Sid: "SeeProd", Effect: "Allow",
+  Action: ["ml:ListWorkspaces", "ml:ListEnvironments"],
+  Resource: ["crn:mlvault:ml:*:*:workspace:*", "crn:mlvault:environments:*:*:environment:*"],
+  Condition: {StringEquals: {"ml:EnvironmentName": "prod"}}}]}' >"$WORK/see-prod.json"
+run create-policy --policy-name see-prod --policy-document "file://$WORK/see-prod.json"
+expect_rc 0 "create-policy see-prod (list what is in prod)"
+run attach-policy --user-name ops --policy-name see-prod
+expect_rc 0 "attach-policy see-prod to ops"
+run list-audit-events --principal ops --action ml:ListWorkspaces --outcome denied
+DENIED_BEFORE=$(echo "$OUT" | jq '.auditEvents | length')
+run --profile ops list-workspaces
+expect_rc 0 "ops: list-workspaces answers what ops may see"
+expect_jq '[.workspaces[].crn] == ["'"$WS_PROD"'"]' "only the prod workspace is listed"
+run --profile ops list-workspaces --environment-name prod
+expect_jq '[.workspaces[].crn] == ["'"$WS_PROD"'"]' "ops: --environment-name prod lists it too"
+run --profile ops list-workspaces --environment-name dev
+expect_rc 4 "ops: list-workspaces of dev, where it may see nothing, is denied"
+expect_err "is not allowed to perform ml:ListWorkspaces on *" "the denial names the action on *"
+run --profile ops list-environments
+expect_rc 0 "ops: list-environments answers what ops may see"
+expect_jq '[.environments[].name] == ["prod"]' "only prod is listed"
+run list-environments
+expect_jq '[.environments[].name] | sort == ["dev","prod"]' "the administrator still sees both"
+run list-audit-events --principal ops --action ml:ListWorkspaces --outcome denied
+expect_jq ".auditEvents | length == $((DENIED_BEFORE + 1))" \
+  "narrowed listings write no denials; the denied listing writes one"
+run detach-policy --user-name ops --policy-name see-prod
+expect_rc 0 "detach-policy see-prod from ops"
 run --profile ops get-workspace-api-key --workspace-crn "$WS_PROD"
 expect_rc 4 "ops: get-workspace-api-key is denied"
 run --profile ops delete-workspace --workspace-crn "$WS_PROD"

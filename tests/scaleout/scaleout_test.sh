@@ -4,8 +4,10 @@
 #   - the catalog (MLVAULT_CATALOG) and its secret (catalog.key, copied to each server's home);
 #   - the environment's storage root (shared storage every server mounts at the same path);
 #   - the vault location s3://... (vault keys sealed in the catalog, no key files).
-# Each server has its own $MLVAULT_HOME; the CLI runs as a third machine with only a
-# credentials file. Checks: any server answers any request (create on A, back up on B, list on
+# Each server has its own $MLVAULT_HOME and its own TMPDIR; the CLI runs as a third machine with
+# only a credentials file. The storage root is a folder of this one host standing in for the
+# shared filesystem every server host mounts at the same path (NFS, CephFS): that is the design's
+# data path (docs/scale-out.md, "Workspaces on more than one host"), not an accident of the test. Checks: any server answers any request (create on A, back up on B, list on
 # A, restore on B, delete on A); kill -9 of the server running a backup -> the other takes it
 # over and the workflow ends, the workspace resumed; concurrent backups of N workspaces.
 #   scaleout_test.sh <mlvault> <mlvault-workspace>   (needs MLVAULT_TEST_PG, MLVAULT_TEST_RGW_ENV)
@@ -26,6 +28,7 @@ export MLVAULT_LOG=${MLVAULT_LOG:-warn}
 export MLVAULT_WORKFLOW_LEASE_SECONDS=5  # a server on another host is noticed gone by its lease
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/mlvault-scaleout.XXXXXX")
+chmod 711 "$T"  # as root, workspaces run as users of their own that must reach $T/storage
 DB=mlvault_scaleout_$$_$RANDOM
 psql "$MLVAULT_TEST_PG" -qX -v ON_ERROR_STOP=1 -c "CREATE DATABASE $DB" || exit 1
 export MLVAULT_CATALOG="${MLVAULT_TEST_PG%/*}/$DB"
@@ -41,7 +44,8 @@ cli() { local s=$1; shift; OUT=$(MLVAULT_HOME=$T/client MLVAULT_ENDPOINT=${URL[$
 start_server() {  # start_server a|b [extra env assignments...]
   local s=$1; shift
   : >"$T/$s.out"
-  env "$@" MLVAULT_HOME="$T/home-$s" "$MLVAULT" server --listen 127.0.0.1:0 --workflow-workers 2 \
+  mkdir -p "$T/tmp-$s"
+  env "$@" MLVAULT_HOME="$T/home-$s" TMPDIR="$T/tmp-$s" "$MLVAULT" server --listen 127.0.0.1:0 --workflow-workers 2 \
     --drain-seconds 5 --access-log "$T/$s.access.log" >"$T/$s.out" 2>>"$T/$s.err" </dev/null &
   PID[$s]=$!
   for _ in $(seq 300); do grep -q "listening on" "$T/$s.out" 2>/dev/null && break; sleep 0.05; done
@@ -122,6 +126,15 @@ cli a delete-backup --backup-crn "$B2" --wait
 [ "$RC" = 0 ] && ok "delete-backup on a of b's second backup" || bad "delete on a: $RC $ERR"
 cli b describe-workspace-backup --backup-crn "$B2"
 [ "$(jq -r .backup.backupStatus <<<"$OUT")" = deleted ] && ok "b sees it deleted" || bad "deleted: $OUT $ERR"
+
+echo "== replay protection and console sessions span the servers (the catalog keeps them)"
+KEY_ID=$(sed -n 's/^access_key_id = //p' "$T/client/credentials" | head -1)
+PRIVATE=$(sed -n 's/^private_key = //p' "$T/client/credentials" | head -1)
+if /usr/bin/python3 "$(dirname "$0")/shared_auth_client.py" "${URL[a]}" "${URL[b]}" "$KEY_ID" "$PRIVATE" >"$T/auth.out" 2>&1; then
+  ok "a request replayed to the other server is refused; challenges and sessions work on either ($(grep -c '^ok' "$T/auth.out") checks)"
+else
+  bad "shared authentication state:"; sed 's/^/    /' "$T/auth.out"
+fi
 
 echo "== kill -9 of the server running a backup; the other takes it over"
 stop_server b

@@ -202,13 +202,15 @@ not_quiesced() {
 }
 vault_verifies() { "$MLVAULT" vault verify --vault "$1" --key-file "$2" --read-data >"$MLVAULT_HOME/verify.out" 2>"$MLVAULT_HOME/verify.err" ||
   { head -c 600 "$MLVAULT_HOME/verify.err" >&2; jq -c '.damaged // .' "$MLVAULT_HOME/verify.out" 2>/dev/null | head -c 3000 >&2; echo >&2; return 1; }; }
-# No lock left, except after a worker was killed since the last check: a killed worker's lock
-# stays until an operation that conflicts with it meets it and removes it as stale (a shared
-# lock is met only by an exclusive one; docs/vault-format.md section 8); it blocks nothing.
+# No lock left, except after a worker was killed, or an operation could not remove its lock
+# even retrying (it logs "cannot remove vault lock"): such a lock stays until an operation meets
+# it and removes it as stale (docs/vault-format.md section 8); it blocks nothing.
 no_locks() {
   [ -z "$(ls -A "$1/locks" 2>/dev/null)" ] && return 0
   [ -e "$MLVAULT_HOME/.killed-since-check" ] &&
     { say "  $(ls -A "$1/locks" | wc -l) stale lock(s) of killed workers left in $1 (removed when met)"; return 0; }
+  grep -qs "cannot remove vault lock" "$MLVAULT_HOME"/logs/*.log &&
+    { say "  $(ls -A "$1/locks" | wc -l) lock(s) whose removal failed under faults left in $1 (stale, removed when met)"; return 0; }
   return 1
 }
 points_in_vault() {  # points_in_vault <ws id> <vault> <key>

@@ -64,7 +64,7 @@ export async function renderBackup(main: HTMLElement, crn: string): Promise<void
       "Recovery points",
       table(
         "Recovery points, one per volume",
-        ["Volume", "Kind", "Id", "Logical", "Files", "Read", "New", "Stored", "Unchanged files", "Duration"],
+        ["Volume", "Kind", "Id", "Logical", "Files", "Read (all passes)", "New", "Stored", "Unchanged files", "Duration"],
         b.recoveryPoints.map((rp) =>
           h(
             "tr",
@@ -74,7 +74,7 @@ export async function renderBackup(main: HTMLElement, crn: string): Promise<void
             h("td", { class: "mono", title: rp.recoveryPointId }, rp.recoveryPointId.slice(0, 12)),
             h("td", { class: "num" }, bytes(rp.bytesTotal)),
             h("td", { class: "num" }, String(rp.files)),
-            h("td", { class: "num" }, bytes(rp.bytesRead)),
+            h("td", { class: "num" }, bytes(rp.bytesReadAllPasses)),
             h("td", { class: "num" }, bytes(rp.bytesNew)),
             h("td", { class: "num" }, bytes(rp.bytesStored)),
             h("td", { class: "num" }, String(rp.filesUnchanged)),

@@ -4,7 +4,9 @@
 
 #include <cstdlib>
 
+#include "catalog/auth_state_store.h"
 #include "control/identity.h"
+#include "crypto/ed25519.h"
 #include "util/bytes.h"
 #include "util/random.h"
 
@@ -44,8 +46,12 @@ std::expected<control::KeyOwner, AuthFailure> UsableKey(catalog::Db& db, const s
   if (!*owner) return Refuse("access key " + id + " is not known to this server");
   control::KeyOwner& k = **owner;
   if (k.status != "active") {
-    std::string msg = "access key " + id + " of user '" + k.caller.principal_name +
-                      "' was deleted at " + k.deleted_at + " and no longer works";
+    std::string msg = k.status == "expired"  // assume-role's temporary credentials
+                          ? "the temporary credentials " + id + " of " + k.caller.principal_name +
+                                " expired at " + k.deleted_at +
+                                " (or their role was deleted); assume the role again"
+                          : "access key " + id + " of user '" + k.caller.principal_name +
+                                "' was deleted at " + k.deleted_at + " and no longer works";
     control::AuditAuthenticationFailure(db, k, msg, "api", source_ip);
     return Refuse(msg);
   }
@@ -59,18 +65,40 @@ std::expected<control::KeyOwner, AuthFailure> UsableKey(catalog::Db& db, const s
   return std::move(k);
 }
 
+// What the catalog keeps of a session id or challenge (secrets): its SHA-256.
+std::string SecretHash(const std::string& secret) {
+  return crypto::Sha256Hex(util::AsBytes(secret));
+}
+
+std::unexpected<AuthFailure> CatalogDown(const util::Error& e) {
+  return Refuse("the server could not use the catalog, where console logins and sessions are "
+                "kept: " + e.message() + "; retry",
+                503);
+}
+
 }  // namespace
 
-std::string CookieValue(std::string_view header, std::string_view name) {
-  while (!header.empty()) {
-    size_t semi = header.find(';');
-    std::string_view item = header.substr(0, semi);
-    header = semi == std::string_view::npos ? std::string_view() : header.substr(semi + 1);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    if (item.size() > name.size() && item.starts_with(name) && item[name.size()] == '=')
-      return std::string(item.substr(name.size() + 1));
-  }
-  return "";
+util::Status Authenticator::RecordNonce(catalog::Db& db, const std::string& id,
+                                        const std::string& nonce, util::TimeMicros request_date,
+                                        util::TimeMicros now) {
+  if (!catalog_wide_) return nonces_.Insert(id, nonce, request_date, now);
+  MaybeSweep(db, now);
+  // As NonceCache: remembered while a request of that date is accepted (plus a second for the
+  // rounding of the date to whole seconds).
+  const util::TimeMicros expiry = request_date + (kClockWindowSeconds + 1) * 1'000'000;
+  auto fresh = catalog::AuthStateStore(db).InsertNonce(id, nonce, expiry, now);
+  if (!fresh)
+    return util::Unavailable("the server could not record the request's nonce in the catalog: " +
+                             fresh.error().message());
+  if (!*fresh) return util::Conflict("replayed nonce");
+  return util::Ok();
+}
+
+void Authenticator::MaybeSweep(catalog::Db& db, util::TimeMicros now) {
+  util::TimeMicros due = next_sweep_.load();
+  if (now < due || !next_sweep_.compare_exchange_strong(due, now + 60'000'000)) return;
+  // Best effort: a failed sweep leaves expired rows that the next one removes.
+  (void)catalog::AuthStateStore(db).Sweep(now);
 }
 
 std::expected<Authenticated, AuthFailure> Authenticator::Authenticate(catalog::Db& db,
@@ -141,7 +169,7 @@ std::expected<Authenticated, AuthFailure> Authenticator::VerifySignature(catalog
     return Refuse(msg);
   }
   // Only a verified request consumes its nonce: a forger cannot burn nonces of real clients.
-  if (auto st = nonces_.Insert(id, r.nonce, *date, now); !st) {
+  if (auto st = RecordNonce(db, id, r.nonce, *date, now); !st) {
     if (st.error().code() == util::ErrorCode::kUnavailable)
       return Refuse(st.error().message(), 503);
     std::string msg = "the nonce " + r.nonce + " of access key " + id +
@@ -166,12 +194,22 @@ std::expected<std::pair<std::string, util::TimeMicros>, AuthFailure> Authenticat
   if (!key) return std::unexpected(key.error());
   const util::TimeMicros now = clock_.Now();
   std::string challenge = crypto::Base64Encode(util::RandomBytes(32));
+  util::TimeMicros expires = now + kChallengeSeconds * 1'000'000;
+  if (catalog_wide_) {
+    MaybeSweep(db, now);
+    catalog::AuthStateStore store(db);
+    auto pending = store.CountChallenges(now);
+    if (!pending) return CatalogDown(pending.error());
+    if (*pending >= 100'000) return Refuse("too many pending console logins; retry later", 503);
+    if (auto st = store.PutChallenge(SecretHash(challenge), id, expires); !st)
+      return CatalogDown(st.error());
+    return std::make_pair(challenge, expires);
+  }
   std::lock_guard lock(mu_);
   for (auto it = challenges_.begin(); it != challenges_.end();)
     it = it->second.expires_at < now ? challenges_.erase(it) : std::next(it);
   if (challenges_.size() >= 100'000)
     return Refuse("too many pending console logins; retry later", 503);
-  util::TimeMicros expires = now + kChallengeSeconds * 1'000'000;
   challenges_[challenge] = {id, expires};
   return std::make_pair(challenge, expires);
 }
@@ -182,13 +220,21 @@ std::expected<SessionInfo, AuthFailure> Authenticator::Login(catalog::Db& db, co
                                                              const std::string& source_ip,
                                                              bool secure) {
   const util::TimeMicros now = clock_.Now();
-  {
+  auto unknown = [] {
+    return Refuse(
+        "the challenge is unknown, expired or was issued for another access key: "
+        "ask for a new one (POST /api/v1/console/challenge)");
+  };
+  if (catalog_wide_) {
+    // One use, whatever the outcome, on whichever server.
+    auto issued_for = catalog::AuthStateStore(db).TakeChallenge(SecretHash(challenge), now);
+    if (!issued_for) return CatalogDown(issued_for.error());
+    if (!*issued_for || **issued_for != id) return unknown();
+  } else {
     std::lock_guard lock(mu_);
     auto it = challenges_.find(challenge);
     if (it == challenges_.end() || it->second.expires_at < now || it->second.access_key_id != id)
-      return Refuse(
-          "the challenge is unknown, expired or was issued for another access key: "
-          "ask for a new one (POST /api/v1/console/challenge)");
+      return unknown();
     challenges_.erase(it);  // one use, whatever the outcome
   }
   auto key = UsableKey(db, id, source_ip);
@@ -214,6 +260,12 @@ std::expected<SessionInfo, AuthFailure> Authenticator::Login(catalog::Db& db, co
   s.caller.secure_transport = secure;
   s.access_key_id = id;
   s.expires_at = now + kSessionSeconds * 1'000'000;
+  if (catalog_wide_) {
+    catalog::StoredSession stored{id, s.csrf_token, source_ip, secure, s.expires_at};
+    if (auto st = catalog::AuthStateStore(db).PutSession(SecretHash(s.session_id), stored); !st)
+      return CatalogDown(st.error());
+    return s;
+  }
   std::lock_guard lock(mu_);
   for (auto it = sessions_.begin(); it != sessions_.end();)
     it = it->second.expires_at < now ? sessions_.erase(it) : std::next(it);
@@ -226,30 +278,58 @@ std::expected<SessionInfo, AuthFailure> Authenticator::Session(catalog::Db& db,
   std::string id = CookieValue(cookie_header, kSessionCookie);
   if (id.empty()) return Refuse("no console session: log in first");
   SessionInfo s;
-  {
+  const std::string ended =
+      "the console session has ended (expired, logged out, or the server restarted): log in "
+      "again";
+  if (catalog_wide_) {
+    auto stored = catalog::AuthStateStore(db).GetSession(SecretHash(id), clock_.Now());
+    if (!stored) return CatalogDown(stored.error());
+    if (!*stored) return Refuse(ended);
+    s.session_id = id;
+    s.csrf_token = (*stored)->csrf_token;
+    s.access_key_id = (*stored)->access_key_id;
+    s.expires_at = (*stored)->expires_at;
+    s.caller.source_ip = (*stored)->source_ip;
+    s.caller.secure_transport = (*stored)->secure;
+  } else {
     std::lock_guard lock(mu_);
     auto it = sessions_.find(id);
     if (it == sessions_.end() || it->second.expires_at < clock_.Now()) {
       if (it != sessions_.end()) sessions_.erase(it);
-      return Refuse(
-          "the console session has ended (expired, logged out, or the server "
-          "restarted): log in again");
+      return Refuse(ended);
     }
     s = it->second;
   }
   // A key deleted since the login ends its sessions.
   auto key = UsableKey(db, s.access_key_id, s.caller.source_ip);
   if (!key) {
-    Logout(cookie_header);
+    (void)Logout(db, cookie_header);
     return std::unexpected(key.error());
+  }
+  if (catalog_wide_) {
+    // The caller as the key is now (the catalog keeps only the key id).
+    const std::string ip = s.caller.source_ip;
+    const bool secure = s.caller.secure_transport;
+    s.caller = key->caller;
+    s.caller.source = "api";
+    s.caller.source_ip = ip;
+    s.caller.secure_transport = secure;
   }
   return s;
 }
 
-void Authenticator::Logout(const std::string& cookie_header) {
+std::expected<void, AuthFailure> Authenticator::Logout(catalog::Db& db,
+                                                       const std::string& cookie_header) {
   std::string id = CookieValue(cookie_header, kSessionCookie);
+  if (catalog_wide_) {
+    if (id.empty()) return {};
+    if (auto st = catalog::AuthStateStore(db).DeleteSession(SecretHash(id)); !st)
+      return CatalogDown(st.error());
+    return {};
+  }
   std::lock_guard lock(mu_);
   sessions_.erase(id);
+  return {};
 }
 
 }  // namespace mlvault::api

@@ -5,10 +5,16 @@
 // session request without its CSRF token) and the one sentence the client sees. Failed
 // authentications of a known key are audited (iam:Authenticate, outcome denied).
 //
-// Thread-safe: the nonce cache, challenges and sessions are guarded; each call takes the
-// catalog connection of the calling thread.
+// Where nonces, challenges and sessions live: in this process's memory (the default: one server
+// per catalog, as with the embedded SQLite catalog), or, `catalog_wide`, in the catalog
+// (catalog/auth_state_store.h) so that every server sharing it sees them: a signed request
+// replayed to another server is refused, and a console session works on any server.
+//
+// Thread-safe: the in-memory state is guarded; each call takes the catalog connection of the
+// calling thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <expected>
 #include <map>
@@ -17,6 +23,7 @@
 #include <string>
 #include <string_view>
 
+#include "api/server/request_body.h"
 #include "api/server/signing.h"
 #include "catalog/db.h"
 #include "control/authorizer.h"
@@ -66,7 +73,9 @@ inline constexpr std::string_view kConsoleLoginPrefix = "mlvault-console-login\n
 
 class Authenticator {
  public:
-  explicit Authenticator(const util::Clock& clock = util::Clock::System()) : clock_(clock) {}
+  explicit Authenticator(const util::Clock& clock = util::Clock::System(),
+                         bool catalog_wide = false)
+      : clock_(clock), catalog_wide_(catalog_wide) {}
 
   // A signed request (Authorization header present) or a console session (cookie): the caller.
   // Without either: 401 "the request is not signed ...".
@@ -84,15 +93,25 @@ class Authenticator {
   // The session named by the Cookie header (still valid, key still active), or 401.
   std::expected<SessionInfo, AuthFailure> Session(catalog::Db& db,
                                                   const std::string& cookie_header);
-  // Ends the session named by the Cookie header (no error if there is none).
-  void Logout(const std::string& cookie_header);
+  // Ends the session named by the Cookie header (no error if there is none; a catalog error
+  // is returned as a 503 failure).
+  std::expected<void, AuthFailure> Logout(catalog::Db& db, const std::string& cookie_header);
 
   NonceCache& nonces() { return nonces_; }
 
  private:
   std::expected<Authenticated, AuthFailure> VerifySignature(catalog::Db& db, const RequestView& r);
 
+  // Records a verified request's nonce: OK if new; kConflict for a replay; kUnavailable when
+  // the cache is full or the catalog is unreachable.
+  util::Status RecordNonce(catalog::Db& db, const std::string& id, const std::string& nonce,
+                           util::TimeMicros request_date, util::TimeMicros now);
+  // Catalog-wide: deletes expired rows now and then (at most once a minute per server).
+  void MaybeSweep(catalog::Db& db, util::TimeMicros now);
+
   const util::Clock& clock_;
+  const bool catalog_wide_;
+  std::atomic<util::TimeMicros> next_sweep_{0};
   NonceCache nonces_;
   std::mutex mu_;
   struct PendingChallenge {
@@ -103,7 +122,5 @@ class Authenticator {
   std::map<std::string, SessionInfo> sessions_;         // session id -> session
 };
 
-// The value of cookie `name` in a Cookie header; "" if absent.
-std::string CookieValue(std::string_view cookie_header, std::string_view name);
 
 }  // namespace mlvault::api

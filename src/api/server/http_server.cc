@@ -7,6 +7,7 @@
 #include <map>
 #include <thread>
 
+#include "api/server/request_body.h"
 #include "api/status.h"
 #include "util/clock.h"
 #include "util/random.h"
@@ -72,34 +73,6 @@ RequestView ViewOf(const httplib::Request& req, bool secure) {
   return v;
 }
 
-bool IsJsonContentType(const std::string& ct) {
-  std::string base = ct.substr(0, ct.find(';'));
-  while (!base.empty() && base.back() == ' ') base.pop_back();
-  for (auto& c : base) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return base == "application/json";
-}
-
-// The request body as a JSON object, or the 400 sentence.
-util::Result<json> ParseBody(const std::string& body) {
-  if (body.find_first_not_of(" \t\r\n") == std::string::npos) return json::object();
-  json j = json::parse(body, nullptr, false);
-  if (j.is_discarded()) {
-    try {
-      (void)json::parse(body);
-    } catch (const json::parse_error& e) {
-      std::string what = e.what();
-      size_t at = what.find("] ");
-      return util::InvalidArgument("the request body is not valid JSON: " +
-                                   (at == std::string::npos ? what : what.substr(at + 2)));
-    }
-    return util::InvalidArgument("the request body is not valid JSON");
-  }
-  if (!j.is_object())
-    return util::InvalidArgument(std::string("the request body must be a JSON object, got ") +
-                                 j.type_name());
-  return j;
-}
-
 json SessionJson(const SessionInfo& s) {
   return {{"user",
            {{"userName", s.caller.principal_name},
@@ -115,6 +88,7 @@ json SessionJson(const SessionInfo& s) {
 ApiServer::ApiServer(ServerOptions options, ServerEnv env)
     : options_(std::move(options)),
       env_(std::move(env)),
+      auth_(util::Clock::System(), env_.catalog_wide_auth),
       limiter_(options_.rate_limit_per_second, options_.rate_limit_burst) {
   openapi_ = OpenApiDocument(env_.operations).dump(2);
 }
@@ -377,7 +351,11 @@ void ApiServer::Routes() {
   s.Post("/api/v1/console/logout",
          [this, cookie](const httplib::Request& req, httplib::Response& res) {
            t_request.label = "console/logout";
-           auth_.Logout(req.get_header_value("Cookie"));
+           std::string err;
+           catalog::Db* db = ThreadDb(&err);
+           if (!db) return SendError(res, 503, "unavailable", "catalog unreachable: " + err);
+           if (auto out = auth_.Logout(*db, req.get_header_value("Cookie")); !out)
+             return SendError(res, out.error().status, "unavailable", out.error().message);
            res.set_header("Set-Cookie", cookie("", 0));
            res.status = 204;
          });

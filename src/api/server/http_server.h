@@ -73,6 +73,9 @@ struct ServerEnv {
   std::function<util::Status(catalog::Db&)> ready;
   // Extra lines for /metrics (e.g. the workflow pool's), may be null.
   std::function<std::string()> extra_metrics;
+  // Request nonces and console sessions in the catalog, shared with every server on it (a
+  // shared PostgreSQL catalog), instead of this process's memory (Authenticator).
+  bool catalog_wide_auth = false;
 };
 
 class ApiServer {

@@ -161,6 +161,10 @@ util::Result<json> RemoteClient::FollowWorkflow(std::string_view operation, json
       for (const char* k : {"status", "endpoint", "domain"})
         if (ws.contains(k) && ws[k].is_string()) answer[k] = ws[k];
     }
+    // issue 16: how a restore started and what it re-pointed, from the workflow's output.
+    if (operation == "restoreWorkspace" && wf.contains("output") && wf["output"].is_object())
+      for (const char* k : {"startMode", "repointed"})
+        if (wf["output"].contains(k)) answer[k] = wf["output"][k];
   }
   if (status != "succeeded") {
     const json& e = wf.value("error", json::object());

@@ -18,6 +18,7 @@
 #include "control/iam_ops.h"
 #include "control/identity.h"
 #include "control/operations.h"
+#include "control/lifecycle.h"
 #include "control/scheduler.h"
 #include "util/log.h"
 #include "workspace/provider.h"
@@ -135,6 +136,8 @@ int RunServer(const ServerCommandOptions& o, std::ostream& out, std::ostream& er
   ServerEnv env;
   const std::string path = control::CatalogLocation(home);
   env.open_db = [path] { return catalog::OpenCatalog(path); };
+  // Several servers share a PostgreSQL catalog: replay protection and sessions must span them.
+  env.catalog_wide_auth = catalog::IsPostgresLocation(path);
   env.operations = Catalog();
   env.ready = [](catalog::Db& db) -> util::Status {
     MLV_TRY(db.Query("SELECT COUNT(*) FROM accounts"));
@@ -206,6 +209,31 @@ int RunServer(const ServerCommandOptions& o, std::ostream& out, std::ostream& er
     }
   });
 
+  // Workspaces that were running before a host restart come back (control/lifecycle.h), in the
+  // background: the server answers meanwhile; each start is logged and audited.
+  std::thread bring_back([home, enabled = o.start_workspaces] {
+    if (!enabled) return;
+    auto t = MakeThreadControl(home);
+    if (!t) return util::Log(util::LogLevel::kError, "bringing workspaces back: {}", t.error().message());
+    control::BringBackEnv be;
+    be.db = (*t)->db.get();
+    be.authorizer = (*t)->authz.get();
+    be.provider = (*t)->provider.get();
+    auto states = control::BringBackWorkspaces(be);
+    if (!states)
+      return util::Log(util::LogLevel::kError, "bringing workspaces back: {}", states.error().message());
+    for (const auto& s : *states)
+      if (s.status == "running")
+        util::Log(util::LogLevel::kWarn, "workspace {} ({}) was running before; started again at {}",
+                  s.workspace_name, s.workspace_crn, s.endpoint);
+      else if (s.status == "unchanged")
+        util::Log(util::LogLevel::kInfo, "workspace {} ({}) left as it is: {}", s.workspace_name,
+                  s.workspace_crn, s.reason.value_or(""));
+      else if (s.status == "failed")
+        util::Log(util::LogLevel::kError, "workspace {} ({}) was running before and could not be started: {}",
+                  s.workspace_name, s.workspace_crn, s.reason.value_or(""));
+  });
+
   std::thread signal_thread([&] {
     int sig = 0;
     sigwait(&signals, &sig);
@@ -216,6 +244,7 @@ int RunServer(const ServerCommandOptions& o, std::ostream& out, std::ostream& er
   pthread_kill(signal_thread.native_handle(), SIGTERM);  // if it stopped for another reason
   scheduler_stop = true;
   scheduler_thread.join();
+  bring_back.join();
   int left = pool.Drain(std::chrono::milliseconds(static_cast<int64_t>(o.drain_seconds * 1000)));
   signal_thread.join();
   if (left > 0) {

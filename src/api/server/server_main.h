@@ -22,6 +22,9 @@ struct ServerCommandOptions {
   size_t max_body_bytes = 1 << 20;
   double drain_seconds = 30;
   std::string home;  // "" : $MLVAULT_HOME
+  // At start, start the runtime of every workspace whose status is running and whose runtime is
+  // not (after a host restart; control/lifecycle.h). Issue 16.
+  bool start_workspaces = true;
 };
 
 // Runs the server; returns the process exit code. Prints the URL it listens on to `out` as

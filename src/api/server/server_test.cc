@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "api/server/http_server.h"
+#include "catalog/auth_state_store.h"
 #include "control/iam_authorizer.h"
 #include "control/iam_ops.h"
 #include "control/iam_store.h"
@@ -31,7 +32,9 @@ class ServerTest : public ::testing::Test {
     unsetenv("MLVAULT_PRIVATE_KEY");
     home_ = *util::MakeTempDir("mlvault-server-test");
     db_ = std::move(*catalog::OpenSqlite(home_ + "/catalog.db"));
-    ASSERT_TRUE(db_->Migrate(control::IamMigrations()));
+    auto migrations = control::IamMigrations();
+    for (auto& m : catalog::AuthStateMigrations()) migrations.push_back(m);
+    ASSERT_TRUE(db_->Migrate(migrations));
     ASSERT_TRUE(control::InitAccount(*db_, home_, {}, util::Clock::System()));
     auto admin = control::ResolveCaller(*db_, home_, "");
     ASSERT_TRUE(admin);
@@ -50,11 +53,18 @@ class ServerTest : public ::testing::Test {
     (void)util::RemoveAll(home_);
   }
 
-  void StartServer(ServerOptions o = {}) {
+  void StartServer(ServerOptions o = {}, bool catalog_wide = false) {
     o.host = "127.0.0.1";
     o.port = 0;
     o.access_log = home_ + "/access.log";
+    server_ = std::make_unique<ApiServer>(o, MakeEnv(catalog_wide));
+    auto st = server_->Bind();
+    ASSERT_TRUE(st) << st.error().ToString();
+    thread_ = std::thread([this] { server_->Serve(); });
+  }
+  ServerEnv MakeEnv(bool catalog_wide) {
     ServerEnv env;
+    env.catalog_wide_auth = catalog_wide;
     std::string path = home_ + "/catalog.db";
     env.open_db = [path] { return catalog::OpenSqlite(path); };
     env.dispatch = [](const control::Caller& c, const std::string& service,
@@ -79,10 +89,7 @@ class ServerTest : public ::testing::Test {
       MLV_TRY(db.Query("SELECT 1"));
       return util::Ok();
     };
-    server_ = std::make_unique<ApiServer>(o, env);
-    auto st = server_->Bind();
-    ASSERT_TRUE(st) << st.error().ToString();
-    thread_ = std::thread([this] { server_->Serve(); });
+    return env;
   }
   void StopServer() {
     if (!server_) return;
@@ -377,6 +384,78 @@ TEST_F(ServerTest, ConsoleSessionLoginCsrfAndLogout) {
                    "application/json")
                 ->status,
             401);
+}
+
+// Two servers on one catalog with the authentication state in the catalog (as with PostgreSQL):
+// a signed request accepted by one is a replay to the other; a challenge of one logs in once on
+// the other; a session of one works on the other and a logout on either ends it.
+TEST_F(ServerTest, CatalogWideNoncesAndSessionsSpanServers) {
+  StartServer({}, /*catalog_wide=*/true);
+  ServerOptions o;
+  o.host = "127.0.0.1";
+  o.port = 0;
+  ApiServer other(o, MakeEnv(true));
+  ASSERT_TRUE(other.Bind());
+  std::thread other_thread([&] { other.Serve(); });
+  httplib::Client a = Client();
+  httplib::Client b("127.0.0.1", other.port());
+  b.set_read_timeout(20, 0);
+
+  auto h = SignRequest(key_id_, private_key_, "test", "POST", "/api/v1/iam/listUsers",
+                       "application/json", "{}", util::Clock::System().Now());
+  ASSERT_TRUE(h);
+  httplib::Headers headers = {{"Authorization", h->authorization},
+                              {std::string(kDateHeader), h->date},
+                              {std::string(kNonceHeader), h->nonce}};
+  auto first = a.Post("/api/v1/iam/listUsers", headers, "{}", "application/json");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 200) << first->body;
+  auto replay = b.Post("/api/v1/iam/listUsers", headers, "{}", "application/json");
+  ASSERT_TRUE(replay);
+  EXPECT_EQ(replay->status, 401);
+  EXPECT_NE(Message(replay).find("already used"), std::string::npos) << Message(replay);
+  auto again = a.Post("/api/v1/iam/listUsers", headers, "{}", "application/json");
+  EXPECT_EQ(again->status, 401);
+
+  auto ch = a.Post("/api/v1/console/challenge", json{{"accessKeyId", key_id_}}.dump(),
+                   "application/json");
+  ASSERT_EQ(ch->status, 200) << ch->body;
+  std::string challenge = json::parse(ch->body)["challenge"];
+  auto seed_bytes = *crypto::Base64Decode(private_key_);
+  crypto::Ed25519Seed seed;
+  std::copy(seed_bytes.begin(), seed_bytes.end(), seed.begin());
+  std::string sig = crypto::Base64Encode(
+      crypto::Ed25519Sign(seed, util::AsBytes("mlvault-console-login\n" + challenge)));
+  std::string login_body =
+      json{{"accessKeyId", key_id_}, {"challenge", challenge}, {"signature", sig}}.dump();
+  auto login = b.Post("/api/v1/console/login", login_body, "application/json");
+  ASSERT_EQ(login->status, 200) << login->body;
+  EXPECT_EQ(a.Post("/api/v1/console/login", login_body, "application/json")->status, 401);
+  std::string set_cookie = login->get_header_value("Set-Cookie");
+  std::string cookie = set_cookie.substr(0, set_cookie.find(';'));
+  std::string csrf = json::parse(login->body)["csrfToken"];
+  // The catalog holds no session id or challenge in the clear.
+  auto rows = db_->Query("SELECT session_hash FROM console_sessions");
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].Text(0).find(cookie.substr(cookie.find('=') + 1)), std::string::npos);
+
+  auto session = a.Get("/api/v1/console/session", {{"Cookie", cookie}});
+  ASSERT_EQ(session->status, 200) << session->body;
+  EXPECT_EQ(json::parse(session->body)["user"]["userName"], "ops");
+  EXPECT_EQ(json::parse(session->body)["csrfToken"], csrf);
+  EXPECT_EQ(a.Post("/api/v1/iam/listUsers", {{"Cookie", cookie}}, "{}", "application/json")->status,
+            403);
+  auto ok = a.Post("/api/v1/iam/listUsers", {{"Cookie", cookie}, {"X-CSRF-Token", csrf}}, "{}",
+                   "application/json");
+  ASSERT_EQ(ok->status, 200) << ok->body;
+  EXPECT_EQ(json::parse(ok->body)["principal"], "ops");
+  EXPECT_EQ(a.Post("/api/v1/console/logout", {{"Cookie", cookie}}, "", "application/json")->status,
+            204);
+  EXPECT_EQ(b.Get("/api/v1/console/session", {{"Cookie", cookie}})->status, 401);
+
+  other.Stop();
+  other_thread.join();
 }
 
 TEST_F(ServerTest, ConsoleFilesAreServedWithCsp) {

@@ -2,10 +2,9 @@
 
 #include <openssl/crypto.h>
 
-#include <ctime>
-
 #include "util/bytes.h"
 #include "util/random.h"
+#include "util/utc_time.h"
 
 namespace mlvault::api {
 
@@ -28,38 +27,19 @@ std::string CanonicalRequest(const SignedParts& p) {
   return s;
 }
 
+namespace {
+constexpr std::string_view kSigningDate = "YYYYMMDDThhmmssZ";
+}  // namespace
+
 std::string FormatSigningDate(util::TimeMicros t) {
-  time_t secs = static_cast<time_t>(t / 1'000'000);
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
+  return util::FormatUtcSeconds(t / 1'000'000, kSigningDate);
 }
 
 std::optional<util::TimeMicros> ParseSigningDate(std::string_view s) {
-  if (s.size() != 16 || s[8] != 'T' || s[15] != 'Z') return std::nullopt;
-  for (size_t i = 0; i < 15; ++i)
-    if (i != 8 && (s[i] < '0' || s[i] > '9')) return std::nullopt;
-  auto num = [&](size_t at, size_t n) {
-    int v = 0;
-    for (size_t i = 0; i < n; ++i) v = v * 10 + (s[at + i] - '0');
-    return v;
-  };
-  struct tm tm = {};
-  tm.tm_year = num(0, 4) - 1900;
-  tm.tm_mon = num(4, 2) - 1;
-  tm.tm_mday = num(6, 2);
-  tm.tm_hour = num(9, 2);
-  tm.tm_min = num(11, 2);
-  tm.tm_sec = num(13, 2);
-  if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
-      tm.tm_min > 59 || tm.tm_sec > 60)
-    return std::nullopt;
-  struct tm check = tm;
-  time_t t = timegm(&check);
-  if (check.tm_mday != tm.tm_mday) return std::nullopt;  // 31 February
-  return static_cast<util::TimeMicros>(t) * 1'000'000;
+  // A request signed before 1970 is no request (and its date would not print back the same).
+  auto secs = util::ParseUtcSeconds(s, kSigningDate);
+  if (!secs) return std::nullopt;
+  return static_cast<util::TimeMicros>(*secs) * 1'000'000;
 }
 
 std::string NewNonce() { return util::ToHex(util::RandomBytes(16)); }
@@ -72,7 +52,8 @@ bool ValidNonce(std::string_view n) {
 }
 
 bool ValidAccessKeyId(std::string_view id) {
-  if (id.size() != 20 || !id.starts_with("MLVK")) return false;
+  // MLVK: an access key; MLVS: assume-role's temporary credentials (control/role_sessions.h).
+  if (id.size() != 20 || !(id.starts_with("MLVK") || id.starts_with("MLVS"))) return false;
   for (char c : id.substr(4))
     if (!((c >= 'A' && c <= 'Z') || (c >= '2' && c <= '7'))) return false;
   return true;
@@ -130,6 +111,9 @@ util::Result<AuthorizationHeader> ParseAuthorization(std::string_view h) {
       return util::InvalidArgument("the Authorization header is malformed ('" + std::string(item) +
                                    "' is not name=value): " + expected);
     std::string_view name = item.substr(0, eq), value = item.substr(eq + 1);
+    // Blanks around the '=' are the client's layout, not part of the name or the value.
+    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
     if (name == "Credential" && !has_cred) {
       out.access_key_id = value;
       has_cred = true;
@@ -148,7 +132,7 @@ util::Result<AuthorizationHeader> ParseAuthorization(std::string_view h) {
   if (!ValidAccessKeyId(out.access_key_id))
     return util::InvalidArgument("the access key id '" + out.access_key_id.substr(0, 40) +
                                  "' in the Authorization header is malformed: an access key id "
-                                 "is MLVK followed by 16 characters A-Z and 2-7");
+                                 "is MLVK (MLVS: assume-role's) followed by 16 characters A-Z and 2-7");
   return out;
 }
 

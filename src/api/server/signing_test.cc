@@ -37,6 +37,7 @@ TEST(Signing, NoncesAndKeyIds) {
   EXPECT_FALSE(ValidNonce("short"));
   EXPECT_FALSE(ValidNonce("0123456789abcdef0123 with space"));
   EXPECT_TRUE(ValidAccessKeyId("MLVKABCDEFGHIJ234567"));
+  EXPECT_TRUE(ValidAccessKeyId("MLVSABCDEFGHIJ234567"));  // assume-role's
   EXPECT_FALSE(ValidAccessKeyId("MLVKabcdefghij234567"));
   EXPECT_FALSE(ValidAccessKeyId("AKIAABCDEFGHIJ234567"));
   EXPECT_FALSE(ValidAccessKeyId("MLVKABC"));
@@ -83,6 +84,14 @@ TEST(Signing, MalformedAuthorizationHeadersAreNamed) {
   auto e4 = ParseAuthorization("MLVAULT-ED25519 Credential=MLVKABCDEFGHIJ234567, Signature=A, X=1");
   ASSERT_FALSE(e4);
   EXPECT_NE(e4.error().message().find("'X'"), std::string::npos);
+}
+
+TEST(Signing, BlanksAroundTheEqualsSignAreNotPartOfTheValue) {
+  // A fuzz finding: "Signature= abc" kept the blank in the signature.
+  auto h = ParseAuthorization("MLVAULT-ED25519 Credential = MLVKABCDEFGHIJ234567, Signature= QUJD");
+  ASSERT_TRUE(h) << h.error().message();
+  EXPECT_EQ(h->access_key_id, "MLVKABCDEFGHIJ234567");
+  EXPECT_EQ(h->signature_b64, "QUJD");
 }
 
 TEST(NonceCache, RefusesReplaysUntilTheWindowPasses) {
