@@ -207,6 +207,7 @@ void RegisterVaultVerbs(Application& app, CLI::App& root) {
                     {"chunks", s.chunks},
                     {"chunksNew", s.chunks_new},
                     {"dirsReused", s.dirs_reused},
+                    {"inodesChanged", s.inodes_changed},
                     {"durationSeconds", s.duration_seconds},
                     {"warnings", r.warnings}};
       }());

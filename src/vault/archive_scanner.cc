@@ -198,7 +198,8 @@ void Archiver::ScanDir(DirNode* node, std::shared_ptr<UniqueFd> fd, std::vector<
       ++files_;
       bytes_total_ += e.size;
       const bool old_extras = old_tree != nullptr && old_tree->version >= 2;
-      if (e.size == 0 || ReuseFromParent(e, old, old_extras)) {
+      const bool written = data_written_ != nullptr && data_written_->contains(e.ino);
+      if (e.size == 0 || (!written && ReuseFromParent(e, old, old_extras))) {
         if (e.size != 0) {
           ++unchanged_;
           bytes_done_ += e.size;

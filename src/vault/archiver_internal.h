@@ -198,6 +198,10 @@ class Archiver {
   // Directories that may have changed since the parent's snapshot; null when every directory
   // is walked.
   std::unique_ptr<const std::unordered_set<uint64_t>> dirty_;
+  // With dirty_: files whose data was written since the parent's snapshot, read even when their
+  // metadata equals the parent's entry; and how many inodes counted as changed.
+  std::unique_ptr<const std::unordered_set<uint64_t>> data_written_;
+  uint64_t inodes_changed_ = 0;
 
   OwnerNames names_;
   SlabPool slabs_;

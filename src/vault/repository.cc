@@ -361,6 +361,10 @@ Status Repository::SaveManifest(const Manifest& m, uint64_t* size) {
   if (!m.change_subvolume.empty()) {
     j["changeBase"] = {{"btrfsSubvolume", m.change_subvolume},
                        {"generation", m.change_generation}};
+    if (m.change_otime_sec > 0) {
+      j["changeBase"]["createdSec"] = m.change_otime_sec;
+      j["changeBase"]["createdNsec"] = m.change_otime_nsec;
+    }
   }
   std::string text;
   try {
@@ -430,6 +434,8 @@ Result<Manifest> DecodeManifest(std::string_view text, const ObjectId& id) {
     if (auto c = j.find("changeBase"); c != j.end()) {
       m.change_subvolume = c->at("btrfsSubvolume").get<std::string>();
       m.change_generation = c->at("generation").get<uint64_t>();
+      m.change_otime_sec = c->value("createdSec", int64_t{0});
+      m.change_otime_nsec = c->value("createdNsec", uint32_t{0});
     }
   } catch (const json::exception& e) {
     return util::Corruption("manifest of " + IdHex(id) + " is malformed: " + e.what());

@@ -48,6 +48,9 @@ struct Manifest {
   // of a newer snapshot of that subvolume walks only what changed since (btrfs_changes.h).
   std::string change_subvolume;
   uint64_t change_generation = 0;
+  // The snapshot's creation time (0: not recorded, as by versions before the ctime rule).
+  int64_t change_otime_sec = 0;
+  uint32_t change_otime_nsec = 0;
 };
 
 RecoveryPointInfo InfoOf(const Manifest& m);

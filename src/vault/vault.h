@@ -130,6 +130,9 @@ struct BackupStats {
   // Directories taken whole from the parent without walking them (btrfs change detection);
   // `chunks` does not count the chunks below them.
   uint64_t dirs_reused = 0;
+  // Inodes btrfs change detection counted as changed since the parent's snapshot (0 when every
+  // directory was walked).
+  uint64_t inodes_changed = 0;
   double duration_seconds = 0;
 };
 

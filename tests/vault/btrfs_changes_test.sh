@@ -4,7 +4,9 @@
 # changed and takes the others' trees from the parent. Between backups the test changes, adds,
 # deletes and renames files and directories, hard links, symlinks, modes and extended
 # attributes, and proves that each restore equals its snapshot, that the totals equal those of a
-# full walk, and that unchanged directories were not walked.
+# full walk, and that unchanged directories were not walked. Then: readers updating every atime
+# of the live volume change nothing; a content change with the mtime set back, a rename, a
+# deletion and a directory's mode are found; above a quarter of the entries changed, the walk.
 # Runs on a btrfs image it makes and loop-mounts (root); exits 77 (skipped) where it cannot.
 #   btrfs_changes_test.sh /path/to/mlvault
 set -uo pipefail
@@ -79,6 +81,7 @@ ln "$W/work/a/f2" "$W/other/hard"
 setfattr -n user.tag -v one "$W/work/a/f3"
 setfattr -n user.dir -v d "$W/keep/d7"
 mkfifo "$W/other/fifo"
+MADE=$(date +%s)
 
 expect 0 "keygen" "$M" vault keygen --key-file "$T/key"
 expect 0 "init" "$M" vault init "${V[@]}"
@@ -90,6 +93,10 @@ FILES1=$(json 'd["files"]')
 [ "$(json 'd["dirsReused"]')" = 0 ] && pass "the first backup walks everything" || fail "first backup: $(cat "$T/out")"
 
 echo "-- nothing changed"
+# An inode changed less than 60 s (the margin) before the parent's snapshot counts as changed:
+# the parent of the first round of changes is taken past the margin after the workspace was made.
+left=$((MADE + 62 - $(date +%s)))
+[ "$left" -gt 0 ] && sleep "$left"
 snapshot s2 && S2=$BTRFS_MNT/s2
 expect 0 "unchanged backup" "$M" vault backup "${V[@]}" --source "$S2" --parent "$P1"
 P2=$(json 'd["recoveryPointId"]')
@@ -145,6 +152,62 @@ P4=$(json 'd["recoveryPointId"]')
 [ "$(json 'd["dirsReused"]')" -ge 10 ] && pass "untouched directories were reused" || fail "round 2: $(cat "$T/out")"
 expect 0 "restore it" "$M" vault restore "${V[@]}" --recovery-point "$P4" --target "$T/r4"
 same_tree "$S4" "$T/r4" "round 2"
+
+LAST_CHANGE=$(date +%s)
+
+echo "-- readers of the live volume update every atime (relatime); nothing else changes"
+# Again past the margin after the last change, so no inode counts as changed for its ctime.
+left=$((LAST_CHANGE + 62 - $(date +%s)))
+[ "$left" -gt 0 ] && sleep "$left"
+snapshot s5 && S5=$BTRFS_MNT/s5
+expect 0 "backup past the margin" "$M" vault backup "${V[@]}" --source "$S5" --parent "$P4"
+P5=$(json 'd["recoveryPointId"]')
+A0=$(stat -c %x "$W/keep/d30/f1"); D0=$(stat -c %x "$W/keep/d30")
+find "$W" -type f -exec cat {} + > /dev/null
+ls -laR "$W" > /dev/null
+[ "$(stat -c %x "$W/keep/d30/f1")" != "$A0" ] && [ "$(stat -c %x "$W/keep/d30")" != "$D0" ] &&
+  pass "the reader updated the atimes of files and directories" ||
+  fail "the reader did not update atimes (mount options?): $(grep " $BTRFS_MNT " /proc/mounts)"
+snapshot s6 && S6=$BTRFS_MNT/s6
+[ "$(stat -c %x "$S6/keep/d30/f1")" != "$(stat -c %x "$S5/keep/d30/f1")" ] &&
+  pass "the snapshots differ in atime" || fail "the snapshots have the same atime"
+expect 0 "backup after the readers" "$M" vault backup "${V[@]}" --source "$S6" --parent "$P5"
+P6=$(json 'd["recoveryPointId"]')
+[ "$(json 'd["dirsReused"]')" = 1 ] && [ "$(json 'd["inodesChanged"]')" = 0 ] &&
+  pass "atime-only updates are no change: the parent's whole tree is reused" ||
+  fail "atime: $(cat "$T/out")"
+expect 0 "restore it" "$M" vault restore "${V[@]}" --recovery-point "$P6" --target "$T/r6"
+same_tree "$S6" "$T/r6" "atime only"
+
+echo "-- content changed with its mtime set back; a rename, a deletion, a changed directory"
+cp -p "$W/keep/d30/f1" "$T/ref"
+printf 'KEEP 30 1\n' > "$W/keep/d30/f1"          # same size as before
+touch -r "$T/ref" "$W/keep/d30/f1"                 # same mtime as before: only the ctime tells
+[ "$(stat -c '%s %y' "$W/keep/d30/f1")" = "$(stat -c '%s %y' "$T/ref")" ] &&
+  pass "the changed file has its old size and mtime" || fail "touch -r did not reset the mtime"
+mv "$W/keep/d31/f2" "$W/keep/d31/f2-renamed"
+rm "$W/keep/d32/f3"
+chmod 0711 "$W/keep/d33"
+snapshot s7 && S7=$BTRFS_MNT/s7
+expect 0 "backup" "$M" vault backup "${V[@]}" --source "$S7" --parent "$P6"
+P7=$(json 'd["recoveryPointId"]')
+[ "$(json 'd["dirsReused"]')" -ge 30 ] && pass "untouched directories were reused" || fail "mtime reset: $(cat "$T/out")"
+[ "$(json 'd["bytesRead"]')" -gt 0 ] && pass "the changed file was read" || fail "mtime reset, nothing read: $(cat "$T/out")"
+expect 0 "restore it" "$M" vault restore "${V[@]}" --recovery-point "$P7" --target "$T/r7"
+same_tree "$S7" "$T/r7" "mtime reset, rename, deletion, directory mode"
+cmp -s "$T/r7/keep/d30/f1" "$S7/keep/d30/f1" && pass "the restored file has the new content" ||
+  fail "the restored file has the old content"
+
+echo "-- more than a quarter of the entries changed: the plain walk"
+find "$W/keep" -type f -exec touch {} +
+snapshot s8 && S8=$BTRFS_MNT/s8
+expect 0 "backup" env MLVAULT_LOG=info "$M" vault backup "${V[@]}" --source "$S8" --parent "$P7"
+P8=$(json 'd["recoveryPointId"]')
+[ "$(json 'd["dirsReused"]')" = 0 ] && grep -q "walking every directory.*inodes changed" "$T/err" &&
+  pass "every directory walked: $(grep -o 'more than [0-9]* inodes changed' "$T/err")" ||
+  fail "fallback: $(cat "$T/out") $(head -c 300 "$T/err")"
+expect 0 "restore it" "$M" vault restore "${V[@]}" --recovery-point "$P8" --target "$T/r8"
+same_tree "$S8" "$T/r8" "fallback to the walk"
 
 echo "-- a writable source or a parent of another subvolume: everything is walked"
 btrfs subvolume create "$BTRFS_MNT/vol2" >/dev/null && cp -a "$W/." "$BTRFS_MNT/vol2/"
