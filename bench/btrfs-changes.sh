@@ -73,7 +73,7 @@ measure() {  # measure TOOL STEP CMD...
   user=$(awk -F': ' '/User time/ {print $2}' "$tf")
   sys=$(awk -F': ' '/System time/ {print $2}' "$tf")
   rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tf")
-  [ "$tool" = mlvault ] || [ "$tool" = walk ] && extra=$(jq -r '"\(.dirsReused) dirs reused, \(.inodesChanged) inodes changed, \(.bytesRead) B read"' "$lf" 2>/dev/null | tail -1)
+  { [ "$tool" = mlvault ] || [ "$tool" = walk ]; } && [ "$step" != restore ] && extra=$(jq -r '"\(.dirsReused) dirs reused; \(.inodesChanged) inodes changed; \(.bytesRead) B read"' "$lf" 2>/dev/null | tail -1)
   echo "$tool,$step,$rc,$wall,$user,$sys,$rss,$extra" >> "$CSV"
   log "$tool $step: rc=$rc wall=${wall}s user=${user}s sys=${sys}s rss=${rss}kB $extra"
   [ "$rc" -eq 0 ] || { log "FAILED, see $lf"; tail -5 "$lf" >&2; }
