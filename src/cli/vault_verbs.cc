@@ -206,6 +206,8 @@ void RegisterVaultVerbs(Application& app, CLI::App& root) {
                     {"bytesStored", s.bytes_stored},
                     {"chunks", s.chunks},
                     {"chunksNew", s.chunks_new},
+                    {"dirsReused", s.dirs_reused},
+                    {"inodesChanged", s.inodes_changed},
                     {"durationSeconds", s.duration_seconds},
                     {"warnings", r.warnings}};
       }());

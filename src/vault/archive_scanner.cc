@@ -110,6 +110,16 @@ void Archiver::ScanLoop() {
         DirDone(t.node);
       } else {
         t.parent_fd.reset();
+        if (t.node->parent_tree_id) {
+          auto old = repo_->LoadTree(*index_, *t.node->parent_tree_id);
+          if (old) {
+            t.node->parent_tree = std::make_shared<const Tree>(std::move(*old));
+          } else {
+            util::Log(util::LogLevel::kWarn, "parent tree of {} unreadable ({}); reading it afresh",
+                      PrintablePath(t.node->path), old.error().message());
+          }
+          t.node->parent_tree_id.reset();
+        }
         ScanDir(t.node, std::make_shared<UniqueFd>(fd), batch, batch_bytes);
       }
     } else {
@@ -159,10 +169,13 @@ void Archiver::ScanDir(DirNode* node, std::shared_ptr<UniqueFd> fd, std::vector<
   node->entries.reserve(names.size());
   struct SubDir {
     size_t entry;
-    std::shared_ptr<const Tree> parent_tree;
+    std::optional<BlobId> parent_tree;
   };
   std::vector<SubDir> subdirs;
   std::vector<size_t> file_entries;
+  // Change detection: the old subdirectories whose subtree is kept (reused or walked again).
+  std::vector<bool> kept;
+  if (dirty_ != nullptr && old_tree != nullptr) kept.assign(old_tree->entries.size(), false);
   for (auto& name : names) {
     struct stat st;
     if (::fstatat(fd->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -175,6 +188,7 @@ void Archiver::ScanDir(DirNode* node, std::shared_ptr<UniqueFd> fd, std::vector<
     TreeEntry e;
     e.name = name;
     FillMeta(e, st);
+    if (snapshot_ && e.dev == root_dev_) e.dev = 0;
     e.user = names_.User(e.uid);
     e.group = names_.Group(e.gid);
     const TreeEntry* old = FindEntry(old_tree, name);
@@ -184,7 +198,8 @@ void Archiver::ScanDir(DirNode* node, std::shared_ptr<UniqueFd> fd, std::vector<
       ++files_;
       bytes_total_ += e.size;
       const bool old_extras = old_tree != nullptr && old_tree->version >= 2;
-      if (e.size == 0 || ReuseFromParent(e, old, old_extras)) {
+      const bool written = data_written_ != nullptr && data_written_->contains(e.ino);
+      if (e.size == 0 || (!written && ReuseFromParent(e, old, old_extras))) {
         if (e.size != 0) {
           ++unchanged_;
           bytes_done_ += e.size;
@@ -201,17 +216,19 @@ void Archiver::ScanDir(DirNode* node, std::shared_ptr<UniqueFd> fd, std::vector<
     } else if (S_ISDIR(st.st_mode)) {
       e.type = EntryType::kDir;
       ++dirs_;
-      std::shared_ptr<const Tree> sub;
-      if (old != nullptr && old->type == EntryType::kDir) {
-        auto t = repo_->LoadTree(*index_, old->subtree);
-        if (t) {
-          sub = std::make_shared<const Tree>(std::move(*t));
-        } else {
-          util::Log(util::LogLevel::kWarn, "parent tree of {} unreadable ({}); reading it afresh",
-                    PrintablePath(Join(node->path, name)), t.error().message());
-        }
+      const bool old_dir = old != nullptr && old->type == EntryType::kDir;
+      if (old_dir && !kept.empty()) kept[static_cast<size_t>(old - old_tree->entries.data())] = true;
+      if (old_dir && dirty_ != nullptr && old->ino == e.ino && !dirty_->contains(e.ino) &&
+          old_tree->version >= 2 && index_->Contains(old->subtree)) {
+        // Nothing in it changed since the parent's snapshot: the parent's tree is this one.
+        e.subtree = old->subtree;
+        e.xattrs = old->xattrs;
+        e.fs_flags = old->fs_flags;
+        ++dirs_reused_;
+      } else {
+        subdirs.push_back(
+            SubDir{node->entries.size(), old_dir ? std::optional(old->subtree) : std::nullopt});
       }
-      subdirs.push_back(SubDir{node->entries.size(), std::move(sub)});
     } else if (S_ISLNK(st.st_mode)) {
       e.type = EntryType::kSymlink;
       std::string target(static_cast<size_t>(std::max<off_t>(st.st_size, 0)) + 1, '\0');
@@ -251,6 +268,7 @@ void Archiver::ScanDir(DirNode* node, std::shared_ptr<UniqueFd> fd, std::vector<
     node->entries.push_back(std::move(e));
   }
   files_total_ = files_.load();
+  if (!kept.empty()) CountReplaced(*old_tree, kept);
 
   // From here the entries vector does not change size; children write into their own slots.
   node->pending += static_cast<int64_t>(file_entries.size() + subdirs.size());
@@ -278,12 +296,38 @@ void Archiver::ScanDir(DirNode* node, std::shared_ptr<UniqueFd> fd, std::vector<
     child->parent = node;
     child->parent_entry = sd.entry;
     child->path = Join(node->path, node->entries[sd.entry].name);
-    child->parent_tree = std::move(sd.parent_tree);
+    child->parent_tree_id = sd.parent_tree;
     PushDir(child, fd, node->entries[sd.entry].name);
   }
   fd.reset();
   Report("scanning");
   DirDone(node);  // the scan's own reference
+}
+
+void Archiver::CountReplaced(const Tree& old, const std::vector<bool>& kept) {
+  for (size_t i = 0; i < old.entries.size(); ++i) {
+    const TreeEntry& e = old.entries[i];
+    if (e.type == EntryType::kFile) {
+      ++old_files_;
+      old_bytes_ += e.size;
+    } else if (e.type == EntryType::kDir) {
+      ++old_dirs_;
+      if (!kept[i]) CountOldSubtree(e.subtree);
+    } else {
+      ++old_other_;
+    }
+  }
+}
+
+void Archiver::CountOldSubtree(const BlobId& id) {
+  auto t = repo_->LoadTree(*index_, id);
+  if (!t) {
+    // The totals are then those of what was scanned and kept, an overcount; say so.
+    Warn("cannot read the parent's tree of a removed directory (" + t.error().message() +
+         "); the recovery point's file and byte totals may be too high");
+    return;
+  }
+  CountReplaced(*t, std::vector<bool>(t->entries.size(), false));
 }
 
 void Archiver::FlushBatch(std::vector<FileJob*>& batch, size_t& batch_bytes) {

@@ -103,6 +103,7 @@ Result<BackupResult> Archiver::Run() {
   readers_ = std::make_unique<util::ThreadPool>(par_.io, par_.io);
   compute_ = std::make_unique<util::ThreadPool>(par_.compute, 2 * par_.compute);
 
+  bool root_reused = false;
   auto* root = new DirNode;
   root->parent_tree = parent_root;
   if (block_kind_) {
@@ -150,16 +151,63 @@ Result<BackupResult> Archiver::Run() {
       delete root;
       return std::unexpected(util::ErrnoError("cannot open source " + req_.source, errno).error());
     }
-    // The root is scanned like any directory, from a descriptor of its own parent.
     auto self = std::make_shared<UniqueFd>(rfd);
-    {
-      std::lock_guard<std::mutex> lk(scan_mu_);
-      scan_stack_.push_back(ScanTask{root, self, "."});
+    snapshot_ = btrfs::IdentifySnapshot(rfd);
+    root_dev_ = root_st.st_dev;
+    if (snapshot_) {
+      util::Log(util::LogLevel::kDebug, "backup: source is a snapshot of btrfs subvolume {} at {}",
+                snapshot_->subvolume, snapshot_->generation);
     }
-    self.reset();
-    std::vector<std::thread> scanners;
-    for (size_t i = 0; i < par_.scan; ++i) scanners.emplace_back([this] { ScanLoop(); });
-    for (auto& t : scanners) t.join();
+    if (snapshot_ && parent && parent_root && parent->change_subvolume == snapshot_->subvolume &&
+        parent->change_generation <= snapshot_->generation) {
+      // The parent's snapshot was taken in the commit of transaction G, after G's last writer
+      // and before the next transaction's first: what changed since is written in G+1 on.
+      btrfs::SnapshotId base{parent->change_subvolume, parent->change_generation,
+                             parent->change_otime_sec, parent->change_otime_nsec};
+      // Above a fraction of the parent's entries changed, the walk costs less (btrfs_changes.h).
+      const uint64_t entries =
+          parent->stats.files + parent->stats.dirs + parent->stats.other_entries + 1;
+      const auto max_changed =
+          static_cast<uint64_t>(btrfs::kWalkFraction * static_cast<double>(entries));
+      auto changes = btrfs::FindChanges(rfd, *snapshot_, base, max_changed);
+      if (!changes) {
+        util::Log(util::LogLevel::kInfo, "backup: walking every directory of {}: {}", req_.source,
+                  changes.error().message());
+      } else if (changes->walk_all) {
+        util::Log(util::LogLevel::kInfo, "backup: walking every directory of {}: {}", req_.source,
+                  changes->reason);
+      } else {
+        util::Log(util::LogLevel::kDebug,
+                  "backup: {} inodes changed since the parent's snapshot ({}), {} directories to "
+                  "walk, found at {:.3f} s",
+                  changes->inodes_changed,
+                  changes->ctime_rule ? "ctime rule" : "no ctime rule", changes->dirty.size(),
+                  util::MonotonicSeconds() - t0);
+        dirty_ = std::make_unique<const std::unordered_set<uint64_t>>(std::move(changes->dirty));
+        data_written_ =
+            std::make_unique<const std::unordered_set<uint64_t>>(std::move(changes->data_written));
+        inodes_changed_ = changes->inodes_changed;
+      }
+    }
+    if (dirty_ != nullptr && !dirty_->contains(btrfs::kRootInode) &&
+        index_->Contains(parent->tree) && parent_root->version >= 2) {
+      // Nothing changed since the parent's snapshot: its tree is this one.
+      std::lock_guard<std::mutex> lk(root_mu_);
+      root_tree_ = parent->tree;
+      root_done_ = true;
+      root_reused = true;
+      delete root;
+    } else {
+      // The root is scanned like any directory, from a descriptor of its own parent.
+      {
+        std::lock_guard<std::mutex> lk(scan_mu_);
+        scan_stack_.push_back(ScanTask{root, self, "."});
+      }
+      self.reset();
+      std::vector<std::thread> scanners;
+      for (size_t i = 0; i < par_.scan; ++i) scanners.emplace_back([this] { ScanLoop(); });
+      for (auto& t : scanners) t.join();
+    }
   }
   util::Log(util::LogLevel::kDebug, "backup: scan done at {:.3f} s", util::MonotonicSeconds() - t0);
   readers_->Wait();
@@ -208,6 +256,20 @@ Result<BackupResult> Archiver::Run() {
   s.other_entries = other_;
   s.files_unchanged = unchanged_;
   s.bytes_total = bytes_total_;
+  if (dirty_ != nullptr) {
+    // Only what changed was walked: the totals are the parent's, minus the entries the walk
+    // replaced, plus those it found.
+    auto total = [](uint64_t parent_total, uint64_t found, uint64_t replaced) {
+      return parent_total + found >= replaced ? parent_total + found - replaced : 0;
+    };
+    s.files = total(parent->stats.files, files_, old_files_);
+    s.dirs = total(parent->stats.dirs, dirs_, old_dirs_);
+    s.other_entries = total(parent->stats.other_entries, other_, old_other_);
+    s.bytes_total = total(parent->stats.bytes_total, bytes_total_, old_bytes_);
+    s.files_unchanged = unchanged_ + (s.files > files_ ? s.files - files_ : 0);
+    s.dirs_reused = dirs_reused_ + (root_reused ? 1 : 0);
+    s.inodes_changed = inodes_changed_;
+  }
   s.bytes_read = bytes_read_;
   s.bytes_new = bytes_new_;
   s.chunks = chunks_;
@@ -215,6 +277,12 @@ Result<BackupResult> Archiver::Run() {
   s.bytes_stored = bytes_stored_ + index_writer_.bytes_written();
   s.duration_seconds = util::MonotonicSeconds() - t0;
   m.stats = s;
+  if (snapshot_ && state_.Warnings().empty()) {
+    m.change_subvolume = snapshot_->subvolume;
+    m.change_generation = snapshot_->generation;
+    m.change_otime_sec = snapshot_->otime_sec;
+    m.change_otime_nsec = snapshot_->otime_nsec;
+  }
   m.stats.bytes_stored +=
       512;  // the manifest itself, approximately (its size is known only once written)
   // Commit only while our lock is known to protect the data we reference (format doc 9.4).

@@ -9,6 +9,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "chunking/chunker.h"
 #include "util/files.h"
 #include "util/thread_pool.h"
+#include "vault/btrfs_changes.h"
 #include "vault/engine.h"
 #include "vault/file_meta.h"
 #include "vault/operation_state.h"
@@ -57,7 +59,10 @@ struct DirNode {
   std::string path;  // relative to the source root ("" for the root)
   std::vector<TreeEntry> entries;
   std::vector<std::unique_ptr<FileJob>> files;
-  std::shared_ptr<const Tree> parent_tree;  // the same directory in the parent recovery point
+  // The same directory in the parent recovery point: its id until the scan loads it (so only
+  // the directories being scanned hold their parent's tree), then the tree.
+  std::optional<BlobId> parent_tree_id;
+  std::shared_ptr<const Tree> parent_tree;
   std::atomic<int64_t> pending{1};          // files + subdirectories outstanding + 1 for the scan
 };
 
@@ -144,6 +149,11 @@ class Archiver {
                size_t& batch_bytes);
   void PushDir(DirNode* node, std::shared_ptr<UniqueFd> parent_fd, std::string name);
   void FlushBatch(std::vector<FileJob*>& batch, size_t& batch_bytes);
+  // Change detection (dirty_ set): counts the entries of the parent's tree `old` that this scan
+  // replaces (all of them, and below every old subdirectory not `kept`), so the totals are the
+  // parent's minus what was replaced plus what was scanned.
+  void CountReplaced(const Tree& old, const std::vector<bool>& kept);
+  void CountOldSubtree(const BlobId& id);
   // Takes an unchanged file's pieces (and, from a version 2 tree, its extended attributes and
   // inode flags: changing them changes the ctime) from the parent's entry.
   bool ReuseFromParent(TreeEntry& e, const TreeEntry* old, bool old_has_extras);
@@ -181,6 +191,17 @@ class Archiver {
   std::shared_ptr<MasterIndex> index_;
   int level_ = 3;
   bool block_kind_ = false;
+  // The source is a read-only btrfs snapshot (then hard-linked files record device 0: the
+  // device number of a snapshot differs from one snapshot to the next).
+  std::optional<btrfs::SnapshotId> snapshot_;
+  dev_t root_dev_ = 0;
+  // Directories that may have changed since the parent's snapshot; null when every directory
+  // is walked.
+  std::unique_ptr<const std::unordered_set<uint64_t>> dirty_;
+  // With dirty_: files whose data was written since the parent's snapshot, read even when their
+  // metadata equals the parent's entry; and how many inodes counted as changed.
+  std::unique_ptr<const std::unordered_set<uint64_t>> data_written_;
+  uint64_t inodes_changed_ = 0;
 
   OwnerNames names_;
   SlabPool slabs_;
@@ -212,6 +233,9 @@ class Archiver {
   std::atomic<uint64_t> files_{0}, dirs_{0}, other_{0}, unchanged_{0};
   std::atomic<uint64_t> bytes_total_{0}, bytes_read_{0}, bytes_new_{0}, bytes_stored_{0};
   std::atomic<uint64_t> chunks_{0}, chunks_new_{0};
+  std::atomic<uint64_t> dirs_reused_{0};
+  // The parent's entries replaced by this scan (change detection only).
+  std::atomic<uint64_t> old_files_{0}, old_dirs_{0}, old_other_{0}, old_bytes_{0};
   std::atomic<uint64_t> bytes_done_{0}, files_done_{0}, files_total_{0};
 };
 

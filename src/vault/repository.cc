@@ -358,6 +358,14 @@ Status Repository::SaveManifest(const Manifest& m, uint64_t* size) {
               {"bytesTotal", m.stats.bytes_total},
               {"bytesStored", m.stats.bytes_stored},
               {"durationSeconds", m.stats.duration_seconds}}}};
+  if (!m.change_subvolume.empty()) {
+    j["changeBase"] = {{"btrfsSubvolume", m.change_subvolume},
+                       {"generation", m.change_generation}};
+    if (m.change_otime_sec > 0) {
+      j["changeBase"]["createdSec"] = m.change_otime_sec;
+      j["changeBase"]["createdNsec"] = m.change_otime_nsec;
+    }
+  }
   std::string text;
   try {
     text = j.dump();
@@ -423,6 +431,12 @@ Result<Manifest> DecodeManifest(std::string_view text, const ObjectId& id) {
     m.stats.bytes_total = Int<uint64_t>(s.at("bytesTotal"));
     m.stats.bytes_stored = Int<uint64_t>(s.at("bytesStored"));
     m.stats.duration_seconds = s.at("durationSeconds").get<double>();
+    if (auto c = j.find("changeBase"); c != j.end()) {
+      m.change_subvolume = c->at("btrfsSubvolume").get<std::string>();
+      m.change_generation = c->at("generation").get<uint64_t>();
+      m.change_otime_sec = c->value("createdSec", int64_t{0});
+      m.change_otime_nsec = c->value("createdNsec", uint32_t{0});
+    }
   } catch (const json::exception& e) {
     return util::Corruption("manifest of " + IdHex(id) + " is malformed: " + e.what());
   }

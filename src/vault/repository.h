@@ -43,6 +43,14 @@ struct Manifest {
   int64_t root_mtime_sec = 0;
   uint32_t root_mtime_nsec = 0;
   BackupStats stats;
+  // Set when the source was a read-only btrfs snapshot read completely (no warnings): the uuid
+  // of the subvolume it is a snapshot of and the transaction that created it. A later backup
+  // of a newer snapshot of that subvolume walks only what changed since (btrfs_changes.h).
+  std::string change_subvolume;
+  uint64_t change_generation = 0;
+  // The snapshot's creation time (0: not recorded, as by versions before the ctime rule).
+  int64_t change_otime_sec = 0;
+  uint32_t change_otime_nsec = 0;
 };
 
 RecoveryPointInfo InfoOf(const Manifest& m);

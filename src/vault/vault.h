@@ -127,6 +127,12 @@ struct BackupStats {
   uint64_t bytes_stored = 0;     // bytes added to the vault (packs + index + trees + manifest)
   uint64_t chunks = 0;           // data chunks referenced by the recovery point
   uint64_t chunks_new = 0;
+  // Directories taken whole from the parent without walking them (btrfs change detection);
+  // `chunks` does not count the chunks below them.
+  uint64_t dirs_reused = 0;
+  // Inodes btrfs change detection counted as changed since the parent's snapshot (0 when every
+  // directory was walked).
+  uint64_t inodes_changed = 0;
   double duration_seconds = 0;
 };
 
