@@ -16,8 +16,8 @@ namespace {
 // Pack buffers are allocated once at their full size (target + the largest chunk + room for
 // the header) and reused for every pack: no reallocation copies, no page faults after the first
 // pack, and no freed megabytes for malloc to keep resident. At most uploaders + 2 exist per
-// writer (filling, queued, one being written per uploader). `reserve` does not touch memory, so a writer that only ever
-// holds small trees costs only what it writes.
+// writer (filling, queued, one being written per uploader). `reserve` does not touch memory, so a
+// writer that only ever holds small trees costs only what it writes.
 constexpr size_t kPackSlack = (4u << 20) + (512u << 10);
 
 void Reserve(Bytes& data, size_t more, uint64_t target) {
