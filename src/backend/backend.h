@@ -49,6 +49,17 @@ class Backend {
   // exist; kCorruption if it ends before offset + length.
   virtual Result<Bytes> Get(std::string_view name, uint64_t offset = 0, uint64_t length = 0) = 0;
 
+  // Get into `out`, whose storage is reused when its capacity suffices: a reader that keeps one
+  // buffer per read in flight (restore) then touches no new memory per read. Same errors as
+  // Get; `out` holds exactly the bytes read on success and is unspecified on error. The default
+  // assigns Get's answer; storage where the buffer saves something (S3) receives into it.
+  virtual Status GetInto(std::string_view name, uint64_t offset, uint64_t length, Bytes& out) {
+    auto data = Get(name, offset, length);
+    if (!data) return std::unexpected(data.error());
+    out = std::move(*data);
+    return util::Ok();
+  }
+
   // kNotFound if the object does not exist.
   virtual Result<ObjectInfo> Stat(std::string_view name) = 0;
 

@@ -123,6 +123,26 @@ void RangedGet(Backend& b) {
   EXPECT_CODE(b.Get("r", 2, UINT64_MAX), ErrorCode::kCorruption);
 }
 
+// GetInto reads exactly what Get reads, whatever the buffer held before (a reused buffer with
+// more capacity and stale bytes, an empty one), and answers a missing object with kNotFound.
+void GetIntoReusesBuffer(Backend& b) {
+  std::string data;
+  for (int i = 0; i < 5000; ++i) data += static_cast<char>('A' + i % 23);
+  ASSERT_OK(b.Put("into/a", View(data)));
+  Bytes buf(64 * 1024, 0xEE);  // stale content, more capacity than any read below needs
+  ASSERT_OK(b.GetInto("into/a", 100, 300, buf));
+  EXPECT_EQ(std::string(buf.begin(), buf.end()), data.substr(100, 300));
+  ASSERT_OK(b.GetInto("into/a", 0, 0, buf));
+  EXPECT_EQ(std::string(buf.begin(), buf.end()), data);
+  ASSERT_OK(b.GetInto("into/a", 4990, 0, buf));
+  EXPECT_EQ(std::string(buf.begin(), buf.end()), data.substr(4990));
+  Bytes empty;
+  ASSERT_OK(b.GetInto("into/a", 7, 3, empty));
+  EXPECT_EQ(std::string(empty.begin(), empty.end()), data.substr(7, 3));
+  EXPECT_CODE(b.GetInto("into/missing", 0, 0, buf), ErrorCode::kNotFound);
+  EXPECT_CODE(b.GetInto("into/a", 4995, 10, buf), ErrorCode::kCorruption);
+}
+
 void MissingIsNotFound(Backend& b) {
   EXPECT_CODE(b.Get("nope"), ErrorCode::kNotFound);
   EXPECT_CODE(b.Get("nope", 5, 5), ErrorCode::kNotFound);
@@ -361,6 +381,7 @@ void Register(const std::string& suite, BackendFactory factory, Mode mode) {
   static const Entry kReadWrite[] = {
       {"PutGetStat", PutGetStat},
       {"RangedGet", RangedGet},
+      {"GetIntoReusesBuffer", GetIntoReusesBuffer},
       {"MissingIsNotFound", MissingIsNotFound},
       {"ListByPrefix", ListByPrefix},
       {"RemoveIsIdempotent", RemoveIsIdempotent},

@@ -23,6 +23,9 @@ class RetryBackend final : public Backend {
   Result<Bytes> Get(std::string_view name, uint64_t offset, uint64_t length) override {
     return Retry([&] { return inner_->Get(name, offset, length); });
   }
+  Status GetInto(std::string_view name, uint64_t offset, uint64_t length, Bytes& out) override {
+    return Retry([&] { return inner_->GetInto(name, offset, length, out); });
+  }
   Result<ObjectInfo> Stat(std::string_view name) override {
     return Retry([&] { return inner_->Stat(name); });
   }
@@ -82,6 +85,9 @@ class ReadOnlyBackend final : public Backend {
   Status Put(std::string_view name, ByteView) override { return Refuse("store", name); }
   Result<Bytes> Get(std::string_view name, uint64_t offset, uint64_t length) override {
     return inner_->Get(name, offset, length);
+  }
+  Status GetInto(std::string_view name, uint64_t offset, uint64_t length, Bytes& out) override {
+    return inner_->GetInto(name, offset, length, out);
   }
   Result<ObjectInfo> Stat(std::string_view name) override { return inner_->Stat(name); }
   Result<std::vector<ObjectInfo>> List(std::string_view prefix) override { return inner_->List(prefix); }

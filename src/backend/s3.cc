@@ -47,6 +47,16 @@ class S3BackendImpl final : public S3Backend {
   }
 
   Result<Bytes> Get(std::string_view name, uint64_t offset, uint64_t length) override {
+    return Read(name, offset, length, nullptr);
+  }
+
+  Status GetInto(std::string_view name, uint64_t offset, uint64_t length, Bytes& out) override {
+    out = MLV_TRY(Read(name, offset, length, &out));
+    return util::Ok();
+  }
+
+  // Get, receiving into `*reuse`'s storage when given.
+  Result<Bytes> Read(std::string_view name, uint64_t offset, uint64_t length, Bytes* reuse) {
     MLV_TRY(ValidateName(name));
     const std::string what = "read " + Where(name);
     if (length != 0 && offset > UINT64_MAX - length) {
@@ -58,7 +68,8 @@ class S3BackendImpl final : public S3Backend {
       headers.push_back({"range", "bytes=" + std::to_string(offset) + "-" +
                                       (length != 0 ? std::to_string(offset + length - 1) : "")});
     }
-    auto r = MLV_TRY(Call("GET", Key(name), {}, {}, headers, what, /*allow_416=*/true));
+    auto r = MLV_TRY(Call("GET", Key(name), {}, {}, headers, what, /*allow_416=*/true,
+                          /*missing_ok=*/false, reuse));
     if (r.status == 416) {
       // The range starts at or past the end: fine only for a zero-length read at the end.
       auto st = MLV_TRY(Stat(name));
@@ -394,7 +405,8 @@ class S3BackendImpl final : public S3Backend {
   // answers; 404 with `missing_ok` too; 416 with `allow_416`; everything else an error.
   Result<HttpResponse> Call(const std::string& method, const std::string& key, const Pairs& query,
                             ByteView body, const Pairs& extra_headers, const std::string& what,
-                            bool allow_416 = false, bool missing_ok = false) {
+                            bool allow_416 = false, bool missing_ok = false,
+                            Bytes* receive_into = nullptr) {
     const std::string path = "/" + sigv4::UriEncode(c_.bucket, false) +
                              (key.empty() ? "" : "/" + sigv4::UriEncode(key, true));
     const std::string qs = sigv4::CanonicalQuery(query);
@@ -412,6 +424,7 @@ class S3BackendImpl final : public S3Backend {
     req.method = method;
     req.url = c_.endpoint + path + (qs.empty() ? "" : "?" + qs);
     req.body = body;
+    req.receive_into = receive_into;
     for (const auto& [k, v] : sr.headers) req.headers.push_back(k + ": " + v);
     req.headers.push_back("Authorization: " + sigv4::Authorization({c_.access_key, c_.secret_key},
                                                                    {c_.region, "s3"}, sr,

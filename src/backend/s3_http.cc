@@ -89,6 +89,10 @@ util::Result<HttpResponse> HttpPool::Perform(const HttpRequest& req, const std::
   if (h == nullptr) return util::Unavailable("cannot create an HTTP handle for " + what);
   curl_easy_reset(h);  // keeps the live connection and caches
   HttpResponse resp;
+  if (req.receive_into != nullptr) {
+    resp.body = std::move(*req.receive_into);
+    resp.body.clear();
+  }
   curl_slist* headers = nullptr;
   for (const std::string& line : req.headers) headers = curl_slist_append(headers, line.c_str());
   // No "Expect: 100-continue" round trip, and no default form content type on bodies.

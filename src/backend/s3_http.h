@@ -24,6 +24,9 @@ struct HttpRequest {
   std::string url;                   // complete, already encoded
   std::vector<std::string> headers;  // "Name: value"
   util::ByteView body;               // sent for PUT and POST
+  // When set, the response body is received into this buffer's storage (moved into
+  // HttpResponse::body, so its capacity is reused and no new memory is touched).
+  util::Bytes* receive_into = nullptr;
 };
 
 struct HttpResponse {

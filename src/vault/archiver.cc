@@ -217,8 +217,11 @@ Result<BackupResult> Archiver::Run() {
   readers_.reset();
   compute_.reset();
 
+  // The trees' last pack uploads while the data packs finish (both are complete now).
+  Status tree_close = tree_packs_.Close();
   Status data_st = data_packs_.Finish();
   Status tree_st = tree_packs_.Finish();
+  if (!tree_close) tree_st = tree_close;
   if (auto e = state_.error()) return std::unexpected(*e);
   MLV_TRY(data_st);
   MLV_TRY(tree_st);

@@ -35,6 +35,13 @@ constexpr size_t kBatchFiles = 64;
 constexpr size_t kBatchBytes = 4u << 20;
 constexpr size_t kReadUnit = 1u << 20;
 constexpr uint64_t kSmallFileMax = 1u << 20;
+// Data packs uploaded at once on remote storage (Backend::ConcurrentReads() > 1), where an
+// upload waits on the server: one uploader left the packs of a changed-files backup queued
+// behind each other while reading had ended. A local folder keeps one (a write is a copy).
+constexpr size_t kRemoteUploaders = 3;
+inline size_t DataUploaders(Repository* repo) {
+  return repo->backend()->ConcurrentReads() > 1 ? kRemoteUploaders : 1;
+}
 
 // ---- the walk's state -----------------------------------------------------------------------
 
@@ -115,7 +122,7 @@ class Archiver {
                                                                repo->config().params.block_size)) /
                                                   2)),
         index_writer_(repo, 64),
-        data_packs_(repo, repo->options().pack_target_size, 1,
+        data_packs_(repo, repo->options().pack_target_size, DataUploaders(repo),
                     [this](const IndexPack& p, uint64_t size) { return PackWritten(p, size); }),
         tree_packs_(repo, repo->options().pack_target_size, 1,
                     [this](const IndexPack& p, uint64_t size) { return PackWritten(p, size); }) {}

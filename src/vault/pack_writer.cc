@@ -15,9 +15,9 @@ namespace mlvault::vault {
 namespace {
 // Pack buffers are allocated once at their full size (target + the largest chunk + room for
 // the header) and reused for every pack: no reallocation copies, no page faults after the first
-// pack, and no freed megabytes for malloc to keep resident. At most three exist per writer
-// (filling, queued, being written). `reserve` does not touch memory, so a writer that only ever
-// holds small trees costs only what it writes.
+// pack, and no freed megabytes for malloc to keep resident. At most uploaders + 2 exist per
+// writer (filling, queued, one being written per uploader). `reserve` does not touch memory, so a
+// writer that only ever holds small trees costs only what it writes.
 constexpr size_t kPackSlack = (4u << 20) + (512u << 10);
 
 void Reserve(Bytes& data, size_t more, uint64_t target) {
@@ -123,11 +123,20 @@ void PackWriter::Upload() {
     }
     lk.lock();
     pack.data.clear();
-    spare_.push_back(std::move(pack.data));  // bounded: at most three buffers exist
+    spare_.push_back(std::move(pack.data));  // bounded: uploaders + 2 buffers at most
     --uploading_;
     if (!st && !error_) error_ = st.error().WithContext("cannot write pack");
     cv_.notify_all();
   }
+}
+
+Status PackWriter::Close() {
+  std::unique_lock<std::mutex> lk(mu_);
+  if (!error_) {
+    if (auto st = CloseLocked(lk); !st && !error_) error_ = st.error();
+  }
+  if (error_) return std::unexpected(*error_);
+  return util::Ok();
 }
 
 Status PackWriter::Finish() {

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <deque>
+#include <future>
 #include <limits>
 #include <nlohmann/json.hpp>
 
@@ -32,6 +34,33 @@ using nlohmann::json;
 
 constexpr uint64_t kTreeCacheBytes = 48ull << 20;
 constexpr uint64_t kTreePackWholeReadMax = 32ull << 20;
+
+// Objects a load reads at once from remote storage (the vault's index files, its manifests):
+// one GET after another costs a round trip each, which grows with the vault.
+constexpr size_t kLoadReadsInFlight = 8;
+
+// Computes fetch(i) for i in [0, n) with up to `width` calls running at once (on their own
+// threads when width > 1) and hands each result to use(i, result) in order, on this thread.
+// Stops at the first error use() returns (the calls still running are waited for).
+template <class T, class Fetch, class Use>
+Status InOrder(size_t n, size_t width, Fetch fetch, Use use) {
+  if (width <= 1 || n <= 1) {
+    for (size_t i = 0; i < n; ++i) MLV_TRY(use(i, fetch(i)));
+    return util::Ok();
+  }
+  std::deque<std::future<T>> ahead;
+  size_t issued = 0;
+  for (size_t i = 0; i < n; ++i) {
+    while (issued < n && issued < i + width) {
+      ahead.push_back(std::async(std::launch::async, fetch, issued));
+      ++issued;
+    }
+    T r = ahead.front().get();
+    ahead.pop_front();
+    MLV_TRY(use(i, std::move(r)));
+  }
+  return util::Ok();
+}
 
 std::string Hostname() {
   char buf[256] = {0};
@@ -178,35 +207,40 @@ Result<std::shared_ptr<MasterIndex>> Repository::LoadIndex(std::vector<ObjectId>
   uint64_t total = 0;
   for (const auto& o : objects) total += o.size;
   index->Reserve(total / 40 + 16);  // an index file holds ~40-45 bytes per blob entry
-  for (const auto& o : objects) {
-    auto id = IdFromName(o.name, "index/");
-    if (!id) continue;
-    auto fail = [&](const util::Error& e) -> Status {
-      if (problems != nullptr) {
-        problems->push_back({o.name, e.message()});
+  const size_t width = std::min<size_t>(
+      kLoadReadsInFlight, static_cast<size_t>(std::max(1, backend_->ConcurrentReads())));
+  // Read ahead in parallel; authenticate, decode and add in listing order on this thread.
+  MLV_TRY(InOrder<Result<Bytes>>(
+      objects.size(), width,
+      [&](size_t i) -> Result<Bytes> {
+        if (!IdFromName(objects[i].name, "index/")) return Bytes{};
+        return backend_->Get(objects[i].name);
+      },
+      [&](size_t i, Result<Bytes> data) -> Status {
+        const auto& o = objects[i];
+        auto id = IdFromName(o.name, "index/");
+        if (!id) return util::Ok();
+        auto fail = [&](const util::Error& e) -> Status {
+          if (problems != nullptr) {
+            problems->push_back({o.name, e.message()});
+            return util::Ok();
+          }
+          return std::unexpected(e.WithContext(o.name));
+        };
+        if (!data) {
+          if (data.error().code() == util::ErrorCode::kNotFound)
+            return util::Ok();  // removed by a GC meanwhile
+          return fail(data.error());
+        }
+        auto plain = crypto::Open(keys().encrypt, *data, LabelAad(kAadIndex, *id));
+        if (!plain)
+          return fail(util::Error(util::ErrorCode::kCorruption, "index file fails authentication"));
+        auto packs = DecodeIndex(*plain);
+        if (!packs) return fail(packs.error());
+        for (const auto& p : *packs) index->AddPack(p);
+        if (files != nullptr) files->push_back(*id);
         return util::Ok();
-      }
-      return std::unexpected(e.WithContext(o.name));
-    };
-    auto data = backend_->Get(o.name);
-    if (!data) {
-      if (data.error().code() == util::ErrorCode::kNotFound) continue;  // removed by a GC meanwhile
-      MLV_TRY(fail(data.error()));
-      continue;
-    }
-    auto plain = crypto::Open(keys().encrypt, *data, LabelAad(kAadIndex, *id));
-    if (!plain) {
-      MLV_TRY(fail(util::Error(util::ErrorCode::kCorruption, "index file fails authentication")));
-      continue;
-    }
-    auto packs = DecodeIndex(*plain);
-    if (!packs) {
-      MLV_TRY(fail(packs.error()));
-      continue;
-    }
-    for (const auto& p : *packs) index->AddPack(p);
-    if (files != nullptr) files->push_back(*id);
-  }
+      }));
   index->Finalize();
   return index;
 }
@@ -459,21 +493,32 @@ Result<Manifest> Repository::LoadManifest(const ObjectId& id) {
 
 Result<std::vector<Manifest>> Repository::ListManifests(std::vector<LoadProblem>* problems) {
   auto objects = MLV_TRY_CTX(backend_->List("points/"), "cannot list recovery points");
-  std::vector<Manifest> out;
+  std::vector<ObjectId> ids;
+  std::vector<const backend::ObjectInfo*> named;
   for (const auto& o : objects) {
-    auto id = IdFromName(o.name, "points/");
-    if (!id) continue;
-    auto m = LoadManifest(*id);
-    if (!m) {
-      if (m.error().code() == util::ErrorCode::kNotFound) continue;  // deleted meanwhile
-      if (problems != nullptr) {
-        problems->push_back({o.name, m.error().message()});
-        continue;
-      }
-      return std::unexpected(m.error());
+    if (auto id = IdFromName(o.name, "points/")) {
+      ids.push_back(*id);
+      named.push_back(&o);
     }
-    out.push_back(std::move(*m));
   }
+  const size_t width = std::min<size_t>(
+      kLoadReadsInFlight, static_cast<size_t>(std::max(1, backend_->ConcurrentReads())));
+  std::vector<Manifest> out;
+  MLV_TRY(InOrder<Result<Manifest>>(
+      ids.size(), width, [&](size_t i) { return LoadManifest(ids[i]); },
+      [&](size_t i, Result<Manifest> m) -> Status {
+        if (!m) {
+          if (m.error().code() == util::ErrorCode::kNotFound)
+            return util::Ok();  // deleted meanwhile
+          if (problems != nullptr) {
+            problems->push_back({named[i]->name, m.error().message()});
+            return util::Ok();
+          }
+          return std::unexpected(m.error());
+        }
+        out.push_back(std::move(*m));
+        return util::Ok();
+      }));
   std::sort(out.begin(), out.end(), [](const Manifest& a, const Manifest& b) {
     return a.time != b.time ? a.time < b.time : a.id < b.id;
   });

@@ -126,9 +126,10 @@ class Repository {
   uint64_t cache_bytes_ = 0;                                            // guarded by cache_mu_
 };
 
-// Accumulates blobs into packs and writes them from background threads, then reports each
-// durable pack to `on_written`. Add blocks while `max_pending` closed packs wait for upload, so
-// memory stays bounded. Thread-safe.
+// Accumulates blobs into packs and writes them from background threads (`uploaders` of them,
+// each with one pack in flight: more than one on remote storage, where a pack's upload waits
+// for the server), then reports each durable pack to `on_written`. Add blocks while a closed
+// pack waits for an uploader, so memory stays bounded (uploaders + 2 pack buffers). Thread-safe.
 class PackWriter {
  public:
   using WrittenFn = std::function<Status(const IndexPack& pack, uint64_t size)>;
@@ -139,6 +140,9 @@ class PackWriter {
   Status Add(const BlobId& id, BlobType type, Compression comp, ByteView stored, uint32_t raw_len);
   // Appends an already sealed blob unchanged (GC repack).
   Status AddSealed(const BlobEntry& entry, ByteView sealed);
+  // Hands the last partial pack to the uploaders without waiting for the uploads (so several
+  // writers can finish at once); the first error so far. Add must not be called after it.
+  Status Close();
   // Writes the last partial pack and waits for every upload; the first error of any.
   Status Finish();
 

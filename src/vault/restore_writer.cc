@@ -57,8 +57,14 @@ bool Restorer::Fetch(std::vector<Want>& wants, bool block_device) {
     Read read = std::make_shared<std::promise<Result<Bytes>>>();
     ahead.push_back(read->get_future());
     ahead_bytes += r.end - r.start;
-    fetchers_->Submit([storage, read, name = name_of(r), start = r.start, len = r.end - r.start] {
-      read->set_value(storage->Get(name, start, len));
+    fetchers_->Submit([storage, read, buffers = read_buffers_, name = name_of(r), start = r.start,
+                       len = r.end - r.start] {
+      Bytes buf = buffers->Take();
+      if (Status st = storage->GetInto(name, start, len, buf); !st) {
+        read->set_value(std::unexpected(st.error()));
+      } else {
+        read->set_value(std::move(buf));
+      }
     });
   };
 
@@ -120,6 +126,7 @@ bool Restorer::Fetch(std::vector<Want>& wants, bool block_device) {
       bytes_written_ += plain.size();
       bytes_done_ += plain.size();
     }
+    if (fetchers_ != nullptr) read_buffers_->Give(std::move(*range));
     Report();
   }
   return true;

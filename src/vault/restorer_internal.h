@@ -54,6 +54,31 @@ constexpr size_t kPlanWindowFiles = 16384;
 constexpr uint64_t kPlanWindowBytes = 16ull << 30;
 constexpr uint64_t kPlanChunkBytes = 32ull << 20;
 
+// Buffers of finished range reads, handed to the next read (Backend::GetInto): each read then
+// receives into memory already touched, where a fresh buffer per read cost a page fault per
+// 4 KiB received. Keeps at most kMax buffers of at most kMaxBytes capacity each. Thread-safe.
+class ReadBuffers {
+ public:
+  util::Bytes Take() {
+    std::lock_guard lock(mu_);
+    if (free_.empty()) return {};
+    util::Bytes b = std::move(free_.back());
+    free_.pop_back();
+    return b;
+  }
+  void Give(util::Bytes b) {
+    if (b.capacity() == 0 || b.capacity() > kMaxBytes) return;
+    std::lock_guard lock(mu_);
+    if (free_.size() < kMax) free_.push_back(std::move(b));
+  }
+
+ private:
+  static constexpr size_t kMax = 32;
+  static constexpr size_t kMaxBytes = 64ull << 20;
+  std::mutex mu_;
+  std::vector<util::Bytes> free_;  // guarded by mu_
+};
+
 // A directory being restored. It keeps the descriptor the walk opened (O_NOFOLLOW) until
 // everything inside it is done (its files written, its subdirectories finished, hard links into
 // it made); then its owner, mode and times are set through that descriptor, it is closed, and
@@ -221,6 +246,9 @@ class Restorer {
   std::unique_ptr<util::ThreadPool> writers_;
   // Remote storage only (null for a local vault): runs the reads writers issue ahead.
   std::unique_ptr<util::ThreadPool> fetchers_;
+  // Remote storage: buffers reused from one range read to the next (shared with the reads,
+  // which may outlive a failed Fetch).
+  std::shared_ptr<ReadBuffers> read_buffers_ = std::make_shared<ReadBuffers>();
   // Batch and range limits: the k* constants, or the kRemote* ones for remote storage.
   size_t batch_files_ = kBatchFiles;
   uint64_t batch_bytes_max_ = kBatchBytes;
