@@ -229,11 +229,11 @@ util::Result<WorkspaceRecord> WorkspaceStore::FindLiveByName(const std::string& 
   return WsFrom(rows[0]);
 }
 
-util::Status WorkspaceStore::SetStatus(const std::string& id, const std::string& status,
+util::Status WorkspaceStore::SetStatus(const std::string& id, WorkspaceStatus status,
                                        const std::string& reason, TimeMicros now) {
   MLV_TRY(
       db_.Exec("UPDATE workspaces SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?",
-               {status, reason, now, id}));
+               {WorkspaceStatusName(status), reason, now, id}));
   return util::Ok();
 }
 
@@ -336,13 +336,13 @@ util::Result<std::optional<BackupRecord>> BackupStore::LatestSucceeded(
   return std::optional<BackupRecord>(kBackups.FromRow(rows[0]));
 }
 
-util::Status BackupStore::SetStatus(const std::string& id, const std::string& status,
-                                    TimeMicros now) {
-  bool terminal = status == "succeeded" || status == "failed" || status == "cancelled";
+util::Status BackupStore::SetStatus(const std::string& id, BackupStatus status, TimeMicros now) {
+  bool terminal = status == BackupStatus::kSucceeded || status == BackupStatus::kFailed ||
+                  status == BackupStatus::kCancelled;
   MLV_TRY(db_.Exec(
       "UPDATE backups SET status = ?, finished_at = CASE WHEN ? = 1 THEN ? ELSE finished_at END "
       "WHERE id = ?",
-      {status, I(terminal ? 1 : 0), now, id}));
+      {BackupStatusName(status), I(terminal ? 1 : 0), now, id}));
   return util::Ok();
 }
 
@@ -360,8 +360,9 @@ util::Status BackupStore::Finish(const std::string& id, const BackupOutcome& o, 
         "workspace_version "
         "ELSE ? END, quiesced_micros = ?, bytes_total = ?, files_total = ?, bytes_stored = ?, "
         "details = ?, warnings = ?, error = ?, finished_at = ? WHERE id = ?",
-        {o.status, o.workspace_version, o.workspace_version, Opt(o.quiesced_micros), o.bytes_total,
-         o.files_total, o.bytes_stored, o.details, o.warnings, o.error, now, id}));
+        {BackupStatusName(o.status), o.workspace_version, o.workspace_version,
+         Opt(o.quiesced_micros), o.bytes_total, o.files_total, o.bytes_stored, o.details,
+         o.warnings, o.error, now, id}));
     MLV_TRY(db_.Exec("DELETE FROM recovery_points WHERE backup_id = ?", {id}));
     for (RecoveryPointRecord rp : o.recovery_points) {
       rp.backup_id = id;
@@ -400,20 +401,17 @@ util::Result<std::vector<RecoveryPointRecord>> BackupStore::RecoveryPoints(
 
 // ============================================================================ workflows
 
-util::Result<std::string> WorkflowStore::Insert(const WorkflowRecord& w) {
-  std::string status;
+util::Result<WorkflowStatus> WorkflowStore::Insert(const WorkflowRecord& w) {
+  WorkflowStatus status = WorkflowStatus::kPending;
   MLV_TRY(db_.Transaction([&]() -> util::Status {
     // Decided afresh on every attempt: PostgreSQL re-runs the body after a serialization failure.
-    status = w.status;
-    if (status.empty()) {
-      status = "pending";
-      if (!w.queue_key.empty()) {
-        auto rows = MLV_TRY(db_.Query(
-            std::string("SELECT COUNT(*) FROM workflows WHERE queue_key = ? AND status IN ") +
-                kActive,
-            {w.queue_key}));
-        if (rows[0].Int(0) > 0) status = "queued";
-      }
+    status = WorkflowStatus::kPending;
+    if (!w.queue_key.empty()) {
+      auto rows = MLV_TRY(db_.Query(
+          std::string("SELECT COUNT(*) FROM workflows WHERE queue_key = ? AND status IN ") +
+              kActive,
+          {w.queue_key}));
+      if (rows[0].Int(0) > 0) status = WorkflowStatus::kQueued;
     }
     WorkflowRecord row = w;
     row.status = status;
@@ -447,10 +445,11 @@ util::Result<ClaimOutcome> WorkflowStore::Claim(const std::string& id, const std
       return util::Ok();
     }
     bool ours = w.lease_owner == owner;
-    if (w.status == "running" || (!ours && !w.lease_owner.empty() && w.lease_expires_at > now)) {
+    if (w.status == WorkflowStatus::kRunning ||
+        (!ours && !w.lease_owner.empty() && w.lease_expires_at > now)) {
       // A running workflow belongs to its worker; if that worker died, recovery takes it over.
-      outcome =
-          (w.status == "running" && ours) ? ClaimOutcome::kClaimed : ClaimOutcome::kOwnedByOther;
+      outcome = (w.status == WorkflowStatus::kRunning && ours) ? ClaimOutcome::kClaimed
+                                                               : ClaimOutcome::kOwnedByOther;
       return util::Ok();
     }
     if (!w.queue_key.empty()) {
@@ -539,7 +538,7 @@ util::Status WorkflowStore::AddWarning(const std::string& id, const std::string&
 }
 
 util::Status WorkflowStore::Finish(const std::string& id, const std::string& owner,
-                                   const std::string& status, const std::string& output,
+                                   WorkflowStatus status, const std::string& output,
                                    const std::string& warnings_json, const std::string& error_code,
                                    const std::string& error_message, TimeMicros now) {
   std::string sql =
@@ -548,8 +547,8 @@ util::Status WorkflowStore::Finish(const std::string& id, const std::string& own
       "lease_owner = '', lease_expires_at = 0, finished_at = ?, updated_at = ? WHERE id = ? AND "
       "status IN " +
       std::string(kActive);
-  std::vector<Value> params = {status,        output, warnings_json, error_code,
-                               error_message, now,    now,           id};
+  std::vector<Value> params = {
+      WorkflowStatusName(status), output, warnings_json, error_code, error_message, now, now, id};
   if (!owner.empty()) {
     sql += " AND lease_owner = ?";
     params.push_back(owner);
@@ -571,8 +570,9 @@ util::Result<bool> WorkflowStore::RequestCancel(const std::string& id, const std
     ended = false;
     WorkflowRecord w = MLV_TRY(Get("", id));
     if (w.terminal())
-      return util::Conflict("workflow " + id + " has already ended (" + w.status + ")");
-    if (w.status == "running") {
+      return util::Conflict("workflow " + id + " has already ended (" +
+                            WorkflowStatusName(w.status) + ")");
+    if (w.status == WorkflowStatus::kRunning) {
       MLV_TRY(
           db_.Exec("UPDATE workflows SET cancel_requested = 1, cancel_reason = ?, updated_at = ? "
                    "WHERE id = ?",
@@ -606,12 +606,12 @@ util::Result<std::vector<WorkflowRecord>> WorkflowStore::ListActiveInQueue(
 
 util::Result<bool> WorkflowStore::TakeOver(const WorkflowRecord& seen, const std::string& new_owner,
                                            TimeMicros now, int64_t lease_micros) {
-  int64_t n =
-      MLV_TRY(db_.Exec("UPDATE workflows SET lease_owner = ?, lease_expires_at = ?, updated_at = ? "
-                       "WHERE id = ? AND status = ? AND "
-                       "lease_owner = ? AND lease_expires_at = ? AND updated_at = ?",
-                       {new_owner, now + lease_micros, now, seen.id, seen.status, seen.lease_owner,
-                        seen.lease_expires_at, seen.updated_at}));
+  int64_t n = MLV_TRY(
+      db_.Exec("UPDATE workflows SET lease_owner = ?, lease_expires_at = ?, updated_at = ? "
+               "WHERE id = ? AND status = ? AND "
+               "lease_owner = ? AND lease_expires_at = ? AND updated_at = ?",
+               {new_owner, now + lease_micros, now, seen.id, WorkflowStatusName(seen.status),
+                seen.lease_owner, seen.lease_expires_at, seen.updated_at}));
   return n == 1;
 }
 

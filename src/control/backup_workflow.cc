@@ -218,7 +218,7 @@ class BackupHandler : public WorkflowHandler {
     auto& first = cap.first;
 
     catalog::BackupOutcome o;
-    o.status = "succeeded";
+    o.status = catalog::BackupStatus::kSucceeded;
     o.workspace_version = version;
     o.quiesced_micros = static_cast<int64_t>(cap.quiesced_seconds * 1e6);
     util::TimeMicros now = ctx.clock().Now();
@@ -262,16 +262,18 @@ class BackupHandler : public WorkflowHandler {
         .dump();
   }
 
-  util::Status OnStatus(catalog::Db& db, const WorkflowRecord& wf, const std::string& status,
+  util::Status OnStatus(catalog::Db& db, const WorkflowRecord& wf, catalog::WorkflowStatus status,
                         const util::Error* error, const std::string& warnings,
                         util::TimeMicros now) override {
     BackupStore bs(db);
     std::string id = InputString(wf, "backupId");
-    if (status == "running") return bs.SetStarted(id, now);
-    if (status == "queued" || status == "pending") return bs.SetStatus(id, status, now);
+    using catalog::WorkflowStatus;
+    if (status == WorkflowStatus::kRunning) return bs.SetStarted(id, now);
+    if (status == WorkflowStatus::kQueued || status == WorkflowStatus::kPending)
+      return bs.SetStatus(id, catalog::BackupStatusOf(status), now);
     catalog::BackupOutcome o;
-    if (status == "succeeded" && outcome_) o = *outcome_;
-    o.status = status;
+    if (status == WorkflowStatus::kSucceeded && outcome_) o = *outcome_;
+    o.status = catalog::BackupStatusOf(status);
     o.warnings = warnings;
     if (error) o.error = error->message();
     return bs.Finish(id, o, now);
@@ -309,7 +311,7 @@ class BackupHandler : public WorkflowHandler {
     AuditEnd(env_, wf, "ml:BackupWorkspace", b ? b->crn : wf.resource_crn);
     // What the backup holds, recorded now so that searches find it (issue 16). Best effort: a
     // backup whose inventory could not be read is indexed on first ask instead.
-    if (b && b->status == "succeeded")
+    if (b && b->status == catalog::BackupStatus::kSucceeded)
       if (auto inv = EnsureInventory(db, env_.home, *b, env_.clock->Now()); !inv)
         util::Log(util::LogLevel::kWarn, "the contents of backup {} were not recorded: {}", b->crn,
                   inv.error().message());

@@ -75,8 +75,8 @@ util::Result<std::optional<api::PageKey>> TokenKey(const std::string& token, boo
 }
 
 util::Status RequireSucceeded(const BackupRecord& b) {
-  if (b.status != "succeeded")
-    return util::Conflict("backup " + b.crn + " is " + b.status +
+  if (b.status != catalog::BackupStatus::kSucceeded)
+    return util::Conflict("backup " + b.crn + " is " + catalog::BackupStatusName(b.status) +
                           "; only a succeeded backup has contents");
   return util::Ok();
 }
@@ -277,7 +277,7 @@ util::Result<api::SearchBackupsResponse> Operations::SearchBackups(
   for (const auto& [created, id] : order) {
     if (static_cast<int64_t>(out.backups.size()) >= limit) break;
     auto b = bs.Get(account, id);
-    if (!b || b->status != "succeeded") continue;
+    if (!b || b->status != catalog::BackupStatus::kSucceeded) continue;
     auto it = allowed.find(b->workspace_crn);
     if (it == allowed.end()) {
       AuthzRequest req = ActionRequest("ml:SearchBackups", b->workspace_crn);

@@ -94,17 +94,19 @@ class DeleteBackupHandler : public WorkflowHandler {
     }
   }
 
-  util::Status OnStatus(catalog::Db& db, const WorkflowRecord& wf, const std::string& status,
+  util::Status OnStatus(catalog::Db& db, const WorkflowRecord& wf, catalog::WorkflowStatus status,
                         const util::Error* error, const std::string&,
                         util::TimeMicros now) override {
     BackupStore bs(db);
     std::string id = InputString(wf, "backupId");
-    if (status == "succeeded") {
+    using catalog::WorkflowStatus;
+    if (status == WorkflowStatus::kSucceeded) {
       MLV_TRY(catalog::InventoryStore(db).Remove(id));  // its contents are no longer searchable
       return bs.MarkDeleted(id, now);
     }
-    if (status == "failed" || status == "cancelled")
-      return bs.MarkDeleteFailed(id, "deletion " + status + ": " +
+    if (status == WorkflowStatus::kFailed || status == WorkflowStatus::kCancelled)
+      return bs.MarkDeleteFailed(id, "deletion " +
+                                         std::string(catalog::WorkflowStatusName(status)) + ": " +
                                          (error ? error->message() : std::string("?")) +
                                          "; run delete-backup again to finish it");
     return util::Ok();

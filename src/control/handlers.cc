@@ -146,13 +146,16 @@ void AuditEnd(const HandlerEnv& env, const WorkflowRecord& wf, const std::string
               const std::string& resource, const std::string& extra_detail) {
   if (!env.authorizer) return;
   util::Status outcome = util::Ok();
-  if (wf.status != "succeeded") {
-    auto code = wf.status == "cancelled" ? util::ErrorCode::kCancelled : util::ErrorCode::kInternal;
-    outcome =
-        std::unexpected(util::Error(code, wf.error_message.empty() ? wf.status : wf.error_message));
+  if (wf.status != catalog::WorkflowStatus::kSucceeded) {
+    auto code = wf.status == catalog::WorkflowStatus::kCancelled ? util::ErrorCode::kCancelled
+                                                                 : util::ErrorCode::kInternal;
+    outcome = std::unexpected(util::Error(code, wf.error_message.empty()
+                                                    ? catalog::WorkflowStatusName(wf.status)
+                                                    : wf.error_message));
   }
   env.authorizer->Audit(CallerFromJson(wf.caller), action, resource, outcome,
-                        "workflow " + wf.id + " (" + wf.kind + ") ended " + wf.status +
+                        "workflow " + wf.id + " (" + wf.kind + ") ended " +
+                            catalog::WorkflowStatusName(wf.status) +
                             (extra_detail.empty() ? "" : "; " + extra_detail));
 }
 

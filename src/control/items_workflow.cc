@@ -407,8 +407,9 @@ class RestoreItemsHandler : public WorkflowHandler {
     if (!in.is_object()) return util::Internal("workflow " + wf.id + " has no input");
     auto b = MLV_TRY(catalog::BackupStore(ctx.db()).Get(wf.account_id, in.value("backupId", "")));
     auto ws = MLV_TRY(catalog::WorkspaceStore(ctx.db()).Get(wf.account_id, in.value("workspaceId", "")));
-    if (ws.deleted_at || ws.status != "running" || ws.endpoint.empty())
-      return util::Unavailable("workspace " + ws.crn + " is " + ws.status +
+    if (ws.deleted_at || ws.status != catalog::WorkspaceStatus::kRunning || ws.endpoint.empty())
+      return util::Unavailable("workspace " + ws.crn + " is " +
+                               catalog::WorkspaceStatusName(ws.status) +
                                "; items are restored into a running workspace");
     std::string key = MLV_TRY(OpenWorkspaceKey(ws.api_key));
     workspace::WorkspaceApiClient api(ws.endpoint, key);
@@ -446,7 +447,7 @@ class RestoreItemsHandler : public WorkflowHandler {
     return json{{"backupCrn", b.crn}, {"targetWorkspaceCrn", ws.crn}, {"results", results}}.dump();
   }
 
-  util::Status OnStatus(catalog::Db&, const catalog::WorkflowRecord&, const std::string&,
+  util::Status OnStatus(catalog::Db&, const catalog::WorkflowRecord&, catalog::WorkflowStatus,
                         const util::Error*, const std::string&, util::TimeMicros) override {
     return util::Ok();
   }

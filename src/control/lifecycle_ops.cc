@@ -36,8 +36,10 @@ util::Status NoWorkflowActive(catalog::Db& db, const WorkspaceRecord& ws, std::s
 // (it is stopped again and the workspace recorded as stopped with the reason).
 util::Result<std::string> StartRuntimeOf(catalog::Db& db, workspace::Provider& provider,
                                          const util::Clock& clock, const WorkspaceRecord& ws) {
-  if (ws.status != "running" && ws.status != "stopped")
-    return util::Conflict("workspace " + ws.name + " is " + ws.status +
+  if (ws.status != catalog::WorkspaceStatus::kRunning &&
+      ws.status != catalog::WorkspaceStatus::kStopped)
+    return util::Conflict("workspace " + ws.name + " is " +
+                          catalog::WorkspaceStatusName(ws.status) +
                           "; only a stopped workspace can be started");
   auto spec = SpecOf(ws);
   if (ws.runtime_pid > 0 && provider.RuntimeAlive(spec, static_cast<int>(ws.runtime_pid)))
@@ -50,7 +52,8 @@ util::Result<std::string> StartRuntimeOf(catalog::Db& db, workspace::Provider& p
   auto h = WaitHealthy(rc, kStartTimeoutSeconds, &never);
   if (!h) {
     (void)provider.StopRuntime(spec, rt.pid);
-    (void)WorkspaceStore(db).SetStatus(ws.id, "stopped", h.error().message(), clock.Now());
+    (void)WorkspaceStore(db).SetStatus(ws.id, catalog::WorkspaceStatus::kStopped,
+                                       h.error().message(), clock.Now());
     return std::unexpected(h.error());
   }
   MLV_TRY(WorkspaceStore(db).SetRuntime(ws.id, rt.pid, rt.endpoint, h->version, clock.Now()));
@@ -63,7 +66,7 @@ util::Result<std::vector<api::WorkspaceRuntimeState>> BringBackWorkspaces(
     const BringBackEnv& env) {
   std::vector<api::WorkspaceRuntimeState> out;
   for (const auto& ws : MLV_TRY(WorkspaceStore(*env.db).ListAllLive())) {
-    if (ws.status != "running" ||
+    if (ws.status != catalog::WorkspaceStatus::kRunning ||
         (ws.runtime_pid > 0 &&
          env.provider->RuntimeAlive(SpecOf(ws), static_cast<int>(ws.runtime_pid))))
       continue;
@@ -110,16 +113,19 @@ util::Result<api::WorkspaceLifecycleResponse> Operations::StopWorkspace(
     if (!t.found() || t.record->deleted_at)
       return util::NotFound("workspace " + r.workspace_crn + " does not exist");
     const WorkspaceRecord& ws = *t.record;
-    if (ws.status != "running" && ws.status != "stopped")
-      return util::Conflict("workspace " + ws.name + " is " + ws.status +
+    if (ws.status != catalog::WorkspaceStatus::kRunning &&
+        ws.status != catalog::WorkspaceStatus::kStopped)
+      return util::Conflict("workspace " + ws.name + " is " +
+                            catalog::WorkspaceStatusName(ws.status) +
                             "; only a running workspace can be stopped");
     MLV_TRY(NoWorkflowActive(*env_.db, ws, "stop"));
     auto spec = SpecOf(ws);
     if (ws.runtime_pid > 0 && env_.provider->RuntimeAlive(spec, static_cast<int>(ws.runtime_pid)))
       MLV_TRY_CTX(env_.provider->StopRuntime(spec, static_cast<int>(ws.runtime_pid)),
                   "stopping the workspace runtime");
-    MLV_TRY(WorkspaceStore(*env_.db).SetStatus(ws.id, "stopped", "stopped by " +
-                                                   env_.caller.principal_name, env_.clock->Now()));
+    MLV_TRY(WorkspaceStore(*env_.db).SetStatus(ws.id, catalog::WorkspaceStatus::kStopped,
+                                               "stopped by " + env_.caller.principal_name,
+                                               env_.clock->Now()));
     state = {ws.crn, ws.name, "stopped", "", std::nullopt};
     return util::Ok();
   }();
@@ -151,7 +157,7 @@ util::Result<api::WorkspaceLifecycleResponse> Operations::StartWorkspace(
     // does not: those stopped on purpose stay stopped.
     MLV_TRY(Authorize(ActionRequest("ml:StartWorkspace", "*")));
     for (auto& ws : MLV_TRY(WorkspaceStore(*env_.db).List(env_.caller.account_id)))
-      if (ws.status == "running" &&
+      if (ws.status == catalog::WorkspaceStatus::kRunning &&
           !(ws.runtime_pid > 0 &&
             env_.provider->RuntimeAlive(SpecOf(ws), static_cast<int>(ws.runtime_pid))))
         targets.push_back(std::move(ws));
@@ -191,12 +197,12 @@ util::Result<api::ResumeWorkspaceResponse> Operations::ResumeWorkspace(
     out.workspace_crn = ws.crn;
     out.workspace_name = ws.name;
     auto spec = SpecOf(ws);
-    if (ws.status != "running" ||
+    if (ws.status != catalog::WorkspaceStatus::kRunning ||
         !(ws.runtime_pid > 0 &&
           env_.provider->RuntimeAlive(spec, static_cast<int>(ws.runtime_pid))))
-      return util::Conflict("workspace " + ws.name + " is not running (" + ws.status +
-                            "); start it first: mlvault start-workspace --workspace-crn " +
-                            ws.crn);
+      return util::Conflict("workspace " + ws.name + " is not running (" +
+                            catalog::WorkspaceStatusName(ws.status) +
+                            "); start it first: mlvault start-workspace --workspace-crn " + ws.crn);
     MLV_TRY(NoWorkflowActive(*env_.db, ws, "resume"));
     workspace::RuntimeClient rc(ws.endpoint, spec.control_key, kStartTimeoutSeconds);
     for (auto& s : MLV_TRY_CTX(rc.ResumeServices(), "starting the paused services"))

@@ -232,7 +232,7 @@ util::Result<std::vector<PlanVerdict>> DecidePlanRetention(catalog::Db& db, cons
   for (const auto& id : MLV_TRY(catalog::PlanBackupStore(db).BackupIds(plan.id))) {
     auto b = bs.Get(plan.account_id, id);
     if (!b) continue;  // not this account's, or gone
-    if (b->status != "succeeded") continue;
+    if (b->status != catalog::BackupStatus::kSucceeded) continue;
     if (!newest.contains(b->workspace_id)) {
       auto latest = MLV_TRY(bs.LatestSucceeded(b->workspace_id));
       newest[b->workspace_id] = latest ? std::optional(latest->id) : std::nullopt;

@@ -70,8 +70,9 @@ util::Result<api::RestoreFilesResponse> Operations::RestoreFiles(const api::Rest
   MLV_TRY(Authorize(t.request));
   util::Status st = [&]() -> util::Status {
     if (!t.found()) return util::NotFound("backup " + r.backup_crn + " does not exist");
-    if (t.record->status != "succeeded")
-      return util::Conflict("backup " + r.backup_crn + " is " + t.record->status +
+    if (t.record->status != catalog::BackupStatus::kSucceeded)
+      return util::Conflict("backup " + r.backup_crn + " is " +
+                            catalog::BackupStatusName(t.record->status) +
                             "; only a succeeded backup has files to restore");
     return util::Ok();
   }();

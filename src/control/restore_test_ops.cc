@@ -106,8 +106,9 @@ util::Result<api::RestoreTestResponse> Operations::RunRestoreTest(
   MLV_TRY(Authorize(t.request));
   if (!t.found()) return util::NotFound("backupCrn: backup " + backup_crn + " does not exist");
   const catalog::BackupRecord& b = *t.record;
-  if (b.status != "succeeded")
-    return util::Conflict("backupCrn: backup " + b.crn + " is " + b.status +
+  if (b.status != catalog::BackupStatus::kSucceeded)
+    return util::Conflict("backupCrn: backup " + b.crn + " is " +
+                          catalog::BackupStatusName(b.status) +
                           "; only a succeeded backup can be tested");
   if (!env)
     return util::NotFound("sandboxEnvironmentName: environment \"" + r.sandbox_environment_name +

@@ -1,0 +1,98 @@
+#include "catalog/statuses.h"
+
+#include <array>
+#include <utility>
+
+namespace mlvault::catalog {
+namespace {
+
+template <typename E, size_t N>
+const char* NameIn(const std::array<std::pair<E, const char*>, N>& names, E s) {
+  for (const auto& [e, n] : names)
+    if (e == s) return n;
+  return "unknown";
+}
+
+template <typename E, size_t N>
+util::Result<E> ParseIn(const std::array<std::pair<E, const char*>, N>& names,
+                        std::string_view name, const char* what) {
+  for (const auto& [e, n] : names)
+    if (name == n) return e;
+  std::string known;
+  for (const auto& [e, n] : names) known += (known.empty() ? "" : ", ") + std::string(n);
+  return util::InvalidArgument(std::string(what) + " status \"" + std::string(name) +
+                               "\" is not one of " + known);
+}
+
+constexpr std::array<std::pair<WorkflowStatus, const char*>, 6> kWorkflowNames{{
+    {WorkflowStatus::kQueued, "queued"},
+    {WorkflowStatus::kPending, "pending"},
+    {WorkflowStatus::kRunning, "running"},
+    {WorkflowStatus::kSucceeded, "succeeded"},
+    {WorkflowStatus::kFailed, "failed"},
+    {WorkflowStatus::kCancelled, "cancelled"},
+}};
+
+constexpr std::array<std::pair<BackupStatus, const char*>, 8> kBackupNames{{
+    {BackupStatus::kQueued, "queued"},
+    {BackupStatus::kPending, "pending"},
+    {BackupStatus::kRunning, "running"},
+    {BackupStatus::kSucceeded, "succeeded"},
+    {BackupStatus::kFailed, "failed"},
+    {BackupStatus::kCancelled, "cancelled"},
+    {BackupStatus::kDeleting, "deleting"},
+    {BackupStatus::kDeleted, "deleted"},
+}};
+
+constexpr std::array<std::pair<WorkspaceStatus, const char*>, 7> kWorkspaceNames{{
+    {WorkspaceStatus::kProvisioning, "provisioning"},
+    {WorkspaceStatus::kRestoring, "restoring"},
+    {WorkspaceStatus::kRunning, "running"},
+    {WorkspaceStatus::kStopped, "stopped"},
+    {WorkspaceStatus::kFailed, "failed"},
+    {WorkspaceStatus::kDeleting, "deleting"},
+    {WorkspaceStatus::kDeleted, "deleted"},
+}};
+
+}  // namespace
+
+std::string WorkflowStatusName(WorkflowStatus s) { return NameIn(kWorkflowNames, s); }
+util::Result<WorkflowStatus> ParseWorkflowStatus(std::string_view name) {
+  return ParseIn(kWorkflowNames, name, "workflow");
+}
+bool IsTerminal(WorkflowStatus s) {
+  return s == WorkflowStatus::kSucceeded || s == WorkflowStatus::kFailed ||
+         s == WorkflowStatus::kCancelled;
+}
+
+std::string BackupStatusName(BackupStatus s) { return NameIn(kBackupNames, s); }
+util::Result<BackupStatus> ParseBackupStatus(std::string_view name) {
+  return ParseIn(kBackupNames, name, "backup");
+}
+BackupStatus BackupStatusOf(WorkflowStatus s) {
+  switch (s) {
+    case WorkflowStatus::kQueued:
+      return BackupStatus::kQueued;
+    case WorkflowStatus::kPending:
+      return BackupStatus::kPending;
+    case WorkflowStatus::kRunning:
+      return BackupStatus::kRunning;
+    case WorkflowStatus::kSucceeded:
+      return BackupStatus::kSucceeded;
+    case WorkflowStatus::kFailed:
+      return BackupStatus::kFailed;
+    case WorkflowStatus::kCancelled:
+      return BackupStatus::kCancelled;
+  }
+  return BackupStatus::kFailed;
+}
+bool IsActive(BackupStatus s) {
+  return s == BackupStatus::kQueued || s == BackupStatus::kPending || s == BackupStatus::kRunning;
+}
+
+std::string WorkspaceStatusName(WorkspaceStatus s) { return NameIn(kWorkspaceNames, s); }
+util::Result<WorkspaceStatus> ParseWorkspaceStatus(std::string_view name) {
+  return ParseIn(kWorkspaceNames, name, "workspace");
+}
+
+}  // namespace mlvault::catalog
