@@ -247,7 +247,8 @@ util::Result<api::SearchBackupsResponse> Operations::SearchBackups(
     bool first = true;
     for (auto [type, name] : terms) {
       bool suffix = false;
-      std::string shown = type + ":" + name;
+      std::string shown = type;
+      shown.append(":").append(name);
       if (type == "build") {
         std::string n = name.starts_with("build-") ? name.substr(6) : name;
         if (terms.contains("model")) {
