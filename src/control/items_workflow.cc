@@ -233,7 +233,9 @@ class ItemsRestorer {
         if (f.volume != "models" || !f.volume_path.starts_with(prefix)) continue;
         std::string rel = f.volume_path.substr(prefix.size());
         if (rel == "manifest.json") continue;  // the runtime writes its own
-        MLV_TRY_CTX(Upload(pid, stage + "/" + rel, f), "build file " + f.path);
+        std::string dest = stage;
+        dest.append("/").append(rel);
+        MLV_TRY_CTX(Upload(pid, dest, f), "build file " + f.path);
         paths.push_back(rel);
       }
       auto nb = Post("/api/v1/models/" + mid + "/builds",
