@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${FUZZ_BUILD_DIR:-build-fuzz}
-targets() { sed -n 's/^mlvault_fuzzer(\([a-z_]*\).*/\1/p' fuzz/CMakeLists.txt; }
+targets() { sed -n 's/^mlvault_fuzzer(\([a-z0-9_]*\).*/\1/p' fuzz/CMakeLists.txt; }
 usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 [ $# -ge 1 ] || usage

@@ -24,6 +24,8 @@ PKGS=(
   chromium chromium-driver python3-selenium
   # S3 backend tests: a throw-away Ceph RADOS Gateway (scripts/start-rgw.sh)
   ceph-mon ceph-osd radosgw ceph-common
+  # ... and an independent S3 client that checks Object Lock past mlvault (tests/s3/s3_probe.py)
+  python3-boto3
   # fuzzing (libFuzzer), thread-safety analysis and clang-tidy: clang 16 is the first Debian 12
   # clang that compiles libstdc++ 12's <expected>
   clang-16 libclang-rt-16-dev clang-tidy-16

@@ -12,20 +12,35 @@ json Raw(const RawJson& r, json fallback) {
   return j.is_discarded() ? fallback : j;
 }
 
+// A backup by CRN, or by name within its workspace (resolved by control).
+template <class T>
+void ByBackup(ObjectReader& r, T* out) {
+  r.String("backupCrn", &out->backup_crn)
+      .String("backupName", &out->backup_name)
+      .String("workspaceCrn", &out->workspace_crn)
+      .String("workspaceName", &out->workspace_name)
+      .String("environmentName", &out->environment_name);
+}
+
 }  // namespace
 
 util::Status DecodeInto(const json& j, DescribeBackupContentsRequest* out) {
   ObjectReader r(j);
-  r.String("backupCrn", &out->backup_crn, true)
-      .String("itemType", &out->item_type)
+  ByBackup(r, out);
+  r.String("itemType", &out->item_type)
       .OptionalInt("maxItems", &out->max_items)
       .String("startingToken", &out->starting_token);
   return r.Finish();
 }
 util::Status DecodeInto(const json& j, DiffBackupsRequest* out) {
   ObjectReader r(j);
-  r.String("fromBackupCrn", &out->from_backup_crn, true)
-      .String("toBackupCrn", &out->to_backup_crn, true);
+  r.String("fromBackupCrn", &out->from_backup_crn)
+      .String("toBackupCrn", &out->to_backup_crn)
+      .String("fromBackupName", &out->from_backup_name)
+      .String("toBackupName", &out->to_backup_name)
+      .String("workspaceCrn", &out->workspace_crn)
+      .String("workspaceName", &out->workspace_name)
+      .String("environmentName", &out->environment_name);
   return r.Finish();
 }
 util::Status DecodeInto(const json& j, SearchBackupsRequest* out) {
@@ -35,16 +50,18 @@ util::Status DecodeInto(const json& j, SearchBackupsRequest* out) {
 }
 util::Status DecodeInto(const json& j, RestoreFilesRequest* out) {
   ObjectReader r(j);
-  r.String("backupCrn", &out->backup_crn, true)
-      .StringList("path", &out->path, true)
+  ByBackup(r, out);
+  r.StringList("path", &out->path, true)
       .String("target", &out->target, true)
       .Bool("overwrite", &out->overwrite);
   return r.Finish();
 }
 util::Status DecodeInto(const json& j, RestoreWorkspaceItemsRequest* out) {
   ObjectReader r(j);
-  r.String("backupCrn", &out->backup_crn, true)
-      .String("targetWorkspaceCrn", &out->target_workspace_crn, true)
+  ByBackup(r, out);
+  r.String("targetWorkspaceCrn", &out->target_workspace_crn)
+      .String("targetWorkspaceName", &out->target_workspace_name)
+      .String("targetEnvironmentName", &out->target_environment_name)
       .StringList("items", &out->items, true)
       .String("conflictPolicy", &out->conflict_policy);
   return r.Finish();

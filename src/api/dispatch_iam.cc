@@ -44,6 +44,12 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
                                                  c.caller.principal_crn});
        }},
       // roles that backup plans act as (docs/plans.md)
+      {"assumeRole",
+       [](ControlContext& c, const json& body) {
+         return Typed<AssumeRoleRequest>(body, [&](const AssumeRoleRequest& r) {
+           return c.iam->AssumeRole(c.caller, r);
+         });
+       }},
       {"createRole",
        [](ControlContext& c, const json& body) {
          return Typed<CreateRoleRequest>(body, [&](const CreateRoleRequest& r) {

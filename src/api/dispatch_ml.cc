@@ -68,6 +68,8 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
       {"startRestoreTest", Waited<StartRestoreTestRequest>(&O::StartRestoreTest)},
       {"listRestoreTests", Plain<ListRestoreTestsRequest>(&O::ListRestoreTests)},
       {"describeRestoreTest", Plain<DescribeRestoreTestRequest>(&O::DescribeRestoreTest)},
+      // backup copies (docs/plans.md)
+      {"copyBackup", Waited<CopyBackupRequest>(&O::CopyBackup)},
       // backup contents (issue 16)
       {"describeBackupContents", Plain<DescribeBackupContentsRequest>(&O::DescribeBackupContents)},
       {"diffBackups", Plain<DiffBackupsRequest>(&O::DiffBackups)},

@@ -27,12 +27,28 @@ json EnvironmentJson(const Environment& e) {
 }
 
 json BackupSummaryJson(const BackupSummary& b) {
-  return {{"backupCrn", b.backup_crn},
-          {"backupName", b.backup_name},
-          {"createdAt", b.created_at},
-          {"creatorCrn", b.creator_crn},
-          {"workspaceVersionAtBackup", b.workspace_version_at_backup},
-          {"backupStatus", b.backup_status}};
+  json j = {{"backupCrn", b.backup_crn},
+            {"backupName", b.backup_name},
+            {"createdAt", b.created_at},
+            {"creatorCrn", b.creator_crn},
+            {"workspaceVersionAtBackup", b.workspace_version_at_backup},
+            {"backupStatus", b.backup_status}};
+  // backup copies (docs/plans.md)
+  auto where = [](const BackupCopyInfo& c) {
+    return json{{"backupCrn", c.backup_crn},
+                {"backupStatus", c.backup_status},
+                {"environmentName", c.environment_name},
+                {"vaultName", c.vault_name},
+                {"vaultLocation", c.vault_location}};
+  };
+  if (b.copy_of) j["copyOf"] = *b.copy_of;
+  if (b.copy_location) j["copyLocation"] = where(*b.copy_location);
+  if (!b.copies.empty()) {
+    json a = json::array();
+    for (const auto& c : b.copies) a.push_back(where(c));
+    j["copies"] = a;
+  }
+  return j;
 }
 
 json ErrorJson(const std::optional<ErrorInfo>& e) {

@@ -187,6 +187,14 @@ struct ListWorkspaceBackupsRequest {
   PageRequest page;  // api/paging.h
   bool include_deleted = false;  // also backups whose status is "deleted"
 };
+// Backup copies (copy-backup, docs/plans.md): where a copy's recovery points are kept.
+struct BackupCopyInfo {
+  std::string backup_crn;        // the copy
+  std::string backup_status;     // the copy's
+  std::string environment_name;  // the environment whose vault location holds it
+  std::string vault_name;
+  std::string vault_location;  // "" : the mlvault home
+};
 struct BackupSummary {
   std::string backup_crn;
   std::string backup_name;
@@ -194,6 +202,11 @@ struct BackupSummary {
   std::string creator_crn;
   std::string workspace_version_at_backup;
   std::string backup_status;
+  // Backup copies: a copy names the backup it copies and where it is kept ("copyOf",
+  // "copyLocation"); a backup that was copied lists its copies ("copies"). Absent otherwise.
+  std::optional<std::string> copy_of;
+  std::optional<BackupCopyInfo> copy_location;
+  std::vector<BackupCopyInfo> copies;
 };
 struct ListWorkspaceBackupsResponse {
   std::vector<BackupSummary> backups;
@@ -381,6 +394,10 @@ struct DescribeBackupContentsRequest {
                           // application | file
   std::optional<int64_t> max_items;  // 1..1000, default 100
   std::string starting_token;        // a nextToken of an earlier answer
+  std::string backup_name;  // or by name within its workspace (by CRN, or name + environment)
+  std::string workspace_crn;
+  std::string workspace_name;
+  std::string environment_name;
 };
 struct DescribeBackupContentsResponse {
   std::string backup_crn;
@@ -393,6 +410,12 @@ struct DescribeBackupContentsResponse {
 struct DiffBackupsRequest {
   std::string from_backup_crn;
   std::string to_backup_crn;
+  // Or either by name, within one workspace (by CRN, or by name + environment).
+  std::string from_backup_name;
+  std::string to_backup_name;
+  std::string workspace_crn;
+  std::string workspace_name;
+  std::string environment_name;
 };
 struct DiffBackupsResponse {
   std::string from_backup_crn;
@@ -424,6 +447,10 @@ struct RestoreFilesRequest {
   std::vector<std::string> path;  // globs over inventory paths
   std::string target;             // a local folder
   bool overwrite = false;
+  std::string backup_name;  // or by name within its workspace (by CRN, or name + environment)
+  std::string workspace_crn;
+  std::string workspace_name;
+  std::string environment_name;
 };
 struct RestoreFilesResponse {
   std::string backup_crn;
@@ -438,6 +465,14 @@ struct RestoreWorkspaceItemsRequest {
   std::string target_workspace_crn;
   std::vector<std::string> items;  // "project:p1", "model:churn@build-7", ...
   std::string conflict_policy;     // fail (default) | rename | overwrite
+  // Or the backup by name within its workspace (by CRN, or name + environment), and the target
+  // by name + environment.
+  std::string backup_name;
+  std::string workspace_crn;
+  std::string workspace_name;
+  std::string environment_name;
+  std::string target_workspace_name;
+  std::string target_environment_name;
 };
 struct RestoreWorkspaceItemsResponse {
   std::string workflow_id;

@@ -44,6 +44,8 @@ constexpr std::array kOperations = {
     OperationInfo{ml,  "startRestoreTest",         "start-restore-test",        "ml:StartRestoreTest",          true,  false},
     OperationInfo{ml,  "listRestoreTests",         "list-restore-tests",        "ml:ListRestoreTests",          false, false},
     OperationInfo{ml,  "describeRestoreTest",      "describe-restore-test",     "ml:DescribeRestoreTest",       false, false},
+    // backup copies (docs/plans.md)
+    OperationInfo{ml,  "copyBackup",               "copy-backup",               "ml:CopyBackup",                true,  true},
     // backup contents (issue 16): inventory, diff, search, files and items out of a backup
     OperationInfo{ml,  "describeBackupContents",   "describe-backup-contents",  "ml:DescribeBackupContents",    false, false},
     OperationInfo{ml,  "diffBackups",              "diff-backups",              "ml:DiffBackups",               false, false},
@@ -79,6 +81,8 @@ constexpr std::array kOperations = {
     OperationInfo{iam, "deleteRole",               "delete-role",               "iam:DeleteRole",               true,  false},
     OperationInfo{iam, "attachRolePolicy",         "attach-role-policy",        "iam:AttachRolePolicy",         true,  false},
     OperationInfo{iam, "detachRolePolicy",         "detach-role-policy",        "iam:DetachRolePolicy",         true,  false},
+    // assume-role: short-lived credentials acting as a role (docs/plans.md)
+    OperationInfo{iam, "assumeRole",               "assume-role",               "iam:AssumeRole",               true,  false},
 };
 // clang-format on
 

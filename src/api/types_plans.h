@@ -40,6 +40,7 @@ struct BackupPlan {
   std::string owner_crn;  // who created the plan
   std::optional<std::string> iam_role_crn;  // the role its runs act as (null: as the owner)
   std::optional<std::string> sandbox_environment_name;  // a restore testing plan's (else null)
+  std::optional<std::string> copy_to_environment_name;  // each backup is copied there (else null)
   std::string created_at;
   std::string updated_at;
   std::optional<std::string> next_run_at;    // null when the schedule has no more slots
@@ -55,6 +56,7 @@ struct CreateBackupPlanRequest {
   RetentionRulesJson retention;                 // flattened: keepLast, ..., maxAgeDays
   std::string iam_role_name;  // act as this role (it must trust backup.mlvault); default: the owner
   std::string sandbox_environment_name;  // not in JSON: set by createRestoreTestingPlan
+  std::string copy_to_environment_name;  // copy every backup into this environment (copy-backup)
 };
 // A plan whose runs drill (start-restore-test) the newest backup of each selected workspace.
 struct CreateRestoreTestingPlanRequest {
@@ -70,9 +72,12 @@ struct BackupPlanResponse {
   BackupPlan plan;
 };
 
-struct ListBackupPlansRequest {};
+struct ListBackupPlansRequest {
+  PageRequest page;  // maxItems, startingToken (oldest first)
+};
 struct ListBackupPlansResponse {
   std::vector<BackupPlan> plans;
+  std::string next_token;  // "" : this was the last page
 };
 
 struct PlanNameRequest {
@@ -88,6 +93,7 @@ struct UpdateBackupPlanRequest {
   std::vector<std::string> selection;  // empty: unchanged
   RetentionRulesJson retention;        // 0 removes a rule
   std::string iam_role_name;           // act as this role from now on ("-": as the owner again)
+  std::string copy_to_environment_name;  // copy backups there from now on ("-": stop copying)
 };
 
 struct DeleteBackupPlanResponse {
@@ -176,8 +182,17 @@ struct PutVaultLockRequest {
 struct WorkspaceCrnRequest {
   std::string workspace_crn;
 };
+// S3 Object Lock retention of the vault's objects (putVaultLock answers it).
+struct ObjectLockInfo {
+  std::string status;    // applied | partial | bucket-without-object-lock | local-vault | unavailable
+  std::string location;  // the vault's location ("" for a local vault)
+  int64_t backups_retained = 0;
+  int64_t objects_retained = 0;
+};
 struct VaultLockResponse {
   VaultLock vault_lock;
+  std::optional<ObjectLockInfo> object_lock;  // putVaultLock only
+  std::vector<std::string> warnings;
 };
 struct DeleteVaultLockResponse {
   std::string workspace_crn;
@@ -289,6 +304,38 @@ struct DeleteRoleResponse {
   std::string role_crn;
   std::string role_name;
   bool deleted = true;
+};
+
+// assume-role: short-lived credentials acting as a role (docs/plans.md "Roles").
+struct AssumeRoleRequest {
+  std::string role_name;
+  std::string session_name;
+  std::optional<int64_t> duration_seconds;  // 900..43200, default 3600
+};
+struct AssumeRoleResponse {
+  std::string access_key_id;  // "MLVS..."
+  std::string private_key;    // base64 Ed25519 seed: shown this once
+  std::string expiration;
+  std::string role_crn;
+  std::string role_name;
+  std::string session_name;
+  std::string assumed_role_name;  // how requests with it are audited
+};
+
+// ------------------------------------------------------------------------------ backup copies
+struct CopyBackupRequest {
+  std::string backup_crn;                    // required: the backup to copy (succeeded)
+  std::string destination_environment_name;  // required: the copy's vault is in its location
+  std::string backup_name;                   // the copy's name; default "<name>-copy-<env>"
+};
+struct CopyBackupResponse {
+  std::string backup_crn;  // the copy: a backup of the same workspace
+  std::string source_backup_crn;
+  std::string destination_environment_name;
+  std::string vault_name;
+  std::string vault_location;  // "" : the server's home
+  std::string workflow_id;
+  std::string backup_status;
 };
 
 }  // namespace mlvault::api

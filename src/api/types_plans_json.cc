@@ -82,7 +82,8 @@ util::Status DecodeInto(const json& j, CreateBackupPlanRequest* out) {
       .String("timeZone", &out->time_zone)
       .OptionalInt("startWindowMinutes", &out->start_window_minutes)
       .StringList("selection", &out->selection, true)
-      .String("iamRoleName", &out->iam_role_name);
+      .String("iamRoleName", &out->iam_role_name)
+      .String("copyToEnvironmentName", &out->copy_to_environment_name);
   ReadRetention(r, &out->retention);
   return r.Finish();
 }
@@ -97,7 +98,12 @@ util::Status DecodeInto(const json& j, CreateRestoreTestingPlanRequest* out) {
       .String("iamRoleName", &out->iam_role_name);
   return r.Finish();
 }
-util::Status DecodeInto(const json& j, ListBackupPlansRequest*) { return ObjectReader(j).Finish(); }
+util::Status DecodeInto(const json& j, ListBackupPlansRequest* out) {
+  ObjectReader r(j);
+  r.OptionalInt("maxItems", &out->page.max_items)
+      .String("startingToken", &out->page.starting_token);
+  return r.Finish();
+}
 util::Status DecodeInto(const json& j, PlanNameRequest* out) {
   ObjectReader r(j);
   r.String("planName", &out->plan_name, true);
@@ -110,7 +116,8 @@ util::Status DecodeInto(const json& j, UpdateBackupPlanRequest* out) {
       .String("timeZone", &out->time_zone)
       .OptionalInt("startWindowMinutes", &out->start_window_minutes)
       .StringList("selection", &out->selection)
-      .String("iamRoleName", &out->iam_role_name);
+      .String("iamRoleName", &out->iam_role_name)
+      .String("copyToEnvironmentName", &out->copy_to_environment_name);
   ReadRetention(r, &out->retention);
   return r.Finish();
 }
@@ -183,6 +190,21 @@ util::Status DecodeInto(const json& j, ListRestoreTestsRequest* out) {
   r.String("workspaceCrn", &out->workspace_crn)
       .OptionalInt("maxItems", &out->page.max_items)
       .String("startingToken", &out->page.starting_token);
+  return r.Finish();
+}
+// backup copies
+util::Status DecodeInto(const json& j, CopyBackupRequest* out) {
+  ObjectReader r(j);
+  r.String("backupCrn", &out->backup_crn, true)
+      .String("destinationEnvironmentName", &out->destination_environment_name, true)
+      .String("backupName", &out->backup_name);
+  return r.Finish();
+}
+util::Status DecodeInto(const json& j, AssumeRoleRequest* out) {
+  ObjectReader r(j);
+  r.String("roleName", &out->role_name, true)
+      .String("sessionName", &out->session_name, true)
+      .OptionalInt("durationSeconds", &out->duration_seconds);
   return r.Finish();
 }
 
@@ -269,6 +291,7 @@ json Encode(const BackupPlan& p) {
           {"ownerCrn", p.owner_crn},
           {"iamRoleCrn", Opt(p.iam_role_crn)},
           {"sandboxEnvironmentName", Opt(p.sandbox_environment_name)},
+          {"copyToEnvironmentName", Opt(p.copy_to_environment_name)},
           {"createdAt", p.created_at},
           {"updatedAt", p.updated_at},
           {"nextRunAt", Opt(p.next_run_at)},
@@ -278,7 +301,9 @@ json Encode(const BackupPlanResponse& r) { return {{"plan", Encode(r.plan)}}; }
 json Encode(const ListBackupPlansResponse& r) {
   json a = json::array();
   for (const auto& p : r.plans) a.push_back(Encode(p));
-  return {{"plans", a}};
+  json out = {{"plans", a}};
+  if (!r.next_token.empty()) out["nextToken"] = r.next_token;
+  return out;
 }
 json Encode(const DeleteBackupPlanResponse& r) {
   return {{"planCrn", r.plan_crn}, {"planName", r.plan_name}, {"deleted", r.deleted}};
@@ -317,9 +342,41 @@ json Encode(const ListLegalHoldsResponse& r) {
   for (const auto& h : r.legal_holds) a.push_back(HoldJson(h));
   return {{"legalHolds", a}};
 }
-json Encode(const VaultLockResponse& r) { return {{"vaultLock", LockJson(r.vault_lock)}}; }
+json Encode(const VaultLockResponse& r) {
+  json out = {{"vaultLock", LockJson(r.vault_lock)}};
+  if (r.object_lock) {
+    const ObjectLockInfo& o = *r.object_lock;
+    out["objectLock"] = {{"status", o.status},
+                         {"location", o.location},
+                         {"backupsRetained", o.backups_retained},
+                         {"objectsRetained", o.objects_retained}};
+    out["warnings"] = r.warnings;
+  }
+  return out;
+}
 json Encode(const DeleteVaultLockResponse& r) {
   return {{"workspaceCrn", r.workspace_crn}, {"deleted", r.deleted}};
+}
+
+json Encode(const CopyBackupResponse& r) {
+  return {{"backupCrn", r.backup_crn},
+          {"sourceBackupCrn", r.source_backup_crn},
+          {"destinationEnvironmentName", r.destination_environment_name},
+          {"vaultName", r.vault_name},
+          {"vaultLocation", r.vault_location},
+          {"workflowId", r.workflow_id},
+          {"backupStatus", r.backup_status}};
+}
+
+json Encode(const AssumeRoleResponse& r) {
+  return {{"credentials",
+           {{"accessKeyId", r.access_key_id},
+            {"privateKey", r.private_key},
+            {"expiration", r.expiration}}},
+          {"roleCrn", r.role_crn},
+          {"roleName", r.role_name},
+          {"sessionName", r.session_name},
+          {"assumedRoleName", r.assumed_role_name}};
 }
 
 }  // namespace mlvault::api

@@ -26,6 +26,8 @@ util::Status DecodeInto(const json& j, StartRestoreTestRequest* out);
 util::Status DecodeInto(const json& j, CreateRestoreTestingPlanRequest* out);
 util::Status DecodeInto(const json& j, DescribeRestoreTestRequest* out);
 util::Status DecodeInto(const json& j, ListRestoreTestsRequest* out);
+util::Status DecodeInto(const json& j, CopyBackupRequest* out);
+util::Status DecodeInto(const json& j, AssumeRoleRequest* out);
 
 // Retention rules as a JSON object of the rules that are set ({"keepDaily": 7, ...}): the form
 // answers show and the catalog stores (backup_plans.retention).
@@ -52,5 +54,7 @@ json Encode(const Role& r);
 json Encode(const RoleResponse& r);
 json Encode(const ListRolesResponse& r);
 json Encode(const DeleteRoleResponse& r);
+json Encode(const CopyBackupResponse& r);
+json Encode(const AssumeRoleResponse& r);
 
 }  // namespace mlvault::api

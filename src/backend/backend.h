@@ -28,6 +28,14 @@ struct ObjectInfo {
   uint64_t size = 0;
 };
 
+// An object's retention (S3 Object Lock): it cannot be removed or overwritten before
+// `until_unix`. `mode` "" means none; otherwise "COMPLIANCE" (nobody can shorten or remove it)
+// or "GOVERNANCE" (credentials allowed to bypass governance can).
+struct Retention {
+  std::string mode;
+  int64_t until_unix = 0;  // seconds since 1970, UTC
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -47,8 +55,29 @@ class Backend {
   // Every object whose name starts with `prefix`, in no particular order.
   virtual Result<std::vector<ObjectInfo>> List(std::string_view prefix) = 0;
 
-  // Removes the object; removing a missing object is OK (idempotent).
+  // Removes the object; removing a missing object is OK (idempotent). kConflict, naming the
+  // date, if the object is under a retention (SupportsRetention) that has not ended: it stays.
+  // On versioned storage (an S3 bucket with versioning, which Object Lock needs) every version
+  // of the name is removed, so the space is reclaimed; not just hidden by a delete marker.
   virtual Status Remove(std::string_view name) = 0;
+
+  // --- Retention (S3 Object Lock). Storage without it (local directories) answers false and
+  // refuses Retain with kInvalidArgument.
+  // Whether objects can be retained here (an S3 bucket created with Object Lock enabled).
+  virtual Result<bool> SupportsRetention() { return false; }
+  // The object's retention ({"", 0} if none). kNotFound if the object does not exist.
+  virtual Result<Retention> GetRetention(std::string_view name) {
+    MLV_TRY(Stat(name));
+    return Retention{};
+  }
+  // Retains the object's current version until `until_unix` in `mode` ("COMPLIANCE" or
+  // "GOVERNANCE"). Only ever extends: a later retention already in place is kept (OK).
+  // kNotFound if the object does not exist; kInvalidArgument where retention is not supported.
+  virtual Status Retain(std::string_view name, std::string_view mode, int64_t until_unix) {
+    (void)name, (void)mode, (void)until_unix;
+    return util::InvalidArgument(Describe() +
+                                 " cannot retain objects (it is not an S3 bucket with Object Lock)");
+  }
 
   // For messages: "local:/var/vaults/mlv-...", "s3://bucket/prefix".
   virtual std::string Describe() const = 0;

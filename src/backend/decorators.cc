@@ -32,6 +32,15 @@ class RetryBackend final : public Backend {
   Status Remove(std::string_view name) override {
     return Retry([&] { return inner_->Remove(name); });
   }
+  Result<bool> SupportsRetention() override {
+    return Retry([&] { return inner_->SupportsRetention(); });
+  }
+  Result<Retention> GetRetention(std::string_view name) override {
+    return Retry([&] { return inner_->GetRetention(name); });
+  }
+  Status Retain(std::string_view name, std::string_view mode, int64_t until_unix) override {
+    return Retry([&] { return inner_->Retain(name, mode, until_unix); });
+  }
   std::string Describe() const override { return inner_->Describe(); }
   double ListingLagSeconds() const override { return inner_->ListingLagSeconds(); }
   int ConcurrentReads() const override { return inner_->ConcurrentReads(); }
@@ -77,6 +86,13 @@ class ReadOnlyBackend final : public Backend {
   Result<ObjectInfo> Stat(std::string_view name) override { return inner_->Stat(name); }
   Result<std::vector<ObjectInfo>> List(std::string_view prefix) override { return inner_->List(prefix); }
   Status Remove(std::string_view name) override { return Refuse("remove", name); }
+  Result<bool> SupportsRetention() override { return inner_->SupportsRetention(); }
+  Result<Retention> GetRetention(std::string_view name) override {
+    return inner_->GetRetention(name);
+  }
+  Status Retain(std::string_view name, std::string_view, int64_t) override {
+    return Refuse("retain", name);
+  }
   std::string Describe() const override { return inner_->Describe() + " (read-only)"; }
   double ListingLagSeconds() const override { return inner_->ListingLagSeconds(); }
   int ConcurrentReads() const override { return inner_->ConcurrentReads(); }
@@ -114,6 +130,15 @@ class FaultBackend final : public Backend {
   Status Remove(std::string_view name) override {
     MLV_TRY(fault_("remove", name));
     return inner_->Remove(name);
+  }
+  Result<bool> SupportsRetention() override { return inner_->SupportsRetention(); }
+  Result<Retention> GetRetention(std::string_view name) override {
+    MLV_TRY(fault_("stat", name));
+    return inner_->GetRetention(name);
+  }
+  Status Retain(std::string_view name, std::string_view mode, int64_t until_unix) override {
+    MLV_TRY(fault_("retain", name));
+    return inner_->Retain(name, mode, until_unix);
   }
   std::string Describe() const override { return inner_->Describe(); }
   double ListingLagSeconds() const override { return inner_->ListingLagSeconds(); }

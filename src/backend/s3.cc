@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "backend/s3_answers.h"
 #include "backend/s3_http.h"
 #include "backend/s3_xml.h"
 #include "backend/sigv4.h"
@@ -97,8 +98,80 @@ class S3BackendImpl final : public S3Backend {
 
   Status Remove(std::string_view name) override {
     MLV_TRY(ValidateName(name));
-    MLV_TRY(
-        Call("DELETE", Key(name), {}, {}, {}, "remove " + Where(name), false, /*missing_ok=*/true));
+    if (!MLV_TRY(Versioned())) {
+      MLV_TRY(Call("DELETE", Key(name), {}, {}, {}, "remove " + Where(name), false,
+                   /*missing_ok=*/true));
+      return util::Ok();
+    }
+    // A plain DELETE in a versioned bucket only adds a delete marker: the data stays (and is
+    // paid for). Every version goes instead, newest first; a retained one stops the removal
+    // with the object still visible (its newest version is the one retained longest).
+    for (const s3::ObjectVersion& v : MLV_TRY(VersionsOf(Key(name)))) {
+      auto r = Call("DELETE", Key(name), {{"versionId", v.version_id}}, {}, {},
+                    "remove " + Where(name) + " (version " + v.version_id + ")", false,
+                    /*missing_ok=*/true);
+      if (r) continue;
+      if (r.error().code() != util::ErrorCode::kPermissionDenied || v.delete_marker)
+        return std::unexpected(r.error());
+      auto held = GetRetention(name);
+      if (held && !held->mode.empty() && held->until_unix > std::time(nullptr)) {
+        return util::Conflict("cannot remove " + Where(name) + ": S3 Object Lock retains it (" +
+                              held->mode + ") until " + s3::FormatIsoTime(held->until_unix));
+      }
+      return std::unexpected(r.error());
+    }
+    return util::Ok();
+  }
+
+  Result<bool> SupportsRetention() override {
+    auto r = MLV_TRY(Call("GET", "", {{"object-lock", ""}}, {}, {},
+                          "read the Object Lock configuration of " + Describe(), false,
+                          /*missing_ok=*/true));
+    if (r.status == 404) return false;  // ObjectLockConfigurationNotFoundError
+    auto enabled = s3::ParseObjectLockEnabled(r.body);
+    if (!enabled) return Garbled(enabled.error(), "Object Lock configuration");
+    return *enabled;
+  }
+
+  Result<Retention> GetRetention(std::string_view name) override {
+    MLV_TRY(ValidateName(name));
+    auto r = Call("GET", Key(name), {{"retention", ""}}, {}, {},
+                  "read the retention of " + Where(name), false, /*missing_ok=*/true);
+    if (!r) {
+      // A bucket without Object Lock refuses the question (400 InvalidRequest): no retention.
+      if (r.error().code() != util::ErrorCode::kIo) return std::unexpected(r.error());
+      MLV_TRY(Stat(name));
+      return Retention{};
+    }
+    if (r->status == 404) {
+      if (s3::ParseErrorAnswer(r->body).code == "NoSuchKey")
+        return util::NotFound("cannot read the retention of " + Where(name) + ": no such object");
+      MLV_TRY(Stat(name));  // NoSuchObjectLockConfiguration: the object has none
+      return Retention{};
+    }
+    auto held = s3::ParseRetention(r->body);
+    if (!held) return Garbled(held.error(), "object retention");
+    return Retention{held->mode, held->until_unix};
+  }
+
+  Status Retain(std::string_view name, std::string_view mode, int64_t until_unix) override {
+    MLV_TRY(ValidateName(name));
+    if (mode != "COMPLIANCE" && mode != "GOVERNANCE") {
+      return util::InvalidArgument("object lock mode must be COMPLIANCE or GOVERNANCE, not " +
+                                   std::string(mode));
+    }
+    Retention now = MLV_TRY(GetRetention(name));
+    // Compliance is never weakened to governance, and a retention is never shortened.
+    std::string put_mode = now.mode == "COMPLIANCE" ? "COMPLIANCE" : std::string(mode);
+    int64_t until = std::max(now.until_unix, until_unix);
+    if (now.mode == put_mode && now.until_unix >= until_unix) return util::Ok();
+    const std::string body = "<Retention xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Mode>" +
+                             put_mode + "</Mode><RetainUntilDate>" + s3::FormatIsoTime(until) +
+                             "</RetainUntilDate></Retention>";
+    auto bytes = util::AsBytes(body);
+    MLV_TRY(Call("PUT", Key(name), {{"retention", ""}}, bytes,
+                 {{"content-md5", sigv4::Md5Base64(bytes)}, {"content-type", "application/xml"}},
+                 "retain " + Where(name) + " until " + s3::FormatIsoTime(until)));
     return util::Ok();
   }
 
@@ -155,11 +228,7 @@ class S3BackendImpl final : public S3Backend {
       return util::InvalidArgument("object lock mode must be COMPLIANCE or GOVERNANCE, not " +
                                    std::string(mode));
     }
-    std::time_t t = retain_until_unix;
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char until[32];
-    std::strftime(until, sizeof until, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    const std::string until = s3::FormatIsoTime(retain_until_unix);
     MLV_TRY(Call("PUT", Key(name), {}, data,
                  {{"content-md5", sigv4::Md5Base64(data)},
                   {"x-amz-object-lock-mode", std::string(mode)},
@@ -201,31 +270,65 @@ class S3BackendImpl final : public S3Backend {
                  {"max-keys", std::to_string(c_.list_page_size)}};
       if (!token.empty()) q.push_back({"continuation-token", token});
       auto r = MLV_TRY(Call("GET", "", q, {}, {}, "list " + Describe() + "/"));
-      auto doc = MLV_TRY(xml::Parse(r.body));
-      if (doc.name != "ListBucketResult")
-        return util::Corruption("unexpected listing answer <" + doc.name + "> from " + c_.endpoint);
-      for (const xml::Element& e : doc.children) {
-        if (e.name != "Contents") continue;
-        std::string key = e.ChildText("Key");
-        if (!key.starts_with(key_prefix))
+      auto page = s3::ParseListPage(r.body);
+      if (!page) return Garbled(page.error(), "listing");
+      for (s3::ListedObject& o : page->objects) {
+        if (!o.key.starts_with(key_prefix))
           return util::Corruption("listing of " + Describe() + " returned key outside the prefix");
-        fn(std::move(key), std::strtoull(e.ChildText("Size").c_str(), nullptr, 10));
+        fn(std::move(o.key), o.size);
       }
-      if (doc.ChildText("IsTruncated") != "true") return util::Ok();
-      token = doc.ChildText("NextContinuationToken");
-      if (token.empty())
-        return util::Corruption("truncated listing without a continuation token from " +
-                                c_.endpoint);
+      if (!page->truncated) return util::Ok();
+      token = page->next_token;
     }
+  }
+
+  // Every version and delete marker of exactly `key`, newest first (S3's order).
+  Result<std::vector<s3::ObjectVersion>> VersionsOf(const std::string& key) {
+    std::vector<s3::ObjectVersion> out;
+    std::string key_marker, version_marker;
+    for (;;) {
+      Pairs q = {{"versions", ""}, {"prefix", key}};
+      if (!key_marker.empty()) q.push_back({"key-marker", key_marker});
+      if (!version_marker.empty()) q.push_back({"version-id-marker", version_marker});
+      auto r = MLV_TRY(Call("GET", "", q, {}, {}, "list the versions of " + key + " in " +
+                                                      Describe()));
+      auto page = s3::ParseVersionsPage(r.body);
+      if (!page) return Garbled(page.error(), "version listing");
+      for (s3::ObjectVersion& v : page->versions)
+        if (v.key == key) out.push_back(std::move(v));
+      if (!page->truncated || page->next_key_marker > key) return out;
+      key_marker = page->next_key_marker;
+      version_marker = page->next_version_id_marker;
+    }
+  }
+
+  // Whether the bucket keeps versions (enabled or suspended: old versions may exist). Asked
+  // once per backend.
+  Result<bool> Versioned() {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (versioned_) return *versioned_;
+    }
+    auto r = MLV_TRY(
+        Call("GET", "", {{"versioning", ""}}, {}, {}, "read the versioning of " + Describe()));
+    auto status = s3::ParseVersioningStatus(r.body);
+    if (!status) return Garbled(status.error(), "versioning status");
+    std::lock_guard<std::mutex> lk(mu_);
+    versioned_ = !status->empty();
+    return *versioned_;
+  }
+
+  std::unexpected<util::Error> Garbled(const util::Error& e, std::string_view what) const {
+    return util::Corruption("unexpected " + std::string(what) + " answer from " + c_.endpoint +
+                            " for " + Describe() + ": " + e.message());
   }
 
   Status PutMultipart(std::string_view name, ByteView data) {
     const std::string key = Key(name), what = "store " + Where(name);
     auto start = MLV_TRY(Call("POST", key, {{"uploads", ""}}, {}, {}, what));
-    auto doc = MLV_TRY(xml::Parse(start.body));
-    const std::string upload = doc.ChildText("UploadId");
-    if (upload.empty())
-      return util::Corruption("no UploadId in the answer to a multipart upload of " + Where(name));
+    auto started = s3::ParseUploadId(start.body);
+    if (!started) return Garbled(started.error(), "multipart upload of " + Where(name));
+    const std::string upload = *started;
     const uint64_t part = std::max<uint64_t>(c_.part_size, 5 << 20);
     const size_t parts = static_cast<size_t>((data.size() + part - 1) / part);
     std::vector<std::string> etags(parts);
@@ -274,8 +377,8 @@ class S3BackendImpl final : public S3Backend {
         if (!answer) {
           done = std::unexpected(answer.error());
         } else if (answer->name == "Error") {
-          done = util::Unavailable("cannot " + what + ": " + answer->ChildText("Code") + " " +
-                                   answer->ChildText("Message"));
+          s3::ErrorAnswer e = s3::ParseErrorAnswer(r->body);
+          done = util::Unavailable("cannot " + what + ": " + e.code + " " + e.message);
         }
       }
     }
@@ -319,14 +422,10 @@ class S3BackendImpl final : public S3Backend {
 
   Result<HttpResponse> ErrorFor(const HttpResponse& r, const std::string& what,
                                 std::optional<HttpResponse> missing_ok) const {
-    std::string code, message, region;
-    if (!r.body.empty()) {
-      if (auto doc = xml::Parse(r.body); doc && doc->name == "Error") {
-        code = doc->ChildText("Code");
-        message = doc->ChildText("Message");
-        region = doc->ChildText("Region");
-      }
-    }
+    s3::ErrorAnswer answer = s3::ParseErrorAnswer(r.body);
+    const std::string& code = answer.code;
+    const std::string& message = answer.message;
+    std::string region = answer.region;
     if (region.empty()) region = r.Header("x-amz-bucket-region");
     const std::string at = " at " + c_.endpoint;
     const std::string detail = " (HTTP " + std::to_string(r.status) +
@@ -383,6 +482,8 @@ class S3BackendImpl final : public S3Backend {
   const std::string host_;
   std::string key_prefix_;
   s3::HttpPool http_;
+  std::mutex mu_;
+  std::optional<bool> versioned_;  // guarded by mu_
 };
 
 }  // namespace

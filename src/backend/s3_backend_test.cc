@@ -173,6 +173,62 @@ TEST(S3, ObjectLockRetention) {
   EXPECT_EQ((*b)->PutRetained("x", data, "FOREVER", 0).error().code(), ErrorCode::kInvalidArgument);
 }
 
+// Object Lock as the vault uses it (docs/vault-format.md section 10.1): detection, retaining an
+// object that exists, never shortening, and removal in a versioned bucket (every version goes;
+// a retained one is refused with kConflict naming the date and stays readable).
+TEST(S3, RetainAndRemoveInAnObjectLockBucket) {
+  MLV_REQUIRE_RGW();
+  S3Config c = Rgw();
+  c.bucket = "mlvault-lock-" + util::RandomHex(4);
+  auto opened = S3Backend::Open(c, /*create_bucket=*/true, /*object_lock=*/true);
+  ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
+  auto b = WithRetry(std::move(*opened), {.attempts = 2, .initial_backoff_ms = 10});
+  auto supported = b->SupportsRetention();
+  ASSERT_TRUE(supported.has_value()) << supported.error().ToString();
+  EXPECT_TRUE(*supported);
+
+  ASSERT_TRUE(b->Put("free", util::AsBytes("v1")).has_value());
+  ASSERT_TRUE(b->Put("free", util::AsBytes("v2")).has_value());  // a second version
+  auto none = b->GetRetention("free");
+  ASSERT_TRUE(none.has_value()) << none.error().ToString();
+  EXPECT_EQ(none->mode, "");
+  ASSERT_TRUE(b->Remove("free").has_value());
+  EXPECT_EQ(b->Get("free").error().code(), ErrorCode::kNotFound);  // no older version reappears
+  EXPECT_EQ(b->Retain("missing", "GOVERNANCE", 1).error().code(), ErrorCode::kNotFound);
+
+  const int64_t until = std::time(nullptr) + 3600;
+  ASSERT_TRUE(b->Put("held", util::AsBytes("keep")).has_value());
+  auto st = b->Retain("held", "GOVERNANCE", until);
+  ASSERT_TRUE(st.has_value()) << st.error().ToString();
+  ASSERT_TRUE(b->Retain("held", "GOVERNANCE", until - 600).has_value());  // never shortens
+  auto held = b->GetRetention("held");
+  ASSERT_TRUE(held.has_value()) << held.error().ToString();
+  EXPECT_EQ(held->mode, "GOVERNANCE");
+  EXPECT_EQ(held->until_unix, until);
+  auto removed = b->Remove("held");
+  ASSERT_FALSE(removed.has_value());
+  EXPECT_EQ(removed.error().code(), ErrorCode::kConflict);
+  EXPECT_NE(removed.error().message().find("S3 Object Lock retains it (GOVERNANCE) until"),
+            std::string::npos)
+      << removed.error().message();
+  auto still = b->Get("held");
+  ASSERT_TRUE(still.has_value()) << still.error().ToString();
+  EXPECT_EQ(Str(*still), "keep");
+}
+
+TEST(S3, BucketWithoutObjectLockSaysSo) {
+  MLV_REQUIRE_RGW();
+  auto b = testing::TempS3();
+  ASSERT_NE(b, nullptr);
+  auto supported = b->SupportsRetention();
+  ASSERT_TRUE(supported.has_value()) << supported.error().ToString();
+  EXPECT_FALSE(*supported);
+  ASSERT_TRUE(b->Put("o", util::AsBytes("x")).has_value());
+  auto none = b->GetRetention("o");
+  ASSERT_TRUE(none.has_value()) << none.error().ToString();
+  EXPECT_EQ(none->mode, "");
+}
+
 TEST(OpenBackend, S3FromTheEnvironment) {
   MLV_REQUIRE_RGW();
   S3Config c = Rgw();

@@ -1,5 +1,6 @@
 #include "catalog/plan_stores.h"
 
+#include "catalog/backup_copy_store.h"
 #include "catalog/restore_test_store.h"
 #include "sqlite/mapping.h"
 
@@ -103,6 +104,24 @@ CREATE TABLE iam_role_policies (
 )sql"}};
   // Restore tests (drills): catalog/restore_test_store.h.
   for (auto& m : RestoreTestMigrations()) out.push_back(std::move(m));
+  // Backup copies and plans that copy (catalog/backup_copy_store.h).
+  for (auto& m : BackupCopyMigrations()) out.push_back(std::move(m));
+  // Role sessions: assume-role's short-lived credentials (control/role_sessions.h).
+  out.push_back({"0305_role_sessions", R"sql(
+CREATE TABLE iam_role_sessions (
+  access_key_id    TEXT PRIMARY KEY,
+  account_id       TEXT NOT NULL,
+  role_crn         TEXT NOT NULL,
+  role_name        TEXT NOT NULL,
+  session_name     TEXT NOT NULL,
+  assumed_by_crn   TEXT NOT NULL,
+  assumed_by_name  TEXT NOT NULL,
+  verifier         TEXT NOT NULL,
+  created_at       INTEGER NOT NULL,
+  expires_at       INTEGER NOT NULL
+);
+CREATE INDEX iam_role_sessions_by_role ON iam_role_sessions (role_crn);
+)sql"});
   return out;
 }
 
@@ -120,6 +139,7 @@ const sqlite::Table<PlanRecord> kPlans(
      Col("owner_crn", &PlanRecord::owner_crn), Col("owner_caller", &PlanRecord::owner_caller),
      Col("role_crn", &PlanRecord::role_crn),
      Col("sandbox_environment", &PlanRecord::sandbox_environment),
+     Col("copy_to_environment", &PlanRecord::copy_to_environment),
      Col("anchor_at", &PlanRecord::anchor_at), Col("last_slot_at", &PlanRecord::last_slot_at),
      Col("created_at", &PlanRecord::created_at), Col("updated_at", &PlanRecord::updated_at)});
 
@@ -200,9 +220,12 @@ util::Result<std::vector<PlanRecord>> PlanStore::ListAll() {
 util::Status PlanStore::Update(const PlanRecord& p) {
   MLV_TRY(db_.Exec(
       "UPDATE backup_plans SET schedule = ?, time_zone = ?, start_window_minutes = ?, "
-      "selection = ?, retention = ?, role_crn = ?, anchor_at = ?, updated_at = ? WHERE id = ?",
+      "selection = ?, retention = ?, role_crn = ?, copy_to_environment = ?, anchor_at = ?, "
+      "updated_at = ? WHERE id = ?",
       {p.schedule, p.time_zone, p.start_window_minutes, p.selection, p.retention,
-       p.role_crn ? Value(*p.role_crn) : Value(nullptr), p.anchor_at, p.updated_at, p.id}));
+       p.role_crn ? Value(*p.role_crn) : Value(nullptr),
+       p.copy_to_environment ? Value(*p.copy_to_environment) : Value(nullptr), p.anchor_at,
+       p.updated_at, p.id}));
   return util::Ok();
 }
 

@@ -40,6 +40,8 @@ struct PlanRecord {
   // A restore testing plan: its runs drill the selected workspaces' newest backups in this
   // environment instead of backing them up (no retention).
   std::optional<std::string> sandbox_environment;
+  // A backup plan that copies each backup it takes into this environment (copy-backup).
+  std::optional<std::string> copy_to_environment;
   TimeMicros anchor_at = 0;      // start of a rate's period (the creation)
   std::optional<int64_t> last_slot_at;  // the newest slot claimed
   TimeMicros created_at = 0;
@@ -56,7 +58,8 @@ class PlanStore {
   util::Result<std::vector<PlanRecord>> List(const std::string& account_id);
   // Every plan of every account (the scheduler).
   util::Result<std::vector<PlanRecord>> ListAll();
-  // Writes schedule, time zone, window, selection, retention, role, anchor and updated_at.
+  // Writes schedule, time zone, window, selection, retention, role, copy environment, anchor
+  // and updated_at.
   util::Status Update(const PlanRecord& p);
   // Removes the plan and its runs (the backups it made stay).
   util::Status Delete(const std::string& id);

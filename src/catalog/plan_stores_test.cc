@@ -5,7 +5,9 @@
 #include <atomic>
 #include <thread>
 
+#include "catalog/backup_copy_store.h"
 #include "catalog/control_schema.h"
+#include "catalog/control_testing.h"
 #include "catalog/restore_test_store.h"
 #include "catalog/testing.h"
 #include "util/random.h"
@@ -194,6 +196,56 @@ TEST_P(PlanStoresTest, RestoreTestsPageNewestFirstAndTheLatestFinishedIsFound) {
   EXPECT_EQ(rest->front().id, a.id);
   EXPECT_EQ(tests.List("acct", "crn:w2", 10)->size(), 1u);
   EXPECT_EQ(tests.List("acct", "crn:w2", 10)->front().id, c.id);
+}
+
+// Backup copies (copy-backup): the copy record, the copies of a backup, the parent of the next
+// backup passing copies over, and a plan's copy environment.
+TEST_P(PlanStoresTest, BackupCopiesAndPlansThatCopy) {
+  ASSERT_TRUE(EnvironmentStore(*db_).Insert(TestEnvironment()));
+  ASSERT_TRUE(WorkspaceStore(*db_).Insert(TestWorkspace("w1", "ws")));
+  BackupStore bs(*db_);
+  BackupRecord b = TestBackup("b1", "one", "w1", "succeeded");
+  b.vault_name = "mlv-w1";
+  b.created_at = 10;
+  ASSERT_TRUE(bs.Insert(b));
+  BackupRecord c = TestBackup("c1", "one-copy-offsite", "w1", "succeeded");
+  c.vault_name = "mlv-w1-copy-e2";
+  c.created_at = 20;  // newer than the backup it copies
+  ASSERT_TRUE(bs.Insert(c));
+
+  BackupCopyStore copies(*db_);
+  BackupCopyRecord r{"c1", "acct", "b1", "crn:b1", "e2", "offsite", "s3://bucket/copies", 20};
+  ASSERT_TRUE(copies.Insert(r));
+  auto got = copies.Get("c1");
+  ASSERT_TRUE(got && *got);
+  EXPECT_EQ((*got)->source_backup_crn, "crn:b1");
+  EXPECT_EQ((*got)->environment_name, "offsite");
+  EXPECT_EQ((*got)->vault_location, "s3://bucket/copies");
+  auto none = copies.Get("b1");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);  // not a copy
+  auto of = copies.ListBySource("b1");
+  ASSERT_TRUE(of);
+  ASSERT_EQ(of->size(), 1u);
+  EXPECT_EQ(of->front().backup_id, "c1");
+  EXPECT_TRUE(copies.ListBySource("c1")->empty());
+  EXPECT_FALSE(copies.Insert(r));  // one record per copy
+
+  // The newest succeeded backup is the copy; the parent of the next backup is the original.
+  EXPECT_EQ((*bs.LatestSucceeded("w1"))->id, "c1");
+  auto parent = copies.LatestSucceededIn("w1", "mlv-w1");
+  ASSERT_TRUE(parent && *parent);
+  EXPECT_EQ(**parent, "b1");
+  EXPECT_FALSE(*copies.LatestSucceededIn("w2", "mlv-w2"));
+
+  PlanStore plans(*db_);
+  PlanRecord p = Plan("nightly");
+  p.copy_to_environment = "offsite";
+  ASSERT_TRUE(plans.Insert(p));
+  EXPECT_EQ(plans.GetByName("acct", "nightly")->copy_to_environment, "offsite");
+  p.copy_to_environment.reset();
+  ASSERT_TRUE(plans.Update(p));
+  EXPECT_FALSE(plans.GetByName("acct", "nightly")->copy_to_environment);
 }
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, PlanStoresTest, ::testing::Values(Engine::kSqlite), EngineName);

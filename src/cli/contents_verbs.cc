@@ -42,6 +42,14 @@ Verb& ByWorkspace(Verb& v) {
       .String("--environment-name", "The workspace's environment (with --workspace-name)");
 }
 
+// A backup by CRN, or by name within its workspace (control resolves the names).
+Verb& ByBackup(Verb& v) {
+  v.String("--backup-crn", "Backup CRN (or --backup-name with its workspace)")
+      .String("--backup-name",
+              "Backup name, with --workspace-name + --environment-name (or --workspace-crn)");
+  return ByWorkspace(v);
+}
+
 }  // namespace
 
 void RegisterContentsVerbs(Application& app, CLI::App& root) {
@@ -53,8 +61,10 @@ void RegisterContentsVerbs(Application& app, CLI::App& root) {
         "files",
         "mlvault describe-backup-contents --backup-crn "
         "crn:mlvault:ml:us-west-1:<account>:workspace_backup:<uuid> --item-type model\n"
+        "  mlvault describe-backup-contents --backup-name nightly-1 --workspace-name ws1 "
+        "--environment-name dev\n"
         "  mlvault describe-backup-contents --backup-crn ... --item-type file --max-items 50");
-    v.String("--backup-crn", "Backup CRN", true)
+    ByBackup(v)
         .String("--item-type", "project, job, experiment, model, application or file "
                                "(default: all but files)")
         .Int("--max-items", "Items per page (1-1000, default 100)")
@@ -75,9 +85,18 @@ void RegisterContentsVerbs(Application& app, CLI::App& root) {
   app.AddVerb(root, ml, "diffBackups", "diff-backups",
               "What changed between two backups: projects and files (with sizes), jobs, "
               "experiments and runs, models, builds and deployments, applications",
-              "mlvault diff-backups --from-backup-crn <older> --to-backup-crn <newer>")
-      .String("--from-backup-crn", "The backup to compare from", true)
-      .String("--to-backup-crn", "The backup to compare to", true);
+              "mlvault diff-backups --from-backup-crn <older> --to-backup-crn <newer>\n"
+              "  mlvault diff-backups --from-backup-name nightly-1 --to-backup-name nightly-2 "
+              "--workspace-name ws1 --environment-name dev")
+      .String("--from-backup-crn", "The backup to compare from (or --from-backup-name)")
+      .String("--to-backup-crn", "The backup to compare to (or --to-backup-name)")
+      .String("--from-backup-name", "The backup to compare from, by name within the workspace "
+                                    "--workspace-name + --environment-name (or --workspace-crn)")
+      .String("--to-backup-name", "The backup to compare to, by name within that workspace")
+      .String("--workspace-crn", "The workspace of the backups named by name")
+      .String("--workspace-name", "The workspace of the backups named by name (with "
+                                  "--environment-name)")
+      .String("--environment-name", "That workspace's environment (with --workspace-name)");
   {
     Verb& v = app.AddVerb(
         root, ml, "searchBackups", "search-backups",
@@ -103,11 +122,13 @@ void RegisterContentsVerbs(Application& app, CLI::App& root) {
       app.Emit(r, &v);
     });
   }
-  app.AddVerb(root, ml, "restoreFiles", "restore-files",
-              "Copy plain files of a backup into a local folder (never outside it); on this "
-              "machine only, not through a server",
-              "mlvault restore-files --backup-crn <crn> --path 'projects/p1/**' --target ./out")
-      .String("--backup-crn", "Backup CRN", true)
+  ByBackup(app.AddVerb(root, ml, "restoreFiles", "restore-files",
+                       "Copy plain files of a backup into a local folder (never outside it); on "
+                       "this machine only, not through a server",
+                       "mlvault restore-files --backup-crn <crn> --path 'projects/p1/**' --target "
+                       "./out\n"
+                       "  mlvault restore-files --backup-name nightly-1 --workspace-name ws1 "
+                       "--environment-name dev --path 'projects/p1/**' --target ./out"))
       .Strings("--path", "Glob over backup paths (repeatable): 'projects/<project>/...', "
                          "'models/<model>/build-<n>/...'",
                true)
@@ -120,9 +141,17 @@ void RegisterContentsVerbs(Application& app, CLI::App& root) {
         "stopping it): projects with files and jobs, models with builds and deployment, "
         "experiments with runs and metrics, jobs, applications",
         "mlvault restore-workspace-items --backup-crn <crn> --target-workspace-crn <crn> \\\n"
-        "      --items project:p1,model:churn@build-7,experiment:e2 --conflict-policy rename --wait");
-    v.String("--backup-crn", "Backup CRN", true)
-        .String("--target-workspace-crn", "The running workspace to restore into", true)
+        "      --items project:p1,model:churn@build-7,experiment:e2 --conflict-policy rename --wait\n"
+        "  mlvault restore-workspace-items --backup-name nightly-1 --workspace-name ws1 "
+        "--environment-name dev \\\n"
+        "      --target-workspace-name ws1 --target-environment-name dev --items project:p1 --wait");
+    ByBackup(v)
+        .String("--target-workspace-crn",
+                "The running workspace to restore into (or --target-workspace-name with "
+                "--target-environment-name)")
+        .String("--target-workspace-name", "The target workspace by name (with "
+                                           "--target-environment-name)")
+        .String("--target-environment-name", "The target workspace's environment")
         .Strings("--items",
                  "Comma-separated type:name (project, model[@build-N], experiment, job, "
                  "application)",

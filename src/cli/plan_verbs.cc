@@ -41,11 +41,14 @@ void RegisterPlanVerbs(Application& app, CLI::App& root) {
                                        "(default 60)")
         .Strings("--selection", "Workspace CRNs and/or tag:<key>=<value>", true)
         .String("--iam-role-name",
-                "Act as this role (it must trust backup.mlvault; default: as you)");
+                "Act as this role (it must trust backup.mlvault; default: as you)")
+        .String("--copy-to-environment-name",
+                "Also copy every backup into this environment's vault location (copy-backup)");
     RetentionFlags(v, "");
   }
   app.AddVerb(root, ml, "listBackupPlans", "list-backup-plans", "List backup plans",
-              "mlvault list-backup-plans --output table");
+              "mlvault list-backup-plans --output table")
+      .Paginated("plans");
   app.AddVerb(root, ml, "describeBackupPlan", "describe-backup-plan",
               "Describe a backup plan: schedule, selection, retention, next run",
               "mlvault describe-backup-plan --plan-name nightly")
@@ -60,7 +63,9 @@ void RegisterPlanVerbs(Application& app, CLI::App& root) {
         .String("--time-zone", "New time zone")
         .Int("--start-window-minutes", "New start window")
         .Strings("--selection", "New selection (replaces the old one)")
-        .String("--iam-role-name", "Act as this role from now on (- : as the plan's owner)");
+        .String("--iam-role-name", "Act as this role from now on (- : as the plan's owner)")
+        .String("--copy-to-environment-name",
+                "Copy backups into this environment from now on (- : stop copying)");
     RetentionFlags(v, " (0 removes the rule)");
   }
   app.AddVerb(root, ml, "deleteBackupPlan", "delete-backup-plan",
@@ -117,6 +122,31 @@ void RegisterPlanVerbs(Application& app, CLI::App& root) {
               "failure",
               "mlvault describe-restore-test --restore-test-id <uuid>")
       .String("--restore-test-id", "The restore test's id", true);
+
+  // ---------------------------------------------------------------- backup copies
+  {
+    Verb& v = app.AddVerb(
+        root, ml, "copyBackup", "copy-backup",
+        "Copy a backup into the vault location of another environment (a backup of the same "
+        "workspace, deduplicated and encrypted there); restore either",
+        std::string("mlvault copy-backup --backup-crn ") + kBackupCrnExample +
+            " --destination-environment-name offsite --wait");
+    v.String("--backup-crn", "The backup to copy (succeeded)", true)
+        .String("--destination-environment-name",
+                "Environment whose vault location receives the copy", true)
+        .String("--backup-name", "The copy's name (default <name>-copy-<environment>)")
+        .Wait("Wait until the copy ends (the exit code reflects its outcome)");
+    v.OnRun([&app](Verb& v) {
+      app.Emit(v.Call(v.Request(), "copy",
+                      [&v](const json& a, double s) {
+                        if (!v.waiting()) return std::string();
+                        return "backup copy " + a.value("backupCrn", std::string()) + " " +
+                               a.value("backupStatus", std::string()) + " in " +
+                               std::to_string(static_cast<int>(s + 0.5)) + " s";
+                      }),
+               &v);
+    });
+  }
 
   // ---------------------------------------------------------------- legal holds
   app.AddVerb(root, ml, "putLegalHold", "put-legal-hold",
@@ -192,6 +222,15 @@ void RegisterPlanVerbs(Application& app, CLI::App& root) {
               "mlvault detach-role-policy --role-name backup-operator --policy-name backups")
       .String("--role-name", "Name of the role", true)
       .String("--policy-name", "Name of the policy", true);
+  app.AddVerb(root, iam, "assumeRole", "assume-role",
+              "Short-lived credentials acting as a role whose trust policy names you: use them "
+              "as MLVAULT_ACCESS_KEY_ID / MLVAULT_PRIVATE_KEY or in a profile",
+              "mlvault assume-role --role-name backup-operator --session-name fix-1234 "
+              "--duration-seconds 900")
+      .String("--role-name", "Name of the role", true)
+      .String("--session-name", "Names this session in the audit log (2-64 of A-Z a-z 0-9 =,.@_-)",
+              true)
+      .Int("--duration-seconds", "How long the credentials work: 900 to 43200 (default 3600)");
 
   // ---------------------------------------------------------------- the scheduler
   {

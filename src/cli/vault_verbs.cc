@@ -336,7 +336,9 @@ void RegisterVaultVerbs(Application& app, CLI::App& root) {
             {"recoveryPoints", s.recovery_points}, {"packsRemoved", s.packs_removed},
             {"packsRepacked", s.packs_repacked},   {"chunksRemoved", s.chunks_removed},
             {"bytesFreed", s.bytes_freed},         {"leftoversRemoved", s.leftovers_removed},
-            {"packsAdopted", s.packs_adopted},     {"durationSeconds", s.duration_seconds}};
+            {"packsAdopted", s.packs_adopted},     {"durationSeconds", s.duration_seconds},
+            {"packsRetained", s.packs_retained},   {"pointsRetained", s.points_retained},
+            {"notes", s.notes}};
       }());
     });
   }

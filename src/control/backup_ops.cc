@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "catalog/plan_stores.h"
+#include "control/backup_copies.h"
 #include "control/handlers.h"
 #include "control/operations.h"
 #include "control/resource_authz.h"
@@ -160,7 +161,10 @@ util::Result<api::ListWorkspaceBackupsResponse> Operations::ListWorkspaceBackups
     backups.pop_back();
     out.next_token = api::EncodePageToken({backups.back().created_at, backups.back().id});
   }
-  for (const auto& b : backups) out.backups.push_back(BackupSummaryOf(b));
+  for (const auto& b : backups) {
+    out.backups.push_back(BackupSummaryOf(b));
+    MLV_TRY(AddCopyInfo(*env_.db, b, &out.backups.back()));  // backup copies (docs/plans.md)
+  }
   return out;
 }
 
@@ -177,6 +181,7 @@ util::Result<api::DescribeWorkspaceBackupResponse> Operations::DescribeWorkspace
 
   api::Backup j;
   static_cast<api::BackupSummary&>(j) = BackupSummaryOf(b);
+  MLV_TRY(AddCopyInfo(*env_.db, b, &j));  // backup copies (docs/plans.md)
   for (const auto& rp : MLV_TRY(BackupStore(*env_.db).RecoveryPoints(b.id)))
     j.recovery_points.push_back(RecoveryPointOf(rp));
   auto wf = WorkflowStore(*env_.db).Get(b.account_id, b.workflow_id);
@@ -246,6 +251,10 @@ util::Result<api::DeleteBackupResponse> Operations::StartDelete(const std::strin
         return util::Conflict("backup " + backup_crn + " is being restored into workspace " +
                               w.resource_crn + " (workflow " + w.id +
                               "); delete it after the restore ends");
+      if (w.kind == kCopyBackupKind && in.is_object() && in.value("sourceBackupId", "") == cur.id)
+        return util::Conflict("backup " + backup_crn + " is being copied into backup " +
+                              w.resource_crn + " (workflow " + w.id +
+                              "); delete it after the copy ends");
     }
     if (auto hold = MLV_TRY(catalog::LegalHoldStore(*env_.db).Active(cur.id)))
       return util::Conflict("backup " + backup_crn + " is under a legal hold (" + hold->reason +
@@ -346,7 +355,7 @@ util::Result<api::VerifyBackupResponse> Operations::VerifyBackup(
     return util::Conflict("backup " + backup_crn + " is " + catalog::BackupStatusName(b.status) +
                           "; only succeeded backups can be verified");
   auto points = MLV_TRY(BackupStore(*env_.db).RecoveryPoints(b.id));
-  auto v = MLV_TRY(OpenExistingVault(*env_.db, env_.home, b.workspace_id));
+  auto v = MLV_TRY(OpenBackupVault(*env_.db, env_.home, b));
   double t0 = util::MonotonicSeconds();
   api::VerifyBackupResponse out;
   out.backup_crn = backup_crn;

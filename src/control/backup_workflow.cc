@@ -7,8 +7,10 @@
 #include <thread>
 #include <nlohmann/json.hpp>
 
+#include "catalog/backup_copy_store.h"
 #include "control/handlers_internal.h"
 #include "control/inventory.h"
+#include "control/object_lock.h"
 #include "control/vaults.h"
 #include "util/log.h"
 #include "util/random.h"
@@ -167,10 +169,12 @@ class BackupHandler : public WorkflowHandler {
     if (wf.attempts > 1)
       for (const auto& w : DropLeftovers(*v, b.id)) ctx.Warn(w);
 
-    // Parents: the newest succeeded backup's recovery points, volume by volume.
+    // Parents: the newest succeeded backup's recovery points, volume by volume (not a copy's:
+    // those are in another vault).
     std::map<std::string, std::string> parents;
-    if (auto prev = MLV_TRY(bs.LatestSucceeded(ws.id)))
-      for (const auto& rp : MLV_TRY(bs.RecoveryPoints(prev->id)))
+    if (auto prev = MLV_TRY(catalog::BackupCopyStore(ctx.db()).LatestSucceededIn(
+            ws.id, VaultName(ws.id))))
+      for (const auto& rp : MLV_TRY(bs.RecoveryPoints(*prev)))
         parents[rp.volume] = rp.vault_point_id;
 
     bool alive =
@@ -216,6 +220,11 @@ class BackupHandler : public WorkflowHandler {
                  d.error().message());
     auto& final = cap.final;
     auto& first = cap.first;
+    {  // S3 Object Lock for a workspace with a vault lock (control/object_lock.h)
+      std::vector<std::string> ids;
+      for (const auto& [name, r] : final) ids.push_back(r.id);
+      for (const auto& w : RetainNewBackup(ctx.db(), *v, ws.id, b.created_at, ids)) ctx.Warn(w);
+    }
 
     catalog::BackupOutcome o;
     o.status = catalog::BackupStatus::kSucceeded;
@@ -265,18 +274,8 @@ class BackupHandler : public WorkflowHandler {
   util::Status OnStatus(catalog::Db& db, const WorkflowRecord& wf, catalog::WorkflowStatus status,
                         const util::Error* error, const std::string& warnings,
                         util::TimeMicros now) override {
-    BackupStore bs(db);
-    std::string id = InputString(wf, "backupId");
-    using catalog::WorkflowStatus;
-    if (status == WorkflowStatus::kRunning) return bs.SetStarted(id, now);
-    if (status == WorkflowStatus::kQueued || status == WorkflowStatus::kPending)
-      return bs.SetStatus(id, catalog::BackupStatusOf(status), now);
-    catalog::BackupOutcome o;
-    if (status == WorkflowStatus::kSucceeded && outcome_) o = *outcome_;
-    o.status = catalog::BackupStatusOf(status);
-    o.warnings = warnings;
-    if (error) o.error = error->message();
-    return bs.Finish(id, o, now);
+    return MirrorBackupStatus(db, wf, status, error, warnings, now,
+                              outcome_ ? &*outcome_ : nullptr);
   }
 
   std::vector<std::string> Compensate(catalog::Db& db, const WorkflowRecord& wf) override {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "api/paging.h"
 #include "control/iam_authorizer.h"
@@ -84,7 +85,10 @@ util::Status RequireSucceeded(const BackupRecord& b) {
 }  // namespace
 
 util::Result<api::DescribeBackupContentsResponse> Operations::DescribeBackupContents(
-    const api::DescribeBackupContentsRequest& r) {
+    const api::DescribeBackupContentsRequest& request) {
+  api::DescribeBackupContentsRequest r = request;
+  r.backup_crn = MLV_TRY(BackupCrnOf("ml:DescribeBackupContents", r.backup_crn, r.backup_name,
+                                     r.workspace_crn, r.workspace_name, r.environment_name));
   auto t = MLV_TRY(LoadBackupTarget(*env_.db, env_.caller.account_id,
                                     "ml:DescribeBackupContents", "backupCrn", r.backup_crn));
   bool files = r.item_type == "file";
@@ -164,7 +168,29 @@ util::Result<api::DescribeBackupContentsResponse> Operations::DescribeBackupCont
   return out;
 }
 
-util::Result<api::DiffBackupsResponse> Operations::DiffBackups(const api::DiffBackupsRequest& r) {
+util::Result<api::DiffBackupsResponse> Operations::DiffBackups(
+    const api::DiffBackupsRequest& request) {
+  api::DiffBackupsRequest r = request;
+  // Either backup by CRN or by name; names within the one workspace the request names.
+  bool named = !r.from_backup_name.empty() || !r.to_backup_name.empty();
+  if (!named && (!r.workspace_crn.empty() || !r.workspace_name.empty() ||
+                 !r.environment_name.empty()))
+    return util::InvalidField("workspaceCrn", "names the workspace of fromBackupName or "
+                                              "toBackupName; give one of them, or neither");
+  for (auto [crn, name, prefix] :
+       {std::tuple{&r.from_backup_crn, &r.from_backup_name, "from"},
+        std::tuple{&r.to_backup_crn, &r.to_backup_name, "to"}}) {
+    std::string p = prefix;
+    if (crn->empty() && name->empty())
+      return util::InvalidField(p + "BackupCrn", "give " + p + "BackupCrn, or " + p +
+                                                     "BackupName with workspaceCrn or "
+                                                     "workspaceName and environmentName");
+    *crn = MLV_TRY(BackupCrnOf("ml:DiffBackups", *crn, *name,
+                               name->empty() ? "" : r.workspace_crn,
+                               name->empty() ? "" : r.workspace_name,
+                               name->empty() ? "" : r.environment_name,
+                               {{"backupCrn", p + "BackupCrn"}, {"backupName", p + "BackupName"}}));
+  }
   const std::string& account = env_.caller.account_id;
   auto from = MLV_TRY(
       LoadBackupTarget(*env_.db, account, "ml:DiffBackups", "fromBackupCrn", r.from_backup_crn));

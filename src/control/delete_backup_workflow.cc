@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "catalog/inventory_store.h"
+#include "control/backup_copies.h"
 #include "control/handlers_internal.h"
 #include "control/vaults.h"
 #include "util/log.h"
@@ -49,7 +50,7 @@ class DeleteBackupHandler : public WorkflowHandler {
     auto points = MLV_TRY(bs.RecoveryPoints(b.id));
     vault::Options vopt;
     vopt.lock_wait_seconds = 5;  // short: a running backup is waited for below, cancellably
-    auto v = OpenExistingVault(ctx.db(), env_.home, b.workspace_id, vopt);
+    auto v = OpenBackupVault(ctx.db(), env_.home, b, vopt);
     if (!v) {
       if (v.error().code() != util::ErrorCode::kNotFound || !points.empty())
         return std::unexpected(v.error());
@@ -75,7 +76,11 @@ class DeleteBackupHandler : public WorkflowHandler {
                    {"packsRepacked", g->packs_repacked},
                    {"chunksRemoved", g->chunks_removed},
                    {"bytesFreed", g->bytes_freed},
-                   {"leftoversRemoved", g->leftovers_removed}};
+                   {"leftoversRemoved", g->leftovers_removed},
+                   {"packsRetained", g->packs_retained},
+                   {"pointsRetained", g->points_retained}};
+        // S3 Object Lock keeps some objects until their retention ends (a later GC frees them).
+        for (const auto& note : g->notes) ctx.Warn("left in the vault: " + note);
         return WithExpiry(wf, json{{"backupCrn", b.crn}, {"gc", gc}}).dump();
       }
       if (g.error().code() != util::ErrorCode::kConflict)

@@ -1,3 +1,4 @@
+#include "control/backup_copies.h"
 #include "control/drill_checks.h"
 
 #include <openssl/evp.h>
@@ -231,7 +232,7 @@ util::Result<std::vector<api::RestoreTestCheck>> RunDrillChecks(
     std::vector<std::string> problems;
     uint64_t bytes = 0;
     auto checked = [&]() -> util::Status {
-      auto v = MLV_TRY(OpenExistingVault(*env.db, env.home, backup.workspace_id));
+      auto v = MLV_TRY(OpenBackupVault(*env.db, env.home, backup));
       std::map<std::string, std::string> point_of;  // volume -> recovery point
       for (const auto& rp : MLV_TRY(catalog::BackupStore(*env.db).RecoveryPoints(backup.id)))
         point_of[rp.volume] = rp.vault_point_id;

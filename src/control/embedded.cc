@@ -7,6 +7,7 @@
 #include "catalog/plan_stores.h"
 #include "catalog/inventory_store.h"
 #include "catalog/auth_state_store.h"
+#include "catalog/workspace_start_claim.h"
 #include "control/iam_authorizer.h"
 #include "control/identity.h"
 #include "control/scheduler.h"
@@ -22,6 +23,7 @@ std::vector<catalog::Migration> AllMigrations() {
   for (auto& m : catalog::PlanMigrations()) all.push_back(std::move(m));  // backup plans
   for (auto& m : catalog::InventoryMigrations()) all.push_back(std::move(m));  // backup contents
   for (auto& m : catalog::AuthStateMigrations()) all.push_back(std::move(m));  // shared auth state
+  for (auto& m : catalog::WorkspaceStartMigrations()) all.push_back(std::move(m));  // start claim
   return all;
 }
 

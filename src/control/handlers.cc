@@ -104,6 +104,24 @@ std::string InputString(const WorkflowRecord& wf, const char* key) {
   return "";
 }
 
+util::Status MirrorBackupStatus(catalog::Db& db, const WorkflowRecord& wf,
+                                catalog::WorkflowStatus status, const util::Error* error,
+                                const std::string& warnings, util::TimeMicros now,
+                                const catalog::BackupOutcome* outcome) {
+  using catalog::WorkflowStatus;
+  catalog::BackupStore bs(db);
+  std::string id = InputString(wf, "backupId");
+  if (status == WorkflowStatus::kRunning) return bs.SetStarted(id, now);
+  if (status == WorkflowStatus::kQueued || status == WorkflowStatus::kPending)
+    return bs.SetStatus(id, catalog::BackupStatusOf(status), now);
+  catalog::BackupOutcome o;
+  if (status == WorkflowStatus::kSucceeded && outcome != nullptr) o = *outcome;
+  o.status = catalog::BackupStatusOf(status);
+  o.warnings = warnings;
+  if (error) o.error = error->message();
+  return bs.Finish(id, o, now);
+}
+
 void SleepOrCancel(double seconds, const util::CancelToken* cancel) {
   double until = util::MonotonicSeconds() + seconds;
   while (util::MonotonicSeconds() < until && !(cancel && cancel->cancelled()))
@@ -184,6 +202,7 @@ HandlerFactory MakeHandlerFactory(const HandlerEnv& env) {
     if (kind == kCreateWorkspaceKind) return MakeProvisionHandler(env, false);
     if (kind == kDeleteBackupKind) return MakeDeleteBackupHandler(env);
     if (kind == kRestoreItemsKind) return MakeRestoreItemsHandler(env);
+    if (kind == kCopyBackupKind) return MakeCopyBackupHandler(env);
     return nullptr;
   };
 }

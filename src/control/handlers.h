@@ -31,6 +31,7 @@ inline constexpr char kRestoreKind[] = "restore";
 inline constexpr char kDeleteBackupKind[] = "delete_backup";
 inline constexpr char kCreateWorkspaceKind[] = "create_workspace";
 inline constexpr char kRestoreItemsKind[] = "restore_items";  // items_workflow.cc (issue 16)
+inline constexpr char kCopyBackupKind[] = "copy_backup";  // copy_backup_workflow.cc (plans)
 
 // The queue key of everything that must not overlap on one workspace (its backups, its
 // provisioning or restore).

@@ -18,6 +18,7 @@ std::unique_ptr<WorkflowHandler> MakeBackupHandler(const HandlerEnv& env);
 std::unique_ptr<WorkflowHandler> MakeProvisionHandler(const HandlerEnv& env, bool restore);
 std::unique_ptr<WorkflowHandler> MakeDeleteBackupHandler(const HandlerEnv& env);
 std::unique_ptr<WorkflowHandler> MakeRestoreItemsHandler(const HandlerEnv& env);
+std::unique_ptr<WorkflowHandler> MakeCopyBackupHandler(const HandlerEnv& env);  // copy-backup
 
 // The string `key` of the workflow's input document ("" if absent).
 std::string InputString(const catalog::WorkflowRecord& wf, const char* key);
@@ -34,6 +35,13 @@ util::Result<workspace::Health> WaitHealthy(const workspace::RuntimeClient& rc, 
 // The audit record of a workflow's end, as its caller.
 void AuditEnd(const HandlerEnv& env, const catalog::WorkflowRecord& wf, const std::string& action,
               const std::string& resource, const std::string& extra_detail = "");
+// Mirrors a backup-making workflow's status onto its backup (input "backupId"): started,
+// queued/pending, or finished with `outcome` (a succeeded run's figures; null otherwise), the
+// warnings and the error.
+util::Status MirrorBackupStatus(catalog::Db& db, const catalog::WorkflowRecord& wf,
+                                catalog::WorkflowStatus status, const util::Error* error,
+                                const std::string& warnings, util::TimeMicros now,
+                                const catalog::BackupOutcome* outcome);
 // Deletes every recovery point of the vault labelled with this backup id (leftovers of an
 // attempt that did not finish), except `keep`. Returns problems as warnings.
 std::vector<std::string> DropLeftovers(vault::Vault& v, const std::string& backup_id,

@@ -272,11 +272,27 @@ util::Result<PolicyInfo> IamOperations::DeletePolicy(const Caller& caller, std::
       return util::Conflict(std::string(kAdmin) +
                             " is the administrators' policy and cannot be deleted");
     MLV_TRY(db_.Transaction([&]() -> util::Status {
+      // Attached to users or roles: refused, quoting the detach command for the first one.
       auto users = MLV_TRY(store.UsersOfPolicy(p->crn));
-      if (!users.empty())
+      auto roles = MLV_TRY(db_.Query(
+          "SELECT r.name FROM iam_role_policies a JOIN iam_roles r ON r.crn = a.role_crn "
+          "WHERE a.policy_crn = ? ORDER BY r.name",
+          {p->crn}));
+      if (!users.empty() || !roles.empty()) {
+        std::string first;
+        if (!users.empty()) {
+          auto u = MLV_TRY(store.FindUserByCrn(users[0]));
+          first = "mlvault detach-policy --user-name " + (u ? u->name : users[0]) +
+                  " --policy-name " + p->name;
+        } else {
+          first = "mlvault detach-role-policy --role-name " + roles[0].Text(0) +
+                  " --policy-name " + p->name;
+        }
         return util::Conflict("policy '" + p->name + "' is attached to " +
-                              std::to_string(users.size()) +
-                              " user(s); detach it first (mlvault detach-policy)");
+                              std::to_string(users.size()) + " user(s) and " +
+                              std::to_string(roles.size()) +
+                              " role(s); detach it from each first, e.g.: " + first);
+      }
       MLV_TRY(store.DeletePolicy(p->crn));
       return util::Ok();
     }));

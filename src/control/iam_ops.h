@@ -101,6 +101,11 @@ class IamOperations {
   util::Result<api::DeleteRoleResponse> DeleteRole(const Caller& caller, std::string_view name);
   util::Result<api::Role> AttachRolePolicy(const Caller& caller, const api::RolePolicyRequest& r);
   util::Result<api::Role> DetachRolePolicy(const Caller& caller, const api::RolePolicyRequest& r);
+  // assume-role (role_sessions.cc, control/role_sessions.h): short-lived credentials acting as
+  // the role, for a user its trust policy names (kPermissionDenied naming the trust policy
+  // otherwise; a role session cannot assume a role). Audited as iam:AssumeRole on the role.
+  util::Result<api::AssumeRoleResponse> AssumeRole(const Caller& caller,
+                                                   const api::AssumeRoleRequest& r);
 
  private:
   // Finds the user `user` names and authorises `action` on it -- on "*" when there is no such

@@ -1,6 +1,7 @@
 // The IAM verbs as operations: authorised first, audited, and all-or-nothing.
 #include "control/iam_store.h"
 #include "control/iam_test_util.h"
+#include "control/role_sessions.h"
 
 namespace mlvault::control {
 namespace {
@@ -90,6 +91,9 @@ TEST_F(IamOpsTest, PolicyLifecycle) {
   auto del = ops_->DeletePolicy(admin, "operator");
   ASSERT_FALSE(del);
   EXPECT_EQ(del.error().code(), util::ErrorCode::kConflict);
+  EXPECT_NE(del.error().message().find("mlvault detach-policy --user-name ops --policy-name operator"),
+            std::string::npos)
+      << del.error().message();
   auto detached = ops_->DetachPolicy(admin, UserRef{"ops", ""}, "operator");
   ASSERT_TRUE(detached);
   EXPECT_TRUE(detached->attached_policies.empty());
@@ -311,6 +315,40 @@ TEST_F(IamOpsTest, ListsAnswerWhatTheCallerMaySee) {
   EXPECT_NE(none.error().message().find("iam:ListUsers on *"), std::string::npos)
       << none.error().message();
   EXPECT_EQ(CountAudit("denied"), denied_before + 1);
+}
+
+// assume-role: a trusted user gets credentials that authenticate as the role until they expire
+// (the time is given, so nothing waits); an untrusted user is refused naming the trust policy.
+TEST_F(IamOpsTest, AssumeRoleSessionsActAsTheRoleUntilTheyExpire) {
+  Caller admin = Admin();
+  Caller alice = UserWith(admin, "alice");
+  Caller bob = UserWith(admin, "bob");
+  ASSERT_TRUE(ops_->CreateRole(
+      admin, {"operator",
+              R"({"Statement":{"Effect":"Allow","Principal":{"User":"alice"},"Action":"sts:AssumeRole"}})",
+              ""}));
+  auto refused = ops_->AssumeRole(bob, {"operator", "s1", std::nullopt});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), util::ErrorCode::kPermissionDenied);
+  EXPECT_NE(refused.error().message().find("the trust policy of role 'operator' does not allow "
+                                           "user 'bob'"),
+            std::string::npos);
+  auto s = ops_->AssumeRole(alice, {"operator", "s1", 900});
+  ASSERT_TRUE(s) << s.error().ToString();
+  util::TimeMicros now = clock_.Now();
+  auto c = AuthenticateRoleSession(*db_, s->access_key_id, s->private_key, now);
+  ASSERT_TRUE(c && *c) << (c ? "not a session" : c.error().ToString());
+  EXPECT_EQ((*c)->principal_crn, s->role_crn);
+  EXPECT_EQ((*c)->principal_name, "operator/s1 (assumed by alice)");
+  EXPECT_FALSE(AuthenticateRoleSession(*db_, s->access_key_id, "d3Jvbmc=", now));
+  auto late = AuthenticateRoleSession(*db_, s->access_key_id, s->private_key,
+                                      now + 901LL * 1'000'000 + 60'000'000);
+  ASSERT_FALSE(late);
+  EXPECT_NE(late.error().message().find("expired at"), std::string::npos);
+  auto owner = FindRoleSessionKeyOwner(*db_, s->access_key_id, now + 2000LL * 1'000'000);
+  ASSERT_TRUE(owner && *owner);
+  EXPECT_EQ((*owner)->status, "expired");
+  EXPECT_FALSE(*AuthenticateRoleSession(*db_, "MLVKAAAAAAAAAAAAAAAA", "x", now));  // not a session
 }
 
 }  // namespace

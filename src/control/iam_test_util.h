@@ -10,6 +10,7 @@
 #include <string>
 
 #include "catalog/db.h"
+#include "control/embedded.h"
 #include "control/iam_authorizer.h"
 #include "control/iam_ops.h"
 #include "control/identity.h"
@@ -29,7 +30,8 @@ class IamFixture : public ::testing::Test {
     auto db = catalog::OpenSqlite(home_ + "/catalog.db");
     ASSERT_TRUE(db) << db.error().ToString();
     db_ = std::move(*db);
-    ASSERT_TRUE(db_->Migrate(IamMigrations()));
+    // Every area's schema, as a real catalog has (delete-policy also looks at role attachments).
+    ASSERT_TRUE(db_->Migrate(AllMigrations()));
     authz_ = MakeIamAuthorizer(*db_, clock_);
     ops_ = std::make_unique<IamOperations>(*db_, *authz_, clock_);
   }

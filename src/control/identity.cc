@@ -11,6 +11,7 @@
 
 #include "control/iam_authorizer.h"
 #include "control/iam_store.h"
+#include "control/role_sessions.h"
 #include "crypto/ed25519.h"
 #include "iam/policy.h"
 #include "util/bytes.h"
@@ -317,6 +318,10 @@ util::Result<Caller> Authenticate(catalog::Db& db, std::string_view access_key_i
                                   std::string_view secret) {
   IamStore store(db);
   auto key = MLV_TRY(store.FindAccessKey(access_key_id));
+  if (!key)  // assume-role's temporary credentials (control/role_sessions.h)
+    if (auto session = MLV_TRY(
+            AuthenticateRoleSession(db, access_key_id, secret, util::Clock::System().Now())))
+      return *session;
   if (!key)
     return util::PermissionDenied(
         "access key " + std::string(access_key_id) + " is not known to the catalog " +
@@ -352,7 +357,8 @@ util::Result<std::optional<KeyOwner>> FindKeyOwner(catalog::Db& db,
                                                    std::string_view access_key_id) {
   IamStore store(db);
   auto key = MLV_TRY(store.FindAccessKey(access_key_id));
-  if (!key) return std::optional<KeyOwner>();
+  if (!key)  // assume-role's temporary credentials (control/role_sessions.h)
+    return FindRoleSessionKeyOwner(db, access_key_id, util::Clock::System().Now());
   auto user = MLV_TRY(store.FindUserByCrn(key->user_crn));
   if (!user)
     return util::Internal("access key " + key->access_key_id + " belongs to a missing user " +

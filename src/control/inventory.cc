@@ -1,3 +1,4 @@
+#include "control/backup_copies.h"
 #include "control/inventory.h"
 
 #include <algorithm>
@@ -63,7 +64,7 @@ util::Result<InventoryRecord> ComputeInventory(catalog::Db& db, const std::strin
   for (const auto& rp : points) by_volume[rp.volume] = rp;
   if (!by_volume.contains("metadata"))
     return util::NotFound("backup " + b.crn + " has no metadata volume to read its contents from");
-  auto v = MLV_TRY(OpenExistingVault(home, b.workspace_id));
+  auto v = MLV_TRY(OpenBackupVault(db, home, b));
 
   // ---- the runtime's database, as it was in the backup
   auto meta = MLV_TRY(BackupMetadata::Open(home, *v, by_volume["metadata"].vault_point_id, cancel));

@@ -18,7 +18,15 @@ using catalog::WorkflowStore;
 using nlohmann::json;
 
 util::Result<api::RestoreWorkspaceItemsResponse> Operations::RestoreWorkspaceItems(
-    const api::RestoreWorkspaceItemsRequest& r, const Wait& wait) {
+    const api::RestoreWorkspaceItemsRequest& request, const Wait& wait) {
+  api::RestoreWorkspaceItemsRequest r = request;
+  r.backup_crn = MLV_TRY(BackupCrnOf("ml:RestoreWorkspaceItems", r.backup_crn, r.backup_name,
+                                     r.workspace_crn, r.workspace_name, r.environment_name));
+  r.target_workspace_crn = MLV_TRY(WorkspaceCrnOf(
+      "ml:RestoreWorkspaceItems", r.target_workspace_crn, r.target_workspace_name,
+      r.target_environment_name,
+      {{"workspaceCrn", "targetWorkspaceCrn"}, {"workspaceName", "targetWorkspaceName"},
+       {"environmentName", "targetEnvironmentName"}}));
   const std::string& account = env_.caller.account_id;
   auto b = MLV_TRY(LoadBackupTarget(*env_.db, account, "ml:RestoreWorkspaceItems", "backupCrn",
                                     r.backup_crn));

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "catalog/inventory_store.h"
+#include "control/backup_copies.h"
 #include "control/handlers_internal.h"
 #include "control/inventory.h"
 #include "control/vaults.h"
@@ -422,7 +423,7 @@ class RestoreItemsHandler : public WorkflowHandler {
     std::map<std::string, std::string> points;
     for (const auto& rp : MLV_TRY(catalog::BackupStore(ctx.db()).RecoveryPoints(b.id)))
       points[rp.volume] = rp.vault_point_id;
-    auto v = MLV_TRY(OpenExistingVault(env_.home, b.workspace_id));
+    auto v = MLV_TRY(OpenBackupVault(ctx.db(), env_.home, b));
     auto meta = MLV_TRY(BackupMetadata::Open(env_.home, *v, points["metadata"], ctx.cancel()));
 
     std::vector<ItemRef> items;

@@ -31,8 +31,10 @@ struct BringBackEnv {
 };
 
 // One state per workspace it tried to start: "running" (with its endpoint), "failed" (with the
-// reason; the workspace is then recorded as stopped) or "unchanged" (a workflow of it is in
-// progress and owns its runtime; not audited). Errors only when the catalog cannot be read.
+// reason; the workspace is then recorded as stopped) or "unchanged" (not audited: a workflow of
+// it is in progress and owns its runtime, or another server sharing the catalog holds its start
+// claim or has started it already; catalog/workspace_start_claim.h). Several servers starting at
+// once start each workspace's runtime once. Errors only when the catalog cannot be read.
 util::Result<std::vector<api::WorkspaceRuntimeState>> BringBackWorkspaces(const BringBackEnv& env);
 
 }  // namespace mlvault::control

@@ -4,11 +4,20 @@
 // resumeWorkspace starts the applications and deployments a paused restore left "paused".
 #include "control/lifecycle.h"
 
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "catalog/workspace_start_claim.h"
 #include "control/handlers.h"
 #include "control/handlers_internal.h"
 #include "control/operations.h"
 #include "control/resource_authz.h"
 #include "control/responses.h"
+#include "control/workflow_engine.h"
+#include "util/process.h"
+#include "util/random.h"
 
 namespace mlvault::control {
 
@@ -19,6 +28,10 @@ using catalog::WorkspaceStore;
 namespace {
 
 constexpr double kStartTimeoutSeconds = 90;
+// A start claim lasts the start's timeout and this much more, which covers the provider's wait
+// for the runtime's ready file (30 s). A holder that died is noticed when its claim lapses, or at
+// once when it was a process of this host.
+constexpr double kClaimMarginSeconds = 60;
 
 // Refuses while a backup, restore or item restore of the workspace is queued or running.
 util::Status NoWorkflowActive(catalog::Db& db, const WorkspaceRecord& ws, std::string_view verb) {
@@ -30,34 +43,96 @@ util::Status NoWorkflowActive(catalog::Db& db, const WorkspaceRecord& ws, std::s
   return util::Ok();
 }
 
-// Starts the runtime of `ws` unless it is alive already, waits until it is healthy and
-// reconciled, and records it; returns its endpoint. kConflict for a workspace neither running
-// nor stopped, or with a workflow in progress; kUnavailable when the runtime does not get healthy
-// (it is stopped again and the workspace recorded as stopped with the reason).
-util::Result<std::string> StartRuntimeOf(catalog::Db& db, workspace::Provider& provider,
-                                         const util::Clock& clock, const WorkspaceRecord& ws) {
-  if (ws.status != catalog::WorkspaceStatus::kRunning &&
-      ws.status != catalog::WorkspaceStatus::kStopped)
-    return util::Conflict("workspace " + ws.name + " is " +
-                          catalog::WorkspaceStatusName(ws.status) +
+// What StartRuntimeOf did: the runtime's endpoint, and whether this call started it (false: it
+// was running already, started by someone else).
+struct Started {
+  std::string endpoint;
+  bool by_us = false;
+};
+
+// This process, as the holder of a start claim: "<host>/<pid>/<start ticks>/<random>" (the
+// workflow engine's owner form, so OwnerIsLocalAndGone recognises a holder that died).
+std::string ClaimOwner() {
+  int pid = static_cast<int>(::getpid());
+  return util::HostName() + "/" + std::to_string(pid) + "/" +
+         std::to_string(util::ProcessStartTicks(pid)) + "/" + util::RandomHex(4);
+}
+
+bool Alive(workspace::Provider& provider, const WorkspaceRecord& ws) {
+  return ws.runtime_pid > 0 && provider.RuntimeAlive(SpecOf(ws), static_cast<int>(ws.runtime_pid));
+}
+
+// Starts the runtime of `seen` unless it is alive already, waits until it is healthy and
+// reconciled, and records it. Exactly one caller starts it, whichever server or process it runs
+// in: the start is made under the workspace's start claim (catalog/workspace_start_claim.h), and
+// the row is read again once the claim is ours. When another holds the claim, `wait` waits for
+// it to end (then answers the runtime that one started); without, kConflict naming the holder.
+// kConflict for a workspace neither running nor stopped, or with a workflow in progress;
+// kUnavailable when the runtime does not get healthy (it is stopped again and the workspace
+// recorded as stopped with the reason).
+util::Result<Started> StartRuntimeOf(catalog::Db& db, workspace::Provider& provider,
+                                     const util::Clock& clock, const WorkspaceRecord& seen,
+                                     bool wait) {
+  if (seen.status != catalog::WorkspaceStatus::kRunning &&
+      seen.status != catalog::WorkspaceStatus::kStopped)
+    return util::Conflict("workspace " + seen.name + " is " +
+                          catalog::WorkspaceStatusName(seen.status) +
                           "; only a stopped workspace can be started");
-  auto spec = SpecOf(ws);
-  if (ws.runtime_pid > 0 && provider.RuntimeAlive(spec, static_cast<int>(ws.runtime_pid)))
-    return ws.endpoint;  // already: nothing to do
-  MLV_TRY(NoWorkflowActive(db, ws, "start"));
-  workspace::RuntimeInfo rt = MLV_TRY(provider.StartRuntime(spec));
-  MLV_TRY(WorkspaceStore(db).RecordRuntime(ws.id, rt.pid, rt.endpoint, "", clock.Now()));
-  workspace::RuntimeClient rc(rt.endpoint, spec.control_key, 10);
-  util::CancelToken never;
-  auto h = WaitHealthy(rc, kStartTimeoutSeconds, &never);
-  if (!h) {
-    (void)provider.StopRuntime(spec, rt.pid);
-    (void)WorkspaceStore(db).SetStatus(ws.id, catalog::WorkspaceStatus::kStopped,
-                                       h.error().message(), clock.Now());
-    return std::unexpected(h.error());
+  if (Alive(provider, seen)) return Started{seen.endpoint, false};  // already: nothing to do
+  const std::string owner = ClaimOwner();
+  const int64_t lease = static_cast<int64_t>((kStartTimeoutSeconds + kClaimMarginSeconds) * 1e6);
+  catalog::WorkspaceStartClaim claim(db);
+  const double deadline = util::MonotonicSeconds() + kStartTimeoutSeconds + kClaimMarginSeconds;
+  WorkspaceRecord ws;
+  for (;;) {
+    std::string holder;
+    bool ours = MLV_TRY(claim.Claim(seen.id, owner, clock.Now(), lease, &holder));
+    if (!ours && !holder.empty() && OwnerIsLocalAndGone(holder))
+      ours = MLV_TRY(claim.TakeOver(seen.id, holder, owner, clock.Now(), lease));
+    auto fresh = WorkspaceStore(db).Get(seen.account_id, seen.id);
+    if (!fresh || fresh->deleted_at) {
+      if (ours) (void)claim.Release(seen.id, owner);
+      if (!fresh) return std::unexpected(fresh.error());
+      return util::NotFound("workspace " + seen.crn + " does not exist");
+    }
+    ws = std::move(*fresh);
+    if (Alive(provider, ws)) {  // started meanwhile, by the claim's previous holder
+      if (ours) (void)claim.Release(seen.id, owner);
+      return Started{ws.endpoint, false};
+    }
+    if (ours) break;
+    if (!wait)
+      return util::Conflict("workspace " + ws.name + " is being started by " +
+                            (holder.empty() ? std::string("another process") : holder));
+    if (util::MonotonicSeconds() > deadline)
+      return util::Unavailable("workspace " + ws.name + " is being started by " + holder +
+                               " and did not come up; try start-workspace again");
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  MLV_TRY(WorkspaceStore(db).SetRuntime(ws.id, rt.pid, rt.endpoint, h->version, clock.Now()));
-  return rt.endpoint;
+  auto started = [&]() -> util::Result<Started> {
+    if (ws.status != catalog::WorkspaceStatus::kRunning &&
+        ws.status != catalog::WorkspaceStatus::kStopped)
+      return util::Conflict("workspace " + ws.name + " is " +
+                          catalog::WorkspaceStatusName(ws.status) +
+                            "; only a stopped workspace can be started");
+    MLV_TRY(NoWorkflowActive(db, ws, "start"));
+    auto spec = SpecOf(ws);
+    workspace::RuntimeInfo rt = MLV_TRY(provider.StartRuntime(spec));
+    MLV_TRY(WorkspaceStore(db).RecordRuntime(ws.id, rt.pid, rt.endpoint, "", clock.Now()));
+    workspace::RuntimeClient rc(rt.endpoint, spec.control_key, 10);
+    util::CancelToken never;
+    auto h = WaitHealthy(rc, kStartTimeoutSeconds, &never);
+    if (!h) {
+      (void)provider.StopRuntime(spec, rt.pid);
+      (void)WorkspaceStore(db).SetStatus(ws.id, catalog::WorkspaceStatus::kStopped,
+                                         h.error().message(), clock.Now());
+      return std::unexpected(h.error());
+    }
+    MLV_TRY(WorkspaceStore(db).SetRuntime(ws.id, rt.pid, rt.endpoint, h->version, clock.Now()));
+    return Started{rt.endpoint, true};
+  }();
+  (void)claim.Release(ws.id, owner);
+  return started;
 }
 
 }  // namespace
@@ -71,16 +146,25 @@ util::Result<std::vector<api::WorkspaceRuntimeState>> BringBackWorkspaces(
          env.provider->RuntimeAlive(SpecOf(ws), static_cast<int>(ws.runtime_pid))))
       continue;
     api::WorkspaceRuntimeState state{ws.crn, ws.name, "running", ws.endpoint, std::nullopt};
-    auto endpoint = StartRuntimeOf(*env.db, *env.provider, *env.clock, ws);
+    auto endpoint = StartRuntimeOf(*env.db, *env.provider, *env.clock, ws, /*wait=*/false);
     if (!endpoint && endpoint.error().code() == util::ErrorCode::kConflict) {
-      // A workflow of the workspace is in progress (a restore, a backup): it owns the runtime.
+      // A workflow of the workspace is in progress (a restore, a backup) and owns the runtime, or
+      // another server is starting it.
       state.status = "unchanged";
       state.reason = endpoint.error().message();
       out.push_back(std::move(state));
       continue;
     }
+    if (endpoint && !endpoint->by_us) {
+      // Another server brought it back first: not ours to audit.
+      state.status = "unchanged";
+      state.endpoint = endpoint->endpoint;
+      state.reason = "running already (started by another server)";
+      out.push_back(std::move(state));
+      continue;
+    }
     if (endpoint) {
-      state.endpoint = *endpoint;
+      state.endpoint = endpoint->endpoint;
     } else {
       state.status = "failed";
       state.reason = endpoint.error().message();
@@ -166,7 +250,9 @@ util::Result<api::WorkspaceLifecycleResponse> Operations::StartWorkspace(
   for (const auto& ws : targets) {
     api::WorkspaceRuntimeState state{ws.crn, ws.name, "", ws.endpoint, std::nullopt};
     util::Status st = [&]() -> util::Status {
-      state.endpoint = MLV_TRY(StartRuntimeOf(*env_.db, *env_.provider, *env_.clock, ws));
+      state.endpoint =
+          MLV_TRY(StartRuntimeOf(*env_.db, *env_.provider, *env_.clock, ws, /*wait=*/true))
+              .endpoint;
       state.status = "running";
       return util::Ok();
     }();

@@ -45,7 +45,49 @@ util::Status CheckWorkspaceNaming(const std::string& crn, const std::string& nam
   return util::Ok();
 }
 
+// The error with each field name `from` (a whole camelCase word) replaced by `to`.
+util::Error Renamed(const util::Error& e,
+                    const std::vector<std::pair<std::string, std::string>>& renames) {
+  std::string message = e.message(), field = e.field();
+  for (const auto& [from, to] : renames) {
+    for (size_t at = 0; (at = message.find(from, at)) != std::string::npos;) {
+      bool word = (at == 0 || !std::isalpha(static_cast<unsigned char>(message[at - 1]))) &&
+                  (at + from.size() == message.size() ||
+                   !std::isalpha(static_cast<unsigned char>(message[at + from.size()])));
+      if (!word) {
+        at += from.size();
+        continue;
+      }
+      message.replace(at, from.size(), to);
+      at += to.size();
+    }
+    if (field == from) field = to;
+  }
+  return util::Error(e.code(), message, field);
+}
+
 }  // namespace
+
+util::Result<std::string> Operations::WorkspaceCrnOf(std::string_view action,
+                                                     const std::string& crn,
+                                                     const std::string& name,
+                                                     const std::string& environment,
+                                                     const FieldRenames& renames) {
+  auto r = WorkspaceCrnOf(action, crn, name, environment);
+  if (!r) return std::unexpected(Renamed(r.error(), renames));
+  return r;
+}
+
+util::Result<std::string> Operations::BackupCrnOf(std::string_view action, const std::string& crn,
+                                                  const std::string& backup_name,
+                                                  const std::string& workspace_crn,
+                                                  const std::string& workspace_name,
+                                                  const std::string& environment,
+                                                  const FieldRenames& renames) {
+  auto r = BackupCrnOf(action, crn, backup_name, workspace_crn, workspace_name, environment);
+  if (!r) return std::unexpected(Renamed(r.error(), renames));
+  return r;
+}
 
 util::Result<std::string> Operations::WorkspaceCrnOf(std::string_view action,
                                                      const std::string& crn,
@@ -158,7 +200,7 @@ namespace mlvault::control {
 // the CRN they name. Errors name the restore input's own fields.
 util::Result<std::string> Operations::RestoreInputByCrn(const std::string& document) {
   nlohmann::json doc = nlohmann::json::parse(document, nullptr, false);
-  static const std::vector<std::pair<std::string, std::string>> kFields = {
+  static const FieldRenames kFields = {
       {"workspaceCrn", "sourceWorkspaceCrn"},
       {"workspaceName", "sourceWorkspaceName"},
       {"environmentName", "sourceEnvironmentName"}};
@@ -177,21 +219,9 @@ util::Result<std::string> Operations::RestoreInputByCrn(const std::string& docum
               ws_crn = MLV_TRY(text("sourceWorkspaceCrn")),
               ws_name = MLV_TRY(text("sourceWorkspaceName")),
               env = MLV_TRY(text("sourceEnvironmentName"));
-  auto resolved = BackupCrnOf("ml:RestoreWorkspace", crn, name, ws_crn, ws_name, env);
-  if (!resolved) {
-    // BackupCrnOf speaks of the request fields of the backup verbs; here they are source*.
-    std::string message = resolved.error().message(), field = resolved.error().field();
-    for (const auto& [from, to] : kFields) {
-      for (size_t at = 0; (at = message.find(from, at)) != std::string::npos; at += to.size())
-        if (at == 0 || !std::isalpha(static_cast<unsigned char>(message[at - 1])))
-          message.replace(at, from.size(), to);
-        else
-          at += from.size() - to.size();
-      if (field == from) field = to;
-    }
-    return std::unexpected(util::Error(resolved.error().code(), message, field));
-  }
-  doc["backupCrn"] = *resolved;
+  std::string resolved = MLV_TRY(BackupCrnOf("ml:RestoreWorkspace", crn, name, ws_crn, ws_name,
+                                             env, kFields));
+  doc["backupCrn"] = resolved;
   return doc.dump();
 }
 

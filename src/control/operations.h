@@ -139,6 +139,19 @@ class Operations {
   util::Result<api::RestoreTestResponse> DescribeRestoreTest(
       const api::DescribeRestoreTestRequest& r);
 
+  // --- backup copies (copy_ops.cc, copy_backup_workflow.cc; docs/plans.md)
+  // Copies a succeeded backup into the workspace's copy vault in another environment (its vault
+  // location): a new backup of the same workspace, filled by a copy_backup workflow. Authorised
+  // as ml:CopyBackup on the backup with the destination environment as a second resource.
+  // kNotFound naming the environment or backup, kConflict for a backup that did not succeed.
+  util::Result<api::CopyBackupResponse> CopyBackup(const api::CopyBackupRequest& r,
+                                                   const Wait& wait);
+  // A backup plan's copy of a backup it has just started: as CopyBackup, but the backup may not
+  // have finished (the copy runs after it on the workspace's queue and fails if it did not
+  // succeed). Never waits.
+  util::Result<api::CopyBackupResponse> CopyPlanBackup(const std::string& backup_crn,
+                                                       const std::string& environment_name);
+
   // --- backup contents (issue 16; contents_ops.cc, items_ops.cc)
   // What a backup holds in ML terms (computed from the backup on first ask, then cached).
   util::Result<api::DescribeBackupContentsResponse> DescribeBackupContents(
@@ -175,6 +188,9 @@ class Operations {
   util::Result<api::DeleteBackupResponse> StartDelete(const std::string& backup_crn,
                                                       const Wait& wait,
                                                       const std::string& expired_by);
+  // copy-backup, for a backup that may still be running when `plan_copy` (copy_ops.cc).
+  util::Result<api::CopyBackupResponse> StartCopy(const api::CopyBackupRequest& r,
+                                                  const Wait& wait, bool plan_copy);
   // Refuses the deletion of a held backup or one a vault lock keeps (governance: unless the
   // caller may ml:BypassVaultLock). Called before the deletion's transaction (protection_ops.cc).
   util::Status CheckDeletable(const catalog::BackupRecord& b, const AuthzRequest& delete_request);
@@ -190,6 +206,19 @@ class Operations {
                                         const std::string& environment);
   // The restore input document with a backup named by name replaced by its CRN.
   util::Result<std::string> RestoreInputByCrn(const std::string& document);
+  // As WorkspaceCrnOf / BackupCrnOf, for a request whose fields have other names (diffBackups'
+  // fromBackupName, restoreWorkspaceItems' targetWorkspaceName): `renames` maps the field names
+  // those speak of to the request's, in the error's message and field.
+  using FieldRenames = std::vector<std::pair<std::string, std::string>>;
+  util::Result<std::string> WorkspaceCrnOf(std::string_view action, const std::string& crn,
+                                           const std::string& name, const std::string& environment,
+                                           const FieldRenames& renames);
+  util::Result<std::string> BackupCrnOf(std::string_view action, const std::string& crn,
+                                        const std::string& backup_name,
+                                        const std::string& workspace_crn,
+                                        const std::string& workspace_name,
+                                        const std::string& environment,
+                                        const FieldRenames& renames);
   void Audit(std::string_view action, std::string_view resource, const util::Status& outcome,
              std::string_view detail = {});
   util::Status Authorize(const AuthzRequest& request);

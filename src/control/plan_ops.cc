@@ -3,6 +3,8 @@
 // code shares (control/plan_internal.h). docs/plans.md describes them.
 #include <nlohmann/json.hpp>
 
+#include "api/paging.h"
+
 #include "api/types_plans_json.h"
 #include "control/handlers.h"
 #include "control/operations.h"
@@ -78,6 +80,7 @@ api::BackupPlan PlanOf(const PlanRecord& p, util::TimeMicros now) {
   out.owner_crn = p.owner_crn;
   out.iam_role_crn = p.role_crn;
   out.sandbox_environment_name = p.sandbox_environment;
+  out.copy_to_environment_name = p.copy_to_environment;
   out.created_at = Time(p.created_at);
   out.updated_at = Time(p.updated_at);
   if (auto s = ScheduleOf(p))
@@ -245,7 +248,10 @@ util::Result<std::vector<PlanVerdict>> DecidePlanRetention(catalog::Db& db, cons
     c.status = b->status;
     c.newest_succeeded = newest[b->workspace_id] == b->id;
     if (auto h = MLV_TRY(holds.Active(b->id))) c.legal_hold = h->reason;
-    if (const auto& l = lock_of[b->workspace_id]) c.vault_lock = LockKeeps(*l, *b, now);
+    if (const auto& l = lock_of[b->workspace_id]) {
+      c.vault_lock = LockKeeps(*l, *b, now);
+      c.max_retention_days = l->max_retention_days;  // expired beyond it (vault-lock-max)
+    }
     candidates.push_back(std::move(c));
     backups.push_back(std::move(*b));
   }
@@ -255,6 +261,17 @@ util::Result<std::vector<PlanVerdict>> DecidePlanRetention(catalog::Db& db, cons
     for (const auto& b : backups)
       if (b.id == d.backup_id) out.push_back({b, std::move(d)});
   return out;
+}
+
+// A plan's --copy-to-environment-name: an environment of the account.
+static util::Status CheckCopyEnvironment(catalog::Db& db, const std::string& account,
+                                  const std::string& name) {
+  if (catalog::EnvironmentStore(db).GetByName(account, name)) return util::Ok();
+  return util::InvalidField("copyToEnvironmentName",
+                            "environment \"" + name +
+                                "\" does not exist; create one with mlvault create-environment "
+                                "--environment-name " +
+                                name + " --vault-location <where copies go>");
 }
 
 std::string ScheduledBackupName(const std::string& plan_name, util::TimeMicros slot) {
@@ -301,6 +318,10 @@ util::Result<api::BackupPlanResponse> Operations::CreateBackupPlan(
   p.owner_caller = CallerToJson(env_.caller);
   p.role_crn = role_crn;
   if (!r.sandbox_environment_name.empty()) p.sandbox_environment = r.sandbox_environment_name;
+  if (!r.copy_to_environment_name.empty()) {
+    MLV_TRY(CheckCopyEnvironment(*env_.db, env_.caller.account_id, r.copy_to_environment_name));
+    p.copy_to_environment = r.copy_to_environment_name;
+  }
   p.anchor_at = p.created_at = p.updated_at = now;
   util::Status st = PlanStore(*env_.db).Insert(p);
   Audit("ml:CreateBackupPlan", st ? p.crn : "*", st,
@@ -332,16 +353,30 @@ util::Result<api::BackupPlanResponse> Operations::CreateRestoreTestingPlan(
 }
 
 util::Result<api::ListBackupPlansResponse> Operations::ListBackupPlans(
-    const api::ListBackupPlansRequest&) {
+    const api::ListBackupPlansRequest& r) {
+  // Pages, oldest first, after the plan whose (created_at, id) the token holds. An account has
+  // few plans: they are read whole and paged here.
+  int64_t limit = MLV_TRY(api::PageSize(r.page));
+  std::optional<api::PageKey> after;
+  if (!r.page.starting_token.empty()) after = MLV_TRY(api::DecodePageToken(r.page.starting_token));
   // Only the plans the caller may list, when it may not list "*" (docs/iam.md).
   ListFilter visible = MLV_TRY(ListFilter::Begin(*env_.authorizer, env_.caller,
                                                  ActionRequest("ml:ListBackupPlans", "*")));
   util::TimeMicros now = env_.clock->Now();
   api::ListBackupPlansResponse out;
+  std::optional<api::PageKey> last;
   for (const auto& p : MLV_TRY(PlanStore(*env_.db).List(env_.caller.account_id))) {
+    if (after && std::make_pair(p.created_at, p.id) <= std::make_pair(after->time, after->id))
+      continue;
     AuthzRequest one = visible.On(p.crn);
     one.context["ml:PlanName"] = {p.name};
-    if (MLV_TRY(visible.Sees(one))) out.plans.push_back(PlanOf(p, now));
+    if (!MLV_TRY(visible.Sees(one))) continue;
+    if (static_cast<int64_t>(out.plans.size()) == limit) {
+      out.next_token = api::EncodePageToken(*last);
+      break;
+    }
+    out.plans.push_back(PlanOf(p, now));
+    last = api::PageKey{p.created_at, p.id};
   }
   MLV_TRY(visible.Finish());
   return out;
@@ -378,6 +413,16 @@ util::Result<api::BackupPlanResponse> Operations::UpdateBackupPlan(
     RoleRow role = MLV_TRY(PlanRole(*env_.db, env_.caller.account_id, r.iam_role_name));
     MLV_TRY(Authorize(ActionRequest("iam:PassRole", role.crn)));
     p.role_crn = role.crn;
+  }
+  if (r.copy_to_environment_name == "-") {
+    p.copy_to_environment.reset();
+  } else if (!r.copy_to_environment_name.empty()) {
+    if (p.sandbox_environment)
+      return util::InvalidField("copyToEnvironmentName",
+                                "plan " + p.name + " is a restore testing plan: it takes no "
+                                "backups to copy");
+    MLV_TRY(CheckCopyEnvironment(*env_.db, env_.caller.account_id, r.copy_to_environment_name));
+    p.copy_to_environment = r.copy_to_environment_name;
   }
   if (r.start_window_minutes) p.start_window_minutes = *r.start_window_minutes;
   if (!r.selection.empty()) p.selection = json(r.selection).dump();

@@ -2,6 +2,7 @@
 // describeVaultLock, deleteVaultLock, and the check every deletion passes (CheckDeletable).
 // docs/plans.md describes them.
 #include "catalog/plan_stores.h"
+#include "control/object_lock.h"
 #include "control/operations.h"
 #include "control/plan_internal.h"
 #include "control/resource_authz.h"
@@ -194,7 +195,13 @@ util::Result<api::VaultLockResponse> Operations::PutVaultLock(const api::PutVaul
   Audit("ml:PutVaultLock", r.workspace_crn, st,
         "vault lock " + r.mode + ", " + std::to_string(*r.min_retention_days) + " days minimum");
   MLV_TRY(st);
-  return api::VaultLockResponse{LockOf(l)};
+  api::VaultLockResponse out{LockOf(l), {}, {}};
+  // On S3 vaults, the lock also becomes S3 Object Lock retention (control/object_lock.h).
+  auto ol = MLV_TRY(RetainLockedBackups(*env_.db, env_.home, l, now));
+  out.object_lock = api::ObjectLockInfo{ol.status, ol.location, static_cast<int64_t>(ol.backups),
+                                        static_cast<int64_t>(ol.objects)};
+  out.warnings = std::move(ol.warnings);
+  return out;
 }
 
 util::Result<api::VaultLockResponse> Operations::DescribeVaultLock(
@@ -205,7 +212,7 @@ util::Result<api::VaultLockResponse> Operations::DescribeVaultLock(
   if (!t.found()) return util::NotFound("workspace " + r.workspace_crn + " does not exist");
   auto lock = MLV_TRY(VaultLockStore(*env_.db).Get(t.record->id));
   if (!lock) return util::NotFound("workspace " + r.workspace_crn + " has no vault lock");
-  return api::VaultLockResponse{LockOf(*lock)};
+  return api::VaultLockResponse{LockOf(*lock), {}, {}};
 }
 
 util::Result<api::DeleteVaultLockResponse> Operations::DeleteVaultLock(

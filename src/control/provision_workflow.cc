@@ -6,6 +6,7 @@
 #include <thread>
 #include <nlohmann/json.hpp>
 
+#include "control/backup_copies.h"
 #include "control/handlers_internal.h"
 #include "control/vaults.h"
 #include "util/log.h"
@@ -104,7 +105,7 @@ class ProvisionHandler : public WorkflowHandler {
       BackupStore bs(ctx.db());
       BackupRecord b = MLV_TRY(bs.Get(wf.account_id, InputString(wf, "backupId")));
       auto points = MLV_TRY(bs.RecoveryPoints(b.id));
-      auto v = MLV_TRY(OpenExistingVault(ctx.db(), env_.home, b.workspace_id));
+      auto v = MLV_TRY(OpenBackupVault(ctx.db(), env_.home, b));
       std::map<std::string, workspace::Volume> volumes;
       for (auto& vol : env_.provider->Volumes(spec)) volumes[vol.name] = vol;
       ctx.SetPhase("restoring");

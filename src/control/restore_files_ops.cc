@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <map>
 
+#include "control/backup_copies.h"
 #include "control/inventory.h"
 #include "control/operations.h"
 #include "control/resource_authz.h"
@@ -57,8 +58,11 @@ util::Result<util::UniqueFd> OpenSubdir(int dirfd, const std::string& name,
 
 }  // namespace
 
-util::Result<api::RestoreFilesResponse> Operations::RestoreFiles(const api::RestoreFilesRequest& r,
-                                                                 const Wait& wait) {
+util::Result<api::RestoreFilesResponse> Operations::RestoreFiles(
+    const api::RestoreFilesRequest& request, const Wait& wait) {
+  api::RestoreFilesRequest r = request;
+  r.backup_crn = MLV_TRY(BackupCrnOf("ml:RestoreFiles", r.backup_crn, r.backup_name,
+                                     r.workspace_crn, r.workspace_name, r.environment_name));
   auto t = MLV_TRY(LoadBackupTarget(*env_.db, env_.caller.account_id, "ml:RestoreFiles",
                                     "backupCrn", r.backup_crn));
   if (r.path.empty()) return util::InvalidField("path", "give at least one glob, e.g. 'projects/p1/**'");
@@ -98,7 +102,7 @@ util::Result<api::RestoreFilesResponse> Operations::RestoreFiles(const api::Rest
   std::map<std::string, std::string> point_of;  // volume -> recovery point
   for (const auto& rp : MLV_TRY(catalog::BackupStore(*env_.db).RecoveryPoints(t.record->id)))
     point_of[rp.volume] = rp.vault_point_id;
-  auto v = MLV_TRY(OpenExistingVault(env_.home, t.record->workspace_id));
+  auto v = MLV_TRY(OpenBackupVault(*env_.db, env_.home, *t.record));
 
   MLV_TRY_CTX(util::MakeDirs(r.target, 0755), "target");
   util::UniqueFd root(::open(r.target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

@@ -139,6 +139,12 @@ util::Result<std::vector<RetentionDecision>> ApplyRetention(
     } else if (b->newest_succeeded) {
       d = {b->backup_id, true, "newest-succeeded",
            "the newest succeeded backup of its workspace is always kept"};
+    } else if (b->max_retention_days &&
+               now - b->created_at > *b->max_retention_days * kMicrosPerDay) {
+      d = {b->backup_id, false, "vault-lock-max",
+           "older than the vault lock's maximum retention of " +
+               std::to_string(*b->max_retention_days) + " days (" + std::to_string(age_days) +
+               " days old)"};
     } else if (rules.max_age_days && now - b->created_at > *rules.max_age_days * kMicrosPerDay) {
       d = {b->backup_id, false, "max-age",
            "older than " + std::to_string(*rules.max_age_days) + " days (" +

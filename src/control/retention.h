@@ -13,10 +13,12 @@
 //   2. a vault lock keeps it                      rule "vault-lock"
 //   3. the newest succeeded backup of its workspace is always kept
 //                                                 rule "newest-succeeded"
-//   4. older than max_age_days: expired           rule "max-age"
-//   5. kept by keep_last, hourly, ..., yearly (the first of them, in that order)
-//   6. no keep rule is set (max age only): kept   rule "max-age"
-//   7. otherwise expired                          rule "not-kept"
+//   4. older than its vault lock's maximum retention: expired
+//                                                 rule "vault-lock-max"
+//   5. older than max_age_days: expired           rule "max-age"
+//   6. kept by keep_last, hourly, ..., yearly (the first of them, in that order)
+//   7. no keep rule is set (max age only): kept   rule "max-age"
+//   8. otherwise expired                          rule "not-kept"
 // Only succeeded backups take part; others are never expired by retention (not returned).
 //
 // Thread-safe (pure).
@@ -59,12 +61,15 @@ struct RetentionCandidate {
   bool newest_succeeded = false;  // the newest succeeded backup of the workspace (of ANY origin)
   std::optional<std::string> legal_hold;  // the hold's reason, when held
   std::optional<std::string> vault_lock;  // why the vault lock keeps it, when locked
+  // The workspace's vault lock's maximum retention (--max-retention-days), when it has one.
+  std::optional<int64_t> max_retention_days;
 };
 
 struct RetentionDecision {
   std::string backup_id;
   bool keep = true;
-  std::string rule;    // "legal-hold", "vault-lock", "newest-succeeded", "max-age", "keep-last",
+  std::string rule;    // "legal-hold", "vault-lock", "newest-succeeded", "vault-lock-max",
+                       // "max-age", "keep-last",
                        // "hourly", "daily", "weekly", "monthly", "yearly", "not-kept"
   std::string reason;  // a sentence: "the newest of day 2026-01-05 (daily 7)"
 };

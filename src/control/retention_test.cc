@@ -151,6 +151,27 @@ TEST(RetentionTest, HeldAndLockedBackupsAreKept) {
                    {"locked", "keep vault-lock"}, {"plain", "expire max-age"}}));
 }
 
+// A vault lock's --max-retention-days expires what the keep rules would keep longer; a legal
+// hold and the newest succeeded backup still win.
+TEST(RetentionTest, TheVaultLocksMaximumRetentionExpiresOlderBackups) {
+  std::vector<RetentionCandidate> b = {
+      B("new", "2026-01-05T00:00:00Z"), B("young", "2025-12-01T00:00:00Z"),
+      B("old", "2025-06-01T00:00:00Z"), B("old-held", "2025-05-01T00:00:00Z")};
+  for (auto& c : b) c.max_retention_days = 100;
+  b[0].newest_succeeded = true;
+  b[3].legal_hold = "case 7";
+  RetentionRules r;
+  r.monthly = 24;  // would keep each of them for two years
+  EXPECT_EQ(Decide(r, b, "2026-01-06T00:00:00Z"),
+            (Table{{"new", "keep newest-succeeded"}, {"young", "keep monthly"},
+                   {"old", "expire vault-lock-max"}, {"old-held", "keep legal-hold"}}));
+  auto d = ApplyRetention(r, b, T("2026-01-06T00:00:00Z"), "UTC");
+  ASSERT_TRUE(d);
+  for (const auto& x : *d)
+    if (x.backup_id == "old")
+      EXPECT_EQ(x.reason, "older than the vault lock's maximum retention of 100 days (219 days old)");
+}
+
 TEST(RetentionTest, WorkspacesAreDecidedSeparately) {
   std::vector<RetentionCandidate> b = {
       B("a1", "2026-01-01T00:00:00Z", "wa"), B("a2", "2026-01-02T00:00:00Z", "wa"),

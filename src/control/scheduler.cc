@@ -155,6 +155,19 @@ util::Result<PlanRunReport> Scheduler::RunClaimed(const PlanRecord& plan, PlanRu
           if (auto st = catalog::PlanBackupStore(*env_.db).Add(crn->resource_id, plan.id, run.id);
               !st)
             fail("recording backup " + started->backup_crn + ": " + st.error().message());
+        // Its copy (copy-backup), which runs after it on the workspace's queue.
+        if (plan.copy_to_environment) {
+          auto copy = ops.CopyPlanBackup(started->backup_crn, *plan.copy_to_environment);
+          if (copy) {
+            entry["copyBackupCrn"] = copy->backup_crn;
+            entry["copyWorkflowId"] = copy->workflow_id;
+            entry["copyEnvironmentName"] = copy->destination_environment_name;
+          } else {
+            entry["copyError"] = copy.error().message();
+            fail("copy of " + started->backup_crn + " into environment " +
+                 *plan.copy_to_environment + ": " + copy.error().message());
+          }
+        }
       } else {
         entry["error"] = started.error().message();
         fail("backup of " + ws.crn + ": " + started.error().message());

@@ -196,6 +196,16 @@ util::Result<std::unique_ptr<vault::Vault>> OpenOrCreateVault(catalog::Db& db,
   return std::unexpected(made.error().WithContext("creating vault " + name + " at " + path));
 }
 
+util::Result<std::string> VaultLocation(catalog::Db& db, const std::string& workspace_id) {
+  std::string location = MLV_TRY(LocationOf(db, workspace_id));
+  return location.empty() ? location : RemoteVaultPath(location, workspace_id);
+}
+
+util::Result<bool> StorageSupportsRetention(const std::string& vault_location) {
+  auto storage = MLV_TRY(backend::OpenBackend(vault_location));
+  return storage->SupportsRetention();
+}
+
 util::Status CheckVaultLocation(const std::string& location, bool probe) {
   if (location.empty()) return util::Ok();
   if (!location.starts_with("s3://") && !location.starts_with("/"))

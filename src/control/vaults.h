@@ -45,6 +45,15 @@ util::Result<std::unique_ptr<vault::Vault>> OpenExistingVault(catalog::Db& db,
                                                               const std::string& workspace_id,
                                                               const vault::Options& options = {});
 
+// Where the workspace's vault is when its environment names a vault location: that location +
+// "/mlv-<workspace-uuid>" (s3://... or an absolute path); "" for the local default.
+// kNotFound if the workspace is unknown to the catalog.
+util::Result<std::string> VaultLocation(catalog::Db& db, const std::string& workspace_id);
+// Whether the storage at a vault location (as VaultLocation answers) can retain objects: an S3
+// bucket created with Object Lock (control/object_lock.h). The storage's errors if it cannot be
+// asked.
+util::Result<bool> StorageSupportsRetention(const std::string& vault_location);
+
 // A vault location as create-environment takes it: "" (local), an absolute path, or
 // s3://bucket[/prefix]. kInvalidArgument naming vaultLocation otherwise; with `probe`, the
 // storage is opened (the bucket made when missing) so a wrong endpoint or key is said now.

@@ -47,6 +47,8 @@ constexpr std::array kActions = {
     ActionInfo{"ml:StartRestoreTest", "start-restore-test", "backup, environment", true, true},
     ActionInfo{"ml:ListRestoreTests", "list-restore-tests", "*", false, true},
     ActionInfo{"ml:DescribeRestoreTest", "describe-restore-test", "*", false, true},
+    // Backup copies (docs/plans.md): on the backup, with the destination environment.
+    ActionInfo{"ml:CopyBackup", "copy-backup", "backup, environment", true, true},
     // Backup contents (issue 16).
     ActionInfo{"ml:DescribeBackupContents", "describe-backup-contents", "backup", false, true},
     ActionInfo{"ml:DiffBackups", "diff-backups", "backup (both)", false, true},
@@ -95,6 +97,9 @@ constexpr std::array kActions = {
     ActionInfo{"iam:AttachRolePolicy", "attach-role-policy", "role", true, false},
     ActionInfo{"iam:DetachRolePolicy", "detach-role-policy", "role", true, false},
     ActionInfo{"iam:PassRole", "create-backup-plan --iam-role-name", "role", false, false},
+    // Audited when assume-role runs; allowed by the role's trust policy (naming the user), not by
+    // an identity policy (docs/plans.md "Roles").
+    ActionInfo{"iam:AssumeRole", "assume-role", "role", true, false},
 };
 
 constexpr std::array<std::string_view, 2> kServices = {"ml", "iam"};

@@ -3,6 +3,9 @@
 #include <fmt/core.h>
 #include <sqlite3.h>
 
+#include <cerrno>
+#include <cstring>
+
 namespace mlvault::sqlite {
 
 Connection::Connection(sqlite3* db, std::string path, Options options)
@@ -45,8 +48,19 @@ std::unexpected<util::Error> Connection::Fail(int rc, const std::string& detail)
     case SQLITE_FULL:
     case SQLITE_IOERR:
     case SQLITE_CANTOPEN:
-    case SQLITE_READONLY:
+    case SQLITE_READONLY: {
+      // SQLite says "disk I/O error" (or "database or disk is full"); the system's errno says
+      // why, and a full disk is worth saying plainly with what to do.
+      int err = db_ ? sqlite3_system_errno(db_) : 0;
+      if ((rc & 0xff) == SQLITE_FULL || err == ENOSPC || err == EDQUOT)
+        return util::IoError(fmt::format(
+            "{} {}: {}: {}: the disk holding it is full; free space there, then retry", what,
+            path_, detail, std::strerror(err ? err : ENOSPC)));
+      if (err != 0)
+        return util::IoError(
+            fmt::format("{} {}: {}: {}", what, path_, detail, std::strerror(err)));
       return util::IoError(fmt::format("{} {}: {}", what, path_, detail));
+    }
     default:
       return util::Internal(fmt::format("{} {}: {}", what, path_, detail));
   }

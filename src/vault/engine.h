@@ -37,6 +37,15 @@ Result<VerifyReport> RunVerify(Repository* repo, const std::optional<std::string
 Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* progress,
                       const util::CancelToken* cancel);
 
+// S3 Object Lock (retention.cc, docs/vault-format.md section 10.1). The objects `point` needs to
+// be restored: "config", its manifest and every pack holding one of its blobs (index files are
+// derived data and not listed). RunRetain retains each until `until_unix` in `mode`
+// (Backend::Retain) and returns how many; the first failure stops it.
+Result<std::vector<std::string>> PointObjects(Repository* repo, const Manifest& point,
+                                              const util::CancelToken* cancel);
+Result<uint64_t> RunRetain(Repository* repo, const Manifest& point, std::string_view mode,
+                           int64_t until_unix, const util::CancelToken* cancel);
+
 // Browsing a recovery point without restoring it (browse.cc): its entries, one file's bytes.
 Result<std::vector<EntryInfo>> RunListEntries(Repository* repo, const Manifest& point,
                                               const util::CancelToken* cancel);

@@ -22,6 +22,7 @@ namespace {
 // A partly used pack is rewritten when more than this fraction of it is dead.
 constexpr double kRepackDeadFraction = 0.20;
 constexpr size_t kGcPacksPerIndexFile = 256;
+constexpr size_t kMaxGcNotes = 5;
 
 struct PackPlan {
   uint64_t size = 0;
@@ -240,7 +241,15 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
     }
   }
   for (const auto& id : old_index_files) {
-    MLV_TRY_CTX(repo->backend()->Remove(IndexName(id)), "cannot remove an old index file");
+    auto st = repo->backend()->Remove(IndexName(id));
+    if (!st && st.error().code() == util::ErrorCode::kConflict) {
+      // mlvault never retains index files (section 10.1): a bucket default retention does.
+      return util::PermissionDenied(
+          "gc stopped before removing any pack: " + st.error().message() +
+          "; mlvault retains the objects of locked backups itself, so remove the bucket's "
+          "default Object Lock retention (index and lock objects must stay removable)");
+    }
+    MLV_TRY_CTX(std::move(st), "cannot remove an old index file");
   }
 
   // 6. A lock violation would show as an index file nobody here knows: then remove nothing.
@@ -256,24 +265,33 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
   }
   if (lock != nullptr) MLV_TRY(lock->Check());
   uint64_t freed = 0;
-  auto drop = [&](const ObjectId& pack) -> Status {
-    MLV_TRY_CTX(repo->backend()->Remove(PackName(pack)), "cannot remove pack");
+  // A pack under S3 Object Lock retention cannot be removed before its date (section 10.1):
+  // it is skipped with a note, stays unindexed (or, repacked, a duplicate) and a later GC
+  // removes it once the retention has ended.
+  auto drop = [&](const ObjectId& pack) -> Result<bool> {
+    auto st = repo->backend()->Remove(PackName(pack));
+    if (!st && st.error().code() == util::ErrorCode::kConflict) {
+      ++stats.packs_retained;
+      if (stats.notes.size() < kMaxGcNotes) stats.notes.push_back(st.error().message());
+      return false;
+    }
+    MLV_TRY_CTX(std::move(st), "cannot remove pack");
     freed += present[pack];
-    return util::Ok();
+    return true;
   };
   for (const auto& p : remove) {
-    MLV_TRY(drop(p));
-    ++stats.packs_removed;
-    stats.chunks_removed += 0;
+    if (MLV_TRY(drop(p))) ++stats.packs_removed;
   }
   for (const auto& p : repack) {
-    MLV_TRY(drop(p));
-    ++stats.packs_repacked;
+    if (MLV_TRY(drop(p))) ++stats.packs_repacked;
   }
   for (const auto& p : leftovers) {
-    MLV_TRY(drop(p));
-    ++stats.leftovers_removed;
+    if (MLV_TRY(drop(p))) ++stats.leftovers_removed;
   }
+  if (stats.packs_retained > 0)
+    util::Log(util::LogLevel::kInfo,
+              "gc: {} packs are retained by S3 Object Lock and were left in place (first: {})",
+              stats.packs_retained, stats.notes.front());
   // Chunks removed: indexed blobs that no kept, adopted or new pack lists any more.
   std::unordered_set<BlobId, BlobIdHash> still;
   for (const auto& ip : all) {

@@ -127,6 +127,7 @@ Status RemoveRetrying(backend::Backend* backend, const std::string& name) {
     if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100 << (attempt - 1)));
     st = backend->Remove(name);
     if (st || st.error().code() == util::ErrorCode::kNotFound) return util::Ok();
+    if (st.error().code() == util::ErrorCode::kConflict) return st;  // retained: no use retrying
   }
   return st;
 }

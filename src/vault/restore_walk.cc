@@ -10,8 +10,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <future>
+#include <unordered_map>
 
 #include "util/log.h"
+#include "vault/index.h"
 #include "vault/restorer_internal.h"
 
 namespace mlvault::vault::restore {
@@ -137,8 +140,34 @@ Status Restorer::Walk(std::shared_ptr<DirState> root) {
     size_t next = 0;
   };
   std::vector<Frame> stack;
+  // Remote storage: each tree is a request. The subdirectories' trees of every tree the walk
+  // loads are read ahead on the fetch threads, so the walk does not wait a round trip per
+  // directory. Reads left running after a failure end on their own (the promise outlives this).
+  using TreeRead = std::shared_ptr<std::promise<Result<Tree>>>;
+  std::unordered_map<BlobId, std::future<Result<Tree>>, BlobIdHash> ahead;
+  auto read_ahead = [&](const Tree& t) {
+    if (fetchers_ == nullptr) return;
+    for (const auto& e : t.entries) {
+      if (e.type != EntryType::kDir || ahead.contains(e.subtree)) continue;
+      TreeRead read = std::make_shared<std::promise<Result<Tree>>>();
+      ahead.emplace(e.subtree, read->get_future());
+      fetchers_->Submit(
+          [this, read, id = e.subtree] { read->set_value(repo_->LoadTree(*index_, id)); });
+    }
+  };
+  auto load = [&](const BlobId& id) -> Result<Tree> {
+    Result<Tree> tree = util::Internal("no tree");
+    if (auto it = ahead.find(id); it != ahead.end()) {
+      tree = it->second.get();
+      ahead.erase(it);
+    } else {
+      tree = repo_->LoadTree(*index_, id);
+    }
+    if (tree) read_ahead(*tree);
+    return tree;
+  };
   {
-    auto tree = repo_->LoadTree(*index_, point_.tree);
+    auto tree = load(point_.tree);
     if (!tree) return std::unexpected(tree.error().WithContext("directory ."));
     stack.push_back(Frame{std::move(root), std::move(*tree), 0});
   }
@@ -162,7 +191,7 @@ Status Restorer::Walk(std::shared_ptr<DirState> root) {
         ++dirs_count_;
         auto sub = MLV_TRY(MakeDir(dir, e));
         if (sub == nullptr) break;  // warned: the entry could not be replaced
-        auto tree = repo_->LoadTree(*index_, e.subtree);
+        auto tree = load(e.subtree);
         if (!tree) {
           return std::unexpected(
               tree.error().WithContext("directory " + PrintablePath(sub->Path())));
@@ -224,12 +253,20 @@ Status Restorer::Walk(std::shared_ptr<DirState> root) {
             }
           }
           if (segs.empty()) segs.emplace_back(0, 0);
+          if (planned_) {
+            const uint64_t size = shared->entry.size;
+            PlanLarge(std::move(shared));
+            PlanCounted(size);
+            break;
+          }
           shared->pending = static_cast<int>(segs.size());
           for (auto [a, b] : segs)
             writers_->Submit([this, shared, a, b] { RunSegment(shared, a, b, false); });
         } else {
           dir->pending.fetch_add(1, std::memory_order_relaxed);
+          const uint64_t size = f->entry.size;
           QueueFile(std::move(f));
+          if (planned_) PlanCounted(size);
         }
         break;
       }
@@ -314,6 +351,7 @@ Status Restorer::RestoreFilesystem() {
   util::Log(util::LogLevel::kDebug, "restore: walk done at {:.3f} s ({} bytes written so far)",
             util::MonotonicSeconds() - t0, bytes_written_.load());
   writers_->Wait();
+  if (planned_) RunPlan();  // the last window (after a failure: ends its files)
   util::Log(util::LogLevel::kDebug, "restore: files done at {:.3f} s",
             util::MonotonicSeconds() - t0);
   if (!walked) return walked;

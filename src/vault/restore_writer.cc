@@ -35,7 +35,8 @@ bool Restorer::Fetch(std::vector<Want>& wants, bool block_device) {
     uint64_t end = start + wants[i].stored_len;
     while (j < wants.size() && wants[j].pack == wants[i].pack &&
            wants[j].offset <= end + coalesce_gap_ &&
-           std::max<uint64_t>(end, wants[j].offset + wants[j].stored_len) - start <= coalesce_max_) {
+           std::max<uint64_t>(end, wants[j].offset + wants[j].stored_len) - start <=
+               coalesce_max_) {
       end = std::max<uint64_t>(end, wants[j].offset + wants[j].stored_len);
       ++j;
     }
@@ -56,8 +57,9 @@ bool Restorer::Fetch(std::vector<Want>& wants, bool block_device) {
     Read read = std::make_shared<std::promise<Result<Bytes>>>();
     ahead.push_back(read->get_future());
     ahead_bytes += r.end - r.start;
-    fetchers_->Submit([storage, read, name = name_of(r), start = r.start,
-                       len = r.end - r.start] { read->set_value(storage->Get(name, start, len)); });
+    fetchers_->Submit([storage, read, name = name_of(r), start = r.start, len = r.end - r.start] {
+      read->set_value(storage->Get(name, start, len));
+    });
   };
 
   Bytes plain;
@@ -185,17 +187,14 @@ void Restorer::RunBatch(std::vector<std::unique_ptr<FileState>>& files) {
       off += p.length;
     }
   }
+  if (ok && planned_) {
+    // Remote storage: the window fetches the blobs in pack order and ends the files.
+    PlanBatch(wants, files);
+    return;
+  }
   if (ok) ok = Fetch(wants, false);
   // Every file of the batch ends here, finished or not (an unfinished one is removed).
-  for (auto& f : files) {
-    const bool complete = ok && !f->failed && f->fd.valid();
-    if (complete) {
-      ApplyMeta(
-          f->fd.get(), f->entry, [&f] { return f->Path(); }, f->mode_set);
-      ++files_done_;
-    }
-    FileEnded(*f, complete);
-  }
+  for (auto& f : files) FinishFile(*f, ok);
 }
 
 void Restorer::RunSegment(std::shared_ptr<FileState> f, size_t first, size_t last,
@@ -239,16 +238,17 @@ void Restorer::RunSegment(std::shared_ptr<FileState> f, size_t first, size_t las
     }
     if (ok) Fetch(wants, block_device);
   }
-  if (f->pending.fetch_sub(1) == 1) FinishLarge(f.get());
+  if (f->pending.fetch_sub(1) == 1) FinishFile(*f, !state_.failed());
 }
 
-void Restorer::FinishLarge(FileState* f) {
-  const bool complete = !state_.failed() && !f->failed && f->fd.valid();
+void Restorer::FinishFile(FileState& f, bool ok) {
+  const bool complete = ok && !f.failed && f.fd.valid();
   if (complete) {
-    ApplyMeta(f->fd.get(), f->entry, [f] { return f->Path(); });
+    ApplyMeta(
+        f.fd.get(), f.entry, [&f] { return f.Path(); }, f.mode_set);
     ++files_done_;
   }
-  FileEnded(*f, complete);
+  FileEnded(f, complete);
 }
 
 }  // namespace mlvault::vault::restore

@@ -5,16 +5,19 @@
 // batches, large files in segments of up to 32 MiB so one large file keeps every core busy.
 // Writers fetch the blobs a task needs with few, coalesced range reads (blobs of neighbouring
 // files sit next to each other in packs), authenticate, decompress and re-hash each one, and
-// write it with pwrite; holes are never written. On remote storage (S3) tasks and ranges are
-// larger and writers read their next ranges ahead on a pool of fetch threads. Hard links, then directory metadata (deepest
-// first) are applied at the end.
+// write it with pwrite; holes are never written. On remote storage (S3), where every read is
+// a request, files are restored in windows planned in pack order instead (restore_plan.cc): the
+// walk creates a window of files, then each pack's wanted part is read once and its blobs are
+// written to every file that needs them. Hard links, then directory metadata (deepest first)
+// are applied at the end.
 //
 // Safety: every name comes from a decoded tree (validated: no '/', no "..", no NUL) and is
 // checked again here; every directory is opened with O_NOFOLLOW | O_DIRECTORY relative to its
 // parent's descriptor; files are created with O_EXCL | O_NOFOLLOW; symlinks are created, never
 // followed. A manifest cannot make restore write outside the target.
 //
-// Parts: restore_walk.cc, restore_writer.cc, restore_meta.cc, restore_block.cc.
+// Parts: restore_walk.cc, restore_writer.cc, restore_plan.cc, restore_meta.cc, restore_block.cc.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,6 +25,7 @@
 #include <cstring>
 #include <optional>
 
+#include "util/log.h"
 #include "vault/restorer_internal.h"
 
 namespace mlvault::vault {
@@ -44,6 +48,8 @@ Result<RestoreStats> Restorer::Run() {
     Warn("not running as root: owners (uid/gid) are not restored");
   }
   index_ = MLV_TRY(repo_->LoadIndex(nullptr, nullptr, /*keep_raw=*/false));
+  util::Log(util::LogLevel::kDebug, "restore: index loaded at {:.3f} s",
+            util::MonotonicSeconds() - t0);
   size_t writers = par_.io;
   if (const int reads = repo_->backend()->ConcurrentReads(); reads > 1) {
     // Remote storage: every range read waits a round trip. More writers keep more reads in
@@ -55,9 +61,18 @@ Result<RestoreStats> Restorer::Run() {
     batch_bytes_max_ = kRemoteBatchBytes;
     coalesce_gap_ = kRemoteCoalesceGap;
     coalesce_max_ = kRemoteCoalesceMax;
+    // Files in windows planned in pack order (restore_plan.cc), one task per pack, so at most
+    // `writers` whole-pack reads in flight (restic's default is 5 connections; 16 concurrent
+    // whole packs made a single RADOS Gateway slower, bench/RESULTS.md).
+    planned_ = true;
   }
   writers_ = std::make_unique<util::ThreadPool>(writers, 2 * writers);
   util::RaiseFdLimit();  // one descriptor per directory in progress (deep trees)
+  if (struct rlimit rl; ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    // A window's files stay open until it is written: a quarter of the descriptors at most.
+    plan_window_files_ =
+        std::clamp<size_t>(static_cast<size_t>(rl.rlim_cur) / 4, 64, kPlanWindowFiles);
+  }
   Status st = point_.kind == VolumeKind::kBlock ? RestoreBlock() : RestoreFilesystem();
   writers_->Wait();
   writers_.reset();

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +44,15 @@ constexpr uint64_t kRemoteBatchBytes = 2 * kBatchBytes;
 constexpr uint64_t kRemoteCoalesceGap = 1u << 20;
 constexpr uint64_t kRemoteCoalesceMax = 2 * kCoalesceMax;
 constexpr uint64_t kReadAheadBytes = 16ull << 20;
+// Remote storage restores files in windows planned in pack order (restore_plan.cc): the walk
+// creates a window's files, then every blob they need is fetched pack by pack, each pack (or
+// the part of it the window needs) with one read, and written to every file that needs it.
+// A window closes at kPlanWindowFiles open files (fewer when the descriptor limit is lower)
+// or kPlanWindowBytes of file data; a pack whose wanted bytes exceed kPlanChunkBytes is
+// split over several tasks.
+constexpr size_t kPlanWindowFiles = 16384;
+constexpr uint64_t kPlanWindowBytes = 16ull << 30;
+constexpr uint64_t kPlanChunkBytes = 32ull << 20;
 
 // A directory being restored. It keeps the descriptor the walk opened (O_NOFOLLOW) until
 // everything inside it is done (its files written, its subdirectories finished, hard links into
@@ -97,8 +107,8 @@ struct Want {
 
 // One restore run. Its parts live in separate files: restore_walk.cc (the tree walk that
 // creates directories and entries and queues files), restore_writer.cc (writer tasks: fetch
-// blobs, write files), restore_meta.cc (owners, modes, times), restore_block.cc (block volumes)
-// and restorer.cc (the run).
+// blobs, write files), restore_plan.cc (remote storage: windows in pack order), restore_meta.cc
+// (owners, modes, times), restore_block.cc (block volumes) and restorer.cc (the run).
 class Restorer {
  public:
   Restorer(Repository* repo, const Manifest& point, const std::string& target,
@@ -169,7 +179,19 @@ class Restorer {
   void RunSegment(std::shared_ptr<FileState> f, size_t first, size_t last, bool block_device);
   // Fetches and writes every wanted blob; false after recording the failure.
   bool Fetch(std::vector<Want>& wants, bool block_device);
-  void FinishLarge(FileState* f);
+  // Ends a file: when `ok` (its data is written), it did not fail and it is open, its metadata is
+  // set through its descriptor and it counts as done; otherwise an unfinished file this restore
+  // made is removed.
+  void FinishFile(FileState& f, bool ok);
+  // Remote storage (planned_): a writer hands its batch's files and wants to the window.
+  void PlanBatch(std::vector<Want>& wants, std::vector<std::unique_ptr<FileState>>& files);
+  // The walker hands a large file (created and sized) to the window.
+  void PlanLarge(std::shared_ptr<FileState> f);
+  // The walker counts a file into the window and runs the window when it is full.
+  void PlanCounted(uint64_t bytes);
+  // Runs the window: waits for the batches still being created, fetches every wanted blob in
+  // pack order, then finishes every file of the window (metadata, or removal if unfinished).
+  void RunPlan();
 
   Repository* const repo_;
   const Manifest point_;
@@ -196,6 +218,15 @@ class Restorer {
   uint64_t batch_bytes_max_ = kBatchBytes;
   uint64_t coalesce_gap_ = kCoalesceGap;
   uint64_t coalesce_max_ = kCoalesceMax;
+  // Remote storage: files are restored in windows planned in pack order (restore_plan.cc).
+  bool planned_ = false;
+  size_t plan_window_files_ = kPlanWindowFiles;
+  std::mutex plan_mu_;
+  std::vector<Want> plan_wants_;                        // guarded by plan_mu_
+  std::vector<std::unique_ptr<FileState>> plan_files_;  // guarded by plan_mu_
+  std::vector<std::shared_ptr<FileState>> plan_large_;  // guarded by plan_mu_
+  size_t plan_counted_files_ = 0;                       // walker thread only
+  uint64_t plan_counted_bytes_ = 0;                     // walker thread only
 
   std::vector<std::unique_ptr<FileState>> batch_;  // walker thread only
   uint64_t batch_bytes_ = 0;                       // walker thread only

@@ -165,15 +165,38 @@ class VaultImpl final : public Vault {
     // Recorded first: from here on the point is deleted, whatever happens to this process.
     MLV_TRY_CTX(VaultState::Append(repo_.get(), VaultState::Op::kRemove, oid),
                 "cannot record the deletion in the vault state");
-    return RemoveDeletedManifest(oid);
+    auto st = RemoveDeletedManifest(oid);
+    if (!st && st.error().code() == util::ErrorCode::kConflict) {
+      // Retained by S3 Object Lock (a governance lock bypassed): the point is deleted all the
+      // same; its manifest stays until the retention ends and a later delete or GC removes it.
+      util::Log(util::LogLevel::kInfo,
+                "vault: recovery point {} is deleted but its manifest stays: {}", IdHex(oid),
+                st.error().message());
+      return util::Ok();
+    }
+    return st;
+  }
+
+  Result<bool> SupportsRetention() override { return repo_->backend()->SupportsRetention(); }
+
+  Result<uint64_t> Retain(const std::string& id, std::string_view mode, int64_t until_unix,
+                          const util::CancelToken* cancel) override {
+    auto oid = MLV_TRY(repo_->ResolvePoint(id));
+    auto lock = MLV_TRY(Lock(false, "retain", cancel));
+    auto m = MLV_TRY(repo_->LoadManifest(oid));
+    return RunRetain(repo_.get(), m, mode, until_unix, cancel);
   }
 
   Result<GcStats> Gc(util::ProgressSink* progress, const util::CancelToken* cancel) override {
     auto lock = MLV_TRY(Lock(true, "gc", cancel));
     // Deletions interrupted after their record first: their manifests are no roots any more.
-    uint64_t finished = MLV_TRY(FinishInterruptedDeletions());
+    std::vector<std::string> retained;
+    uint64_t finished = MLV_TRY(FinishInterruptedDeletions(&retained));
     auto stats = MLV_TRY(RunGc(repo_.get(), lock.get(), progress, cancel));
     stats.leftovers_removed += finished;
+    stats.points_retained = retained.size();
+    retained.insert(retained.end(), stats.notes.begin(), stats.notes.end());
+    stats.notes = std::move(retained);
     return stats;
   }
 
@@ -183,6 +206,7 @@ class VaultImpl final : public Vault {
   // interrupted). A failure to write that record is harmless: the point stays deleted.
   Status RemoveDeletedManifest(const ObjectId& oid) {
     if (auto st = RemoveRetrying(repo_->backend(), PointName(oid)); !st) {
+      if (st.error().code() == util::ErrorCode::kConflict) return st;  // retained (S3 Object Lock)
       return std::unexpected(st.error().WithContext(
           "recovery point " + IdHex(oid) +
           " is deleted, but its manifest could not be removed (the next delete or GC of this "
@@ -197,7 +221,8 @@ class VaultImpl final : public Vault {
   // Under the exclusive lock: removes the manifests of deletions that were recorded but
   // interrupted before the manifest went (a failed write, a killed process). Returns how many.
   // A state that cannot be read is left to verify to report; nothing is removed then.
-  Result<uint64_t> FinishInterruptedDeletions() {
+  // Manifests S3 Object Lock retains stay (a note each in `retained`, if given).
+  Result<uint64_t> FinishInterruptedDeletions(std::vector<std::string>* retained = nullptr) {
     auto state = VaultState::Load(repo_.get());
     if (!state) return 0;
     auto objects =
@@ -207,7 +232,14 @@ class VaultImpl final : public Vault {
       if (auto id = IdFromName(o.name, "points/")) present.push_back(*id);
     uint64_t n = 0;
     for (const auto& id : state->PendingDeletions(present)) {
-      MLV_TRY(RemoveDeletedManifest(id));
+      auto st = RemoveDeletedManifest(id);
+      if (!st && st.error().code() == util::ErrorCode::kConflict) {
+        if (retained != nullptr)
+          retained->push_back("recovery point " + IdHex(id) +
+                              " is deleted but its manifest stays: " + st.error().message());
+        continue;
+      }
+      MLV_TRY(std::move(st));
       ++n;
     }
     return n;

@@ -30,6 +30,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/bytes.h"
@@ -202,6 +203,12 @@ struct GcStats {
   uint64_t bytes_freed = 0;        // net bytes the vault shrank by
   uint64_t leftovers_removed = 0;  // objects of interrupted operations collected
   uint64_t packs_adopted = 0;      // unindexed packs holding live data, indexed again (repair)
+  // Unused packs left in place because S3 Object Lock retains them until a later date (a later
+  // GC removes them), and the first few reasons ("... retains it (COMPLIANCE) until <date>").
+  uint64_t packs_retained = 0;
+  // Manifests of deleted recovery points left in place for the same reason.
+  uint64_t points_retained = 0;
+  std::vector<std::string> notes;
   double duration_seconds = 0;
 };
 
@@ -290,6 +297,17 @@ class Vault {
   // manifests of interrupted deletes, counted in leftovers_removed). Never removes
   // data that a backup running concurrently (holding its lock) may need.
   virtual Result<GcStats> Gc(util::ProgressSink* progress, const util::CancelToken* cancel) = 0;
+
+  // --- S3 Object Lock (docs/vault-format.md section 10.1).
+  // Whether the vault's storage can retain objects (an S3 bucket with Object Lock enabled).
+  virtual Result<bool> SupportsRetention() = 0;
+  // Retains what recovery point `id` needs to be restored (the config, its manifest, every pack
+  // holding one of its chunks) until `until_unix` (seconds, UTC) in `mode` ("COMPLIANCE" or
+  // "GOVERNANCE"), under a shared lock. Never shortens a retention in place. Returns the number
+  // of objects. kNotFound if the point is unknown; kInvalidArgument where the storage cannot
+  // retain; the storage's errors otherwise.
+  virtual Result<uint64_t> Retain(const std::string& id, std::string_view mode, int64_t until_unix,
+                                  const util::CancelToken* cancel) = 0;
 };
 
 }  // namespace mlvault::vault

@@ -103,6 +103,30 @@ check "removed and added swap" test "$(j '[.changes.files.removed[].path, .chang
 expect 3 "diff with an unknown backup" diff-backups --from-backup-crn "$A" --to-backup-crn "${A%:*}:00000000-0000-4000-8000-000000000000"
 check "the error names the flag" err_has "--to-backup-crn"
 
+echo "-- backups by name: --backup-name with --workspace-name + --environment-name"
+BYWS=(--workspace-name ws1 --environment-name dev)
+expect 0 "describe-backup-contents by name" describe-backup-contents --backup-name a "${BYWS[@]}" --item-type model
+check "the backup named" test "$(j .backupCrn)" = "$A"
+expect 0 "diff-backups by names" diff-backups --from-backup-name a --to-backup-name b "${BYWS[@]}"
+check "the same change as by CRNs" test "$(jq -c '.changes.files.added' <<<"$OUT")" = '[{"path":"projects/churn-prediction/data/new.csv","size":8}]'
+check "answering both CRNs" test "$(j '"\(.fromBackupCrn) \(.toBackupCrn)"')" = "$A $B"
+expect 0 "diff-backups: one by CRN, one by name" diff-backups --from-backup-crn "$A" --to-backup-name b --workspace-crn "$WS"
+check "the same backups" test "$(j '"\(.fromBackupCrn) \(.toBackupCrn)"')" = "$A $B"
+expect 2 "both a CRN and a name" describe-backup-contents --backup-crn "$A" --backup-name a "${BYWS[@]}"
+check "says not both" err_has "(not both)"
+expect 2 "neither a CRN nor a name" describe-backup-contents
+check "says what to give" err_has "give --backup-crn, or --backup-name"
+expect 2 "diff-backups: --from-backup-crn and --from-backup-name" diff-backups --from-backup-crn "$A" --from-backup-name a --to-backup-name b "${BYWS[@]}"
+check "names the from flags" err_has "--from-backup-crn, or --from-backup-name"
+expect 2 "diff-backups without a to backup" diff-backups --from-backup-name a "${BYWS[@]}"
+check "names --to-backup-crn" err_has "give --to-backup-crn, or --to-backup-name"
+expect 3 "an unknown backup name" describe-backup-contents --backup-name nope "${BYWS[@]}"
+check "names it" err_has 'no backup named "nope" in workspace "ws1" of environment "dev"'
+expect 3 "diff-backups: an unknown to name" diff-backups --from-backup-name a --to-backup-name zz "${BYWS[@]}"
+check "names the flag and the name" err_has '--to-backup-name: no backup named "zz"'
+expect 3 "an unknown workspace name" describe-backup-contents --backup-name a --workspace-name nows --environment-name dev
+check "names the workspace" err_has 'no backup named "a" in workspace "nows"'
+
 echo "-- search-backups"
 expect 0 "search model:churn build:1" search-backups --query 'model:churn build:1'
 check "both backups, newest first" test "$(j '[.backups[].backupName] | join(",")')" = "b,a"
@@ -157,6 +181,10 @@ check "nothing else was written" test "$(find "$T" -type f | wc -l)" = "$(j .fil
 expect 5 "again without --overwrite is a conflict" restore-files --backup-crn "$A" --path 'projects/churn-prediction/README.md' --target "$T"
 check "the error says --overwrite" err_has "--overwrite"
 expect 0 "again with --overwrite" restore-files --backup-crn "$A" --path 'projects/churn-prediction/README.md' --target "$T" --overwrite
+expect 0 "restore-files by backup name" restore-files --backup-name a --workspace-name ws1 --environment-name dev \
+  --path 'projects/churn-prediction/README.md' --target "$MLVAULT_HOME/by-name"
+check "wrote the file of backup a" cmp -s "$MLVAULT_HOME/by-name/projects/churn-prediction/README.md" "$T/projects/churn-prediction/README.md"
+expect 2 "restore-files with neither --backup-crn nor --backup-name" restore-files --path 'projects/**' --target "$T"
 expect 0 "a build's files" restore-files --backup-crn "$A" --path 'models/churn/build-1/**' --target "$T"
 check "the build's manifest is among them" test -s "$T/models/churn/build-1/manifest.json"
 expect 3 "a glob matching nothing" restore-files --backup-crn "$A" --path 'projects/nope/**' --target "$T"

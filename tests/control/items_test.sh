@@ -104,6 +104,22 @@ check "both restored, the project first" test "$(j '[.results[] | "\(.item)=\(.r
 check "the deployment serves in the other environment" test "$(j '.results[1].deployment')" = running
 expect 3 "a build the backup does not have" restore-workspace-items --backup-crn "$B" --target-workspace-crn "$WS2" --items model:churn@build-9
 check "the error names the build" err_has "no build 9 of model churn"
+expect 0 "by names: the backup by name in its workspace, the target by name" restore-workspace-items \
+  --backup-name before --workspace-name ws1 --environment-name dev \
+  --target-workspace-name other --target-environment-name prod --items project:churn-prediction --conflict-policy rename --wait
+check "into the target named" test "$(j .targetWorkspaceCrn)" = "$WS2"
+check "the project restored (renamed: it is there already)" test "$(j '.results[0] | "\(.result) \(.name)"')" = "renamed churn-prediction-restored"
+expect 2 "a target by CRN and by name" restore-workspace-items --backup-crn "$B" --target-workspace-crn "$WS2" \
+  --target-workspace-name other --target-environment-name prod --items job:train
+check "says not both, naming the target flags" err_has "give either --target-workspace-crn, or --target-workspace-name"
+expect 2 "no target" restore-workspace-items --backup-crn "$B" --items job:train
+check "says to give the target" err_has "give --target-workspace-crn, or --target-workspace-name"
+expect 3 "an unknown target name" restore-workspace-items --backup-crn "$B" --target-workspace-name nope \
+  --target-environment-name prod --items job:train
+check "names it" err_has 'no workspace named "nope" in environment "prod"'
+expect 3 "an unknown backup name" restore-workspace-items --backup-name nope --workspace-name ws1 --environment-name dev \
+  --target-workspace-crn "$WS2" --items job:train
+check "names it" err_has 'no backup named "nope"'
 expect 2 "a malformed item" restore-workspace-items --backup-crn "$B" --target-workspace-crn "$WS2" --items churn
 expect 2 "an unknown policy" restore-workspace-items --backup-crn "$B" --target-workspace-crn "$WS2" --items job:train --conflict-policy merge
 

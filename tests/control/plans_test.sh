@@ -109,3 +109,18 @@ expect 0 "delete-role" delete-role --role-name backup-operator
 expect 0 "list-roles" list-roles
 check "one role left" test "$(j '.roles | length')" = 1
 rm -f "$TRUST"
+
+echo "-- list-backup-plans pages"
+for p in page-a page-b page-c; do
+  "$MLVAULT" create-backup-plan --plan-name $p --schedule "rate(1 day)" --selection "$WS" >/dev/null
+done
+expect 0 "list-backup-plans (every page)" list-backup-plans
+ALL=$(j '[.plans[].planName] | join(" ")')
+N=$(j '.plans | length')
+check "at least the three new plans, oldest first" grep -q "page-a page-b page-c$" <<<"$ALL"
+expect 0 "list-backup-plans --max-items 2" list-backup-plans --max-items 2
+check "two, and a token" test "$(j '.plans | length') $(j '.nextToken != null')" = "2 true"
+FIRST=$(j '[.plans[].planName] | join(" ")')
+expect 0 "the next pages" list-backup-plans --starting-token "$(j .nextToken)"
+check "  ... the rest, without repeats" test "$FIRST $(j '[.plans[].planName] | join(" ")')" = "$ALL"
+expect 2 "a token no answer gave" list-backup-plans --starting-token nonsense --max-items 1

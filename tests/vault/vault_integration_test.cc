@@ -136,6 +136,15 @@ TEST(VaultRoundTrip, RemoteStorageRestoresExactlyWithReadAhead) {
       WriteFile(tmp / ("src/many/d" + std::to_string(d) + "/f" + std::to_string(f)),
                 std::string(1000 + 997 * ((d * 60 + f) % 53), static_cast<char>('a' + f % 26)) +
                     util::RandomHex(64 * (1 + f % 7)));
+  {
+    // A large sparse file (over the 32 MiB segment size): data, a hole, data.
+    util::UniqueFd fd(::open((tmp / "src/large-sparse").c_str(), O_WRONLY | O_CREAT, 0644));
+    ASSERT_TRUE(fd.valid());
+    const std::string head = util::RandomHex(600 << 10), tail = util::RandomHex(300 << 10);
+    ASSERT_EQ(::pwrite(fd.get(), head.data(), head.size(), 0), static_cast<ssize_t>(head.size()));
+    ASSERT_EQ(::pwrite(fd.get(), tail.data(), tail.size(), 40 << 20),
+              static_cast<ssize_t>(tail.size()));
+  }
   Options small;
   small.pack_target_size = 256 << 10;
   auto tv = MakeVault(tmp, small);
@@ -151,6 +160,10 @@ TEST(VaultRoundTrip, RemoteStorageRestoresExactlyWithReadAhead) {
     MustRestore(**v, b.id, tmp / "dst");
     pack_reads = counter->gets();
     EXPECT_GT(pack_reads, 4);
+    // Planned in pack order: every data pack is read once, in one range (all of it is wanted).
+    auto packs = counter->List("data/");
+    ASSERT_TRUE(packs);
+    EXPECT_EQ(pack_reads, static_cast<int>(packs->size()));
   }
   auto diff = CompareTrees(tmp / "src", tmp / "dst", ::geteuid() == 0);
   EXPECT_TRUE(diff.empty()) << Joined(diff);

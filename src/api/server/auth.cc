@@ -46,8 +46,12 @@ std::expected<control::KeyOwner, AuthFailure> UsableKey(catalog::Db& db, const s
   if (!*owner) return Refuse("access key " + id + " is not known to this server");
   control::KeyOwner& k = **owner;
   if (k.status != "active") {
-    std::string msg = "access key " + id + " of user '" + k.caller.principal_name +
-                      "' was deleted at " + k.deleted_at + " and no longer works";
+    std::string msg = k.status == "expired"  // assume-role's temporary credentials
+                          ? "the temporary credentials " + id + " of " + k.caller.principal_name +
+                                " expired at " + k.deleted_at +
+                                " (or their role was deleted); assume the role again"
+                          : "access key " + id + " of user '" + k.caller.principal_name +
+                                "' was deleted at " + k.deleted_at + " and no longer works";
     control::AuditAuthenticationFailure(db, k, msg, "api", source_ip);
     return Refuse(msg);
   }
@@ -95,18 +99,6 @@ void Authenticator::MaybeSweep(catalog::Db& db, util::TimeMicros now) {
   if (now < due || !next_sweep_.compare_exchange_strong(due, now + 60'000'000)) return;
   // Best effort: a failed sweep leaves expired rows that the next one removes.
   (void)catalog::AuthStateStore(db).Sweep(now);
-}
-
-std::string CookieValue(std::string_view header, std::string_view name) {
-  while (!header.empty()) {
-    size_t semi = header.find(';');
-    std::string_view item = header.substr(0, semi);
-    header = semi == std::string_view::npos ? std::string_view() : header.substr(semi + 1);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    if (item.size() > name.size() && item.starts_with(name) && item[name.size()] == '=')
-      return std::string(item.substr(name.size() + 1));
-  }
-  return "";
 }
 
 std::expected<Authenticated, AuthFailure> Authenticator::Authenticate(catalog::Db& db,

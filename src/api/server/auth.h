@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 
+#include "api/server/request_body.h"
 #include "api/server/signing.h"
 #include "catalog/db.h"
 #include "control/authorizer.h"
@@ -121,7 +122,5 @@ class Authenticator {
   std::map<std::string, SessionInfo> sessions_;         // session id -> session
 };
 
-// The value of cookie `name` in a Cookie header; "" if absent.
-std::string CookieValue(std::string_view cookie_header, std::string_view name);
 
 }  // namespace mlvault::api

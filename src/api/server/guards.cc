@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <set>
+#include <utility>
 #include <vector>
 
 namespace mlvault::api {
@@ -30,6 +31,19 @@ std::string AddrString(const sockaddr_storage& ss, int* port) {
     return "";
   }
   return std::string(buf) + ":" + std::to_string(*port);
+}
+
+// The peer ("ip:port") of `fd` if it is a socket connected on local port `port`, else "".
+std::string SocketPeer(int fd, int port) {
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) return "";
+  sockaddr_storage local{}, peer{};
+  socklen_t ll = sizeof local, pl = sizeof peer;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &ll) != 0) return "";
+  int lport = 0, pport = 0;
+  if (AddrString(local, &lport).empty() || lport != port) return "";
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &pl) != 0) return "";
+  return AddrString(peer, &pport);
 }
 
 }  // namespace
@@ -81,22 +95,13 @@ void SlowClientGuard::Scan() {
       char* end = nullptr;
       long fd = std::strtol(e->d_name, &end, 10);
       if (end == e->d_name || *end) continue;
-      struct stat st;
-      if (fstat(static_cast<int>(fd), &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
-      sockaddr_storage local{}, peer{};
-      socklen_t ll = sizeof local, pl = sizeof peer;
-      if (getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&local), &ll) != 0)
-        continue;
-      int lport = 0, pport = 0;
-      if (AddrString(local, &lport).empty() || lport != port_) continue;
-      if (getpeername(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&peer), &pl) != 0) continue;
-      std::string p = AddrString(peer, &pport);
+      std::string p = SocketPeer(static_cast<int>(fd), port_);
       if (!p.empty()) live[static_cast<int>(fd)] = p;
     }
     closedir(d);
   }
   const auto now = std::chrono::steady_clock::now();
-  std::vector<int> to_cut;
+  std::vector<std::pair<int, std::string>> to_cut;
   {
     std::lock_guard lock(mu_);
     std::set<std::string> peers;
@@ -120,12 +125,16 @@ void SlowClientGuard::Scan() {
       // one): the wait is the server's, not the client's.
       int pending = 0;
       if (ioctl(fd, FIONREAD, &pending) == 0 && pending > 0) continue;
-      to_cut.push_back(fd);
+      to_cut.emplace_back(fd, c.peer);
     }
     for (auto it = by_peer_.begin(); it != by_peer_.end();)
       it = peers.contains(it->first) ? std::next(it) : by_peer_.erase(it);
   }
-  for (int fd : to_cut) {
+  for (const auto& [fd, peer] : to_cut) {
+    // The server may have closed this descriptor since the scan and its number been reused:
+    // cut it only if it is still the same connection (our port, the same peer address; a
+    // live TCP connection's address pair is unique, so a reused number cannot pass this).
+    if (SocketPeer(fd, port_) != peer) continue;
     ::shutdown(fd, SHUT_RDWR);
     cut_.fetch_add(1);
   }

@@ -7,6 +7,7 @@
 #include <map>
 #include <thread>
 
+#include "api/server/request_body.h"
 #include "api/status.h"
 #include "util/clock.h"
 #include "util/random.h"
@@ -70,34 +71,6 @@ RequestView ViewOf(const httplib::Request& req, bool secure) {
   v.source_ip = req.remote_addr;
   v.secure = secure;
   return v;
-}
-
-bool IsJsonContentType(const std::string& ct) {
-  std::string base = ct.substr(0, ct.find(';'));
-  while (!base.empty() && base.back() == ' ') base.pop_back();
-  for (auto& c : base) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return base == "application/json";
-}
-
-// The request body as a JSON object, or the 400 sentence.
-util::Result<json> ParseBody(const std::string& body) {
-  if (body.find_first_not_of(" \t\r\n") == std::string::npos) return json::object();
-  json j = json::parse(body, nullptr, false);
-  if (j.is_discarded()) {
-    try {
-      (void)json::parse(body);
-    } catch (const json::parse_error& e) {
-      std::string what = e.what();
-      size_t at = what.find("] ");
-      return util::InvalidArgument("the request body is not valid JSON: " +
-                                   (at == std::string::npos ? what : what.substr(at + 2)));
-    }
-    return util::InvalidArgument("the request body is not valid JSON");
-  }
-  if (!j.is_object())
-    return util::InvalidArgument(std::string("the request body must be a JSON object, got ") +
-                                 j.type_name());
-  return j;
 }
 
 json SessionJson(const SessionInfo& s) {

@@ -226,6 +226,9 @@ int RunServer(const ServerCommandOptions& o, std::ostream& out, std::ostream& er
       if (s.status == "running")
         util::Log(util::LogLevel::kWarn, "workspace {} ({}) was running before; started again at {}",
                   s.workspace_name, s.workspace_crn, s.endpoint);
+      else if (s.status == "unchanged")
+        util::Log(util::LogLevel::kInfo, "workspace {} ({}) left as it is: {}", s.workspace_name,
+                  s.workspace_crn, s.reason.value_or(""));
       else if (s.status == "failed")
         util::Log(util::LogLevel::kError, "workspace {} ({}) was running before and could not be started: {}",
                   s.workspace_name, s.workspace_crn, s.reason.value_or(""));

@@ -53,8 +53,9 @@ std::optional<util::TimeMicros> ParseSigningDate(std::string_view s) {
   tm.tm_hour = num(9, 2);
   tm.tm_min = num(11, 2);
   tm.tm_sec = num(13, 2);
-  if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
-      tm.tm_min > 59 || tm.tm_sec > 60)
+  // A request signed before 1970 is no request (and its date would not print back the same).
+  if (tm.tm_year < 70 || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+      tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
     return std::nullopt;
   struct tm check = tm;
   time_t t = timegm(&check);
@@ -72,7 +73,8 @@ bool ValidNonce(std::string_view n) {
 }
 
 bool ValidAccessKeyId(std::string_view id) {
-  if (id.size() != 20 || !id.starts_with("MLVK")) return false;
+  // MLVK: an access key; MLVS: assume-role's temporary credentials (control/role_sessions.h).
+  if (id.size() != 20 || !(id.starts_with("MLVK") || id.starts_with("MLVS"))) return false;
   for (char c : id.substr(4))
     if (!((c >= 'A' && c <= 'Z') || (c >= '2' && c <= '7'))) return false;
   return true;
@@ -148,7 +150,7 @@ util::Result<AuthorizationHeader> ParseAuthorization(std::string_view h) {
   if (!ValidAccessKeyId(out.access_key_id))
     return util::InvalidArgument("the access key id '" + out.access_key_id.substr(0, 40) +
                                  "' in the Authorization header is malformed: an access key id "
-                                 "is MLVK followed by 16 characters A-Z and 2-7");
+                                 "is MLVK (MLVS: assume-role's) followed by 16 characters A-Z and 2-7");
   return out;
 }
 

@@ -50,7 +50,8 @@ std::optional<util::TimeMicros> ParseSigningDate(std::string_view s);
 std::string NewNonce();
 // True if `nonce` is 16 to 128 characters of A-Z a-z 0-9 _ -.
 bool ValidNonce(std::string_view nonce);
-// True if `id` looks like an access key id: "MLVK" + 16 of A-Z 2-7.
+// True if `id` looks like an access key id: "MLVK" (or "MLVS", assume-role's temporary
+// credentials) + 16 of A-Z 2-7.
 bool ValidAccessKeyId(std::string_view id);
 
 // The headers a client adds to sign a request.

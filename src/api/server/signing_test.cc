@@ -37,6 +37,7 @@ TEST(Signing, NoncesAndKeyIds) {
   EXPECT_FALSE(ValidNonce("short"));
   EXPECT_FALSE(ValidNonce("0123456789abcdef0123 with space"));
   EXPECT_TRUE(ValidAccessKeyId("MLVKABCDEFGHIJ234567"));
+  EXPECT_TRUE(ValidAccessKeyId("MLVSABCDEFGHIJ234567"));  // assume-role's
   EXPECT_FALSE(ValidAccessKeyId("MLVKabcdefghij234567"));
   EXPECT_FALSE(ValidAccessKeyId("AKIAABCDEFGHIJ234567"));
   EXPECT_FALSE(ValidAccessKeyId("MLVKABC"));
