@@ -314,7 +314,14 @@ TEST(StatusesTest, NamesParseBackAndOthersAreRefused) {
                  WorkspaceStatus::kRunning, WorkspaceStatus::kStopped, WorkspaceStatus::kFailed,
                  WorkspaceStatus::kDeleting, WorkspaceStatus::kDeleted})
     EXPECT_EQ(ParseWorkspaceStatus(WorkspaceStatusName(s)).value(), s);
+  for (auto s : {PlanRunStatus::kRunning, PlanRunStatus::kSucceeded, PlanRunStatus::kPartial,
+                 PlanRunStatus::kFailed})
+    EXPECT_EQ(ParsePlanRunStatus(PlanRunStatusName(s)).value(), s);
+  for (auto s : {RestoreTestStatus::kRunning, RestoreTestStatus::kSucceeded,
+                 RestoreTestStatus::kFailed})
+    EXPECT_EQ(ParseRestoreTestStatus(RestoreTestStatusName(s)).value(), s);
   EXPECT_EQ(BackupStatusName(BackupStatus::kSucceeded), "succeeded");
+  EXPECT_EQ(PlanRunStatusName(PlanRunStatus::kPartial), "partial");
   EXPECT_EQ(WorkspaceStatusName(WorkspaceStatus::kProvisioning), "provisioning");
   auto bad = ParseWorkflowStatus("Running");
   ASSERT_FALSE(bad);

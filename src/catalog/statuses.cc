@@ -1,28 +1,7 @@
 #include "catalog/statuses.h"
 
-#include <array>
-#include <utility>
-
 namespace mlvault::catalog {
 namespace {
-
-template <typename E, size_t N>
-const char* NameIn(const std::array<std::pair<E, const char*>, N>& names, E s) {
-  for (const auto& [e, n] : names)
-    if (e == s) return n;
-  return "unknown";
-}
-
-template <typename E, size_t N>
-util::Result<E> ParseIn(const std::array<std::pair<E, const char*>, N>& names,
-                        std::string_view name, const char* what) {
-  for (const auto& [e, n] : names)
-    if (name == n) return e;
-  std::string known;
-  for (const auto& [e, n] : names) known += (known.empty() ? "" : ", ") + std::string(n);
-  return util::InvalidArgument(std::string(what) + " status \"" + std::string(name) +
-                               "\" is not one of " + known);
-}
 
 constexpr std::array<std::pair<WorkflowStatus, const char*>, 6> kWorkflowNames{{
     {WorkflowStatus::kQueued, "queued"},
@@ -52,6 +31,19 @@ constexpr std::array<std::pair<WorkspaceStatus, const char*>, 7> kWorkspaceNames
     {WorkspaceStatus::kFailed, "failed"},
     {WorkspaceStatus::kDeleting, "deleting"},
     {WorkspaceStatus::kDeleted, "deleted"},
+}};
+
+constexpr std::array<std::pair<PlanRunStatus, const char*>, 4> kPlanRunNames{{
+    {PlanRunStatus::kRunning, "running"},
+    {PlanRunStatus::kSucceeded, "succeeded"},
+    {PlanRunStatus::kPartial, "partial"},
+    {PlanRunStatus::kFailed, "failed"},
+}};
+
+constexpr std::array<std::pair<RestoreTestStatus, const char*>, 3> kRestoreTestNames{{
+    {RestoreTestStatus::kRunning, "running"},
+    {RestoreTestStatus::kSucceeded, "succeeded"},
+    {RestoreTestStatus::kFailed, "failed"},
 }};
 
 }  // namespace
@@ -93,6 +85,16 @@ bool IsActive(BackupStatus s) {
 std::string WorkspaceStatusName(WorkspaceStatus s) { return NameIn(kWorkspaceNames, s); }
 util::Result<WorkspaceStatus> ParseWorkspaceStatus(std::string_view name) {
   return ParseIn(kWorkspaceNames, name, "workspace");
+}
+
+std::string PlanRunStatusName(PlanRunStatus s) { return NameIn(kPlanRunNames, s); }
+util::Result<PlanRunStatus> ParsePlanRunStatus(std::string_view name) {
+  return ParseIn(kPlanRunNames, name, "plan run");
+}
+
+std::string RestoreTestStatusName(RestoreTestStatus s) { return NameIn(kRestoreTestNames, s); }
+util::Result<RestoreTestStatus> ParseRestoreTestStatus(std::string_view name) {
+  return ParseIn(kRestoreTestNames, name, "restore test");
 }
 
 }  // namespace mlvault::catalog

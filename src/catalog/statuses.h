@@ -1,17 +1,39 @@
 // The lifecycle statuses the control plane keeps in its catalog: one enum per resource, each with
-// a Name/Parse pair. The names are what the catalog columns hold and what the API answers
-// (SPEC.md: users' scripts compare them), so they never change; code compares the enums.
+// a Name/Parse pair (NameIn/ParseIn below build both from one table). The names are what the
+// catalog columns hold and what the API answers (SPEC.md: users' scripts compare them), so they
+// never change; code compares the enums.
 //
 // Thread-safe: pure functions over constants.
 #pragma once
 
+#include <array>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "sqlite/mapping.h"
 #include "util/error.h"
 
 namespace mlvault::catalog {
+
+// The two halves of a Name/Parse pair over a table of (enum, name) pairs; `what` names the kind
+// of status in Parse's error ("workflow status \"x\" is not one of queued, pending, ...").
+template <typename E, size_t N>
+std::string NameIn(const std::array<std::pair<E, const char*>, N>& names, E s) {
+  for (const auto& [e, n] : names)
+    if (e == s) return n;
+  return "unknown";
+}
+template <typename E, size_t N>
+util::Result<E> ParseIn(const std::array<std::pair<E, const char*>, N>& names,
+                        std::string_view name, const char* what) {
+  for (const auto& [e, n] : names)
+    if (name == n) return e;
+  std::string known;
+  for (const auto& [e, n] : names) known += (known.empty() ? "" : ", ") + std::string(n);
+  return util::InvalidArgument(std::string(what) + " status \"" + std::string(name) +
+                               "\" is not one of " + known);
+}
 
 // workflows.status. A queued workflow waits for an older one of its queue; a pending one for a
 // worker.
@@ -58,6 +80,21 @@ std::string WorkspaceStatusName(WorkspaceStatus s);
 // Inverse of WorkspaceStatusName; kInvalidArgument for anything else.
 util::Result<WorkspaceStatus> ParseWorkspaceStatus(std::string_view name);
 
+// backup_plan_runs.status: running -> succeeded (every backup and expiry started) | partial
+// (some) | failed (nothing started).
+enum class PlanRunStatus { kRunning, kSucceeded, kPartial, kFailed };
+// "running", "succeeded", "partial", "failed".
+std::string PlanRunStatusName(PlanRunStatus s);
+// Inverse of PlanRunStatusName; kInvalidArgument for anything else.
+util::Result<PlanRunStatus> ParsePlanRunStatus(std::string_view name);
+
+// restore_tests.status (a drill): running -> succeeded (every check passed) | failed.
+enum class RestoreTestStatus { kRunning, kSucceeded, kFailed };
+// "running", "succeeded", "failed".
+std::string RestoreTestStatusName(RestoreTestStatus s);
+// Inverse of RestoreTestStatusName; kInvalidArgument for anything else.
+util::Result<RestoreTestStatus> ParseRestoreTestStatus(std::string_view name);
+
 // How a status reads from / writes to a catalog column: its name. A column holding a name this
 // build does not know (only a hand-edited catalog can) reads as `fallback` (the status that lets
 // nothing proceed: failed).
@@ -86,4 +123,12 @@ template <>
 struct Codec<catalog::WorkspaceStatus>
     : catalog::StatusCodec<catalog::WorkspaceStatus, catalog::WorkspaceStatusName,
                            catalog::ParseWorkspaceStatus, catalog::WorkspaceStatus::kFailed> {};
+template <>
+struct Codec<catalog::PlanRunStatus>
+    : catalog::StatusCodec<catalog::PlanRunStatus, catalog::PlanRunStatusName,
+                           catalog::ParsePlanRunStatus, catalog::PlanRunStatus::kFailed> {};
+template <>
+struct Codec<catalog::RestoreTestStatus>
+    : catalog::StatusCodec<catalog::RestoreTestStatus, catalog::RestoreTestStatusName,
+                           catalog::ParseRestoreTestStatus, catalog::RestoreTestStatus::kFailed> {};
 }  // namespace mlvault::sqlite

@@ -20,6 +20,7 @@
 #include "control/handlers_internal.h"
 #include "control/inventory.h"
 #include "control/vaults.h"
+#include "control/workload_status.h"
 #include "control/workspace_keys.h"
 #include "workspace/api_client.h"
 
@@ -156,8 +157,9 @@ class ItemsRestorer {
   util::Result<std::string> WaitRunning(const std::string& path) {
     double deadline = util::MonotonicSeconds() + kStartWaitSeconds;
     while (true) {
-      std::string status = MLV_TRY(Get(path)).value("status", "");
-      if (status != "starting" || util::MonotonicSeconds() > deadline) return status;
+      json got = MLV_TRY(Get(path));
+      if (ServiceStatusIn(got) != ServiceStatus::kStarting || util::MonotonicSeconds() > deadline)
+        return got.value("status", "");
       if (ctx_.cancel()->cancelled()) return CancelledStatus(ctx_.cancel());
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
@@ -252,8 +254,8 @@ class ItemsRestorer {
     json out = {{"result", name == item.name ? "restored" : "renamed"}, {"name", name},
                 {"builds", builds}};
     for (const auto& d : src["deployments"]) {
-      std::string status = d.value("status", "");
-      if (status != "running" && status != "starting") continue;
+      auto status = ServiceStatusIn(d);
+      if (status != ServiceStatus::kRunning && status != ServiceStatus::kStarting) continue;
       if (!d["build"].is_number() || !new_build.contains(d["build"].get<int>())) {
         out["deployment"] = "not restored: the backup's deployment serves build " +
                             d["build"].dump() + ", which was not asked for";
@@ -375,7 +377,7 @@ class ItemsRestorer {
                           {{"name", name}, {"subdomain", subdomain}, {"command", src["command"]}}));
     std::string path = "/api/v1/applications/" + a.value("id", "");
     std::string status;
-    if (src.value("status", "") == "stopped") {
+    if (ServiceStatusIn(src) == ServiceStatus::kStopped) {
       status = MLV_TRY(Post(path + "/stop", json::object())).value("status", "");
     } else {
       status = MLV_TRY(WaitRunning(path));

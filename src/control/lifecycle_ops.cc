@@ -16,6 +16,7 @@
 #include "control/resource_authz.h"
 #include "control/responses.h"
 #include "control/workflow_engine.h"
+#include "control/workload_status.h"
 #include "util/process.h"
 #include "util/random.h"
 
@@ -145,19 +146,20 @@ util::Result<std::vector<api::WorkspaceRuntimeState>> BringBackWorkspaces(
         (ws.runtime_pid > 0 &&
          env.provider->RuntimeAlive(SpecOf(ws), static_cast<int>(ws.runtime_pid))))
       continue;
-    api::WorkspaceRuntimeState state{ws.crn, ws.name, "running", ws.endpoint, std::nullopt};
+    api::WorkspaceRuntimeState state{ws.crn, ws.name, RuntimeStateName(RuntimeState::kRunning),
+                                      ws.endpoint, std::nullopt};
     auto endpoint = StartRuntimeOf(*env.db, *env.provider, *env.clock, ws, /*wait=*/false);
     if (!endpoint && endpoint.error().code() == util::ErrorCode::kConflict) {
       // A workflow of the workspace is in progress (a restore, a backup) and owns the runtime, or
       // another server is starting it.
-      state.status = "unchanged";
+      state.status = RuntimeStateName(RuntimeState::kUnchanged);
       state.reason = endpoint.error().message();
       out.push_back(std::move(state));
       continue;
     }
     if (endpoint && !endpoint->by_us) {
       // Another server brought it back first: not ours to audit.
-      state.status = "unchanged";
+      state.status = RuntimeStateName(RuntimeState::kUnchanged);
       state.endpoint = endpoint->endpoint;
       state.reason = "running already (started by another server)";
       out.push_back(std::move(state));
@@ -166,7 +168,7 @@ util::Result<std::vector<api::WorkspaceRuntimeState>> BringBackWorkspaces(
     if (endpoint) {
       state.endpoint = endpoint->endpoint;
     } else {
-      state.status = "failed";
+      state.status = RuntimeStateName(RuntimeState::kFailed);
       state.reason = endpoint.error().message();
     }
     // Audited in the workspace's account as the server (no user asked for it).
@@ -210,7 +212,7 @@ util::Result<api::WorkspaceLifecycleResponse> Operations::StopWorkspace(
     MLV_TRY(WorkspaceStore(*env_.db).SetStatus(ws.id, catalog::WorkspaceStatus::kStopped,
                                                "stopped by " + env_.caller.principal_name,
                                                env_.clock->Now()));
-    state = {ws.crn, ws.name, "stopped", "", std::nullopt};
+    state = {ws.crn, ws.name, RuntimeStateName(RuntimeState::kStopped), "", std::nullopt};
     return util::Ok();
   }();
   Audit("ml:StopWorkspace", r.workspace_crn, st);
@@ -253,13 +255,13 @@ util::Result<api::WorkspaceLifecycleResponse> Operations::StartWorkspace(
       state.endpoint =
           MLV_TRY(StartRuntimeOf(*env_.db, *env_.provider, *env_.clock, ws, /*wait=*/true))
               .endpoint;
-      state.status = "running";
+      state.status = RuntimeStateName(RuntimeState::kRunning);
       return util::Ok();
     }();
     Audit("ml:StartWorkspace", ws.crn, st);
     if (!st) {
       if (!r.all) return std::unexpected(st.error());
-      state.status = "failed";
+      state.status = RuntimeStateName(RuntimeState::kFailed);
       state.reason = st.error().message();
     }
     out.workspaces.push_back(std::move(state));
@@ -298,7 +300,7 @@ util::Result<api::ResumeWorkspaceResponse> Operations::ResumeWorkspace(
     return util::Ok();
   }();
   size_t failed = 0;
-  for (const auto& s : out.started) failed += s.status == "failed";
+  for (const auto& s : out.started) failed += ParseServiceStatus(s.status) == ServiceStatus::kFailed;
   Audit("ml:ResumeWorkspace", r.workspace_crn, st,
         st ? std::to_string(out.started.size()) + " paused services started" +
                  (failed ? ", " + std::to_string(failed) + " failed" : "")

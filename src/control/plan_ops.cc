@@ -460,7 +460,7 @@ util::Result<api::ListBackupPlanRunsResponse> Operations::ListBackupPlanRuns(
     api::BackupPlanRun x;
     x.run_id = run.id;
     x.slot_at = Time(run.slot_at);
-    x.status = run.status;
+    x.status = catalog::PlanRunStatusName(run.status);
     x.claimed_by = run.claimed_by;
     x.started_at = Time(run.started_at);
     if (run.finished_at) x.finished_at = Time(*run.finished_at);

@@ -33,7 +33,7 @@ api::RestoreTest RestoreTestOf(const RestoreTestRecord& t) {
   out.sandbox_workspace_crn = t.sandbox_workspace_crn;
   out.sandbox_deleted = t.sandbox_deleted;
   out.plan_name = t.plan_name;
-  out.status = t.status;
+  out.status = catalog::RestoreTestStatusName(t.status);
   out.started_by = t.started_by;
   out.started_at = util::FormatTime(t.started_at);
   if (t.finished_at) out.finished_at = util::FormatTime(*t.finished_at);
@@ -185,13 +185,14 @@ util::Result<api::RestoreTestResponse> Operations::RunRestoreTest(
            del.error().message() + "; delete it with mlvault delete-workspace");
     }
   }
-  rec.status = rec.error.empty() ? "succeeded" : "failed";
+  rec.status = rec.error.empty() ? catalog::RestoreTestStatus::kSucceeded
+                                 : catalog::RestoreTestStatus::kFailed;
   rec.finished_at = env_.clock->Now();
   rec.checks = checks.dump();
   MLV_TRY(store.Update(rec));
   Audit("ml:StartRestoreTest", b.crn,
         rec.error.empty() ? util::Ok() : util::Status(util::Internal(rec.error)),
-        "restore test " + rec.id + " " + rec.status);
+        "restore test " + rec.id + " " + catalog::RestoreTestStatusName(rec.status));
   return api::RestoreTestResponse{RestoreTestOf(rec)};
 }
 

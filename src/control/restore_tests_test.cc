@@ -8,6 +8,7 @@
 #include "api/types_plans_json.h"
 #include "catalog/restore_test_store.h"
 #include "control/plan_test_util.h"
+#include "control/workload_status.h"
 
 namespace mlvault::control {
 namespace {
@@ -119,7 +120,7 @@ TEST_F(RestoreTestsTest, ARestoreTestingPlanDrillsOnItsSlotWithoutTakingBackups)
   ASSERT_EQ(runs->size(), 1u);
   EXPECT_EQ((*runs)[0].backups_started, 1);  // one drill
   // The drill ran and failed (no vault here), so the run names it.
-  EXPECT_EQ((*runs)[0].status, "partial") << DescribeRun((*runs)[0]);
+  EXPECT_EQ((*runs)[0].status, catalog::PlanRunStatus::kPartial) << DescribeRun((*runs)[0]);
   ASSERT_EQ((*runs)[0].errors.size(), 1u);
   EXPECT_NE((*runs)[0].errors[0].find("restore test of " + prod1_.crn + " failed: restore: "),
             std::string::npos);
@@ -132,6 +133,26 @@ TEST_F(RestoreTestsTest, ARestoreTestingPlanDrillsOnItsSlotWithoutTakingBackups)
   auto listed = api::Encode(*ops.ListBackupPlanRuns({"drill"}))["runs"];
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(listed[0]["backups"][0]["restoreTestId"], tests->restore_tests[0].restore_test_id);
+}
+
+// The statuses a drill reads from the runtime and start/stop answer: each name parses back, and
+// a status this build does not know (or none) reads as no status rather than as a running one.
+TEST(WorkloadStatusTest, NamesParseBackAndUnknownOnesAreNoStatus) {
+  for (auto s : {ServiceStatus::kStarting, ServiceStatus::kRunning, ServiceStatus::kPaused,
+                 ServiceStatus::kStopped, ServiceStatus::kFailed})
+    EXPECT_EQ(ParseServiceStatus(ServiceStatusName(s)).value(), s);
+  for (auto s : {RuntimeState::kRunning, RuntimeState::kStopped, RuntimeState::kFailed,
+                 RuntimeState::kUnchanged})
+    EXPECT_EQ(ParseRuntimeState(RuntimeStateName(s)).value(), s);
+  EXPECT_EQ(RuntimeStateName(RuntimeState::kUnchanged), "unchanged");
+  EXPECT_EQ(ServiceStatusIn(json{{"status", "running"}}), ServiceStatus::kRunning);
+  EXPECT_FALSE(ServiceStatusIn(json{{"status", "Running"}}));
+  EXPECT_FALSE(ServiceStatusIn(json{{"status", 1}}));
+  EXPECT_FALSE(ServiceStatusIn(json::object()));
+  EXPECT_FALSE(ServiceStatusIn(json()));
+  auto bad = ParseServiceStatus("up");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message().find("starting, running, paused"), std::string::npos);
 }
 
 }  // namespace
