@@ -132,6 +132,9 @@ util::Result<AuthorizationHeader> ParseAuthorization(std::string_view h) {
       return util::InvalidArgument("the Authorization header is malformed ('" + std::string(item) +
                                    "' is not name=value): " + expected);
     std::string_view name = item.substr(0, eq), value = item.substr(eq + 1);
+    // Blanks around the '=' are the client's layout, not part of the name or the value.
+    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
     if (name == "Credential" && !has_cred) {
       out.access_key_id = value;
       has_cred = true;

@@ -86,6 +86,14 @@ TEST(Signing, MalformedAuthorizationHeadersAreNamed) {
   EXPECT_NE(e4.error().message().find("'X'"), std::string::npos);
 }
 
+TEST(Signing, BlanksAroundTheEqualsSignAreNotPartOfTheValue) {
+  // A fuzz finding: "Signature= abc" kept the blank in the signature.
+  auto h = ParseAuthorization("MLVAULT-ED25519 Credential = MLVKABCDEFGHIJ234567, Signature= QUJD");
+  ASSERT_TRUE(h) << h.error().message();
+  EXPECT_EQ(h->access_key_id, "MLVKABCDEFGHIJ234567");
+  EXPECT_EQ(h->signature_b64, "QUJD");
+}
+
 TEST(NonceCache, RefusesReplaysUntilTheWindowPasses) {
   NonceCache cache(3);
   const util::TimeMicros t = 1'769'397'730'000'000;
