@@ -27,10 +27,7 @@ using nlohmann::json;
 util::Result<api::BackupWorkspaceResponse> Operations::BackupWorkspace(
     const api::BackupWorkspaceRequest& request, const Wait& wait) {
   api::BackupWorkspaceRequest r = request;
-  r.workspace_crn = MLV_TRY(WorkspaceCrnOf("ml:BackupWorkspace", r.workspace_crn, r.workspace_name,
-                                            r.environment_name));
-  auto t = MLV_TRY(LoadWorkspaceTarget(*env_.db, env_.caller.account_id, "ml:BackupWorkspace",
-                                       "workspaceCrn", r.workspace_crn));
+  auto t = MLV_TRY(LoadWorkspaceOf("ml:BackupWorkspace", r));
   const std::string& backup_name = r.backup_name;
   const auto& timeout_minutes = r.backup_job_timeout_minutes;
   if (std::string why = CheckBackupName(backup_name); !why.empty())
@@ -171,10 +168,7 @@ util::Result<api::ListWorkspaceBackupsResponse> Operations::ListWorkspaceBackups
 util::Result<api::DescribeWorkspaceBackupResponse> Operations::DescribeWorkspaceBackup(
     const api::DescribeWorkspaceBackupRequest& request) {
   api::DescribeWorkspaceBackupRequest r = request;
-  r.backup_crn = MLV_TRY(BackupCrnOf("ml:DescribeWorkspaceBackup", r.backup_crn, r.backup_name, r.workspace_crn,
-                                      r.workspace_name, r.environment_name));
-  auto t = MLV_TRY(LoadBackupTarget(*env_.db, env_.caller.account_id,
-                                    "ml:DescribeWorkspaceBackup", "backupCrn", r.backup_crn));
+  auto t = MLV_TRY(LoadBackupOf("ml:DescribeWorkspaceBackup", r));
   MLV_TRY(Authorize(t.request));
   if (!t.found()) return util::NotFound("backup " + r.backup_crn + " does not exist");
   const BackupRecord& b = *t.record;
@@ -300,11 +294,8 @@ util::Result<api::DeleteBackupResponse> Operations::StartDelete(const std::strin
 util::Result<api::CancelBackupResponse> Operations::CancelBackup(
     const api::CancelBackupRequest& request) {
   api::CancelBackupRequest r = request;
-  r.backup_crn = MLV_TRY(BackupCrnOf("ml:CancelBackup", r.backup_crn, r.backup_name, r.workspace_crn,
-                                      r.workspace_name, r.environment_name));
+  auto t = MLV_TRY(LoadBackupOf("ml:CancelBackup", r));
   const std::string& backup_crn = r.backup_crn;
-  auto t = MLV_TRY(LoadBackupTarget(*env_.db, env_.caller.account_id, "ml:CancelBackup",
-                                    "backupCrn", backup_crn));
   MLV_TRY(Authorize(t.request));
   BackupStore bs(*env_.db);
   std::string reason =
@@ -343,11 +334,8 @@ util::Result<api::CancelBackupResponse> Operations::CancelBackup(
 util::Result<api::VerifyBackupResponse> Operations::VerifyBackup(
     const api::VerifyBackupRequest& request, util::ProgressSink* progress) {
   api::VerifyBackupRequest r = request;
-  r.backup_crn = MLV_TRY(BackupCrnOf("ml:VerifyBackup", r.backup_crn, r.backup_name, r.workspace_crn,
-                                      r.workspace_name, r.environment_name));
+  auto t = MLV_TRY(LoadBackupOf("ml:VerifyBackup", r));
   const std::string& backup_crn = r.backup_crn;
-  auto t = MLV_TRY(LoadBackupTarget(*env_.db, env_.caller.account_id, "ml:VerifyBackup",
-                                    "backupCrn", backup_crn));
   MLV_TRY(Authorize(t.request));
   if (!t.found()) return util::NotFound("backup " + backup_crn + " does not exist");
   const BackupRecord& b = *t.record;

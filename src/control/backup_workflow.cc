@@ -13,8 +13,6 @@
 #include "control/object_lock.h"
 #include "control/vaults.h"
 #include "util/log.h"
-#include "util/random.h"
-#include "workspace/parameters.h"
 #include "workspace/runtime_client.h"
 
 namespace mlvault::control {

@@ -87,10 +87,7 @@ util::Status RequireSucceeded(const BackupRecord& b) {
 util::Result<api::DescribeBackupContentsResponse> Operations::DescribeBackupContents(
     const api::DescribeBackupContentsRequest& request) {
   api::DescribeBackupContentsRequest r = request;
-  r.backup_crn = MLV_TRY(BackupCrnOf("ml:DescribeBackupContents", r.backup_crn, r.backup_name,
-                                     r.workspace_crn, r.workspace_name, r.environment_name));
-  auto t = MLV_TRY(LoadBackupTarget(*env_.db, env_.caller.account_id,
-                                    "ml:DescribeBackupContents", "backupCrn", r.backup_crn));
+  auto t = MLV_TRY(LoadBackupOf("ml:DescribeBackupContents", r));
   bool files = r.item_type == "file";
   if (!r.item_type.empty() && !files && !ItemTypes().contains(r.item_type))
     return util::InvalidField("itemType", "must be project, job, experiment, model, application "

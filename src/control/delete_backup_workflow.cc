@@ -9,18 +9,12 @@
 #include "control/backup_copies.h"
 #include "control/handlers_internal.h"
 #include "control/vaults.h"
-#include "util/log.h"
-#include "util/random.h"
-#include "workspace/parameters.h"
-#include "workspace/runtime_client.h"
 
 namespace mlvault::control {
 
 using catalog::BackupRecord;
 using catalog::BackupStore;
 using catalog::WorkflowRecord;
-using catalog::WorkspaceRecord;
-using catalog::WorkspaceStore;
 using nlohmann::json;
 
 namespace {

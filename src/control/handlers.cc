@@ -16,18 +16,15 @@
 #include "control/vaults.h"
 #include "control/workspace_keys.h"
 #include "util/log.h"
-#include "util/random.h"
 #include "util/test_hooks.h"
 #include "workspace/parameters.h"
 #include "workspace/runtime_client.h"
 
 namespace mlvault::control {
 
-using catalog::BackupRecord;
 using catalog::BackupStore;
 using catalog::WorkflowRecord;
 using catalog::WorkspaceRecord;
-using catalog::WorkspaceStore;
 using nlohmann::json;
 
 std::string WorkspaceQueue(const std::string& workspace_id) { return "workspace:" + workspace_id; }

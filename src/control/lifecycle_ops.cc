@@ -189,10 +189,7 @@ util::Result<std::vector<api::WorkspaceRuntimeState>> BringBackWorkspaces(
 util::Result<api::WorkspaceLifecycleResponse> Operations::StopWorkspace(
     const api::StopWorkspaceRequest& request) {
   api::StopWorkspaceRequest r = request;
-  r.workspace_crn = MLV_TRY(WorkspaceCrnOf("ml:StopWorkspace", r.workspace_crn, r.workspace_name,
-                                           r.environment_name));
-  auto t = MLV_TRY(LoadWorkspaceTarget(*env_.db, env_.caller.account_id, "ml:StopWorkspace",
-                                       "workspaceCrn", r.workspace_crn));
+  auto t = MLV_TRY(LoadWorkspaceOf("ml:StopWorkspace", r));
   MLV_TRY(Authorize(t.request));
   api::WorkspaceRuntimeState state;
   util::Status st = [&]() -> util::Status {
@@ -230,10 +227,7 @@ util::Result<api::WorkspaceLifecycleResponse> Operations::StartWorkspace(
         "give --workspace-crn (or --workspace-name with --environment-name), or --all (not both)");
   std::vector<WorkspaceRecord> targets;
   if (!r.all) {
-    r.workspace_crn = MLV_TRY(WorkspaceCrnOf("ml:StartWorkspace", r.workspace_crn,
-                                             r.workspace_name, r.environment_name));
-    auto t = MLV_TRY(LoadWorkspaceTarget(*env_.db, env_.caller.account_id, "ml:StartWorkspace",
-                                         "workspaceCrn", r.workspace_crn));
+    auto t = MLV_TRY(LoadWorkspaceOf("ml:StartWorkspace", r));
     MLV_TRY(Authorize(t.request));
     if (!t.found() || t.record->deleted_at)
       return util::NotFound("workspace " + r.workspace_crn + " does not exist");
@@ -272,10 +266,7 @@ util::Result<api::WorkspaceLifecycleResponse> Operations::StartWorkspace(
 util::Result<api::ResumeWorkspaceResponse> Operations::ResumeWorkspace(
     const api::ResumeWorkspaceRequest& request) {
   api::ResumeWorkspaceRequest r = request;
-  r.workspace_crn = MLV_TRY(WorkspaceCrnOf("ml:ResumeWorkspace", r.workspace_crn,
-                                           r.workspace_name, r.environment_name));
-  auto t = MLV_TRY(LoadWorkspaceTarget(*env_.db, env_.caller.account_id, "ml:ResumeWorkspace",
-                                       "workspaceCrn", r.workspace_crn));
+  auto t = MLV_TRY(LoadWorkspaceOf("ml:ResumeWorkspace", r));
   MLV_TRY(Authorize(t.request));
   api::ResumeWorkspaceResponse out;
   util::Status st = [&]() -> util::Status {

@@ -9,9 +9,6 @@
 #include "control/backup_copies.h"
 #include "control/handlers_internal.h"
 #include "control/vaults.h"
-#include "util/log.h"
-#include "util/random.h"
-#include "workspace/parameters.h"
 #include "workspace/runtime_client.h"
 
 namespace mlvault::control {

@@ -61,10 +61,7 @@ util::Result<util::UniqueFd> OpenSubdir(int dirfd, const std::string& name,
 util::Result<api::RestoreFilesResponse> Operations::RestoreFiles(
     const api::RestoreFilesRequest& request, const Wait& wait) {
   api::RestoreFilesRequest r = request;
-  r.backup_crn = MLV_TRY(BackupCrnOf("ml:RestoreFiles", r.backup_crn, r.backup_name,
-                                     r.workspace_crn, r.workspace_name, r.environment_name));
-  auto t = MLV_TRY(LoadBackupTarget(*env_.db, env_.caller.account_id, "ml:RestoreFiles",
-                                    "backupCrn", r.backup_crn));
+  auto t = MLV_TRY(LoadBackupOf("ml:RestoreFiles", r));
   if (r.path.empty()) return util::InvalidField("path", "give at least one glob, e.g. 'projects/p1/**'");
   for (const auto& g : r.path)
     if (g.empty() || g.starts_with("/"))

@@ -125,10 +125,7 @@ util::Result<api::ListWorkspacesResponse> Operations::ListWorkspaces(
 util::Result<api::DescribeWorkspaceResponse> Operations::DescribeWorkspace(
     const api::DescribeWorkspaceRequest& request) {
   api::DescribeWorkspaceRequest r = request;
-  r.workspace_crn = MLV_TRY(WorkspaceCrnOf("ml:DescribeWorkspace", r.workspace_crn, r.workspace_name,
-                                            r.environment_name));
-  auto t = MLV_TRY(LoadWorkspaceTarget(*env_.db, env_.caller.account_id, "ml:DescribeWorkspace",
-                                       "workspaceCrn", r.workspace_crn));
+  auto t = MLV_TRY(LoadWorkspaceOf("ml:DescribeWorkspace", r));
   MLV_TRY(Authorize(t.request));
   if (!t.found()) return util::NotFound("workspace " + r.workspace_crn + " does not exist");
   const WorkspaceRecord& ws = *t.record;
@@ -184,10 +181,7 @@ util::Result<api::DescribeWorkspaceResponse> Operations::DescribeWorkspace(
 util::Result<api::DeleteWorkspaceResponse> Operations::DeleteWorkspace(
     const api::DeleteWorkspaceRequest& request) {
   api::DeleteWorkspaceRequest r = request;
-  r.workspace_crn = MLV_TRY(WorkspaceCrnOf("ml:DeleteWorkspace", r.workspace_crn, r.workspace_name,
-                                            r.environment_name));
-  auto t = MLV_TRY(LoadWorkspaceTarget(*env_.db, env_.caller.account_id, "ml:DeleteWorkspace",
-                                       "workspaceCrn", r.workspace_crn));
+  auto t = MLV_TRY(LoadWorkspaceOf("ml:DeleteWorkspace", r));
   MLV_TRY(Authorize(t.request));
   WorkspaceStore wss(*env_.db);
   util::Status st = [&]() -> util::Status {
@@ -219,10 +213,7 @@ util::Result<api::DeleteWorkspaceResponse> Operations::DeleteWorkspace(
 util::Result<api::GetWorkspaceApiKeyResponse> Operations::GetWorkspaceApiKey(
     const api::GetWorkspaceApiKeyRequest& request) {
   api::GetWorkspaceApiKeyRequest r = request;
-  r.workspace_crn = MLV_TRY(WorkspaceCrnOf("ml:GetWorkspaceApiKey", r.workspace_crn, r.workspace_name,
-                                            r.environment_name));
-  auto t = MLV_TRY(LoadWorkspaceTarget(*env_.db, env_.caller.account_id, "ml:GetWorkspaceApiKey",
-                                       "workspaceCrn", r.workspace_crn));
+  auto t = MLV_TRY(LoadWorkspaceOf("ml:GetWorkspaceApiKey", r));
   MLV_TRY(Authorize(t.request));
   util::Status st = !t.found()
                         ? util::NotFound("workspace " + r.workspace_crn + " does not exist")
