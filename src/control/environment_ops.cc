@@ -8,6 +8,7 @@
 #include "util/files.h"
 #include "util/random.h"
 #include "workspace/crn.h"
+#include "workspace/owner.h"
 #include "workspace/parameters.h"
 #include "workspace/provider.h"
 
@@ -30,7 +31,16 @@ util::Result<api::CreateEnvironmentResponse> Operations::CreateEnvironment(
           .ToString());
   if (!crn)
     return util::InvalidField("region", "\"" + region + "\" is not a region like \"us-west-1\"");
-  std::string root = r.storage_root.empty() ? env_.home + "/environments/" + name : r.storage_root;
+  std::string root = r.storage_root;
+  if (root.empty()) {
+    root = env_.home + "/environments/" + name;
+    // As root, each workspace runs as a user of its own that must reach its folder by path
+    // (docs/workspace-api.md, "Who the workspace runs as"). When $MLVAULT_HOME sits behind a
+    // folder others may not search (the default /root/.mlvault), the storage goes to
+    // /var/lib/mlvault/storage/<environment id> instead of failing at the first workspace.
+    if (workspace::WorkspaceOwnersApply() && !workspace::CheckSearchable(env_.home))
+      root = std::string(workspace::kSystemStorageDir) + "/" + id;
+  }
   if (root.front() != '/')
     return util::InvalidField("storageRoot", "must be an absolute path, got \"" + root + "\"");
 

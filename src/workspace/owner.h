@@ -36,6 +36,11 @@ struct WorkspaceOwner {
   bool adopted = false;  // every file of the volumes belongs to uid:gid
 };
 
+// Where an environment created as root without --storage-root keeps its workspaces when
+// $MLVAULT_HOME may not be searched by other users (e.g. under /root, 0700):
+// <kSystemStorageDir>/<environment id>.
+inline constexpr const char* kSystemStorageDir = "/var/lib/mlvault/storage";
+
 // True when mlvault runs as root: workspaces then run as their own owner.
 bool WorkspaceOwnersApply();
 

@@ -81,3 +81,13 @@ check "workspace b's uid is claimed" test -L "$MLVAULT_WORKSPACE_UID_REGISTRY/$U
 expect 0 "delete workspace b" delete-workspace --workspace-crn "$B"
 wait_for 30 test ! -e "$ROOT_B"
 check "  ... its uid claim is gone" test ! -L "$MLVAULT_WORKSPACE_UID_REGISTRY/$UID_B"
+
+echo "-- \$MLVAULT_HOME behind a folder others may not search (as the default /root/.mlvault is)"
+HIDDEN=$(mktemp -d)  # 0700, as /root is
+ENV_JSON=$(MLVAULT_HOME=$HIDDEN/home "$MLVAULT" create-environment --environment-name dev)
+SROOT=$(jq -r '.environment.storageRoot' <<<"$ENV_JSON")
+check "the default storage root moves to /var/lib/mlvault/storage/<environment id> ($SROOT)" \
+  test "${SROOT#/var/lib/mlvault/storage/}" = "$(jq -r '.environment.crn | split(":") | last' <<<"$ENV_JSON")"
+check "  ... which workspaces' own users may reach" test -d "$SROOT"
+[[ $SROOT == /var/lib/mlvault/storage/?* ]] && rm -rf "$SROOT"
+rm -rf "$HIDDEN"
