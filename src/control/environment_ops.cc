@@ -1,5 +1,6 @@
 // The environment operations: createEnvironment, listEnvironments.
 #include <algorithm>
+#include <filesystem>
 
 #include "control/operations.h"
 #include "control/vaults.h"
@@ -38,7 +39,11 @@ util::Result<api::CreateEnvironmentResponse> Operations::CreateEnvironment(
     // (docs/workspace-api.md, "Who the workspace runs as"). When $MLVAULT_HOME sits behind a
     // folder others may not search (the default /root/.mlvault), the storage goes to
     // /var/lib/mlvault/storage/<environment id> instead of failing at the first workspace.
-    if (workspace::WorkspaceOwnersApply() && !workspace::CheckSearchable(env_.home))
+    // (The folders above $MLVAULT_HOME decide: the home itself is made searchable, 0711, when
+    // the catalog is opened as root.)
+    const std::string above = std::filesystem::path(env_.home).parent_path().string();
+    if (workspace::WorkspaceOwnersApply() && !above.empty() &&
+        !workspace::CheckSearchable(above))
       root = std::string(workspace::kSystemStorageDir) + "/" + id;
   }
   if (root.front() != '/')
