@@ -1,7 +1,6 @@
 #include "control/model_samples.h"
 
 #include <httplib.h>
-#include <openssl/evp.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -9,6 +8,8 @@
 
 #include "catalog/backup_copy_store.h"
 #include "control/workload_status.h"
+#include "crypto/ed25519.h"
+#include "util/bytes.h"
 #include "workspace/api_client.h"
 
 namespace mlvault::control {
@@ -18,19 +19,6 @@ using nlohmann::json;
 namespace {
 
 constexpr size_t kKeptBody = 64 * 1024;  // the part of an answer kept for comparison and display
-
-std::string Sha256Hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += kHex[md[i] >> 4];
-    out += kHex[md[i] & 15];
-  }
-  return out;
-}
 
 // Whether `s` can be kept as catalog text: UTF-8 without NUL (PostgreSQL refuses both).
 bool ValidUtf8(std::string_view s) {
@@ -226,7 +214,7 @@ std::vector<std::string> RecordModelSamples(catalog::Db& db, const std::string& 
       } else {
         s.status_code = answer->status;
         s.response_bytes = static_cast<int64_t>(answer->body.size());
-        s.response_sha256 = Sha256Hex(answer->body);
+        s.response_sha256 = crypto::Sha256Hex(util::AsBytes(answer->body));
         std::string kept = answer->body.substr(0, kKeptBody);
         if (ValidUtf8(kept)) s.response_body = std::move(kept);
       }
@@ -255,7 +243,7 @@ util::Result<std::vector<catalog::ModelSampleRecord>> SamplesOfBackup(
 std::string CompareSample(const catalog::ModelSampleRecord& recorded, int status,
                           const std::string& body) {
   std::string request = recorded.method + " " + recorded.path;
-  std::string sha = Sha256Hex(body);
+  std::string sha = crypto::Sha256Hex(util::AsBytes(body));
   auto now_kept = body.substr(0, kKeptBody);
   std::string now = Described(status, ValidUtf8(now_kept) ? now_kept : "",
                               static_cast<int64_t>(body.size()), sha);
