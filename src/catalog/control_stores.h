@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "catalog/db.h"
+#include "catalog/statuses.h"
 #include "util/clock.h"
 #include "util/progress.h"
 
@@ -60,7 +61,7 @@ struct WorkspaceRecord {
   std::string environment_id;
   std::string environment_name;  // joined from environments (read only)
   std::string environment_root;  // joined from environments (read only)
-  std::string status;
+  WorkspaceStatus status = WorkspaceStatus::kProvisioning;
   std::string status_reason;
   std::string version;
   std::string domain;
@@ -93,8 +94,8 @@ class WorkspaceStore {
   util::Result<WorkspaceRecord> FindLiveByName(const std::string& account_id,
                                                const std::string& environment_id,
                                                const std::string& name);
-  util::Status SetStatus(const std::string& id, const std::string& status,
-                         const std::string& reason, TimeMicros now);
+  util::Status SetStatus(const std::string& id, WorkspaceStatus status, const std::string& reason,
+                         TimeMicros now);
   // Records a started runtime (status "running").
   util::Status SetRuntime(const std::string& id, int64_t pid, const std::string& endpoint,
                           const std::string& version, TimeMicros now);
@@ -122,7 +123,7 @@ struct BackupRecord {
   std::string environment_id;
   std::string environment_name;
   std::string vault_name;
-  std::string status;
+  BackupStatus status = BackupStatus::kPending;
   std::string creator_crn;
   std::string workspace_version;
   std::string workflow_id;
@@ -160,7 +161,7 @@ struct RecoveryPointRecord {
 
 // What a finished backup writes back, in one transaction with its recovery points.
 struct BackupOutcome {
-  std::string status;  // succeeded | failed | cancelled
+  BackupStatus status = BackupStatus::kSucceeded;  // succeeded | failed | cancelled
   std::string workspace_version;
   std::optional<int64_t> quiesced_micros;
   int64_t bytes_total = 0;
@@ -197,7 +198,7 @@ class BackupStore {
                                                               const Page* page = nullptr);
   // The newest succeeded backup of the workspace, if any.
   util::Result<std::optional<BackupRecord>> LatestSucceeded(const std::string& workspace_id);
-  util::Status SetStatus(const std::string& id, const std::string& status, TimeMicros now);
+  util::Status SetStatus(const std::string& id, BackupStatus status, TimeMicros now);
   util::Status SetStarted(const std::string& id, TimeMicros now);
   util::Status Finish(const std::string& id, const BackupOutcome& outcome, TimeMicros now);
   util::Status SetDeleting(const std::string& id, const std::string& delete_workflow_id);
@@ -220,7 +221,7 @@ struct WorkflowRecord {
   std::string id;
   std::string account_id;
   std::string kind;  // backup | restore | delete_backup | create_workspace
-  std::string status;
+  WorkflowStatus status = WorkflowStatus::kPending;
   std::string queue_key;
   std::string resource_crn;
   std::string caller;  // JSON of the Caller that started it
@@ -246,9 +247,7 @@ struct WorkflowRecord {
   std::optional<TimeMicros> started_at;
   std::optional<TimeMicros> finished_at;
 
-  bool terminal() const {
-    return status == "succeeded" || status == "failed" || status == "cancelled";
-  }
+  bool terminal() const { return IsTerminal(status); }
 };
 
 enum class ClaimOutcome {
@@ -269,7 +268,7 @@ class WorkflowStore {
   explicit WorkflowStore(Db& db) : db_(db) {}
   // Inserts with status "queued" if another active workflow has the same queue key, else
   // "pending"; returns the status chosen.
-  util::Result<std::string> Insert(const WorkflowRecord& w);
+  util::Result<WorkflowStatus> Insert(const WorkflowRecord& w);
   // kNotFound if unknown. account_id empty: any account (workers).
   util::Result<WorkflowRecord> Get(const std::string& account_id, const std::string& id);
   // Tries to take the workflow for `owner` (see ClaimOutcome). One transaction.
@@ -285,7 +284,7 @@ class WorkflowStore {
   util::Status AddWarning(const std::string& id, const std::string& warnings_json, TimeMicros now);
   // Ends the workflow (status succeeded | failed | cancelled), releasing the lease. kConflict
   // if the lease is not ours (owner empty: end it regardless, for recovery and cancel).
-  util::Status Finish(const std::string& id, const std::string& owner, const std::string& status,
+  util::Status Finish(const std::string& id, const std::string& owner, WorkflowStatus status,
                       const std::string& output, const std::string& warnings_json,
                       const std::string& error_code, const std::string& error_message,
                       TimeMicros now);

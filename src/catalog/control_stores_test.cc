@@ -156,22 +156,22 @@ TEST_P(StoresTest, BackupFinishWritesRecoveryPointsAtomically) {
   b.crn = "crn:b1";
   b.name = "n";
   b.workspace_id = "w";
-  b.status = "running";
+  b.status = BackupStatus::kRunning;
   b.workflow_id = "wf";
   ASSERT_NO_FATAL_FAILURE(InsertWorkspace("w"));
   ASSERT_TRUE(bs.Insert(b));
   BackupOutcome o;
-  o.status = "succeeded";
+  o.status = BackupStatus::kSucceeded;
   o.quiesced_micros = 1234;
   o.recovery_points = {
       RecoveryPointRecord{.volume = "projects", .kind = "filesystem", .vault_point_id = "aa"},
       RecoveryPointRecord{.volume = "projects", .kind = "filesystem", .vault_point_id = "bb"}};
   EXPECT_FALSE(bs.Finish("b1", o, 7));  // duplicate volume: nothing written
-  EXPECT_EQ(bs.Get("acct", "b1")->status, "running");
+  EXPECT_EQ(bs.Get("acct", "b1")->status, BackupStatus::kRunning);
   o.recovery_points[1].volume = "metadata";
   ASSERT_TRUE(bs.Finish("b1", o, 7));
   auto got = *bs.Get("acct", "b1");
-  EXPECT_EQ(got.status, "succeeded");
+  EXPECT_EQ(got.status, BackupStatus::kSucceeded);
   EXPECT_EQ(got.quiesced_micros, 1234);
   EXPECT_EQ(bs.RecoveryPoints("b1")->size(), 2u);
   EXPECT_EQ(bs.LatestSucceeded("w").value()->id, "b1");
@@ -180,21 +180,22 @@ TEST_P(StoresTest, BackupFinishWritesRecoveryPointsAtomically) {
 TEST_P(StoresTest, QueueRunsOneAtATimeOldestFirst) {
   WorkflowStore ws(*db_);
   auto a = Wf("ws1", 100), b = Wf("ws1", 200), other = Wf("ws2", 300);
-  EXPECT_EQ(*ws.Insert(a), "pending");
-  EXPECT_EQ(*ws.Insert(b), "queued");
-  EXPECT_EQ(*ws.Insert(other), "pending");
+  EXPECT_EQ(*ws.Insert(a), WorkflowStatus::kPending);
+  EXPECT_EQ(*ws.Insert(b), WorkflowStatus::kQueued);
+  EXPECT_EQ(*ws.Insert(other), WorkflowStatus::kPending);
   // b cannot start before a, even if its worker asks first.
   EXPECT_EQ(*ws.Claim(b.id, "w-b", 1000, kLease), ClaimOutcome::kWaiting);
   EXPECT_EQ(*ws.Claim(a.id, "w-a", 1000, kLease), ClaimOutcome::kClaimed);
   EXPECT_EQ(*ws.Claim(other.id, "w-o", 1000, kLease), ClaimOutcome::kClaimed);
   EXPECT_EQ(*ws.Claim(a.id, "intruder", 1000, kLease), ClaimOutcome::kOwnedByOther);
   EXPECT_EQ(*ws.Claim(b.id, "w-b", 2000, kLease), ClaimOutcome::kWaiting);
-  ASSERT_TRUE(ws.Finish(a.id, "w-a", "succeeded", "{}", "[]", "", "", 3000));
-  EXPECT_EQ(ws.Finish(a.id, "w-a", "failed", "{}", "[]", "", "", 3000).error().code(),
-            util::ErrorCode::kConflict);
+  ASSERT_TRUE(ws.Finish(a.id, "w-a", WorkflowStatus::kSucceeded, "{}", "[]", "", "", 3000));
+  EXPECT_EQ(
+      ws.Finish(a.id, "w-a", WorkflowStatus::kFailed, "{}", "[]", "", "", 3000).error().code(),
+      util::ErrorCode::kConflict);
   EXPECT_EQ(*ws.Claim(b.id, "w-b", 4000, kLease), ClaimOutcome::kClaimed);
   auto got = *ws.Get("", b.id);
-  EXPECT_EQ(got.status, "running");
+  EXPECT_EQ(got.status, WorkflowStatus::kRunning);
   EXPECT_EQ(got.attempts, 1);
   EXPECT_EQ(*ws.Claim(a.id, "w-a", 5000, kLease), ClaimOutcome::kFinished);
 }
@@ -223,14 +224,14 @@ TEST_P(StoresTest, HeartbeatCancelAndTakeOver) {
   EXPECT_EQ(ws.Heartbeat(a.id, "w1", 6000, kLease, nullptr).error().code(),
             util::ErrorCode::kConflict);
   ASSERT_TRUE(ws.Requeue(a.id, "rec", "[\"resumed\"]", 7000));
-  EXPECT_EQ(ws.Get("", a.id)->status, "pending");
+  EXPECT_EQ(ws.Get("", a.id)->status, WorkflowStatus::kPending);
   EXPECT_EQ(*ws.Claim(a.id, "w2", 8000, kLease), ClaimOutcome::kClaimed);
   EXPECT_EQ(ws.Get("", a.id)->attempts, 2);
   // Not started yet: cancel ends it at once.
   auto b = Wf("q2", 100);
   ASSERT_TRUE(ws.Insert(b));
   EXPECT_EQ(*ws.RequestCancel(b.id, "cancelled by admin", 9000), true);
-  EXPECT_EQ(ws.Get("", b.id)->status, "cancelled");
+  EXPECT_EQ(ws.Get("", b.id)->status, WorkflowStatus::kCancelled);
   EXPECT_EQ(ws.RequestCancel(b.id, "again", 9000).error().code(), util::ErrorCode::kConflict);
 }
 
@@ -248,7 +249,7 @@ TEST_P(StoresTest, CancelRetriedAfterAClaimOnlyFlagsTheRunningWorkflow) {
   EXPECT_EQ(racing.attempts(), 2);
   EXPECT_FALSE(*ended);
   auto got = *WorkflowStore(*db_).Get("", a.id);
-  EXPECT_EQ(got.status, "running");
+  EXPECT_EQ(got.status, WorkflowStatus::kRunning);
   EXPECT_EQ(got.lease_owner, "w1");
   EXPECT_TRUE(got.cancel_requested);
 }
@@ -261,9 +262,9 @@ TEST_P(StoresTest, InsertRetriedAfterAnotherInsertTakesTheQueuePlaceItSeesLast) 
   auto status = WorkflowStore(racing).Insert(second);
   ASSERT_TRUE(status) << status.error().message();
   EXPECT_EQ(racing.attempts(), 2);
-  EXPECT_EQ(*status, "queued");
-  EXPECT_EQ(WorkflowStore(*db_).Get("", first.id)->status, "pending");
-  EXPECT_EQ(WorkflowStore(*db_).Get("", second.id)->status, "queued");
+  EXPECT_EQ(*status, WorkflowStatus::kQueued);
+  EXPECT_EQ(WorkflowStore(*db_).Get("", first.id)->status, WorkflowStatus::kPending);
+  EXPECT_EQ(WorkflowStore(*db_).Get("", second.id)->status, WorkflowStatus::kQueued);
 }
 
 // Several connections (as several processes would) racing for one workflow: exactly one wins,
@@ -295,8 +296,38 @@ TEST_P(StoresTest, ConcurrentClaimsHaveOneWinner) {
   auto burst = *ws.ListActiveInQueue("burst");
   ASSERT_EQ(burst.size(), 30u);
   int pending = 0;
-  for (const auto& w : burst) pending += w.status == "pending";
+  for (const auto& w : burst) pending += w.status == WorkflowStatus::kPending;
   EXPECT_EQ(pending, 1);
+}
+
+// The status names are the catalog's column values and the API's strings: each one parses back
+// to its status, and anything else is refused with the list of names.
+TEST(StatusesTest, NamesParseBackAndOthersAreRefused) {
+  for (auto s : {WorkflowStatus::kQueued, WorkflowStatus::kPending, WorkflowStatus::kRunning,
+                 WorkflowStatus::kSucceeded, WorkflowStatus::kFailed, WorkflowStatus::kCancelled})
+    EXPECT_EQ(ParseWorkflowStatus(WorkflowStatusName(s)).value(), s);
+  for (auto s : {BackupStatus::kQueued, BackupStatus::kPending, BackupStatus::kRunning,
+                 BackupStatus::kSucceeded, BackupStatus::kFailed, BackupStatus::kCancelled,
+                 BackupStatus::kDeleting, BackupStatus::kDeleted})
+    EXPECT_EQ(ParseBackupStatus(BackupStatusName(s)).value(), s);
+  for (auto s : {WorkspaceStatus::kProvisioning, WorkspaceStatus::kRestoring,
+                 WorkspaceStatus::kRunning, WorkspaceStatus::kStopped, WorkspaceStatus::kFailed,
+                 WorkspaceStatus::kDeleting, WorkspaceStatus::kDeleted})
+    EXPECT_EQ(ParseWorkspaceStatus(WorkspaceStatusName(s)).value(), s);
+  for (auto s : {PlanRunStatus::kRunning, PlanRunStatus::kSucceeded, PlanRunStatus::kPartial,
+                 PlanRunStatus::kFailed})
+    EXPECT_EQ(ParsePlanRunStatus(PlanRunStatusName(s)).value(), s);
+  for (auto s : {RestoreTestStatus::kRunning, RestoreTestStatus::kSucceeded,
+                 RestoreTestStatus::kFailed})
+    EXPECT_EQ(ParseRestoreTestStatus(RestoreTestStatusName(s)).value(), s);
+  EXPECT_EQ(BackupStatusName(BackupStatus::kSucceeded), "succeeded");
+  EXPECT_EQ(PlanRunStatusName(PlanRunStatus::kPartial), "partial");
+  EXPECT_EQ(WorkspaceStatusName(WorkspaceStatus::kProvisioning), "provisioning");
+  auto bad = ParseWorkflowStatus("Running");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code(), util::ErrorCode::kInvalidArgument);
+  EXPECT_NE(bad.error().message().find("queued, pending, running"), std::string::npos);
+  EXPECT_FALSE(ParseBackupStatus(""));
 }
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, StoresTest, ::testing::Values(Engine::kSqlite), EngineName);

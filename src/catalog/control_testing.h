@@ -22,7 +22,7 @@ inline WorkspaceRecord TestWorkspace(const std::string& id, const std::string& n
   w.crn = "crn:" + id;
   w.name = name;
   w.environment_id = "e1";
-  w.status = "running";
+  w.status = WorkspaceStatus::kRunning;
   w.domain = "d";
   w.parameters = "{}";
   w.api_key = "k";
@@ -43,7 +43,7 @@ inline BackupRecord TestBackup(const std::string& id, const std::string& name,
   b.workspace_id = workspace_id;
   b.workspace_name = "ws";
   b.environment_name = "dev";
-  b.status = status;
+  b.status = ParseBackupStatus(status).value();  // a test's own literal: a typo throws
   b.workflow_id = "wf";
   return b;
 }

@@ -261,7 +261,7 @@ util::Status PlanRunStore::Finish(const PlanRunRecord& run) {
   MLV_TRY(db_.Exec(
       "UPDATE backup_plan_runs SET status = ?, finished_at = ?, backups = ?, expired = ?, "
       "errors = ? WHERE id = ?",
-      {run.status, Opt(run.finished_at), run.backups, run.expired, run.errors, run.id}));
+      {PlanRunStatusName(run.status), Opt(run.finished_at), run.backups, run.expired, run.errors, run.id}));
   return util::Ok();
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "catalog/db.h"
+#include "catalog/statuses.h"
 #include "util/clock.h"
 
 namespace mlvault::catalog {
@@ -71,14 +72,14 @@ class PlanStore {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Run status: running | succeeded (every backup started, every expiry started) | partial |
-// failed (nothing started).
+// Run status (PlanRunStatus): running | succeeded (every backup started, every expiry started) |
+// partial | failed (nothing started).
 struct PlanRunRecord {
   std::string id;
   std::string plan_id;
   std::string account_id;
   TimeMicros slot_at = 0;
-  std::string status = "running";
+  PlanRunStatus status = PlanRunStatus::kRunning;
   std::string claimed_by;  // the scheduler that claimed it
   TimeMicros started_at = 0;
   std::optional<int64_t> finished_at;

@@ -104,11 +104,11 @@ TEST_P(PlanStoresTest, ASlotIsClaimedExactlyOnceByConcurrentSchedulers) {
   ASSERT_TRUE(runs);
   ASSERT_EQ(runs->size(), 1u);
   PlanRunRecord r = runs->front();
-  r.status = "succeeded";
+  r.status = PlanRunStatus::kSucceeded;
   r.finished_at = 4000;
   r.backups = R"([{"backupName":"x"}])";
   ASSERT_TRUE(PlanRunStore(*db_).Finish(r));
-  EXPECT_EQ(PlanRunStore(*db_).List(p.id)->front().status, "succeeded");
+  EXPECT_EQ(PlanRunStore(*db_).List(p.id)->front().status, PlanRunStatus::kSucceeded);
   EXPECT_EQ(PlanRunStore(*db_).List(p.id)->front().backups, r.backups);
 }
 
@@ -162,7 +162,7 @@ TEST_P(PlanStoresTest, RestoreTestsPageNewestFirstAndTheLatestFinishedIsFound) {
   };
   RestoreTestRecord a = make("crn:w1", 10), b = make("crn:w1", 20), c = make("crn:w2", 20);
   EXPECT_FALSE(*tests.LatestFinished("acct", "crn:w1"));  // all still running
-  a.status = "succeeded";
+  a.status = RestoreTestStatus::kSucceeded;
   a.finished_at = 15;
   a.recovery_time_micros = 4'000'000;
   a.sandbox_deleted = true;
@@ -170,7 +170,7 @@ TEST_P(PlanStoresTest, RestoreTestsPageNewestFirstAndTheLatestFinishedIsFound) {
   ASSERT_TRUE(tests.Update(a));
   auto got = tests.Get("acct", a.id);
   ASSERT_TRUE(got);
-  EXPECT_EQ(got->status, "succeeded");
+  EXPECT_EQ(got->status, RestoreTestStatus::kSucceeded);
   EXPECT_EQ(got->recovery_time_micros, 4'000'000);
   EXPECT_FALSE(got->recovery_point_age_micros);
   EXPECT_TRUE(got->sandbox_deleted);
@@ -179,7 +179,7 @@ TEST_P(PlanStoresTest, RestoreTestsPageNewestFirstAndTheLatestFinishedIsFound) {
   auto latest = tests.LatestFinished("acct", "crn:w1");
   ASSERT_TRUE(latest && *latest);
   EXPECT_EQ((*latest)->id, a.id);  // b is newer but still running
-  b.status = "failed";
+  b.status = RestoreTestStatus::kFailed;
   b.error = "models: model churn: deployment is failed";
   ASSERT_TRUE(tests.Update(b));
   EXPECT_EQ((*tests.LatestFinished("acct", "crn:w1"))->id, b.id);

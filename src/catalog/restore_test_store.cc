@@ -82,7 +82,8 @@ util::Status RestoreTestStore::Update(const R& t) {
       "UPDATE restore_tests SET sandbox_workspace_crn = ?, status = ?, finished_at = ?, "
       "recovery_time_micros = ?, recovery_point_age_micros = ?, sandbox_deleted = ?, checks = ?, "
       "error = ?, workflow_id = ? WHERE id = ?",
-      {t.sandbox_workspace_crn, t.status, Opt(t.finished_at), Opt(t.recovery_time_micros),
+      {t.sandbox_workspace_crn, RestoreTestStatusName(t.status), Opt(t.finished_at),
+       Opt(t.recovery_time_micros),
        Opt(t.recovery_point_age_micros), static_cast<int64_t>(t.sandbox_deleted ? 1 : 0), t.checks,
        t.error, t.workflow_id, t.id}));
   return util::Ok();

@@ -13,13 +13,14 @@
 #include <vector>
 
 #include "catalog/db.h"
+#include "catalog/statuses.h"
 #include "util/clock.h"
 
 namespace mlvault::catalog {
 
 std::vector<Migration> RestoreTestMigrations();
 
-// Status: running | succeeded (every check passed) | failed (error says the first cause).
+// Status (RestoreTestStatus): running | succeeded (every check passed) | failed (error says the first cause).
 struct RestoreTestRecord {
   std::string id;
   std::string account_id;
@@ -29,7 +30,7 @@ struct RestoreTestRecord {
   std::string sandbox_environment;
   std::string sandbox_workspace_crn;  // "" until the restore created it
   std::string plan_name;              // "" for a drill started by hand
-  std::string status = "running";
+  RestoreTestStatus status = RestoreTestStatus::kRunning;
   std::string started_by;  // principal CRN
   util::TimeMicros started_at = 0;
   std::optional<int64_t> finished_at;

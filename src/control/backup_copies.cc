@@ -117,14 +117,14 @@ util::Status AddCopyInfo(catalog::Db& db, const catalog::BackupRecord& b, api::B
   if (b.vault_name != VaultName(b.workspace_id))
     if (auto c = MLV_TRY(copies.Get(b.id))) {
       out->copy_of = c->source_backup_crn;
-      out->copy_location = api::BackupCopyInfo{b.crn, b.status, c->environment_name, b.vault_name,
+      out->copy_location = api::BackupCopyInfo{b.crn, catalog::BackupStatusName(b.status), c->environment_name, b.vault_name,
                                                c->vault_location};
     }
   for (const auto& c : MLV_TRY(copies.ListBySource(b.id))) {
     auto copy = catalog::BackupStore(db).Get(b.account_id, c.backup_id);
-    if (!copy || copy->status == "deleted") continue;
+    if (!copy || copy->status == catalog::BackupStatus::kDeleted) continue;
     out->copies.push_back(
-        {copy->crn, copy->status, c.environment_name, copy->vault_name, c.vault_location});
+        {copy->crn, catalog::BackupStatusName(copy->status), c.environment_name, copy->vault_name, c.vault_location});
   }
   return util::Ok();
 }

@@ -27,10 +27,7 @@ using nlohmann::json;
 util::Result<api::BackupWorkspaceResponse> Operations::BackupWorkspace(
     const api::BackupWorkspaceRequest& request, const Wait& wait) {
   api::BackupWorkspaceRequest r = request;
-  r.workspace_crn = MLV_TRY(WorkspaceCrnOf("ml:BackupWorkspace", r.workspace_crn, r.workspace_name,
-                                            r.environment_name));
-  auto t = MLV_TRY(LoadWorkspaceTarget(*env_.db, env_.caller.account_id, "ml:BackupWorkspace",
-                                       "workspaceCrn", r.workspace_crn));
+  auto t = MLV_TRY(LoadWorkspaceOf("ml:BackupWorkspace", r));
   const std::string& backup_name = r.backup_name;
   const auto& timeout_minutes = r.backup_job_timeout_minutes;
   if (std::string why = CheckBackupName(backup_name); !why.empty())
@@ -51,14 +48,14 @@ util::Result<api::BackupWorkspaceResponse> Operations::BackupWorkspace(
     if (!t.found()) return util::NotFound("workspace " + r.workspace_crn + " does not exist");
     // Re-read under the write lock.
     WorkspaceRecord cur = MLV_TRY(wss.Get(t.record->account_id, t.record->id));
-    if (cur.status == "failed")
+    if (cur.status == catalog::WorkspaceStatus::kFailed)
       return util::NotFound("workspace " + r.workspace_crn + " failed (" + cur.status_reason +
                             ") and cannot be backed up");
     if (cur.deleted_at)
       return util::NotFound("workspace " + r.workspace_crn + " was deleted at " +
                             Time(*cur.deleted_at) +
                             " and cannot be backed up (its backups stay listable and restorable)");
-    if (cur.status == "deleting")
+    if (cur.status == catalog::WorkspaceStatus::kDeleting)
       return util::Conflict("workspace " + r.workspace_crn + " is being deleted");
     wf.id = util::NewUuid();
     wf.account_id = cur.account_id;
@@ -86,17 +83,18 @@ util::Result<api::BackupWorkspaceResponse> Operations::BackupWorkspace(
     b.workflow_id = wf.id;
     b.timeout_minutes = timeout_minutes;
     b.created_at = now;
-    b.status = "pending";
+    b.status = catalog::BackupStatus::kPending;
     MLV_TRY(BackupStore(*env_.db).Insert(b));
-    b.status = MLV_TRY(WorkflowStore(*env_.db).Insert(wf));
+    b.status = catalog::BackupStatusOf(MLV_TRY(WorkflowStore(*env_.db).Insert(wf)));
     return BackupStore(*env_.db).SetStatus(b.id, b.status, now);
   });
   Audit("ml:BackupWorkspace", st ? b.crn : r.workspace_crn, st, "backup " + backup_name);
   MLV_TRY(st);
-  api::BackupWorkspaceResponse out{b.crn, b.vault_name, wf.id, b.status};
+  api::BackupWorkspaceResponse out{b.crn, b.vault_name, wf.id, catalog::BackupStatusName(b.status)};
   auto done = MLV_TRY(Launch(wf.id, wait));
   if (done) {
-    out.backup_status = MLV_TRY(BackupStore(*env_.db).Get(b.account_id, b.id)).status;
+    out.backup_status =
+        catalog::BackupStatusName(MLV_TRY(BackupStore(*env_.db).Get(b.account_id, b.id)).status);
     if (auto o = WorkflowOutcome(*done); !o)
       return std::unexpected(o.error().WithContext("backup " + b.crn));
   }
@@ -170,10 +168,7 @@ util::Result<api::ListWorkspaceBackupsResponse> Operations::ListWorkspaceBackups
 util::Result<api::DescribeWorkspaceBackupResponse> Operations::DescribeWorkspaceBackup(
     const api::DescribeWorkspaceBackupRequest& request) {
   api::DescribeWorkspaceBackupRequest r = request;
-  r.backup_crn = MLV_TRY(BackupCrnOf("ml:DescribeWorkspaceBackup", r.backup_crn, r.backup_name, r.workspace_crn,
-                                      r.workspace_name, r.environment_name));
-  auto t = MLV_TRY(LoadBackupTarget(*env_.db, env_.caller.account_id,
-                                    "ml:DescribeWorkspaceBackup", "backupCrn", r.backup_crn));
+  auto t = MLV_TRY(LoadBackupOf("ml:DescribeWorkspaceBackup", r));
   MLV_TRY(Authorize(t.request));
   if (!t.found()) return util::NotFound("backup " + r.backup_crn + " does not exist");
   const BackupRecord& b = *t.record;
@@ -235,11 +230,11 @@ util::Result<api::DeleteBackupResponse> Operations::StartDelete(const std::strin
     started = false;
     if (!t.found()) return util::NotFound("backup " + backup_crn + " does not exist");
     BackupRecord cur = MLV_TRY(bs.Get(t.record->account_id, t.record->id));
-    if (cur.status == "queued" || cur.status == "pending" || cur.status == "running")
-      return util::Conflict("backup " + backup_crn + " is " + cur.status +
-                            "; cancel it first with: mlvault cancel-backup --backup-crn " +
-                            backup_crn);
-    if (cur.status == "deleted")
+    if (catalog::IsActive(cur.status))
+      return util::Conflict(
+          "backup " + backup_crn + " is " + catalog::BackupStatusName(cur.status) +
+          "; cancel it first with: mlvault cancel-backup --backup-crn " + backup_crn);
+    if (cur.status == catalog::BackupStatus::kDeleted)
       return util::Conflict("backup " + backup_crn + " was already deleted" +
                             (cur.deleted_at ? " at " + Time(*cur.deleted_at) : std::string()));
     // A restore reading this backup keeps it until it is done.
@@ -259,7 +254,7 @@ util::Result<api::DeleteBackupResponse> Operations::StartDelete(const std::strin
       return util::Conflict("backup " + backup_crn + " is under a legal hold (" + hold->reason +
                             "); release it first with: mlvault release-legal-hold --backup-crn " +
                             backup_crn);
-    if (cur.status == "deleting" && cur.delete_workflow_id) {
+    if (cur.status == catalog::BackupStatus::kDeleting && cur.delete_workflow_id) {
       workflow_id = *cur.delete_workflow_id;  // already on its way: the same answer again
       return util::Ok();
     }
@@ -299,11 +294,8 @@ util::Result<api::DeleteBackupResponse> Operations::StartDelete(const std::strin
 util::Result<api::CancelBackupResponse> Operations::CancelBackup(
     const api::CancelBackupRequest& request) {
   api::CancelBackupRequest r = request;
-  r.backup_crn = MLV_TRY(BackupCrnOf("ml:CancelBackup", r.backup_crn, r.backup_name, r.workspace_crn,
-                                      r.workspace_name, r.environment_name));
+  auto t = MLV_TRY(LoadBackupOf("ml:CancelBackup", r));
   const std::string& backup_crn = r.backup_crn;
-  auto t = MLV_TRY(LoadBackupTarget(*env_.db, env_.caller.account_id, "ml:CancelBackup",
-                                    "backupCrn", backup_crn));
   MLV_TRY(Authorize(t.request));
   BackupStore bs(*env_.db);
   std::string reason =
@@ -312,13 +304,14 @@ util::Result<api::CancelBackupResponse> Operations::CancelBackup(
   util::Status st = env_.db->Transaction([&]() -> util::Status {
     if (!t.found()) return util::NotFound("backup " + backup_crn + " does not exist");
     BackupRecord cur = MLV_TRY(bs.Get(t.record->account_id, t.record->id));
-    if (cur.status != "queued" && cur.status != "pending" && cur.status != "running")
-      return util::Conflict("backup " + backup_crn + " is " + cur.status +
+    if (!catalog::IsActive(cur.status))
+      return util::Conflict("backup " + backup_crn + " is " +
+                            catalog::BackupStatusName(cur.status) +
                             "; only queued, pending or running backups can be cancelled");
     util::TimeMicros now = env_.clock->Now();
     if (MLV_TRY(WorkflowStore(*env_.db).RequestCancel(cur.workflow_id, reason, now))) {
       catalog::BackupOutcome o;
-      o.status = "cancelled";
+      o.status = catalog::BackupStatus::kCancelled;
       o.warnings = cur.warnings;
       o.error = reason;
       MLV_TRY(bs.Finish(cur.id, o, now));
@@ -329,28 +322,25 @@ util::Result<api::CancelBackupResponse> Operations::CancelBackup(
   MLV_TRY(st);
   // A running backup stops at its worker's next heartbeat; wait a little to answer its end.
   const BackupRecord& b = *t.record;
-  std::string status;
+  catalog::BackupStatus status = catalog::BackupStatus::kPending;
   for (int i = 0; i < 100; ++i) {
     status = MLV_TRY(bs.Get(b.account_id, b.id)).status;
-    if (status != "running" && status != "pending" && status != "queued") break;
+    if (!catalog::IsActive(status)) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  return api::CancelBackupResponse{backup_crn, b.workflow_id, status};
+  return api::CancelBackupResponse{backup_crn, b.workflow_id, catalog::BackupStatusName(status)};
 }
 
 util::Result<api::VerifyBackupResponse> Operations::VerifyBackup(
     const api::VerifyBackupRequest& request, util::ProgressSink* progress) {
   api::VerifyBackupRequest r = request;
-  r.backup_crn = MLV_TRY(BackupCrnOf("ml:VerifyBackup", r.backup_crn, r.backup_name, r.workspace_crn,
-                                      r.workspace_name, r.environment_name));
+  auto t = MLV_TRY(LoadBackupOf("ml:VerifyBackup", r));
   const std::string& backup_crn = r.backup_crn;
-  auto t = MLV_TRY(LoadBackupTarget(*env_.db, env_.caller.account_id, "ml:VerifyBackup",
-                                    "backupCrn", backup_crn));
   MLV_TRY(Authorize(t.request));
   if (!t.found()) return util::NotFound("backup " + backup_crn + " does not exist");
   const BackupRecord& b = *t.record;
-  if (b.status != "succeeded")
-    return util::Conflict("backup " + backup_crn + " is " + b.status +
+  if (b.status != catalog::BackupStatus::kSucceeded)
+    return util::Conflict("backup " + backup_crn + " is " + catalog::BackupStatusName(b.status) +
                           "; only succeeded backups can be verified");
   auto points = MLV_TRY(BackupStore(*env_.db).RecoveryPoints(b.id));
   auto v = MLV_TRY(OpenBackupVault(*env_.db, env_.home, b));

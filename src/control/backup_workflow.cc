@@ -14,8 +14,6 @@
 #include "control/object_lock.h"
 #include "control/vaults.h"
 #include "util/log.h"
-#include "util/random.h"
-#include "workspace/parameters.h"
 #include "workspace/runtime_client.h"
 
 namespace mlvault::control {
@@ -236,7 +234,7 @@ class BackupHandler : public WorkflowHandler {
     }
 
     catalog::BackupOutcome o;
-    o.status = "succeeded";
+    o.status = catalog::BackupStatus::kSucceeded;
     o.workspace_version = version;
     o.quiesced_micros = static_cast<int64_t>(cap.quiesced_seconds * 1e6);
     util::TimeMicros now = ctx.clock().Now();
@@ -280,7 +278,7 @@ class BackupHandler : public WorkflowHandler {
         .dump();
   }
 
-  util::Status OnStatus(catalog::Db& db, const WorkflowRecord& wf, const std::string& status,
+  util::Status OnStatus(catalog::Db& db, const WorkflowRecord& wf, catalog::WorkflowStatus status,
                         const util::Error* error, const std::string& warnings,
                         util::TimeMicros now) override {
     return MirrorBackupStatus(db, wf, status, error, warnings, now,
@@ -319,7 +317,7 @@ class BackupHandler : public WorkflowHandler {
     AuditEnd(env_, wf, "ml:BackupWorkspace", b ? b->crn : wf.resource_crn);
     // What the backup holds, recorded now so that searches find it (issue 16). Best effort: a
     // backup whose inventory could not be read is indexed on first ask instead.
-    if (b && b->status == "succeeded")
+    if (b && b->status == catalog::BackupStatus::kSucceeded)
       if (auto inv = EnsureInventory(db, env_.home, *b, env_.clock->Now()); !inv)
         util::Log(util::LogLevel::kWarn, "the contents of backup {} were not recorded: {}", b->crn,
                   inv.error().message());

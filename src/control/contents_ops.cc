@@ -76,8 +76,8 @@ util::Result<std::optional<api::PageKey>> TokenKey(const std::string& token, boo
 }
 
 util::Status RequireSucceeded(const BackupRecord& b) {
-  if (b.status != "succeeded")
-    return util::Conflict("backup " + b.crn + " is " + b.status +
+  if (b.status != catalog::BackupStatus::kSucceeded)
+    return util::Conflict("backup " + b.crn + " is " + catalog::BackupStatusName(b.status) +
                           "; only a succeeded backup has contents");
   return util::Ok();
 }
@@ -87,10 +87,7 @@ util::Status RequireSucceeded(const BackupRecord& b) {
 util::Result<api::DescribeBackupContentsResponse> Operations::DescribeBackupContents(
     const api::DescribeBackupContentsRequest& request) {
   api::DescribeBackupContentsRequest r = request;
-  r.backup_crn = MLV_TRY(BackupCrnOf("ml:DescribeBackupContents", r.backup_crn, r.backup_name,
-                                     r.workspace_crn, r.workspace_name, r.environment_name));
-  auto t = MLV_TRY(LoadBackupTarget(*env_.db, env_.caller.account_id,
-                                    "ml:DescribeBackupContents", "backupCrn", r.backup_crn));
+  auto t = MLV_TRY(LoadBackupOf("ml:DescribeBackupContents", r));
   bool files = r.item_type == "file";
   if (!r.item_type.empty() && !files && !ItemTypes().contains(r.item_type))
     return util::InvalidField("itemType", "must be project, job, experiment, model, application "
@@ -273,7 +270,8 @@ util::Result<api::SearchBackupsResponse> Operations::SearchBackups(
     bool first = true;
     for (auto [type, name] : terms) {
       bool suffix = false;
-      std::string shown = type + ":" + name;
+      std::string shown = type;
+      shown.append(":").append(name);
       if (type == "build") {
         std::string n = name.starts_with("build-") ? name.substr(6) : name;
         if (terms.contains("model")) {
@@ -303,7 +301,7 @@ util::Result<api::SearchBackupsResponse> Operations::SearchBackups(
   for (const auto& [created, id] : order) {
     if (static_cast<int64_t>(out.backups.size()) >= limit) break;
     auto b = bs.Get(account, id);
-    if (!b || b->status != "succeeded") continue;
+    if (!b || b->status != catalog::BackupStatus::kSucceeded) continue;
     auto it = allowed.find(b->workspace_crn);
     if (it == allowed.end()) {
       AuthzRequest req = ActionRequest("ml:SearchBackups", b->workspace_crn);

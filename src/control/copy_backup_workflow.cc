@@ -41,8 +41,9 @@ class CopyBackupHandler : public WorkflowHandler {
     auto copy = MLV_TRY(catalog::BackupCopyStore(ctx.db()).Get(b.id));
     if (!copy) return util::Internal("backup " + b.crn + " has no copy record");
     BackupRecord src = MLV_TRY(bs.Get(wf.account_id, copy->source_backup_id));
-    if (src.status != "succeeded")
-      return util::Conflict("the source backup " + src.crn + " is " + src.status +
+    if (src.status != catalog::BackupStatus::kSucceeded)
+      return util::Conflict("the source backup " + src.crn + " is " +
+                            catalog::BackupStatusName(src.status) +
                             "; only a succeeded backup can be copied");
     auto points = MLV_TRY(bs.RecoveryPoints(src.id));
 
@@ -68,7 +69,7 @@ class CopyBackupHandler : public WorkflowHandler {
     if (auto st = util::MakeDirs(staging, 0700); !st) return fail(st.error());
 
     catalog::BackupOutcome o;
-    o.status = "succeeded";
+    o.status = catalog::BackupStatus::kSucceeded;
     o.workspace_version = src.workspace_version;
     util::PartsProgress parts(ctx.progress());
     double t0 = util::MonotonicSeconds();
@@ -142,7 +143,7 @@ class CopyBackupHandler : public WorkflowHandler {
     return result.dump();
   }
 
-  util::Status OnStatus(catalog::Db& db, const WorkflowRecord& wf, const std::string& status,
+  util::Status OnStatus(catalog::Db& db, const WorkflowRecord& wf, catalog::WorkflowStatus status,
                         const util::Error* error, const std::string& warnings,
                         util::TimeMicros now) override {
     return MirrorBackupStatus(db, wf, status, error, warnings, now,
@@ -167,7 +168,7 @@ class CopyBackupHandler : public WorkflowHandler {
     auto b = BackupStore(db).Get(wf.account_id, InputString(wf, "backupId"));
     AuditEnd(env_, wf, "ml:CopyBackup", b ? b->crn : wf.resource_crn);
     // What the copy holds, so that searches find it too (best effort, as for a backup).
-    if (b && b->status == "succeeded")
+    if (b && b->status == catalog::BackupStatus::kSucceeded)
       if (auto inv = EnsureInventory(db, env_.home, *b, env_.clock->Now()); !inv)
         util::Log(util::LogLevel::kWarn, "the contents of backup copy {} were not recorded: {}",
                   b->crn, inv.error().message());

@@ -64,9 +64,10 @@ util::Result<api::CopyBackupResponse> Operations::StartCopy(const api::CopyBacku
     b = {};  // every attempt decides afresh (a PostgreSQL retry re-runs the body)
     wf = {};
     BackupRecord cur = MLV_TRY(bs.Get(src.account_id, src.id));
-    bool unfinished = cur.status == "pending" || cur.status == "queued" || cur.status == "running";
-    if (cur.status != "succeeded" && !(plan_copy && unfinished))
-      return util::Conflict("backupCrn: backup " + cur.crn + " is " + cur.status +
+    bool unfinished = catalog::IsActive(cur.status);
+    if (cur.status != catalog::BackupStatus::kSucceeded && !(plan_copy && unfinished))
+      return util::Conflict("backupCrn: backup " + cur.crn + " is " +
+                            catalog::BackupStatusName(cur.status) +
                             "; only a succeeded backup can be copied");
     wf.id = util::NewUuid();
     wf.account_id = cur.account_id;
@@ -94,7 +95,7 @@ util::Result<api::CopyBackupResponse> Operations::StartCopy(const api::CopyBacku
     b.workspace_version = cur.workspace_version;
     b.workflow_id = wf.id;
     b.created_at = now;
-    b.status = "pending";
+    b.status = catalog::BackupStatus::kPending;
     copy.backup_id = b.id;
     copy.account_id = cur.account_id;
     copy.source_backup_id = cur.id;
@@ -105,17 +106,17 @@ util::Result<api::CopyBackupResponse> Operations::StartCopy(const api::CopyBacku
     copy.created_at = now;
     MLV_TRY(bs.Insert(b));
     MLV_TRY(catalog::BackupCopyStore(*env_.db).Insert(copy));
-    b.status = MLV_TRY(WorkflowStore(*env_.db).Insert(wf));
+    b.status = catalog::BackupStatusOf(MLV_TRY(WorkflowStore(*env_.db).Insert(wf)));
     return bs.SetStatus(b.id, b.status, now);
   });
   Audit("ml:CopyBackup", st ? b.crn : r.backup_crn, st,
         st ? "copy of " + src.crn + " into environment " + env->name : "");
   MLV_TRY(st);
   api::CopyBackupResponse out{b.crn, src.crn, env->name, b.vault_name, env->vault_location,
-                              wf.id, b.status};
+                              wf.id, catalog::BackupStatusName(b.status)};
   auto done = MLV_TRY(Launch(wf.id, wait));
   if (done) {
-    out.backup_status = MLV_TRY(bs.Get(b.account_id, b.id)).status;
+    out.backup_status = catalog::BackupStatusName(MLV_TRY(bs.Get(b.account_id, b.id)).status);
     if (auto o = WorkflowOutcome(*done); !o)
       return std::unexpected(o.error().WithContext("backup copy " + b.crn));
   }

@@ -9,18 +9,12 @@
 #include "control/backup_copies.h"
 #include "control/handlers_internal.h"
 #include "control/vaults.h"
-#include "util/log.h"
-#include "util/random.h"
-#include "workspace/parameters.h"
-#include "workspace/runtime_client.h"
 
 namespace mlvault::control {
 
 using catalog::BackupRecord;
 using catalog::BackupStore;
 using catalog::WorkflowRecord;
-using catalog::WorkspaceRecord;
-using catalog::WorkspaceStore;
 using nlohmann::json;
 
 namespace {
@@ -99,17 +93,19 @@ class DeleteBackupHandler : public WorkflowHandler {
     }
   }
 
-  util::Status OnStatus(catalog::Db& db, const WorkflowRecord& wf, const std::string& status,
+  util::Status OnStatus(catalog::Db& db, const WorkflowRecord& wf, catalog::WorkflowStatus status,
                         const util::Error* error, const std::string&,
                         util::TimeMicros now) override {
     BackupStore bs(db);
     std::string id = InputString(wf, "backupId");
-    if (status == "succeeded") {
+    using catalog::WorkflowStatus;
+    if (status == WorkflowStatus::kSucceeded) {
       MLV_TRY(catalog::InventoryStore(db).Remove(id));  // its contents are no longer searchable
       return bs.MarkDeleted(id, now);
     }
-    if (status == "failed" || status == "cancelled")
-      return bs.MarkDeleteFailed(id, "deletion " + status + ": " +
+    if (status == WorkflowStatus::kFailed || status == WorkflowStatus::kCancelled)
+      return bs.MarkDeleteFailed(id, "deletion " +
+                                         std::string(catalog::WorkflowStatusName(status)) + ": " +
                                          (error ? error->message() : std::string("?")) +
                                          "; run delete-backup again to finish it");
     return util::Ok();

@@ -15,6 +15,7 @@
 #include "control/inventory.h"
 #include "control/model_samples.h"
 #include "control/vaults.h"
+#include "control/workload_status.h"
 #include "util/clock.h"
 #include "workspace/api_client.h"
 #include "workspace/runtime_client.h"
@@ -107,7 +108,7 @@ json WaitFor(const workspace::WorkspaceApiClient& api, const std::string& list_p
       last = nullptr;
       for (const auto& x : (*j)[key])
         if (match(x)) last = x;
-      if (last.is_object() && last.value("status", "") != "starting") return last;
+      if (last.is_object() && ServiceStatusIn(last) != ServiceStatus::kStarting) return last;
     }
     if (util::MonotonicSeconds() > deadline || (cancel && cancel->cancelled())) return last;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -175,7 +176,7 @@ util::Result<std::vector<api::RestoreTestCheck>> RunDrillChecks(
     int n = 0;
     if (doc.contains("applications"))
       for (const auto& a : doc["applications"]) {
-        if (a.value("status", "") != "running") continue;
+        if (ServiceStatusIn(a) != ServiceStatus::kRunning) continue;
         ++n;
         std::string name = a.value("name", "");
         json now = WaitFor(
@@ -184,7 +185,7 @@ util::Result<std::vector<api::RestoreTestCheck>> RunDrillChecks(
             env.cancel);
         if (!now.is_object()) {
           problems.push_back("application " + name + " is missing");
-        } else if (now.value("status", "") != "running") {
+        } else if (ServiceStatusIn(now) != ServiceStatus::kRunning) {
           problems.push_back(
               "application " + name + " is " + now.value("status", "?") +
               (now.value("message", "").empty() ? "" : ": " + now.value("message", "")));
@@ -214,7 +215,7 @@ util::Result<std::vector<api::RestoreTestCheck>> RunDrillChecks(
         bool deployed = false;
         if (m.contains("deployments"))
           for (const auto& d : m["deployments"])
-            if (d.value("status", "") == "running") deployed = true;
+            if (ServiceStatusIn(d) == ServiceStatus::kRunning) deployed = true;
         if (!deployed) continue;
         ++n;
         std::string name = m.value("name", "");
@@ -227,7 +228,7 @@ util::Result<std::vector<api::RestoreTestCheck>> RunDrillChecks(
                           sample->second.error.empty();
         if (!now.is_object()) {
           problems.push_back("model " + name + " has no deployment");
-        } else if (now.value("status", "") != "running") {
+        } else if (ServiceStatusIn(now) != ServiceStatus::kRunning) {
           problems.push_back(
               "model " + name + ": deployment " + now.value("id", "") + " is " +
               now.value("status", "?") +

@@ -16,18 +16,15 @@
 #include "control/vaults.h"
 #include "control/workspace_keys.h"
 #include "util/log.h"
-#include "util/random.h"
 #include "util/test_hooks.h"
 #include "workspace/parameters.h"
 #include "workspace/runtime_client.h"
 
 namespace mlvault::control {
 
-using catalog::BackupRecord;
 using catalog::BackupStore;
 using catalog::WorkflowRecord;
 using catalog::WorkspaceRecord;
-using catalog::WorkspaceStore;
 using nlohmann::json;
 
 std::string WorkspaceQueue(const std::string& workspace_id) { return "workspace:" + workspace_id; }
@@ -105,16 +102,18 @@ std::string InputString(const WorkflowRecord& wf, const char* key) {
 }
 
 util::Status MirrorBackupStatus(catalog::Db& db, const WorkflowRecord& wf,
-                                const std::string& status, const util::Error* error,
+                                catalog::WorkflowStatus status, const util::Error* error,
                                 const std::string& warnings, util::TimeMicros now,
                                 const catalog::BackupOutcome* outcome) {
+  using catalog::WorkflowStatus;
   catalog::BackupStore bs(db);
   std::string id = InputString(wf, "backupId");
-  if (status == "running") return bs.SetStarted(id, now);
-  if (status == "queued" || status == "pending") return bs.SetStatus(id, status, now);
+  if (status == WorkflowStatus::kRunning) return bs.SetStarted(id, now);
+  if (status == WorkflowStatus::kQueued || status == WorkflowStatus::kPending)
+    return bs.SetStatus(id, catalog::BackupStatusOf(status), now);
   catalog::BackupOutcome o;
-  if (status == "succeeded" && outcome != nullptr) o = *outcome;
-  o.status = status;
+  if (status == WorkflowStatus::kSucceeded && outcome != nullptr) o = *outcome;
+  o.status = catalog::BackupStatusOf(status);
   o.warnings = warnings;
   if (error) o.error = error->message();
   return bs.Finish(id, o, now);
@@ -162,13 +161,16 @@ void AuditEnd(const HandlerEnv& env, const WorkflowRecord& wf, const std::string
               const std::string& resource, const std::string& extra_detail) {
   if (!env.authorizer) return;
   util::Status outcome = util::Ok();
-  if (wf.status != "succeeded") {
-    auto code = wf.status == "cancelled" ? util::ErrorCode::kCancelled : util::ErrorCode::kInternal;
-    outcome =
-        std::unexpected(util::Error(code, wf.error_message.empty() ? wf.status : wf.error_message));
+  if (wf.status != catalog::WorkflowStatus::kSucceeded) {
+    auto code = wf.status == catalog::WorkflowStatus::kCancelled ? util::ErrorCode::kCancelled
+                                                                 : util::ErrorCode::kInternal;
+    outcome = std::unexpected(util::Error(code, wf.error_message.empty()
+                                                    ? catalog::WorkflowStatusName(wf.status)
+                                                    : wf.error_message));
   }
   env.authorizer->Audit(CallerFromJson(wf.caller), action, resource, outcome,
-                        "workflow " + wf.id + " (" + wf.kind + ") ended " + wf.status +
+                        "workflow " + wf.id + " (" + wf.kind + ") ended " +
+                            catalog::WorkflowStatusName(wf.status) +
                             (extra_detail.empty() ? "" : "; " + extra_detail));
 }
 

@@ -40,7 +40,7 @@ void AuditEnd(const HandlerEnv& env, const catalog::WorkflowRecord& wf, const st
 // queued/pending, or finished with `outcome` (a succeeded run's figures; null otherwise), the
 // warnings and the error.
 util::Status MirrorBackupStatus(catalog::Db& db, const catalog::WorkflowRecord& wf,
-                                const std::string& status, const util::Error* error,
+                                catalog::WorkflowStatus status, const util::Error* error,
                                 const std::string& warnings, util::TimeMicros now,
                                 const catalog::BackupOutcome* outcome);
 // Deletes every recovery point of the vault labelled with this backup id (leftovers of an

@@ -18,6 +18,38 @@ util::Status StatusOf(const util::Error* error) {
   return std::unexpected(*error);
 }
 
+std::unexpected<util::Error> NoPolicy(std::string_view name) {
+  return util::NotFound("no policy named '" + std::string(name) + "' (see mlvault list-policies)");
+}
+
+// The policy `name` of the caller's account, once `action` on it is allowed: authorised first
+// (on "*" when there is no such policy), so that a caller who may not see the policy does not
+// learn whether it exists; then kNotFound for a missing one.
+util::Result<PolicyRow> AuthorizeOnPolicy(Authorizer& authz, IamStore& store, const Caller& caller,
+                                          std::string_view action, std::string_view name) {
+  auto p = MLV_TRY(store.FindPolicyByName(caller.account_id, name));
+  MLV_TRY(authz.Authorize(caller, {std::string(action), p ? p->crn : "*"}));
+  if (!p) return NoPolicy(name);
+  return *p;
+}
+
+// The policy `name` of `account_id`; kNotFound when there is none.
+util::Result<PolicyRow> PolicyNamed(IamStore& store, std::string_view account_id,
+                                    std::string_view name) {
+  auto p = MLV_TRY(store.FindPolicyByName(account_id, name));
+  if (!p) return NoPolicy(name);
+  return *p;
+}
+
+// The names of the users `policy_crn` is attached to.
+util::Result<std::vector<std::string>> AttachedUserNames(IamStore& store,
+                                                         const std::string& policy_crn) {
+  std::vector<std::string> out;
+  for (const auto& u : MLV_TRY(store.UsersOfPolicy(policy_crn)))
+    if (auto user = MLV_TRY(store.FindUserByCrn(u))) out.push_back(user->name);
+  return out;
+}
+
 AccessKeyInfo KeyInfo(const AccessKeyRow& k, const UserRow& u) {
   AccessKeyInfo info;
   info.access_key_id = k.access_key_id;
@@ -236,8 +268,7 @@ util::Result<std::vector<PolicyInfo>> IamOperations::ListPolicies(const Caller& 
   for (const auto& p : MLV_TRY(store.ListPolicies(caller.account_id))) {
     if (!MLV_TRY(visible.Sees(visible.On(p.crn)))) continue;
     PolicyInfo info{p.name, p.crn, p.description, p.created_at, p.created_by, {}, "", {}};
-    for (const auto& u : MLV_TRY(store.UsersOfPolicy(p.crn)))
-      if (auto user = MLV_TRY(store.FindUserByCrn(u))) info.attached_to.push_back(user->name);
+    info.attached_to = MLV_TRY(AttachedUserNames(store, p.crn));
     out.push_back(std::move(info));
   }
   MLV_TRY(visible.Finish());
@@ -246,76 +277,61 @@ util::Result<std::vector<PolicyInfo>> IamOperations::ListPolicies(const Caller& 
 
 util::Result<PolicyInfo> IamOperations::GetPolicy(const Caller& caller, std::string_view name) {
   IamStore store(db_);
-  auto p = MLV_TRY(store.FindPolicyByName(caller.account_id, name));
-  // Authorised first: whoever may not see the policy does not learn whether it exists.
-  MLV_TRY(authz_.Authorize(caller, {"iam:GetPolicy", p ? p->crn : "*"}));
-  if (!p)
-    return util::NotFound("no policy named '" + std::string(name) +
-                          "' (see mlvault list-policies)");
-  PolicyInfo info{p->name,       p->crn, p->description, p->created_at,
-                  p->created_by, {},     p->document,    {}};
-  for (const auto& u : MLV_TRY(store.UsersOfPolicy(p->crn)))
-    if (auto user = MLV_TRY(store.FindUserByCrn(u))) info.attached_to.push_back(user->name);
+  auto p = MLV_TRY(AuthorizeOnPolicy(authz_, store, caller, "iam:GetPolicy", name));
+  PolicyInfo info{p.name, p.crn, p.description, p.created_at, p.created_by, {}, p.document, {}};
+  info.attached_to = MLV_TRY(AttachedUserNames(store, p.crn));
   return info;
 }
 
 util::Result<PolicyInfo> IamOperations::DeletePolicy(const Caller& caller, std::string_view name) {
   IamStore store(db_);
-  auto p = MLV_TRY(store.FindPolicyByName(caller.account_id, name));
-  // Authorised first: whoever may not see the policy does not learn whether it exists.
-  MLV_TRY(authz_.Authorize(caller, {"iam:DeletePolicy", p ? p->crn : "*"}));
-  if (!p)
-    return util::NotFound("no policy named '" + std::string(name) +
-                          "' (see mlvault list-policies)");
+  auto p = MLV_TRY(AuthorizeOnPolicy(authz_, store, caller, "iam:DeletePolicy", name));
   auto result = [&]() -> util::Result<PolicyInfo> {
-    if (p->name == kAdmin)
+    if (p.name == kAdmin)
       return util::Conflict(std::string(kAdmin) +
                             " is the administrators' policy and cannot be deleted");
     MLV_TRY(db_.Transaction([&]() -> util::Status {
       // Attached to users or roles: refused, quoting the detach command for the first one.
-      auto users = MLV_TRY(store.UsersOfPolicy(p->crn));
+      auto users = MLV_TRY(store.UsersOfPolicy(p.crn));
       auto roles = MLV_TRY(db_.Query(
           "SELECT r.name FROM iam_role_policies a JOIN iam_roles r ON r.crn = a.role_crn "
           "WHERE a.policy_crn = ? ORDER BY r.name",
-          {p->crn}));
+          {p.crn}));
       if (!users.empty() || !roles.empty()) {
         std::string first;
         if (!users.empty()) {
           auto u = MLV_TRY(store.FindUserByCrn(users[0]));
           first = "mlvault detach-policy --user-name " + (u ? u->name : users[0]) +
-                  " --policy-name " + p->name;
+                  " --policy-name " + p.name;
         } else {
           first = "mlvault detach-role-policy --role-name " + roles[0].Text(0) +
-                  " --policy-name " + p->name;
+                  " --policy-name " + p.name;
         }
-        return util::Conflict("policy '" + p->name + "' is attached to " +
+        return util::Conflict("policy '" + p.name + "' is attached to " +
                               std::to_string(users.size()) + " user(s) and " +
                               std::to_string(roles.size()) +
                               " role(s); detach it from each first, e.g.: " + first);
       }
-      MLV_TRY(store.DeletePolicy(p->crn));
+      MLV_TRY(store.DeletePolicy(p.crn));
       return util::Ok();
     }));
-    return PolicyInfo{p->name, p->crn, p->description, p->created_at, p->created_by, {}, "", {}};
+    return PolicyInfo{p.name, p.crn, p.description, p.created_at, p.created_by, {}, "", {}};
   }();
-  return Audited(caller, "iam:DeletePolicy", p->crn, std::move(result));
+  return Audited(caller, "iam:DeletePolicy", p.crn, std::move(result));
 }
 
 util::Result<UserInfo> IamOperations::AttachPolicy(const Caller& caller, const UserRef& ref,
                                                    std::string_view policy_name) {
   UserRow user = MLV_TRY(AuthorizeOnUser(caller, ref, "iam:AttachUserPolicy"));
   IamStore store(db_);
-  auto p = MLV_TRY(store.FindPolicyByName(caller.account_id, policy_name));
-  if (!p)
-    return util::NotFound("no policy named '" + std::string(policy_name) +
-                          "' (see mlvault list-policies)");
+  auto p = MLV_TRY(PolicyNamed(store, caller.account_id, policy_name));
   auto result = [&]() -> util::Result<UserInfo> {
-    MLV_TRY(store.Attach(user.crn, p->crn, util::FormatTime(clock_.Now())));
+    MLV_TRY(store.Attach(user.crn, p.crn, util::FormatTime(clock_.Now())));
     return Info(user);
   }();
   authz_.Audit(caller, "iam:AttachUserPolicy", user.crn,
                StatusOf(result ? nullptr : &result.error()),
-               result ? "policy '" + p->name + "'" : "");
+               result ? "policy '" + p.name + "'" : "");
   return result;
 }
 
@@ -323,20 +339,17 @@ util::Result<UserInfo> IamOperations::DetachPolicy(const Caller& caller, const U
                                                    std::string_view policy_name) {
   UserRow user = MLV_TRY(AuthorizeOnUser(caller, ref, "iam:DetachUserPolicy"));
   IamStore store(db_);
-  auto p = MLV_TRY(store.FindPolicyByName(caller.account_id, policy_name));
-  if (!p)
-    return util::NotFound("no policy named '" + std::string(policy_name) +
-                          "' (see mlvault list-policies)");
+  auto p = MLV_TRY(PolicyNamed(store, caller.account_id, policy_name));
   auto result = [&]() -> util::Result<UserInfo> {
     MLV_TRY(db_.Transaction([&]() -> util::Status {
-      if (p->name == kAdmin &&
+      if (p.name == kAdmin &&
           MLV_TRY(store.CountAdministratorKeys(caller.account_id, "", user.crn)) == 0)
         return util::Conflict(
             "detaching " + std::string(kAdmin) + " from '" + user.name +
             "' would leave no administrator with an active access key; attach it to another "
             "user with a key first");
-      if (!MLV_TRY(store.Detach(user.crn, p->crn)))
-        return util::NotFound("policy '" + p->name + "' is not attached to user '" + user.name +
+      if (!MLV_TRY(store.Detach(user.crn, p.crn)))
+        return util::NotFound("policy '" + p.name + "' is not attached to user '" + user.name +
                               "'");
       return util::Ok();
     }));
@@ -344,7 +357,7 @@ util::Result<UserInfo> IamOperations::DetachPolicy(const Caller& caller, const U
   }();
   authz_.Audit(caller, "iam:DetachUserPolicy", user.crn,
                StatusOf(result ? nullptr : &result.error()),
-               result ? "policy '" + p->name + "'" : "");
+               result ? "policy '" + p.name + "'" : "");
   return result;
 }
 

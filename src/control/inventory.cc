@@ -56,8 +56,8 @@ BackupMetadata::~BackupMetadata() {
 util::Result<InventoryRecord> ComputeInventory(catalog::Db& db, const std::string& home,
                                                const BackupRecord& b, util::TimeMicros now,
                                                const util::CancelToken* cancel) {
-  if (b.status != "succeeded")
-    return util::Conflict("backup " + b.crn + " is " + b.status +
+  if (b.status != catalog::BackupStatus::kSucceeded)
+    return util::Conflict("backup " + b.crn + " is " + catalog::BackupStatusName(b.status) +
                           "; only a succeeded backup has contents to describe");
   auto points = MLV_TRY(catalog::BackupStore(db).RecoveryPoints(b.id));
   std::map<std::string, catalog::RecoveryPointRecord> by_volume;

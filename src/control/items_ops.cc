@@ -67,12 +67,15 @@ util::Result<api::RestoreWorkspaceItemsResponse> Operations::RestoreWorkspaceIte
     };
     if (!b.found()) return missing("backupCrn", "backup " + r.backup_crn);
     if (!t.found()) return missing("targetWorkspaceCrn", "workspace " + r.target_workspace_crn);
-    if (b.record->status != "succeeded")
-      return util::Conflict("backup " + r.backup_crn + " is " + b.record->status +
+    if (b.record->status != catalog::BackupStatus::kSucceeded)
+      return util::Conflict("backup " + r.backup_crn + " is " +
+                            catalog::BackupStatusName(b.record->status) +
                             "; only succeeded backups can be restored");
-    if (t.record->deleted_at || t.record->status != "running")
+    if (t.record->deleted_at || t.record->status != catalog::WorkspaceStatus::kRunning)
       return util::Conflict("targetWorkspaceCrn: workspace " + r.target_workspace_crn + " is " +
-                            (t.record->deleted_at ? std::string("deleted") : t.record->status) +
+                            (t.record->deleted_at
+                                 ? std::string("deleted")
+                                 : catalog::WorkspaceStatusName(t.record->status)) +
                             "; items are restored into a running workspace");
     auto inv = MLV_TRY(EnsureInventory(*env_.db, env_.home, *b.record, env_.clock->Now()));
     for (const auto& item : items)
@@ -106,7 +109,7 @@ util::Result<api::RestoreWorkspaceItemsResponse> Operations::RestoreWorkspaceIte
   out.target_workspace_crn = r.target_workspace_crn;
   auto done = MLV_TRY(Launch(wf.id, wait));
   if (done) {
-    out.status = done->status;
+    out.status = catalog::WorkflowStatusName(done->status);
     json o = json::parse(done->output, nullptr, false);
     out.results.text = o.is_object() && o.contains("results") ? o["results"].dump() : "[]";
     MLV_TRY(WorkflowOutcome(*done));

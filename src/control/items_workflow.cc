@@ -12,14 +12,17 @@
 // experiments, models and applications, so that an item finds the project restored with it.
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "catalog/inventory_store.h"
 #include "control/backup_copies.h"
 #include "control/handlers_internal.h"
 #include "control/inventory.h"
 #include "control/vaults.h"
+#include "control/workload_status.h"
 #include "control/workspace_keys.h"
 #include "workspace/api_client.h"
 
@@ -143,6 +146,32 @@ class ItemsRestorer {
     return what + " exists in the target workspace; restore it with --conflict-policy rename "
                   "(under a new name) or overwrite (replacing it)";
   }
+  // The name an item restores under when the target holds `existing` of the same name (null:
+  // none, the item's own name): conflict policy fail refuses it, naming `what` (nullopt);
+  // rename takes a free name among `taken`'s; overwrite keeps the name (the caller replaces
+  // `existing`).
+  std::optional<std::string> NameFor(const std::string& name, const json& existing,
+                                     const json& taken, const std::string& what,
+                                     std::optional<Refusal>* refused) {
+    if (existing.is_null()) return name;
+    if (policy_ == "fail") {
+      Refuse(refused, ConflictHint(what));
+      return std::nullopt;
+    }
+    if (policy_ == "rename") return FreeName(name, Names(taken), false);
+    return name;
+  }
+  bool Replaces(const json& existing) const { return !existing.is_null() && policy_ != "rename"; }
+  // The start of every item inside a project: its source record of `kind` and the id of its
+  // project in the target; nullopt when refused (the project is not there).
+  util::Result<std::optional<std::pair<json, std::string>>> SourceInProject(
+      const char* kind, const ItemRef& item, std::optional<Refusal>* refused) {
+    json src = Source(kind, item.name);
+    json project = MLV_TRY(TargetProject(src.value("project", ""), refused));
+    if (*refused) return std::nullopt;
+    std::string pid = project.value("id", "");
+    return std::pair{std::move(src), std::move(pid)};
+  }
   // The target's project of that name, or a refusal naming it.
   util::Result<json> TargetProject(const std::string& name, std::optional<Refusal>* refused) {
     json p = ByName(MLV_TRY(Get("/api/v1/projects"))["projects"], name);
@@ -156,8 +185,9 @@ class ItemsRestorer {
   util::Result<std::string> WaitRunning(const std::string& path) {
     double deadline = util::MonotonicSeconds() + kStartWaitSeconds;
     while (true) {
-      std::string status = MLV_TRY(Get(path)).value("status", "");
-      if (status != "starting" || util::MonotonicSeconds() > deadline) return status;
+      json got = MLV_TRY(Get(path));
+      if (ServiceStatusIn(got) != ServiceStatus::kStarting || util::MonotonicSeconds() > deadline)
+        return got.value("status", "");
       if (ctx_.cancel()->cancelled()) return CancelledStatus(ctx_.cancel());
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
@@ -200,17 +230,16 @@ class ItemsRestorer {
 
   // ---- models: with builds (all, or one) and their deployment
   util::Result<json> Model(const ItemRef& item, std::optional<Refusal>* refused) {
-    json src = Source("models", item.name);
-    json project = MLV_TRY(TargetProject(src.value("project", ""), refused));
-    if (*refused) return json();
-    std::string pid = project.value("id", "");
+    auto placed = MLV_TRY(SourceInProject("models", item, refused));
+    if (!placed) return json();
+    auto& [src, pid] = *placed;  // not const: src["x"] of an absent x
     json models = MLV_TRY(Get("/api/v1/models"))["models"];
     json existing = ByName(models, item.name);
     std::string name = item.name;
     if (!existing.is_null()) {
       if (policy_ == "fail") return Refuse(refused, ConflictHint("a model named \"" + name + "\""));
       if (policy_ == "rename") {
-        name = FreeName(name, Names(models), true);
+        name = FreeName(name, Names(models), true);  // a model name is a DNS label
       } else {
         for (const auto& d : MLV_TRY(Get("/api/v1/deployments"))["deployments"])
           if (d.value("modelId", "") == existing.value("id", ""))
@@ -234,7 +263,9 @@ class ItemsRestorer {
         if (f.volume != "models" || !f.volume_path.starts_with(prefix)) continue;
         std::string rel = f.volume_path.substr(prefix.size());
         if (rel == "manifest.json") continue;  // the runtime writes its own
-        MLV_TRY_CTX(Upload(pid, stage + "/" + rel, f), "build file " + f.path);
+        std::string dest = stage;
+        dest.append("/").append(rel);
+        MLV_TRY_CTX(Upload(pid, dest, f), "build file " + f.path);
         paths.push_back(rel);
       }
       auto nb = Post("/api/v1/models/" + mid + "/builds",
@@ -250,8 +281,8 @@ class ItemsRestorer {
     json out = {{"result", name == item.name ? "restored" : "renamed"}, {"name", name},
                 {"builds", builds}};
     for (const auto& d : src["deployments"]) {
-      std::string status = d.value("status", "");
-      if (status != "running" && status != "starting") continue;
+      auto status = ServiceStatusIn(d);
+      if (status != ServiceStatus::kRunning && status != ServiceStatus::kStarting) continue;
       if (!d["build"].is_number() || !new_build.contains(d["build"].get<int>())) {
         out["deployment"] = "not restored: the backup's deployment serves build " +
                             d["build"].dump() + ", which was not asked for";
@@ -266,18 +297,16 @@ class ItemsRestorer {
 
   // ---- experiments: runs, parameters, every metric point
   util::Result<json> Experiment(const ItemRef& item, std::optional<Refusal>* refused) {
-    json src = Source("experiments", item.name);
-    json project = MLV_TRY(TargetProject(src.value("project", ""), refused));
-    if (*refused) return json();
-    std::string pid = project.value("id", "");
+    auto placed = MLV_TRY(SourceInProject("experiments", item, refused));
+    if (!placed) return json();
+    auto& [src, pid] = *placed;  // not const: src["x"] of an absent x
     json exps = MLV_TRY(Get("/api/v1/projects/" + pid + "/experiments"))["experiments"];
     json existing = ByName(exps, item.name);
-    std::string name = item.name;
-    if (!existing.is_null()) {
-      if (policy_ == "fail") return Refuse(refused, ConflictHint("an experiment named \"" + name + "\""));
-      if (policy_ == "rename") name = FreeName(name, Names(exps), false);
-      else MLV_TRY(Delete("/api/v1/experiments/" + existing.value("id", "")));
-    }
+    auto named = NameFor(item.name, existing, exps,
+                         "an experiment named \"" + item.name + "\"", refused);
+    if (!named) return json();
+    const std::string& name = *named;
+    if (Replaces(existing)) MLV_TRY(Delete("/api/v1/experiments/" + existing.value("id", "")));
     json e = MLV_TRY(Post("/api/v1/projects/" + pid + "/experiments",
                           {{"name", name}, {"description", src.value("description", "")}}));
     int64_t runs = 0, points = 0;
@@ -307,21 +336,17 @@ class ItemsRestorer {
 
   // ---- jobs (with their script when the target project lacks it)
   util::Result<json> Job(const ItemRef& item, std::optional<Refusal>* refused) {
-    json src = Source("jobs", item.name);
-    json project = MLV_TRY(TargetProject(src.value("project", ""), refused));
-    if (*refused) return json();
-    std::string pid = project.value("id", "");
+    auto placed = MLV_TRY(SourceInProject("jobs", item, refused));
+    if (!placed) return json();
+    auto& [src, pid] = *placed;  // not const: src["x"] of an absent x
     json jobs = MLV_TRY(Get("/api/v1/projects/" + pid + "/jobs"))["jobs"];
     json existing = ByName(jobs, item.name);
-    std::string name = item.name;
-    if (!existing.is_null()) {
-      if (policy_ == "fail") return Refuse(refused, ConflictHint("a job named \"" + name + "\""));
-      if (policy_ == "rename") {
-        name = FreeName(name, Names(jobs), false);
-      } else if (auto d = Delete("/api/v1/jobs/" + existing.value("id", "")); !d) {
+    auto named = NameFor(item.name, existing, jobs, "a job named \"" + item.name + "\"", refused);
+    if (!named) return json();
+    const std::string& name = *named;
+    if (Replaces(existing))
+      if (auto d = Delete("/api/v1/jobs/" + existing.value("id", "")); !d)
         return Refuse(refused, "the job in the target cannot be replaced: " + d.error().message());
-      }
-    }
     std::string script = src.value("script", "");
     json out = {{"result", name == item.name ? "restored" : "renamed"}, {"name", name}};
     auto have = api_.Call("GET", "/api/v1/projects/" + pid + "/files/" +
@@ -342,10 +367,9 @@ class ItemsRestorer {
 
   // ---- applications (started again, or left stopped as in the backup)
   util::Result<json> Application(const ItemRef& item, std::optional<Refusal>* refused) {
-    json src = Source("applications", item.name);
-    json project = MLV_TRY(TargetProject(src.value("project", ""), refused));
-    if (*refused) return json();
-    std::string pid = project.value("id", "");
+    auto placed = MLV_TRY(SourceInProject("applications", item, refused));
+    if (!placed) return json();
+    auto& [src, pid] = *placed;  // not const: src["x"] of an absent x
     json all = MLV_TRY(Get("/api/v1/applications"))["applications"];
     json in_project = json::array();
     for (const auto& a : all)
@@ -373,7 +397,7 @@ class ItemsRestorer {
                           {{"name", name}, {"subdomain", subdomain}, {"command", src["command"]}}));
     std::string path = "/api/v1/applications/" + a.value("id", "");
     std::string status;
-    if (src.value("status", "") == "stopped") {
+    if (ServiceStatusIn(src) == ServiceStatus::kStopped) {
       status = MLV_TRY(Post(path + "/stop", json::object())).value("status", "");
     } else {
       status = MLV_TRY(WaitRunning(path));
@@ -408,8 +432,9 @@ class RestoreItemsHandler : public WorkflowHandler {
     if (!in.is_object()) return util::Internal("workflow " + wf.id + " has no input");
     auto b = MLV_TRY(catalog::BackupStore(ctx.db()).Get(wf.account_id, in.value("backupId", "")));
     auto ws = MLV_TRY(catalog::WorkspaceStore(ctx.db()).Get(wf.account_id, in.value("workspaceId", "")));
-    if (ws.deleted_at || ws.status != "running" || ws.endpoint.empty())
-      return util::Unavailable("workspace " + ws.crn + " is " + ws.status +
+    if (ws.deleted_at || ws.status != catalog::WorkspaceStatus::kRunning || ws.endpoint.empty())
+      return util::Unavailable("workspace " + ws.crn + " is " +
+                               catalog::WorkspaceStatusName(ws.status) +
                                "; items are restored into a running workspace");
     std::string key = MLV_TRY(OpenWorkspaceKey(ws.api_key));
     workspace::WorkspaceApiClient api(ws.endpoint, key);
@@ -447,7 +472,7 @@ class RestoreItemsHandler : public WorkflowHandler {
     return json{{"backupCrn", b.crn}, {"targetWorkspaceCrn", ws.crn}, {"results", results}}.dump();
   }
 
-  util::Status OnStatus(catalog::Db&, const catalog::WorkflowRecord&, const std::string&,
+  util::Status OnStatus(catalog::Db&, const catalog::WorkflowRecord&, catalog::WorkflowStatus,
                         const util::Error*, const std::string&, util::TimeMicros) override {
     return util::Ok();
   }

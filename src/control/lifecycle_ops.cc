@@ -16,6 +16,7 @@
 #include "control/resource_authz.h"
 #include "control/responses.h"
 #include "control/workflow_engine.h"
+#include "control/workload_status.h"
 #include "util/process.h"
 #include "util/random.h"
 
@@ -73,8 +74,10 @@ bool Alive(workspace::Provider& provider, const WorkspaceRecord& ws) {
 util::Result<Started> StartRuntimeOf(catalog::Db& db, workspace::Provider& provider,
                                      const util::Clock& clock, const WorkspaceRecord& seen,
                                      bool wait) {
-  if (seen.status != "running" && seen.status != "stopped")
-    return util::Conflict("workspace " + seen.name + " is " + seen.status +
+  if (seen.status != catalog::WorkspaceStatus::kRunning &&
+      seen.status != catalog::WorkspaceStatus::kStopped)
+    return util::Conflict("workspace " + seen.name + " is " +
+                          catalog::WorkspaceStatusName(seen.status) +
                           "; only a stopped workspace can be started");
   if (Alive(provider, seen)) return Started{seen.endpoint, false};  // already: nothing to do
   const std::string owner = ClaimOwner();
@@ -108,8 +111,10 @@ util::Result<Started> StartRuntimeOf(catalog::Db& db, workspace::Provider& provi
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   auto started = [&]() -> util::Result<Started> {
-    if (ws.status != "running" && ws.status != "stopped")
-      return util::Conflict("workspace " + ws.name + " is " + ws.status +
+    if (ws.status != catalog::WorkspaceStatus::kRunning &&
+        ws.status != catalog::WorkspaceStatus::kStopped)
+      return util::Conflict("workspace " + ws.name + " is " +
+                          catalog::WorkspaceStatusName(ws.status) +
                             "; only a stopped workspace can be started");
     MLV_TRY(NoWorkflowActive(db, ws, "start"));
     auto spec = SpecOf(ws);
@@ -120,7 +125,8 @@ util::Result<Started> StartRuntimeOf(catalog::Db& db, workspace::Provider& provi
     auto h = WaitHealthy(rc, kStartTimeoutSeconds, &never);
     if (!h) {
       (void)provider.StopRuntime(spec, rt.pid);
-      (void)WorkspaceStore(db).SetStatus(ws.id, "stopped", h.error().message(), clock.Now());
+      (void)WorkspaceStore(db).SetStatus(ws.id, catalog::WorkspaceStatus::kStopped,
+                                         h.error().message(), clock.Now());
       return std::unexpected(h.error());
     }
     MLV_TRY(WorkspaceStore(db).SetRuntime(ws.id, rt.pid, rt.endpoint, h->version, clock.Now()));
@@ -136,23 +142,24 @@ util::Result<std::vector<api::WorkspaceRuntimeState>> BringBackWorkspaces(
     const BringBackEnv& env) {
   std::vector<api::WorkspaceRuntimeState> out;
   for (const auto& ws : MLV_TRY(WorkspaceStore(*env.db).ListAllLive())) {
-    if (ws.status != "running" ||
+    if (ws.status != catalog::WorkspaceStatus::kRunning ||
         (ws.runtime_pid > 0 &&
          env.provider->RuntimeAlive(SpecOf(ws), static_cast<int>(ws.runtime_pid))))
       continue;
-    api::WorkspaceRuntimeState state{ws.crn, ws.name, "running", ws.endpoint, std::nullopt};
+    api::WorkspaceRuntimeState state{ws.crn, ws.name, RuntimeStateName(RuntimeState::kRunning),
+                                      ws.endpoint, std::nullopt};
     auto endpoint = StartRuntimeOf(*env.db, *env.provider, *env.clock, ws, /*wait=*/false);
     if (!endpoint && endpoint.error().code() == util::ErrorCode::kConflict) {
       // A workflow of the workspace is in progress (a restore, a backup) and owns the runtime, or
       // another server is starting it.
-      state.status = "unchanged";
+      state.status = RuntimeStateName(RuntimeState::kUnchanged);
       state.reason = endpoint.error().message();
       out.push_back(std::move(state));
       continue;
     }
     if (endpoint && !endpoint->by_us) {
       // Another server brought it back first: not ours to audit.
-      state.status = "unchanged";
+      state.status = RuntimeStateName(RuntimeState::kUnchanged);
       state.endpoint = endpoint->endpoint;
       state.reason = "running already (started by another server)";
       out.push_back(std::move(state));
@@ -161,7 +168,7 @@ util::Result<std::vector<api::WorkspaceRuntimeState>> BringBackWorkspaces(
     if (endpoint) {
       state.endpoint = endpoint->endpoint;
     } else {
-      state.status = "failed";
+      state.status = RuntimeStateName(RuntimeState::kFailed);
       state.reason = endpoint.error().message();
     }
     // Audited in the workspace's account as the server (no user asked for it).
@@ -182,27 +189,27 @@ util::Result<std::vector<api::WorkspaceRuntimeState>> BringBackWorkspaces(
 util::Result<api::WorkspaceLifecycleResponse> Operations::StopWorkspace(
     const api::StopWorkspaceRequest& request) {
   api::StopWorkspaceRequest r = request;
-  r.workspace_crn = MLV_TRY(WorkspaceCrnOf("ml:StopWorkspace", r.workspace_crn, r.workspace_name,
-                                           r.environment_name));
-  auto t = MLV_TRY(LoadWorkspaceTarget(*env_.db, env_.caller.account_id, "ml:StopWorkspace",
-                                       "workspaceCrn", r.workspace_crn));
+  auto t = MLV_TRY(LoadWorkspaceOf("ml:StopWorkspace", r));
   MLV_TRY(Authorize(t.request));
   api::WorkspaceRuntimeState state;
   util::Status st = [&]() -> util::Status {
     if (!t.found() || t.record->deleted_at)
       return util::NotFound("workspace " + r.workspace_crn + " does not exist");
     const WorkspaceRecord& ws = *t.record;
-    if (ws.status != "running" && ws.status != "stopped")
-      return util::Conflict("workspace " + ws.name + " is " + ws.status +
+    if (ws.status != catalog::WorkspaceStatus::kRunning &&
+        ws.status != catalog::WorkspaceStatus::kStopped)
+      return util::Conflict("workspace " + ws.name + " is " +
+                            catalog::WorkspaceStatusName(ws.status) +
                             "; only a running workspace can be stopped");
     MLV_TRY(NoWorkflowActive(*env_.db, ws, "stop"));
     auto spec = SpecOf(ws);
     if (ws.runtime_pid > 0 && env_.provider->RuntimeAlive(spec, static_cast<int>(ws.runtime_pid)))
       MLV_TRY_CTX(env_.provider->StopRuntime(spec, static_cast<int>(ws.runtime_pid)),
                   "stopping the workspace runtime");
-    MLV_TRY(WorkspaceStore(*env_.db).SetStatus(ws.id, "stopped", "stopped by " +
-                                                   env_.caller.principal_name, env_.clock->Now()));
-    state = {ws.crn, ws.name, "stopped", "", std::nullopt};
+    MLV_TRY(WorkspaceStore(*env_.db).SetStatus(ws.id, catalog::WorkspaceStatus::kStopped,
+                                               "stopped by " + env_.caller.principal_name,
+                                               env_.clock->Now()));
+    state = {ws.crn, ws.name, RuntimeStateName(RuntimeState::kStopped), "", std::nullopt};
     return util::Ok();
   }();
   Audit("ml:StopWorkspace", r.workspace_crn, st);
@@ -220,10 +227,7 @@ util::Result<api::WorkspaceLifecycleResponse> Operations::StartWorkspace(
         "give --workspace-crn (or --workspace-name with --environment-name), or --all (not both)");
   std::vector<WorkspaceRecord> targets;
   if (!r.all) {
-    r.workspace_crn = MLV_TRY(WorkspaceCrnOf("ml:StartWorkspace", r.workspace_crn,
-                                             r.workspace_name, r.environment_name));
-    auto t = MLV_TRY(LoadWorkspaceTarget(*env_.db, env_.caller.account_id, "ml:StartWorkspace",
-                                         "workspaceCrn", r.workspace_crn));
+    auto t = MLV_TRY(LoadWorkspaceOf("ml:StartWorkspace", r));
     MLV_TRY(Authorize(t.request));
     if (!t.found() || t.record->deleted_at)
       return util::NotFound("workspace " + r.workspace_crn + " does not exist");
@@ -233,7 +237,7 @@ util::Result<api::WorkspaceLifecycleResponse> Operations::StartWorkspace(
     // does not: those stopped on purpose stay stopped.
     MLV_TRY(Authorize(ActionRequest("ml:StartWorkspace", "*")));
     for (auto& ws : MLV_TRY(WorkspaceStore(*env_.db).List(env_.caller.account_id)))
-      if (ws.status == "running" &&
+      if (ws.status == catalog::WorkspaceStatus::kRunning &&
           !(ws.runtime_pid > 0 &&
             env_.provider->RuntimeAlive(SpecOf(ws), static_cast<int>(ws.runtime_pid))))
         targets.push_back(std::move(ws));
@@ -245,13 +249,13 @@ util::Result<api::WorkspaceLifecycleResponse> Operations::StartWorkspace(
       state.endpoint =
           MLV_TRY(StartRuntimeOf(*env_.db, *env_.provider, *env_.clock, ws, /*wait=*/true))
               .endpoint;
-      state.status = "running";
+      state.status = RuntimeStateName(RuntimeState::kRunning);
       return util::Ok();
     }();
     Audit("ml:StartWorkspace", ws.crn, st);
     if (!st) {
       if (!r.all) return std::unexpected(st.error());
-      state.status = "failed";
+      state.status = RuntimeStateName(RuntimeState::kFailed);
       state.reason = st.error().message();
     }
     out.workspaces.push_back(std::move(state));
@@ -262,10 +266,7 @@ util::Result<api::WorkspaceLifecycleResponse> Operations::StartWorkspace(
 util::Result<api::ResumeWorkspaceResponse> Operations::ResumeWorkspace(
     const api::ResumeWorkspaceRequest& request) {
   api::ResumeWorkspaceRequest r = request;
-  r.workspace_crn = MLV_TRY(WorkspaceCrnOf("ml:ResumeWorkspace", r.workspace_crn,
-                                           r.workspace_name, r.environment_name));
-  auto t = MLV_TRY(LoadWorkspaceTarget(*env_.db, env_.caller.account_id, "ml:ResumeWorkspace",
-                                       "workspaceCrn", r.workspace_crn));
+  auto t = MLV_TRY(LoadWorkspaceOf("ml:ResumeWorkspace", r));
   MLV_TRY(Authorize(t.request));
   api::ResumeWorkspaceResponse out;
   util::Status st = [&]() -> util::Status {
@@ -275,12 +276,12 @@ util::Result<api::ResumeWorkspaceResponse> Operations::ResumeWorkspace(
     out.workspace_crn = ws.crn;
     out.workspace_name = ws.name;
     auto spec = SpecOf(ws);
-    if (ws.status != "running" ||
+    if (ws.status != catalog::WorkspaceStatus::kRunning ||
         !(ws.runtime_pid > 0 &&
           env_.provider->RuntimeAlive(spec, static_cast<int>(ws.runtime_pid))))
-      return util::Conflict("workspace " + ws.name + " is not running (" + ws.status +
-                            "); start it first: mlvault start-workspace --workspace-crn " +
-                            ws.crn);
+      return util::Conflict("workspace " + ws.name + " is not running (" +
+                            catalog::WorkspaceStatusName(ws.status) +
+                            "); start it first: mlvault start-workspace --workspace-crn " + ws.crn);
     MLV_TRY(NoWorkflowActive(*env_.db, ws, "resume"));
     workspace::RuntimeClient rc(ws.endpoint, spec.control_key, kStartTimeoutSeconds);
     for (auto& s : MLV_TRY_CTX(rc.ResumeServices(), "starting the paused services"))
@@ -290,7 +291,7 @@ util::Result<api::ResumeWorkspaceResponse> Operations::ResumeWorkspace(
     return util::Ok();
   }();
   size_t failed = 0;
-  for (const auto& s : out.started) failed += s.status == "failed";
+  for (const auto& s : out.started) failed += ParseServiceStatus(s.status) == ServiceStatus::kFailed;
   Audit("ml:ResumeWorkspace", r.workspace_crn, st,
         st ? std::to_string(out.started.size()) + " paused services started" +
                  (failed ? ", " + std::to_string(failed) + " failed" : "")

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "catalog/backup_copy_store.h"
+#include "control/workload_status.h"
 #include "crypto/ed25519.h"
 #include "util/bytes.h"
 #include "workspace/api_client.h"
@@ -179,7 +180,7 @@ std::vector<std::string> RecordModelSamples(catalog::Db& db, const std::string& 
   }
   std::vector<catalog::ModelSampleRecord> samples;
   for (const auto& d : deps["deployments"]) {
-    if (d.value("status", "") != "running") continue;
+    if (ServiceStatusIn(d) != ServiceStatus::kRunning) continue;
     catalog::ModelSampleRecord s;
     s.model_name = d.value("modelName", "");
     s.deployment_id = d.value("id", "");

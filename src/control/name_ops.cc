@@ -160,7 +160,8 @@ util::Result<std::string> Operations::BackupCrnOf(std::string_view action,
   }
   std::vector<BackupRecord> live, deleted;
   for (auto& b : candidates)
-    if (b.name == backup_name) (b.status == "deleted" ? deleted : live).push_back(std::move(b));
+    if (b.name == backup_name)
+      (b.status == catalog::BackupStatus::kDeleted ? deleted : live).push_back(std::move(b));
   std::vector<BackupRecord>& found = live.empty() ? deleted : live;
   if (found.size() == 1) return found.front().crn;
   AuthzRequest req = ActionRequest(action, found.empty() ? "*" : found.front().crn);
@@ -183,7 +184,8 @@ util::Result<std::string> Operations::BackupCrnOf(std::string_view action,
                                        "backupName"));
   std::string list;
   for (const auto& b : found)
-    list += "\n  " + b.crn + " (" + b.status + ", created " + Time(b.created_at) + ")";
+    list += "\n  " + b.crn + " (" + catalog::BackupStatusName(b.status) + ", created " +
+            Time(b.created_at) + ")";
   return util::InvalidField("backupName", "\"" + backup_name + "\" names " +
                                               std::to_string(found.size()) + " backups in " + of +
                                               "; give backupCrn, one of:" + list);

@@ -55,7 +55,7 @@ util::Result<ObjectLockOutcome> RetainLockedBackups(catalog::Db& db, const std::
   catalog::BackupStore bs(db);
   std::vector<catalog::BackupRecord> keep;
   for (auto& b : MLV_TRY(bs.ListByWorkspace(lock.account_id, lock.workspace_id))) {
-    if (b.status != "succeeded" || b.deleted_at) continue;
+    if (b.status != catalog::BackupStatus::kSucceeded || b.deleted_at) continue;
     if (RetainUntil(lock, b.created_at) * 1'000'000 <= now) continue;
     keep.push_back(std::move(b));
   }

@@ -20,12 +20,14 @@ util::ErrorCode CodeFromName(const std::string& name) {
 }  // namespace
 
 util::Status WorkflowOutcome(const catalog::WorkflowRecord& wf) {
-  if (wf.status == "succeeded") return util::Ok();
-  std::string msg = wf.error_message.empty() ? "it ended " + wf.status : wf.error_message;
-  util::ErrorCode code =
-      wf.status == "cancelled" ? util::ErrorCode::kCancelled : CodeFromName(wf.error_code);
-  return util::MakeError(code,
-                         "workflow " + wf.id + " (" + wf.kind + ") " + wf.status + ": " + msg);
+  if (wf.status == catalog::WorkflowStatus::kSucceeded) return util::Ok();
+  std::string msg = wf.error_message.empty() ? "it ended " + catalog::WorkflowStatusName(wf.status)
+                                             : wf.error_message;
+  util::ErrorCode code = wf.status == catalog::WorkflowStatus::kCancelled
+                             ? util::ErrorCode::kCancelled
+                             : CodeFromName(wf.error_code);
+  return util::MakeError(code, "workflow " + wf.id + " (" + wf.kind + ") " +
+                                   catalog::WorkflowStatusName(wf.status) + ": " + msg);
 }
 
 void Operations::Audit(std::string_view action, std::string_view resource,

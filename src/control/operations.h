@@ -22,6 +22,7 @@
 #include "catalog/db.h"
 #include "catalog/restore_test_store.h"
 #include "control/authorizer.h"
+#include "control/resource_authz.h"
 #include "control/workflow_engine.h"
 #include "util/clock.h"
 #include "util/error.h"
@@ -227,6 +228,23 @@ class Operations {
                                         const std::string& workspace_name,
                                         const std::string& environment,
                                         const FieldRenames& renames);
+  // The start of every operation on one backup (workspace): the CRN the request gives or its
+  // names select (BackupCrnOf / WorkspaceCrnOf; written back into the request), and the resource
+  // of that CRN loaded for `action` (LoadBackupTarget / LoadWorkspaceTarget, field "backupCrn" /
+  // "workspaceCrn"). Not yet authorised, and maybe not found: callers authorise first.
+  template <class Request>
+  util::Result<BackupTarget> LoadBackupOf(std::string_view action, Request& r) {
+    r.backup_crn = MLV_TRY(BackupCrnOf(action, r.backup_crn, r.backup_name, r.workspace_crn,
+                                       r.workspace_name, r.environment_name));
+    return LoadBackupTarget(*env_.db, env_.caller.account_id, action, "backupCrn", r.backup_crn);
+  }
+  template <class Request>
+  util::Result<WorkspaceTarget> LoadWorkspaceOf(std::string_view action, Request& r) {
+    r.workspace_crn =
+        MLV_TRY(WorkspaceCrnOf(action, r.workspace_crn, r.workspace_name, r.environment_name));
+    return LoadWorkspaceTarget(*env_.db, env_.caller.account_id, action, "workspaceCrn",
+                               r.workspace_crn);
+  }
   void Audit(std::string_view action, std::string_view resource, const util::Status& outcome,
              std::string_view detail = {});
   util::Status Authorize(const AuthzRequest& request);

@@ -90,7 +90,7 @@ class OperationsTest : public ::testing::Test {
     ws.crn = ws_crn_ = workspace::MakeCrn(workspace::kWorkspaceType, kAccount, ws.id).ToString();
     ws.name = "ws1";
     ws.environment_id = env_.id;
-    ws.status = "running";
+    ws.status = catalog::WorkspaceStatus::kRunning;
     ws.domain = "ws1-00000000.dev.mlvault.local";
     ws.parameters =
         R"({"workspaceName": "ws1", "provisionK8sRequest": {"tags": [{"key": "team", "value": "nlp"}]}})";
@@ -108,7 +108,7 @@ class OperationsTest : public ::testing::Test {
     b.workspace_name = "ws1";
     b.environment_id = env_.id;
     b.environment_name = "dev";
-    b.status = "succeeded";
+    b.status = catalog::BackupStatus::kSucceeded;
     b.workspace_version = "1.4.0";
     b.workflow_id = util::NewUuid();
     ASSERT_TRUE(catalog::BackupStore(*db_).Insert(b));
@@ -350,7 +350,7 @@ TEST_F(OperationsTest, ADenialChangesNothing) {
   EXPECT_EQ(catalog::BackupStore(*db_)
                 .Get(kAccount, backup_crn_.substr(backup_crn_.rfind(':') + 1))
                 ->status,
-            "succeeded");
+            catalog::BackupStatus::kSucceeded);
 }
 
 TEST_F(OperationsTest, BadInputIsRefusedBeforeAuthorization) {

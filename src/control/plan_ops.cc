@@ -235,7 +235,7 @@ util::Result<std::vector<PlanVerdict>> DecidePlanRetention(catalog::Db& db, cons
   for (const auto& id : MLV_TRY(catalog::PlanBackupStore(db).BackupIds(plan.id))) {
     auto b = bs.Get(plan.account_id, id);
     if (!b) continue;  // not this account's, or gone
-    if (b->status != "succeeded") continue;
+    if (b->status != catalog::BackupStatus::kSucceeded) continue;
     if (!newest.contains(b->workspace_id)) {
       auto latest = MLV_TRY(bs.LatestSucceeded(b->workspace_id));
       newest[b->workspace_id] = latest ? std::optional(latest->id) : std::nullopt;
@@ -460,7 +460,7 @@ util::Result<api::ListBackupPlanRunsResponse> Operations::ListBackupPlanRuns(
     api::BackupPlanRun x;
     x.run_id = run.id;
     x.slot_at = Time(run.slot_at);
-    x.status = run.status;
+    x.status = catalog::PlanRunStatusName(run.status);
     x.claimed_by = run.claimed_by;
     x.started_at = Time(run.started_at);
     if (run.finished_at) x.finished_at = Time(*run.finished_at);

@@ -64,7 +64,7 @@ class PlanFixture : public IamFixture {
     ws.crn = workspace::MakeCrn(workspace::kWorkspaceType, ws.account_id, ws.id).ToString();
     ws.name = name;
     ws.environment_id = env_.id;
-    ws.status = "running";
+    ws.status = catalog::WorkspaceStatus::kRunning;
     ws.domain = name + "-00000000.dev.mlvault.local";
     ws.parameters = nlohmann::json{{"workspaceName", name},
                                    {"provisionK8sRequest",
@@ -93,7 +93,7 @@ class PlanFixture : public IamFixture {
     b.environment_id = env_.id;
     b.environment_name = env_.name;
     b.vault_name = "mlv-" + ws.id;
-    b.status = "succeeded";
+    b.status = catalog::BackupStatus::kSucceeded;
     b.creator_crn = admin_.principal_crn;
     b.workspace_version = "1.4.0";
     b.workflow_id = util::NewUuid();
@@ -108,7 +108,7 @@ class PlanFixture : public IamFixture {
     ASSERT_TRUE(rows);
     for (const auto& r : *rows) {
       catalog::BackupOutcome o;
-      o.status = "succeeded";
+      o.status = catalog::BackupStatus::kSucceeded;
       ASSERT_TRUE(catalog::BackupStore(*db_).Finish(r.Text(0), o, clock_.Now()));
     }
     ASSERT_TRUE(db_->Exec("UPDATE workflows SET status = 'succeeded' WHERE kind = 'backup'"));
@@ -132,7 +132,7 @@ class PlanFixture : public IamFixture {
 
   std::string BackupStatus(const std::string& id) {
     auto b = catalog::BackupStore(*db_).Get(admin_.account_id, id);
-    return b ? b->status : "?";
+    return b ? catalog::BackupStatusName(b->status) : "?";
   }
 
   Caller admin_;

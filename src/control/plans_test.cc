@@ -126,7 +126,7 @@ TEST_F(PlansTest, SchedulerRunsEachSlotOnceAsTheOwner) {
 
   auto runs = Tick("2026-01-11T02:00:30Z");
   ASSERT_EQ(runs.size(), 1u);
-  EXPECT_EQ(runs[0].status, "succeeded") << DescribeRun(runs[0]);
+  EXPECT_EQ(runs[0].status, catalog::PlanRunStatus::kSucceeded) << DescribeRun(runs[0]);
   EXPECT_EQ(runs[0].backups_started, 2);  // prod1 and prod2, not dev1
   EXPECT_EQ(runs[0].missed_slots, 0);
   EXPECT_EQ(runs[0].slot_at, T("2026-01-11T02:00:00Z"));
@@ -231,7 +231,7 @@ TEST_F(PlansTest, ARunWithNothingSelectedFailsVisibly) {
   ASSERT_TRUE(OpsAs(admin_).CreateBackupPlan(req));
   auto runs = Tick("2026-01-11T02:00:00Z");
   ASSERT_EQ(runs.size(), 1u);
-  EXPECT_EQ(runs[0].status, "failed");
+  EXPECT_EQ(runs[0].status, catalog::PlanRunStatus::kFailed);
   ASSERT_EQ(runs[0].errors.size(), 1u);
   EXPECT_EQ(runs[0].errors[0], "the selection matched no live workspace");
 }
@@ -242,7 +242,7 @@ TEST_F(PlansTest, AnOwnerWithoutPermissionGetsTheDenialInTheRun) {
   ASSERT_TRUE(OpsAs(planner).CreateBackupPlan(Nightly()));
   auto runs = Tick("2026-01-11T02:00:00Z");
   ASSERT_EQ(runs.size(), 1u);
-  EXPECT_EQ(runs[0].status, "failed");
+  EXPECT_EQ(runs[0].status, catalog::PlanRunStatus::kFailed);
   ASSERT_EQ(runs[0].errors.size(), 2u);
   EXPECT_NE(runs[0].errors[0].find("ml:BackupWorkspace"), std::string::npos) << runs[0].errors[0];
 }
@@ -314,7 +314,7 @@ TEST_F(PlanRolesTest, APlanActsAsItsRole) {
 
   auto runs = Tick("2026-01-11T02:00:00Z");
   ASSERT_EQ(runs.size(), 1u);
-  EXPECT_EQ(runs[0].status, "succeeded") << DescribeRun(runs[0]);
+  EXPECT_EQ(runs[0].status, catalog::PlanRunStatus::kSucceeded) << DescribeRun(runs[0]);
   auto b = catalog::BackupStore(*db_).ListByWorkspace(admin_.account_id, prod1_.id);
   ASSERT_TRUE(b && b->size() == 1u);
   EXPECT_EQ((*b)[0].creator_crn, (*role)->crn);
@@ -330,7 +330,7 @@ TEST_F(PlanRolesTest, APlanActsAsItsRole) {
   ASSERT_TRUE(ops_->DetachRolePolicy(admin_, {"backup-operator", "backups"}));
   runs = Tick("2026-01-12T02:00:00Z");
   ASSERT_EQ(runs.size(), 1u);
-  EXPECT_EQ(runs[0].status, "failed");
+  EXPECT_EQ(runs[0].status, catalog::PlanRunStatus::kFailed);
   ASSERT_FALSE(runs[0].errors.empty());
   EXPECT_NE(runs[0].errors[0].find("is not allowed to perform ml:BackupWorkspace"),
             std::string::npos)

@@ -91,8 +91,10 @@ util::Result<api::LegalHoldResponse> Operations::PutLegalHold(const api::PutLega
   if (!t.found()) return util::NotFound("backup " + r.backup_crn + " does not exist");
   LegalHoldRecord h;
   util::Status st = [&]() -> util::Status {
-    if (t.record->status == "deleted" || t.record->status == "deleting")
-      return util::Conflict("backup " + r.backup_crn + " is " + t.record->status +
+    if (t.record->status == catalog::BackupStatus::kDeleted ||
+        t.record->status == catalog::BackupStatus::kDeleting)
+      return util::Conflict("backup " + r.backup_crn + " is " +
+                            catalog::BackupStatusName(t.record->status) +
                             "; there is nothing to hold");
     h.id = util::NewUuid();
     h.account_id = t.record->account_id;

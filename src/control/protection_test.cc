@@ -130,7 +130,7 @@ TEST_F(ProtectionTest, RetentionKeepsHeldAndLockedBackups) {
     auto runs = SchedulerTick(SchedulerEnvFor(db_.get()));
     ASSERT_TRUE(runs) << runs.error().ToString();
     ASSERT_EQ(runs->size(), 1u) << i;
-    EXPECT_EQ((*runs)[0].status, "succeeded") << DescribeRun((*runs)[0]);
+    EXPECT_EQ((*runs)[0].status, catalog::PlanRunStatus::kSucceeded) << DescribeRun((*runs)[0]);
     EXPECT_EQ((*runs)[0].expiries_started, 0) << DescribeRun((*runs)[0]);
     FinishPendingBackups();
     if (i == 2) {

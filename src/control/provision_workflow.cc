@@ -9,9 +9,6 @@
 #include "control/backup_copies.h"
 #include "control/handlers_internal.h"
 #include "control/vaults.h"
-#include "util/log.h"
-#include "util/random.h"
-#include "workspace/parameters.h"
 #include "workspace/runtime_client.h"
 
 namespace mlvault::control {
@@ -53,15 +50,18 @@ class ProvisionHandler : public WorkflowHandler {
     return result;
   }
 
-  util::Status OnStatus(catalog::Db& db, const WorkflowRecord& wf, const std::string& status,
+  util::Status OnStatus(catalog::Db& db, const WorkflowRecord& wf, catalog::WorkflowStatus status,
                         const util::Error* error, const std::string&,
                         util::TimeMicros now) override {
     WorkspaceStore wss(db);
     std::string id = InputString(wf, "workspaceId");
-    if (status == "succeeded") return wss.SetRuntime(id, started_pid_, endpoint_, version_, now);
-    if (status == "failed" || status == "cancelled")
+    using catalog::WorkflowStatus;
+    if (status == WorkflowStatus::kSucceeded)
+      return wss.SetRuntime(id, started_pid_, endpoint_, version_, now);
+    if (status == WorkflowStatus::kFailed || status == WorkflowStatus::kCancelled)
       return wss.MarkFailed(id,
-                            (restore_ ? "restore " : "provisioning ") + status + ": " +
+                            (restore_ ? "restore " : "provisioning ") +
+                                std::string(catalog::WorkflowStatusName(status)) + ": " +
                                 (error ? error->message() : std::string("unknown cause")),
                             now);
     return util::Ok();

@@ -74,7 +74,7 @@ util::Result<api::GetProtectionReportResponse> Operations::GetProtectionReport(
           last && now - last->finished_at.value_or(last->created_at) <= it->second;
     }
     if (auto drill = MLV_TRY(catalog::RestoreTestStore(*env_.db).LatestFinished(account, ws.crn))) {
-      w.last_drill_result = drill->status;
+      w.last_drill_result = catalog::RestoreTestStatusName(drill->status);
       w.last_drill_at = Time(drill->started_at);
       w.last_drill_test_id = drill->id;
     }

@@ -17,7 +17,12 @@ api::Environment EnvironmentOf(const catalog::EnvironmentRecord& e) {
 }
 
 api::BackupSummary BackupSummaryOf(const catalog::BackupRecord& b) {
-  return {b.crn, b.name, Time(b.created_at), b.creator_crn, b.workspace_version, b.status};
+  return {b.crn,
+          b.name,
+          Time(b.created_at),
+          b.creator_crn,
+          b.workspace_version,
+          catalog::BackupStatusName(b.status)};
 }
 
 api::RecoveryPoint RecoveryPointOf(const catalog::RecoveryPointRecord& rp) {
@@ -31,8 +36,11 @@ api::RecoveryPoint RecoveryPointOf(const catalog::RecoveryPointRecord& rp) {
 api::Progress ProgressOf(const catalog::WorkflowRecord& w) {
   api::Progress p{w.phase, w.bytes_done, w.bytes_total, w.files_done, w.files_total, std::nullopt};
   // Never an empty phase: before its first heartbeat a workflow is queued or starting.
-  if (p.phase.empty()) p.phase = w.status == "running" ? "starting" : w.status;
-  if (w.terminal() && w.status == "succeeded") p.percent = 100.0;
+  if (p.phase.empty())
+    p.phase = w.status == catalog::WorkflowStatus::kRunning ? "starting"
+                                                            : catalog::WorkflowStatusName(w.status);
+  if (w.status == catalog::WorkflowStatus::kSucceeded)
+    p.percent = 100.0;
   else if (w.bytes_total > 0)
     p.percent = std::min(100.0, 100.0 * static_cast<double>(w.bytes_done) /
                                     static_cast<double>(w.bytes_total));
@@ -46,7 +54,7 @@ api::Workflow WorkflowOf(const catalog::WorkflowRecord& w) {
   api::Workflow j;
   j.workflow_id = w.id;
   j.kind = w.kind;
-  j.status = w.status;
+  j.status = catalog::WorkflowStatusName(w.status);
   j.resource_crn = w.resource_crn;
   j.created_at = Time(w.created_at);
   j.started_at = OptTime(w.started_at);
@@ -73,14 +81,14 @@ std::vector<api::Tag> TagsOf(const catalog::WorkspaceRecord& ws) {
   return out;
 }
 
-std::string EffectiveStatus(const catalog::WorkspaceRecord& ws, workspace::Provider& provider,
-                            std::string* reason) {
-  if (ws.status == "running" && !ws.deleted_at &&
+catalog::WorkspaceStatus EffectiveStatus(const catalog::WorkspaceRecord& ws,
+                                         workspace::Provider& provider, std::string* reason) {
+  if (ws.status == catalog::WorkspaceStatus::kRunning && !ws.deleted_at &&
       !(ws.runtime_pid > 0 &&
         provider.RuntimeAlive(SpecOf(ws), static_cast<int>(ws.runtime_pid)))) {
     if (reason)
       *reason = "the workspace runtime (pid " + std::to_string(ws.runtime_pid) + ") is not running";
-    return "stopped";
+    return catalog::WorkspaceStatus::kStopped;
   }
   if (reason) *reason = ws.status_reason;
   return ws.status;

@@ -23,8 +23,8 @@ api::Workflow WorkflowOf(const catalog::WorkflowRecord& w);
 std::vector<api::Tag> TagsOf(const catalog::WorkspaceRecord& ws);
 
 // The status to show: "stopped" (with a reason) for a running workspace whose runtime is gone.
-std::string EffectiveStatus(const catalog::WorkspaceRecord& ws, workspace::Provider& provider,
-                            std::string* reason);
+catalog::WorkspaceStatus EffectiveStatus(const catalog::WorkspaceRecord& ws,
+                                         workspace::Provider& provider, std::string* reason);
 
 // "" if `name` is a valid backup name (1..128 of [A-Za-z0-9._-], starting with a letter or a
 // digit), else what is wrong with it.

@@ -61,10 +61,7 @@ util::Result<util::UniqueFd> OpenSubdir(int dirfd, const std::string& name,
 util::Result<api::RestoreFilesResponse> Operations::RestoreFiles(
     const api::RestoreFilesRequest& request, const Wait& wait) {
   api::RestoreFilesRequest r = request;
-  r.backup_crn = MLV_TRY(BackupCrnOf("ml:RestoreFiles", r.backup_crn, r.backup_name,
-                                     r.workspace_crn, r.workspace_name, r.environment_name));
-  auto t = MLV_TRY(LoadBackupTarget(*env_.db, env_.caller.account_id, "ml:RestoreFiles",
-                                    "backupCrn", r.backup_crn));
+  auto t = MLV_TRY(LoadBackupOf("ml:RestoreFiles", r));
   if (r.path.empty()) return util::InvalidField("path", "give at least one glob, e.g. 'projects/p1/**'");
   for (const auto& g : r.path)
     if (g.empty() || g.starts_with("/"))
@@ -74,8 +71,9 @@ util::Result<api::RestoreFilesResponse> Operations::RestoreFiles(
   MLV_TRY(Authorize(t.request));
   util::Status st = [&]() -> util::Status {
     if (!t.found()) return util::NotFound("backup " + r.backup_crn + " does not exist");
-    if (t.record->status != "succeeded")
-      return util::Conflict("backup " + r.backup_crn + " is " + t.record->status +
+    if (t.record->status != catalog::BackupStatus::kSucceeded)
+      return util::Conflict("backup " + r.backup_crn + " is " +
+                            catalog::BackupStatusName(t.record->status) +
                             "; only a succeeded backup has files to restore");
     return util::Ok();
   }();

@@ -53,8 +53,9 @@ util::Result<api::RestoreWorkspaceResponse> Operations::RestoreWorkspace(
   util::Status st = [&]() -> util::Status {
     if (!b || b->crn != in.backup_crn)
       return util::NotFound("backupCrn: backup " + in.backup_crn + " does not exist");
-    if (b->status != "succeeded")
-      return util::Conflict("backupCrn: backup " + in.backup_crn + " is " + b->status +
+    if (b->status != catalog::BackupStatus::kSucceeded)
+      return util::Conflict("backupCrn: backup " + in.backup_crn + " is " +
+                            catalog::BackupStatusName(b->status) +
                             "; only succeeded backups can be restored");
     MLV_TRY(CheckRestorableVersion(b->workspace_version));
     if (!env)
@@ -97,7 +98,7 @@ util::Result<api::RestoreWorkspaceResponse> Operations::RestoreWorkspace(
                                                          util::HumanBytes(need + margin) + ", " +
                                                          util::HumanBytes(free) + " is free");
     }
-    ws.status = "restoring";
+    ws.status = catalog::WorkspaceStatus::kRestoring;
     ws.domain = workspace::MakeDomain(ws.name, env->name);
     workspace::WorkspaceParameters p = in.params;
     p.environment_name = p.k8s_environment_name = env->name;
@@ -143,7 +144,7 @@ util::Result<api::RestoreWorkspaceResponse> Operations::RestoreWorkspace(
   if (done) {
     MLV_TRY(WorkflowOutcome(*done));
     WorkspaceRecord now_ws = MLV_TRY(WorkspaceStore(*env_.db).Get(ws.account_id, ws.id));
-    out.status = now_ws.status;
+    out.status = catalog::WorkspaceStatusName(now_ws.status);
     out.endpoint = now_ws.endpoint;
     out.domain = now_ws.domain;
     // What the restore re-pointed and how it started (the workflow's output).

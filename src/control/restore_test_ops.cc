@@ -37,7 +37,7 @@ api::RestoreTest RestoreTestOf(const RestoreTestRecord& t) {
   out.sandbox_workspace_crn = t.sandbox_workspace_crn;
   out.sandbox_deleted = t.sandbox_deleted;
   out.plan_name = t.plan_name;
-  out.status = t.status;
+  out.status = catalog::RestoreTestStatusName(t.status);
   out.started_by = t.started_by;
   out.started_at = util::FormatTime(t.started_at);
   if (t.finished_at) out.finished_at = util::FormatTime(*t.finished_at);
@@ -111,8 +111,9 @@ util::Result<api::RestoreTestResponse> Operations::RunRestoreTest(
   MLV_TRY(Authorize(t.request));
   if (!t.found()) return util::NotFound("backupCrn: backup " + backup_crn + " does not exist");
   const catalog::BackupRecord& b = *t.record;
-  if (b.status != "succeeded")
-    return util::Conflict("backupCrn: backup " + b.crn + " is " + b.status +
+  if (b.status != catalog::BackupStatus::kSucceeded)
+    return util::Conflict("backupCrn: backup " + b.crn + " is " +
+                          catalog::BackupStatusName(b.status) +
                           "; only a succeeded backup can be tested");
   if (!env)
     return util::NotFound("sandboxEnvironmentName: environment \"" + r.sandbox_environment_name +
@@ -163,7 +164,7 @@ util::Result<RestoreTestRecord> Operations::ExecuteRestoreTest(const std::string
                                                                WorkflowContext* ctx) {
   RestoreTestStore store(*env_.db);
   RestoreTestRecord rec = MLV_TRY(store.Get(env_.caller.account_id, restore_test_id));
-  if (rec.status != "running") return rec;  // ended already
+  if (rec.status != catalog::RestoreTestStatus::kRunning) return rec;  // ended already
   const catalog::BackupRecord b =
       MLV_TRY(catalog::BackupStore(*env_.db).Get(rec.account_id, rec.backup_id));
   const auto env = MLV_TRY(
@@ -267,13 +268,14 @@ util::Result<RestoreTestRecord> Operations::ExecuteRestoreTest(const std::string
            del.error().message() + "; delete it with mlvault delete-workspace");
     }
   }
-  rec.status = rec.error.empty() ? "succeeded" : "failed";
+  rec.status = rec.error.empty() ? catalog::RestoreTestStatus::kSucceeded
+                                 : catalog::RestoreTestStatus::kFailed;
   rec.finished_at = env_.clock->Now();
   rec.checks = checks.dump();
   MLV_TRY(store.Update(rec));
   Audit("ml:StartRestoreTest", b.crn,
         rec.error.empty() ? util::Ok() : util::Status(util::Internal(rec.error)),
-        "restore test " + rec.id + " " + rec.status);
+        "restore test " + rec.id + " " + catalog::RestoreTestStatusName(rec.status));
   return rec;
 }
 

@@ -48,23 +48,24 @@ class RestoreTestHandler : public WorkflowHandler {
     Operations ops(std::move(oe));
     auto rec = MLV_TRY(ops.ExecuteRestoreTest(InputString(wf, "restoreTestId"), &ctx));
     return json{{"restoreTestId", rec.id},
-                {"status", rec.status},
+                {"status", catalog::RestoreTestStatusName(rec.status)},
                 {"sandboxWorkspaceCrn", rec.sandbox_workspace_crn},
                 {"sandboxDeleted", rec.sandbox_deleted},
                 {"error", rec.error}}
         .dump();
   }
 
-  util::Status OnStatus(catalog::Db& db, const WorkflowRecord& wf, const std::string& status,
+  util::Status OnStatus(catalog::Db& db, const WorkflowRecord& wf, catalog::WorkflowStatus status,
                         const util::Error* error, const std::string&,
                         util::TimeMicros now) override {
-    if (status != "failed" && status != "cancelled") return util::Ok();
+    if (status != catalog::WorkflowStatus::kFailed && status != catalog::WorkflowStatus::kCancelled)
+      return util::Ok();
     catalog::RestoreTestStore store(db);
     auto rec = store.Get(wf.account_id, InputString(wf, "restoreTestId"));
-    if (!rec || rec->status != "running") return util::Ok();
-    rec->status = "failed";
+    if (!rec || rec->status != catalog::RestoreTestStatus::kRunning) return util::Ok();
+    rec->status = catalog::RestoreTestStatus::kFailed;
     rec->finished_at = now;
-    rec->error = "the drill's workflow " + wf.id + " " + status + ": " +
+    rec->error = "the drill's workflow " + wf.id + " " + catalog::WorkflowStatusName(status) + ": " +
                  (error ? error->message() : std::string("unknown cause")) +
                  (rec->sandbox_workspace_crn.empty()
                       ? std::string()
@@ -82,7 +83,7 @@ class RestoreTestHandler : public WorkflowHandler {
 
   void AfterEnd(catalog::Db& db, const WorkflowRecord& wf) override {
     // A drill that ended itself wrote its audit record; one ended by its workflow's failure not.
-    if (wf.status == "succeeded") return;
+    if (wf.status == catalog::WorkflowStatus::kSucceeded) return;
     AuditEnd(env_, wf, "ml:StartRestoreTest", wf.resource_crn);
     (void)db;
   }

@@ -8,6 +8,7 @@
 #include "api/types_plans_json.h"
 #include "catalog/restore_test_store.h"
 #include "control/plan_test_util.h"
+#include "control/workload_status.h"
 
 namespace mlvault::control {
 namespace {
@@ -119,7 +120,7 @@ TEST_F(RestoreTestsTest, ARestoreTestingPlanDrillsOnItsSlotWithoutTakingBackups)
   ASSERT_EQ(runs->size(), 1u);
   EXPECT_EQ((*runs)[0].backups_started, 1);  // one drill
   // The step only started it: a restore_test workflow for a worker (which does nothing here).
-  EXPECT_EQ((*runs)[0].status, "succeeded") << DescribeRun((*runs)[0]);
+  EXPECT_EQ((*runs)[0].status, catalog::PlanRunStatus::kSucceeded) << DescribeRun((*runs)[0]);
   EXPECT_TRUE((*runs)[0].errors.empty());
   // No backup was taken; the drill is recorded as the plan's.
   EXPECT_EQ(catalog::BackupStore(*db_).ListByWorkspace(admin_.account_id, prod1_.id)->size(), 1u);
@@ -134,7 +135,7 @@ TEST_F(RestoreTestsTest, ARestoreTestingPlanDrillsOnItsSlotWithoutTakingBackups)
   auto wf = engine_->Run(wf_id, nullptr);
   ASSERT_TRUE(wf) << wf.error().ToString();
   EXPECT_EQ(wf->kind, "restore_test");
-  EXPECT_EQ(wf->status, "succeeded");  // it ran the drill to its end
+  EXPECT_EQ(wf->status, catalog::WorkflowStatus::kSucceeded);  // it ran the drill to its end
   auto done = ops.DescribeRestoreTest({tests->restore_tests[0].restore_test_id});
   ASSERT_TRUE(done);
   EXPECT_EQ(done->restore_test.status, "failed");
@@ -189,12 +190,32 @@ TEST_F(RestoreTestsTest, ADrillWhoseWorkerDiedIsEndedByRecoveryAndItsSandboxDele
   EXPECT_TRUE(catalog::WorkspaceStore(*db_).Get(admin_.account_id, sandbox.id)->deleted_at);
   auto wf = catalog::WorkflowStore(*db_).Get("", t.workflow_id);
   ASSERT_TRUE(wf);
-  EXPECT_EQ(wf->status, "succeeded");
+  EXPECT_EQ(wf->status, catalog::WorkflowStatus::kSucceeded);
   EXPECT_EQ(wf->attempts, 2);
   // Nothing is left to recover.
   auto again = engine_->Recover(true);
   ASSERT_TRUE(again);
   EXPECT_TRUE(again->empty());
+}
+
+// The statuses a drill reads from the runtime and start/stop answer: each name parses back, and
+// a status this build does not know (or none) reads as no status rather than as a running one.
+TEST(WorkloadStatusTest, NamesParseBackAndUnknownOnesAreNoStatus) {
+  for (auto s : {ServiceStatus::kStarting, ServiceStatus::kRunning, ServiceStatus::kPaused,
+                 ServiceStatus::kStopped, ServiceStatus::kFailed})
+    EXPECT_EQ(ParseServiceStatus(ServiceStatusName(s)).value(), s);
+  for (auto s : {RuntimeState::kRunning, RuntimeState::kStopped, RuntimeState::kFailed,
+                 RuntimeState::kUnchanged})
+    EXPECT_EQ(ParseRuntimeState(RuntimeStateName(s)).value(), s);
+  EXPECT_EQ(RuntimeStateName(RuntimeState::kUnchanged), "unchanged");
+  EXPECT_EQ(ServiceStatusIn(json{{"status", "running"}}), ServiceStatus::kRunning);
+  EXPECT_FALSE(ServiceStatusIn(json{{"status", "Running"}}));
+  EXPECT_FALSE(ServiceStatusIn(json{{"status", 1}}));
+  EXPECT_FALSE(ServiceStatusIn(json::object()));
+  EXPECT_FALSE(ServiceStatusIn(json()));
+  auto bad = ParseServiceStatus("up");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message().find("starting, running, paused"), std::string::npos);
 }
 
 }  // namespace

@@ -95,7 +95,7 @@ util::Result<std::vector<RetentionDecision>> ApplyRetention(
 
   std::vector<const RetentionCandidate*> ok;
   for (const auto& b : backups)
-    if (b.status == "succeeded") ok.push_back(&b);
+    if (b.status == catalog::BackupStatus::kSucceeded) ok.push_back(&b);
   std::stable_sort(ok.begin(), ok.end(), [](const auto* a, const auto* b) {
     return a->created_at > b->created_at;  // newest first
   });

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "catalog/statuses.h"
 #include "util/clock.h"
 #include "util/error.h"
 
@@ -56,7 +57,7 @@ struct RetentionCandidate {
   std::string backup_id;
   std::string workspace_id;
   util::TimeMicros created_at = 0;
-  std::string status;          // only "succeeded" take part
+  catalog::BackupStatus status = catalog::BackupStatus::kSucceeded;  // only succeeded take part
   bool newest_succeeded = false;  // the newest succeeded backup of the workspace (of ANY origin)
   std::optional<std::string> legal_hold;  // the hold's reason, when held
   std::optional<std::string> vault_lock;  // why the vault lock keeps it, when locked

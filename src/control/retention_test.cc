@@ -19,7 +19,7 @@ RetentionCandidate B(std::string id, const std::string& at, std::string ws = "w1
   c.backup_id = std::move(id);
   c.workspace_id = std::move(ws);
   c.created_at = T(at);
-  c.status = std::move(status);
+  c.status = catalog::ParseBackupStatus(status).value();
   return c;
 }
 
@@ -71,7 +71,7 @@ TEST(RetentionTest, GrandfatherFatherSon) {
     c.backup_id = util::FormatTime(t).substr(0, 10);
     c.workspace_id = "w1";
     c.created_at = t;
-    c.status = "succeeded";
+    c.status = catalog::BackupStatus::kSucceeded;
     b.push_back(c);
   }
   b.back().newest_succeeded = true;

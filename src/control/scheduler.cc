@@ -72,7 +72,7 @@ util::Result<PlanRunReport> Scheduler::RunClaimed(const PlanRecord& plan, PlanRu
   // The plan acts as its role (or its owner); the audit log says it came from the scheduler.
   auto caller = PlanCaller(*env_.db, plan);
   if (!caller) {
-    run.status = "failed";
+    run.status = catalog::PlanRunStatus::kFailed;
     run.finished_at = env_.clock->Now();
     run.errors = json::array({caller.error().message()}).dump();
     MLV_TRY(catalog::PlanRunStore(*env_.db).Finish(run));
@@ -129,7 +129,9 @@ util::Result<PlanRunReport> Scheduler::RunClaimed(const PlanRecord& plan, PlanRu
       }
     }
     report.backups_started = drills;
-    run.status = errors.empty() ? "succeeded" : drills > 0 ? "partial" : "failed";
+    run.status = errors.empty() ? catalog::PlanRunStatus::kSucceeded
+                 : drills > 0  ? catalog::PlanRunStatus::kPartial
+                               : catalog::PlanRunStatus::kFailed;
     run.finished_at = env_.clock->Now();
     run.backups = backups.dump();
     run.errors = errors.dump();
@@ -205,7 +207,9 @@ util::Result<PlanRunReport> Scheduler::RunClaimed(const PlanRecord& plan, PlanRu
   }
 
   bool started_any = report.backups_started > 0 || report.expiries_started > 0;
-  run.status = errors.empty() ? "succeeded" : started_any ? "partial" : "failed";
+  run.status = errors.empty()  ? catalog::PlanRunStatus::kSucceeded
+               : started_any ? catalog::PlanRunStatus::kPartial
+                             : catalog::PlanRunStatus::kFailed;
   run.finished_at = env_.clock->Now();
   run.backups = backups.dump();
   run.expired = expired.dump();
@@ -222,7 +226,7 @@ util::Result<std::vector<PlanRunReport>> SchedulerTick(const SchedulerEnv& env) 
 
 std::string DescribeRun(const PlanRunReport& r) {
   std::string s = "backup plan " + r.plan_name + ": slot " + util::FormatTime(r.slot_at) + " " +
-                  r.status + ", " + std::to_string(r.backups_started) + " backup(s) and " +
+                  catalog::PlanRunStatusName(r.status) + ", " + std::to_string(r.backups_started) + " backup(s) and " +
                   std::to_string(r.expiries_started) + " expiry(ies) started";
   if (r.missed_slots > 0)
     s += ", standing for " + std::to_string(r.missed_slots) + " missed earlier slot(s)";

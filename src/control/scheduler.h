@@ -50,7 +50,7 @@ struct PlanRunReport {
   std::string plan_name;
   std::string run_id;
   util::TimeMicros slot_at = 0;
-  std::string status;  // succeeded | partial | failed
+  catalog::PlanRunStatus status = catalog::PlanRunStatus::kFailed;  // succeeded|partial|failed
   int backups_started = 0;
   int expiries_started = 0;
   int64_t missed_slots = 0;

@@ -19,6 +19,7 @@ namespace mlvault::control {
 
 using catalog::ClaimOutcome;
 using catalog::WorkflowRecord;
+using catalog::WorkflowStatus;
 using catalog::WorkflowStore;
 using nlohmann::json;
 
@@ -260,12 +261,13 @@ util::Result<WorkflowRecord> WorkflowEngine::Run(const std::string& id,
   for (;;) {
     if (interrupted && interrupted->load()) {
       wf = MLV_TRY(store.Get("", id));
-      if (!wf.terminal() && wf.status != "running") {
+      if (!wf.terminal() && wf.status != WorkflowStatus::kRunning) {
         if (MLV_TRY(store.RequestCancel(id, "interrupted by a signal while queued",
                                         options_.clock->Now()))) {
           wf = MLV_TRY(store.Get("", id));
           util::Error e(util::ErrorCode::kCancelled, wf.error_message);
-          MLV_TRY(handler->OnStatus(db_, wf, "cancelled", &e, wf.warnings, options_.clock->Now()));
+          MLV_TRY(handler->OnStatus(db_, wf, WorkflowStatus::kCancelled, &e, wf.warnings,
+                                    options_.clock->Now()));
         }
       }
       return store.Get("", id);
@@ -276,10 +278,10 @@ util::Result<WorkflowRecord> WorkflowEngine::Run(const std::string& id,
       outcome = MLV_TRY(store.Claim(id, owner_, now, lease_micros()));
       if (outcome == ClaimOutcome::kClaimed) {
         WorkflowRecord cur = MLV_TRY(store.Get("", id));
-        MLV_TRY(handler->OnStatus(db_, cur, "running", nullptr, cur.warnings, now));
+        MLV_TRY(handler->OnStatus(db_, cur, WorkflowStatus::kRunning, nullptr, cur.warnings, now));
       } else if (outcome == ClaimOutcome::kWaiting && !told_queued) {
         WorkflowRecord cur = MLV_TRY(store.Get("", id));
-        MLV_TRY(handler->OnStatus(db_, cur, "queued", nullptr, cur.warnings, now));
+        MLV_TRY(handler->OnStatus(db_, cur, WorkflowStatus::kQueued, nullptr, cur.warnings, now));
       }
       return util::Ok();
     }));
@@ -332,23 +334,23 @@ util::Result<WorkflowRecord> WorkflowEngine::Run(const std::string& id,
                           " was taken over by another process; this worker stopped");
 
   // 3. End it, with the resource's own status, in one transaction.
-  std::string status = "succeeded";
+  WorkflowStatus status = WorkflowStatus::kSucceeded;
   std::optional<util::Error> error;
   if (!result) {
     error = result.error();
     if (cancel.cancelled()) {
       std::string reason = cancel.reason();
       if (reason == "timed out") {
-        status = "failed";
+        status = WorkflowStatus::kFailed;
         error = util::Error(util::ErrorCode::kCancelled,
                             "timed out after " + std::to_string(wf.timeout_seconds / 60) +
                                 " minute(s) (" + result.error().message() + ")");
       } else {
-        status = "cancelled";
+        status = WorkflowStatus::kCancelled;
         error = util::Error(util::ErrorCode::kCancelled, reason);
       }
     } else {
-      status = "failed";
+      status = WorkflowStatus::kFailed;
     }
   }
   std::string warnings = ctx.WarningsJson();
@@ -405,7 +407,7 @@ util::Result<std::vector<std::string>> WorkflowEngine::Recover(bool run_inline) 
                                      : "lease expired at " + util::FormatTime(w.lease_expires_at)) +
                                 ")";
     std::string warnings = w.warnings;
-    if (w.status == "running") {
+    if (w.status == WorkflowStatus::kRunning) {
       for (const auto& c : handler->Compensate(db_, w)) warnings = AppendWarning(warnings, c);
       std::string cause = "workflow interrupted during phase \"" +
                           (w.phase.empty() ? "start" : w.phase) + "\": " + who;
@@ -423,10 +425,10 @@ util::Result<std::vector<std::string>> WorkflowEngine::Recover(bool run_inline) 
       } else {
         util::Error err(util::ErrorCode::kUnavailable, cause);
         MLV_TRY(db_.Transaction([&]() -> util::Status {
-          MLV_TRY(store.Finish(w.id, owner_, "failed", "{}", warnings,
+          MLV_TRY(store.Finish(w.id, owner_, WorkflowStatus::kFailed, "{}", warnings,
                                std::string(util::CodeName(err.code())), err.message(), now));
           WorkflowRecord cur = MLV_TRY(store.Get("", w.id));
-          return handler->OnStatus(db_, cur, "failed", &err, warnings, now);
+          return handler->OnStatus(db_, cur, WorkflowStatus::kFailed, &err, warnings, now);
         }));
         WorkflowRecord cur = MLV_TRY(store.Get("", w.id));
         handler->AfterEnd(db_, cur);
@@ -444,7 +446,7 @@ util::Result<std::vector<std::string>> WorkflowEngine::Recover(bool run_inline) 
       if (!r)
         report.push_back("workflow " + id + ": " + r.error().message());
       else
-        report.push_back("workflow " + id + " ended " + r->status);
+        report.push_back("workflow " + id + " ended " + catalog::WorkflowStatusName(r->status));
     } else if (auto pid = Spawn(id); !pid) {
       report.push_back("workflow " + id + ": could not start a worker: " + pid.error().message());
     }

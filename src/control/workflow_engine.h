@@ -61,7 +61,7 @@ class WorkflowHandler {
   // "pending" and "running" outside of, and the terminal ones inside, the transaction that ends
   // the workflow (error is set for failed/cancelled). `warnings` is the JSON array kept.
   virtual util::Status OnStatus(catalog::Db& db, const catalog::WorkflowRecord& wf,
-                                const std::string& status, const util::Error* error,
+                                catalog::WorkflowStatus status, const util::Error* error,
                                 const std::string& warnings, util::TimeMicros now) = 0;
   // After the worker died: undo what must not stay (resume a workspace left quiesced, stop a
   // half-started runtime). Best effort; problems are returned as warnings.

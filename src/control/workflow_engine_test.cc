@@ -14,6 +14,7 @@ namespace mlvault::control {
 namespace {
 
 using catalog::WorkflowRecord;
+using catalog::WorkflowStatus;
 using catalog::WorkflowStore;
 
 // A handler whose behaviour the test picks through the workflow's input.
@@ -48,9 +49,10 @@ class FakeHandler : public WorkflowHandler {
     }
     return std::string(R"({"done":true})");
   }
-  util::Status OnStatus(catalog::Db&, const WorkflowRecord& wf, const std::string& status,
+  util::Status OnStatus(catalog::Db&, const WorkflowRecord& wf, catalog::WorkflowStatus status,
                         const util::Error* error, const std::string&, util::TimeMicros) override {
-    s_.Add("status " + wf.input + " " + status + (error ? " " + error->message() : ""));
+    s_.Add("status " + wf.input + " " + catalog::WorkflowStatusName(status) +
+           (error ? " " + error->message() : ""));
     return util::Ok();
   }
   std::vector<std::string> Compensate(catalog::Db&, const WorkflowRecord& wf) override {
@@ -114,12 +116,12 @@ TEST_F(EngineTest, RunsToSuccessFailureAndKeepsWarnings) {
   auto engine = Engine(*db_);
   auto ok = engine->Run(Insert("ok"), nullptr);
   ASSERT_TRUE(ok) << ok.error().message();
-  EXPECT_EQ(ok->status, "succeeded");
+  EXPECT_EQ(ok->status, WorkflowStatus::kSucceeded);
   EXPECT_EQ(ok->output, R"({"done":true})");
   EXPECT_EQ(ok->lease_owner, "");
   auto bad = engine->Run(Insert("fail"), nullptr);
   ASSERT_TRUE(bad);
-  EXPECT_EQ(bad->status, "failed");
+  EXPECT_EQ(bad->status, WorkflowStatus::kFailed);
   EXPECT_EQ(bad->error_code, "io");
   EXPECT_EQ(bad->error_message, "disk full");
   auto warn = engine->Run(Insert("warn"), nullptr);
@@ -136,7 +138,7 @@ TEST_F(EngineTest, CancelAndTimeout) {
     auto db = Open();
     WorkflowStore s(*db);
     for (int i = 0; i < 200; ++i) {
-      if (s.Get("", id)->status == "running") break;
+      if (s.Get("", id)->status == WorkflowStatus::kRunning) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     ASSERT_TRUE(s.RequestCancel(id, "cancelled by admin", util::Clock::System().Now()));
@@ -145,7 +147,7 @@ TEST_F(EngineTest, CancelAndTimeout) {
   auto r = engine->Run(id, nullptr);
   canceller.join();
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, "cancelled");
+  EXPECT_EQ(r->status, WorkflowStatus::kCancelled);
   EXPECT_EQ(r->error_message, "cancelled by admin");
 
   // A 1 s timeout that has already passed when the handler runs.
@@ -167,7 +169,7 @@ TEST_F(EngineTest, CancelAndTimeout) {
   auto tr = timed.Run(t, nullptr);
   advance.join();
   ASSERT_TRUE(tr);
-  EXPECT_EQ(tr->status, "failed");
+  EXPECT_EQ(tr->status, WorkflowStatus::kFailed);
   EXPECT_NE(tr->error_message.find("timed out"), std::string::npos) << tr->error_message;
 
   // Interrupted (SIGINT of a --wait run): cancelled cleanly.
@@ -179,13 +181,13 @@ TEST_F(EngineTest, CancelAndTimeout) {
   });
   auto ir = engine->Run(i, nullptr, &interrupted);
   sig.join();
-  EXPECT_EQ(ir->status, "cancelled");
+  EXPECT_EQ(ir->status, WorkflowStatus::kCancelled);
 }
 
 TEST_F(EngineTest, QueueRunsSecondAfterFirst) {
   auto first = Insert("slow", "ws1");
   auto second = Insert("ok", "ws1");
-  EXPECT_EQ(WorkflowStore(*db_).Get("", second)->status, "queued");
+  EXPECT_EQ(WorkflowStore(*db_).Get("", second)->status, WorkflowStatus::kQueued);
   std::thread t2([&] {
     auto db = Open();
     auto e = Engine(*db);
@@ -200,7 +202,7 @@ TEST_F(EngineTest, QueueRunsSecondAfterFirst) {
   auto pos = [&](const std::string& e) { return std::find(ev.begin(), ev.end(), e) - ev.begin(); };
   EXPECT_LT(pos("status ok queued"), pos("status slow succeeded"));
   EXPECT_LT(pos("status slow succeeded"), pos("run ok"));
-  EXPECT_EQ(WorkflowStore(*db_).Get("", second)->status, "succeeded");
+  EXPECT_EQ(WorkflowStore(*db_).Get("", second)->status, WorkflowStatus::kSucceeded);
 }
 
 TEST_F(EngineTest, RecoverResumesOrFailsADeadWorkersWorkflow) {
@@ -226,14 +228,14 @@ TEST_F(EngineTest, RecoverResumesOrFailsADeadWorkersWorkflow) {
   auto report = engine->Recover(true);
   ASSERT_TRUE(report) << report.error().message();
   auto r = *store.Get("", resumable);
-  EXPECT_EQ(r.status, "succeeded");
+  EXPECT_EQ(r.status, WorkflowStatus::kSucceeded);
   EXPECT_EQ(r.attempts, 2);
   EXPECT_NE(r.warnings.find("resumed the workspace"), std::string::npos) << r.warnings;
   EXPECT_NE(r.warnings.find("lease expired"), std::string::npos) << r.warnings;
   auto e = *store.Get("", exhausted);
-  EXPECT_EQ(e.status, "failed");
+  EXPECT_EQ(e.status, WorkflowStatus::kFailed);
   EXPECT_NE(e.error_message.find("the process is gone"), std::string::npos) << e.error_message;
-  EXPECT_EQ(store.Get("", healthy)->status, "running");
+  EXPECT_EQ(store.Get("", healthy)->status, WorkflowStatus::kRunning);
   auto ev = script_.Get();
   EXPECT_NE(std::find(ev.begin(), ev.end(), "compensate ok"), ev.end());
 }

@@ -46,7 +46,7 @@ util::Result<api::CreateWorkspaceResponse> Operations::CreateWorkspace(
   ws.name = p.workspace_name;
   ws.environment_id = env->id;
   ws.environment_name = env->name;
-  ws.status = "provisioning";
+  ws.status = catalog::WorkspaceStatus::kProvisioning;
   ws.domain = workspace::MakeDomain(ws.name, env->name);
   ws.parameters = workspace::ToJson(p);
   // issue 10 finding 2: the catalog holds the keys sealed (control/workspace_keys.h).
@@ -76,7 +76,7 @@ util::Result<api::CreateWorkspaceResponse> Operations::CreateWorkspace(
   if (done) {
     MLV_TRY(WorkflowOutcome(*done));
     WorkspaceRecord now_ws = MLV_TRY(WorkspaceStore(*env_.db).Get(ws.account_id, ws.id));
-    out.status = now_ws.status;
+    out.status = catalog::WorkspaceStatusName(now_ws.status);
     out.endpoint = now_ws.endpoint;
     out.domain = now_ws.domain;
   }
@@ -111,9 +111,10 @@ util::Result<api::ListWorkspacesResponse> Operations::ListWorkspaces(
     }
     last_created_at = w.created_at;
     last_id = w.id;
-    out.workspaces.push_back({w.crn, w.name, w.environment_name,
-                              EffectiveStatus(w, *env_.provider, nullptr), w.endpoint, w.domain,
-                              w.is_restored, Time(w.created_at), OptTime(w.deleted_at)});
+    out.workspaces.push_back(
+        {w.crn, w.name, w.environment_name,
+         catalog::WorkspaceStatusName(EffectiveStatus(w, *env_.provider, nullptr)), w.endpoint,
+         w.domain, w.is_restored, Time(w.created_at), OptTime(w.deleted_at)});
   }
   MLV_TRY(visible.Finish());
   if (!r.environment_name.empty() && !env_seen)
@@ -124,17 +125,14 @@ util::Result<api::ListWorkspacesResponse> Operations::ListWorkspaces(
 util::Result<api::DescribeWorkspaceResponse> Operations::DescribeWorkspace(
     const api::DescribeWorkspaceRequest& request) {
   api::DescribeWorkspaceRequest r = request;
-  r.workspace_crn = MLV_TRY(WorkspaceCrnOf("ml:DescribeWorkspace", r.workspace_crn, r.workspace_name,
-                                            r.environment_name));
-  auto t = MLV_TRY(LoadWorkspaceTarget(*env_.db, env_.caller.account_id, "ml:DescribeWorkspace",
-                                       "workspaceCrn", r.workspace_crn));
+  auto t = MLV_TRY(LoadWorkspaceOf("ml:DescribeWorkspace", r));
   MLV_TRY(Authorize(t.request));
   if (!t.found()) return util::NotFound("workspace " + r.workspace_crn + " does not exist");
   const WorkspaceRecord& ws = *t.record;
 
   api::Workspace w;
   std::string reason;
-  w.status = EffectiveStatus(ws, *env_.provider, &reason);
+  w.status = catalog::WorkspaceStatusName(EffectiveStatus(ws, *env_.provider, &reason));
   if (!reason.empty()) w.status_reason = reason;
   if (!ws.deleted_at)
     for (const auto& v : env_.provider->Volumes(SpecOf(ws)))
@@ -145,15 +143,15 @@ util::Result<api::DescribeWorkspaceResponse> Operations::DescribeWorkspace(
   const BackupRecord* last = nullptr;
   const BackupRecord* last_ok = nullptr;
   for (const auto& b : backups) {  // newest first
-    if (b.status == "deleted") continue;
+    if (b.status == catalog::BackupStatus::kDeleted) continue;
     ++meta.backup_count;
     if (!last) last = &b;
-    if (!last_ok && b.status == "succeeded") last_ok = &b;
+    if (!last_ok && b.status == catalog::BackupStatus::kSucceeded) last_ok = &b;
   }
   if (last) {
     meta.last_backup_crn = last->crn;
     meta.last_backup_name = last->name;
-    meta.last_backup_status = last->status;
+    meta.last_backup_status = catalog::BackupStatusName(last->status);
     meta.last_backup_at = Time(last->created_at);
   }
   if (last_ok) {
@@ -183,10 +181,7 @@ util::Result<api::DescribeWorkspaceResponse> Operations::DescribeWorkspace(
 util::Result<api::DeleteWorkspaceResponse> Operations::DeleteWorkspace(
     const api::DeleteWorkspaceRequest& request) {
   api::DeleteWorkspaceRequest r = request;
-  r.workspace_crn = MLV_TRY(WorkspaceCrnOf("ml:DeleteWorkspace", r.workspace_crn, r.workspace_name,
-                                            r.environment_name));
-  auto t = MLV_TRY(LoadWorkspaceTarget(*env_.db, env_.caller.account_id, "ml:DeleteWorkspace",
-                                       "workspaceCrn", r.workspace_crn));
+  auto t = MLV_TRY(LoadWorkspaceOf("ml:DeleteWorkspace", r));
   MLV_TRY(Authorize(t.request));
   WorkspaceStore wss(*env_.db);
   util::Status st = [&]() -> util::Status {
@@ -199,9 +194,9 @@ util::Result<api::DeleteWorkspaceResponse> Operations::DeleteWorkspace(
       if (!active.empty())
         return util::Conflict(
             "workspace " + ws.name + " has a " + active[0].kind + " workflow in progress (" +
-            active[0].id + ", " + active[0].status +
+            active[0].id + ", " + catalog::WorkflowStatusName(active[0].status) +
             "); wait for it to end, or cancel a backup with mlvault cancel-backup");
-      return wss.SetStatus(ws.id, "deleting", "", env_.clock->Now());
+      return wss.SetStatus(ws.id, catalog::WorkspaceStatus::kDeleting, "", env_.clock->Now());
     }));
     auto spec = SpecOf(ws);
     if (ws.runtime_pid > 0)
@@ -218,10 +213,7 @@ util::Result<api::DeleteWorkspaceResponse> Operations::DeleteWorkspace(
 util::Result<api::GetWorkspaceApiKeyResponse> Operations::GetWorkspaceApiKey(
     const api::GetWorkspaceApiKeyRequest& request) {
   api::GetWorkspaceApiKeyRequest r = request;
-  r.workspace_crn = MLV_TRY(WorkspaceCrnOf("ml:GetWorkspaceApiKey", r.workspace_crn, r.workspace_name,
-                                            r.environment_name));
-  auto t = MLV_TRY(LoadWorkspaceTarget(*env_.db, env_.caller.account_id, "ml:GetWorkspaceApiKey",
-                                       "workspaceCrn", r.workspace_crn));
+  auto t = MLV_TRY(LoadWorkspaceOf("ml:GetWorkspaceApiKey", r));
   MLV_TRY(Authorize(t.request));
   util::Status st = !t.found()
                         ? util::NotFound("workspace " + r.workspace_crn + " does not exist")
