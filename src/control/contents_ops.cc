@@ -178,10 +178,12 @@ util::Result<api::DiffBackupsResponse> Operations::DiffBackups(
        {std::tuple{&r.from_backup_crn, &r.from_backup_name, "from"},
         std::tuple{&r.to_backup_crn, &r.to_backup_name, "to"}}) {
     std::string p = prefix;
-    if (crn->empty() && name->empty())
-      return util::InvalidField(p + "BackupCrn", "give " + p + "BackupCrn, or " + p +
-                                                     "BackupName with workspaceCrn or "
-                                                     "workspaceName and environmentName");
+    if (crn->empty() && name->empty()) {
+      std::string hint = "give ";
+      hint.append(p).append("BackupCrn, or ").append(p).append(
+          "BackupName with workspaceCrn or workspaceName and environmentName");
+      return util::InvalidField(p + "BackupCrn", hint);
+    }
     *crn = MLV_TRY(BackupCrnOf("ml:DiffBackups", *crn, *name,
                                name->empty() ? "" : r.workspace_crn,
                                name->empty() ? "" : r.workspace_name,
