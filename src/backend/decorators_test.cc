@@ -59,7 +59,10 @@ TEST(WithRetry, PermanentErrorsPassAtOnce) {
     calls = 0;
     Result<Bytes> r = code == ErrorCode::kNotFound          ? b->Get("missing")
                       : code == ErrorCode::kInvalidArgument ? b->Get("../x")
-                                                            : (b->Put("s", util::AsBytes("ab")), b->Get("s", 1, 5));
+                      : [&] {
+                          EXPECT_TRUE(b->Put("s", util::AsBytes("ab")));
+                          return b->Get("s", 1, 5);
+                        }();
     ASSERT_FALSE(r.has_value());
     EXPECT_EQ(r.error().code(), code);
     EXPECT_EQ(calls.load(), code == ErrorCode::kCorruption ? 2 : 1);  // no retries, no 1 s backoff

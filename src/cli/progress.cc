@@ -54,7 +54,7 @@ std::string ProgressBar::Line(const std::string& label, const util::ProgressSnap
 
 void ProgressBar::Report(const util::ProgressSnapshot& p) {
   if (!enabled_) return;
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   double now = util::MonotonicSeconds();
   // A new phase (or a counter that starts again, the next volume) restarts the rate.
   if (p.phase != phase_ || p.bytes_done < phase_bytes0_) {
@@ -72,7 +72,7 @@ void ProgressBar::Report(const util::ProgressSnapshot& p) {
 
 void ProgressBar::Finish() {
   if (!enabled_) return;
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   if (drawn_) err_ << "\r\033[K" << std::flush;
   drawn_ = false;
 }
@@ -80,7 +80,7 @@ void ProgressBar::Finish() {
 void ProgressBar::Summary(const std::string& line) {
   if (!enabled_) return;
   Finish();
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   err_ << line << "\n" << std::flush;
 }
 

@@ -8,10 +8,10 @@
 // Thread-safe: the workflow's workers report from several threads.
 #pragma once
 
-#include <mutex>
 #include <ostream>
 #include <string>
 
+#include "util/mutex.h"
 #include "util/progress.h"
 
 namespace mlvault::cli {
@@ -39,12 +39,12 @@ class ProgressBar : public util::ProgressSink {
   const std::string label_;
   const bool enabled_;
   const double start_;
-  std::mutex mu_;
-  double last_draw_ = 0;        // guarded by mu_
-  bool drawn_ = false;          // guarded by mu_
-  std::string phase_;           // guarded by mu_: the phase being timed
-  double phase_start_ = 0;      // guarded by mu_
-  uint64_t phase_bytes0_ = 0;   // guarded by mu_: bytes_done when the phase began
+  util::Mutex mu_;
+  double last_draw_ MLV_GUARDED_BY(mu_) = 0;
+  bool drawn_ MLV_GUARDED_BY(mu_) = false;
+  std::string phase_ MLV_GUARDED_BY(mu_);            // the phase being timed
+  double phase_start_ MLV_GUARDED_BY(mu_) = 0;
+  uint64_t phase_bytes0_ MLV_GUARDED_BY(mu_) = 0;    // bytes_done when the phase began
 };
 
 // "3.1 s", "2 min 05 s".

@@ -1,9 +1,7 @@
 // The backup workflow: a consistent backup of every volume of a workspace, from read-only
 // snapshots where the storage has them (btrfs), else in two passes.
 #include <algorithm>
-#include <condition_variable>
 #include <map>
-#include <mutex>
 #include <thread>
 #include <nlohmann/json.hpp>
 
@@ -14,6 +12,7 @@
 #include "control/object_lock.h"
 #include "control/vaults.h"
 #include "util/log.h"
+#include "util/mutex.h"
 #include "workspace/runtime_client.h"
 
 namespace mlvault::control {
@@ -43,22 +42,7 @@ class QuiescedWindow {
     quiesce_call_ = util::MonotonicSeconds() - t0_;
     quiesced_ = true;
     generation_ = q->generation;  // [lease generation] issue 10 finding 7
-    renewer_ = std::thread([this] {
-      std::unique_lock lock(mu_);
-      while (
-          !cv_.wait_for(lock, std::chrono::seconds(kLeaseSeconds / 3), [this] { return stop_; })) {
-        auto r = rc_.Quiesce(kLeaseSeconds);
-        if (!r)
-          util::Log(util::LogLevel::kWarn, "renewing the quiesce lease failed: {}",
-                    r.error().message());
-        // [lease generation] Our renewal is the next grant; anything else came in between.
-        else if (r->generation != generation_ + 1 && lost_.empty())
-          lost_ = "the quiesce lease was granted as generation " + std::to_string(generation_) +
-                  " and renewed as generation " + std::to_string(r->generation) +
-                  ": it lapsed, or another caller resumed or quiesced the workspace meanwhile";
-        if (r) generation_ = r->generation;
-      }
-    });
+    renewer_ = std::thread([this] { Renew(); });
     return util::Ok();
   }
 
@@ -90,13 +74,35 @@ class QuiescedWindow {
   double resume_call() const { return resume_call_; }
 
  private:
-  void StopRenewer() {
+  // The renewer thread: every kLeaseSeconds / 3 until stopped, quiesces again (with mu_ held,
+  // so StopRenewer waits for a renewal under way).
+  void Renew() MLV_EXCLUDES(mu_) {
+    util::MutexLock lock(mu_);
+    for (;;) {
+      auto due = std::chrono::steady_clock::now() + std::chrono::seconds(kLeaseSeconds / 3);
+      while (!stop_ && cv_.WaitUntil(mu_, due)) {
+      }
+      if (stop_) return;
+      auto r = rc_.Quiesce(kLeaseSeconds);
+      if (!r)
+        util::Log(util::LogLevel::kWarn, "renewing the quiesce lease failed: {}",
+                  r.error().message());
+      // [lease generation] Our renewal is the next grant; anything else came in between.
+      else if (r->generation != generation_ + 1 && lost_.empty())
+        lost_ = "the quiesce lease was granted as generation " + std::to_string(generation_) +
+                " and renewed as generation " + std::to_string(r->generation) +
+                ": it lapsed, or another caller resumed or quiesced the workspace meanwhile";
+      if (r) generation_ = r->generation;
+    }
+  }
+
+  void StopRenewer() MLV_EXCLUDES(mu_) {
     if (!renewer_.joinable()) return;
     {
-      std::lock_guard lock(mu_);
+      util::MutexLock lock(mu_);
       stop_ = true;
     }
-    cv_.notify_all();
+    cv_.NotifyAll();
     renewer_.join();
   }
 
@@ -107,9 +113,9 @@ class QuiescedWindow {
   bool ended_ = false;
   double t0_ = 0, t1_ = 0, quiesce_call_ = 0, resume_call_ = 0;
   std::thread renewer_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;  // guarded by mu_
+  util::Mutex mu_;
+  util::CondVar cv_;  // waited on with mu_: stop_ set
+  bool stop_ MLV_GUARDED_BY(mu_) = false;
   uint64_t generation_ = 0;  // [lease generation] the last grant's; renewer thread until joined
   std::string lost_;         // [lease generation] why the lease was not held throughout
 };

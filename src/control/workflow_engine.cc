@@ -3,14 +3,13 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdlib>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "util/files.h"
 #include "util/log.h"
+#include "util/mutex.h"
 #include "util/process.h"
 #include "util/random.h"
 #include "util/test_hooks.h"
@@ -36,7 +35,7 @@ class RecordingProgress : public util::ProgressSink {
   void Report(const util::ProgressSnapshot& p) override {
     util::ProgressSnapshot s = p;
     {
-      std::lock_guard lock(mu_);
+      util::MutexLock lock(mu_);
       if (!phase_.empty()) s.phase = p.phase.empty() ? phase_ : phase_ + ": " + p.phase;
       latest_ = s;
       dirty_ = true;
@@ -50,7 +49,7 @@ class RecordingProgress : public util::ProgressSink {
   void SetPhase(const std::string& phase) {
     util::ProgressSnapshot s;
     {
-      std::lock_guard lock(mu_);
+      util::MutexLock lock(mu_);
       phase_ = phase;
       latest_ = util::ProgressSnapshot{};
       latest_.phase = phase;
@@ -61,7 +60,7 @@ class RecordingProgress : public util::ProgressSink {
   }
   // The snapshot if it changed since the last call.
   bool Take(util::ProgressSnapshot& out) {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     if (!dirty_) return false;
     out = latest_;
     dirty_ = false;
@@ -70,10 +69,10 @@ class RecordingProgress : public util::ProgressSink {
 
  private:
   util::ProgressSink* const next_;
-  std::mutex mu_;
-  util::ProgressSnapshot latest_;  // guarded by mu_
-  std::string phase_;              // guarded by mu_
-  bool dirty_ = false;             // guarded by mu_
+  util::Mutex mu_;
+  util::ProgressSnapshot latest_ MLV_GUARDED_BY(mu_);
+  std::string phase_ MLV_GUARDED_BY(mu_);
+  bool dirty_ MLV_GUARDED_BY(mu_) = false;
 };
 
 class Context : public WorkflowContext {
@@ -96,15 +95,15 @@ class Context : public WorkflowContext {
     util::Log(util::LogLevel::kInfo, "workflow {}: {}", wf_.id, phase);
   }
   void Warn(const std::string& warning) override {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     warnings_.push_back(warning);
   }
   std::vector<std::string> warnings() const override {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     return warnings_;
   }
   std::string WarningsJson() const {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     return json(warnings_).dump();
   }
 
@@ -114,8 +113,8 @@ class Context : public WorkflowContext {
   const util::Clock& clock_;
   RecordingProgress& progress_;
   util::CancelToken& cancel_;
-  mutable std::mutex mu_;
-  std::vector<std::string> warnings_;  // guarded by mu_
+  mutable util::Mutex mu_;
+  std::vector<std::string> warnings_ MLV_GUARDED_BY(mu_);
 };
 
 // Renews the lease and stores progress from its own thread and Db connection.
@@ -135,30 +134,32 @@ class Heartbeat {
         thread_([this] { Loop(); }) {}
   ~Heartbeat() {
     {
-      std::lock_guard lock(mu_);
+      util::MutexLock lock(mu_);
       stop_ = true;
     }
-    cv_.notify_all();
+    cv_.NotifyAll();
     thread_.join();
     if (!lease_lost_) Beat();  // the last progress and phase, as the work ended
   }
   bool lease_lost() const { return lease_lost_.load(); }
 
  private:
-  void Loop() {
+  void Loop() MLV_EXCLUDES(mu_) {
     double next = 0;
-    std::unique_lock lock(mu_);
-    while (!stop_) {
+    while (!Stopping()) {
       if (interrupted_ && interrupted_->load()) cancel_.Cancel("interrupted by a signal");
       double now_s = util::MonotonicSeconds();
       if (now_s >= next) {
-        lock.unlock();
         Beat();
-        lock.lock();
         next = now_s + options_.heartbeat_seconds;
       }
-      cv_.wait_for(lock, std::chrono::milliseconds(100));
+      util::MutexLock lock(mu_);
+      if (!stop_) cv_.WaitFor(mu_, std::chrono::milliseconds(100));
     }
+  }
+  bool Stopping() MLV_EXCLUDES(mu_) {
+    util::MutexLock lock(mu_);
+    return stop_;
   }
   void Beat() {
     util::ProgressSnapshot snap;
@@ -187,9 +188,9 @@ class Heartbeat {
   util::CancelToken& cancel_;
   const std::atomic<bool>* interrupted_;
   std::atomic<bool> lease_lost_{false};
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;  // guarded by mu_
+  util::Mutex mu_;
+  util::CondVar cv_;  // waited on with mu_: stop_ set
+  bool stop_ MLV_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 
@@ -412,9 +413,9 @@ util::Result<std::vector<std::string>> WorkflowEngine::Recover(bool run_inline) 
       std::string cause = "workflow interrupted during phase \"" +
                           (w.phase.empty() ? "start" : w.phase) + "\": " + who;
       if (w.attempts < w.max_attempts) {
-        warnings = AppendWarning(warnings, cause + "; resumed from the start (attempt " +
-                                               std::to_string(w.attempts + 1) + " of " +
-                                               std::to_string(w.max_attempts) + ")");
+        warnings = AppendWarning(
+            warnings, fmt::format("{}; resumed from the start (attempt {} of {})", cause,
+                                  w.attempts + 1, w.max_attempts));
         MLV_TRY(db_.Transaction([&]() -> util::Status {
           MLV_TRY(store.Requeue(w.id, owner_, warnings, now));
           WorkflowRecord cur = MLV_TRY(store.Get("", w.id));

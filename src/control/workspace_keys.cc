@@ -4,11 +4,11 @@
 #include <unistd.h>
 
 #include <map>
-#include <mutex>
 
 #include "crypto/crypto.h"
 #include "util/bytes.h"
 #include "util/files.h"
+#include "util/mutex.h"
 
 namespace mlvault::control {
 namespace {
@@ -16,16 +16,16 @@ namespace {
 constexpr std::string_view kPrefix = "sealed:v1:";
 constexpr std::string_view kAad = "mlvault workspace key v1";
 
-std::mutex g_mu;
-std::map<std::string, crypto::Key> g_by_id;    // guarded by g_mu: secret id -> secret
-std::map<std::string, std::string> g_by_home;  // guarded by g_mu: home -> secret id
+util::Mutex g_mu;
+std::map<std::string, crypto::Key> g_by_id MLV_GUARDED_BY(g_mu);    // secret id -> secret
+std::map<std::string, std::string> g_by_home MLV_GUARDED_BY(g_mu);  // home -> secret id
 
 std::string SecretId(const crypto::Key& k) {
   auto d = crypto::Sha256(k.view());
   return util::ToHex(util::ByteView(d.data(), 8));
 }
 
-util::Result<std::string> LoadLocked(const std::string& home) {
+util::Result<std::string> LoadLocked(const std::string& home) MLV_REQUIRES(g_mu) {
   if (auto it = g_by_home.find(home); it != g_by_home.end()) return it->second;
   const std::string path = home + "/catalog.key";
   auto text = util::ReadFile(path);
@@ -59,13 +59,13 @@ util::Result<std::string> LoadLocked(const std::string& home) {
 }  // namespace
 
 util::Status LoadCatalogSecret(const std::string& home) {
-  std::lock_guard lock(g_mu);
+  util::MutexLock lock(g_mu);
   MLV_TRY(LoadLocked(home));
   return util::Ok();
 }
 
 util::Result<std::string> SealWorkspaceKey(const std::string& home, std::string_view key) {
-  std::lock_guard lock(g_mu);
+  util::MutexLock lock(g_mu);
   std::string id = MLV_TRY(LoadLocked(home));
   util::Bytes sealed = crypto::Seal(g_by_id.at(id), util::AsBytes(key), util::AsBytes(kAad));
   return std::string(kPrefix) + id + ":" + util::ToHex(sealed);
@@ -82,7 +82,7 @@ util::Result<std::string> OpenWorkspaceKey(std::string_view stored) {
   if (!bytes) return util::Corruption("a sealed workspace key is malformed");
   crypto::Key key;
   {
-    std::lock_guard lock(g_mu);
+    util::MutexLock lock(g_mu);
     auto it = g_by_id.find(id);
     if (it == g_by_id.end())
       return util::PermissionDenied(

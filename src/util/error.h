@@ -1,6 +1,6 @@
 // Error and Result: how every fallible operation in mlvault reports failure.
 //
-// A Result<T> is std::expected<T, Error>. An Error carries a category (ErrorCode), one human
+// A Result<T> is a std::expected<T, Error> the caller must look at ([[nodiscard]]). An Error carries a category (ErrorCode), one human
 // sentence and, optionally, the path of the request field it is about (`backupCrn`,
 // `newWorkspaceParameters.workspaceName`), so the CLI can name its flag and the REST API its
 // field. The category decides the CLI exit code and the HTTP status, each mapped in exactly one
@@ -58,8 +58,21 @@ class Error {
   std::string field_;
 };
 
+// std::expected<T, Error> that must not be dropped: a call whose Result is ignored does not
+// compile (-Werror=unused-result, CMakeLists.txt). Where dropping is right, say why and write
+// `std::ignore = f();` (or `(void)f();`). Everything of std::expected is inherited; a plain
+// std::expected<T, Error> (e.g. from and_then) converts implicitly.
 template <class T>
-using Result = std::expected<T, Error>;
+class [[nodiscard]] Result : public std::expected<T, Error> {
+  using Base = std::expected<T, Error>;
+
+ public:
+  using Base::Base;
+  using Base::operator=;
+  Result() = default;
+  Result(const Base& e) : Base(e) {}       // NOLINT(google-explicit-constructor)
+  Result(Base&& e) : Base(std::move(e)) {}  // NOLINT(google-explicit-constructor)
+};
 using Status = Result<void>;
 
 inline Status Ok() { return {}; }

@@ -24,7 +24,7 @@ TerminalProgress::TerminalProgress(std::string label)
 
 void TerminalProgress::Report(const ProgressSnapshot& p) {
   if (!enabled_) return;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   double now = MonotonicSeconds();
   if (drawn_ && now - last_draw_ < 0.1) return;
   last_draw_ = now;
@@ -45,13 +45,13 @@ void TerminalProgress::Report(const ProgressSnapshot& p) {
 
 void TerminalProgress::Finish() {
   if (!enabled_) return;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (drawn_) std::fprintf(stderr, "\r\033[K");
   std::fflush(stderr);
 }
 
 void CancelToken::Cancel(std::string reason) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (!cancelled_.exchange(true)) reason_ = std::move(reason);
 }
 
@@ -71,23 +71,23 @@ bool CancelToken::cancelled() const {
 }
 
 std::string CancelToken::reason() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return reason_;
 }
 
 void PartsProgress::BeginPart(std::string name) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   part_ = std::move(name);
 }
 
 void PartsProgress::EndPart(uint64_t bytes, uint64_t files) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   bytes_ += bytes;
   files_ += files;
 }
 
 ProgressSnapshot PartsProgress::Combined(const ProgressSnapshot& p) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   ProgressSnapshot s = p;
   s.bytes_done += bytes_;
   s.files_done += files_;

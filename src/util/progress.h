@@ -6,10 +6,10 @@
 
 #include <atomic>
 #include <cstdint>
-#include <mutex>
 #include <string>
 
 #include "util/clock.h"
+#include "util/mutex.h"
 
 namespace mlvault::util {
 
@@ -40,9 +40,9 @@ class TerminalProgress : public ProgressSink {
  private:
   const std::string label_;
   const bool enabled_;
-  std::mutex mu_;
-  double last_draw_ = 0;  // guarded by mu_
-  bool drawn_ = false;    // guarded by mu_
+  Mutex mu_;
+  double last_draw_ MLV_GUARDED_BY(mu_) = 0;
+  bool drawn_ MLV_GUARDED_BY(mu_) = false;
 };
 
 // One operation over several parts (a backup pass over a workspace's volumes): forwards each
@@ -64,9 +64,10 @@ class PartsProgress : public ProgressSink {
 
  private:
   ProgressSink* const next_;
-  mutable std::mutex mu_;
-  std::string part_;            // guarded by mu_
-  uint64_t bytes_ = 0, files_ = 0;  // of the parts done; guarded by mu_
+  mutable Mutex mu_;
+  std::string part_ MLV_GUARDED_BY(mu_);
+  uint64_t bytes_ MLV_GUARDED_BY(mu_) = 0;  // of the parts done
+  uint64_t files_ MLV_GUARDED_BY(mu_) = 0;  // of the parts done
 };
 
 // Cooperative cancellation with an optional deadline. Thread-safe; cheap to poll.
@@ -82,8 +83,8 @@ class CancelToken {
   std::atomic<bool> cancelled_{false};
   std::atomic<TimeMicros> deadline_{0};
   const Clock* clock_ = &Clock::System();
-  mutable std::mutex mu_;
-  std::string reason_;  // guarded by mu_
+  mutable Mutex mu_;
+  std::string reason_ MLV_GUARDED_BY(mu_);
 };
 
 // Formats a byte count for people: "1.5 GiB".

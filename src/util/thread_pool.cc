@@ -13,42 +13,42 @@ ThreadPool::ThreadPool(size_t threads, size_t max_queued)
 ThreadPool::~ThreadPool() {
   Wait();
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
-  has_work_.notify_all();
+  has_work_.NotifyAll();
   for (auto& t : workers_) t.join();
 }
 
 void ThreadPool::Submit(std::function<void()> task) {
-  std::unique_lock lock(mu_);
-  has_room_.wait(lock, [&] { return queue_.size() < max_queued_; });
+  MutexLock lock(mu_);
+  while (queue_.size() >= max_queued_) has_room_.Wait(mu_);
   queue_.push_back(std::move(task));
-  has_work_.notify_one();
+  has_work_.NotifyOne();
 }
 
 void ThreadPool::Wait() {
-  std::unique_lock lock(mu_);
-  idle_.wait(lock, [&] { return queue_.empty() && running_ == 0; });
+  MutexLock lock(mu_);
+  while (!queue_.empty() || running_ != 0) idle_.Wait(mu_);
 }
 
 void ThreadPool::Run() {
   for (;;) {
     std::function<void()> task;
     {
-      std::unique_lock lock(mu_);
-      has_work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      MutexLock lock(mu_);
+      while (!stopping_ && queue_.empty()) has_work_.Wait(mu_);
       if (queue_.empty()) return;
       task = std::move(queue_.front());
       queue_.pop_front();
       ++running_;
-      has_room_.notify_one();
+      has_room_.NotifyOne();
     }
     task();
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       --running_;
-      if (queue_.empty() && running_ == 0) idle_.notify_all();
+      if (queue_.empty() && running_ == 0) idle_.NotifyAll();
     }
   }
 }

@@ -4,13 +4,13 @@
 // memory stays bounded. Thread-safe. The destructor waits for queued tasks to finish.
 #pragma once
 
-#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
+
+#include "util/mutex.h"
 
 namespace mlvault::util {
 
@@ -23,24 +23,24 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   // Queues `task`; blocks while max_queued tasks are waiting (max_queued 0: 4 per thread).
-  void Submit(std::function<void()> task);
+  void Submit(std::function<void()> task) MLV_EXCLUDES(mu_);
   // Blocks until every submitted task has finished.
-  void Wait();
+  void Wait() MLV_EXCLUDES(mu_);
   size_t size() const { return workers_.size(); }
 
  private:
-  void Run();
+  void Run() MLV_EXCLUDES(mu_);
 
   const size_t max_queued_;
   std::vector<std::thread> workers_;
 
-  std::mutex mu_;
-  std::condition_variable has_work_;   // guarded by mu_
-  std::condition_variable has_room_;   // guarded by mu_
-  std::condition_variable idle_;       // guarded by mu_
-  std::deque<std::function<void()>> queue_;  // guarded by mu_
-  size_t running_ = 0;                 // guarded by mu_
-  bool stopping_ = false;              // guarded by mu_
+  Mutex mu_;
+  CondVar has_work_;  // waited on with mu_: queue_ or stopping_ changed
+  CondVar has_room_;  // waited on with mu_: queue_ shrank
+  CondVar idle_;      // waited on with mu_: queue_ empty and running_ 0
+  std::deque<std::function<void()>> queue_ MLV_GUARDED_BY(mu_);
+  size_t running_ MLV_GUARDED_BY(mu_) = 0;
+  bool stopping_ MLV_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace mlvault::util

@@ -1,6 +1,7 @@
 #include "api/server/request_body.h"
 
 #include <cctype>
+#include <tuple>
 
 namespace mlvault::api {
 
@@ -18,7 +19,8 @@ util::Result<json> ParseBody(std::string_view body) {
   json j = json::parse(body, nullptr, false);
   if (j.is_discarded()) {
     try {
-      (void)json::parse(body);
+      // Parsed again only for the exception, which names the place; the value is not wanted.
+      std::ignore = json::parse(body);
     } catch (const json::exception& e) {  // parse_error, and out_of_range for a huge number
       std::string what = e.what();
       size_t at = what.find("] ");
