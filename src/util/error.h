@@ -1,11 +1,11 @@
 // Error and Result: how every fallible operation in mlvault reports failure.
 //
-// A Result<T> is a std::expected<T, Error> the caller must look at ([[nodiscard]]). An Error carries a category (ErrorCode), one human
-// sentence and, optionally, the path of the request field it is about (`backupCrn`,
-// `newWorkspaceParameters.workspaceName`), so the CLI can name its flag and the REST API its
-// field. The category decides the CLI exit code and the HTTP status, each mapped in exactly one
-// place (ExitCodeFor here, api::HttpStatusFor in api/status.h). Errors are plain values and are
-// safe to copy across threads.
+// A Result<T> is a std::expected<T, Error> the caller must look at ([[nodiscard]]). An Error
+// carries a category (ErrorCode), one human sentence and, optionally, the path of the request
+// field it is about (`backupCrn`, `newWorkspaceParameters.workspaceName`), so the CLI can name its
+// flag and the REST API its field. The category decides the CLI exit code and the HTTP status,
+// each mapped in exactly one place (ExitCodeFor here, api::HttpStatusFor in api/status.h). Errors
+// are plain values and are safe to copy across threads.
 #pragma once
 
 #include <expected>
