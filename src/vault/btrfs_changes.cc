@@ -45,6 +45,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "util/bytes.h"
 #include "util/log.h"
 
 namespace mlvault::vault::btrfs {
@@ -117,16 +118,6 @@ util::Status Search(int fd, SearchBuffer& buf, uint64_t min_objectid, uint64_t m
     if (k.min_objectid > max_objectid) return util::Ok();
     if (k.min_objectid == max_objectid && k.min_type > max_type) return util::Ok();
   }
-}
-
-std::string Hex(const uint8_t* p, size_t n) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (size_t i = 0; i < n; ++i) {
-    s += d[p[i] >> 4];
-    s += d[p[i] & 15];
-  }
-  return s;
 }
 
 // Seconds and nanoseconds, comparable.
@@ -286,8 +277,8 @@ std::optional<SnapshotId> IdentifySnapshot(int dirfd) {
   static const uint8_t zero[BTRFS_UUID_SIZE] = {};
   if (std::memcmp(info.parent_uuid, zero, BTRFS_UUID_SIZE) == 0) return std::nullopt;
   if (info.otransid == 0) return std::nullopt;
-  return SnapshotId{Hex(info.parent_uuid, BTRFS_UUID_SIZE), info.otransid,
-                    static_cast<int64_t>(info.otime.sec), info.otime.nsec};
+  return SnapshotId{util::ToHex(util::ByteView(info.parent_uuid, BTRFS_UUID_SIZE)),
+                    info.otransid, static_cast<int64_t>(info.otime.sec), info.otime.nsec};
 }
 
 util::Result<Changes> FindChanges(int dirfd, const SnapshotId& current, const SnapshotId& parent,
