@@ -15,6 +15,7 @@
 
 #include "util/dir_fd.h"
 #include "util/files.h"
+#include "util/mutex.h"
 #include "util/thread_pool.h"
 #include "vault/engine.h"
 #include "vault/file_meta.h"
@@ -60,7 +61,7 @@ constexpr uint64_t kPlanChunkBytes = 32ull << 20;
 class ReadBuffers {
  public:
   util::Bytes Take() {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     if (free_.empty()) return {};
     util::Bytes b = std::move(free_.back());
     free_.pop_back();
@@ -68,15 +69,15 @@ class ReadBuffers {
   }
   void Give(util::Bytes b) {
     if (b.capacity() == 0 || b.capacity() > kMaxBytes) return;
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     if (free_.size() < kMax) free_.push_back(std::move(b));
   }
 
  private:
   static constexpr size_t kMax = 32;
   static constexpr size_t kMaxBytes = 64ull << 20;
-  std::mutex mu_;
-  std::vector<util::Bytes> free_;  // guarded by mu_
+  util::Mutex mu_;
+  std::vector<util::Bytes> free_ MLV_GUARDED_BY(mu_);
 };
 
 // A directory being restored. It keeps the descriptor the walk opened (O_NOFOLLOW) until
