@@ -7,6 +7,7 @@
 #include "control/backup_copies.h"
 #include "control/handlers.h"
 #include "control/operations.h"
+#include "control/ops_internal.h"
 #include "control/resource_authz.h"
 #include "control/responses.h"
 #include "control/vaults.h"
@@ -14,15 +15,6 @@
 #include "workspace/crn.h"
 
 namespace mlvault::control {
-
-using catalog::BackupRecord;
-using catalog::BackupStore;
-using catalog::EnvironmentStore;
-using catalog::WorkflowRecord;
-using catalog::WorkflowStore;
-using catalog::WorkspaceRecord;
-using catalog::WorkspaceStore;
-using nlohmann::json;
 
 util::Result<api::BackupWorkspaceResponse> Operations::BackupWorkspace(
     const api::BackupWorkspaceRequest& request, const Wait& wait) {
@@ -70,20 +62,11 @@ util::Result<api::BackupWorkspaceResponse> Operations::BackupWorkspace(
     wf.max_attempts = 2;
     wf.timeout_seconds = timeout_minutes ? *timeout_minutes * 60 : 0;
     wf.created_at = wf.updated_at = now;
-    b.account_id = cur.account_id;
-    b.name = backup_name;
-    b.workspace_id = cur.id;
-    b.workspace_crn = cur.crn;
-    b.workspace_name = cur.name;
-    b.environment_id = cur.environment_id;
-    b.environment_name = cur.environment_name;
-    b.vault_name = VaultName(cur.id);
-    b.creator_crn = env_.caller.principal_crn;
-    b.workspace_version = cur.version;
-    b.workflow_id = wf.id;
+    FillPendingBackup(b,
+                      {cur.account_id, cur.id, cur.crn, cur.name, cur.environment_id,
+                       cur.environment_name, cur.version},
+                      backup_name, VaultName(cur.id), env_.caller.principal_crn, wf.id, now);
     b.timeout_minutes = timeout_minutes;
-    b.created_at = now;
-    b.status = catalog::BackupStatus::kPending;
     MLV_TRY(BackupStore(*env_.db).Insert(b));
     b.status = catalog::BackupStatusOf(MLV_TRY(WorkflowStore(*env_.db).Insert(wf)));
     return BackupStore(*env_.db).SetStatus(b.id, b.status, now);

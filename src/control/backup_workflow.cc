@@ -10,19 +10,13 @@
 #include "control/inventory.h"
 #include "control/model_samples.h"
 #include "control/object_lock.h"
+#include "control/ops_internal.h"
 #include "control/vaults.h"
 #include "util/log.h"
 #include "util/mutex.h"
 #include "workspace/runtime_client.h"
 
 namespace mlvault::control {
-
-using catalog::BackupRecord;
-using catalog::BackupStore;
-using catalog::WorkflowRecord;
-using catalog::WorkspaceRecord;
-using catalog::WorkspaceStore;
-using nlohmann::json;
 
 namespace {
 

@@ -12,16 +12,14 @@
 #include "control/iam_authorizer.h"
 #include "control/inventory.h"
 #include "control/operations.h"
+#include "control/ops_internal.h"
 #include "control/resource_authz.h"
 #include "control/responses.h"
 #include "util/bytes.h"
 
 namespace mlvault::control {
 
-using catalog::BackupRecord;
-using catalog::BackupStore;
 using catalog::InventoryStore;
-using nlohmann::json;
 
 namespace {
 

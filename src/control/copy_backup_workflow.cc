@@ -13,16 +13,12 @@
 #include "control/backup_copies.h"
 #include "control/handlers_internal.h"
 #include "control/inventory.h"
+#include "control/ops_internal.h"
 #include "util/files.h"
 #include "util/log.h"
 #include "util/progress.h"
 
 namespace mlvault::control {
-
-using catalog::BackupRecord;
-using catalog::BackupStore;
-using catalog::WorkflowRecord;
-using nlohmann::json;
 
 namespace {
 

@@ -7,18 +7,13 @@
 #include "control/handlers.h"
 #include "control/iam_authorizer.h"
 #include "control/operations.h"
+#include "control/ops_internal.h"
 #include "control/resource_authz.h"
 #include "control/responses.h"
 #include "util/random.h"
 #include "workspace/crn.h"
 
 namespace mlvault::control {
-
-using catalog::BackupRecord;
-using catalog::BackupStore;
-using catalog::WorkflowRecord;
-using catalog::WorkflowStore;
-using nlohmann::json;
 
 util::Result<api::CopyBackupResponse> Operations::CopyBackup(const api::CopyBackupRequest& r,
                                                              const Wait& wait) {
@@ -83,19 +78,11 @@ util::Result<api::CopyBackupResponse> Operations::StartCopy(const api::CopyBacku
     wf.input = json{{"backupId", b.id}, {"sourceBackupId", cur.id}}.dump();
     wf.max_attempts = 2;
     wf.created_at = wf.updated_at = now;
-    b.account_id = cur.account_id;
-    b.name = name;
-    b.workspace_id = cur.workspace_id;
-    b.workspace_crn = cur.workspace_crn;
-    b.workspace_name = cur.workspace_name;
-    b.environment_id = cur.environment_id;
-    b.environment_name = cur.environment_name;
-    b.vault_name = CopyVaultName(cur.workspace_id, env->id);
-    b.creator_crn = env_.caller.principal_crn;
-    b.workspace_version = cur.workspace_version;
-    b.workflow_id = wf.id;
-    b.created_at = now;
-    b.status = catalog::BackupStatus::kPending;
+    FillPendingBackup(b,
+                      {cur.account_id, cur.workspace_id, cur.workspace_crn, cur.workspace_name,
+                       cur.environment_id, cur.environment_name, cur.workspace_version},
+                      name, CopyVaultName(cur.workspace_id, env->id), env_.caller.principal_crn,
+                      wf.id, now);
     copy.backup_id = b.id;
     copy.account_id = cur.account_id;
     copy.source_backup_id = cur.id;

@@ -8,14 +8,10 @@
 #include "catalog/inventory_store.h"
 #include "control/backup_copies.h"
 #include "control/handlers_internal.h"
+#include "control/ops_internal.h"
 #include "control/vaults.h"
 
 namespace mlvault::control {
-
-using catalog::BackupRecord;
-using catalog::BackupStore;
-using catalog::WorkflowRecord;
-using nlohmann::json;
 
 namespace {
 

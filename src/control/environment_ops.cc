@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "control/operations.h"
+#include "control/ops_internal.h"
 #include "control/vaults.h"
 #include "control/resource_authz.h"
 #include "control/responses.h"
@@ -14,11 +15,6 @@
 #include "workspace/provider.h"
 
 namespace mlvault::control {
-
-using catalog::EnvironmentRecord;
-using catalog::EnvironmentStore;
-using catalog::WorkspaceRecord;
-using catalog::WorkspaceStore;
 
 util::Result<api::CreateEnvironmentResponse> Operations::CreateEnvironment(
     const api::CreateEnvironmentRequest& r) {

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "control/handlers_internal.h"
+#include "control/ops_internal.h"
 #include "control/vaults.h"
 #include "control/workspace_keys.h"
 #include "util/log.h"
@@ -21,11 +22,6 @@
 #include "workspace/runtime_client.h"
 
 namespace mlvault::control {
-
-using catalog::BackupStore;
-using catalog::WorkflowRecord;
-using catalog::WorkspaceRecord;
-using nlohmann::json;
 
 std::string WorkspaceQueue(const std::string& workspace_id) { return "workspace:" + workspace_id; }
 std::string VaultGcQueue(const std::string& workspace_id) { return "vault-gc:" + workspace_id; }

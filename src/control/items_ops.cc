@@ -8,14 +8,11 @@
 #include "control/iam_authorizer.h"
 #include "control/inventory.h"
 #include "control/operations.h"
+#include "control/ops_internal.h"
 #include "control/resource_authz.h"
 #include "util/random.h"
 
 namespace mlvault::control {
-
-using catalog::WorkflowRecord;
-using catalog::WorkflowStore;
-using nlohmann::json;
 
 util::Result<api::RestoreWorkspaceItemsResponse> Operations::RestoreWorkspaceItems(
     const api::RestoreWorkspaceItemsRequest& request, const Wait& wait) {

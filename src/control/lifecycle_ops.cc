@@ -13,6 +13,7 @@
 #include "control/handlers.h"
 #include "control/handlers_internal.h"
 #include "control/operations.h"
+#include "control/ops_internal.h"
 #include "control/resource_authz.h"
 #include "control/responses.h"
 #include "control/workflow_engine.h"
@@ -21,10 +22,6 @@
 #include "util/random.h"
 
 namespace mlvault::control {
-
-using catalog::WorkflowStore;
-using catalog::WorkspaceRecord;
-using catalog::WorkspaceStore;
 
 namespace {
 

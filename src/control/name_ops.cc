@@ -11,16 +11,11 @@
 #include <nlohmann/json.hpp>
 
 #include "control/operations.h"
+#include "control/ops_internal.h"
 #include "control/resource_authz.h"
 #include "control/responses.h"
 
 namespace mlvault::control {
-
-using catalog::BackupRecord;
-using catalog::BackupStore;
-using catalog::EnvironmentStore;
-using catalog::WorkspaceRecord;
-using catalog::WorkspaceStore;
 
 namespace {
 

@@ -8,17 +8,11 @@
 
 #include "control/backup_copies.h"
 #include "control/handlers_internal.h"
+#include "control/ops_internal.h"
 #include "control/vaults.h"
 #include "workspace/runtime_client.h"
 
 namespace mlvault::control {
-
-using catalog::BackupRecord;
-using catalog::BackupStore;
-using catalog::WorkflowRecord;
-using catalog::WorkspaceRecord;
-using catalog::WorkspaceStore;
-using nlohmann::json;
 
 namespace {
 

@@ -4,6 +4,7 @@
 #include "control/handlers.h"
 #include "control/iam_authorizer.h"
 #include "control/operations.h"
+#include "control/ops_internal.h"
 #include "control/resource_authz.h"
 #include "control/responses.h"
 #include "control/workspace_keys.h"
@@ -13,15 +14,6 @@
 #include "workspace/parameters.h"
 
 namespace mlvault::control {
-
-using catalog::BackupStore;
-using catalog::EnvironmentRecord;
-using catalog::EnvironmentStore;
-using catalog::WorkflowRecord;
-using catalog::WorkflowStore;
-using catalog::WorkspaceRecord;
-using catalog::WorkspaceStore;
-using nlohmann::json;
 
 util::Result<api::RestoreWorkspaceResponse> Operations::RestoreWorkspace(
     const api::RestoreWorkspaceRequest& r, const Wait& wait) {
@@ -143,10 +135,7 @@ util::Result<api::RestoreWorkspaceResponse> Operations::RestoreWorkspace(
   auto done = MLV_TRY(Launch(wf.id, wait));
   if (done) {
     MLV_TRY(WorkflowOutcome(*done));
-    WorkspaceRecord now_ws = MLV_TRY(WorkspaceStore(*env_.db).Get(ws.account_id, ws.id));
-    out.status = catalog::WorkspaceStatusName(now_ws.status);
-    out.endpoint = now_ws.endpoint;
-    out.domain = now_ws.domain;
+    MLV_TRY(ReadProvisionedWorkspace(*env_.db, ws, out));
     // What the restore re-pointed and how it started (the workflow's output).
     json o = json::parse(done->output, nullptr, false);
     if (o.is_object()) {

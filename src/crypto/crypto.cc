@@ -283,6 +283,12 @@ Digest Sha256(ByteView data) {
 
 Digest HmacSha256(const Key& key, ByteView data) { return HmacRaw(key.view(), data); }
 
+Digest HmacSha256(ByteView key, ByteView data) {
+  // EVP_MAC_init takes an empty key as "keep the previous key": pass the equivalent zero byte.
+  static constexpr uint8_t kZero[1] = {0};
+  return HmacRaw(key.empty() ? ByteView(kZero) : key, data);
+}
+
 Key DeriveSubkey(const Key& master, std::string_view label) {
   Bytes b = testing::Hkdf(master.view(), {}, util::AsBytes(label), kKeySize);
   Key k = *Key::FromBytes(b);
@@ -316,6 +322,10 @@ bool ConstantTimeEqual(ByteView a, ByteView b) {
   if (a.size() != b.size()) return false;
   if (a.empty()) return true;
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+void Wipe(std::span<uint8_t> secret) {
+  if (!secret.empty()) OPENSSL_cleanse(secret.data(), secret.size());
 }
 
 namespace testing {

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 #include "util/bytes.h"
@@ -57,6 +58,9 @@ Result<Bytes> Open(const Key& key, ByteView sealed, ByteView aad = {});
 Digest Sha256(ByteView data);
 // HMAC-SHA-256 of data under key: the keyed id of a chunk.
 Digest HmacSha256(const Key& key, ByteView data);
+// HMAC-SHA-256 (RFC 2104) under a key of any length, e.g. a stored salt (an empty key is
+// allowed and is the same as one zero byte, as RFC 2104 pads keys with zeros).
+Digest HmacSha256(ByteView key, ByteView data);
 
 // HKDF-SHA-256 (RFC 5869) of `master` with an empty salt and `label` as info: independent
 // subkeys (encryption, chunk ids, chunker seed) from one master key.
@@ -73,5 +77,9 @@ Result<Key> DeriveFromPassphrase(std::string_view passphrase, ByteView salt, con
 
 // Constant-time comparison.
 bool ConstantTimeEqual(ByteView a, ByteView b);
+
+// Overwrites `secret` with zeros in a way the compiler cannot drop (for seeds and keys held in
+// plain buffers once they are no longer needed).
+void Wipe(std::span<uint8_t> secret);
 
 }  // namespace mlvault::crypto

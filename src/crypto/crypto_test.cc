@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <set>
 #include <string>
 #include <thread>
@@ -191,6 +192,39 @@ TEST(HmacSha256, KeyedAndRepeatable) {
   EXPECT_EQ(HmacSha256(a, d), x);  // cached context re-initialised correctly
   EXPECT_NE(HmacSha256(a, ByteView(d).first(99999)), x);
   EXPECT_NE(x, Sha256(d));
+}
+
+TEST(HmacSha256, AnyKeyLengthRfc4231) {
+  // RFC 4231 test cases 1 (20-byte key) and 6 (131-byte key, longer than the block).
+  EXPECT_EQ(HexOf(HmacSha256(ByteView(Bytes(20, 0x0b)), util::AsBytes("Hi There"))),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  EXPECT_EQ(HexOf(HmacSha256(ByteView(Bytes(131, 0xaa)),
+                             util::AsBytes("Test Using Larger Than Block-Size Key - Hash Key First"))),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  // A 16-byte salt as legacy access-key verifiers use (value from Python's hmac module).
+  EXPECT_EQ(HexOf(HmacSha256(ByteView(Hex("00112233445566778899aabbccddeeff")),
+                             util::AsBytes("legacy-secret"))),
+            "e17d6846a4c82db6af65f2fb1c8ac941e2bc58723cd4c85326590264276383f8");
+}
+
+TEST(HmacSha256, EmptyKeyIsNotThePreviousKey) {
+  // After a keyed call on this thread, an empty key must still mean the empty key.
+  Bytes key(32, 0x42);
+  Digest keyed = HmacSha256(ByteView(key), util::AsBytes("abc"));
+  Digest empty = HmacSha256(ByteView(), util::AsBytes("abc"));
+  EXPECT_NE(empty, keyed);
+  EXPECT_EQ(HexOf(empty), "fd7adb152c05ef80dccf50a1fa4c05d5a3ec6da95575fc312ae7c5d091836351");
+}
+
+TEST(Wipe, ZeroesTheBuffer) {
+  Bytes secret(40, 0x5a);
+  Wipe(secret);
+  EXPECT_EQ(secret, Bytes(40, 0));
+  std::array<uint8_t, 32> seed;
+  seed.fill(0xff);
+  Wipe(seed);
+  for (uint8_t b : seed) EXPECT_EQ(b, 0);
+  Wipe({});  // an empty span is allowed
 }
 
 // RFC 5869 test cases 1 and 3.
