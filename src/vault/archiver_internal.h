@@ -130,6 +130,15 @@ class Archiver {
   Result<BackupResult> Run();
 
  private:
+  // ---- the run's set-up (archiver.cc)
+  // Filesystem volumes: identifies a read-only btrfs snapshot as the source (snapshot_) and, when
+  // the parent was taken from an earlier snapshot of the same subvolume, asks btrfs what changed
+  // since (dirty_, data_written_, inodes_changed_; docs/vault-format.md section 7). Leaves them
+  // unset, so that every directory is walked, where that is not possible. `rfd` is the source's
+  // root directory; `parent_loaded` says the parent's tree could be read.
+  void SetUpChangeDetection(int rfd, const std::optional<Manifest>& parent, bool parent_loaded,
+                            double t0);
+
   // ---- errors, warnings, progress
   void Fail(util::Error e) { state_.Fail(std::move(e)); }
   bool Stopped() { return state_.Stopped(); }
