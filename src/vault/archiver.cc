@@ -165,9 +165,11 @@ Result<BackupResult> Archiver::Run() {
     ++files_;
     files_total_ = 1;
     bytes_total_ = e.size;
+    const TreeEntry* old_image = FindEntry(parent_root.get(), "image");
     bool reused =
-        S_ISREG(root_st.st_mode) &&
-        ReuseFromParent(e, FindEntry(parent_root.get(), "image"), /*old_has_extras=*/true);
+        S_ISREG(root_st.st_mode) && ReuseFromParent(e, old_image, /*old_has_extras=*/true);
+    // An image in a btrfs snapshot: the blocks unchanged since the parent's are not read.
+    if (S_ISREG(root_st.st_mode)) PlanBlockReuse(parent, reused ? nullptr : old_image, e);
     root->entries.push_back(std::move(e));
     if (reused) {
       ++unchanged_;
@@ -279,6 +281,7 @@ Result<BackupResult> Archiver::Run() {
     s.inodes_changed = inodes_changed_;
   }
   s.bytes_read = bytes_read_;
+  s.bytes_reused = bytes_reused_;
   s.bytes_new = bytes_new_;
   s.chunks = chunks_;
   s.chunks_new = chunks_new_;
@@ -290,6 +293,7 @@ Result<BackupResult> Archiver::Run() {
     m.change_generation = snapshot_->generation;
     m.change_otime_sec = snapshot_->otime_sec;
     m.change_otime_nsec = snapshot_->otime_nsec;
+    m.change_extents = image_extents_;
   }
   m.stats.bytes_stored +=
       512;  // the manifest itself, approximately (its size is known only once written)
