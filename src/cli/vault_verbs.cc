@@ -202,6 +202,7 @@ void RegisterVaultVerbs(Application& app, CLI::App& root) {
                     {"filesUnchanged", s.files_unchanged},
                     {"bytesTotal", s.bytes_total},
                     {"bytesRead", s.bytes_read},
+                    {"bytesReused", s.bytes_reused},
                     {"bytesNew", s.bytes_new},
                     {"bytesStored", s.bytes_stored},
                     {"chunks", s.chunks},

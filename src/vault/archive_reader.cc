@@ -147,20 +147,32 @@ void Archiver::ReadBig(FileJob* f, bool block_mode) {
   uint64_t pos = 0;
   Status st_read = util::Ok();
   bool sparse_ok = S_ISREG(st.st_mode);
+  size_t next_reuse = 0;  // block volumes: the next range taken from the parent (reuse_)
   while (pos < size && st_read && !Stopped()) {
-    uint64_t data = pos, hole = size;
+    uint64_t limit = size;  // read up to the next reused range
+    if (block_mode && next_reuse < reuse_.size()) {
+      const ReusedSpan& span = reuse_[next_reuse];
+      if (span.start <= pos) {
+        TakeReused(f, span);
+        pos = std::max(pos, span.end);
+        ++next_reuse;
+        continue;
+      }
+      limit = std::min(size, span.start);
+    }
+    uint64_t data = pos, hole = limit;
     if (sparse_ok) {
       off_t d = ::lseek(fd.get(), static_cast<off_t>(pos), SEEK_DATA);
       if (d < 0) {
         if (errno == ENXIO) {
-          data = size;  // only a hole remains
+          data = limit;  // only a hole remains
         } else {
           sparse_ok = false;  // SEEK_DATA unsupported: read everything
         }
       } else {
-        data = std::min<uint64_t>(static_cast<uint64_t>(d), size);
-        off_t h = ::lseek(fd.get(), d, SEEK_HOLE);
-        hole = h < 0 ? size : std::min<uint64_t>(static_cast<uint64_t>(h), size);
+        data = std::min<uint64_t>(static_cast<uint64_t>(d), limit);
+        off_t h = data < limit ? ::lseek(fd.get(), d, SEEK_HOLE) : -1;
+        hole = h < 0 ? limit : std::min<uint64_t>(static_cast<uint64_t>(h), limit);
       }
     }
     if (data > pos) {
@@ -168,7 +180,7 @@ void Archiver::ReadBig(FileJob* f, bool block_mode) {
       bytes_done_ += data - pos;
       pos = data;
     }
-    if (pos >= size) break;
+    if (pos >= limit) continue;
     st_read = ReadExtent(f, fd.get(), pos, hole - pos, block_mode);
     pos = hole;
   }
@@ -193,6 +205,11 @@ void Archiver::ReadBig(FileJob* f, bool block_mode) {
   for (const auto& p : f->pieces) total += p.length;
   f->size = total;
   done();
+}
+
+void Archiver::TakeReused(FileJob* f, const ReusedSpan& span) {
+  for (const Piece& p : span.pieces) f->pieces.push_back(p);
+  bytes_done_ += span.end - span.start;
 }
 
 Status Archiver::ReadExtent(FileJob* f, int fd, uint64_t start, uint64_t length, bool block_mode) {

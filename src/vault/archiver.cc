@@ -43,6 +43,46 @@ Parallelism ParallelismFor(const Options& options) {
 
 namespace archive {
 
+void Archiver::SetUpChangeDetection(int rfd, const std::optional<Manifest>& parent,
+                                    bool parent_loaded, double t0) {
+  snapshot_ = btrfs::IdentifySnapshot(rfd);
+  if (snapshot_) {
+    util::Log(util::LogLevel::kDebug, "backup: source is a snapshot of btrfs subvolume {} at {}",
+              snapshot_->subvolume, snapshot_->generation);
+  }
+  if (snapshot_ && parent && parent_loaded && parent->change_subvolume == snapshot_->subvolume &&
+      parent->change_generation <= snapshot_->generation) {
+    // The parent's snapshot was taken in the commit of transaction G, after G's last writer
+    // and before the next transaction's first: what changed since is written in G+1 on.
+    btrfs::SnapshotId base{parent->change_subvolume, parent->change_generation,
+                           parent->change_otime_sec, parent->change_otime_nsec};
+    // Above a fraction of the parent's entries changed, the walk costs less (btrfs_changes.h).
+    const uint64_t entries =
+        parent->stats.files + parent->stats.dirs + parent->stats.other_entries + 1;
+    const auto max_changed =
+        static_cast<uint64_t>(btrfs::kWalkFraction * static_cast<double>(entries));
+    auto changes = btrfs::FindChanges(rfd, *snapshot_, base, max_changed);
+    if (!changes) {
+      util::Log(util::LogLevel::kInfo, "backup: walking every directory of {}: {}", req_.source,
+                changes.error().message());
+    } else if (changes->walk_all) {
+      util::Log(util::LogLevel::kInfo, "backup: walking every directory of {}: {}", req_.source,
+                changes->reason);
+    } else {
+      util::Log(util::LogLevel::kDebug,
+                "backup: {} inodes changed since the parent's snapshot ({}), {} directories to "
+                "walk, found at {:.3f} s",
+                changes->inodes_changed,
+                changes->ctime_rule ? "ctime rule" : "no ctime rule", changes->dirty.size(),
+                util::MonotonicSeconds() - t0);
+      dirty_ = std::make_unique<const std::unordered_set<uint64_t>>(std::move(changes->dirty));
+      data_written_ =
+          std::make_unique<const std::unordered_set<uint64_t>>(std::move(changes->data_written));
+      inodes_changed_ = changes->inodes_changed;
+    }
+  }
+}
+
 Result<BackupResult> Archiver::Run() {
   const double t0 = util::MonotonicSeconds();
   const util::TimeMicros started = repo_->options().clock->Now();
@@ -125,9 +165,11 @@ Result<BackupResult> Archiver::Run() {
     ++files_;
     files_total_ = 1;
     bytes_total_ = e.size;
+    const TreeEntry* old_image = FindEntry(parent_root.get(), "image");
     bool reused =
-        S_ISREG(root_st.st_mode) &&
-        ReuseFromParent(e, FindEntry(parent_root.get(), "image"), /*old_has_extras=*/true);
+        S_ISREG(root_st.st_mode) && ReuseFromParent(e, old_image, /*old_has_extras=*/true);
+    // An image in a btrfs snapshot: the blocks unchanged since the parent's are not read.
+    if (S_ISREG(root_st.st_mode)) PlanBlockReuse(parent, reused ? nullptr : old_image, e);
     root->entries.push_back(std::move(e));
     if (reused) {
       ++unchanged_;
@@ -152,43 +194,8 @@ Result<BackupResult> Archiver::Run() {
       return std::unexpected(util::ErrnoError("cannot open source " + req_.source, errno).error());
     }
     auto self = std::make_shared<UniqueFd>(rfd);
-    snapshot_ = btrfs::IdentifySnapshot(rfd);
     root_dev_ = root_st.st_dev;
-    if (snapshot_) {
-      util::Log(util::LogLevel::kDebug, "backup: source is a snapshot of btrfs subvolume {} at {}",
-                snapshot_->subvolume, snapshot_->generation);
-    }
-    if (snapshot_ && parent && parent_root && parent->change_subvolume == snapshot_->subvolume &&
-        parent->change_generation <= snapshot_->generation) {
-      // The parent's snapshot was taken in the commit of transaction G, after G's last writer
-      // and before the next transaction's first: what changed since is written in G+1 on.
-      btrfs::SnapshotId base{parent->change_subvolume, parent->change_generation,
-                             parent->change_otime_sec, parent->change_otime_nsec};
-      // Above a fraction of the parent's entries changed, the walk costs less (btrfs_changes.h).
-      const uint64_t entries =
-          parent->stats.files + parent->stats.dirs + parent->stats.other_entries + 1;
-      const auto max_changed =
-          static_cast<uint64_t>(btrfs::kWalkFraction * static_cast<double>(entries));
-      auto changes = btrfs::FindChanges(rfd, *snapshot_, base, max_changed);
-      if (!changes) {
-        util::Log(util::LogLevel::kInfo, "backup: walking every directory of {}: {}", req_.source,
-                  changes.error().message());
-      } else if (changes->walk_all) {
-        util::Log(util::LogLevel::kInfo, "backup: walking every directory of {}: {}", req_.source,
-                  changes->reason);
-      } else {
-        util::Log(util::LogLevel::kDebug,
-                  "backup: {} inodes changed since the parent's snapshot ({}), {} directories to "
-                  "walk, found at {:.3f} s",
-                  changes->inodes_changed,
-                  changes->ctime_rule ? "ctime rule" : "no ctime rule", changes->dirty.size(),
-                  util::MonotonicSeconds() - t0);
-        dirty_ = std::make_unique<const std::unordered_set<uint64_t>>(std::move(changes->dirty));
-        data_written_ =
-            std::make_unique<const std::unordered_set<uint64_t>>(std::move(changes->data_written));
-        inodes_changed_ = changes->inodes_changed;
-      }
-    }
+    SetUpChangeDetection(rfd, parent, parent_root != nullptr, t0);
     if (dirty_ != nullptr && !dirty_->contains(btrfs::kRootInode) &&
         index_->Contains(parent->tree) && parent_root->version >= 2) {
       // Nothing changed since the parent's snapshot: its tree is this one.
@@ -274,6 +281,7 @@ Result<BackupResult> Archiver::Run() {
     s.inodes_changed = inodes_changed_;
   }
   s.bytes_read = bytes_read_;
+  s.bytes_reused = bytes_reused_;
   s.bytes_new = bytes_new_;
   s.chunks = chunks_;
   s.chunks_new = chunks_new_;
@@ -285,6 +293,7 @@ Result<BackupResult> Archiver::Run() {
     m.change_generation = snapshot_->generation;
     m.change_otime_sec = snapshot_->otime_sec;
     m.change_otime_nsec = snapshot_->otime_nsec;
+    m.change_extents = image_extents_;
   }
   m.stats.bytes_stored +=
       512;  // the manifest itself, approximately (its size is known only once written)

@@ -34,6 +34,9 @@ constexpr size_t kMinSlabSize = 6u << 20;
 constexpr size_t kBatchFiles = 64;
 constexpr size_t kBatchBytes = 4u << 20;
 constexpr size_t kReadUnit = 1u << 20;
+// Block volumes: the most data extents of an image a recovery point records (6 numbers each in
+// its manifest, ~60 bytes); an image with more is read by its allocated data only.
+constexpr size_t kMaxRecordedExtents = 16384;
 constexpr uint64_t kSmallFileMax = 1u << 20;
 // Data packs uploaded at once on remote storage (Backend::ConcurrentReads() > 1), where an
 // upload waits on the server: one uploader left the packs of a changed-files backup queued
@@ -71,6 +74,14 @@ struct DirNode {
   std::optional<BlobId> parent_tree_id;
   std::shared_ptr<const Tree> parent_tree;
   std::atomic<int64_t> pending{1};          // files + subdirectories outstanding + 1 for the scan
+};
+
+// Block volumes: a block-aligned range of the image whose data is unchanged since the parent's
+// snapshot, with the parent's pieces for exactly that range (holes clipped to it).
+struct ReusedSpan {
+  uint64_t start = 0;
+  uint64_t end = 0;
+  std::vector<Piece> pieces;
 };
 
 struct ChunkItem {
@@ -130,6 +141,21 @@ class Archiver {
   Result<BackupResult> Run();
 
  private:
+  // ---- the run's set-up (archiver.cc)
+  // Filesystem volumes: identifies a read-only btrfs snapshot as the source (snapshot_) and, when
+  // the parent was taken from an earlier snapshot of the same subvolume, asks btrfs what changed
+  // since (dirty_, data_written_, inodes_changed_; docs/vault-format.md section 7). Leaves them
+  // unset, so that every directory is walked, where that is not possible. `rfd` is the source's
+  // root directory; `parent_loaded` says the parent's tree could be read.
+  void SetUpChangeDetection(int rfd, const std::optional<Manifest>& parent, bool parent_loaded,
+                            double t0);
+  // Block volumes (archive_block.cc): identifies a read-only btrfs snapshot holding the image
+  // (snapshot_) and, when the parent was taken from an earlier snapshot of the same subvolume,
+  // fills reuse_ with the block-aligned ranges whose data btrfs shows unchanged since and the
+  // parent's pieces for them (`old` is the parent's image entry, `e` the one being read).
+  void PlanBlockReuse(const std::optional<Manifest>& parent, const TreeEntry* old,
+                      const TreeEntry& e);
+
   // ---- errors, warnings, progress
   void Fail(util::Error e) { state_.Fail(std::move(e)); }
   bool Stopped() { return state_.Stopped(); }
@@ -171,6 +197,8 @@ class Archiver {
                   TreeEntry& e);
 
   // ---- reading (archive_reader.cc)
+  // Appends the pieces of `span` to `f` (taken from the parent, not read).
+  void TakeReused(FileJob* f, const ReusedSpan& span);
   void ReadBatch(std::vector<FileJob*> batch);
   void ReadBig(FileJob* job, bool block_mode);
   Status ReadExtent(FileJob* job, int fd, uint64_t start, uint64_t length, bool block_mode);
@@ -209,6 +237,10 @@ class Archiver {
   // metadata equals the parent's entry; and how many inodes counted as changed.
   std::unique_ptr<const std::unordered_set<uint64_t>> data_written_;
   uint64_t inodes_changed_ = 0;
+  // Block volumes: the ranges taken from the parent instead of read, sorted (PlanBlockReuse).
+  std::vector<ReusedSpan> reuse_;
+  // Block volumes in a btrfs snapshot: the image's data extents, recorded in the manifest.
+  std::optional<std::vector<btrfs::Extent>> image_extents_;
 
   OwnerNames names_;
   SlabPool slabs_;
@@ -241,6 +273,7 @@ class Archiver {
   std::atomic<uint64_t> bytes_total_{0}, bytes_read_{0}, bytes_new_{0}, bytes_stored_{0};
   std::atomic<uint64_t> chunks_{0}, chunks_new_{0};
   std::atomic<uint64_t> dirs_reused_{0};
+  std::atomic<uint64_t> bytes_reused_{0};  // block volumes: data taken from the parent unread
   // The parent's entries replaced by this scan (change detection only).
   std::atomic<uint64_t> old_files_{0}, old_dirs_{0}, old_other_{0}, old_bytes_{0};
   std::atomic<uint64_t> bytes_done_{0}, files_done_{0}, files_total_{0};

@@ -32,12 +32,14 @@
 #include <linux/btrfs.h>
 #include <linux/btrfs_tree.h>
 #include <linux/magic.h>
+#include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 
 #include <endian.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <compare>
 #include <cstring>
@@ -265,11 +267,15 @@ class ChangeScan {
 }  // namespace
 
 std::optional<SnapshotId> IdentifySnapshot(int dirfd) {
+  struct stat st;
+  if (::fstat(dirfd, &st) != 0 || st.st_ino != BTRFS_FIRST_FREE_OBJECTID) return std::nullopt;
+  return IdentifySnapshotOfFile(dirfd);
+}
+
+std::optional<SnapshotId> IdentifySnapshotOfFile(int dirfd) {
   struct statfs sf;
   if (::fstatfs(dirfd, &sf) != 0 || static_cast<unsigned long>(sf.f_type) != BTRFS_SUPER_MAGIC)
     return std::nullopt;
-  struct stat st;
-  if (::fstat(dirfd, &st) != 0 || st.st_ino != BTRFS_FIRST_FREE_OBJECTID) return std::nullopt;
   btrfs_ioctl_get_subvol_info_args info{};
   // Some kernels return a positive value on success.
   if (::ioctl(dirfd, BTRFS_IOC_GET_SUBVOL_INFO, &info) < 0) return std::nullopt;
@@ -359,6 +365,85 @@ util::Result<Changes> FindChanges(int dirfd, const SnapshotId& current, const Sn
     }
     for (uint64_t p : *ps) {
       if (!out.dirty.contains(p)) work.push_back(p);
+    }
+  }
+  return out;
+}
+
+// Block volumes. An extent of a copy-on-write file is never written in place while an item
+// points at it (a write goes to a new extent; only NOCOW files and preallocated ranges are written
+// in place, and a preallocated range becomes a regular one in the same step, which changes
+// `kind`). An extent is identified by its logical address and the transaction that created it:
+// once freed, its space is reused only by a later transaction than the one that freed it (btrfs
+// pins freed space until the commit), and the earlier backup's snapshot kept the extent alive
+// until at least its own transaction, which is not before the extent's. So where two extent
+// lists, each taken from a read-only snapshot, map a byte to the same (bytenr, generation, kind)
+// at the same offset in the extent, the byte is the same; a clone (reflink), a split by a partial
+// overwrite, a relocation by balance, a defragmentation or a punched hole each either keep that
+// mapping or change it.
+util::Result<FileExtents> ReadExtents(int fd, size_t max_extents) {
+  FileExtents out;
+  unsigned int flags = 0;
+  if (::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && (flags & FS_NOCOW_FL) != 0) {
+    out.reason = "the file is NOCOW (overwritten in place), so its extents say nothing of its data";
+    return out;
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return util::ErrnoError("stat", errno);
+  const uint64_t ino = st.st_ino;
+  SearchBuffer buf;
+  bool too_many = false;
+  MLV_TRY(Search(fd, buf, ino, ino, BTRFS_EXTENT_DATA_KEY, BTRFS_EXTENT_DATA_KEY, 0,
+                 [&](const btrfs_ioctl_search_header& h, const uint8_t* data) {
+                   if (h.objectid != ino || h.type != BTRFS_EXTENT_DATA_KEY) return true;
+                   btrfs_file_extent_item fi;
+                   if (h.len < sizeof(fi)) return true;  // inline: not listed
+                   std::memcpy(&fi, data, sizeof(fi));
+                   if (fi.type != BTRFS_FILE_EXTENT_REG && fi.type != BTRFS_FILE_EXTENT_PREALLOC)
+                     return true;
+                   if (le64toh(fi.disk_bytenr) == 0) return true;  // a hole
+                   if (out.extents.size() >= max_extents) {
+                     too_many = true;
+                     return false;
+                   }
+                   out.extents.push_back(Extent{
+                       h.offset, le64toh(fi.num_bytes), le64toh(fi.disk_bytenr),
+                       le64toh(fi.offset), le64toh(fi.generation),
+                       static_cast<uint32_t>(fi.type) | static_cast<uint32_t>(fi.compression) << 8 |
+                           static_cast<uint32_t>(fi.encryption) << 16 |
+                           static_cast<uint32_t>(le16toh(fi.other_encoding)) << 24});
+                   return true;
+                 }));
+  if (too_many) {
+    out.extents.clear();
+    out.reason = "the file has more than " + std::to_string(max_extents) + " extents";
+  }
+  return out;
+}
+
+std::vector<ByteRange> SameData(const std::vector<Extent>& before,
+                                const std::vector<Extent>& now) {
+  std::vector<ByteRange> out;
+  size_t i = 0, j = 0;
+  while (i < before.size() && j < now.size()) {
+    const Extent& a = before[i];
+    const Extent& b = now[j];
+    const uint64_t start = std::max(a.offset, b.offset);
+    const uint64_t end = std::min(a.offset + a.length, b.offset + b.length);
+    // The same extent, at the same place in it (start - offset + extent_offset on both sides).
+    if (start < end && a.bytenr == b.bytenr && a.generation == b.generation &&
+        a.kind == b.kind && a.extent_offset + b.offset == b.extent_offset + a.offset) {
+      if (!out.empty() && out.back().end == start) {
+        out.back().end = end;
+      } else {
+        out.push_back(ByteRange{start, end});
+      }
+    }
+    // Advance the one that ends first.
+    if (a.offset + a.length <= b.offset + b.length) {
+      ++i;
+    } else {
+      ++j;
     }
   }
   return out;

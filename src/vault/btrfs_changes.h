@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "util/error.h"
 
@@ -75,5 +76,53 @@ struct Changes {
 // Errors: kPermissionDenied without CAP_SYS_ADMIN, kIo otherwise.
 util::Result<Changes> FindChanges(int dirfd, const SnapshotId& current, const SnapshotId& parent,
                                   uint64_t max_changed);
+
+// ---- Block volumes: the data of one file that is the same as in an earlier snapshot.
+
+// The identity of the read-only btrfs snapshot that holds the file `fd` (any inode in it), as
+// IdentifySnapshot; nullopt for anything else.
+std::optional<SnapshotId> IdentifySnapshotOfFile(int fd);
+
+// A byte range [start, end) of a file.
+struct ByteRange {
+  uint64_t start = 0;
+  uint64_t end = 0;
+  bool operator==(const ByteRange&) const = default;
+};
+
+// One file extent item of a file: the file's bytes [offset, offset + length) are the bytes from
+// `extent_offset` on of the data extent at logical address `bytenr` (decompressed), created by
+// transaction `generation`. `kind` is the item's type (1 regular, 2 preallocated) | compression
+// << 8 | encryption << 16 | other encoding << 24.
+struct Extent {
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  uint64_t bytenr = 0;
+  uint64_t extent_offset = 0;
+  uint64_t generation = 0;
+  uint32_t kind = 0;
+  bool operator==(const Extent&) const = default;
+};
+
+// The data extents of a file, for comparing with those recorded in an earlier backup.
+struct FileExtents {
+  // Sorted by offset. Holes and inline extents are not listed.
+  std::vector<Extent> extents;
+  // Non-empty when the list says nothing of the file's data and is empty: the file is NOCOW
+  // (chattr +C, mount -o nodatacow: btrfs overwrites its extents in place), or it has more than
+  // `max_extents` extents.
+  std::string reason;
+};
+
+// The data extents of the regular file `fd` on btrfs (a tree search of its file extent items).
+// Errors: kPermissionDenied without CAP_SYS_ADMIN (BTRFS_IOC_TREE_SEARCH), kIo otherwise.
+util::Result<FileExtents> ReadExtents(int fd, size_t max_extents);
+
+// Where two extent lists of the same file (or of files on the same filesystem) hold the same
+// bytes: the ranges where both map the file to the same extent (bytenr and generation), at the
+// same place in it, with the same kind. Sorted, disjoint, non-adjacent. See btrfs_changes.cc for
+// why that is exact for two read-only snapshots of copy-on-write files.
+std::vector<ByteRange> SameData(const std::vector<Extent>& before,
+                                const std::vector<Extent>& now);
 
 }  // namespace mlvault::vault::btrfs

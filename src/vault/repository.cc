@@ -399,6 +399,12 @@ Status Repository::SaveManifest(const Manifest& m, uint64_t* size) {
       j["changeBase"]["createdSec"] = m.change_otime_sec;
       j["changeBase"]["createdNsec"] = m.change_otime_nsec;
     }
+    if (m.change_extents) {
+      json ext = json::array();
+      for (const auto& e : *m.change_extents)
+        ext.push_back({e.offset, e.length, e.bytenr, e.extent_offset, e.generation, e.kind});
+      j["changeBase"]["extents"] = std::move(ext);
+    }
   }
   std::string text;
   try {
@@ -470,6 +476,17 @@ Result<Manifest> DecodeManifest(std::string_view text, const ObjectId& id) {
       m.change_generation = c->at("generation").get<uint64_t>();
       m.change_otime_sec = c->value("createdSec", int64_t{0});
       m.change_otime_nsec = c->value("createdNsec", uint32_t{0});
+      if (auto x = c->find("extents"); x != c->end()) {
+        std::vector<btrfs::Extent> ext;
+        for (const json& e : *x) {
+          if (!e.is_array() || e.size() != 6)
+            return util::Corruption("manifest of " + IdHex(id) + " has a malformed extent");
+          ext.push_back(btrfs::Extent{Int<uint64_t>(e[0]), Int<uint64_t>(e[1]),
+                                      Int<uint64_t>(e[2]), Int<uint64_t>(e[3]),
+                                      Int<uint64_t>(e[4]), Int<uint32_t>(e[5])});
+        }
+        m.change_extents = std::move(ext);
+      }
     }
   } catch (const json::exception& e) {
     return util::Corruption("manifest of " + IdHex(id) + " is malformed: " + e.what());

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "vault/btrfs_changes.h"
 #include "vault/format.h"
 #include "vault/index.h"
 #include "vault/keys.h"
@@ -51,6 +52,10 @@ struct Manifest {
   // The snapshot's creation time (0: not recorded, as by versions before the ctime rule).
   int64_t change_otime_sec = 0;
   uint32_t change_otime_nsec = 0;
+  // Block volumes with a change base: the image's data extents in that snapshot, when known
+  // (not for NOCOW images or too many extents). A later backup of a newer snapshot takes the
+  // blocks whose extents are the same from this point instead of reading them (archive_block.cc).
+  std::optional<std::vector<btrfs::Extent>> change_extents;
 };
 
 RecoveryPointInfo InfoOf(const Manifest& m);

@@ -123,6 +123,9 @@ struct BackupStats {
   uint64_t files_unchanged = 0;  // taken from the parent without reading
   uint64_t bytes_total = 0;      // logical size of the volume (sum of file sizes)
   uint64_t bytes_read = 0;       // bytes actually read from the source
+  // Block volumes on btrfs snapshots: data taken from the parent without reading it, because
+  // btrfs shows it unchanged since the parent's snapshot (not counted in bytes_read).
+  uint64_t bytes_reused = 0;
   uint64_t bytes_new = 0;        // bytes of chunks the vault did not hold before (uncompressed)
   uint64_t bytes_stored = 0;     // bytes added to the vault (packs + index + trees + manifest)
   uint64_t chunks = 0;           // data chunks referenced by the recovery point
