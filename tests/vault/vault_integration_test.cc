@@ -514,7 +514,8 @@ TEST(VaultVerify, DeletedPackIsNamed) {
 
 uint64_t DirBytes(const std::string& dir) {
   uint64_t n = 0;
-  for (const auto& f : ListFiles(dir)) n += std::filesystem::file_size(dir + "/" + f);
+  for (const auto& f : ListFiles(dir))
+    n += std::filesystem::file_size(std::filesystem::path(dir) / f);
   return n;
 }
 
@@ -616,8 +617,8 @@ TEST(VaultRestoreSafety, MaliciousNamesAndSymlinkTricksStayInsideTheTarget) {
     return e;
   };
   ASSERT_TRUE(util::MakeDirs(tmp / "outside"));
-  for (std::string bad : {std::string(".."), std::string("../outside/escaped"),
-                          std::string("a/../../outside/x"), std::string("/abs")}) {
+  for (const std::string& bad : {std::string(".."), std::string("../outside/escaped"),
+                                 std::string("a/../../outside/x"), std::string("/abs")}) {
     Tree t;
     t.entries.push_back(file_entry(bad));
     std::string id = ForgePoint(**repo, t, {{pid, payload}});
