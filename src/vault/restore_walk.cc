@@ -190,7 +190,8 @@ Status Restorer::Walk(std::shared_ptr<DirState> root) {
       case EntryType::kDir: {
         ++dirs_count_;
         auto sub = MLV_TRY(MakeDir(dir, e));
-        if (sub == nullptr) break;  // warned: the entry could not be replaced
+        if (sub == nullptr) break;     // warned: the entry could not be replaced
+        if (planned_) PlanCounted(0);  // its descriptor stays open until its files are done
         auto tree = load(e.subtree);
         if (!tree) {
           return std::unexpected(

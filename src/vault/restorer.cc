@@ -69,9 +69,10 @@ Result<RestoreStats> Restorer::Run() {
   writers_ = std::make_unique<util::ThreadPool>(writers, 2 * writers);
   util::RaiseFdLimit();  // one descriptor per directory in progress (deep trees)
   if (struct rlimit rl; ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-    // A window's files stay open until it is written: a quarter of the descriptors at most.
+    // A window's files and the directories made in it stay open until it is written: half the
+    // descriptors at most (the rest: the walk's ancestors, hard links' directories, sockets).
     plan_window_files_ =
-        std::clamp<size_t>(static_cast<size_t>(rl.rlim_cur) / 4, 64, kPlanWindowFiles);
+        std::clamp<size_t>(static_cast<size_t>(rl.rlim_cur) / 2, 64, kPlanWindowFiles);
   }
   Status st = point_.kind == VolumeKind::kBlock ? RestoreBlock() : RestoreFilesystem();
   writers_->Wait();

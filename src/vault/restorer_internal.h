@@ -48,9 +48,11 @@ constexpr uint64_t kReadAheadBytes = 16ull << 20;
 // Remote storage restores files in windows planned in pack order (restore_plan.cc): the walk
 // creates a window's files, then every blob they need is fetched pack by pack, each pack (or
 // the part of it the window needs) with one read, and written to every file that needs it.
-// A window closes at kPlanWindowFiles open files (fewer when the descriptor limit is lower)
-// or kPlanWindowBytes of file data; a pack whose wanted bytes exceed kPlanChunkBytes is
-// split over several tasks.
+// A window closes at kPlanWindowFiles descriptors it opened (its files and the directories
+// made in it; half the descriptor limit when that is lower) or kPlanWindowBytes of file data;
+// a pack whose wanted bytes exceed kPlanChunkBytes is split over several tasks. Directories
+// still open from earlier windows are the walk's ancestors (bounded by depth) and those
+// holding a hard link's first file.
 constexpr size_t kPlanWindowFiles = 16384;
 constexpr uint64_t kPlanWindowBytes = 16ull << 30;
 constexpr uint64_t kPlanChunkBytes = 32ull << 20;
@@ -221,7 +223,8 @@ class Restorer {
   void PlanBatch(std::vector<Want>& wants, std::vector<std::unique_ptr<FileState>>& files);
   // The walker hands a large file (created and sized) to the window.
   void PlanLarge(std::shared_ptr<FileState> f);
-  // The walker counts a file into the window and runs the window when it is full.
+  // The walker counts a descriptor it opened (a file of `bytes`, or a directory: 0) into the
+  // window and runs the window when it is full.
   void PlanCounted(uint64_t bytes);
   // Runs the window: waits for the batches still being created, fetches every wanted blob in
   // pack order, then finishes every file of the window (metadata, or removal if unfinished).

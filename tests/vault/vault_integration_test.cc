@@ -3,7 +3,9 @@
 // vaults, delete + GC, wrong keys, and restores of malicious manifests.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -181,6 +183,43 @@ TEST(VaultRoundTrip, RemoteStorageRestoresExactlyWithReadAhead) {
     EXPECT_NE(r.error().message().find("injected"), std::string::npos) << r.error().message();
     EXPECT_TRUE(ListFiles(target).empty()) << Joined(ListFiles(target));
   }
+}
+
+// Remote storage restores in windows bounded by the descriptor limit (files and directories
+// opened in a window: half the limit). With a low limit (a child process, so the test's own
+// limit is untouched) the restore runs in many windows, some closing inside a directory, and
+// stays exact.
+TEST(VaultRoundTrip, RemoteStorageRestoresExactlyInManyWindows) {
+  TempDir tmp;
+  for (int d = 0; d < 12; ++d)
+    for (int f = 0; f < 40; ++f)
+      WriteFile(tmp / ("src/d" + std::to_string(d) + "/s" + std::to_string(f % 3) + "/f" +
+                       std::to_string(f)),
+                util::RandomHex(100 + 37 * f));
+  Options small;
+  small.pack_target_size = 64 << 10;
+  auto tv = MakeVault(tmp, small);
+  auto b = MustBackup(*tv.vault, tmp / "src");
+  const std::string dst = tmp / "dst";
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    struct rlimit rl = {160, 160};  // windows of 80 descriptors: 480 files, 48 directories
+    if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) ::_exit(3);
+    auto be = backend::OpenLocal(tv.dir, false);
+    if (!be) ::_exit(4);
+    auto v = Vault::Open(std::make_unique<ManyReads>(std::move(*be)),
+                         KeySource::FromKeyFile(tv.key_file), small);
+    if (!v) ::_exit(5);
+    auto r = (*v)->Restore(b.id, dst, {}, nullptr, nullptr);
+    ::_exit(r ? 0 : 6);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+  auto diff = CompareTrees(tmp / "src", tmp / "dst", ::geteuid() == 0);
+  EXPECT_TRUE(diff.empty()) << Joined(diff);
 }
 
 TEST(VaultIncremental, UnchangedFilesAreNotReadAgain) {
@@ -475,7 +514,8 @@ TEST(VaultVerify, DeletedPackIsNamed) {
 
 uint64_t DirBytes(const std::string& dir) {
   uint64_t n = 0;
-  for (const auto& f : ListFiles(dir)) n += std::filesystem::file_size(dir + "/" + f);
+  for (const auto& f : ListFiles(dir))
+    n += std::filesystem::file_size(std::filesystem::path(dir) / f);
   return n;
 }
 
@@ -577,8 +617,8 @@ TEST(VaultRestoreSafety, MaliciousNamesAndSymlinkTricksStayInsideTheTarget) {
     return e;
   };
   ASSERT_TRUE(util::MakeDirs(tmp / "outside"));
-  for (std::string bad : {std::string(".."), std::string("../outside/escaped"),
-                          std::string("a/../../outside/x"), std::string("/abs")}) {
+  for (const std::string& bad : {std::string(".."), std::string("../outside/escaped"),
+                                 std::string("a/../../outside/x"), std::string("/abs")}) {
     Tree t;
     t.entries.push_back(file_entry(bad));
     std::string id = ForgePoint(**repo, t, {{pid, payload}});
