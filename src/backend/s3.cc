@@ -4,7 +4,6 @@
 #include <atomic>
 #include <chrono>
 #include <ctime>
-#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -12,6 +11,7 @@
 #include "backend/s3_http.h"
 #include "backend/s3_xml.h"
 #include "backend/sigv4.h"
+#include "util/mutex.h"
 
 namespace mlvault::backend {
 namespace {
@@ -27,6 +27,8 @@ std::string HostOf(const std::string& endpoint) {
   return std::string(s.substr(0, s.find('/')));
 }
 
+// Thread-safe: the configuration is constant after construction, the HTTP pool locks itself, mu_
+// guards the cached versioning answer.
 class S3BackendImpl final : public S3Backend {
  public:
   explicit S3BackendImpl(S3Config c)
@@ -319,14 +321,14 @@ class S3BackendImpl final : public S3Backend {
   // once per backend.
   Result<bool> Versioned() {
     {
-      std::lock_guard<std::mutex> lk(mu_);
+      util::MutexLock lk(mu_);
       if (versioned_) return *versioned_;
     }
     auto r = MLV_TRY(
         Call("GET", "", {{"versioning", ""}}, {}, {}, "read the versioning of " + Describe()));
     auto status = s3::ParseVersioningStatus(r.Text());
     if (!status) return Garbled(status.error(), "versioning status");
-    std::lock_guard<std::mutex> lk(mu_);
+    util::MutexLock lk(mu_);
     versioned_ = !status->empty();
     return *versioned_;
   }
@@ -346,18 +348,18 @@ class S3BackendImpl final : public S3Backend {
     const size_t parts = static_cast<size_t>((data.size() + part - 1) / part);
     std::vector<std::string> etags(parts);
     std::atomic<size_t> next{0};
-    std::mutex mu;
+    util::Mutex mu;  // guards failure and etags while the workers run
     std::optional<util::Error> failure;
     auto worker = [&] {
       for (size_t i; (i = next.fetch_add(1)) < parts;) {
         {
-          std::lock_guard<std::mutex> lk(mu);
+          util::MutexLock lk(mu);
           if (failure) return;
         }
         ByteView slice = data.subspan(i * part, std::min<uint64_t>(part, data.size() - i * part));
         auto r = Call("PUT", key, {{"partNumber", std::to_string(i + 1)}, {"uploadId", upload}},
                       slice, {}, what + " (part " + std::to_string(i + 1) + ")");
-        std::lock_guard<std::mutex> lk(mu);
+        util::MutexLock lk(mu);
         if (!r) {
           if (!failure) failure = r.error();
           return;
@@ -497,8 +499,8 @@ class S3BackendImpl final : public S3Backend {
   const std::string host_;
   std::string key_prefix_;
   s3::HttpPool http_;
-  std::mutex mu_;
-  std::optional<bool> versioned_;  // guarded by mu_
+  util::Mutex mu_;
+  std::optional<bool> versioned_ MLV_GUARDED_BY(mu_);
 };
 
 }  // namespace

@@ -65,7 +65,7 @@ HttpPool::~HttpPool() {
 
 CURL* HttpPool::Borrow() {
   {
-    std::lock_guard<std::mutex> lk(mu_);
+    util::MutexLock lk(mu_);
     if (!idle_.empty()) {
       CURL* h = idle_.back();
       idle_.pop_back();
@@ -76,7 +76,7 @@ CURL* HttpPool::Borrow() {
 }
 
 void HttpPool::Return(CURL* h) {
-  std::lock_guard<std::mutex> lk(mu_);
+  util::MutexLock lk(mu_);
   if (idle_.size() < limits_.max_idle_handles) {
     idle_.push_back(h);
   } else {

@@ -3,19 +3,20 @@
 // request after the first on a handle reuses its TCP connection.
 //
 // Thread-safe: Perform may be called from any number of threads; each call borrows a handle
-// from the pool (making a new one when all are busy) and returns it afterwards.
+// from the pool (making a new one when all are busy) and returns it afterwards. mu_ guards the
+// idle handles.
 #pragma once
 
 #include <curl/curl.h>
 
 #include <map>
-#include <mutex>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/bytes.h"
 #include "util/error.h"
+#include "util/mutex.h"
 
 namespace mlvault::backend::s3 {
 
@@ -65,12 +66,12 @@ class HttpPool {
   util::Result<HttpResponse> Perform(const HttpRequest& request, const std::string& what);
 
  private:
-  CURL* Borrow();
-  void Return(CURL* handle);
+  CURL* Borrow() MLV_EXCLUDES(mu_);
+  void Return(CURL* handle) MLV_EXCLUDES(mu_);
 
   const HttpLimits limits_;
-  std::mutex mu_;
-  std::vector<CURL*> idle_;  // guarded by mu_
+  util::Mutex mu_;
+  std::vector<CURL*> idle_ MLV_GUARDED_BY(mu_);
 };
 
 }  // namespace mlvault::backend::s3

@@ -8,13 +8,13 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <list>
-#include <mutex>
 #include <thread>
 #include <vector>
+
+#include "util/mutex.h"
 
 // Every socket the runtime accepts is close-on-exec from the start, whoever calls accept() (the
 // HTTP library does): defined here, this accept() is the one the library's calls bind to. Children
@@ -109,7 +109,8 @@ class GuardedServer::Conn final : public httplib::Stream {
   // Owned by the connection's thread.
   bool close_after_ = false;
   bool limit_hit_ = false;
-  // Guarded by the registry's mutex.
+  // Guarded by the registry's mu_ (not annotated: Registry is declared after Conn, so the
+  // analysis cannot name its mutex here).
   Phase phase_ = Phase::kHeaders;
   Clock::time_point phase_since_ = Clock::now();
   bool evicted_ = false;
@@ -159,22 +160,22 @@ class GuardedServer::Registry {
   explicit Registry(std::chrono::milliseconds evict_min_age) : evict_min_age_(evict_min_age) {}
 
   void Add(Conn* c) {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     conns_.push_back(c);
     if (closing_all_) ::shutdown(c->fd_, SHUT_RDWR);
   }
   void Remove(Conn* c) {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     conns_.remove(c);
   }
   void SetPhase(Conn* c, Phase p) {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     c->phase_ = p;
     c->phase_since_ = Clock::now();
   }
   // Closes the connection longest in its header or idle phase (at least evict_min_age).
   bool EvictOne() {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     Conn* victim = nullptr;
     auto now = Clock::now();
     for (Conn* c : conns_) {
@@ -193,21 +194,21 @@ class GuardedServer::Registry {
     return true;
   }
   void CloseAll() {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     closing_all_ = true;
     for (Conn* c : conns_) ::shutdown(c->fd_, SHUT_RDWR);
   }
   uint64_t evicted() const {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     return evicted_;
   }
 
  private:
   const std::chrono::milliseconds evict_min_age_;
-  mutable std::mutex mu_;
-  std::list<Conn*> conns_;    // guarded by mu_
-  bool closing_all_ = false;  // guarded by mu_
-  uint64_t evicted_ = 0;      // guarded by mu_
+  mutable util::Mutex mu_;
+  std::list<Conn*> conns_ MLV_GUARDED_BY(mu_);
+  bool closing_all_ MLV_GUARDED_BY(mu_) = false;
+  uint64_t evicted_ MLV_GUARDED_BY(mu_) = 0;
 };
 
 // A fixed pool of workers; when a connection arrives and none is free, it makes room.
@@ -221,15 +222,15 @@ class GuardedServer::Queue final : public httplib::TaskQueue {
   void enqueue(std::function<void()> fn) override {
     size_t waiting;
     {
-      std::lock_guard lock(mu_);
+      util::MutexLock lock(mu_);
       jobs_.push_back(std::move(fn));
       waiting = jobs_.size();
     }
-    cv_.notify_one();
+    cv_.NotifyOne();
     // More connections waiting than free workers: close the slowest idle/header-phase ones.
     for (size_t i = 0; i < waiting; ++i) {
       {
-        std::lock_guard lock(mu_);
+        util::MutexLock lock(mu_);
         if (jobs_.size() <= idle_) break;
       }
       if (!registry_->EvictOne()) break;
@@ -238,11 +239,11 @@ class GuardedServer::Queue final : public httplib::TaskQueue {
 
   void shutdown() override {
     {
-      std::lock_guard lock(mu_);
+      util::MutexLock lock(mu_);
       if (stop_) return;
       stop_ = true;
     }
-    cv_.notify_all();
+    cv_.NotifyAll();
     for (auto& t : threads_) t.join();
   }
 
@@ -251,9 +252,9 @@ class GuardedServer::Queue final : public httplib::TaskQueue {
     for (;;) {
       std::function<void()> fn;
       {
-        std::unique_lock lock(mu_);
+        util::MutexLock lock(mu_);
         ++idle_;
-        cv_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
+        while (!stop_ && jobs_.empty()) cv_.Wait(mu_);
         --idle_;
         if (jobs_.empty()) return;  // stopping, nothing left
         fn = std::move(jobs_.front());
@@ -265,11 +266,11 @@ class GuardedServer::Queue final : public httplib::TaskQueue {
 
   std::shared_ptr<Registry> registry_;
   std::vector<std::thread> threads_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> jobs_;  // guarded by mu_
-  size_t idle_ = 0;                         // guarded by mu_
-  bool stop_ = false;                       // guarded by mu_
+  util::Mutex mu_;
+  util::CondVar cv_;  // waited on with mu_: jobs_ or stop_ changed
+  std::deque<std::function<void()>> jobs_ MLV_GUARDED_BY(mu_);
+  size_t idle_ MLV_GUARDED_BY(mu_) = 0;  // workers waiting for a job
+  bool stop_ MLV_GUARDED_BY(mu_) = false;
 };
 
 namespace {

@@ -140,9 +140,9 @@ util::Result<int> WorkspaceServer::Impl::Start() {
   listener_ = std::thread([this] {
     if (!http_.listen_after_bind())
       util::Log(util::LogLevel::kError, "the server stopped listening");
-    std::lock_guard lock(life_mu_);
+    util::MutexLock lock(life_mu_);
     listener_exited_ = true;
-    life_cv_.notify_all();
+    life_cv_.NotifyAll();
   });
 
   if (!options_.ready_file.empty()) {
@@ -162,15 +162,15 @@ util::Result<int> WorkspaceServer::Impl::Start() {
 }
 
 void WorkspaceServer::Impl::Wait() {
-  std::unique_lock lock(life_mu_);
-  life_cv_.wait(lock, [&] { return done_ || listener_exited_; });
+  util::MutexLock lock(life_mu_);
+  while (!done_ && !listener_exited_) life_cv_.Wait(life_mu_);
 }
 
 void WorkspaceServer::Impl::Stop() {
   {
-    std::unique_lock lock(life_mu_);
+    util::MutexLock lock(life_mu_);
     if (stopping_) {
-      life_cv_.wait(lock, [&] { return done_; });
+      while (!done_) life_cv_.Wait(life_mu_);
       return;
     }
     stopping_ = true;
@@ -181,9 +181,9 @@ void WorkspaceServer::Impl::Stop() {
   http_.stop();
   http_.CloseAll();  // slow or idle clients do not hold the shutdown
   if (listener_.joinable()) listener_.join();
-  std::lock_guard lock(life_mu_);
+  util::MutexLock lock(life_mu_);
   done_ = true;
-  life_cv_.notify_all();
+  life_cv_.NotifyAll();
 }
 
 void WorkspaceServer::Impl::Route(const std::string& method, const std::string& pattern,

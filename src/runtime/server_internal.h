@@ -6,10 +6,8 @@
 #include <httplib.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
@@ -24,6 +22,7 @@
 #include "runtime/volume.h"
 #include "runtime/workloads.h"
 #include "runtime/write_gate.h"
+#include "util/mutex.h"
 
 namespace mlvault::runtime {
 
@@ -92,6 +91,8 @@ json ToJson(const Deployment& d);
 json ToJson(const App& a);
 json ToJson(const FileInfo& f);
 
+// Thread-safe where WorkspaceServer says so: life_mu_ guards the lifecycle flags (stopping,
+// stopped, listener exited) that Wait and Stop wait on; the rest is set up by Start.
 class WorkspaceServer::Impl {
  public:
   Impl(ServeOptions options, const util::Clock& clock, ListenAddress listen, CidrSet allow)
@@ -157,11 +158,11 @@ class WorkspaceServer::Impl {
     std::regex pattern;
   };
   std::vector<RouteEntry> routes_;  // for 405 answers
-  std::mutex life_mu_;
-  std::condition_variable life_cv_;  // guarded by life_mu_
-  bool stopping_ = false;            // guarded by life_mu_
-  bool done_ = false;                // guarded by life_mu_: everything stopped
-  bool listener_exited_ = false;     // guarded by life_mu_
+  util::Mutex life_mu_;
+  util::CondVar life_cv_;  // waited on with life_mu_: one of the flags below changed
+  bool stopping_ MLV_GUARDED_BY(life_mu_) = false;
+  bool done_ MLV_GUARDED_BY(life_mu_) = false;  // everything stopped
+  bool listener_exited_ MLV_GUARDED_BY(life_mu_) = false;
 };
 
 }  // namespace mlvault::runtime

@@ -116,7 +116,7 @@ util::Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
 }
 
 util::Status Store::Migrate() {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   int64_t version = 0;
   MLV_TRY(db_->Query("PRAGMA user_version", {}, [&](const sqlite::Row& r) {
     version = r.Int(0);
@@ -128,7 +128,7 @@ util::Status Store::Migrate() {
                     "upgrade mlvault-workspace",
                     db_->path(), version, kSchemaVersion));
   if (version == kSchemaVersion) return util::Ok();
-  return db_->Transaction([&]() -> util::Status {
+  return db_->Transaction([&]() MLV_REQUIRES(mu_) -> util::Status {
     MLV_TRY(db_->ExecScript(kSchemaV1));
     MLV_TRY(db_->ExecScript(fmt::format("PRAGMA user_version={}", kSchemaVersion)));
     return util::Ok();
@@ -136,14 +136,14 @@ util::Status Store::Migrate() {
 }
 
 util::Status Store::Checkpoint() {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   return db_->CheckpointTruncate();
 }
 
 // ---- projects
 
 util::Status Store::CreateProject(const Project& p) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   MLV_TRY(Named(db_->Exec("INSERT INTO projects(id, name, description, created_at) VALUES(?,?,?,?)",
                           {p.id, p.name, p.description, p.created_at}),
                 "a project named '" + p.name + "'"));
@@ -151,7 +151,7 @@ util::Status Store::CreateProject(const Project& p) {
 }
 
 util::Result<std::vector<Project>> Store::ListProjects() {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   std::vector<Project> out;
   MLV_TRY(db_->Query("SELECT id, name, description, created_at FROM projects ORDER BY name", {},
                      [&](const sqlite::Row& r) {
@@ -162,7 +162,7 @@ util::Result<std::vector<Project>> Store::ListProjects() {
 }
 
 util::Result<Project> Store::GetProject(const std::string& id) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   std::optional<Project> p;
   MLV_TRY(db_->Query("SELECT id, name, description, created_at FROM projects WHERE id=?", {id},
                      [&](const sqlite::Row& r) {
@@ -174,8 +174,8 @@ util::Result<Project> Store::GetProject(const std::string& id) {
 }
 
 util::Status Store::DeleteProject(const std::string& id) {
-  std::lock_guard lock(mu_);
-  return db_->Transaction([&]() -> util::Status {
+  util::MutexLock lock(mu_);
+  return db_->Transaction([&]() MLV_REQUIRES(mu_) -> util::Status {
     int64_t busy = 0;
     MLV_TRY(db_->Query(
         "SELECT (SELECT count(*) FROM runs WHERE project_id=?1 AND status='running') + "
@@ -196,7 +196,7 @@ util::Status Store::DeleteProject(const std::string& id) {
 // ---- jobs and runs
 
 util::Status Store::CreateJob(const Job& j) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   json args = j.args;
   auto r = db_->Exec(
       "INSERT INTO jobs(id, project_id, name, script, interpreter, args, created_at) "
@@ -207,7 +207,7 @@ util::Status Store::CreateJob(const Job& j) {
 }
 
 util::Result<std::vector<Job>> Store::ListJobs(const std::string& project_id) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   std::vector<Job> out;
   MLV_TRY(db_->Query(fmt::format("SELECT {} FROM jobs WHERE project_id=? ORDER BY name", kJobCols),
                      {project_id}, [&](const sqlite::Row& r) {
@@ -218,7 +218,7 @@ util::Result<std::vector<Job>> Store::ListJobs(const std::string& project_id) {
 }
 
 util::Result<Job> Store::GetJob(const std::string& id) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   std::optional<Job> j;
   MLV_TRY(db_->Query(fmt::format("SELECT {} FROM jobs WHERE id=?", kJobCols), {id},
                      [&](const sqlite::Row& r) {
@@ -230,8 +230,8 @@ util::Result<Job> Store::GetJob(const std::string& id) {
 }
 
 util::Status Store::DeleteJob(const std::string& id) {
-  std::lock_guard lock(mu_);
-  return db_->Transaction([&]() -> util::Status {
+  util::MutexLock lock(mu_);
+  return db_->Transaction([&]() MLV_REQUIRES(mu_) -> util::Status {
     int64_t running = 0;
     MLV_TRY(db_->Query("SELECT count(*) FROM runs WHERE job_id=? AND status='running'", {id},
                        [&](const sqlite::Row& r) {
@@ -245,7 +245,7 @@ util::Status Store::DeleteJob(const std::string& id) {
 }
 
 util::Status Store::CreateRun(const Run& r) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   int n = MLV_TRY(db_->Exec(
       "INSERT INTO runs(id, job_id, project_id, status, exit_code, pid, started_at, finished_at, "
       "message) SELECT ?,?,?,?,?,?,?,?,? WHERE EXISTS(SELECT 1 FROM jobs WHERE id=?2)",
@@ -255,7 +255,7 @@ util::Status Store::CreateRun(const Run& r) {
 }
 
 util::Status Store::UpdateRun(const Run& r) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   int n = MLV_TRY(
       db_->Exec("UPDATE runs SET status=?, exit_code=?, pid=?, finished_at=?, message=? WHERE id=?",
                 {r.status, Opt(r.exit_code), Opt(r.pid), Opt(r.finished_at), r.message, r.id}));
@@ -263,7 +263,7 @@ util::Status Store::UpdateRun(const Run& r) {
 }
 
 util::Result<std::vector<Run>> Store::ListRuns(const std::string& job_id) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   std::vector<Run> out;
   MLV_TRY(db_->Query(
       fmt::format("SELECT {} FROM runs WHERE job_id=? ORDER BY started_at DESC, id", kRunCols),
@@ -275,7 +275,7 @@ util::Result<std::vector<Run>> Store::ListRuns(const std::string& job_id) {
 }
 
 util::Result<std::vector<Run>> Store::ListRunsWithStatus(const std::string& status) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   std::vector<Run> out;
   MLV_TRY(db_->Query(fmt::format("SELECT {} FROM runs WHERE status=? ORDER BY id", kRunCols),
                      {status}, [&](const sqlite::Row& r) {
@@ -286,7 +286,7 @@ util::Result<std::vector<Run>> Store::ListRunsWithStatus(const std::string& stat
 }
 
 util::Result<Run> Store::GetRun(const std::string& id) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   std::optional<Run> run;
   MLV_TRY(db_->Query(fmt::format("SELECT {} FROM runs WHERE id=?", kRunCols), {id},
                      [&](const sqlite::Row& r) {
@@ -300,7 +300,7 @@ util::Result<Run> Store::GetRun(const std::string& id) {
 // ---- experiments
 
 util::Status Store::CreateExperiment(const Experiment& e) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   auto r = db_->Exec(
       "INSERT INTO experiments(id, project_id, name, description, created_at) "
       "SELECT ?,?,?,?,? WHERE EXISTS(SELECT 1 FROM projects WHERE id=?2)",
@@ -310,7 +310,7 @@ util::Status Store::CreateExperiment(const Experiment& e) {
 }
 
 util::Result<std::vector<Experiment>> Store::ListExperiments(const std::string& project_id) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   std::vector<Experiment> out;
   MLV_TRY(db_->Query(
       "SELECT id, project_id, name, description, created_at FROM experiments WHERE project_id=? "
@@ -323,7 +323,7 @@ util::Result<std::vector<Experiment>> Store::ListExperiments(const std::string& 
 }
 
 util::Result<Experiment> Store::GetExperiment(const std::string& id) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   std::optional<Experiment> e;
   MLV_TRY(
       db_->Query("SELECT id, project_id, name, description, created_at FROM experiments WHERE id=?",
@@ -336,13 +336,13 @@ util::Result<Experiment> Store::GetExperiment(const std::string& id) {
 }
 
 util::Status Store::DeleteExperiment(const std::string& id) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   int n = MLV_TRY(db_->Exec("DELETE FROM experiments WHERE id=?", {id}));
   return NotFoundUnless(n > 0, "experiment", id);
 }
 
 util::Status Store::CreateExperimentRun(const ExperimentRun& e) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   int n = MLV_TRY(db_->Exec(
       "INSERT INTO experiment_runs(id, experiment_id, name, status, params, started_at, ended_at) "
       "SELECT ?,?,?,?,?,?,? WHERE EXISTS(SELECT 1 FROM experiments WHERE id=?2)",
@@ -352,7 +352,7 @@ util::Status Store::CreateExperimentRun(const ExperimentRun& e) {
 
 util::Result<std::vector<ExperimentRun>> Store::ListExperimentRuns(
     const std::string& experiment_id) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   std::vector<ExperimentRun> out;
   MLV_TRY(db_->Query(fmt::format("SELECT {} FROM experiment_runs WHERE experiment_id=? "
                                  "ORDER BY started_at, id",
@@ -365,7 +365,7 @@ util::Result<std::vector<ExperimentRun>> Store::ListExperimentRuns(
 }
 
 util::Result<ExperimentRun> Store::GetExperimentRun(const std::string& id) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   std::optional<ExperimentRun> e;
   MLV_TRY(db_->Query(fmt::format("SELECT {} FROM experiment_runs WHERE id=?", kExpRunCols), {id},
                      [&](const sqlite::Row& r) {
@@ -378,8 +378,8 @@ util::Result<ExperimentRun> Store::GetExperimentRun(const std::string& id) {
 
 util::Status Store::EndExperimentRun(const std::string& id, const std::string& status,
                                      util::TimeMicros at) {
-  std::lock_guard lock(mu_);
-  return db_->Transaction([&]() -> util::Status {
+  util::MutexLock lock(mu_);
+  return db_->Transaction([&]() MLV_REQUIRES(mu_) -> util::Status {
     std::optional<std::string> current;
     MLV_TRY(db_->Query("SELECT status FROM experiment_runs WHERE id=?", {id}, [&](const sqlite::Row& r) {
       current = r.Text(0);
@@ -396,8 +396,8 @@ util::Status Store::EndExperimentRun(const std::string& id, const std::string& s
 
 util::Status Store::LogMetrics(const std::string& run_id, const std::vector<Metric>& metrics,
                                util::TimeMicros at) {
-  std::lock_guard lock(mu_);
-  return db_->Transaction([&]() -> util::Status {
+  util::MutexLock lock(mu_);
+  return db_->Transaction([&]() MLV_REQUIRES(mu_) -> util::Status {
     bool exists = false;
     MLV_TRY(db_->Query("SELECT 1 FROM experiment_runs WHERE id=?", {run_id}, [&](const sqlite::Row&) {
       exists = true;
@@ -421,7 +421,7 @@ util::Status Store::LogMetrics(const std::string& run_id, const std::vector<Metr
 
 util::Result<std::vector<Metric>> Store::GetMetrics(const std::string& run_id,
                                                     const std::optional<std::string>& key) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   std::vector<Metric> out;
   auto on_row = [&](const sqlite::Row& r) {
     out.push_back({r.Text(0), r.Int(1), r.Real(2)});

@@ -5,13 +5,13 @@
 // the transaction that would break them. Returns kNotFound for unknown ids, kConflict for
 // duplicates and busy things, kIo/kCorruption for storage failures.
 //
-// Thread-safe: one connection behind a mutex. Callers that change the workspace hold a
-// WriteGate ticket; Store itself does not know about quiesce.
+// Thread-safe: one connection, guarded by mu_ (the transactions' callbacks are declared to run
+// with mu_ held, as they do: inside the method that took it). Callers that change the workspace
+// hold a WriteGate ticket; Store itself does not know about quiesce.
 #pragma once
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +19,7 @@
 #include "sqlite/connection.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/mutex.h"
 
 namespace mlvault::runtime {
 
@@ -179,8 +180,8 @@ class Store {
   explicit Store(std::unique_ptr<sqlite::Connection> db) : db_(std::move(db)) {}
   util::Status Migrate();
 
-  std::mutex mu_;
-  std::unique_ptr<sqlite::Connection> db_;  // guarded by mu_
+  util::Mutex mu_;
+  std::unique_ptr<sqlite::Connection> db_ MLV_GUARDED_BY(mu_);
 };
 
 }  // namespace mlvault::runtime

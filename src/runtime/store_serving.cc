@@ -81,7 +81,7 @@ App AppFrom(const sqlite::Row& r) {
 // ---- models
 
 util::Status Store::CreateModel(const Model& m) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   MLV_TRY(Named(db_->Exec("INSERT INTO models(id, name, project_id, description, created_at) "
                           "VALUES(?,?,?,?,?)",
                           {m.id, m.name, m.project_id, m.description, m.created_at}),
@@ -90,7 +90,7 @@ util::Status Store::CreateModel(const Model& m) {
 }
 
 util::Result<std::vector<Model>> Store::ListModels() {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   std::vector<Model> out;
   MLV_TRY(
       db_->Query("SELECT id, name, project_id, description, created_at FROM models ORDER BY name",
@@ -102,7 +102,7 @@ util::Result<std::vector<Model>> Store::ListModels() {
 }
 
 util::Result<Model> Store::GetModel(const std::string& id) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   std::optional<Model> m;
   MLV_TRY(db_->Query("SELECT id, name, project_id, description, created_at FROM models WHERE id=?",
                      {id}, [&](const sqlite::Row& r) {
@@ -114,7 +114,7 @@ util::Result<Model> Store::GetModel(const std::string& id) {
 }
 
 util::Result<Model> Store::GetModelByName(const std::string& name) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   std::optional<Model> m;
   MLV_TRY(
       db_->Query("SELECT id, name, project_id, description, created_at FROM models WHERE name=?",
@@ -127,8 +127,8 @@ util::Result<Model> Store::GetModelByName(const std::string& name) {
 }
 
 util::Status Store::DeleteModel(const std::string& id) {
-  std::lock_guard lock(mu_);
-  return db_->Transaction([&]() -> util::Status {
+  util::MutexLock lock(mu_);
+  return db_->Transaction([&]() MLV_REQUIRES(mu_) -> util::Status {
     int64_t active = 0;
     MLV_TRY(
         db_->Query("SELECT count(*) FROM deployments WHERE model_id=? AND status IN "
@@ -147,7 +147,7 @@ util::Status Store::DeleteModel(const std::string& id) {
 }
 
 util::Status Store::CreateBuild(const Build& b) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   json files = json::array();
   for (const auto& f : b.files)
     files.push_back({{"path", f.path}, {"size", f.size}, {"sha256", f.sha256}});
@@ -159,7 +159,7 @@ util::Status Store::CreateBuild(const Build& b) {
 }
 
 util::Result<std::vector<Build>> Store::ListBuilds(const std::string& model_id) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   std::vector<Build> out;
   MLV_TRY(db_->Query(
       fmt::format("SELECT {} FROM builds WHERE model_id=? ORDER BY created_at, id", kBuildCols),
@@ -171,7 +171,7 @@ util::Result<std::vector<Build>> Store::ListBuilds(const std::string& model_id) 
 }
 
 util::Result<Build> Store::GetBuild(const std::string& id) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   std::optional<Build> b;
   MLV_TRY(db_->Query(fmt::format("SELECT {} FROM builds WHERE id=?", kBuildCols), {id},
                      [&](const sqlite::Row& r) {
@@ -183,8 +183,8 @@ util::Result<Build> Store::GetBuild(const std::string& id) {
 }
 
 util::Status Store::DeleteBuild(const std::string& id) {
-  std::lock_guard lock(mu_);
-  return db_->Transaction([&]() -> util::Status {
+  util::MutexLock lock(mu_);
+  return db_->Transaction([&]() MLV_REQUIRES(mu_) -> util::Status {
     int64_t active = 0;
     MLV_TRY(
         db_->Query("SELECT count(*) FROM deployments WHERE build_id=? AND status IN "
@@ -202,8 +202,8 @@ util::Status Store::DeleteBuild(const std::string& id) {
 }
 
 util::Status Store::CreateDeployment(const Deployment& d) {
-  std::lock_guard lock(mu_);
-  return db_->Transaction([&]() -> util::Status {
+  util::MutexLock lock(mu_);
+  return db_->Transaction([&]() MLV_REQUIRES(mu_) -> util::Status {
     std::optional<std::string> model_of_build;
     MLV_TRY(db_->Query("SELECT model_id FROM builds WHERE id=?", {d.build_id},
                        [&](const sqlite::Row& r) {
@@ -234,7 +234,7 @@ util::Status Store::CreateDeployment(const Deployment& d) {
 }
 
 util::Status Store::UpdateDeploymentState(const std::string& id, const ServiceState& s) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   int n = MLV_TRY(db_->Exec(
       "UPDATE deployments SET status=?, message=?, pid=?, port=?, started_at=? WHERE id=?",
       {s.status, s.message, Opt(s.pid), Opt(s.port), Opt(s.started_at), id}));
@@ -242,7 +242,7 @@ util::Status Store::UpdateDeploymentState(const std::string& id, const ServiceSt
 }
 
 util::Result<std::vector<Deployment>> Store::ListDeployments() {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   std::vector<Deployment> out;
   MLV_TRY(db_->Query(fmt::format("SELECT {} FROM deployments d JOIN models m ON m.id=d.model_id "
                                  "ORDER BY d.created_at, d.id",
@@ -255,7 +255,7 @@ util::Result<std::vector<Deployment>> Store::ListDeployments() {
 }
 
 util::Result<Deployment> Store::GetDeployment(const std::string& id) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   std::optional<Deployment> d;
   MLV_TRY(db_->Query(
       fmt::format("SELECT {} FROM deployments d JOIN models m ON m.id=d.model_id WHERE d.id=?",
@@ -269,7 +269,7 @@ util::Result<Deployment> Store::GetDeployment(const std::string& id) {
 }
 
 util::Status Store::DeleteDeployment(const std::string& id) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   int n = MLV_TRY(db_->Exec("DELETE FROM deployments WHERE id=?", {id}));
   return NotFoundUnless(n > 0, "deployment", id);
 }
@@ -277,8 +277,8 @@ util::Status Store::DeleteDeployment(const std::string& id) {
 // ---- applications
 
 util::Status Store::CreateApp(const App& a) {
-  std::lock_guard lock(mu_);
-  return db_->Transaction([&]() -> util::Status {
+  util::MutexLock lock(mu_);
+  return db_->Transaction([&]() MLV_REQUIRES(mu_) -> util::Status {
     bool project = false;
     MLV_TRY(
         db_->Query("SELECT 1 FROM projects WHERE id=?", {a.project_id}, [&](const sqlite::Row&) {
@@ -309,7 +309,7 @@ util::Status Store::CreateApp(const App& a) {
 }
 
 util::Status Store::UpdateAppState(const std::string& id, const ServiceState& s) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   int n = MLV_TRY(
       db_->Exec("UPDATE apps SET status=?, message=?, pid=?, port=?, started_at=? WHERE id=?",
                 {s.status, s.message, Opt(s.pid), Opt(s.port), Opt(s.started_at), id}));
@@ -317,7 +317,7 @@ util::Status Store::UpdateAppState(const std::string& id, const ServiceState& s)
 }
 
 util::Result<std::vector<App>> Store::ListApps(const std::optional<std::string>& project_id) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   std::vector<App> out;
   auto on_row = [&](const sqlite::Row& r) {
     out.push_back(AppFrom(r));
@@ -334,7 +334,7 @@ util::Result<std::vector<App>> Store::ListApps(const std::optional<std::string>&
 }
 
 util::Result<App> Store::GetApp(const std::string& id) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   std::optional<App> a;
   MLV_TRY(db_->Query(fmt::format("SELECT {} FROM apps WHERE id=?", kAppCols), {id},
                      [&](const sqlite::Row& r) {
@@ -346,7 +346,7 @@ util::Result<App> Store::GetApp(const std::string& id) {
 }
 
 util::Status Store::DeleteApp(const std::string& id) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   int n = MLV_TRY(db_->Exec("DELETE FROM apps WHERE id=?", {id}));
   return NotFoundUnless(n > 0, "application", id);
 }

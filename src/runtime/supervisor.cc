@@ -17,8 +17,8 @@ namespace mlvault::runtime {
 
 Supervisor::~Supervisor() {
   StopAll(std::chrono::seconds(5));
-  std::unique_lock lock(mu_);
-  changed_.wait(lock, [&] { return waiters_ == 0; });
+  util::MutexLock lock(mu_);
+  while (waiters_ != 0) changed_.Wait(mu_);
 }
 
 util::Result<pid_t> Supervisor::Spawn(const SpawnSpec& spec, OnExit on_exit) {
@@ -71,7 +71,7 @@ util::Result<pid_t> Supervisor::Spawn(const SpawnSpec& spec, OnExit on_exit) {
   int rc;
   {
     // Registered under the lock so that Stop/Running never miss a child that exists.
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     rc = ::posix_spawnp(&pid, argv[0], &fa, &attr, argv.data(), envp.data());
     if (rc == 0) {
       live_[pid] = false;
@@ -101,45 +101,51 @@ void Supervisor::Wait(pid_t pid, OnExit on_exit) {
     info.signal = WTERMSIG(status);
   }
   if (on_exit) on_exit(pid, info);
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   live_.erase(pid);
   --waiters_;
-  changed_.notify_all();
+  changed_.NotifyAll();
 }
 
 void Supervisor::Signal(pid_t pid, int sig) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   if (live_.count(pid)) ::kill(-pid, sig);
 }
 
 void Supervisor::Stop(pid_t pid, std::chrono::milliseconds grace) {
-  std::unique_lock lock(mu_);
+  util::MutexLock lock(mu_);
   if (!live_.count(pid)) return;
   ::kill(-pid, SIGCONT);  // a paused (quiesced) job must be able to act on SIGTERM
   ::kill(-pid, SIGTERM);
-  if (!changed_.wait_for(lock, grace, [&] { return !live_.count(pid); })) {
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (live_.count(pid) && changed_.WaitUntil(mu_, deadline)) {
+  }
+  if (live_.count(pid)) {
     ::kill(-pid, SIGKILL);
-    changed_.wait(lock, [&] { return !live_.count(pid); });
+    while (live_.count(pid)) changed_.Wait(mu_);
   }
 }
 
 void Supervisor::StopAll(std::chrono::milliseconds grace) {
-  std::unique_lock lock(mu_);
+  util::MutexLock lock(mu_);
   for (const auto& [pid, done] : live_) {
     ::kill(-pid, SIGCONT);
     ::kill(-pid, SIGTERM);
   }
-  if (!changed_.wait_for(lock, grace, [&] { return live_.empty(); })) {
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (!live_.empty() && changed_.WaitUntil(mu_, deadline)) {
+  }
+  if (!live_.empty()) {
     for (const auto& [pid, done] : live_) {
       util::Log(util::LogLevel::kWarn, "process group {} did not stop on SIGTERM; killing it", pid);
       ::kill(-pid, SIGKILL);
     }
-    changed_.wait(lock, [&] { return live_.empty(); });
+    while (!live_.empty()) changed_.Wait(mu_);
   }
 }
 
 std::vector<pid_t> Supervisor::Running() {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   std::vector<pid_t> out;
   for (const auto& [pid, done] : live_) out.push_back(pid);
   return out;

@@ -7,21 +7,20 @@
 // a file open. Children get an explicit environment and no descriptor but 0-2. The destructor stops
 // every child still running and waits for all callbacks.
 //
-// Thread-safe.
+// Thread-safe: mu_ guards the table of live children and the count of waiter threads.
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "util/error.h"
+#include "util/mutex.h"
 
 namespace mlvault::runtime {
 
@@ -69,12 +68,12 @@ class Supervisor {
   std::vector<pid_t> Running();
 
  private:
-  void Wait(pid_t pid, OnExit on_exit);
+  void Wait(pid_t pid, OnExit on_exit) MLV_EXCLUDES(mu_);
 
-  std::mutex mu_;
-  std::condition_variable changed_;  // guarded by mu_
-  std::map<pid_t, bool> live_;       // guarded by mu_: pid -> exit callback finished
-  int waiters_ = 0;                  // guarded by mu_: waiter threads not yet finished
+  util::Mutex mu_;
+  util::CondVar changed_;                           // waited on with mu_: live_ or waiters_ changed
+  std::map<pid_t, bool> live_ MLV_GUARDED_BY(mu_);  // pid -> exit callback finished
+  int waiters_ MLV_GUARDED_BY(mu_) = 0;             // waiter threads not yet finished
 };
 
 }  // namespace mlvault::runtime

@@ -162,7 +162,7 @@ util::Result<FileInfo> Volume::Describe(int fd, std::string path) const {
   info.modified = MicrosOf(st.st_mtim);
   std::string key = CacheKey(st);
   {
-    std::lock_guard lock(cache_mu_);
+    util::MutexLock lock(cache_mu_);
     auto it = hash_cache_.find(key);
     if (it != hash_cache_.end()) {
       info.sha256 = it->second;
@@ -172,7 +172,7 @@ util::Result<FileInfo> Volume::Describe(int fd, std::string path) const {
   if (::lseek(fd, 0, SEEK_SET) < 0)
     return util::ErrnoError("cannot seek '" + info.path + "'", errno);
   info.sha256 = MLV_TRY(Sha256Fd(fd, info.path));
-  std::lock_guard lock(cache_mu_);
+  util::MutexLock lock(cache_mu_);
   if (hash_cache_.size() >= kHashCacheLimit) hash_cache_.clear();
   hash_cache_[key] = info.sha256;
   return info;
@@ -205,7 +205,7 @@ util::Result<FileInfo> Volume::Commit(StagedFile& staged, const PathParts& parts
   info.size = staged.size_;
   info.sha256 = staged.hash_->Finish();
   info.modified = MicrosOf(fst.st_mtim);
-  std::lock_guard lock(cache_mu_);
+  util::MutexLock lock(cache_mu_);
   if (hash_cache_.size() >= kHashCacheLimit) hash_cache_.clear();
   hash_cache_[CacheKey(fst)] = info.sha256;
   return info;

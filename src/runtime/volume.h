@@ -7,13 +7,12 @@
 // "<root>/.tmp/" and renamed into place, so readers and backups see the old or the new file,
 // never half of one; a refused or failed write leaves nothing behind.
 //
-// Thread-safe: the root descriptor is constant after Open, the checksum cache is locked.
+// Thread-safe: the root descriptor is constant after Open; cache_mu_ guards the checksum cache.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -23,6 +22,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/files.h"
+#include "util/mutex.h"
 
 namespace mlvault::runtime {
 
@@ -124,9 +124,9 @@ class Volume {
   const util::UniqueFd root_fd_;
   const util::UniqueFd tmp_fd_;
 
-  mutable std::mutex cache_mu_;
-  // guarded by cache_mu_: "dev:ino:size:mtime:ctime" -> sha256
-  mutable std::unordered_map<std::string, std::string> hash_cache_;
+  mutable util::Mutex cache_mu_;
+  // "dev:ino:size:mtime:ctime" -> sha256
+  mutable std::unordered_map<std::string, std::string> hash_cache_ MLV_GUARDED_BY(cache_mu_);
 };
 
 }  // namespace mlvault::runtime

@@ -104,10 +104,10 @@ util::Result<Run> Workloads::StartRun(const Job& job) {
   auto proc = std::make_shared<Proc>();
   proc->id = run.id;
   proc->kind = Kind::kRun;
-  std::lock_guard transition(proc->transition);
+  util::MutexLock transition(proc->transition);
   util::Result<pid_t> pid = util::Unavailable("the workspace is stopping");
   {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     if (!shutting_down_) {
       pid = supervisor_.Spawn(spec,
                               [this, proc](pid_t, const ExitInfo& info) { OnExit(proc, info); });
@@ -171,14 +171,14 @@ util::Result<std::shared_ptr<Workloads::Proc>> Workloads::SpawnService(
   proc->id = id;
   proc->kind = kind;
   proc->route = route;
-  std::lock_guard transition(proc->transition);
+  util::MutexLock transition(proc->transition);
   auto port = PickFreePort();
   util::Result<pid_t> pid = util::Unavailable("the workspace is stopping");
   if (!port) pid = std::unexpected(port.error());
   ServiceState state;
   state.started_at = clock_.Now();
   {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     if (procs_.count(id)) return util::Conflict("'" + id + "' is already running; stop it first");
     if (!shutting_down_ && port) {
       SpawnSpec spec;
@@ -307,7 +307,7 @@ util::Status Workloads::StopProc(const std::string& id, EndReason reason,
                                  const std::string& message) {
   pid_t pid;
   {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     auto it = procs_.find(id);
     if (it == procs_.end()) return util::NotFound("no process for '" + id + "'");
     it->second->end = reason;
@@ -319,18 +319,18 @@ util::Status Workloads::StopProc(const std::string& id, EndReason reason,
 }
 
 void Workloads::OnExit(const std::shared_ptr<Proc>& proc, const ExitInfo& info) {
-  std::lock_guard transition(proc->transition);
+  util::MutexLock transition(proc->transition);
   EndReason reason;
   std::string end_message;
   bool shutting;
   {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     reason = proc->end;
     end_message = proc->end_message;
     shutting = shutting_down_;
     auto it = procs_.find(proc->id);
     if (it != procs_.end() && it->second == proc) procs_.erase(it);
-    changed_.notify_all();
+    changed_.NotifyAll();
   }
   if (shutting && reason == EndReason::kNone) reason = EndReason::kShutdown;
 
@@ -376,14 +376,14 @@ void Workloads::OnExit(const std::shared_ptr<Proc>& proc, const ExitInfo& info) 
 }
 
 std::optional<int> Workloads::AppPort(const std::string& subdomain) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   for (const auto& [id, p] : procs_)
     if (p->kind == Kind::kApp && p->route == subdomain && p->status == "running") return p->port;
   return std::nullopt;
 }
 
 std::optional<int> Workloads::ModelPort(const std::string& model_name) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   for (const auto& [id, p] : procs_)
     if (p->kind == Kind::kDeployment && p->route == model_name && p->status == "running")
       return p->port;
@@ -391,18 +391,18 @@ std::optional<int> Workloads::ModelPort(const std::string& model_name) {
 }
 
 bool Workloads::IsLive(const std::string& id) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   return procs_.count(id) > 0;
 }
 
 void Workloads::PauseRuns() {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   for (const auto& [id, p] : procs_)
     if (p->kind == Kind::kRun) supervisor_.Signal(p->pid, SIGSTOP);
 }
 
 void Workloads::ContinueRuns() {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   for (const auto& [id, p] : procs_)
     if (p->kind == Kind::kRun) supervisor_.Signal(p->pid, SIGCONT);
 }
@@ -417,7 +417,7 @@ void Workloads::Monitor() {
     };
     std::vector<Probe> probes;
     {
-      std::lock_guard lock(mu_);
+      util::MutexLock lock(mu_);
       auto now = std::chrono::steady_clock::now();
       for (const auto& [id, p] : procs_)
         if (p->kind != Kind::kRun && p->status == "starting")
@@ -426,10 +426,10 @@ void Workloads::Monitor() {
     for (const Probe& pr : probes) {
       if (stop_threads_.load()) break;
       if (AnswersHttp(pr.port)) {
-        std::lock_guard transition(pr.proc->transition);
+        util::MutexLock transition(pr.proc->transition);
         ServiceState s;
         {
-          std::lock_guard lock(mu_);
+          util::MutexLock lock(mu_);
           auto it = procs_.find(pr.proc->id);
           if (it == procs_.end() || it->second != pr.proc || pr.proc->status != "starting")
             continue;
@@ -438,7 +438,7 @@ void Workloads::Monitor() {
           s.pid = pr.proc->pid;
           s.port = pr.proc->port;
           s.started_at = pr.proc->started_at;
-          changed_.notify_all();
+          changed_.NotifyAll();
         }
         WriteServiceState(pr.proc->kind, pr.proc->id, s, /*internal=*/true);
       } else if (pr.expired) {
@@ -448,8 +448,10 @@ void Workloads::Monitor() {
         (void)StopProc(pr.proc->id, EndReason::kTimeout, message);
       }
     }
-    std::unique_lock lock(mu_);
-    changed_.wait_for(lock, std::chrono::milliseconds(100), [&] { return stop_threads_.load(); });
+    util::MutexLock lock(mu_);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+    while (!stop_threads_.load() && changed_.WaitUntil(mu_, deadline)) {
+    }
   }
 }
 

@@ -9,17 +9,17 @@
 //
 // Reconcile() brings the recorded state back to life after a start (restart or restore).
 //
-// Thread-safe.
+// Thread-safe: mu_ guards the table of live processes, the shutting-down flag and each Proc's
+// mutable fields (pid, port, status, end reason, deadline); each Proc's `transition` mutex
+// serialises that entity's transitions.
 #pragma once
 
 #include <sys/types.h>
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -30,6 +30,7 @@
 #include "runtime/volume.h"
 #include "runtime/write_gate.h"
 #include "util/clock.h"
+#include "util/mutex.h"
 
 namespace mlvault::runtime {
 
@@ -111,8 +112,9 @@ class Workloads {
     std::string id;
     Kind kind;
     std::string route;      // subdomain or model name
-    std::mutex transition;  // serialises this entity's transitions and their Store writes
-    // guarded by Workloads::mu_:
+    util::Mutex transition;  // serialises this entity's transitions and their Store writes
+    // Guarded by Workloads::mu_ (not annotated: the analysis cannot name the mutex of the
+    // Workloads a Proc belongs to from inside Proc):
     pid_t pid = -1;
     int port = 0;
     std::string status;  // running (runs); starting, running (services)
@@ -148,10 +150,10 @@ class Workloads {
 
   Supervisor supervisor_;
 
-  std::mutex mu_;
-  std::condition_variable changed_;                     // guarded by mu_
-  std::map<std::string, std::shared_ptr<Proc>> procs_;  // guarded by mu_, by entity id
-  bool shutting_down_ = false;                          // guarded by mu_
+  util::Mutex mu_;
+  util::CondVar changed_;  // waited on with mu_: procs_ or a Proc's status changed
+  std::map<std::string, std::shared_ptr<Proc>> procs_ MLV_GUARDED_BY(mu_);  // by entity id
+  bool shutting_down_ MLV_GUARDED_BY(mu_) = false;
 
   std::atomic<bool> reconciled_{false};
   std::atomic<bool> stop_threads_{false};

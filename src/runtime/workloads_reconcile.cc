@@ -80,14 +80,17 @@ util::Result<std::vector<ResumedService>> Workloads::ResumePaused() {
   // ended (failed) and their row says why.
   std::map<std::string, std::string> live;
   {
-    std::unique_lock lock(mu_);
-    changed_.wait_for(lock, options_.start_timeout + std::chrono::seconds(2), [&] {
-      if (stop_threads_.load()) return true;
-      for (const auto& id : started)
-        if (auto it = procs_.find(id); it != procs_.end() && it->second->status == "starting")
-          return false;
-      return true;
-    });
+    util::MutexLock lock(mu_);
+    const auto deadline =
+        std::chrono::steady_clock::now() + options_.start_timeout + std::chrono::seconds(2);
+    for (;;) {
+      bool starting = false;
+      if (!stop_threads_.load())
+        for (const auto& id : started)
+          if (auto it = procs_.find(id); it != procs_.end() && it->second->status == "starting")
+            starting = true;
+      if (!starting || !changed_.WaitUntil(mu_, deadline)) break;
+    }
     for (const auto& id : started)
       if (auto it = procs_.find(id); it != procs_.end()) live[id] = it->second->status;
   }
@@ -189,13 +192,15 @@ void Workloads::Reconcile() {
   }
 
   // Done when none of the revived services is still starting (running, or failed and gone).
-  std::unique_lock lock(mu_);
-  changed_.wait(lock, [&] {
-    if (stop_threads_.load()) return true;
-    for (const auto& [id, p] : procs_)
-      if (p->reconciling && p->status == "starting") return false;
-    return true;
-  });
+  util::MutexLock lock(mu_);
+  for (;;) {
+    bool starting = false;
+    if (!stop_threads_.load())
+      for (const auto& [id, p] : procs_)
+        if (p->reconciling && p->status == "starting") starting = true;
+    if (!starting) break;
+    changed_.Wait(mu_);
+  }
   if (!stop_threads_.load()) {
     reconciled_ = true;
     util::Log(util::LogLevel::kInfo, "reconciled");
@@ -204,13 +209,13 @@ void Workloads::Reconcile() {
 
 void Workloads::Shutdown() {
   {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     if (shutting_down_ && !monitor_.joinable() && !reconciler_.joinable()) return;
     shutting_down_ = true;
     for (auto& [id, p] : procs_)
       if (p->end == EndReason::kNone) p->end = EndReason::kShutdown;
     stop_threads_ = true;
-    changed_.notify_all();
+    changed_.NotifyAll();
   }
   gate_.Shutdown();
   if (reconciler_.joinable()) reconciler_.join();

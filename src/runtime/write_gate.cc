@@ -11,7 +11,7 @@ bool WriteGate::LapseLocked() {
   if (state_ == State::kQuiesced && clock_.Now() >= lease_expiry_) {
     state_ = State::kOpen;
     ++generation_;
-    changed_.notify_all();
+    changed_.NotifyAll();
     util::Log(util::LogLevel::kWarn, "quiesce lease lapsed; the workspace resumed by itself");
     return true;
   }
@@ -21,7 +21,7 @@ bool WriteGate::LapseLocked() {
 std::optional<WriteGate::Ticket> WriteGate::TryEnter() {
   bool lapsed;
   {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     lapsed = LapseLocked();
     if (state_ == State::kOpen) {
       ++in_flight_;
@@ -36,13 +36,13 @@ std::optional<WriteGate::Ticket> WriteGate::TryEnter() {
 std::optional<WriteGate::Ticket> WriteGate::EnterInternal() {
   bool lapsed = false;
   {
-    std::unique_lock lock(mu_);
+    util::MutexLock lock(mu_);
     for (;;) {
       lapsed = LapseLocked() || lapsed;
       if (state_ != State::kQuiesced) break;
       if (shutdown_) return std::nullopt;
       // Timed, because the lease is measured on an injected clock the condition cannot watch.
-      changed_.wait_for(lock, std::chrono::milliseconds(50));
+      changed_.WaitFor(mu_, std::chrono::milliseconds(50));
     }
     ++in_flight_;
   }
@@ -51,17 +51,18 @@ std::optional<WriteGate::Ticket> WriteGate::EnterInternal() {
 }
 
 void WriteGate::Leave() {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   --in_flight_;
-  changed_.notify_all();
+  changed_.NotifyAll();
 }
 
 util::Result<util::TimeMicros> WriteGate::Quiesce(std::chrono::microseconds lease,
                                                   std::chrono::milliseconds drain_timeout,
                                                   uint64_t* generation) {
   bool lapsed = false;
+  std::optional<int> undrained;  // the writes still in flight when the drain timed out
   {
-    std::unique_lock lock(mu_);
+    util::MutexLock lock(mu_);
     lapsed = LapseLocked();
     if (state_ == State::kQuiesced) {
       lease_expiry_ = clock_.Now() + lease.count();
@@ -71,36 +72,40 @@ util::Result<util::TimeMicros> WriteGate::Quiesce(std::chrono::microseconds leas
     }
     if (state_ == State::kDraining) return util::Conflict("a quiesce is already in progress");
     state_ = State::kDraining;
-    changed_.notify_all();
-    bool drained = changed_.wait_for(lock, drain_timeout, [&] { return in_flight_ == 0; });
-    if (!drained) {
-      state_ = State::kOpen;
-      changed_.notify_all();
-      int left = in_flight_;
-      lock.unlock();
-      if (hooks_.on_resumed) hooks_.on_resumed();
-      return util::Unavailable(fmt::format(
-          "in-flight writes did not finish within {} s ({} still running); the workspace "
-          "was resumed",
-          std::chrono::duration_cast<std::chrono::seconds>(drain_timeout).count(), left));
+    changed_.NotifyAll();
+    const auto deadline = std::chrono::steady_clock::now() + drain_timeout;
+    while (in_flight_ != 0 && changed_.WaitUntil(mu_, deadline)) {
     }
-    state_ = State::kQuiesced;
-    lease_expiry_ = clock_.Now() + lease.count();
+    if (in_flight_ != 0) {
+      state_ = State::kOpen;
+      changed_.NotifyAll();
+      undrained = in_flight_;
+    } else {
+      state_ = State::kQuiesced;
+      lease_expiry_ = clock_.Now() + lease.count();
+    }
+  }
+  if (undrained) {
+    if (hooks_.on_resumed) hooks_.on_resumed();
+    return util::Unavailable(fmt::format(
+        "in-flight writes did not finish within {} s ({} still running); the workspace "
+        "was resumed",
+        std::chrono::duration_cast<std::chrono::seconds>(drain_timeout).count(), *undrained));
   }
   (void)lapsed;  // the gate was open again anyway; on_resumed already ran or is harmless
   if (hooks_.on_quiesced) {
     util::Status st = hooks_.on_quiesced();
     if (!st) {
       {
-        std::lock_guard lock(mu_);
+        util::MutexLock lock(mu_);
         state_ = State::kOpen;
-        changed_.notify_all();
+        changed_.NotifyAll();
       }
       if (hooks_.on_resumed) hooks_.on_resumed();
       return std::unexpected(std::move(st).error().WithContext("cannot quiesce"));
     }
   }
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   if (state_ != State::kQuiesced)  // a Resume came in while the hook ran
     return util::Conflict("the quiesce was ended by a resume before it completed");
   ++generation_;
@@ -111,13 +116,13 @@ util::Result<util::TimeMicros> WriteGate::Quiesce(std::chrono::microseconds leas
 void WriteGate::Resume() {
   bool was_quiesced;
   {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     was_quiesced = state_ == State::kQuiesced;
     if (was_quiesced) {
       state_ = State::kOpen;
       ++generation_;
     }
-    changed_.notify_all();
+    changed_.NotifyAll();
   }
   if (was_quiesced && hooks_.on_resumed) hooks_.on_resumed();
 }
@@ -125,45 +130,45 @@ void WriteGate::Resume() {
 void WriteGate::CheckLease() {
   bool lapsed;
   {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     lapsed = LapseLocked();
   }
   if (lapsed && hooks_.on_resumed) hooks_.on_resumed();
 }
 
 void WriteGate::Shutdown() {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   shutdown_ = true;
-  changed_.notify_all();
+  changed_.NotifyAll();
 }
 
 bool WriteGate::quiesced() {
   CheckLease();
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   return state_ == State::kQuiesced;
 }
 
 bool WriteGate::refusing_writes() {
   CheckLease();
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   return state_ != State::kOpen;
 }
 
 std::optional<util::TimeMicros> WriteGate::lease_expires_at() {
   CheckLease();
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   if (state_ != State::kQuiesced) return std::nullopt;
   return lease_expiry_;
 }
 
 uint64_t WriteGate::lease_generation() {
   CheckLease();
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   return generation_;
 }
 
 int WriteGate::in_flight() {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   return in_flight_;
 }
 

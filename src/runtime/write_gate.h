@@ -10,18 +10,18 @@
 // by Resume before it expires, the gate resumes by itself, so a crashed backup cannot freeze a
 // workspace for good.
 //
-// Thread-safe. Hooks run on the calling thread without the gate's lock held.
+// Thread-safe: mu_ guards the gate's state, the tickets in flight, the lease and its generation.
+// Hooks run on the calling thread without mu_ held.
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <optional>
 
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/mutex.h"
 
 namespace mlvault::runtime {
 
@@ -102,19 +102,19 @@ class WriteGate {
 
   void Leave();
   // Returns true if the lease lapsed and the gate opened; caller must run on_resumed.
-  bool LapseLocked();
+  bool LapseLocked() MLV_REQUIRES(mu_);
 
   // Constant after construction.
   const util::Clock& clock_;
   const Hooks hooks_;
 
-  std::mutex mu_;
-  std::condition_variable changed_;    // guarded by mu_: in_flight_ or state_ changed
-  State state_ = State::kOpen;         // guarded by mu_
-  int in_flight_ = 0;                  // guarded by mu_
-  util::TimeMicros lease_expiry_ = 0;  // guarded by mu_, meaningful when kQuiesced
-  bool shutdown_ = false;              // guarded by mu_
-  uint64_t generation_ = 0;            // guarded by mu_
+  util::Mutex mu_;
+  util::CondVar changed_;  // waited on with mu_: in_flight_ or state_ changed
+  State state_ MLV_GUARDED_BY(mu_) = State::kOpen;
+  int in_flight_ MLV_GUARDED_BY(mu_) = 0;
+  util::TimeMicros lease_expiry_ MLV_GUARDED_BY(mu_) = 0;  // meaningful when kQuiesced
+  bool shutdown_ MLV_GUARDED_BY(mu_) = false;
+  uint64_t generation_ MLV_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace mlvault::runtime

@@ -3,9 +3,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 
 #include "util/clock.h"
+#include "util/mutex.h"
 
 namespace mlvault::util {
 
@@ -24,9 +24,9 @@ static LogLevel ConfiguredLevel() {
 bool LogEnabled(LogLevel level) { return level >= ConfiguredLevel(); }
 
 void LogLine(LogLevel level, std::string_view message) {
-  static std::mutex mu;
+  static Mutex mu;  // one line at a time on stderr (it guards no data of ours)
   static const char* kNames[] = {"debug", "info", "warn", "error"};
-  std::lock_guard lock(mu);
+  MutexLock lock(mu);
   std::fprintf(stderr, "%s %s: %.*s\n", FormatTime(Clock::System().Now()).c_str(),
                kNames[static_cast<int>(level)], static_cast<int>(message.size()), message.data());
 }

@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "util/log.h"
+#include "util/mutex.h"
 #include "util/thread_pool.h"
 #include "vault/engine.h"
 
@@ -57,15 +58,15 @@ class Checker {
 
  private:
   void BadBlob(const BlobId& id, std::string object, std::string problem) {
-    std::lock_guard<std::mutex> lk(mu_);
+    util::MutexLock lk(mu_);
     bad_.emplace(id, std::make_pair(std::move(object), std::move(problem)));
   }
   void AddDamage(Damage d) {
-    std::lock_guard<std::mutex> lk(mu_);
+    util::MutexLock lk(mu_);
     report_.damaged.push_back(std::move(d));
   }
   void CheckPackData(uint32_t pack, uint64_t size);
-  void NameAffected();
+  void NameAffected() MLV_REQUIRES(mu_);
 
   Repository* const repo_;
   const std::optional<std::string> only_;
@@ -80,9 +81,12 @@ class Checker {
   std::unordered_map<ObjectId, std::vector<BlobEntry>, ObjectIdHash>
       pack_entries_;  // from the index
 
-  std::mutex mu_;
-  VerifyReport report_;                                        // guarded by mu_
-  std::map<BlobId, std::pair<std::string, std::string>> bad_;  // guarded by mu_
+  // mu_ guards the bad blobs, and report_.damaged while the pack readers run (CheckPackData on
+  // the pool). report_ is not annotated: Run fills its other fields, and `damaged` before and
+  // after the pool runs, on its own thread, which the analysis cannot tell apart.
+  util::Mutex mu_;
+  VerifyReport report_;
+  std::map<BlobId, std::pair<std::string, std::string>> bad_ MLV_GUARDED_BY(mu_);
   std::atomic<uint64_t> bytes_read_{0};
   std::atomic<uint64_t> packs_done_{0};
 };
@@ -329,7 +333,10 @@ Result<VerifyReport> Checker::Run() {
     report_.packs = only_ ? needed_packs.size() : index_->packs().size();
   }
   report_.bytes_read = bytes_read_;
-  if (!bad_.empty()) NameAffected();
+  {
+    util::MutexLock lk(mu_);  // the pack readers are done: uncontended
+    if (!bad_.empty()) NameAffected();
+  }
   report_.ok = report_.damaged.empty();
   report_.duration_seconds = util::MonotonicSeconds() - t0;
   if (progress_ != nullptr) progress_->Finish();

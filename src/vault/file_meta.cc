@@ -100,7 +100,7 @@ util::Status WriteFsFlags(int fd, uint32_t flags) {
 }
 
 std::string OwnerNames::User(uid_t uid) {
-  std::lock_guard<std::mutex> lk(mu_);
+  util::MutexLock lk(mu_);
   auto it = users_.find(uid);
   if (it != users_.end()) return it->second;
   struct passwd pw, *res = nullptr;
@@ -112,7 +112,7 @@ std::string OwnerNames::User(uid_t uid) {
 }
 
 std::string OwnerNames::Group(gid_t gid) {
-  std::lock_guard<std::mutex> lk(mu_);
+  util::MutexLock lk(mu_);
   auto it = groups_.find(gid);
   if (it != groups_.end()) return it->second;
   struct group gr, *res = nullptr;
@@ -125,7 +125,7 @@ std::string OwnerNames::Group(gid_t gid) {
 
 std::optional<uid_t> OwnerNames::Uid(const std::string& name) {
   if (name.empty()) return std::nullopt;
-  std::lock_guard<std::mutex> lk(mu_);
+  util::MutexLock lk(mu_);
   auto it = uids_.find(name);
   if (it != uids_.end()) return it->second;
   struct passwd pw, *res = nullptr;
@@ -138,7 +138,7 @@ std::optional<uid_t> OwnerNames::Uid(const std::string& name) {
 
 std::optional<gid_t> OwnerNames::Gid(const std::string& name) {
   if (name.empty()) return std::nullopt;
-  std::lock_guard<std::mutex> lk(mu_);
+  util::MutexLock lk(mu_);
   auto it = gids_.find(name);
   if (it != gids_.end()) return it->second;
   struct group gr, *res = nullptr;

@@ -3,20 +3,20 @@
 // system.posix_acl_* which hold POSIX ACLs), inode flags (chattr: immutable, append-only, ...),
 // and owner names.
 //
-// Functions are thread-compatible; OwnerNames is thread-safe.
+// Functions are thread-compatible; OwnerNames is thread-safe (its mu_ guards the four caches).
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "util/error.h"
+#include "util/mutex.h"
 
 namespace mlvault::vault {
 
@@ -55,11 +55,11 @@ class OwnerNames {
   std::optional<gid_t> Gid(const std::string& name);
 
  private:
-  std::mutex mu_;
-  std::map<uid_t, std::string> users_;                // guarded by mu_
-  std::map<gid_t, std::string> groups_;               // guarded by mu_
-  std::map<std::string, std::optional<uid_t>> uids_;  // guarded by mu_
-  std::map<std::string, std::optional<gid_t>> gids_;  // guarded by mu_
+  util::Mutex mu_;
+  std::map<uid_t, std::string> users_ MLV_GUARDED_BY(mu_);
+  std::map<gid_t, std::string> groups_ MLV_GUARDED_BY(mu_);
+  std::map<std::string, std::optional<uid_t>> uids_ MLV_GUARDED_BY(mu_);
+  std::map<std::string, std::optional<gid_t>> gids_ MLV_GUARDED_BY(mu_);
 };
 
 }  // namespace mlvault::vault

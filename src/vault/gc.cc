@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "util/log.h"
+#include "util/mutex.h"
 #include "vault/engine.h"
 #include "vault/lock.h"
 
@@ -165,11 +166,11 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
   MLV_TRY(cancelled());
 
   // 4. Repack: copy live sealed blobs unchanged into new packs, authenticating each first.
-  std::mutex new_mu;
+  util::Mutex new_mu;  // guards written and new_bytes: the pack writers' uploaders report here
   std::vector<IndexPack> written;
   uint64_t new_bytes = 0;
   auto on_written = [&](const IndexPack& p, uint64_t size) -> Status {
-    std::lock_guard<std::mutex> lk(new_mu);
+    util::MutexLock lk(new_mu);
     written.push_back(p);
     new_bytes += size;
     return util::Ok();

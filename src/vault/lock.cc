@@ -237,18 +237,28 @@ Result<std::unique_ptr<VaultLock>> VaultLock::Acquire(backend::Backend* backend,
 void VaultLock::Heartbeat() {
   const auto interval =
       std::chrono::duration<double>(std::max(0.05, options_.lock_stale_seconds / 6));
-  std::unique_lock<std::mutex> lk(mu_);
-  while (!stop_) {
-    if (cv_.wait_for(lk, interval, [this] { return stop_; })) break;
-    LockInfo info = info_;
-    const double since_ok = static_cast<double>(options_.clock->Now() - last_ok_.load()) / 1e6;
-    if (since_ok > options_.lock_stale_seconds) {
-      // Paused or cut off for longer than the stale timeout: another process may have removed
-      // our lock and gone ahead; rewriting it now would hide that. Give up the lock.
-      failure_ = fmt::format("the lock was not refreshed for {:.0f} s and may have been taken over", since_ok);
-      break;
+  for (;;) {
+    LockInfo info;
+    {
+      util::MutexLock lk(mu_);
+      if (stop_) return;
+      const auto deadline =
+          std::chrono::steady_clock::now() +
+          std::chrono::duration_cast<std::chrono::steady_clock::duration>(interval);
+      while (!stop_ && cv_.WaitUntil(mu_, deadline)) {
+      }
+      if (stop_) return;
+      info = info_;
+      const double since_ok = static_cast<double>(options_.clock->Now() - last_ok_.load()) / 1e6;
+      if (since_ok > options_.lock_stale_seconds) {
+        // Paused or cut off for longer than the stale timeout: another process may have removed
+        // our lock and gone ahead; rewriting it now would hide that. Give up the lock.
+        failure_ = fmt::format(
+            "the lock was not refreshed for {:.0f} s and may have been taken over", since_ok);
+        return;
+      }
     }
-    lk.unlock();
+    // Without mu_: Check must not wait for the backend.
     const std::string name = LockName(info.id);
     // A lock that vanished was judged stale by someone else: we are no longer protected.
     auto st = backend_->Stat(name);
@@ -257,7 +267,7 @@ void VaultLock::Heartbeat() {
       info.refreshed = options_.clock->Now();
       put = backend_->Put(name, SealLock(key_, info));
     }
-    lk.lock();
+    util::MutexLock lk(mu_);
     if (!st) {
       failure_ = st.error().code() == util::ErrorCode::kNotFound
                      ? "the lock was removed by another process"
@@ -268,13 +278,13 @@ void VaultLock::Heartbeat() {
       info_.refreshed = info.refreshed;
       last_ok_ = info.refreshed;
     }
-    if (!failure_.empty()) break;
+    if (!failure_.empty()) return;
   }
 }
 
 Status VaultLock::Check() const {
   {
-    std::lock_guard<std::mutex> lk(mu_);
+    util::MutexLock lk(mu_);
     if (!failure_.empty()) return util::Conflict("vault lock lost: " + failure_);
   }
   const double age = static_cast<double>(options_.clock->Now() - last_ok_.load()) / 1e6;
@@ -287,10 +297,10 @@ Status VaultLock::Check() const {
 
 VaultLock::~VaultLock() {
   {
-    std::lock_guard<std::mutex> lk(mu_);
+    util::MutexLock lk(mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   if (thread_.joinable()) thread_.join();
   // A lock left behind by a live process would block GC until it goes stale: retry. If it
   // still cannot be removed, it is stale as soon as this process ends (docs/vault-format.md 8).

@@ -2,19 +2,19 @@
 // locks/, refreshed by a heartbeat thread, with stale-lock detection.
 //
 // A VaultLock is held from Acquire until destruction (which stops the heartbeat and removes the
-// lock object). Thread-safe: Check may be called from any thread while the heartbeat runs.
+// lock object). Thread-safe: Check may be called from any thread while the heartbeat runs; mu_
+// guards the lock's refreshed record, the heartbeat's failure and its stop flag.
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "backend/backend.h"
 #include "crypto/crypto.h"
+#include "util/mutex.h"
 #include "util/progress.h"
 #include "vault/format.h"
 #include "vault/vault.h"
@@ -62,22 +62,24 @@ class VaultLock {
   // OK while the lock is known to be held: its last refresh succeeded less than half the stale
   // timeout ago. Otherwise kConflict: the operation must not commit.
   Status Check() const;
-  const ObjectId& id() const { return info_.id; }
+  // Not checked: info_.id is set at construction and never written again (only the refresh
+  // time changes, under mu_).
+  const ObjectId& id() const MLV_NO_THREAD_SAFETY_ANALYSIS { return info_.id; }
 
  private:
   VaultLock(backend::Backend* backend, const crypto::Key& key, LockInfo info,
             const Options& options);
-  void Heartbeat();
+  void Heartbeat() MLV_EXCLUDES(mu_);
 
   backend::Backend* const backend_;
   const crypto::Key key_;
   const Options options_;
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;    // guarded by mu_
-  LockInfo info_;        // refreshed: guarded by mu_
-  std::string failure_;  // guarded by mu_; set when a refresh failed
+  mutable util::Mutex mu_;
+  util::CondVar cv_;  // waited on with mu_: stop_ set
+  bool stop_ MLV_GUARDED_BY(mu_) = false;
+  LockInfo info_ MLV_GUARDED_BY(mu_);        // refreshed by the heartbeat
+  std::string failure_ MLV_GUARDED_BY(mu_);  // set when a refresh failed
   std::atomic<util::TimeMicros> last_ok_{0};
   std::thread thread_;
 };

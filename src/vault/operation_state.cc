@@ -5,7 +5,7 @@
 namespace mlvault::vault {
 
 void OperationState::Fail(util::Error e) {
-  std::lock_guard<std::mutex> lk(mu_);
+  util::MutexLock lk(mu_);
   if (!error_) error_ = std::move(e);
   failed_.store(true, std::memory_order_release);
 }
@@ -20,12 +20,12 @@ bool OperationState::Stopped() {
 }
 
 std::optional<util::Error> OperationState::error() const {
-  std::lock_guard<std::mutex> lk(mu_);
+  util::MutexLock lk(mu_);
   return error_;
 }
 
 void OperationState::Warn(std::string warning) {
-  std::lock_guard<std::mutex> lk(mu_);
+  util::MutexLock lk(mu_);
   if (warnings_.size() < kMaxWarnings)
     warnings_.push_back(std::move(warning));
   else
@@ -33,7 +33,7 @@ void OperationState::Warn(std::string warning) {
 }
 
 std::vector<std::string> OperationState::Warnings() const {
-  std::lock_guard<std::mutex> lk(mu_);
+  util::MutexLock lk(mu_);
   std::vector<std::string> out = warnings_;
   if (warnings_dropped_ > 0)
     out.push_back(fmt::format("... and {} more warnings", warnings_dropped_));

@@ -1,16 +1,17 @@
 // The shared state of one long vault operation (a backup or a restore) run by many threads:
 // the first failure, cancellation, and the warnings collected on the way.
 //
-// Thread-safety: every method may be called from any thread at any time.
+// Thread-safety: every method may be called from any thread at any time; mu_ guards the first
+// failure and the warnings.
 #pragma once
 
 #include <atomic>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "util/error.h"
+#include "util/mutex.h"
 #include "util/progress.h"
 
 namespace mlvault::vault {
@@ -44,10 +45,10 @@ class OperationState {
  private:
   const std::string verb_;
   const util::CancelToken* const cancel_;
-  mutable std::mutex mu_;
-  std::optional<util::Error> error_;   // guarded by mu_
-  std::vector<std::string> warnings_;  // guarded by mu_
-  size_t warnings_dropped_ = 0;        // guarded by mu_
+  mutable util::Mutex mu_;
+  std::optional<util::Error> error_ MLV_GUARDED_BY(mu_);
+  std::vector<std::string> warnings_ MLV_GUARDED_BY(mu_);
+  size_t warnings_dropped_ MLV_GUARDED_BY(mu_) = 0;
   std::atomic<bool> failed_{false};
 };
 

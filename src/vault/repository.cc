@@ -276,7 +276,7 @@ Status Repository::OpenBlob(ByteView sealed, const BlobId& id, BlobType type, Co
 
 Result<std::shared_ptr<const Bytes>> Repository::CachedTreePack(const ObjectId& pack) {
   {
-    std::lock_guard<std::mutex> lk(cache_mu_);
+    util::MutexLock lk(cache_mu_);
     for (auto it = cache_.begin(); it != cache_.end(); ++it) {
       if (it->first == pack) {
         cache_.splice(cache_.begin(), cache_, it);
@@ -286,7 +286,7 @@ Result<std::shared_ptr<const Bytes>> Repository::CachedTreePack(const ObjectId& 
   }
   auto data = MLV_TRY(backend_->Get(PackName(pack)));
   auto shared = std::make_shared<const Bytes>(std::move(data));
-  std::lock_guard<std::mutex> lk(cache_mu_);
+  util::MutexLock lk(cache_mu_);
   cache_.emplace_front(pack, shared);
   cache_bytes_ += shared->size();
   while (cache_bytes_ > kTreeCacheBytes && cache_.size() > 1) {

@@ -2,8 +2,8 @@
 // (config, packs, index files, manifests). The archiver, restorer, checker and GC are written
 // against it; none of them sees sealing or object names.
 //
-// Thread-safe: every method may be called from several threads (the tree-pack cache is
-// guarded by a mutex; everything else is constant after Open).
+// Thread-safe: every method may be called from several threads (cache_mu_ guards the tree-pack
+// cache; everything else is constant after Open).
 #pragma once
 
 #include <condition_variable>
@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "util/mutex.h"
 #include "vault/btrfs_changes.h"
 #include "vault/format.h"
 #include "vault/index.h"
@@ -126,9 +127,9 @@ class Repository {
   const Options options_;
 
   // Whole tree packs, most recently used first, bounded by kTreeCacheBytes.
-  std::mutex cache_mu_;
-  std::list<std::pair<ObjectId, std::shared_ptr<const Bytes>>> cache_;  // guarded by cache_mu_
-  uint64_t cache_bytes_ = 0;                                            // guarded by cache_mu_
+  util::Mutex cache_mu_;
+  std::list<std::pair<ObjectId, std::shared_ptr<const Bytes>>> cache_ MLV_GUARDED_BY(cache_mu_);
+  uint64_t cache_bytes_ MLV_GUARDED_BY(cache_mu_) = 0;
 };
 
 // Accumulates blobs into packs and writes them from background threads (`uploaders` of them,

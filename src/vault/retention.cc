@@ -2,10 +2,10 @@
 // the objects a point needs to be restored, and retaining them.
 #include <algorithm>
 #include <atomic>
-#include <mutex>
 #include <thread>
 #include <unordered_set>
 
+#include "util/mutex.h"
 #include "vault/engine.h"
 
 namespace mlvault::vault {
@@ -43,14 +43,14 @@ Result<uint64_t> RunRetain(Repository* repo, const Manifest& point, std::string_
   auto objects = MLV_TRY(PointObjects(repo, point, cancel));
   backend::Backend* b = repo->backend();
   std::atomic<size_t> next{0};
-  std::mutex mu;
+  util::Mutex mu;  // guards failure while the workers run
   std::optional<util::Error> failure;
   auto worker = [&] {
     for (size_t i; (i = next.fetch_add(1)) < objects.size();) {
       if (cancel != nullptr && cancel->cancelled()) return;
       auto st = b->Retain(objects[i], mode, until_unix);
       if (!st) {
-        std::lock_guard<std::mutex> lk(mu);
+        util::MutexLock lk(mu);
         if (!failure) failure = st.error();
         next = objects.size();
         return;

@@ -205,7 +205,7 @@ std::expected<std::pair<std::string, util::TimeMicros>, AuthFailure> Authenticat
       return CatalogDown(st.error());
     return std::make_pair(challenge, expires);
   }
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   for (auto it = challenges_.begin(); it != challenges_.end();)
     it = it->second.expires_at < now ? challenges_.erase(it) : std::next(it);
   if (challenges_.size() >= 100'000)
@@ -231,7 +231,7 @@ std::expected<SessionInfo, AuthFailure> Authenticator::Login(catalog::Db& db, co
     if (!issued_for) return CatalogDown(issued_for.error());
     if (!*issued_for || **issued_for != id) return unknown();
   } else {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     auto it = challenges_.find(challenge);
     if (it == challenges_.end() || it->second.expires_at < now || it->second.access_key_id != id)
       return unknown();
@@ -266,7 +266,7 @@ std::expected<SessionInfo, AuthFailure> Authenticator::Login(catalog::Db& db, co
       return CatalogDown(st.error());
     return s;
   }
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   for (auto it = sessions_.begin(); it != sessions_.end();)
     it = it->second.expires_at < now ? sessions_.erase(it) : std::next(it);
   sessions_[s.session_id] = s;
@@ -292,7 +292,7 @@ std::expected<SessionInfo, AuthFailure> Authenticator::Session(catalog::Db& db,
     s.caller.source_ip = (*stored)->source_ip;
     s.caller.secure_transport = (*stored)->secure;
   } else {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     auto it = sessions_.find(id);
     if (it == sessions_.end() || it->second.expires_at < clock_.Now()) {
       if (it != sessions_.end()) sessions_.erase(it);
@@ -327,7 +327,7 @@ std::expected<void, AuthFailure> Authenticator::Logout(catalog::Db& db,
       return CatalogDown(st.error());
     return {};
   }
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   sessions_.erase(id);
   return {};
 }

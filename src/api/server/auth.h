@@ -10,15 +10,14 @@
 // (catalog/auth_state_store.h) so that every server sharing it sees them: a signed request
 // replayed to another server is refused, and a console session works on any server.
 //
-// Thread-safe: the in-memory state is guarded; each call takes the catalog connection of the
-// calling thread.
+// Thread-safe: mu_ guards the in-memory challenges and sessions (the nonce cache locks itself);
+// each call takes the catalog connection of the calling thread.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <expected>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +27,7 @@
 #include "catalog/db.h"
 #include "control/authorizer.h"
 #include "util/clock.h"
+#include "util/mutex.h"
 
 namespace mlvault::api {
 
@@ -113,13 +113,13 @@ class Authenticator {
   const bool catalog_wide_;
   std::atomic<util::TimeMicros> next_sweep_{0};
   NonceCache nonces_;
-  std::mutex mu_;
+  util::Mutex mu_;
   struct PendingChallenge {
     std::string access_key_id;
     util::TimeMicros expires_at;
   };
-  std::map<std::string, PendingChallenge> challenges_;  // challenge -> key
-  std::map<std::string, SessionInfo> sessions_;         // session id -> session
+  std::map<std::string, PendingChallenge> challenges_ MLV_GUARDED_BY(mu_);  // challenge -> key
+  std::map<std::string, SessionInfo> sessions_ MLV_GUARDED_BY(mu_);         // session id -> session
 };
 
 

@@ -57,15 +57,15 @@ SlowClientGuard::SlowClientGuard(int port, double header_seconds, double body_se
 
 SlowClientGuard::~SlowClientGuard() {
   {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   thread_.join();
 }
 
 void SlowClientGuard::Set(const std::string& peer, Phase phase) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   Conn& c = by_peer_[peer];
   c.peer = peer;
   c.phase = phase;
@@ -77,13 +77,14 @@ void SlowClientGuard::BodyReceived(const std::string& peer) { Set(peer, Phase::k
 void SlowClientGuard::Answered(const std::string& peer) { Set(peer, Phase::kWaitingHeaders); }
 
 void SlowClientGuard::Loop() {
-  std::unique_lock lock(mu_);
-  while (!stop_) {
-    cv_.wait_for(lock, std::chrono::milliseconds(250));
-    if (stop_) break;
-    lock.unlock();
-    Scan();
-    lock.lock();
+  for (;;) {
+    {
+      util::MutexLock lock(mu_);
+      if (stop_) return;
+      cv_.WaitFor(mu_, std::chrono::milliseconds(250));
+      if (stop_) return;
+    }
+    Scan();  // without mu_: it reads /proc and probes sockets
   }
 }
 
@@ -103,7 +104,7 @@ void SlowClientGuard::Scan() {
   const auto now = std::chrono::steady_clock::now();
   std::vector<std::pair<int, std::string>> to_cut;
   {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     std::set<std::string> peers;
     for (auto it = by_fd_.begin(); it != by_fd_.end();) {
       auto l = live.find(it->first);
@@ -143,7 +144,7 @@ void SlowClientGuard::Scan() {
 int RateLimiter::Take(const std::string& key) {
   if (rate_ <= 0) return 0;
   const auto now = std::chrono::steady_clock::now();
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   if (buckets_.size() > 100'000) buckets_.clear();  // bounded memory; forgets, never blocks
   auto [it, fresh] = buckets_.try_emplace(key, Bucket{burst_, now});
   Bucket& b = it->second;

@@ -2,16 +2,17 @@
 //   SlowClientGuard  a watchdog that cuts connections which take too long to send a request's
 //                    headers (or its body), so a slow client cannot hold a worker thread;
 //   RateLimiter      a token bucket per access key (429 + Retry-After when empty).
-// Both are thread-safe.
+// Both are thread-safe: each one's mu_ guards its tables (the guard's connections by descriptor
+// and by peer, and its stop flag; the limiter's buckets).
 #pragma once
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <map>
-#include <mutex>
 #include <string>
 #include <thread>
+
+#include "util/mutex.h"
 
 namespace mlvault::api {
 
@@ -41,17 +42,18 @@ class SlowClientGuard {
     Phase phase = Phase::kWaitingHeaders;
     std::chrono::steady_clock::time_point since;
   };
-  void Loop();
-  void Scan();
-  void Set(const std::string& peer, Phase phase);
+  void Loop() MLV_EXCLUDES(mu_);
+  void Scan() MLV_EXCLUDES(mu_);
+  void Set(const std::string& peer, Phase phase) MLV_EXCLUDES(mu_);
 
   const int port_;
   const std::chrono::milliseconds header_, body_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::map<int, Conn> by_fd_;
-  std::map<std::string, Conn> by_peer_;  // reported phases, matched to fds on each scan
+  util::Mutex mu_;
+  util::CondVar cv_;  // waited on with mu_: stop_ set
+  bool stop_ MLV_GUARDED_BY(mu_) = false;
+  std::map<int, Conn> by_fd_ MLV_GUARDED_BY(mu_);
+  // Reported phases, matched to fds on each scan.
+  std::map<std::string, Conn> by_peer_ MLV_GUARDED_BY(mu_);
   std::atomic<uint64_t> cut_{0};
   std::thread thread_;
 };
@@ -69,8 +71,8 @@ class RateLimiter {
     std::chrono::steady_clock::time_point at;
   };
   const double rate_, burst_;
-  std::mutex mu_;
-  std::map<std::string, Bucket> buckets_;
+  util::Mutex mu_;
+  std::map<std::string, Bucket> buckets_ MLV_GUARDED_BY(mu_);
 };
 
 }  // namespace mlvault::api

@@ -116,7 +116,7 @@ catalog::Db* ApiServer::ThreadDb(std::string* error) {
 void ApiServer::Log(const json& line) {
   if (!log_) return;
   std::string text = line.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-  std::lock_guard lock(log_mu_);
+  util::MutexLock lock(log_mu_);
   fwrite(text.data(), 1, text.size(), log_);
   fflush(log_);
 }

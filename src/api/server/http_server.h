@@ -10,13 +10,13 @@
 //
 // Thread-safety: the server runs requests on `workers` threads; the dispatch function and the
 // catalog opener are called from all of them (each thread opens its own catalog connection).
+// log_mu_ guards the writes to the access log (the stream is chosen by Bind, before serving).
 #pragma once
 
 #include <atomic>
 #include <cstdio>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -27,6 +27,7 @@
 #include "catalog/db.h"
 #include "control/authorizer.h"
 #include "util/error.h"
+#include "util/mutex.h"
 
 namespace httplib {
 class Server;
@@ -107,8 +108,8 @@ class ApiServer {
   Metrics metrics_;
   RateLimiter limiter_;
   std::unique_ptr<SlowClientGuard> guard_;
-  std::mutex log_mu_;
-  FILE* log_ = nullptr;
+  util::Mutex log_mu_;
+  FILE* log_ MLV_PT_GUARDED_BY(log_mu_) = nullptr;  // written with log_mu_ held
   bool own_log_ = false;
   std::string openapi_;
 };

@@ -48,7 +48,7 @@ void RenderHistogram(std::string& out, const std::string& name, const std::strin
 }  // namespace
 
 void Metrics::Record(const std::string& operation, int status, double seconds) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   ++requests_[{operation, status}];
   Histogram& h = latency_[operation];
   for (size_t i = 0; i < kLatencyBuckets.size(); ++i)
@@ -58,14 +58,14 @@ void Metrics::Record(const std::string& operation, int status, double seconds) {
 }
 
 void Metrics::RecordRateLimited() {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   ++rate_limited_;
 }
 
 std::string Metrics::Render(catalog::Db& db) const {
   std::string out;
   {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     out += "# HELP mlvault_http_requests_total HTTP requests answered, by operation and status.\n";
     out += "# TYPE mlvault_http_requests_total counter\n";
     for (const auto& [key, n] : requests_)

@@ -3,18 +3,18 @@
 // backup bytes, durations and quiesce seconds, read from the catalog at scrape time (so every
 // server sharing a catalog reports the same workflow and backup figures).
 //
-// Thread-safe.
+// Thread-safe: mu_ guards the request counts, the latency histograms and the rate-limited count.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <string>
 #include <tuple>
 
 #include "catalog/db.h"
 #include "util/error.h"
+#include "util/mutex.h"
 
 namespace mlvault::api {
 
@@ -39,10 +39,10 @@ class Metrics {
     uint64_t count = 0;
     double sum = 0;
   };
-  mutable std::mutex mu_;
-  std::map<std::pair<std::string, int>, uint64_t> requests_;
-  std::map<std::string, Histogram> latency_;
-  uint64_t rate_limited_ = 0;
+  mutable util::Mutex mu_;
+  std::map<std::pair<std::string, int>, uint64_t> requests_ MLV_GUARDED_BY(mu_);
+  std::map<std::string, Histogram> latency_ MLV_GUARDED_BY(mu_);
+  uint64_t rate_limited_ MLV_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace mlvault::api

@@ -149,7 +149,7 @@ util::Status NonceCache::Insert(const std::string& access_key_id, const std::str
   // for the rounding of the date to whole seconds).
   const util::TimeMicros expiry = request_date + (kClockWindowSeconds + 1) * 1'000'000;
   std::string key = access_key_id + "\n" + nonce;
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   Expire(now);
   if (seen_.contains(key)) return util::Conflict("replayed nonce");
   if (seen_.size() >= max_entries_)
@@ -160,7 +160,7 @@ util::Status NonceCache::Insert(const std::string& access_key_id, const std::str
 }
 
 size_t NonceCache::size() const {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   return seen_.size();
 }
 

@@ -12,7 +12,6 @@
 
 #include <chrono>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +19,7 @@
 #include "crypto/ed25519.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/mutex.h"
 
 namespace mlvault::api {
 
@@ -79,7 +79,7 @@ util::Result<AuthorizationHeader> ParseAuthorization(std::string_view header);
 // Remembers (access key, nonce) pairs until their request date leaves the clock window, so a
 // replayed request inside the window is refused. Bounded: at `max_entries` the oldest entries
 // are dropped first only if they already expired; otherwise Insert refuses (kUnavailable) so a
-// flood cannot evict live nonces. Thread-safe.
+// flood cannot evict live nonces. Thread-safe: mu_ guards the remembered nonces.
 class NonceCache {
  public:
   explicit NonceCache(size_t max_entries = 1'000'000) : max_entries_(max_entries) {}
@@ -89,11 +89,13 @@ class NonceCache {
   size_t size() const;
 
  private:
-  void Expire(util::TimeMicros now);
-  mutable std::mutex mu_;
+  void Expire(util::TimeMicros now) MLV_REQUIRES(mu_);
+  mutable util::Mutex mu_;
   const size_t max_entries_;
-  std::map<std::string, util::TimeMicros> seen_;            // key + "\n" + nonce -> expiry
-  std::multimap<util::TimeMicros, std::string> by_expiry_;  // expiry -> key
+  // key + "\n" + nonce -> expiry
+  std::map<std::string, util::TimeMicros> seen_ MLV_GUARDED_BY(mu_);
+  // expiry -> key
+  std::multimap<util::TimeMicros, std::string> by_expiry_ MLV_GUARDED_BY(mu_);
 };
 
 }  // namespace mlvault::api

@@ -29,7 +29,7 @@ bool WorkflowPool::TryClaimOne(PoolThreadContext& ctx) {
   }
   std::string id;
   {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     for (const auto& r : *rows) {
       if (!in_hand_.contains(r.Text(0))) {
         id = r.Text(0);
@@ -48,10 +48,10 @@ bool WorkflowPool::TryClaimOne(PoolThreadContext& ctx) {
     util::Log(util::LogLevel::kWarn, "workflow pool: workflow {}: {}", id, r.error().message());
   --running_;
   {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     in_hand_.erase(id);
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   return true;
 }
 
@@ -69,18 +69,21 @@ void WorkflowPool::Loop(int index, PoolThreadContext* ctx) {
         for (const auto& line : *report) util::Log(util::LogLevel::kInfo, "{}", line);
     }
     if (TryClaimOne(*ctx)) continue;
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, poll_, [this] { return draining_.load(); });
+    util::MutexLock lock(mu_);
+    const auto until = std::chrono::steady_clock::now() + poll_;
+    while (!draining_.load() && cv_.WaitUntil(mu_, until)) {
+    }
   }
 }
 
 int WorkflowPool::Drain(std::chrono::milliseconds deadline) {
   draining_ = true;
-  cv_.notify_all();
+  cv_.NotifyAll();
   const auto until = std::chrono::steady_clock::now() + deadline;
   {
-    std::unique_lock lock(mu_);
-    cv_.wait_until(lock, until, [this] { return running_.load() == 0; });
+    util::MutexLock lock(mu_);
+    while (running_.load() != 0 && cv_.WaitUntil(mu_, until)) {
+    }
   }
   int left = running_.load();
   if (left == 0) {

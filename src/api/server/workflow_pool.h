@@ -11,15 +11,14 @@
 // deadline and returns how many were still running; those keep their lease until this process
 // exits, after which any mlvault (the next server) sees the owner gone and resumes them.
 //
-// Thread-safe.
+// Thread-safe: mu_ guards the ids of the workflows the pool's threads hold; the counters and the
+// draining flag are atomic.
 #pragma once
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -28,6 +27,7 @@
 #include "catalog/db.h"
 #include "control/workflow_engine.h"
 #include "util/error.h"
+#include "util/mutex.h"
 
 namespace mlvault::api {
 
@@ -62,9 +62,10 @@ class WorkflowPool {
   std::atomic<bool> draining_{false};
   std::atomic<int> running_{0};
   std::atomic<uint64_t> started_{0};
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::set<std::string> in_hand_;  // workflow ids a thread of this pool is running
+  util::Mutex mu_;
+  util::CondVar cv_;  // waited on with mu_: a workflow ended, or draining began
+  // Workflow ids a thread of this pool is running.
+  std::set<std::string> in_hand_ MLV_GUARDED_BY(mu_);
   std::vector<std::unique_ptr<PoolThreadContext>> contexts_;
   std::vector<std::thread> threads_;
 };
