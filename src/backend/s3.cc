@@ -1,5 +1,7 @@
 #include "backend/s3.h"
 
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -427,7 +429,7 @@ class S3BackendImpl final : public S3Backend {
     req.url = c_.endpoint + path + (qs.empty() ? "" : "?" + qs);
     req.body = body;
     req.receive_into = receive_into;
-    for (const auto& [k, v] : sr.headers) req.headers.push_back(k + ": " + v);
+    for (const auto& [k, v] : sr.headers) req.headers.push_back(fmt::format("{}: {}", k, v));
     req.headers.push_back("Authorization: " + sigv4::Authorization({c_.access_key, c_.secret_key},
                                                                    {c_.region, "s3"}, sr,
                                                                    amz_date));

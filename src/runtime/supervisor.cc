@@ -1,6 +1,7 @@
 #include "runtime/supervisor.h"
 
 #include <fcntl.h>
+#include <fmt/core.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -35,7 +36,7 @@ util::Result<pid_t> Supervisor::Spawn(const SpawnSpec& spec, OnExit on_exit) {
     if (const char* v = std::getenv(name); v && !replaced)
       env_strings.push_back(std::string(name) + "=" + v);
   }
-  for (const auto& [k, v] : spec.env) env_strings.push_back(k + "=" + v);
+  for (const auto& [k, v] : spec.env) env_strings.push_back(fmt::format("{}={}", k, v));
   std::vector<char*> envp;
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);

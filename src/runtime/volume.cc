@@ -285,12 +285,12 @@ util::Status Volume::RemoveTree(const PathParts& parts) const {
         util::UniqueFd sub(
             ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!sub.valid())
-          return util::ErrnoError("cannot open '" + shown + "/" + name + "'", errno);
-        MLV_TRY(remove_children(sub.get(), shown + "/" + name));
+          return util::ErrnoError(fmt::format("cannot open '{}/{}'", shown, name), errno);
+        MLV_TRY(remove_children(sub.get(), fmt::format("{}/{}", shown, name)));
         if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0)
-          return util::ErrnoError("cannot remove '" + shown + "/" + name + "'", errno);
+          return util::ErrnoError(fmt::format("cannot remove '{}/{}'", shown, name), errno);
       } else if (::unlinkat(dirfd, name.c_str(), 0) != 0 && errno != ENOENT) {
-        return util::ErrnoError("cannot remove '" + shown + "/" + name + "'", errno);
+        return util::ErrnoError(fmt::format("cannot remove '{}/{}'", shown, name), errno);
       }
     }
     return util::Ok();
@@ -334,7 +334,7 @@ util::Result<std::vector<FileInfo>> Volume::List(const PathParts& dir_parts) con
     }
     ::closedir(d);
     for (const auto& name : names) {
-      std::string rel = prefix.empty() ? name : prefix + "/" + name;
+      std::string rel = prefix.empty() ? name : fmt::format("{}/{}", prefix, name);
       struct stat st;
       if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // raced away
       if (S_ISDIR(st.st_mode)) {

@@ -1,5 +1,7 @@
 #include "api/server/metrics.h"
 
+#include <fmt/core.h>
+
 #include <cstdio>
 #include <vector>
 
@@ -37,8 +39,8 @@ void RenderHistogram(std::string& out, const std::string& name, const std::strin
   }
   std::string sep = labels.empty() ? "" : ",";
   for (size_t i = 0; i < bounds.size(); ++i)
-    out += name + "_bucket{" + labels + sep + "le=\"" + Num(bounds[i]) + "\"} " +
-           std::to_string(counts[i]) + "\n";
+    out += fmt::format("{}_bucket{{{}{}le=\"{}\"}} {}\n", name, labels, sep, Num(bounds[i]),
+                       counts[i]);
   out += name + "_bucket{" + labels + sep + "le=\"+Inf\"} " + std::to_string(values.size()) + "\n";
   out += name + "_sum" + (labels.empty() ? "" : "{" + labels + "}") + " " + Num(sum) + "\n";
   out += name + "_count" + (labels.empty() ? "" : "{" + labels + "}") + " " +
