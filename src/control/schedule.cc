@@ -9,6 +9,8 @@
 
 #include <span>
 
+#include "util/strings.h"
+
 namespace mlvault::control {
 namespace {
 
@@ -19,12 +21,6 @@ std::string Upper(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return out;
-}
-
-std::string Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return std::string(s);
 }
 
 std::vector<std::string> Split(std::string_view s, char sep) {
@@ -206,7 +202,7 @@ util::Result<cctz::time_zone> LoadZone(std::string_view name, std::string_view f
 
 util::Result<Schedule::Cron> ParseCronBody(std::string_view body) {
   std::vector<std::string> parts;
-  for (auto& p : Split(Trim(body), ' '))
+  for (auto& p : Split(util::Trim(body), ' '))
     if (!p.empty()) parts.push_back(p);
   if (parts.size() != 6)
     return util::InvalidField(
@@ -281,7 +277,7 @@ std::string FormatLocal(util::TimeMicros t, std::string_view time_zone) {
 util::Result<Schedule> Schedule::Parse(std::string_view expression, std::string_view time_zone,
                                        util::TimeMicros anchor) {
   Schedule s;
-  s.expression_ = Trim(expression);
+  s.expression_ = util::Trim(expression);
   s.time_zone_ = time_zone.empty() ? "UTC" : std::string(time_zone);
   s.anchor_ = anchor;
   MLV_TRY(LoadZone(s.time_zone_, "timeZone"));
@@ -296,7 +292,7 @@ util::Result<Schedule> Schedule::Parse(std::string_view expression, std::string_
   }
   if (auto body = inside("rate(")) {
     std::vector<std::string> parts;
-    for (auto& p : Split(Trim(*body), ' '))
+    for (auto& p : Split(util::Trim(*body), ' '))
       if (!p.empty()) parts.push_back(p);
     auto n = parts.size() == 2 ? Int(parts[0]) : std::nullopt;
     if (!n || *n < 1)

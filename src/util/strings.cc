@@ -22,9 +22,9 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 }
 
 std::string Trim(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
+  size_t b = s.find_first_not_of(" \t\r\n\v\f");
   if (b == std::string_view::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r\n");
+  size_t e = s.find_last_not_of(" \t\r\n\v\f");
   return std::string(s.substr(b, e - b + 1));
 }
 

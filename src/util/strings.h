@@ -10,7 +10,7 @@ namespace mlvault::util {
 // Levenshtein distance, ASCII case-insensitive (for "did you mean ...?" suggestions).
 size_t EditDistance(std::string_view a, std::string_view b);
 
-// `s` without leading and trailing spaces, tabs, CR and LF.
+// `s` without leading and trailing white space (space, tab, CR, LF, VT, FF).
 std::string Trim(std::string_view s);
 
 }  // namespace mlvault::util

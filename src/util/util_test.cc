@@ -15,6 +15,7 @@
 #include "util/private_dir.h"
 #include "util/progress.h"
 #include "util/random.h"
+#include "util/strings.h"
 #include "util/thread_pool.h"
 #include "util/utc_time.h"
 
@@ -266,6 +267,14 @@ TEST(Files, EnsurePrivateDirRefusesWritableAndTightensReadable) {
   EXPECT_FALSE(EnsurePrivateDir(link));
   ::unlink(link.c_str());
   (void)RemoveAll(home);
+}
+
+TEST(Strings, TrimRemovesEveryKindOfWhiteSpaceAtBothEnds) {
+  EXPECT_EQ(Trim(" \t\r\n\v\fa b\f\v\n\r\t "), "a b");
+  EXPECT_EQ(Trim("0b5e2c1a-77d4-4a0e-9d0f-3c1f9f1f2a10\n"), "0b5e2c1a-77d4-4a0e-9d0f-3c1f9f1f2a10");
+  EXPECT_EQ(Trim(" \n\t"), "");
+  EXPECT_EQ(Trim(""), "");
+  EXPECT_EQ(Trim("x"), "x");
 }
 
 }  // namespace

@@ -9,16 +9,12 @@
 
 #include "util/files.h"
 #include "util/log.h"
+#include "util/strings.h"
 
 namespace mlvault::vault {
 namespace {
 
 using nlohmann::json;
-
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
 
 // Field 22 (starttime) of /proc/<pid>/stat; 0 if the process does not exist.
 uint64_t ProcessStart(int64_t pid) {
@@ -65,7 +61,7 @@ std::string DescribeHolder(const LockInfo& l) {
 LockInfo ThisProcess() {
   LockInfo l;
   l.hostname = Hostname();
-  l.boot_id = Trim(util::ReadFile("/proc/sys/kernel/random/boot_id").value_or(""));
+  l.boot_id = util::Trim(util::ReadFile("/proc/sys/kernel/random/boot_id").value_or(""));
   l.pid_ns = PidNamespace();
   l.pid = ::getpid();
   l.pid_start = ProcessStart(l.pid);
