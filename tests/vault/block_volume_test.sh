@@ -21,19 +21,7 @@ T=$(mktemp -d /tmp/mlvault-block-volume.XXXXXX)
 cleanup() { btrfs_unmount; rm -rf "$T"; }
 trap cleanup EXIT
 btrfs_mount 1G || { echo "FAIL could not make and mount a btrfs image"; exit 1; }
-fails=0
-pass() { echo "ok   $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
-expect() {
-  local want=$1 name=$2; shift 2
-  "$@" > "$T/out" 2> "$T/err"
-  local rc=$?
-  if [ "$rc" = "$want" ]; then pass "$name (exit $rc)"; else fail "$name: exit $rc, wanted $want: $(head -c 300 "$T/err")"; fi
-}
-json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {}, {"d": d}))' "$T/out" "$1"; }
-check() {  # check NAME PYTHON-CONDITION-ON-d
-  if [ "$(json "$2")" = True ]; then pass "$1"; else fail "$1: $2 is false in $(cat "$T/out")"; fi
-}
+source "$HERE/assert.sh"
 same_image() {  # same_image IMAGE RESTORED NAME
   if cmp -s "$1" "$2"; then pass "$3: the restore equals the image"; else fail "$3: the restore differs from the image"; fi
 }

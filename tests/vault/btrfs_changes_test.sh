@@ -23,16 +23,7 @@ T=$(mktemp -d /tmp/mlvault-btrfs-changes.XXXXXX)
 cleanup() { btrfs_unmount; rm -rf "$T"; }
 trap cleanup EXIT
 btrfs_mount 512M || { echo "FAIL could not make and mount a btrfs image"; exit 1; }
-fails=0
-pass() { echo "ok   $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
-expect() {
-  local want=$1 name=$2; shift 2
-  "$@" > "$T/out" 2> "$T/err"
-  local rc=$?
-  if [ "$rc" = "$want" ]; then pass "$name (exit $rc)"; else fail "$name: exit $rc, wanted $want: $(head -c 300 "$T/err")"; fi
-}
-json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {}, {"d": d}))' "$T/out" "$1"; }
+source "$HERE/assert.sh"
 V=(--vault "$T/v" --key-file "$T/key")
 
 # Everything a restore must reproduce, path by path: type, mode, owner, size, mtime (not for

@@ -7,17 +7,7 @@ set -uo pipefail
 M=${1:?usage: cli_test.sh MLVAULT_BINARY}
 T=$(mktemp -d /tmp/mlvault-cli-test.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-fails=0
-pass() { echo "ok   $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
-# expect CODE NAME CMD...: runs CMD, checks its exit code
-expect() {
-  local want=$1 name=$2; shift 2
-  "$@" > "$T/out" 2> "$T/err"
-  local rc=$?
-  if [ "$rc" = "$want" ]; then pass "$name (exit $rc)"; else fail "$name: exit $rc, wanted $want: $(head -c 300 "$T/err")"; fi
-}
-json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {}, {"d": d}))' "$T/out" "$1"; }
+source "$(dirname "$0")/assert.sh"
 
 mkdir -p "$T/src/sub"
 printf 'hello\n' > "$T/src/a.txt"
