@@ -32,7 +32,8 @@ RULES = {
     "iam": "util",
     "workspace": "util",
     "api_types": "util",
-    "control": "util crypto vault catalog iam workspace api_types",
+    # control's IAM store maps its tables with the row mapping catalog's stores use.
+    "control": "util crypto vault catalog iam workspace api_types sqlite/mapping.h",
     # api/server: the HTTP server opens one catalog connection per request thread and builds
     # the workspace provider for its workflow pool; requests are signed with crypto's Ed25519.
     "api": "util api_types control crypto catalog workspace",

@@ -18,11 +18,20 @@ CXX=$(command -v clang++-16 || command -v clang++ || true)
 if [ $# -gt 0 ]; then
   files=("$@")
 else
-  # The annotated code: files naming util::Mutex or an annotation, and the .cc beside such a .h.
+  # The annotated code: files naming util::Mutex or an annotation, the .cc beside such a .h, and
+  # for a header with no .cc of its own (an internal header shared by a component's files, as
+  # vault/archiver_internal.h) every .cc that includes it.
   mapfile -t files < <(grep -rlE 'MLV_GUARDED_BY|MLV_REQUIRES|MLV_EXCLUDES|MutexLock' src \
                          --include='*.cc' --include='*.h' |
                        grep -v '^src/util/\(mutex\|thread_annotations\)\.h$' |
-                       sed 's/\.h$/.cc/' | sort -u | while read -r f; do [ -f "$f" ] && echo "$f"; done)
+                       while read -r f; do
+                         case "$f" in
+                           *.cc) echo "$f" ;;
+                           *.h) if [ -f "${f%.h}.cc" ]; then echo "${f%.h}.cc"
+                                else grep -rlF "#include \"${f#src/}\"" src --include='*.cc' || true
+                                fi ;;
+                         esac
+                       done | sort -u)
 fi
 [ ${#files[@]} -gt 0 ] || { echo "thread-safety: no annotated sources" >&2; exit 1; }
 

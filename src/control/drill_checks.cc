@@ -1,7 +1,6 @@
-#include "control/backup_copies.h"
 #include "control/drill_checks.h"
 
-#include <openssl/evp.h>
+#include <fmt/core.h>
 
 #include <chrono>
 #include <fstream>
@@ -11,11 +10,13 @@
 #include <set>
 #include <thread>
 
+#include "control/backup_copies.h"
 #include "control/handlers.h"
 #include "control/inventory.h"
 #include "control/model_samples.h"
 #include "control/vaults.h"
 #include "control/workload_status.h"
+#include "crypto/crypto.h"
 #include "util/clock.h"
 #include "workspace/api_client.h"
 #include "workspace/runtime_client.h"
@@ -36,41 +37,19 @@ std::string Named(const std::vector<std::string>& v) {
   return s;
 }
 
-class Sha256 {
- public:
-  Sha256() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
-    EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr);
-  }
-  void Update(const void* p, size_t n) { EVP_DigestUpdate(ctx_.get(), p, n); }
-  std::string HexFinal() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx_.get(), md, &len);
-    static const char* kHex = "0123456789abcdef";
-    std::string out;
-    for (unsigned i = 0; i < len; ++i) {
-      out += kHex[md[i] >> 4];
-      out += kHex[md[i] & 15];
-    }
-    return out;
-  }
-
- private:
-  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx_;
-};
-
 // The SHA-256 of a file on disk, or "" when it cannot be read.
 std::string FileSha256(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return "";
-  Sha256 h;
+  crypto::Sha256Stream h;
   std::vector<char> buf(1 << 16);
   while (in) {
     in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    if (in.gcount() > 0) h.Update(buf.data(), static_cast<size_t>(in.gcount()));
+    if (in.gcount() > 0)
+      h.Update(util::AsBytes(std::string_view(buf.data(), static_cast<size_t>(in.gcount()))));
   }
   if (in.bad()) return "";
-  return h.HexFinal();
+  return util::ToHex(h.Final());
 }
 
 std::vector<std::string> Names(const json& doc, const char* kind) {
@@ -242,7 +221,7 @@ util::Result<std::vector<api::RestoreTestCheck>> RunDrillChecks(
                      : "does not answer its sample request " + rec.method + " " + rec.path + ": " +
                            answer.error().message();
           if (!differs.empty())
-            problems.push_back("model " + name + ": " + differs);
+            problems.push_back(fmt::format("model {}: {}", name, differs));
           else
             ++replayed;
         } else {
@@ -284,11 +263,11 @@ util::Result<std::vector<api::RestoreTestCheck>> RunDrillChecks(
           problems.push_back(f.path + ": volume " + f.volume + " is missing");
           continue;
         }
-        Sha256 h;
+        crypto::Sha256Stream h;
         auto st = v->ReadFile(
             rp->second, f.volume_path,
             [&](util::ByteView b) {
-              h.Update(b.data(), b.size());
+              h.Update(b);
               return util::Ok();
             },
             env.cancel);
@@ -296,7 +275,7 @@ util::Result<std::vector<api::RestoreTestCheck>> RunDrillChecks(
           problems.push_back(f.path + ": reading the backup's copy: " + st.error().message());
           continue;
         }
-        std::string want = h.HexFinal();
+        std::string want = util::ToHex(h.Final());
         std::string got = FileSha256(dir->second + "/" + f.volume_path);
         if (got.empty())
           problems.push_back(f.path + " is missing or unreadable in the sandbox");

@@ -1,5 +1,7 @@
 #include "control/iam_store.h"
 
+#include "sqlite/mapping.h"
+
 namespace mlvault::control {
 
 using catalog::Row;
@@ -29,21 +31,41 @@ std::string CrnAccount(std::string_view crn) {
 
 namespace {
 
-constexpr const char* kUserCols = "crn, account_id, name, created_at";
-constexpr const char* kKeyCols =
-    "access_key_id, account_id, user_crn, secret_verifier, status, created_at, deleted_at";
-constexpr const char* kPolicyCols =
-    "p.crn, p.account_id, p.name, p.description, p.document, p.created_at, p.created_by";
+// One mapping per table: the column lists, row reads and INSERTs below are derived from these.
+using sqlite::Col;
+const sqlite::Table<AccountRow> kAccounts("accounts", {Col("id", &AccountRow::id),
+                                                       Col("name", &AccountRow::name),
+                                                       Col("region", &AccountRow::region),
+                                                       Col("created_at", &AccountRow::created_at)});
+const sqlite::Table<UserRow> kUsers("iam_users", {Col("crn", &UserRow::crn),
+                                                  Col("account_id", &UserRow::account_id),
+                                                  Col("name", &UserRow::name),
+                                                  Col("created_at", &UserRow::created_at)});
+const sqlite::Table<AccessKeyRow> kKeys(
+    "iam_access_keys",
+    {Col("access_key_id", &AccessKeyRow::access_key_id),
+     Col("account_id", &AccessKeyRow::account_id), Col("user_crn", &AccessKeyRow::user_crn),
+     Col("secret_verifier", &AccessKeyRow::secret_verifier), Col("status", &AccessKeyRow::status),
+     Col("created_at", &AccessKeyRow::created_at), Col("deleted_at", &AccessKeyRow::deleted_at)});
+const sqlite::Table<PolicyRow> kPolicies(
+    "iam_policies",
+    {Col("crn", &PolicyRow::crn), Col("account_id", &PolicyRow::account_id),
+     Col("name", &PolicyRow::name), Col("description", &PolicyRow::description),
+     Col("document", &PolicyRow::document), Col("created_at", &PolicyRow::created_at),
+     Col("created_by", &PolicyRow::created_by)});
+const sqlite::Table<EntitlementRow> kEntitlements("iam_entitlements",
+                                                  {Col("account_id", &EntitlementRow::account_id),
+                                                   Col("name", &EntitlementRow::name),
+                                                   Col("granted_at", &EntitlementRow::granted_at),
+                                                   Col("granted_by", &EntitlementRow::granted_by)});
+// Policies are read with the alias p (joined with attachments).
+const std::string kPolicySelect = "SELECT " + kPolicies.Columns("p") + " FROM iam_policies p ";
 
-AccountRow ToAccount(const Row& r) { return {r.Text(0), r.Text(1), r.Text(2), r.Text(3)}; }
-UserRow ToUser(const Row& r) { return {r.Text(0), r.Text(1), r.Text(2), r.Text(3)}; }
-AccessKeyRow ToKey(const Row& r) {
-  return {r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Text(4), r.Text(5), r.Text(6)};
-}
-PolicyRow ToPolicy(const Row& r) {
-  return {r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Text(4), r.Text(5), r.Text(6)};
-}
-EntitlementRow ToEntitlement(const Row& r) { return {r.Text(0), r.Text(1), r.Text(2), r.Text(3)}; }
+AccountRow ToAccount(const Row& r) { return kAccounts.FromRow(r); }
+UserRow ToUser(const Row& r) { return kUsers.FromRow(r); }
+AccessKeyRow ToKey(const Row& r) { return kKeys.FromRow(r); }
+PolicyRow ToPolicy(const Row& r) { return kPolicies.FromRow(r); }
+EntitlementRow ToEntitlement(const Row& r) { return kEntitlements.FromRow(r); }
 
 template <class T, class F>
 util::Result<std::optional<T>> One(util::Result<std::vector<Row>> rows, F convert) {
@@ -65,67 +87,55 @@ std::string S(std::string_view s) { return std::string(s); }
 }  // namespace
 
 util::Result<std::optional<AccountRow>> IamStore::FirstAccount() {
-  return One<AccountRow>(
-      db_.Query(
-          "SELECT id, name, region, created_at FROM accounts ORDER BY created_at, id LIMIT 1"),
-      ToAccount);
+  return One<AccountRow>(db_.Query(kAccounts.SelectSql() + "ORDER BY created_at, id LIMIT 1"),
+                         ToAccount);
 }
 
 util::Result<std::optional<AccountRow>> IamStore::GetAccount(std::string_view id) {
-  return One<AccountRow>(
-      db_.Query("SELECT id, name, region, created_at FROM accounts WHERE id = ?", {S(id)}),
-      ToAccount);
+  return One<AccountRow>(db_.Query(kAccounts.SelectSql() + "WHERE id = ?", {S(id)}), ToAccount);
 }
 
 util::Status IamStore::InsertAccount(const AccountRow& a) {
-  MLV_TRY(db_.Exec("INSERT INTO accounts (id, name, region, created_at) VALUES (?, ?, ?, ?)",
-                   {a.id, a.name, a.region, a.created_at}));
+  MLV_TRY(db_.Exec(kAccounts.InsertSql(), kAccounts.Values(a)));
   return util::Ok();
 }
 
 util::Result<std::optional<UserRow>> IamStore::FindUserByCrn(std::string_view crn) {
-  return One<UserRow>(
-      db_.Query(std::string("SELECT ") + kUserCols + " FROM iam_users WHERE crn = ?", {S(crn)}),
-      ToUser);
+  return One<UserRow>(db_.Query(kUsers.SelectSql() + "WHERE crn = ?", {S(crn)}), ToUser);
 }
 
 util::Result<std::optional<UserRow>> IamStore::FindUserByName(std::string_view account_id,
                                                               std::string_view name) {
-  return One<UserRow>(db_.Query(std::string("SELECT ") + kUserCols +
-                                    " FROM iam_users WHERE account_id = ? AND name = ?",
-                                {S(account_id), S(name)}),
-                      ToUser);
+  return One<UserRow>(
+      db_.Query(kUsers.SelectSql() + "WHERE account_id = ? AND name = ?", {S(account_id), S(name)}),
+      ToUser);
 }
 
 util::Result<std::vector<UserRow>> IamStore::ListUsers(std::string_view account_id) {
-  return All<UserRow>(db_.Query(std::string("SELECT ") + kUserCols +
-                                    " FROM iam_users WHERE account_id = ? ORDER BY name",
-                                {S(account_id)}),
-                      ToUser);
+  return All<UserRow>(
+      db_.Query(kUsers.SelectSql() + "WHERE account_id = ? ORDER BY name", {S(account_id)}),
+      ToUser);
 }
 
 util::Status IamStore::InsertUser(const UserRow& u) {
-  MLV_TRY(db_.Exec("INSERT INTO iam_users (crn, account_id, name, created_at) VALUES (?, ?, ?, ?)",
-                   {u.crn, u.account_id, u.name, u.created_at}));
+  MLV_TRY(db_.Exec(kUsers.InsertSql(), kUsers.Values(u)));
   return util::Ok();
 }
 
 util::Result<std::optional<AccessKeyRow>> IamStore::FindAccessKey(std::string_view id) {
-  return One<AccessKeyRow>(
-      db_.Query(std::string("SELECT ") + kKeyCols + " FROM iam_access_keys WHERE access_key_id = ?",
-                {S(id)}),
-      ToKey);
+  return One<AccessKeyRow>(db_.Query(kKeys.SelectSql() + "WHERE access_key_id = ?", {S(id)}),
+                           ToKey);
 }
 
 util::Result<std::vector<AccessKeyRow>> IamStore::ListAccessKeys(std::string_view user_crn) {
   return All<AccessKeyRow>(
-      db_.Query(std::string("SELECT ") + kKeyCols +
-                    " FROM iam_access_keys WHERE user_crn = ? ORDER BY created_at, access_key_id",
+      db_.Query(kKeys.SelectSql() + "WHERE user_crn = ? ORDER BY created_at, access_key_id",
                 {S(user_crn)}),
       ToKey);
 }
 
 util::Status IamStore::InsertAccessKey(const AccessKeyRow& k) {
+  // Not kKeys.InsertSql(): a new key is active and has no deleted_at (NULL, not "").
   MLV_TRY(
       db_.Exec("INSERT INTO iam_access_keys (access_key_id, account_id, user_crn, secret_verifier, "
                "status, created_at) "
@@ -144,32 +154,23 @@ util::Result<bool> IamStore::DeleteAccessKey(std::string_view id, std::string_vi
 
 util::Result<std::optional<PolicyRow>> IamStore::FindPolicyByName(std::string_view account_id,
                                                                   std::string_view name) {
-  return One<PolicyRow>(db_.Query(std::string("SELECT ") + kPolicyCols +
-                                      " FROM iam_policies p WHERE p.account_id = ? AND p.name = ?",
-                                  {S(account_id), S(name)}),
-                        ToPolicy);
-}
-
-util::Result<std::optional<PolicyRow>> IamStore::FindPolicyByCrn(std::string_view crn) {
   return One<PolicyRow>(
-      db_.Query(std::string("SELECT ") + kPolicyCols + " FROM iam_policies p WHERE p.crn = ?",
-                {S(crn)}),
+      db_.Query(kPolicySelect + "WHERE p.account_id = ? AND p.name = ?", {S(account_id), S(name)}),
       ToPolicy);
 }
 
+util::Result<std::optional<PolicyRow>> IamStore::FindPolicyByCrn(std::string_view crn) {
+  return One<PolicyRow>(db_.Query(kPolicySelect + "WHERE p.crn = ?", {S(crn)}), ToPolicy);
+}
+
 util::Result<std::vector<PolicyRow>> IamStore::ListPolicies(std::string_view account_id) {
-  return All<PolicyRow>(db_.Query(std::string("SELECT ") + kPolicyCols +
-                                      " FROM iam_policies p WHERE p.account_id = ? ORDER BY p.name",
-                                  {S(account_id)}),
-                        ToPolicy);
+  return All<PolicyRow>(
+      db_.Query(kPolicySelect + "WHERE p.account_id = ? ORDER BY p.name", {S(account_id)}),
+      ToPolicy);
 }
 
 util::Status IamStore::InsertPolicy(const PolicyRow& p) {
-  MLV_TRY(db_.Exec(
-      "INSERT INTO iam_policies (crn, account_id, name, description, document, created_at, "
-      "created_by) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?)",
-      {p.crn, p.account_id, p.name, p.description, p.document, p.created_at, p.created_by}));
+  MLV_TRY(db_.Exec(kPolicies.InsertSql(), kPolicies.Values(p)));
   return util::Ok();
 }
 
@@ -199,9 +200,8 @@ util::Result<bool> IamStore::Detach(std::string_view user_crn, std::string_view 
 
 util::Result<std::vector<PolicyRow>> IamStore::PoliciesOfUser(std::string_view user_crn) {
   return All<PolicyRow>(
-      db_.Query(std::string("SELECT ") + kPolicyCols +
-                    " FROM iam_policies p JOIN iam_user_policies a ON a.policy_crn = p.crn "
-                    "WHERE a.user_crn = ? ORDER BY p.name",
+      db_.Query(kPolicySelect + "JOIN iam_user_policies a ON a.policy_crn = p.crn "
+                                "WHERE a.user_crn = ? ORDER BY p.name",
                 {S(user_crn)}),
       ToPolicy);
 }
@@ -234,17 +234,14 @@ util::Result<bool> IamStore::HasEntitlement(std::string_view account_id, std::st
 util::Result<std::optional<EntitlementRow>> IamStore::GetEntitlement(std::string_view account_id,
                                                                      std::string_view name) {
   return One<EntitlementRow>(
-      db_.Query("SELECT account_id, name, granted_at, granted_by FROM iam_entitlements "
-                "WHERE account_id = ? AND name = ?",
+      db_.Query(kEntitlements.SelectSql() + "WHERE account_id = ? AND name = ?",
                 {S(account_id), S(name)}),
       ToEntitlement);
 }
 
 util::Result<bool> IamStore::Grant(const EntitlementRow& e) {
   if (MLV_TRY(HasEntitlement(e.account_id, e.name))) return false;
-  MLV_TRY(db_.Exec(
-      "INSERT INTO iam_entitlements (account_id, name, granted_at, granted_by) VALUES (?, ?, ?, ?)",
-      {e.account_id, e.name, e.granted_at, e.granted_by}));
+  MLV_TRY(db_.Exec(kEntitlements.InsertSql(), kEntitlements.Values(e)));
   return true;
 }
 
@@ -256,9 +253,7 @@ util::Result<bool> IamStore::Revoke(std::string_view account_id, std::string_vie
 
 util::Result<std::vector<EntitlementRow>> IamStore::ListEntitlements(std::string_view account_id) {
   return All<EntitlementRow>(
-      db_.Query("SELECT account_id, name, granted_at, granted_by FROM iam_entitlements "
-                "WHERE account_id = ? ORDER BY name",
-                {S(account_id)}),
+      db_.Query(kEntitlements.SelectSql() + "WHERE account_id = ? ORDER BY name", {S(account_id)}),
       ToEntitlement);
 }
 

@@ -3,6 +3,7 @@
 
 #include "control/iam_ops.h"
 #include "control/roles.h"
+#include "sqlite/mapping.h"
 
 namespace mlvault::control {
 
@@ -25,19 +26,22 @@ struct SessionRow {
   util::TimeMicros expires_at = 0;
 };
 
-constexpr char kSessionCols[] =
-    "access_key_id, account_id, role_crn, role_name, session_name, assumed_by_crn, "
-    "assumed_by_name, verifier, created_at, expires_at";
+using sqlite::Col;
+const sqlite::Table<SessionRow> kSessions(
+    "iam_role_sessions",
+    {Col("access_key_id", &SessionRow::access_key_id), Col("account_id", &SessionRow::account_id),
+     Col("role_crn", &SessionRow::role_crn), Col("role_name", &SessionRow::role_name),
+     Col("session_name", &SessionRow::session_name),
+     Col("assumed_by_crn", &SessionRow::assumed_by_crn),
+     Col("assumed_by_name", &SessionRow::assumed_by_name), Col("verifier", &SessionRow::verifier),
+     Col("created_at", &SessionRow::created_at), Col("expires_at", &SessionRow::expires_at)});
 
 util::Result<std::optional<SessionRow>> FindSession(catalog::Db& db, std::string_view id) {
   if (!IsRoleSessionKeyId(id)) return std::optional<SessionRow>();
-  auto rows = MLV_TRY(db.Query(
-      std::string("SELECT ") + kSessionCols + " FROM iam_role_sessions WHERE access_key_id = ?",
-      {std::string(id)}));
+  auto rows =
+      MLV_TRY(db.Query(kSessions.SelectSql() + "WHERE access_key_id = ?", {std::string(id)}));
   if (rows.empty()) return std::optional<SessionRow>();
-  const auto& r = rows[0];
-  return std::optional<SessionRow>(SessionRow{r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Text(4),
-                                              r.Text(5), r.Text(6), r.Text(7), r.Int(8), r.Int(9)});
+  return std::optional<SessionRow>(kSessions.FromRow(rows[0]));
 }
 
 Caller CallerOf(const SessionRow& s) {
@@ -142,11 +146,7 @@ util::Result<api::AssumeRoleResponse> IamOperations::AssumeRole(const Caller& ca
                  key.verifier,
                  now,
                  now + seconds * 1'000'000};
-    MLV_TRY(
-        db_.Exec(std::string("INSERT INTO iam_role_sessions (") + kSessionCols +
-                     ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                 {s.access_key_id, s.account_id, s.role_crn, s.role_name, s.session_name,
-                  s.assumed_by_crn, s.assumed_by_name, s.verifier, s.created_at, s.expires_at}));
+    MLV_TRY(db_.Exec(kSessions.InsertSql(), kSessions.Values(s)));
     api::AssumeRoleResponse out;
     out.access_key_id = s.access_key_id;
     out.private_key = key.private_key;

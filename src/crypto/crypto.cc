@@ -281,6 +281,26 @@ Digest Sha256(ByteView data) {
   return d;
 }
 
+Sha256Stream::Sha256Stream() : ctx_(EVP_MD_CTX_new()) {
+  if (ctx_ == nullptr || EVP_DigestInit_ex(ctx_, Sha256Md(), nullptr) != 1)
+    Die("EVP_DigestInit_ex");
+}
+
+Sha256Stream::~Sha256Stream() { EVP_MD_CTX_free(ctx_); }
+
+void Sha256Stream::Update(ByteView data) {
+  if (data.empty()) return;
+  if (EVP_DigestUpdate(ctx_, data.data(), data.size()) != 1) Die("EVP_DigestUpdate");
+}
+
+Digest Sha256Stream::Final() {
+  Digest d;
+  unsigned int outl = 0;
+  if (EVP_DigestFinal_ex(ctx_, d.data(), &outl) != 1 || outl != d.size()) Die("EVP_DigestFinal_ex");
+  if (EVP_DigestInit_ex(ctx_, Sha256Md(), nullptr) != 1) Die("EVP_DigestInit_ex");
+  return d;
+}
+
 Digest HmacSha256(const Key& key, ByteView data) { return HmacRaw(key.view(), data); }
 
 Digest HmacSha256(ByteView key, ByteView data) {

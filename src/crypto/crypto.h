@@ -14,6 +14,8 @@
 #include "util/bytes.h"
 #include "util/error.h"
 
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
+
 namespace mlvault::crypto {
 
 using util::Bytes;
@@ -56,6 +58,25 @@ Bytes Seal(const Key& key, ByteView plaintext, ByteView aad = {});
 Result<Bytes> Open(const Key& key, ByteView sealed, ByteView aad = {});
 
 Digest Sha256(ByteView data);
+
+// SHA-256 of data given in pieces (a file read block by block): the same digest as Sha256 of
+// the pieces concatenated. One object per stream and thread (not thread-safe); not copyable.
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
+
+  void Update(ByteView data);
+  // The digest of everything given to Update since construction or the last Final; the stream
+  // then starts again empty.
+  Digest Final();
+
+ private:
+  evp_md_ctx_st* ctx_;
+};
+
 // HMAC-SHA-256 of data under key: the keyed id of a chunk.
 Digest HmacSha256(const Key& key, ByteView data);
 // HMAC-SHA-256 (RFC 2104) under a key of any length, e.g. a stored salt (an empty key is

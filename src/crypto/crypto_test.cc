@@ -4,7 +4,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <iterator>
 #include <set>
 #include <string>
 #include <thread>
@@ -159,6 +161,32 @@ TEST(Sha256, KnownAnswer) {
   EXPECT_EQ(HexOf(Sha256(util::AsBytes("abc"))),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   EXPECT_EQ(HexOf(Sha256({})), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+// FIPS 180-2 appendix B: the one-block and two-block messages and one million 'a's, fed in
+// pieces of sizes that straddle the 64-byte block.
+TEST(Sha256Stream, Fips180Vectors) {
+  Sha256Stream h;
+  EXPECT_EQ(HexOf(h.Final()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  h.Update(util::AsBytes("a"));
+  h.Update(util::AsBytes(""));
+  h.Update(util::AsBytes("bc"));
+  EXPECT_EQ(HexOf(h.Final()), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  // Final started a new stream.
+  std::string two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+  for (char c : two) h.Update(util::AsBytes(std::string_view(&c, 1)));
+  EXPECT_EQ(HexOf(h.Final()), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  std::string a(1000000, 'a');
+  size_t sizes[] = {1, 63, 64, 65, 1000, 4096, 77777};
+  size_t at = 0;
+  for (size_t i = 0; at < a.size(); ++i) {
+    size_t n = std::min(sizes[i % std::size(sizes)], a.size() - at);
+    h.Update(util::AsBytes(std::string_view(a).substr(at, n)));
+    at += n;
+  }
+  Digest million = h.Final();
+  EXPECT_EQ(HexOf(million), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  EXPECT_EQ(million, Sha256(util::AsBytes(a)));
 }
 
 // RFC 4231. HMAC zero-pads keys shorter than the 64-byte block, so a short RFC key padded with

@@ -70,35 +70,40 @@ const TreeEntry* FindEntry(const Tree* tree, const std::string& name) {
 }
 
 void Archiver::PushDir(DirNode* node, std::shared_ptr<UniqueFd> parent_fd, std::string name) {
-  std::lock_guard<std::mutex> lk(scan_mu_);
+  util::MutexLock lock(scan_mu_);
   scan_stack_.push_back(ScanTask{node, std::move(parent_fd), std::move(name)});
-  scan_cv_.notify_one();
+  scan_cv_.NotifyOne();
 }
 
 void Archiver::ScanLoop() {
   std::vector<FileJob*> batch;
   size_t batch_bytes = 0;
-  std::unique_lock<std::mutex> lk(scan_mu_);
+  bool scanned = false;  // a task of this thread ended since it last held scan_mu_
   while (true) {
-    if (scan_stack_.empty()) {
+    std::optional<ScanTask> task;
+    {
+      util::MutexLock lock(scan_mu_);
+      if (scanned) --scan_active_;
+      scanned = false;
+      while (scan_stack_.empty() && batch.empty()) {
+        if (scan_active_ == 0) {
+          scan_cv_.NotifyAll();
+          return;
+        }
+        scan_cv_.Wait(scan_mu_);
+      }
+      if (!scan_stack_.empty()) {
+        task = std::move(scan_stack_.back());
+        scan_stack_.pop_back();
+        ++scan_active_;
+      }
+    }
+    if (!task) {
       // Going idle: hand over what this thread collected so readers are never starved.
-      if (!batch.empty()) {
-        lk.unlock();
-        FlushBatch(batch, batch_bytes);
-        lk.lock();
-        continue;
-      }
-      if (scan_active_ == 0) {
-        scan_cv_.notify_all();
-        return;
-      }
-      scan_cv_.wait(lk);
+      FlushBatch(batch, batch_bytes);
       continue;
     }
-    ScanTask t = std::move(scan_stack_.back());
-    scan_stack_.pop_back();
-    ++scan_active_;
-    lk.unlock();
+    ScanTask& t = *task;
     if (!Stopped()) {
       int fd = ::openat(t.parent_fd->get(), t.name.c_str(),
                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -126,8 +131,7 @@ void Archiver::ScanLoop() {
       t.parent_fd.reset();
       DirDone(t.node);
     }
-    lk.lock();
-    --scan_active_;
+    scanned = true;
   }
 }
 

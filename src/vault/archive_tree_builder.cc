@@ -117,10 +117,9 @@ void Archiver::FinalizeDir(DirNode* d) {
   if (d->parent != nullptr) {
     d->parent->entries[d->parent_entry].subtree = id;
   } else {
-    std::lock_guard<std::mutex> lk(root_mu_);
+    util::MutexLock lock(root_mu_);
     root_tree_ = id;
     root_done_ = true;
-    root_cv_.notify_all();
   }
   delete d;
 }

@@ -199,7 +199,7 @@ Result<BackupResult> Archiver::Run() {
     if (dirty_ != nullptr && !dirty_->contains(btrfs::kRootInode) &&
         index_->Contains(parent->tree) && parent_root->version >= 2) {
       // Nothing changed since the parent's snapshot: its tree is this one.
-      std::lock_guard<std::mutex> lk(root_mu_);
+      util::MutexLock lock(root_mu_);
       root_tree_ = parent->tree;
       root_done_ = true;
       root_reused = true;
@@ -207,7 +207,7 @@ Result<BackupResult> Archiver::Run() {
     } else {
       // The root is scanned like any directory, from a descriptor of its own parent.
       {
-        std::lock_guard<std::mutex> lk(scan_mu_);
+        util::MutexLock lock(scan_mu_);
         scan_stack_.push_back(ScanTask{root, self, "."});
       }
       self.reset();
@@ -234,7 +234,7 @@ Result<BackupResult> Archiver::Run() {
   MLV_TRY(tree_st);
   BlobId root_id;
   {
-    std::lock_guard<std::mutex> lk(root_mu_);
+    util::MutexLock lock(root_mu_);
     if (!root_done_)
       return util::Internal("backup walk ended before the root directory was complete");
     root_id = root_tree_;

@@ -5,10 +5,8 @@
 #include <sys/stat.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_set>
@@ -16,6 +14,7 @@
 
 #include "chunking/chunker.h"
 #include "util/files.h"
+#include "util/mutex.h"
 #include "util/thread_pool.h"
 #include "vault/btrfs_changes.h"
 #include "vault/engine.h"
@@ -211,7 +210,7 @@ class Archiver {
   void FinalizeDir(DirNode* d);
   bool Claim(const BlobId& id) {
     if (index_->Contains(id)) return false;
-    std::lock_guard<std::mutex> lk(claim_mu_);
+    util::MutexLock lock(claim_mu_);
     return claimed_.insert(id).second;
   }
 
@@ -250,24 +249,25 @@ class Archiver {
   std::unique_ptr<util::ThreadPool> readers_;
   std::unique_ptr<util::ThreadPool> compute_;
 
-  std::mutex claim_mu_;
-  std::unordered_set<BlobId, BlobIdHash> claimed_;  // guarded by claim_mu_
+  util::Mutex claim_mu_;
+  std::unordered_set<BlobId, BlobIdHash> claimed_ MLV_GUARDED_BY(claim_mu_);
 
   // Directory scan queue (LIFO: depth-first order keeps few directories open).
-  std::mutex scan_mu_;
-  std::condition_variable scan_cv_;
+  util::Mutex scan_mu_;
+  util::CondVar scan_cv_;  // waited on with scan_mu_: scan_stack_ grew or scan_active_ reached 0
   struct ScanTask {
     DirNode* node;
     std::shared_ptr<UniqueFd> parent_fd;
     std::string name;
   };
-  std::vector<ScanTask> scan_stack_;  // guarded by scan_mu_
-  size_t scan_active_ = 0;            // guarded by scan_mu_
+  std::vector<ScanTask> scan_stack_ MLV_GUARDED_BY(scan_mu_);
+  size_t scan_active_ MLV_GUARDED_BY(scan_mu_) = 0;
 
-  std::mutex root_mu_;
-  std::condition_variable root_cv_;
-  bool root_done_ = false;  // guarded by root_mu_
-  BlobId root_tree_{};      // guarded by root_mu_
+  // The root directory's tree, set by whichever thread finishes it (or by the run when the
+  // parent's root is reused); read by the run after every thread ended.
+  util::Mutex root_mu_;
+  bool root_done_ MLV_GUARDED_BY(root_mu_) = false;
+  BlobId root_tree_ MLV_GUARDED_BY(root_mu_) = {};
 
   std::atomic<uint64_t> files_{0}, dirs_{0}, other_{0}, unchanged_{0};
   std::atomic<uint64_t> bytes_total_{0}, bytes_read_{0}, bytes_new_{0}, bytes_stored_{0};

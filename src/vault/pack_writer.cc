@@ -37,16 +37,16 @@ PackWriter::PackWriter(Repository* repo, uint64_t target_size, size_t uploaders,
 
 PackWriter::~PackWriter() {
   {
-    std::lock_guard<std::mutex> lk(mu_);
+    util::MutexLock lock(mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   for (auto& t : threads_) t.join();
 }
 
 Status PackWriter::Add(const BlobId& id, BlobType type, Compression comp, ByteView stored,
                        uint32_t raw_len) {
-  std::unique_lock<std::mutex> lk(mu_);
+  util::MutexLock lock(mu_);
   if (error_) return std::unexpected(*error_);
   if (current_.data.capacity() == 0 && !spare_.empty()) {
     current_.data = std::move(spare_.back());
@@ -63,12 +63,12 @@ Status PackWriter::Add(const BlobId& id, BlobType type, Compression comp, ByteVi
   crypto::SealAppend(repo_->keys().encrypt, stored, aad, current_.data);
   e.stored_len = static_cast<uint32_t>(current_.data.size() - e.offset);
   current_.blobs.push_back(e);
-  if (current_.data.size() >= target_) return CloseLocked(lk);
+  if (current_.data.size() >= target_) return CloseLocked();
   return util::Ok();
 }
 
 Status PackWriter::AddSealed(const BlobEntry& entry, ByteView sealed) {
-  std::unique_lock<std::mutex> lk(mu_);
+  util::MutexLock lock(mu_);
   if (error_) return std::unexpected(*error_);
   if (current_.data.capacity() == 0 && !spare_.empty()) {
     current_.data = std::move(spare_.back());
@@ -80,11 +80,11 @@ Status PackWriter::AddSealed(const BlobEntry& entry, ByteView sealed) {
   e.stored_len = static_cast<uint32_t>(sealed.size());
   current_.data.insert(current_.data.end(), sealed.begin(), sealed.end());
   current_.blobs.push_back(e);
-  if (current_.data.size() >= target_) return CloseLocked(lk);
+  if (current_.data.size() >= target_) return CloseLocked();
   return util::Ok();
 }
 
-Status PackWriter::CloseLocked(std::unique_lock<std::mutex>& lk) {
+Status PackWriter::CloseLocked() {
   if (current_.blobs.empty()) return util::Ok();
   Open pack = std::move(current_);
   current_ = Open{};
@@ -98,55 +98,57 @@ Status PackWriter::CloseLocked(std::unique_lock<std::mutex>& lk) {
   util::PutU32(pack.data, static_cast<uint32_t>(pack.data.size() - before));
   // Backpressure: hold the producer until an uploader takes the pack, so at most
   // uploaders + max_pending_ closed packs exist at once.
-  cv_.wait(lk, [this] { return pending_.size() < max_pending_ || error_.has_value(); });
+  while (pending_.size() >= max_pending_ && !error_.has_value()) cv_.Wait(mu_);
   if (error_) return std::unexpected(*error_);
   pending_.push_back(std::move(pack));
-  cv_.notify_all();
+  cv_.NotifyAll();
   return util::Ok();
 }
 
 void PackWriter::Upload() {
-  std::unique_lock<std::mutex> lk(mu_);
   while (true) {
-    cv_.wait(lk, [this] { return stop_ || !pending_.empty(); });
-    if (pending_.empty()) return;  // stop_ and nothing left
-    Open pack = std::move(pending_.front());
-    pending_.pop_front();
-    ++uploading_;
-    cv_.notify_all();
-    lk.unlock();
+    Open pack;
+    {
+      util::MutexLock lock(mu_);
+      while (!stop_ && pending_.empty()) cv_.Wait(mu_);
+      if (pending_.empty()) return;  // stop_ and nothing left
+      pack = std::move(pending_.front());
+      pending_.pop_front();
+      ++uploading_;
+      cv_.NotifyAll();
+    }
     Status st = repo_->backend()->Put(PackName(pack.id), pack.data);
     uint64_t size = pack.data.size();
     if (st) {
       IndexPack ip{pack.id, std::move(pack.blobs)};
       st = on_written_(ip, size);
     }
-    lk.lock();
+    util::MutexLock lock(mu_);
     pack.data.clear();
     spare_.push_back(std::move(pack.data));  // bounded: uploaders + 2 buffers at most
     --uploading_;
     if (!st && !error_) error_ = st.error().WithContext("cannot write pack");
-    cv_.notify_all();
+    cv_.NotifyAll();
   }
 }
 
 Status PackWriter::Close() {
-  std::unique_lock<std::mutex> lk(mu_);
+  util::MutexLock lock(mu_);
   if (!error_) {
-    if (auto st = CloseLocked(lk); !st && !error_) error_ = st.error();
+    if (auto st = CloseLocked(); !st && !error_) error_ = st.error();
   }
   if (error_) return std::unexpected(*error_);
   return util::Ok();
 }
 
 Status PackWriter::Finish() {
-  std::unique_lock<std::mutex> lk(mu_);
+  util::MutexLock lock(mu_);
   if (!error_) {
-    if (auto st = CloseLocked(lk); !st && !error_) error_ = st.error();
+    if (auto st = CloseLocked(); !st && !error_) error_ = st.error();
   }
-  cv_.wait(lk, [this] { return (pending_.empty() && uploading_ == 0) || error_.has_value(); });
+  while (!(pending_.empty() && uploading_ == 0) && !error_.has_value()) cv_.Wait(mu_);
   // Even on error, wait for uploads in progress so no thread touches freed state.
-  cv_.wait(lk, [this] { return uploading_ == 0; });
+  while (uploading_ != 0) cv_.Wait(mu_);
   if (error_) return std::unexpected(*error_);
   return util::Ok();
 }
@@ -154,23 +156,22 @@ Status PackWriter::Finish() {
 // ---- index writer ------------------------------------------------------------------------------
 
 Status IndexWriter::Add(const IndexPack& pack) {
-  std::unique_lock<std::mutex> lk(mu_);
+  util::MutexLock lock(mu_);
   pending_.push_back(pack);
-  if (pending_.size() >= per_file_) return WriteLocked(lk);
+  if (pending_.size() >= per_file_) return WriteLocked();
   return util::Ok();
 }
 
 Status IndexWriter::Flush() {
-  std::unique_lock<std::mutex> lk(mu_);
+  util::MutexLock lock(mu_);
   if (pending_.empty()) return util::Ok();
-  return WriteLocked(lk);
+  return WriteLocked();
 }
 
-Status IndexWriter::WriteLocked(std::unique_lock<std::mutex>& lk) {
+Status IndexWriter::WriteLocked() {
   std::vector<IndexPack> packs = std::move(pending_);
   pending_.clear();
   // Index writes are rare (every 64 packs); holding the lock keeps the file order simple.
-  (void)lk;
   auto r = repo_->WriteIndex(packs);
   if (!r) {
     pending_ = std::move(packs);
@@ -182,12 +183,12 @@ Status IndexWriter::WriteLocked(std::unique_lock<std::mutex>& lk) {
 }
 
 uint64_t IndexWriter::bytes_written() const {
-  std::lock_guard<std::mutex> lk(mu_);
+  util::MutexLock lock(mu_);
   return bytes_;
 }
 
 std::vector<ObjectId> IndexWriter::files() const {
-  std::lock_guard<std::mutex> lk(mu_);
+  util::MutexLock lock(mu_);
   return files_;
 }
 

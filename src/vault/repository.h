@@ -6,13 +6,11 @@
 // cache; everything else is constant after Open).
 #pragma once
 
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <list>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -158,22 +156,23 @@ class PackWriter {
     Bytes data;
     std::vector<BlobEntry> blobs;
   };
-  Status CloseLocked(std::unique_lock<std::mutex>& lk);
-  void Upload();
+  Status CloseLocked() MLV_REQUIRES(mu_);
+  void Upload() MLV_EXCLUDES(mu_);
 
   Repository* const repo_;
   const uint64_t target_;
   const size_t max_pending_;
   const WrittenFn on_written_;
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  Open current_;              // guarded by mu_
-  std::deque<Open> pending_;  // guarded by mu_
-  std::vector<Bytes> spare_;  // guarded by mu_; written packs' buffers, reused (no page faults)
-  size_t uploading_ = 0;      // guarded by mu_
-  bool stop_ = false;         // guarded by mu_
-  std::optional<util::Error> error_;  // guarded by mu_
+  util::Mutex mu_;
+  util::CondVar cv_;  // waited on with mu_: pending_, uploading_, stop_ or error_ changed
+  Open current_ MLV_GUARDED_BY(mu_);
+  std::deque<Open> pending_ MLV_GUARDED_BY(mu_);
+  // Written packs' buffers, reused (no page faults).
+  std::vector<Bytes> spare_ MLV_GUARDED_BY(mu_);
+  size_t uploading_ MLV_GUARDED_BY(mu_) = 0;
+  bool stop_ MLV_GUARDED_BY(mu_) = false;
+  std::optional<util::Error> error_ MLV_GUARDED_BY(mu_);
   std::vector<std::thread> threads_;
 };
 
@@ -188,13 +187,13 @@ class IndexWriter {
   std::vector<ObjectId> files() const;
 
  private:
-  Status WriteLocked(std::unique_lock<std::mutex>& lk);
+  Status WriteLocked() MLV_REQUIRES(mu_);
   Repository* const repo_;
   const size_t per_file_;
-  mutable std::mutex mu_;
-  std::vector<IndexPack> pending_;  // guarded by mu_
-  uint64_t bytes_ = 0;              // guarded by mu_
-  std::vector<ObjectId> files_;     // guarded by mu_
+  mutable util::Mutex mu_;
+  std::vector<IndexPack> pending_ MLV_GUARDED_BY(mu_);
+  uint64_t bytes_ MLV_GUARDED_BY(mu_) = 0;
+  std::vector<ObjectId> files_ MLV_GUARDED_BY(mu_);
 };
 
 // "<id prefix>:<path>" style helpers for naming damaged things; non-UTF-8 bytes and control

@@ -4,11 +4,11 @@
 // Thread-safety: SlabPool is thread-safe; a Slab is owned by whoever holds its shared_ptr.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <vector>
+
+#include "util/mutex.h"
 
 namespace mlvault::vault {
 
@@ -28,8 +28,8 @@ class SlabPool {
   std::shared_ptr<Slab> Acquire() {
     std::unique_ptr<uint8_t[]> buf;
     {
-      std::unique_lock<std::mutex> lk(mu_);
-      cv_.wait(lk, [this] { return free_ > 0; });
+      util::MutexLock lock(mu_);
+      while (free_ == 0) cv_.Wait(mu_);
       --free_;
       if (!spare_.empty()) {
         buf = std::move(spare_.back());
@@ -46,16 +46,16 @@ class SlabPool {
 
  private:
   void Release(std::unique_ptr<uint8_t[]> buf) {
-    std::lock_guard<std::mutex> lk(mu_);
+    util::MutexLock lock(mu_);
     spare_.push_back(std::move(buf));
     ++free_;
-    cv_.notify_one();
+    cv_.NotifyOne();
   }
   const size_t size_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  size_t free_;                                    // guarded by mu_
-  std::vector<std::unique_ptr<uint8_t[]>> spare_;  // guarded by mu_
+  util::Mutex mu_;
+  util::CondVar cv_;  // waited on with mu_: free_ grew
+  size_t free_ MLV_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<uint8_t[]>> spare_ MLV_GUARDED_BY(mu_);
 };
 
 }  // namespace mlvault::vault

@@ -1,11 +1,10 @@
 #include "api/server/auth.h"
 
-#include <openssl/crypto.h>
-
 #include <cstdlib>
 
 #include "catalog/auth_state_store.h"
 #include "control/identity.h"
+#include "crypto/crypto.h"
 #include "crypto/ed25519.h"
 #include "util/bytes.h"
 #include "util/random.h"
@@ -108,8 +107,8 @@ std::expected<Authenticated, AuthFailure> Authenticator::Authenticate(catalog::D
     auto s = Session(db, r.cookie);
     if (!s) return std::unexpected(s.error());
     if (r.method != "GET" && r.method != "HEAD") {
-      bool ok = r.csrf_token.size() == s->csrf_token.size() &&
-                CRYPTO_memcmp(r.csrf_token.data(), s->csrf_token.data(), s->csrf_token.size()) == 0;
+      bool ok =
+          crypto::ConstantTimeEqual(util::AsBytes(r.csrf_token), util::AsBytes(s->csrf_token));
       if (!ok)
         return Refuse(std::string(r.csrf_token.empty() ? "the request has no X-CSRF-Token header"
                                                        : "the X-CSRF-Token header is wrong") +

@@ -1,7 +1,6 @@
 #include "api/server/signing.h"
 
-#include <openssl/crypto.h>
-
+#include "crypto/crypto.h"
 #include "util/bytes.h"
 #include "util/random.h"
 #include "util/utc_time.h"
@@ -72,7 +71,7 @@ util::Result<SignatureHeaders> SignRequest(std::string_view access_key_id,
         "requests to a server: create one with mlvault create-access-key");
   crypto::Ed25519Seed seed;
   std::copy(seed_bytes->begin(), seed_bytes->end(), seed.begin());
-  OPENSSL_cleanse(seed_bytes->data(), seed_bytes->size());
+  crypto::Wipe(*seed_bytes);
   SignatureHeaders h;
   h.date = FormatSigningDate(now);
   h.nonce = NewNonce();
@@ -83,7 +82,7 @@ util::Result<SignatureHeaders> SignRequest(std::string_view access_key_id,
                     h.nonce,
                     crypto::Sha256Hex(util::AsBytes(body))};
   crypto::Ed25519Signature sig = crypto::Ed25519Sign(seed, util::AsBytes(CanonicalRequest(parts)));
-  OPENSSL_cleanse(seed.data(), seed.size());
+  crypto::Wipe(seed);
   h.authorization = std::string(kAuthScheme) + " Credential=" + std::string(access_key_id) +
                     ", Signature=" + crypto::Base64Encode(sig);
   return h;
