@@ -133,39 +133,6 @@ Result<std::shared_ptr<DirState>> Restorer::MakeDir(const std::shared_ptr<DirSta
   return d;
 }
 
-void Restorer::ReadTreesAhead(const Tree& t) {
-  // Remote storage: each tree is a request. The subdirectories' trees of every tree the walk
-  // loads are read ahead on the fetch threads, so the walk does not wait a round trip per
-  // directory. Reads left running after a failure end on their own (the promise outlives this).
-  if (fetchers_ == nullptr) return;
-  for (const auto& e : t.entries) {
-    if (e.type != EntryType::kDir || trees_ahead_.contains(e.subtree) ||
-        trees_planned_.contains(e.subtree))
-      continue;
-    auto read = std::make_shared<std::promise<Result<Tree>>>();
-    trees_ahead_.emplace(e.subtree, read->get_future());
-    fetchers_->Submit(
-        [this, read, id = e.subtree] { read->set_value(repo_->LoadTree(*index_, id)); });
-  }
-}
-
-Result<Tree> Restorer::LoadWalkTree(const BlobId& id) {
-  if (auto it = trees_planned_.find(id); it != trees_planned_.end()) {
-    Tree tree = std::move(it->second);  // its subtrees were read ahead when it was loaded
-    trees_planned_.erase(it);
-    return tree;
-  }
-  Result<Tree> tree = util::Internal("no tree");
-  if (auto it = trees_ahead_.find(id); it != trees_ahead_.end()) {
-    tree = it->second.get();
-    trees_ahead_.erase(it);
-  } else {
-    tree = repo_->LoadTree(*index_, id);
-  }
-  if (tree) ReadTreesAhead(*tree);
-  return tree;
-}
-
 Status Restorer::Walk(std::shared_ptr<DirState> root) {
   struct Frame {
     std::shared_ptr<DirState> dir;
@@ -173,11 +140,35 @@ Status Restorer::Walk(std::shared_ptr<DirState> root) {
     size_t next = 0;
   };
   std::vector<Frame> stack;
+  // Remote storage: each tree is a request. The subdirectories' trees of every tree the walk
+  // loads are read ahead on the fetch threads, so the walk does not wait a round trip per
+  // directory. Reads left running after a failure end on their own (the promise outlives this).
+  using TreeRead = std::shared_ptr<std::promise<Result<Tree>>>;
+  std::unordered_map<BlobId, std::future<Result<Tree>>, BlobIdHash> ahead;
+  auto read_ahead = [&](const Tree& t) {
+    if (fetchers_ == nullptr) return;
+    for (const auto& e : t.entries) {
+      if (e.type != EntryType::kDir || ahead.contains(e.subtree)) continue;
+      TreeRead read = std::make_shared<std::promise<Result<Tree>>>();
+      ahead.emplace(e.subtree, read->get_future());
+      fetchers_->Submit(
+          [this, read, id = e.subtree] { read->set_value(repo_->LoadTree(*index_, id)); });
+    }
+  };
+  auto load = [&](const BlobId& id) -> Result<Tree> {
+    Result<Tree> tree = util::Internal("no tree");
+    if (auto it = ahead.find(id); it != ahead.end()) {
+      tree = it->second.get();
+      ahead.erase(it);
+    } else {
+      tree = repo_->LoadTree(*index_, id);
+    }
+    if (tree) read_ahead(*tree);
+    return tree;
+  };
   {
-    auto tree = LoadWalkTree(point_.tree);
+    auto tree = load(point_.tree);
     if (!tree) return std::unexpected(tree.error().WithContext("directory ."));
-    // Remote storage: the first window's reads start before its files are created.
-    if (planned_ && fetchers_ != nullptr) PrefetchFirstWindow(*tree);
     stack.push_back(Frame{std::move(root), std::move(*tree), 0});
   }
   while (!stack.empty()) {
@@ -201,7 +192,7 @@ Status Restorer::Walk(std::shared_ptr<DirState> root) {
         auto sub = MLV_TRY(MakeDir(dir, e));
         if (sub == nullptr) break;     // warned: the entry could not be replaced
         if (planned_) PlanCounted(0);  // its descriptor stays open until its files are done
-        auto tree = LoadWalkTree(e.subtree);
+        auto tree = load(e.subtree);
         if (!tree) {
           return std::unexpected(
               tree.error().WithContext("directory " + PrintablePath(sub->Path())));

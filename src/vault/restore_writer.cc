@@ -18,63 +18,54 @@
 
 namespace mlvault::vault::restore {
 
-std::vector<Range> MergeRanges(const std::vector<Want>& wants, uint64_t gap, uint64_t max) {
+bool Restorer::Fetch(std::vector<Want>& wants, bool block_device) {
+  (void)block_device;
+  std::sort(wants.begin(), wants.end(), [](const Want& a, const Want& b) {
+    return a.pack != b.pack ? a.pack < b.pack : a.offset < b.offset;
+  });
+  // Merge neighbours in one pack into one range read: wants [first, last) in [start, end).
+  struct Range {
+    size_t first, last;
+    uint64_t start, end;
+  };
   std::vector<Range> ranges;
   for (size_t i = 0; i < wants.size();) {
     size_t j = i + 1;
     uint64_t start = wants[i].offset;
     uint64_t end = start + wants[i].stored_len;
-    while (j < wants.size() && wants[j].pack == wants[i].pack && wants[j].offset <= end + gap &&
-           std::max<uint64_t>(end, wants[j].offset + wants[j].stored_len) - start <= max) {
+    while (j < wants.size() && wants[j].pack == wants[i].pack &&
+           wants[j].offset <= end + coalesce_gap_ &&
+           std::max<uint64_t>(end, wants[j].offset + wants[j].stored_len) - start <=
+               coalesce_max_) {
       end = std::max<uint64_t>(end, wants[j].offset + wants[j].stored_len);
       ++j;
     }
     ranges.push_back({i, j, start, end});
     i = j;
   }
-  return ranges;
-}
-
-std::future<Result<Bytes>> Restorer::ReadRange(uint32_t pack, uint64_t start, uint64_t len) {
-  // Reads left running after a failure end on their own (the promise outlives the caller).
-  auto read = std::make_shared<std::promise<Result<Bytes>>>();
-  auto answer = read->get_future();
-  fetchers_->Submit([storage = repo_->backend(), read, buffers = read_buffers_,
-                     name = PackName(index_->packs()[pack]), start, len] {
-    Bytes buf = buffers->Take();
-    if (Status st = storage->GetInto(name, start, len, buf); !st) {
-      read->set_value(std::unexpected(st.error()));
-    } else {
-      read->set_value(std::move(buf));
-    }
-  });
-  return answer;
-}
-
-bool Restorer::Fetch(std::vector<Want>& wants, bool block_device) {
-  (void)block_device;
-  std::sort(wants.begin(), wants.end(), [](const Want& a, const Want& b) {
-    return a.pack != b.pack ? a.pack < b.pack : a.offset < b.offset;
-  });
-  // Merge neighbours in one pack into one range read.
-  const std::vector<Range> ranges = MergeRanges(wants, coalesce_gap_, coalesce_max_);
   backend::Backend* storage = repo_->backend();
   auto name_of = [&](const Range& r) { return PackName(index_->packs()[wants[r.first].pack]); };
   // Remote storage: the next ranges are read on the fetch threads while this one is written, up
-  // to kReadAheadBytes ahead (at least one range); a range the first window's plan started
-  // reading already is taken from there. Each read: its answer and the pack offset it starts at.
-  std::deque<std::pair<std::future<Result<Bytes>>, uint64_t>> ahead;
+  // to kReadAheadBytes ahead (at least one range). Reads left running after a failure end on
+  // their own (the promise outlives this call).
+  using Read = std::shared_ptr<std::promise<Result<Bytes>>>;
+  std::deque<std::future<Result<Bytes>>> ahead;
   size_t issued = 0;
   uint64_t ahead_bytes = 0;
   auto issue = [&] {
     const Range& r = ranges[issued++];
-    const uint32_t pack = wants[r.first].pack;
+    Read read = std::make_shared<std::promise<Result<Bytes>>>();
+    ahead.push_back(read->get_future());
     ahead_bytes += r.end - r.start;
-    if (auto pre = TakePrefetched(pack, r.start, r.end)) {
-      ahead.emplace_back(std::move(pre->read), pre->start);
-    } else {
-      ahead.emplace_back(ReadRange(pack, r.start, r.end - r.start), r.start);
-    }
+    fetchers_->Submit([storage, read, buffers = read_buffers_, name = name_of(r), start = r.start,
+                       len = r.end - r.start] {
+      Bytes buf = buffers->Take();
+      if (Status st = storage->GetInto(name, start, len, buf); !st) {
+        read->set_value(std::unexpected(st.error()));
+      } else {
+        read->set_value(std::move(buf));
+      }
+    });
   };
 
   Bytes plain;
@@ -83,15 +74,13 @@ bool Restorer::Fetch(std::vector<Want>& wants, bool block_device) {
     const Range& r = ranges[n];
     const ObjectId& pack = index_->packs()[wants[r.first].pack];
     Result<Bytes> range;
-    uint64_t range_start = r.start;  // the pack offset of the read's first byte
     if (fetchers_ != nullptr) {
       while (issued < ranges.size() &&
              (issued <= n ||
               ahead_bytes + (ranges[issued].end - ranges[issued].start) <= kReadAheadBytes)) {
         issue();
       }
-      range = ahead.front().first.get();
-      range_start = ahead.front().second;
+      range = ahead.front().get();
       ahead.pop_front();
       ahead_bytes -= r.end - r.start;
     } else {
@@ -101,13 +90,7 @@ bool Restorer::Fetch(std::vector<Want>& wants, bool block_device) {
       Fail(range.error().WithContext("pack " + IdHex(pack)));
       return false;
     }
-    if (range->size() < r.end - range_start) {
-      Fail(util::Error(util::ErrorCode::kCorruption,
-                       fmt::format("pack {}: read {} bytes at {}, wanted {}", IdHex(pack),
-                                   range->size(), range_start, r.end - range_start)));
-      return false;
-    }
-    const uint8_t* base = range->data() + (r.start - range_start);  // byte r.start of the pack
+    const uint8_t* base = range->data();  // byte r.start of the pack
     const BlobId* last_id = nullptr;
     for (size_t k = r.first; k < r.last; ++k) {
       Want& w = wants[k];

@@ -6,13 +6,10 @@
 
 #include <atomic>
 #include <functional>
-#include <future>
 #include <map>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "util/dir_fd.h"
@@ -21,7 +18,6 @@
 #include "util/thread_pool.h"
 #include "vault/engine.h"
 #include "vault/file_meta.h"
-#include "vault/index.h"
 #include "vault/operation_state.h"
 
 namespace mlvault::vault::restore {
@@ -59,11 +55,6 @@ constexpr uint64_t kReadAheadBytes = 16ull << 20;
 constexpr size_t kPlanWindowFiles = 16384;
 constexpr uint64_t kPlanWindowBytes = 16ull << 30;
 constexpr uint64_t kPlanChunkBytes = 32ull << 20;
-// Remote storage: before the walk creates the first window's files, the window is planned from
-// its trees alone (the same count the walk makes) and its first ranges, up to kPrefetchBytes in
-// pack order, are read on the fetch threads while the files are created; the writers take them
-// (Fetch) instead of reading them again.
-constexpr uint64_t kPrefetchBytes = 64ull << 20;
 
 // Buffers of finished range reads, handed to the next read (Backend::GetInto): each read then
 // receives into memory already touched, where a fresh buffer per read cost a page fault per
@@ -140,18 +131,6 @@ struct Want {
   uint64_t file_offset;
   uint64_t length;
 };
-
-// A read of wants [first, last) of one pack, bytes [start, end) of it: neighbours merged across
-// gaps up to `gap`, up to `max` bytes a range.
-struct Range {
-  size_t first, last;
-  uint64_t start, end;
-};
-// The ranges of `wants`, which are sorted by pack and offset.
-std::vector<Range> MergeRanges(const std::vector<Want>& wants, uint64_t gap, uint64_t max);
-// The planned window's tasks: `wants` (sorted by pack and offset) cut into [first, last) runs,
-// one a pack, a pack with more than kPlanChunkBytes wanted split over several.
-std::vector<std::pair<size_t, size_t>> PlanChunks(const std::vector<Want>& wants);
 
 // Records where each piece of `f` starts (f.offsets) and cuts its pieces into runs of about
 // kSegmentBytes, each [first, last) one writer task. `count_holes`: holes count towards a run's
@@ -249,23 +228,6 @@ class Restorer {
   // Runs the window: waits for the batches still being created, fetches every wanted blob in
   // pack order, then finishes every file of the window (metadata, or removal if unfinished).
   void RunPlan();
-  // Remote storage, before the walk creates anything: plans the first window from the trees
-  // below `root` (loading them, kept for the walk) and starts reading its first ranges.
-  void PrefetchFirstWindow(const Tree& root);
-  // A range read running (or done) on the fetch threads that covers bytes [start, end) of pack
-  // `pack` (index position), taken out of the prefetched ones; nullopt when none does.
-  struct Prefetched {
-    uint64_t start = 0, end = 0;
-    std::future<Result<Bytes>> read;
-  };
-  std::optional<Prefetched> TakePrefetched(uint32_t pack, uint64_t start, uint64_t end)
-      MLV_EXCLUDES(plan_mu_);
-  // Reads bytes [start, start + len) of pack `pack` on the fetch threads.
-  std::future<Result<Bytes>> ReadRange(uint32_t pack, uint64_t start, uint64_t len);
-  // The walk's trees (walker thread): a subdirectory's tree from the first window's plan, or
-  // read ahead, or read now; the subtrees of a tree read here are read ahead (remote storage).
-  Result<Tree> LoadWalkTree(const BlobId& id);
-  void ReadTreesAhead(const Tree& t);
 
   Repository* const repo_;
   const Manifest point_;
@@ -302,11 +264,6 @@ class Restorer {
   std::vector<Want> plan_wants_ MLV_GUARDED_BY(plan_mu_);
   std::vector<std::unique_ptr<FileState>> plan_files_ MLV_GUARDED_BY(plan_mu_);
   std::vector<std::shared_ptr<FileState>> plan_large_ MLV_GUARDED_BY(plan_mu_);
-  // The first window's reads started before its files exist, by pack (PrefetchFirstWindow).
-  std::map<uint32_t, std::vector<Prefetched>> prefetched_ MLV_GUARDED_BY(plan_mu_);
-  // Trees read ahead (remote storage) and the first window's trees loaded by its plan.
-  std::unordered_map<BlobId, std::future<Result<Tree>>, BlobIdHash> trees_ahead_;  // walker only
-  std::unordered_map<BlobId, Tree, BlobIdHash> trees_planned_;                     // walker only
   size_t plan_counted_files_ = 0;                       // walker thread only
   uint64_t plan_counted_bytes_ = 0;                     // walker thread only
 
