@@ -275,6 +275,9 @@ Status Repository::OpenBlob(ByteView sealed, const BlobId& id, BlobType type, Co
 }
 
 Result<std::shared_ptr<const Bytes>> Repository::CachedTreePack(const ObjectId& pack) {
+  using Answer = Result<std::shared_ptr<const Bytes>>;
+  std::promise<Answer> reading;
+  std::shared_future<Answer> pending;
   {
     util::MutexLock lk(cache_mu_);
     for (auto it = cache_.begin(); it != cache_.end(); ++it) {
@@ -283,17 +286,33 @@ Result<std::shared_ptr<const Bytes>> Repository::CachedTreePack(const ObjectId& 
         return cache_.front().second;
       }
     }
+    if (auto it = cache_loading_.find(pack); it != cache_loading_.end()) {
+      pending = it->second;
+    } else {
+      cache_loading_.emplace(pack, reading.get_future().share());
+    }
   }
-  auto data = MLV_TRY(backend_->Get(PackName(pack)));
-  auto shared = std::make_shared<const Bytes>(std::move(data));
-  util::MutexLock lk(cache_mu_);
-  cache_.emplace_front(pack, shared);
-  cache_bytes_ += shared->size();
-  while (cache_bytes_ > kTreeCacheBytes && cache_.size() > 1) {
-    cache_bytes_ -= cache_.back().second->size();
-    cache_.pop_back();
+  if (pending.valid()) return pending.get();  // another thread is reading it: its answer
+  Answer answer = util::Internal("no read");
+  if (auto data = backend_->Get(PackName(pack)); data) {
+    answer = std::make_shared<const Bytes>(std::move(*data));
+  } else {
+    answer = std::unexpected(data.error());
   }
-  return shared;
+  {
+    util::MutexLock lk(cache_mu_);
+    cache_loading_.erase(pack);
+    if (answer) {
+      cache_.emplace_front(pack, *answer);
+      cache_bytes_ += (*answer)->size();
+      while (cache_bytes_ > kTreeCacheBytes && cache_.size() > 1) {
+        cache_bytes_ -= cache_.back().second->size();
+        cache_.pop_back();
+      }
+    }
+  }
+  reading.set_value(answer);
+  return answer;
 }
 
 Result<Bytes> Repository::ReadBlob(const MasterIndex& index, const BlobId& id) {

@@ -8,6 +8,7 @@
 
 #include <deque>
 #include <functional>
+#include <future>
 #include <list>
 #include <map>
 #include <memory>
@@ -118,6 +119,8 @@ class Repository {
   Repository(std::unique_ptr<backend::Backend> backend, OpenedConfig config, const Options& options)
       : backend_(std::move(backend)), config_(std::move(config)), options_(options) {}
 
+  // A whole tree pack, from the cache or read once: concurrent misses of the same pack (the
+  // restore's tree reads ahead) wait for the one read in flight instead of each reading it.
   Result<std::shared_ptr<const Bytes>> CachedTreePack(const ObjectId& pack);
 
   const std::unique_ptr<backend::Backend> backend_;
@@ -128,6 +131,9 @@ class Repository {
   util::Mutex cache_mu_;
   std::list<std::pair<ObjectId, std::shared_ptr<const Bytes>>> cache_ MLV_GUARDED_BY(cache_mu_);
   uint64_t cache_bytes_ MLV_GUARDED_BY(cache_mu_) = 0;
+  // Tree packs being read, with the answer their waiters share (single flight).
+  std::map<ObjectId, std::shared_future<Result<std::shared_ptr<const Bytes>>>> cache_loading_
+      MLV_GUARDED_BY(cache_mu_);
 };
 
 // Accumulates blobs into packs and writes them from background threads (`uploaders` of them,

@@ -17,7 +17,7 @@
 namespace mlvault::vault::restore {
 
 void Restorer::PlanBatch(std::vector<Want>& wants, std::vector<std::unique_ptr<FileState>>& files) {
-  std::lock_guard lock(plan_mu_);
+  util::MutexLock lock(plan_mu_);
   plan_wants_.insert(plan_wants_.end(), wants.begin(), wants.end());
   for (auto& f : files) plan_files_.push_back(std::move(f));
 }
@@ -32,7 +32,7 @@ void Restorer::PlanLarge(std::shared_ptr<FileState> f) {
     }
     if (!AddWant(f.get(), p, f->offsets[i], wants)) break;
   }
-  std::lock_guard lock(plan_mu_);
+  util::MutexLock lock(plan_mu_);
   plan_wants_.insert(plan_wants_.end(), wants.begin(), wants.end());
   plan_large_.push_back(std::move(f));
 }
@@ -55,7 +55,7 @@ void Restorer::RunPlan() {
   auto files = std::make_shared<std::vector<std::unique_ptr<FileState>>>();
   std::vector<std::shared_ptr<FileState>> large;
   {
-    std::lock_guard lock(plan_mu_);
+    util::MutexLock lock(plan_mu_);
     wants.swap(plan_wants_);
     files->swap(plan_files_);
     large.swap(plan_large_);

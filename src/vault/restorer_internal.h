@@ -8,7 +8,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -261,10 +260,10 @@ class Restorer {
   // Remote storage: files are restored in windows planned in pack order (restore_plan.cc).
   bool planned_ = false;
   size_t plan_window_files_ = kPlanWindowFiles;
-  std::mutex plan_mu_;
-  std::vector<Want> plan_wants_;                        // guarded by plan_mu_
-  std::vector<std::unique_ptr<FileState>> plan_files_;  // guarded by plan_mu_
-  std::vector<std::shared_ptr<FileState>> plan_large_;  // guarded by plan_mu_
+  util::Mutex plan_mu_;
+  std::vector<Want> plan_wants_ MLV_GUARDED_BY(plan_mu_);
+  std::vector<std::unique_ptr<FileState>> plan_files_ MLV_GUARDED_BY(plan_mu_);
+  std::vector<std::shared_ptr<FileState>> plan_large_ MLV_GUARDED_BY(plan_mu_);
   size_t plan_counted_files_ = 0;                       // walker thread only
   uint64_t plan_counted_bytes_ = 0;                     // walker thread only
 
