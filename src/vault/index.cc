@@ -45,16 +45,20 @@ void MasterIndex::Finalize() {
   }
 }
 
-const BlobLocation* MasterIndex::Find(const BlobId& id) const {
-  if (table_.empty()) return nullptr;
+size_t MasterIndex::Position(const BlobId& id) const {
+  if (table_.empty()) return kNoPosition;
   uint64_t h;
   std::memcpy(&h, id.data(), sizeof h);
   for (uint64_t slot = h & mask_;; slot = (slot + 1) & mask_) {
     uint32_t v = table_[slot];
-    if (v == 0) return nullptr;
-    const Item& item = sorted_[v - 1];
-    if (item.id == id) return &item.loc;
+    if (v == 0) return kNoPosition;
+    if (sorted_[v - 1].id == id) return v - 1;
   }
+}
+
+const BlobLocation* MasterIndex::Find(const BlobId& id) const {
+  size_t pos = Position(id);
+  return pos == kNoPosition ? nullptr : &sorted_[pos].loc;
 }
 
 }  // namespace mlvault::vault

@@ -53,6 +53,12 @@ class MasterIndex {
   // nullptr if the blob is not indexed.
   const BlobLocation* Find(const BlobId& id) const;
   bool Contains(const BlobId& id) const { return Find(id) != nullptr; }
+  // The blob's position among the indexed blobs (0 .. blob_count() - 1, in id order), or
+  // kNoPosition. Positions are dense, so a mark per blob can be one bit (BlobSet, blob_set.h).
+  static constexpr size_t kNoPosition = static_cast<size_t>(-1);
+  size_t Position(const BlobId& id) const;
+  const BlobId& IdAt(size_t pos) const { return sorted_[pos].id; }
+  const BlobLocation& LocationAt(size_t pos) const { return sorted_[pos].loc; }
 
   const std::vector<ObjectId>& packs() const { return packs_; }
   // Every location of every blob, duplicates included, grouped per pack (for GC and verify).
