@@ -24,7 +24,9 @@ namespace {
 
 // A partly used pack is rewritten when more than this fraction of it is dead.
 constexpr double kRepackDeadFraction = 0.20;
-constexpr size_t kGcPacksPerIndexFile = 256;
+// As a backup's index writer: an index file is encoded and sealed in memory (two copies), ~40
+// bytes per blob, so 64 packs of small files' chunks are ~10 MB, 256 were ~40 MB.
+constexpr size_t kGcPacksPerIndexFile = 64;
 constexpr size_t kMaxGcNotes = 5;
 
 struct PackPlan {
@@ -92,7 +94,8 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
   const MasterIndex& full = with_unindexed ? *with_unindexed : *index;
 
   // 2. Mark: one bit per blob of `full` (blob_set.h), not a set of ids.
-  BlobSet used(full);
+  std::optional<BlobSet> used_set(std::in_place, full);
+  BlobSet& used = *used_set;
   std::vector<BlobId> roots;
   for (const auto& m : points) roots.push_back(m.tree);
   MLV_TRY_CTX(ForEachTree(
@@ -145,12 +148,14 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
 
   // 3. Plan: one copy of each used blob (an adopted or indexed location), live bytes per pack.
   std::unordered_map<ObjectId, PackPlan, ObjectIdHash> plan;
-  BlobSet placed(full);
+  std::optional<BlobSet> placed_set(std::in_place, full);
+  BlobSet& placed = *placed_set;
   auto consider = [&](const IndexPack& ip) {
     auto it = present.find(ip.pack);
     if (it == present.end()) return;  // an indexed pack that is gone: drop it from the index
     PackPlan& pp = plan[ip.pack];
     pp.size = it->second;
+    pp.live_blobs.reserve(pp.live_blobs.size() + ip.blobs.size());
     for (const auto& b : ip.blobs) {
       if (!used.Contains(b.id) || !placed.Insert(b.id)) continue;
       pp.live += b.stored_len;
@@ -158,7 +163,15 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
     }
   };
   for (const auto& ip : adopted) consider(ip);
-  for (const auto& ip : index->raw_packs()) consider(ip);
+  {
+    // The old index's lists are freed as the new ones grow (the lookups use `full`'s sorted
+    // ids, which stay).
+    std::vector<IndexPack> raw = index->TakeRawPacks();
+    for (auto& ip : raw) {
+      consider(ip);
+      std::vector<BlobEntry>().swap(ip.blobs);
+    }
+  }
   // Every used blob is in `full` (the unindexed ones would have stopped GC above as missing),
   // so placed is a subset of used: equal sizes mean every used blob found a present pack.
   if (placed.size() != used.size()) {
@@ -169,6 +182,12 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
     return util::Corruption("gc stopped: chunk " + (lost ? IdHex(*lost) : std::string("?")) +
                             " is indexed only in missing packs; run verify");
   }
+  // From here on only the plan is needed: drop the marks and the old index before repacking.
+  const uint64_t indexed_blobs = index->blob_count();
+  placed_set.reset();
+  used_set.reset();
+  with_unindexed.reset();
+  index.reset();
   std::vector<ObjectId> remove, repack;
   std::vector<IndexPack> keep;
   for (auto& [pack, pp] : plan) {
@@ -314,7 +333,7 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
   // Chunks removed: indexed blobs that no kept, adopted or new pack lists any more. The new
   // index lists exactly the used blobs (each placed once), so those are the indexed blobs not
   // used.
-  stats.chunks_removed = index->blob_count() - used_indexed;
+  stats.chunks_removed = indexed_blobs - used_indexed;
   uint64_t added = new_bytes + index_bytes;
   uint64_t removed = freed + old_index_bytes;
   stats.bytes_freed = removed > added ? removed - added : 0;

@@ -6,6 +6,16 @@
 namespace mlvault::vault {
 
 void MasterIndex::AddPack(const IndexPack& pack) {
+  AddLocations(pack);
+  if (keep_raw_) raw_.push_back(pack);
+}
+
+void MasterIndex::AddPack(IndexPack&& pack) {
+  AddLocations(pack);
+  if (keep_raw_) raw_.push_back(std::move(pack));
+}
+
+void MasterIndex::AddLocations(const IndexPack& pack) {
   auto [it, inserted] = pack_index_.emplace(pack.pack, static_cast<uint32_t>(packs_.size()));
   if (inserted) {
     packs_.push_back(pack.pack);
@@ -17,7 +27,6 @@ void MasterIndex::AddPack(const IndexPack& pack) {
     sorted_.push_back(
         Item{b.id, BlobLocation{p, b.offset, b.stored_len, b.raw_len, b.type, b.comp}});
   }
-  if (keep_raw_) raw_.push_back(pack);
 }
 
 void MasterIndex::Finalize() {

@@ -46,6 +46,8 @@ class MasterIndex {
   explicit MasterIndex(bool keep_raw = true) : keep_raw_(keep_raw) {}
   // Adds a pack and its blobs. Not thread-safe; only before Finalize.
   void AddPack(const IndexPack& pack);
+  // The same, taking the pack's blob list instead of copying it into raw_packs().
+  void AddPack(IndexPack&& pack);
   void Reserve(size_t blobs) { sorted_.reserve(blobs); }
   // Sorts and removes duplicate blobs. After this the index is read-only.
   void Finalize();
@@ -63,6 +65,9 @@ class MasterIndex {
   const std::vector<ObjectId>& packs() const { return packs_; }
   // Every location of every blob, duplicates included, grouped per pack (for GC and verify).
   const std::vector<IndexPack>& raw_packs() const { return raw_; }
+  // Moves the raw locations out (raw_packs() is empty afterwards): GC frees them pack by pack
+  // while it builds the new index, instead of holding the old and the new lists at once.
+  std::vector<IndexPack> TakeRawPacks() { return std::move(raw_); }
   size_t blob_count() const { return sorted_.size(); }
   // True if every blob indexed in pack `p` is a tree: such packs are read whole.
   bool IsTreePack(uint32_t p) const { return p < tree_pack_.size() && tree_pack_[p]; }
@@ -72,6 +77,7 @@ class MasterIndex {
     BlobId id;
     BlobLocation loc;
   };
+  void AddLocations(const IndexPack& pack);
   bool keep_raw_;
   std::vector<ObjectId> packs_;
   std::unordered_map<ObjectId, uint32_t, ObjectIdHash> pack_index_;

@@ -233,11 +233,13 @@ Result<std::shared_ptr<MasterIndex>> Repository::LoadIndex(std::vector<ObjectId>
           return fail(data.error());
         }
         auto plain = crypto::Open(keys().encrypt, *data, LabelAad(kAadIndex, *id));
+        Bytes().swap(*data);  // a large vault's index file is tens of MB: hold one copy at a time
         if (!plain)
           return fail(util::Error(util::ErrorCode::kCorruption, "index file fails authentication"));
         auto packs = DecodeIndex(*plain);
+        Bytes().swap(*plain);
         if (!packs) return fail(packs.error());
-        for (const auto& p : *packs) index->AddPack(p);
+        for (auto& p : *packs) index->AddPack(std::move(p));
         if (files != nullptr) files->push_back(*id);
         return util::Ok();
       }));
@@ -277,16 +279,25 @@ Status Repository::OpenBlob(ByteView sealed, const BlobId& id, BlobType type, Co
 Result<std::shared_ptr<const Bytes>> Repository::CachedTreePack(const ObjectId& pack) {
   {
     util::MutexLock lk(cache_mu_);
-    for (auto it = cache_.begin(); it != cache_.end(); ++it) {
-      if (it->first == pack) {
-        cache_.splice(cache_.begin(), cache_, it);
-        return cache_.front().second;
+    while (true) {
+      for (auto it = cache_.begin(); it != cache_.end(); ++it) {
+        if (it->first == pack) {
+          cache_.splice(cache_.begin(), cache_, it);
+          return cache_.front().second;
+        }
       }
+      if (std::find(cache_loading_.begin(), cache_loading_.end(), pack) == cache_loading_.end())
+        break;
+      cache_cv_.Wait(cache_mu_);  // another thread is reading it (if that read fails, retry)
     }
+    cache_loading_.push_back(pack);
   }
-  auto data = MLV_TRY(backend_->Get(PackName(pack)));
-  auto shared = std::make_shared<const Bytes>(std::move(data));
+  auto read = backend_->Get(PackName(pack));
   util::MutexLock lk(cache_mu_);
+  std::erase(cache_loading_, pack);
+  cache_cv_.NotifyAll();
+  if (!read) return std::unexpected(read.error());
+  auto shared = std::make_shared<const Bytes>(std::move(*read));
   cache_.emplace_front(pack, shared);
   cache_bytes_ += shared->size();
   while (cache_bytes_ > kTreeCacheBytes && cache_.size() > 1) {
