@@ -6,7 +6,10 @@
 # restic and Borg in ONE run, each step under /usr/bin/time -v: wall, files/s, user and system
 # CPU, peak RSS, repository size. Steps: init, initial backup, unchanged backup, full restore
 # (into an empty folder, then compared with the source: file list, sizes and an md5 of every
-# file). The page cache is warm (the tree was just written or read). Peer settings as in
+# file), then a structure check, a full read check (every byte decrypted and re-hashed), and
+# garbage collection after deleting the first backup (mlvault verify / verify --read-data /
+# delete + gc; restic check / check --read-data / forget --prune; borg check / check
+# --verify-data / delete + compact). The page cache is warm (the tree was just written or read). Peer settings as in
 # ../shared/bench/peers.sh (restic --compression auto; Borg repokey-blake2, zstd,3). For scale,
 # the same run also times a warm metadata walk (find -printf) and a warm read (tar -c | cat).
 # Environment:
@@ -87,19 +90,31 @@ for t in "${TOOLS[@]}"; do
       measure mlvault unchanged "$MLVAULT" vault backup --vault "$REPOS/mlvault" --kind filesystem --source "$TREE" --parent "$id"
       id=$(jq -r '.recoveryPointId // .id' "$RES/mlvault.unchanged.log" 2>/dev/null | tail -1)
       measure mlvault restore "$MLVAULT" vault restore --vault "$REPOS/mlvault" --recovery-point "$id" --target "$RESTORES/mlvault"
-      root=$RESTORES/mlvault ;;
+      root=$RESTORES/mlvault
+      measure mlvault verify "$MLVAULT" vault verify --vault "$REPOS/mlvault"
+      measure mlvault verify-data "$MLVAULT" vault verify --vault "$REPOS/mlvault" --read-data
+      first=$(jq -r '.recoveryPointId // .id' "$RES/mlvault.initial.log" 2>/dev/null | tail -1)
+      measure mlvault delete "$MLVAULT" vault delete --vault "$REPOS/mlvault" --recovery-point "$first"
+      measure mlvault gc "$MLVAULT" vault gc --vault "$REPOS/mlvault" ;;
     restic)
       measure restic init restic -r "$REPOS/restic" init --repository-version 2
       measure restic initial restic -r "$REPOS/restic" --compression auto backup --host bench "$TREE"
       measure restic unchanged restic -r "$REPOS/restic" --compression auto backup --host bench "$TREE"
       measure restic restore restic -r "$REPOS/restic" restore latest --host bench --target "$RESTORES/restic"
-      root=$RESTORES/restic$TREE ;;
+      root=$RESTORES/restic$TREE
+      measure restic verify restic -r "$REPOS/restic" check
+      measure restic verify-data restic -r "$REPOS/restic" check --read-data
+      measure restic gc restic -r "$REPOS/restic" forget --host bench --keep-last 1 --prune ;;
     borg)
       measure borg init borg init --encryption repokey-blake2 "$REPOS/borg"
       measure borg initial bash -c "cd '$(dirname "$TREE")' && borg create --compression zstd,3 '$REPOS/borg::b1' '$(basename "$TREE")'"
       measure borg unchanged bash -c "cd '$(dirname "$TREE")' && borg create --compression zstd,3 '$REPOS/borg::b2' '$(basename "$TREE")'"
       measure borg restore bash -c "cd '$RESTORES/borg' && borg extract '$REPOS/borg::b2'"
-      root=$RESTORES/borg/$(basename "$TREE") ;;
+      root=$RESTORES/borg/$(basename "$TREE")
+      measure borg verify borg check "$REPOS/borg"
+      measure borg verify-data borg check --verify-data "$REPOS/borg"
+      measure borg delete borg delete "$REPOS/borg::b1"
+      measure borg gc borg compact "$REPOS/borg" ;;
     *) log "unknown tool $t"; continue ;;
   esac
   got=$(fingerprint "$root" 2>/dev/null)
@@ -119,7 +134,7 @@ print("| tool | step | wall s | files/s | user s | sys s | peak RSS MB | reposit
 print("|---|---|---:|---:|---:|---:|---:|---:|---|")
 for r in rows:
     w = float(r["wall_s"] or 0)
-    rate = f"{files / w:,.0f}" if w > 0 and r["step"] not in ("init",) else "-"
+    rate = f"{files / w:,.0f}" if w > 0 and r["step"] not in ("init", "delete", "gc") else "-"
     note = "" if r["rc"] == "0" else f"FAILED rc={r['rc']}"
     if r["step"] == "restore":
         note = (note + " " if note else "") + ("restore identical" if verify.get(r["tool"]) == "OK" else "restore DIFFERS")

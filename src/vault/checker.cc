@@ -15,6 +15,7 @@
 #include "util/log.h"
 #include "util/mutex.h"
 #include "util/thread_pool.h"
+#include "vault/blob_set.h"
 #include "vault/engine.h"
 
 namespace mlvault::vault {
@@ -66,6 +67,15 @@ class Checker {
     report_.damaged.push_back(std::move(d));
   }
   void CheckPackData(uint32_t pack, uint64_t size);
+  // Calls fn(entry) for every blob the index places in `pack` (duplicates included).
+  template <typename Fn>
+  void ForEachEntry(const ObjectId& pack, Fn&& fn) const {
+    auto it = pack_raw_.find(pack);
+    if (it == pack_raw_.end()) return;
+    for (uint32_t r : it->second) {
+      for (const auto& b : index_->raw_packs()[r].blobs) fn(b);
+    }
+  }
   void NameAffected() MLV_REQUIRES(mu_);
 
   Repository* const repo_;
@@ -76,10 +86,10 @@ class Checker {
 
   std::shared_ptr<MasterIndex> index_;
   std::vector<Manifest> points_;
-  std::unordered_set<BlobId, BlobIdHash> used_;                  // data and tree blobs reached
+  std::unique_ptr<BlobSet> used_;  // data and tree blobs reached: a bit per indexed blob
   std::unordered_map<ObjectId, uint64_t, ObjectIdHash> listed_;  // packs present, with sizes
-  std::unordered_map<ObjectId, std::vector<BlobEntry>, ObjectIdHash>
-      pack_entries_;  // from the index
+  // Per pack, the positions in index_->raw_packs() that list its blobs (not a copy of them).
+  std::unordered_map<ObjectId, std::vector<uint32_t>, ObjectIdHash> pack_raw_;
 
   // mu_ guards the bad blobs, and report_.damaged while the pack readers run (CheckPackData on
   // the pool). report_ is not annotated: Run fills its other fields, and `damaged` before and
@@ -96,13 +106,13 @@ void Checker::CheckPackData(uint32_t p, uint64_t size) {
   const std::string object = PackName(pack);
   auto data = repo_->backend()->Get(object);
   if (!data) {
-    for (const auto& b : pack_entries_[pack])
+    ForEachEntry(pack, [&](const BlobEntry& b) {
       BadBlob(b.id, object, "cannot read the pack: " + data.error().message());
+    });
     return;
   }
   bytes_read_ += data->size();
   (void)size;
-  const auto& entries = pack_entries_[pack];
   auto header = repo_->ParsePack(pack, *data);
   if (!header) {
     AddDamage(Damage{object,
@@ -112,7 +122,7 @@ void Checker::CheckPackData(uint32_t p, uint64_t size) {
   } else {
     std::map<uint32_t, const BlobEntry*> by_offset;
     for (const auto& h : *header) by_offset[h.offset] = &h;
-    for (const auto& b : entries) {
+    ForEachEntry(pack, [&](const BlobEntry& b) {
       auto it = by_offset.find(b.offset);
       if (it == by_offset.end() || !(*it->second == b)) {
         AddDamage(Damage{
@@ -121,27 +131,28 @@ void Checker::CheckPackData(uint32_t p, uint64_t size) {
                         IdHex(b.id), b.offset),
             {}});
       }
-    }
+    });
   }
   Bytes plain;
-  for (const auto& b : entries) {
+  ForEachEntry(pack, [&](const BlobEntry& b) {
     if (cancel_ != nullptr && cancel_->cancelled()) return;
     if (static_cast<uint64_t>(b.offset) + b.stored_len > data->size()) {
       BadBlob(b.id, object, "the pack ends before this blob");
-      continue;
+      return;
     }
     ByteView sealed(data->data() + b.offset, b.stored_len);
     if (auto st = repo_->OpenBlob(sealed, b.id, b.type, b.comp, b.raw_len, true, plain); !st) {
       BadBlob(b.id, object, st.error().message());
     }
-  }
+  });
+  if (cancel_ != nullptr && cancel_->cancelled()) return;
   ++packs_done_;
   if (progress_ != nullptr) {
     util::ProgressSnapshot s;
     s.phase = "reading packs";
     s.bytes_done = bytes_read_;
     s.files_done = packs_done_;
-    s.files_total = pack_entries_.size();
+    s.files_total = pack_raw_.size();
     progress_->Report(s);
   }
 }
@@ -242,10 +253,9 @@ Result<VerifyReport> Checker::Run() {
   for (const auto& o : listed) {
     if (auto id = IdFromName(o.name, "data/")) listed_[*id] = o.size;
   }
-  for (const auto& ip : index_->raw_packs()) {
-    auto& v = pack_entries_[ip.pack];
-    v.insert(v.end(), ip.blobs.begin(), ip.blobs.end());
-  }
+  for (uint32_t r = 0; r < index_->raw_packs().size(); ++r)
+    pack_raw_[index_->raw_packs()[r].pack].push_back(r);
+  used_ = std::make_unique<BlobSet>(*index_);
 
   // Walk trees: every tree and chunk reached.
   std::vector<BlobId> roots;
@@ -253,16 +263,16 @@ Result<VerifyReport> Checker::Run() {
   MLV_TRY(ForEachTree(
       repo_, *index_, roots,
       [&](const BlobId& id, const Tree& tree) {
-        used_.insert(id);
+        used_->Insert(id);
         for (const auto& e : tree.entries) {
           if (e.type != EntryType::kFile) continue;
           for (const auto& p : e.pieces) {
-            if (!p.hole) used_.insert(p.id);
+            if (!p.hole) used_->Insert(p.id);
           }
         }
       },
       [&](const BlobId& id, const util::Error& e) {
-        used_.insert(id);
+        used_->Insert(id);
         BadBlob(id, "", "tree cannot be read: " + e.message());
         return true;
       },
@@ -270,43 +280,39 @@ Result<VerifyReport> Checker::Run() {
 
   // Structure: each used blob indexed, in a pack that exists and is long enough.
   std::set<uint32_t> needed_packs;
-  for (const auto& id : used_) {
-    const BlobLocation* loc = index_->Find(id);
-    if (loc == nullptr) {
-      BadBlob(id, "", "the blob is in no index (its index file or pack was lost)");
-      continue;
-    }
-    needed_packs.insert(loc->pack);
-  }
-  report_.chunks = used_.size();
+  for (const auto& id : used_->unindexed())
+    BadBlob(id, "", "the blob is in no index (its index file or pack was lost)");
+  used_->ForEachIndexed([&](size_t pos) { needed_packs.insert(index_->LocationAt(pos).pack); });
+  report_.chunks = used_->size();
   for (uint32_t p = 0; p < index_->packs().size(); ++p) {
     const ObjectId& pack = index_->packs()[p];
     auto it = listed_.find(pack);
     const bool needed = needed_packs.count(p) > 0;
     if (!needed && only_) continue;
     uint64_t need = 0;
-    for (const auto& b : pack_entries_[pack])
+    ForEachEntry(pack, [&](const BlobEntry& b) {
       need = std::max<uint64_t>(need, uint64_t{b.offset} + b.stored_len);
+    });
     if (it == listed_.end()) {
-      for (const auto& b : pack_entries_[pack]) {
-        if (used_.count(b.id) && index_->Find(b.id)->pack == p)
+      ForEachEntry(pack, [&](const BlobEntry& b) {
+        if (used_->Contains(b.id) && index_->Find(b.id)->pack == p)
           BadBlob(b.id, PackName(pack), "the pack is missing");
-      }
+      });
       if (!needed)
         report_.damaged.push_back(
             Damage{PackName(pack), "an indexed pack is missing (no recovery point uses it)", {}});
       continue;
     }
     if (it->second < need + kPackTrailer + kSealOverhead) {
-      for (const auto& b : pack_entries_[pack]) {
+      bool blob_cut = false;
+      ForEachEntry(pack, [&](const BlobEntry& b) {
         if (uint64_t{b.offset} + b.stored_len > it->second) {
+          blob_cut = true;
           BadBlob(b.id, PackName(pack),
                   fmt::format("the pack is cut short ({} bytes)", it->second));
         }
-      }
-      if (std::none_of(
-              pack_entries_[pack].begin(), pack_entries_[pack].end(),
-              [&](const BlobEntry& b) { return uint64_t{b.offset} + b.stored_len > it->second; })) {
+      });
+      if (!blob_cut) {
         report_.damaged.push_back(Damage{
             PackName(pack), fmt::format("the pack is cut short ({} bytes)", it->second), {}});
       }

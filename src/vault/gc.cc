@@ -8,12 +8,14 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "util/log.h"
 #include "util/mutex.h"
+#include "vault/blob_set.h"
 #include "vault/engine.h"
 #include "vault/lock.h"
 
@@ -22,7 +24,9 @@ namespace {
 
 // A partly used pack is rewritten when more than this fraction of it is dead.
 constexpr double kRepackDeadFraction = 0.20;
-constexpr size_t kGcPacksPerIndexFile = 256;
+// As a backup's index writer: an index file is encoded and sealed in memory (two copies), ~40
+// bytes per blob, so 64 packs of small files' chunks are ~10 MB, 256 were ~40 MB.
+constexpr size_t kGcPacksPerIndexFile = 64;
 constexpr size_t kMaxGcNotes = 5;
 
 struct PackPlan {
@@ -78,23 +82,30 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
       leftovers.push_back(pack);  // a pack cut short by a crash: nothing can use it
     }
   }
-  MasterIndex full;
-  for (const auto& ip : index->raw_packs()) full.AddPack(ip);
-  for (const auto& ip : unindexed) full.AddPack(ip);
-  full.Finalize();
+  // Marking reads trees through the index plus the unindexed packs' blobs; without unindexed
+  // packs (the usual case) that is the index itself, not a second copy of it.
+  std::unique_ptr<MasterIndex> with_unindexed;
+  if (!unindexed.empty()) {
+    with_unindexed = std::make_unique<MasterIndex>(/*keep_raw=*/false);
+    for (const auto& ip : index->raw_packs()) with_unindexed->AddPack(ip);
+    for (const auto& ip : unindexed) with_unindexed->AddPack(ip);
+    with_unindexed->Finalize();
+  }
+  const MasterIndex& full = with_unindexed ? *with_unindexed : *index;
 
-  // 2. Mark.
-  std::unordered_set<BlobId, BlobIdHash> used;
+  // 2. Mark: one bit per blob of `full` (blob_set.h), not a set of ids.
+  std::optional<BlobSet> used_set(std::in_place, full);
+  BlobSet& used = *used_set;
   std::vector<BlobId> roots;
   for (const auto& m : points) roots.push_back(m.tree);
   MLV_TRY_CTX(ForEachTree(
                   repo, full, roots,
                   [&](const BlobId& id, const Tree& tree) {
-                    used.insert(id);
+                    used.Insert(id);
                     for (const auto& e : tree.entries) {
                       if (e.type != EntryType::kFile) continue;
                       for (const auto& p : e.pieces) {
-                        if (!p.hole) used.insert(p.id);
+                        if (!p.hole) used.Insert(p.id);
                       }
                     }
                   },
@@ -103,10 +114,17 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
   report("marked", 0, 0);
 
   // Adopt unindexed packs that hold used blobs the index lost; the others are leftovers.
-  std::unordered_set<BlobId, BlobIdHash> missing;
-  for (const auto& id : used) {
-    if (!index->Contains(id)) missing.insert(id);
-  }
+  // (`missing` holds only damage: used blobs the index lost.)
+  std::unordered_set<BlobId, BlobIdHash> missing(used.unindexed().begin(),
+                                                 used.unindexed().end());
+  uint64_t used_indexed = 0;  // used blobs the index holds
+  used.ForEachIndexed([&](size_t pos) {
+    if (with_unindexed == nullptr || index->Contains(full.IdAt(pos))) {
+      ++used_indexed;
+    } else {
+      missing.insert(full.IdAt(pos));
+    }
+  });
   std::vector<IndexPack> adopted;
   for (auto& ip : unindexed) {
     bool holds_missing = std::any_of(ip.blobs.begin(), ip.blobs.end(),
@@ -130,27 +148,46 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
 
   // 3. Plan: one copy of each used blob (an adopted or indexed location), live bytes per pack.
   std::unordered_map<ObjectId, PackPlan, ObjectIdHash> plan;
-  std::unordered_set<BlobId, BlobIdHash> placed;
+  std::optional<BlobSet> placed_set(std::in_place, full);
+  BlobSet& placed = *placed_set;
   auto consider = [&](const IndexPack& ip) {
     auto it = present.find(ip.pack);
     if (it == present.end()) return;  // an indexed pack that is gone: drop it from the index
     PackPlan& pp = plan[ip.pack];
     pp.size = it->second;
+    pp.live_blobs.reserve(pp.live_blobs.size() + ip.blobs.size());
     for (const auto& b : ip.blobs) {
-      if (!used.count(b.id) || placed.count(b.id)) continue;
-      placed.insert(b.id);
+      if (!used.Contains(b.id) || !placed.Insert(b.id)) continue;
       pp.live += b.stored_len;
       pp.live_blobs.push_back(b);
     }
   };
   for (const auto& ip : adopted) consider(ip);
-  for (const auto& ip : index->raw_packs()) consider(ip);
-  for (const auto& id : used) {
-    if (!placed.count(id)) {
-      return util::Corruption("gc stopped: chunk " + IdHex(id) +
-                              " is indexed only in missing packs; run verify");
+  {
+    // The old index's lists are freed as the new ones grow (the lookups use `full`'s sorted
+    // ids, which stay).
+    std::vector<IndexPack> raw = index->TakeRawPacks();
+    for (auto& ip : raw) {
+      consider(ip);
+      std::vector<BlobEntry>().swap(ip.blobs);
     }
   }
+  // Every used blob is in `full` (the unindexed ones would have stopped GC above as missing),
+  // so placed is a subset of used: equal sizes mean every used blob found a present pack.
+  if (placed.size() != used.size()) {
+    std::optional<BlobId> lost;
+    used.ForEachIndexed([&](size_t pos) {
+      if (!lost && !placed.Contains(full.IdAt(pos))) lost = full.IdAt(pos);
+    });
+    return util::Corruption("gc stopped: chunk " + (lost ? IdHex(*lost) : std::string("?")) +
+                            " is indexed only in missing packs; run verify");
+  }
+  // From here on only the plan is needed: drop the marks and the old index before repacking.
+  const uint64_t indexed_blobs = index->blob_count();
+  placed_set.reset();
+  used_set.reset();
+  with_unindexed.reset();
+  index.reset();
   std::vector<ObjectId> remove, repack;
   std::vector<IndexPack> keep;
   for (auto& [pack, pp] : plan) {
@@ -160,7 +197,7 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
                kRepackDeadFraction * static_cast<double>(pp.size)) {
       repack.push_back(pack);
     } else {
-      keep.push_back(IndexPack{pack, pp.live_blobs});
+      keep.push_back(IndexPack{pack, std::move(pp.live_blobs)});
     }
   }
   MLV_TRY(cancelled());
@@ -219,7 +256,7 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
 
   // 5. The new index: kept packs (live blobs only), adopted packs and new packs. Then the old
   // index files go.
-  std::vector<IndexPack> all = keep;
+  std::vector<IndexPack> all = std::move(keep);
   all.insert(all.end(), written.begin(), written.end());
   std::set<ObjectId> new_files;
   uint64_t index_bytes = 0;
@@ -293,18 +330,10 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
     util::Log(util::LogLevel::kInfo,
               "gc: {} packs are retained by S3 Object Lock and were left in place (first: {})",
               stats.packs_retained, stats.notes.front());
-  // Chunks removed: indexed blobs that no kept, adopted or new pack lists any more.
-  std::unordered_set<BlobId, BlobIdHash> still;
-  for (const auto& ip : all) {
-    for (const auto& b : ip.blobs) still.insert(b.id);
-  }
-  std::unordered_set<BlobId, BlobIdHash> before;
-  for (const auto& ip : index->raw_packs()) {
-    for (const auto& b : ip.blobs) before.insert(b.id);
-  }
-  for (const auto& id : before) {
-    if (!still.count(id)) ++stats.chunks_removed;
-  }
+  // Chunks removed: indexed blobs that no kept, adopted or new pack lists any more. The new
+  // index lists exactly the used blobs (each placed once), so those are the indexed blobs not
+  // used.
+  stats.chunks_removed = indexed_blobs - used_indexed;
   uint64_t added = new_bytes + index_bytes;
   uint64_t removed = freed + old_index_bytes;
   stats.bytes_freed = removed > added ? removed - added : 0;

@@ -6,6 +6,16 @@
 namespace mlvault::vault {
 
 void MasterIndex::AddPack(const IndexPack& pack) {
+  AddLocations(pack);
+  if (keep_raw_) raw_.push_back(pack);
+}
+
+void MasterIndex::AddPack(IndexPack&& pack) {
+  AddLocations(pack);
+  if (keep_raw_) raw_.push_back(std::move(pack));
+}
+
+void MasterIndex::AddLocations(const IndexPack& pack) {
   auto [it, inserted] = pack_index_.emplace(pack.pack, static_cast<uint32_t>(packs_.size()));
   if (inserted) {
     packs_.push_back(pack.pack);
@@ -17,7 +27,6 @@ void MasterIndex::AddPack(const IndexPack& pack) {
     sorted_.push_back(
         Item{b.id, BlobLocation{p, b.offset, b.stored_len, b.raw_len, b.type, b.comp}});
   }
-  if (keep_raw_) raw_.push_back(pack);
 }
 
 void MasterIndex::Finalize() {
@@ -45,16 +54,20 @@ void MasterIndex::Finalize() {
   }
 }
 
-const BlobLocation* MasterIndex::Find(const BlobId& id) const {
-  if (table_.empty()) return nullptr;
+size_t MasterIndex::Position(const BlobId& id) const {
+  if (table_.empty()) return kNoPosition;
   uint64_t h;
   std::memcpy(&h, id.data(), sizeof h);
   for (uint64_t slot = h & mask_;; slot = (slot + 1) & mask_) {
     uint32_t v = table_[slot];
-    if (v == 0) return nullptr;
-    const Item& item = sorted_[v - 1];
-    if (item.id == id) return &item.loc;
+    if (v == 0) return kNoPosition;
+    if (sorted_[v - 1].id == id) return v - 1;
   }
+}
+
+const BlobLocation* MasterIndex::Find(const BlobId& id) const {
+  size_t pos = Position(id);
+  return pos == kNoPosition ? nullptr : &sorted_[pos].loc;
 }
 
 }  // namespace mlvault::vault

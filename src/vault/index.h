@@ -46,6 +46,8 @@ class MasterIndex {
   explicit MasterIndex(bool keep_raw = true) : keep_raw_(keep_raw) {}
   // Adds a pack and its blobs. Not thread-safe; only before Finalize.
   void AddPack(const IndexPack& pack);
+  // The same, taking the pack's blob list instead of copying it into raw_packs().
+  void AddPack(IndexPack&& pack);
   void Reserve(size_t blobs) { sorted_.reserve(blobs); }
   // Sorts and removes duplicate blobs. After this the index is read-only.
   void Finalize();
@@ -53,10 +55,19 @@ class MasterIndex {
   // nullptr if the blob is not indexed.
   const BlobLocation* Find(const BlobId& id) const;
   bool Contains(const BlobId& id) const { return Find(id) != nullptr; }
+  // The blob's position among the indexed blobs (0 .. blob_count() - 1, in id order), or
+  // kNoPosition. Positions are dense, so a mark per blob can be one bit (BlobSet, blob_set.h).
+  static constexpr size_t kNoPosition = static_cast<size_t>(-1);
+  size_t Position(const BlobId& id) const;
+  const BlobId& IdAt(size_t pos) const { return sorted_[pos].id; }
+  const BlobLocation& LocationAt(size_t pos) const { return sorted_[pos].loc; }
 
   const std::vector<ObjectId>& packs() const { return packs_; }
   // Every location of every blob, duplicates included, grouped per pack (for GC and verify).
   const std::vector<IndexPack>& raw_packs() const { return raw_; }
+  // Moves the raw locations out (raw_packs() is empty afterwards): GC frees them pack by pack
+  // while it builds the new index, instead of holding the old and the new lists at once.
+  std::vector<IndexPack> TakeRawPacks() { return std::move(raw_); }
   size_t blob_count() const { return sorted_.size(); }
   // True if every blob indexed in pack `p` is a tree: such packs are read whole.
   bool IsTreePack(uint32_t p) const { return p < tree_pack_.size() && tree_pack_[p]; }
@@ -66,6 +77,7 @@ class MasterIndex {
     BlobId id;
     BlobLocation loc;
   };
+  void AddLocations(const IndexPack& pack);
   bool keep_raw_;
   std::vector<ObjectId> packs_;
   std::unordered_map<ObjectId, uint32_t, ObjectIdHash> pack_index_;

@@ -233,11 +233,13 @@ Result<std::shared_ptr<MasterIndex>> Repository::LoadIndex(std::vector<ObjectId>
           return fail(data.error());
         }
         auto plain = crypto::Open(keys().encrypt, *data, LabelAad(kAadIndex, *id));
+        Bytes().swap(*data);  // a large vault's index file is tens of MB: hold one copy at a time
         if (!plain)
           return fail(util::Error(util::ErrorCode::kCorruption, "index file fails authentication"));
         auto packs = DecodeIndex(*plain);
+        Bytes().swap(*plain);
         if (!packs) return fail(packs.error());
-        for (const auto& p : *packs) index->AddPack(p);
+        for (auto& p : *packs) index->AddPack(std::move(p));
         if (files != nullptr) files->push_back(*id);
         return util::Ok();
       }));
@@ -275,44 +277,34 @@ Status Repository::OpenBlob(ByteView sealed, const BlobId& id, BlobType type, Co
 }
 
 Result<std::shared_ptr<const Bytes>> Repository::CachedTreePack(const ObjectId& pack) {
-  using Answer = Result<std::shared_ptr<const Bytes>>;
-  std::promise<Answer> reading;
-  std::shared_future<Answer> pending;
   {
     util::MutexLock lk(cache_mu_);
-    for (auto it = cache_.begin(); it != cache_.end(); ++it) {
-      if (it->first == pack) {
-        cache_.splice(cache_.begin(), cache_, it);
-        return cache_.front().second;
+    while (true) {
+      for (auto it = cache_.begin(); it != cache_.end(); ++it) {
+        if (it->first == pack) {
+          cache_.splice(cache_.begin(), cache_, it);
+          return cache_.front().second;
+        }
       }
+      if (std::find(cache_loading_.begin(), cache_loading_.end(), pack) == cache_loading_.end())
+        break;
+      cache_cv_.Wait(cache_mu_);  // another thread is reading it (if that read fails, retry)
     }
-    if (auto it = cache_loading_.find(pack); it != cache_loading_.end()) {
-      pending = it->second;
-    } else {
-      cache_loading_.emplace(pack, reading.get_future().share());
-    }
+    cache_loading_.push_back(pack);
   }
-  if (pending.valid()) return pending.get();  // another thread is reading it: its answer
-  Answer answer = util::Internal("no read");
-  if (auto data = backend_->Get(PackName(pack)); data) {
-    answer = std::make_shared<const Bytes>(std::move(*data));
-  } else {
-    answer = std::unexpected(data.error());
+  auto read = backend_->Get(PackName(pack));
+  util::MutexLock lk(cache_mu_);
+  std::erase(cache_loading_, pack);
+  cache_cv_.NotifyAll();
+  if (!read) return std::unexpected(read.error());
+  auto shared = std::make_shared<const Bytes>(std::move(*read));
+  cache_.emplace_front(pack, shared);
+  cache_bytes_ += shared->size();
+  while (cache_bytes_ > kTreeCacheBytes && cache_.size() > 1) {
+    cache_bytes_ -= cache_.back().second->size();
+    cache_.pop_back();
   }
-  {
-    util::MutexLock lk(cache_mu_);
-    cache_loading_.erase(pack);
-    if (answer) {
-      cache_.emplace_front(pack, *answer);
-      cache_bytes_ += (*answer)->size();
-      while (cache_bytes_ > kTreeCacheBytes && cache_.size() > 1) {
-        cache_bytes_ -= cache_.back().second->size();
-        cache_.pop_back();
-      }
-    }
-  }
-  reading.set_value(answer);
-  return answer;
+  return shared;
 }
 
 Result<Bytes> Repository::ReadBlob(const MasterIndex& index, const BlobId& id) {

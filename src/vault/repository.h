@@ -8,7 +8,6 @@
 
 #include <deque>
 #include <functional>
-#include <future>
 #include <list>
 #include <map>
 #include <memory>
@@ -131,9 +130,10 @@ class Repository {
   util::Mutex cache_mu_;
   std::list<std::pair<ObjectId, std::shared_ptr<const Bytes>>> cache_ MLV_GUARDED_BY(cache_mu_);
   uint64_t cache_bytes_ MLV_GUARDED_BY(cache_mu_) = 0;
-  // Tree packs being read, with the answer their waiters share (single flight).
-  std::map<ObjectId, std::shared_future<Result<std::shared_ptr<const Bytes>>>> cache_loading_
-      MLV_GUARDED_BY(cache_mu_);
+  // Tree packs being read by some thread: another thread asking for one waits for that read
+  // (cache_cv_) instead of holding a second copy (a backup's scanners walk the same packs).
+  std::vector<ObjectId> cache_loading_ MLV_GUARDED_BY(cache_mu_);
+  util::CondVar cache_cv_;
 };
 
 // Accumulates blobs into packs and writes them from background threads (`uploaders` of them,

@@ -531,6 +531,8 @@ TEST(VaultGc, DeleteAndGcReclaimOnlyWhatNobodyUses) {
   WriteFile(tmp / "src/only-second.bin", testing::RandomBytes(3 << 20, 3));
   auto b2 = MustBackup(*tv.vault, tmp / "src");
   const uint64_t before = DirBytes(tv.dir + "/data");
+  auto both = tv.vault->Verify(std::nullopt, false, nullptr, nullptr);  // chunks of b1 and b2
+  ASSERT_TRUE(both);
   auto del = tv.vault->Delete(b1.id);
   ASSERT_TRUE(del) << del.error().ToString();
   auto again = tv.vault->Delete(b1.id);
@@ -544,12 +546,16 @@ TEST(VaultGc, DeleteAndGcReclaimOnlyWhatNobodyUses) {
   auto report = tv.vault->Verify(std::nullopt, true, nullptr, nullptr);
   ASSERT_TRUE(report);
   EXPECT_TRUE(report->ok);
+  // The chunks only b1 used are gone from the index, the others all stay.
+  EXPECT_GT(gc->chunks_removed, 0u);
+  EXPECT_EQ(gc->chunks_removed, both->chunks - report->chunks);
   MustRestore(*tv.vault, b2.id, tmp / "dst");
   EXPECT_TRUE(CompareTrees(tmp / "src", tmp / "dst", false).empty());
   // A second GC has nothing to do.
   auto gc2 = tv.vault->Gc(nullptr, nullptr);
   ASSERT_TRUE(gc2);
   EXPECT_EQ(gc2->packs_removed + gc2->packs_repacked + gc2->leftovers_removed, 0u);
+  EXPECT_EQ(gc2->chunks_removed, 0u);
 }
 
 TEST(VaultGc, WaitsForAConcurrentBackupLock) {
