@@ -1,6 +1,7 @@
 # A throw-away btrfs filesystem for the snapshot tests and benchmarks: an image file, formatted
 # with mkfs.btrfs and loop-mounted. Needs root and a free loop device.
-#   source btrfs_mount.sh; btrfs_can_mount || skip; btrfs_mount <size>; ... ; btrfs_unmount
+#   source btrfs_mount.sh; btrfs_skip_unless_mountable "the ... test"; btrfs_mount <size>; ...;
+#   btrfs_unmount
 # Sets BTRFS_MNT (the mount point) and BTRFS_IMG (the image file).
 
 # Prints why a btrfs image cannot be mounted here, or nothing if it can.
@@ -10,6 +11,16 @@ btrfs_why_not() {
   [ -e /dev/loop-control ] || { echo "no loop devices (/dev/loop-control is missing)"; return; }
   losetup -f >/dev/null 2>&1 || echo "no free loop device (losetup -f failed)"
   grep -qw btrfs /proc/filesystems || modprobe btrfs 2>/dev/null || echo "the kernel has no btrfs"
+}
+
+# btrfs_skip_unless_mountable <what needs it, e.g. "the snapshot test">: for a test, exits 77
+# (CTest's skip) with a line saying why when no btrfs image can be mounted here.
+btrfs_skip_unless_mountable() {
+  local why
+  why=$(btrfs_why_not)
+  [ -z "$why" ] && return 0
+  echo "SKIP: $1 needs a loop-mounted btrfs image: $why"
+  exit 77
 }
 
 # btrfs_mount <size, e.g. 1G> [dir for the image]: makes, formats and mounts the image.

@@ -6,11 +6,7 @@
 # Runs on a btrfs image it makes and loop-mounts (root); exits 77 (skipped) where it cannot.
 HERE=$(dirname "$0")
 source "$HERE/btrfs_mount.sh"
-WHY=$(btrfs_why_not)
-if [ -n "$WHY" ]; then
-  echo "SKIP: the btrfs snapshot tests need a loop-mounted btrfs image: $WHY"
-  exit 77
-fi
+btrfs_skip_unless_mountable "the btrfs snapshot test"
 source "$HERE/lib.sh" "$@"
 at_cleanup() { btrfs_unmount; }
 btrfs_mount 1G || { fail "could not make and mount a btrfs image"; exit 1; }

@@ -12,11 +12,7 @@ set -uo pipefail
 M=${1:?usage: block_volume_test.sh MLVAULT_BINARY}
 HERE=$(dirname "$0")
 source "$HERE/../control/btrfs_mount.sh"
-WHY=$(btrfs_why_not)
-if [ -n "$WHY" ]; then
-  echo "SKIP: the block volume test needs a loop-mounted btrfs image: $WHY"
-  exit 77
-fi
+btrfs_skip_unless_mountable "the block volume test"
 T=$(mktemp -d /tmp/mlvault-block-volume.XXXXXX)
 cleanup() { btrfs_unmount; rm -rf "$T"; }
 trap cleanup EXIT

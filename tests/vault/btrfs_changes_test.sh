@@ -13,11 +13,7 @@ set -uo pipefail
 M=${1:?usage: btrfs_changes_test.sh MLVAULT_BINARY}
 HERE=$(dirname "$0")
 source "$HERE/../control/btrfs_mount.sh"
-WHY=$(btrfs_why_not)
-if [ -n "$WHY" ]; then
-  echo "SKIP: the btrfs change detection test needs a loop-mounted btrfs image: $WHY"
-  exit 77
-fi
+btrfs_skip_unless_mountable "the btrfs change detection test"
 command -v getfattr >/dev/null || { echo "SKIP: needs getfattr/setfattr (apt-get install attr)"; exit 77; }
 T=$(mktemp -d /tmp/mlvault-btrfs-changes.XXXXXX)
 cleanup() { btrfs_unmount; rm -rf "$T"; }
