@@ -35,6 +35,13 @@ TEST(BlobSet, MarksIndexedAndUnindexedIdsOnce) {
   index.AddPack(second);
   index.Finalize();
   ASSERT_EQ(index.blob_count(), 1000u);
+  // The index grew past its first table without a Reserve; every id is found, and the
+  // duplicate keeps its first location.
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_NE(index.Find(ids[i]), nullptr) << i;
+    EXPECT_EQ(index.Find(ids[i])->offset, static_cast<uint32_t>(i * 10)) << i;
+    EXPECT_EQ(index.Find(ids[i])->pack, 0u) << i;
+  }
 
   BlobSet set(index);
   EXPECT_EQ(set.size(), 0u);
@@ -57,7 +64,7 @@ TEST(BlobSet, MarksIndexedAndUnindexedIdsOnce) {
   EXPECT_EQ(*set.unindexed().begin(), stranger);
   for (int i = 0; i < 1000; ++i) EXPECT_EQ(set.Contains(ids[i]), i % 3 == 0) << i;
 
-  // Iteration visits exactly the indexed members, in id order, and positions map back to ids.
+  // Iteration visits exactly the indexed members, by position, and positions map back to ids.
   std::vector<size_t> seen;
   set.ForEachIndexed([&](size_t pos) { seen.push_back(pos); });
   EXPECT_EQ(seen, std::vector<size_t>(want.begin(), want.end()));

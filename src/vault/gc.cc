@@ -164,8 +164,8 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
   };
   for (const auto& ip : adopted) consider(ip);
   {
-    // The old index's lists are freed as the new ones grow (the lookups use `full`'s sorted
-    // ids, which stay).
+    // The old index's lists are freed as the new ones grow (the lookups use `full`'s
+    // entries, which stay).
     std::vector<IndexPack> raw = index->TakeRawPacks();
     for (auto& ip : raw) {
       consider(ip);

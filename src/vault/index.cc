@@ -5,6 +5,16 @@
 
 namespace mlvault::vault {
 
+namespace {
+
+uint64_t HashOf(const BlobId& id) {
+  uint64_t h;
+  std::memcpy(&h, id.data(), sizeof h);
+  return h;
+}
+
+}  // namespace
+
 void MasterIndex::AddPack(const IndexPack& pack) {
   AddLocations(pack);
   if (keep_raw_) raw_.push_back(pack);
@@ -13,6 +23,28 @@ void MasterIndex::AddPack(const IndexPack& pack) {
 void MasterIndex::AddPack(IndexPack&& pack) {
   AddLocations(pack);
   if (keep_raw_) raw_.push_back(std::move(pack));
+}
+
+void MasterIndex::Reserve(size_t blobs) {
+  // A generous estimate costs address space, not memory: pages of the vector that are never
+  // written are never faulted in.
+  entries_.reserve(blobs);
+  size_t cap = 16;
+  while (cap < 2 * blobs) cap <<= 1;
+  if (cap > table_.size()) Rehash(cap);
+}
+
+void MasterIndex::Rehash(size_t cap) {
+  table_.assign(cap, 0);
+  mask_ = cap - 1;
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    for (uint64_t slot = HashOf(entries_[i].id) & mask_;; slot = (slot + 1) & mask_) {
+      if (table_[slot] == 0) {
+        table_[slot] = static_cast<uint32_t>(i + 1);
+        break;
+      }
+    }
+  }
 }
 
 void MasterIndex::AddLocations(const IndexPack& pack) {
@@ -24,50 +56,34 @@ void MasterIndex::AddLocations(const IndexPack& pack) {
   uint32_t p = it->second;
   for (const auto& b : pack.blobs) {
     if (b.type != BlobType::kTree) tree_pack_[p] = false;
-    sorted_.push_back(
-        Item{b.id, BlobLocation{p, b.offset, b.stored_len, b.raw_len, b.type, b.comp}});
-  }
-}
-
-void MasterIndex::Finalize() {
-  // stable_sort keeps the first-added location of a duplicated blob first.
-  std::stable_sort(sorted_.begin(), sorted_.end(), [](const Item& a, const Item& b) {
-    return std::memcmp(a.id.data(), b.id.data(), a.id.size()) < 0;
-  });
-  auto last = std::unique(sorted_.begin(), sorted_.end(),
-                          [](const Item& a, const Item& b) { return a.id == b.id; });
-  sorted_.erase(last, sorted_.end());
-  sorted_.shrink_to_fit();
-  size_t cap = 16;
-  while (cap < 2 * sorted_.size()) cap <<= 1;
-  table_.assign(cap, 0);
-  mask_ = cap - 1;
-  for (size_t i = 0; i < sorted_.size(); ++i) {
-    uint64_t h;
-    std::memcpy(&h, sorted_[i].id.data(), sizeof h);
-    for (uint64_t slot = h & mask_;; slot = (slot + 1) & mask_) {
-      if (table_[slot] == 0) {
-        table_[slot] = static_cast<uint32_t>(i + 1);
+    if (2 * (entries_.size() + 1) > table_.size()) Rehash(std::max<size_t>(16, 2 * table_.size()));
+    for (uint64_t slot = HashOf(b.id) & mask_;; slot = (slot + 1) & mask_) {
+      uint32_t v = table_[slot];
+      if (v == 0) {
+        entries_.push_back(
+            Item{b.id, BlobLocation{p, b.offset, b.stored_len, b.raw_len, b.type, b.comp}});
+        table_[slot] = static_cast<uint32_t>(entries_.size());
         break;
       }
+      if (entries_[v - 1].id == b.id) break;  // indexed already: the first location stays
     }
   }
 }
 
+void MasterIndex::Finalize() {}
+
 size_t MasterIndex::Position(const BlobId& id) const {
   if (table_.empty()) return kNoPosition;
-  uint64_t h;
-  std::memcpy(&h, id.data(), sizeof h);
-  for (uint64_t slot = h & mask_;; slot = (slot + 1) & mask_) {
+  for (uint64_t slot = HashOf(id) & mask_;; slot = (slot + 1) & mask_) {
     uint32_t v = table_[slot];
     if (v == 0) return kNoPosition;
-    if (sorted_[v - 1].id == id) return v - 1;
+    if (entries_[v - 1].id == id) return v - 1;
   }
 }
 
 const BlobLocation* MasterIndex::Find(const BlobId& id) const {
   size_t pos = Position(id);
-  return pos == kNoPosition ? nullptr : &sorted_[pos].loc;
+  return pos == kNoPosition ? nullptr : &entries_[pos].loc;
 }
 
 }  // namespace mlvault::vault
