@@ -4,17 +4,22 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 
 #include "vault/keys.h"
 
 namespace {
+// One temporary file for the whole run, removed when the fuzzer exits.
 std::string WriteTemp(std::string_view bytes) {
   static const std::string path = [] {
     char name[] = "/tmp/mlvault-fuzz-key-XXXXXX";
     int fd = mkstemp(name);
     if (fd >= 0) close(fd);
+    static std::string remove_at_exit;
+    remove_at_exit = name;
+    std::atexit([] { std::remove(remove_at_exit.c_str()); });
     return std::string(name);
   }();
   FILE* f = std::fopen(path.c_str(), "wb");

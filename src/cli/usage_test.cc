@@ -21,6 +21,7 @@ std::string Bash(const std::string& script) {
   size_t n;
   while (p != nullptr && (n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
   if (p != nullptr) ::pclose(p);
+  std::remove(path.c_str());
   return util::Trim(out);
 }
 
