@@ -43,14 +43,13 @@ Parallelism ParallelismFor(const Options& options) {
 
 namespace archive {
 
-void Archiver::SetUpChangeDetection(int rfd, const std::optional<Manifest>& parent,
-                                    bool parent_loaded, double t0) {
+void Archiver::SetUpChangeDetection(int rfd, const std::optional<Manifest>& parent, double t0) {
   snapshot_ = btrfs::IdentifySnapshot(rfd);
   if (snapshot_) {
     util::Log(util::LogLevel::kDebug, "backup: source is a snapshot of btrfs subvolume {} at {}",
               snapshot_->subvolume, snapshot_->generation);
   }
-  if (snapshot_ && parent && parent_loaded && parent->change_subvolume == snapshot_->subvolume &&
+  if (snapshot_ && parent && parent->change_subvolume == snapshot_->subvolume &&
       parent->change_generation <= snapshot_->generation) {
     // The parent's snapshot was taken in the commit of transaction G, after G's last writer
     // and before the next transaction's first: what changed since is written in G+1 on.
@@ -122,9 +121,25 @@ Result<BackupResult> Archiver::Run() {
     }
     if (best != nullptr) parent = *best;
   }
+  std::shared_ptr<UniqueFd> source_dir;
+  if (!block_kind_) {
+    int rfd = ::open(req_.source.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (rfd < 0)
+      return std::unexpected(util::ErrnoError("cannot open source " + req_.source, errno).error());
+    source_dir = std::make_shared<UniqueFd>(rfd);
+    root_dev_ = root_st.st_dev;
+  }
   // The index is loaded after the parent is chosen: a manifest is written only once its index
-  // files are durable, so every blob of any manifest seen so far is in this load.
-  index_ = MLV_TRY(repo_->LoadIndex(nullptr, nullptr, /*keep_raw=*/false));
+  // files are durable, so every blob of any manifest seen so far is in this load. Meanwhile
+  // btrfs is asked what changed since the parent's snapshot, which needs only the manifest (at
+  // a million files each of the two takes a good part of a second).
+  Result<std::shared_ptr<MasterIndex>> loaded = util::Internal("the index was not loaded");
+  {
+    std::jthread loader(
+        [&] { loaded = repo_->LoadIndex(nullptr, nullptr, /*keep_raw=*/false); });
+    if (source_dir != nullptr) SetUpChangeDetection(source_dir->get(), parent, t0);
+  }
+  index_ = MLV_TRY(std::move(loaded));
   util::Log(util::LogLevel::kDebug, "backup: index of {} blobs loaded at {:.3f} s",
             index_->blob_count(), util::MonotonicSeconds() - t0);
   std::shared_ptr<const Tree> parent_root;
@@ -136,6 +151,12 @@ Result<BackupResult> Archiver::Run() {
       Warn("parent recovery point " + IdHex(parent->id) + " is unreadable (" + t.error().message() +
            "); reading every file");
     }
+  }
+  if (parent_root == nullptr) {
+    // Without the parent's tree there is nothing to reuse: every directory is walked.
+    dirty_.reset();
+    data_written_.reset();
+    inodes_changed_ = 0;
   }
 
   util::Log(util::LogLevel::kDebug, "backup: parent {} loaded at {:.3f} s",
@@ -188,14 +209,7 @@ Result<BackupResult> Archiver::Run() {
     }
     DirDone(root);
   } else {
-    int rfd = ::open(req_.source.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (rfd < 0) {
-      delete root;
-      return std::unexpected(util::ErrnoError("cannot open source " + req_.source, errno).error());
-    }
-    auto self = std::make_shared<UniqueFd>(rfd);
-    root_dev_ = root_st.st_dev;
-    SetUpChangeDetection(rfd, parent, parent_root != nullptr, t0);
+    auto self = std::move(source_dir);
     if (dirty_ != nullptr && !dirty_->contains(btrfs::kRootInode) &&
         index_->Contains(parent->tree) && parent_root->version >= 2) {
       // Nothing changed since the parent's snapshot: its tree is this one.

@@ -145,9 +145,9 @@ class Archiver {
   // the parent was taken from an earlier snapshot of the same subvolume, asks btrfs what changed
   // since (dirty_, data_written_, inodes_changed_; docs/vault-format.md section 7). Leaves them
   // unset, so that every directory is walked, where that is not possible. `rfd` is the source's
-  // root directory; `parent_loaded` says the parent's tree could be read.
-  void SetUpChangeDetection(int rfd, const std::optional<Manifest>& parent, bool parent_loaded,
-                            double t0);
+  // root directory. Runs while the index loads (it touches no other member); the caller drops
+  // what it found if the parent's tree cannot be read.
+  void SetUpChangeDetection(int rfd, const std::optional<Manifest>& parent, double t0);
   // Block volumes (archive_block.cc): identifies a read-only btrfs snapshot holding the image
   // (snapshot_) and, when the parent was taken from an earlier snapshot of the same subvolume,
   // fills reuse_ with the block-aligned ranges whose data btrfs shows unchanged since and the
