@@ -50,4 +50,14 @@ std::optional<VaultFaults> VaultFaultRate() {
   return std::nullopt;
 }
 
+unsigned long long BtrfsSplitInodes(unsigned long long fallback) {
+  const char* v = Get("MLVAULT_TEST_BTRFS_SPLIT_INODES");
+  if (!v) return fallback;
+  char* end = nullptr;
+  unsigned long long n = std::strtoull(v, &end, 10);
+  if (end && *end == '\0') return n;
+  Log(LogLevel::kWarn, "ignoring MLVAULT_TEST_BTRFS_SPLIT_INODES={} (want a count)", v);
+  return fallback;
+}
+
 }  // namespace mlvault::util::test_hooks

@@ -14,6 +14,10 @@
 //                                       with probability P percent (0..100), as EIO or ENOSPC,
 //                                       and first waits MS milliseconds (a slow disk)
 //                                       (tests/soak/chaos.sh); SEED makes the sequence repeatable
+//   MLVAULT_TEST_BTRFS_SPLIT_INODES=N   btrfs change detection splits its search in two ranges of
+//                                       inode numbers searched at once above N inode numbers
+//                                       instead of 50,000 (tests/vault/btrfs_changes_test.sh
+//                                       splits a small tree)
 #pragma once
 
 #include <optional>
@@ -36,5 +40,8 @@ struct VaultFaults {
   long slow_ms = 0;             // delay before each write or removal
 };
 std::optional<VaultFaults> VaultFaultRate();
+
+// MLVAULT_TEST_BTRFS_SPLIT_INODES as a count, else `fallback`.
+unsigned long long BtrfsSplitInodes(unsigned long long fallback);
 
 }  // namespace mlvault::util::test_hooks

@@ -117,6 +117,7 @@ expect 0 "full walk of the changed snapshot (no parent)" "$M" vault backup "${V[
 FULL=$(cat "$T/out")
 expect 0 "backup with change detection" "$M" vault backup "${V[@]}" --source "$S3" --parent "$P2"
 P3=$(json 'd["recoveryPointId"]')
+DETECTED=$(cat "$T/out")
 R=$(json 'd["dirsReused"]')
 [ "$R" -ge 10 ] && pass "untouched directories were reused ($R)" || fail "too few reused: $(cat "$T/out")"
 for k in files dirs otherEntries bytesTotal; do
@@ -126,6 +127,16 @@ done
 [ "$(json 'd["bytesRead"]')" -ge 2000000 ] && pass "the rewritten file was read" || fail "bytesRead: $(cat "$T/out")"
 expect 0 "restore it" "$M" vault restore "${V[@]}" --recovery-point "$P3" --target "$T/r3"
 same_tree "$S3" "$T/r3" "changed"
+# The search split in two ranges of inode numbers searched at once (as above 50,000 inodes)
+# finds the same changes.
+expect 0 "the same backup with the search split in two" env MLVAULT_TEST_BTRFS_SPLIT_INODES=1 MLVAULT_LOG=debug "$M" vault backup "${V[@]}" --source "$S3" --parent "$P2"
+grep -q "in two ranges, split at" "$T/err" && pass "the search was split" || fail "the search was not split: $(grep -i inode "$T/err")"
+for k in files dirs otherEntries bytesTotal dirsReused inodesChanged filesUnchanged bytesRead; do
+  want=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$DETECTED" "$k")
+  [ "$(json "d['$k']")" = "$want" ] && pass "split search: $k as before ($want)" || fail "split search: $k $(json "d['$k']") vs $want"
+done
+expect 0 "restore it" "$M" vault restore "${V[@]}" --recovery-point "$(json 'd["recoveryPointId"]')" --target "$T/r3s"
+same_tree "$S3" "$T/r3s" "changed, split search"
 
 echo "-- a second round on top of a change-detected parent"
 rm -r "$W/work/d4-renamed"
