@@ -30,7 +30,7 @@ void MasterIndex::Reserve(size_t blobs) {
   // written are never faulted in.
   entries_.reserve(blobs);
   size_t cap = 16;
-  while (cap < 2 * blobs) cap <<= 1;
+  while (2 * cap < 3 * blobs) cap <<= 1;
   if (cap > table_.size()) Rehash(cap);
 }
 
@@ -56,7 +56,8 @@ void MasterIndex::AddLocations(const IndexPack& pack) {
   uint32_t p = it->second;
   for (const auto& b : pack.blobs) {
     if (b.type != BlobType::kTree) tree_pack_[p] = false;
-    if (2 * (entries_.size() + 1) > table_.size()) Rehash(std::max<size_t>(16, 2 * table_.size()));
+    if (3 * (entries_.size() + 1) > 2 * table_.size())
+      Rehash(std::max<size_t>(16, 2 * table_.size()));
     for (uint64_t slot = HashOf(b.id) & mask_;; slot = (slot + 1) & mask_) {
       uint32_t v = table_[slot];
       if (v == 0) {

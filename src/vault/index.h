@@ -3,7 +3,7 @@
 // Built once per run from every index file (the union; a blob indexed in several packs keeps
 // one location, the first added), then read-only: lookups after Finalize are thread-safe without
 // locks. Entries are held in one vector in the order they were added (52 bytes per blob) with an
-// open-addressing table of positions over it (4-8 bytes per blob), so that a vault of a million
+// open-addressing table of positions over it (6-12 bytes per blob), so that a vault of a million
 // chunks costs ~60 MiB, not the several hundred of a node-based map, and loading it needs no
 // sort: each entry is placed (or found a duplicate) as it is added.
 #pragma once
@@ -89,7 +89,7 @@ class MasterIndex {
   std::vector<IndexPack> raw_;
   std::vector<Item> entries_;
   // Open-addressing table over entries_ (slot = position + 1, 0 = empty), keyed by the first
-  // 8 bytes of the id (ids are HMAC outputs: uniformly distributed), at most half full. Backup
+  // 8 bytes of the id (ids are HMAC outputs: uniformly distributed), at most 2/3 full. Backup
   // asks "is this chunk stored?" once per chunk and per unchanged file's chunk: a hash probe
   // instead of a binary search of 32-byte keys.
   std::vector<uint32_t> table_;
