@@ -17,6 +17,9 @@
 #   TOOLS="mlvault restic borg"      which tools
 #   MLVAULT=<path>                   default build/src/cli/mlvault of this repo
 #   KEEP=1                           keep the repositories and restored trees
+#   HEAPTRACK=DIR                    run each mlvault step under heaptrack, writing DIR/<step>.zst
+#                                    (where the heap goes: heaptrack_print -p -f DIR/initial.zst;
+#                                    times and peak RSS then include heaptrack's own cost)
 # Output: a table on stdout and $RES/small-files.md, $RES/results.csv.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -27,6 +30,7 @@ BENCH=${BENCH:-/tmp/mlvault-small-files}
 TOOLS=(${TOOLS:-mlvault restic borg})
 MLVAULT=${MLVAULT:-$REPO/build/src/cli/mlvault}
 KEEP=${KEEP:-0}
+HEAPTRACK=${HEAPTRACK:-}
 TREE=$BENCH/tree-$FILES
 RES=$BENCH/results-$FILES-$(date +%Y%m%d-%H%M%S)
 REPOS=$BENCH/repos
@@ -36,7 +40,7 @@ PASS=bench-passphrase-0123456789
 export RESTIC_PASSWORD=$PASS BORG_PASSPHRASE=$PASS MLVAULT_VAULT_PASSPHRASE=$PASS
 export RESTIC_CACHE_DIR=$CACHES/restic BORG_BASE_DIR=$CACHES/borg
 export BORG_RELOCATED_REPO_ACCESS_IS_OK=yes BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes
-for t in /usr/bin/time python3 "${TOOLS[@]/mlvault/$MLVAULT}"; do
+for t in /usr/bin/time python3 "${TOOLS[@]/mlvault/$MLVAULT}" ${HEAPTRACK:+heaptrack}; do
   command -v "$t" >/dev/null || { echo "small-files.sh: '$t' is not installed (scripts/install-deps.sh --bench)" >&2; exit 2; }
 done
 mkdir -p "$BENCH" "$RES" "$REPOS" "$CACHES" "$RESTORES"
@@ -59,6 +63,10 @@ echo "tool,step,rc,wall_s,user_s,sys_s,maxrss_kb,repo_bytes" > "$CSV"
 measure() {  # measure TOOL STEP CMD...
   local tool=$1 step=$2; shift 2
   local tf=$RES/$tool.$step.time lf=$RES/$tool.$step.log
+  if [ -n "$HEAPTRACK" ] && [ "$tool" = mlvault ]; then
+    mkdir -p "$HEAPTRACK"
+    set -- heaptrack -o "$HEAPTRACK/$step" "$@"
+  fi
   /usr/bin/time -v -o "$tf" "$@" > "$lf" 2>&1
   local rc=$?
   local wall user sys rss repo

@@ -131,6 +131,14 @@ class LocalBackend final : public Backend {
   }
 
   Result<Bytes> Get(std::string_view name, uint64_t offset, uint64_t length) override {
+    Bytes out;
+    MLV_TRY(GetInto(name, offset, length, out));
+    return out;
+  }
+
+  // Reads into `out`'s storage when its capacity suffices (verify's and restore's readers keep
+  // one buffer each instead of allocating, and leaving to malloc, one per read).
+  Status GetInto(std::string_view name, uint64_t offset, uint64_t length, Bytes& out) override {
     MLV_TRY(ValidateName(name));
     const std::string path = PathOf(name);
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -144,9 +152,10 @@ class LocalBackend final : public Backend {
                               std::to_string(length) + " at offset " + std::to_string(offset));
     }
     const uint64_t n = length != 0 ? length : size - offset;
-    Bytes out(static_cast<size_t>(n));
+    if (n > out.capacity()) out.clear();  // the old content is not worth copying
+    out.resize(static_cast<size_t>(n));
     MLV_TRY(util::PreadExact(fd.get(), out, offset, path));
-    return out;
+    return util::Ok();
   }
 
   Result<ObjectInfo> Stat(std::string_view name) override {

@@ -16,6 +16,7 @@
 #include "util/files.h"
 #include "util/mutex.h"
 #include "util/thread_pool.h"
+#include "vault/blob_set.h"
 #include "vault/btrfs_changes.h"
 #include "vault/engine.h"
 #include "vault/file_meta.h"
@@ -133,9 +134,9 @@ class Archiver {
                                                   2)),
         index_writer_(repo, 64),
         data_packs_(repo, repo->options().pack_target_size, DataUploaders(repo),
-                    [this](const IndexPack& p, uint64_t size) { return PackWritten(p, size); }),
+                    [this](IndexPack&& p, uint64_t size) { return PackWritten(std::move(p), size); }),
         tree_packs_(repo, repo->options().pack_target_size, 1,
-                    [this](const IndexPack& p, uint64_t size) { return PackWritten(p, size); }) {}
+                    [this](IndexPack&& p, uint64_t size) { return PackWritten(std::move(p), size); }) {}
 
   Result<BackupResult> Run();
 
@@ -170,9 +171,9 @@ class Archiver {
     progress_->Report(s);
   }
 
-  Status PackWritten(const IndexPack& p, uint64_t size) {
+  Status PackWritten(IndexPack&& p, uint64_t size) {
     bytes_stored_ += size;
-    return index_writer_.Add(p);
+    return index_writer_.Add(std::move(p));
   }
 
   // ---- scanning (archive_scanner.cc)
@@ -211,7 +212,7 @@ class Archiver {
   bool Claim(const BlobId& id) {
     if (index_->Contains(id)) return false;
     util::MutexLock lock(claim_mu_);
-    return claimed_.insert(id).second;
+    return claimed_.Insert(id);
   }
 
   Repository* const repo_;
@@ -250,7 +251,8 @@ class Archiver {
   std::unique_ptr<util::ThreadPool> compute_;
 
   util::Mutex claim_mu_;
-  std::unordered_set<BlobId, BlobIdHash> claimed_ MLV_GUARDED_BY(claim_mu_);
+  // Chunks and trees this run stored (the index holds those of earlier runs).
+  BlobIdSet claimed_ MLV_GUARDED_BY(claim_mu_);
 
   // Directory scan queue (LIFO: depth-first order keeps few directories open).
   util::Mutex scan_mu_;

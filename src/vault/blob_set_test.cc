@@ -1,4 +1,5 @@
 // BlobSet: one bit per indexed blob plus a side set for ids the index does not hold.
+// BlobIdSet: a flat table of ids, grown shard by shard.
 #include "vault/blob_set.h"
 
 #include <gtest/gtest.h>
@@ -88,6 +89,55 @@ TEST(BlobSet, EmptyIndexHoldsOnlyUnindexedIds) {
   size_t calls = 0;
   set.ForEachIndexed([&](size_t) { ++calls; });
   EXPECT_EQ(calls, 0u);
+}
+
+TEST(BlobIdSet, HoldsEveryInsertedIdOnceAcrossGrowth) {
+  std::mt19937_64 rng(11);
+  BlobIdSet set;
+  std::set<BlobId> want;
+  std::vector<BlobId> ids;
+  // Enough ids that every shard grows several times.
+  for (int i = 0; i < 50000; ++i) ids.push_back(RandomId(rng));
+  for (size_t i = 0; i < ids.size(); ++i) {
+    EXPECT_EQ(set.Insert(ids[i]), want.insert(ids[i]).second) << i;
+    if (i % 7 == 0) {
+      // Re-inserting an earlier id (a chunk seen twice in a run) is refused.
+      const BlobId& again = ids[i / 2];
+      EXPECT_FALSE(set.Insert(again));
+    }
+  }
+  EXPECT_EQ(set.size(), want.size());
+  for (const auto& id : ids) EXPECT_TRUE(set.Contains(id));
+  for (int i = 0; i < 1000; ++i) EXPECT_FALSE(set.Contains(RandomId(rng)));
+  // Each shard is at most 75% full (so never full), and ~60% or more once it has grown.
+  EXPECT_GE(set.bytes(), want.size() * sizeof(BlobId) * 4 / 3);
+  EXPECT_LE(set.bytes(), want.size() * sizeof(BlobId) * 2 + 256 * 16 * sizeof(BlobId));
+}
+
+TEST(BlobIdSet, IdsSharingTheirFirstBytesOrAllZeroAreDistinct) {
+  BlobIdSet set;
+  BlobId zero{};
+  EXPECT_FALSE(set.Contains(zero));
+  EXPECT_TRUE(set.Insert(zero));
+  EXPECT_FALSE(set.Insert(zero));
+  EXPECT_TRUE(set.Contains(zero));
+  // Ids whose first eight bytes are zero (the word compared first), equal in the bytes that
+  // pick the shard and the slot, differing only at the end: every one is its own member.
+  std::vector<BlobId> ids;
+  for (int i = 1; i <= 40; ++i) {
+    BlobId id{};
+    id[31] = static_cast<uint8_t>(i);
+    ids.push_back(id);
+    EXPECT_TRUE(set.Insert(id)) << i;
+  }
+  for (const auto& id : ids) {
+    EXPECT_TRUE(set.Contains(id));
+    EXPECT_FALSE(set.Insert(id));
+  }
+  BlobId other{};
+  other[31] = 41;
+  EXPECT_FALSE(set.Contains(other));
+  EXPECT_EQ(set.size(), 41u);
 }
 
 }  // namespace

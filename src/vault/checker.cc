@@ -67,6 +67,8 @@ class Checker {
     report_.damaged.push_back(std::move(d));
   }
   void CheckPackData(uint32_t pack, uint64_t size);
+  // CheckPackData with `buf` to read the pack into.
+  void CheckPackBytes(uint32_t pack, const std::string& object, Bytes& buf);
   // Calls fn(entry) for every blob the index places in `pack` (duplicates included).
   template <typename Fn>
   void ForEachEntry(const ObjectId& pack, Fn&& fn) const {
@@ -99,21 +101,40 @@ class Checker {
   std::map<BlobId, std::pair<std::string, std::string>> bad_ MLV_GUARDED_BY(mu_);
   std::atomic<uint64_t> bytes_read_{0};
   std::atomic<uint64_t> packs_done_{0};
+  // The data pass's pack buffers, one per reader at most, reused from pack to pack: a whole
+  // pack (8 MiB) allocated per read left each reader thread's malloc arena holding freed packs.
+  util::Mutex buffers_mu_;
+  std::vector<Bytes> buffers_ MLV_GUARDED_BY(buffers_mu_);
 };
 
 void Checker::CheckPackData(uint32_t p, uint64_t size) {
+  (void)size;
+  const std::string object = PackName(index_->packs()[p]);
+  // A buffer of the pool (each reader returns its own when done with the pack).
+  Bytes buf;
+  {
+    util::MutexLock lk(buffers_mu_);
+    if (!buffers_.empty()) {
+      buf = std::move(buffers_.back());
+      buffers_.pop_back();
+    }
+  }
+  CheckPackBytes(p, object, buf);
+  util::MutexLock lk(buffers_mu_);
+  buffers_.push_back(std::move(buf));
+}
+
+void Checker::CheckPackBytes(uint32_t p, const std::string& object, Bytes& buf) {
   const ObjectId& pack = index_->packs()[p];
-  const std::string object = PackName(pack);
-  auto data = repo_->backend()->Get(object);
-  if (!data) {
+  if (auto st = repo_->backend()->GetInto(object, 0, 0, buf); !st) {
     ForEachEntry(pack, [&](const BlobEntry& b) {
-      BadBlob(b.id, object, "cannot read the pack: " + data.error().message());
+      BadBlob(b.id, object, "cannot read the pack: " + st.error().message());
     });
     return;
   }
-  bytes_read_ += data->size();
-  (void)size;
-  auto header = repo_->ParsePack(pack, *data);
+  const Bytes& data = buf;
+  bytes_read_ += data.size();
+  auto header = repo_->ParsePack(pack, data);
   if (!header) {
     AddDamage(Damage{object,
                      header.error().message() + " (the blobs are checked one by one; the header is "
@@ -136,11 +157,11 @@ void Checker::CheckPackData(uint32_t p, uint64_t size) {
   Bytes plain;
   ForEachEntry(pack, [&](const BlobEntry& b) {
     if (cancel_ != nullptr && cancel_->cancelled()) return;
-    if (static_cast<uint64_t>(b.offset) + b.stored_len > data->size()) {
+    if (static_cast<uint64_t>(b.offset) + b.stored_len > data.size()) {
       BadBlob(b.id, object, "the pack ends before this blob");
       return;
     }
-    ByteView sealed(data->data() + b.offset, b.stored_len);
+    ByteView sealed(data.data() + b.offset, b.stored_len);
     if (auto st = repo_->OpenBlob(sealed, b.id, b.type, b.comp, b.raw_len, true, plain); !st) {
       BadBlob(b.id, object, st.error().message());
     }
@@ -321,6 +342,8 @@ Result<VerifyReport> Checker::Run() {
 
   // Data: read every relevant pack.
   if (read_data_) {
+    // The walk is done: its cached tree packs would sit beside the readers' pack buffers.
+    repo_->DropTreeCache();
     util::ThreadPool pool(ParallelismFor(repo_->options()).compute + 1, 4);
     for (uint32_t p = 0; p < index_->packs().size(); ++p) {
       const ObjectId& pack = index_->packs()[p];

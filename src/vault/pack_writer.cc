@@ -15,9 +15,9 @@ namespace mlvault::vault {
 namespace {
 // Pack buffers are allocated once at their full size (target + the largest chunk + room for
 // the header) and reused for every pack: no reallocation copies, no page faults after the first
-// pack, and no freed megabytes for malloc to keep resident. At most uploaders + 2 exist per
-// writer (filling, queued, one being written per uploader). `reserve` does not touch memory, so a
-// writer that only ever holds small trees costs only what it writes.
+// pack, and no freed megabytes for malloc to keep resident. At most uploaders + 1 exist per
+// writer (TakeBufferLocked). `reserve` does not touch memory, so a writer that only ever holds
+// small trees costs only what it writes.
 constexpr size_t kPackSlack = (4u << 20) + (512u << 10);
 
 void Reserve(Bytes& data, size_t more, uint64_t target) {
@@ -29,7 +29,10 @@ void Reserve(Bytes& data, size_t more, uint64_t target) {
 
 PackWriter::PackWriter(Repository* repo, uint64_t target_size, size_t uploaders,
                        WrittenFn on_written)
-    : repo_(repo), target_(target_size), max_pending_(1), on_written_(std::move(on_written)) {
+    : repo_(repo),
+      target_(target_size),
+      max_buffers_(std::max<size_t>(1, uploaders) + 1),
+      on_written_(std::move(on_written)) {
   current_.id = NewObjectId();
   for (size_t i = 0; i < std::max<size_t>(1, uploaders); ++i)
     threads_.emplace_back([this] { Upload(); });
@@ -44,14 +47,29 @@ PackWriter::~PackWriter() {
   for (auto& t : threads_) t.join();
 }
 
+Status PackWriter::TakeBufferLocked() {
+  // Backpressure: every buffer but the filling one is queued or being written, so waiting here
+  // ends when an uploader finishes a write (it returns the buffer before reporting the pack).
+  while (true) {
+    if (error_) return std::unexpected(*error_);
+    if (current_.data.capacity() != 0) return util::Ok();
+    if (!spare_.empty()) {
+      current_.data = std::move(spare_.back());
+      spare_.pop_back();
+      return util::Ok();
+    }
+    if (buffers_ < max_buffers_) {
+      ++buffers_;  // Reserve allocates it
+      return util::Ok();
+    }
+    cv_.Wait(mu_);
+  }
+}
+
 Status PackWriter::Add(const BlobId& id, BlobType type, Compression comp, ByteView stored,
                        uint32_t raw_len) {
   util::MutexLock lock(mu_);
-  if (error_) return std::unexpected(*error_);
-  if (current_.data.capacity() == 0 && !spare_.empty()) {
-    current_.data = std::move(spare_.back());
-    spare_.pop_back();
-  }
+  MLV_TRY(TakeBufferLocked());
   Reserve(current_.data, stored.size() + kSealOverhead, target_);
   BlobEntry e;
   e.type = type;
@@ -69,11 +87,7 @@ Status PackWriter::Add(const BlobId& id, BlobType type, Compression comp, ByteVi
 
 Status PackWriter::AddSealed(const BlobEntry& entry, ByteView sealed) {
   util::MutexLock lock(mu_);
-  if (error_) return std::unexpected(*error_);
-  if (current_.data.capacity() == 0 && !spare_.empty()) {
-    current_.data = std::move(spare_.back());
-    spare_.pop_back();
-  }
+  MLV_TRY(TakeBufferLocked());
   Reserve(current_.data, sealed.size(), target_);
   BlobEntry e = entry;
   e.offset = static_cast<uint32_t>(current_.data.size());
@@ -96,10 +110,7 @@ Status PackWriter::CloseLocked() {
   }
   crypto::SealAppend(repo_->keys().encrypt, header, LabelAad(kAadPack, pack.id), pack.data);
   util::PutU32(pack.data, static_cast<uint32_t>(pack.data.size() - before));
-  // Backpressure: hold the producer until an uploader takes the pack, so at most
-  // uploaders + max_pending_ closed packs exist at once.
-  while (pending_.size() >= max_pending_ && !error_.has_value()) cv_.Wait(mu_);
-  if (error_) return std::unexpected(*error_);
+  // No wait here: the buffer count bounds the queue (the next Add waits for a buffer).
   pending_.push_back(std::move(pack));
   cv_.NotifyAll();
   return util::Ok();
@@ -115,17 +126,19 @@ void PackWriter::Upload() {
       pack = std::move(pending_.front());
       pending_.pop_front();
       ++uploading_;
-      cv_.NotifyAll();
     }
     Status st = repo_->backend()->Put(PackName(pack.id), pack.data);
-    uint64_t size = pack.data.size();
-    if (st) {
-      IndexPack ip{pack.id, std::move(pack.blobs)};
-      st = on_written_(ip, size);
+    const uint64_t size = pack.data.size();
+    {
+      // The buffer is free once written: the next pack may fill it while this one is reported
+      // (an index file may be written then).
+      util::MutexLock lock(mu_);
+      pack.data.clear();
+      spare_.push_back(std::move(pack.data));
+      cv_.NotifyAll();
     }
+    if (st) st = on_written_(IndexPack{pack.id, std::move(pack.blobs)}, size);
     util::MutexLock lock(mu_);
-    pack.data.clear();
-    spare_.push_back(std::move(pack.data));  // bounded: uploaders + 2 buffers at most
     --uploading_;
     if (!st && !error_) error_ = st.error().WithContext("cannot write pack");
     cv_.NotifyAll();
@@ -155,10 +168,11 @@ Status PackWriter::Finish() {
 
 // ---- index writer ------------------------------------------------------------------------------
 
-Status IndexWriter::Add(const IndexPack& pack) {
+Status IndexWriter::Add(IndexPack&& pack) {
   util::MutexLock lock(mu_);
-  pending_.push_back(pack);
-  if (pending_.size() >= per_file_) return WriteLocked();
+  pending_blobs_ += pack.blobs.size();
+  pending_.push_back(std::move(pack));
+  if (pending_.size() >= per_file_ || pending_blobs_ >= blobs_per_file_) return WriteLocked();
   return util::Ok();
 }
 
@@ -171,12 +185,14 @@ Status IndexWriter::Flush() {
 Status IndexWriter::WriteLocked() {
   std::vector<IndexPack> packs = std::move(pending_);
   pending_.clear();
-  // Index writes are rare (every 64 packs); holding the lock keeps the file order simple.
+  // Index writes are rare (every 64 packs or 64k blobs); holding the lock keeps the file order
+  // simple.
   auto r = repo_->WriteIndex(packs);
   if (!r) {
     pending_ = std::move(packs);
     return std::unexpected(r.error());
   }
+  pending_blobs_ = 0;
   files_.push_back(r->first);
   bytes_ += r->second;
   return util::Ok();

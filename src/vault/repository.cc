@@ -307,6 +307,12 @@ Result<std::shared_ptr<const Bytes>> Repository::CachedTreePack(const ObjectId& 
   return shared;
 }
 
+void Repository::DropTreeCache() {
+  util::MutexLock lk(cache_mu_);
+  cache_.clear();
+  cache_bytes_ = 0;
+}
+
 Result<Bytes> Repository::ReadBlob(const MasterIndex& index, const BlobId& id) {
   const BlobLocation* loc = index.Find(id);
   if (loc == nullptr) return util::NotFound("blob " + IdHex(id) + " is in no index");

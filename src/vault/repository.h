@@ -99,6 +99,9 @@ class Repository {
   // Reads, authenticates and checks one indexed blob. kNotFound if not indexed.
   Result<Bytes> ReadBlob(const MasterIndex& index, const BlobId& id);
   Result<Tree> LoadTree(const MasterIndex& index, const BlobId& id);
+  // Frees the cached tree packs (up to 48 MiB) once a run is done walking trees; later reads
+  // fill the cache again.
+  void DropTreeCache();
 
   // ---- packs
   // Reads and authenticates a pack's header. `size` is the pack's object size.
@@ -138,11 +141,12 @@ class Repository {
 
 // Accumulates blobs into packs and writes them from background threads (`uploaders` of them,
 // each with one pack in flight: more than one on remote storage, where a pack's upload waits
-// for the server), then reports each durable pack to `on_written`. Add blocks while a closed
-// pack waits for an uploader, so memory stays bounded (uploaders + 2 pack buffers). Thread-safe.
+// for the server), then reports each durable pack to `on_written`. At most uploaders + 1 pack
+// buffers exist (one filling, one per upload): a pack that needs a buffer while every other one
+// is queued or being written waits for one to be written. Thread-safe.
 class PackWriter {
  public:
-  using WrittenFn = std::function<Status(const IndexPack& pack, uint64_t size)>;
+  using WrittenFn = std::function<Status(IndexPack&& pack, uint64_t size)>;
   PackWriter(Repository* repo, uint64_t target_size, size_t uploaders, WrittenFn on_written);
   ~PackWriter();  // waits for uploads (errors are lost: call Finish)
 
@@ -162,12 +166,15 @@ class PackWriter {
     Bytes data;
     std::vector<BlobEntry> blobs;
   };
+  // Gives current_ a buffer (a written one, or a new one while fewer than max_buffers_ exist),
+  // waiting for a write to end if needed; the first error otherwise.
+  Status TakeBufferLocked() MLV_REQUIRES(mu_);
   Status CloseLocked() MLV_REQUIRES(mu_);
   void Upload() MLV_EXCLUDES(mu_);
 
   Repository* const repo_;
   const uint64_t target_;
-  const size_t max_pending_;
+  const size_t max_buffers_;
   const WrittenFn on_written_;
 
   util::Mutex mu_;
@@ -176,18 +183,24 @@ class PackWriter {
   std::deque<Open> pending_ MLV_GUARDED_BY(mu_);
   // Written packs' buffers, reused (no page faults).
   std::vector<Bytes> spare_ MLV_GUARDED_BY(mu_);
-  size_t uploading_ MLV_GUARDED_BY(mu_) = 0;
+  size_t buffers_ MLV_GUARDED_BY(mu_) = 0;    // pack buffers allocated so far
+  size_t uploading_ MLV_GUARDED_BY(mu_) = 0;  // packs taken by an uploader, not yet reported
   bool stop_ MLV_GUARDED_BY(mu_) = false;
   std::optional<util::Error> error_ MLV_GUARDED_BY(mu_);
   std::vector<std::thread> threads_;
 };
 
-// Collects durable packs and writes an index file every `packs_per_file` packs and at Flush.
-// Thread-safe.
+// Collects durable packs and writes an index file every `packs_per_file` packs, or sooner once
+// they list `blobs_per_file` blobs, and at Flush. The blob bound keeps the lists held and the
+// file encoded at once small where packs hold many small chunks (64 packs of 4 KiB files are
+// 250k blobs: ~36 MB between the lists, the encoded file and its sealed copy). Thread-safe.
 class IndexWriter {
  public:
-  IndexWriter(Repository* repo, size_t packs_per_file) : repo_(repo), per_file_(packs_per_file) {}
-  Status Add(const IndexPack& pack);
+  static constexpr size_t kBlobsPerFile = 65536;
+  IndexWriter(Repository* repo, size_t packs_per_file, size_t blobs_per_file = kBlobsPerFile)
+      : repo_(repo), per_file_(packs_per_file), blobs_per_file_(blobs_per_file) {}
+  Status Add(IndexPack&& pack);
+  Status Add(const IndexPack& pack) { return Add(IndexPack(pack)); }
   Status Flush();
   uint64_t bytes_written() const;
   std::vector<ObjectId> files() const;
@@ -196,8 +209,10 @@ class IndexWriter {
   Status WriteLocked() MLV_REQUIRES(mu_);
   Repository* const repo_;
   const size_t per_file_;
+  const size_t blobs_per_file_;
   mutable util::Mutex mu_;
   std::vector<IndexPack> pending_ MLV_GUARDED_BY(mu_);
+  size_t pending_blobs_ MLV_GUARDED_BY(mu_) = 0;
   uint64_t bytes_ MLV_GUARDED_BY(mu_) = 0;
   std::vector<ObjectId> files_ MLV_GUARDED_BY(mu_);
 };

@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -188,6 +190,86 @@ TEST_F(RepoTest, PacksIndexAndBlobsRoundTrip) {
   auto nf = repo_->ReadBlob(**index, unknown);
   ASSERT_FALSE(nf);
   EXPECT_EQ(nf.error().code(), util::ErrorCode::kNotFound);
+}
+
+// With one uploader a writer holds two pack buffers: a full pack waits for the write before it.
+// Slow writes then hold Add back (every blob still lands, in order), and a failed write is
+// returned by a waiting Add or by Finish instead of leaving the producer waiting.
+TEST_F(RepoTest, PackWriterWaitsForSlowWritesAndReturnsTheirErrors) {
+  for (bool fail : {false, true}) {
+    SCOPED_TRACE(fail ? "failing writes" : "slow writes");
+    auto be = backend::OpenLocal(dir_.path() + "/vault", false);
+    ASSERT_TRUE(be);
+    auto puts = std::make_shared<std::atomic<int>>(0);
+    auto faulty = backend::WithFaults(
+        std::move(*be), [puts, fail](std::string_view op, std::string_view name) -> Status {
+          if (op != "put" || !name.starts_with("data/")) return util::Ok();
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          if (fail && puts->fetch_add(1) >= 1) return util::IoError("disk full (injected)");
+          return util::Ok();
+        });
+    Options o;
+    o.pack_target_size = 64 * 1024;
+    auto repo = Repository::Open(std::move(faulty), KeySource::FromKeyFile(key_), o);
+    ASSERT_TRUE(repo) << repo.error().ToString();
+    std::mutex mu;
+    std::vector<IndexPack> written;
+    PackWriter pw(repo->get(), 64 * 1024, 1, [&](IndexPack&& p, uint64_t) {
+      std::lock_guard<std::mutex> lk(mu);
+      written.push_back(std::move(p));
+      return util::Ok();
+    });
+    std::vector<BlobId> ids;
+    Status added = util::Ok();
+    for (int i = 0; i < 100 && added; ++i) {
+      Bytes b(8000, static_cast<uint8_t>(i));
+      b[0] = static_cast<uint8_t>(i >> 8);
+      ids.push_back((*repo)->HashBlob(BlobType::kData, b));
+      added = pw.Add(ids.back(), BlobType::kData, Compression::kNone, b,
+                     static_cast<uint32_t>(b.size()));
+    }
+    Status finished = pw.Finish();
+    if (fail) {
+      EXPECT_FALSE(added && finished);
+      EXPECT_EQ(written.size(), 1u);
+      continue;
+    }
+    ASSERT_TRUE(added) << added.error().ToString();
+    ASSERT_TRUE(finished) << finished.error().ToString();
+    std::vector<BlobId> got;
+    for (const auto& p : written) {
+      for (const auto& b : p.blobs) got.push_back(b.id);
+    }
+    EXPECT_EQ(got, ids);
+    EXPECT_GE(written.size(), 12u);  // ~8 blobs of 8 KB per 64 KiB pack
+  }
+}
+
+TEST_F(RepoTest, IndexWriterStartsANewFileEveryBlobsPerFileBlobs) {
+  // 64 packs per file, but at most 10 blobs: packs of 4 blobs make a file every third pack.
+  IndexWriter iw(repo_.get(), 64, 10);
+  std::mt19937 rng(9);
+  std::vector<BlobId> ids;
+  for (int p = 0; p < 4; ++p) {
+    IndexPack pack{NewObjectId(), {}};
+    for (int b = 0; b < 4; ++b) {
+      BlobEntry e;
+      for (auto& x : e.id) x = static_cast<uint8_t>(rng());
+      e.offset = static_cast<uint32_t>(b * 100);
+      e.stored_len = 100;
+      e.raw_len = 72;
+      ids.push_back(e.id);
+      pack.blobs.push_back(e);
+    }
+    ASSERT_TRUE(iw.Add(std::move(pack)));
+    EXPECT_EQ(iw.files().size(), p >= 2 ? 1u : 0u) << p;
+  }
+  ASSERT_TRUE(iw.Flush());
+  EXPECT_EQ(iw.files().size(), 2u);
+  auto index = repo_->LoadIndex(nullptr, nullptr);
+  ASSERT_TRUE(index) << index.error().ToString();
+  EXPECT_EQ((*index)->blob_count(), ids.size());
+  for (const auto& id : ids) EXPECT_TRUE((*index)->Contains(id));
 }
 
 TEST_F(RepoTest, ManifestsRoundTripAndRefuseRenaming) {
