@@ -6,8 +6,9 @@
 #   b1 initial backup, b2 unchanged backup, b3 backup after the ~1% mutation, full restore of b3
 # (checked bit-exact with diff -r). The steps alternate between the tools on the same working
 # copy with a warm page cache (the machine is shared; no cache drops). Prints a table of wall
-# seconds and the ratio restic / mlvault (> 1: mlvault faster) and writes it to
-# $BENCH/s3-results.md. Targets (issue 15): b1 and b3 >= 2x, restore >= 1.5x.
+# seconds, the ratio restic / mlvault (> 1: mlvault faster) and each client's CPU seconds (user
+# + sys, /usr/bin/time) and writes it to $BENCH/s3-results.md. Targets (issue 15): b1 and b3
+# >= 2x, restore >= 1.5x.
 #
 # Environment: BENCH=/tmp/mlvault-bench-s3  SEED=1  MLVAULT=<binary> (default build/src/cli/mlvault)
 #   RGW_ENV=<s3.env of a running RGW> to reuse one instead of starting (and stopping) our own.
@@ -52,18 +53,20 @@ fi
 rm -rf "$BENCH/ws" "$BENCH/r-mlvault" "$BENCH/r-restic"
 cp -a "$BASE" "$BENCH/ws"
 WS=$BENCH/ws
-declare -A T
-# step NAME TOOL CMD...: times CMD (wall seconds) into T[NAME.TOOL]; stops on failure.
+declare -A T C
+# step NAME TOOL CMD...: times CMD (wall seconds) into T[NAME.TOOL], its CPU seconds (user + sys)
+# into C[NAME.TOOL]; stops on failure.
 step() {
   local name=$1 tool=$2; shift 2
   local t0 t1
   t0=$(date +%s.%N)
-  if ! "$@" > "$BENCH/$tool.$name.log" 2>&1; then
+  if ! /usr/bin/time -f '%U %S' -o "$BENCH/$tool.$name.cpu" "$@" > "$BENCH/$tool.$name.log" 2>&1; then
     echo "s3.sh: $tool $name failed:" >&2; tail -20 "$BENCH/$tool.$name.log" >&2; exit 1
   fi
   t1=$(date +%s.%N)
   T[$name.$tool]=$(python3 -c "print(round($t1 - $t0, 2))")
-  echo "$name $tool ${T[$name.$tool]} s"
+  C[$name.$tool]=$(tail -1 "$BENCH/$tool.$name.cpu" | awk '{printf "%.2f + %.2f", $1, $2}')
+  echo "$name $tool ${T[$name.$tool]} s (cpu ${C[$name.$tool]} s)"
 }
 step init mlvault "$MLVAULT" vault init --vault "$MV"
 step init restic restic -r "$RR" init
@@ -81,14 +84,16 @@ step restore restic restic -r "$RR" restore latest --target "$BENCH/r-restic"
 diff -r --no-dereference "$WS" "$BENCH/r-mlvault" > /dev/null || { echo "s3.sh: mlvault restore differs" >&2; exit 1; }
 diff -r --no-dereference "$WS" "$BENCH/r-restic$WS" > /dev/null || { echo "s3.sh: restic restore differs" >&2; exit 1; }
 echo "both restores are identical to the workspace"
+# For bench/s3-restore-ab.sh against the same RGW (RGW_ENV): what this run left there.
+echo "vault $MV  recovery point $ID  restic repository $RR"
 
 {
   echo "S3 (RADOS Gateway, memstore, 127.0.0.1) SCALE $SCALE, $(date -u +%Y-%m-%d), $(nproc) cores, warm cache, load $(cut -d' ' -f1-3 /proc/loadavg)"
   echo
-  echo "| step | mlvault s | restic s | restic / mlvault | target |"
-  echo "|---|---|---|---|---|"
+  echo "| step | mlvault s | restic s | restic / mlvault | target | mlvault CPU s (user + sys) | restic CPU s |"
+  echo "|---|---|---|---|---|---|---|"
   for s in b1 b2 b3 restore; do
     tgt=""; case $s in b1|b3) tgt=">= 2" ;; restore) tgt=">= 1.5" ;; esac
-    echo "| $s | ${T[$s.mlvault]} | ${T[$s.restic]} | $(python3 -c "print(round(${T[$s.restic]} / max(${T[$s.mlvault]}, 0.01), 2))") | $tgt |"
+    echo "| $s | ${T[$s.mlvault]} | ${T[$s.restic]} | $(python3 -c "print(round(${T[$s.restic]} / max(${T[$s.mlvault]}, 0.01), 2))") | $tgt | ${C[$s.mlvault]} | ${C[$s.restic]} |"
   done
 } | tee "$BENCH/s3-results.md"

@@ -16,6 +16,11 @@ struct GlobalInit {
 constexpr uint64_t kMaxReserve = 256ull << 20;
 // curl's receive buffer: fewer, larger reads from the socket (its default is 16 KiB).
 constexpr long kReceiveBuffer = 512L << 10;
+// curl's send buffer for bodies larger than this (a pack): curl copies the body through it, one
+// send(2) per buffer, so 64 KiB (its default) made 128 sends per 8 MiB pack. 2 MiB is curl's
+// largest; the buffer is allocated per request that uploads a large body.
+constexpr long kSendBuffer = 2L << 20;
+constexpr size_t kLargeBody = 256u << 10;
 
 // What the callbacks fill: the response, and whether a body is coming (not for HEAD).
 struct Sink {
@@ -129,6 +134,7 @@ util::Result<HttpResponse> HttpPool::Perform(const HttpRequest& req, const std::
       const void* data = req.body.empty() ? static_cast<const void*>(kEmpty) : req.body.data();
       curl_easy_setopt(h, CURLOPT_POSTFIELDS, data);
       curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+      if (req.body.size() > kLargeBody) curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, kSendBuffer);
     }
   }
   char errbuf[CURL_ERROR_SIZE] = {0};

@@ -272,6 +272,29 @@ Result<Bytes> Open(const Key& key, ByteView sealed, ByteView aad) {
   return out;
 }
 
+Result<ByteView> OpenInPlace(const Key& key, std::span<uint8_t> sealed, ByteView aad) {
+  if (sealed.size() < kSealOverhead) {
+    return util::Corruption("authentication failed: sealed data of " + std::to_string(sealed.size()) +
+                            " bytes is shorter than nonce and tag");
+  }
+  const size_t n = sealed.size() - kSealOverhead;
+  uint8_t* text = sealed.data() + kNonceSize;
+  uint8_t tag[kTagSize];
+  std::memcpy(tag, text + n, kTagSize);
+
+  GcmCtx& g = DecCtx();
+  g.Begin(key, sealed.data(), 0);
+  AadUpdate(g.ctx, aad);
+  CipherUpdate(g.ctx, text, text, n, "EVP_DecryptUpdate");  // GCM allows in == out
+  if (EVP_CIPHER_CTX_ctrl(g.ctx, EVP_CTRL_GCM_SET_TAG, kTagSize, tag) != 1) Die("EVP_CTRL_GCM_SET_TAG");
+  int outl = 0;
+  if (EVP_DecryptFinal_ex(g.ctx, text + n, &outl) != 1) {
+    OPENSSL_cleanse(text, n);
+    return util::Corruption("authentication failed (wrong key or damaged data)");
+  }
+  return ByteView(text, n);
+}
+
 Digest Sha256(ByteView data) {
   Digest d;
   unsigned int outl = 0;

@@ -57,6 +57,13 @@ Bytes Seal(const Key& key, ByteView plaintext, ByteView aad = {});
 // authenticate under `key` and `aad` (a wrong key, a flipped bit, a truncation).
 Result<Bytes> Open(const Key& key, ByteView sealed, ByteView aad = {});
 
+// Open without a copy: decrypts `sealed` where it lies (the plaintext replaces the ciphertext,
+// kNonceSize bytes in) and returns a view of the plaintext inside `sealed`. For a reader that
+// owns the buffer it received (a restore's range read): no new memory per blob. On failure,
+// kCorruption as Open, and the bytes the plaintext would occupy are wiped, so no
+// unauthenticated plaintext is left in the caller's buffer.
+Result<ByteView> OpenInPlace(const Key& key, std::span<uint8_t> sealed, ByteView aad = {});
+
 Digest Sha256(ByteView data);
 
 // SHA-256 of data given in pieces (a file read block by block): the same digest as Sha256 of

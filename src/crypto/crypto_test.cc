@@ -107,6 +107,36 @@ TEST(AesGcm, TamperingIsCorruption) {
   EXPECT_TRUE(Open(k, s, util::AsBytes("id-1")).has_value());
 }
 
+TEST(AesGcm, OpenInPlaceMatchesOpenAndWipesOnFailure) {
+  Key k = Key::Random();
+  for (size_t n : {0, 1, 17, 4096, 1 << 20}) {
+    Bytes p(n);
+    for (size_t i = 0; i < n; ++i) p[i] = static_cast<uint8_t>(i * 131 + 7);
+    Bytes s = Seal(k, p, util::AsBytes("aad"));
+    auto o = OpenInPlace(k, s, util::AsBytes("aad"));
+    ASSERT_TRUE(o.has_value()) << n;
+    EXPECT_EQ(Bytes(o->begin(), o->end()), p);
+    EXPECT_EQ(o->data(), static_cast<const uint8_t*>(s.data()) + kNonceSize)
+        << "the plaintext lies where the ciphertext was";
+  }
+  Bytes p(1000, 0x5a);
+  const Bytes s = Seal(k, p, util::AsBytes("id-1"));
+  for (size_t i = 0; i < s.size(); i += 7) {
+    Bytes t = s;
+    t[i] ^= static_cast<uint8_t>(1u << (i % 8));
+    auto o = OpenInPlace(k, t, util::AsBytes("id-1"));
+    ASSERT_FALSE(o.has_value()) << "flip at " << i;
+    EXPECT_EQ(o.error().code(), ErrorCode::kCorruption);
+    // No unauthenticated plaintext is left behind where the ciphertext was.
+    EXPECT_EQ(std::count(t.begin() + kNonceSize, t.end() - kTagSize, 0), 1000) << "flip at " << i;
+  }
+  Bytes t = s;
+  auto wrong_aad = OpenInPlace(k, t, util::AsBytes("id-2"));
+  ASSERT_FALSE(wrong_aad.has_value());
+  Bytes short_one(kSealOverhead - 1, 0);
+  EXPECT_EQ(OpenInPlace(k, short_one).error().code(), ErrorCode::kCorruption);
+}
+
 TEST(AesGcm, ForkedChildNeverReusesParentNonces) {
   Key k = Key::Random();
   (void)Seal(k, util::AsBytes("prime the nonce buffer"));

@@ -276,6 +276,27 @@ Status Repository::OpenBlob(ByteView sealed, const BlobId& id, BlobType type, Co
   return util::Ok();
 }
 
+Result<ByteView> Repository::OpenBlobInPlace(std::span<uint8_t> sealed, const BlobId& id,
+                                             BlobType type, Compression comp, uint32_t raw_len,
+                                             bool check_id, Bytes& scratch) const {
+  auto aad = BlobAad(id, type, comp);
+  auto opened = crypto::OpenInPlace(keys().encrypt, sealed, aad);
+  if (!opened) return util::Corruption("blob " + IdHex(id) + " fails authentication");
+  ByteView plain = *opened;
+  if (comp == Compression::kZstd) {
+    if (auto st = Decompress(plain, raw_len, scratch); !st) {
+      return util::Corruption("blob " + IdHex(id) + ": " + st.error().message());
+    }
+    plain = scratch;
+  } else if (plain.size() != raw_len) {
+    return util::Corruption("blob " + IdHex(id) + " has the wrong length");
+  }
+  if (check_id && HashBlob(type, plain) != id) {
+    return util::Corruption("blob " + IdHex(id) + " does not hash to its id");
+  }
+  return plain;
+}
+
 Result<std::shared_ptr<const Bytes>> Repository::CachedTreePack(const ObjectId& pack) {
   {
     util::MutexLock lk(cache_mu_);

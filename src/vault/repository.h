@@ -96,6 +96,14 @@ class Repository {
   // kCorruption naming the blob otherwise. `out` receives the plaintext.
   Status OpenBlob(ByteView sealed, const BlobId& id, BlobType type, Compression comp,
                   uint32_t raw_len, bool check_id, Bytes& out) const;
+  // OpenBlob without copies, for a reader that owns the buffer it read (a restore's ranges):
+  // authenticates `sealed` where it lies (its bytes become the plaintext), decompresses into
+  // `scratch` (reused: its capacity is kept) when the blob is compressed, and returns a view of
+  // the blob's bytes, inside `sealed` or `scratch`, valid until either changes. Errors as
+  // OpenBlob; after one, `sealed` holds no unauthenticated plaintext.
+  Result<ByteView> OpenBlobInPlace(std::span<uint8_t> sealed, const BlobId& id, BlobType type,
+                                   Compression comp, uint32_t raw_len, bool check_id,
+                                   Bytes& scratch) const;
   // Reads, authenticates and checks one indexed blob. kNotFound if not indexed.
   Result<Bytes> ReadBlob(const MasterIndex& index, const BlobId& id);
   Result<Tree> LoadTree(const MasterIndex& index, const BlobId& id);

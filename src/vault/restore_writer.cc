@@ -59,7 +59,7 @@ bool Restorer::Fetch(std::vector<Want>& wants, bool block_device) {
     ahead_bytes += r.end - r.start;
     fetchers_->Submit([storage, read, buffers = read_buffers_, name = name_of(r), start = r.start,
                        len = r.end - r.start] {
-      Bytes buf = buffers->Take();
+      Bytes buf = buffers->Take(len);
       if (Status st = storage->GetInto(name, start, len, buf); !st) {
         read->set_value(std::unexpected(st.error()));
       } else {
@@ -68,7 +68,8 @@ bool Restorer::Fetch(std::vector<Want>& wants, bool block_device) {
     });
   };
 
-  Bytes plain;
+  // Decompressed blobs (kept per writer thread: its capacity is reused from task to task).
+  thread_local Bytes scratch;
   for (size_t n = 0; n < ranges.size(); ++n) {
     if (Stopped()) return false;
     const Range& r = ranges[n];
@@ -90,18 +91,22 @@ bool Restorer::Fetch(std::vector<Want>& wants, bool block_device) {
       Fail(range.error().WithContext("pack " + IdHex(pack)));
       return false;
     }
-    const uint8_t* base = range->data();  // byte r.start of the pack
+    uint8_t* base = range->data();  // byte r.start of the pack
     const BlobId* last_id = nullptr;
+    ByteView plain;
     for (size_t k = r.first; k < r.last; ++k) {
       Want& w = wants[k];
+      // Wants of one blob are neighbours (sorted by offset): the blob is opened once, where it
+      // lies in the range (decrypted in place: no copy, no new memory per blob).
       if (last_id == nullptr || *last_id != w.id) {
-        ByteView sealed(base + (w.offset - r.start), w.stored_len);
-        if (auto s = repo_->OpenBlob(sealed, w.id, w.loc->type, w.loc->comp, w.loc->raw_len, true,
-                                     plain);
-            !s) {
-          Fail(s.error().WithContext("pack " + IdHex(pack)));
+        std::span<uint8_t> sealed(base + (w.offset - r.start), w.stored_len);
+        auto opened = repo_->OpenBlobInPlace(sealed, w.id, w.loc->type, w.loc->comp,
+                                             w.loc->raw_len, true, scratch);
+        if (!opened) {
+          Fail(opened.error().WithContext("pack " + IdHex(pack)));
           return false;
         }
+        plain = *opened;
         last_id = &w.id;
       }
       if (plain.size() != w.length) {

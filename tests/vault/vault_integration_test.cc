@@ -461,6 +461,48 @@ TEST(VaultVerify, FlippedByteIsFoundByReadDataAndTheFileNamed) {
   EXPECT_EQ(r.error().code(), util::ErrorCode::kCorruption);
 }
 
+// On remote storage blobs are authenticated where they lie in the range read (decrypted in
+// place): a flipped byte still fails the restore as corruption, and nothing is left behind.
+TEST(VaultVerify, FlippedByteFailsARemoteRestoreAndLeavesNothing) {
+  Damaged d;
+  // Two more files with large.bin's content: one blob wanted by three files in one range.
+  auto large = util::ReadFile(d.tmp / "src/large.bin");
+  ASSERT_TRUE(large);
+  WriteFile(d.tmp / "src/copy1.bin", *large);
+  WriteFile(d.tmp / "src/copy2.bin", *large);
+  const std::string id = MustBackup(*d.tv.vault, d.tmp / "src").id;
+  auto open_remote = [&] {
+    auto be = backend::OpenLocal(d.tv.dir, false);
+    EXPECT_TRUE(be);
+    return Vault::Open(std::make_unique<ManyReads>(std::move(*be)),
+                       KeySource::FromKeyFile(d.tv.key_file), {});
+  };
+  {
+    auto v = open_remote();
+    ASSERT_TRUE(v) << v.error().ToString();
+    MustRestore(**v, id, d.tmp / "intact");
+    auto diff = CompareTrees(d.tmp / "src", d.tmp / "intact", ::geteuid() == 0);
+    EXPECT_TRUE(diff.empty()) << Joined(diff);
+  }
+  std::string pack = d.LargestPack();
+  {
+    int fd = ::open(pack.c_str(), O_RDWR);
+    ASSERT_GE(fd, 0);
+    const off_t at = static_cast<off_t>(std::filesystem::file_size(pack) / 2);
+    char c;
+    ASSERT_EQ(::pread(fd, &c, 1, at), 1);
+    c ^= 0x01;
+    ASSERT_EQ(::pwrite(fd, &c, 1, at), 1);
+    ::close(fd);
+  }
+  auto v = open_remote();
+  ASSERT_TRUE(v) << v.error().ToString();
+  auto r = (*v)->Restore(id, d.tmp / "dst", {}, nullptr, nullptr);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), util::ErrorCode::kCorruption) << r.error().ToString();
+  EXPECT_TRUE(ListFiles(d.tmp / "dst").empty()) << Joined(ListFiles(d.tmp / "dst"));
+}
+
 TEST(VaultVerify, PackCutShortIsFoundByTheStructuralCheck) {
   Damaged d;
   std::string pack = d.LargestPack();
