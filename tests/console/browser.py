@@ -2,6 +2,8 @@
 with the small vocabulary the console tests speak: open a page, log in, wait for text, check,
 screenshot. Run by /usr/bin/python3 (Debian's, which sees python3-selenium)."""
 import os
+import shutil
+import tempfile
 import time
 
 from selenium import webdriver
@@ -46,7 +48,11 @@ class Browser:
                   f"--window-size={DESKTOP[0]},{DESKTOP[1]}"):
             opts.add_argument(a)
         opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        service = Service(executable_path=os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
+        # Chromium's own temporary files (its profile, the singleton socket's folder) go to a
+        # folder of this test, removed by quit(), not to /tmp.
+        self.tmp = tempfile.mkdtemp(prefix="mlvault-chromium-")
+        service = Service(executable_path=os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"),
+                          env=dict(os.environ, TMPDIR=self.tmp))
         self.d = webdriver.Chrome(service=service, options=opts)
         self.d.set_page_load_timeout(30)
         self.viewport(DESKTOP)
@@ -57,6 +63,7 @@ class Browser:
             self.d.quit()
         except WebDriverException:
             pass
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
     # ------------------------------------------------------------ navigation and waiting
     def open(self, hash_path=""):
