@@ -420,6 +420,19 @@ struct Damaged {
                                return std::filesystem::file_size(a) < std::filesystem::file_size(b);
                              });
   }
+  // Flips one bit in the middle of the largest pack, which lies inside large.bin's chunks
+  // (small files come first).
+  void FlipMiddleOfLargestPack() {
+    std::string pack = LargestPack();
+    int fd = ::open(pack.c_str(), O_RDWR);
+    ASSERT_GE(fd, 0);
+    const off_t at = static_cast<off_t>(std::filesystem::file_size(pack) / 2);
+    char c;
+    ASSERT_EQ(::pread(fd, &c, 1, at), 1);
+    c ^= 0x01;
+    ASSERT_EQ(::pwrite(fd, &c, 1, at), 1);
+    ::close(fd);
+  }
   bool Mentions(const VerifyReport& r, const std::string& what) {
     for (const auto& d : r.damaged) {
       for (const auto& a : d.affected) {
@@ -432,18 +445,7 @@ struct Damaged {
 
 TEST(VaultVerify, FlippedByteIsFoundByReadDataAndTheFileNamed) {
   Damaged d;
-  std::string pack = d.LargestPack();
-  {
-    int fd = ::open(pack.c_str(), O_RDWR);
-    ASSERT_GE(fd, 0);
-    // The middle of the largest pack lies inside large.bin's chunks (small files come first).
-    const off_t at = static_cast<off_t>(std::filesystem::file_size(pack) / 2);
-    char c;
-    ASSERT_EQ(::pread(fd, &c, 1, at), 1);
-    c ^= 0x01;
-    ASSERT_EQ(::pwrite(fd, &c, 1, at), 1);
-    ::close(fd);
-  }
+  ASSERT_NO_FATAL_FAILURE(d.FlipMiddleOfLargestPack());
   auto quick = d.tv.vault->Verify(std::nullopt, false, nullptr, nullptr);
   ASSERT_TRUE(quick);
   EXPECT_TRUE(quick->ok);  // structure is intact: only reading the data can tell
@@ -484,17 +486,7 @@ TEST(VaultVerify, FlippedByteFailsARemoteRestoreAndLeavesNothing) {
     auto diff = CompareTrees(d.tmp / "src", d.tmp / "intact", ::geteuid() == 0);
     EXPECT_TRUE(diff.empty()) << Joined(diff);
   }
-  std::string pack = d.LargestPack();
-  {
-    int fd = ::open(pack.c_str(), O_RDWR);
-    ASSERT_GE(fd, 0);
-    const off_t at = static_cast<off_t>(std::filesystem::file_size(pack) / 2);
-    char c;
-    ASSERT_EQ(::pread(fd, &c, 1, at), 1);
-    c ^= 0x01;
-    ASSERT_EQ(::pwrite(fd, &c, 1, at), 1);
-    ::close(fd);
-  }
+  ASSERT_NO_FATAL_FAILURE(d.FlipMiddleOfLargestPack());
   auto v = open_remote();
   ASSERT_TRUE(v) << v.error().ToString();
   auto r = (*v)->Restore(id, d.tmp / "dst", {}, nullptr, nullptr);
