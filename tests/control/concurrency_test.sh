@@ -35,12 +35,16 @@ check "the second started after the first ended ($START2 >= $END1)" test "$START
 
 echo "-- delete a backup while another backup of the workspace runs"
 big_change b
+# Held at the start of its first pass (see above) until the delete is done: on an idle machine
+# the first pass over the change can end before a poll sees it.
+touch "$MLVAULT_TEST_HOLD_FILE"
 expect 0 "third backup accepted" backup-workspace --workspace-crn "$WS" --backup-name three
 B3=$(j .backupCrn)
 W3=$(j .workflowId)
 check "it is running its first pass" wait_for 60 running_in_prepass "$B3" "$W3"
 expect 0 "delete-backup of the first backup during it" delete-backup --backup-crn "$B1" --wait
 check "the first backup is deleted" test "$(backup_status "$B1")" = deleted
+rm -f "$MLVAULT_TEST_HOLD_FILE"
 check "the running backup still succeeds" wait_for 120 backup_is "$B3" succeeded
 expect 0 "it verifies with every byte" verify-backup --backup-crn "$B3" --read-data
 check "ok" test "$(j .ok)" = true
