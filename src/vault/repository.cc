@@ -258,20 +258,13 @@ Result<std::pair<ObjectId, uint64_t>> Repository::WriteIndex(const std::vector<I
 
 Status Repository::OpenBlob(ByteView sealed, const BlobId& id, BlobType type, Compression comp,
                             uint32_t raw_len, bool check_id, Bytes& out) const {
-  auto aad = BlobAad(id, type, comp);
-  auto plain = crypto::Open(keys().encrypt, sealed, aad);
+  auto plain = crypto::Open(keys().encrypt, sealed, BlobAad(id, type, comp));
   if (!plain) return util::Corruption("blob " + IdHex(id) + " fails authentication");
   if (comp == Compression::kZstd) {
-    if (auto st = Decompress(*plain, raw_len, out); !st) {
-      return util::Corruption("blob " + IdHex(id) + ": " + st.error().message());
-    }
+    MLV_TRY(CheckOpened(*plain, id, type, comp, raw_len, check_id, out));  // decompressed into out
   } else {
-    if (plain->size() != raw_len)
-      return util::Corruption("blob " + IdHex(id) + " has the wrong length");
     out = std::move(*plain);
-  }
-  if (check_id && HashBlob(type, out) != id) {
-    return util::Corruption("blob " + IdHex(id) + " does not hash to its id");
+    MLV_TRY(CheckOpened(out, id, type, comp, raw_len, check_id, out));
   }
   return util::Ok();
 }
@@ -279,10 +272,14 @@ Status Repository::OpenBlob(ByteView sealed, const BlobId& id, BlobType type, Co
 Result<ByteView> Repository::OpenBlobInPlace(std::span<uint8_t> sealed, const BlobId& id,
                                              BlobType type, Compression comp, uint32_t raw_len,
                                              bool check_id, Bytes& scratch) const {
-  auto aad = BlobAad(id, type, comp);
-  auto opened = crypto::OpenInPlace(keys().encrypt, sealed, aad);
+  auto opened = crypto::OpenInPlace(keys().encrypt, sealed, BlobAad(id, type, comp));
   if (!opened) return util::Corruption("blob " + IdHex(id) + " fails authentication");
-  ByteView plain = *opened;
+  return CheckOpened(*opened, id, type, comp, raw_len, check_id, scratch);
+}
+
+Result<ByteView> Repository::CheckOpened(ByteView plain, const BlobId& id, BlobType type,
+                                         Compression comp, uint32_t raw_len, bool check_id,
+                                         Bytes& scratch) const {
   if (comp == Compression::kZstd) {
     if (auto st = Decompress(plain, raw_len, scratch); !st) {
       return util::Corruption("blob " + IdHex(id) + ": " + st.error().message());

@@ -104,6 +104,10 @@ class Repository {
   Result<ByteView> OpenBlobInPlace(std::span<uint8_t> sealed, const BlobId& id, BlobType type,
                                    Compression comp, uint32_t raw_len, bool check_id,
                                    Bytes& scratch) const;
+  // The checks after authentication, shared by both: decompresses `plain` into `scratch` (zstd)
+  // or checks its length, then (when `check_id`) its id. The blob's bytes, as OpenBlobInPlace.
+  Result<ByteView> CheckOpened(ByteView plain, const BlobId& id, BlobType type, Compression comp,
+                               uint32_t raw_len, bool check_id, Bytes& scratch) const;
   // Reads, authenticates and checks one indexed blob. kNotFound if not indexed.
   Result<Bytes> ReadBlob(const MasterIndex& index, const BlobId& id);
   Result<Tree> LoadTree(const MasterIndex& index, const BlobId& id);
