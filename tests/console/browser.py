@@ -103,9 +103,19 @@ class Browser:
         return self.js("const e = document.querySelector(arguments[0]); return e ? e.textContent : ''", sel)
 
     def fill(self, sel, value):
+        """Types `value` into the control, and fails the scenario if the control does not then
+        hold exactly that (keys lost to a focus change would otherwise show up much later)."""
         el = self.visible(sel)
         el.clear()
         el.send_keys(value)
+        # The key events may still be on their way when send_keys returns: wait for them.
+        deadline = time.time() + 5
+        while (got := el.get_attribute("value")) != value and time.time() < deadline:
+            time.sleep(0.05)
+        if got != value:
+            active = self.d.execute_script(
+                "const a = document.activeElement; return a ? a.outerHTML.slice(0, 120) : null;")
+            raise AssertionError(f"typed {value!r} into {sel} but it holds {got!r}; focus is on {active}")
         return el
 
     def set_value(self, el, value):
