@@ -1,5 +1,7 @@
 #include "catalog/inventory_store.h"
 
+#include <algorithm>
+
 namespace mlvault::catalog {
 
 std::vector<Migration> InventoryMigrations() {
@@ -59,7 +61,43 @@ std::string PrefixEnd(std::string prefix) {
 
 }  // namespace
 
+util::Status InventoryStore::AddFiles(const std::string& backup_id, const std::string& account_id,
+                                      int64_t backup_created_at,
+                                      const std::vector<InventoryFile>& files) {
+  // One multi-row INSERT per kFileBatch files: a round trip per batch, not per file (8 values a
+  // row, 4,000 a statement: under both engines' limits), and the same text for every full batch
+  // (SQLite keeps it prepared). A transaction per kFilesPerTransaction files.
+  std::string sql;
+  std::vector<Value> values;
+  auto insert = [&](size_t start, size_t n) -> util::Status {
+    sql =
+        "INSERT INTO backup_inventory_files (backup_id, account_id, path, volume, volume_path, "
+        "size, content_id, backup_created_at) VALUES ";
+    values.clear();
+    values.reserve(n * 8);
+    for (size_t i = 0; i < n; ++i) {
+      const InventoryFile& f = files[start + i];
+      sql += i == 0 ? "(?, ?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?, ?)";
+      values.insert(values.end(), {backup_id, account_id, f.path, f.volume, f.volume_path, f.size,
+                                   f.content_id, backup_created_at});
+    }
+    sql += " ON CONFLICT (backup_id, path) DO NOTHING";
+    MLV_TRY(db_.Exec(sql, values));
+    return util::Ok();
+  };
+  for (size_t tx = 0; tx < files.size(); tx += kFilesPerTransaction) {
+    size_t end = std::min(files.size(), tx + kFilesPerTransaction);
+    MLV_TRY(db_.Transaction([&]() -> util::Status {
+      for (size_t start = tx; start < end; start += kFileBatch)
+        MLV_TRY(insert(start, std::min(kFileBatch, end - start)));
+      return util::Ok();
+    }));
+  }
+  return util::Ok();
+}
+
 util::Result<bool> InventoryStore::Put(const InventoryRecord& r) {
+  MLV_TRY(AddFiles(r.backup_id, r.account_id, r.backup_created_at, r.files));
   bool stored = false;
   MLV_TRY(db_.Transaction([&]() -> util::Status {
     auto have = MLV_TRY(
@@ -74,12 +112,6 @@ util::Result<bool> InventoryStore::Put(const InventoryRecord& r) {
           "INSERT INTO backup_inventory_items (backup_id, account_id, item_type, name, "
           "backup_created_at) VALUES (?, ?, ?, ?, ?)",
           {r.backup_id, r.account_id, i.item_type, i.name, r.backup_created_at}));
-    for (const auto& f : r.files)
-      MLV_TRY(db_.Exec(
-          "INSERT INTO backup_inventory_files (backup_id, account_id, path, volume, volume_path, "
-          "size, content_id, backup_created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-          {r.backup_id, r.account_id, f.path, f.volume, f.volume_path, f.size, f.content_id,
-           r.backup_created_at}));
     stored = true;
     return util::Ok();
   }));
@@ -163,8 +195,10 @@ util::Result<std::vector<InventoryHit>> InventoryStore::FindItem(const std::stri
 util::Result<std::vector<std::pair<InventoryHit, std::string>>> InventoryStore::FindPathPrefix(
     const std::string& account_id, const std::string& prefix) {
   auto rows = MLV_TRY(db_.Query(
-      "SELECT backup_id, backup_created_at, path FROM backup_inventory_files "
-      "WHERE account_id = ? AND path >= ? AND path < ? ORDER BY backup_created_at DESC, path",
+      "SELECT f.backup_id, f.backup_created_at, f.path FROM backup_inventory_files f "
+      "WHERE f.account_id = ? AND f.path >= ? AND f.path < ? AND EXISTS (SELECT 1 FROM "
+      "backup_inventories i WHERE i.backup_id = f.backup_id) "
+      "ORDER BY f.backup_created_at DESC, f.path",
       {account_id, prefix, PrefixEnd(prefix)}));
   std::vector<std::pair<InventoryHit, std::string>> out;
   for (const auto& r : rows) out.push_back({{r.Text(0), r.Int(1)}, r.Text(2)});

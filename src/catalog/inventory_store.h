@@ -51,9 +51,19 @@ struct InventoryHit {
 class InventoryStore {
  public:
   explicit InventoryStore(Db& db) : db_(db) {}
-  // Stores a backup's inventory (items and files with it) in one transaction. A second Put for
-  // the same backup keeps the first (another process computed it meanwhile): returns false then.
+  // Stores a backup's inventory: its files (AddFiles), then its document and items in one
+  // transaction, which makes it visible. A second Put for the same backup keeps the first
+  // (another process computed it meanwhile): returns false then.
   util::Result<bool> Put(const InventoryRecord& record);
+  // Adds files of an inventory being computed, before Put makes it visible (Get, FindPathPrefix
+  // and BackupsWithoutInventory see a backup's files only after). A transaction per
+  // kFilesPerTransaction files, so that a tree of millions never holds the catalog's write lock
+  // for long; a file already there (an attempt that stopped half-way, or another process
+  // computing the same inventory: its files are the same) is kept.
+  util::Status AddFiles(const std::string& backup_id, const std::string& account_id,
+                        int64_t backup_created_at, const std::vector<InventoryFile>& files);
+  static constexpr size_t kFileBatch = 500;
+  static constexpr size_t kFilesPerTransaction = 4 * kFileBatch;
   // The document and computation time (items and files are not loaded); nullopt if none yet.
   util::Result<std::optional<InventoryRecord>> Get(const std::string& backup_id);
   // Files of a backup by path order: at most `limit` whose path sorts after `after_path`

@@ -91,6 +91,38 @@ TEST_P(InventoryStoreTest, StoresOnceAndFindsNewestFirst) {
   EXPECT_EQ(s.FindPathPrefix("acct", "projects/")->size(), 1u);
 }
 
+// Files added in batches (more than one statement and more than one transaction) are invisible
+// to searches until Put records the inventory; adding them again (an attempt that stopped
+// half-way, or two processes computing one inventory) keeps one row per path.
+TEST_P(InventoryStoreTest, FilesAddedInBatchesShowOnceTheInventoryIsPut) {
+  Backup("b1", 100);
+  InventoryStore s(*db_);
+  std::vector<InventoryFile> files;
+  const size_t n = InventoryStore::kFilesPerTransaction + InventoryStore::kFileBatch + 7;
+  for (size_t i = 0; i < n; ++i) {
+    std::string name = "f" + std::to_string(100000 + i);
+    files.push_back({"projects/p1/" + name, "projects", "id1/" + name, static_cast<int64_t>(i),
+                     "c" + std::to_string(i)});
+  }
+  std::vector<InventoryFile> first_part(files.begin(), files.begin() + 1000);
+  ASSERT_TRUE(s.AddFiles("b1", "acct", 100, first_part));
+  EXPECT_TRUE(s.FindPathPrefix("acct", "projects/p1/")->empty());  // not put yet
+  EXPECT_FALSE(*s.Get("b1"));
+  EXPECT_EQ(s.BackupsWithoutInventory("acct")->size(), 1u);
+  ASSERT_TRUE(s.AddFiles("b1", "acct", 100, files));  // again, and the rest
+  ASSERT_TRUE(*s.Put(Inv("b1", 100, {{"project", "p1"}}, {})));
+  EXPECT_EQ(s.FindPathPrefix("acct", "projects/p1/")->size(), n);
+  auto counted = *s.CountFiles("b1");
+  EXPECT_EQ(counted.first, static_cast<int64_t>(n));
+  EXPECT_EQ(counted.second, static_cast<int64_t>(n * (n - 1) / 2));
+  auto last = *s.Files("b1", files[n - 2].path, 10);
+  ASSERT_EQ(last.size(), 1u);
+  EXPECT_EQ(last[0].path, files[n - 1].path);
+  EXPECT_EQ(last[0].volume_path, files[n - 1].volume_path);
+  EXPECT_EQ(last[0].content_id, files[n - 1].content_id);
+  EXPECT_TRUE(s.BackupsWithoutInventory("acct")->empty());
+}
+
 TEST_P(InventoryStoreTest, OnlySucceededBackupsWaitForAnInventory) {
   Backup("b1", 100, "failed");
   Backup("b2", 200);

@@ -30,6 +30,8 @@ struct Sums {
   int64_t files = 0, bytes = 0;
 };
 
+constexpr size_t kFilesPerSink = catalog::InventoryStore::kFilesPerTransaction;
+
 }  // namespace
 
 util::Result<std::unique_ptr<BackupMetadata>> BackupMetadata::Open(
@@ -55,7 +57,8 @@ BackupMetadata::~BackupMetadata() {
 
 util::Result<InventoryRecord> ComputeInventory(catalog::Db& db, const std::string& home,
                                                const BackupRecord& b, util::TimeMicros now,
-                                               const util::CancelToken* cancel) {
+                                               const util::CancelToken* cancel,
+                                               const InventoryFilesSink& sink) {
   if (b.status != catalog::BackupStatus::kSucceeded)
     return util::Conflict("backup " + b.crn + " is " + catalog::BackupStatusName(b.status) +
                           "; only a succeeded backup has contents to describe");
@@ -81,25 +84,38 @@ util::Result<InventoryRecord> ComputeInventory(catalog::Db& db, const std::strin
   auto projects = MLV_TRY(q("SELECT id, name, description, created_at FROM projects ORDER BY name"));
   for (const auto& r : projects) project_name[r.Text(0)] = r.Text(1);
 
-  // ---- files of the projects and models volumes (trees only)
+  // ---- files of the projects and models volumes (trees only), streamed to `sink` in batches:
+  // nothing here holds a row per file of the tree.
   InventoryRecord rec;
+  std::vector<InventoryFile> batch;
+  auto add = [&](InventoryFile f) -> util::Status {
+    batch.push_back(std::move(f));
+    if (batch.size() < kFilesPerSink) return util::Ok();
+    MLV_TRY(sink(batch));
+    batch.clear();
+    return util::Ok();
+  };
   std::map<std::string, Sums> project_sums;
   if (by_volume.contains("projects")) {
-    auto entries = MLV_TRY_CTX(v->ListEntries(by_volume["projects"].vault_point_id, cancel),
-                               "listing the backup's projects volume");
-    for (const auto& e : entries) {
-      if (e.type != vault::EntryInfo::Type::kFile) continue;
-      size_t slash = e.path.find('/');
-      if (slash == std::string::npos) continue;
-      std::string id = e.path.substr(0, slash);
-      auto it = project_name.find(id);
-      if (it == project_name.end()) continue;  // run logs (.logs/) and leftovers of no project
-      rec.files.push_back(InventoryFile{"projects/" + it->second + "/" + e.path.substr(slash + 1),
-                                        "projects", e.path, static_cast<int64_t>(e.size),
-                                        e.content_id});
-      project_sums[id].files++;
-      project_sums[id].bytes += static_cast<int64_t>(e.size);
-    }
+    MLV_TRY_CTX(
+        v->ForEachEntry(
+            by_volume["projects"].vault_point_id,
+            [&](const vault::EntryInfo& e) -> util::Status {
+              if (e.type != vault::EntryInfo::Type::kFile) return util::Ok();
+              size_t slash = e.path.find('/');
+              if (slash == std::string::npos) return util::Ok();
+              auto it = project_name.find(e.path.substr(0, slash));
+              // Run logs (.logs/) and leftovers of no project are not the project's files.
+              if (it == project_name.end()) return util::Ok();
+              Sums& sums = project_sums[it->first];
+              sums.files++;
+              sums.bytes += static_cast<int64_t>(e.size);
+              return add(InventoryFile{"projects/" + it->second + "/" + e.path.substr(slash + 1),
+                                       "projects", e.path, static_cast<int64_t>(e.size),
+                                       e.content_id});
+            },
+            cancel),
+        "listing the backup's projects volume");
   }
   for (const auto& r : projects) {
     const Sums& s = project_sums[r.Text(0)];
@@ -204,22 +220,26 @@ util::Result<InventoryRecord> ComputeInventory(catalog::Db& db, const std::strin
     items.insert({"model", r.Text(1)});
   }
   if (by_volume.contains("models")) {
-    auto entries = MLV_TRY_CTX(v->ListEntries(by_volume["models"].vault_point_id, cancel),
-                               "listing the backup's models volume");
-    for (const auto& e : entries) {
-      if (e.type != vault::EntryInfo::Type::kFile) continue;
-      size_t s1 = e.path.find('/');
-      size_t s2 = s1 == std::string::npos ? s1 : e.path.find('/', s1 + 1);
-      if (s2 == std::string::npos) continue;
-      auto bit = build_of.find(e.path.substr(s1 + 1, s2 - s1 - 1));
-      if (bit == build_of.end()) continue;  // logs and leftovers
-      rec.files.push_back(InventoryFile{"models/" + model_name[bit->second.first] + "/build-" +
-                                            std::to_string(bit->second.second) + "/" +
-                                            e.path.substr(s2 + 1),
-                                        "models", e.path, static_cast<int64_t>(e.size),
-                                        e.content_id});
-    }
+    MLV_TRY_CTX(
+        v->ForEachEntry(
+            by_volume["models"].vault_point_id,
+            [&](const vault::EntryInfo& e) -> util::Status {
+              if (e.type != vault::EntryInfo::Type::kFile) return util::Ok();
+              size_t s1 = e.path.find('/');
+              size_t s2 = s1 == std::string::npos ? s1 : e.path.find('/', s1 + 1);
+              if (s2 == std::string::npos) return util::Ok();
+              auto bit = build_of.find(e.path.substr(s1 + 1, s2 - s1 - 1));
+              if (bit == build_of.end()) return util::Ok();  // logs and leftovers
+              return add(InventoryFile{"models/" + model_name[bit->second.first] + "/build-" +
+                                           std::to_string(bit->second.second) + "/" +
+                                           e.path.substr(s2 + 1),
+                                       "models", e.path, static_cast<int64_t>(e.size),
+                                       e.content_id});
+            },
+            cancel),
+        "listing the backup's models volume");
   }
+  if (!batch.empty()) MLV_TRY(sink(batch));
 
   // ---- applications
   for (const auto& r : MLV_TRY(q("SELECT id, project_id, name, subdomain, command, status FROM "
@@ -239,8 +259,6 @@ util::Result<InventoryRecord> ComputeInventory(catalog::Db& db, const std::strin
   rec.computed_at = now;
   rec.document = doc.dump();
   for (const auto& [type, name] : items) rec.items.push_back(InventoryItem{type, name});
-  std::sort(rec.files.begin(), rec.files.end(),
-            [](const InventoryFile& a, const InventoryFile& b) { return a.path < b.path; });
   return rec;
 }
 
@@ -249,7 +267,11 @@ util::Result<InventoryRecord> EnsureInventory(catalog::Db& db, const std::string
                                               const util::CancelToken* cancel) {
   catalog::InventoryStore store(db);
   if (auto have = MLV_TRY(store.Get(b.id))) return *have;
-  InventoryRecord rec = MLV_TRY(ComputeInventory(db, home, b, now, cancel));
+  // The files go to the catalog as they are read (not visible until Put records the rest).
+  InventoryRecord rec = MLV_TRY(ComputeInventory(
+      db, home, b, now, cancel, [&](const std::vector<InventoryFile>& files) {
+        return store.AddFiles(b.id, b.account_id, b.created_at, files);
+      }));
   MLV_TRY(store.Put(rec));
   auto stored = MLV_TRY(store.Get(b.id));  // the first one stored wins a race
   if (!stored) return util::Internal("the inventory of backup " + b.crn + " was not stored");

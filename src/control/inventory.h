@@ -22,8 +22,10 @@
 // "models/<model>/build-<n>/<path>".
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "catalog/control_stores.h"
 #include "catalog/inventory_store.h"
@@ -50,13 +52,17 @@ class BackupMetadata {
   std::unique_ptr<catalog::Db> db_;
 };
 
-// Reads the inventory of succeeded backup `b` from its recovery points (does not store it).
+// Reads the inventory of succeeded backup `b` from its recovery points (does not store it). Its
+// files go to `sink` a batch at a time as the trees are read (the record returned has none), so
+// memory does not grow with the number of files; an error of `sink` stops it.
 // kConflict if the backup did not succeed; kNotFound if its vault or a recovery point is gone;
 // the vault's errors otherwise.
+using InventoryFilesSink = std::function<util::Status(const std::vector<catalog::InventoryFile>&)>;
 util::Result<catalog::InventoryRecord> ComputeInventory(catalog::Db& db, const std::string& home,
                                                         const catalog::BackupRecord& b,
                                                         util::TimeMicros now,
-                                                        const util::CancelToken* cancel);
+                                                        const util::CancelToken* cancel,
+                                                        const InventoryFilesSink& sink);
 
 // The cached inventory of `b`, computing and storing it first if there is none yet.
 util::Result<catalog::InventoryRecord> EnsureInventory(catalog::Db& db, const std::string& home,

@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <cerrno>
+#include <iterator>
 #include <cstring>
 
 namespace mlvault::sqlite {
@@ -11,7 +12,38 @@ namespace mlvault::sqlite {
 Connection::Connection(sqlite3* db, std::string path, Options options)
     : db_(db), path_(std::move(path)), options_(std::move(options)) {}
 
-Connection::~Connection() { sqlite3_close_v2(db_); }
+Connection::~Connection() {
+  for (auto& c : cache_) sqlite3_finalize(c.stmt);
+  sqlite3_close_v2(db_);
+}
+
+util::Result<sqlite3_stmt*> Connection::Take(std::string_view sql) {
+  for (auto it = cache_.rbegin(); it != cache_.rend(); ++it) {
+    if (it->sql == sql) {
+      sqlite3_stmt* s = it->stmt;
+      cache_.erase(std::next(it).base());
+      return s;
+    }
+  }
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                              SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+  if (rc != SQLITE_OK) {
+    sqlite3_finalize(raw);
+    return Fail(rc, std::string("prepare: ") + sqlite3_errmsg(db_));
+  }
+  return raw;
+}
+
+void Connection::Give(std::string_view sql, sqlite3_stmt* stmt) {
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  if (cache_.size() >= kCachedStatements) {
+    sqlite3_finalize(cache_.front().stmt);
+    cache_.erase(cache_.begin());
+  }
+  cache_.push_back({std::string(sql), stmt});
+}
 
 util::Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path,
                                                            const Options& options) {
@@ -68,10 +100,11 @@ std::unexpected<util::Error> Connection::Fail(int rc, const std::string& detail)
 
 util::Status Connection::Run(std::string_view sql, const std::vector<Value>& params,
                              const std::function<bool(const Row&)>* row_fn) {
-  sqlite3_stmt* raw = nullptr;
-  int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &raw, nullptr);
-  if (rc != SQLITE_OK) return Fail(rc, std::string("prepare: ") + sqlite3_errmsg(db_));
-  std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> stmt(raw, sqlite3_finalize);
+  sqlite3_stmt* raw = MLV_TRY(Take(sql));
+  // Back to the cache however this ends (reset, so that it holds no lock and no row).
+  std::unique_ptr<sqlite3_stmt, std::function<void(sqlite3_stmt*)>> stmt(
+      raw, [this, sql](sqlite3_stmt* s) { Give(sql, s); });
+  int rc = SQLITE_OK;
   if (static_cast<int>(params.size()) != sqlite3_bind_parameter_count(raw))
     return util::Internal(fmt::format("{}: statement takes {} parameters, given {}", options_.label,
                                       sqlite3_bind_parameter_count(raw), params.size()));

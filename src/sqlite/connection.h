@@ -23,6 +23,7 @@
 #include "util/error.h"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace mlvault::sqlite {
 
@@ -64,6 +65,11 @@ class Connection {
 
  private:
   Connection(sqlite3* db, std::string path, Options options);
+  // A prepared statement for `sql`: the cached one if there is one (taken out of the cache while
+  // it runs, so a statement run from a row callback gets its own), else a new one.
+  util::Result<sqlite3_stmt*> Take(std::string_view sql);
+  // Resets `stmt` and keeps it for the next run of `sql` (the least recently used one goes).
+  void Give(std::string_view sql, sqlite3_stmt* stmt);
   util::Status Run(std::string_view sql, const std::vector<Value>& params,
                    const std::function<bool(const Row&)>* row);
   std::unexpected<util::Error> Fail(int rc, const std::string& detail) const;
@@ -72,6 +78,15 @@ class Connection {
   const std::string path_;
   const Options options_;
   int depth_ = 0;
+  // Statements prepared earlier, most recently used last: the catalog runs the same few dozen
+  // statements over and over, and parsing one (a batch insert's most of all) costs more than
+  // running it.
+  struct Cached {
+    std::string sql;
+    sqlite3_stmt* stmt;
+  };
+  std::vector<Cached> cache_;
+  static constexpr size_t kCachedStatements = 32;
 };
 
 }  // namespace mlvault::sqlite

@@ -32,11 +32,13 @@ EntryInfo::Type TypeOf(EntryType t) {
 
 }  // namespace
 
-Result<std::vector<EntryInfo>> RunListEntries(Repository* repo, const Manifest& point,
-                                              const util::CancelToken* cancel) {
+Status RunForEachEntry(Repository* repo, const Manifest& point,
+                       const std::function<Status(const EntryInfo&)>& visit,
+                       const util::CancelToken* cancel) {
   auto index = MLV_TRY(repo->LoadIndex(nullptr, nullptr, /*keep_raw=*/false));
-  std::vector<EntryInfo> out;
-  // Depth-first with an explicit stack: (tree, path prefix).
+  EntryInfo info;
+  // Depth-first with an explicit stack: (tree, path prefix). What it holds is the directories
+  // still to visit, never the entries visited.
   std::vector<std::pair<BlobId, std::string>> stack = {{point.tree, ""}};
   while (!stack.empty()) {
     if (cancel != nullptr && cancel->cancelled()) return util::Cancelled("listing cancelled");
@@ -45,22 +47,21 @@ Result<std::vector<EntryInfo>> RunListEntries(Repository* repo, const Manifest& 
     Tree tree = MLV_TRY(repo->LoadTree(*index, id));
     std::vector<std::pair<BlobId, std::string>> subdirs;
     for (const auto& e : tree.entries) {
-      EntryInfo info;
-      info.path = prefix.empty() ? e.name : prefix + "/" + e.name;
+      info.path = prefix;
+      if (!prefix.empty()) info.path += '/';
+      info.path += e.name;
       info.type = TypeOf(e.type);
       info.mtime_sec = e.mtime_sec;
       info.mode = e.mode;
-      if (e.type == EntryType::kFile) {
-        info.size = e.size;
-        info.content_id = ContentId(e);
-      }
+      info.size = e.type == EntryType::kFile ? e.size : 0;
+      info.content_id = e.type == EntryType::kFile ? ContentId(e) : std::string();
       if (e.type == EntryType::kDir) subdirs.emplace_back(e.subtree, info.path);
-      out.push_back(std::move(info));
+      MLV_TRY(visit(info));
     }
     // Pushed in reverse so that subdirectories are visited in name order.
     for (auto it = subdirs.rbegin(); it != subdirs.rend(); ++it) stack.push_back(std::move(*it));
   }
-  return out;
+  return util::Ok();
 }
 
 Status RunReadFile(Repository* repo, const Manifest& point, const std::string& path,

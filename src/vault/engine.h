@@ -47,8 +47,9 @@ Result<uint64_t> RunRetain(Repository* repo, const Manifest& point, std::string_
                            int64_t until_unix, const util::CancelToken* cancel);
 
 // Browsing a recovery point without restoring it (browse.cc): its entries, one file's bytes.
-Result<std::vector<EntryInfo>> RunListEntries(Repository* repo, const Manifest& point,
-                                              const util::CancelToken* cancel);
+Status RunForEachEntry(Repository* repo, const Manifest& point,
+                       const std::function<Status(const EntryInfo&)>& visit,
+                       const util::CancelToken* cancel);
 Status RunReadFile(Repository* repo, const Manifest& point, const std::string& path,
                    const std::function<Status(util::ByteView)>& sink,
                    const util::CancelToken* cancel);

@@ -120,12 +120,12 @@ class VaultImpl final : public Vault {
     return RunRestore(repo_.get(), m, target, options, progress, cancel);
   }
 
-  Result<std::vector<EntryInfo>> ListEntries(const std::string& id,
-                                             const util::CancelToken* cancel) override {
+  Status ForEachEntry(const std::string& id, const std::function<Status(const EntryInfo&)>& visit,
+                      const util::CancelToken* cancel) override {
     auto oid = MLV_TRY(repo_->ResolvePoint(id));
     auto lock = MLV_TRY(Lock(false, "browse", cancel));
     auto m = MLV_TRY(repo_->LoadManifest(oid));
-    return RunListEntries(repo_.get(), m, cancel);
+    return RunForEachEntry(repo_.get(), m, visit, cancel);
   }
 
   Status ReadFile(const std::string& id, const std::string& path,
@@ -300,6 +300,19 @@ Result<std::unique_ptr<Vault>> Vault::Open(std::unique_ptr<backend::Backend> bac
   if (!backend) return util::InvalidArgument("no backend");
   auto repo = MLV_TRY(Repository::Open(std::move(backend), key, options));
   return std::unique_ptr<Vault>(new VaultImpl(std::move(repo)));
+}
+
+Result<std::vector<EntryInfo>> Vault::ListEntries(const std::string& id,
+                                                  const util::CancelToken* cancel) {
+  std::vector<EntryInfo> out;
+  MLV_TRY(ForEachEntry(
+      id,
+      [&](const EntryInfo& e) -> Status {
+        out.push_back(e);
+        return util::Ok();
+      },
+      cancel));
+  return out;
 }
 
 }  // namespace mlvault::vault

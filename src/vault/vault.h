@@ -274,11 +274,17 @@ class Vault {
                                        const RestoreOptions& options, util::ProgressSink* progress,
                                        const util::CancelToken* cancel) = 0;
 
-  // Every entry of a filesystem recovery point (directories before what they hold, names in
-  // byte order); for a block recovery point its one image. Reads trees only, never file data.
-  // kNotFound if `id` is unknown; kCorruption for a tree that fails authentication.
-  virtual Result<std::vector<EntryInfo>> ListEntries(const std::string& id,
-                                                     const util::CancelToken* cancel) = 0;
+  // Calls `visit` with every entry of a filesystem recovery point (directories before what they
+  // hold, names in byte order); for a block recovery point its one image. Reads trees only, never
+  // file data, and holds no entry after its call: memory does not grow with the tree. Stops at
+  // the first error of `visit` and returns it. kNotFound if `id` is unknown; kCorruption for a
+  // tree that fails authentication.
+  virtual Status ForEachEntry(const std::string& id,
+                              const std::function<Status(const EntryInfo&)>& visit,
+                              const util::CancelToken* cancel) = 0;
+  // ForEachEntry's entries collected (for small trees and tests).
+  Result<std::vector<EntryInfo>> ListEntries(const std::string& id,
+                                             const util::CancelToken* cancel);
   // Streams the content of the regular file `path` (as ListEntries names it) of recovery point
   // `id` to `sink`, in order, every chunk authenticated; stops at the first error of `sink`.
   // kNotFound if there is no such file; kInvalidArgument if `path` is not a regular file.
