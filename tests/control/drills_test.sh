@@ -43,6 +43,7 @@ check "the model answered its sample request as at backup time" \
 check "the backup recorded the sample: churn GET / 200" \
   test "$(sql "SELECT s.model_name || ' ' || s.method || ' ' || s.path || ' ' || s.status_code FROM backup_model_samples s JOIN backups b ON b.id = s.backup_id WHERE b.crn = '$B1'")" = "churn GET / 200"
 check "files were compared" test "$(j '.restoreTest.checks[] | select(.check == "files") | .detail' | grep -c 'every SHA-256 matches')" = 1
+DRILL_FILES=$(j '.restoreTest.checks[] | select(.check == "files") | .detail' | sed -E 's/^([0-9]+) file.*/\1/')
 check "a recovery time was measured" test "$(j '.restoreTest.recoveryTimeSeconds > 0')" = true
 check "the recovery point's age" test "$(j '.restoreTest.recoveryPointAgeSeconds >= 0')" = true
 check "the sandbox workspace was deleted" test "$(j .restoreTest.sandboxDeleted)" = true
@@ -50,6 +51,9 @@ SANDBOX=$(j .restoreTest.sandboxWorkspaceCrn)
 check "  ... and is gone" test "$("$MLVAULT" list-workspaces --environment-name drills | jq '.workspaces | length')" = 0
 check "  ... its runtime stopped" test "$(sql "SELECT status FROM workspaces WHERE crn = '$SANDBOX'")" = deleted
 check "the source workspace still runs" test "$(ws_field "$WS" status)" = running
+expect 0 "describe-backup-contents of the drilled backup" describe-backup-contents --backup-crn "$B1"
+check "every file it holds was compared ($DRILL_FILES of $(j .summary.files))" \
+  test "$DRILL_FILES" -gt 0 -a "$DRILL_FILES" = "$(j .summary.files)"
 expect 0 "describe-restore-test" describe-restore-test --restore-test-id "$T1"
 check "the same report" test "$(j .restoreTest.status)" = succeeded
 expect 0 "get-protection-report" get-protection-report
