@@ -12,6 +12,9 @@
 #
 # Environment: BENCH=/tmp/mlvault-bench-s3  SEED=1  MLVAULT=<binary> (default build/src/cli/mlvault)
 #   RGW_ENV=<s3.env of a running RGW> to reuse one instead of starting (and stopping) our own.
+#   A reused RGW keeps each run's two buckets (for bench/s3-restore-ab.sh): its memstore OSD
+#   fills up after a few runs (three SCALE 0.2 runs filled scripts/start-rgw.sh's 2 GiB; a
+#   full OSD left restic waiting without an error for 10 minutes), so restart it between series.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
