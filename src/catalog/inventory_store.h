@@ -39,7 +39,7 @@ struct InventoryRecord {
   int64_t computed_at = 0;
   std::string document;  // JSON
   std::vector<InventoryItem> items;
-  std::vector<InventoryFile> files;
+  std::vector<InventoryFile> files;  // for Put only: Get leaves it empty (read them with Files)
 };
 
 // A backup that holds what a search asked for.

@@ -95,28 +95,31 @@ util::Result<InventoryRecord> ComputeInventory(catalog::Db& db, const std::strin
     batch.clear();
     return util::Ok();
   };
+  // Calls `visit` with each regular file of the backup's `volume` (if it has one).
+  auto for_each_file = [&](const std::string& volume, const auto& visit) -> util::Status {
+    if (!by_volume.contains(volume)) return util::Ok();
+    MLV_TRY_CTX(v->ForEachEntry(
+                    by_volume[volume].vault_point_id,
+                    [&](const vault::EntryInfo& e) -> util::Status {
+                      return e.type == vault::EntryInfo::Type::kFile ? visit(e) : util::Ok();
+                    },
+                    cancel),
+                "listing the backup's " + volume + " volume");
+    return util::Ok();
+  };
   std::map<std::string, Sums> project_sums;
-  if (by_volume.contains("projects")) {
-    MLV_TRY_CTX(
-        v->ForEachEntry(
-            by_volume["projects"].vault_point_id,
-            [&](const vault::EntryInfo& e) -> util::Status {
-              if (e.type != vault::EntryInfo::Type::kFile) return util::Ok();
-              size_t slash = e.path.find('/');
-              if (slash == std::string::npos) return util::Ok();
-              auto it = project_name.find(e.path.substr(0, slash));
-              // Run logs (.logs/) and leftovers of no project are not the project's files.
-              if (it == project_name.end()) return util::Ok();
-              Sums& sums = project_sums[it->first];
-              sums.files++;
-              sums.bytes += static_cast<int64_t>(e.size);
-              return add(InventoryFile{"projects/" + it->second + "/" + e.path.substr(slash + 1),
-                                       "projects", e.path, static_cast<int64_t>(e.size),
-                                       e.content_id});
-            },
-            cancel),
-        "listing the backup's projects volume");
-  }
+  MLV_TRY(for_each_file("projects", [&](const vault::EntryInfo& e) -> util::Status {
+    size_t slash = e.path.find('/');
+    if (slash == std::string::npos) return util::Ok();
+    auto it = project_name.find(e.path.substr(0, slash));
+    // Run logs (.logs/) and leftovers of no project are not the project's files.
+    if (it == project_name.end()) return util::Ok();
+    Sums& sums = project_sums[it->first];
+    sums.files++;
+    sums.bytes += static_cast<int64_t>(e.size);
+    return add(InventoryFile{"projects/" + it->second + "/" + e.path.substr(slash + 1), "projects",
+                             e.path, static_cast<int64_t>(e.size), e.content_id});
+  }));
   for (const auto& r : projects) {
     const Sums& s = project_sums[r.Text(0)];
     doc["projects"].push_back({{"id", r.Text(0)},
@@ -219,26 +222,16 @@ util::Result<InventoryRecord> ComputeInventory(catalog::Db& db, const std::strin
           deployments.contains(r.Text(0)) ? deployments[r.Text(0)] : json::array()}});
     items.insert({"model", r.Text(1)});
   }
-  if (by_volume.contains("models")) {
-    MLV_TRY_CTX(
-        v->ForEachEntry(
-            by_volume["models"].vault_point_id,
-            [&](const vault::EntryInfo& e) -> util::Status {
-              if (e.type != vault::EntryInfo::Type::kFile) return util::Ok();
-              size_t s1 = e.path.find('/');
-              size_t s2 = s1 == std::string::npos ? s1 : e.path.find('/', s1 + 1);
-              if (s2 == std::string::npos) return util::Ok();
-              auto bit = build_of.find(e.path.substr(s1 + 1, s2 - s1 - 1));
-              if (bit == build_of.end()) return util::Ok();  // logs and leftovers
-              return add(InventoryFile{"models/" + model_name[bit->second.first] + "/build-" +
-                                           std::to_string(bit->second.second) + "/" +
-                                           e.path.substr(s2 + 1),
-                                       "models", e.path, static_cast<int64_t>(e.size),
-                                       e.content_id});
-            },
-            cancel),
-        "listing the backup's models volume");
-  }
+  MLV_TRY(for_each_file("models", [&](const vault::EntryInfo& e) -> util::Status {
+    size_t s1 = e.path.find('/');
+    size_t s2 = s1 == std::string::npos ? s1 : e.path.find('/', s1 + 1);
+    if (s2 == std::string::npos) return util::Ok();
+    auto bit = build_of.find(e.path.substr(s1 + 1, s2 - s1 - 1));
+    if (bit == build_of.end()) return util::Ok();  // logs and leftovers
+    return add(InventoryFile{"models/" + model_name[bit->second.first] + "/build-" +
+                                 std::to_string(bit->second.second) + "/" + e.path.substr(s2 + 1),
+                             "models", e.path, static_cast<int64_t>(e.size), e.content_id});
+  }));
   if (!batch.empty()) MLV_TRY(sink(batch));
 
   // ---- applications
