@@ -302,17 +302,4 @@ Result<std::unique_ptr<Vault>> Vault::Open(std::unique_ptr<backend::Backend> bac
   return std::unique_ptr<Vault>(new VaultImpl(std::move(repo)));
 }
 
-Result<std::vector<EntryInfo>> Vault::ListEntries(const std::string& id,
-                                                  const util::CancelToken* cancel) {
-  std::vector<EntryInfo> out;
-  MLV_TRY(ForEachEntry(
-      id,
-      [&](const EntryInfo& e) -> Status {
-        out.push_back(e);
-        return util::Ok();
-      },
-      cancel));
-  return out;
-}
-
 }  // namespace mlvault::vault

@@ -221,7 +221,7 @@ struct GcStats {
   double duration_seconds = 0;
 };
 
-// One entry of a recovery point's tree, as ListEntries reports it.
+// One entry of a recovery point's tree, as ForEachEntry reports it.
 struct EntryInfo {
   std::string path;  // relative to the volume's root, '/'-separated, raw bytes of the names
   enum class Type { kFile, kDir, kSymlink, kOther } type = Type::kFile;
@@ -282,10 +282,7 @@ class Vault {
   virtual Status ForEachEntry(const std::string& id,
                               const std::function<Status(const EntryInfo&)>& visit,
                               const util::CancelToken* cancel) = 0;
-  // ForEachEntry's entries collected (for small trees and tests).
-  Result<std::vector<EntryInfo>> ListEntries(const std::string& id,
-                                             const util::CancelToken* cancel);
-  // Streams the content of the regular file `path` (as ListEntries names it) of recovery point
+  // Streams the content of the regular file `path` (as ForEachEntry names it) of recovery point
   // `id` to `sink`, in order, every chunk authenticated; stops at the first error of `sink`.
   // kNotFound if there is no such file; kInvalidArgument if `path` is not a regular file.
   virtual Status ReadFile(const std::string& id, const std::string& path,
