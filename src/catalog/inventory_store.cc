@@ -68,20 +68,25 @@ util::Status InventoryStore::AddFiles(const std::string& backup_id, const std::s
   // row, 4,000 a statement: under both engines' limits), and the same text for every full batch
   // (SQLite keeps it prepared). A transaction per kFilesPerTransaction files.
   std::string sql;
+  size_t sql_rows = 0;  // rows `sql` inserts
   std::vector<Value> values;
   auto insert = [&](size_t start, size_t n) -> util::Status {
-    sql =
-        "INSERT INTO backup_inventory_files (backup_id, account_id, path, volume, volume_path, "
-        "size, content_id, backup_created_at) VALUES ";
+    if (n != sql_rows) {
+      sql =
+          "INSERT INTO backup_inventory_files (backup_id, account_id, path, volume, volume_path, "
+          "size, content_id, backup_created_at) VALUES ";
+      for (size_t i = 0; i < n; ++i)
+        sql += i == 0 ? "(?, ?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?, ?)";
+      sql += " ON CONFLICT (backup_id, path) DO NOTHING";
+      sql_rows = n;
+    }
     values.clear();
     values.reserve(n * 8);
     for (size_t i = 0; i < n; ++i) {
       const InventoryFile& f = files[start + i];
-      sql += i == 0 ? "(?, ?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?, ?)";
       values.insert(values.end(), {backup_id, account_id, f.path, f.volume, f.volume_path, f.size,
                                    f.content_id, backup_created_at});
     }
-    sql += " ON CONFLICT (backup_id, path) DO NOTHING";
     MLV_TRY(db_.Exec(sql, values));
     return util::Ok();
   };

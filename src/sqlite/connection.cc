@@ -4,8 +4,8 @@
 #include <sqlite3.h>
 
 #include <cerrno>
-#include <iterator>
 #include <cstring>
+#include <iterator>
 
 namespace mlvault::sqlite {
 
@@ -17,12 +17,12 @@ Connection::~Connection() {
   sqlite3_close_v2(db_);
 }
 
-util::Result<sqlite3_stmt*> Connection::Take(std::string_view sql) {
+util::Result<Connection::Cached> Connection::Take(std::string_view sql) {
   for (auto it = cache_.rbegin(); it != cache_.rend(); ++it) {
     if (it->sql == sql) {
-      sqlite3_stmt* s = it->stmt;
+      Cached c = std::move(*it);
       cache_.erase(std::next(it).base());
-      return s;
+      return c;
     }
   }
   sqlite3_stmt* raw = nullptr;
@@ -32,17 +32,17 @@ util::Result<sqlite3_stmt*> Connection::Take(std::string_view sql) {
     sqlite3_finalize(raw);
     return Fail(rc, std::string("prepare: ") + sqlite3_errmsg(db_));
   }
-  return raw;
+  return Cached{std::string(sql), raw};
 }
 
-void Connection::Give(std::string_view sql, sqlite3_stmt* stmt) {
-  sqlite3_reset(stmt);
-  sqlite3_clear_bindings(stmt);
+void Connection::Give(Cached c) {
+  sqlite3_reset(c.stmt);
+  sqlite3_clear_bindings(c.stmt);
   if (cache_.size() >= kCachedStatements) {
     sqlite3_finalize(cache_.front().stmt);
     cache_.erase(cache_.begin());
   }
-  cache_.push_back({std::string(sql), stmt});
+  cache_.push_back(std::move(c));
 }
 
 util::Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path,
@@ -100,10 +100,14 @@ std::unexpected<util::Error> Connection::Fail(int rc, const std::string& detail)
 
 util::Status Connection::Run(std::string_view sql, const std::vector<Value>& params,
                              const std::function<bool(const Row&)>* row_fn) {
-  sqlite3_stmt* raw = MLV_TRY(Take(sql));
+  Cached taken = MLV_TRY(Take(sql));
   // Back to the cache however this ends (reset, so that it holds no lock and no row).
-  std::unique_ptr<sqlite3_stmt, std::function<void(sqlite3_stmt*)>> stmt(
-      raw, [this, sql](sqlite3_stmt* s) { Give(sql, s); });
+  struct Lease {
+    Connection* c;
+    Cached s;
+    ~Lease() { c->Give(std::move(s)); }
+  } lease{this, std::move(taken)};
+  sqlite3_stmt* raw = lease.s.stmt;
   int rc = SQLITE_OK;
   if (static_cast<int>(params.size()) != sqlite3_bind_parameter_count(raw))
     return util::Internal(fmt::format("{}: statement takes {} parameters, given {}", options_.label,

@@ -65,11 +65,19 @@ class Connection {
 
  private:
   Connection(sqlite3* db, std::string path, Options options);
+  // Statements prepared earlier, most recently used last: the catalog runs the same few dozen
+  // statements over and over, and parsing one (a batch insert's most of all) costs more than
+  // running it.
+  struct Cached {
+    std::string sql;
+    sqlite3_stmt* stmt = nullptr;
+  };
   // A prepared statement for `sql`: the cached one if there is one (taken out of the cache while
   // it runs, so a statement run from a row callback gets its own), else a new one.
-  util::Result<sqlite3_stmt*> Take(std::string_view sql);
-  // Resets `stmt` and keeps it for the next run of `sql` (the least recently used one goes).
-  void Give(std::string_view sql, sqlite3_stmt* stmt);
+  util::Result<Cached> Take(std::string_view sql);
+  // Resets the statement and keeps it for the next run of its text (the least recently used
+  // one goes).
+  void Give(Cached c);
   util::Status Run(std::string_view sql, const std::vector<Value>& params,
                    const std::function<bool(const Row&)>* row);
   std::unexpected<util::Error> Fail(int rc, const std::string& detail) const;
@@ -78,13 +86,6 @@ class Connection {
   const std::string path_;
   const Options options_;
   int depth_ = 0;
-  // Statements prepared earlier, most recently used last: the catalog runs the same few dozen
-  // statements over and over, and parsing one (a batch insert's most of all) costs more than
-  // running it.
-  struct Cached {
-    std::string sql;
-    sqlite3_stmt* stmt;
-  };
   std::vector<Cached> cache_;
   static constexpr size_t kCachedStatements = 32;
 };
