@@ -87,6 +87,12 @@ client_writes() {
 }
 active_workflows() { sql "SELECT COUNT(*) FROM workflows WHERE status IN ('queued','pending','running')"; }
 lease_pid() { "$MLVAULT" describe-workflow --workflow-id "$1" 2>/dev/null | jq -r '.workflow.lease.owner // ""' | cut -d/ -f2; }
+# process_exited <pid>: gone, or a zombie not yet reaped by its (adoptive) parent.
+process_exited() {
+  local state
+  state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+  [ -z "$state" ] || [ "$state" = Z ] || [ "$state" = X ]
+}
 # kill_worker_soon <workflow id>: SIGKILL its worker after 0-1.5 s, if it still runs. The
 # workflows it kills run with slow vault writes (mlv_slow), so the kill lands inside their work.
 kill_worker_soon() {
@@ -96,6 +102,9 @@ kill_worker_soon() {
   if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null && grep -q mlvault "/proc/$pid/cmdline" 2>/dev/null; then
     kill -9 "$pid" && KILLS=$((KILLS + 1)) && touch "$MLVAULT_HOME/.killed-since-check" &&
       say "killed worker $pid of workflow $wf"
+    # SIGKILL is delivered asynchronously: until the process has exited, recovery rightly sees
+    # its worker alive. Wait for that, as an administrator would see it gone before recovering.
+    wait_for 10 process_exited "$pid" || violation "worker $pid still runs 10 s after SIGKILL"
   else
     say "workflow $wf had no live worker to kill ($(sql "SELECT status FROM workflows WHERE id = '$wf'"))"
   fi
