@@ -11,12 +11,23 @@
 # delete + gc; restic check / check --read-data / forget --prune; borg check / check
 # --verify-data / delete + compact). The page cache is warm (the tree was just written or read). Peer settings as in
 # ../shared/bench/peers.sh (restic --compression auto; Borg repokey-blake2, zstd,3). For scale,
-# the same run also times a warm metadata walk (find -printf) and a warm read (tar -c | cat).
+# the same run also times the machine: a warm metadata walk (find -printf), a warm read (tar -c |
+# cat) and a warm copy of the tree by 2 x cores parallel `cp -a` (what creating these files costs).
+#
+# Where files are created matters more than who creates them: ext4 allocating inodes just freed
+# (a 1M-file tree deleted in the last minutes) made the same mlvault restore of 1M files take
+# 118 s with 213 s of system time, against 20 s on inodes never used (bench/RESULTS.md). So each
+# restore, and the machine's copy, goes into a freshly made ext4 filesystem of its own (a sparse
+# image on a loop device with direct I/O, removed after the step: deleting the image frees its
+# inodes at no cost), where root and loop devices allow (FRESH_FS=auto); otherwise into folders
+# of $BENCH that are all removed only at the end of the run, so no restore follows a deletion.
 # Environment:
 #   BENCH=/tmp/mlvault-small-files   tree, repositories, restores, results ($BENCH/results-<n>)
 #   TOOLS="mlvault restic borg"      which tools
 #   MLVAULT=<path>                   default build/src/cli/mlvault of this repo
-#   KEEP=1                           keep the repositories and restored trees
+#   KEEP=1                           keep the repositories (and, without FRESH_FS, restored trees)
+#   FRESH_FS=auto|1|0                restore into a fresh ext4 filesystem per step (auto: as root
+#                                    where losetup and mkfs.ext4 exist)
 #   HEAPTRACK=DIR                    run each mlvault step under heaptrack, writing DIR/<step>.zst
 #                                    (where the heap goes: heaptrack_print -p -f DIR/initial.zst;
 #                                    times and peak RSS then include heaptrack's own cost)
@@ -31,6 +42,12 @@ TOOLS=(${TOOLS:-mlvault restic borg})
 MLVAULT=${MLVAULT:-$REPO/build/src/cli/mlvault}
 KEEP=${KEEP:-0}
 HEAPTRACK=${HEAPTRACK:-}
+FRESH_FS=${FRESH_FS:-auto}
+if [ "$FRESH_FS" = auto ]; then
+  FRESH_FS=0
+  if [ "$(id -u)" = 0 ] && command -v losetup >/dev/null && command -v mkfs.ext4 >/dev/null &&
+     losetup -f >/dev/null 2>&1; then FRESH_FS=1; fi
+fi
 TREE=$BENCH/tree-$FILES
 RES=$BENCH/results-$FILES-$(date +%Y%m%d-%H%M%S)
 REPOS=$BENCH/repos
@@ -53,7 +70,37 @@ if [ ! -d "$TREE" ]; then
   mv "$TREE.partial" "$TREE"
 fi
 BYTES=$(du -sb --apparent-size "$TREE" | cut -f1)
-log "tree: $FILES files, $BYTES bytes; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+log "tree: $FILES files, $BYTES bytes; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); fresh filesystem per restore: $FRESH_FS"
+
+# target_for NAME: an empty directory to restore into, on a fresh filesystem (FRESH_FS=1:
+# $RESTORES/NAME is its mount point) or a new folder; release NAME unmounts and removes it
+# (without FRESH_FS the folders stay until release_all at the end).
+target_for() {
+  local dir=$RESTORES/$1 img=$BENCH/fs-$1.img loop
+  release "$1"
+  mkdir -p "$dir"
+  if [ "$FRESH_FS" = 1 ]; then
+    # Room for the data three times over and half as many inodes again as files.
+    truncate -s $((BYTES * 3 + (4 << 30))) "$img" &&
+      mkfs.ext4 -q -F -N $((FILES * 3 / 2 + 10000)) -E lazy_itable_init=0,lazy_journal_init=0 "$img" &&
+      loop=$(losetup --find --show --direct-io=on "$img") &&
+      mount "$loop" "$dir" || { echo "small-files.sh: cannot make a filesystem for $1 (FRESH_FS=0 restores into folders)" >&2; exit 1; }
+  fi
+  echo "$dir/t"
+}
+release() {
+  local dir=$RESTORES/$1 loop
+  if mountpoint -q "$dir" 2>/dev/null; then
+    loop=$(findmnt -n -o SOURCE "$dir")
+    umount "$dir" && losetup -d "$loop"
+    rm -f "$BENCH/fs-$1.img"
+    rmdir "$dir"
+  elif [ "$FRESH_FS" = 1 ] || [ "${2:-}" = now ]; then
+    rm -rf "${dir:?}" "$BENCH/fs-$1.img"
+  fi
+}
+release_all() { local d; for d in "$RESTORES"/*; do [ -e "$d" ] && release "$(basename "$d")" now; done; }
+trap release_all EXIT
 # A fingerprint of a tree: relative path, size and md5 of every file, sorted.
 fingerprint() { (cd "$1" && find . -type f -printf '%P\0' | sort -z | xargs -0 md5sum) | md5sum | cut -d' ' -f1; }
 WANT=$(fingerprint "$TREE")
@@ -86,10 +133,15 @@ find "$TREE" -printf '%s %T@\n' > /dev/null
 measure machine walk find "$TREE" -printf '%s %T@\n'
 export TREE
 measure machine read bash -c 'tar -C "$TREE" -cf - . | cat > /dev/null'
+COPY=$(target_for machine-copy) && mkdir -p "$COPY"
+export COPY JOBS=$(( $(nproc) * 2 ))
+measure machine copy bash -c 'cd "$TREE" && find . -mindepth 1 -maxdepth 1 -print0 | xargs -0 -P "$JOBS" -n 64 cp -a -t "$COPY"'
+release machine-copy
 
 for t in "${TOOLS[@]}"; do
-  rm -rf "${REPOS:?}/$t" "${CACHES:?}/$t" "${RESTORES:?}/$t"
-  mkdir -p "$CACHES/$t" "$RESTORES/$t"
+  rm -rf "${REPOS:?}/$t" "${CACHES:?}/$t"
+  mkdir -p "$CACHES/$t"
+  target=$(target_for "$t") || exit 1
   case $t in
     mlvault)
       measure mlvault init "$MLVAULT" vault init --vault "$REPOS/mlvault"
@@ -97,8 +149,8 @@ for t in "${TOOLS[@]}"; do
       id=$(jq -r '.recoveryPointId // .id' "$RES/mlvault.initial.log" 2>/dev/null | tail -1)
       measure mlvault unchanged "$MLVAULT" vault backup --vault "$REPOS/mlvault" --kind filesystem --source "$TREE" --parent "$id"
       id=$(jq -r '.recoveryPointId // .id' "$RES/mlvault.unchanged.log" 2>/dev/null | tail -1)
-      measure mlvault restore "$MLVAULT" vault restore --vault "$REPOS/mlvault" --recovery-point "$id" --target "$RESTORES/mlvault"
-      root=$RESTORES/mlvault
+      measure mlvault restore "$MLVAULT" vault restore --vault "$REPOS/mlvault" --recovery-point "$id" --target "$target"
+      root=$target
       measure mlvault verify "$MLVAULT" vault verify --vault "$REPOS/mlvault"
       measure mlvault verify-data "$MLVAULT" vault verify --vault "$REPOS/mlvault" --read-data
       first=$(jq -r '.recoveryPointId // .id' "$RES/mlvault.initial.log" 2>/dev/null | tail -1)
@@ -108,8 +160,8 @@ for t in "${TOOLS[@]}"; do
       measure restic init restic -r "$REPOS/restic" init --repository-version 2
       measure restic initial restic -r "$REPOS/restic" --compression auto backup --host bench "$TREE"
       measure restic unchanged restic -r "$REPOS/restic" --compression auto backup --host bench "$TREE"
-      measure restic restore restic -r "$REPOS/restic" restore latest --host bench --target "$RESTORES/restic"
-      root=$RESTORES/restic$TREE
+      measure restic restore restic -r "$REPOS/restic" restore latest --host bench --target "$target"
+      root=$target$TREE
       measure restic verify restic -r "$REPOS/restic" check
       measure restic verify-data restic -r "$REPOS/restic" check --read-data
       measure restic gc restic -r "$REPOS/restic" forget --host bench --keep-last 1 --prune ;;
@@ -117,8 +169,9 @@ for t in "${TOOLS[@]}"; do
       measure borg init borg init --encryption repokey-blake2 "$REPOS/borg"
       measure borg initial bash -c "cd '$(dirname "$TREE")' && borg create --compression zstd,3 '$REPOS/borg::b1' '$(basename "$TREE")'"
       measure borg unchanged bash -c "cd '$(dirname "$TREE")' && borg create --compression zstd,3 '$REPOS/borg::b2' '$(basename "$TREE")'"
-      measure borg restore bash -c "cd '$RESTORES/borg' && borg extract '$REPOS/borg::b2'"
-      root=$RESTORES/borg/$(basename "$TREE")
+      mkdir -p "$target"
+      measure borg restore bash -c "cd '$target' && borg extract '$REPOS/borg::b2'"
+      root=$target/$(basename "$TREE")
       measure borg verify borg check "$REPOS/borg"
       measure borg verify-data borg check --verify-data "$REPOS/borg"
       measure borg delete borg delete "$REPOS/borg::b1"
@@ -128,8 +181,9 @@ for t in "${TOOLS[@]}"; do
   got=$(fingerprint "$root" 2>/dev/null)
   if [ "$got" = "$WANT" ]; then echo "$t OK" >> "$RES/verify.txt"; log "$t restore: identical to the source"
   else echo "$t DIFFERENT" >> "$RES/verify.txt"; log "$t restore: DIFFERS from the source"; fi
-  [ "$KEEP" = 1 ] || rm -rf "${RESTORES:?}/$t"
+  release "$t"
 done
+release_all
 [ "$KEEP" = 1 ] || rm -rf "${REPOS:?}" "${CACHES:?}"
 
 python3 - "$CSV" "$FILES" "$RES/verify.txt" "$BYTES" <<'PY' | tee "$RES/small-files.md"
