@@ -80,8 +80,9 @@ target_for() {
   release "$1"
   mkdir -p "$dir"
   if [ "$FRESH_FS" = 1 ]; then
-    # Room for the data three times over and half as many inodes again as files.
-    truncate -s $((BYTES * 3 + (4 << 30))) "$img" &&
+    # Room for the data three times over plus 4 GiB (whole MiBs: a loop device wants whole
+    # sectors), and half as many inodes again as files.
+    truncate -s $(( (BYTES * 3 / 1048576 + 4096) * 1048576 )) "$img" &&
       mkfs.ext4 -q -F -N $((FILES * 3 / 2 + 10000)) -E lazy_itable_init=0,lazy_journal_init=0 "$img" &&
       loop=$(losetup --find --show --direct-io=on "$img") &&
       mount "$loop" "$dir" || { echo "small-files.sh: cannot make a filesystem for $1 (FRESH_FS=0 restores into folders)" >&2; exit 1; }
