@@ -273,9 +273,15 @@ util::Result<WorkflowRecord> WorkflowEngine::Run(const std::string& id,
       }
       return store.Get("", id);
     }
-    util::TimeMicros now = options_.clock->Now();
+    util::TimeMicros now = 0;
     ClaimOutcome outcome = ClaimOutcome::kFinished;
     MLV_TRY(db_.Transaction([&]() -> util::Status {
+      // The start time is read inside the transaction, after its first statement (SQLite: once
+      // BEGIN IMMEDIATE holds the write lock; PostgreSQL: once the snapshot is taken): a workflow
+      // this one queued behind has committed its end by then, so a start never precedes the end
+      // it waited for (read before the transaction, it could, by the time spent waiting).
+      MLV_TRY(store.Get("", id));
+      now = options_.clock->Now();
       outcome = MLV_TRY(store.Claim(id, owner_, now, lease_micros()));
       if (outcome == ClaimOutcome::kClaimed) {
         WorkflowRecord cur = MLV_TRY(store.Get("", id));

@@ -238,9 +238,15 @@ expect 0 "without --include-deleted" list-workspace-backups --workspace-crn "$WS
 check "deleted backups are left out" test "$(j '[.backups[].backupStatus] | join(",")')" = "succeeded"
 
 echo "-- damage is detected"
-PACK=$(find "$MLVAULT_HOME/vaults/mlv-${WS##*:}" -path '*data*' -type f -size +100k | head -1)
-if [ -n "$PACK" ]; then
-  printf '\xff' | dd of="$PACK" bs=1 seek=5000 conv=notrunc status=none
+# Every data pack gets a byte changed (its complement, so it surely differs): one pack picked at
+# random could hold only the deleted second backup's data, which the first one never reads.
+PACKS=0
+while IFS= read -r -d '' pack; do
+  b=$(od -An -tu1 -j5000 -N1 "$pack" | tr -d ' ')
+  printf "\\x$(printf %02x $((255 - b)))" | dd of="$pack" bs=1 seek=5000 conv=notrunc status=none
+  PACKS=$((PACKS + 1))
+done < <(find "$MLVAULT_HOME/vaults/mlv-${WS##*:}" -path '*data*' -type f -size +100k -print0)
+if [ "$PACKS" -gt 0 ]; then
   expect 1 "verify-backup --read-data of a damaged vault fails" verify-backup --backup-crn "$B1" --read-data
   check "the report names damage and affected files" test "$(j '.ok == false and (.damaged | length) > 0')" = true
   check "the error says so" err_has "failed verification"
