@@ -73,11 +73,12 @@ BYTES=$(du -sb --apparent-size "$TREE" | cut -f1)
 log "tree: $FILES files, $BYTES bytes; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); fresh filesystem per restore: $FRESH_FS"
 
 # target_for NAME: an empty directory to restore into, on a fresh filesystem (FRESH_FS=1:
-# $RESTORES/NAME is its mount point) or a new folder; release NAME unmounts and removes it
-# (without FRESH_FS the folders stay until release_all at the end).
+# $RESTORES/NAME is its mount point) or a new folder (a leftover of an earlier KEEP=1 run is
+# removed first); release NAME unmounts and removes it (without FRESH_FS, folders stay until
+# release_all at the end, which keeps them with KEEP=1).
 target_for() {
   local dir=$RESTORES/$1 img=$BENCH/fs-$1.img loop
-  release "$1"
+  release "$1" now
   mkdir -p "$dir"
   if [ "$FRESH_FS" = 1 ]; then
     # Room for the data three times over plus 4 GiB (whole MiBs: a loop device wants whole
@@ -100,7 +101,12 @@ release() {
     rm -rf "${dir:?}" "$BENCH/fs-$1.img"
   fi
 }
-release_all() { local d; for d in "$RESTORES"/*; do [ -e "$d" ] && release "$(basename "$d")" now; done; }
+release_all() {
+  local d
+  for d in "$RESTORES"/*; do
+    [ -e "$d" ] && release "$(basename "$d")" "$([ "$KEEP" = 1 ] || echo now)"
+  done
+}
 trap release_all EXIT
 # A fingerprint of a tree: relative path, size and md5 of every file, sorted.
 fingerprint() { (cd "$1" && find . -type f -printf '%P\0' | sort -z | xargs -0 md5sum) | md5sum | cut -d' ' -f1; }
