@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # small-files.sh [FILES]
 #
-# Many small files: FILES (default 1,000,000) files of 0-4 KiB random bytes in FILES/100 folders
-# (10,000 for 1M; bench/make-small-files.py, fixed seed), backed up and restored by mlvault,
+# Many small files: FILES (default 1,000,000) files of 0-MAX_BYTES (default 4 KiB) random bytes in
+# FILES/100 folders (10,000 for 1M; bench/make-small-files.py, fixed seed), backed up and restored by mlvault,
 # restic and Borg in ONE run, each step under /usr/bin/time -v: wall, files/s, user and system
 # CPU, peak RSS, repository size. Steps: init, initial backup, unchanged backup, full restore
 # (into an empty folder, then compared with the source: file list, sizes and an md5 of every
@@ -28,6 +28,14 @@
 #   KEEP=1                           keep the repositories (and, without FRESH_FS, restored trees)
 #   FRESH_FS=auto|1|0                restore into a fresh ext4 filesystem per step (auto: as root
 #                                    where losetup and mkfs.ext4 exist)
+#   MAX_BYTES=4096                   largest file; the 10M stretch run is
+#                                    `MAX_BYTES=100 bash bench/small-files.sh 10000000`
+#   TREE_IMAGE=auto|1|0              generate the tree in an ext4 image of its own, mounted at
+#                                    $BENCH/tree-<n>[-<max>] and kept (auto: with FRESH_FS, from
+#                                    5M files: deleting 10M files from the root filesystem would
+#                                    cost ~15 minutes of system time and its free inodes)
+# Filesystems made here for trees of files of at most 128 bytes use ext4's inline_data (such a
+# file lives in its inode): otherwise 10M files would take 40 GB of 4 KiB blocks.
 #   HEAPTRACK=DIR                    run each mlvault step under heaptrack, writing DIR/<step>.zst
 #                                    (where the heap goes: heaptrack_print -p -f DIR/initial.zst;
 #                                    times and peak RSS then include heaptrack's own cost)
@@ -43,12 +51,22 @@ MLVAULT=${MLVAULT:-$REPO/build/src/cli/mlvault}
 KEEP=${KEEP:-0}
 HEAPTRACK=${HEAPTRACK:-}
 FRESH_FS=${FRESH_FS:-auto}
+MAX_BYTES=${MAX_BYTES:-4096}
+[[ "$MAX_BYTES" =~ ^[0-9]+$ ]] || { echo "small-files.sh: MAX_BYTES must be a number, got '$MAX_BYTES'" >&2; exit 2; }
+TREE_IMAGE=${TREE_IMAGE:-auto}
 if [ "$FRESH_FS" = auto ]; then
   FRESH_FS=0
   if [ "$(id -u)" = 0 ] && command -v losetup >/dev/null && command -v mkfs.ext4 >/dev/null &&
      losetup -f >/dev/null 2>&1; then FRESH_FS=1; fi
 fi
+if [ "$TREE_IMAGE" = auto ]; then
+  TREE_IMAGE=0
+  [ "$FRESH_FS" = 1 ] && [ "$FILES" -ge 5000000 ] && TREE_IMAGE=1
+fi
+MKFS_OPTS=()
+[ "$MAX_BYTES" -le 128 ] && MKFS_OPTS=(-O inline_data)
 TREE=$BENCH/tree-$FILES
+[ "$MAX_BYTES" = 4096 ] || TREE=$TREE-$MAX_BYTES
 RES=$BENCH/results-$FILES-$(date +%Y%m%d-%H%M%S)
 REPOS=$BENCH/repos
 CACHES=$BENCH/caches
@@ -63,10 +81,41 @@ done
 mkdir -p "$BENCH" "$RES" "$REPOS" "$CACHES" "$RESTORES"
 log() { echo "[$(date +%T)] $*" | tee -a "$RES/run.log" >&2; }
 
-if [ ! -d "$TREE" ]; then
-  log "generating $FILES files in $((FILES / 100 > 0 ? FILES / 100 : 1)) folders: $TREE"
+# The tree in an image of its own (TREE_IMAGE=1): $TREE.img, mounted at $TREE; complete once
+# $TREE.img.done exists.
+mount_tree() {
+  mountpoint -q "$TREE" && return 0
+  local loop
+  mkdir -p "$TREE" && loop=$(losetup --find --show --direct-io=on "$TREE.img") &&
+    mount "$loop" "$TREE" || { echo "small-files.sh: cannot mount $TREE.img at $TREE" >&2; exit 1; }
+}
+unmount_tree() {
+  [ "$TREE_IMAGE" = 1 ] && mountpoint -q "$TREE" || return 0
+  local loop
+  loop=$(findmnt -n -o SOURCE "$TREE")
+  umount "$TREE" && losetup -d "$loop"
+}
+if [ "$TREE_IMAGE" = 1 ]; then
+  if [ ! -e "$TREE.img.done" ]; then
+    log "generating $FILES files of 0-$MAX_BYTES bytes in an image of their own: $TREE.img"
+    unmount_tree
+    rm -f "$TREE.img"
+    # (MAX_BYTES + 4 KiB) per file at most, plus 4 GiB; half as many inodes again as files.
+    truncate -s $(( (FILES * (MAX_BYTES + 4096) / 1048576 + 4096) * 1048576 )) "$TREE.img" &&
+      mkfs.ext4 -q -F -N $((FILES * 3 / 2 + 10000)) "${MKFS_OPTS[@]}" -E lazy_itable_init=0,lazy_journal_init=0 "$TREE.img" ||
+      { echo "small-files.sh: cannot make $TREE.img" >&2; exit 1; }
+    mount_tree
+    python3 "$HERE/make-small-files.py" "$TREE/t" "$FILES" "$((FILES / 100 > 0 ? FILES / 100 : 1))" "$MAX_BYTES" ||
+      { echo "generation failed" >&2; exit 1; }
+    touch "$TREE.img.done"
+  fi
+  mount_tree
+  TREE=$TREE/t
+elif [ ! -d "$TREE" ]; then
+  log "generating $FILES files of 0-$MAX_BYTES bytes in $((FILES / 100 > 0 ? FILES / 100 : 1)) folders: $TREE"
   rm -rf "$TREE.partial"
-  python3 "$HERE/make-small-files.py" "$TREE.partial" "$FILES" || { echo "generation failed" >&2; exit 1; }
+  python3 "$HERE/make-small-files.py" "$TREE.partial" "$FILES" "$((FILES / 100 > 0 ? FILES / 100 : 1))" "$MAX_BYTES" ||
+    { echo "generation failed" >&2; exit 1; }
   mv "$TREE.partial" "$TREE"
 fi
 BYTES=$(du -sb --apparent-size "$TREE" | cut -f1)
@@ -84,7 +133,7 @@ target_for() {
     # Room for the data three times over plus 4 GiB (whole MiBs: a loop device wants whole
     # sectors), and half as many inodes again as files.
     truncate -s $(( (BYTES * 3 / 1048576 + 4096) * 1048576 )) "$img" &&
-      mkfs.ext4 -q -F -N $((FILES * 3 / 2 + 10000)) -E lazy_itable_init=0,lazy_journal_init=0 "$img" &&
+      mkfs.ext4 -q -F -N $((FILES * 3 / 2 + 10000)) "${MKFS_OPTS[@]}" -E lazy_itable_init=0,lazy_journal_init=0 "$img" &&
       loop=$(losetup --find --show --direct-io=on "$img") &&
       mount "$loop" "$dir" || { echo "small-files.sh: cannot make a filesystem for $1 (FRESH_FS=0 restores into folders)" >&2; exit 1; }
   fi
@@ -106,6 +155,7 @@ release_all() {
   for d in "$RESTORES"/*; do
     [ -e "$d" ] && release "$(basename "$d")" "$([ "$KEEP" = 1 ] || echo now)"
   done
+  if [ "$TREE_IMAGE" = 1 ]; then TREE=${TREE%/t}; unmount_tree; fi
 }
 trap release_all EXIT
 # A fingerprint of a tree: relative path, size and md5 of every file, sorted.

@@ -75,6 +75,64 @@ TEST(BlobSet, MarksIndexedAndUnindexedIdsOnce) {
   }
 }
 
+// The raw lists (keep_raw) give back every pack's list exactly as added, duplicates included,
+// though a first location is held as its entry and only a duplicate whole.
+TEST(MasterIndexRaw, ListsComeBackAsAddedWithDuplicates) {
+  std::mt19937_64 rng(11);
+  auto entry = [&](uint32_t offset, BlobType type) {
+    BlobEntry e;
+    e.id = RandomId(rng);
+    e.type = type;
+    e.comp = offset % 2 ? Compression::kZstd : Compression::kNone;
+    e.offset = offset;
+    e.stored_len = 100 + offset;
+    e.raw_len = 200 + offset;
+    return e;
+  };
+  IndexPack a{ObjectId{1}, {}}, b{ObjectId{2}, {}}, a_again{ObjectId{1}, {}};
+  for (uint32_t i = 0; i < 300; ++i) a.blobs.push_back(entry(i * 400, BlobType::kData));
+  for (uint32_t i = 0; i < 50; ++i) b.blobs.push_back(entry(i * 400, BlobType::kTree));
+  // Pack 2 also holds copies of pack 1's blobs 7 and 9 (at its own offsets), and pack 1 is
+  // listed again by a second index file, with one blob of its own.
+  for (uint32_t i : {7u, 9u}) {
+    BlobEntry dup = a.blobs[i];
+    dup.offset = 50 * 400 + i;
+    b.blobs.push_back(dup);
+  }
+  a_again.blobs.push_back(a.blobs[0]);
+  MasterIndex index(/*keep_raw=*/true);
+  index.AddPack(a);
+  index.AddPack(b);
+  index.AddPack(a_again);
+  index.Finalize();
+  EXPECT_EQ(index.blob_count(), 350u);
+  ASSERT_EQ(index.raw_count(), 3u);
+  EXPECT_EQ(index.packs().size(), 2u);
+  EXPECT_EQ(index.RawPackAt(0), a);
+  EXPECT_EQ(index.RawPackAt(1), b);
+  EXPECT_EQ(index.RawPackAt(2), a_again);
+  EXPECT_EQ(index.RawPack(2), ObjectId{1});
+  // A duplicate's entry is its own location; the index still answers with the first.
+  std::vector<BlobEntry> seen;
+  std::vector<MasterIndex::RawRef> refs;
+  index.ForEachRaw(1, [&](MasterIndex::RawRef ref, const BlobEntry& e) {
+    refs.push_back(ref);
+    seen.push_back(e);
+  });
+  ASSERT_EQ(seen.size(), 52u);
+  EXPECT_EQ(seen[50].offset, 50u * 400 + 7);
+  EXPECT_EQ(index.RawEntry(refs[51]), b.blobs[51]);
+  EXPECT_EQ(index.Find(a.blobs[7].id)->offset, 7u * 400);
+  EXPECT_FALSE(index.IsTreePack(0));
+  EXPECT_FALSE(index.IsTreePack(1));  // it holds data blobs' copies too
+
+  // Without keep_raw nothing is kept.
+  MasterIndex lean(/*keep_raw=*/false);
+  lean.AddPack(a);
+  EXPECT_EQ(lean.raw_count(), 0u);
+  EXPECT_EQ(lean.blob_count(), 300u);
+}
+
 TEST(BlobSet, EmptyIndexHoldsOnlyUnindexedIds) {
   MasterIndex index(false);
   index.Finalize();

@@ -75,7 +75,7 @@ class Checker {
     auto it = pack_raw_.find(pack);
     if (it == pack_raw_.end()) return;
     for (uint32_t r : it->second) {
-      for (const auto& b : index_->raw_packs()[r].blobs) fn(b);
+      index_->ForEachRaw(r, [&](MasterIndex::RawRef, const BlobEntry& b) { fn(b); });
     }
   }
   void NameAffected() MLV_REQUIRES(mu_);
@@ -90,7 +90,7 @@ class Checker {
   std::vector<Manifest> points_;
   std::unique_ptr<BlobSet> used_;  // data and tree blobs reached: a bit per indexed blob
   std::unordered_map<ObjectId, uint64_t, ObjectIdHash> listed_;  // packs present, with sizes
-  // Per pack, the positions in index_->raw_packs() that list its blobs (not a copy of them).
+  // Per pack, the index's raw lists that list its blobs (not a copy of them).
   std::unordered_map<ObjectId, std::vector<uint32_t>, ObjectIdHash> pack_raw_;
 
   // mu_ guards the bad blobs, and report_.damaged while the pack readers run (CheckPackData on
@@ -274,8 +274,7 @@ Result<VerifyReport> Checker::Run() {
   for (const auto& o : listed) {
     if (auto id = IdFromName(o.name, "data/")) listed_[*id] = o.size;
   }
-  for (uint32_t r = 0; r < index_->raw_packs().size(); ++r)
-    pack_raw_[index_->raw_packs()[r].pack].push_back(r);
+  for (uint32_t r = 0; r < index_->raw_count(); ++r) pack_raw_[index_->RawPack(r)].push_back(r);
   used_ = std::make_unique<BlobSet>(*index_);
 
   // Walk trees: every tree and chunk reached.

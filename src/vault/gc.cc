@@ -32,7 +32,10 @@ constexpr size_t kMaxGcNotes = 5;
 struct PackPlan {
   uint64_t size = 0;
   uint64_t live = 0;
-  std::vector<BlobEntry> live_blobs;  // the blobs whose chosen copy is here
+  // The blobs whose chosen copy is here: places in the old index's raw lists, and whole
+  // entries of an adopted (unindexed) pack.
+  std::vector<MasterIndex::RawRef> live_refs;
+  std::vector<BlobEntry> live_adopted;
 };
 
 }  // namespace
@@ -87,7 +90,7 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
   std::unique_ptr<MasterIndex> with_unindexed;
   if (!unindexed.empty()) {
     with_unindexed = std::make_unique<MasterIndex>(/*keep_raw=*/false);
-    for (const auto& ip : index->raw_packs()) with_unindexed->AddPack(ip);
+    for (size_t r = 0; r < index->raw_count(); ++r) with_unindexed->AddPack(index->RawPackAt(r));
     for (const auto& ip : unindexed) with_unindexed->AddPack(ip);
     with_unindexed->Finalize();
   }
@@ -147,30 +150,37 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
   stats.packs_adopted = adopted.size();
 
   // 3. Plan: one copy of each used blob (an adopted or indexed location), live bytes per pack.
+  // An indexed location is kept as its place in the old index's raw lists (4 bytes), so the
+  // old index stays until the new one is written: at 10M chunks a plan of whole entries (48
+  // bytes each) beside the index was what made GC the largest step.
   std::unordered_map<ObjectId, PackPlan, ObjectIdHash> plan;
   std::optional<BlobSet> placed_set(std::in_place, full);
   BlobSet& placed = *placed_set;
-  auto consider = [&](const IndexPack& ip) {
-    auto it = present.find(ip.pack);
-    if (it == present.end()) return;  // an indexed pack that is gone: drop it from the index
-    PackPlan& pp = plan[ip.pack];
+  auto take = [&](const ObjectId& pack) -> PackPlan* {
+    auto it = present.find(pack);
+    if (it == present.end()) return nullptr;  // an indexed pack that is gone: drop it from the index
+    PackPlan& pp = plan[pack];
     pp.size = it->second;
-    pp.live_blobs.reserve(pp.live_blobs.size() + ip.blobs.size());
+    return &pp;
+  };
+  for (auto& ip : adopted) {
+    PackPlan* pp = take(ip.pack);
+    if (pp == nullptr) continue;
     for (const auto& b : ip.blobs) {
       if (!used.Contains(b.id) || !placed.Insert(b.id)) continue;
-      pp.live += b.stored_len;
-      pp.live_blobs.push_back(b);
+      pp->live += b.stored_len;
+      pp->live_adopted.push_back(b);
     }
-  };
-  for (const auto& ip : adopted) consider(ip);
-  {
-    // The old index's lists are freed as the new ones grow (the lookups use `full`'s
-    // entries, which stay).
-    std::vector<IndexPack> raw = index->TakeRawPacks();
-    for (auto& ip : raw) {
-      consider(ip);
-      std::vector<BlobEntry>().swap(ip.blobs);
-    }
+  }
+  adopted.clear();
+  for (size_t r = 0; r < index->raw_count(); ++r) {
+    PackPlan* pp = take(index->RawPack(r));
+    if (pp == nullptr) continue;
+    index->ForEachRaw(r, [&](MasterIndex::RawRef ref, const BlobEntry& b) {
+      if (!used.Contains(b.id) || !placed.Insert(b.id)) return;
+      pp->live += b.stored_len;
+      pp->live_refs.push_back(ref);
+    });
   }
   // Every used blob is in `full` (the unindexed ones would have stopped GC above as missing),
   // so placed is a subset of used: equal sizes mean every used blob found a present pack.
@@ -182,14 +192,21 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
     return util::Corruption("gc stopped: chunk " + (lost ? IdHex(*lost) : std::string("?")) +
                             " is indexed only in missing packs; run verify");
   }
-  // From here on only the plan is needed: drop the marks and the old index before repacking.
+  // From here on the plan and the old index (the entries its refs name) are needed: drop the
+  // marks before repacking.
   const uint64_t indexed_blobs = index->blob_count();
   placed_set.reset();
   used_set.reset();
   with_unindexed.reset();
-  index.reset();
-  std::vector<ObjectId> remove, repack;
-  std::vector<IndexPack> keep;
+  // The live blobs of a pack in the plan, as whole entries.
+  auto live_entries = [&](const PackPlan& pp) {
+    std::vector<BlobEntry> out;
+    out.reserve(pp.live_refs.size() + pp.live_adopted.size());
+    for (MasterIndex::RawRef ref : pp.live_refs) out.push_back(index->RawEntry(ref));
+    out.insert(out.end(), pp.live_adopted.begin(), pp.live_adopted.end());
+    return out;
+  };
+  std::vector<ObjectId> remove, repack, keep;
   for (auto& [pack, pp] : plan) {
     if (pp.live == 0) {
       remove.push_back(pack);
@@ -197,10 +214,32 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
                kRepackDeadFraction * static_cast<double>(pp.size)) {
       repack.push_back(pack);
     } else {
-      keep.push_back(IndexPack{pack, std::move(pp.live_blobs)});
+      keep.push_back(pack);
     }
   }
   MLV_TRY(cancelled());
+
+  // The new index files, written as their packs are known (kept packs first, then the packs
+  // the repacking writes), kGcPacksPerIndexFile packs each: no list of every live blob is held.
+  std::set<ObjectId> new_files;
+  uint64_t index_bytes = 0;
+  auto write_index = [&](const std::vector<IndexPack>& part) -> Status {
+    auto r = MLV_TRY(repo->WriteIndex(part));
+    new_files.insert(r.first);
+    index_bytes += r.second;
+    return util::Ok();
+  };
+  {
+    std::vector<IndexPack> part;
+    for (const auto& pack : keep) {
+      part.push_back(IndexPack{pack, live_entries(plan[pack])});
+      if (part.size() == kGcPacksPerIndexFile) {
+        MLV_TRY(write_index(part));
+        part.clear();
+      }
+    }
+    if (!part.empty()) MLV_TRY(write_index(part));
+  }
 
   // 4. Repack: copy live sealed blobs unchanged into new packs, authenticating each first.
   util::Mutex new_mu;  // guards written and new_bytes: the pack writers' uploaders report here
@@ -211,6 +250,16 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
     written.push_back(p);
     new_bytes += size;
     return util::Ok();
+  };
+  // Writes an index file of the new packs reported so far, once there are enough (or `all`).
+  auto flush_written = [&](bool all) -> Status {
+    std::vector<IndexPack> part;
+    {
+      util::MutexLock lk(new_mu);
+      if (written.empty() || (!all && written.size() < kGcPacksPerIndexFile)) return util::Ok();
+      part.swap(written);
+    }
+    return write_index(part);
   };
   {
     PackWriter data_writer(repo, repo->options().pack_target_size, 1, on_written);
@@ -228,7 +277,7 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
                        : Status(std::unexpected(
                              data.error().WithContext("cannot read pack " + IdHex(pack))));
       if (st) {
-        for (const auto& b : plan[pack].live_blobs) {
+        for (const auto& b : live_entries(plan[pack])) {
           if (uint64_t{b.offset} + b.stored_len > data->size()) {
             st = util::Corruption("pack " + IdHex(pack) + " is shorter than its index says");
             break;
@@ -243,6 +292,7 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
           if (!st) break;
         }
       }
+      if (st) st = flush_written(false);
       if (!st) {
         (void)data_writer.Finish();
         (void)tree_writer.Finish();
@@ -253,20 +303,12 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
     MLV_TRY(data_writer.Finish());
     MLV_TRY(tree_writer.Finish());
   }
+  MLV_TRY(flush_written(true));
+  plan.clear();
+  index.reset();
 
-  // 5. The new index: kept packs (live blobs only), adopted packs and new packs. Then the old
-  // index files go.
-  std::vector<IndexPack> all = std::move(keep);
-  all.insert(all.end(), written.begin(), written.end());
-  std::set<ObjectId> new_files;
-  uint64_t index_bytes = 0;
-  for (size_t i = 0; i < all.size(); i += kGcPacksPerIndexFile) {
-    std::vector<IndexPack> part(all.begin() + i,
-                                all.begin() + std::min(all.size(), i + kGcPacksPerIndexFile));
-    auto r = MLV_TRY(repo->WriteIndex(part));
-    new_files.insert(r.first);
-    index_bytes += r.second;
-  }
+  // 5. The new index is complete: kept packs (live blobs only), adopted packs and new packs.
+  // Then the old index files go.
   if (lock != nullptr) MLV_TRY(lock->Check());
   uint64_t old_index_bytes = 0;
   {

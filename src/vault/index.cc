@@ -15,20 +15,11 @@ uint64_t HashOf(const BlobId& id) {
 
 }  // namespace
 
-void MasterIndex::AddPack(const IndexPack& pack) {
-  AddLocations(pack);
-  if (keep_raw_) raw_.push_back(pack);
-}
-
-void MasterIndex::AddPack(IndexPack&& pack) {
-  AddLocations(pack);
-  if (keep_raw_) raw_.push_back(std::move(pack));
-}
-
 void MasterIndex::Reserve(size_t blobs) {
   // A generous estimate costs address space, not memory: pages of the vector that are never
   // written are never faulted in.
   entries_.reserve(blobs);
+  if (keep_raw_) raw_refs_.reserve(blobs);
   size_t cap = 16;
   while (2 * cap < 3 * blobs) cap <<= 1;
   if (cap > table_.size()) Rehash(cap);
@@ -47,13 +38,17 @@ void MasterIndex::Rehash(size_t cap) {
   }
 }
 
-void MasterIndex::AddLocations(const IndexPack& pack) {
+void MasterIndex::AddPack(const IndexPack& pack) {
   auto [it, inserted] = pack_index_.emplace(pack.pack, static_cast<uint32_t>(packs_.size()));
   if (inserted) {
     packs_.push_back(pack.pack);
     tree_pack_.push_back(true);
   }
   uint32_t p = it->second;
+  if (keep_raw_) {
+    raw_.push_back(RawList{p, static_cast<uint32_t>(raw_refs_.size()),
+                           static_cast<uint32_t>(raw_refs_.size())});
+  }
   for (const auto& b : pack.blobs) {
     if (b.type != BlobType::kTree) tree_pack_[p] = false;
     if (3 * (entries_.size() + 1) > 2 * table_.size())
@@ -64,11 +59,26 @@ void MasterIndex::AddLocations(const IndexPack& pack) {
         entries_.push_back(
             Item{b.id, BlobLocation{p, b.offset, b.stored_len, b.raw_len, b.type, b.comp}});
         table_[slot] = static_cast<uint32_t>(entries_.size());
+        if (keep_raw_) raw_refs_.push_back(static_cast<RawRef>(entries_.size() - 1));
         break;
       }
-      if (entries_[v - 1].id == b.id) break;  // indexed already: the first location stays
+      if (entries_[v - 1].id == b.id) {  // indexed already: the first location stays
+        if (keep_raw_) {
+          raw_refs_.push_back(kDupRef | static_cast<RawRef>(raw_dups_.size()));
+          raw_dups_.push_back(b);
+        }
+        break;
+      }
     }
   }
+  if (keep_raw_) raw_.back().end = static_cast<uint32_t>(raw_refs_.size());
+}
+
+IndexPack MasterIndex::RawPackAt(size_t r) const {
+  IndexPack ip{RawPack(r), {}};
+  ip.blobs.reserve(raw_[r].end - raw_[r].begin);
+  ForEachRaw(r, [&](RawRef, const BlobEntry& b) { ip.blobs.push_back(b); });
+  return ip;
 }
 
 void MasterIndex::Finalize() {}

@@ -5,7 +5,9 @@
 // locks. Entries are held in one vector in the order they were added (52 bytes per blob) with an
 // open-addressing table of positions over it (6-12 bytes per blob), so that a vault of a million
 // chunks costs ~60 MiB, not the several hundred of a node-based map, and loading it needs no
-// sort: each entry is placed (or found a duplicate) as it is added.
+// sort: each entry is placed (or found a duplicate) as it is added. The index files' own lists
+// per pack, which GC, verify and retention need (keep_raw), add 4 bytes per blob: a blob's first
+// location is its entry, only a duplicate's (rare) is kept whole.
 #pragma once
 
 #include <cstdint>
@@ -43,13 +45,11 @@ struct BlobLocation {
 
 class MasterIndex {
  public:
-  // `keep_raw`: also keep every location per pack (raw_packs), which GC and verify need and
-  // backup and restore do not.
+  // `keep_raw`: also keep every location per pack as the index files list them (the raw
+  // lists), which GC, verify and retention need and backup and restore do not.
   explicit MasterIndex(bool keep_raw = true) : keep_raw_(keep_raw) {}
   // Adds a pack and its blobs. Not thread-safe; only before Finalize.
   void AddPack(const IndexPack& pack);
-  // The same, taking the pack's blob list instead of copying it into raw_packs().
-  void AddPack(IndexPack&& pack);
   // Room for about `blobs` blobs (an estimate; more may be added).
   void Reserve(size_t blobs);
   // Ends the building. After this the index is read-only.
@@ -66,11 +66,26 @@ class MasterIndex {
   const BlobLocation& LocationAt(size_t pos) const { return entries_[pos].loc; }
 
   const std::vector<ObjectId>& packs() const { return packs_; }
-  // Every location of every blob, duplicates included, grouped per pack (for GC and verify).
-  const std::vector<IndexPack>& raw_packs() const { return raw_; }
-  // Moves the raw locations out (raw_packs() is empty afterwards): GC frees them pack by pack
-  // while it builds the new index, instead of holding the old and the new lists at once.
-  std::vector<IndexPack> TakeRawPacks() { return std::move(raw_); }
+
+  // The raw lists (keep_raw): every location of every blob, duplicates included, one list per
+  // pack per index file that lists it, in the order added. A location in a raw list is named by
+  // a RawRef (stable while the index lives), so a caller can keep a location in 4 bytes.
+  using RawRef = uint32_t;
+  size_t raw_count() const { return raw_.size(); }
+  const ObjectId& RawPack(size_t r) const { return packs_[raw_[r].pack]; }
+  // Calls fn(RawRef, const BlobEntry&) for each location of raw list `r`, in its order.
+  template <typename Fn>
+  void ForEachRaw(size_t r, Fn&& fn) const {
+    for (uint32_t i = raw_[r].begin; i < raw_[r].end; ++i) fn(raw_refs_[i], RawEntry(raw_refs_[i]));
+  }
+  // Raw list `r` as an IndexPack (a copy).
+  IndexPack RawPackAt(size_t r) const;
+  BlobEntry RawEntry(RawRef ref) const {
+    if (ref & kDupRef) return raw_dups_[ref & ~kDupRef];
+    const Item& it = entries_[ref];
+    return BlobEntry{it.loc.type, it.loc.comp, it.loc.offset, it.loc.stored_len, it.loc.raw_len,
+                     it.id};
+  }
   size_t blob_count() const { return entries_.size(); }
   // True if every blob indexed in pack `p` is a tree: such packs are read whole.
   bool IsTreePack(uint32_t p) const { return p < tree_pack_.size() && tree_pack_[p]; }
@@ -80,13 +95,23 @@ class MasterIndex {
     BlobId id;
     BlobLocation loc;
   };
-  void AddLocations(const IndexPack& pack);
+  // A raw list: raw_refs_[begin, end) of packs_[pack].
+  struct RawList {
+    uint32_t pack;
+    uint32_t begin;
+    uint32_t end;
+  };
+  // A RawRef is a position in entries_ (the blob's first location, where it is indexed), or,
+  // with kDupRef set, a position in raw_dups_ (a further location of a blob indexed elsewhere).
+  static constexpr RawRef kDupRef = 0x80000000u;
   void Rehash(size_t cap);
   bool keep_raw_;
   std::vector<ObjectId> packs_;
   std::unordered_map<ObjectId, uint32_t, ObjectIdHash> pack_index_;
   std::vector<bool> tree_pack_;
-  std::vector<IndexPack> raw_;
+  std::vector<RawList> raw_;
+  std::vector<RawRef> raw_refs_;
+  std::vector<BlobEntry> raw_dups_;
   std::vector<Item> entries_;
   // Open-addressing table over entries_ (slot = position + 1, 0 = empty), keyed by the first
   // 8 bytes of the id (ids are HMAC outputs: uniformly distributed), at most 2/3 full. Backup

@@ -30,10 +30,12 @@ Result<std::vector<std::string>> PointObjects(Repository* repo, const Manifest& 
   std::vector<std::string> out = {"config", PointName(point.id)};
   // Every pack holding one of its blobs, duplicates included: whichever copy GC keeps, the
   // retained one stays, and GC adopts it again if the other goes.
-  for (const IndexPack& ip : index->raw_packs()) {
-    if (std::any_of(ip.blobs.begin(), ip.blobs.end(),
-                    [&](const BlobEntry& b) { return used.count(b.id) > 0; }))
-      out.push_back(PackName(ip.pack));
+  for (size_t r = 0; r < index->raw_count(); ++r) {
+    bool holds = false;
+    index->ForEachRaw(r, [&](MasterIndex::RawRef, const BlobEntry& b) {
+      holds = holds || used.count(b.id) > 0;
+    });
+    if (holds) out.push_back(PackName(index->RawPack(r)));
   }
   return out;
 }

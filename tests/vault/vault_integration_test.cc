@@ -2,6 +2,7 @@
 // comparison, incremental and dedup behaviour, block volumes, verify against deliberately damaged
 // vaults, delete + GC, wrong keys, and restores of malicious manifests.
 #include <fcntl.h>
+#include <fmt/core.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -590,6 +591,39 @@ TEST(VaultGc, DeleteAndGcReclaimOnlyWhatNobodyUses) {
   ASSERT_TRUE(gc2);
   EXPECT_EQ(gc2->packs_removed + gc2->packs_repacked + gc2->leftovers_removed, 0u);
   EXPECT_EQ(gc2->chunks_removed, 0u);
+}
+
+// Many packs kept and many repacked: the new index is written in several files as the plan
+// goes (kept packs first, then the repacked ones as they are written), and it lists exactly
+// the live blobs.
+TEST(VaultGc, ManyKeptAndRepackedPacksMakeSeveralIndexFiles) {
+  TempDir tmp;
+  Options o;
+  o.pack_target_size = 64 << 10;  // three 20 KiB files a pack
+  for (int i = 0; i < 900; ++i)
+    WriteFile(tmp / fmt::format("src/f{:04d}", i), testing::RandomBytes(20 << 10, 100 + i));
+  auto tv = MakeVault(tmp, o);
+  auto b1 = MustBackup(*tv.vault, tmp / "src");
+  // One file of every six goes: every other pack loses a third of its bytes (repacked), the
+  // rest lose nothing (kept).
+  for (int i = 0; i < 900; i += 6)
+    ASSERT_EQ(::unlink((tmp / fmt::format("src/f{:04d}", i)).c_str()), 0);
+  auto b2 = MustBackup(*tv.vault, tmp / "src");
+  ASSERT_TRUE(tv.vault->Delete(b1.id));
+  auto gc = tv.vault->Gc(nullptr, nullptr);
+  ASSERT_TRUE(gc) << gc.error().ToString();
+  EXPECT_GT(gc->packs_repacked, 64u);
+  EXPECT_EQ(gc->chunks_removed, 150u + 1);  // the deleted files and b1's root tree
+  EXPECT_GT(ListFiles(tv.dir + "/index").size(), 2u);
+  auto report = tv.vault->Verify(std::nullopt, true, nullptr, nullptr);
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->ok);
+  EXPECT_EQ(report->chunks, 750u + 1);  // the files' chunks and the root tree
+  MustRestore(*tv.vault, b2.id, tmp / "dst");
+  EXPECT_TRUE(CompareTrees(tmp / "src", tmp / "dst", false).empty());
+  auto gc2 = tv.vault->Gc(nullptr, nullptr);
+  ASSERT_TRUE(gc2);
+  EXPECT_EQ(gc2->packs_removed + gc2->packs_repacked + gc2->leftovers_removed, 0u);
 }
 
 TEST(VaultGc, WaitsForAConcurrentBackupLock) {
