@@ -118,6 +118,41 @@ TEST(Compress, SkipsRandomDataAndRoundTripsText) {
   EXPECT_FALSE(Decompress(cut, text.size(), back));
 }
 
+// Small inputs (under the 64 KiB sample threshold) whose bytes are spread like random bytes are
+// stored raw without a zstd pass; everything with structure is still compressed when it pays.
+TEST(Compress, SmallInputsAreTestedByHowTheirBytesSpread) {
+  std::mt19937 rng(2);
+  ByteView out;
+  int compressed = 0;
+  for (size_t size : {64u, 100u, 384u, 385u, 2048u, 4096u, 65535u}) {
+    for (int round = 0; round < 200; ++round) {
+      Bytes random(size);
+      for (auto& b : random) b = static_cast<uint8_t>(rng());
+      compressed += MaybeCompress(random, 2, out) == Compression::kZstd;
+    }
+  }
+  EXPECT_EQ(compressed, 0);
+  // Text, a small alphabet (hex), repeated short records of random bytes, and random bytes
+  // followed by zeros all shrink.
+  std::string text;
+  while (text.size() < 3000) text += "model.layers.3.attn.weight: shape [4096, 4096] dtype bf16\n";
+  std::string hex;
+  while (hex.size() < 3000) hex += "0123456789abcdef"[rng() % 16];
+  std::string records;
+  std::string record(100, '\0');
+  for (auto& c : record) c = static_cast<char>(rng());
+  while (records.size() < 3000) records += record;
+  std::string tail(3000, '\0');
+  for (size_t i = 0; i < 200; ++i) tail[i] = static_cast<char>(rng());
+  for (const std::string* s : {&text, &hex, &records, &tail}) {
+    EXPECT_EQ(MaybeCompress(util::AsBytes(*s), 2, out), Compression::kZstd) << s->substr(0, 20);
+    EXPECT_LT(out.size(), s->size() * 97 / 100);
+    Bytes back;
+    ASSERT_TRUE(Decompress(out, s->size(), back));
+    EXPECT_EQ(util::AsString(back), *s);
+  }
+}
+
 class RepoTest : public ::testing::Test {
  protected:
   void SetUp() override {
