@@ -52,7 +52,7 @@ void Archiver::ReadExtras(int fd, int dirfd, const std::string& name, const std:
                           TreeEntry& e) {
   std::string via;
   if (fd < 0) via = "/proc/self/fd/" + std::to_string(dirfd) + "/" + name;
-  auto x = vault::ReadXattrs(fd, via, PrintablePath(path));
+  auto x = vault::ReadXattrs(fd, via, [&] { return PrintablePath(path); });
   if (x) {
     e.xattrs = std::move(*x);
   } else {

@@ -26,22 +26,35 @@ ssize_t Get(int fd, const std::string& path, const char* name, void* buf, size_t
 }  // namespace
 
 util::Result<Xattrs> ReadXattrs(int fd, const std::string& path, const std::string& shown) {
+  return ReadXattrs(fd, path, [&] { return shown; });
+}
+
+util::Result<Xattrs> ReadXattrs(int fd, const std::string& path,
+                                const std::function<std::string()>& shown) {
   Xattrs out;
-  std::string names(256, '\0');
-  ssize_t n;
-  while (true) {
-    n = List(fd, path, names.data(), names.size());
-    if (n >= 0) break;
-    if (errno == ERANGE) {
-      ssize_t need = List(fd, path, nullptr, 0);
-      if (need < 0) return util::ErrnoError("cannot list extended attributes of " + shown, errno);
-      names.resize(static_cast<size_t>(need) + 1);
-      continue;
+  // Most files have no attributes: a first listing into the stack, no allocation per file.
+  char first[256];
+  ssize_t n = List(fd, path, first, sizeof first);
+  if (n == 0) return out;
+  std::string names;
+  if (n > 0) {
+    names.assign(first, static_cast<size_t>(n));
+  } else {
+    while (true) {
+      if (errno == ERANGE) {
+        ssize_t need = List(fd, path, nullptr, 0);
+        if (need < 0) return util::ErrnoError("cannot list extended attributes of " + shown(), errno);
+        names.resize(static_cast<size_t>(need) + 1);
+      } else if (NoXattrSupport(errno)) {
+        return out;
+      } else {
+        return util::ErrnoError("cannot list extended attributes of " + shown(), errno);
+      }
+      n = List(fd, path, names.data(), names.size());
+      if (n >= 0) break;
     }
-    if (NoXattrSupport(errno)) return out;
-    return util::ErrnoError("cannot list extended attributes of " + shown, errno);
+    names.resize(static_cast<size_t>(n));
   }
-  names.resize(static_cast<size_t>(n));
   std::string value;
   for (size_t at = 0; at < names.size();) {
     const char* name = names.c_str() + at;
@@ -64,7 +77,7 @@ util::Result<Xattrs> ReadXattrs(int fd, const std::string& path, const std::stri
     if (v < 0) {
       if (errno == ENODATA) continue;  // removed meanwhile
       return util::ErrnoError(
-          "cannot read extended attribute " + std::string(name) + " of " + shown, errno);
+          "cannot read extended attribute " + std::string(name) + " of " + shown(), errno);
     }
     out.emplace_back(std::string(name, len), value.substr(0, static_cast<size_t>(v)));
   }

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -26,6 +27,9 @@ using Xattrs = std::vector<std::pair<std::string, std::string>>;  // sorted by n
 // without following a symlink (l* calls). A file system without xattr support gives none.
 // Errors (unreadable attributes) as util::Error naming `shown`.
 util::Result<Xattrs> ReadXattrs(int fd, const std::string& path, const std::string& shown);
+// The same, building the name shown only for an error (it costs a path per file otherwise).
+util::Result<Xattrs> ReadXattrs(int fd, const std::string& path,
+                                const std::function<std::string()>& shown);
 
 // Sets each attribute on `fd`, or when fd < 0 on what `path` names, following it: pass the
 // /proc/self/fd/<n> link of an O_PATH descriptor (it reaches exactly that inode, even a
