@@ -15,13 +15,13 @@ uint64_t HashOf(const BlobId& id) {
 
 }  // namespace
 
-void MasterIndex::Reserve(size_t blobs) {
-  // A generous estimate costs address space, not memory: pages of the vector that are never
-  // written are never faulted in.
-  entries_.reserve(blobs);
-  if (keep_raw_) raw_refs_.reserve(blobs);
+void MasterIndex::Reserve(size_t expected, size_t at_most) {
+  // Pages of a vector that are never written are never faulted in. The table is written whole
+  // (zeroed), so it is sized for the expected count and grows if that is passed.
+  entries_.reserve(std::max(expected, at_most));
+  if (keep_raw_) raw_refs_.reserve(std::max(expected, at_most));
   size_t cap = 16;
-  while (2 * cap < 3 * blobs) cap <<= 1;
+  while (2 * cap < 3 * expected) cap <<= 1;
   if (cap > table_.size()) Rehash(cap);
 }
 
