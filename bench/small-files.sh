@@ -36,6 +36,8 @@
 #                                    cost ~15 minutes of system time and its free inodes)
 # Filesystems made here for trees of files of at most 128 bytes use ext4's inline_data (such a
 # file lives in its inode): otherwise 10M files would take 40 GB of 4 KiB blocks.
+#   MACHINE=0                        skip the machine's rows (walk, read, copy: at 10M files the
+#                                    copy alone takes minutes)
 #   HEAPTRACK=DIR                    run each mlvault step under heaptrack, writing DIR/<step>.zst
 #                                    (where the heap goes: heaptrack_print -p -f DIR/initial.zst;
 #                                    times and peak RSS then include heaptrack's own cost)
@@ -185,15 +187,16 @@ measure() {  # measure TOOL STEP CMD...
 }
 
 # The machine, same run: a warm metadata walk and a warm read of the tree.
-cat_tree() { tar -C "$TREE" -cf - . | cat > /dev/null; }
 find "$TREE" -printf '%s %T@\n' > /dev/null
-measure machine walk find "$TREE" -printf '%s %T@\n'
-export TREE
-measure machine read bash -c 'tar -C "$TREE" -cf - . | cat > /dev/null'
-COPY=$(target_for machine-copy) && mkdir -p "$COPY"
-export COPY JOBS=$(( $(nproc) * 2 ))
-measure machine copy bash -c 'cd "$TREE" && find . -mindepth 1 -maxdepth 1 -print0 | xargs -0 -P "$JOBS" -n 64 cp -a -t "$COPY"'
-release machine-copy
+if [ "${MACHINE:-1}" != 0 ]; then
+  measure machine walk find "$TREE" -printf '%s %T@\n'
+  export TREE
+  measure machine read bash -c 'tar -C "$TREE" -cf - . | cat > /dev/null'
+  COPY=$(target_for machine-copy) && mkdir -p "$COPY"
+  export COPY JOBS=$(( $(nproc) * 2 ))
+  measure machine copy bash -c 'cd "$TREE" && find . -mindepth 1 -maxdepth 1 -print0 | xargs -0 -P "$JOBS" -n 64 cp -a -t "$COPY"'
+  release machine-copy
+fi
 
 for t in "${TOOLS[@]}"; do
   rm -rf "${REPOS:?}/$t" "${CACHES:?}/$t"

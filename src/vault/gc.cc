@@ -220,46 +220,20 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
   MLV_TRY(cancelled());
 
   // The new index files, written as their packs are known (kept packs first, then the packs
-  // the repacking writes), kGcPacksPerIndexFile packs each: no list of every live blob is held.
-  std::set<ObjectId> new_files;
-  uint64_t index_bytes = 0;
-  auto write_index = [&](const std::vector<IndexPack>& part) -> Status {
-    auto r = MLV_TRY(repo->WriteIndex(part));
-    new_files.insert(r.first);
-    index_bytes += r.second;
-    return util::Ok();
-  };
-  {
-    std::vector<IndexPack> part;
-    for (const auto& pack : keep) {
-      part.push_back(IndexPack{pack, live_entries(plan[pack])});
-      if (part.size() == kGcPacksPerIndexFile) {
-        MLV_TRY(write_index(part));
-        part.clear();
-      }
-    }
-    if (!part.empty()) MLV_TRY(write_index(part));
-  }
+  // the repacking writes), each at kGcPacksPerIndexFile packs or IndexWriter::kBlobsPerFile
+  // blobs: no list of every live blob is held, and a file of small files' chunks stays small.
+  IndexWriter new_index(repo, kGcPacksPerIndexFile);
+  for (const auto& pack : keep) MLV_TRY(new_index.Add(IndexPack{pack, live_entries(plan[pack])}));
 
   // 4. Repack: copy live sealed blobs unchanged into new packs, authenticating each first.
-  util::Mutex new_mu;  // guards written and new_bytes: the pack writers' uploaders report here
-  std::vector<IndexPack> written;
+  util::Mutex new_mu;  // guards new_bytes: the pack writers' uploaders report here
   uint64_t new_bytes = 0;
   auto on_written = [&](const IndexPack& p, uint64_t size) -> Status {
-    util::MutexLock lk(new_mu);
-    written.push_back(p);
-    new_bytes += size;
-    return util::Ok();
-  };
-  // Writes an index file of the new packs reported so far, once there are enough (or `all`).
-  auto flush_written = [&](bool all) -> Status {
-    std::vector<IndexPack> part;
     {
       util::MutexLock lk(new_mu);
-      if (written.empty() || (!all && written.size() < kGcPacksPerIndexFile)) return util::Ok();
-      part.swap(written);
+      new_bytes += size;
     }
-    return write_index(part);
+    return new_index.Add(p);
   };
   {
     PackWriter data_writer(repo, repo->options().pack_target_size, 1, on_written);
@@ -292,7 +266,6 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
           if (!st) break;
         }
       }
-      if (st) st = flush_written(false);
       if (!st) {
         (void)data_writer.Finish();
         (void)tree_writer.Finish();
@@ -303,7 +276,10 @@ Result<GcStats> RunGc(Repository* repo, VaultLock* lock, util::ProgressSink* pro
     MLV_TRY(data_writer.Finish());
     MLV_TRY(tree_writer.Finish());
   }
-  MLV_TRY(flush_written(true));
+  MLV_TRY(new_index.Flush());
+  const std::vector<ObjectId> new_file_list = new_index.files();
+  const std::set<ObjectId> new_files(new_file_list.begin(), new_file_list.end());
+  const uint64_t index_bytes = new_index.bytes_written();
   plan.clear();
   index.reset();
 
