@@ -106,6 +106,7 @@ class MasterIndex {
   };
   // A RawRef is a position in entries_ (the blob's first location, where it is indexed), or,
   // with kDupRef set, a position in raw_dups_ (a further location of a blob indexed elsewhere).
+  // Positions stay below 2^31: that many entries would take over 100 GB.
   static constexpr RawRef kDupRef = 0x80000000u;
   void Rehash(size_t cap);
   bool keep_raw_;
