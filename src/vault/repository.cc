@@ -241,7 +241,7 @@ Result<std::shared_ptr<MasterIndex>> Repository::LoadIndex(std::vector<ObjectId>
         auto packs = DecodeIndex(*plain);
         Bytes().swap(*plain);
         if (!packs) return fail(packs.error());
-        for (auto& p : *packs) index->AddPack(std::move(p));
+        for (const auto& p : *packs) index->AddPack(p);
         if (files != nullptr) files->push_back(*id);
         return util::Ok();
       }));
