@@ -206,8 +206,9 @@ Result<std::shared_ptr<MasterIndex>> Repository::LoadIndex(std::vector<ObjectId>
   auto index = std::make_shared<MasterIndex>(keep_raw);
   uint64_t total = 0;
   for (const auto& o : objects) total += o.size;
-  // An index file holds ~40-45 bytes per blob entry and never fewer than 36 (a 32-byte id, a
-  // byte of kinds and three varints; ids do not compress and index files are not compressed).
+  // An index file holds ~40-45 bytes per blob entry and never fewer than 37 (a 32-byte id, its
+  // kind and compression bytes and three varints; index files are not compressed): total / 36
+  // entries at most.
   index->Reserve(total / 40 + 16, total / 36 + 16);
   const size_t width = std::min<size_t>(
       kLoadReadsInFlight, static_cast<size_t>(std::max(1, backend_->ConcurrentReads())));
