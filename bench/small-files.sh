@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # small-files.sh [FILES]
 #
-# Many small files: FILES (default 1,000,000) files of 0-MAX_BYTES (default 4 KiB) random bytes in
-# FILES/100 folders (10,000 for 1M; bench/make-small-files.py, fixed seed), backed up and restored by mlvault,
-# restic and Borg in ONE run, each step under /usr/bin/time -v: wall, files/s, user and system
-# CPU, peak RSS, repository size. Steps: init, initial backup, unchanged backup, full restore
-# (into an empty folder, then compared with the source: file list, sizes and an md5 of every
+# Many small files: FILES (default 1,000,000) files of 0-MAX_BYTES (default 4 KiB) random bytes
+# in FILES/100 folders (10,000 for 1M; bench/make-small-files.py, fixed seed), backed up and
+# restored by mlvault, restic and Borg in ONE run, each step under /usr/bin/time -v: wall,
+# files/s, user and system CPU, peak RSS, repository size. Steps: init, initial backup,
+# unchanged backup, full restore (into an empty folder, then compared with the source: file list, sizes and an md5 of every
 # file), then a structure check, a full read check (every byte decrypted and re-hashed), and
 # garbage collection after deleting the first backup (mlvault verify / verify --read-data /
 # delete + gc; restic check / check --read-data / forget --prune; borg check / check
@@ -34,13 +34,13 @@
 #                                    $BENCH/tree-<n>[-<max>] and kept (auto: with FRESH_FS, from
 #                                    5M files: deleting 10M files from the root filesystem would
 #                                    cost ~15 minutes of system time and its free inodes)
-# Filesystems made here for trees of files of at most 128 bytes use ext4's inline_data (such a
-# file lives in its inode): otherwise 10M files would take 40 GB of 4 KiB blocks.
 #   MACHINE=0                        skip the machine's rows (walk, read, copy: at 10M files the
 #                                    copy alone takes minutes)
 #   HEAPTRACK=DIR                    run each mlvault step under heaptrack, writing DIR/<step>.zst
 #                                    (where the heap goes: heaptrack_print -p -f DIR/initial.zst;
 #                                    times and peak RSS then include heaptrack's own cost)
+# Filesystems made here for trees of files of at most 128 bytes use ext4's inline_data (such a
+# file lives in its inode): otherwise 10M files would take 40 GB of 4 KiB blocks.
 # Output: a table on stdout and $RES/small-files.md, $RES/results.csv.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)

@@ -25,10 +25,6 @@ ssize_t Get(int fd, const std::string& path, const char* name, void* buf, size_t
 
 }  // namespace
 
-util::Result<Xattrs> ReadXattrs(int fd, const std::string& path, const std::string& shown) {
-  return ReadXattrs(fd, path, [&] { return shown; });
-}
-
 util::Result<Xattrs> ReadXattrs(int fd, const std::string& path,
                                 const std::function<std::string()>& shown) {
   Xattrs out;

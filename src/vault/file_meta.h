@@ -25,9 +25,8 @@ using Xattrs = std::vector<std::pair<std::string, std::string>>;  // sorted by n
 
 // The extended attributes of an open file or directory (`fd` >= 0) or, when fd < 0, of `path`
 // without following a symlink (l* calls). A file system without xattr support gives none.
-// Errors (unreadable attributes) as util::Error naming `shown`.
-util::Result<Xattrs> ReadXattrs(int fd, const std::string& path, const std::string& shown);
-// The same, building the name shown only for an error (it costs a path per file otherwise).
+// Errors (unreadable attributes) as util::Error naming `shown()`, which is called only then
+// (building a path per file costs).
 util::Result<Xattrs> ReadXattrs(int fd, const std::string& path,
                                 const std::function<std::string()>& shown);
 

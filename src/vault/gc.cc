@@ -24,8 +24,8 @@ namespace {
 
 // A partly used pack is rewritten when more than this fraction of it is dead.
 constexpr double kRepackDeadFraction = 0.20;
-// As a backup's index writer: an index file is encoded and sealed in memory (two copies), ~40
-// bytes per blob, so 64 packs of small files' chunks are ~10 MB, 256 were ~40 MB.
+// Packs per new index file, as a backup writes them (IndexWriter also closes a file at
+// IndexWriter::kBlobsPerFile blobs, so files of small files' chunks stay a few MB).
 constexpr size_t kGcPacksPerIndexFile = 64;
 constexpr size_t kMaxGcNotes = 5;
 
